@@ -1,0 +1,86 @@
+"""The hash chain over the event log: each event's SHA-256 covers its content and the
+previous event's hash, so any edit, insertion or deletion breaks every later link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from domain.ports import ChainVerification, RecordedEvent
+from domain.serialization import canonical_json, format_time
+
+GENESIS_HASH = "0" * 64
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    global_seq: int,
+    stream_id: str,
+    version: int,
+    event_type: str,
+    payload: Mapping[str, Any],
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    request_id: str,
+    policy_version: str,
+) -> str:
+    """SHA-256 (hex) of the previous hash and the event's canonical JSON."""
+    body = canonical_json(
+        {
+            "prev_hash": prev_hash,
+            "global_seq": global_seq,
+            "stream_id": stream_id,
+            "version": version,
+            "event_type": event_type,
+            "payload": payload,
+            "occurred_at": format_time(occurred_at),
+            "recorded_at": format_time(recorded_at),
+            "actor": actor,
+            "request_id": request_id,
+            "policy_version": policy_version,
+        }
+    )
+    return hashlib.sha256(body).hexdigest()
+
+
+def recompute_hash(event: RecordedEvent) -> str:
+    """The hash ``event`` should carry, given its own ``prev_hash``."""
+    return event_hash(
+        prev_hash=event.prev_hash,
+        global_seq=event.global_seq,
+        stream_id=event.stream_id,
+        version=event.version,
+        event_type=event.event_type,
+        payload=event.payload,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        actor=event.actor,
+        request_id=event.request_id,
+        policy_version=event.policy_version,
+    )
+
+
+def verify_chain(events: Iterable[RecordedEvent]) -> ChainVerification:
+    """Check events in global-sequence order from the first; stop at the first broken link."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in events:
+        problem = ""
+        if event.global_seq != expected_seq:
+            problem = f"sequence gap: expected {expected_seq}, found {event.global_seq}"
+        elif event.prev_hash != expected_prev:
+            problem = "prev_hash does not match the previous event's hash"
+        elif recompute_hash(event) != event.hash:
+            problem = "hash does not match the event's content"
+        if problem:
+            return ChainVerification(checked, event.global_seq, problem)
+        checked += 1
+        expected_prev = event.hash
+        expected_seq += 1
+    return ChainVerification(checked)

@@ -1,0 +1,88 @@
+"""Turning events and state into plain JSON-ready data and back (cattrs), and canonical bytes.
+
+Canonical JSON (sorted keys, no insignificant white space, UTF-8) is what the hash chain
+covers, so the same event always hashes the same on every machine and in every store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+
+from domain.events import EVENT_TYPES, Event, event_type
+from domain.model import FactValue, SupplierState
+
+converter = cattrs.Converter()
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not allowed in the domain; give a timezone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of :func:`format_time` (accepts any RFC 3339 offset)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _structure_fact_value(value: Any, _: Any) -> FactValue:
+    if isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"a fact value must be a bool, number or string, not {type(value).__name__}")
+
+
+converter.register_unstructure_hook(datetime, format_time)
+converter.register_structure_hook(datetime, lambda value, _: parse_time(value))
+converter.register_structure_hook(FactValue, _structure_fact_value)
+
+
+def event_to_payload(event: Event) -> dict[str, Any]:
+    """The event's fields as JSON-ready data (the type name is kept beside it, not inside)."""
+    payload: dict[str, Any] = converter.unstructure(event)
+    return payload
+
+
+def event_from_payload(type_name: str, payload: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its stored type name and payload."""
+    try:
+        cls = EVENT_TYPES[type_name]
+    except KeyError:
+        raise ValueError(f"unknown event type {type_name!r}") from None
+    return converter.structure(dict(payload), cls)
+
+
+def state_to_dict(state: SupplierState) -> dict[str, Any]:
+    """The supplier's state as JSON-ready data (for snapshots and projections)."""
+    data: dict[str, Any] = converter.unstructure(state)
+    return data
+
+
+def state_from_dict(data: Mapping[str, Any]) -> SupplierState:
+    """Rebuild a supplier's state from :func:`state_to_dict` output."""
+    return converter.structure(dict(data), SupplierState)
+
+
+def canonical_json(data: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, compact separators, UTF-8, NaN refused."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+__all__ = [
+    "canonical_json",
+    "converter",
+    "event_from_payload",
+    "event_to_payload",
+    "event_type",
+    "format_time",
+    "parse_time",
+    "state_from_dict",
+    "state_to_dict",
+]
