@@ -1,0 +1,168 @@
+"""An event store in memory: the fake for unit tests and simulation.
+
+It keeps the SQLite store's semantics exactly (the contract suite in
+``tests/integration/test_store_contract.py`` holds both to them); the rules every store
+shares live in :mod:`server.storage.records`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from domain.audit import GENESIS_HASH, verify_chain
+from domain.errors import ConcurrencyConflict
+from domain.ports import (
+    AppendResult,
+    ChainVerification,
+    CommandMeta,
+    NewEvent,
+    RecordedEvent,
+    StreamSnapshot,
+)
+from server.storage.records import (
+    Clock,
+    check_append,
+    check_limit,
+    from_json,
+    replay_or_refuse,
+    result_of,
+    seal_events,
+    to_json,
+    utc_now,
+)
+
+
+@attrs.frozen
+class _Snapshot:
+    version: int
+    state_json: str
+
+
+class MemoryEventStore:
+    """The ``EventStore`` protocol in memory, thread-safe behind one lock."""
+
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._log: list[RecordedEvent] = []
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        self._requests: dict[str, tuple[str, AppendResult]] = {}
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._stream_ids: list[str] = []  # sorted, for list_snapshots pagination
+
+    def __enter__(self) -> MemoryEventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: CommandMeta,
+        snapshot: Mapping[str, Any],
+    ) -> AppendResult:
+        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
+        check_append(stream_id, events)
+        state_json = to_json(snapshot)
+        with self._lock:
+            replayed = replay_or_refuse(self._requests.get(meta.request_id), stream_id, meta)
+            if replayed is not None:
+                return replayed
+            stream = self._streams.get(stream_id, [])
+            if len(stream) != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, len(stream))
+            last_hash = self._log[-1].hash if self._log else GENESIS_HASH
+            records = seal_events(
+                stream_id,
+                expected_version,
+                events,
+                meta,
+                last_seq=len(self._log),
+                last_hash=last_hash,
+                recorded_at=self._clock(),
+            )
+            # Everything that can fail has run: from here on the append is all-or-nothing.
+            result = result_of(records)
+            self._commit(
+                stream_id, records, meta, result, _Snapshot(result.last_version, state_json)
+            )
+            return result
+
+    def _commit(
+        self,
+        stream_id: str,
+        records: list[RecordedEvent],
+        meta: CommandMeta,
+        result: AppendResult,
+        snapshot: _Snapshot,
+    ) -> None:
+        if stream_id not in self._streams:
+            self._streams[stream_id] = []
+            bisect.insort(self._stream_ids, stream_id)
+        self._streams[stream_id].extend(records)
+        self._log.extend(records)
+        self._requests[meta.request_id] = (meta.fingerprint, result)
+        self._snapshots[stream_id] = snapshot
+
+    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        """The fingerprint and result recorded for ``request_id``, if any."""
+        with self._lock:
+            return self._requests.get(request_id)
+
+    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
+        """The stream's latest projected state, without reading its events."""
+        with self._lock:
+            found = self._snapshots.get(stream_id)
+        if found is None:
+            return None
+        return StreamSnapshot(stream_id, found.version, from_json(found.state_json))
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with version > ``after_version``, oldest first."""
+        check_limit(limit)
+        with self._lock:
+            # Versions run 1, 2, 3, ... so version v sits at index v - 1.
+            page = self._streams.get(stream_id, [])[max(after_version, 0) :]
+        return [_copy(record) for record in page[:limit]]
+
+    def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Events of every stream with global sequence > ``after_seq``, in sequence order."""
+        check_limit(limit)
+        with self._lock:
+            page = self._log[max(after_seq, 0) :]
+        return [_copy(record) for record in page[:limit]]
+
+    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
+        """Snapshots ordered by stream id (code point order), starting after ``after_stream_id``."""
+        check_limit(limit)
+        with self._lock:
+            start = bisect.bisect_right(self._stream_ids, after_stream_id)
+            ids = self._stream_ids[start : start + limit]
+            found = [(stream_id, self._snapshots[stream_id]) for stream_id in ids]
+        return [
+            StreamSnapshot(sid, snap.version, from_json(snap.state_json)) for sid, snap in found
+        ]
+
+    def verify_chain(self) -> ChainVerification:
+        """Recompute every hash from the first event; report the first broken link."""
+        with self._lock:
+            log = list(self._log)
+        return verify_chain(log)
+
+    def close(self) -> None:
+        """Nothing to release; present so the memory store can stand in for any other."""
+
+
+def _copy(record: RecordedEvent) -> RecordedEvent:
+    # Callers get their own payload, as from a database: mutating it changes nothing stored.
+    return attrs.evolve(record, payload=from_json(to_json(record.payload)))

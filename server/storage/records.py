@@ -1,0 +1,126 @@
+"""What every event store shares: how new events are numbered, stamped and hash-chained,
+how a repeated request id is answered, and how JSON is kept.
+
+The memory and SQLite stores (and later PostgreSQL) import these so the contract suite
+holds them to one behaviour by construction, not by copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from domain.audit import recompute_hash
+from domain.errors import RequestIdReused
+from domain.ports import AppendResult, CommandMeta, NewEvent, RecordedEvent
+from domain.serialization import canonical_json, format_time, parse_time
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock in UTC. Stores are adapters and may read it; the domain may not."""
+    return datetime.now(UTC)
+
+
+def to_json(data: Mapping[str, Any]) -> str:
+    """Canonical JSON text: what a store keeps for payloads and snapshots."""
+    return canonical_json(data).decode("utf-8")
+
+
+def from_json(text: str) -> dict[str, Any]:
+    """A JSON object read back from storage (a fresh copy every time)."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def check_append(stream_id: str, events: Sequence[NewEvent]) -> None:
+    """Refuse an append that no store could record meaningfully."""
+    if not stream_id:
+        raise ValueError("stream_id must not be empty")
+    if not events:
+        raise ValueError("an append needs at least one event")
+
+
+def check_limit(limit: int | None) -> None:
+    """Refuse a negative page size (``None`` means no limit)."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be zero or more, not {limit}")
+
+
+def _stored_time(moment: datetime) -> datetime:
+    # The instant as it reads back from storage: UTC, microseconds (naive times refused).
+    return parse_time(format_time(moment))
+
+
+def seal_events(
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    meta: CommandMeta,
+    *,
+    last_seq: int,
+    last_hash: str,
+    recorded_at: datetime,
+) -> list[RecordedEvent]:
+    """Number, stamp and hash-chain ``events`` after the log's last event.
+
+    Payloads and times are normalised to exactly what storage gives back (a JSON round
+    trip, UTC), so the hash computed here is the hash a later verification recomputes.
+    """
+    stamp = _stored_time(recorded_at)
+    records: list[RecordedEvent] = []
+    prev_hash = last_hash
+    for offset, new in enumerate(events, start=1):
+        unsealed = RecordedEvent(
+            global_seq=last_seq + offset,
+            stream_id=stream_id,
+            version=expected_version + offset,
+            event_type=new.event_type,
+            payload=from_json(to_json(new.payload)),
+            occurred_at=_stored_time(new.occurred_at),
+            recorded_at=stamp,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            policy_version=meta.policy_version,
+            prev_hash=prev_hash,
+            hash="",
+        )
+        record = attrs.evolve(unsealed, hash=recompute_hash(unsealed))
+        records.append(record)
+        prev_hash = record.hash
+    return records
+
+
+def result_of(records: Sequence[RecordedEvent]) -> AppendResult:
+    """Where a freshly sealed batch of events lands."""
+    first, last = records[0], records[-1]
+    return AppendResult(
+        stream_id=first.stream_id,
+        first_version=first.version,
+        last_version=last.version,
+        first_seq=first.global_seq,
+        last_seq=last.global_seq,
+    )
+
+
+def replay_or_refuse(
+    recorded: tuple[str, AppendResult] | None, stream_id: str, meta: CommandMeta
+) -> AppendResult | None:
+    """The replayed result if ``meta``'s request was already recorded, else None.
+
+    A request id seen with another fingerprint, or for another stream, names a different
+    request: answering it with the first result would hide a client bug, so it is refused.
+    """
+    if recorded is None:
+        return None
+    fingerprint, result = recorded
+    if fingerprint != meta.fingerprint or result.stream_id != stream_id:
+        raise RequestIdReused(meta.request_id)
+    return attrs.evolve(result, replayed=True)

@@ -1,0 +1,405 @@
+"""The embedded event store: one SQLite file in WAL mode, durable before it answers.
+
+Events and request records are append-only (triggers refuse UPDATE and DELETE), every
+event is hash-chained to the one before it in global order, and one append is one
+``BEGIN IMMEDIATE`` transaction: events, request record and snapshot land together or not
+at all. The schema is versioned with ``PRAGMA user_version``; later versions add steps to
+``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from domain.audit import GENESIS_HASH, verify_chain
+from domain.errors import ConcurrencyConflict
+from domain.ports import (
+    AppendResult,
+    ChainVerification,
+    CommandMeta,
+    NewEvent,
+    RecordedEvent,
+    StreamSnapshot,
+)
+from domain.serialization import format_time, parse_time
+from server.storage.records import (
+    Clock,
+    check_append,
+    check_limit,
+    from_json,
+    replay_or_refuse,
+    result_of,
+    seal_events,
+    to_json,
+    utc_now,
+)
+
+_APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
+
+# One entry per schema version: entry N (1-based) takes a file from version N - 1 to N.
+# Never edit a released entry; add a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE events (
+            global_seq INTEGER PRIMARY KEY CHECK (global_seq >= 1),
+            stream_id TEXT NOT NULL CHECK (stream_id <> ''),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            event_type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            policy_version TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            UNIQUE (stream_id, version)
+        )""",
+        """CREATE TABLE requests (
+            request_id TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            stream_id TEXT NOT NULL,
+            first_version INTEGER NOT NULL,
+            last_version INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL REFERENCES events (global_seq),
+            last_seq INTEGER NOT NULL REFERENCES events (global_seq)
+        )""",
+        """CREATE TABLE snapshots (
+            stream_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            state TEXT NOT NULL
+        )""",
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("events", "requests")
+            for verb in ("UPDATE", "DELETE")
+        ),
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_EVENT_COLUMNS = (
+    "global_seq, stream_id, version, event_type, payload, occurred_at, recorded_at,"
+    " actor, request_id, policy_version, prev_hash, hash"
+)
+_VERIFY_PAGE = 1000
+
+
+class UnsupportedSchemaVersion(Exception):
+    """The file was written by a newer SQM whose schema this code does not know."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"{path} has schema version {found}, but this SQM knows versions up to {known};"
+            " upgrade SQM to open it (the file was not changed)"
+        )
+
+
+class SqliteEventStore:
+    """The ``EventStore`` protocol over one SQLite file.
+
+    One connection, shared by threads behind a lock; other processes or stores on the
+    same file are serialised by SQLite's write lock (``BEGIN IMMEDIATE``, waiting up to
+    ``busy_timeout_ms``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        clock: Clock = utc_now,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self._path = os.fspath(path)
+        self._clock = clock
+        self._lock = threading.Lock()
+        # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
+        self._conn = sqlite3.connect(
+            self._path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=busy_timeout_ms / 1000,
+        )
+        try:
+            self._configure(busy_timeout_ms)
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _configure(self, busy_timeout_ms: int) -> None:
+        (mode,) = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"{self._path}: WAL mode unavailable (got {mode!r})")
+        # FULL: a commit reaches the disk before append() returns, so an answer is durable.
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+
+    def _migrate(self) -> None:
+        # Read the version inside the write transaction, so two processes opening a new
+        # file at once do not both create the tables.
+        with self._write_transaction():
+            (found,) = self._conn.execute("PRAGMA user_version").fetchone()
+            if found > SCHEMA_VERSION:
+                raise UnsupportedSchemaVersion(self._path, found, SCHEMA_VERSION)
+            for statements in MIGRATIONS[found:]:
+                for statement in statements:
+                    self._conn.execute(statement)
+            if found < SCHEMA_VERSION:
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    def durability(self) -> dict[str, Any]:
+        """The connection's durability settings, for health checks and tests."""
+        with self._lock:
+            return {
+                name: self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: CommandMeta,
+        snapshot: Mapping[str, Any],
+    ) -> AppendResult:
+        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
+        check_append(stream_id, events)
+        state_json = to_json(snapshot)
+        with self._lock, self._write_transaction():
+            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
+            if replayed is not None:
+                return replayed
+            actual = self._stream_version(stream_id)
+            if actual != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, actual)
+            last_seq, last_hash = self._head()
+            records = seal_events(
+                stream_id,
+                expected_version,
+                events,
+                meta,
+                last_seq=last_seq,
+                last_hash=last_hash,
+                recorded_at=self._clock(),
+            )
+            result = result_of(records)
+            self._insert(records, meta, result, state_json)
+            return result
+
+    def _stream_version(self, stream_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _head(self) -> tuple[int, str]:
+        row = self._conn.execute(
+            "SELECT global_seq, hash FROM events ORDER BY global_seq DESC LIMIT 1"
+        ).fetchone()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    def _insert(
+        self,
+        records: Sequence[RecordedEvent],
+        meta: CommandMeta,
+        result: AppendResult,
+        state_json: str,
+    ) -> None:
+        self._conn.executemany(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - column names are constants
+            [_encode(record) for record in records],
+        )
+        self._conn.execute(
+            "INSERT INTO requests (request_id, fingerprint, stream_id, first_version,"
+            " last_version, first_seq, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                meta.request_id,
+                meta.fingerprint,
+                result.stream_id,
+                result.first_version,
+                result.last_version,
+                result.first_seq,
+                result.last_seq,
+            ),
+        )
+        self._conn.execute(
+            "INSERT INTO snapshots (stream_id, version, state) VALUES (?, ?, ?)"
+            " ON CONFLICT (stream_id) DO UPDATE"
+            " SET version = excluded.version, state = excluded.state",
+            (result.stream_id, result.last_version, state_json),
+        )
+
+    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        """The fingerprint and result recorded for ``request_id``, if any."""
+        with self._lock:
+            return self._find_request(request_id)
+
+    def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        row = self._conn.execute(
+            "SELECT fingerprint, stream_id, first_version, last_version, first_seq, last_seq"
+            " FROM requests WHERE request_id = ?",
+            (request_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return str(row[0]), AppendResult(row[1], row[2], row[3], row[4], row[5])
+
+    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
+        """The stream's latest projected state, from the snapshots table alone."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version, state FROM snapshots WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+        return None if row is None else StreamSnapshot(stream_id, row[0], from_json(row[1]))
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with version > ``after_version``, oldest first."""
+        check_limit(limit)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+                " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
+                (stream_id, after_version, _sql_limit(limit)),
+            ).fetchall()
+        return [_decode(row) for row in rows]
+
+    def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Events of every stream with global sequence > ``after_seq``, in sequence order."""
+        return [_decode(row) for row in self._read_rows(after_seq, limit)]
+
+    def _read_rows(
+        self, after_seq: int, limit: int | None, up_to_seq: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        check_limit(limit)
+        with self._lock:
+            return self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+                " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
+                " ORDER BY global_seq LIMIT ?",
+                (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
+            ).fetchall()
+
+    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
+        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
+        check_limit(limit)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT stream_id, version, state FROM snapshots WHERE stream_id > ?"
+                " ORDER BY stream_id LIMIT ?",
+                (after_stream_id, limit),
+            ).fetchall()
+        return [StreamSnapshot(row[0], row[1], from_json(row[2])) for row in rows]
+
+    def verify_chain(self) -> ChainVerification:
+        """Recompute every hash from the first event; report the first broken link.
+
+        Events are read a page at a time, taking the lock per page so appends go on
+        meanwhile; the check stops at the head as it was when verification started. A row
+        too damaged to decode is reported as the broken link rather than raised.
+        """
+        with self._lock:
+            end = self._head()[0]
+        damaged: list[tuple[int, str]] = []
+        verdict = verify_chain(self._events_up_to(end, damaged))
+        if verdict.intact and damaged:
+            seq, problem = damaged[0]
+            return ChainVerification(verdict.events_checked, seq, problem)
+        return verdict
+
+    def _events_up_to(self, end: int, damaged: list[tuple[int, str]]) -> Iterator[RecordedEvent]:
+        after = 0
+        while after < end:
+            rows = self._read_rows(after, _VERIFY_PAGE, up_to_seq=end)
+            if not rows:
+                return
+            for row in rows:
+                try:
+                    yield _decode(row)
+                except (ValueError, TypeError, AttributeError) as error:
+                    damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
+                    return
+            after = int(rows[-1][0])
+
+    def backup(self, target_path: str | os.PathLike[str]) -> None:
+        """Copy the whole database to ``target_path`` with SQLite's online backup API."""
+        target = sqlite3.connect(os.fspath(target_path))
+        try:
+            # Under the lock, so the copy is one consistent moment between appends.
+            with self._lock:
+                self._conn.backup(target)
+        finally:
+            target.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()
+
+
+def _sql_limit(limit: int | None) -> int:
+    # SQLite reads a negative LIMIT as "no limit".
+    return -1 if limit is None else limit
+
+
+def _encode(record: RecordedEvent) -> tuple[Any, ...]:
+    return (
+        record.global_seq,
+        record.stream_id,
+        record.version,
+        record.event_type,
+        to_json(record.payload),
+        format_time(record.occurred_at),
+        format_time(record.recorded_at),
+        record.actor,
+        record.request_id,
+        record.policy_version,
+        record.prev_hash,
+        record.hash,
+    )
+
+
+def _decode(row: Sequence[Any]) -> RecordedEvent:
+    return RecordedEvent(
+        global_seq=row[0],
+        stream_id=row[1],
+        version=row[2],
+        event_type=row[3],
+        payload=from_json(row[4]),
+        occurred_at=parse_time(row[5]),
+        recorded_at=parse_time(row[6]),
+        actor=row[7],
+        request_id=row[8],
+        policy_version=row[9],
+        prev_hash=row[10],
+        hash=row[11],
+    )
