@@ -1,0 +1,61 @@
+# Two commands set everything up on a fresh machine:
+#   make run    start the gRPC server on the embedded SQLite store (var/sqm.sqlite3)
+#   make test   lint, type-check and run the whole test suite
+# Each creates .venv and installs what it needs first.
+
+SHELL := /bin/bash
+# The first interpreter that is 3.11 or 3.12 (durable-rules does not import on 3.13).
+PYTHON ?= $(shell for p in python3 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+BUF_VERSION := 1.61.0
+BUF := .tools/node_modules/.bin/buf
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest proto docs buf clean
+
+run: $(INSTALLED)
+	$(BIN)/sqm serve $(ARGS)
+
+test: $(INSTALLED) buf lint typecheck pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+pytest: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The venv is rebuilt when pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "SQM needs Python 3.11 or 3.12 on PATH"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# buf (for `buf lint` on proto/) ships as an npm package; without npm the lint test is
+# skipped and says so.
+buf: $(BUF)
+$(BUF):
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION); \
+	else echo "npm not found: buf lint will be skipped"; fi
+
+proto: $(INSTALLED)
+	$(BIN)/python proto/generate.py
+
+# docs/lifecycle.md embeds the diagram generated from the machine definition; a test fails
+# when it is stale.
+docs: $(INSTALLED)
+	{ cat docs/lifecycle.head.md && echo '```mermaid' && $(BIN)/sqm lifecycle && echo '```'; } \
+		> docs/lifecycle.md
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""A typed Python client for the SQM gRPC API.
+
+Mutating calls get a request id (a UUID unless the caller gives one) and are retried on
+transient failures with that same id, so a retry never records anything twice. Every call
+has a deadline. Failures raise :class:`clients.errors.SqmError` with the server's reason.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from clients.errors import SqmError, from_rpc_error
+from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2 as api
+from sqm.v1 import supplier_service_pb2_grpc as api_grpc
+
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+Response = TypeVar("Response")
+
+
+class SqmClient:
+    """Client for ``sqm.v1.SupplierService``; use as a context manager to close the channel."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 4,
+        backoff: float = 0.2,
+        actor: str | None = None,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self._channel = channel or grpc.insecure_channel(target)
+        self._stub = api_grpc.SupplierServiceStub(self._channel)
+        self._timeout = timeout
+        self._attempts = attempts
+        self._backoff = backoff
+        self._metadata = (("x-sqm-actor", actor),) if actor else ()
+
+    def __enter__(self) -> SqmClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def register_supplier(
+        self,
+        supplier_id: str,
+        display_name: str,
+        category: pb.ServiceCategory.ValueType,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> pb.Supplier:
+        """Register a candidate supplier; returns it."""
+        request = api.RegisterSupplierRequest(
+            supplier_id=supplier_id,
+            display_name=display_name,
+            category=category,
+            occur_time=_timestamp(occur_time),
+            request_id=request_id or _new_request_id(),
+        )
+        return self._call(self._stub.RegisterSupplier, request).supplier
+
+    def submit_qualification_evidence(
+        self,
+        supplier_id: str,
+        *,
+        scores: Mapping[str, float] | None = None,
+        certificates: Sequence[pb.Certificate] = (),
+        site_audit_result: pb.SiteAuditResult.ValueType = pb.SITE_AUDIT_RESULT_UNSPECIFIED,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.SubmitQualificationEvidenceResponse:
+        """Submit evidence; the response carries the supplier and the decisions made."""
+        request = api.SubmitQualificationEvidenceRequest(
+            name=supplier_name(supplier_id),
+            scores=dict(scores or {}),
+            certificates=list(certificates),
+            site_audit_result=site_audit_result,
+            occur_time=_timestamp(occur_time),
+            etag=etag,
+            request_id=request_id or _new_request_id(),
+        )
+        return self._call(self._stub.SubmitQualificationEvidence, request)
+
+    def get_supplier(self, supplier_id: str) -> pb.Supplier:
+        """Read one supplier."""
+        request = api.GetSupplierRequest(name=supplier_name(supplier_id))
+        return self._call(self._stub.GetSupplier, request).supplier
+
+    def list_suppliers(self, page_size: int = 0) -> Iterator[pb.Supplier]:
+        """Every supplier in id order, fetched page by page."""
+        token = ""
+        while True:
+            request = api.ListSuppliersRequest(page_size=page_size, page_token=token)
+            response = self._call(self._stub.ListSuppliers, request)
+            yield from response.suppliers
+            token = response.next_page_token
+            if not token:
+                return
+
+    def list_supplier_events(
+        self, supplier_id: str, page_size: int = 0
+    ) -> Iterator[pb.SupplierEvent]:
+        """The supplier's whole history, oldest first, fetched page by page."""
+        token = ""
+        while True:
+            request = api.ListSupplierEventsRequest(
+                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
+            )
+            response = self._call(self._stub.ListSupplierEvents, request)
+            yield from response.events
+            token = response.next_page_token
+            if not token:
+                return
+
+    def _call(self, method: Callable[..., Response], request: Any) -> Response:
+        # The request (and so its request id) is built once: every attempt sends the same id.
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return method(request, timeout=self._timeout, metadata=self._metadata)
+            except grpc.RpcError as error:
+                failure = from_rpc_error(error)
+                if failure.code not in RETRYABLE or attempt == self._attempts:
+                    raise failure from None
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+        raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
+
+
+def supplier_name(supplier_id: str) -> str:
+    """The resource name for a supplier id."""
+    return f"suppliers/{supplier_id}"
+
+
+def certificate(
+    kind: pb.CertificateKind.ValueType,
+    number: str,
+    issuer: str,
+    valid_from: datetime,
+    valid_until: datetime,
+) -> pb.Certificate:
+    """Build a certificate message from datetimes."""
+    message = pb.Certificate(kind=kind, number=number, issuer=issuer)
+    message.valid_from.FromDatetime(valid_from)
+    message.valid_until.FromDatetime(valid_until)
+    return message
+
+
+def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())

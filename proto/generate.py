@@ -1,0 +1,40 @@
+"""Generate the Python code for proto/sqm/v1 (the one command behind `make proto`).
+
+Usage: python proto/generate.py [OUTPUT_ROOT]   (default: proto/, beside the sources)
+The staleness test runs it into a temporary folder and compares the results byte for byte.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+from grpc_tools import protoc
+
+PROTO_ROOT = Path(__file__).resolve().parent
+
+
+def proto_files() -> list[Path]:
+    """Every .proto of the API, in a stable order."""
+    return sorted((PROTO_ROOT / "sqm" / "v1").glob("*.proto"))
+
+
+def generate(output_root: Path) -> None:
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every API file under ``output_root``."""
+    well_known = resources.files("grpc_tools") / "_proto"
+    args = [
+        "grpc_tools.protoc",
+        f"--proto_path={PROTO_ROOT}",
+        f"--proto_path={well_known}",
+        f"--python_out={output_root}",
+        f"--pyi_out={output_root}",
+        f"--grpc_python_out={output_root}",
+        *(str(p.relative_to(PROTO_ROOT)) for p in proto_files()),
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+
+
+if __name__ == "__main__":
+    generate(Path(sys.argv[1]) if len(sys.argv) > 1 else PROTO_ROOT)

@@ -1,0 +1,158 @@
+"""The application service: load a supplier, decide, append durably, answer.
+
+This is the one path every state change takes (ARCHITECTURE.md, "Flow of one command"). It
+knows the store and policy only through the ports in ``domain.ports``, so the same service
+runs over memory, SQLite or PostgreSQL, in the server and in simulations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from domain.commands import Command
+from domain.decide import decide, fold
+from domain.errors import ConcurrencyConflict, RequestIdReused, SupplierNotFound
+from domain.events import DecisionRecorded, event_type
+from domain.model import Decision, SupplierState
+from domain.ports import (
+    AppendResult,
+    CommandMeta,
+    EventStore,
+    NewEvent,
+    Policy,
+    RecordedEvent,
+)
+from domain.serialization import (
+    canonical_json,
+    converter,
+    event_from_payload,
+    event_to_payload,
+    state_from_dict,
+    state_to_dict,
+)
+
+# A command decided on a stale read is decided again on fresh state this many times before
+# the conflict is reported; only when the caller did not pin a version (etag) itself.
+MAX_CONFLICT_RETRIES = 3
+
+
+@attrs.frozen
+class RequestContext:
+    """Who is asking and under which idempotency key; ``expected_version`` pins an etag."""
+
+    request_id: str
+    actor: str
+    expected_version: int | None = None
+
+
+@attrs.frozen
+class CommandResult:
+    """The supplier after the command, the events it recorded, and whether this was a replay."""
+
+    supplier: SupplierState
+    events: tuple[RecordedEvent, ...]
+    replayed: bool
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        """The decisions recorded by this command, in order."""
+        found = []
+        for recorded in self.events:
+            event = event_from_payload(recorded.event_type, recorded.payload)
+            if isinstance(event, DecisionRecorded):
+                found.append(event.decision)
+        return tuple(found)
+
+
+def fingerprint(command: Command) -> str:
+    """A digest of the command's content: the same request id must mean the same request."""
+    body = {"type": type(command).__name__, "fields": converter.unstructure(command)}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+class SupplierService:
+    """Runs commands against suppliers and answers queries from the store's projections."""
+
+    def __init__(self, store: EventStore, policy: Callable[[], Policy]) -> None:
+        self._store = store
+        self._policy = policy
+
+    def execute(self, command: Command, context: RequestContext) -> CommandResult:
+        """Decide ``command`` and append its events; a retried request replays the first result."""
+        digest = fingerprint(command)
+        previous = self._store.find_request(context.request_id)
+        if previous is not None:
+            return self._replay(context.request_id, digest, *previous)
+        for attempt in range(MAX_CONFLICT_RETRIES + 1):
+            try:
+                return self._decide_and_append(command, context, digest)
+            except ConcurrencyConflict:
+                if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, supplier_id: str) -> SupplierState:
+        """The supplier's current state, from its snapshot (no event scan)."""
+        state = self._load(supplier_id)
+        if state is None:
+            raise SupplierNotFound(supplier_id)
+        return state
+
+    def list(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
+        """Suppliers in id order after ``after_supplier_id``."""
+        snapshots = self._store.list_snapshots(after_supplier_id, limit)
+        return [state_from_dict(s.state) for s in snapshots]
+
+    def history(self, supplier_id: str, after_version: int, limit: int) -> list[RecordedEvent]:
+        """The supplier's recorded events after ``after_version``, oldest first."""
+        self.get(supplier_id)  # NOT_FOUND for an unknown supplier, not an empty page
+        return self._store.read_stream(supplier_id, after_version, limit)
+
+    def _decide_and_append(
+        self, command: Command, context: RequestContext, digest: str
+    ) -> CommandResult:
+        state = self._load(command.supplier_id)
+        current_version = state.version if state is not None else 0
+        if context.expected_version is not None and context.expected_version != current_version:
+            raise ConcurrencyConflict(
+                command.supplier_id, context.expected_version, current_version
+            )
+        policy = self._policy()
+        events = decide(command, state, policy)
+        new_state = _require_state(fold(events, state))
+        meta = CommandMeta(context.request_id, context.actor, policy.version, digest)
+        new_events = [NewEvent(event_type(e), event_to_payload(e), e.occurred_at) for e in events]
+        result = self._store.append(
+            command.supplier_id, current_version, new_events, meta, state_to_dict(new_state)
+        )
+        if result.replayed:  # a concurrent retry of the same request won the race
+            return self._replay(context.request_id, digest, digest, result)
+        return CommandResult(new_state, tuple(self._recorded(result)), replayed=False)
+
+    def _replay(
+        self, request_id: str, digest: str, recorded_digest: str, result: AppendResult
+    ) -> CommandResult:
+        if recorded_digest != digest:
+            raise RequestIdReused(request_id)
+        stream = self._store.read_stream(result.stream_id, 0, result.last_version)
+        state = _require_state(fold(event_from_payload(e.event_type, e.payload) for e in stream))
+        return CommandResult(state, tuple(self._recorded(result)), replayed=True)
+
+    def _recorded(self, result: AppendResult) -> Sequence[RecordedEvent]:
+        count = result.last_version - result.first_version + 1
+        return self._store.read_stream(result.stream_id, result.first_version - 1, count)
+
+    def _load(self, supplier_id: str) -> SupplierState | None:
+        snapshot = self._store.load_snapshot(supplier_id)
+        return state_from_dict(snapshot.state) if snapshot is not None else None
+
+
+def _require_state(state: SupplierState | None) -> SupplierState:
+    # Every command yields at least one event and every stream starts with a registration,
+    # so a fold that ends with no supplier is a defect, not a caller's mistake.
+    if state is None:
+        raise RuntimeError("a command produced no supplier state")
+    return state

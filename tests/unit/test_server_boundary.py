@@ -1,0 +1,104 @@
+"""The server's boundary pieces: page tokens, error statuses and settings precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from domain.errors import (
+    ConcurrencyConflict,
+    FieldViolation,
+    IllegalTransition,
+    InvalidCommand,
+    SupplierNotFound,
+)
+from server import pagination
+from server.config import DEFAULT_ADDRESS, settings_from
+from server.errors import to_status
+
+
+def test_page_token_round_trips_its_position() -> None:
+    """A token encodes the position it resumes after."""
+    token = pagination.encode("suppliers", "acme")
+    assert pagination.decode(token, "suppliers") == "acme"
+
+
+def test_page_token_from_another_collection_is_refused() -> None:
+    """A suppliers token cannot page through a supplier's events."""
+    token = pagination.encode("suppliers", "acme")
+    with pytest.raises(InvalidCommand) as raised:
+        pagination.decode(token, "events:acme")
+    assert raised.value.violations[0].field == "page_token"
+
+
+@pytest.mark.parametrize("token", ["garbage", "!!!", "e30", "bnVsbA"])
+def test_malformed_page_tokens_are_refused(token: str) -> None:
+    """Anything the server did not issue is an INVALID_ARGUMENT on page_token."""
+    with pytest.raises(InvalidCommand):
+        pagination.decode(token, "suppliers")
+
+
+def test_page_size_defaults_caps_and_refuses_negative() -> None:
+    """0 means the default, large values are capped, negative values are refused."""
+    assert pagination.page_size(0, 50, 1000) == 50
+    assert pagination.page_size(5000, 50, 1000) == 1000
+    with pytest.raises(InvalidCommand):
+        pagination.page_size(-1, 50, 1000)
+
+
+def _details(status: object) -> list[object]:
+    found: list[object] = []
+    for detail in status.details:  # type: ignore[attr-defined]
+        for cls in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.PreconditionFailure,
+        ):
+            message = cls()
+            if detail.Unpack(message):
+                found.append(message)
+    return found
+
+
+def test_invalid_command_maps_to_invalid_argument_with_field_violations() -> None:
+    """Each bad field becomes a BadRequest field violation."""
+    code, status = to_status(InvalidCommand([FieldViolation("name", "must not be empty")]))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    info, bad_request = _details(status)
+    assert info.reason == "INVALID_ARGUMENT"  # type: ignore[attr-defined]
+    assert bad_request.field_violations[0].field == "name"  # type: ignore[attr-defined]
+
+
+def test_illegal_transition_maps_to_failed_precondition_naming_the_state() -> None:
+    """The current state travels in ErrorInfo metadata and a PreconditionFailure."""
+    code, status = to_status(IllegalTransition("terminated", "qualify"))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    info, failure = _details(status)
+    assert info.metadata["current_state"] == "terminated"  # type: ignore[attr-defined]
+    assert failure.violations[0].subject == "terminated"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (SupplierNotFound("x"), grpc.StatusCode.NOT_FOUND),
+        (ConcurrencyConflict("x", 1, 2), grpc.StatusCode.ABORTED),
+    ],
+)
+def test_domain_errors_map_to_their_codes(error: Exception, code: grpc.StatusCode) -> None:
+    """Not found and stale versions get NOT_FOUND and ABORTED."""
+    assert to_status(error)[0] == code  # type: ignore[arg-type]
+
+
+def test_flags_override_environment_which_overrides_defaults() -> None:
+    """Settings precedence: flag, then SQM_* variable, then default."""
+    environ = {"SQM_ADDRESS": "127.0.0.1:7000", "SQM_DATABASE": "var/env.sqlite3"}
+    from_env = settings_from({}, environ)
+    assert from_env.address == "127.0.0.1:7000"
+    assert from_env.database == Path("var/env.sqlite3")
+    from_flag = settings_from({"address": "127.0.0.1:8000"}, environ)
+    assert from_flag.address == "127.0.0.1:8000"
+    assert settings_from({}, {}).address == DEFAULT_ADDRESS
