@@ -1,0 +1,39 @@
+"""The policy language: rule files -> typed, checked model -> durable_rules -> decisions.
+
+The public API::
+
+    from rules import load_policy, default_pack_dir
+
+    policy = load_policy(default_pack_dir())   # raises PackInvalid listing every problem
+    evaluation = policy.evaluate(DecisionContext(Stage.QUALIFICATION, supplier, now))
+
+``load_pack`` loads and checks a pack without touching the engine (for validation tools).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules.errors import PackError, PackInvalid
+from rules.loader import load_pack
+from rules.model import PolicyPack, Rule
+from rules.policy import CompiledPolicy, load_policy
+
+DEFAULT_PACK = "telecom-default"
+
+
+def default_pack_dir() -> Path:
+    """The directory of the telecom default policy pack shipped with the service."""
+    return Path(__file__).resolve().parent / "packs" / DEFAULT_PACK
+
+
+__all__ = [
+    "CompiledPolicy",
+    "PackError",
+    "PackInvalid",
+    "PolicyPack",
+    "Rule",
+    "default_pack_dir",
+    "load_pack",
+    "load_policy",
+]

@@ -1,0 +1,94 @@
+"""Checks across the files of a pack, and the engine's limits (refused at load, not at run time).
+
+Single files are checked as they are built (:mod:`rules.build`); here: rule ids unique across
+files, criteria and certificate requirements defined once, facts that need criteria, and the
+measured limits of durable_rules per stage (see :mod:`rules.engine`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+from domain.model import Stage
+from rules.build import FilePart
+from rules.engine import MAX_MATCHES_PER_MESSAGE, MAX_MESSAGE_PROPERTIES, RESERVED_PROPERTIES
+from rules.errors import PackError
+from rules.facts import CATALOGUE
+from rules.model import Condition, ConditionGroup, GroupKind, Rule
+
+
+def pack_errors(parts: Sequence[FilePart]) -> Iterator[PackError]:
+    """Every problem that only shows when the pack's files are seen together."""
+    yield from _duplicate_rule_ids(parts)
+    yield from _defined_once(parts, "criteria")
+    yield from _defined_once(parts, "required_certificates")
+    yield from _criteria_needed(parts)
+    yield from _engine_limits(parts)
+
+
+def _duplicate_rule_ids(parts: Sequence[FilePart]) -> Iterator[PackError]:
+    first: dict[str, str] = {}
+    for part in parts:
+        for index, rule in enumerate(part.doc.data.get("rules", [])):
+            path = ("rules", index, "id")
+            here = f"{part.doc.file}:{part.doc.position(path)[0]}"
+            if rule["id"] in first:
+                message = f"duplicate rule id {rule['id']!r}; first defined at {first[rule['id']]}"
+                yield part.doc.error(path, message)
+            else:
+                first[rule["id"]] = here
+
+
+def _defined_once(parts: Sequence[FilePart], section: str) -> Iterator[PackError]:
+    defining = [part for part in parts if section in part.doc.data]
+    for part in defining[1:]:
+        first = defining[0].doc
+        where = f"{first.file}:{first.position((section,), key=True)[0]}"
+        message = f"{section} are already defined at {where}; a pack defines them in one file"
+        yield part.doc.error((section,), message, key=True)
+
+
+def _criteria_needed(parts: Sequence[FilePart]) -> Iterator[PackError]:
+    if any(part.criteria for part in parts):
+        return
+    for rule in (rule for part in parts for rule in part.rules):
+        for fact in (name for name in rule.fact_names if CATALOGUE[name].needs_criteria):
+            message = (
+                f"rule {rule.id}: fact {fact!r} needs evaluation criteria; the pack defines none"
+            )
+            yield PackError(rule.file, rule.line, rule.column, message)
+
+
+def _engine_limits(parts: Sequence[FilePart]) -> Iterator[PackError]:
+    rules = [rule for part in parts for rule in part.rules]
+    for stage in Stage:
+        chains, facts = 0, set[str]()
+        for rule in (rule for rule in rules if rule.stage is stage):
+            chains += match_chains(rule.when)
+            facts.update(c.fact for c in rule.conditions)
+            properties = len(facts) + len(RESERVED_PROPERTIES) + 1  # + the stage property
+            if chains > MAX_MATCHES_PER_MESSAGE:
+                yield _limit_error(rule, f"{chains} condition chains", MAX_MATCHES_PER_MESSAGE)
+                break
+            if properties > MAX_MESSAGE_PROPERTIES:
+                yield _limit_error(rule, f"{properties} message properties", MAX_MESSAGE_PROPERTIES)
+                break
+
+
+def _limit_error(rule: Rule, reached: str, limit: int) -> PackError:
+    message = (
+        f"rule {rule.id} brings stage {rule.stage.value!r} to {reached}; the rules engine"
+        f" handles at most {limit} (split the stage's rules or simplify their 'any' groups)"
+    )
+    return PackError(rule.file, rule.line, rule.column, message)
+
+
+def match_chains(group: ConditionGroup) -> int:
+    """How many condition chains the engine may complete for ``group`` on one message.
+
+    ``any`` compiles to one chain per branch (and fires once per true branch), ``all`` to
+    every combination of its items' chains: the group's size in disjunctive normal form.
+    """
+    counts = [1 if isinstance(i, Condition) else match_chains(i) for i in group.items]
+    return sum(counts) if group.kind is GroupKind.ANY else math.prod(counts)
