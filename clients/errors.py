@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import grpc
 from google.rpc import error_details_pb2
@@ -40,9 +42,10 @@ def from_rpc_error(error: grpc.RpcError) -> SqmError:
     call = error if isinstance(error, grpc.Call) else None
     code = call.code() if call else grpc.StatusCode.UNKNOWN
     message = (call.details() if call else str(error)) or ""
-    reason, metadata, bad_fields = "", {}, []
+    reason, metadata, bad_fields = "", dict[str, str](), list[BadField]()
     status = rpc_status.from_call(call) if call else None
-    for detail in status.details if status else ():
+    details: list[Any] = list(status.details) if status else []
+    for detail in details:
         info = error_details_pb2.ErrorInfo()
         request = error_details_pb2.BadRequest()
         if detail.Unpack(info):

@@ -109,9 +109,10 @@ class EventStore(Protocol):
 
         ``expected_version`` is the stream's version the events were decided on (0 for a new
         stream); a mismatch raises ``ConcurrencyConflict`` and writes nothing. If
-        ``meta.request_id`` was already recorded with the same fingerprint, nothing is
-        written and the first result is returned with ``replayed=True``; with a different
-        fingerprint, ``RequestIdReused`` is raised.
+        ``meta.request_id`` was already recorded with the same fingerprint for the same
+        stream, nothing is written and the first result is returned with ``replayed=True``;
+        with a different fingerprint or stream, ``RequestIdReused`` is raised. Payloads are
+        stored as canonical JSON and hashed as they read back.
         """
         ...
 
@@ -126,7 +127,11 @@ class EventStore(Protocol):
     def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
-        """The stream's events with version > ``after_version``, oldest first."""
+        """The stream's events with version > ``after_version``, oldest first.
+
+        ``limit`` None means all; a negative limit is a ``ValueError``. Payloads returned are
+        the caller's own copies.
+        """
         ...
 
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
@@ -134,7 +139,7 @@ class EventStore(Protocol):
         ...
 
     def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
-        """Snapshots ordered by stream id, starting after ``after_stream_id``."""
+        """Snapshots ordered by stream id in code-point order, after ``after_stream_id``."""
         ...
 
     def verify_chain(self) -> ChainVerification:

@@ -21,15 +21,19 @@ def proto_files() -> list[Path]:
 
 
 def generate(output_root: Path) -> None:
-    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for every API file under ``output_root``."""
+    """Write *_pb2.py, *_pb2_grpc.py and their typed stubs (mypy-protobuf) under ``output_root``."""
     well_known = resources.files("grpc_tools") / "_proto"
+    plugins = Path(sys.executable).parent  # protoc-gen-mypy* are installed beside python
     args = [
         "grpc_tools.protoc",
         f"--proto_path={PROTO_ROOT}",
         f"--proto_path={well_known}",
+        f"--plugin=protoc-gen-mypy={plugins / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={plugins / 'protoc-gen-mypy_grpc'}",
         f"--python_out={output_root}",
-        f"--pyi_out={output_root}",
+        f"--mypy_out={output_root}",
         f"--grpc_python_out={output_root}",
+        f"--mypy_grpc_out={output_root}",
         *(str(p.relative_to(PROTO_ROOT)) for p in proto_files()),
     ]
     if protoc.main(args) != 0:

@@ -33,6 +33,7 @@ from domain.serialization import (
     state_from_dict,
     state_to_dict,
 )
+from domain.validation import validate
 
 # A command decided on a stale read is decided again on fresh state this many times before
 # the conflict is reported; only when the caller did not pin a version (etag) itself.
@@ -82,6 +83,7 @@ class SupplierService:
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
+        validate(command)  # before fingerprinting: a NaN score is the caller's error, not ours
         digest = fingerprint(command)
         previous = self._store.find_request(context.request_id)
         if previous is not None:
@@ -101,7 +103,7 @@ class SupplierService:
             raise SupplierNotFound(supplier_id)
         return state
 
-    def list(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
+    def list_suppliers(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
         """Suppliers in id order after ``after_supplier_id``."""
         snapshots = self._store.list_snapshots(after_supplier_id, limit)
         return [state_from_dict(s.state) for s in snapshots]

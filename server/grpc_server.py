@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
 from grpc_reflection.v1alpha import reflection
 
 from server.bootstrap import App
@@ -14,7 +15,7 @@ SERVICE_NAME = supplier_service_pb2.DESCRIPTOR.services_by_name["SupplierService
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
     Returns the server, the bound port and the health servicer (serving is announced by the
@@ -29,7 +30,7 @@ def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int, health.
     supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
         SupplierServicer(app.service, app.executor, app.clock), server
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -40,7 +41,7 @@ def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int, health.
     return server, port, health_servicer
 
 
-async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
+async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
     """Announce the overall and per-service health status."""
     status = (
         health_pb2.HealthCheckResponse.SERVING

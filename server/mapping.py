@@ -182,9 +182,9 @@ def _enum_prefix(proto_enum: Any) -> str:
     return unspecified.removesuffix("UNSPECIFIED")
 
 
-def _enum_to_proto(proto_enum: Any, value: enum.StrEnum) -> int:
-    number: int = proto_enum.Value(_enum_prefix(proto_enum) + value.value.upper())
-    return number
+def _enum_to_proto(proto_enum: Any, value: enum.StrEnum) -> Any:
+    # Any: each proto enum has its own ValueType; the name lookup below is what ties them.
+    return proto_enum.Value(_enum_prefix(proto_enum) + value.value.upper())
 
 
 # --- domain -> responses ----------------------------------------------------------------
@@ -283,7 +283,7 @@ def _certificate_to_proto(value: Certificate) -> pb.Certificate:
     return message
 
 
-def _site_audit_to_proto(passed: bool | None) -> int:
+def _site_audit_to_proto(passed: bool | None) -> pb.SiteAuditResult.ValueType:
     if passed is None:
         return pb.SITE_AUDIT_RESULT_UNSPECIFIED
     return pb.SITE_AUDIT_RESULT_PASSED if passed else pb.SITE_AUDIT_RESULT_FAILED

@@ -79,7 +79,7 @@ class SupplierServicer(api_grpc.SupplierServiceServicer):
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
         # One extra row tells whether another page exists without a second query.
-        states = await self._run(self._service.list, str(after), size + 1)
+        states = await self._run(self._service.list_suppliers, str(after), size + 1)
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(

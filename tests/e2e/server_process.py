@@ -27,6 +27,7 @@ class ServerProcess:
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.output: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def start(self) -> ServerProcess:
         """Start the server and wait until it prints the address it serves on."""
@@ -60,7 +61,8 @@ class ServerProcess:
                     found.set()
             found.set()  # the process ended: stop waiting
 
-        threading.Thread(target=read, daemon=True).start()
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
         if not found.wait(START_TIMEOUT_SECONDS) or not result:
             self.kill()
             raise RuntimeError("sqm serve did not start:\n" + "\n".join(self.output))
@@ -78,13 +80,23 @@ class ServerProcess:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        code = self.process.wait(timeout=30)
+        self._release()
+        return code
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
+        self._release()
+
+    def _release(self) -> None:
+        # The reader thread ends at EOF once the process is gone; then the pipe can close.
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def running_server(database: Path) -> Iterator[ServerProcess]:
