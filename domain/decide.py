@@ -38,7 +38,7 @@ from domain.events import (
 from domain.lifecycle import Trigger
 from domain.model import Action, Decision, LifecycleState, Stage, SupplierState
 from domain.ports import DecisionContext, Policy
-from domain.validation import validate
+from domain.validation import validate, validate_against
 
 # When rules ask for conflicting moves, the more conservative one wins.
 _ACTION_PRECEDENCE: tuple[tuple[Action, Trigger], ...] = (
@@ -70,6 +70,9 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
         ]
     if state is None:
         raise SupplierNotFound(command.supplier_id)
+    if state.supplier_id != command.supplier_id:
+        raise ValueError(f"{command.supplier_id!r} decided against {state.supplier_id!r}'s state")
+    validate_against(command, state)
     if isinstance(command, SubmitQualificationEvidence):
         return _submit_evidence(command, state, policy)
     return _lifecycle_command(command, state)
@@ -82,7 +85,8 @@ def _submit_evidence(
         raise IllegalTransition(state.lifecycle.value, "submit_qualification_evidence")
     submitted = QualificationEvidenceSubmitted(
         command.occurred_at,
-        dict(command.scores),
+        # Floats throughout: 80 and 80.0 must hash and replay identically.
+        {criterion: float(score) for criterion, score in command.scores.items()},
         command.certificates,
         command.site_audit_passed,
     )

@@ -23,12 +23,16 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are not allowed in the domain; give a timezone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:
-    """Inverse of :func:`format_time` (accepts any RFC 3339 offset)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    """Inverse of :func:`format_time` (accepts any RFC 3339 offset, refuses none)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        # Reading it in the machine's zone would make replay depend on where it runs.
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return moment.astimezone(UTC)
 
 
 def _structure_fact_value(value: Any, _: Any) -> FactValue:

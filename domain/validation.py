@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from domain.commands import Command, RegisterSupplier, SubmitQualificationEvidence
 from domain.errors import FieldViolation, InvalidCommand
+from domain.model import SupplierState
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -25,6 +26,24 @@ def validate(command: Command) -> None:
         raise InvalidCommand(violations)
 
 
+def validate_against(command: Command, state: SupplierState) -> None:
+    """Checks that need the supplier: time only moves forward along a supplier's stream.
+
+    A backdated command would be judged at a past instant (a licence that has since
+    expired would count as valid), and replay would no longer follow recorded order.
+    """
+    if state.updated_at is not None and command.occurred_at < state.updated_at:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "occurred_at",
+                    f"is earlier than the supplier's last recorded event"
+                    f" ({state.updated_at.isoformat()}); events are recorded in time order",
+                )
+            ]
+        )
+
+
 def _violations(command: Command) -> Iterator[FieldViolation]:
     yield from _check_supplier_id(command.supplier_id)
     if command.occurred_at.tzinfo is None:
@@ -36,7 +55,7 @@ def _violations(command: Command) -> Iterator[FieldViolation]:
 
 
 def _check_supplier_id(supplier_id: str) -> Iterator[FieldViolation]:
-    if not SUPPLIER_ID.match(supplier_id):
+    if not SUPPLIER_ID.fullmatch(supplier_id):
         yield FieldViolation(
             "supplier_id",
             "expected 1-63 characters: a lower-case letter, then lower-case letters, digits"
@@ -66,5 +85,11 @@ def _check_evidence(command: SubmitQualificationEvidence) -> Iterator[FieldViola
         field = f"certificates[{index}]"
         yield from _check_text(f"{field}.number", certificate.number, MAX_TEXT_LENGTH)
         yield from _check_text(f"{field}.issuer", certificate.issuer, MAX_TEXT_LENGTH)
-        if certificate.valid_until <= certificate.valid_from:
+        naive = [
+            part
+            for part in ("valid_from", "valid_until")
+            if getattr(certificate, part).tzinfo is None
+        ]
+        yield from (FieldViolation(f"{field}.{part}", "must carry a time zone") for part in naive)
+        if not naive and certificate.valid_until <= certificate.valid_from:
             yield FieldViolation(f"{field}.valid_until", "must be later than valid_from")

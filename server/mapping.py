@@ -187,6 +187,26 @@ def _enum_to_proto(proto_enum: Any, value: enum.StrEnum) -> Any:
     return proto_enum.Value(_enum_prefix(proto_enum) + value.value.upper())
 
 
+# Domain field names that the API spells differently, per command.
+API_FIELD_NAMES: dict[type, dict[str, str]] = {
+    RegisterSupplier: {"occurred_at": "occur_time", "name": "display_name"},
+    SubmitQualificationEvidence: {"occurred_at": "occur_time", "supplier_id": "name"},
+}
+
+
+def in_api_terms(error: InvalidCommand, command: object) -> InvalidCommand:
+    """``error`` with each field path spelled as the API's request spells it."""
+    names = API_FIELD_NAMES.get(type(command), {})
+    renamed = []
+    for violation in error.violations:
+        head, dot, rest = violation.field.partition(".")
+        bracket = head.find("[")
+        root, suffix = (head[:bracket], head[bracket:]) if bracket > 0 else (head, "")
+        field = names.get(root, root) + suffix + dot + rest
+        renamed.append(FieldViolation(field, violation.description))
+    return InvalidCommand(renamed)
+
+
 # --- domain -> responses ----------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from domain.errors import InvalidCommand
 from server import mapping, pagination
 from server.application import CommandResult, RequestContext, SupplierService
 from server.errors import translated
@@ -103,7 +104,10 @@ class SupplierServicer(api_grpc.SupplierServiceServicer):
         )
 
     async def _execute(self, command: Any, context: RequestContext) -> CommandResult:
-        return await self._run(self._service.execute, command, context)
+        try:
+            return await self._run(self._service.execute, command, context)
+        except InvalidCommand as error:
+            raise mapping.in_api_terms(error, command) from None
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

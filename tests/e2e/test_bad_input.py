@@ -50,7 +50,7 @@ def test_domain_validation_names_id_and_name(client: SqmClient) -> None:
     """With a valid category, the id pattern and the empty name are both reported."""
     with pytest.raises(SqmError) as raised:
         client.register_supplier("Bad Id!", "  ", pb.SERVICE_CATEGORY_SOFTWARE)
-    assert _fields(raised.value) == {"supplier_id", "name"}
+    assert _fields(raised.value) == {"supplier_id", "display_name"}
 
 
 def test_unknown_enum_value_is_invalid_argument(server: ServerProcess) -> None:
@@ -136,7 +136,12 @@ def test_request_id_reused_for_different_request_is_refused(client: SqmClient) -
 
 def test_evidence_for_a_terminated_supplier_is_failed_precondition(client: SqmClient) -> None:
     """A disqualified (terminated) supplier cannot take evidence; the error names the state."""
-    client.register_supplier("failed-audit", "Failed Audit", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT)
+    client.register_supplier(
+        "failed-audit",
+        "Failed Audit",
+        pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        occur_time=DECISION_TIME,
+    )
     disqualified = client.submit_qualification_evidence(
         "failed-audit",
         scores=GOOD_SCORES,
@@ -171,3 +176,14 @@ def test_server_keeps_serving_after_bad_requests(server: ServerProcess, client: 
     assert server.health() == health_pb2.HealthCheckResponse.SERVING
     created = client.register_supplier("after-burst", "After", pb.SERVICE_CATEGORY_SOFTWARE)
     assert created.state == pb.LIFECYCLE_STATE_CANDIDATE
+
+
+def test_backdated_evidence_is_refused_naming_occur_time(client: SqmClient) -> None:
+    """Evidence dated before the supplier's last event is refused: time only moves forward."""
+    client.register_supplier("late-co", "Late", pb.SERVICE_CATEGORY_SOFTWARE)
+    with pytest.raises(SqmError) as raised:
+        client.submit_qualification_evidence(
+            "late-co", scores={"capability": 80.0}, occur_time=DECISION_TIME
+        )
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert _fields(raised.value) == {"occur_time"}

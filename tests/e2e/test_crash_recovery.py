@@ -21,7 +21,10 @@ def test_sigkill_after_acknowledgement_loses_nothing(database: Path) -> None:
         with SqmClient(first.address) as client:
             for n in range(5):
                 client.register_supplier(
-                    f"kill-{n}", f"Kill {n}", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT
+                    f"kill-{n}",
+                    f"Kill {n}",
+                    pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+                    occur_time=DECISION_TIME,
                 )
             acknowledged = client.submit_qualification_evidence(
                 "kill-0",

@@ -160,7 +160,9 @@ def test_retry_with_same_request_id_returns_first_result_and_writes_nothing(
     client: SqmClient,
 ) -> None:
     """A request retried with its request id is answered again, not recorded twice."""
-    client.register_supplier("retry-co", "Retry Co", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT)
+    client.register_supplier(
+        "retry-co", "Retry Co", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
+    )
     first = client.submit_qualification_evidence(
         "retry-co",
         scores=GOOD_SCORES,

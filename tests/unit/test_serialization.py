@@ -1,0 +1,253 @@
+"""Serialization: events and state survive JSON unchanged; canonical bytes never vary."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import cattrs
+import pytest
+from hypothesis import given
+
+from domain.commands import ReviewOutcome
+from domain.events import (
+    EVENT_TYPES,
+    ContractSigned,
+    DecisionRecorded,
+    Event,
+    ImprovementDeadlineMissed,
+    LifecycleTransitioned,
+    QualificationEvidenceSubmitted,
+    RemediationVerified,
+    ReviewConcluded,
+    ReviewOpened,
+    SupplierRegistered,
+    event_type,
+)
+from domain.model import (
+    Action,
+    Certificate,
+    CertificateKind,
+    ConditionOutcome,
+    Decision,
+    LifecycleState,
+    ServiceCategory,
+    SupplierState,
+)
+from domain.serialization import (
+    canonical_json,
+    event_from_payload,
+    event_to_payload,
+    format_time,
+    parse_time,
+    state_from_dict,
+    state_to_dict,
+)
+from tests.strategies import offset_moments
+
+T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+CST = timezone(timedelta(hours=8))
+LICENCE = Certificate(
+    CertificateKind.BUSINESS_LICENCE,
+    "91440300MA5ABCDE1X",
+    "深圳市市场监督管理局",
+    datetime(2024, 1, 1, tzinfo=CST),
+    datetime(2029, 1, 1, tzinfo=CST),
+)
+DECISION = Decision(
+    rule_id="qualification.threshold",
+    rule_title="Weighted score at or above the threshold",
+    rule_file="packs/telecom/qualification.yaml",
+    rule_line=12,
+    policy_version="3f2a9c",
+    action=Action.QUALIFY,
+    fired=False,
+    message="加权得分 62.5 低于 70",
+    facts={"weighted_score": 62.5, "site_audit_passed": True, "certificates": 2, "tier": "gold"},
+    conditions=(
+        ConditionOutcome("weighted_score", ">=", 70, 62.5, False),
+        ConditionOutcome("site_audit_passed", "==", True, True, True),
+    ),
+)
+EXAMPLE_EVENTS: list[Event] = [
+    SupplierRegistered("acme", "华为技术有限公司", ServiceCategory.NETWORK_EQUIPMENT, T0),
+    QualificationEvidenceSubmitted(T0, {"capability": 81.5, "价格": 70.0}, (LICENCE,), True),
+    QualificationEvidenceSubmitted(T0),
+    DecisionRecorded(T0, DECISION),
+    LifecycleTransitioned(
+        T0, "qualify", LifecycleState.CANDIDATE, LifecycleState.QUALIFIED, "rule x"
+    ),
+    ContractSigned(T0, "ct-2025-001"),
+    ReviewOpened(T0, "3 breaches of availability in 30 days"),
+    ReviewConcluded(T0, ReviewOutcome.REMEDIATION_REQUIRED, "plan due in 14 days"),
+    RemediationVerified(T0, "clean 30-day window"),
+    ImprovementDeadlineMissed(T0),
+]
+
+
+def through_json(data: Any) -> Any:
+    """``data`` as it comes back from a store: canonical JSON bytes, parsed again."""
+    return json.loads(canonical_json(data))
+
+
+def test_the_examples_cover_every_event_type() -> None:
+    """Each stored event type has at least one round-trip example below."""
+    assert {event_type(e) for e in EXAMPLE_EVENTS} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", EXAMPLE_EVENTS, ids=event_type)
+def test_an_event_round_trips_through_its_payload(event: Event) -> None:
+    """event_from_payload(event_to_payload(e)) gives back an equal event."""
+    assert event_from_payload(event_type(event), event_to_payload(event)) == event
+
+
+@pytest.mark.parametrize("event", EXAMPLE_EVENTS, ids=event_type)
+def test_an_event_round_trips_through_canonical_json(event: Event) -> None:
+    """A payload stored as canonical JSON and read back rebuilds an equal event."""
+    payload = through_json(event_to_payload(event))
+    assert event_from_payload(event_type(event), payload) == event
+
+
+@pytest.mark.parametrize("event", EXAMPLE_EVENTS, ids=event_type)
+def test_a_payload_is_a_fixed_point_of_the_round_trip(event: Event) -> None:
+    """Re-serializing a rebuilt event gives the same canonical bytes: hashes stay stable."""
+    payload = through_json(event_to_payload(event))
+    rebuilt = event_from_payload(event_type(event), payload)
+    assert canonical_json(event_to_payload(rebuilt)) == canonical_json(payload)
+
+
+def test_a_payload_does_not_carry_the_type_name() -> None:
+    """The type name is kept beside the payload, under the event's class name."""
+    payload = event_to_payload(ContractSigned(T0, "ct-1"))
+    assert payload == {"occurred_at": "2025-03-01T09:30:15.123456Z", "contract_id": "ct-1"}
+    assert event_type(ContractSigned(T0, "ct-1")) == "ContractSigned"
+
+
+def test_fact_values_keep_their_json_types() -> None:
+    """Booleans stay booleans and integers stay integers after a JSON round trip."""
+    rebuilt = event_from_payload(
+        "DecisionRecorded", through_json(event_to_payload(DecisionRecorded(T0, DECISION)))
+    )
+    assert isinstance(rebuilt, DecisionRecorded)
+    facts = rebuilt.decision.facts
+    assert facts["site_audit_passed"] is True
+    assert type(facts["certificates"]) is int
+    assert type(facts["weighted_score"]) is float
+
+
+def test_an_unknown_event_type_is_an_error() -> None:
+    """A type name the domain does not know is refused, named in the message."""
+    with pytest.raises(ValueError, match="SupplierTeleported"):
+        event_from_payload("SupplierTeleported", {"occurred_at": "2025-03-01T00:00:00Z"})
+
+
+def test_a_payload_missing_a_field_is_an_error() -> None:
+    """A stored payload without a required field is refused, not filled with a default."""
+    with pytest.raises(cattrs.ClassValidationError):
+        event_from_payload("ContractSigned", {"occurred_at": "2025-03-01T00:00:00.000000Z"})
+
+
+def test_a_fact_value_that_is_not_a_scalar_is_an_error() -> None:
+    """Facts are bool, number or string; a list in a stored decision is refused."""
+    payload = through_json(event_to_payload(DecisionRecorded(T0, DECISION)))
+    payload["decision"]["facts"]["weighted_score"] = [62.5]
+    with pytest.raises(cattrs.ClassValidationError):
+        event_from_payload("DecisionRecorded", payload)
+
+
+RICH_STATE = SupplierState(
+    supplier_id="acme",
+    name="中兴通讯股份有限公司",
+    category=ServiceCategory.NETWORK_SERVICES,
+    lifecycle=LifecycleState.REMEDIATION,
+    version=17,
+    registered_at=T0,
+    updated_at=T0 + timedelta(days=90),
+    scores={"capability": 81.5, "price": 70.0},
+    certificates=(LICENCE,),
+    site_audit_passed=True,
+    last_decisions=(DECISION,),
+)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)],
+    ids=["rich", "defaults"],
+)
+def test_a_state_round_trips_through_a_dict_and_json(state: SupplierState) -> None:
+    """state_from_dict(state_to_dict(s)) gives back an equal state, directly and via JSON."""
+    assert state_from_dict(state_to_dict(state)) == state
+    assert state_from_dict(through_json(state_to_dict(state))) == state
+
+
+def test_canonical_json_sorts_keys_at_every_depth() -> None:
+    """Keys are sorted in nested objects too, with no white space between tokens."""
+    data = {"b": 1, "a": {"d": [1, 2], "c": None}}
+    assert canonical_json(data) == b'{"a":{"c":null,"d":[1,2]},"b":1}'
+
+
+def test_canonical_json_does_not_depend_on_insertion_order() -> None:
+    """Two equal dicts built in different orders give the same bytes."""
+    first = {"x": 1, "y": {"p": True, "q": "中"}}
+    second = {"y": {"q": "中", "p": True}, "x": 1}
+    assert canonical_json(first) == canonical_json(second)
+
+
+def test_canonical_json_is_utf8_without_escapes() -> None:
+    """Non-ASCII text is written as UTF-8 bytes, not as escape sequences."""
+    encoded = canonical_json({"name": "华为"})
+    assert encoded == '{"name":"华为"}'.encode()
+    assert b"\\u" not in encoded
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_canonical_json_refuses_non_finite_numbers(value: float) -> None:
+    """NaN and infinities have no JSON spelling; encoding them is an error."""
+    with pytest.raises(ValueError, match="JSON compliant"):
+        canonical_json({"score": value})
+
+
+def test_format_time_spells_an_instant_in_utc_with_microseconds() -> None:
+    """One spelling per instant: UTC, six fractional digits, a trailing Z."""
+    shanghai = datetime(2025, 3, 1, 17, 30, 15, 123456, tzinfo=CST)
+    assert format_time(shanghai) == "2025-03-01T09:30:15.123456Z"
+    assert format_time(shanghai) == format_time(T0)
+    assert format_time(datetime(2025, 3, 1, tzinfo=UTC)) == "2025-03-01T00:00:00.000000Z"
+
+
+def test_format_time_refuses_a_naive_datetime() -> None:
+    """A datetime without a time zone is not an instant; formatting it is an error."""
+    with pytest.raises(ValueError, match="naive"):
+        format_time(datetime(2025, 3, 1))  # naive on purpose
+
+
+def test_parse_time_accepts_any_offset_and_returns_utc() -> None:
+    """RFC 3339 with Z or a numeric offset parses to the same UTC instant."""
+    for text in ("2025-03-01T09:30:15.123456Z", "2025-03-01T17:30:15.123456+08:00"):
+        parsed = parse_time(text)
+        assert parsed == T0
+        assert parsed.utcoffset() == timedelta(0)
+
+
+def test_parse_time_refuses_a_time_without_an_offset() -> None:
+    """Text without Z or an offset is not an instant; reading it must not depend on the host."""
+    with pytest.raises(ValueError, match=r"offset|naive|zone"):
+        parse_time("2025-03-01T09:30:15")
+
+
+@given(offset_moments())
+def test_format_then_parse_gives_back_the_same_instant(moment: datetime) -> None:
+    """parse_time(format_time(t)) == t for any aware t, and the text is a fixed point."""
+    text = format_time(moment)
+    assert parse_time(text) == moment
+    assert format_time(parse_time(text)) == text
+
+
+def test_an_early_year_round_trips() -> None:
+    """Years are always spelled with four digits, so every instant round-trips."""
+    early = datetime(999, 1, 1, tzinfo=UTC)
+    assert format_time(early) == "0999-01-01T00:00:00.000000Z"
+    assert parse_time(format_time(early)) == early
