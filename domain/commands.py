@@ -102,3 +102,18 @@ Command = (
     | VerifyRemediation
     | RecordMissedImprovementDeadline
 )
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        RegisterSupplier,
+        SubmitQualificationEvidence,
+        SignContract,
+        OpenReview,
+        ConcludeReview,
+        VerifyRemediation,
+        RecordMissedImprovementDeadline,
+    )
+}
+"""Every command by its class name: how tools (policy tests, event files) name a command."""
