@@ -9,10 +9,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
-from domain.model import Certificate, ServiceCategory
+from domain.model import Certificate, Money, ServiceCategory, SlaObjective
+
+NO_AMOUNT = Money(Decimal("0.00"), "CNY")
+"""A contract signed without fee or liability terms (a framework agreement) carries these."""
 
 
 @attrs.frozen
@@ -42,10 +46,122 @@ class SubmitQualificationEvidence:
 
 @attrs.frozen
 class SignContract:
-    """Record the contract signed with a qualified supplier."""
+    """Record the contract signed with a qualified supplier.
+
+    With no ``objectives``, the policy's default SLA objectives for the supplier's category
+    apply. The term runs from ``starts_at`` (default: signing) to ``ends_at`` (default: a
+    year later).
+    """
 
     supplier_id: str
     contract_id: str
+    occurred_at: datetime
+    monthly_fee: Money = NO_AMOUNT
+    liability_limit: Money = NO_AMOUNT
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    objectives: tuple[SlaObjective, ...] = ()
+
+
+@attrs.frozen
+class BlacklistSupplier:
+    """Bar a supplier from qualification (fraud, sanctions, a previous termination...)."""
+
+    supplier_id: str
+    reason: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class RecordMeasurement:
+    """An SLA measurement for one of the contract's objectives over a period."""
+
+    supplier_id: str
+    objective_id: str
+    value: float
+    unit: str
+    period_start: datetime
+    period_end: datetime
+    occurred_at: datetime
+
+
+@attrs.frozen
+class RecordSatisfactionSurvey:
+    """A customer satisfaction result (0-100) from surveys or interviews."""
+
+    supplier_id: str
+    score: float
+    occurred_at: datetime
+    respondents: int = 1
+    comment: str = ""
+
+
+@attrs.frozen
+class RecordInspection:
+    """A periodic inspection of the supplier's work, passed or failed."""
+
+    supplier_id: str
+    passed: bool
+    occurred_at: datetime
+    findings: str = ""
+
+
+@attrs.frozen
+class SubmitProgressReport:
+    """The supplier's periodic progress report."""
+
+    supplier_id: str
+    summary: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class SubmitSelfCheck:
+    """The supplier's periodic self-check."""
+
+    supplier_id: str
+    passed: bool
+    occurred_at: datetime
+    summary: str = ""
+
+
+@attrs.frozen
+class SubmitImprovementPlan:
+    """The improvement plan a review required: its measures and owner."""
+
+    supplier_id: str
+    measures: tuple[str, ...]
+    owner: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class CompleteImprovementPlan:
+    """The plan's measures are in place; effectiveness is verified after a clean window."""
+
+    supplier_id: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class ClaimCompensation:
+    """Compensation for the operator's documented losses caused by the supplier."""
+
+    supplier_id: str
+    amount: Money
+    description: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class AdvanceTime:
+    """Time has reached ``occurred_at`` for this supplier: deadlines and reminders are due.
+
+    Sent by the server's scheduler in production and by the virtual clock in simulation.
+    """
+
+    supplier_id: str
     occurred_at: datetime
 
 
@@ -96,11 +212,21 @@ class RecordMissedImprovementDeadline:
 Command = (
     RegisterSupplier
     | SubmitQualificationEvidence
+    | BlacklistSupplier
     | SignContract
+    | RecordMeasurement
+    | RecordSatisfactionSurvey
+    | RecordInspection
+    | SubmitProgressReport
+    | SubmitSelfCheck
     | OpenReview
     | ConcludeReview
+    | SubmitImprovementPlan
+    | CompleteImprovementPlan
     | VerifyRemediation
     | RecordMissedImprovementDeadline
+    | ClaimCompensation
+    | AdvanceTime
 )
 
 
@@ -109,11 +235,21 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     for cls in (
         RegisterSupplier,
         SubmitQualificationEvidence,
+        BlacklistSupplier,
         SignContract,
+        RecordMeasurement,
+        RecordSatisfactionSurvey,
+        RecordInspection,
+        SubmitProgressReport,
+        SubmitSelfCheck,
         OpenReview,
         ConcludeReview,
+        SubmitImprovementPlan,
+        CompleteImprovementPlan,
         VerifyRemediation,
         RecordMissedImprovementDeadline,
+        ClaimCompensation,
+        AdvanceTime,
     )
 }
 """Every command by its class name: how tools (policy tests, event files) name a command."""

@@ -1,63 +1,103 @@
-"""The pure heart of the domain: ``decide`` turns a command into events, ``apply`` folds events
-into state. Guards run before anything is produced: a command yields all its events or none.
+"""The pure heart of the domain: ``decide`` turns a command into events.
+
+Guards run before anything is produced: a command yields all its events or none. Records
+are applied before the policy is consulted, so windows and counts include them; what fired
+rules lead to is worked out in :mod:`domain.actions`. ``apply`` and ``fold`` (the other
+half, events into state) live in :mod:`domain.evolve` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from functools import singledispatch
-
-import attrs
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from domain import lifecycle
+from domain.actions import act_on, transition
 from domain.commands import (
+    AdvanceTime,
+    BlacklistSupplier,
+    ClaimCompensation,
     Command,
+    CompleteImprovementPlan,
     ConcludeReview,
     OpenReview,
+    RecordInspection,
+    RecordMeasurement,
     RecordMissedImprovementDeadline,
+    RecordSatisfactionSurvey,
     RegisterSupplier,
     ReviewOutcome,
     SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.errors import IllegalTransition, SupplierAlreadyExists, SupplierNotFound
+from domain.errors import (
+    FieldViolation,
+    IllegalTransition,
+    InvalidCommand,
+    SupplierAlreadyExists,
+    SupplierNotFound,
+)
 from domain.events import (
+    BreachDetected,
     ContractSigned,
     DecisionRecorded,
     Event,
     ImprovementDeadlineMissed,
-    LifecycleTransitioned,
+    ImprovementPlanCompleted,
+    ImprovementPlanRequired,
+    ImprovementPlanSubmitted,
+    InspectionRecorded,
+    MeasurementRecorded,
+    PenaltyAssessed,
+    ProgressReportSubmitted,
     QualificationEvidenceSubmitted,
     RemediationVerified,
     ReviewConcluded,
     ReviewOpened,
+    SatisfactionSurveyRecorded,
+    SelfCheckSubmitted,
+    SupplierBlacklisted,
     SupplierRegistered,
 )
+from domain.evolve import apply, fold
+from domain.history import period_of
 from domain.lifecycle import Trigger
-from domain.model import Action, Decision, LifecycleState, Stage, SupplierState
+from domain.model import (
+    METRICS,
+    Breach,
+    Contract,
+    ImprovementPlan,
+    LifecycleState,
+    Measurement,
+    Observation,
+    Penalty,
+    Review,
+    Stage,
+    SupplierState,
+)
 from domain.ports import DecisionContext, Policy
 from domain.validation import validate, validate_against
 
-# When rules ask for conflicting moves, the more conservative one wins.
-_ACTION_PRECEDENCE: tuple[tuple[Action, Trigger], ...] = (
-    (Action.DISQUALIFY, Trigger.DISQUALIFY),
-    (Action.QUALIFY, Trigger.QUALIFY),
-)
+__all__ = ["apply", "decide", "fold"]
 
-_REVIEW_TRIGGERS = {
-    ReviewOutcome.CLEARED: Trigger.CLEAR_REVIEW,
-    ReviewOutcome.REMEDIATION_REQUIRED: Trigger.REQUIRE_REMEDIATION,
-    ReviewOutcome.FAILED: Trigger.FAIL_REVIEW,
-}
+CONTRACT_TERM = timedelta(days=365)
+UNDER_CONTRACT = frozenset(
+    {LifecycleState.CONTRACTED, LifecycleState.UNDER_REVIEW, LifecycleState.REMEDIATION}
+)
+Handler = Callable[[Any, SupplierState, Policy], list[Event]]
 
 
 def decide(command: Command, state: SupplierState | None, policy: Policy) -> list[Event]:
     """The events ``command`` produces against ``state`` under ``policy``.
 
     Raises a :class:`~domain.errors.DomainError` (and produces nothing) when the command is
-    malformed, names an unknown supplier, or asks for a move the lifecycle forbids.
+    malformed, names an unknown supplier, or asks for a move the lifecycle forbids. May
+    return no events (time advanced and nothing was due).
     """
     validate(command)
     if isinstance(command, RegisterSupplier):
@@ -73,9 +113,26 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     if state.supplier_id != command.supplier_id:
         raise ValueError(f"{command.supplier_id!r} decided against {state.supplier_id!r}'s state")
     validate_against(command, state)
-    if isinstance(command, SubmitQualificationEvidence):
-        return _submit_evidence(command, state, policy)
-    return _lifecycle_command(command, state)
+    return _HANDLERS[type(command)](command, state, policy)
+
+
+def _applied(state: SupplierState, *events: Event) -> SupplierState:
+    folded = fold(events, state)
+    if folded is None:  # pragma: no cover - a fold from a state always has one
+        raise RuntimeError("fold returned no state")
+    return folded
+
+
+def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: str) -> None:
+    if state.lifecycle not in allowed:
+        raise IllegalTransition(state.lifecycle.value, action)
+
+
+def _cause(command: Command) -> str:
+    return f"command {type(command).__name__}"
+
+
+# --- selection ---------------------------------------------------------------------------
 
 
 def _submit_evidence(
@@ -90,122 +147,285 @@ def _submit_evidence(
         command.certificates,
         command.site_audit_passed,
     )
-    events: list[Event] = [submitted]
     if state.lifecycle is not LifecycleState.CANDIDATE:
-        return events  # evidence kept on file (a renewed certificate, say); nothing to decide
-    evaluation = policy.evaluate(
-        DecisionContext(Stage.QUALIFICATION, apply(state, submitted), command.occurred_at)
-    )
-    recorded = evaluation.fired or evaluation.not_fired
-    events.extend(DecisionRecorded(command.occurred_at, d) for d in recorded)
-    events.extend(_transition_for(evaluation.fired, state, command))
+        return [submitted]  # evidence kept on file (a renewed certificate, say)
+    context = DecisionContext(Stage.QUALIFICATION, _applied(state, submitted), command.occurred_at)
+    evaluation = policy.evaluate(context)
+    acted = act_on(evaluation, context, policy)
+    if acted:
+        return [submitted, *acted]
+    # Nothing changed: keep the explanations, so the history says why not.
+    explained = evaluation.fired or evaluation.not_fired
+    return [submitted, *(DecisionRecorded(command.occurred_at, d) for d in explained)]
+
+
+def _blacklist(command: BlacklistSupplier, state: SupplierState, policy: Policy) -> list[Event]:
+    if state.lifecycle in lifecycle.TERMINAL_STATES:
+        raise IllegalTransition(state.lifecycle.value, "blacklist")
+    events: list[Event] = [SupplierBlacklisted(command.occurred_at, command.reason)]
+    if state.lifecycle is LifecycleState.CANDIDATE:
+        events.append(transition(state, Trigger.DISQUALIFY, command.occurred_at, _cause(command)))
     return events
 
 
-def _transition_for(
-    fired: Iterable[Decision], state: SupplierState, command: SubmitQualificationEvidence
-) -> list[Event]:
-    by_action = {d.action: d for d in fired}
-    for action, trigger in _ACTION_PRECEDENCE:
-        if action in by_action:
-            cause = f"rule {by_action[action].rule_id}"
-            return [_transition(state, trigger, command.occurred_at, cause)]
-    return []
-
-
-def _transition(
-    state: SupplierState, trigger: Trigger, occurred_at: datetime, cause: str
-) -> LifecycleTransitioned:
-    to_state = lifecycle.fire(state.lifecycle, trigger)
-    return LifecycleTransitioned(occurred_at, trigger.value, state.lifecycle, to_state, cause)
-
-
-def _lifecycle_command(command: Command, state: SupplierState) -> list[Event]:
-    cause = f"command {type(command).__name__}"
-    at = command.occurred_at
-    record: Event
-    if isinstance(command, SignContract):
-        trigger, record = Trigger.SIGN_CONTRACT, ContractSigned(at, command.contract_id)
-    elif isinstance(command, OpenReview):
-        trigger, record = Trigger.OPEN_REVIEW, ReviewOpened(at, command.reason)
-    elif isinstance(command, ConcludeReview):
-        trigger = _REVIEW_TRIGGERS[command.outcome]
-        record = ReviewConcluded(at, command.outcome, command.note)
-    elif isinstance(command, VerifyRemediation):
-        trigger, record = Trigger.VERIFY_REMEDIATION, RemediationVerified(at, command.note)
-    elif isinstance(command, RecordMissedImprovementDeadline):
-        trigger, record = Trigger.MISS_IMPROVEMENT_DEADLINE, ImprovementDeadlineMissed(at)
-    else:  # pragma: no cover - exhaustiveness guard for new command types
-        raise TypeError(f"no decision logic for {type(command).__name__}")
+def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) -> list[Event]:
     # The transition is computed first: an illegal move raises before any event exists.
-    moved = _transition(state, trigger, at, cause)
-    return [record, moved]
+    moved = transition(state, Trigger.SIGN_CONTRACT, command.occurred_at, _cause(command))
+    starts_at = command.starts_at or command.occurred_at
+    contract = Contract(
+        contract_id=command.contract_id,
+        signed_at=command.occurred_at,
+        starts_at=starts_at,
+        ends_at=command.ends_at or starts_at + CONTRACT_TERM,
+        monthly_fee=command.monthly_fee,
+        liability_limit=command.liability_limit,
+        objectives=command.objectives or policy.default_objectives(state.category),
+    )
+    return [ContractSigned(command.occurred_at, contract), moved]
 
 
-def apply(state: SupplierState | None, event: Event) -> SupplierState:
-    """The state after ``event``; ``state`` is None only before ``SupplierRegistered``."""
-    if isinstance(event, SupplierRegistered):
-        if state is not None:
-            raise ValueError("SupplierRegistered can only start a stream")
-        return SupplierState(
-            supplier_id=event.supplier_id,
-            name=event.name,
-            category=event.category,
-            version=1,
-            registered_at=event.occurred_at,
-            updated_at=event.occurred_at,
+# --- monitoring --------------------------------------------------------------------------
+
+
+def _record_measurement(
+    command: RecordMeasurement, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "record_measurement")
+    assert state.contract is not None  # noqa: S101 - every state under contract has one
+    objective = state.contract.objective(command.objective_id)
+    if objective is None:
+        known = ", ".join(o.objective_id for o in state.contract.objectives) or "none"
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "objective_id", f"not an objective of the contract; expected one of {known}"
+                )
+            ]
         )
-    if state is None:
-        raise ValueError(f"{type(event).__name__} cannot start a stream")
-    changed = _evolve(event, state)
-    return attrs.evolve(changed, version=state.version + 1, updated_at=event.occurred_at)
-
-
-def fold(events: Iterable[Event], state: SupplierState | None = None) -> SupplierState | None:
-    """Apply ``events`` in order, starting from ``state``."""
-    for event in events:
-        state = apply(state, event)
-    return state
-
-
-@singledispatch
-def _evolve(event: Event, state: SupplierState) -> SupplierState:
-    """Events that record facts without changing the projected fields."""
-    return state
-
-
-@_evolve.register
-def _(event: QualificationEvidenceSubmitted, state: SupplierState) -> SupplierState:
-    scores = {**state.scores, **event.scores}
-    replaced = {(c.kind, c.number) for c in event.certificates}
-    kept = tuple(c for c in state.certificates if (c.kind, c.number) not in replaced)
-    audit = state.site_audit_passed if event.site_audit_passed is None else event.site_audit_passed
-    return attrs.evolve(
-        state,
-        scores=scores,
-        certificates=kept + event.certificates,
-        site_audit_passed=audit,
-        last_decisions=(),
+    spec = METRICS[objective.metric]
+    problems = []
+    if command.unit != spec.unit:
+        problems.append(
+            FieldViolation(
+                "unit", f"{objective.metric} is measured in {spec.unit!r}, not {command.unit!r}"
+            )
+        )
+    if not spec.minimum <= command.value <= spec.maximum:
+        problems.append(
+            FieldViolation(
+                "value", f"{objective.metric} ranges from {spec.minimum:g} to {spec.maximum:g}"
+            )
+        )
+    if problems:
+        raise InvalidCommand(problems)
+    severity = policy.classify(objective, command.value)
+    at = command.occurred_at
+    measurement = Measurement(
+        objective.objective_id, objective.metric, command.value,
+        command.period_start, command.period_end, severity is None, at,
+    )  # fmt: skip
+    events: list[Event] = [MeasurementRecorded(at, measurement)]
+    breach = None
+    if severity is not None:
+        shortfall = abs(command.value - objective.target)
+        breach = Breach(
+            objective.objective_id, objective.metric, severity, command.value,
+            objective.target, shortfall, command.period_end, at,
+        )  # fmt: skip
+        events.append(BreachDetected(at, breach))
+    return events + _monitor(
+        state, events, "measurement", policy, measurement=measurement, breach=breach
     )
 
 
-@_evolve.register
-def _(event: DecisionRecorded, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, last_decisions=(*state.last_decisions, event.decision))
+def _monitor(
+    state: SupplierState,
+    recorded: list[Event],
+    kind: str,
+    policy: Policy,
+    *,
+    measurement: Measurement | None = None,
+    breach: Breach | None = None,
+) -> list[Event]:
+    now = recorded[0].occurred_at
+    context = DecisionContext(
+        Stage.MONITORING, _applied(state, *recorded), now, kind, measurement, breach
+    )
+    return act_on(policy.evaluate(context), context, policy)
 
 
-@_evolve.register
-def _(event: LifecycleTransitioned, state: SupplierState) -> SupplierState:
-    if state.lifecycle is not event.from_state:
-        raise ValueError(
-            f"event moves from {event.from_state.value!r} but the supplier is"
-            f" {state.lifecycle.value!r}"
+def _record_survey(
+    command: RecordSatisfactionSurvey, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "record_satisfaction_survey")
+    survey = Observation(command.occurred_at, float(command.score))
+    recorded: list[Event] = [
+        SatisfactionSurveyRecorded(
+            command.occurred_at, survey, command.respondents, command.comment
         )
-    # Replaying through the machine keeps the fold honest: a stored transition the
-    # lifecycle does not allow is a corrupt stream, not something to paper over.
-    to_state = lifecycle.fire(state.lifecycle, Trigger(event.trigger))
-    if to_state is not event.to_state:
-        raise ValueError(
-            f"{event.trigger!r} leads to {to_state.value!r}, not {event.to_state.value!r}"
+    ]
+    return recorded + _monitor(state, recorded, "survey", policy)
+
+
+def _record_inspection(
+    command: RecordInspection, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "record_inspection")
+    inspection = Observation(command.occurred_at, 1.0 if command.passed else 0.0, command.passed)
+    recorded: list[Event] = [InspectionRecorded(command.occurred_at, inspection, command.findings)]
+    return recorded + _monitor(state, recorded, "inspection", policy)
+
+
+def _progress_report(
+    command: SubmitProgressReport, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "submit_progress_report")
+    recorded: list[Event] = [ProgressReportSubmitted(command.occurred_at, command.summary)]
+    return recorded + _monitor(state, recorded, "progress_report", policy)
+
+
+def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "submit_self_check")
+    recorded: list[Event] = [
+        SelfCheckSubmitted(command.occurred_at, command.passed, command.summary)
+    ]
+    return recorded + _monitor(state, recorded, "self_check", policy)
+
+
+# --- review and improvement -------------------------------------------------------------
+
+
+def _open_review(command: OpenReview, state: SupplierState, policy: Policy) -> list[Event]:
+    moved = transition(state, Trigger.OPEN_REVIEW, command.occurred_at, _cause(command))
+    review = Review(opened_at=command.occurred_at, reason=command.reason)
+    return [ReviewOpened(command.occurred_at, review), moved]
+
+
+_REVIEW_TRIGGERS = {
+    ReviewOutcome.CLEARED: Trigger.CLEAR_REVIEW,
+    ReviewOutcome.REMEDIATION_REQUIRED: Trigger.REQUIRE_REMEDIATION,
+    ReviewOutcome.FAILED: Trigger.FAIL_REVIEW,
+}
+
+
+def _conclude_review(command: ConcludeReview, state: SupplierState, policy: Policy) -> list[Event]:
+    at = command.occurred_at
+    moved = transition(state, _REVIEW_TRIGGERS[command.outcome], at, _cause(command))
+    events: list[Event] = [ReviewConcluded(at, command.outcome, command.note), moved]
+    if command.outcome is ReviewOutcome.REMEDIATION_REQUIRED:
+        review = state.review or Review(opened_at=at, reason="")
+        days = policy.plan_due_days(review.severity)
+        plan = ImprovementPlan(at, at + timedelta(days=days), review.objective_id)
+        events.append(ImprovementPlanRequired(at, plan))
+    return events
+
+
+def _submit_plan(
+    command: SubmitImprovementPlan, state: SupplierState, policy: Policy
+) -> list[Event]:
+    if state.lifecycle is not LifecycleState.REMEDIATION or state.plan is None:
+        raise IllegalTransition(state.lifecycle.value, "submit_improvement_plan")
+    if state.plan.completed_at is not None:
+        raise IllegalTransition(
+            state.lifecycle.value, "submit_improvement_plan (already completed)"
         )
-    return attrs.evolve(state, lifecycle=to_state)
+    return [ImprovementPlanSubmitted(command.occurred_at, command.measures, command.owner)]
+
+
+def _complete_plan(
+    command: CompleteImprovementPlan, state: SupplierState, policy: Policy
+) -> list[Event]:
+    plan = state.plan
+    if (
+        state.lifecycle is not LifecycleState.REMEDIATION
+        or plan is None
+        or plan.submitted_at is None
+    ):
+        raise IllegalTransition(
+            state.lifecycle.value, "complete_improvement_plan (no submitted plan)"
+        )
+    if plan.completed_at is not None:
+        raise IllegalTransition(
+            state.lifecycle.value, "complete_improvement_plan (already completed)"
+        )
+    return [ImprovementPlanCompleted(command.occurred_at, command.note)]
+
+
+def _verify_remediation(
+    command: VerifyRemediation, state: SupplierState, policy: Policy
+) -> list[Event]:
+    if state.plan is not None and state.plan.completed_at is None:
+        # A human may confirm effectiveness early, but never of a plan still in progress.
+        raise IllegalTransition(state.lifecycle.value, "verify_remediation (plan not completed)")
+    moved = transition(state, Trigger.VERIFY_REMEDIATION, command.occurred_at, _cause(command))
+    return [RemediationVerified(command.occurred_at, command.note), moved]
+
+
+def _missed_deadline(
+    command: RecordMissedImprovementDeadline, state: SupplierState, policy: Policy
+) -> list[Event]:
+    at = command.occurred_at
+    moved = transition(state, Trigger.MISS_IMPROVEMENT_DEADLINE, at, _cause(command))
+    return [ImprovementDeadlineMissed(at), moved]
+
+
+# --- liability and time ----------------------------------------------------------------
+
+
+def _claim_compensation(
+    command: ClaimCompensation, state: SupplierState, policy: Policy
+) -> list[Event]:
+    contract = state.contract
+    if contract is None:
+        raise IllegalTransition(state.lifecycle.value, "claim_compensation (no contract)")
+    if command.amount.currency != contract.liability_limit.currency:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "amount.currency", f"the contract is in {contract.liability_limit.currency}"
+                )
+            ]
+        )
+    quote = policy.quote_compensation(state, command.amount, command.occurred_at)
+    penalty = Penalty(
+        penalty_id=f"{state.supplier_id}/penalty-{len(state.penalties) + 1}",
+        kind="compensation",
+        contract_id=contract.contract_id,
+        amount=quote.amount,
+        period=period_of(command.occurred_at),
+        rule_id="",
+        cap_applied=quote.cap_applied,
+        assessed_at=command.occurred_at,
+    )
+    basis = f"{command.description}: claimed {command.amount}; {quote.basis}"
+    return [PenaltyAssessed(command.occurred_at, penalty, basis)]
+
+
+_DEADLINE_STATES = frozenset({LifecycleState.QUALIFIED, *UNDER_CONTRACT})
+
+
+def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
+    if state.lifecycle not in _DEADLINE_STATES:
+        return []  # nothing runs against candidates' or terminated suppliers' clocks
+    context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
+    return act_on(policy.evaluate(context), context, policy)
+
+
+_HANDLERS: dict[type, Handler] = {
+    SubmitQualificationEvidence: _submit_evidence,
+    BlacklistSupplier: _blacklist,
+    SignContract: _sign_contract,
+    RecordMeasurement: _record_measurement,
+    RecordSatisfactionSurvey: _record_survey,
+    RecordInspection: _record_inspection,
+    SubmitProgressReport: _progress_report,
+    SubmitSelfCheck: _self_check,
+    OpenReview: _open_review,
+    ConcludeReview: _conclude_review,
+    SubmitImprovementPlan: _submit_plan,
+    CompleteImprovementPlan: _complete_plan,
+    VerifyRemediation: _verify_remediation,
+    RecordMissedImprovementDeadline: _missed_deadline,
+    ClaimCompensation: _claim_compensation,
+    AdvanceTime: _advance_time,
+}

@@ -12,7 +12,20 @@ from datetime import datetime
 import attrs
 
 from domain.commands import ReviewOutcome
-from domain.model import Certificate, Decision, LifecycleState, ServiceCategory
+from domain.model import (
+    Breach,
+    Certificate,
+    Contract,
+    Decision,
+    ImprovementPlan,
+    LifecycleState,
+    Measurement,
+    Observation,
+    Penalty,
+    Reminder,
+    Review,
+    ServiceCategory,
+)
 
 
 @attrs.frozen
@@ -55,19 +68,123 @@ class LifecycleTransitioned:
 
 
 @attrs.frozen
-class ContractSigned:
-    """A contract was signed with the supplier."""
+class SupplierBlacklisted:
+    """The supplier was barred from qualification."""
 
     occurred_at: datetime
-    contract_id: str
+    reason: str
+
+
+@attrs.frozen
+class ContractSigned:
+    """A contract was signed with the supplier, with its fee, liability limit and objectives."""
+
+    occurred_at: datetime
+    contract: Contract
+
+
+@attrs.frozen
+class MeasurementRecorded:
+    """An SLA measurement was recorded against an objective."""
+
+    occurred_at: datetime
+    measurement: Measurement
+
+
+@attrs.frozen
+class BreachDetected:
+    """A measurement missed its objective; the severity comes from the policy's tiers."""
+
+    occurred_at: datetime
+    breach: Breach
+
+
+@attrs.frozen
+class PenaltyAssessed:
+    """A service credit or compensation was entered in the penalties ledger."""
+
+    occurred_at: datetime
+    penalty: Penalty
+    basis: str
+
+
+@attrs.frozen
+class SatisfactionSurveyRecorded:
+    """A customer satisfaction result was recorded."""
+
+    occurred_at: datetime
+    survey: Observation
+    respondents: int
+    comment: str = ""
+
+
+@attrs.frozen
+class InspectionRecorded:
+    """An inspection was recorded, passed or failed."""
+
+    occurred_at: datetime
+    inspection: Observation
+    findings: str = ""
+
+
+@attrs.frozen
+class ProgressReportSubmitted:
+    """The supplier's periodic progress report arrived."""
+
+    occurred_at: datetime
+    summary: str
+
+
+@attrs.frozen
+class SelfCheckSubmitted:
+    """The supplier's periodic self-check arrived."""
+
+    occurred_at: datetime
+    passed: bool
+    summary: str = ""
 
 
 @attrs.frozen
 class ReviewOpened:
-    """The supplier was put under review."""
+    """The supplier was put under review, by a rule or by hand."""
 
     occurred_at: datetime
-    reason: str
+    review: Review
+
+
+@attrs.frozen
+class ImprovementPlanRequired:
+    """A review required an improvement plan by a deadline."""
+
+    occurred_at: datetime
+    plan: ImprovementPlan
+
+
+@attrs.frozen
+class ImprovementPlanSubmitted:
+    """The supplier submitted its improvement plan."""
+
+    occurred_at: datetime
+    measures: tuple[str, ...]
+    owner: str
+
+
+@attrs.frozen
+class ImprovementPlanCompleted:
+    """The plan's measures are in place; the clean window starts."""
+
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class ReminderIssued:
+    """A reminder went out ahead of a deadline; ``key`` makes each one go out once."""
+
+    occurred_at: datetime
+    reminder: Reminder
+    key: str
+    message: str
 
 
 @attrs.frozen
@@ -97,13 +214,25 @@ class ImprovementDeadlineMissed:
 Event = (
     SupplierRegistered
     | QualificationEvidenceSubmitted
+    | SupplierBlacklisted
     | DecisionRecorded
     | LifecycleTransitioned
     | ContractSigned
+    | MeasurementRecorded
+    | BreachDetected
+    | PenaltyAssessed
+    | SatisfactionSurveyRecorded
+    | InspectionRecorded
+    | ProgressReportSubmitted
+    | SelfCheckSubmitted
     | ReviewOpened
     | ReviewConcluded
+    | ImprovementPlanRequired
+    | ImprovementPlanSubmitted
+    | ImprovementPlanCompleted
     | RemediationVerified
     | ImprovementDeadlineMissed
+    | ReminderIssued
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -111,13 +240,25 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
     for cls in (
         SupplierRegistered,
         QualificationEvidenceSubmitted,
+        SupplierBlacklisted,
         DecisionRecorded,
         LifecycleTransitioned,
         ContractSigned,
+        MeasurementRecorded,
+        BreachDetected,
+        PenaltyAssessed,
+        SatisfactionSurveyRecorded,
+        InspectionRecorded,
+        ProgressReportSubmitted,
+        SelfCheckSubmitted,
         ReviewOpened,
         ReviewConcluded,
+        ImprovementPlanRequired,
+        ImprovementPlanSubmitted,
+        ImprovementPlanCompleted,
         RemediationVerified,
         ImprovementDeadlineMissed,
+        ReminderIssued,
     )
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
@@ -46,12 +47,213 @@ class Action(enum.StrEnum):
 
     QUALIFY = "qualify"
     DISQUALIFY = "disqualify"
+    REVOKE_QUALIFICATION = "revoke_qualification"
+    OPEN_REVIEW = "open_review"
+    ASSESS_PENALTY = "assess_penalty"
+    TERMINATE = "terminate"
+    VERIFY_REMEDIATION = "verify_remediation"
+    REMIND = "remind"
 
 
 class Stage(enum.StrEnum):
-    """The moment in the process at which a policy is consulted."""
+    """The moment in the process at which a policy is consulted.
+
+    ``qualification``: evidence was submitted by a candidate. ``monitoring``: a monitoring
+    record arrived (SLA measurement, satisfaction survey, inspection, progress report,
+    self-check). ``deadlines``: time advanced (the scheduler's tick, or a simulation's clock).
+    """
 
     QUALIFICATION = "qualification"
+    MONITORING = "monitoring"
+    DEADLINES = "deadlines"
+
+
+class Metric(enum.StrEnum):
+    """Telecom service-quality metrics an SLA objective can be set on."""
+
+    AVAILABILITY = "availability"
+    MEAN_TIME_TO_RESTORE = "mean_time_to_restore"
+    FAULT_RESPONSE_TIME = "fault_response_time"
+    ON_TIME_DELIVERY = "on_time_delivery"
+    FIX_RESPONSE_TIME = "fix_response_time"
+    PROBLEM_REPORTS_PER_UNIT = "problem_reports_per_unit"
+    SERVICE_QUALITY_DEFECTS = "service_quality_defects"
+    CUSTOMER_SATISFACTION = "customer_satisfaction"
+
+
+@attrs.frozen
+class MetricSpec:
+    """A metric's unit and the range a measurement of it may take."""
+
+    unit: str
+    minimum: float
+    maximum: float
+
+
+METRICS: Mapping[Metric, MetricSpec] = {
+    Metric.AVAILABILITY: MetricSpec("percent", 0.0, 100.0),
+    Metric.MEAN_TIME_TO_RESTORE: MetricSpec("hours", 0.0, 8760.0),
+    Metric.FAULT_RESPONSE_TIME: MetricSpec("minutes", 0.0, 525600.0),
+    Metric.ON_TIME_DELIVERY: MetricSpec("percent", 0.0, 100.0),
+    Metric.FIX_RESPONSE_TIME: MetricSpec("hours", 0.0, 8760.0),
+    Metric.PROBLEM_REPORTS_PER_UNIT: MetricSpec("reports_per_unit", 0.0, 1.0e6),
+    Metric.SERVICE_QUALITY_DEFECTS: MetricSpec("percent", 0.0, 100.0),
+    Metric.CUSTOMER_SATISFACTION: MetricSpec("score", 0.0, 100.0),
+}
+"""Units are fixed per metric: a measurement in another unit is refused, not converted."""
+
+
+class Comparator(enum.StrEnum):
+    """How a measurement meets its target: at least (availability) or at most (restore time)."""
+
+    AT_LEAST = ">="
+    AT_MOST = "<="
+
+
+class Severity(enum.StrEnum):
+    """How badly a measurement missed its objective; ordered by :attr:`rank`."""
+
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """1 for minor, 2 for major, 3 for critical: "major or worse" is ``rank >= 2``."""
+        return _SEVERITY_RANKS[self]
+
+
+_SEVERITY_RANKS = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+
+class Reminder(enum.StrEnum):
+    """What a reminder is about."""
+
+    IMPROVEMENT_PLAN_DUE = "improvement_plan_due"
+    CERTIFICATE_EXPIRY = "certificate_expiry"
+    PROGRESS_REPORT_DUE = "progress_report_due"
+
+
+@attrs.frozen
+class Money:
+    """An exact amount in a currency (ISO 4217 code); never a float."""
+
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+@attrs.frozen
+class SlaObjective:
+    """A service level objective (TM Forum style) agreed in a contract.
+
+    A measurement *misses* when it is on the wrong side of ``target`` by more than
+    ``tolerance``; it is in *warning* when it is on the wrong side of ``warning``. Misses in
+    the first ``grace_days`` of the contract are recorded but not penalised.
+    """
+
+    objective_id: str
+    metric: Metric
+    comparator: Comparator
+    target: float
+    warning: float
+    tolerance: float = 0.0
+    grace_days: int = 0
+    period_days: int = 30
+
+
+@attrs.frozen
+class Contract:
+    """The contract signed with a supplier: fee, liability, term and objectives."""
+
+    contract_id: str
+    signed_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    monthly_fee: Money
+    liability_limit: Money
+    objectives: tuple[SlaObjective, ...] = ()
+
+    def objective(self, objective_id: str) -> SlaObjective | None:
+        """The objective with this id, if the contract has one."""
+        return next((o for o in self.objectives if o.objective_id == objective_id), None)
+
+
+@attrs.frozen
+class Measurement:
+    """One SLA measurement over a period, as recorded against an objective."""
+
+    objective_id: str
+    metric: Metric
+    value: float
+    period_start: datetime
+    period_end: datetime
+    met: bool
+    recorded_at: datetime
+
+
+@attrs.frozen
+class Breach:
+    """A measurement that missed its objective, with how badly."""
+
+    objective_id: str
+    metric: Metric
+    severity: Severity
+    value: float
+    target: float
+    shortfall: float
+    period_end: datetime
+    detected_at: datetime
+
+
+@attrs.frozen
+class Penalty:
+    """A service credit or compensation entered in the penalties ledger."""
+
+    penalty_id: str
+    kind: str  # "service_credit" or "compensation"
+    contract_id: str
+    amount: Money
+    period: str  # the month it counts against, "YYYY-MM"
+    rule_id: str
+    cap_applied: str  # "" when no cap reduced it, else which cap ("period", "contract", ...)
+    assessed_at: datetime
+    objective_id: str = ""
+
+
+@attrs.frozen
+class Review:
+    """An open or concluded review of a supplier."""
+
+    opened_at: datetime
+    reason: str
+    rule_id: str = ""
+    objective_id: str = ""
+    severity: Severity | None = None
+
+
+@attrs.frozen
+class ImprovementPlan:
+    """An improvement plan required by a review: measures, owner, deadline, and its progress."""
+
+    required_at: datetime
+    due_at: datetime
+    objective_id: str = ""
+    measures: tuple[str, ...] = ()
+    owner: str = ""
+    submitted_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+@attrs.frozen
+class Observation:
+    """A dated monitoring record other than a measurement: a survey score, an inspection."""
+
+    at: datetime
+    value: float
+    passed: bool = True
 
 
 @attrs.frozen
@@ -100,6 +302,8 @@ class Decision:
     message: str
     facts: Mapping[str, FactValue] = attrs.field(factory=dict)
     conditions: tuple[ConditionOutcome, ...] = ()
+    parameters: Mapping[str, FactValue] = attrs.field(factory=dict)
+    """The action's parameters from the rule file (for ``remind``: which reminder)."""
 
 
 @attrs.frozen
@@ -116,7 +320,20 @@ class SupplierState:
     scores: Mapping[str, float] = attrs.field(factory=dict)
     certificates: tuple[Certificate, ...] = ()
     site_audit_passed: bool | None = None
+    blacklisted: bool = False
     last_decisions: tuple[Decision, ...] = ()
+    contract: Contract | None = None
+    measurements: tuple[Measurement, ...] = ()
+    breaches: tuple[Breach, ...] = ()
+    penalties: tuple[Penalty, ...] = ()
+    surveys: tuple[Observation, ...] = ()
+    inspections: tuple[Observation, ...] = ()
+    last_progress_report_at: datetime | None = None
+    last_self_check_at: datetime | None = None
+    review: Review | None = None
+    plan: ImprovementPlan | None = None
+    reminders_sent: frozenset[str] = frozenset()
+    last_tick_at: datetime | None = None
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

@@ -13,7 +13,17 @@ from typing import Any, Protocol
 
 import attrs
 
-from domain.model import Decision, Stage, SupplierState
+from domain.model import (
+    Breach,
+    Decision,
+    Measurement,
+    Money,
+    ServiceCategory,
+    Severity,
+    SlaObjective,
+    Stage,
+    SupplierState,
+)
 
 
 @attrs.frozen
@@ -153,11 +163,33 @@ class EventStore(Protocol):
 
 @attrs.frozen
 class DecisionContext:
-    """What a policy is asked to judge: a supplier, the moment, and the stage of the process."""
+    """What a policy is asked to judge: a supplier, the moment, and the stage of the process.
+
+    ``supplier`` already includes the record being judged (the domain applies it first), so
+    windows count the current breach. At the monitoring stage, ``record_kind`` names the
+    record ("measurement", "survey", "inspection", "progress_report", "self_check") and a
+    measurement comes with its ``breach`` when it missed.
+    """
 
     stage: Stage
     supplier: SupplierState
     now: datetime
+    record_kind: str = ""
+    measurement: Measurement | None = None
+    breach: Breach | None = None
+
+
+@attrs.frozen
+class PenaltyQuote:
+    """An amount the policy's schedule sets, and which cap (if any) reduced it.
+
+    ``basis`` explains the arithmetic in words ("5% of 100000.00 CNY x 1.5 for the 2nd
+    repeat, capped at the period cap"), kept in the ledger for the auditor.
+    """
+
+    amount: Money
+    cap_applied: str
+    basis: str
 
 
 @attrs.frozen
@@ -170,11 +202,45 @@ class Evaluation:
 
 
 class Policy(Protocol):
-    """A compiled policy pack; ``version`` is the pack's content hash."""
+    """A compiled policy pack; ``version`` is the pack's content hash.
+
+    Besides evaluating rules, a policy holds the pack's data the domain needs to act on a
+    decision: default SLA objectives, breach severity tiers, the penalty schedule and the
+    improvement deadlines. All of it is deterministic: no clock, no I/O.
+    """
 
     @property
     def version(self) -> str:
         """The content hash of the pack this policy was compiled from."""
+        ...
+
+    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+        """The SLA objectives a contract in ``category`` gets when it names none."""
+        ...
+
+    def classify(self, objective: SlaObjective, value: float) -> Severity | None:
+        """The breach severity of ``value`` against ``objective`` by the pack's tiers
+        (None when the objective is met within its tolerance).
+        """
+        ...
+
+    def quote_service_credit(
+        self, supplier: SupplierState, breach: Breach, now: datetime
+    ) -> PenaltyQuote:
+        """The service credit for ``breach`` by the schedule: severity percentage of the
+        monthly fee, escalated for repeats, capped per period and per contract, given the
+        supplier's ledger so far (``supplier.penalties``).
+        """
+        ...
+
+    def quote_compensation(
+        self, supplier: SupplierState, claimed: Money, now: datetime
+    ) -> PenaltyQuote:
+        """Compensation for documented losses, capped by the contract's liability limit."""
+        ...
+
+    def plan_due_days(self, severity: Severity | None) -> int:
+        """Days an improvement plan is due in, after a review caused by ``severity``."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

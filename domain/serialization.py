@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import cattrs
@@ -41,8 +42,19 @@ def _structure_fact_value(value: Any, _: Any) -> FactValue:
     raise TypeError(f"a fact value must be a bool, number or string, not {type(value).__name__}")
 
 
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    # Money travels as a string: a float would already have lost the exact amount.
+    if not isinstance(value, str | int):
+        raise TypeError(f"a decimal amount must be a string, not {type(value).__name__}")
+    return Decimal(value)
+
+
 converter.register_unstructure_hook(datetime, format_time)
 converter.register_structure_hook(datetime, lambda value, _: parse_time(value))
+converter.register_unstructure_hook(Decimal, str)
+converter.register_structure_hook(Decimal, _structure_decimal)
+# Sets are sorted: the same state must always serialise (and hash) to the same bytes.
+converter.register_unstructure_hook(frozenset, lambda value: sorted(value))
 converter.register_structure_hook(FactValue, _structure_fact_value)
 
 

@@ -1,22 +1,44 @@
 """Field checks for commands, run before anything is decided or recorded.
 
-Field paths use the API's field names, so a caller is told exactly which field is wrong.
+Field paths use the command's field names (the API maps them to its own spelling), so a
+caller is told exactly which field is wrong. Checks that need the supplier's state (does the
+objective exist, is the unit the metric's) live with the command's decision logic.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from domain.commands import Command, RegisterSupplier, SubmitQualificationEvidence
+from domain.commands import (
+    BlacklistSupplier,
+    ClaimCompensation,
+    Command,
+    OpenReview,
+    RecordInspection,
+    RecordMeasurement,
+    RecordSatisfactionSurvey,
+    RegisterSupplier,
+    SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
+    SubmitQualificationEvidence,
+)
 from domain.errors import FieldViolation, InvalidCommand
-from domain.model import SupplierState
+from domain.model import Money, SlaObjective, SupplierState
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
-SUPPLIER_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
+CONTRACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,62}")
+CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 200
+MAX_NOTE_LENGTH = 4000
+MAX_MEASURES = 50
 
 
 def validate(command: Command) -> None:
@@ -46,12 +68,10 @@ def validate_against(command: Command, state: SupplierState) -> None:
 
 def _violations(command: Command) -> Iterator[FieldViolation]:
     yield from _check_supplier_id(command.supplier_id)
-    if command.occurred_at.tzinfo is None:
-        yield FieldViolation("occurred_at", "must carry a time zone")
-    if isinstance(command, RegisterSupplier):
-        yield from _check_text("name", command.name, MAX_NAME_LENGTH)
-    elif isinstance(command, SubmitQualificationEvidence):
-        yield from _check_evidence(command)
+    yield from check_aware("occurred_at", command.occurred_at)
+    checker = _CHECKS.get(type(command))
+    if checker is not None:
+        yield from checker(command)
 
 
 def _check_supplier_id(supplier_id: str) -> Iterator[FieldViolation]:
@@ -63,6 +83,12 @@ def _check_supplier_id(supplier_id: str) -> Iterator[FieldViolation]:
         )
 
 
+def check_aware(field: str, moment: datetime | None) -> Iterator[FieldViolation]:
+    """A time must carry its zone: replay must not depend on the machine's."""
+    if moment is not None and moment.tzinfo is None:
+        yield FieldViolation(field, "must carry a time zone")
+
+
 def _check_text(field: str, value: str, max_length: int) -> Iterator[FieldViolation]:
     if not value.strip():
         yield FieldViolation(field, "must not be empty")
@@ -70,26 +96,156 @@ def _check_text(field: str, value: str, max_length: int) -> Iterator[FieldViolat
         yield FieldViolation(field, f"must be at most {max_length} characters, got {len(value)}")
 
 
-def _check_evidence(command: SubmitQualificationEvidence) -> Iterator[FieldViolation]:
-    if not command.scores and not command.certificates and command.site_audit_passed is None:
+def _check_optional_text(field: str, value: str, max_length: int) -> Iterator[FieldViolation]:
+    if len(value) > max_length:
+        yield FieldViolation(field, f"must be at most {max_length} characters, got {len(value)}")
+
+
+def _check_number(field: str, value: float, low: float, high: float) -> Iterator[FieldViolation]:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        yield FieldViolation(field, f"expected a number, got {type(value).__name__}")
+    elif not math.isfinite(value) or not low <= value <= high:
+        yield FieldViolation(field, f"expected a number from {low:g} to {high:g}, got {value!r}")
+
+
+def _check_period(
+    start_field: str, start: datetime, end_field: str, end: datetime
+) -> Iterator[FieldViolation]:
+    naive = [*check_aware(start_field, start), *check_aware(end_field, end)]
+    yield from naive
+    if not naive and end <= start:
+        yield FieldViolation(end_field, f"must be later than {start_field}")
+
+
+def check_money(field: str, money: Money, *, positive: bool = False) -> Iterator[FieldViolation]:
+    """An amount is a finite decimal (not negative; positive if asked) in an ISO 4217 code."""
+    if not CURRENCY.fullmatch(money.currency):
+        yield FieldViolation(
+            f"{field}.currency", f"expected an ISO 4217 code like CNY, got {money.currency!r}"
+        )
+    amount = money.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        yield FieldViolation(f"{field}.amount", f"expected a finite decimal amount, got {amount!r}")
+    elif amount < 0 or (positive and amount == 0):
+        yield FieldViolation(f"{field}.amount", f"must be {'above' if positive else 'at least'} 0")
+
+
+def _register(c: RegisterSupplier) -> Iterator[FieldViolation]:
+    yield from _check_text("name", c.name, MAX_NAME_LENGTH)
+
+
+def _evidence(c: SubmitQualificationEvidence) -> Iterator[FieldViolation]:
+    if not c.scores and not c.certificates and c.site_audit_passed is None:
         yield FieldViolation(
             "scores", "evidence is empty: give scores, certificates or a site-audit result"
         )
-    for criterion, score in command.scores.items():
+    for criterion, score in c.scores.items():
         field = f"scores[{criterion!r}]"
         if not criterion.strip():
             yield FieldViolation(field, "criterion name must not be empty")
-        if not math.isfinite(score) or not 0 <= score <= 100:
-            yield FieldViolation(field, f"expected a score from 0 to 100, got {score!r}")
-    for index, certificate in enumerate(command.certificates):
+        yield from _check_number(field, score, 0, 100)
+    for index, certificate in enumerate(c.certificates):
         field = f"certificates[{index}]"
         yield from _check_text(f"{field}.number", certificate.number, MAX_TEXT_LENGTH)
         yield from _check_text(f"{field}.issuer", certificate.issuer, MAX_TEXT_LENGTH)
-        naive = [
-            part
-            for part in ("valid_from", "valid_until")
-            if getattr(certificate, part).tzinfo is None
-        ]
-        yield from (FieldViolation(f"{field}.{part}", "must carry a time zone") for part in naive)
-        if not naive and certificate.valid_until <= certificate.valid_from:
-            yield FieldViolation(f"{field}.valid_until", "must be later than valid_from")
+        yield from _check_period(
+            f"{field}.valid_from", certificate.valid_from,
+            f"{field}.valid_until", certificate.valid_until,
+        )  # fmt: skip
+
+
+def _blacklist(c: BlacklistSupplier) -> Iterator[FieldViolation]:
+    yield from _check_text("reason", c.reason, MAX_NOTE_LENGTH)
+
+
+def _contract(c: SignContract) -> Iterator[FieldViolation]:
+    if not CONTRACT_ID.fullmatch(c.contract_id):
+        yield FieldViolation(
+            "contract_id", f"expected 1-63 letters, digits, . _ / -; got {c.contract_id!r}"
+        )
+    yield from check_money("monthly_fee", c.monthly_fee)
+    yield from check_money("liability_limit", c.liability_limit)
+    if c.monthly_fee.currency != c.liability_limit.currency:
+        yield FieldViolation("liability_limit.currency", "must be the monthly fee's currency")
+    if c.starts_at and c.ends_at:
+        yield from _check_period("starts_at", c.starts_at, "ends_at", c.ends_at)
+    else:
+        yield from check_aware("starts_at", c.starts_at)
+        yield from check_aware("ends_at", c.ends_at)
+    seen: set[str] = set()
+    for index, objective in enumerate(c.objectives):
+        yield from _objective(f"objectives[{index}]", objective, seen)
+
+
+def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldViolation]:
+    if not o.objective_id.strip():
+        yield FieldViolation(f"{field}.objective_id", "must not be empty")
+    elif o.objective_id in seen:
+        yield FieldViolation(f"{field}.objective_id", f"duplicate objective {o.objective_id!r}")
+    seen.add(o.objective_id)
+    for name in ("target", "warning", "tolerance"):
+        yield from _check_number(f"{field}.{name}", getattr(o, name), -1e12, 1e12)
+    if o.tolerance < 0:
+        yield FieldViolation(f"{field}.tolerance", "must not be negative")
+    if o.grace_days < 0:
+        yield FieldViolation(f"{field}.grace_days", "must not be negative")
+    if o.period_days <= 0:
+        yield FieldViolation(f"{field}.period_days", "must be at least 1")
+
+
+def _measurement(c: RecordMeasurement) -> Iterator[FieldViolation]:
+    yield from _check_text("objective_id", c.objective_id, MAX_TEXT_LENGTH)
+    yield from _check_text("unit", c.unit, MAX_TEXT_LENGTH)
+    yield from _check_number("value", c.value, -1e12, 1e12)
+    yield from _check_period("period_start", c.period_start, "period_end", c.period_end)
+    if c.period_end.tzinfo and c.occurred_at.tzinfo and c.period_end > c.occurred_at:
+        yield FieldViolation("period_end", "a period cannot be measured before it ends")
+
+
+def _survey(c: RecordSatisfactionSurvey) -> Iterator[FieldViolation]:
+    yield from _check_number("score", c.score, 0, 100)
+    if c.respondents < 1:
+        yield FieldViolation("respondents", "must be at least 1")
+    yield from _check_optional_text("comment", c.comment, MAX_NOTE_LENGTH)
+
+
+def _inspection(c: RecordInspection) -> Iterator[FieldViolation]:
+    yield from _check_optional_text("findings", c.findings, MAX_NOTE_LENGTH)
+
+
+def _report(c: SubmitProgressReport) -> Iterator[FieldViolation]:
+    yield from _check_text("summary", c.summary, MAX_NOTE_LENGTH)
+
+
+def _review(c: OpenReview) -> Iterator[FieldViolation]:
+    yield from _check_text("reason", c.reason, MAX_NOTE_LENGTH)
+
+
+def _plan(c: SubmitImprovementPlan) -> Iterator[FieldViolation]:
+    if not c.measures:
+        yield FieldViolation("measures", "a plan needs at least one measure")
+    if len(c.measures) > MAX_MEASURES:
+        yield FieldViolation("measures", f"at most {MAX_MEASURES} measures")
+    for index, measure in enumerate(c.measures):
+        yield from _check_text(f"measures[{index}]", measure, MAX_NOTE_LENGTH)
+    yield from _check_text("owner", c.owner, MAX_TEXT_LENGTH)
+
+
+def _compensation(c: ClaimCompensation) -> Iterator[FieldViolation]:
+    yield from check_money("amount", c.amount, positive=True)
+    yield from _check_text("description", c.description, MAX_NOTE_LENGTH)
+
+
+_CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
+    RegisterSupplier: _register,
+    SubmitQualificationEvidence: _evidence,
+    BlacklistSupplier: _blacklist,
+    SignContract: _contract,
+    RecordMeasurement: _measurement,
+    RecordSatisfactionSurvey: _survey,
+    RecordInspection: _inspection,
+    SubmitProgressReport: _report,
+    OpenReview: _review,
+    SubmitImprovementPlan: _plan,
+    ClaimCompensation: _compensation,
+}

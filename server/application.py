@@ -124,6 +124,8 @@ class SupplierService:
             )
         policy = self._policy()
         events = decide(command, state, policy)
+        if not events:  # time advanced and nothing was due: nothing to record
+            return CommandResult(_require_state(state), (), replayed=False)
         new_state = _require_state(fold(events, state))
         meta = CommandMeta(context.request_id, context.actor, policy.version, digest)
         new_events = [NewEvent(event_type(e), event_to_payload(e), e.occurred_at) for e in events]

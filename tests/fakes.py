@@ -12,18 +12,27 @@ test can reason about by hand:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
 from domain.model import (
     Action,
+    Breach,
     CertificateKind,
+    Comparator,
     ConditionOutcome,
     Decision,
+    Metric,
+    Money,
+    ServiceCategory,
+    Severity,
+    SlaObjective,
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation, Policy
+from domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 
 DEFAULT_THRESHOLD = 70.0
 BLACKLIST_CRITERION = "blacklisted"
@@ -96,6 +105,44 @@ class FakePolicy:
             facts={BLACKLIST_CRITERION: score},
             conditions=(ConditionOutcome(BLACKLIST_CRITERION, "==", BLACKLIST_SCORE, score, held),),
         )
+
+    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+        """One availability objective (>= 99.9%) for every category."""
+        return (FAKE_OBJECTIVE,)
+
+    def classify(self, objective: SlaObjective, value: float) -> Severity | None:
+        """Minor below target, major one point below, critical five points below."""
+        miss = (
+            objective.target - value
+            if objective.comparator is Comparator.AT_LEAST
+            else (value - objective.target)
+        )
+        if miss <= objective.tolerance:
+            return None
+        if miss >= 5:
+            return Severity.CRITICAL
+        return Severity.MAJOR if miss >= 1 else Severity.MINOR
+
+    def quote_service_credit(
+        self, supplier: SupplierState, breach: Breach, now: datetime
+    ) -> PenaltyQuote:
+        """A flat 1% of the monthly fee per breach rank, no caps."""
+        fee = supplier.contract.monthly_fee if supplier.contract else Money(Decimal(0), "CNY")
+        amount = (fee.amount * breach.severity.rank / 100).quantize(Decimal("0.01"))
+        return PenaltyQuote(Money(amount, fee.currency), "", f"{breach.severity.rank}% of {fee}")
+
+    def quote_compensation(
+        self, supplier: SupplierState, claimed: Money, now: datetime
+    ) -> PenaltyQuote:
+        """The claim in full (the fake has no liability limit)."""
+        return PenaltyQuote(claimed, "", "claimed amount")
+
+    def plan_due_days(self, severity: Severity | None) -> int:
+        """Fourteen days, whatever the severity."""
+        return 14
+
+
+FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
 
 
 def mean_score(scores: Mapping[str, float]) -> float:

@@ -1,0 +1,171 @@
+"""Windows, counts and deadlines computed from a supplier's history with an explicit ``now``.
+
+The rules engine has no notion of time windows that we can trust (durable_rules' ``count``
+has no window and pending correlations pile up), so the domain computes them here and hands
+the results to the rules as plain facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from domain.model import (
+    Breach,
+    Certificate,
+    CertificateKind,
+    Metric,
+    Penalty,
+    Severity,
+    SupplierState,
+)
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def days_between(earlier: datetime, later: datetime) -> float:
+    """``later - earlier`` in days (negative when ``later`` comes first)."""
+    return (later - earlier).total_seconds() / SECONDS_PER_DAY
+
+
+def breaches_within(
+    supplier: SupplierState,
+    now: datetime,
+    days: float,
+    min_severity: Severity = Severity.MINOR,
+    objective_id: str = "",
+) -> int:
+    """Breaches of ``min_severity`` or worse detected in the ``days`` up to ``now``
+    (optionally of one objective).
+    """
+    since = now - timedelta(days=days)
+    return sum(
+        1
+        for b in supplier.breaches
+        if since < b.detected_at <= now
+        and b.severity.rank >= min_severity.rank
+        and (not objective_id or b.objective_id == objective_id)
+    )
+
+
+def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
+    """How many of the most recent measurement periods of ``metric`` missed, in a row."""
+    periods = sorted(
+        (m for m in supplier.measurements if m.metric is metric), key=lambda m: m.period_end
+    )
+    count = 0
+    for measurement in reversed(periods):
+        if measurement.met:
+            break
+        count += 1
+    return count
+
+
+def mean_survey_score(supplier: SupplierState, now: datetime, days: float) -> float | None:
+    """The mean satisfaction score of surveys in the ``days`` up to ``now``; None if none."""
+    since = now - timedelta(days=days)
+    scores = [s.value for s in supplier.surveys if since < s.at <= now]
+    return sum(scores) / len(scores) if scores else None
+
+
+def failed_inspections_within(supplier: SupplierState, now: datetime, days: float) -> int:
+    """Failed inspections in the ``days`` up to ``now``."""
+    since = now - timedelta(days=days)
+    return sum(1 for i in supplier.inspections if since < i.at <= now and not i.passed)
+
+
+def days_since_progress_report(supplier: SupplierState, now: datetime) -> float:
+    """Days since the last progress report, or since the contract started if none yet."""
+    return _days_since(supplier.last_progress_report_at, supplier, now)
+
+
+def days_since_self_check(supplier: SupplierState, now: datetime) -> float:
+    """Days since the last self-check, or since the contract started if none yet."""
+    return _days_since(supplier.last_self_check_at, supplier, now)
+
+
+def _days_since(moment: datetime | None, supplier: SupplierState, now: datetime) -> float:
+    start = moment or (supplier.contract.starts_at if supplier.contract else None)
+    return max(days_between(start, now), 0.0) if start is not None else 0.0
+
+
+def days_until_plan_due(supplier: SupplierState, now: datetime) -> float | None:
+    """Days left before the open improvement plan is due (negative when overdue); None
+    when no plan is pending (none required, or already completed).
+    """
+    plan = supplier.plan
+    if plan is None or plan.completed_at is not None:
+        return None
+    return days_between(now, plan.due_at)
+
+
+def clean_days_since_plan_completed(supplier: SupplierState, now: datetime) -> float | None:
+    """Days since the plan was completed with no breach of its objective since then (the
+    clock restarts at each such breach); None when no completed plan is pending.
+    """
+    plan = supplier.plan
+    if plan is None or plan.completed_at is None:
+        return None
+    relapses = [
+        b.detected_at
+        for b in supplier.breaches
+        if b.detected_at >= plan.completed_at
+        and (not plan.objective_id or b.objective_id == plan.objective_id)
+    ]
+    start = max([plan.completed_at, *relapses])
+    return max(days_between(start, now), 0.0)
+
+
+def required_certificates_valid(
+    supplier: SupplierState, required: Iterable[CertificateKind], now: datetime
+) -> tuple[int, float | None]:
+    """(how many ``required`` kinds are not valid at ``now``, days until the earliest
+    expiry among the valid required ones (None if none is valid)).
+    """
+    valid = supplier.valid_certificate_kinds(now)
+    required_kinds = set(required)
+    missing = len(required_kinds - valid)
+    expiries = [
+        days_between(now, c.valid_until)
+        for c in _latest_valid(supplier.certificates, now)
+        if c.kind in required_kinds
+    ]
+    return missing, (min(expiries) if expiries else None)
+
+
+def _latest_valid(certificates: Iterable[Certificate], now: datetime) -> list[Certificate]:
+    # With several valid certificates of one kind (a renewal), the latest expiry counts.
+    latest: dict[CertificateKind, Certificate] = {}
+    for cert in certificates:
+        if cert.is_valid_at(now) and (
+            cert.kind not in latest or cert.valid_until > latest[cert.kind].valid_until
+        ):
+            latest[cert.kind] = cert
+    return list(latest.values())
+
+
+def period_of(moment: datetime) -> str:
+    """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``."""
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> Decimal:
+    """The sum of ledger amounts, optionally of one kind and one period."""
+    return sum(
+        (p.amount.amount for p in penalties if (not kind or p.kind == kind)
+         and (not period or p.period == period)),
+        Decimal(0),
+    )  # fmt: skip
+
+
+def repeats_in_period(supplier: SupplierState, breach: Breach) -> int:
+    """Earlier breaches of the same objective in the breach's ledger period (0 for the first)."""
+    period = period_of(breach.detected_at)
+    return sum(
+        1
+        for b in supplier.breaches
+        if b.objective_id == breach.objective_id
+        and period_of(b.detected_at) == period
+        and b.detected_at < breach.detected_at
+    )
