@@ -117,6 +117,348 @@ SITE_AUDIT_RESULT_PASSED: SiteAuditResult.ValueType  # 1
 SITE_AUDIT_RESULT_FAILED: SiteAuditResult.ValueType  # 2
 Global___SiteAuditResult: _TypeAlias = SiteAuditResult  # noqa: Y015
 
+class _Metric:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MetricEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Metric.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    METRIC_UNSPECIFIED: _Metric.ValueType  # 0
+    METRIC_AVAILABILITY: _Metric.ValueType  # 1
+    METRIC_MEAN_TIME_TO_RESTORE: _Metric.ValueType  # 2
+    METRIC_FAULT_RESPONSE_TIME: _Metric.ValueType  # 3
+    METRIC_ON_TIME_DELIVERY: _Metric.ValueType  # 4
+    METRIC_FIX_RESPONSE_TIME: _Metric.ValueType  # 5
+    METRIC_PROBLEM_REPORTS_PER_UNIT: _Metric.ValueType  # 6
+    METRIC_SERVICE_QUALITY_DEFECTS: _Metric.ValueType  # 7
+    METRIC_CUSTOMER_SATISFACTION: _Metric.ValueType  # 8
+
+class Metric(_Metric, metaclass=_MetricEnumTypeWrapper):
+    """A telecom service-quality metric an SLA objective can be set on. Each has a
+    fixed unit: percent, hours, minutes, reports_per_unit or score (0-100).
+    """
+
+METRIC_UNSPECIFIED: Metric.ValueType  # 0
+METRIC_AVAILABILITY: Metric.ValueType  # 1
+METRIC_MEAN_TIME_TO_RESTORE: Metric.ValueType  # 2
+METRIC_FAULT_RESPONSE_TIME: Metric.ValueType  # 3
+METRIC_ON_TIME_DELIVERY: Metric.ValueType  # 4
+METRIC_FIX_RESPONSE_TIME: Metric.ValueType  # 5
+METRIC_PROBLEM_REPORTS_PER_UNIT: Metric.ValueType  # 6
+METRIC_SERVICE_QUALITY_DEFECTS: Metric.ValueType  # 7
+METRIC_CUSTOMER_SATISFACTION: Metric.ValueType  # 8
+Global___Metric: _TypeAlias = Metric  # noqa: Y015
+
+class _Comparator:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ComparatorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Comparator.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COMPARATOR_UNSPECIFIED: _Comparator.ValueType  # 0
+    COMPARATOR_AT_LEAST: _Comparator.ValueType  # 1
+    """The measurement must be at least the target (availability)."""
+    COMPARATOR_AT_MOST: _Comparator.ValueType  # 2
+    """The measurement must be at most the target (time to restore)."""
+
+class Comparator(_Comparator, metaclass=_ComparatorEnumTypeWrapper):
+    """How a measurement meets its target."""
+
+COMPARATOR_UNSPECIFIED: Comparator.ValueType  # 0
+COMPARATOR_AT_LEAST: Comparator.ValueType  # 1
+"""The measurement must be at least the target (availability)."""
+COMPARATOR_AT_MOST: Comparator.ValueType  # 2
+"""The measurement must be at most the target (time to restore)."""
+Global___Comparator: _TypeAlias = Comparator  # noqa: Y015
+
+class _Severity:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SeverityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Severity.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEVERITY_UNSPECIFIED: _Severity.ValueType  # 0
+    SEVERITY_MINOR: _Severity.ValueType  # 1
+    SEVERITY_MAJOR: _Severity.ValueType  # 2
+    SEVERITY_CRITICAL: _Severity.ValueType  # 3
+
+class Severity(_Severity, metaclass=_SeverityEnumTypeWrapper):
+    """How badly a measurement missed its objective."""
+
+SEVERITY_UNSPECIFIED: Severity.ValueType  # 0
+SEVERITY_MINOR: Severity.ValueType  # 1
+SEVERITY_MAJOR: Severity.ValueType  # 2
+SEVERITY_CRITICAL: Severity.ValueType  # 3
+Global___Severity: _TypeAlias = Severity  # noqa: Y015
+
+class _ReviewOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReviewOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReviewOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVIEW_OUTCOME_UNSPECIFIED: _ReviewOutcome.ValueType  # 0
+    REVIEW_OUTCOME_CLEARED: _ReviewOutcome.ValueType  # 1
+    REVIEW_OUTCOME_REMEDIATION_REQUIRED: _ReviewOutcome.ValueType  # 2
+    REVIEW_OUTCOME_FAILED: _ReviewOutcome.ValueType  # 3
+
+class ReviewOutcome(_ReviewOutcome, metaclass=_ReviewOutcomeEnumTypeWrapper):
+    """How a review ends."""
+
+REVIEW_OUTCOME_UNSPECIFIED: ReviewOutcome.ValueType  # 0
+REVIEW_OUTCOME_CLEARED: ReviewOutcome.ValueType  # 1
+REVIEW_OUTCOME_REMEDIATION_REQUIRED: ReviewOutcome.ValueType  # 2
+REVIEW_OUTCOME_FAILED: ReviewOutcome.ValueType  # 3
+Global___ReviewOutcome: _TypeAlias = ReviewOutcome  # noqa: Y015
+
+@_typing.final
+class Money(_message.Message):
+    """An exact amount of money: a decimal string (never a float) and an ISO 4217 code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    amount: _builtins.str
+    """For example "125000.00"."""
+    currency_code: _builtins.str
+    """For example "CNY"."""
+    def __init__(
+        self,
+        *,
+        amount: _builtins.str = ...,
+        currency_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency_code", b"currency_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Money: _TypeAlias = Money  # noqa: Y015
+
+@_typing.final
+class SlaObjective(_message.Message):
+    """A service level objective agreed in a contract (TM Forum style)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    METRIC_FIELD_NUMBER: _builtins.int
+    COMPARATOR_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    WARNING_FIELD_NUMBER: _builtins.int
+    TOLERANCE_FIELD_NUMBER: _builtins.int
+    GRACE_DAYS_FIELD_NUMBER: _builtins.int
+    PERIOD_DAYS_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    metric: Global___Metric.ValueType
+    comparator: Global___Comparator.ValueType
+    target: _builtins.float
+    warning: _builtins.float
+    tolerance: _builtins.float
+    """How far a measurement may miss the target before it is a breach."""
+    grace_days: _builtins.int
+    """Breaches in the first grace_days of the contract are recorded, not penalised."""
+    period_days: _builtins.int
+    def __init__(
+        self,
+        *,
+        objective_id: _builtins.str = ...,
+        metric: Global___Metric.ValueType = ...,
+        comparator: Global___Comparator.ValueType = ...,
+        target: _builtins.float = ...,
+        warning: _builtins.float = ...,
+        tolerance: _builtins.float = ...,
+        grace_days: _builtins.int = ...,
+        period_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comparator", b"comparator", "grace_days", b"grace_days", "metric", b"metric", "objective_id", b"objective_id", "period_days", b"period_days", "target", b"target", "tolerance", b"tolerance", "warning", b"warning"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SlaObjective: _TypeAlias = SlaObjective  # noqa: Y015
+
+@_typing.final
+class Contract(_message.Message):
+    """The contract signed with a supplier."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    MONTHLY_FEE_FIELD_NUMBER: _builtins.int
+    LIABILITY_LIMIT_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    SIGN_TIME_FIELD_NUMBER: _builtins.int
+    contract_id: _builtins.str
+    @_builtins.property
+    def monthly_fee(self) -> Global___Money: ...
+    @_builtins.property
+    def liability_limit(self) -> Global___Money: ...
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[Global___SlaObjective]:
+        """Empty on input: the active policy's default objectives for the category apply."""
+
+    @_builtins.property
+    def sign_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only."""
+
+    def __init__(
+        self,
+        *,
+        contract_id: _builtins.str = ...,
+        monthly_fee: Global___Money | None = ...,
+        liability_limit: Global___Money | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        objectives: _abc.Iterable[Global___SlaObjective] | None = ...,
+        sign_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "liability_limit", b"liability_limit", "monthly_fee", b"monthly_fee", "sign_time", b"sign_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_id", b"contract_id", "end_time", b"end_time", "liability_limit", b"liability_limit", "monthly_fee", b"monthly_fee", "objectives", b"objectives", "sign_time", b"sign_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Contract: _TypeAlias = Contract  # noqa: Y015
+
+@_typing.final
+class Review(_message.Message):
+    """An open review of a supplier."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPEN_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    rule_id: _builtins.str
+    """The rule that opened it; empty when opened by hand."""
+    objective_id: _builtins.str
+    severity: Global___Severity.ValueType
+    @_builtins.property
+    def open_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        open_time: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        objective_id: _builtins.str = ...,
+        severity: Global___Severity.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open_time", b"open_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "open_time", b"open_time", "reason", b"reason", "rule_id", b"rule_id", "severity", b"severity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Review: _TypeAlias = Review  # noqa: Y015
+
+@_typing.final
+class ImprovementPlan(_message.Message):
+    """The improvement plan a review required."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUIRE_TIME_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    MEASURES_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    SUBMIT_TIME_FIELD_NUMBER: _builtins.int
+    COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    owner: _builtins.str
+    @_builtins.property
+    def require_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def measures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def submit_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def complete_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        require_time: _timestamp_pb2.Timestamp | None = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        objective_id: _builtins.str = ...,
+        measures: _abc.Iterable[_builtins.str] | None = ...,
+        owner: _builtins.str = ...,
+        submit_time: _timestamp_pb2.Timestamp | None = ...,
+        complete_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "require_time", b"require_time", "submit_time", b"submit_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "measures", b"measures", "objective_id", b"objective_id", "owner", b"owner", "require_time", b"require_time", "submit_time", b"submit_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImprovementPlan: _TypeAlias = ImprovementPlan  # noqa: Y015
+
+@_typing.final
+class Penalty(_message.Message):
+    """An entry of the penalties ledger: a service credit or compensation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CONTRACT_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    CAP_APPLIED_FIELD_NUMBER: _builtins.int
+    ASSESS_TIME_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    kind: _builtins.str
+    """"service_credit" or "compensation"."""
+    contract_id: _builtins.str
+    period: _builtins.str
+    """The ledger period, "YYYY-MM"."""
+    rule_id: _builtins.str
+    cap_applied: _builtins.str
+    """Which cap reduced the amount, if any: "period", "contract", "liability_limit"."""
+    objective_id: _builtins.str
+    @_builtins.property
+    def amount(self) -> Global___Money: ...
+    @_builtins.property
+    def assess_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        contract_id: _builtins.str = ...,
+        amount: Global___Money | None = ...,
+        period: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        cap_applied: _builtins.str = ...,
+        assess_time: _timestamp_pb2.Timestamp | None = ...,
+        objective_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "assess_time", b"assess_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "assess_time", b"assess_time", "cap_applied", b"cap_applied", "contract_id", b"contract_id", "kind", b"kind", "objective_id", b"objective_id", "penalty_id", b"penalty_id", "period", b"period", "rule_id", b"rule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Penalty: _TypeAlias = Penalty  # noqa: Y015
+
 @_typing.final
 class Certificate(_message.Message):
     """A certificate presented by a supplier, valid on [valid_from, valid_until)."""
@@ -303,6 +645,10 @@ class Supplier(_message.Message):
     CERTIFICATES_FIELD_NUMBER: _builtins.int
     SITE_AUDIT_RESULT_FIELD_NUMBER: _builtins.int
     LATEST_DECISIONS_FIELD_NUMBER: _builtins.int
+    CONTRACT_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
+    IMPROVEMENT_PLAN_FIELD_NUMBER: _builtins.int
+    BLACKLISTED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -316,6 +662,8 @@ class Supplier(_message.Message):
     etag: _builtins.str
     """Output only. Send it back on a mutating call to act only on this version."""
     site_audit_result: Global___SiteAuditResult.ValueType
+    blacklisted: _builtins.bool
+    """Output only. Barred from qualification."""
     @_builtins.property
     def register_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -329,6 +677,18 @@ class Supplier(_message.Message):
     @_builtins.property
     def latest_decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Decision]:
         """The decisions made at the most recent assessment."""
+
+    @_builtins.property
+    def contract(self) -> Global___Contract:
+        """Output only. Set once a contract is signed."""
+
+    @_builtins.property
+    def review(self) -> Global___Review:
+        """Output only. Set while a review is open."""
+
+    @_builtins.property
+    def improvement_plan(self) -> Global___ImprovementPlan:
+        """Output only. Set while an improvement plan is pending."""
 
     def __init__(
         self,
@@ -346,10 +706,14 @@ class Supplier(_message.Message):
         certificates: _abc.Iterable[Global___Certificate] | None = ...,
         site_audit_result: Global___SiteAuditResult.ValueType = ...,
         latest_decisions: _abc.Iterable[Global___Decision] | None = ...,
+        contract: Global___Contract | None = ...,
+        review: Global___Review | None = ...,
+        improvement_plan: Global___ImprovementPlan | None = ...,
+        blacklisted: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["register_time", b"register_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "certificates", b"certificates", "display_name", b"display_name", "etag", b"etag", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

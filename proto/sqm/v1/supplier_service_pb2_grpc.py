@@ -61,6 +61,81 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsResponse.FromString,
                 _registered_method=True)
+        self.BlacklistSupplier = channel.unary_unary(
+                '/sqm.v1.SupplierService/BlacklistSupplier',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierResponse.FromString,
+                _registered_method=True)
+        self.SignContract = channel.unary_unary(
+                '/sqm.v1.SupplierService/SignContract',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SignContractRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SignContractResponse.FromString,
+                _registered_method=True)
+        self.RecordMeasurement = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordMeasurement',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementResponse.FromString,
+                _registered_method=True)
+        self.UploadMeasurements = channel.stream_unary(
+                '/sqm.v1.SupplierService/UploadMeasurements',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsResponse.FromString,
+                _registered_method=True)
+        self.RecordSatisfactionSurvey = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordSatisfactionSurvey',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyResponse.FromString,
+                _registered_method=True)
+        self.RecordInspection = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordInspection',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionResponse.FromString,
+                _registered_method=True)
+        self.SubmitProgressReport = channel.unary_unary(
+                '/sqm.v1.SupplierService/SubmitProgressReport',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportResponse.FromString,
+                _registered_method=True)
+        self.SubmitSelfCheck = channel.unary_unary(
+                '/sqm.v1.SupplierService/SubmitSelfCheck',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckResponse.FromString,
+                _registered_method=True)
+        self.OpenReview = channel.unary_unary(
+                '/sqm.v1.SupplierService/OpenReview',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.OpenReviewRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.OpenReviewResponse.FromString,
+                _registered_method=True)
+        self.ConcludeReview = channel.unary_unary(
+                '/sqm.v1.SupplierService/ConcludeReview',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewResponse.FromString,
+                _registered_method=True)
+        self.SubmitImprovementPlan = channel.unary_unary(
+                '/sqm.v1.SupplierService/SubmitImprovementPlan',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanResponse.FromString,
+                _registered_method=True)
+        self.CompleteImprovementPlan = channel.unary_unary(
+                '/sqm.v1.SupplierService/CompleteImprovementPlan',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanResponse.FromString,
+                _registered_method=True)
+        self.VerifyRemediation = channel.unary_unary(
+                '/sqm.v1.SupplierService/VerifyRemediation',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationResponse.FromString,
+                _registered_method=True)
+        self.ClaimCompensation = channel.unary_unary(
+                '/sqm.v1.SupplierService/ClaimCompensation',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationResponse.FromString,
+                _registered_method=True)
+        self.ListPenalties = channel.unary_unary(
+                '/sqm.v1.SupplierService/ListPenalties',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.FromString,
+                _registered_method=True)
 
 
 class SupplierServiceServicer:
@@ -104,6 +179,111 @@ class SupplierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BlacklistSupplier(self, request, context):
+        """Bars a supplier from qualification; a candidate is disqualified.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignContract(self, request, context):
+        """Records the contract signed with a qualified supplier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordMeasurement(self, request, context):
+        """Records one SLA measurement; the policy classifies and acts on it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadMeasurements(self, request_iterator, context):
+        """Uploads measurements in a stream; all or none unless partial acceptance is asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSatisfactionSurvey(self, request, context):
+        """Records a customer satisfaction survey result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordInspection(self, request, context):
+        """Records an inspection, passed or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitProgressReport(self, request, context):
+        """Records the supplier's periodic progress report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitSelfCheck(self, request, context):
+        """Records the supplier's periodic self-check.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenReview(self, request, context):
+        """Opens a review by hand.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConcludeReview(self, request, context):
+        """Concludes the open review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitImprovementPlan(self, request, context):
+        """Records the improvement plan the review required.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteImprovementPlan(self, request, context):
+        """Records that the plan's measures are in place.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyRemediation(self, request, context):
+        """Confirms by hand that a completed plan was effective.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimCompensation(self, request, context):
+        """Claims compensation for documented losses, capped by the liability limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPenalties(self, request, context):
+        """Lists the penalties ledger of a supplier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupplierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +311,81 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.ListSupplierEvents,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsResponse.SerializeToString,
+            ),
+            'BlacklistSupplier': grpc.unary_unary_rpc_method_handler(
+                    servicer.BlacklistSupplier,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierResponse.SerializeToString,
+            ),
+            'SignContract': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignContract,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SignContractRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SignContractResponse.SerializeToString,
+            ),
+            'RecordMeasurement': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMeasurement,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementResponse.SerializeToString,
+            ),
+            'UploadMeasurements': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadMeasurements,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsResponse.SerializeToString,
+            ),
+            'RecordSatisfactionSurvey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSatisfactionSurvey,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyResponse.SerializeToString,
+            ),
+            'RecordInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInspection,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionResponse.SerializeToString,
+            ),
+            'SubmitProgressReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitProgressReport,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportResponse.SerializeToString,
+            ),
+            'SubmitSelfCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitSelfCheck,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckResponse.SerializeToString,
+            ),
+            'OpenReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenReview,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.OpenReviewRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.OpenReviewResponse.SerializeToString,
+            ),
+            'ConcludeReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConcludeReview,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewResponse.SerializeToString,
+            ),
+            'SubmitImprovementPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitImprovementPlan,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanResponse.SerializeToString,
+            ),
+            'CompleteImprovementPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteImprovementPlan,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanResponse.SerializeToString,
+            ),
+            'VerifyRemediation': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyRemediation,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationResponse.SerializeToString,
+            ),
+            'ClaimCompensation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimCompensation,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationResponse.SerializeToString,
+            ),
+            'ListPenalties': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPenalties,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +525,411 @@ class SupplierService:
             '/sqm.v1.SupplierService/ListSupplierEvents',
             sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BlacklistSupplier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/BlacklistSupplier',
+            sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.BlacklistSupplierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignContract(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SignContract',
+            sqm_dot_v1_dot_supplier__service__pb2.SignContractRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SignContractResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMeasurement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordMeasurement',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordMeasurementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadMeasurements(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/sqm.v1.SupplierService/UploadMeasurements',
+            sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.UploadMeasurementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSatisfactionSurvey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordSatisfactionSurvey',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordSatisfactionSurveyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordInspection',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordInspectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitProgressReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SubmitProgressReport',
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitProgressReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitSelfCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SubmitSelfCheck',
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitSelfCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/OpenReview',
+            sqm_dot_v1_dot_supplier__service__pb2.OpenReviewRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.OpenReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConcludeReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ConcludeReview',
+            sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ConcludeReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitImprovementPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SubmitImprovementPlan',
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitImprovementPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteImprovementPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CompleteImprovementPlan',
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteImprovementPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyRemediation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/VerifyRemediation',
+            sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.VerifyRemediationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimCompensation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ClaimCompensation',
+            sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ClaimCompensationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPenalties(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ListPenalties',
+            sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,36 @@ class SupplierServiceStub:
     """Lists suppliers in id order."""
     ListSupplierEvents: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]
     """Lists a supplier's events, oldest first, decisions included."""
+    BlacklistSupplier: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]
+    """Bars a supplier from qualification; a candidate is disqualified."""
+    SignContract: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SignContractRequest, _supplier_service_pb2.SignContractResponse]
+    """Records the contract signed with a qualified supplier."""
+    RecordMeasurement: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordMeasurementRequest, _supplier_service_pb2.RecordMeasurementResponse]
+    """Records one SLA measurement; the policy classifies and acts on it."""
+    UploadMeasurements: _grpc.StreamUnaryMultiCallable[_supplier_service_pb2.UploadMeasurementsRequest, _supplier_service_pb2.UploadMeasurementsResponse]
+    """Uploads measurements in a stream; all or none unless partial acceptance is asked."""
+    RecordSatisfactionSurvey: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordSatisfactionSurveyRequest, _supplier_service_pb2.RecordSatisfactionSurveyResponse]
+    """Records a customer satisfaction survey result."""
+    RecordInspection: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordInspectionRequest, _supplier_service_pb2.RecordInspectionResponse]
+    """Records an inspection, passed or failed."""
+    SubmitProgressReport: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitProgressReportRequest, _supplier_service_pb2.SubmitProgressReportResponse]
+    """Records the supplier's periodic progress report."""
+    SubmitSelfCheck: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitSelfCheckRequest, _supplier_service_pb2.SubmitSelfCheckResponse]
+    """Records the supplier's periodic self-check."""
+    OpenReview: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenReviewRequest, _supplier_service_pb2.OpenReviewResponse]
+    """Opens a review by hand."""
+    ConcludeReview: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ConcludeReviewRequest, _supplier_service_pb2.ConcludeReviewResponse]
+    """Concludes the open review."""
+    SubmitImprovementPlan: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitImprovementPlanRequest, _supplier_service_pb2.SubmitImprovementPlanResponse]
+    """Records the improvement plan the review required."""
+    CompleteImprovementPlan: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteImprovementPlanRequest, _supplier_service_pb2.CompleteImprovementPlanResponse]
+    """Records that the plan's measures are in place."""
+    VerifyRemediation: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.VerifyRemediationRequest, _supplier_service_pb2.VerifyRemediationResponse]
+    """Confirms by hand that a completed plan was effective."""
+    ClaimCompensation: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ClaimCompensationRequest, _supplier_service_pb2.ClaimCompensationResponse]
+    """Claims compensation for documented losses, capped by the liability limit."""
+    ListPenalties: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListPenaltiesRequest, _supplier_service_pb2.ListPenaltiesResponse]
+    """Lists the penalties ledger of a supplier."""
 
 @_typing.type_check_only
 class SupplierServiceAsyncStub(SupplierServiceStub):
@@ -67,6 +97,36 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Lists suppliers in id order."""
     ListSupplierEvents: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]  # type: ignore[assignment]
     """Lists a supplier's events, oldest first, decisions included."""
+    BlacklistSupplier: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]  # type: ignore[assignment]
+    """Bars a supplier from qualification; a candidate is disqualified."""
+    SignContract: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SignContractRequest, _supplier_service_pb2.SignContractResponse]  # type: ignore[assignment]
+    """Records the contract signed with a qualified supplier."""
+    RecordMeasurement: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordMeasurementRequest, _supplier_service_pb2.RecordMeasurementResponse]  # type: ignore[assignment]
+    """Records one SLA measurement; the policy classifies and acts on it."""
+    UploadMeasurements: _aio.StreamUnaryMultiCallable[_supplier_service_pb2.UploadMeasurementsRequest, _supplier_service_pb2.UploadMeasurementsResponse]  # type: ignore[assignment]
+    """Uploads measurements in a stream; all or none unless partial acceptance is asked."""
+    RecordSatisfactionSurvey: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordSatisfactionSurveyRequest, _supplier_service_pb2.RecordSatisfactionSurveyResponse]  # type: ignore[assignment]
+    """Records a customer satisfaction survey result."""
+    RecordInspection: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordInspectionRequest, _supplier_service_pb2.RecordInspectionResponse]  # type: ignore[assignment]
+    """Records an inspection, passed or failed."""
+    SubmitProgressReport: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitProgressReportRequest, _supplier_service_pb2.SubmitProgressReportResponse]  # type: ignore[assignment]
+    """Records the supplier's periodic progress report."""
+    SubmitSelfCheck: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitSelfCheckRequest, _supplier_service_pb2.SubmitSelfCheckResponse]  # type: ignore[assignment]
+    """Records the supplier's periodic self-check."""
+    OpenReview: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenReviewRequest, _supplier_service_pb2.OpenReviewResponse]  # type: ignore[assignment]
+    """Opens a review by hand."""
+    ConcludeReview: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ConcludeReviewRequest, _supplier_service_pb2.ConcludeReviewResponse]  # type: ignore[assignment]
+    """Concludes the open review."""
+    SubmitImprovementPlan: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitImprovementPlanRequest, _supplier_service_pb2.SubmitImprovementPlanResponse]  # type: ignore[assignment]
+    """Records the improvement plan the review required."""
+    CompleteImprovementPlan: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteImprovementPlanRequest, _supplier_service_pb2.CompleteImprovementPlanResponse]  # type: ignore[assignment]
+    """Records that the plan's measures are in place."""
+    VerifyRemediation: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.VerifyRemediationRequest, _supplier_service_pb2.VerifyRemediationResponse]  # type: ignore[assignment]
+    """Confirms by hand that a completed plan was effective."""
+    ClaimCompensation: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ClaimCompensationRequest, _supplier_service_pb2.ClaimCompensationResponse]  # type: ignore[assignment]
+    """Claims compensation for documented losses, capped by the liability limit."""
+    ListPenalties: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListPenaltiesRequest, _supplier_service_pb2.ListPenaltiesResponse]  # type: ignore[assignment]
+    """Lists the penalties ledger of a supplier."""
 
 class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
@@ -114,5 +174,125 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.ListSupplierEventsResponse, _abc.Awaitable[_supplier_service_pb2.ListSupplierEventsResponse]]:
         """Lists a supplier's events, oldest first, decisions included."""
+
+    @_abc_1.abstractmethod
+    def BlacklistSupplier(
+        self,
+        request: _supplier_service_pb2.BlacklistSupplierRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.BlacklistSupplierResponse, _abc.Awaitable[_supplier_service_pb2.BlacklistSupplierResponse]]:
+        """Bars a supplier from qualification; a candidate is disqualified."""
+
+    @_abc_1.abstractmethod
+    def SignContract(
+        self,
+        request: _supplier_service_pb2.SignContractRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SignContractResponse, _abc.Awaitable[_supplier_service_pb2.SignContractResponse]]:
+        """Records the contract signed with a qualified supplier."""
+
+    @_abc_1.abstractmethod
+    def RecordMeasurement(
+        self,
+        request: _supplier_service_pb2.RecordMeasurementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordMeasurementResponse, _abc.Awaitable[_supplier_service_pb2.RecordMeasurementResponse]]:
+        """Records one SLA measurement; the policy classifies and acts on it."""
+
+    @_abc_1.abstractmethod
+    def UploadMeasurements(
+        self,
+        request_iterator: _MaybeAsyncIterator[_supplier_service_pb2.UploadMeasurementsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.UploadMeasurementsResponse, _abc.Awaitable[_supplier_service_pb2.UploadMeasurementsResponse]]:
+        """Uploads measurements in a stream; all or none unless partial acceptance is asked."""
+
+    @_abc_1.abstractmethod
+    def RecordSatisfactionSurvey(
+        self,
+        request: _supplier_service_pb2.RecordSatisfactionSurveyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordSatisfactionSurveyResponse, _abc.Awaitable[_supplier_service_pb2.RecordSatisfactionSurveyResponse]]:
+        """Records a customer satisfaction survey result."""
+
+    @_abc_1.abstractmethod
+    def RecordInspection(
+        self,
+        request: _supplier_service_pb2.RecordInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordInspectionResponse, _abc.Awaitable[_supplier_service_pb2.RecordInspectionResponse]]:
+        """Records an inspection, passed or failed."""
+
+    @_abc_1.abstractmethod
+    def SubmitProgressReport(
+        self,
+        request: _supplier_service_pb2.SubmitProgressReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SubmitProgressReportResponse, _abc.Awaitable[_supplier_service_pb2.SubmitProgressReportResponse]]:
+        """Records the supplier's periodic progress report."""
+
+    @_abc_1.abstractmethod
+    def SubmitSelfCheck(
+        self,
+        request: _supplier_service_pb2.SubmitSelfCheckRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SubmitSelfCheckResponse, _abc.Awaitable[_supplier_service_pb2.SubmitSelfCheckResponse]]:
+        """Records the supplier's periodic self-check."""
+
+    @_abc_1.abstractmethod
+    def OpenReview(
+        self,
+        request: _supplier_service_pb2.OpenReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.OpenReviewResponse, _abc.Awaitable[_supplier_service_pb2.OpenReviewResponse]]:
+        """Opens a review by hand."""
+
+    @_abc_1.abstractmethod
+    def ConcludeReview(
+        self,
+        request: _supplier_service_pb2.ConcludeReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.ConcludeReviewResponse, _abc.Awaitable[_supplier_service_pb2.ConcludeReviewResponse]]:
+        """Concludes the open review."""
+
+    @_abc_1.abstractmethod
+    def SubmitImprovementPlan(
+        self,
+        request: _supplier_service_pb2.SubmitImprovementPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SubmitImprovementPlanResponse, _abc.Awaitable[_supplier_service_pb2.SubmitImprovementPlanResponse]]:
+        """Records the improvement plan the review required."""
+
+    @_abc_1.abstractmethod
+    def CompleteImprovementPlan(
+        self,
+        request: _supplier_service_pb2.CompleteImprovementPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.CompleteImprovementPlanResponse, _abc.Awaitable[_supplier_service_pb2.CompleteImprovementPlanResponse]]:
+        """Records that the plan's measures are in place."""
+
+    @_abc_1.abstractmethod
+    def VerifyRemediation(
+        self,
+        request: _supplier_service_pb2.VerifyRemediationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.VerifyRemediationResponse, _abc.Awaitable[_supplier_service_pb2.VerifyRemediationResponse]]:
+        """Confirms by hand that a completed plan was effective."""
+
+    @_abc_1.abstractmethod
+    def ClaimCompensation(
+        self,
+        request: _supplier_service_pb2.ClaimCompensationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.ClaimCompensationResponse, _abc.Awaitable[_supplier_service_pb2.ClaimCompensationResponse]]:
+        """Claims compensation for documented losses, capped by the liability limit."""
+
+    @_abc_1.abstractmethod
+    def ListPenalties(
+        self,
+        request: _supplier_service_pb2.ListPenaltiesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.ListPenaltiesResponse, _abc.Awaitable[_supplier_service_pb2.ListPenaltiesResponse]]:
+        """Lists the penalties ledger of a supplier."""
 
 def add_SupplierServiceServicer_to_server(servicer: SupplierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
