@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import attrs
 
-from domain.commands import Command
+from domain.commands import AdvanceTime, Command
 from domain.decide import decide, fold
 from domain.errors import ConcurrencyConflict, RequestIdReused, SupplierNotFound
 from domain.events import DecisionRecorded, event_type
-from domain.model import Decision, SupplierState
+from domain.model import Decision, LifecycleState, SupplierState
 from domain.ports import (
     AppendResult,
     CommandMeta,
@@ -30,6 +31,7 @@ from domain.serialization import (
     converter,
     event_from_payload,
     event_to_payload,
+    format_time,
     state_from_dict,
     state_to_dict,
 )
@@ -74,6 +76,27 @@ def fingerprint(command: Command) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
+@attrs.frozen
+class AdvanceSummary:
+    """What advancing time did: suppliers looked at, suppliers changed, decisions made."""
+
+    suppliers_checked: int
+    suppliers_changed: int
+    decisions: tuple[Decision, ...]
+
+
+TICK_PAGE_SIZE = 500
+# Candidates have no deadlines and terminated suppliers none left.
+TICKED_STATES = frozenset(
+    {
+        LifecycleState.QUALIFIED,
+        LifecycleState.CONTRACTED,
+        LifecycleState.UNDER_REVIEW,
+        LifecycleState.REMEDIATION,
+    }
+)
+
+
 class SupplierService:
     """Runs commands against suppliers and answers queries from the store's projections."""
 
@@ -95,6 +118,33 @@ class SupplierService:
                 if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def advance_time(self, now: datetime, actor: str) -> AdvanceSummary:
+        """Advance every supplier's clock to ``now``: due deadlines and reminders fire.
+
+        Suppliers whose last event is later than ``now`` are skipped (time only moves
+        forward). Each supplier's tick has its own request id, so a tick retried after a
+        crash is not recorded twice.
+        """
+        checked = changed = 0
+        decisions: list[Decision] = []
+        after = ""
+        while page := self._store.list_snapshots(after, TICK_PAGE_SIZE):
+            after = page[-1].stream_id
+            for snapshot in page:
+                state = state_from_dict(snapshot.state)
+                if state.lifecycle not in TICKED_STATES or (
+                    state.updated_at is not None and state.updated_at > now
+                ):
+                    continue
+                checked += 1
+                tick = AdvanceTime(state.supplier_id, now)
+                request_id = f"tick:{state.supplier_id}:{format_time(now)}"
+                result = self.execute(tick, RequestContext(request_id, actor))
+                if result.events:
+                    changed += 1
+                    decisions.extend(result.decisions)
+        return AdvanceSummary(checked, changed, tuple(decisions))
 
     def get(self, supplier_id: str) -> SupplierState:
         """The supplier's current state, from its snapshot (no event scan)."""
