@@ -227,7 +227,7 @@ def _record_measurement(
     events: list[Event] = [MeasurementRecorded(at, measurement)]
     breach = None
     if severity is not None:
-        shortfall = abs(command.value - objective.target)
+        shortfall = float(objective.shortfall(command.value))
         breach = Breach(
             objective.objective_id, objective.metric, severity, command.value,
             objective.target, shortfall, command.period_end, at,

@@ -8,7 +8,7 @@ the results to the rules as plain facts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from domain.model import (
@@ -147,7 +147,8 @@ def _latest_valid(certificates: Iterable[Certificate], now: datetime) -> list[Ce
 
 def period_of(moment: datetime) -> str:
     """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``."""
-    return f"{moment.year:04d}-{moment.month:02d}"
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> Decimal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -145,6 +146,17 @@ class Money:
         return f"{self.amount} {self.currency}"
 
 
+def exact(value: float) -> Decimal:
+    """``value`` as the decimal its shortest text form shows: ``0.1``, not 0.1000000000000000055.
+
+    Measurements arrive as floats; comparing them with targets in exact decimals means
+    99.95 - 99.85 is 0.1, as the person who wrote the SLA meant.
+    """
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return Decimal(repr(float(value)))
+
+
 @attrs.frozen
 class SlaObjective:
     """A service level objective (TM Forum style) agreed in a contract.
@@ -162,6 +174,12 @@ class SlaObjective:
     tolerance: float = 0.0
     grace_days: int = 0
     period_days: int = 30
+
+    def shortfall(self, value: float) -> Decimal:
+        """How far ``value`` is on the wrong side of the target, exactly (0 when met)."""
+        target, actual = exact(self.target), exact(value)
+        gap = target - actual if self.comparator is Comparator.AT_LEAST else actual - target
+        return max(gap, Decimal(0))
 
 
 @attrs.frozen

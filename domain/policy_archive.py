@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -73,6 +73,7 @@ class PolicyVersionConflict(DomainError):
         )
 
 
+@runtime_checkable
 class PolicyArchive(Protocol):
     """Policy versions by content hash, and the append-only history of activations."""
 

@@ -7,6 +7,7 @@ covers, so the same event always hashes the same on every machine and in every s
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -54,7 +55,11 @@ converter.register_structure_hook(datetime, lambda value, _: parse_time(value))
 converter.register_unstructure_hook(Decimal, str)
 converter.register_structure_hook(Decimal, _structure_decimal)
 # Sets are sorted: the same state must always serialise (and hash) to the same bytes.
-converter.register_unstructure_hook(frozenset, lambda value: sorted(value))
+def _is_frozenset(cls: Any) -> bool:
+    return bool(cls is frozenset or typing.get_origin(cls) is frozenset)
+
+
+converter.register_unstructure_hook_func(_is_frozenset, sorted)
 converter.register_structure_hook(FactValue, _structure_fact_value)
 
 

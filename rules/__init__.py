@@ -6,8 +6,12 @@ The public API::
 
     policy = load_policy(default_pack_dir())   # raises PackInvalid listing every problem
     evaluation = policy.evaluate(DecisionContext(Stage.QUALIFICATION, supplier, now))
+    policy.why_not(context, Action.QUALIFY)    # the rules that would have, and what failed
+    policy.classify(objective, value)          # breach severity by the pack's tiers
+    policy.quote_service_credit(supplier, breach, now)
 
 ``load_pack`` loads and checks a pack without touching the engine (for validation tools).
+The language is described in ``docs/policy-language.md``.
 """
 
 from __future__ import annotations

@@ -1,39 +1,44 @@
 """From a schema-valid rule file to model objects, checking what the schema cannot.
 
 The schema fixes the shape; here the content is checked against the service's catalogues:
-facts and their types, operators per type, stages, actions, certificate kinds, service
-categories, message placeholders, criteria weights. Every problem is recorded with its
-position and what was expected; building carries on so one load reports them all.
+facts and their types, operators per type, stages, actions allowed per stage and their
+parameters, certificate kinds, service categories, message placeholders, criteria weights.
+The data sections (objectives, tiers, windows, penalties, improvement) are built by
+:mod:`rules.build_sections`. Every problem is recorded with its position and what was
+expected; building carries on so one load reports them all.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import TypeVar
 
 import attrs
 
 from domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
+from rules import build_sections as sections
+from rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
+from rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
 from rules.errors import PackError, Problems
-from rules.facts import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
 from rules.model import (
+    ACTION_PARAMETERS,
+    ACTIONS_BY_STAGE,
     CertificateRequirements,
     Condition,
     ConditionGroup,
+    CreditSchedule,
     Criterion,
+    CriterionKind,
     GroupKind,
+    ImprovementSchedule,
+    MetricTiers,
+    ObjectiveDefaults,
     Operator,
     Rule,
 )
 from rules.template import TemplateError, format_value, placeholders
 from rules.yaml_source import DocPath, SourceDoc, describe_value
 
-ALL_CATEGORIES = "all"
-"""The ``required_certificates`` key that applies to every service category."""
-
-_E = TypeVar("_E", bound=enum.StrEnum)
 _EXPECTED = {
     FactType.NUMBER: "a finite number",
     FactType.INTEGER: "a whole number",
@@ -50,21 +55,41 @@ _SAMPLES: dict[FactType, FactValue] = {
 
 @attrs.frozen
 class FilePart:
-    """What one rule file contributes to a pack; ``None`` for a section the file omits."""
+    """What one rule file contributes to a pack; ``None`` for a section the file omits.
+
+    Windows are built beforehand, for the whole pack (:func:`rules.build_sections.windows`):
+    every file's rules may use any file's windows.
+    """
 
     doc: SourceDoc
     criteria: tuple[Criterion, ...] | None
     certificates: CertificateRequirements | None
     rules: tuple[Rule, ...]
+    objectives: ObjectiveDefaults | None = None
+    tiers: tuple[MetricTiers, ...] | None = None
+    credits: CreditSchedule | None = None
+    improvement: ImprovementSchedule | None = None
 
 
-def build_file(doc: SourceDoc, problems: Problems) -> FilePart:
-    """The model parts of a schema-valid rule file; problems go to ``problems``."""
+def build_file(
+    doc: SourceDoc, problems: Problems, specs: Mapping[str, FactSpec] = CATALOGUE
+) -> FilePart:
+    """The model parts of a schema-valid rule file; problems go to ``problems``.
+
+    ``specs`` are the facts rules may use: the catalogue and the pack's windows.
+    """
     data = doc.data
-    criteria = _criteria(doc, problems) if "criteria" in data else None
-    certificates = _certificates(doc, problems) if "required_certificates" in data else None
-    rules = (_rule(doc, index, problems) for index in range(len(data.get("rules", []))))
-    return FilePart(doc, criteria, certificates, tuple(r for r in rules if r is not None))
+    rules = (_rule(doc, index, specs, problems) for index in range(len(data.get("rules", []))))
+    return FilePart(
+        doc,
+        criteria=_criteria(doc, problems) if "criteria" in data else None,
+        certificates=_certificates(doc, problems) if "required_certificates" in data else None,
+        rules=tuple(r for r in rules if r is not None),
+        objectives=sections.objectives(doc, problems) if "objectives" in data else None,
+        tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
+        credits=sections.penalties(doc, problems) if "penalties" in data else None,
+        improvement=sections.improvement(doc, problems) if "improvement" in data else None,
+    )
 
 
 def _criteria(doc: SourceDoc, problems: Problems) -> tuple[Criterion, ...]:
@@ -76,7 +101,8 @@ def _criteria(doc: SourceDoc, problems: Problems) -> tuple[Criterion, ...]:
             )
         # The text form keeps 33.3 as 33.3: weights must sum to exactly 100, not nearly.
         weight = Decimal(str(item["weight"]))
-        criteria.append(Criterion(item["id"], weight, item.get("description", "")))
+        kind = CriterionKind(item.get("kind", CriterionKind.BENEFIT))
+        criteria.append(Criterion(item["id"], weight, item.get("description", ""), kind))
     total = sum((c.weight for c in criteria), Decimal(0))
     if total != 100:
         terms = " + ".join(f"{c.id} {c.weight}" for c in criteria)
@@ -91,15 +117,10 @@ def _certificates(doc: SourceDoc, problems: Problems) -> CertificateRequirements
     for key, names in doc.data["required_certificates"].items():
         path: DocPath = ("required_certificates", key)
         kinds = _kinds(doc, path, names, problems)
+        category = sections.category_key(doc, path, problems)
         if key == ALL_CATEGORIES:
             common = kinds
-            continue
-        category = _member(ServiceCategory, key)
-        if category is None:
-            expected = ", ".join([ALL_CATEGORIES, *ServiceCategory])
-            message = f"unknown service category {key!r}; expected one of: {expected}"
-            problems.add(doc.error(path, message, key=True))
-        else:
+        elif category is not None:
             by_category.append((category, kinds))
     return CertificateRequirements(common, tuple(by_category))
 
@@ -109,7 +130,7 @@ def _kinds(
 ) -> tuple[CertificateKind, ...]:
     kinds = []
     for index, name in enumerate(names):
-        kind = _member(CertificateKind, name)
+        kind = member(CertificateKind, name)
         if kind is None:
             expected = ", ".join(CertificateKind)
             message = f"unknown certificate kind {name!r}; expected one of: {expected}"
@@ -119,16 +140,19 @@ def _kinds(
     return tuple(kinds)
 
 
-def _rule(doc: SourceDoc, index: int, problems: Problems) -> Rule | None:
+def _rule(
+    doc: SourceDoc, index: int, specs: Mapping[str, FactSpec], problems: Problems
+) -> Rule | None:
     path: DocPath = ("rules", index)
     data = doc.get(path)
-    stage = _checked_member(doc, (*path, "stage"), Stage, "stage", problems)
-    action = _checked_member(doc, (*path, "then", "action"), Action, "action", problems)
-    when = _group(doc, (*path, "when"), stage, problems)
+    stage = checked_member(doc, (*path, "stage"), Stage, "stage", problems)
+    action = checked_member(doc, (*path, "then", "action"), Action, "action", problems)
+    when = _group(doc, (*path, "when"), stage, specs, problems)
     for key in ("message", "not_fired_message"):
         if key in data:
-            _check_template(doc, (*path, key), stage, problems)
-    if stage is None or action is None or when is None:
+            _check_template(doc, (*path, key), stage, specs, problems)
+    parameters = _parameters(doc, (*path, "then"), stage, action, problems)
+    if stage is None or action is None or when is None or parameters is None:
         return None
     return Rule(
         id=data["id"],
@@ -142,30 +166,70 @@ def _rule(doc: SourceDoc, index: int, problems: Problems) -> Rule | None:
         file=doc.file,
         line=doc.position(path)[0],
         column=doc.position(path)[1],
+        parameters=parameters,
     )
 
 
+def _parameters(
+    doc: SourceDoc, path: DocPath, stage: Stage | None, action: Action | None, problems: Problems
+) -> tuple[tuple[str, str], ...] | None:
+    """The action's parameters, checked: allowed at the stage, known, required, valid."""
+    if action is None:
+        return None
+    found = len(problems.errors)
+    if stage is not None and action not in ACTIONS_BY_STAGE[stage]:
+        allowed = listing(a.value for a in Action if a in ACTIONS_BY_STAGE[stage])
+        message = (
+            f"action {action.value!r} is not allowed at stage {stage.value!r};"
+            f" expected one of: {allowed}"
+        )
+        problems.add(doc.error((*path, "action"), message))
+    then = doc.get(path)
+    takes = ACTION_PARAMETERS.get(action, {})
+    for key in then:
+        if key != "action" and key not in takes:
+            expected = f"it takes: {listing(takes)}" if takes else "it takes none"
+            message = f"action {action.value!r} has no parameter {key!r}; {expected}"
+            problems.add(doc.error((*path, key), message, key=True))
+    values = []
+    for key, choices in takes.items():
+        if key not in then:
+            message = f"action {action.value!r} needs {key!r}: one of {listing(choices)}"
+            problems.add(doc.error(path, message))
+        elif checked_member(doc, (*path, key), choices, key, problems) is not None:
+            values.append((key, str(then[key])))
+    return tuple(values) if len(problems.errors) == found else None
+
+
 def _group(
-    doc: SourceDoc, path: DocPath, stage: Stage | None, problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
+    problems: Problems,
 ) -> ConditionGroup | None:
     ((kind, items),) = doc.get(path).items()
     built: list[Condition | ConditionGroup | None] = []
     for index, item in enumerate(items):
         item_path: DocPath = (*path, kind, index)
         if "fact" in item:
-            built.append(_condition(doc, item_path, stage, problems))
+            built.append(_condition(doc, item_path, stage, specs, problems))
         else:
-            built.append(_group(doc, item_path, stage, problems))
+            built.append(_group(doc, item_path, stage, specs, problems))
     if any(item is None for item in built):
         return None
     return ConditionGroup(GroupKind(kind), tuple(item for item in built if item is not None))
 
 
 def _condition(
-    doc: SourceDoc, path: DocPath, stage: Stage | None, problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
+    problems: Problems,
 ) -> Condition | None:
     item = doc.get(path)
-    spec = _fact(doc, (*path, "fact"), item["fact"], stage, problems)
+    spec = _fact(doc, (*path, "fact"), item["fact"], stage=stage, specs=specs, problems=problems)
     if spec is None:
         return None
     operator = Operator(item["op"])
@@ -185,16 +249,23 @@ def _condition(
 
 
 def _fact(
-    doc: SourceDoc, path: DocPath, name: str, stage: Stage | None, problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    name: str,
+    *,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
+    problems: Problems,
 ) -> FactSpec | None:
-    spec = CATALOGUE.get(name)
-    if spec is not None and (stage is None or spec.stage is stage):
+    spec = specs.get(name)
+    if spec is not None and (stage is None or stage in spec.stages):
         return spec
     where = f" at stage {stage.value!r}" if stage else ""
-    available = facts_at(stage) if stage else tuple(CATALOGUE)
-    problems.add(
-        doc.error(path, f"unknown fact {name!r}{where}; expected one of: {_list(available)}")
-    )
+    available = facts_at(stage, specs) if stage else tuple(specs)
+    message = f"unknown fact {name!r}{where}; expected one of: {listing(available)}"
+    if name not in specs and stage in (Stage.MONITORING, Stage.DEADLINES):
+        message += " (or a window the pack declares under 'windows:')"
+    problems.add(doc.error(path, message))
     return None
 
 
@@ -203,7 +274,7 @@ def _operator_problem(
 ) -> PackError | None:
     if operator in OPERATORS[spec.type]:
         return None
-    allowed = _list(op.value for op in Operator if op in OPERATORS[spec.type])
+    allowed = listing(op.value for op in Operator if op in OPERATORS[spec.type])
     message = (
         f"operator {operator.value!r} does not apply to fact {spec.name!r} of type {spec.type};"
         f" expected one of: {allowed}"
@@ -222,26 +293,32 @@ def _value_problem(
         return doc.error(path, message)
     if spec.choices and value not in spec.choices:
         return doc.error(
-            path, f"unknown {spec.name} {value!r}; expected one of: {_list(spec.choices)}"
+            path, f"unknown {spec.name} {value!r}; expected one of: {listing(spec.choices)}"
         )
     return None
 
 
-def _check_template(doc: SourceDoc, path: DocPath, stage: Stage | None, problems: Problems) -> None:
+def _check_template(
+    doc: SourceDoc,
+    path: DocPath,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
+    problems: Problems,
+) -> None:
     try:
         found = placeholders(doc.get(path))
     except TemplateError as error:
         problems.add(doc.error(path, str(error)))
         return
-    available = facts_at(stage) if stage else tuple(CATALOGUE)
+    available = facts_at(stage, specs) if stage else tuple(specs)
     for placeholder in found:
         if placeholder.fact not in available:
             message = (
                 f"placeholder {{{placeholder.fact}}} is not a fact; expected one of:"
-                f" {_list(available)}"
+                f" {listing(available)}"
             )
             problems.add(doc.error(path, message))
-        elif placeholder.spec and not _spec_fits(CATALOGUE[placeholder.fact], placeholder.spec):
+        elif placeholder.spec and not _spec_fits(specs[placeholder.fact], placeholder.spec):
             message = f"format ':{placeholder.spec}' does not apply to fact {placeholder.fact!r}"
             problems.add(doc.error(path, message))
 
@@ -252,25 +329,3 @@ def _spec_fits(spec: FactSpec, format_spec: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
-
-
-def _checked_member(
-    doc: SourceDoc, path: DocPath, enum_type: type[_E], what: str, problems: Problems
-) -> _E | None:
-    value = doc.get(path)
-    member = _member(enum_type, value)
-    if member is None:
-        expected = _list(m.value for m in enum_type)
-        problems.add(doc.error(path, f"unknown {what} {value!r}; expected one of: {expected}"))
-    return member
-
-
-def _member(enum_type: type[_E], value: str) -> _E | None:
-    try:
-        return enum_type(value)
-    except ValueError:
-        return None
-
-
-def _list(names: Iterable[str]) -> str:
-    return ", ".join(names)

@@ -1,29 +1,48 @@
 """Checks across the files of a pack, and the engine's limits (refused at load, not at run time).
 
 Single files are checked as they are built (:mod:`rules.build`); here: rule ids unique across
-files, criteria and certificate requirements defined once, facts that need criteria, and the
-measured limits of durable_rules per stage (see :mod:`rules.engine`).
+files, the pack-wide sections (criteria, certificate requirements, objectives, severity tiers,
+penalties, improvement) defined once, facts that need criteria, objectives that need tiers,
+and the measured limits of durable_rules per stage (see :mod:`rules.engine`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from domain.model import Stage
 from rules.build import FilePart
-from rules.engine import MAX_MATCHES_PER_MESSAGE, MAX_MESSAGE_PROPERTIES, RESERVED_PROPERTIES
+from rules.catalogue import CATALOGUE, FactSpec
+from rules.engine import (
+    MAX_MATCHES_PER_MESSAGE,
+    MAX_MESSAGE_PROPERTIES,
+    RESERVED_CHAINS,
+    RESERVED_PROPERTIES,
+)
 from rules.errors import PackError
-from rules.facts import CATALOGUE
 from rules.model import Condition, ConditionGroup, GroupKind, Rule
 
+PACK_SECTIONS = (
+    "criteria",
+    "required_certificates",
+    "objectives",
+    "severity_tiers",
+    "penalties",
+    "improvement",
+)
+"""Sections a pack defines in one file only."""
 
-def pack_errors(parts: Sequence[FilePart]) -> Iterator[PackError]:
+
+def pack_errors(
+    parts: Sequence[FilePart], specs: Mapping[str, FactSpec] = CATALOGUE
+) -> Iterator[PackError]:
     """Every problem that only shows when the pack's files are seen together."""
     yield from _duplicate_rule_ids(parts)
-    yield from _defined_once(parts, "criteria")
-    yield from _defined_once(parts, "required_certificates")
-    yield from _criteria_needed(parts)
+    for section in PACK_SECTIONS:
+        yield from _defined_once(parts, section)
+    yield from _criteria_needed(parts, specs)
+    yield from _tiers_needed(parts)
     yield from _engine_limits(parts)
 
 
@@ -49,21 +68,33 @@ def _defined_once(parts: Sequence[FilePart], section: str) -> Iterator[PackError
         yield part.doc.error((section,), message, key=True)
 
 
-def _criteria_needed(parts: Sequence[FilePart]) -> Iterator[PackError]:
+def _criteria_needed(
+    parts: Sequence[FilePart], specs: Mapping[str, FactSpec]
+) -> Iterator[PackError]:
     if any(part.criteria for part in parts):
         return
     for rule in (rule for part in parts for rule in part.rules):
-        for fact in (name for name in rule.fact_names if CATALOGUE[name].needs_criteria):
+        for fact in (name for name in rule.fact_names if specs[name].needs_criteria):
             message = (
                 f"rule {rule.id}: fact {fact!r} needs evaluation criteria; the pack defines none"
             )
             yield PackError(rule.file, rule.line, rule.column, message)
 
 
+def _tiers_needed(parts: Sequence[FilePart]) -> Iterator[PackError]:
+    # Measurements against objectives are classified by the tiers: objectives without them
+    # could never be judged.
+    if any("severity_tiers" in part.doc.data for part in parts):
+        return
+    for part in (part for part in parts if "objectives" in part.doc.data):
+        message = "objectives need severity tiers to classify misses; the pack defines none"
+        yield part.doc.error(("objectives",), message, key=True)
+
+
 def _engine_limits(parts: Sequence[FilePart]) -> Iterator[PackError]:
     rules = [rule for part in parts for rule in part.rules]
     for stage in Stage:
-        chains, facts = 0, set[str]()
+        chains, facts = RESERVED_CHAINS, set[str]()
         for rule in (rule for rule in rules if rule.stage is stage):
             chains += match_chains(rule.when)
             facts.update(c.fact for c in rule.conditions)
@@ -78,8 +109,9 @@ def _engine_limits(parts: Sequence[FilePart]) -> Iterator[PackError]:
 
 def _limit_error(rule: Rule, reached: str, limit: int) -> PackError:
     message = (
-        f"rule {rule.id} brings stage {rule.stage.value!r} to {reached}; the rules engine"
-        f" handles at most {limit} (split the stage's rules or simplify their 'any' groups)"
+        f"rule {rule.id} brings stage {rule.stage.value!r} to {reached} (the engine adapter's"
+        f" own included); the rules engine handles at most {limit} (split the stage's rules or"
+        " simplify their 'any' groups)"
     )
     return PackError(rule.file, rule.line, rule.column, message)
 

@@ -8,6 +8,11 @@ The engine is used statelessly, around its sharp edges (``durable_rules_notes.md
   1,024 live sessions crash the process);
 - the context is asserted as a *fact* with a unique ``id``: an event fires only one rule, and
   messages without an id are de-duplicated by content;
+- every ruleset gets one more rule, :data:`HANDLED_RULE`, that matches every message, so no
+  assertion is ever "not handled": deleting the session of an unhandled assertion made to a
+  ruleset registered after another had fired corrupted the C core's heap (``munmap_chunk():
+  invalid pointer``, the process aborted), depending on memory layout. The rule costs one of
+  the :data:`MAX_MATCHES_PER_MESSAGE` chains (:data:`RESERVED_CHAINS`) and is never reported;
 - every call runs on one dedicated thread: the C core never releases the GIL and interleaved
   calls from two threads misbehave. Callers on any thread are safe.
 """
@@ -35,7 +40,19 @@ MAX_MATCHES_PER_MESSAGE = 64
 """Measured: one message completing more than 64 distinct condition chains fails with error 303
 and the process then crashes; an ``any`` group is one chain per branch."""
 
-RESERVED_PROPERTIES = frozenset({"id", "sid"})
+MESSAGE_MARK = "sqm_message"
+"""A property (always 1) the adapter adds to every message, for :data:`HANDLED_RULE` to match;
+the session's own state fact lacks it (a rule on ``sid`` would re-match the state after every
+action, forever)."""
+
+RESERVED_PROPERTIES = frozenset({"id", "sid", MESSAGE_MARK})
+
+HANDLED_RULE = "sqm.handled"
+"""The adapter's own rule, matching every message it asserts; a dot keeps its name apart from
+a policy's rule ids."""
+
+RESERVED_CHAINS = 1
+"""Condition chains every message completes besides the policy's rules: :data:`HANDLED_RULE`."""
 
 _T = TypeVar("_T")
 
@@ -101,6 +118,7 @@ class RulesEngine:
             if known != canonical:
                 raise PolicyError(f"ruleset {name!r} is already registered with different rules")
             return
+        definition[HANDLED_RULE] = {"all": [{"m": {MESSAGE_MARK: 1}}], "run": HANDLED_RULE}
         try:
             self._get_host().set_rulesets({name: definition})
         except Exception as error:
@@ -112,13 +130,17 @@ class RulesEngine:
             raise PolicyError(f"ruleset {name!r} is not registered")
         sid = f"sqm-{next(self._sids)}"
         fired = self._fired[sid] = set()
-        completed = False
+        completed, delete = False, True
         try:
-            self._assert(name, {**message, "id": sid, "sid": sid})
+            self._assert(name, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
             completed = True
+        except _Unhandled:
+            delete = False  # deleting an unhandled assertion's session is what crashes
+            raise
         finally:
             del self._fired[sid]
-            self._delete_state(name, sid, must_succeed=completed)
+            if delete:
+                self._delete_state(name, sid, must_succeed=completed)
         return frozenset(fired)
 
     def _assert(self, name: str, fact: dict[str, EngineValue]) -> None:
@@ -127,7 +149,8 @@ class RulesEngine:
         try:
             state = self._get_host().assert_fact(name, fact)
         except MessageNotHandledException:
-            return  # no rule matched: nothing fired
+            # Never expected: HANDLED_RULE matches every message.
+            raise _Unhandled(f"the rules engine did not handle a message on {name!r}") from None
         except Exception as error:
             raise PolicyError(f"the rules engine failed on ruleset {name!r}: {error}") from error
         # Exceptions inside actions are swallowed into the state; surface them.
@@ -144,7 +167,12 @@ class RulesEngine:
                 raise PolicyError(f"could not delete engine session {sid!r}: {error}") from error
 
     def _record_fired(self, sid: str, rule: str) -> None:
-        self._fired[sid].add(rule)
+        if rule != HANDLED_RULE:
+            self._fired[sid].add(rule)
+
+
+class _Unhandled(PolicyError):
+    """An assertion no rule handled: its session must not be deleted (see the module doc)."""
 
 
 def _checked_message(message: Mapping[str, EngineValue]) -> dict[str, EngineValue]:

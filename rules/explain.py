@@ -72,6 +72,11 @@ def outcome(condition: Condition, facts: Mapping[str, FactValue]) -> ConditionOu
     return ConditionOutcome(condition.fact, condition.operator.value, condition.value, actual, held)
 
 
+def failing_first(outcomes: tuple[ConditionOutcome, ...]) -> tuple[ConditionOutcome, ...]:
+    """``outcomes`` with the conditions that did not hold first, each group in file order."""
+    return tuple(sorted(outcomes, key=lambda o: o.held))
+
+
 def used_facts(rule: Rule, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
     """The facts ``rule`` looks at, its conditions' then its messages', in that order."""
     return {name: facts[name] for name in rule.fact_names}

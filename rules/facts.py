@@ -1,114 +1,49 @@
-"""The fact catalogue, and the facts derived from a supplier at decision time.
+"""The facts derived from a supplier at decision time, for every stage.
 
-Rules compare facts; facts are computed here, in Python, from the supplier's state and the
-moment of the decision, then typed and checked before they reach the engine (which mishandles
-NaN, infinities, booleans and strings where numbers belong: see ``durable_rules_notes.md``).
+Facts are computed here, in Python, from the decision context, then typed and checked against
+the catalogue (:mod:`rules.catalogue`) before they reach the engine. Qualification facts are
+derived in this module; monitoring and deadlines facts in :mod:`rules.contract_facts`.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-import attrs
+from domain.errors import FieldViolation, InvalidCommand
+from domain.model import FactValue, Stage, SupplierState
+from domain.ports import DecisionContext
+from rules.catalogue import (
+    CATALOGUE,
+    OPERATORS,
+    FactSpec,
+    FactType,
+    check_facts,
+    facts_at,
+    pack_specs,
+    value_fits,
+)
+from rules.contract_facts import check_certificate_times, deadlines_facts, monitoring_facts
+from rules.model import PolicyPack
 
-from domain.errors import FieldViolation, InvalidCommand, PolicyError
-from domain.model import FactValue, ServiceCategory, Stage, SupplierState
-from rules.model import Operator, PolicyPack
+__all__ = [
+    "CATALOGUE",
+    "FACTS_BY_STAGE",
+    "OPERATORS",
+    "FactSpec",
+    "FactType",
+    "check_facts",
+    "derive_facts",
+    "facts_at",
+    "pack_specs",
+    "qualification_facts",
+    "value_fits",
+]
 
 SCORE_PLACES = Decimal("0.01")
 """Weighted scores are rounded half-to-even to two places: the same inputs, the same score."""
-
-
-class FactType(enum.StrEnum):
-    """The type of a fact; it decides which operators and thresholds a condition may use."""
-
-    NUMBER = "number"
-    INTEGER = "integer"
-    BOOLEAN = "boolean"
-    STRING = "string"
-
-
-ORDERED = frozenset(Operator)
-EQUALITY = frozenset({Operator.EQ, Operator.NE})
-OPERATORS: Mapping[FactType, frozenset[Operator]] = {
-    FactType.NUMBER: ORDERED,
-    FactType.INTEGER: ORDERED,
-    FactType.BOOLEAN: EQUALITY,
-    FactType.STRING: EQUALITY,
-}
-
-
-@attrs.frozen
-class FactSpec:
-    """A fact rules may use: its name, type, meaning, the stage it exists at, allowed values."""
-
-    name: str
-    type: FactType
-    description: str
-    stage: Stage
-    choices: tuple[str, ...] = ()
-    needs_criteria: bool = False
-
-
-_Q = Stage.QUALIFICATION
-CATALOGUE: Mapping[str, FactSpec] = {
-    spec.name: spec
-    for spec in (
-        FactSpec(
-            "weighted_score",
-            FactType.NUMBER,
-            "sum of score * weight / 100 over the pack's criteria (a missing score counts 0),"
-            " rounded half-to-even to 2 places",
-            _Q,
-            needs_criteria=True,
-        ),
-        FactSpec(
-            "criteria_missing",
-            FactType.INTEGER,
-            "number of the pack's criteria with no score",
-            _Q,
-            needs_criteria=True,
-        ),
-        FactSpec(
-            "certificates_missing",
-            FactType.INTEGER,
-            "number of certificate kinds required for the supplier's category not valid now",
-            _Q,
-        ),
-        FactSpec(
-            "missing_certificates",
-            FactType.STRING,
-            "the required certificate kinds not valid now, comma-separated, or 'none'"
-            " (for messages)",
-            _Q,
-        ),
-        FactSpec(
-            "site_audit_passed", FactType.BOOLEAN, "the site audit passed (unknown: false)", _Q
-        ),
-        FactSpec(
-            "site_audit_failed",
-            FactType.BOOLEAN,
-            "a site audit was recorded and failed (unknown: false)",
-            _Q,
-        ),
-        FactSpec(
-            "category",
-            FactType.STRING,
-            "the supplier's service category",
-            _Q,
-            choices=tuple(c.value for c in ServiceCategory),
-        ),
-    )
-}
-
-
-def facts_at(stage: Stage) -> tuple[str, ...]:
-    """The names of the facts that exist at ``stage``, in catalogue order."""
-    return tuple(name for name, spec in CATALOGUE.items() if spec.stage is stage)
 
 
 def qualification_facts(
@@ -121,7 +56,7 @@ def qualification_facts(
     times carry no time zone.
     """
     _check_scores(pack, supplier.scores)
-    _check_certificate_times(supplier)
+    check_certificate_times(supplier)
     required = pack.certificates.for_category(supplier.category)
     valid = supplier.valid_certificate_kinds(now)
     missing = [kind.value for kind in required if kind not in valid]
@@ -132,6 +67,7 @@ def qualification_facts(
         "missing_certificates": ", ".join(missing) or "none",
         "site_audit_passed": supplier.site_audit_passed is True,
         "site_audit_failed": supplier.site_audit_passed is False,
+        "blacklisted": supplier.blacklisted,
         "category": supplier.category.value,
     }
     check_facts(facts)
@@ -158,19 +94,6 @@ def _check_scores(pack: PolicyPack, scores: Mapping[str, float]) -> None:
         raise InvalidCommand(violations)
 
 
-def _check_certificate_times(supplier: SupplierState) -> None:
-    # A naive time cannot be compared with the aware decision time: name it instead of
-    # failing with a TypeError deep in the comparison.
-    violations = [
-        FieldViolation(f"certificates[{index}].{name}", "must carry a time zone")
-        for index, certificate in enumerate(supplier.certificates)
-        for name in ("valid_from", "valid_until")
-        if getattr(certificate, name).tzinfo is None
-    ]
-    if violations:
-        raise InvalidCommand(violations)
-
-
 def _weighted_score(pack: PolicyPack, scores: Mapping[str, float]) -> float:
     # Decimal arithmetic on the scores' shortest text form: the result does not depend on
     # float summation order, and rounds the same way on every machine.
@@ -179,41 +102,25 @@ def _weighted_score(pack: PolicyPack, scores: Mapping[str, float]) -> float:
     return float(total.quantize(SCORE_PLACES, rounding=ROUND_HALF_EVEN))
 
 
-def check_facts(facts: Mapping[str, FactValue]) -> None:
-    """Raise :class:`PolicyError` unless every fact is in the catalogue with a value of its type.
-
-    A failure here is a defect in fact derivation, never a caller's mistake: callers' input
-    is checked (and reported as ``InvalidCommand``) before facts are derived.
-    """
-    for name, value in facts.items():
-        spec = CATALOGUE.get(name)
-        if spec is None:
-            raise PolicyError(f"fact {name!r} is not in the fact catalogue")
-        if not _CHECKS[spec.type](value):
-            raise PolicyError(f"fact {name!r} must be a valid {spec.type}, got {value!r}")
+def _qualification(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
+    return qualification_facts(pack, context.supplier, context.now)
 
 
-def _is_number(value: FactValue) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_integer(value: FactValue) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-_CHECKS: Mapping[FactType, Callable[[FactValue], bool]] = {
-    FactType.NUMBER: _is_number,
-    FactType.INTEGER: _is_integer,
-    FactType.BOOLEAN: lambda value: isinstance(value, bool),
-    FactType.STRING: lambda value: isinstance(value, str),
+StageFacts = Callable[[PolicyPack, DecisionContext], dict[str, FactValue]]
+FACTS_BY_STAGE: Mapping[Stage, StageFacts] = {
+    Stage.QUALIFICATION: _qualification,
+    Stage.MONITORING: monitoring_facts,
+    Stage.DEADLINES: deadlines_facts,
 }
-
-
-def value_fits(spec: FactSpec, value: object) -> bool:
-    """True when ``value`` (a threshold from a rule file) has the type of the fact ``spec``."""
-    return isinstance(value, bool | int | float | str) and _CHECKS[spec.type](value)
-
-
-StageFacts = Callable[[PolicyPack, SupplierState, datetime], dict[str, FactValue]]
-FACTS_BY_STAGE: Mapping[Stage, StageFacts] = {Stage.QUALIFICATION: qualification_facts}
 """How the facts of each stage are derived; a new stage adds its function here."""
+
+
+def derive_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
+    """The typed, checked facts of ``context`` under ``pack`` (its windows included).
+
+    Raises ``InvalidCommand`` for supplier data that cannot become facts, ``PolicyError``
+    for a fact that fails its type (a defect in derivation, never the caller's mistake).
+    """
+    facts = FACTS_BY_STAGE[context.stage](pack, context)
+    check_facts(facts, pack_specs(pack))
+    return facts

@@ -12,9 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from rules.build import FilePart, build_file
+from rules.build_sections import pack_windows
+from rules.catalogue import CATALOGUE, specs_with
 from rules.checks import pack_errors
 from rules.errors import PackError, Problems
-from rules.model import CertificateRequirements, PolicyPack
+from rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
 from rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
 from rules.yaml_source import SourceDoc, parse_yaml
 
@@ -34,14 +36,25 @@ def load_pack(directory: str | os.PathLike[str]) -> PolicyPack:
     if manifest is None:  # without a manifest there is no list of files to check
         raise problems.invalid(str(root))
     files = _listed_files(root, manifest, problems)
-    docs = [_read_doc(root, name, POLICY_FILE_SCHEMA, contents, problems) for name in files]
-    parts = [build_file(doc, problems) for doc in docs if doc is not None]
-    problems.extend(pack_errors(parts))
+    read = [_read_doc(root, name, POLICY_FILE_SCHEMA, contents, problems) for name in files]
+    docs = [doc for doc in read if doc is not None]
+    # Windows first: any file's rules may use any file's windows.
+    windows = pack_windows(docs, CATALOGUE, problems, complete=len(docs) == len(files))
+    specs = specs_with(windows)
+    parts = [build_file(doc, problems, specs) for doc in docs]
+    problems.extend(pack_errors(parts, specs))
     if not problems and not any(part.rules for part in parts):
         problems.add(manifest.error(("files",), "the pack defines no rules", key=True))
     if problems:
         raise problems.invalid(str(root), [MANIFEST, *files])
-    return _pack(root, manifest, files, parts, content_version(contents))
+    return _pack(
+        root,
+        manifest=manifest,
+        files=files,
+        parts=parts,
+        windows=windows,
+        version=content_version(contents),
+    )
 
 
 def content_version(contents: Mapping[str, bytes]) -> str:
@@ -59,13 +72,20 @@ def content_version(contents: Mapping[str, bytes]) -> str:
 
 
 def _pack(
-    root: Path, manifest: SourceDoc, files: Sequence[str], parts: Sequence[FilePart], version: str
+    root: Path,
+    *,
+    manifest: SourceDoc,
+    files: Sequence[str],
+    parts: Sequence[FilePart],
+    windows: tuple[Window, ...],
+    version: str,
 ) -> PolicyPack:
     criteria = next((part.criteria for part in parts if part.criteria is not None), ())
     certificates = next(
         (part.certificates for part in parts if part.certificates is not None),
         CertificateRequirements(),
     )
+    objectives = next((p.objectives for p in parts if p.objectives is not None), None)
     return PolicyPack(
         name=manifest.data["name"],
         title=manifest.data["title"],
@@ -76,6 +96,11 @@ def _pack(
         criteria=criteria,
         certificates=certificates,
         rules=tuple(rule for part in parts for rule in part.rules),
+        objectives=objectives or ObjectiveDefaults(),
+        tiers=next((p.tiers for p in parts if p.tiers is not None), ()),
+        windows=windows,
+        credits=next((p.credits for p in parts if p.credits is not None), None),
+        improvement=next((p.improvement for p in parts if p.improvement is not None), None),
     )
 
 

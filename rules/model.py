@@ -13,7 +13,17 @@ from pathlib import Path
 
 import attrs
 
-from domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
+from domain.model import (
+    Action,
+    CertificateKind,
+    FactValue,
+    Metric,
+    Reminder,
+    ServiceCategory,
+    Severity,
+    SlaObjective,
+    Stage,
+)
 from rules.template import placeholders
 
 FORMAT = "sqm.policy/v1"
@@ -84,6 +94,8 @@ class Rule:
     file: str
     line: int
     column: int = 1
+    parameters: tuple[tuple[str, str], ...] = ()
+    """The action's parameters from ``then:`` (for ``remind``: ``(("reminder", ...),)``)."""
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
@@ -99,6 +111,17 @@ class Rule:
         return tuple(dict.fromkeys(names))
 
 
+class CriterionKind(enum.StrEnum):
+    """Whether more of a criterion is better (``benefit``) or worse (``cost``, a price say).
+
+    Qualification scores are 0-100 with higher better whatever the kind; the kind matters
+    when candidates are ranked on their raw values (see :mod:`rules.selection`).
+    """
+
+    BENEFIT = "benefit"
+    COST = "cost"
+
+
 @attrs.frozen
 class Criterion:
     """One criterion of the weighted evaluation; weights of a pack sum to 100."""
@@ -106,6 +129,7 @@ class Criterion:
     id: str
     weight: Decimal
     description: str = ""
+    kind: CriterionKind = CriterionKind.BENEFIT
 
 
 @attrs.frozen
@@ -121,6 +145,149 @@ class CertificateRequirements:
         return tuple(dict.fromkeys([*self.common, *extra]))
 
 
+ACTIONS_BY_STAGE: dict[Stage, frozenset[Action]] = {
+    Stage.QUALIFICATION: frozenset({Action.QUALIFY, Action.DISQUALIFY}),
+    Stage.MONITORING: frozenset(
+        {Action.OPEN_REVIEW, Action.ASSESS_PENALTY, Action.TERMINATE, Action.REMIND}
+    ),
+    Stage.DEADLINES: frozenset(
+        {
+            Action.OPEN_REVIEW,
+            Action.REVOKE_QUALIFICATION,
+            Action.TERMINATE,
+            Action.VERIFY_REMEDIATION,
+            Action.REMIND,
+        }
+    ),
+}
+"""The actions a rule may ask for at each stage: a penalty needs a breach (monitoring), a
+clean window or an expiry needs time to pass (deadlines)."""
+
+ACTION_PARAMETERS: dict[Action, dict[str, type[enum.StrEnum]]] = {
+    Action.REMIND: {"reminder": Reminder},
+}
+"""The parameters each action takes under ``then:``, all required, with their choices."""
+
+
+@attrs.frozen
+class ObjectiveDefaults:
+    """The SLA objectives a contract gets when it names none: ``common`` for every service
+    category, then per category (a category's objective replaces a common one of the same id).
+    """
+
+    common: tuple[SlaObjective, ...] = ()
+    by_category: tuple[tuple[ServiceCategory, tuple[SlaObjective, ...]], ...] = ()
+
+    def for_category(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+        """The objectives of ``category``: common ones (or their replacements), then extras."""
+        merged = {o.objective_id: o for o in self.common}
+        for cat, objectives in self.by_category:
+            if cat is category:
+                merged.update((o.objective_id, o) for o in objectives)
+        return tuple(merged.values())
+
+    @property
+    def objective_ids(self) -> frozenset[str]:
+        """Every objective id defined, for any category."""
+        everything = [*self.common, *(o for _, objs in self.by_category for o in objs)]
+        return frozenset(o.objective_id for o in everything)
+
+
+@attrs.frozen
+class SeverityTier:
+    """Misses of more than ``above`` and at most ``up_to`` (None: no upper end) are ``severity``.
+
+    A miss is the shortfall beyond the objective's tolerance, in the metric's unit.
+    """
+
+    severity: Severity
+    above: Decimal
+    up_to: Decimal | None
+
+    def contains(self, miss: Decimal) -> bool:
+        """True when ``miss`` lies in ``(above, up_to]``."""
+        return self.above < miss and (self.up_to is None or miss <= self.up_to)
+
+
+@attrs.frozen
+class MetricTiers:
+    """The severity tiers of one metric: from 0, contiguous, open-ended, minor to critical."""
+
+    metric: Metric
+    tiers: tuple[SeverityTier, ...]
+
+    def severity_of(self, miss: Decimal) -> Severity | None:
+        """The severity of a miss (None when ``miss`` is not above 0)."""
+        return next((t.severity for t in self.tiers if t.contains(miss)), None)
+
+
+class WindowKind(enum.StrEnum):
+    """What a window counts or averages over the supplier's history."""
+
+    BREACH_COUNT = "breach_count"
+    CONSECUTIVE_MISSES = "consecutive_misses"
+    SATISFACTION_MEAN = "satisfaction_mean"
+    SURVEY_COUNT = "survey_count"
+    FAILED_INSPECTIONS = "failed_inspections"
+
+
+@attrs.frozen
+class Window:
+    """A named fact computed from the supplier's history at decision time.
+
+    ``breach_count``: breaches of ``min_severity`` or worse in the last ``days`` (of one
+    ``objective`` when given); ``consecutive_misses``: the latest periods of ``metric`` that
+    missed, in a row; ``satisfaction_mean``: the mean survey score over ``days``;
+    ``survey_count``: surveys over ``days``; ``failed_inspections``: failed inspections over
+    ``days``.
+    """
+
+    id: str
+    kind: WindowKind
+    file: str
+    line: int
+    days: float = 0.0
+    min_severity: Severity = Severity.MINOR
+    objective: str = ""
+    metric: Metric | None = None
+    description: str = ""
+
+
+@attrs.frozen
+class CreditSchedule:
+    """Service credits: a percentage of the monthly fee by severity, a multiplier for the
+    n-th breach of the same objective in a ledger period (the last one for every later
+    breach), and caps per period and per contract, in percent of the monthly fee.
+    """
+
+    percent_by_severity: tuple[tuple[Severity, Decimal], ...]
+    repeat_multipliers: tuple[Decimal, ...]
+    period_cap_percent: Decimal
+    contract_cap_percent: Decimal
+
+    def percent(self, severity: Severity) -> Decimal:
+        """The percentage of the monthly fee credited for a breach of ``severity``."""
+        return dict(self.percent_by_severity)[severity]
+
+    def multiplier(self, nth: int) -> Decimal:
+        """The multiplier for the ``nth`` (1-based) breach of an objective in a period."""
+        return self.repeat_multipliers[min(nth, len(self.repeat_multipliers)) - 1]
+
+
+@attrs.frozen
+class ImprovementSchedule:
+    """Days an improvement plan is due in, by the severity of the breach behind the review."""
+
+    plan_due_days: tuple[tuple[Severity, int], ...]
+
+    def due_days(self, severity: Severity | None) -> int:
+        """The days for ``severity``; without one (a review not caused by a breach), the
+        longest of the schedule.
+        """
+        days = dict(self.plan_due_days)
+        return days[severity] if severity is not None else max(days.values())
+
+
 @attrs.frozen
 class PolicyPack:
     """A loaded, checked policy pack. ``version`` is the SHA-256 of its content."""
@@ -134,6 +301,11 @@ class PolicyPack:
     criteria: tuple[Criterion, ...]
     certificates: CertificateRequirements
     rules: tuple[Rule, ...]
+    objectives: ObjectiveDefaults = ObjectiveDefaults()
+    tiers: tuple[MetricTiers, ...] = ()
+    windows: tuple[Window, ...] = ()
+    credits: CreditSchedule | None = None
+    improvement: ImprovementSchedule | None = None
 
     def rules_for(self, stage: Stage) -> tuple[Rule, ...]:
         """The rules consulted at ``stage``, in file order."""
@@ -143,3 +315,7 @@ class PolicyPack:
     def criterion_ids(self) -> tuple[str, ...]:
         """The ids of the evaluation criteria, in file order."""
         return tuple(c.id for c in self.criteria)
+
+    def tiers_for(self, metric: Metric) -> MetricTiers | None:
+        """The severity tiers of ``metric``, if the pack defines them."""
+        return next((t for t in self.tiers if t.metric is metric), None)

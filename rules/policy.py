@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
+import attrs
+
 from domain.errors import FieldViolation, InvalidCommand, PolicyError
-from domain.model import Decision, FactValue
-from domain.ports import DecisionContext, Evaluation
+from domain.model import (
+    Action,
+    Breach,
+    Decision,
+    FactValue,
+    Money,
+    ServiceCategory,
+    Severity,
+    SlaObjective,
+    SupplierState,
+)
+from domain.ports import DecisionContext, Evaluation, PenaltyQuote
+from rules import penalties, selection, sla
 from rules.compiler import compile_pack, engine_message, ruleset_name
 from rules.engine import EngineValue, rules_engine
-from rules.explain import explain
-from rules.facts import FACTS_BY_STAGE
+from rules.explain import explain, failing_first
+from rules.facts import derive_facts
 from rules.loader import load_pack
 from rules.model import PolicyPack, Rule
 
@@ -57,6 +71,74 @@ class CompiledPolicy:
         """The name of this policy's ruleset in the engine."""
         return self._ruleset
 
+    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+        """The pack's default SLA objectives for ``category`` (none when it defines none)."""
+        return self._pack.objectives.for_category(category)
+
+    def classify(self, objective: SlaObjective, value: float) -> Severity | None:
+        """The severity of ``value`` against ``objective`` by the pack's tiers for its metric:
+        the tier holding the shortfall beyond tolerance; None when met within tolerance.
+
+        Raises ``ValueError`` for a value that is not finite, ``PolicyError`` when the pack
+        has no tiers for the metric.
+        """
+        return sla.classify(self._pack.tiers_for(objective.metric), objective, value)
+
+    def quote_service_credit(
+        self, supplier: SupplierState, breach: Breach, now: datetime
+    ) -> PenaltyQuote:
+        """The service credit for ``breach`` by the pack's schedule (see
+        :mod:`rules.penalties`). Raises ``ValueError`` without a contract and ``PolicyError``
+        when the pack defines no schedule.
+        """
+        schedule = self._pack.credits
+        if schedule is None:
+            raise PolicyError(f"policy pack {self._pack.name} defines no service credit schedule")
+        return penalties.quote_service_credit(schedule, supplier, breach, now)
+
+    def quote_compensation(
+        self, supplier: SupplierState, claimed: Money, now: datetime
+    ) -> PenaltyQuote:
+        """Compensation for ``claimed`` losses, capped by what is left of the contract's
+        liability limit. Raises ``ValueError`` without a contract or for a claim in another
+        currency.
+        """
+        return penalties.quote_compensation(supplier, claimed)
+
+    def plan_due_days(self, severity: Severity | None) -> int:
+        """Days an improvement plan is due in after a review caused by a breach of
+        ``severity`` (the longest of the schedule when None). Raises ``PolicyError`` when the
+        pack defines no improvement deadlines.
+        """
+        schedule = self._pack.improvement
+        if schedule is None:
+            raise PolicyError(f"policy pack {self._pack.name} defines no improvement deadlines")
+        return schedule.due_days(severity)
+
+    def rank_candidates(
+        self, candidates: Iterable[selection.Candidate]
+    ) -> selection.EvaluationReport:
+        """Rank shortlisted ``candidates`` (raw values per criterion: a price in CNY, a lead
+        time in days) by weighted sum and by TOPSIS on the pack's criteria, weights and kinds.
+
+        Raises ``ValueError`` naming the criterion or candidate at fault (a missing value, a
+        pack without criteria).
+        """
+        criteria = [selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria]
+        return selection.rank(criteria, candidates)
+
+    def why_not(self, context: DecisionContext, action: Action) -> list[Decision]:
+        """Why ``action`` was not asked for: the stage's rules with that action that did not
+        fire, in file order, each with its failing conditions first ("why is this supplier
+        not qualified?"). Empty when such a rule fired, or when none exists at the stage.
+        """
+        evaluation = self.evaluate(context)
+        return [
+            attrs.evolve(d, conditions=failing_first(d.conditions))
+            for d in evaluation.not_fired
+            if d.action is action
+        ]
+
     def evaluate(self, context: DecisionContext) -> Evaluation:
         """Evaluate every rule of ``context.stage``: decisions for the rules that fired,
         explanations for the others, in file order.
@@ -69,7 +151,7 @@ class CompiledPolicy:
             return Evaluation(self.version)
         if context.now.tzinfo is None:
             raise InvalidCommand([FieldViolation("occurred_at", "must carry a time zone")])
-        facts = FACTS_BY_STAGE[context.stage](self._pack, context.supplier, context.now)
+        facts = derive_facts(self._pack, context)
         fired = self._engine.evaluate(self._ruleset, engine_message(context.stage, facts, rules))
         unknown = fired - {rule.id for rule in rules}
         if unknown:
@@ -94,6 +176,7 @@ class CompiledPolicy:
             message=explanation.message,
             facts=explanation.facts,
             conditions=explanation.conditions,
+            parameters=dict(rule.parameters),
         )
 
 

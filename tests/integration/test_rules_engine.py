@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -116,6 +118,7 @@ def test_a_supplier_meeting_every_requirement_is_qualified_by_qual_001(
         ConditionOutcome("criteria_missing", "==", 0, 0, held=True),
         ConditionOutcome("certificates_missing", "==", 0, 0, held=True),
         ConditionOutcome("site_audit_passed", "==", True, True, held=True),
+        ConditionOutcome("blacklisted", "==", False, False, held=True),
     )
     assert decision.message.startswith("Qualified: weighted score 76.75 >= 70")
     assert dict(decision.facts) == {
@@ -123,9 +126,10 @@ def test_a_supplier_meeting_every_requirement_is_qualified_by_qual_001(
         "criteria_missing": 0,
         "certificates_missing": 0,
         "site_audit_passed": True,
+        "blacklisted": False,
         "missing_certificates": "none",
     }
-    assert [d.rule_id for d in evaluation.not_fired] == ["QUAL-002", "QUAL-003"]
+    assert [d.rule_id for d in evaluation.not_fired] == ["QUAL-002", "QUAL-003", "QUAL-004"]
 
 
 def test_a_certificate_expiring_at_decision_time_is_not_counted(policy: CompiledPolicy) -> None:
@@ -271,8 +275,8 @@ class AlwaysFiringEngine:
         """Accept any ruleset."""
 
     def evaluate(self, name: str, message: Mapping[str, EngineValue]) -> frozenset[str]:
-        """Claim all three rules of the default pack fired."""
-        return frozenset({"QUAL-001", "QUAL-002", "QUAL-003"})
+        """Claim all four qualification rules of the default pack fired."""
+        return frozenset({"QUAL-001", "QUAL-002", "QUAL-003", "QUAL-004"})
 
 
 def test_an_engine_that_disagrees_with_the_explanation_is_a_policy_error() -> None:
@@ -342,3 +346,37 @@ def test_the_domain_qualifies_a_supplier_through_the_compiled_policy(
     assert [(m.from_state, m.to_state) for m in moves] == [
         (LifecycleState.CANDIDATE, LifecycleState.QUALIFIED)
     ]
+
+
+LATE_RULESETS = """\
+from rules import default_pack_dir, load_pack
+from rules.compiler import compile_pack
+from rules.engine import rules_engine
+
+definition = compile_pack(load_pack(default_pack_dir()))
+engine = rules_engine()
+fires = {"sqm_stage": "qualification", "weighted_score": 80.0, "criteria_missing": 0,
+         "certificates_missing": 0, "site_audit_passed": 1, "site_audit_failed": 0,
+         "blacklisted": 0}
+engine.register("first", definition)
+assert engine.evaluate("first", fires) == {"QUAL-001"}
+for i in range(12):
+    engine.register(f"later_{i}", definition)
+    assert engine.evaluate(f"later_{i}", dict(fires, weighted_score=50.0)) == frozenset()
+print("survived")
+"""
+
+
+def test_rulesets_registered_after_one_fired_survive_messages_no_rule_matches() -> None:
+    """Unhandled assertions on late rulesets aborted the C core; the adapter's catch-all rule
+    means none is ever unhandled (run in a child process: a regression aborts only it).
+    """
+    child = subprocess.run(
+        [sys.executable, "-c", LATE_RULESETS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert (child.returncode, child.stdout.strip()) == (0, "survived"), child.stderr[-2000:]

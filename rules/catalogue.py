@@ -1,0 +1,329 @@
+"""The fact catalogue: every fact a rule may compare, its type, meaning and stages.
+
+Rules compare facts; the catalogue says which exist where, so the loader can refuse a rule on
+a fact its stage never has, and so facts can be typed and checked before they reach the
+engine (which mishandles NaN, infinities, booleans and strings where numbers belong: see
+``durable_rules_notes.md``). A pack adds its own facts: the windows it declares.
+
+Facts never hold None. Where there is nothing to report, a fact takes a documented neutral
+value that no sensible threshold mistakes for a problem: :data:`FAR_AWAY_DAYS` for a
+deadline that does not exist, :data:`NO_SURVEY_SCORE` for a mean over no surveys, ``"none"``
+for text, ``0`` for counts and shortfalls, ``true`` for "the inspection passed" when the
+record is not an inspection.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from domain.errors import PolicyError
+from domain.model import FactValue, LifecycleState, Metric, ServiceCategory, Severity, Stage
+from rules.model import Operator, PolicyPack, Window, WindowKind
+
+
+class FactType(enum.StrEnum):
+    """The type of a fact; it decides which operators and thresholds a condition may use."""
+
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    STRING = "string"
+
+
+ORDERED = frozenset(Operator)
+EQUALITY = frozenset({Operator.EQ, Operator.NE})
+OPERATORS: Mapping[FactType, frozenset[Operator]] = {
+    FactType.NUMBER: ORDERED,
+    FactType.INTEGER: ORDERED,
+    FactType.BOOLEAN: EQUALITY,
+    FactType.STRING: EQUALITY,
+}
+
+NONE_TEXT = "none"
+"""The value of a text fact with nothing to name (no measurement, no expired certificate)."""
+
+FAR_AWAY_DAYS = 99_999.0
+"""Days until a deadline that does not exist (no plan pending, no required certificate
+valid): far enough that ``<= 3`` or ``< 0`` never holds, and finite, as the engine needs."""
+
+NO_SURVEY_SCORE = 100.0
+"""A satisfaction mean over no surveys: no evidence of dissatisfaction. Rules on a mean
+should also ask for a minimum number of surveys (a ``survey_count`` window)."""
+
+RECORD_KINDS = ("measurement", "survey", "inspection", "progress_report", "self_check")
+"""The monitoring records a ``monitoring`` evaluation can be about (``record_kind``)."""
+
+SEVERITY_RANKS = {NONE_TEXT: 0, **{s.value: s.rank for s in Severity}}
+"""``breach_severity`` -> ``breach_severity_rank``: 0 without a breach, then 1, 2, 3."""
+
+
+@attrs.frozen
+class FactSpec:
+    """A fact rules may use: its name, type, meaning, the stages it exists at, allowed values."""
+
+    name: str
+    type: FactType
+    description: str
+    stages: frozenset[Stage]
+    choices: tuple[str, ...] = ()
+    needs_criteria: bool = False
+
+
+_Q = frozenset({Stage.QUALIFICATION})
+_M = frozenset({Stage.MONITORING})
+_D = frozenset({Stage.DEADLINES})
+_MD = _M | _D
+_ALL = frozenset(Stage)
+_N, _I, _B, _S = FactType.NUMBER, FactType.INTEGER, FactType.BOOLEAN, FactType.STRING
+
+_SPECS = (
+    # --- qualification ------------------------------------------------------------------
+    FactSpec(
+        "weighted_score",
+        _N,
+        "sum of score * weight / 100 over the pack's criteria (a missing score counts 0),"
+        " rounded half-to-even to 2 places",
+        _Q,
+        needs_criteria=True,
+    ),
+    FactSpec(
+        "criteria_missing",
+        _I,
+        "number of the pack's criteria with no score",
+        _Q,
+        needs_criteria=True,
+    ),
+    FactSpec(
+        "certificates_missing",
+        _I,
+        "number of certificate kinds required for the supplier's category not valid now",
+        _Q,
+    ),
+    FactSpec(
+        "missing_certificates",
+        _S,
+        "the required certificate kinds not valid now, comma-separated, or 'none' (for messages)",
+        _Q,
+    ),
+    FactSpec("site_audit_passed", _B, "the site audit passed (unknown: false)", _Q),
+    FactSpec("site_audit_failed", _B, "a site audit was recorded and failed (unknown: false)", _Q),
+    FactSpec("blacklisted", _B, "the supplier is barred from qualification", _Q),
+    # --- every stage ----------------------------------------------------------------------
+    FactSpec(
+        "category",
+        _S,
+        "the supplier's service category",
+        _ALL,
+        choices=tuple(c.value for c in ServiceCategory),
+    ),
+    FactSpec(
+        "lifecycle",
+        _S,
+        "the supplier's lifecycle state",
+        _MD,
+        choices=tuple(s.value for s in LifecycleState),
+    ),
+    # --- monitoring: the record just applied -----------------------------------------------
+    FactSpec("record_kind", _S, "what the record is", _M, choices=RECORD_KINDS),
+    FactSpec(
+        "metric",
+        _S,
+        "the measurement's metric ('none' when the record is not a measurement)",
+        _M,
+        choices=(*(m.value for m in Metric), NONE_TEXT),
+    ),
+    FactSpec("objective", _S, "the measurement's objective id ('none' otherwise)", _M),
+    FactSpec("unit", _S, "the measurement's unit ('none' otherwise; for messages)", _M),
+    FactSpec("value", _N, "the measured value (0 when not a measurement)", _M),
+    FactSpec("target", _N, "the objective's target (0 when not a measurement)", _M),
+    FactSpec("warning", _N, "the objective's warning threshold (0 when not a measurement)", _M),
+    FactSpec(
+        "shortfall",
+        _N,
+        "how far the value is on the wrong side of the target, in the metric's unit"
+        " (0 when met or not a measurement)",
+        _M,
+    ),
+    FactSpec(
+        "breach_severity_rank",
+        _I,
+        "the breach's severity: 0 no breach, 1 minor, 2 major, 3 critical",
+        _M,
+    ),
+    FactSpec(
+        "breach_severity",
+        _S,
+        "the breach's severity by name ('none' without a breach)",
+        _M,
+        choices=tuple(SEVERITY_RANKS),
+    ),
+    FactSpec(
+        "in_grace",
+        _B,
+        "the measured period ended within the objective's grace days after the contract"
+        " started (false when not a measurement)",
+        _M,
+    ),
+    FactSpec(
+        "in_warning",
+        _B,
+        "the value is on the wrong side of the objective's warning threshold"
+        " (false when not a measurement)",
+        _M,
+    ),
+    FactSpec(
+        "satisfaction_score",
+        _N,
+        f"the survey's score, 0-100 ({NO_SURVEY_SCORE:g} when the record is not a survey)",
+        _M,
+    ),
+    FactSpec(
+        "inspection_passed",
+        _B,
+        "the inspection passed (true when the record is not an inspection)",
+        _M,
+    ),
+    # --- deadlines: time has advanced ---------------------------------------------------
+    FactSpec("plan_pending", _B, "an improvement plan is required and not completed", _D),
+    FactSpec("plan_submitted", _B, "the pending or completed plan has been submitted", _D),
+    FactSpec(
+        "days_until_plan_due",
+        _N,
+        f"days left until the pending plan is due, negative when overdue ({FAR_AWAY_DAYS:g}"
+        " when no plan is pending)",
+        _D,
+    ),
+    FactSpec(
+        "days_plan_overdue",
+        _N,
+        "days past the pending plan's deadline (0 when not overdue or no plan is pending)",
+        _D,
+    ),
+    FactSpec("plan_completed", _B, "the improvement plan is completed, awaiting verification", _D),
+    FactSpec(
+        "clean_days_since_plan_completed",
+        _N,
+        "days since the plan was completed with no breach of its objective since"
+        " (0 when no plan is completed)",
+        _D,
+    ),
+    FactSpec(
+        "required_certificates_expired",
+        _I,
+        "number of certificate kinds required for the category that are not valid now",
+        _D,
+    ),
+    FactSpec(
+        "expired_certificates",
+        _S,
+        "those kinds, comma-separated, or 'none' (for messages)",
+        _D,
+    ),
+    FactSpec(
+        "days_to_certificate_expiry",
+        _N,
+        f"days until the first required certificate expires ({FAR_AWAY_DAYS:g} when none is"
+        " valid or none is required)",
+        _D,
+    ),
+    FactSpec(
+        "expiring_certificate",
+        _S,
+        "the kind of certificate expiring first, or 'none' (for messages)",
+        _D,
+    ),
+    FactSpec(
+        "days_since_progress_report",
+        _N,
+        "days since the last progress report, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "days_since_self_check",
+        _N,
+        "days since the last self-check, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec("review_open", _B, "a review is open", _D),
+    FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
+)
+
+CATALOGUE: Mapping[str, FactSpec] = {spec.name: spec for spec in _SPECS}
+"""The service's facts by name, in catalogue order; a pack's windows come on top."""
+
+WINDOW_STAGES = _MD
+"""Windows exist at the stages that look at a contracted supplier's history."""
+
+_WINDOW_TYPES = {
+    WindowKind.BREACH_COUNT: FactType.INTEGER,
+    WindowKind.CONSECUTIVE_MISSES: FactType.INTEGER,
+    WindowKind.SATISFACTION_MEAN: FactType.NUMBER,
+    WindowKind.SURVEY_COUNT: FactType.INTEGER,
+    WindowKind.FAILED_INSPECTIONS: FactType.INTEGER,
+}
+
+
+def window_spec(window: Window) -> FactSpec:
+    """The fact a declared window provides."""
+    return FactSpec(
+        window.id,
+        _WINDOW_TYPES[window.kind],
+        window.description or f"window ({window.kind})",
+        WINDOW_STAGES,
+    )
+
+
+def specs_with(windows: Iterable[Window]) -> dict[str, FactSpec]:
+    """The catalogue plus the facts of ``windows``: every fact a pack's rules may use."""
+    return {**CATALOGUE, **{w.id: window_spec(w) for w in windows}}
+
+
+def pack_specs(pack: PolicyPack) -> dict[str, FactSpec]:
+    """Every fact the rules of ``pack`` may use: the catalogue and the pack's windows."""
+    return specs_with(pack.windows)
+
+
+def facts_at(stage: Stage, specs: Mapping[str, FactSpec] = CATALOGUE) -> tuple[str, ...]:
+    """The names of the facts that exist at ``stage``, in catalogue order."""
+    return tuple(name for name, spec in specs.items() if stage in spec.stages)
+
+
+def check_facts(facts: Mapping[str, FactValue], specs: Mapping[str, FactSpec] = CATALOGUE) -> None:
+    """Raise :class:`PolicyError` unless every fact is known with a value of its type.
+
+    A failure here is a defect in fact derivation, never a caller's mistake: callers' input
+    is checked (and reported as ``InvalidCommand``) before facts are derived.
+    """
+    for name, value in facts.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise PolicyError(f"fact {name!r} is not in the fact catalogue")
+        if not _CHECKS[spec.type](value):
+            raise PolicyError(f"fact {name!r} must be a valid {spec.type}, got {value!r}")
+        if spec.choices and value not in spec.choices:
+            raise PolicyError(f"fact {name!r} must be one of {spec.choices}, got {value!r}")
+
+
+def _is_number(value: FactValue) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_integer(value: FactValue) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_CHECKS: Mapping[FactType, Callable[[FactValue], bool]] = {
+    FactType.NUMBER: _is_number,
+    FactType.INTEGER: _is_integer,
+    FactType.BOOLEAN: lambda value: isinstance(value, bool),
+    FactType.STRING: lambda value: isinstance(value, str),
+}
+
+
+def value_fits(spec: FactSpec, value: object) -> bool:
+    """True when ``value`` (a threshold from a rule file) has the type of the fact ``spec``."""
+    return isinstance(value, bool | int | float | str) and _CHECKS[spec.type](value)

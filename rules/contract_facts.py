@@ -1,0 +1,217 @@
+"""Facts of the monitoring and deadlines stages, and of the pack's windows.
+
+Everything is computed from the decision context with ``domain.history``'s helpers at the
+context's ``now``: no clock, no I/O, the same context gives the same facts. Where there is
+nothing to report (no measurement, no plan, no survey), a fact takes the neutral value the
+catalogue documents, never None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from domain import history
+from domain.errors import FieldViolation, InvalidCommand, PolicyError
+from domain.model import (
+    METRICS,
+    CertificateKind,
+    FactValue,
+    SupplierState,
+)
+from domain.ports import DecisionContext
+from rules import sla
+from rules.catalogue import (
+    FAR_AWAY_DAYS,
+    NO_SURVEY_SCORE,
+    NONE_TEXT,
+    RECORD_KINDS,
+    SEVERITY_RANKS,
+)
+from rules.model import PolicyPack, Window, WindowKind
+
+
+def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
+    """The facts of a monitoring record just applied to the supplier (``context.supplier``
+    already includes it), and the pack's windows.
+    """
+    supplier, kind = context.supplier, context.record_kind
+    if kind not in RECORD_KINDS:
+        raise PolicyError(f"record kind {kind!r} is not one of {', '.join(RECORD_KINDS)}")
+    facts: dict[str, FactValue] = {
+        "category": supplier.category.value,
+        "lifecycle": supplier.lifecycle.value,
+        "record_kind": kind,
+        **_measurement_facts(context),
+        "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
+        "inspection_passed": _latest_inspection(supplier) if kind == "inspection" else True,
+    }
+    facts.update(window_values(pack.windows, supplier, context.now))
+    return facts
+
+
+def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
+    """The facts of time having advanced to ``context.now``, and the pack's windows."""
+    supplier, now = context.supplier, context.now
+    check_certificate_times(supplier)
+    plan = supplier.plan
+    due = history.days_until_plan_due(supplier, now)
+    clean = history.clean_days_since_plan_completed(supplier, now)
+    required = pack.certificates.for_category(supplier.category)
+    expired_count, expiry = history.required_certificates_valid(supplier, required, now)
+    valid = supplier.valid_certificate_kinds(now)
+    review = supplier.review
+    facts: dict[str, FactValue] = {
+        "category": supplier.category.value,
+        "lifecycle": supplier.lifecycle.value,
+        "plan_pending": due is not None,
+        "plan_submitted": plan is not None and plan.submitted_at is not None,
+        "days_until_plan_due": due if due is not None else FAR_AWAY_DAYS,
+        "days_plan_overdue": max(-due, 0.0) if due is not None else 0.0,
+        "plan_completed": plan is not None and plan.completed_at is not None,
+        "clean_days_since_plan_completed": clean if clean is not None else 0.0,
+        "required_certificates_expired": expired_count,
+        "expired_certificates": _names(k for k in required if k not in valid),
+        "days_to_certificate_expiry": expiry if expiry is not None else FAR_AWAY_DAYS,
+        "expiring_certificate": _first_expiring(supplier, required, now),
+        "days_since_progress_report": history.days_since_progress_report(supplier, now),
+        "days_since_self_check": history.days_since_self_check(supplier, now),
+        "review_open": review is not None,
+        "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
+        if review is not None
+        else 0.0,
+    }
+    facts.update(window_values(pack.windows, supplier, now))
+    return facts
+
+
+def window_values(
+    windows: Iterable[Window], supplier: SupplierState, now: datetime
+) -> dict[str, FactValue]:
+    """Each window's value for ``supplier`` at ``now``, by window id."""
+    return {w.id: _WINDOWS[w.kind](w, supplier, now) for w in windows}
+
+
+def _breach_count(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    return history.breaches_within(
+        supplier, now, window.days, window.min_severity, window.objective
+    )
+
+
+def _consecutive_misses(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    metric = window.metric
+    if metric is None:  # pragma: no cover - the loader requires a metric for this kind
+        raise PolicyError(f"window {window.id!r} names no metric")
+    return history.consecutive_misses(supplier, metric)
+
+
+def _satisfaction_mean(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    mean = history.mean_survey_score(supplier, now, window.days)
+    return NO_SURVEY_SCORE if mean is None else float(mean)
+
+
+def _survey_count(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    since = now - timedelta(days=window.days)
+    return sum(1 for survey in supplier.surveys if since < survey.at <= now)
+
+
+def _failed_inspections(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    return history.failed_inspections_within(supplier, now, window.days)
+
+
+_WINDOWS: Mapping[WindowKind, Callable[[Window, SupplierState, datetime], FactValue]] = {
+    WindowKind.BREACH_COUNT: _breach_count,
+    WindowKind.CONSECUTIVE_MISSES: _consecutive_misses,
+    WindowKind.SATISFACTION_MEAN: _satisfaction_mean,
+    WindowKind.SURVEY_COUNT: _survey_count,
+    WindowKind.FAILED_INSPECTIONS: _failed_inspections,
+}
+
+_NO_MEASUREMENT: Mapping[str, FactValue] = {
+    "metric": NONE_TEXT,
+    "objective": NONE_TEXT,
+    "unit": NONE_TEXT,
+    "value": 0.0,
+    "target": 0.0,
+    "warning": 0.0,
+    "shortfall": 0.0,
+    "breach_severity_rank": 0,
+    "breach_severity": NONE_TEXT,
+    "in_grace": False,
+    "in_warning": False,
+}
+
+
+def _measurement_facts(context: DecisionContext) -> Mapping[str, FactValue]:
+    measurement = context.measurement
+    if measurement is None:
+        if context.record_kind == "measurement":
+            raise PolicyError("a measurement record came without its measurement")
+        return _NO_MEASUREMENT
+    contract = context.supplier.contract
+    objective = contract.objective(measurement.objective_id) if contract else None
+    if contract is None or objective is None:
+        raise PolicyError(
+            f"measurement of objective {measurement.objective_id!r}: the supplier's contract"
+            " has no such objective"
+        )
+    severity = context.breach.severity.value if context.breach else NONE_TEXT
+    grace_end = contract.starts_at + timedelta(days=objective.grace_days)
+    return {
+        "metric": measurement.metric.value,
+        "objective": measurement.objective_id,
+        "unit": METRICS[measurement.metric].unit,
+        "value": float(measurement.value),
+        "target": float(objective.target),
+        "warning": float(objective.warning),
+        "shortfall": float(sla.shortfall(objective, measurement.value)),
+        "breach_severity_rank": SEVERITY_RANKS[severity],
+        "breach_severity": severity,
+        "in_grace": measurement.period_end <= grace_end,
+        "in_warning": sla.in_warning(objective, measurement.value),
+    }
+
+
+def _latest_survey(supplier: SupplierState) -> float:
+    if not supplier.surveys:
+        raise PolicyError("a survey record came, but the supplier has no survey")
+    return float(supplier.surveys[-1].value)
+
+
+def _latest_inspection(supplier: SupplierState) -> bool:
+    if not supplier.inspections:
+        raise PolicyError("an inspection record came, but the supplier has no inspection")
+    return supplier.inspections[-1].passed
+
+
+def _first_expiring(
+    supplier: SupplierState, required: tuple[CertificateKind, ...], now: datetime
+) -> str:
+    # Per kind the latest expiry counts (a renewal uploaded early); then the earliest kind.
+    latest: dict[CertificateKind, datetime] = {}
+    for cert in supplier.certificates:
+        if cert.kind in required and cert.is_valid_at(now):
+            latest[cert.kind] = max(latest.get(cert.kind, cert.valid_until), cert.valid_until)
+    if not latest:
+        return NONE_TEXT
+    return min(latest, key=lambda kind: (latest[kind], required.index(kind))).value
+
+
+def _names(kinds: Iterable[CertificateKind]) -> str:
+    return ", ".join(kind.value for kind in kinds) or NONE_TEXT
+
+
+def check_certificate_times(supplier: SupplierState) -> None:
+    """Raise ``InvalidCommand`` naming each certificate time without a time zone.
+
+    A naive time cannot be compared with the aware decision time: name it instead of failing
+    with a TypeError deep in the comparison.
+    """
+    violations = [
+        FieldViolation(f"certificates[{index}].{name}", "must carry a time zone")
+        for index, certificate in enumerate(supplier.certificates)
+        for name in ("valid_from", "valid_until")
+        if getattr(certificate, name).tzinfo is None
+    ]
+    if violations:
+        raise InvalidCommand(violations)
