@@ -1,0 +1,78 @@
+"""TLS and mutual TLS from PEM files, for the server and for client channels.
+
+The server presents ``cert`` and ``key``; with a client CA it also requires every client to
+present a certificate that CA signed (mutual TLS). Files are read once, at start, and each
+problem names the file and what was expected, instead of grpc's handshake errors later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+
+class TlsConfigError(ValueError):
+    """A TLS file is missing, unreadable or not what it should be."""
+
+
+def server_credentials(
+    cert_file: Path, key_file: Path, client_ca_file: Path | None = None
+) -> grpc.ServerCredentials:
+    """Credentials for ``server.add_secure_port``; a client CA turns on mutual TLS."""
+    chain = _read_pem(cert_file, "server certificate", b"CERTIFICATE")
+    key = _read_pem(key_file, "server private key", b"PRIVATE KEY")
+    client_ca = (
+        None
+        if client_ca_file is None
+        else _read_pem(client_ca_file, "client CA certificate", b"CERTIFICATE")
+    )
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
+def optional_server_credentials(
+    cert_file: Path | None, key_file: Path | None, client_ca_file: Path | None = None
+) -> grpc.ServerCredentials | None:
+    """Server credentials from settings, or None for plaintext; half a configuration is refused."""
+    if cert_file is None and key_file is None:
+        if client_ca_file is not None:
+            raise TlsConfigError("a client CA (mutual TLS) needs a server certificate and key")
+        return None
+    if cert_file is None or key_file is None:
+        raise TlsConfigError("TLS needs both a certificate and its private key")
+    return server_credentials(cert_file, key_file, client_ca_file)
+
+
+def channel_credentials(
+    ca_file: Path | None = None, cert_file: Path | None = None, key_file: Path | None = None
+) -> grpc.ChannelCredentials:
+    """Credentials for ``grpc.secure_channel`` (or ``grpc.aio.secure_channel``).
+
+    ``ca_file`` is the CA that signed the server's certificate (None: the system's roots);
+    ``cert_file`` and ``key_file`` are this client's certificate for mutual TLS.
+    """
+    if (cert_file is None) != (key_file is None):
+        raise TlsConfigError("a client certificate needs its private key, and the other way round")
+    root = None if ca_file is None else _read_pem(ca_file, "CA certificate", b"CERTIFICATE")
+    chain = (
+        None if cert_file is None else _read_pem(cert_file, "client certificate", b"CERTIFICATE")
+    )
+    key = None if key_file is None else _read_pem(key_file, "client private key", b"PRIVATE KEY")
+    return grpc.ssl_channel_credentials(
+        root_certificates=root, private_key=key, certificate_chain=chain
+    )
+
+
+def _read_pem(path: Path, what: str, label: bytes) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise TlsConfigError(f"{path}: cannot read the {what}: {error.strerror}") from None
+    if b"-----BEGIN " not in data or label not in data:
+        kind = label.decode()
+        raise TlsConfigError(
+            f"{path}: expected the {what} as PEM (a '-----BEGIN ...{kind}-----' block)"
+        )
+    return data

@@ -1,0 +1,742 @@
+"""Auth, access log, metrics and TLS on a real grpc.aio server, called by real gRPC clients.
+
+The server runs on an event loop of its own thread; the tests call it with ordinary
+(synchronous) channels, as other systems would.
+"""
+
+# The "hardcoded passwords" below are made-up test tokens.
+# ruff: noqa: S105
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from server.auth import Actor, AuthInterceptor, Role, TokenTable, current_actor, tokens_from_string
+from server.observability import (
+    ACCESS_LOGGER,
+    JsonFormatter,
+    Metrics,
+    ObservabilityInterceptor,
+    default_metrics,
+    record_decision,
+    record_events,
+    start_metrics_server,
+    watching,
+)
+from server.tls import TlsConfigError, channel_credentials, optional_server_credentials
+from sqm.v1 import resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+TOKENS = {
+    Role.INTEGRATION: "integration-token-0001",
+    Role.POLICY_ADMIN: "policy-admin-token-0002",
+    Role.AUDITOR: "auditor-token-000000003",
+    Role.READ_ONLY: "read-only-token-0000004",
+}
+NAMES = {
+    Role.INTEGRATION: "procurement",
+    Role.POLICY_ADMIN: "policy-team",
+    Role.AUDITOR: "compliance",
+    Role.READ_ONLY: "dashboard",
+}
+GET_SUPPLIER = "/sqm.v1.SupplierService/GetSupplier"
+REGISTER_SUPPLIER = "/sqm.v1.SupplierService/RegisterSupplier"
+TIMEOUT = 10.0
+
+
+def token_table() -> TokenTable:
+    """One token per role, configured as SQM_TOKENS would be."""
+    return tokens_from_string(",".join(f"{NAMES[r]}:{r}:{t}" for r, t in TOKENS.items()))
+
+
+def bearer(role: Role) -> tuple[tuple[str, str]]:
+    """Call metadata carrying ``role``'s token."""
+    return (("authorization", f"Bearer {TOKENS[role]}"),)
+
+
+# --- the services the test server offers ------------------------------------------------
+
+
+class StubSuppliers(supplier_service_pb2_grpc.SupplierServiceServicer):
+    """Fixed answers; remembers who called. Methods not written here are the generated stubs."""
+
+    def __init__(self) -> None:
+        self.callers: list[Actor] = []
+
+    async def GetSupplier(  # noqa: N802 - gRPC method names are PascalCase
+        self, request: supplier_service_pb2.GetSupplierRequest, context: Any
+    ) -> supplier_service_pb2.GetSupplierResponse:
+        """Answer with a supplier of the requested name."""
+        self.callers.append(current_actor())
+        return supplier_service_pb2.GetSupplierResponse(
+            supplier=resources_pb2.Supplier(name=request.name, display_name="ACME")
+        )
+
+    async def RegisterSupplier(  # noqa: N802
+        self, request: supplier_service_pb2.RegisterSupplierRequest, context: Any
+    ) -> supplier_service_pb2.RegisterSupplierResponse:
+        """Answer as if the supplier had been registered."""
+        self.callers.append(current_actor())
+        supplier_id = request.supplier_id
+        return supplier_service_pb2.RegisterSupplierResponse(
+            supplier=resources_pb2.Supplier(
+                name=f"suppliers/{supplier_id}", supplier_id=supplier_id
+            )
+        )
+
+
+async def _echo(request: bytes, context: Any) -> bytes:
+    return request
+
+
+async def _export(request: bytes, context: Any) -> AsyncIterator[bytes]:
+    for part in (b"one", b"two"):
+        yield part
+
+
+async def _export_then_fail(request: bytes, context: Any) -> AsyncIterator[bytes]:
+    yield b"one"
+    await context.abort(grpc.StatusCode.DATA_LOSS, "archive damaged")
+
+
+async def _count(requests: AsyncIterator[bytes], context: Any) -> bytes:
+    return str(len([r async for r in requests])).encode()
+
+
+async def _replay(requests: AsyncIterator[bytes], context: Any) -> AsyncIterator[bytes]:
+    async for request in requests:
+        yield request
+
+
+def future_services() -> list[grpc.GenericRpcHandler]:
+    """Raw-bytes stand-ins for services that are coming, in every call shape."""
+    handlers = {
+        "sqm.v1.PolicyService": {
+            name: grpc.unary_unary_rpc_method_handler(_echo)
+            for name in ("ListPolicyVersions", "ValidatePolicyPack", "ActivatePolicyPack")
+        },
+        "sqm.v1.AuditService": {
+            "VerifyChain": grpc.unary_unary_rpc_method_handler(_echo),
+            "ExportEvents": grpc.unary_stream_rpc_method_handler(_export),
+            "ExportDamaged": grpc.unary_stream_rpc_method_handler(_export_then_fail),
+            "ImportArchive": grpc.stream_unary_rpc_method_handler(_count),
+            "ReplayEvents": grpc.stream_stream_rpc_method_handler(_replay),
+        },
+        "sqm.v1.AdminService": {
+            name: grpc.unary_unary_rpc_method_handler(_echo)
+            for name in ("AdvanceTime", "DropEverything")
+        },
+    }
+    return [grpc.method_handlers_generic_handler(s, m) for s, m in handlers.items()]
+
+
+# --- the server on its own event loop ---------------------------------------------------
+
+
+class Running:
+    """A started server and where it listens."""
+
+    def __init__(self, server: grpc.aio.Server, port: int) -> None:
+        self.server = server
+        self.port = port
+        self.target = f"127.0.0.1:{port}"
+
+    def channel(self, credentials: grpc.ChannelCredentials | None = None) -> grpc.Channel:
+        """A new client channel (close it: use it in ``with``)."""
+        if credentials is None:
+            return grpc.insecure_channel(self.target)
+        return grpc.secure_channel(self.target, credentials)
+
+
+class EventLoopThread:
+    """An asyncio loop running in a thread; coroutines are submitted and waited for."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-grpc-aio")
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(TIMEOUT)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(TIMEOUT)
+        self.loop.close()
+
+
+@pytest.fixture
+def stub() -> StubSuppliers:
+    """The SupplierService stand-in."""
+    return StubSuppliers()
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    """Metrics in a registry of this test's own."""
+    return Metrics()
+
+
+@pytest.fixture
+def serve(stub: StubSuppliers, metrics: Metrics) -> Iterator[Callable[..., Running]]:
+    """Start servers with the interceptors under test; every one is stopped afterwards."""
+    loop = EventLoopThread()
+    started: list[grpc.aio.Server] = []
+
+    def start(
+        tokens: TokenTable | None = None, credentials: grpc.ServerCredentials | None = None
+    ) -> Running:
+        async def build() -> tuple[grpc.aio.Server, int]:
+            server = grpc.aio.server(
+                interceptors=[ObservabilityInterceptor(metrics), AuthInterceptor(tokens)]
+            )
+            supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(stub, server)
+            server.add_generic_rpc_handlers(future_services())
+            health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(), server)
+            reflection.enable_server_reflection(
+                ("sqm.v1.SupplierService", "grpc.health.v1.Health", reflection.SERVICE_NAME),
+                server,
+            )
+            if credentials is None:
+                port = server.add_insecure_port("127.0.0.1:0")
+            else:
+                port = server.add_secure_port("127.0.0.1:0", credentials)
+            await server.start()
+            return server, port
+
+        server, port = loop.run(build())
+        started.append(server)
+        return Running(server, port)
+
+    yield start
+    for server in started:
+        loop.run(server.stop(None))
+    loop.close()
+
+
+def call(channel: grpc.Channel, method: str, request: bytes = b"", metadata: Any = ()) -> bytes:
+    """A unary call with raw bytes (an empty message is any request's default)."""
+    result: bytes = channel.unary_unary(method)(request, metadata=metadata, timeout=TIMEOUT)
+    return result
+
+
+def failure(function: Callable[[], object]) -> grpc.RpcError:
+    """The RpcError ``function`` raises."""
+    with pytest.raises(grpc.RpcError) as raised:
+        function()
+    return raised.value
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo in the rich status the server sent along."""
+    status: status_pb2.Status | None = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "no grpc-status-details-bin trailer"
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    return info
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    """Wait for ``condition``: an aborted call's status reaches the client before its log line."""
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def access_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[dict[str, Any]]:
+    """The access log lines, parsed, once ``count`` have been written."""
+
+    def records() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == ACCESS_LOGGER]
+
+    eventually(lambda: len(records()) >= count)
+    return [json.loads(r.getMessage()) for r in records()]
+
+
+# --- authentication and authorisation ---------------------------------------------------
+
+
+def test_a_call_without_a_token_is_unauthenticated_with_error_info(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """No authorization metadata: UNAUTHENTICATED, ErrorInfo naming the method; no handler ran."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        error = failure(lambda: call(channel, GET_SUPPLIER))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    info = error_info(error)
+    assert (info.reason, info.domain) == ("UNAUTHENTICATED", "sqm.v1")
+    assert info.metadata["method"] == GET_SUPPLIER
+    assert stub.callers == []
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (("authorization", "Bearer not-a-known-token-at-all"),),
+        (("authorization", f"Basic {TOKENS[Role.INTEGRATION]}"),),
+        (("authorization", "Bearer "),),
+        (("x-sqm-actor", "procurement"),),
+    ],
+    ids=["unknown-token", "wrong-scheme", "empty-token", "self-declared-actor"],
+)
+def test_a_call_with_a_bad_or_no_bearer_token_is_unauthenticated(
+    serve: Callable[..., Running], metadata: Any
+) -> None:
+    """Unknown tokens, other schemes and a self-declared actor header all count for nothing."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        error = failure(lambda: call(channel, GET_SUPPLIER, metadata=metadata))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(error).reason == "UNAUTHENTICATED"
+
+
+def test_a_token_without_the_right_role_is_permission_denied_naming_the_roles(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """A read-only token cannot register: PERMISSION_DENIED with method and required roles."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        error = failure(lambda: call(channel, REGISTER_SUPPLIER, metadata=bearer(Role.READ_ONLY)))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    info = error_info(error)
+    assert (info.reason, info.domain) == ("PERMISSION_DENIED", "sqm.v1")
+    assert dict(info.metadata) == {
+        "method": REGISTER_SUPPLIER,
+        "required_roles": "integration",
+        "role": "read_only",
+    }
+    assert stub.callers == []
+
+
+INTEGRATION, POLICY_ADMIN, AUDITOR, READ_ONLY = list(Role)
+METHOD_GROUPS = {
+    "supplier reads": (GET_SUPPLIER, set(Role)),
+    "supplier changes": (REGISTER_SUPPLIER, {INTEGRATION}),
+    "policy reads": ("/sqm.v1.PolicyService/ListPolicyVersions", set(Role)),
+    "policy validation": ("/sqm.v1.PolicyService/ValidatePolicyPack", {POLICY_ADMIN, AUDITOR}),
+    "policy activation": ("/sqm.v1.PolicyService/ActivatePolicyPack", {POLICY_ADMIN}),
+    "audit": ("/sqm.v1.AuditService/VerifyChain", {AUDITOR}),
+    "time control": ("/sqm.v1.AdminService/AdvanceTime", {POLICY_ADMIN}),
+    "unlisted method": ("/sqm.v1.AdminService/DropEverything", set()),
+}
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("group", list(METHOD_GROUPS))
+def test_every_role_reaches_exactly_the_method_groups_the_table_grants(
+    serve: Callable[..., Running], role: Role, group: str
+) -> None:
+    """Allowed roles get the handler's answer; every other role gets PERMISSION_DENIED."""
+    method, allowed = METHOD_GROUPS[group]
+    running = serve(token_table())
+    with running.channel() as channel:
+        if role in allowed:
+            call(channel, method, metadata=bearer(role))
+        else:
+            error = failure(lambda: call(channel, method, metadata=bearer(role)))
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert error_info(error).metadata["required_roles"] == "|".join(sorted(allowed))
+
+
+def test_health_checking_needs_no_token(serve: Callable[..., Running]) -> None:
+    """Load balancers and orchestrators check health without credentials."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=TIMEOUT
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_reflection_needs_no_token(serve: Callable[..., Running]) -> None:
+    """Tools like grpcurl can list the services without credentials (a stream-stream call)."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        replies = list(stub.ServerReflectionInfo(iter([request]), timeout=TIMEOUT))
+    names = {s.name for s in replies[0].list_services_response.service}
+    assert "sqm.v1.SupplierService" in names
+
+
+def test_the_authenticated_actor_reaches_the_handler(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """The handler reads the token's actor from current_actor(), not from any header."""
+    running = serve(token_table())
+    metadata = (*bearer(Role.INTEGRATION), ("x-sqm-actor", "mallory"))
+    with running.channel() as channel:
+        client = supplier_service_pb2_grpc.SupplierServiceStub(channel)
+        reply = client.RegisterSupplier(
+            supplier_service_pb2.RegisterSupplierRequest(supplier_id="acme"),
+            metadata=metadata,
+            timeout=TIMEOUT,
+        )
+        client.GetSupplier(
+            supplier_service_pb2.GetSupplierRequest(name="suppliers/acme"),
+            metadata=bearer(Role.AUDITOR),
+            timeout=TIMEOUT,
+        )
+    assert reply.supplier.name == "suppliers/acme"
+    assert stub.callers == [
+        Actor("procurement", Role.INTEGRATION),
+        Actor("compliance", Role.AUDITOR),
+    ]
+
+
+def test_with_authentication_off_every_call_goes_through(
+    serve: Callable[..., Running], stub: StubSuppliers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No tokens configured: a warning, then any call, named by x-sqm-actor or anonymous."""
+    running = serve(None)
+    assert "authentication is OFF" in caplog.text
+    with running.channel() as channel:
+        call(channel, REGISTER_SUPPLIER, metadata=(("x-sqm-actor", "alice"),))
+        call(channel, GET_SUPPLIER)
+        call(channel, "/sqm.v1.AdminService/DropEverything")
+    assert stub.callers == [Actor("alice"), Actor("anonymous")]
+
+
+@pytest.mark.parametrize(
+    ("method", "send"),
+    [
+        ("/sqm.v1.AuditService/VerifyChain", lambda c, m, md: c.unary_unary(m)(b"x", **md)),
+        ("/sqm.v1.AuditService/ExportEvents", lambda c, m, md: list(c.unary_stream(m)(b"x", **md))),
+        (
+            "/sqm.v1.AuditService/ImportArchive",
+            lambda c, m, md: c.stream_unary(m)(iter([b"a", b"b"]), **md),
+        ),
+        (
+            "/sqm.v1.AuditService/ReplayEvents",
+            lambda c, m, md: list(c.stream_stream(m)(iter([b"a", b"b"]), **md)),
+        ),
+    ],
+    ids=["unary-unary", "unary-stream", "stream-unary", "stream-stream"],
+)
+def test_every_call_shape_is_authorised_and_logged_with_its_final_status(
+    serve: Callable[..., Running],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    send: Callable[[grpc.Channel, str, dict[str, Any]], object],
+) -> None:
+    """Without a token each shape is UNAUTHENTICATED; with one it is served; both are logged."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    running = serve(token_table())
+    with running.channel() as channel:
+        error = failure(lambda: send(channel, method, {"timeout": TIMEOUT}))
+        served = send(channel, method, {"timeout": TIMEOUT, "metadata": bearer(Role.AUDITOR)})
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert served in (b"x", [b"one", b"two"], b"2", [b"a", b"b"])
+    assert [(line["method"], line["code"]) for line in access_lines(caplog, 2)] == [
+        (method, "UNAUTHENTICATED"),
+        (method, "OK"),
+    ]
+
+
+# --- the access log ---------------------------------------------------------------------
+
+
+def test_each_call_logs_one_json_line_with_its_fields_and_never_the_token(
+    serve: Callable[..., Running], caplog: pytest.LogCaptureFixture
+) -> None:
+    """method, code, latency, request id, peer and actor are logged; tokens never are."""
+    caplog.set_level(logging.DEBUG)
+    running = serve(token_table())
+    wrong_token = "Bearer wrong-token-but-still-a-secret"
+    with running.channel() as channel:
+        client = supplier_service_pb2_grpc.SupplierServiceStub(channel)
+        client.RegisterSupplier(
+            supplier_service_pb2.RegisterSupplierRequest(supplier_id="acme", request_id="req-42"),
+            metadata=bearer(Role.INTEGRATION),
+            timeout=TIMEOUT,
+        )
+        failure(lambda: call(channel, GET_SUPPLIER, metadata=(("authorization", wrong_token),)))
+    first, second = access_lines(caplog, 2)
+    assert first == {
+        "event": "rpc",
+        "method": REGISTER_SUPPLIER,
+        "code": "OK",
+        "latency_ms": first["latency_ms"],
+        "request_id": "req-42",
+        "peer": first["peer"],
+        "actor": "procurement",
+        "role": "integration",
+    }
+    assert first["latency_ms"] >= 0
+    assert first["peer"].startswith("ipv4:127.0.0.1:")
+    assert (second["code"], second["actor"], second["request_id"]) == (
+        "UNAUTHENTICATED",
+        "anonymous",
+        "",
+    )
+    everything = caplog.text + "".join(repr(vars(r)) for r in caplog.records)
+    for secret in [*TOKENS.values(), wrong_token.split()[1]]:
+        assert secret not in everything
+    assert "authorization" not in everything.lower().replace("authentication", "")
+
+
+def test_a_stream_that_aborts_midway_is_logged_with_the_abort_status(
+    serve: Callable[..., Running], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The status the client sees, DATA_LOSS here, is the one logged (at ERROR)."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    running = serve(token_table())
+    with running.channel() as channel:
+        stream = channel.unary_stream("/sqm.v1.AuditService/ExportDamaged")(
+            b"", metadata=bearer(Role.AUDITOR), timeout=TIMEOUT
+        )
+        error = failure(lambda: list(stream))
+    assert error.code() == grpc.StatusCode.DATA_LOSS
+    assert [line["code"] for line in access_lines(caplog, 1)] == ["DATA_LOSS"]
+    assert caplog.records[-1].levelno == logging.ERROR
+
+
+def test_a_generated_unimplemented_stub_is_logged_as_unimplemented(
+    serve: Callable[..., Running], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sync handlers (the generated base class's) are wrapped too and keep their status."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    running = serve(token_table())
+    with running.channel() as channel:
+        error = failure(
+            lambda: call(
+                channel, "/sqm.v1.SupplierService/ListSuppliers", metadata=bearer(Role.READ_ONLY)
+            )
+        )
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert [line["code"] for line in access_lines(caplog, 1)] == ["UNIMPLEMENTED"]
+
+
+def test_the_json_formatter_renders_access_lines_as_one_object() -> None:
+    """With JsonFormatter, an access line is a JSON object with its fields at the top level."""
+    fields = {"event": "rpc", "method": GET_SUPPLIER, "code": "OK"}
+    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, "%s", ("x",), None)
+    record.sqm_call = fields
+    line = json.loads(JsonFormatter().format(record))
+    assert line["logger"] == ACCESS_LOGGER
+    assert line["level"] == "INFO"
+    assert {k: line[k] for k in fields} == fields
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def test_calls_are_counted_by_method_and_status_and_timed(
+    serve: Callable[..., Running], metrics: Metrics
+) -> None:
+    """Served, rejected and unknown calls each land in the counter; latency is observed."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        call(channel, GET_SUPPLIER, metadata=bearer(Role.READ_ONLY))
+        call(channel, GET_SUPPLIER, metadata=bearer(Role.AUDITOR))
+        failure(lambda: call(channel, GET_SUPPLIER))
+        failure(lambda: call(channel, "/sqm.v1.SupplierService/NoSuchMethod"))
+    sample = metrics.registry.get_sample_value
+    method = GET_SUPPLIER.lstrip("/")
+    rejected = {"method": method, "code": "UNAUTHENTICATED"}
+    eventually(lambda: sample("sqm_grpc_calls_total", rejected) == 1)
+    assert sample("sqm_grpc_calls_total", {"method": method, "code": "OK"}) == 2
+    assert sample("sqm_grpc_calls_total", {"method": "unknown", "code": "UNIMPLEMENTED"}) == 1
+    assert sample("sqm_grpc_call_duration_seconds_count", {"method": method}) == 3
+
+
+def test_decisions_events_and_watchers_are_recorded_by_the_application(metrics: Metrics) -> None:
+    """The counters and the gauge the application drives move as it reports."""
+    metrics.record_decision("qualification.iso9001", "qualify")
+    metrics.record_decision("qualification.iso9001", "qualify")
+    metrics.record_events(3)
+    sample = metrics.registry.get_sample_value
+    with metrics.watching():
+        assert sample("sqm_active_watchers") == 1
+    assert sample("sqm_active_watchers") == 0
+    labels = {"rule_id": "qualification.iso9001", "action": "qualify"}
+    assert sample("sqm_decisions_total", labels) == 2
+    assert sample("sqm_events_appended_total") == 3
+
+
+def test_the_module_functions_record_into_the_process_metrics() -> None:
+    """record_decision, record_events and watching() use the process-wide registry."""
+    sample = default_metrics().registry.get_sample_value
+    labels = {"rule_id": "test.rule", "action": "remind"}
+    decisions, events = (
+        sample("sqm_decisions_total", labels) or 0,
+        sample("sqm_events_appended_total"),
+    )
+    record_decision("test.rule", "remind")
+    record_events(2)
+    with watching():
+        assert sample("sqm_active_watchers") == 1
+    assert sample("sqm_decisions_total", labels) == decisions + 1
+    assert sample("sqm_events_appended_total") == (events or 0) + 2
+
+
+def test_the_metrics_endpoint_serves_the_registry_over_http(
+    serve: Callable[..., Running], metrics: Metrics
+) -> None:
+    """GET /metrics on the bound port returns the call counter in Prometheus text format."""
+    running = serve(token_table())
+    with running.channel() as channel:
+        call(channel, GET_SUPPLIER, metadata=bearer(Role.READ_ONLY))
+    metrics.record_events(5)
+    with start_metrics_server(0, metrics.registry) as endpoint:
+        assert endpoint.port > 0
+        url = f"http://127.0.0.1:{endpoint.port}/metrics"
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            body = response.read().decode()
+    assert 'sqm_grpc_calls_total{code="OK",method="sqm.v1.SupplierService/GetSupplier"} 1.0' in body
+    assert "sqm_events_appended_total 5.0" in body
+    assert "sqm_grpc_call_duration_seconds_bucket" in body
+
+
+# --- TLS and mutual TLS -----------------------------------------------------------------
+
+
+class Pki:
+    """A throwaway CA with a server certificate for 127.0.0.1/localhost and a client's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        ca_key, ca_cert = _certificate("SQM test CA", None, ca=True)
+        self.ca = self._write("ca.pem", ca_cert)
+        server_key, server_cert = _certificate("localhost", (ca_key, ca_cert), server=True)
+        self.server_cert = self._write("server.pem", server_cert)
+        self.server_key = self._write("server.key", server_key)
+        client_key, client_cert = _certificate("procurement", (ca_key, ca_cert))
+        self.client_cert = self._write("client.pem", client_cert)
+        self.client_key = self._write("client.key", client_key)
+        rogue_ca_key, rogue_ca = _certificate("Rogue CA", None, ca=True)
+        rogue_key, rogue_cert = _certificate("procurement", (rogue_ca_key, rogue_ca))
+        self.rogue_cert = self._write("rogue.pem", rogue_cert)
+        self.rogue_key = self._write("rogue.key", rogue_key)
+
+    def _write(self, name: str, item: Any) -> Path:
+        path = self.folder / name
+        if isinstance(item, x509.Certificate):
+            path.write_bytes(item.public_bytes(serialization.Encoding.PEM))
+        else:
+            path.write_bytes(
+                item.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        return path
+
+
+def _certificate(
+    common_name: str,
+    issuer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None,
+    *,
+    ca: bool = False,
+    server: bool = False,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    signing_key, issuer_name = (key, subject) if issuer is None else (issuer[0], issuer[1].subject)
+    now = dt.datetime.now(dt.UTC)
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if server:
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return key, builder.sign(signing_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Certificates for this module's TLS tests."""
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+def health_check(channel: grpc.Channel) -> int:
+    """The server's overall health status as the client sees it."""
+    reply = health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(), timeout=TIMEOUT
+    )
+    return int(reply.status)
+
+
+def test_a_tls_server_serves_tls_clients_and_refuses_plaintext(
+    serve: Callable[..., Running], pki: Pki
+) -> None:
+    """A client trusting the CA is served (and authorised); a plaintext client is not."""
+    credentials = optional_server_credentials(pki.server_cert, pki.server_key)
+    running = serve(token_table(), credentials)
+    with running.channel(channel_credentials(pki.ca)) as channel:
+        assert health_check(channel) == health_pb2.HealthCheckResponse.SERVING
+        call(channel, GET_SUPPLIER, metadata=bearer(Role.READ_ONLY))
+    with running.channel() as plaintext:
+        assert failure(lambda: health_check(plaintext)).code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_mutual_tls_server_needs_a_client_certificate_from_its_ca(
+    serve: Callable[..., Running], pki: Pki
+) -> None:
+    """Without a client certificate, or with one from another CA, the handshake fails."""
+    credentials = optional_server_credentials(pki.server_cert, pki.server_key, pki.ca)
+    running = serve(None, credentials)
+    with running.channel(channel_credentials(pki.ca)) as anonymous:
+        assert failure(lambda: health_check(anonymous)).code() == grpc.StatusCode.UNAVAILABLE
+    rogue = channel_credentials(pki.ca, pki.rogue_cert, pki.rogue_key)
+    with running.channel(rogue) as impostor:
+        assert failure(lambda: health_check(impostor)).code() == grpc.StatusCode.UNAVAILABLE
+    client = channel_credentials(pki.ca, pki.client_cert, pki.client_key)
+    with running.channel(client) as channel:
+        assert health_check(channel) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_tls_settings_are_checked_before_the_server_starts(pki: Pki, tmp_path: Path) -> None:
+    """Missing files, swapped files and half configurations fail with the file named."""
+    assert optional_server_credentials(None, None) is None
+    with pytest.raises(TlsConfigError, match="both a certificate and its private key"):
+        optional_server_credentials(pki.server_cert, None)
+    with pytest.raises(TlsConfigError, match="needs a server certificate and key"):
+        optional_server_credentials(None, None, pki.ca)
+    with pytest.raises(TlsConfigError, match=r"missing\.pem: cannot read the server certificate"):
+        optional_server_credentials(tmp_path / "missing.pem", pki.server_key)
+    with pytest.raises(
+        TlsConfigError, match=r"server\.key: expected the server certificate as PEM"
+    ):
+        optional_server_credentials(pki.server_key, pki.server_cert)
+    with pytest.raises(TlsConfigError, match="needs its private key"):
+        channel_credentials(pki.ca, pki.client_cert)
