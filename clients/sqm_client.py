@@ -3,20 +3,22 @@
 Mutating calls get a request id (a UUID unless the caller gives one) and are retried on
 transient failures with that same id, so a retry never records anything twice. Every call
 has a deadline. Failures raise :class:`clients.errors.SqmError` with the server's reason.
+The process methods (contract, monitoring, review, improvement, liability) are in
+:mod:`clients.process_calls`; message builders in :mod:`clients.builders`.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import timestamp_pb2
 
+from clients.builders import certificate, supplier_name, timestamp
 from clients.errors import SqmError, from_rpc_error
+from clients.process_calls import ProcessCalls, new_request_id
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
@@ -25,7 +27,10 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXC
 Response = TypeVar("Response")
 
 
-class SqmClient:
+__all__ = ["SqmClient", "certificate", "supplier_name"]
+
+
+class SqmClient(ProcessCalls):
     """Client for ``sqm.v1.SupplierService``; use as a context manager to close the channel."""
 
     def __init__(
@@ -69,8 +74,8 @@ class SqmClient:
             supplier_id=supplier_id,
             display_name=display_name,
             category=category,
-            occur_time=_timestamp(occur_time),
-            request_id=request_id or _new_request_id(),
+            occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
         )
         return self._call(self._stub.RegisterSupplier, request).supplier
 
@@ -91,9 +96,9 @@ class SqmClient:
             scores=dict(scores or {}),
             certificates=list(certificates),
             site_audit_result=site_audit_result,
-            occur_time=_timestamp(occur_time),
+            occur_time=timestamp(occur_time),
             etag=etag,
-            request_id=request_id or _new_request_id(),
+            request_id=request_id or new_request_id(),
         )
         return self._call(self._stub.SubmitQualificationEvidence, request)
 
@@ -128,45 +133,16 @@ class SqmClient:
             if not token:
                 return
 
-    def _call(self, method: Callable[..., Response], request: Any) -> Response:
+    def _call(
+        self, method: Callable[..., Response], request: Any, timeout: float | None = None
+    ) -> Response:
         # The request (and so its request id) is built once: every attempt sends the same id.
         for attempt in range(1, self._attempts + 1):
             try:
-                return method(request, timeout=self._timeout, metadata=self._metadata)
+                return method(request, timeout=timeout or self._timeout, metadata=self._metadata)
             except grpc.RpcError as error:
                 failure = from_rpc_error(error)
                 if failure.code not in RETRYABLE or attempt == self._attempts:
                     raise failure from None
                 time.sleep(self._backoff * 2 ** (attempt - 1))
         raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
-
-
-def supplier_name(supplier_id: str) -> str:
-    """The resource name for a supplier id."""
-    return f"suppliers/{supplier_id}"
-
-
-def certificate(
-    kind: pb.CertificateKind.ValueType,
-    number: str,
-    issuer: str,
-    valid_from: datetime,
-    valid_until: datetime,
-) -> pb.Certificate:
-    """Build a certificate message from datetimes."""
-    message = pb.Certificate(kind=kind, number=number, issuer=issuer)
-    message.valid_from.FromDatetime(valid_from)
-    message.valid_until.FromDatetime(valid_until)
-    return message
-
-
-def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
-def _new_request_id() -> str:
-    return str(uuid.uuid4())

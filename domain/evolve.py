@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import singledispatch
+from typing import TypeVar
 
 import attrs
 
@@ -34,6 +35,24 @@ from domain.events import (
 )
 from domain.lifecycle import Trigger
 from domain.model import SupplierState
+
+T = TypeVar("T")
+
+
+LATEST_DECISIONS = 20
+"""The state keeps this many recent decisions for a quick look; the stream keeps them all."""
+
+HISTORY_LIMIT = 500
+"""Measurements, breaches, surveys and inspections kept in the state for windows and counts.
+
+The snapshot is rebuilt on every command, so unbounded history would slow every command as a
+supplier ages. 500 entries cover any realistic window (a year of daily measurements of one
+objective); the full history stays in the event stream.
+"""
+
+
+def _bounded(items: tuple[T, ...], item: T) -> tuple[T, ...]:
+    return (*items, item)[-HISTORY_LIMIT:]
 
 
 def apply(state: SupplierState | None, event: Event) -> SupplierState:
@@ -90,7 +109,8 @@ def _(event: SupplierBlacklisted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: DecisionRecorded, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, last_decisions=(*state.last_decisions, event.decision))
+    latest = (*state.last_decisions, event.decision)[-LATEST_DECISIONS:]
+    return attrs.evolve(state, last_decisions=latest)
 
 
 @_evolve.register
@@ -117,12 +137,12 @@ def _(event: ContractSigned, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: MeasurementRecorded, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, measurements=(*state.measurements, event.measurement))
+    return attrs.evolve(state, measurements=_bounded(state.measurements, event.measurement))
 
 
 @_evolve.register
 def _(event: BreachDetected, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, breaches=(*state.breaches, event.breach))
+    return attrs.evolve(state, breaches=_bounded(state.breaches, event.breach))
 
 
 @_evolve.register
@@ -132,12 +152,12 @@ def _(event: PenaltyAssessed, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: SatisfactionSurveyRecorded, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, surveys=(*state.surveys, event.survey))
+    return attrs.evolve(state, surveys=_bounded(state.surveys, event.survey))
 
 
 @_evolve.register
 def _(event: InspectionRecorded, state: SupplierState) -> SupplierState:
-    return attrs.evolve(state, inspections=(*state.inspections, event.inspection))
+    return attrs.evolve(state, inspections=_bounded(state.inspections, event.inspection))
 
 
 @_evolve.register

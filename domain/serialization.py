@@ -54,6 +54,8 @@ converter.register_unstructure_hook(datetime, format_time)
 converter.register_structure_hook(datetime, lambda value, _: parse_time(value))
 converter.register_unstructure_hook(Decimal, str)
 converter.register_structure_hook(Decimal, _structure_decimal)
+
+
 # Sets are sorted: the same state must always serialise (and hash) to the same bytes.
 def _is_frozenset(cls: Any) -> bool:
     return bool(cls is frozenset or typing.get_origin(cls) is frozenset)

@@ -15,7 +15,7 @@ import attrs
 
 from domain.commands import AdvanceTime, Command
 from domain.decide import decide, fold
-from domain.errors import ConcurrencyConflict, RequestIdReused, SupplierNotFound
+from domain.errors import ConcurrencyConflict, DomainError, RequestIdReused, SupplierNotFound
 from domain.events import DecisionRecorded, event_type
 from domain.model import Decision, LifecycleState, SupplierState
 from domain.ports import (
@@ -49,6 +49,8 @@ class RequestContext:
     request_id: str
     actor: str
     expected_version: int | None = None
+    time_defaulted: bool = False
+    """True when the server filled in ``occurred_at``: a retry then carries another time."""
 
 
 @attrs.frozen
@@ -70,9 +72,15 @@ class CommandResult:
         return tuple(found)
 
 
-def fingerprint(command: Command) -> str:
-    """A digest of the command's content: the same request id must mean the same request."""
-    body = {"type": type(command).__name__, "fields": converter.unstructure(command)}
+def fingerprint(command: Command, *, ignore_time: bool = False) -> str:
+    """A digest of the command's content: the same request id must mean the same request.
+
+    With ``ignore_time``, ``occurred_at`` is left out (the server stamped it, not the caller).
+    """
+    fields = converter.unstructure(command)
+    if ignore_time:
+        fields.pop("occurred_at", None)
+    body = {"type": type(command).__name__, "fields": fields}
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
@@ -107,7 +115,7 @@ class SupplierService:
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
         validate(command)  # before fingerprinting: a NaN score is the caller's error, not ours
-        digest = fingerprint(command)
+        digest = fingerprint(command, ignore_time=context.time_defaulted)
         previous = self._store.find_request(context.request_id)
         if previous is not None:
             return self._replay(context.request_id, digest, *previous)
@@ -118,6 +126,35 @@ class SupplierService:
                 if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
+        """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
+        state folded forward in memory, and store nothing: the error each would raise.
+
+        A request id already recorded with the same content gives None (``execute`` would
+        replay it); with other content, ``RequestIdReused``.
+        """
+        policy = self._policy()
+        states: dict[str, SupplierState | None] = {}
+        outcomes: list[DomainError | None] = []
+        for command, request_id in commands:
+            try:
+                validate(command)
+                recorded = self._store.find_request(request_id)
+                if recorded is not None:
+                    if recorded[0] != fingerprint(command):
+                        raise RequestIdReused(request_id)
+                    outcomes.append(None)
+                    continue
+                supplier_id = command.supplier_id
+                if supplier_id not in states:
+                    states[supplier_id] = self._load(supplier_id)
+                events = decide(command, states[supplier_id], policy)
+                states[supplier_id] = fold(events, states[supplier_id])
+                outcomes.append(None)
+            except DomainError as error:
+                outcomes.append(error)
+        return outcomes
 
     def advance_time(self, now: datetime, actor: str) -> AdvanceSummary:
         """Advance every supplier's clock to ``now``: due deadlines and reminders fire.

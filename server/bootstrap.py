@@ -8,11 +8,15 @@ from datetime import UTC, datetime
 
 import attrs
 
+from domain.policy_archive import PolicyArchive
 from domain.ports import EventStore, Policy
-from rules import default_pack_dir, load_policy
+from rules import default_pack_dir
 from server.application import SupplierService
 from server.config import Settings
-from server.policies import ActivePolicy
+from server.policies import ActivePolicy, start_policy
+from server.policy_admin import PolicyAdministration
+from server.scheduler import DeadlineScheduler
+from server.storage.memory import MemoryEventStore
 from server.storage.sqlite import SqliteEventStore
 
 
@@ -31,6 +35,8 @@ class App:
     service: SupplierService
     executor: ThreadPoolExecutor
     clock: Callable[[], datetime]
+    policy_admin: PolicyAdministration
+    scheduler: DeadlineScheduler
 
     def close(self) -> None:
         """Finish queued work, then release the store."""
@@ -43,15 +49,29 @@ def build(
     *,
     store: EventStore | None = None,
     policy: Policy | None = None,
+    archive: PolicyArchive | None = None,
     clock: Callable[[], datetime] = wall_clock,
 ) -> App:
-    """Build the application from settings; any part may be supplied (tests pass fakes)."""
-    if policy is None:
-        policy = load_policy(settings.policy_dir or default_pack_dir())
+    """Build the application from settings; any part may be supplied (tests pass fakes).
+
+    The policy archive is the store's own (SQLite and memory stores are both) unless given.
+    Without a ``policy``, the archive's active version is restored, or else the configured
+    pack is activated and archived; a given ``policy`` is used as is, not archived.
+    """
     if store is None:
         settings.database.parent.mkdir(parents=True, exist_ok=True)
         store = SqliteEventStore(settings.database, clock=clock)
-    active = ActivePolicy(policy)
+    if archive is None:
+        archive = store if isinstance(store, PolicyArchive) else MemoryEventStore(clock=clock)
+    if policy is None:
+        configured = settings.policy_dir or default_pack_dir()
+        explicit = settings.policy_dir is not None
+        active = start_policy(archive, configured, clock(), explicit=explicit)
+    else:
+        active = ActivePolicy(policy, archive)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
-    return App(settings, store, active, SupplierService(store, active), executor, clock)
+    service = SupplierService(store, active)
+    admin = PolicyAdministration(active, archive, clock, store=store)
+    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds)
+    return App(settings, store, active, service, executor, clock, admin, scheduler)

@@ -1,4 +1,4 @@
-"""The ``sqm`` command line: ``sqm serve`` and ``sqm lifecycle``."""
+"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle`` and ``sqm policy ...``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,23 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import grpc
+
 from domain import lifecycle
+from server.auth import TokenConfigError, TokenTable, load_tokens
 from server.bootstrap import build
-from server.config import DEFAULT_ADDRESS, DEFAULT_DATABASE, ENVIRONMENT, Settings, settings_from
+from server.config import (
+    DEFAULT_ADDRESS,
+    DEFAULT_DATABASE,
+    DEFAULT_TICK_SECONDS,
+    ENVIRONMENT,
+    Settings,
+    settings_from,
+)
 from server.grpc_server import create_server, set_serving
+from server.observability import start_metrics_server
+from server.policy_cli import add_policy_commands
+from server.tls import TlsConfigError, optional_server_credentials
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 log = logging.getLogger("sqm")
@@ -51,6 +64,28 @@ def _parser() -> argparse.ArgumentParser:
         " default: the telecom pack shipped with SQM)",
     )
     serve.add_argument(
+        "--tick-seconds",
+        help=f"how often the deadline scheduler advances time; 0 turns it off"
+        f" (env {ENVIRONMENT['tick_seconds']}, default {DEFAULT_TICK_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--tokens-file",
+        help=f"YAML file of bearer tokens and their roles; turns authentication on"
+        f" (env {ENVIRONMENT['tokens_file']}, or SQM_TOKENS='name:role:token,...')",
+    )
+    serve.add_argument(
+        "--tls-cert", help=f"server certificate, PEM (env {ENVIRONMENT['tls_cert']})"
+    )
+    serve.add_argument("--tls-key", help=f"server private key, PEM (env {ENVIRONMENT['tls_key']})")
+    serve.add_argument(
+        "--tls-client-ca",
+        help=f"CA for client certificates: mutual TLS (env {ENVIRONMENT['tls_client_ca']})",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
+    )
+    serve.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help=f"(env {ENVIRONMENT['log_level']}, default INFO)",
@@ -61,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         "lifecycle", help="print the supplier lifecycle as a Mermaid state diagram"
     )
     diagram.set_defaults(handler=_lifecycle_command)
+
+    add_policy_commands(commands)
     return parser
 
 
@@ -70,27 +107,45 @@ def _lifecycle_command(_: argparse.Namespace) -> int:
 
 
 def _serve_command(args: argparse.Namespace) -> int:
-    settings = settings_from(
-        {
-            "address": args.address,
-            "database": args.database,
-            "policy_dir": args.policy_dir,
-            "log_level": args.log_level,
-        }
-    )
+    flags = {field: getattr(args, field, None) for field in ENVIRONMENT}
+    try:
+        settings = settings_from(flags)
+    except ValueError as error:
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(serve(settings))
+    try:
+        tokens = load_tokens(settings.tokens_file)
+        credentials = optional_server_credentials(
+            settings.tls_cert, settings.tls_key, settings.tls_client_ca
+        )
+    except (TokenConfigError, TlsConfigError) as error:
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings, tokens, credentials))
     return 0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(
+    settings: Settings,
+    tokens: TokenTable | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+) -> None:
     """Serve until SIGTERM or SIGINT, then drain: NOT_SERVING first, in-flight calls finish."""
     app = build(settings)
-    server, port, health = create_server(app, settings.address)
+    server, port, health = create_server(
+        app, settings.address, tokens=tokens, credentials=credentials
+    )
+    metrics_server = (
+        start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
+    )
+    if metrics_server is not None:
+        log.info("metrics on http://127.0.0.1:%d/metrics", metrics_server.port)
     await server.start()
     await set_serving(health, True)
+    app.scheduler.start()
     host = settings.address.rsplit(":", 1)[0]
     # The e2e tests and operators read this line to find the bound port.
     print(f"sqm: serving on {host}:{port}", flush=True)
@@ -106,6 +161,9 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await set_serving(health, False)
+    await app.scheduler.stop()
     await server.stop(grace=SHUTDOWN_GRACE_SECONDS)
+    if metrics_server is not None:
+        metrics_server.close()
     app.close()
     log.info("stopped")

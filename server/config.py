@@ -20,7 +20,14 @@ ENVIRONMENT = {
     "database": "SQM_DATABASE",
     "policy_dir": "SQM_POLICY_DIR",
     "log_level": "SQM_LOG_LEVEL",
+    "tick_seconds": "SQM_TICK_SECONDS",
+    "tokens_file": "SQM_TOKENS_FILE",
+    "tls_cert": "SQM_TLS_CERT",
+    "tls_key": "SQM_TLS_KEY",
+    "tls_client_ca": "SQM_TLS_CLIENT_CA",
+    "metrics_port": "SQM_METRICS_PORT",
 }
+DEFAULT_TICK_SECONDS = 60.0
 
 
 @attrs.frozen
@@ -31,6 +38,12 @@ class Settings:
     database: Path = DEFAULT_DATABASE
     policy_dir: Path | None = None  # None: the default telecom pack shipped in rules/packs
     log_level: str = "INFO"
+    tick_seconds: float = DEFAULT_TICK_SECONDS  # the deadline scheduler's interval; 0: off
+    tokens_file: Path | None = None  # SQM_TOKENS (inline) is read by server.auth, not kept here
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # given: mutual TLS, clients must present a certificate
+    metrics_port: int | None = None  # None: no metrics endpoint; 0 picks a free port
 
 
 def settings_from(
@@ -44,7 +57,23 @@ def settings_from(
             given = environ.get(variable) or None
         if given is not None:
             values[field] = given
-    for path_field in ("database", "policy_dir"):
+    for path_field in (
+        "database",
+        "policy_dir",
+        "tokens_file",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+    ):
         if path_field in values:
             values[path_field] = Path(str(values[path_field]))
+    for number_field, kind in (("tick_seconds", float), ("metrics_port", int)):
+        if number_field in values:
+            try:
+                values[number_field] = kind(str(values[number_field]))
+            except ValueError:
+                raise ValueError(
+                    f"{number_field} (env {ENVIRONMENT[number_field]}) must be a number,"
+                    f" got {values[number_field]!r}"
+                ) from None
     return Settings(**values)  # type: ignore[arg-type]

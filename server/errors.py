@@ -25,6 +25,8 @@ from domain.errors import (
     SupplierAlreadyExists,
     SupplierNotFound,
 )
+from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
+from rules.errors import PackInvalid
 
 ERROR_DOMAIN = "sqm.v1"
 log = logging.getLogger(__name__)
@@ -37,6 +39,10 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     IllegalTransition: grpc.StatusCode.FAILED_PRECONDITION,
     ConcurrencyConflict: grpc.StatusCode.ABORTED,
     PolicyError: grpc.StatusCode.INTERNAL,
+    PackInvalid: grpc.StatusCode.INVALID_ARGUMENT,
+    PolicyVersionNotFound: grpc.StatusCode.NOT_FOUND,
+    # A version is its content: the same hash with other files means altered records.
+    PolicyVersionConflict: grpc.StatusCode.DATA_LOSS,
 }
 
 
@@ -82,12 +88,31 @@ def _extra_details(error: DomainError) -> list[Any]:
             field="request_id", description=str(error)
         )
         return [error_details_pb2.BadRequest(field_violations=[violation])]
+    if isinstance(error, PackInvalid):
+        return [error_details_pb2.BadRequest(field_violations=pack_violations(error))]
     if isinstance(error, IllegalTransition):
         violation = error_details_pb2.PreconditionFailure.Violation(
             type="LIFECYCLE_STATE", subject=error.current_state, description=str(error)
         )
         return [error_details_pb2.PreconditionFailure(violations=[violation])]
     return []
+
+
+def pack_violations(error: PackInvalid) -> list[error_details_pb2.BadRequest.FieldViolation]:
+    """One violation per problem of a pack, naming the file (``files["qualification.yaml"]``)
+    with ``line:column:`` leading the description.
+    """
+    return [
+        error_details_pb2.BadRequest.FieldViolation(
+            field=f'files["{problem.file}"]',
+            description=(
+                f"{problem.line}:{problem.column}: {problem.message}"
+                if problem.line
+                else problem.message
+            ),
+        )
+        for problem in error.errors
+    ]
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> NoReturn:

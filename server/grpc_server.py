@@ -7,35 +7,68 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
 from grpc_reflection.v1alpha import reflection
 
+from server.admin_servicer import AdminServicer
+from server.auth import AuthInterceptor, TokenTable
 from server.bootstrap import App
+from server.observability import Metrics, ObservabilityInterceptor
+from server.policy_servicer import PolicyServicer
 from server.servicer import SupplierServicer
-from sqm.v1 import supplier_service_pb2, supplier_service_pb2_grpc
+from sqm.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    policy_service_pb2,
+    policy_service_pb2_grpc,
+    supplier_service_pb2,
+    supplier_service_pb2_grpc,
+)
 
 SERVICE_NAME = supplier_service_pb2.DESCRIPTOR.services_by_name["SupplierService"].full_name
+POLICY_SERVICE_NAME = policy_service_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
+ADMIN_SERVICE_NAME = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int, HealthServicer]:
+def create_server(
+    app: App,
+    address: str,
+    *,
+    tokens: TokenTable | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+    metrics: Metrics | None = None,
+) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
-    Returns the server, the bound port and the health servicer (serving is announced by the
-    caller once the server has started).
+    ``tokens`` turns authentication on; ``credentials`` serve TLS (mutual TLS when they
+    require client certificates). Returns the server, the bound port and the health servicer
+    (serving is announced by the caller once the server has started).
     """
     server = grpc.aio.server(
+        # Observability outermost, so calls that auth refuses are logged and counted too.
+        interceptors=[ObservabilityInterceptor(metrics), AuthInterceptor(tokens)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ]
+        ],
     )
     supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
         SupplierServicer(app.service, app.executor, app.clock), server
     )
+    policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(
+        PolicyServicer(app.policy_admin, app.executor), server
+    )
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(app.scheduler, app.clock), server
+    )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    if credentials is not None:
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind {address}")
     return server, port, health_servicer
@@ -48,5 +81,5 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for name in ("", SERVICE_NAME):
+    for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, status)

@@ -1,29 +1,151 @@
-"""The active policy of a running server: swapped atomically, read without locks."""
+"""The active policy of a running server: swapped atomically, read without locks, and every
+version ever active loadable again from the archive.
+
+Activation is load and compile (which may fail: nothing changes), then archive the files and
+record the activation, then swap one reference. A decision takes the reference once and
+uses it throughout, so an activation in between never mixes two versions in one command;
+the version each decision records is the one that made it.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
 
+from domain.policy_archive import PolicyArchive, PolicyVersionConflict, PolicyVersionNotFound
 from domain.ports import Policy
+from rules import CompiledPolicy, PackInvalid, PolicyPack
+from rules.loader import MANIFEST
+from rules.tooling.pack_files import load_pack_files, read_pack_files
+
+Compile = Callable[[PolicyPack], Policy]
+"""Turns a checked pack into a policy (the real engine by default; tests may pass a fake)."""
+
+STARTUP_ACTOR = "sqm serve"
+log = logging.getLogger(__name__)
+
+
+def compile_pack(pack: PolicyPack) -> Policy:
+    """The pack compiled into the process's rules engine."""
+    return CompiledPolicy(pack)
+
+
+def version_files(pack: PolicyPack, files: Mapping[str, str]) -> dict[str, str]:
+    """The files that make ``pack``'s version (manifest and listed files), from ``files``."""
+    return {name: files[name] for name in (MANIFEST, *pack.files)}
+
+
+def load_archived(archive: PolicyArchive, version: str, compile_: Compile = compile_pack) -> Policy:
+    """Version ``version`` from the archive, loaded, checked and compiled.
+
+    The version is recomputed from the archived files: a mismatch means they were altered,
+    and raises :class:`PolicyVersionConflict` rather than deciding under unknown rules.
+    """
+    pack = load_pack_files(archive.load_version(version))
+    if pack.version != version:
+        raise PolicyVersionConflict(version)
+    return compile_(pack)
 
 
 class ActivePolicy:
-    """Holds the policy new decisions are made under.
+    """Holds the policy new decisions are made under, and every version loaded so far.
 
-    Readers take a reference and use it for a whole decision, so an activation in between
-    never mixes two versions inside one command.
+    Readers take a reference and use it for a whole decision (``active()``); ``get`` finds
+    any archived version by its hash, so old decisions can be evaluated again.
     """
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        archive: PolicyArchive | None = None,
+        compile_: Compile = compile_pack,
+    ) -> None:
         self._policy = policy
+        self._archive = archive
+        self._compile = compile_
         self._lock = threading.Lock()
+        self._loaded: dict[str, Policy] = {policy.version: policy}
 
     def __call__(self) -> Policy:
         """The policy to decide under now."""
         return self._policy
 
+    @property
+    def version(self) -> str:
+        """The active version's content hash."""
+        return self._policy.version
+
+    @property
+    def archive(self) -> PolicyArchive | None:
+        """Where versions are archived (None for a server built with a fixed policy)."""
+        return self._archive
+
     def activate(self, policy: Policy) -> Policy:
-        """Make ``policy`` active; return the one it replaced."""
+        """Make ``policy`` active; return the one it replaced. Nothing is archived here."""
         with self._lock:
+            self._loaded.setdefault(policy.version, policy)
             previous, self._policy = self._policy, policy
         return previous
+
+    def get(self, version: str) -> Policy:
+        """The policy of ``version``: loaded before, or loaded now from the archive.
+
+        Raises :class:`PolicyVersionNotFound` when no such version was ever archived.
+        """
+        with self._lock:
+            found = self._loaded.get(version)
+        if found is not None:
+            return found
+        if self._archive is None:
+            raise PolicyVersionNotFound(version)
+        policy = load_archived(self._archive, version, self._compile)
+        with self._lock:
+            return self._loaded.setdefault(version, policy)
+
+
+def start_policy(
+    archive: PolicyArchive,
+    configured: Path,
+    now: datetime,
+    compile_: Compile = compile_pack,
+    *,
+    explicit: bool = False,
+) -> ActivePolicy:
+    """The policy a starting server decides under.
+
+    The archive's active version if there is one (an activation survives a restart);
+    otherwise the pack in ``configured``, archived and recorded as activated at start. An
+    archived version that no longer loads (an upgrade changed the language, or its files
+    were altered) is logged as an error and the configured pack is activated instead.
+    Raises :class:`PackInvalid` when the configured pack is needed and does not load.
+    ``explicit`` says the pack was configured by hand (a warning says it is not used).
+    """
+    active = archive.active_version()
+    if active is not None:
+        log.log(
+            logging.WARNING if explicit else logging.INFO,
+            "policy pack %s not activated: the database's active policy %s stays"
+            " (use `sqm policy activate` to change it)",
+            configured,
+            active,
+        )
+        try:
+            return ActivePolicy(load_archived(archive, active, compile_), archive, compile_)
+        except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
+            log.error(
+                "the archived active policy %s cannot be loaded; activating %s instead: %s",
+                active,
+                configured,
+                error,
+            )
+    files = read_pack_files(configured)
+    pack = load_pack_files(files)
+    policy = compile_(pack)
+    archive.save_version(pack.version, pack.name, version_files(pack, files), now)
+    request_id = f"startup:{pack.version}:{now.isoformat()}"
+    archive.record_activation(pack.version, STARTUP_ACTOR, request_id, now)
+    log.info("activated policy %s %s from %s", pack.name, pack.version, configured)
+    return ActivePolicy(policy, archive, compile_)

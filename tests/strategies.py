@@ -3,7 +3,8 @@
 Everything a property test draws comes from here, so the shape of valid data is defined once:
 supplier ids as :data:`domain.validation.SUPPLIER_ID` accepts them, names in any script
 (Chinese included), tz-aware UTC times, certificates with ``valid_from < valid_until``,
-evidence, every command, whole command sequences for one supplier, and hash-chained
+evidence, money, SLA objectives, every command, whole command sequences for one supplier
+(steered by the supplier's real state, see :class:`_Guide`), and hash-chained
 :class:`~domain.ports.RecordedEvent` logs.
 
 Strategies are built once and reused (``functools.cache``): drawing from a fresh strategy
@@ -16,31 +17,59 @@ import functools
 import string
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
 
-from domain import lifecycle
 from domain.audit import GENESIS_HASH, event_hash
 from domain.commands import (
+    AdvanceTime,
+    BlacklistSupplier,
+    ClaimCompensation,
     Command,
+    CompleteImprovementPlan,
     ConcludeReview,
     OpenReview,
+    RecordInspection,
+    RecordMeasurement,
     RecordMissedImprovementDeadline,
+    RecordSatisfactionSurvey,
     RegisterSupplier,
     ReviewOutcome,
     SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitSelfCheck,
     VerifyRemediation,
 )
+from domain.decide import decide, fold
+from domain.errors import DomainError
 from domain.events import EVENT_TYPES
-from domain.lifecycle import Trigger
-from domain.model import Certificate, CertificateKind, LifecycleState, ServiceCategory
+from domain.model import (
+    METRICS,
+    Certificate,
+    CertificateKind,
+    Comparator,
+    LifecycleState,
+    Metric,
+    Money,
+    ServiceCategory,
+    SlaObjective,
+    SupplierState,
+)
 from domain.ports import RecordedEvent
 from domain.serialization import canonical_json, format_time
 from domain.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
-from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, DEFAULT_THRESHOLD
+from tests.fakes import (
+    BLACKLIST_CRITERION,
+    BLACKLIST_SCORE,
+    DEFAULT_THRESHOLD,
+    FAKE_OBJECTIVE,
+    FakePolicy,
+)
 
 T = TypeVar("T")
 
@@ -223,6 +252,58 @@ _CERTIFICATE_LISTS = st.lists(certificates(), max_size=3)
 _MAYBE_BOOLEAN = st.none() | st.booleans()
 
 
+# --- money and objectives -----------------------------------------------------------------
+
+_CURRENCIES = ("CNY", "USD", "EUR")
+_AMOUNTS = st.decimals(min_value=0, max_value=10_000_000, places=2)
+_POSITIVE_AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=10_000_000, places=2)
+_AT_LEAST_METRICS = frozenset(
+    {Metric.AVAILABILITY, Metric.ON_TIME_DELIVERY, Metric.CUSTOMER_SATISFACTION}
+)
+_OBJECTIVE_IDS = st.one_of(
+    st.sampled_from(["availability", "mttr", "fault-response", "delivery", "满意度"]),
+    short_texts(),
+)
+
+
+@functools.cache
+def currencies() -> st.SearchStrategy[str]:
+    """ISO 4217 codes the suite uses."""
+    return st.sampled_from(_CURRENCIES)
+
+
+@functools.cache
+def money(currency: str | None = None, *, positive: bool = False) -> st.SearchStrategy[Money]:
+    """Exact amounts with two decimals, up to ten million, in ``currency`` (or any)."""
+    return st.builds(
+        Money,
+        _POSITIVE_AMOUNTS if positive else _AMOUNTS,
+        _given_or(currency, currencies()),
+    )
+
+
+@st.composite
+def sla_objectives(draw: st.DrawFn) -> SlaObjective:
+    """A valid objective: a metric, its natural comparator, numbers within the metric's range."""
+    metric = draw(st.sampled_from(Metric))
+    spec = METRICS[metric]
+    in_range = st.floats(spec.minimum, spec.maximum)
+    return SlaObjective(
+        objective_id=draw(_OBJECTIVE_IDS),
+        metric=metric,
+        comparator=Comparator.AT_LEAST if metric in _AT_LEAST_METRICS else Comparator.AT_MOST,
+        target=draw(in_range),
+        warning=draw(in_range),
+        tolerance=draw(st.floats(0.0, 1.0)),
+        grace_days=draw(st.integers(0, 60)),
+        period_days=draw(st.integers(1, 90)),
+    )
+
+
+_OBJECTIVE_LISTS = st.lists(sla_objectives(), max_size=3, unique_by=lambda o: o.objective_id)
+_ONE_IN_FIVE = st.integers(0, 4)
+
+
 # --- commands -----------------------------------------------------------------------------
 
 
@@ -258,15 +339,119 @@ def evidence_commands(
     )
 
 
-def sign_contract_commands(
+def blacklist_commands(
     supplier_id: str | None = None, occurred_at: datetime | None = None
-) -> st.SearchStrategy[SignContract]:
-    """Valid ``SignContract`` commands."""
+) -> st.SearchStrategy[BlacklistSupplier]:
+    """Valid ``BlacklistSupplier`` commands."""
     return st.builds(
-        SignContract,
+        BlacklistSupplier,
         supplier_id=_given_or(supplier_id, supplier_ids()),
-        contract_id=resource_ids(),
+        reason=short_texts(),
         occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+@st.composite
+def sign_contract_commands(
+    draw: st.DrawFn, supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> SignContract:
+    """Valid ``SignContract`` commands: fee and liability in one currency, a term in order
+    when both ends are given, and (often) no objectives, so the policy's defaults apply.
+    """
+    at = draw(_given_or(occurred_at, moments()))
+    currency = draw(currencies())
+    starts_at = ends_at = None
+    if draw(st.booleans()):
+        starts_at = at + draw(st.timedeltas(-timedelta(days=30), timedelta(days=30)))
+        if draw(st.booleans()):
+            ends_at = starts_at + draw(_A_MOMENT_TO_THREE_YEARS)
+    return SignContract(
+        supplier_id=draw(_given_or(supplier_id, supplier_ids())),
+        contract_id=draw(resource_ids()),
+        occurred_at=at,
+        monthly_fee=draw(money(currency)),
+        liability_limit=draw(money(currency)),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        objectives=tuple(draw(_OBJECTIVE_LISTS)) if draw(_ONE_IN_FIVE) == 0 else (),
+    )
+
+
+_ANY_UNIT = st.sampled_from(sorted({spec.unit for spec in METRICS.values()}))
+_ANY_VALUE = st.floats(-1e6, 1e6)
+_UP_TO_A_MONTH = st.timedeltas(timedelta(0), timedelta(days=30))
+_A_MOMENT_TO_A_QUARTER = st.timedeltas(_ONE_MICROSECOND, timedelta(days=90))
+
+
+@st.composite
+def measurement_commands(
+    draw: st.DrawFn, supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> RecordMeasurement:
+    """Well-formed ``RecordMeasurement`` commands: a period that ended by ``occurred_at``, any
+    objective id, unit and finite value (whether the contract has them is another matter).
+    """
+    at = draw(_given_or(occurred_at, moments()))
+    period_end = at - draw(_UP_TO_A_MONTH)
+    return RecordMeasurement(
+        supplier_id=draw(_given_or(supplier_id, supplier_ids())),
+        objective_id=draw(_OBJECTIVE_IDS),
+        value=draw(_ANY_VALUE),
+        unit=draw(_ANY_UNIT),
+        period_start=period_end - draw(_A_MOMENT_TO_A_QUARTER),
+        period_end=period_end,
+        occurred_at=at,
+    )
+
+
+def survey_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[RecordSatisfactionSurvey]:
+    """Valid ``RecordSatisfactionSurvey`` commands."""
+    return st.builds(
+        RecordSatisfactionSurvey,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        score=score_values(),
+        occurred_at=_given_or(occurred_at, moments()),
+        respondents=st.integers(1, 10_000),
+        comment=notes(),
+    )
+
+
+def inspection_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[RecordInspection]:
+    """Valid ``RecordInspection`` commands, passed or failed."""
+    return st.builds(
+        RecordInspection,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        passed=st.booleans(),
+        occurred_at=_given_or(occurred_at, moments()),
+        findings=notes(),
+    )
+
+
+def progress_report_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[SubmitProgressReport]:
+    """Valid ``SubmitProgressReport`` commands."""
+    return st.builds(
+        SubmitProgressReport,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        summary=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def self_check_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[SubmitSelfCheck]:
+    """Valid ``SubmitSelfCheck`` commands, passed or failed."""
+    return st.builds(
+        SubmitSelfCheck,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        passed=st.booleans(),
+        occurred_at=_given_or(occurred_at, moments()),
+        summary=notes(),
     )
 
 
@@ -282,6 +467,17 @@ def open_review_commands(
     )
 
 
+# Remediation is where most of the new process lives: it gets twice the others' share.
+_OUTCOMES = st.sampled_from(
+    [
+        ReviewOutcome.REMEDIATION_REQUIRED,
+        ReviewOutcome.CLEARED,
+        ReviewOutcome.REMEDIATION_REQUIRED,
+        ReviewOutcome.FAILED,
+    ]
+)
+
+
 def conclude_review_commands(
     supplier_id: str | None = None, occurred_at: datetime | None = None
 ) -> st.SearchStrategy[ConcludeReview]:
@@ -289,7 +485,32 @@ def conclude_review_commands(
     return st.builds(
         ConcludeReview,
         supplier_id=_given_or(supplier_id, supplier_ids()),
-        outcome=st.sampled_from(ReviewOutcome),
+        outcome=_OUTCOMES,
+        occurred_at=_given_or(occurred_at, moments()),
+        note=notes(),
+    )
+
+
+def submit_plan_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[SubmitImprovementPlan]:
+    """Valid ``SubmitImprovementPlan`` commands: one to three measures and an owner."""
+    return st.builds(
+        SubmitImprovementPlan,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        measures=st.lists(short_texts(), min_size=1, max_size=3).map(tuple),
+        owner=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def complete_plan_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[CompleteImprovementPlan]:
+    """Valid ``CompleteImprovementPlan`` commands."""
+    return st.builds(
+        CompleteImprovementPlan,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
         occurred_at=_given_or(occurred_at, moments()),
         note=notes(),
     )
@@ -318,15 +539,49 @@ def missed_deadline_commands(
     )
 
 
+def compensation_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[ClaimCompensation]:
+    """Valid ``ClaimCompensation`` commands: a positive amount in any currency."""
+    return st.builds(
+        ClaimCompensation,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        amount=money(positive=True),
+        description=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def advance_time_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[AdvanceTime]:
+    """``AdvanceTime`` ticks."""
+    return st.builds(
+        AdvanceTime,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
 _CommandFactory = Callable[[str | None, datetime | None], st.SearchStrategy[Any]]
 _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     register_supplier_commands,
     evidence_commands,
+    blacklist_commands,
     sign_contract_commands,
+    measurement_commands,
+    survey_commands,
+    inspection_commands,
+    progress_report_commands,
+    self_check_commands,
     open_review_commands,
     conclude_review_commands,
+    submit_plan_commands,
+    complete_plan_commands,
     verify_remediation_commands,
     missed_deadline_commands,
+    compensation_commands,
+    advance_time_commands,
 )
 
 
@@ -343,46 +598,54 @@ def commands(
 # far is re-scored, so the mean lands well clear of the threshold whatever came before.
 _PASSING_SCORES = score_values(DEFAULT_THRESHOLD + 10.0, 99.0)
 _FAILING_SCORES = score_values(0.0, DEFAULT_THRESHOLD - 20.0)
-_FRESH_CRITERIA = st.lists(criteria(), min_size=1, max_size=3)
-_INTENTS = st.sampled_from(["pass", "pass", "pass", "pass", "fail", "fail", "blacklist"])
-_ONE_IN_FIVE = st.integers(0, 4)
-_ONE_IN_EIGHT = st.integers(0, 7)
+_FRESH_CRITERIA = st.lists(st.sampled_from(_SAMPLE_CRITERIA), min_size=1, max_size=3)
+_INTENTS = st.sampled_from(["pass", "pass", "pass", "pass", "pass", "fail", "fail", "blacklist"])
+_ROLLS = st.integers(0, 39)  # below 34: a likely legal command; 34: a rare one; else: any
+# Time moves mostly with ticks: they must land inside a plan's few reminder days as well as
+# jump past whole windows (Hypothesis favours small and boundary values, so both happen).
+# Other commands follow each other closely, often at the same instant. Whole seconds are
+# fine grain enough here: microsecond boundaries are the unit tests' business.
+_TICK_STEPS = st.one_of(st.integers(1, 3 * 86_400), st.integers(3 * 86_400, 30 * 86_400)).map(
+    lambda s: timedelta(seconds=s)
+)
+_STEPS = st.integers(0, 2 * 86_400).map(lambda s: timedelta(seconds=s))
+# How far a drawn measurement lies beyond its target: met (twice in five), or one step per
+# FakePolicy tier (minor under a point, major under five, critical at five or more).
+_MISSES = st.sampled_from([2.0, None, 10.0, 0.5, None])
+_JITTER = st.floats(0.0, 0.45)
+_BOOLEANS = st.booleans()
 
-# Sequence commands are drawn from templates whose id and time are placeholders (no entropy
+# Commands of every kind drawn as templates whose id and time are placeholders (no entropy
 # spent on them), then given the sequence's supplier id and the current domain time.
 _PLACEHOLDER_ID = "placeholder"
 _PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @attrs.define
-class _SequenceModel:
-    """A rough prediction of where the supplier stands, used only to bias generation.
+class _Guide:
+    """Where the supplier really stands, so the next command can be drawn to be likely legal.
 
-    It follows the lifecycle table and FakePolicy's rules for the evidence it generates on
-    purpose; it may be wrong after an arbitrary command, which is fine: it only makes legal
-    commands likely, the tests check what really happens.
+    The guide decides each drawn command under a FakePolicy of its own and folds the result.
+    It only steers generation (the tests decide everything again and check what happens);
+    steering by the real state keeps sequences reaching reviews, plans and deadlines without
+    a second model of the process to keep in step with the domain.
     """
 
     supplier_id: str
-    state: LifecycleState | None = None
-    criteria: set[str] = attrs.field(factory=set)
+    state: SupplierState | None = None
+    policy: FakePolicy = attrs.field(factory=FakePolicy)
 
-    def move(self, trigger: Trigger) -> None:
-        if self.state is not None and trigger in lifecycle.allowed_triggers(self.state):
-            self.state = lifecycle.fire(self.state, trigger)
+    @property
+    def lifecycle(self) -> LifecycleState | None:
+        return self.state.lifecycle if self.state else None
 
-
-_TRIGGER_OF = {
-    SignContract: Trigger.SIGN_CONTRACT,
-    OpenReview: Trigger.OPEN_REVIEW,
-    VerifyRemediation: Trigger.VERIFY_REMEDIATION,
-    RecordMissedImprovementDeadline: Trigger.MISS_IMPROVEMENT_DEADLINE,
-}
-_REVIEW_TRIGGER_OF = {
-    ReviewOutcome.CLEARED: Trigger.CLEAR_REVIEW,
-    ReviewOutcome.REMEDIATION_REQUIRED: Trigger.REQUIRE_REMEDIATION,
-    ReviewOutcome.FAILED: Trigger.FAIL_REVIEW,
-}
+    def follow(self, command: Command) -> None:
+        try:
+            events = decide(command, self.state, self.policy)
+        except DomainError:
+            return
+        self.state = fold(events, self.state)
+        self.policy.contexts.clear()
 
 
 @functools.cache
@@ -391,116 +654,275 @@ def _template(factory: _CommandFactory) -> st.SearchStrategy[Command]:
     return strategy
 
 
-_ANY_TEMPLATE: st.SearchStrategy[_CommandFactory] = st.sampled_from(_COMMAND_FACTORIES)
+@functools.cache
+def _index(size: int) -> st.SearchStrategy[int]:
+    return st.integers(0, size - 1)
 
 
-def _draw_command(
-    draw: st.DrawFn, factory: _CommandFactory, model: _SequenceModel, at: datetime
-) -> Command:
-    command = draw(_template(factory))
-    command = attrs.evolve(command, supplier_id=model.supplier_id, occurred_at=at)
-    _follow(model, command)
-    return command
+# Registration last: Hypothesis leans towards the first choices, and a second registration
+# is the least interesting way to be refused.
+_ANY_TEMPLATE: st.SearchStrategy[_CommandFactory] = st.sampled_from(_COMMAND_FACTORIES[::-1])
+
+# Legal commands are built lean: only what changes behaviour is drawn (texts are fixed; the
+# "any command" share and the unit tests cover their variety).
+Builder = Callable[[st.DrawFn, _Guide, datetime], Command]
 
 
-def _rescored(
-    draw: st.DrawFn, model: _SequenceModel, scores: st.SearchStrategy[float]
-) -> dict[str, float]:
+def _drawn(factory: _CommandFactory) -> Builder:
+    """A builder drawing ``factory``'s template, given the sequence's supplier and time."""
+
+    def build(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+        command = draw(_template(factory))
+        return attrs.evolve(command, supplier_id=guide.supplier_id, occurred_at=at)
+
+    return build
+
+
+def _any_command(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return _drawn(draw(_ANY_TEMPLATE))(draw, guide, at)
+
+
+def _register(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return RegisterSupplier(guide.supplier_id, "Acme", draw(categories()), at)
+
+
+def _rescored(draw: st.DrawFn, guide: _Guide, scores: st.SearchStrategy[float]) -> dict[str, float]:
+    known = set(guide.state.scores) if guide.state else set()
     fresh = draw(_FRESH_CRITERIA)
-    return {c: draw(scores) for c in sorted(model.criteria.union(fresh))}
+    return {c: draw(scores) for c in sorted(known.union(fresh))}
 
 
-def _decisive_evidence(
-    draw: st.DrawFn, model: _SequenceModel, at: datetime
-) -> SubmitQualificationEvidence:
-    """Evidence for a candidate whose outcome under FakePolicy the model can predict."""
+def _licence(draw: st.DrawFn, at: datetime, *, valid: bool) -> Certificate:
+    """A business licence valid at ``at`` (or expired by then); only its validity is drawn."""
+    if valid:
+        valid_from = at - draw(_UP_TO_THREE_YEARS)
+        valid_until = at + draw(_A_MOMENT_TO_THREE_YEARS)
+    else:
+        valid_until = at - draw(_UP_TO_A_YEAR)
+        valid_from = valid_until - draw(_A_MOMENT_TO_THREE_YEARS)
+    return Certificate(CertificateKind.BUSINESS_LICENCE, "BL-1", "SAMR", valid_from, valid_until)
+
+
+def _evidence(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """Evidence for a candidate whose outcome under FakePolicy is clear-cut."""
     intent = draw(_INTENTS)
-    licence_kind = CertificateKind.BUSINESS_LICENCE
     if intent == "pass":
-        evidence = SubmitQualificationEvidence(
-            model.supplier_id,
+        return SubmitQualificationEvidence(
+            guide.supplier_id,
             at,
-            scores=_rescored(draw, model, _PASSING_SCORES),
-            certificates=(_draw_certificate(draw, licence_kind, valid_at=at),),
+            scores=_rescored(draw, guide, _PASSING_SCORES),
+            certificates=(_licence(draw, at, valid=True),),
         )
-        model.move(Trigger.QUALIFY)
-    elif intent == "fail":
+    if intent == "fail":
         # Low scores fail on their own; the licence, valid or expired, is incidental.
-        if draw(st.booleans()):
-            licence = _draw_certificate(draw, licence_kind, valid_at=at)
-        else:
-            licence = _draw_certificate(draw, licence_kind, expired_at=at)
-        evidence = SubmitQualificationEvidence(
-            model.supplier_id,
+        licence = _licence(draw, at, valid=draw(_BOOLEANS))
+        return SubmitQualificationEvidence(
+            guide.supplier_id,
             at,
-            scores=_rescored(draw, model, _FAILING_SCORES),
+            scores=_rescored(draw, guide, _FAILING_SCORES),
             certificates=(licence,),
             site_audit_passed=draw(_MAYBE_BOOLEAN),
         )
+    return SubmitQualificationEvidence(
+        guide.supplier_id, at, scores={BLACKLIST_CRITERION: BLACKLIST_SCORE}
+    )
+
+
+def _sign(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """A contract with a fee and liability in one currency; now and then its own objectives."""
+    currency = draw(currencies())
+    objectives = tuple(draw(_OBJECTIVE_LISTS)) if draw(_ONE_IN_FIVE) == 0 else ()
+    return SignContract(
+        guide.supplier_id,
+        "ct-1",
+        at,
+        draw(money(currency)),
+        draw(money(currency)),
+        objectives=objectives,
+    )
+
+
+def _measurement(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """A measurement of one of the contract's objectives, in its unit, met or missed."""
+    contract = guide.state.contract if guide.state else None
+    objectives = contract.objectives if contract else ()
+    objective = objectives[draw(_index(len(objectives)))] if objectives else FAKE_OBJECTIVE
+    spec = METRICS[objective.metric]
+    miss = draw(_MISSES)
+    jitter = draw(_JITTER)
+    # Distance on the failing side of the target: negative when met, beyond tolerance if not.
+    beyond = -jitter if miss is None else objective.tolerance + miss + jitter
+    side = -1.0 if objective.comparator is Comparator.AT_LEAST else 1.0
+    value = min(max(objective.target + side * beyond, spec.minimum), spec.maximum)
+    period = timedelta(days=objective.period_days)
+    return RecordMeasurement(
+        guide.supplier_id, objective.objective_id, value, spec.unit, at - period, at, at
+    )
+
+
+def _survey(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return RecordSatisfactionSurvey(guide.supplier_id, draw(score_values()), at)
+
+
+def _inspection(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return RecordInspection(guide.supplier_id, draw(_BOOLEANS), at)
+
+
+def _report(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return SubmitProgressReport(guide.supplier_id, "monthly progress", at)
+
+
+def _self_check(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return SubmitSelfCheck(guide.supplier_id, draw(_BOOLEANS), at)
+
+
+def _open_review(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return OpenReview(guide.supplier_id, "quarterly review", at)
+
+
+def _conclude(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return ConcludeReview(guide.supplier_id, draw(_OUTCOMES), at)
+
+
+def _submit(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return SubmitImprovementPlan(guide.supplier_id, ("train the NOC",), "NOC lead", at)
+
+
+def _complete(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return CompleteImprovementPlan(guide.supplier_id, at)
+
+
+def _verify(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return VerifyRemediation(guide.supplier_id, at)
+
+
+def _claim(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """A claim in the contract's currency (in any currency without a contract)."""
+    contract = guide.state.contract if guide.state else None
+    currency = contract.liability_limit.currency if contract else None
+    amount = draw(money(currency, positive=True))
+    return ClaimCompensation(guide.supplier_id, amount, "documented losses", at)
+
+
+def _tick(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return AdvanceTime(guide.supplier_id, at)
+
+
+def _plan_step(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """Stands for the plan's next step in the table below; see :func:`_next_builder`."""
+    return _next_plan_step(guide)(draw, guide, at)
+
+
+def _next_plan_step(guide: _Guide) -> Builder:
+    """Submit the plan, complete it, or (once it is done) let time pass."""
+    plan = guide.state.plan if guide.state else None
+    if plan is None or plan.submitted_at is None:
+        return _submit
+    return _complete if plan.completed_at is None else _tick
+
+
+_REMIND_OFFSETS = st.integers(-4 * 86_400, 2 * 86_400).map(lambda s: timedelta(seconds=s))
+_CLEAN_OFFSETS = st.integers(28 * 86_400, 35 * 86_400).map(lambda s: timedelta(seconds=s))
+
+
+def _deadline_tick(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """A tick aimed at the plan's deadlines: around its due time while it is pending (remind
+    or terminate), around the end of the clean window once completed (verify).
+    """
+    plan = guide.state.plan if guide.state else None
+    if plan is None:
+        return AdvanceTime(guide.supplier_id, at)
+    if plan.completed_at is None:
+        target = plan.due_at + draw(_REMIND_OFFSETS)
     else:
-        evidence = SubmitQualificationEvidence(
-            model.supplier_id, at, scores={BLACKLIST_CRITERION: BLACKLIST_SCORE}
-        )
-        model.move(Trigger.DISQUALIFY)
-    return evidence
+        target = plan.completed_at + draw(_CLEAN_OFFSETS)
+    return AdvanceTime(guide.supplier_id, max(at, target))
 
 
-_LEGAL_FACTORIES: dict[LifecycleState, tuple[_CommandFactory, ...]] = {
-    LifecycleState.QUALIFIED: (sign_contract_commands,),
-    LifecycleState.CONTRACTED: (open_review_commands,),
-    LifecycleState.UNDER_REVIEW: (conclude_review_commands,),
-    LifecycleState.REMEDIATION: (verify_remediation_commands, missed_deadline_commands),
+def _blacklist(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return BlacklistSupplier(guide.supplier_id, "sanctions list", at)
+
+
+def _missed(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return RecordMissedImprovementDeadline(guide.supplier_id, at)
+
+
+# The most telling command of each state comes first (Hypothesis leans towards it).
+_LEGAL_BUILDERS: dict[LifecycleState | None, tuple[Builder, ...]] = {
+    None: (_register,),
+    LifecycleState.CANDIDATE: (_evidence,),
+    LifecycleState.QUALIFIED: (_sign, _sign, _sign, _tick),
+    LifecycleState.CONTRACTED: (
+        *[_measurement] * 5,
+        *[_tick] * 3,
+        _survey,
+        _inspection,
+        _report,
+        _self_check,
+        _open_review,
+        _claim,
+    ),
+    LifecycleState.UNDER_REVIEW: (_conclude, _conclude, _conclude, _measurement, _tick, _claim),
+    LifecycleState.REMEDIATION: (
+        _plan_step,
+        _deadline_tick,
+        _tick,
+        _plan_step,
+        _deadline_tick,
+        _measurement,
+        _plan_step,
+        _tick,
+        _verify,
+    ),
+    LifecycleState.TERMINATED: (_claim, _tick),
 }
+# Now and then the odd one out: blacklisting, a missed deadline recorded by hand, evidence
+# kept on file past candidate, a claim in a currency that may not be the contract's.
+_RARE_BUILDERS: tuple[Builder, ...] = (
+    _blacklist,
+    _missed,
+    _drawn(evidence_commands),
+    _drawn(compensation_commands),
+)
+_RARE_CHOICE = _index(len(_RARE_BUILDERS))
 
 
-# Evidence is legal in every live state (kept on file); it gets a small share. Nothing is
-# legal once terminated: anything goes.
-_LIKELY_LEGAL: dict[LifecycleState | None, st.SearchStrategy[_CommandFactory]] = {
-    state: st.sampled_from([*options, *options, *options, evidence_commands])
-    for state, options in _LEGAL_FACTORIES.items()
-}
-_LIKELY_LEGAL[None] = st.just(register_supplier_commands)
-_LIKELY_LEGAL[LifecycleState.TERMINATED] = _ANY_TEMPLATE
-
-
-def _likely_legal_command(draw: st.DrawFn, model: _SequenceModel, at: datetime) -> Command:
-    if model.state is LifecycleState.CANDIDATE:
-        if draw(_ONE_IN_FIVE) == 0:  # evidence the model does not predict; it assumes no move
-            return _draw_command(draw, evidence_commands, model, at)
-        return _decisive_evidence(draw, model, at)
-    return _draw_command(draw, draw(_LIKELY_LEGAL[model.state]), model, at)
-
-
-def _follow(model: _SequenceModel, command: Command) -> None:
-    if isinstance(command, RegisterSupplier) and model.state is None:
-        model.state = LifecycleState.CANDIDATE
-    elif isinstance(command, ConcludeReview):
-        model.move(_REVIEW_TRIGGER_OF[command.outcome])
-    elif type(command) in _TRIGGER_OF:
-        model.move(_TRIGGER_OF[type(command)])
+def _next_builder(draw: st.DrawFn, guide: _Guide) -> Builder:
+    roll = draw(_ROLLS)  # one draw picks both the kind of move and the builder
+    if roll < 34:
+        builders = _LEGAL_BUILDERS[guide.lifecycle]
+        builder = builders[roll % len(builders)]
+        return _next_plan_step(guide) if builder is _plan_step else builder
+    if roll < 35:
+        return _RARE_BUILDERS[draw(_RARE_CHOICE)]
+    return _any_command
 
 
 @st.composite
 def command_sequences(draw: st.DrawFn, max_size: int = 20) -> list[Command]:
     """Commands for one supplier with non-decreasing ``occurred_at``.
 
-    Mostly legal for the state the supplier is predicted to be in (tuned for
-    :class:`tests.fakes.FakePolicy` with its default threshold), about one in eight chosen
-    from every command kind, which is often illegal: a second registration, a command for a
-    supplier not yet registered, a contract for a candidate, anything after termination.
+    Mostly likely legal for the state the supplier is in under :class:`tests.fakes.FakePolicy`
+    (qualification evidence, contracts, measurements met and missed, surveys, inspections,
+    reports, self-checks, reviews, plans, compensation claims and time ticks); about one in
+    forty is a rarer move (blacklisting, a missed deadline recorded by hand, a claim in any
+    currency); about one in eight is drawn from every command kind and is often illegal: a
+    second registration, a command for a supplier not yet registered, a contract for a
+    candidate, a plan nobody asked for, a measurement of an objective the contract lacks,
+    anything after termination. Once terminated, a sequence ends early half the time.
     """
-    model = _SequenceModel(draw(supplier_ids()))
+    guide = _Guide(draw(supplier_ids()))
     at = draw(moments())
     sequence: list[Command] = []
     for _ in range(draw(st.integers(min_value=1, max_value=max_size))):
-        at += draw(time_steps())
-        if draw(_ONE_IN_EIGHT) == 0:
-            command = _draw_command(draw, draw(_ANY_TEMPLATE), model, at)
-        else:
-            command = _likely_legal_command(draw, model, at)
-        if isinstance(command, SubmitQualificationEvidence):
-            model.criteria.update(command.scores)
+        builder = _next_builder(draw, guide)
+        at += draw(_TICK_STEPS if builder is _tick else _STEPS)
+        command = builder(draw, guide, at)
+        at = command.occurred_at  # a deadline tick may aim later
+        guide.follow(command)
         sequence.append(command)
+        if guide.lifecycle is LifecycleState.TERMINATED and draw(_BOOLEANS):
+            break  # a few commands show termination is absorbing; many add nothing
     return sequence
 
 
@@ -509,7 +931,10 @@ def command_sequences(draw: st.DrawFn, max_size: int = 20) -> list[Command]:
 
 @functools.cache
 def json_values() -> st.SearchStrategy[Any]:
-    """Arbitrary JSON data as the canonical encoder accepts it (no NaN or infinity)."""
+    """JSON data as the canonical encoder accepts it (no NaN or infinity): scalars, and lists
+    or objects of scalars. Inside a payload that is three levels of nesting, enough to show
+    that keys are sorted at every depth; deeper recursion only costs run time.
+    """
     scalars = st.one_of(
         st.none(),
         st.booleans(),
@@ -517,13 +942,10 @@ def json_values() -> st.SearchStrategy[Any]:
         st.floats(allow_nan=False, allow_infinity=False),
         st.text(max_size=20),
     )
-    return st.recursive(
+    return st.one_of(
         scalars,
-        lambda children: st.one_of(
-            st.lists(children, max_size=3),
-            st.dictionaries(st.text(max_size=10), children, max_size=3),
-        ),
-        max_leaves=6,
+        st.lists(scalars, max_size=3),
+        st.dictionaries(st.text(max_size=10), scalars, max_size=3),
     )
 
 
@@ -533,18 +955,27 @@ def payloads() -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.text(max_size=12), json_values(), max_size=3)
 
 
+# Envelope fields only need to differ between events (the hash must cover them); their
+# spelling is the business of the tests that edit them (``replacements_for``).
+_ACTORS = st.sampled_from(["procurement", "noc-monitor", "ticketing", "合规分析师"])
+_REQUEST_IDS = st.text("0123456789abcdef-", min_size=1, max_size=16)
+_POLICY_VERSIONS = st.text("0123456789abcdef", min_size=8, max_size=8)
+_STREAM_ID_LISTS = st.lists(supplier_ids(), min_size=1, max_size=3, unique=True)
+_EVENT_TYPE_NAMES = st.sampled_from(sorted(EVENT_TYPES))
+
+
 @st.composite
 def recorded_event_chains(
     draw: st.DrawFn, min_size: int = 1, max_size: int = 5
 ) -> list[RecordedEvent]:
     """A correctly hash-chained log: global sequence from 1, per-stream versions from 1."""
-    stream_ids = draw(st.lists(supplier_ids(), min_size=1, max_size=3, unique=True))
+    stream_ids = draw(_STREAM_ID_LISTS)
     versions = dict.fromkeys(stream_ids, 0)
     recorded_at = draw(moments())
     prev_hash = GENESIS_HASH
     chain: list[RecordedEvent] = []
     for global_seq in range(1, draw(st.integers(min_size, max_size)) + 1):
-        stream_id = draw(st.sampled_from(stream_ids))
+        stream_id = stream_ids[draw(_index(len(stream_ids)))]
         versions[stream_id] += 1
         recorded_at += draw(time_steps())
         fields: dict[str, Any] = {
@@ -552,13 +983,13 @@ def recorded_event_chains(
             "global_seq": global_seq,
             "stream_id": stream_id,
             "version": versions[stream_id],
-            "event_type": draw(st.sampled_from(sorted(EVENT_TYPES))),
+            "event_type": draw(_EVENT_TYPE_NAMES),
             "payload": draw(payloads()),
             "occurred_at": recorded_at - draw(_UP_TO_A_YEAR),  # domain time precedes recording
             "recorded_at": recorded_at,
-            "actor": draw(short_texts()),
-            "request_id": draw(resource_ids()),
-            "policy_version": draw(st.text("0123456789abcdef", min_size=8, max_size=64)),
+            "actor": draw(_ACTORS),
+            "request_id": draw(_REQUEST_IDS),
+            "policy_version": draw(_POLICY_VERSIONS),
         }
         prev_hash = event_hash(**fields)
         chain.append(RecordedEvent(**fields, hash=prev_hash))

@@ -1,8 +1,9 @@
-"""An event store in memory: the fake for unit tests and simulation.
+"""An event store and policy archive in memory: the fake for unit tests and simulation.
 
-It keeps the SQLite store's semantics exactly (the contract suite in
-``tests/integration/test_store_contract.py`` holds both to them); the rules every store
-shares live in :mod:`server.storage.records`.
+It keeps the SQLite store's semantics exactly (the contract suites in
+``tests/integration/test_store_contract.py`` and ``test_policy_archive_contract.py`` hold
+both to them); the rules every store shares live in :mod:`server.storage.records` and
+:mod:`server.storage.policy_records`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from domain.audit import GENESIS_HASH, verify_chain
 from domain.errors import ConcurrencyConflict
+from domain.policy_archive import (
+    ArchivedVersion,
+    PolicyActivation,
+    PolicyVersionConflict,
+    PolicyVersionNotFound,
+)
 from domain.ports import (
     AppendResult,
     ChainVerification,
@@ -23,6 +31,14 @@ from domain.ports import (
     NewEvent,
     RecordedEvent,
     StreamSnapshot,
+)
+from server.storage.policy_records import (
+    check_activation,
+    files_from_json,
+    files_to_json,
+    replay_activation,
+    stored_time,
+    summary,
 )
 from server.storage.records import (
     Clock,
@@ -43,8 +59,17 @@ class _Snapshot:
     state_json: str
 
 
+@attrs.frozen
+class _PolicyVersion:
+    name: str
+    files_json: str
+    saved_at: datetime
+
+
 class MemoryEventStore:
-    """The ``EventStore`` protocol in memory, thread-safe behind one lock."""
+    """The ``EventStore`` and ``PolicyArchive`` protocols in memory, thread-safe behind one
+    lock.
+    """
 
     def __init__(self, clock: Clock = utc_now) -> None:
         self._clock = clock
@@ -54,6 +79,9 @@ class MemoryEventStore:
         self._requests: dict[str, tuple[str, AppendResult]] = {}
         self._snapshots: dict[str, _Snapshot] = {}
         self._stream_ids: list[str] = []  # sorted, for list_snapshots pagination
+        self._policy_versions: dict[str, _PolicyVersion] = {}  # in the order first saved
+        self._activations: list[PolicyActivation] = []
+        self._activation_requests: dict[str, PolicyActivation] = {}
 
     def __enter__(self) -> MemoryEventStore:
         return self
@@ -158,6 +186,76 @@ class MemoryEventStore:
         with self._lock:
             log = list(self._log)
         return verify_chain(log)
+
+    # --- the policy archive ------------------------------------------------------------
+
+    def save_version(
+        self, version: str, name: str, files: Mapping[str, str], saved_at: datetime
+    ) -> bool:
+        """Keep ``files`` as ``version``; False when already kept (see ``PolicyArchive``)."""
+        files_json = files_to_json(version, name, files)
+        with self._lock:
+            known = self._policy_versions.get(version)
+            if known is not None:
+                if known.files_json != files_json:
+                    raise PolicyVersionConflict(version)
+                return False
+            self._policy_versions[version] = _PolicyVersion(name, files_json, stored_time(saved_at))
+            return True
+
+    def record_activation(
+        self, version: str, actor: str, request_id: str, activated_at: datetime
+    ) -> PolicyActivation:
+        """Append an activation to the history (see ``PolicyArchive.record_activation``)."""
+        check_activation(version, actor, request_id)
+        with self._lock:
+            replayed = replay_activation(
+                self._activation_requests.get(request_id), version, request_id
+            )
+            if replayed is not None:
+                return replayed
+            if version not in self._policy_versions:
+                raise PolicyVersionNotFound(version)
+            activation = PolicyActivation(
+                len(self._activations) + 1, version, actor, request_id, stored_time(activated_at)
+            )
+            self._activations.append(activation)
+            self._activation_requests[request_id] = activation
+            return activation
+
+    def active_version(self) -> str | None:
+        """The version of the latest activation, if any."""
+        with self._lock:
+            return self._activations[-1].version if self._activations else None
+
+    def activations(self) -> list[PolicyActivation]:
+        """The activation history, oldest first."""
+        with self._lock:
+            return list(self._activations)
+
+    def list_versions(self) -> list[ArchivedVersion]:
+        """Every archived version, in the order first saved."""
+        with self._lock:
+            activations = list(self._activations)
+            versions = list(self._policy_versions.items())
+        return [summary(v, kept.name, kept.saved_at, activations) for v, kept in versions]
+
+    def get_version(self, version: str) -> ArchivedVersion:
+        """One archived version, with its activation summary."""
+        with self._lock:
+            kept = self._policy_versions.get(version)
+            activations = list(self._activations)
+        if kept is None:
+            raise PolicyVersionNotFound(version)
+        return summary(version, kept.name, kept.saved_at, activations)
+
+    def load_version(self, version: str) -> dict[str, str]:
+        """The files of ``version``."""
+        with self._lock:
+            kept = self._policy_versions.get(version)
+        if kept is None:
+            raise PolicyVersionNotFound(version)
+        return files_from_json(kept.files_json)
 
     def close(self) -> None:
         """Nothing to release; present so the memory store can stand in for any other."""

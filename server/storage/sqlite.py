@@ -4,7 +4,11 @@ Events and request records are append-only (triggers refuse UPDATE and DELETE), 
 event is hash-chained to the one before it in global order, and one append is one
 ``BEGIN IMMEDIATE`` transaction: events, request record and snapshot land together or not
 at all. The schema is versioned with ``PRAGMA user_version``; later versions add steps to
-``MIGRATIONS``.
+``MIGRATIONS``. The same file holds the policy archive (``domain.policy_archive``): policy
+versions and the append-only history of activations.
+
+Tools that only read (``sqm policy explain``, ``sqm policy versions``) open the file with
+``read_only=True``: no migration, no write, the file is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -14,10 +18,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from domain.audit import GENESIS_HASH, verify_chain
 from domain.errors import ConcurrencyConflict
+from domain.policy_archive import (
+    ArchivedVersion,
+    PolicyActivation,
+    PolicyVersionConflict,
+    PolicyVersionNotFound,
+)
 from domain.ports import (
     AppendResult,
     ChainVerification,
@@ -27,6 +39,14 @@ from domain.ports import (
     StreamSnapshot,
 )
 from domain.serialization import format_time, parse_time
+from server.storage.policy_records import (
+    check_activation,
+    files_from_json,
+    files_to_json,
+    replay_activation,
+    stored_time,
+    summary,
+)
 from server.storage.records import (
     Clock,
     check_append,
@@ -81,6 +101,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             for verb in ("UPDATE", "DELETE")
         ),
     ),
+    # 2: the policy archive. A version's files are kept once, by content hash; activations
+    # are an append-only history whose latest row is the active version.
+    (
+        """CREATE TABLE policy_versions (
+            version TEXT PRIMARY KEY CHECK (version <> ''),
+            name TEXT NOT NULL CHECK (name <> ''),
+            files TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE policy_activations (
+            sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+            version TEXT NOT NULL REFERENCES policy_versions (version),
+            actor TEXT NOT NULL,
+            request_id TEXT NOT NULL UNIQUE,
+            activated_at TEXT NOT NULL
+        )""",
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("policy_versions", "policy_activations")
+            for verb in ("UPDATE", "DELETE")
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -90,6 +133,8 @@ _EVENT_COLUMNS = (
     " actor, request_id, policy_version, prev_hash, hash"
 )
 _VERIFY_PAGE = 1000
+_ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
+_ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
 
 
 class UnsupportedSchemaVersion(Exception):
@@ -104,8 +149,15 @@ class UnsupportedSchemaVersion(Exception):
         )
 
 
+class NotAnSqmDatabase(Exception):
+    """A file opened read-only holds no SQM schema (it was never served, or is not ours)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is not an SQM database (no schema version recorded)")
+
+
 class SqliteEventStore:
-    """The ``EventStore`` protocol over one SQLite file.
+    """The ``EventStore`` and ``PolicyArchive`` protocols over one SQLite file.
 
     One connection, shared by threads behind a lock; other processes or stores on the
     same file are serialised by SQLite's write lock (``BEGIN IMMEDIATE``, waiting up to
@@ -117,20 +169,28 @@ class SqliteEventStore:
         path: str | os.PathLike[str],
         clock: Clock = utc_now,
         busy_timeout_ms: int = 5000,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._path = os.fspath(path)
         self._clock = clock
         self._lock = threading.Lock()
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
-            self._path,
+            Path(self._path).resolve().as_uri() + "?mode=ro" if read_only else self._path,
             isolation_level=None,
             check_same_thread=False,
             timeout=busy_timeout_ms / 1000,
+            uri=read_only,
         )
         try:
-            self._configure(busy_timeout_ms)
-            self._migrate()
+            if read_only:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                self._schema = self._check_readable()
+            else:
+                self._configure(busy_timeout_ms)
+                self._migrate()
+                self._schema = SCHEMA_VERSION
         except BaseException:
             self._conn.close()
             raise
@@ -162,6 +222,14 @@ class SqliteEventStore:
                     self._conn.execute(statement)
             if found < SCHEMA_VERSION:
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def _check_readable(self) -> int:
+        (found,) = self._conn.execute("PRAGMA user_version").fetchone()
+        if found > SCHEMA_VERSION:
+            raise UnsupportedSchemaVersion(self._path, found, SCHEMA_VERSION)
+        if found < 1:
+            raise NotAnSqmDatabase(self._path)
+        return int(found)
 
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
@@ -360,6 +428,125 @@ class SqliteEventStore:
         finally:
             target.close()
 
+    # --- the policy archive ------------------------------------------------------------
+
+    def save_version(
+        self, version: str, name: str, files: Mapping[str, str], saved_at: datetime
+    ) -> bool:
+        """Keep ``files`` as ``version``; False when already kept (see ``PolicyArchive``)."""
+        files_json = files_to_json(version, name, files)
+        with self._lock, self._write_transaction():
+            row = self._conn.execute(
+                "SELECT files FROM policy_versions WHERE version = ?", (version,)
+            ).fetchone()
+            if row is not None:
+                if row[0] != files_json:
+                    raise PolicyVersionConflict(version)
+                return False
+            self._conn.execute(
+                "INSERT INTO policy_versions (version, name, files, saved_at) VALUES (?, ?, ?, ?)",
+                (version, name, files_json, format_time(saved_at)),
+            )
+            return True
+
+    def record_activation(
+        self, version: str, actor: str, request_id: str, activated_at: datetime
+    ) -> PolicyActivation:
+        """Append an activation to the history (see ``PolicyArchive.record_activation``)."""
+        check_activation(version, actor, request_id)
+        with self._lock, self._write_transaction():
+            row = self._conn.execute(
+                f"SELECT {_ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                " WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
+            replayed = replay_activation(
+                None if row is None else _activation(row), version, request_id
+            )
+            if replayed is not None:
+                return replayed
+            if not self._version_row(version):
+                raise PolicyVersionNotFound(version)
+            (last,) = self._conn.execute(
+                "SELECT COALESCE(MAX(sequence), 0) FROM policy_activations"
+            ).fetchone()
+            activation = PolicyActivation(
+                int(last) + 1, version, actor, request_id, stored_time(activated_at)
+            )
+            self._conn.execute(
+                f"INSERT INTO policy_activations ({_ACTIVATION_COLUMNS})"  # noqa: S608 - constant columns
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    activation.sequence,
+                    activation.version,
+                    activation.actor,
+                    activation.request_id,
+                    format_time(activation.activated_at),
+                ),
+            )
+            return activation
+
+    def active_version(self) -> str | None:
+        """The version of the latest activation, if any."""
+        if not self._has_archive():
+            return None
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def activations(self) -> list[PolicyActivation]:
+        """The activation history, oldest first."""
+        if not self._has_archive():
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                " ORDER BY sequence"
+            ).fetchall()
+        return [_activation(row) for row in rows]
+
+    def list_versions(self) -> list[ArchivedVersion]:
+        """Every archived version, in the order first saved."""
+        if not self._has_archive():
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
+            ).fetchall()
+        activations = self.activations()
+        return [summary(row[0], row[1], parse_time(row[2]), activations) for row in rows]
+
+    def get_version(self, version: str) -> ArchivedVersion:
+        """One archived version, with its activation summary."""
+        with self._lock:
+            row = self._version_row(version)
+        if row is None:
+            raise PolicyVersionNotFound(version)
+        return summary(version, row[0], parse_time(row[2]), self.activations())
+
+    def load_version(self, version: str) -> dict[str, str]:
+        """The files of ``version``."""
+        with self._lock:
+            row = self._version_row(version)
+        if row is None:
+            raise PolicyVersionNotFound(version)
+        return files_from_json(row[1])
+
+    def _version_row(self, version: str) -> tuple[Any, ...] | None:
+        # The caller holds the lock.
+        if not self._has_archive():
+            return None
+        row = self._conn.execute(
+            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
+        ).fetchone()
+        return None if row is None else tuple(row)
+
+    def _has_archive(self) -> bool:
+        # A file opened read-only may predate the archive; it simply has no versions.
+        return self._schema >= _ARCHIVE_SCHEMA
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
         with self._lock:
@@ -386,6 +573,10 @@ def _encode(record: RecordedEvent) -> tuple[Any, ...]:
         record.prev_hash,
         record.hash,
     )
+
+
+def _activation(row: Sequence[Any]) -> PolicyActivation:
+    return PolicyActivation(int(row[0]), row[1], row[2], row[3], parse_time(row[4]))
 
 
 def _decode(row: Sequence[Any]) -> RecordedEvent:

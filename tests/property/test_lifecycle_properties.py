@@ -1,36 +1,60 @@
-"""Random command sequences through decide/apply: the lifecycle table is never escaped, and
-a supplier's state is always the fold of its events.
+"""Random command sequences through decide/apply: the lifecycle table is never escaped, a
+supplier's state is always the fold of its events, and the ledger and reminders stay sound.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from typing import Any
 
 import attrs
 from hypothesis import event, given
-from hypothesis import strategies as st
 
-from domain import lifecycle
+from domain import lifecycle as lifecycle_module
 from domain.commands import (
+    COMMAND_TYPES,
+    AdvanceTime,
+    BlacklistSupplier,
+    ClaimCompensation,
     Command,
+    CompleteImprovementPlan,
     ConcludeReview,
     OpenReview,
+    RecordInspection,
+    RecordMeasurement,
     RecordMissedImprovementDeadline,
+    RecordSatisfactionSurvey,
     RegisterSupplier,
     ReviewOutcome,
     SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitSelfCheck,
     VerifyRemediation,
 )
 from domain.decide import apply, decide, fold
-from domain.errors import DomainError, IllegalTransition, SupplierAlreadyExists, SupplierNotFound
-from domain.events import Event, LifecycleTransitioned, event_type
+from domain.errors import (
+    DomainError,
+    IllegalTransition,
+    InvalidCommand,
+    SupplierAlreadyExists,
+    SupplierNotFound,
+)
+from domain.events import (
+    Event,
+    LifecycleTransitioned,
+    PenaltyAssessed,
+    ReminderIssued,
+    event_type,
+)
 from domain.lifecycle import TRANSITIONS, Trigger
-from domain.model import LifecycleState, SupplierState
+from domain.model import METRICS, LifecycleState, ServiceCategory, SupplierState
 from domain.serialization import canonical_json, event_from_payload, event_to_payload
 from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, FakePolicy
-from tests.strategies import command_sequences, commands, register_supplier_commands
+from tests.strategies import EARLIEST, command_sequences, commands
 
 TABLE = {(trigger, source, dest) for trigger, source, dest in TRANSITIONS}
 _TRIGGERS = {
@@ -44,6 +68,16 @@ _REVIEW_TRIGGERS = {
     ReviewOutcome.REMEDIATION_REQUIRED: Trigger.REQUIRE_REMEDIATION,
     ReviewOutcome.FAILED: Trigger.FAIL_REVIEW,
 }
+_RECORDS = (
+    RecordMeasurement,
+    RecordSatisfactionSurvey,
+    RecordInspection,
+    SubmitProgressReport,
+    SubmitSelfCheck,
+)
+S = LifecycleState
+START = EARLIEST.replace(tzinfo=UTC)  # no drawn command is dated earlier
+UNDER_CONTRACT = frozenset({S.CONTRACTED, S.UNDER_REVIEW, S.REMEDIATION})
 
 
 @attrs.frozen
@@ -89,21 +123,107 @@ def round_tripped(events: Sequence[Event]) -> list[Event]:
 
 
 def lifecycle_trigger(command: Command) -> Trigger | None:
-    """The trigger a lifecycle command fires; None for registration and evidence."""
+    """The trigger a lifecycle command fires; None for every other command."""
     if isinstance(command, ConcludeReview):
         return _REVIEW_TRIGGERS[command.outcome]
     return _TRIGGERS.get(type(command))
 
 
+Refusal = type[DomainError] | None
+
+
+def _refused_past_candidate_only_when_terminated(command: Any, before: SupplierState) -> Refusal:
+    return IllegalTransition if before.lifecycle in lifecycle_module.TERMINAL_STATES else None
+
+
+def _record_refusal(command: Any, before: SupplierState) -> Refusal:
+    contract = before.contract
+    if before.lifecycle not in UNDER_CONTRACT or contract is None:
+        return IllegalTransition
+    if isinstance(command, RecordMeasurement):
+        objective = contract.objective(command.objective_id)
+        spec = METRICS[objective.metric] if objective else None
+        if spec is None or command.unit != spec.unit:
+            return InvalidCommand
+        if not spec.minimum <= command.value <= spec.maximum:
+            return InvalidCommand
+    return None
+
+
+def _submit_refusal(command: Any, before: SupplierState) -> Refusal:
+    plan = before.plan
+    pending = plan is not None and plan.completed_at is None
+    return None if before.lifecycle is S.REMEDIATION and pending else IllegalTransition
+
+
+def _complete_refusal(command: Any, before: SupplierState) -> Refusal:
+    plan = before.plan
+    pending = plan is not None and plan.submitted_at is not None and plan.completed_at is None
+    return None if before.lifecycle is S.REMEDIATION and pending else IllegalTransition
+
+
+def _claim_refusal(command: Any, before: SupplierState) -> Refusal:
+    if before.contract is None:
+        return IllegalTransition
+    same = command.amount.currency == before.contract.liability_limit.currency
+    return None if same else InvalidCommand
+
+
+def _lifecycle_refusal(command: Any, before: SupplierState) -> Refusal:
+    trigger = lifecycle_trigger(command)
+    assert trigger is not None
+    if trigger not in lifecycle_module.allowed_triggers(before.lifecycle):
+        return IllegalTransition
+    unfinished = before.plan is not None and before.plan.completed_at is None
+    return IllegalTransition if isinstance(command, VerifyRemediation) and unfinished else None
+
+
+_ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
+    RegisterSupplier: lambda command, before: SupplierAlreadyExists,
+    SubmitQualificationEvidence: _refused_past_candidate_only_when_terminated,
+    BlacklistSupplier: _refused_past_candidate_only_when_terminated,
+    **dict.fromkeys(_RECORDS, _record_refusal),
+    SubmitImprovementPlan: _submit_refusal,
+    CompleteImprovementPlan: _complete_refusal,
+    ClaimCompensation: _claim_refusal,
+    AdvanceTime: lambda command, before: None,
+    **dict.fromkeys(
+        [
+            SignContract,
+            OpenReview,
+            ConcludeReview,
+            VerifyRemediation,
+            RecordMissedImprovementDeadline,
+        ],
+        _lifecycle_refusal,
+    ),
+}
+
+
+def expected_refusal(command: Command, before: SupplierState | None) -> Refusal:
+    """The error the process calls for (None: accept), written from the process description
+    independently of ``domain.decide``. Sequences never go back in time, so no refusal here
+    is about time.
+    """
+    if before is None:
+        return None if isinstance(command, RegisterSupplier) else SupplierNotFound
+    return _ORACLE[type(command)](command, before)
+
+
+def test_the_oracle_knows_every_command_type() -> None:
+    """Every command type has a rule for when it is refused."""
+    assert {cls.__name__ for cls in _ORACLE} == set(COMMAND_TYPES)
+
+
 @given(command_sequences())
 def test_random_sequences_only_move_along_the_lifecycle_table(sequence: list[Command]) -> None:
-    """Every state reached is a LifecycleState, reached by a transition listed in TRANSITIONS."""
+    """Every state reached is a LifecycleState, reached by transitions listed in TRANSITIONS."""
     for step in replay(sequence):
         if step.after is None:
             continue
         assert step.after.lifecycle in LifecycleState
         moves = [e for e in step.events if isinstance(e, LifecycleTransitioned)]
-        assert len(moves) <= 1
+        assert len(moves) <= 1  # no evaluation acts on two lifecycle moves at once
         for move in moves:
             assert (Trigger(move.trigger), move.from_state, move.to_state) in TABLE
             assert step.before is not None
@@ -116,23 +236,15 @@ def test_random_sequences_only_move_along_the_lifecycle_table(sequence: list[Com
 
 @given(command_sequences())
 def test_a_command_is_refused_exactly_when_the_process_forbids_it(sequence: list[Command]) -> None:
-    """Registration, lookup and lifecycle guards refuse a command iff the table says no."""
+    """Registration, lookup, lifecycle and plan guards refuse a command iff the process says no."""
     for step in replay(sequence):
         command, before = step.command, step.before
-        if isinstance(command, RegisterSupplier):
-            assert isinstance(step.error, SupplierAlreadyExists) is (before is not None)
-            continue
-        if before is None:
-            assert isinstance(step.error, SupplierNotFound)
-            continue
-        trigger = lifecycle_trigger(command)
-        if trigger is None:  # evidence: accepted in every state but the terminal one
-            forbidden = before.lifecycle in lifecycle.TERMINAL_STATES
-        else:
-            forbidden = trigger not in lifecycle.allowed_triggers(before.lifecycle)
-        assert isinstance(step.error, IllegalTransition) is forbidden
+        expected = expected_refusal(command, before)
+        assert type(step.error) is (expected or type(None)), step
         if isinstance(step.error, IllegalTransition):
+            assert before is not None
             assert step.error.current_state == before.lifecycle.value
+        event(f"{type(command).__name__}: {type(step.error).__name__ if step.error else 'ok'}")
 
 
 @given(command_sequences())
@@ -143,55 +255,71 @@ def test_a_command_yields_all_its_events_or_raises_with_none(sequence: list[Comm
             assert step.events == ()
             assert step.after == step.before
             continue
-        assert step.events
-        assert all(e.occurred_at == step.command.occurred_at for e in step.events)
-        assert step.after is not None
-        assert step.after.updated_at == step.command.occurred_at
         previous_version = step.before.version if step.before else 0
+        assert step.after is not None
         assert step.after.version == previous_version + len(step.events)
+        if not step.events:  # only a tick may find nothing due
+            assert isinstance(step.command, AdvanceTime)
+            assert step.after == step.before
+            continue
+        assert all(e.occurred_at == step.command.occurred_at for e in step.events)
+        assert step.after.updated_at == step.command.occurred_at
 
 
 @given(command_sequences())
 def test_the_state_is_always_the_fold_of_the_events_so_far(sequence: list[Command]) -> None:
-    """Incremental apply equals a fold from scratch and from JSON; version counts the events."""
+    """After every step the state is the fold of the events so far, also as a store returns
+    them (through canonical JSON); the version counts the events.
+    """
     steps = replay(sequence)
-    stored = round_tripped(all_events(steps))
+    events = all_events(steps)
+    stored = round_tripped(events)
+    assert fold(events) == (steps[-1].after if steps else None)
+    reloaded: SupplierState | None = None
     count = 0
     for step in steps:
+        reloaded = fold(stored[count : count + len(step.events)], reloaded)
         count += len(step.events)
-        assert fold(all_events(steps)[:count]) == step.after
-        assert fold(stored[:count]) == step.after
+        assert reloaded == step.after
         assert (step.after.version if step.after else 0) == count
 
 
 @given(command_sequences())
 def test_terminated_is_absorbing_in_any_sequence(sequence: list[Command]) -> None:
-    """Once a supplier is terminated, every later command is refused and nothing changes."""
+    """Once terminated, a supplier stays terminated; only compensation still enters the ledger."""
     terminated_at: SupplierState | None = None
     for step in replay(sequence):
         if terminated_at is not None:
-            assert step.error is not None
-            assert step.after == terminated_at
-        elif step.after is not None and step.after.lifecycle is LifecycleState.TERMINATED:
+            assert step.after is not None
+            assert step.after.lifecycle is S.TERMINATED
+            assert all(
+                isinstance(e, PenaltyAssessed) and e.penalty.kind == "compensation"
+                for e in step.events
+            )
+            assert step.after.penalties[: len(terminated_at.penalties)] == terminated_at.penalties
+            assert attrs.evolve(
+                step.after, penalties=(), version=0, updated_at=None
+            ) == attrs.evolve(terminated_at, penalties=(), version=0, updated_at=None)
+        elif step.after is not None and step.after.lifecycle is S.TERMINATED:
             terminated_at = step.after
 
 
-@given(st.data())
-def test_no_command_moves_a_terminated_supplier(data: st.DataObject) -> None:
-    """After disqualification, arbitrary commands for the supplier all raise a DomainError."""
-    registration = data.draw(register_supplier_commands())
-    blacklisting = SubmitQualificationEvidence(
-        registration.supplier_id,
-        registration.occurred_at,
-        scores={BLACKLIST_CRITERION: BLACKLIST_SCORE},
-    )
-    terminated = replay([registration, blacklisting])[-1].after
-    assert terminated is not None
-    assert terminated.lifecycle is LifecycleState.TERMINATED
-    for command in data.draw(st.lists(commands(registration.supplier_id), max_size=10)):
-        steps = replay([registration, blacklisting, command])
-        assert steps[-1].error is not None
-        assert steps[-1].after == terminated
+DISQUALIFIED: list[Command] = [
+    RegisterSupplier("acme", "Acme", ServiceCategory.SOFTWARE, START),
+    SubmitQualificationEvidence("acme", START, scores={BLACKLIST_CRITERION: BLACKLIST_SCORE}),
+]
+
+
+@given(commands("acme"))
+def test_no_command_moves_a_terminated_supplier(command: Command) -> None:
+    """After disqualification, any command is refused or (a tick) changes nothing."""
+    *_, disqualified, last = replay([*DISQUALIFIED, command])
+    assert disqualified.after is not None
+    assert disqualified.after.lifecycle is S.TERMINATED
+    assert last.events == ()
+    assert last.after == disqualified.after
+    assert last.error is not None or isinstance(command, AdvanceTime)
+    event(type(command).__name__)
 
 
 @given(command_sequences())
@@ -200,3 +328,37 @@ def test_the_same_commands_under_the_same_policy_give_the_same_events(
 ) -> None:
     """Decisions depend only on commands, state and policy: a replay is identical."""
     assert all_events(replay(sequence)) == all_events(replay(sequence))
+
+
+# --- the ledger and reminders -----------------------------------------------------------------
+
+
+@given(command_sequences())
+def test_the_ledger_never_holds_a_negative_amount(sequence: list[Command]) -> None:
+    """Service credits and compensation are never negative, whatever the sequence."""
+    for step in replay(sequence):
+        if step.after is not None:
+            assert all(p.amount.amount >= 0 for p in step.after.penalties)
+            event(f"ledger entries: {min(len(step.after.penalties), 3)}+")
+
+
+@given(command_sequences())
+def test_every_penalty_is_assessed_against_the_suppliers_contract(sequence: list[Command]) -> None:
+    """A PenaltyAssessed only follows a signed contract, and names that contract and currency."""
+    for step in replay(sequence):
+        for assessed in (e for e in step.events if isinstance(e, PenaltyAssessed)):
+            assert step.before is not None
+            contract = step.before.contract
+            assert contract is not None
+            assert assessed.penalty.contract_id == contract.contract_id
+            assert assessed.penalty.amount.currency == contract.liability_limit.currency
+            assert assessed.penalty.period == assessed.occurred_at.strftime("%Y-%m")
+            event(f"penalty: {assessed.penalty.kind}")
+
+
+@given(command_sequences())
+def test_a_reminder_key_is_never_issued_twice(sequence: list[Command]) -> None:
+    """Each deadline is reminded of at most once, across every tick of a sequence."""
+    keys = [e.key for e in all_events(replay(sequence)) if isinstance(e, ReminderIssued)]
+    assert len(keys) == len(set(keys))
+    event(f"reminders: {min(len(keys), 2)}")

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
 
 from domain.commands import (
+    NO_AMOUNT,
+    AdvanceTime,
+    BlacklistSupplier,
+    ClaimCompensation,
     Command,
+    CompleteImprovementPlan,
     ConcludeReview,
     OpenReview,
+    RecordInspection,
+    RecordMeasurement,
     RecordMissedImprovementDeadline,
+    RecordSatisfactionSurvey,
     RegisterSupplier,
     ReviewOutcome,
     SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitSelfCheck,
     VerifyRemediation,
 )
 from domain.decide import apply, decide, fold
@@ -26,84 +39,49 @@ from domain.events import (
     DecisionRecorded,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanRequired,
     LifecycleTransitioned,
     QualificationEvidenceSubmitted,
     RemediationVerified,
     ReviewConcluded,
     ReviewOpened,
+    SupplierBlacklisted,
     SupplierRegistered,
 )
 from domain.lifecycle import Trigger
 from domain.model import (
     Action,
-    Certificate,
     CertificateKind,
+    Comparator,
+    Contract,
+    ImprovementPlan,
     LifecycleState,
+    Metric,
+    Money,
+    Review,
     ServiceCategory,
+    SlaObjective,
     Stage,
-    SupplierState,
 )
-from tests.fakes import DISQUALIFY_RULE_ID, QUALIFY_RULE_ID, FakePolicy
-
-S = LifecycleState
-SID = "acme-networks"
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
-
-
-def licence(
-    valid_from: datetime = T0 - 365 * DAY,
-    valid_until: datetime = T0 + 365 * DAY,
-    number: str = "BL-0001",
-    kind: CertificateKind = CertificateKind.BUSINESS_LICENCE,
-) -> Certificate:
-    """A certificate (a business licence unless told otherwise), valid around T0 by default."""
-    return Certificate(
-        kind, number, "State Administration for Market Regulation", valid_from, valid_until
-    )
-
-
-def passing_evidence(at: datetime = T0, **scores: float) -> SubmitQualificationEvidence:
-    """Evidence that qualifies a candidate under FakePolicy's defaults."""
-    return SubmitQualificationEvidence(
-        SID, at, scores=scores or {"capability": 90.0, "price": 80.0}, certificates=(licence(),)
-    )
-
-
-def run(state: SupplierState | None, *commands: Command) -> SupplierState:
-    """The state after deciding and applying each command in turn under a fresh FakePolicy."""
-    for command in commands:
-        state = fold(decide(command, state, FakePolicy()), state)
-    assert state is not None
-    return state
-
-
-def supplier_in(lifecycle: LifecycleState) -> SupplierState:
-    """A supplier driven to ``lifecycle`` through real commands, one day apart."""
-    steps: dict[LifecycleState, Sequence[Command]] = {
-        S.CANDIDATE: [],
-        S.QUALIFIED: [passing_evidence()],
-        S.CONTRACTED: [passing_evidence(), SignContract(SID, "ct-1", T0 + DAY)],
-        S.UNDER_REVIEW: [
-            passing_evidence(),
-            SignContract(SID, "ct-1", T0 + DAY),
-            OpenReview(SID, "three SLA breaches in 30 days", T0 + 2 * DAY),
-        ],
-        S.REMEDIATION: [
-            passing_evidence(),
-            SignContract(SID, "ct-1", T0 + DAY),
-            OpenReview(SID, "three SLA breaches in 30 days", T0 + 2 * DAY),
-            ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, T0 + 3 * DAY),
-        ],
-        S.TERMINATED: [SubmitQualificationEvidence(SID, T0, scores={"blacklisted": 100.0})],
-    }
-    state = run(
-        None,
-        RegisterSupplier(SID, "华为技术有限公司", ServiceCategory.SOFTWARE, T0),
-        *steps[lifecycle],
-    )
-    assert state.lifecycle is lifecycle
-    return state
+from tests.fakes import (
+    DAY,
+    DISQUALIFY_RULE_ID,
+    FAKE_OBJECTIVE,
+    FEE,
+    LIABILITY,
+    PLAN_DUE_DAYS,
+    QUALIFY_RULE_ID,
+    SID,
+    SIGNED_AT,
+    T0,
+    FakePolicy,
+    S,
+    licence,
+    passing_evidence,
+    run,
+    sign,
+    supplier_in,
+)
 
 
 def transitions_in(events: Sequence[Event]) -> list[LifecycleTransitioned]:
@@ -142,11 +120,21 @@ def test_registering_an_existing_supplier_raises_supplier_already_exists() -> No
     "command",
     [
         passing_evidence(),
+        BlacklistSupplier(SID, "sanctions list", T0),
         SignContract(SID, "ct-1", T0),
+        RecordMeasurement(SID, "availability", 99.0, "percent", T0 - DAY, T0, T0),
+        RecordSatisfactionSurvey(SID, 80.0, T0),
+        RecordInspection(SID, True, T0),
+        SubmitProgressReport(SID, "on track", T0),
+        SubmitSelfCheck(SID, True, T0),
         OpenReview(SID, "late report", T0),
         ConcludeReview(SID, ReviewOutcome.CLEARED, T0),
+        SubmitImprovementPlan(SID, ("train staff",), "NOC lead", T0),
+        CompleteImprovementPlan(SID, T0),
         VerifyRemediation(SID, T0),
         RecordMissedImprovementDeadline(SID, T0),
+        ClaimCompensation(SID, FEE, "outage losses", T0),
+        AdvanceTime(SID, T0),
     ],
     ids=lambda c: type(c).__name__,
 )
@@ -302,9 +290,13 @@ def test_blacklisting_evidence_after_qualification_does_not_terminate() -> None:
 def test_signing_a_contract_moves_a_qualified_supplier_to_contracted() -> None:
     """SignContract records the contract, then qualified -> contracted caused by the command."""
     at = T0 + 2 * DAY
-    events = decide(SignContract(SID, "ct-2025-001", at), supplier_in(S.QUALIFIED), FakePolicy())
+    command = SignContract(SID, "ct-2025-001", at, FEE, LIABILITY)
+    events = decide(command, supplier_in(S.QUALIFIED), FakePolicy())
     assert events == [
-        ContractSigned(at, "ct-2025-001"),
+        ContractSigned(
+            at,
+            Contract("ct-2025-001", at, at, at + 365 * DAY, FEE, LIABILITY, (FAKE_OBJECTIVE,)),
+        ),
         LifecycleTransitioned(
             at, Trigger.SIGN_CONTRACT.value, S.QUALIFIED, S.CONTRACTED, "command SignContract"
         ),
@@ -312,30 +304,30 @@ def test_signing_a_contract_moves_a_qualified_supplier_to_contracted() -> None:
 
 
 def test_opening_a_review_moves_a_contracted_supplier_under_review() -> None:
-    """OpenReview records the reason, then contracted -> under_review."""
+    """OpenReview records a review with its reason (no breach), then contracted -> under_review."""
     at = T0 + 4 * DAY
     command = OpenReview(SID, "critical breach: availability 97.1% < 99.9%", at)
     events = decide(command, supplier_in(S.CONTRACTED), FakePolicy())
     assert events == [
-        ReviewOpened(at, command.reason),
+        ReviewOpened(at, Review(opened_at=at, reason=command.reason)),
         LifecycleTransitioned(
             at, Trigger.OPEN_REVIEW.value, S.CONTRACTED, S.UNDER_REVIEW, "command OpenReview"
         ),
     ]
+    assert run(supplier_in(S.CONTRACTED), command).review == Review(at, command.reason)
 
 
 @pytest.mark.parametrize(
     ("outcome", "trigger", "dest"),
     [
         (ReviewOutcome.CLEARED, Trigger.CLEAR_REVIEW, S.CONTRACTED),
-        (ReviewOutcome.REMEDIATION_REQUIRED, Trigger.REQUIRE_REMEDIATION, S.REMEDIATION),
         (ReviewOutcome.FAILED, Trigger.FAIL_REVIEW, S.TERMINATED),
     ],
 )
-def test_concluding_a_review_moves_the_supplier_as_its_outcome_says(
+def test_clearing_or_failing_a_review_moves_the_supplier_as_its_outcome_says(
     outcome: ReviewOutcome, trigger: Trigger, dest: LifecycleState
 ) -> None:
-    """Each review outcome fires its own trigger and lands in its own state."""
+    """Cleared and failed reviews fire their own trigger, land in their state, require no plan."""
     at = T0 + 5 * DAY
     command = ConcludeReview(SID, outcome, at, note="panel of 3")
     events = decide(command, supplier_in(S.UNDER_REVIEW), FakePolicy())
@@ -343,14 +335,38 @@ def test_concluding_a_review_moves_the_supplier_as_its_outcome_says(
         ReviewConcluded(at, outcome, "panel of 3"),
         LifecycleTransitioned(at, trigger.value, S.UNDER_REVIEW, dest, "command ConcludeReview"),
     ]
+    after = run(supplier_in(S.UNDER_REVIEW), command)
+    assert (after.review, after.plan) == (None, None)
 
 
-def test_verifying_remediation_returns_the_supplier_to_contracted() -> None:
-    """VerifyRemediation records the verification, then remediation -> contracted."""
+def test_requiring_remediation_moves_to_remediation_and_requires_a_plan() -> None:
+    """remediation_required: the review ends, under_review -> remediation, and a plan is due."""
+    at = T0 + 5 * DAY
+    command = ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, at, note="panel of 3")
+    events = decide(command, supplier_in(S.UNDER_REVIEW), FakePolicy())
+    due = at + PLAN_DUE_DAYS[None] * DAY  # a hand-opened review has no breach severity
+    assert events == [
+        ReviewConcluded(at, ReviewOutcome.REMEDIATION_REQUIRED, "panel of 3"),
+        LifecycleTransitioned(
+            at,
+            Trigger.REQUIRE_REMEDIATION.value,
+            S.UNDER_REVIEW,
+            S.REMEDIATION,
+            "command ConcludeReview",
+        ),
+        ImprovementPlanRequired(at, ImprovementPlan(at, due)),
+    ]
+
+
+def test_verifying_remediation_of_a_completed_plan_returns_the_supplier_to_contracted() -> None:
+    """VerifyRemediation records the verification, then remediation -> contracted, plan cleared."""
     at = T0 + 40 * DAY
-    events = decide(
-        VerifyRemediation(SID, at, "clean window"), supplier_in(S.REMEDIATION), FakePolicy()
+    state = run(
+        supplier_in(S.REMEDIATION),
+        SubmitImprovementPlan(SID, ("add a standby link",), "NOC lead", T0 + 4 * DAY),
+        CompleteImprovementPlan(SID, T0 + 10 * DAY),
     )
+    events = decide(VerifyRemediation(SID, at, "clean window"), state, FakePolicy())
     assert events == [
         RemediationVerified(at, "clean window"),
         LifecycleTransitioned(
@@ -361,6 +377,9 @@ def test_verifying_remediation_returns_the_supplier_to_contracted() -> None:
             "command VerifyRemediation",
         ),
     ]
+    after = fold(events, state)
+    assert after is not None
+    assert after.plan is None
 
 
 def test_a_missed_improvement_deadline_terminates_the_supplier() -> None:
@@ -398,6 +417,7 @@ ILLEGAL_COMMANDS = [
     (S.TERMINATED, SignContract(SID, "ct-3", T0 + 9 * DAY), "sign_contract"),
     (S.TERMINATED, VerifyRemediation(SID, T0 + 9 * DAY), "verify_remediation"),
     (S.TERMINATED, passing_evidence(T0 + 9 * DAY), "submit_qualification_evidence"),
+    (S.TERMINATED, BlacklistSupplier(SID, "fraud", T0 + 9 * DAY), "blacklist"),
 ]
 
 
@@ -445,8 +465,10 @@ def test_apply_refuses_a_transition_the_machine_does_not_allow() -> None:
 
 def test_only_a_registration_can_start_a_stream() -> None:
     """Applying any other event to no state raises, and a registration cannot come twice."""
+    contract = supplier_in(S.CONTRACTED).contract
+    assert contract is not None
     with pytest.raises(ValueError, match="cannot start a stream"):
-        apply(None, ContractSigned(T0, "ct-1"))
+        apply(None, ContractSigned(T0, contract))
     registration = SupplierRegistered(SID, "Acme", ServiceCategory.SOFTWARE, T0)
     with pytest.raises(ValueError, match="can only start a stream"):
         apply(supplier_in(S.CANDIDATE), registration)
@@ -456,7 +478,7 @@ def test_every_event_bumps_the_version_and_the_update_time() -> None:
     """Each applied event adds one to the version and sets updated_at to its occurred_at."""
     state = supplier_in(S.CONTRACTED)
     at = T0 + 20 * DAY
-    after = apply(state, ReviewOpened(at, "late report"))
+    after = apply(state, ReviewOpened(at, Review(at, "late report")))
     assert after.version == state.version + 1
     assert after.updated_at == at
     assert after.registered_at == T0
@@ -524,3 +546,219 @@ def test_a_command_dated_before_the_suppliers_last_event_is_refused() -> None:
     with pytest.raises(InvalidCommand) as raised:
         decide(backdated, state, FakePolicy())
     assert [v.field for v in raised.value.violations] == ["occurred_at"]
+
+
+# --- contracts -----------------------------------------------------------------------------
+
+
+@attrs.define
+class CategoryPolicy(FakePolicy):
+    """FakePolicy whose default objective is named after the category it is asked for."""
+
+    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+        """One availability objective whose id is the category."""
+        return (attrs.evolve(FAKE_OBJECTIVE, objective_id=category.value),)
+
+
+def test_a_contract_without_objectives_gets_the_policys_defaults_for_the_category() -> None:
+    """No objectives in the command: the policy's default objectives for the supplier's category."""
+    state = run(supplier_in(S.QUALIFIED), sign(), policy=CategoryPolicy())
+    assert state.contract is not None
+    assert [o.objective_id for o in state.contract.objectives] == [ServiceCategory.SOFTWARE.value]
+
+
+def test_explicit_objectives_replace_the_policys_defaults() -> None:
+    """Objectives named in the command are the contract's, in their order; no default is added."""
+    restore = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+    uptime = attrs.evolve(FAKE_OBJECTIVE, objective_id="uptime", grace_days=30)
+    state = run(supplier_in(S.QUALIFIED), sign(restore, uptime))
+    assert state.contract is not None
+    assert state.contract.objectives == (restore, uptime)
+    assert state.contract.objective("mttr") == restore
+    assert state.contract.objective("availability") is None
+
+
+def test_a_signed_contract_is_the_suppliers_contract_with_its_terms() -> None:
+    """After signing, the state holds the contract: id, signing time, fee and liability limit."""
+    state = supplier_in(S.CONTRACTED)
+    assert state.contract is not None
+    assert state.contract.contract_id == "ct-1"
+    assert state.contract.signed_at == SIGNED_AT
+    assert (state.contract.monthly_fee, state.contract.liability_limit) == (FEE, LIABILITY)
+
+
+def test_a_contract_signed_without_terms_carries_zero_amounts() -> None:
+    """A framework agreement (no fee, no liability given) records 0.00 CNY for both."""
+    command = SignContract(SID, "fw-1", T0 + 2 * DAY)
+    state = run(supplier_in(S.QUALIFIED), command)
+    assert state.contract is not None
+    assert state.contract.monthly_fee == state.contract.liability_limit == NO_AMOUNT
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "term"),
+    [
+        (None, None, (T0 + 2 * DAY, T0 + 367 * DAY)),
+        (T0 + 10 * DAY, None, (T0 + 10 * DAY, T0 + 375 * DAY)),
+        (None, T0 + 100 * DAY, (T0 + 2 * DAY, T0 + 100 * DAY)),
+        (T0 - 5 * DAY, T0 + 50 * DAY, (T0 - 5 * DAY, T0 + 50 * DAY)),
+    ],
+    ids=["defaults", "start-given", "end-given", "both-given"],
+)
+def test_the_term_starts_at_signing_and_runs_a_year_unless_given(
+    starts_at: datetime | None, ends_at: datetime | None, term: tuple[datetime, datetime]
+) -> None:
+    """starts_at defaults to the signing time, ends_at to 365 days after the start."""
+    command = SignContract(
+        SID, "ct-1", T0 + 2 * DAY, FEE, LIABILITY, starts_at=starts_at, ends_at=ends_at
+    )
+    state = run(supplier_in(S.QUALIFIED), command)
+    assert state.contract is not None
+    assert (state.contract.starts_at, state.contract.ends_at) == term
+
+
+BAD_TERMS = [
+    ({"monthly_fee": Money(Decimal("-1.00"), "CNY")}, ["monthly_fee.amount"]),
+    ({"monthly_fee": Money(Decimal("NaN"), "CNY")}, ["monthly_fee.amount"]),
+    ({"liability_limit": Money(Decimal("-0.01"), "CNY")}, ["liability_limit.amount"]),
+    (
+        {"monthly_fee": Money(Decimal(1), "cny"), "liability_limit": Money(Decimal(1), "cny")},
+        ["monthly_fee.currency", "liability_limit.currency"],
+    ),
+    ({"liability_limit": Money(Decimal(500), "USD")}, ["liability_limit.currency"]),
+    ({"starts_at": T0 + 9 * DAY, "ends_at": T0 + 9 * DAY}, ["ends_at"]),
+    ({"contract_id": "-no good"}, ["contract_id"]),
+    ({"objectives": (FAKE_OBJECTIVE, FAKE_OBJECTIVE)}, ["objectives[1].objective_id"]),
+]
+
+
+@pytest.mark.parametrize(("terms", "fields"), BAD_TERMS, ids=lambda v: str(v)[:40])
+def test_bad_contract_terms_are_refused_naming_each_field(
+    terms: dict[str, Any], fields: list[str]
+) -> None:
+    """Negative or non-finite amounts, bad or mixed currencies, an empty term: InvalidCommand."""
+    command = attrs.evolve(sign(at=T0 + 2 * DAY), **terms)
+    with pytest.raises(InvalidCommand) as raised:
+        decide(command, supplier_in(S.QUALIFIED), FakePolicy())
+    assert [v.field for v in raised.value.violations] == fields
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="domain bug: ends_at is only checked against starts_at when both are given, so a"
+    " contract ending before its default start (the signing time) is accepted",
+)
+def test_a_contract_ending_before_it_is_signed_is_refused() -> None:
+    """With starts_at defaulted to signing, an ends_at before signing is refused, naming ends_at."""
+    command = SignContract(SID, "ct-1", T0 + 20 * DAY, FEE, LIABILITY, ends_at=T0 + 10 * DAY)
+    with pytest.raises(InvalidCommand) as raised:
+        decide(command, supplier_in(S.QUALIFIED), FakePolicy())
+    assert [v.field for v in raised.value.violations] == ["ends_at"]
+
+
+# --- blacklisting --------------------------------------------------------------------------
+
+
+def test_blacklisting_a_candidate_disqualifies_it() -> None:
+    """A blacklisted candidate is marked and moves candidate -> terminated by the command."""
+    at = T0 + DAY
+    events = decide(
+        BlacklistSupplier(SID, "sanctions list", at), supplier_in(S.CANDIDATE), FakePolicy()
+    )
+    assert events == [
+        SupplierBlacklisted(at, "sanctions list"),
+        LifecycleTransitioned(
+            at, Trigger.DISQUALIFY.value, S.CANDIDATE, S.TERMINATED, "command BlacklistSupplier"
+        ),
+    ]
+    assert run(supplier_in(S.CANDIDATE), BlacklistSupplier(SID, "x", at)).blacklisted
+
+
+@pytest.mark.parametrize("lifecycle", [S.QUALIFIED, S.CONTRACTED, S.REMEDIATION])
+def test_blacklisting_past_candidate_marks_the_supplier_and_moves_nothing(
+    lifecycle: LifecycleState,
+) -> None:
+    """Past candidate, blacklisting only bars a later re-qualification; the lifecycle stays."""
+    at = T0 + 9 * DAY
+    events = decide(BlacklistSupplier(SID, "fraud", at), supplier_in(lifecycle), FakePolicy())
+    assert events == [SupplierBlacklisted(at, "fraud")]
+
+
+def test_a_blacklisted_candidate_never_qualifies_even_when_the_qualify_rule_fires() -> None:
+    """Blacklisted, then revoked to candidate: passing evidence fires qualify but moves nothing."""
+    expiring = licence(valid_until=T0 + 30 * DAY)
+    state = run(
+        supplier_in(S.CANDIDATE),
+        SubmitQualificationEvidence(SID, T0, scores={"capability": 90.0}, certificates=(expiring,)),
+        BlacklistSupplier(SID, "fraud found after qualification", T0 + DAY),
+        AdvanceTime(SID, T0 + 31 * DAY),
+    )
+    assert (state.lifecycle, state.blacklisted) == (S.CANDIDATE, True)
+
+    renewed = licence(number="BL-0002", valid_from=T0 + 31 * DAY, valid_until=T0 + 900 * DAY)
+    evidence = SubmitQualificationEvidence(
+        SID, T0 + 32 * DAY, scores={"capability": 95.0}, certificates=(renewed,)
+    )
+    events = decide(evidence, state, FakePolicy())
+    assert transitions_in(events) == []
+    qualify = [e.decision for e in events if isinstance(e, DecisionRecorded)]
+    assert [(d.rule_id, d.fired) for d in qualify] == [(QUALIFY_RULE_ID, True)]
+    assert run(state, evidence).lifecycle is S.CANDIDATE
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        BlacklistSupplier(SID, "late", T0 + 2 * DAY),
+        RecordMeasurement(SID, "availability", 99.95, "percent", T0, T0 + 2 * DAY, T0 + 2 * DAY),
+        RecordSatisfactionSurvey(SID, 90.0, T0 + 2 * DAY),
+        RecordInspection(SID, True, T0 + 2 * DAY),
+        SubmitProgressReport(SID, "on track", T0 + 2 * DAY),
+        SubmitSelfCheck(SID, True, T0 + 2 * DAY),
+        ClaimCompensation(SID, FEE, "outage losses", T0 + 2 * DAY),
+        AdvanceTime(SID, T0 + 2 * DAY),
+    ],
+    ids=lambda c: type(c).__name__,
+)
+def test_a_command_dated_before_the_last_event_is_refused_whatever_its_kind(
+    command: Command,
+) -> None:
+    """Every command under contract is refused with occurred_at named if it predates the stream."""
+    state = run(supplier_in(S.CONTRACTED), SubmitProgressReport(SID, "weekly", T0 + 5 * DAY))
+    policy = FakePolicy()
+    with pytest.raises(InvalidCommand) as raised:
+        decide(command, state, policy)
+    assert [v.field for v in raised.value.violations] == ["occurred_at"]
+    assert policy.contexts == []
+
+
+def test_a_command_at_the_same_instant_as_the_last_event_is_accepted() -> None:
+    """Time may stand still: a command dated exactly at the last event is not backdated."""
+    state = run(supplier_in(S.CONTRACTED), SubmitProgressReport(SID, "weekly", T0 + 5 * DAY))
+    assert decide(SubmitSelfCheck(SID, True, T0 + 5 * DAY), state, FakePolicy())
+
+
+@pytest.mark.parametrize("lifecycle", [S.CANDIDATE, S.TERMINATED])
+def test_advancing_time_for_a_candidate_or_terminated_supplier_does_nothing(
+    lifecycle: LifecycleState,
+) -> None:
+    """No deadline runs against these clocks: no events, and the policy is not consulted."""
+    policy = FakePolicy()
+    assert decide(AdvanceTime(SID, T0 + 400 * DAY), supplier_in(lifecycle), policy) == []
+    assert policy.contexts == []
+
+
+@pytest.mark.parametrize("lifecycle", [S.QUALIFIED, S.CONTRACTED, S.UNDER_REVIEW, S.REMEDIATION])
+def test_advancing_time_asks_the_policy_about_deadlines_at_the_new_time(
+    lifecycle: LifecycleState,
+) -> None:
+    """A tick evaluates the deadlines stage with the supplier as it is and now = occurred_at."""
+    policy = FakePolicy()
+    state = supplier_in(lifecycle)
+    decide(AdvanceTime(SID, T0 + 4 * DAY), state, policy)
+    (context,) = policy.contexts
+    assert (context.stage, context.now, context.supplier) == (Stage.DEADLINES, T0 + 4 * DAY, state)
+    assert (context.record_kind, context.measurement, context.breach) == ("", None, None)

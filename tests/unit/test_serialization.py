@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from hypothesis import given
@@ -14,26 +16,51 @@ from hypothesis import given
 from domain.commands import ReviewOutcome
 from domain.events import (
     EVENT_TYPES,
+    BreachDetected,
     ContractSigned,
     DecisionRecorded,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanCompleted,
+    ImprovementPlanRequired,
+    ImprovementPlanSubmitted,
+    InspectionRecorded,
     LifecycleTransitioned,
+    MeasurementRecorded,
+    PenaltyAssessed,
+    ProgressReportSubmitted,
     QualificationEvidenceSubmitted,
     RemediationVerified,
+    ReminderIssued,
     ReviewConcluded,
     ReviewOpened,
+    SatisfactionSurveyRecorded,
+    SelfCheckSubmitted,
+    SupplierBlacklisted,
     SupplierRegistered,
     event_type,
 )
 from domain.model import (
     Action,
+    Breach,
     Certificate,
     CertificateKind,
+    Comparator,
     ConditionOutcome,
+    Contract,
     Decision,
+    ImprovementPlan,
     LifecycleState,
+    Measurement,
+    Metric,
+    Money,
+    Observation,
+    Penalty,
+    Reminder,
+    Review,
     ServiceCategory,
+    Severity,
+    SlaObjective,
     SupplierState,
 )
 from domain.serialization import (
@@ -71,19 +98,71 @@ DECISION = Decision(
         ConditionOutcome("site_audit_passed", "==", True, True, True),
     ),
 )
+AVAILABILITY = SlaObjective(
+    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 30, 30
+)
+RESTORE = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+CONTRACT = Contract(
+    "ct-2025-001",
+    T0,
+    T0 + timedelta(days=1),
+    T0 + timedelta(days=366),
+    Money(Decimal("120000.50"), "CNY"),
+    Money(Decimal("1000000.00"), "CNY"),
+    (AVAILABILITY, RESTORE),
+)
+MEASUREMENT = Measurement(
+    "availability", Metric.AVAILABILITY, 97.25, T0 - timedelta(days=30), T0, False, T0
+)
+BREACH = Breach("availability", Metric.AVAILABILITY, Severity.MAJOR, 97.25, 99.9, 2.65, T0, T0)
+PENALTY = Penalty(
+    "acme/penalty-1",
+    "service_credit",
+    "ct-2025-001",
+    Money(Decimal("2400.01"), "CNY"),
+    "2025-03",
+    "sla.major-credit",
+    "period",
+    T0,
+    "availability",
+)
+REVIEW = Review(
+    T0, "critical breach", "sla.critical-opens-review", "availability", Severity.CRITICAL
+)
+PLAN = ImprovementPlan(T0, T0 + timedelta(days=7), "availability")
+REMIND = attrs.evolve(
+    DECISION, action=Action.REMIND, fired=True, parameters={"reminder": "improvement_plan_due"}
+)
 EXAMPLE_EVENTS: list[Event] = [
     SupplierRegistered("acme", "华为技术有限公司", ServiceCategory.NETWORK_EQUIPMENT, T0),
     QualificationEvidenceSubmitted(T0, {"capability": 81.5, "价格": 70.0}, (LICENCE,), True),
     QualificationEvidenceSubmitted(T0),
+    SupplierBlacklisted(T0, "列入失信名单"),
     DecisionRecorded(T0, DECISION),
+    DecisionRecorded(T0, REMIND),
     LifecycleTransitioned(
         T0, "qualify", LifecycleState.CANDIDATE, LifecycleState.QUALIFIED, "rule x"
     ),
-    ContractSigned(T0, "ct-2025-001"),
-    ReviewOpened(T0, "3 breaches of availability in 30 days"),
+    ContractSigned(T0, CONTRACT),
+    ContractSigned(T0, attrs.evolve(CONTRACT, objectives=())),
+    MeasurementRecorded(T0, MEASUREMENT),
+    BreachDetected(T0, BREACH),
+    PenaltyAssessed(T0, PENALTY, "3% of 120000.50 CNY, capped at the period cap"),
+    SatisfactionSurveyRecorded(T0, Observation(T0, 72.5), 40, "慢"),
+    InspectionRecorded(T0, Observation(T0, 0.0, False), "two racks unlabelled"),
+    ProgressReportSubmitted(T0, "milestone 2 delivered"),
+    SelfCheckSubmitted(T0, False, "backup test failed"),
+    ReviewOpened(T0, REVIEW),
+    ReviewOpened(T0, Review(T0, "late report")),
     ReviewConcluded(T0, ReviewOutcome.REMEDIATION_REQUIRED, "plan due in 14 days"),
+    ImprovementPlanRequired(T0, PLAN),
+    ImprovementPlanSubmitted(T0, ("add a standby link", "train the NOC"), "NOC lead"),
+    ImprovementPlanCompleted(T0, "all measures in place"),
     RemediationVerified(T0, "clean 30-day window"),
     ImprovementDeadlineMissed(T0),
+    ReminderIssued(
+        T0, Reminder.IMPROVEMENT_PLAN_DUE, "improvement_plan_due:2025-03-08T09:30:15+00:00", "due"
+    ),
 ]
 
 
@@ -120,9 +199,58 @@ def test_a_payload_is_a_fixed_point_of_the_round_trip(event: Event) -> None:
 
 def test_a_payload_does_not_carry_the_type_name() -> None:
     """The type name is kept beside the payload, under the event's class name."""
-    payload = event_to_payload(ContractSigned(T0, "ct-1"))
-    assert payload == {"occurred_at": "2025-03-01T09:30:15.123456Z", "contract_id": "ct-1"}
-    assert event_type(ContractSigned(T0, "ct-1")) == "ContractSigned"
+    event = ContractSigned(T0, attrs.evolve(CONTRACT, objectives=(RESTORE,)))
+    assert event_to_payload(event) == {
+        "occurred_at": "2025-03-01T09:30:15.123456Z",
+        "contract": {
+            "contract_id": "ct-2025-001",
+            "signed_at": "2025-03-01T09:30:15.123456Z",
+            "starts_at": "2025-03-02T09:30:15.123456Z",
+            "ends_at": "2026-03-02T09:30:15.123456Z",
+            "monthly_fee": {"amount": "120000.50", "currency": "CNY"},
+            "liability_limit": {"amount": "1000000.00", "currency": "CNY"},
+            "objectives": [
+                {
+                    "objective_id": "mttr",
+                    "metric": "mean_time_to_restore",
+                    "comparator": "<=",
+                    "target": 4.0,
+                    "warning": 3.0,
+                    "tolerance": 0.0,
+                    "grace_days": 0,
+                    "period_days": 30,
+                }
+            ],
+        },
+    }
+    assert event_type(event) == "ContractSigned"
+
+
+def test_money_travels_as_an_exact_decimal_string() -> None:
+    """Amounts are strings in the payload, trailing zeros kept, and come back as equal Decimals."""
+    payload = through_json(event_to_payload(PenaltyAssessed(T0, PENALTY, "basis")))
+    assert payload["penalty"]["amount"] == {"amount": "2400.01", "currency": "CNY"}
+    rebuilt = event_from_payload("PenaltyAssessed", payload)
+    assert isinstance(rebuilt, PenaltyAssessed)
+    assert rebuilt.penalty.amount.amount == Decimal("2400.01")
+    assert str(rebuilt.penalty.amount.amount) == "2400.01"
+
+
+def test_a_float_amount_in_a_stored_payload_is_refused() -> None:
+    """A float has already lost the exact amount: reading one back is an error, not a guess."""
+    payload = through_json(event_to_payload(PenaltyAssessed(T0, PENALTY, "basis")))
+    payload["penalty"]["amount"]["amount"] = 2400.01
+    with pytest.raises(cattrs.ClassValidationError):
+        event_from_payload("PenaltyAssessed", payload)
+
+
+def test_a_review_without_a_breach_keeps_no_severity() -> None:
+    """A hand-opened review's severity is null in the payload and None when read back."""
+    payload = through_json(event_to_payload(ReviewOpened(T0, Review(T0, "late report"))))
+    assert payload["review"]["severity"] is None
+    rebuilt = event_from_payload("ReviewOpened", payload)
+    assert isinstance(rebuilt, ReviewOpened)
+    assert rebuilt.review.severity is None
 
 
 def test_fact_values_keep_their_json_types() -> None:
@@ -147,6 +275,10 @@ def test_a_payload_missing_a_field_is_an_error() -> None:
     """A stored payload without a required field is refused, not filled with a default."""
     with pytest.raises(cattrs.ClassValidationError):
         event_from_payload("ContractSigned", {"occurred_at": "2025-03-01T00:00:00.000000Z"})
+    payload = through_json(event_to_payload(ContractSigned(T0, CONTRACT)))
+    del payload["contract"]["liability_limit"]
+    with pytest.raises(cattrs.ClassValidationError):
+        event_from_payload("ContractSigned", payload)
 
 
 def test_a_fact_value_that_is_not_a_scalar_is_an_error() -> None:
@@ -168,19 +300,42 @@ RICH_STATE = SupplierState(
     scores={"capability": 81.5, "price": 70.0},
     certificates=(LICENCE,),
     site_audit_passed=True,
-    last_decisions=(DECISION,),
+    blacklisted=True,
+    last_decisions=(DECISION, REMIND),
+    contract=CONTRACT,
+    measurements=(MEASUREMENT,),
+    breaches=(BREACH,),
+    penalties=(PENALTY,),
+    surveys=(Observation(T0, 72.5),),
+    inspections=(Observation(T0, 0.0, False),),
+    last_progress_report_at=T0,
+    last_self_check_at=T0 + timedelta(days=1),
+    review=REVIEW,
+    plan=attrs.evolve(PLAN, measures=("train the NOC",), owner="NOC lead", submitted_at=T0),
+    reminders_sent=frozenset({"b:2025-03-08", "a:2025-03-08"}),
+    last_tick_at=T0 + timedelta(days=2),
 )
+STATES = [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)]
+STATE_IDS = ["rich", "defaults"]
 
 
-@pytest.mark.parametrize(
-    "state",
-    [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)],
-    ids=["rich", "defaults"],
-)
-def test_a_state_round_trips_through_a_dict_and_json(state: SupplierState) -> None:
-    """state_from_dict(state_to_dict(s)) gives back an equal state, directly and via JSON."""
+@pytest.mark.parametrize("state", STATES, ids=STATE_IDS)
+def test_a_state_round_trips_through_a_dict(state: SupplierState) -> None:
+    """state_from_dict(state_to_dict(s)) gives back an equal state."""
     assert state_from_dict(state_to_dict(state)) == state
+
+
+@pytest.mark.parametrize("state", STATES, ids=STATE_IDS)
+def test_a_state_round_trips_through_a_dict_and_json(state: SupplierState) -> None:
+    """A state stored as canonical JSON (a snapshot) and read back is equal to the original."""
     assert state_from_dict(through_json(state_to_dict(state))) == state
+
+
+def test_reminders_sent_are_stored_as_a_sorted_list() -> None:
+    """Sets serialise sorted, so the same state always gives the same snapshot bytes."""
+    data = state_to_dict(RICH_STATE)
+    assert data["reminders_sent"] == ["a:2025-03-08", "b:2025-03-08"]
+    assert canonical_json(data) == canonical_json(state_to_dict(attrs.evolve(RICH_STATE)))
 
 
 def test_canonical_json_sorts_keys_at_every_depth() -> None:

@@ -1,0 +1,307 @@
+"""The process methods of the client: contract, monitoring, review, improvement, liability.
+
+Each mutating call returns the :class:`ProcessResult` (supplier after the call, decisions,
+recorded events); a request id is generated once per call unless given, and every retry
+sends that same id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from clients.builders import supplier_name, timestamp
+from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2 as api
+from sqm.v1 import supplier_service_pb2_grpc as api_grpc
+
+Response = TypeVar("Response")
+
+
+@attrs.frozen
+class PenaltyLedger:
+    """A supplier's whole penalties ledger and its totals per kind (unset without a contract)."""
+
+    penalties: tuple[pb.Penalty, ...]
+    service_credit_total: pb.Money
+    compensation_total: pb.Money
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key."""
+    return str(uuid.uuid4())
+
+
+class ProcessCalls:
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+
+    _stub: api_grpc.SupplierServiceStub
+
+    def _call(
+        self, method: Callable[..., Response], request: Any, timeout: float | None = None
+    ) -> Response:
+        raise NotImplementedError  # pragma: no cover - SqmClient provides it
+
+    def blacklist_supplier(
+        self,
+        supplier_id: str,
+        reason: str,
+        *,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Bar a supplier from qualification; a candidate is disqualified."""
+        request = api.BlacklistSupplierRequest(
+            name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
+            etag=etag, request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.BlacklistSupplier, request).result
+
+    def sign_contract(
+        self,
+        supplier_id: str,
+        contract: pb.Contract,
+        *,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the contract signed with a qualified supplier (see ``clients.contract``)."""
+        request = api.SignContractRequest(
+            name=supplier_name(supplier_id), contract=contract, occur_time=timestamp(occur_time),
+            etag=etag, request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SignContract, request).result
+
+    def record_measurement(self, measurement: api.RecordMeasurementRequest) -> api.ProcessResult:
+        """Record one SLA measurement (build it with ``clients.measurement``)."""
+        request = api.RecordMeasurementRequest()
+        request.CopyFrom(measurement)
+        request.request_id = request.request_id or new_request_id()
+        return self._call(self._stub.RecordMeasurement, request).result
+
+    def upload_measurements(
+        self,
+        rows: Iterable[api.RecordMeasurementRequest],
+        partial_acceptance: bool = False,
+        *,
+        timeout: float | None = None,
+    ) -> api.UploadMeasurementsResponse:
+        """Upload measurements in one stream: all or none, unless ``partial_acceptance``.
+
+        Rows without a request id get one here, once, so a retried stream (the client
+        retries transient failures) is recognised row by row and never counts twice. The
+        server decides rows one by one: give large uploads a ``timeout`` (seconds for the
+        whole stream) longer than the client's default.
+        """
+        messages = []
+        for row in rows:
+            message = api.UploadMeasurementsRequest(measurement=row)
+            if not message.measurement.request_id:
+                message.measurement.request_id = new_request_id()
+            messages.append(message)
+        if messages:
+            messages[0].partial_acceptance = partial_acceptance
+
+        def stream(requests: Sequence[api.UploadMeasurementsRequest], **kwargs: Any) -> Any:
+            return self._stub.UploadMeasurements(iter(requests), **kwargs)
+
+        response: api.UploadMeasurementsResponse = self._call(stream, messages, timeout)
+        return response
+
+    def record_satisfaction_survey(
+        self,
+        supplier_id: str,
+        score: float,
+        *,
+        respondents: int = 1,
+        comment: str = "",
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record a customer satisfaction result (0-100)."""
+        request = api.RecordSatisfactionSurveyRequest(
+            name=supplier_name(supplier_id), score=score, respondents=respondents,
+            comment=comment, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RecordSatisfactionSurvey, request).result
+
+    def record_inspection(
+        self,
+        supplier_id: str,
+        passed: bool,
+        *,
+        findings: str = "",
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record an inspection, passed or failed."""
+        request = api.RecordInspectionRequest(
+            name=supplier_name(supplier_id), passed=passed, findings=findings,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RecordInspection, request).result
+
+    def submit_progress_report(
+        self,
+        supplier_id: str,
+        summary: str,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the supplier's periodic progress report."""
+        request = api.SubmitProgressReportRequest(
+            name=supplier_name(supplier_id), summary=summary, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SubmitProgressReport, request).result
+
+    def submit_self_check(
+        self,
+        supplier_id: str,
+        passed: bool,
+        *,
+        summary: str = "",
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the supplier's periodic self-check."""
+        request = api.SubmitSelfCheckRequest(
+            name=supplier_name(supplier_id), passed=passed, summary=summary,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SubmitSelfCheck, request).result
+
+    def open_review(
+        self,
+        supplier_id: str,
+        reason: str,
+        *,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Put a contracted supplier under review by hand."""
+        request = api.OpenReviewRequest(
+            name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
+            etag=etag, request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.OpenReview, request).result
+
+    def conclude_review(
+        self,
+        supplier_id: str,
+        outcome: pb.ReviewOutcome.ValueType,
+        *,
+        note: str = "",
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Conclude the open review: cleared, remediation required, or failed."""
+        request = api.ConcludeReviewRequest(
+            name=supplier_name(supplier_id), outcome=outcome, note=note,
+            occur_time=timestamp(occur_time), etag=etag,
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.ConcludeReview, request).result
+
+    def submit_improvement_plan(
+        self,
+        supplier_id: str,
+        measures: Sequence[str],
+        owner: str,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the improvement plan the review required."""
+        request = api.SubmitImprovementPlanRequest(
+            name=supplier_name(supplier_id), measures=list(measures), owner=owner,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SubmitImprovementPlan, request).result
+
+    def complete_improvement_plan(
+        self,
+        supplier_id: str,
+        *,
+        note: str = "",
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record that the plan's measures are in place."""
+        request = api.CompleteImprovementPlanRequest(
+            name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.CompleteImprovementPlan, request).result
+
+    def verify_remediation(
+        self,
+        supplier_id: str,
+        *,
+        note: str = "",
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Confirm by hand that a completed plan was effective."""
+        request = api.VerifyRemediationRequest(
+            name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
+            etag=etag, request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.VerifyRemediation, request).result
+
+    def claim_compensation(
+        self,
+        supplier_id: str,
+        amount: pb.Money,
+        description: str,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Claim compensation for documented losses (build the amount with ``clients.money``)."""
+        request = api.ClaimCompensationRequest(
+            name=supplier_name(supplier_id), amount=amount, description=description,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.ClaimCompensation, request).result
+
+    def list_penalties(self, supplier_id: str, page_size: int = 0) -> PenaltyLedger:
+        """The supplier's whole penalties ledger, fetched page by page, with its totals."""
+        return PenaltyLedger(*_ledger(self.list_penalty_pages(supplier_id, page_size)))
+
+    def list_penalty_pages(
+        self, supplier_id: str, page_size: int = 0
+    ) -> Iterator[api.ListPenaltiesResponse]:
+        """The ledger's pages as the server sends them."""
+        token = ""
+        while True:
+            request = api.ListPenaltiesRequest(
+                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
+            )
+            response = self._call(self._stub.ListPenalties, request)
+            yield response
+            token = response.next_page_token
+            if not token:
+                return
+
+
+def _ledger(
+    pages: Iterable[api.ListPenaltiesResponse],
+) -> tuple[tuple[pb.Penalty, ...], pb.Money, pb.Money]:
+    penalties: list[pb.Penalty] = []
+    last = api.ListPenaltiesResponse()
+    for page in pages:
+        penalties.extend(page.penalties)
+        last = page
+    return tuple(penalties), last.service_credit_total, last.compensation_total

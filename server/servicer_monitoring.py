@@ -1,0 +1,105 @@
+"""Quality monitoring: measurements (one by one or uploaded), surveys, inspections, reports."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from server import measurement_upload, process_mapping
+from server.errors import ERROR_DOMAIN, translated
+from server.measurement_upload import MAX_UPLOAD_ROWS
+from server.servicer_base import Context, ServicerBase, actor
+from sqm.v1 import supplier_service_pb2 as api
+
+
+class MonitoringMethods(ServicerBase):
+    """Record monitoring data; the policy classifies and acts on each record."""
+
+    @translated
+    async def RecordMeasurement(  # noqa: N802 - gRPC method names are PascalCase
+        self, request: api.RecordMeasurementRequest, context: Context
+    ) -> api.RecordMeasurementResponse:
+        """Record one SLA measurement."""
+        result = await self._process(process_mapping.record_measurement, request, context)
+        return api.RecordMeasurementResponse(result=result)
+
+    @translated
+    async def UploadMeasurements(  # noqa: N802
+        self, request_iterator: AsyncIterator[api.UploadMeasurementsRequest], context: Context
+    ) -> api.UploadMeasurementsResponse:
+        """Record a stream of measurements: all or none, unless partial acceptance is asked.
+
+        At most :data:`~server.measurement_upload.MAX_UPLOAD_ROWS` rows; a longer stream
+        is RESOURCE_EXHAUSTED as soon as the row past the limit arrives, and nothing is stored.
+        """
+        messages: list[api.UploadMeasurementsRequest] = []
+        async for message in request_iterator:
+            if len(messages) == MAX_UPLOAD_ROWS:
+                await _abort_too_many_rows(context)
+            messages.append(message)
+        abandoned = threading.Event()  # the worker thread stops between rows once set
+        job = partial(
+            measurement_upload.upload,
+            self._service,
+            messages,
+            now=self._clock(),
+            actor=actor(context),
+            abandoned=abandoned.is_set,
+        )
+        try:
+            return await self._run(job)
+        except asyncio.CancelledError:  # the caller cancelled or ran out of time
+            abandoned.set()
+            raise
+
+    @translated
+    async def RecordSatisfactionSurvey(  # noqa: N802
+        self, request: api.RecordSatisfactionSurveyRequest, context: Context
+    ) -> api.RecordSatisfactionSurveyResponse:
+        """Record a customer satisfaction survey result."""
+        result = await self._process(process_mapping.record_satisfaction_survey, request, context)
+        return api.RecordSatisfactionSurveyResponse(result=result)
+
+    @translated
+    async def RecordInspection(  # noqa: N802
+        self, request: api.RecordInspectionRequest, context: Context
+    ) -> api.RecordInspectionResponse:
+        """Record an inspection, passed or failed."""
+        result = await self._process(process_mapping.record_inspection, request, context)
+        return api.RecordInspectionResponse(result=result)
+
+    @translated
+    async def SubmitProgressReport(  # noqa: N802
+        self, request: api.SubmitProgressReportRequest, context: Context
+    ) -> api.SubmitProgressReportResponse:
+        """Record the supplier's periodic progress report."""
+        result = await self._process(process_mapping.submit_progress_report, request, context)
+        return api.SubmitProgressReportResponse(result=result)
+
+    @translated
+    async def SubmitSelfCheck(  # noqa: N802
+        self, request: api.SubmitSelfCheckRequest, context: Context
+    ) -> api.SubmitSelfCheckResponse:
+        """Record the supplier's periodic self-check."""
+        result = await self._process(process_mapping.submit_self_check, request, context)
+        return api.SubmitSelfCheckResponse(result=result)
+
+
+async def _abort_too_many_rows(context: Context) -> NoReturn:
+    message = f"an upload carries at most {MAX_UPLOAD_ROWS} rows; nothing was stored"
+    info = error_details_pb2.ErrorInfo(
+        reason="TOO_MANY_ROWS", domain=ERROR_DOMAIN, metadata={"limit": str(MAX_UPLOAD_ROWS)}
+    )
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[packed])
+    trailing = (("grpc-status-details-bin", status.SerializeToString()),)
+    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, message, trailing_metadata=trailing)
+    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
