@@ -24,7 +24,7 @@ from domain.events import (
     ReviewOpened,
 )
 from domain.evolve import fold
-from domain.history import period_of
+from domain.history import latest_valid_certificates, period_of
 from domain.lifecycle import Trigger
 from domain.model import (
     Action,
@@ -162,7 +162,7 @@ def _reminder_key(reminder: Reminder, s: SupplierState, now: datetime) -> str | 
     if reminder is Reminder.IMPROVEMENT_PLAN_DUE:
         return f"{reminder}:{s.plan.due_at.isoformat()}" if s.plan else None
     if reminder is Reminder.CERTIFICATE_EXPIRY:
-        expiries = sorted(c.valid_until for c in s.certificates if c.is_valid_at(now))
+        expiries = sorted(c.valid_until for c in latest_valid_certificates(s.certificates, now))
         return f"{reminder}:{expiries[0].isoformat()}" if expiries else None
     since = s.last_progress_report_at or (s.contract.starts_at if s.contract else None)
     return f"{reminder}:{since.isoformat()}" if since else None

@@ -171,6 +171,8 @@ def _blacklist(command: BlacklistSupplier, state: SupplierState, policy: Policy)
 def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) -> list[Event]:
     # The transition is computed first: an illegal move raises before any event exists.
     moved = transition(state, Trigger.SIGN_CONTRACT, command.occurred_at, _cause(command))
+    if state.blacklisted:
+        raise IllegalTransition(state.lifecycle.value, "sign_contract (supplier is blacklisted)")
     starts_at = command.starts_at or command.occurred_at
     contract = Contract(
         contract_id=command.contract_id,
@@ -221,7 +223,8 @@ def _record_measurement(
     severity = policy.classify(objective, command.value)
     at = command.occurred_at
     measurement = Measurement(
-        objective.objective_id, objective.metric, command.value,
+        # Floats throughout: 100 and 100.0 must replay to the same bytes.
+        objective.objective_id, objective.metric, float(command.value),
         command.period_start, command.period_end, severity is None, at,
     )  # fmt: skip
     events: list[Event] = [MeasurementRecorded(at, measurement)]
@@ -229,7 +232,7 @@ def _record_measurement(
     if severity is not None:
         shortfall = float(objective.shortfall(command.value))
         breach = Breach(
-            objective.objective_id, objective.metric, severity, command.value,
+            objective.objective_id, objective.metric, severity, float(command.value),
             objective.target, shortfall, command.period_end, at,
         )  # fmt: skip
         events.append(BreachDetected(at, breach))
@@ -365,6 +368,12 @@ def _missed_deadline(
     command: RecordMissedImprovementDeadline, state: SupplierState, policy: Policy
 ) -> list[Event]:
     at = command.occurred_at
+    plan = state.plan
+    if plan is not None and (plan.completed_at is not None or at <= plan.due_at):
+        # A supplier that delivered, or still has time, has missed nothing.
+        raise IllegalTransition(
+            state.lifecycle.value, "miss_improvement_deadline (the plan is not overdue)"
+        )
     moved = transition(state, Trigger.MISS_IMPROVEMENT_DEADLINE, at, _cause(command))
     return [ImprovementDeadlineMissed(at), moved]
 

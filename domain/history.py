@@ -128,14 +128,16 @@ def required_certificates_valid(
     missing = len(required_kinds - valid)
     expiries = [
         days_between(now, c.valid_until)
-        for c in _latest_valid(supplier.certificates, now)
+        for c in latest_valid_certificates(supplier.certificates, now)
         if c.kind in required_kinds
     ]
     return missing, (min(expiries) if expiries else None)
 
 
-def _latest_valid(certificates: Iterable[Certificate], now: datetime) -> list[Certificate]:
-    # With several valid certificates of one kind (a renewal), the latest expiry counts.
+def latest_valid_certificates(
+    certificates: Iterable[Certificate], now: datetime
+) -> list[Certificate]:
+    """The certificates valid at ``now``, one per kind: with a renewal, the latest expiry."""
     latest: dict[CertificateKind, Certificate] = {}
     for cert in certificates:
         if cert.is_valid_at(now) and (

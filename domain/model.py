@@ -351,7 +351,6 @@ class SupplierState:
     review: Review | None = None
     plan: ImprovementPlan | None = None
     reminders_sent: frozenset[str] = frozenset()
-    last_tick_at: datetime | None = None
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

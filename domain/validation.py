@@ -29,7 +29,7 @@ from domain.commands import (
     SubmitQualificationEvidence,
 )
 from domain.errors import FieldViolation, InvalidCommand
-from domain.model import Money, SlaObjective, SupplierState
+from domain.model import METRICS, Money, SlaObjective, SupplierState
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -167,11 +167,12 @@ def _contract(c: SignContract) -> Iterator[FieldViolation]:
     yield from check_money("liability_limit", c.liability_limit)
     if c.monthly_fee.currency != c.liability_limit.currency:
         yield FieldViolation("liability_limit.currency", "must be the monthly fee's currency")
-    if c.starts_at and c.ends_at:
-        yield from _check_period("starts_at", c.starts_at, "ends_at", c.ends_at)
+    if c.ends_at:
+        # Without a start, the contract starts when it is signed.
+        start_field = "starts_at" if c.starts_at else "occurred_at"
+        yield from _check_period(start_field, c.starts_at or c.occurred_at, "ends_at", c.ends_at)
     else:
         yield from check_aware("starts_at", c.starts_at)
-        yield from check_aware("ends_at", c.ends_at)
     seen: set[str] = set()
     for index, objective in enumerate(c.objectives):
         yield from _objective(f"objectives[{index}]", objective, seen)
@@ -183,8 +184,10 @@ def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldVio
     elif o.objective_id in seen:
         yield FieldViolation(f"{field}.objective_id", f"duplicate objective {o.objective_id!r}")
     seen.add(o.objective_id)
-    for name in ("target", "warning", "tolerance"):
-        yield from _check_number(f"{field}.{name}", getattr(o, name), -1e12, 1e12)
+    spec = METRICS[o.metric]
+    for name in ("target", "warning"):
+        yield from _check_number(f"{field}.{name}", getattr(o, name), spec.minimum, spec.maximum)
+    yield from _check_number(f"{field}.tolerance", o.tolerance, -1e12, 1e12)
     if o.tolerance < 0:
         yield FieldViolation(f"{field}.tolerance", "must not be negative")
     if o.grace_days < 0:

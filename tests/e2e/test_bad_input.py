@@ -161,7 +161,7 @@ def test_bad_page_token_is_invalid_argument(server: ServerProcess) -> None:
     """A page token the server did not issue is refused, naming page_token."""
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
-        request = api.ListSuppliersRequest(page_token="garbage")  # noqa: S106 - not a secret
+        request = api.ListSuppliersRequest(page_token="garbage")
         with pytest.raises(grpc.RpcError) as raised:
             stub.ListSuppliers(request, timeout=5)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT

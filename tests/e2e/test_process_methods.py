@@ -527,7 +527,7 @@ def test_a_bad_penalties_page_token_is_invalid(server: ServerProcess, client: Sq
     client.register_supplier("tok-co", "Tok", pb.SERVICE_CATEGORY_SOFTWARE)
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
-        request = api.ListPenaltiesRequest(parent="suppliers/tok-co", page_token="e30")  # noqa: S106
+        request = api.ListPenaltiesRequest(parent="suppliers/tok-co", page_token="e30")
         with pytest.raises(grpc.RpcError) as raised:
             stub.ListPenalties(request, timeout=10)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT

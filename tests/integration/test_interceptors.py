@@ -5,7 +5,6 @@ The server runs on an event loop of its own thread; the tests call it with ordin
 """
 
 # The "hardcoded passwords" below are made-up test tokens.
-# ruff: noqa: S105
 
 from __future__ import annotations
 

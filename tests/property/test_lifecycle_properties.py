@@ -174,8 +174,16 @@ def _lifecycle_refusal(command: Any, before: SupplierState) -> Refusal:
     assert trigger is not None
     if trigger not in lifecycle_module.allowed_triggers(before.lifecycle):
         return IllegalTransition
-    unfinished = before.plan is not None and before.plan.completed_at is None
-    return IllegalTransition if isinstance(command, VerifyRemediation) and unfinished else None
+    plan = before.plan
+    unfinished = plan is not None and plan.completed_at is None
+    if isinstance(command, VerifyRemediation) and unfinished:
+        return IllegalTransition
+    if isinstance(command, RecordMissedImprovementDeadline) and plan is not None:
+        not_overdue = plan.completed_at is not None or command.occurred_at <= plan.due_at
+        return IllegalTransition if not_overdue else None
+    if isinstance(command, SignContract) and before.blacklisted:
+        return IllegalTransition
+    return None
 
 
 _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {

@@ -383,12 +383,6 @@ def test_a_certificate_reminder_without_a_valid_certificate_has_no_effect() -> N
     assert act(state, remind("certificate_expiry")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: the certificate_expiry reminder key takes the earliest expiry of any"
-    " valid certificate, including one already superseded by a renewal, so the key names"
-    " no real deadline and the real one is reminded again later",
-)
 def test_a_renewed_certificate_does_not_key_the_expiry_reminder() -> None:
     """ISO 9001 renewed (old copy ends in 5 days), licence ends in 20: the reminder is the 20."""
     licence_ends = NOW + 20 * DAY

@@ -1,7 +1,6 @@
 """Token configuration (file and environment) and the method table: clear errors, no secrets."""
 
 # The "hardcoded passwords" below are made-up test tokens.
-# ruff: noqa: S105
 
 from __future__ import annotations
 

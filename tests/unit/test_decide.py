@@ -643,11 +643,6 @@ def test_bad_contract_terms_are_refused_naming_each_field(
     assert [v.field for v in raised.value.violations] == fields
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: ends_at is only checked against starts_at when both are given, so a"
-    " contract ending before its default start (the signing time) is accepted",
-)
 def test_a_contract_ending_before_it_is_signed_is_refused() -> None:
     """With starts_at defaulted to signing, an ends_at before signing is refused, naming ends_at."""
     command = SignContract(SID, "ct-1", T0 + 20 * DAY, FEE, LIABILITY, ends_at=T0 + 10 * DAY)

@@ -391,21 +391,12 @@ def test_verifying_by_hand_needs_a_completed_plan_but_not_the_clean_window() -> 
     assert (after.lifecycle, after.plan) == (S.CONTRACTED, None)
 
 
-MISSED_DEADLINE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: RecordMissedImprovementDeadline only checks the lifecycle, so a miss"
-    " can be recorded (terminating the supplier) for a plan completed in time or not yet due",
-)
-
-
-@MISSED_DEADLINE_BUG
 def test_a_missed_deadline_cannot_be_recorded_for_a_plan_completed_in_time() -> None:
     """The plan was completed before its deadline: recording a miss is an IllegalTransition."""
     with pytest.raises(IllegalTransition):
         decide(RecordMissedImprovementDeadline(SID, DUE + DAY), completed_plan(), FakePolicy())
 
 
-@MISSED_DEADLINE_BUG
 def test_a_missed_deadline_cannot_be_recorded_before_the_plan_is_due() -> None:
     """A deadline still ahead has not been missed: recording a miss is an IllegalTransition."""
     state = supplier_in(S.REMEDIATION)

@@ -217,12 +217,6 @@ def test_measurements_and_breaches_accumulate_in_the_state() -> None:
     assert [b.detected_at for b in state.breaches] == [T0 + 61 * DAY]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: RecordMeasurement keeps an int value as int (scores and surveys are"
-    " converted with float()), so the payload reads 100 but replays as 100.0 and"
-    " re-serialises to different canonical bytes",
-)
 def test_an_integer_value_is_recorded_as_a_float_so_payloads_replay_to_the_same_bytes() -> None:
     """100 and 100.0 must record identically: the event's canonical bytes do not depend on it."""
     state = supplier_in(S.CONTRACTED)

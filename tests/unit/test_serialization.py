@@ -313,7 +313,6 @@ RICH_STATE = SupplierState(
     review=REVIEW,
     plan=attrs.evolve(PLAN, measures=("train the NOC",), owner="NOC lead", submitted_at=T0),
     reminders_sent=frozenset({"b:2025-03-08", "a:2025-03-08"}),
-    last_tick_at=T0 + timedelta(days=2),
 )
 STATES = [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)]
 STATE_IDS = ["rich", "defaults"]

@@ -463,12 +463,6 @@ def test_a_plan_at_the_measure_limit_is_accepted() -> None:
     validate(SubmitImprovementPlan(SID, ("m",) * MAX_MEASURES, "NOC lead", T0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain bug: objective targets and warnings are only checked to be finite, not"
-    " within their metric's range (METRICS), so an availability target of 150% is accepted"
-    " and every measurement of it is a breach",
-)
 @pytest.mark.parametrize("field", ["target", "warning"])
 def test_an_objective_outside_its_metrics_range_is_named(field: str) -> None:
     """Availability is a percentage: a target or warning of 150 is refused by its path."""
