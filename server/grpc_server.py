@@ -8,6 +8,7 @@ from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type 
 from grpc_reflection.v1alpha import reflection
 
 from server.admin_servicer import AdminServicer
+from server.audit_servicer import AuditServicer
 from server.auth import AuthInterceptor, TokenTable
 from server.bootstrap import App
 from server.observability import Metrics, ObservabilityInterceptor
@@ -16,6 +17,8 @@ from server.servicer import SupplierServicer
 from sqm.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
+    audit_service_pb2,
+    audit_service_pb2_grpc,
     policy_service_pb2,
     policy_service_pb2_grpc,
     supplier_service_pb2,
@@ -25,7 +28,8 @@ from sqm.v1 import (
 SERVICE_NAME = supplier_service_pb2.DESCRIPTOR.services_by_name["SupplierService"].full_name
 POLICY_SERVICE_NAME = policy_service_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
 ADMIN_SERVICE_NAME = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
-SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME)
+AUDIT_SERVICE_NAME = audit_service_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
+SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME, AUDIT_SERVICE_NAME)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -59,6 +63,9 @@ def create_server(
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(app.scheduler, app.clock), server
+    )
+    audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(app.service, app.store, app.executor), server
     )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -307,6 +307,10 @@ def _async_stream(
 ) -> Callable[[Any, Context], AsyncIterator[Any]]:
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
         call = start()
+        # Read while the call is alive: after a client cancels a generator handler, grpc has
+        # released the call by the time ``finally`` runs, and touching the context then
+        # crashed the process.
+        peer = context.peer()
         request = _seen(request, call) if request_streaming else _saw(request, call)
         error: BaseException | None = None
         try:
@@ -316,7 +320,9 @@ def _async_stream(
             error = raised
             raise
         finally:
-            finish(call, _code(context.code(), error), context.peer())
+            cancelled = isinstance(error, asyncio.CancelledError | GeneratorExit)
+            code = grpc.StatusCode.CANCELLED if cancelled else _code(context.code(), error)
+            finish(call, code, peer)
 
     return wrapper
 

@@ -9,6 +9,7 @@ both to them); the rules every store shares live in :mod:`server.storage.records
 from __future__ import annotations
 
 import bisect
+import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -17,6 +18,13 @@ from typing import Any
 import attrs
 
 from domain.audit import GENESIS_HASH, verify_chain
+from domain.documents import (
+    ArchivedDocument,
+    ArchiveResult,
+    DocumentNotFound,
+    NewDocument,
+    checked,
+)
 from domain.errors import ConcurrencyConflict
 from domain.policy_archive import (
     ArchivedVersion,
@@ -42,9 +50,13 @@ from server.storage.policy_records import (
 )
 from server.storage.records import (
     Clock,
+    archived,
     check_append,
+    check_document,
     check_limit,
     from_json,
+    new_document_id,
+    replay_document,
     replay_or_refuse,
     result_of,
     seal_events,
@@ -82,6 +94,10 @@ class MemoryEventStore:
         self._policy_versions: dict[str, _PolicyVersion] = {}  # in the order first saved
         self._activations: list[PolicyActivation] = []
         self._activation_requests: dict[str, PolicyActivation] = {}
+        self._documents: dict[str, tuple[ArchivedDocument, bytes]] = {}  # in archive order
+        self._document_requests: dict[str, ArchivedDocument] = {}
+        # A memory store is a database of its own: resume tokens from any other are refused.
+        self._identity = secrets.token_hex(16)
 
     def __enter__(self) -> MemoryEventStore:
         return self
@@ -186,6 +202,49 @@ class MemoryEventStore:
         with self._lock:
             log = list(self._log)
         return verify_chain(log)
+
+    def identity(self) -> str:
+        """This store's random identity, fixed for its lifetime."""
+        return self._identity
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event (0 when the log is empty)."""
+        with self._lock:
+            return len(self._log)
+
+    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
+
+    def archive_document(self, document: NewDocument) -> ArchiveResult:
+        """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
+        check_document(document)
+        with self._lock:
+            replayed = replay_document(self._document_requests.get(document.request_id), document)
+            if replayed is not None:
+                return replayed
+            record = archived(document, new_document_id(), self._clock())
+            self._documents[record.document_id] = (record, bytes(document.content))
+            self._document_requests[document.request_id] = record
+            return ArchiveResult(record)
+
+    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
+        """The document and its bytes, checked against the recorded SHA-256."""
+        with self._lock:
+            found = self._documents.get(document_id)
+        if found is None:
+            raise DocumentNotFound(document_id)
+        record, content = found
+        return record, checked(record, content)
+
+    def list_documents(
+        self, supplier_id: str, after_document_id: str = "", limit: int = 100
+    ) -> list[ArchivedDocument]:
+        """The supplier's documents in archive order, after ``after_document_id``."""
+        check_limit(limit)
+        with self._lock:
+            records = [r for r, _ in self._documents.values() if r.supplier_id == supplier_id]
+        ids = [r.document_id for r in records]
+        start = ids.index(after_document_id) + 1 if after_document_id in ids else 0
+        return records[start : start + limit]
 
     # --- the policy archive ------------------------------------------------------------
 

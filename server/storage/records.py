@@ -8,6 +8,7 @@ holds them to one behaviour by construction, not by copy.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,13 @@ from typing import Any
 import attrs
 
 from domain.audit import recompute_hash
+from domain.documents import (
+    MAX_DOCUMENT_BYTES,
+    ArchivedDocument,
+    ArchiveResult,
+    NewDocument,
+    same_request,
+)
 from domain.errors import RequestIdReused
 from domain.ports import AppendResult, CommandMeta, NewEvent, RecordedEvent
 from domain.serialization import canonical_json, format_time, parse_time
@@ -124,3 +132,50 @@ def replay_or_refuse(
     if fingerprint != meta.fingerprint or result.stream_id != stream_id:
         raise RequestIdReused(meta.request_id)
     return attrs.evolve(result, replayed=True)
+
+
+# --- archived documents ------------------------------------------------------------------
+
+
+def new_document_id() -> str:
+    """A fresh, opaque document id."""
+    return uuid.uuid4().hex
+
+
+def check_document(document: NewDocument) -> None:
+    """Refuse a document no store could keep meaningfully."""
+    if not document.supplier_id:
+        raise ValueError("supplier_id must not be empty")
+    if not document.filename or not document.media_type:
+        raise ValueError("a document needs a filename and a media type")
+    if not document.request_id:
+        raise ValueError("request_id must not be empty")
+    if len(document.content) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"a document holds at most {MAX_DOCUMENT_BYTES} bytes")
+
+
+def replay_document(kept: ArchivedDocument | None, new: NewDocument) -> ArchiveResult | None:
+    """The first result if ``new``'s request id was already kept, else None.
+
+    The same request id asking for another document is refused, as for events.
+    """
+    if kept is None:
+        return None
+    if not same_request(kept, new):
+        raise RequestIdReused(new.request_id)
+    return ArchiveResult(kept, replayed=True)
+
+
+def archived(document: NewDocument, document_id: str, archived_at: datetime) -> ArchivedDocument:
+    """The archive's record of ``document``, stamped as storage gives it back."""
+    return ArchivedDocument(
+        document_id=document_id,
+        supplier_id=document.supplier_id,
+        filename=document.filename,
+        media_type=document.media_type,
+        sha256=document.sha256,
+        size=len(document.content),
+        actor=document.actor,
+        request_id=document.request_id,
+        archived_at=_stored_time(archived_at),
+    )

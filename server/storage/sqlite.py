@@ -23,6 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from domain.audit import GENESIS_HASH, verify_chain
+from domain.documents import (
+    ArchivedDocument,
+    ArchiveResult,
+    DocumentNotFound,
+    NewDocument,
+    checked,
+)
 from domain.errors import ConcurrencyConflict
 from domain.policy_archive import (
     ArchivedVersion,
@@ -49,9 +56,13 @@ from server.storage.policy_records import (
 )
 from server.storage.records import (
     Clock,
+    archived,
     check_append,
+    check_document,
     check_limit,
     from_json,
+    new_document_id,
+    replay_document,
     replay_or_refuse,
     result_of,
     seal_events,
@@ -124,6 +135,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             for verb in ("UPDATE", "DELETE")
         ),
     ),
+    # 3: the store's identity (resume tokens name the database they came from) and the
+    # archive of documents, kept with the SHA-256 of their bytes.
+    (
+        """CREATE TABLE store_meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        "INSERT INTO store_meta (key, value) VALUES ('identity', lower(hex(randomblob(16))))",
+        """CREATE TABLE documents (
+            seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+            document_id TEXT NOT NULL UNIQUE CHECK (document_id <> ''),
+            supplier_id TEXT NOT NULL CHECK (supplier_id <> ''),
+            filename TEXT NOT NULL CHECK (filename <> ''),
+            media_type TEXT NOT NULL CHECK (media_type <> ''),
+            content BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            actor TEXT NOT NULL,
+            request_id TEXT NOT NULL UNIQUE CHECK (request_id <> ''),
+            archived_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX documents_by_supplier ON documents (supplier_id, seq)",
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("store_meta", "documents")
+            for verb in ("UPDATE", "DELETE")
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -135,6 +175,9 @@ _EVENT_COLUMNS = (
 _VERIFY_PAGE = 1000
 _ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
 _ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
+_DOCUMENT_COLUMNS = (
+    "document_id, supplier_id, filename, media_type, sha256, size, actor, request_id, archived_at"
+)
 
 
 class UnsupportedSchemaVersion(Exception):
@@ -428,6 +471,78 @@ class SqliteEventStore:
         finally:
             target.close()
 
+    def identity(self) -> str:
+        """The database's random identity, made once when the file was created (or upgraded).
+
+        An empty string for a file opened read-only from before identities were kept.
+        """
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT value FROM store_meta WHERE key = 'identity'"
+                ).fetchone()
+            except sqlite3.OperationalError:  # no such table: an older file, read-only
+                return ""
+        return "" if row is None else str(row[0])
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event (0 when the log is empty)."""
+        with self._lock:
+            return self._head()[0]
+
+    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
+
+    def archive_document(self, document: NewDocument) -> ArchiveResult:
+        """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
+        check_document(document)
+        with self._lock, self._write_transaction():
+            kept = self._document_where("request_id = ?", document.request_id)
+            replayed = replay_document(kept, document)
+            if replayed is not None:
+                return replayed
+            record = archived(document, new_document_id(), self._clock())
+            self._conn.execute(
+                f"INSERT INTO documents ({_DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_document_row(record), sqlite3.Binary(document.content)),
+            )
+            return ArchiveResult(record)
+
+    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
+        """The document and its bytes, checked against the recorded SHA-256."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
+                " WHERE document_id = ?",
+                (document_id,),
+            ).fetchone()
+        if row is None:
+            raise DocumentNotFound(document_id)
+        record = _document(row)
+        return record, checked(record, bytes(row[-1]))
+
+    def list_documents(
+        self, supplier_id: str, after_document_id: str = "", limit: int = 100
+    ) -> list[ArchivedDocument]:
+        """The supplier's documents in archive order, after ``after_document_id``."""
+        check_limit(limit)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
+                " WHERE supplier_id = ? AND seq > COALESCE("
+                "(SELECT seq FROM documents WHERE document_id = ?), 0)"
+                " ORDER BY seq LIMIT ?",
+                (supplier_id, after_document_id, limit),
+            ).fetchall()
+        return [_document(row) for row in rows]
+
+    def _document_where(self, condition: str, value: str) -> ArchivedDocument | None:
+        row = self._conn.execute(
+            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {condition}",  # noqa: S608 - constant
+            (value,),
+        ).fetchone()
+        return None if row is None else _document(row)
+
     # --- the policy archive ------------------------------------------------------------
 
     def save_version(
@@ -572,6 +687,34 @@ def _encode(record: RecordedEvent) -> tuple[Any, ...]:
         record.policy_version,
         record.prev_hash,
         record.hash,
+    )
+
+
+def _document_row(record: ArchivedDocument) -> tuple[Any, ...]:
+    return (
+        record.document_id,
+        record.supplier_id,
+        record.filename,
+        record.media_type,
+        record.sha256,
+        record.size,
+        record.actor,
+        record.request_id,
+        format_time(record.archived_at),
+    )
+
+
+def _document(row: Sequence[Any]) -> ArchivedDocument:
+    return ArchivedDocument(
+        document_id=row[0],
+        supplier_id=row[1],
+        filename=row[2],
+        media_type=row[3],
+        sha256=row[4],
+        size=int(row[5]),
+        actor=row[6],
+        request_id=row[7],
+        archived_at=parse_time(row[8]),
     )
 
 

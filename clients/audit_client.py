@@ -1,0 +1,171 @@
+"""A client for ``sqm.v1.AuditService``: watch the record, verify it, export, archive documents.
+
+::
+
+    from clients.audit_client import AuditClient
+
+    with AuditClient("127.0.0.1:50051", actor="auditor") as audit:
+        print(audit.verify_chain().intact)
+        with audit.watch(resume_token=saved) as stream:
+            for item in stream:
+                handle(item.event)
+                saved = item.resume_token   # keep it: resume from here after a disconnect
+
+Unary calls have a deadline and raise :class:`clients.errors.SqmError`; archiving is retried
+on transient failures with the same request id, so a retry never archives twice. A watch
+has no deadline: it runs until :meth:`WatchStream.cancel` (or leaving its ``with`` block).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from clients.errors import SqmError, from_rpc_error
+from sqm.v1 import audit_service_pb2 as api
+from sqm.v1 import audit_service_pb2_grpc as api_grpc
+
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+Response = TypeVar("Response")
+
+
+class WatchStream:
+    """An open Watch: iterate for :class:`api.WatchResponse` items; cancel to end it."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def __enter__(self) -> WatchStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cancel()
+
+    def __iter__(self) -> Iterator[api.WatchResponse]:
+        try:
+            yield from self._call
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.CANCELLED and self._call.cancelled():
+                return  # we ended it ourselves
+            raise from_rpc_error(error) from None
+
+    def cancel(self) -> None:
+        """End the stream (the server stops sending at once)."""
+        self._call.cancel()
+
+
+class AuditClient:
+    """Client for ``sqm.v1.AuditService``; use as a context manager to close the channel."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        backoff: float = 0.2,
+        actor: str | None = None,
+        token: str | None = None,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self._channel = channel or grpc.insecure_channel(target)
+        self._stub = api_grpc.AuditServiceStub(self._channel)
+        self._timeout = timeout
+        self._attempts = attempts
+        self._backoff = backoff
+        metadata = []
+        if actor:
+            metadata.append(("x-sqm-actor", actor))
+        if token:
+            metadata.append(("authorization", f"Bearer {token}"))
+        self._metadata = tuple(metadata)
+
+    def __enter__(self) -> AuditClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def watch(
+        self,
+        *,
+        resume_token: str = "",
+        start_from_now: bool = False,
+        supplier_id: str = "",
+        timeout: float | None = None,
+    ) -> WatchStream:
+        """Open a Watch after ``resume_token`` (from the beginning when empty).
+
+        ``timeout`` None (the default) lets it run until cancelled.
+        """
+        request = api.WatchRequest(
+            resume_token=resume_token,
+            start_from_now=start_from_now,
+            supplier=f"suppliers/{supplier_id}" if supplier_id else "",
+        )
+        return WatchStream(self._stub.Watch(request, timeout=timeout, metadata=self._metadata))
+
+    def verify_chain(self) -> api.VerifyAuditChainResponse:
+        """Recompute the record's hash chain on the server."""
+        return self._call(self._stub.VerifyAuditChain, api.VerifyAuditChainRequest())
+
+    def export_supplier(self, supplier_id: str) -> api.ExportSupplierResponse:
+        """The supplier's whole record."""
+        request = api.ExportSupplierRequest(name=f"suppliers/{supplier_id}")
+        return self._call(self._stub.ExportSupplier, request)
+
+    def archive_document(
+        self,
+        supplier_id: str,
+        filename: str,
+        media_type: str,
+        content: bytes,
+        *,
+        request_id: str | None = None,
+    ) -> api.Document:
+        """Archive ``content`` for the supplier; returns the document with its SHA-256."""
+        request = api.ArchiveDocumentRequest(
+            parent=f"suppliers/{supplier_id}",
+            filename=filename,
+            media_type=media_type,
+            content=content,
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        return self._call(self._stub.ArchiveDocument, request).document
+
+    def get_document(self, name: str) -> api.GetDocumentResponse:
+        """A document (by resource name) with its content, checked by the server."""
+        return self._call(self._stub.GetDocument, api.GetDocumentRequest(name=name))
+
+    def list_documents(self, supplier_id: str, page_size: int = 0) -> Iterator[api.Document]:
+        """The supplier's documents in archive order, fetched page by page."""
+        token = ""
+        while True:
+            request = api.ListDocumentsRequest(
+                parent=f"suppliers/{supplier_id}", page_size=page_size, page_token=token
+            )
+            response = self._call(self._stub.ListDocuments, request)
+            yield from response.documents
+            token = response.next_page_token
+            if not token:
+                return
+
+    def _call(self, method: Callable[..., Response], request: Any) -> Response:
+        # Every unary call here is safe to retry: reads, or an archive under one request id.
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return method(request, timeout=self._timeout, metadata=self._metadata)
+            except grpc.RpcError as error:
+                code = error.code() if isinstance(error, grpc.Call) else None
+                if code not in RETRYABLE or attempt == self._attempts:
+                    raise from_rpc_error(error) from None
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+        raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt was made")  # pragma: no cover

@@ -1,0 +1,223 @@
+"""The AuditService servicer: watch the record, verify its chain, export, archive documents.
+
+Thin, like the others: requests are checked and mapped (:mod:`server.audit_mapping`), the
+store is read on the application's worker thread, answers mapped back. Errors the shared
+table in :mod:`server.errors` does not know (documents, resume tokens) get their codes here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial, wraps
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+
+from domain.documents import (
+    ArchivedDocument,
+    DocumentCorrupted,
+    DocumentNotFound,
+    DocumentStore,
+    NewDocument,
+)
+from domain.errors import DomainError
+from domain.ports import EventStore, RecordedEvent
+from server import audit_mapping, mapping, pagination, watch
+from server.application import SupplierService
+from server.errors import abort, to_status
+from server.observability import watching
+from server.resource_mapping import penalty
+from server.servicer_base import Context, actor, supplier_id
+from sqm.v1 import audit_service_pb2 as api
+from sqm.v1 import audit_service_pb2_grpc as api_grpc
+
+T = TypeVar("T")
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
+_EXPORT_PAGE = 1000
+
+_CODES: dict[type[DomainError], grpc.StatusCode] = {
+    DocumentNotFound: grpc.StatusCode.NOT_FOUND,
+    DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
+    watch.ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+class DocumentsUnavailable(DomainError):
+    """The configured store keeps no documents."""
+
+    reason = "DOCUMENTS_UNAVAILABLE"
+
+    def __init__(self) -> None:
+        super().__init__("this server's store does not archive documents")
+
+
+_CODES[DocumentsUnavailable] = grpc.StatusCode.UNIMPLEMENTED
+
+
+async def audit_abort(context: Context, error: Exception) -> NoReturn:
+    """End the call with ``error``'s status, using this service's codes where they apply."""
+    code = next((c for cls, c in _CODES.items() if isinstance(error, cls)), None)
+    if code is None or not isinstance(error, DomainError):
+        await abort(context, error)
+    _, status = to_status(error)
+    status.code = code.value[0]
+    trailing = (("grpc-status-details-bin", status.SerializeToString()),)
+    await context.abort(code, status.message, trailing_metadata=trailing)
+    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
+
+
+def audit_translated(handler: Handler) -> Handler:
+    """Like :func:`server.errors.translated`, with this service's error codes."""
+
+    @wraps(handler)
+    async def wrapper(self: Any, request: Any, context: Any) -> Any:
+        try:
+            return await handler(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            await audit_abort(context, error)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class AuditServicer(api_grpc.AuditServiceServicer):
+    """gRPC face of the record: the event store, its documents and the supplier service."""
+
+    def __init__(
+        self, service: SupplierService, store: EventStore, executor: ThreadPoolExecutor
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._documents = store if isinstance(store, DocumentStore) else None
+        self._head = watch.StoreHead(store)
+        self._executor = executor
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+    def _document_store(self) -> DocumentStore:
+        if self._documents is None:
+            raise DocumentsUnavailable
+        return self._documents
+
+    # The stubs type a streaming method as an iterator; grpc.aio also accepts a coroutine
+    # that writes its responses, which is what this is (see the docstring for why).
+    async def Watch(  # type: ignore[override]  # noqa: N802 - gRPC method names are PascalCase
+        self, request: api.WatchRequest, context: Context
+    ) -> None:
+        """Stream every event after the resume token, then new ones, until cancelled.
+
+        Written with ``context.write`` rather than as an async generator: when a client
+        cancels, a generator's cleanup can run after grpc has released the call, and then
+        an interceptor reading the call's peer crashes the process.
+        """
+        try:
+            wanted = supplier_id(request.supplier, "supplier") if request.supplier else ""
+            after = await self._run(
+                watch.start_after, request.resume_token, request.start_from_now, self._head
+            )
+            identity = await self._run(self._head.identity)
+        except Exception as error:
+            await audit_abort(context, error)
+        events = watch.follow(self._read_all, after)
+        with watching():
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if wanted and event.stream_id != wanted:
+                        continue
+                    await context.write(
+                        api.WatchResponse(
+                            event=mapping.supplier_event(event),
+                            resume_token=watch.encode_token(event.global_seq, identity),
+                        )
+                    )
+
+    async def _read_all(self, after_seq: int, limit: int) -> list[RecordedEvent]:
+        return await self._run(self._store.read_all, after_seq, limit)
+
+    @audit_translated
+    async def VerifyAuditChain(  # noqa: N802
+        self, request: api.VerifyAuditChainRequest, context: Context
+    ) -> api.VerifyAuditChainResponse:
+        """Recompute the whole hash chain."""
+        verdict = await self._run(self._store.verify_chain)
+        return api.VerifyAuditChainResponse(
+            events_checked=verdict.events_checked,
+            intact=verdict.intact,
+            first_broken_sequence=verdict.first_broken_seq or 0,
+            problem=verdict.problem,
+        )
+
+    @audit_translated
+    async def ExportSupplier(  # noqa: N802
+        self, request: api.ExportSupplierRequest, context: Context
+    ) -> api.ExportSupplierResponse:
+        """A supplier's state, every event, its penalties and its documents."""
+        found = supplier_id(request.name, "name")
+        return await self._run(self._export, found)
+
+    def _export(self, found: str) -> api.ExportSupplierResponse:
+        state = self._service.get(found)  # NOT_FOUND for an unknown supplier
+        events = self._store.read_stream(found)
+        documents: list[ArchivedDocument] = []
+        if self._documents is not None:
+            after = ""
+            while page := self._documents.list_documents(found, after, _EXPORT_PAGE):
+                documents.extend(page)
+                after = page[-1].document_id
+        return api.ExportSupplierResponse(
+            supplier=mapping.supplier(state),
+            events=[mapping.supplier_event(e) for e in events],
+            penalties=[penalty(p) for p in state.penalties],
+            documents=[audit_mapping.document(d) for d in documents],
+        )
+
+    @audit_translated
+    async def ArchiveDocument(  # noqa: N802
+        self, request: api.ArchiveDocumentRequest, context: Context
+    ) -> api.ArchiveDocumentResponse:
+        """Keep a document for a supplier, with its SHA-256."""
+        document = audit_mapping.new_document(request, actor(context))
+        record = await self._run(self._archive, document)
+        return api.ArchiveDocumentResponse(document=audit_mapping.document(record))
+
+    def _archive(self, document: NewDocument) -> ArchivedDocument:
+        documents = self._document_store()
+        self._service.get(document.supplier_id)  # NOT_FOUND for an unknown supplier
+        return documents.archive_document(document).document
+
+    @audit_translated
+    async def GetDocument(  # noqa: N802
+        self, request: api.GetDocumentRequest, context: Context
+    ) -> api.GetDocumentResponse:
+        """A document with its content, checked against its SHA-256."""
+        owner, document_id = audit_mapping.document_ref(request.name)
+        documents = self._document_store()
+        record, content = await self._run(documents.get_document, document_id)
+        if record.supplier_id != owner:
+            raise DocumentNotFound(document_id)
+        return api.GetDocumentResponse(document=audit_mapping.document(record), content=content)
+
+    @audit_translated
+    async def ListDocuments(  # noqa: N802
+        self, request: api.ListDocumentsRequest, context: Context
+    ) -> api.ListDocumentsResponse:
+        """A supplier's documents in archive order."""
+        parent = supplier_id(request.parent, "parent")
+        size = pagination.page_size(request.page_size, *DOCUMENTS_PAGE)
+        collection = f"documents:{parent}"
+        after = pagination.decode(request.page_token, collection) or ""
+        documents = self._document_store()
+        await self._run(self._service.get, parent)
+        found = await self._run(documents.list_documents, parent, str(after), size + 1)
+        page, more = found[:size], len(found) > size
+        token = pagination.encode(collection, page[-1].document_id) if more else ""
+        return api.ListDocumentsResponse(
+            documents=[audit_mapping.document(d) for d in page], next_page_token=token
+        )

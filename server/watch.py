@@ -1,0 +1,131 @@
+"""Watching the record: resume tokens over the global event sequence, and the follow loop.
+
+A resume token is URL-safe base64 of ``{"s": seq, "db": identity}``: the global sequence of
+the last event a watcher received, and the identity of the database it came from. A token
+from another database, or pointing past the end of the log, cannot be honoured without a
+gap or a lie, so it is refused as expired; a token that does not decode at all is invalid.
+
+New events are found by polling the store every :data:`POLL_SECONDS` (the application does
+not signal appends yet); catch-up reads pages of :data:`PAGE` events back to back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from domain.errors import DomainError, FieldViolation, InvalidCommand
+from domain.ports import EventStore, RecordedEvent
+
+PAGE = 500
+POLL_SECONDS = 0.15
+Reader = Callable[[int, int], Awaitable[list[RecordedEvent]]]
+
+
+class ResumeTokenExpired(DomainError):
+    """A resume token this database cannot honour: from another database, or past its end."""
+
+    reason = "RESUME_TOKEN_EXPIRED"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"the resume token cannot be used here: {why}; watch again without one")
+
+
+@runtime_checkable
+class IdentifiedStore(Protocol):
+    """A store that knows its identity and the head of its log (memory and SQLite do)."""
+
+    def identity(self) -> str:
+        """The database's identity, stable for its lifetime."""
+        ...
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event (0 when empty)."""
+        ...
+
+
+class StoreHead:
+    """The identity and log head of any event store, for resume tokens."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        # A store that keeps no identity gets one per process: its tokens do not survive
+        # a restart, which is safe (refused as expired) rather than wrong.
+        self._fallback = secrets.token_hex(16)
+
+    def identity(self) -> str:
+        """The store's identity, or this process's stand-in for it."""
+        if isinstance(self._store, IdentifiedStore):
+            return self._store.identity() or self._fallback
+        return self._fallback
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event."""
+        if isinstance(self._store, IdentifiedStore):
+            return self._store.last_sequence()
+        last = 0
+        while page := self._store.read_all(last, PAGE):
+            last = page[-1].global_seq
+        return last
+
+
+def encode_token(seq: int, identity: str) -> str:
+    """The token that resumes after global sequence ``seq`` of database ``identity``."""
+    body = json.dumps({"s": seq, "db": identity}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[int, str]:
+    """The sequence and database identity in ``token``, or INVALID_ARGUMENT."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        body = None
+    seq = body.get("s") if isinstance(body, dict) else None
+    identity = body.get("db") if isinstance(body, dict) else None
+    if type(seq) is not int or seq < 0 or not isinstance(identity, str):
+        raise InvalidCommand(
+            [FieldViolation("resume_token", "not a resume token Watch issued; watch without one")]
+        )
+    return seq, identity
+
+
+def start_after(token: str, start_from_now: bool, head: StoreHead) -> int:
+    """The global sequence to stream after (run on the store's worker: it reads the store)."""
+    if token and start_from_now:
+        raise InvalidCommand(
+            [FieldViolation("start_from_now", "give a resume token or start_from_now, not both")]
+        )
+    if start_from_now:
+        return head.last_sequence()
+    if not token:
+        return 0
+    seq, identity = decode_token(token)
+    if identity != head.identity():
+        raise ResumeTokenExpired("it was issued by another database")
+    last = head.last_sequence()
+    if seq > last:
+        raise ResumeTokenExpired(f"it points at event {seq}, past the end of the log ({last})")
+    return seq
+
+
+async def follow(read: Reader, after_seq: int) -> AsyncGenerator[RecordedEvent, None]:
+    """Every event after ``after_seq`` in order, then new ones as they appear, forever.
+
+    Ends only when the consumer stops (cancelled or closed).
+    """
+    after = after_seq
+    while True:
+        page = await read(after, PAGE)
+        for event in page:
+            yield event
+            after = event.global_seq
+        if len(page) < PAGE:
+            await asyncio.sleep(POLL_SECONDS)
