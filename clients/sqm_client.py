@@ -41,14 +41,22 @@ class SqmClient(ProcessCalls):
         attempts: int = 4,
         backoff: float = 0.2,
         actor: str | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
+        """Connect to ``target``; a ``token`` is sent with every call, ``credentials`` mean TLS."""
+        self._channel = channel or _channel(target, credentials)
         self._stub = api_grpc.SupplierServiceStub(self._channel)
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff
-        self._metadata = (("x-sqm-actor", actor),) if actor else ()
+        metadata: list[tuple[str, str]] = []
+        if actor:
+            metadata.append(("x-sqm-actor", actor))
+        if token:
+            metadata.append(("authorization", f"Bearer {token}"))
+        self._metadata = tuple(metadata)
 
     def __enter__(self) -> SqmClient:
         return self
@@ -146,3 +154,9 @@ class SqmClient(ProcessCalls):
                     raise failure from None
                 time.sleep(self._backoff * 2 ** (attempt - 1))
         raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
+
+
+def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
+    if credentials is None:
+        return grpc.insecure_channel(target)
+    return grpc.secure_channel(target, credentials)

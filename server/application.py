@@ -36,6 +36,7 @@ from domain.serialization import (
     state_to_dict,
 )
 from domain.validation import validate
+from server.observability import record_decision, record_events
 
 # A command decided on a stale read is decided again on fresh state this many times before
 # the conflict is reported; only when the caller did not pin a version (etag) itself.
@@ -94,6 +95,26 @@ class AdvanceSummary:
 
 
 TICK_PAGE_SIZE = 500
+HISTORY_SCAN_BATCH = 500
+
+
+@attrs.frozen
+class EventFilter:
+    """Which events of a history to list: by type, and by domain time ``[start, end)``."""
+
+    types: frozenset[str] = frozenset()
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def matches(self, event: RecordedEvent) -> bool:
+        """True when ``event`` passes every part of the filter."""
+        return (
+            (not self.types or event.event_type in self.types)
+            and (self.start is None or event.occurred_at >= self.start)
+            and (self.end is None or event.occurred_at < self.end)
+        )
+
+
 # Candidates have no deadlines and terminated suppliers none left.
 TICKED_STATES = frozenset(
     {
@@ -200,6 +221,24 @@ class SupplierService:
         self.get(supplier_id)  # NOT_FOUND for an unknown supplier, not an empty page
         return self._store.read_stream(supplier_id, after_version, limit)
 
+    def filtered_history(
+        self, supplier_id: str, after_version: int, limit: int, wanted: EventFilter
+    ) -> tuple[list[RecordedEvent], int | None]:
+        """Up to ``limit`` events after ``after_version`` that ``wanted`` matches, and the
+        version to resume after (None when no later event matches).
+        """
+        self.get(supplier_id)
+        matches: list[RecordedEvent] = []
+        cursor = after_version
+        while batch := self._store.read_stream(supplier_id, cursor, HISTORY_SCAN_BATCH):
+            for event in batch:
+                cursor = event.version
+                if wanted.matches(event):
+                    matches.append(event)
+                if len(matches) > limit:  # one more than asked: there is a next page
+                    return matches[:limit], matches[limit - 1].version
+        return matches, None
+
     def _decide_and_append(
         self, command: Command, context: RequestContext, digest: str
     ) -> CommandResult:
@@ -221,7 +260,12 @@ class SupplierService:
         )
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
-        return CommandResult(new_state, tuple(self._recorded(result)), replayed=False)
+        outcome = CommandResult(new_state, tuple(self._recorded(result)), replayed=False)
+        record_events(len(outcome.events))
+        for decision in outcome.decisions:
+            if decision.fired:
+                record_decision(decision.rule_id, decision.action.value)
+        return outcome
 
     def _replay(
         self, request_id: str, digest: str, recorded_digest: str, result: AppendResult

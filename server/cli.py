@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import grpc
 
+from clients.cli import add_client_commands
 from domain import lifecycle
 from server.auth import TokenConfigError, TokenTable, load_tokens
 from server.bootstrap import build
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     diagram.set_defaults(handler=_lifecycle_command)
 
     add_policy_commands(commands)
+    add_client_commands(commands)
     return parser
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC
+
+from domain.events import EVENT_TYPES
 from server import mapping, pagination, process_mapping
+from server.application import EventFilter
 from server.errors import translated
 from server.servicer_base import Context, ServicerBase, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
@@ -64,12 +69,15 @@ class SelectionMethods(ServicerBase):
     ) -> api.ListSupplierEventsResponse:
         """List a supplier's events, oldest first."""
         parent = supplier_id(request.parent, "parent")
+        wanted = event_filter(request)
         size = pagination.page_size(request.page_size, *EVENTS_PAGE)
-        collection = f"events:{parent}"
+        # The token is bound to the filter: a page of one filter cannot resume another.
+        collection = f"events:{parent}:{_filter_key(wanted)}"
         after = pagination.decode(request.page_token, collection) or 0
-        events = await self._run(self._service.history, parent, int(after), size + 1)
-        page, more = events[:size], len(events) > size
-        token = pagination.encode(collection, page[-1].version) if more else ""
+        page, resume = await self._run(
+            self._service.filtered_history, parent, int(after), size, wanted
+        )
+        token = pagination.encode(collection, resume) if resume is not None else ""
         return api.ListSupplierEventsResponse(
             events=[mapping.supplier_event(e) for e in page], next_page_token=token
         )
@@ -89,3 +97,30 @@ class SelectionMethods(ServicerBase):
         """Record the contract signed with a qualified supplier."""
         result = await self._process(process_mapping.sign_contract, request, context)
         return api.SignContractResponse(result=result)
+
+
+def event_filter(request: api.ListSupplierEventsRequest) -> EventFilter:
+    """The filter a ListSupplierEvents request asks for; every bad part named at once."""
+    bad = mapping.Violations()
+    unknown = sorted(set(request.event_types) - set(EVENT_TYPES))
+    if unknown:
+        bad.add("event_types", f"unknown {unknown}; expected any of {', '.join(EVENT_TYPES)}")
+    bounds = {}
+    for field in ("start_time", "end_time"):
+        if request.HasField(field):
+            try:
+                bounds[field] = getattr(request, field).ToDatetime(tzinfo=UTC)
+            except (ValueError, OverflowError, OSError) as error:
+                bad.add(field, f"not a valid timestamp: {error}")
+    start, end = bounds.get("start_time"), bounds.get("end_time")
+    if start is not None and end is not None and end <= start:
+        bad.add("end_time", "must be later than start_time")
+    bad.raise_if_any()
+    return EventFilter(frozenset(request.event_types), start, end)
+
+
+def _filter_key(wanted: EventFilter) -> str:
+    text = "|".join(
+        [",".join(sorted(wanted.types)), str(wanted.start or ""), str(wanted.end or "")]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

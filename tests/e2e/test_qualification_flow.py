@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from clients import SqmClient
 from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2 as api
+from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.evidence import (
     DECISION_TIME,
     GOOD_SCORES,
@@ -182,3 +187,57 @@ def test_retry_with_same_request_id_returns_first_result_and_writes_nothing(
 
     assert again == first
     assert list(client.list_supplier_events("retry-co")) == events_before
+
+
+def test_history_filters_by_event_type_and_time_across_pages(
+    client: SqmClient, server: ServerProcess
+) -> None:
+    """Filtering by type and time returns exactly the matching events, page after page."""
+    client.register_supplier(
+        "filter-co", "Filter Co", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
+    )
+    for day in range(1, 6):
+        client.submit_qualification_evidence(
+            "filter-co",
+            scores={"capability": 10.0 * day},
+            occur_time=DECISION_TIME + timedelta(days=day),
+        )
+    all_events = list(client.list_supplier_events("filter-co"))
+    wanted = [
+        e.version
+        for e in all_events
+        if e.type == "QualificationEvidenceSubmitted"
+        and e.occur_time.ToDatetime(tzinfo=UTC) >= DECISION_TIME + timedelta(days=2)
+        and e.occur_time.ToDatetime(tzinfo=UTC) < DECISION_TIME + timedelta(days=5)
+    ]
+    start, end = Timestamp(), Timestamp()
+    start.FromDatetime(DECISION_TIME + timedelta(days=2))
+    end.FromDatetime(DECISION_TIME + timedelta(days=5))
+    found: list[int] = []
+    token = ""
+    with grpc.insecure_channel(server.address) as channel:
+        stub = api_grpc.SupplierServiceStub(channel)
+        while True:
+            response = stub.ListSupplierEvents(
+                api.ListSupplierEventsRequest(
+                    parent="suppliers/filter-co",
+                    page_size=1,
+                    page_token=token,
+                    event_types=["QualificationEvidenceSubmitted"],
+                    start_time=start,
+                    end_time=end,
+                ),
+                timeout=5,
+            )
+            found.extend(e.version for e in response.events)
+            token = response.next_page_token
+            if not token:
+                break
+        assert found == wanted
+        assert len(found) == 3
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.ListSupplierEvents(
+                api.ListSupplierEventsRequest(parent="suppliers/filter-co", event_types=["Nope"]),
+                timeout=5,
+            )
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -1,0 +1,232 @@
+"""``sqm supplier ...`` and ``sqm measurements import``: the client commands for people.
+
+    sqm supplier get ID                      one supplier
+    sqm supplier list [--page-size N]        every supplier, in id order
+    sqm supplier history ID                  its events; decisions with rule, file:line, facts
+    sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
+
+Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
+``--token`` (env SQM_TOKEN), ``--tls-ca FILE`` (turns TLS on), ``--tls-cert``/``--tls-key``
+(mutual TLS), ``--timeout SECONDS`` and ``--output text|json``.
+
+Exit status: 0 success; 1 when the server refused something (an error, a rejected row);
+2 when the command could not run (bad flags or CSV, TLS files, an unreachable server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+
+from clients import cli_output
+from clients.connection import (
+    DEFAULT_SERVER,
+    DEFAULT_TIMEOUT_SECONDS,
+    SERVER_VARIABLE,
+    TOKEN_VARIABLE,
+    Connection,
+    connection_from,
+)
+from clients.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
+from clients.errors import SqmError
+
+OK, REFUSED, CANNOT_RUN = 0, 1, 2
+UPLOAD_ROW_LIMIT = 10_000  # the server's rows per stream; a larger batch would be refused whole
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``supplier`` and ``measurements`` to the ``sqm`` command line."""
+    flags = _connection_flags()
+    supplier = commands.add_parser("supplier", help="read suppliers from a running server")
+    verbs = supplier.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    get = verbs.add_parser("get", parents=[flags], help="one supplier")
+    get.add_argument("supplier_id", metavar="ID")
+    get.set_defaults(handler=_command(_get))
+    listing = verbs.add_parser("list", parents=[flags], help="every supplier, in id order")
+    listing.add_argument(
+        "--page-size", type=_positive_int, default=0, metavar="N", help="suppliers per call"
+    )
+    listing.set_defaults(handler=_command(_list))
+    history = verbs.add_parser(
+        "history", parents=[flags], help="a supplier's events, with the decisions made"
+    )
+    history.add_argument("supplier_id", metavar="ID")
+    history.add_argument(
+        "--page-size", type=_positive_int, default=0, metavar="N", help="events per call"
+    )
+    history.set_defaults(handler=_command(_history))
+
+    measurements = commands.add_parser("measurements", help="send SLA measurements")
+    actions = measurements.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    upload = actions.add_parser(
+        "import",
+        parents=[flags],
+        help="import measurements from a CSV file",
+        description="Columns: supplier_id, objective_id, value, unit, period_start,"
+        " period_end, occur_time (RFC 3339) and optionally request_id (when empty, derived"
+        " from the file's SHA-256 and the row number, so a re-import never counts twice).",
+    )
+    upload.add_argument("file", metavar="FILE.csv", type=Path)
+    upload.add_argument(
+        "--partial", action="store_true", help="store the good rows of a batch with bad ones"
+    )
+    upload.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        metavar="N",
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per upload stream (default {DEFAULT_BATCH_SIZE:,}, at most"
+        f" {UPLOAD_ROW_LIMIT:,})",
+    )
+    upload.add_argument("--quiet", action="store_true", help="no progress bar")
+    upload.set_defaults(handler=_command(_import))
+
+
+def _connection_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("connection")
+    group.add_argument(
+        "--server",
+        metavar="HOST:PORT",
+        help=f"(env {SERVER_VARIABLE}, default {DEFAULT_SERVER})",
+    )
+    group.add_argument("--token", help=f"bearer token (env {TOKEN_VARIABLE})")
+    group.add_argument("--tls-ca", metavar="FILE", help="CA of the server's certificate; TLS on")
+    group.add_argument("--tls-cert", metavar="FILE", help="client certificate (mutual TLS)")
+    group.add_argument("--tls-key", metavar="FILE", help="client private key (mutual TLS)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"deadline of each call (default {DEFAULT_TIMEOUT_SECONDS:g}); an upload batch"
+        " gets 0.1 s more per row",
+    )
+    group.add_argument("--output", choices=["text", "json"], default="text")
+    return flags
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _batch_size(text: str) -> int:
+    value = _positive_int(text)
+    if value > UPLOAD_ROW_LIMIT:
+        raise argparse.ArgumentTypeError(f"at most {UPLOAD_ROW_LIMIT:,} rows per batch")
+    return value
+
+
+def connection(args: argparse.Namespace) -> Connection:
+    """The connection the parsed flags ask for, the environment filling in the rest."""
+    return connection_from(
+        server=args.server,
+        token=args.token,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        timeout=args.timeout,
+        environ=os.environ,
+    )
+
+
+def _command(handler: Handler) -> Handler:
+    """Run ``handler``, turning failures into a message on stderr and an exit status."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except ValueError as error:  # CsvInvalid, TlsFilesInvalid, a bad --timeout
+            print(f"error: {error}", file=sys.stderr)
+            return CANNOT_RUN
+        except SqmError as error:
+            if _unreachable(error):
+                where = getattr(args, "server_address", "the server")
+                print(f"error: cannot reach {where}: {error.message}", file=sys.stderr)
+                return CANNOT_RUN
+            print(cli_output.error_text(error), file=sys.stderr)
+            return REFUSED
+
+    return run
+
+
+def _unreachable(error: SqmError) -> bool:
+    # The server's own refusals carry an ErrorInfo reason; the transport's failures do not.
+    return not error.reason and error.code in {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    }
+
+
+def _print(args: argparse.Namespace, text: str, json_value: object) -> None:
+    print(cli_output.as_json(json_value) if args.output == "json" else text)
+
+
+def _get(args: argparse.Namespace) -> int:
+    target = _connect(args)
+    with target.client() as client:
+        supplier = client.get_supplier(args.supplier_id)
+    _print(args, cli_output.supplier_text(supplier), supplier)
+    return OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    target = _connect(args)
+    with target.client() as client:
+        suppliers = list(client.list_suppliers(args.page_size))
+    _print(args, cli_output.suppliers_text(suppliers), {"suppliers": suppliers})
+    return OK
+
+
+def _history(args: argparse.Namespace) -> int:
+    target = _connect(args)
+    with target.client() as client:
+        events = list(client.list_supplier_events(args.supplier_id, args.page_size))
+    _print(args, cli_output.events_text(events), {"events": events})
+    return OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    # Imported here: `sqm serve` and the read commands do not need the progress bar.
+    from tqdm import tqdm  # noqa: PLC0415
+
+    rows = read_measurements(args.file)  # every CSV problem is found before anything is sent
+    target = _connect(args)
+    show = not args.quiet and sys.stderr.isatty()
+    with (
+        target.client() as client,
+        tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not show) as bar,
+    ):
+        report = import_rows(
+            client,
+            rows,
+            partial=args.partial,
+            batch_size=args.batch_size,
+            timeout=target.timeout,
+            progress=bar.update,
+        )
+    if args.output == "json":
+        print(cli_output.import_json(report))
+    else:
+        print(cli_output.import_text(report))
+    return OK if report.complete else REFUSED
+
+
+def _connect(args: argparse.Namespace) -> Connection:
+    target = connection(args)
+    args.server_address = target.server  # named in the message when it cannot be reached
+    return target
