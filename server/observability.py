@@ -284,11 +284,19 @@ def _code(recorded: grpc.StatusCode | None, error: BaseException | None) -> grpc
     return grpc.StatusCode.UNKNOWN
 
 
+def _finished_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    # A cancelled call's context may already be released by grpc: do not touch it then.
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        return grpc.StatusCode.CANCELLED
+    return _code(context.code(), error)
+
+
 def _async_call(
     behaviour: Any, start: Start, finish: Finish, request_streaming: bool
 ) -> Callable[[Any, Context], Any]:
     async def wrapper(request: Any, context: Context) -> Any:
         call = start()
+        peer = context.peer()  # read while the call is alive (see _async_stream)
         request = _seen(request, call) if request_streaming else _saw(request, call)
         error: BaseException | None = None
         try:
@@ -297,7 +305,7 @@ def _async_call(
             error = raised
             raise
         finally:
-            finish(call, _code(context.code(), error), context.peer())
+            finish(call, _finished_code(context, error), peer)
 
     return wrapper
 
@@ -320,9 +328,7 @@ def _async_stream(
             error = raised
             raise
         finally:
-            cancelled = isinstance(error, asyncio.CancelledError | GeneratorExit)
-            code = grpc.StatusCode.CANCELLED if cancelled else _code(context.code(), error)
-            finish(call, code, peer)
+            finish(call, _finished_code(context, error), peer)
 
     return wrapper
 
