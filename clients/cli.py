@@ -4,6 +4,7 @@
     sqm supplier list [--page-size N]        every supplier, in id order
     sqm supplier history ID                  its events; decisions with rule, file:line, facts
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
+    sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
 
 Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
 ``--token`` (env SQM_TOKEN), ``--tls-ca FILE`` (turns TLS on), ``--tls-cert``/``--tls-key``
@@ -35,6 +36,7 @@ from clients.connection import (
 )
 from clients.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from clients.errors import SqmError
+from clients.watch_command import add_watch_arguments, watch
 
 OK, REFUSED, CANNOT_RUN = 0, 1, 2
 UPLOAD_ROW_LIMIT = 10_000  # the server's rows per stream; a larger batch would be refused whole
@@ -63,6 +65,12 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--page-size", type=_positive_int, default=0, metavar="N", help="events per call"
     )
     history.set_defaults(handler=_command(_history))
+
+    watching = commands.add_parser(
+        "watch", parents=[flags], help="follow the record as it is written, with resume tokens"
+    )
+    add_watch_arguments(watching)
+    watching.set_defaults(handler=_command(_watch))
 
     measurements = commands.add_parser("measurements", help="send SLA measurements")
     actions = measurements.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -190,6 +198,10 @@ def _list(args: argparse.Namespace) -> int:
         suppliers = list(client.list_suppliers(args.page_size))
     _print(args, cli_output.suppliers_text(suppliers), {"suppliers": suppliers})
     return OK
+
+
+def _watch(args: argparse.Namespace) -> int:
+    return watch(_connect(args), args)
 
 
 def _history(args: argparse.Namespace) -> int:
