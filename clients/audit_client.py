@@ -18,18 +18,17 @@ has no deadline: it runs until :meth:`WatchStream.cancel` (or leaving its ``with
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
 
-from clients.errors import SqmError, from_rpc_error
+from clients.errors import from_rpc_error
+from clients.retry import call_with_retries
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 Response = TypeVar("Response")
 
 
@@ -160,12 +159,7 @@ class AuditClient:
 
     def _call(self, method: Callable[..., Response], request: Any) -> Response:
         # Every unary call here is safe to retry: reads, or an archive under one request id.
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return method(request, timeout=self._timeout, metadata=self._metadata)
-            except grpc.RpcError as error:
-                code = error.code() if isinstance(error, grpc.Call) else None
-                if code not in RETRYABLE or attempt == self._attempts:
-                    raise from_rpc_error(error) from None
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-        raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt was made")  # pragma: no cover
+        return call_with_retries(
+            method, request, timeout=self._timeout, metadata=self._metadata,
+            attempts=self._attempts, backoff=self._backoff,
+        )  # fmt: skip

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -27,12 +26,12 @@ from typing import Any, TypeVar
 import attrs
 import grpc
 
-from clients.errors import SqmError, from_rpc_error
+from clients.errors import SqmError
+from clients.retry import call_with_retries
 from rules.tooling.pack_files import read_pack_files
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 VERSION_PREFIX = "policyVersions/"
 Response = TypeVar("Response")
 
@@ -145,16 +144,10 @@ class PolicyClient:
         return self._call(self._stub.ExplainSupplier, request)
 
     def _call(self, method: Callable[..., Response], request: Any) -> Response:
-        # The request (and so its request id) is built once: every attempt sends the same id.
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return method(request, timeout=self._timeout, metadata=self._metadata)
-            except grpc.RpcError as error:
-                failure = from_rpc_error(error)
-                if failure.code not in RETRYABLE or attempt == self._attempts:
-                    raise failure from None
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-        raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
+        return call_with_retries(
+            method, request, timeout=self._timeout, metadata=self._metadata,
+            attempts=self._attempts, backoff=self._backoff,
+        )  # fmt: skip
 
 
 def pack_problems(error: SqmError) -> list[PackProblem]:

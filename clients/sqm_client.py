@@ -9,7 +9,6 @@ The process methods (contract, monitoring, review, improvement, liability) are i
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,13 +16,12 @@ from typing import Any, TypeVar
 import grpc
 
 from clients.builders import certificate, supplier_name, timestamp
-from clients.errors import SqmError, from_rpc_error
 from clients.process_calls import ProcessCalls, new_request_id
+from clients.retry import call_with_retries
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 Response = TypeVar("Response")
 
 
@@ -144,16 +142,10 @@ class SqmClient(ProcessCalls):
     def _call(
         self, method: Callable[..., Response], request: Any, timeout: float | None = None
     ) -> Response:
-        # The request (and so its request id) is built once: every attempt sends the same id.
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return method(request, timeout=timeout or self._timeout, metadata=self._metadata)
-            except grpc.RpcError as error:
-                failure = from_rpc_error(error)
-                if failure.code not in RETRYABLE or attempt == self._attempts:
-                    raise failure from None
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-        raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
+        return call_with_retries(
+            method, request, timeout=timeout or self._timeout, metadata=self._metadata,
+            attempts=self._attempts, backoff=self._backoff,
+        )  # fmt: skip
 
 
 def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
