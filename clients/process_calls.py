@@ -276,6 +276,126 @@ class ProcessCalls:
         )  # fmt: skip
         return self._call(self._stub.ClaimCompensation, request).result
 
+    def record_market_research(
+        self,
+        supplier_id: str,
+        capability_summary: str,
+        past_performance_summary: str,
+        references: Sequence[str] = (),
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record market research on a candidate or qualified supplier."""
+        request = api.RecordMarketResearchRequest(
+            name=supplier_name(supplier_id), capability_summary=capability_summary,
+            past_performance_summary=past_performance_summary, references=list(references),
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RecordMarketResearch, request).result
+
+    def record_kick_off(
+        self,
+        supplier_id: str,
+        goals: str,
+        milestones: Sequence[tuple[str, datetime]] = (),
+        responsibilities: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the delivery kick-off; ``milestones`` are (name, due time) pairs."""
+        request = api.RecordKickOffRequest(
+            name=supplier_name(supplier_id), goals=goals,
+            milestones=[api.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
+            responsibilities=responsibilities, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RecordKickOff, request).result
+
+    def submit_resource_plan(
+        self,
+        supplier_id: str,
+        resources: Sequence[str],
+        summary: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record the resources the supplier commits to the delivery."""
+        request = api.SubmitResourcePlanRequest(
+            name=supplier_name(supplier_id), resources=list(resources), summary=summary,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SubmitResourcePlan, request).result
+
+    def open_problem_ticket(
+        self,
+        supplier_id: str,
+        ticket_id: str,
+        summary: str,
+        severity: pb.Severity.ValueType,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Open a problem ticket (severity ``pb.SEVERITY_MAJOR``...)."""
+        request = api.OpenProblemTicketRequest(
+            name=supplier_name(supplier_id), ticket_id=ticket_id, summary=summary,
+            severity=severity, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.OpenProblemTicket, request).result
+
+    def resolve_problem_ticket(
+        self,
+        supplier_id: str,
+        ticket_id: str,
+        resolution: str,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Resolve an open problem ticket."""
+        request = api.ResolveProblemTicketRequest(
+            name=supplier_name(supplier_id), ticket_id=ticket_id, resolution=resolution,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.ResolveProblemTicket, request).result
+
+    def record_training(
+        self,
+        supplier_id: str,
+        topic: str,
+        attendees: int,
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record staff training."""
+        request = api.RecordTrainingRequest(
+            name=supplier_name(supplier_id), topic=topic, attendees=attendees,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RecordTraining, request).result
+
+    def settle_compensation(
+        self,
+        supplier_id: str,
+        penalty_id: str,
+        amount: pb.Money,
+        note: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProcessResult:
+        """Record (part of) a compensation in the ledger as paid."""
+        request = api.SettleCompensationRequest(
+            name=supplier_name(supplier_id), penalty_id=penalty_id, amount=amount, note=note,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.SettleCompensation, request).result
+
     def list_penalties(self, supplier_id: str, page_size: int = 0) -> PenaltyLedger:
         """The supplier's whole penalties ledger, fetched page by page, with its totals."""
         return PenaltyLedger(*_ledger(self.list_penalty_pages(supplier_id, page_size)))

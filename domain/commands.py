@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from domain.model import Certificate, Money, ServiceCategory, SlaObjective
+from domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
 
 NO_AMOUNT = Money(Decimal("0.00"), "CNY")
 """A contract signed without fee or liability terms (a framework agreement) carries these."""
@@ -209,6 +209,80 @@ class RecordMissedImprovementDeadline:
     occurred_at: datetime
 
 
+@attrs.frozen
+class RecordMarketResearch:
+    """Market research on a candidate or qualified supplier: capability, record, references."""
+
+    supplier_id: str
+    capability_summary: str
+    past_performance_summary: str
+    occurred_at: datetime
+    references: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class RecordKickOff:
+    """The delivery kick-off meeting: goals, milestones with due dates, responsibilities."""
+
+    supplier_id: str
+    goals: str
+    occurred_at: datetime
+    milestones: tuple[Milestone, ...] = ()
+    responsibilities: str = ""
+
+
+@attrs.frozen
+class SubmitResourcePlan:
+    """The resources the supplier commits to the delivery."""
+
+    supplier_id: str
+    resources: tuple[str, ...]
+    occurred_at: datetime
+    summary: str = ""
+
+
+@attrs.frozen
+class OpenProblemTicket:
+    """A problem with the supplier's service, to be handled until resolved."""
+
+    supplier_id: str
+    ticket_id: str
+    summary: str
+    severity: Severity
+    occurred_at: datetime
+
+
+@attrs.frozen
+class ResolveProblemTicket:
+    """An open problem ticket was resolved."""
+
+    supplier_id: str
+    ticket_id: str
+    resolution: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class RecordTraining:
+    """Staff training held for the supplier's service."""
+
+    supplier_id: str
+    topic: str
+    attendees: int
+    occurred_at: datetime
+
+
+@attrs.frozen
+class SettleCompensation:
+    """(Part of) a compensation in the penalties ledger was paid, in the contract's currency."""
+
+    supplier_id: str
+    penalty_id: str
+    amount: Money
+    occurred_at: datetime
+    note: str = ""
+
+
 Command = (
     RegisterSupplier
     | SubmitQualificationEvidence
@@ -227,6 +301,13 @@ Command = (
     | RecordMissedImprovementDeadline
     | ClaimCompensation
     | AdvanceTime
+    | RecordMarketResearch
+    | RecordKickOff
+    | SubmitResourcePlan
+    | OpenProblemTicket
+    | ResolveProblemTicket
+    | RecordTraining
+    | SettleCompensation
 )
 
 
@@ -250,6 +331,13 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RecordMissedImprovementDeadline,
         ClaimCompensation,
         AdvanceTime,
+        RecordMarketResearch,
+        RecordKickOff,
+        SubmitResourcePlan,
+        OpenProblemTicket,
+        ResolveProblemTicket,
+        RecordTraining,
+        SettleCompensation,
     )
 }
 """Every command by its class name: how tools (policy tests, event files) name a command."""

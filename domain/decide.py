@@ -21,17 +21,24 @@ from domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
     ReviewOutcome,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
@@ -44,6 +51,7 @@ from domain.errors import (
 )
 from domain.events import (
     BreachDetected,
+    CompensationSettled,
     ContractSigned,
     DecisionRecorded,
     Event,
@@ -52,17 +60,23 @@ from domain.events import (
     ImprovementPlanRequired,
     ImprovementPlanSubmitted,
     InspectionRecorded,
+    KickOffRecorded,
+    MarketResearchRecorded,
     MeasurementRecorded,
     PenaltyAssessed,
+    ProblemTicketOpened,
+    ProblemTicketResolved,
     ProgressReportSubmitted,
     QualificationEvidenceSubmitted,
     RemediationVerified,
+    ResourcePlanSubmitted,
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TrainingRecorded,
 )
 from domain.evolve import apply, fold
 from domain.history import period_of
@@ -295,6 +309,70 @@ def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) 
     return recorded + _monitor(state, recorded, "self_check", policy)
 
 
+# --- records that do not consult the policy ------------------------------------------------
+
+_RESEARCHABLE = frozenset({LifecycleState.CANDIDATE, LifecycleState.QUALIFIED})
+
+
+def _market_research(
+    command: RecordMarketResearch, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, _RESEARCHABLE, "record_market_research")
+    return [
+        MarketResearchRecorded(
+            command.occurred_at,
+            command.capability_summary,
+            command.past_performance_summary,
+            command.references,
+        )
+    ]
+
+
+def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "record_kick_off")
+    return [
+        KickOffRecorded(
+            command.occurred_at, command.goals, command.milestones, command.responsibilities
+        )
+    ]
+
+
+def _resource_plan(
+    command: SubmitResourcePlan, state: SupplierState, policy: Policy
+) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "submit_resource_plan")
+    return [ResourcePlanSubmitted(command.occurred_at, command.resources, command.summary)]
+
+
+def _open_ticket(command: OpenProblemTicket, state: SupplierState, policy: Policy) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "open_problem_ticket")
+    if command.ticket_id in state.open_tickets:
+        raise InvalidCommand(
+            [FieldViolation("ticket_id", f"{command.ticket_id!r} is already open")]
+        )
+    return [
+        ProblemTicketOpened(
+            command.occurred_at, command.ticket_id, command.summary, command.severity
+        )
+    ]
+
+
+def _resolve_ticket(
+    command: ResolveProblemTicket, state: SupplierState, policy: Policy
+) -> list[Event]:
+    # No lifecycle guard: a ticket opened under contract may be closed after termination.
+    if command.ticket_id not in state.open_tickets:
+        raise InvalidCommand(
+            [FieldViolation("ticket_id", f"{command.ticket_id!r} is not an open ticket")]
+        )
+    return [ProblemTicketResolved(command.occurred_at, command.ticket_id, command.resolution)]
+
+
+def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:
+    _require(state, UNDER_CONTRACT, "record_training")
+    return [TrainingRecorded(command.occurred_at, command.topic, command.attendees)]
+
+
 # --- review and improvement -------------------------------------------------------------
 
 
@@ -410,6 +488,31 @@ def _claim_compensation(
     return [PenaltyAssessed(command.occurred_at, penalty, basis)]
 
 
+def _settle_compensation(
+    command: SettleCompensation, state: SupplierState, policy: Policy
+) -> list[Event]:
+    penalty = next((p for p in state.penalties if p.penalty_id == command.penalty_id), None)
+    if penalty is None or penalty.kind != "compensation":
+        what = "not in the ledger" if penalty is None else "a service credit, not a compensation"
+        raise InvalidCommand([FieldViolation("penalty_id", f"{command.penalty_id!r} is {what}")])
+    if command.amount.currency != penalty.amount.currency:
+        raise InvalidCommand(
+            [FieldViolation("amount.currency", f"the compensation is in {penalty.amount.currency}")]
+        )
+    outstanding = penalty.amount.amount - state.settlements.get(penalty.penalty_id, 0)
+    if command.amount.amount > outstanding:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "amount", f"more than the {outstanding} {penalty.amount.currency} outstanding"
+                )
+            ]
+        )
+    return [
+        CompensationSettled(command.occurred_at, command.penalty_id, command.amount, command.note)
+    ]
+
+
 _DEADLINE_STATES = frozenset({LifecycleState.QUALIFIED, *UNDER_CONTRACT})
 
 
@@ -437,4 +540,11 @@ _HANDLERS: dict[type, Handler] = {
     RecordMissedImprovementDeadline: _missed_deadline,
     ClaimCompensation: _claim_compensation,
     AdvanceTime: _advance_time,
+    RecordMarketResearch: _market_research,
+    RecordKickOff: _kick_off,
+    SubmitResourcePlan: _resource_plan,
+    OpenProblemTicket: _open_ticket,
+    ResolveProblemTicket: _resolve_ticket,
+    RecordTraining: _training,
+    SettleCompensation: _settle_compensation,
 }

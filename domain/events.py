@@ -20,11 +20,14 @@ from domain.model import (
     ImprovementPlan,
     LifecycleState,
     Measurement,
+    Milestone,
+    Money,
     Observation,
     Penalty,
     Reminder,
     Review,
     ServiceCategory,
+    Severity,
 )
 
 
@@ -211,6 +214,73 @@ class ImprovementDeadlineMissed:
     occurred_at: datetime
 
 
+@attrs.frozen
+class MarketResearchRecorded:
+    """Market research on the supplier was recorded."""
+
+    occurred_at: datetime
+    capability_summary: str
+    past_performance_summary: str
+    references: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class KickOffRecorded:
+    """The delivery kick-off meeting was held."""
+
+    occurred_at: datetime
+    goals: str
+    milestones: tuple[Milestone, ...] = ()
+    responsibilities: str = ""
+
+
+@attrs.frozen
+class ResourcePlanSubmitted:
+    """The supplier submitted its resource plan."""
+
+    occurred_at: datetime
+    resources: tuple[str, ...]
+    summary: str = ""
+
+
+@attrs.frozen
+class ProblemTicketOpened:
+    """A problem ticket was opened against the supplier."""
+
+    occurred_at: datetime
+    ticket_id: str
+    summary: str
+    severity: Severity
+
+
+@attrs.frozen
+class ProblemTicketResolved:
+    """An open problem ticket was resolved."""
+
+    occurred_at: datetime
+    ticket_id: str
+    resolution: str
+
+
+@attrs.frozen
+class TrainingRecorded:
+    """Staff training was held."""
+
+    occurred_at: datetime
+    topic: str
+    attendees: int
+
+
+@attrs.frozen
+class CompensationSettled:
+    """(Part of) a compensation in the ledger was paid."""
+
+    occurred_at: datetime
+    penalty_id: str
+    amount: Money
+    note: str = ""
+
+
 Event = (
     SupplierRegistered
     | QualificationEvidenceSubmitted
@@ -233,6 +303,13 @@ Event = (
     | RemediationVerified
     | ImprovementDeadlineMissed
     | ReminderIssued
+    | MarketResearchRecorded
+    | KickOffRecorded
+    | ResourcePlanSubmitted
+    | ProblemTicketOpened
+    | ProblemTicketResolved
+    | TrainingRecorded
+    | CompensationSettled
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -259,6 +336,13 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         RemediationVerified,
         ImprovementDeadlineMissed,
         ReminderIssued,
+        MarketResearchRecorded,
+        KickOffRecorded,
+        ResourcePlanSubmitted,
+        ProblemTicketOpened,
+        ProblemTicketResolved,
+        TrainingRecorded,
+        CompensationSettled,
     )
 }
 

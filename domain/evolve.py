@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import singledispatch
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ import attrs
 from domain import lifecycle
 from domain.events import (
     BreachDetected,
+    CompensationSettled,
     ContractSigned,
     DecisionRecorded,
     Event,
@@ -22,6 +24,8 @@ from domain.events import (
     LifecycleTransitioned,
     MeasurementRecorded,
     PenaltyAssessed,
+    ProblemTicketOpened,
+    ProblemTicketResolved,
     ProgressReportSubmitted,
     QualificationEvidenceSubmitted,
     RemediationVerified,
@@ -215,3 +219,19 @@ def _(event: ImprovementDeadlineMissed, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: ReminderIssued, state: SupplierState) -> SupplierState:
     return attrs.evolve(state, reminders_sent=state.reminders_sent | {event.key})
+
+
+@_evolve.register
+def _(event: ProblemTicketOpened, state: SupplierState) -> SupplierState:
+    return attrs.evolve(state, open_tickets=state.open_tickets | {event.ticket_id})
+
+
+@_evolve.register
+def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
+    return attrs.evolve(state, open_tickets=state.open_tickets - {event.ticket_id})
+
+
+@_evolve.register
+def _(event: CompensationSettled, state: SupplierState) -> SupplierState:
+    settled = state.settlements.get(event.penalty_id, Decimal("0.00")) + event.amount.amount
+    return attrs.evolve(state, settlements={**state.settlements, event.penalty_id: settled})

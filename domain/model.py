@@ -242,6 +242,14 @@ class Penalty:
 
 
 @attrs.frozen
+class Milestone:
+    """A delivery milestone agreed at kick-off."""
+
+    name: str
+    due_at: datetime
+
+
+@attrs.frozen
 class Review:
     """An open or concluded review of a supplier."""
 
@@ -351,6 +359,9 @@ class SupplierState:
     review: Review | None = None
     plan: ImprovementPlan | None = None
     reminders_sent: frozenset[str] = frozenset()
+    open_tickets: frozenset[str] = frozenset()
+    settlements: Mapping[str, Decimal] = attrs.field(factory=dict)
+    """Amount settled so far per compensation's penalty id (in the contract's currency)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

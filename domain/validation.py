@@ -18,15 +18,22 @@ from domain.commands import (
     BlacklistSupplier,
     ClaimCompensation,
     Command,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
 )
 from domain.errors import FieldViolation, InvalidCommand
 from domain.model import METRICS, Money, SlaObjective, SupplierState
@@ -39,6 +46,8 @@ MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 200
 MAX_NOTE_LENGTH = 4000
 MAX_MEASURES = 50
+MAX_ITEMS = 50
+MAX_ATTENDEES = 100_000
 
 
 def validate(command: Command) -> None:
@@ -239,6 +248,66 @@ def _compensation(c: ClaimCompensation) -> Iterator[FieldViolation]:
     yield from _check_text("description", c.description, MAX_NOTE_LENGTH)
 
 
+def _check_items(field: str, items: tuple[str, ...], *, required: bool) -> Iterator[FieldViolation]:
+    if required and not items:
+        yield FieldViolation(field, "needs at least one entry")
+    if len(items) > MAX_ITEMS:
+        yield FieldViolation(field, f"at most {MAX_ITEMS} entries")
+    for index, item in enumerate(items):
+        yield from _check_text(f"{field}[{index}]", item, MAX_NOTE_LENGTH)
+
+
+def _check_ticket_id(ticket_id: str) -> Iterator[FieldViolation]:
+    if not CONTRACT_ID.fullmatch(ticket_id):
+        yield FieldViolation(
+            "ticket_id", f"expected 1-63 letters, digits, . _ / -; got {ticket_id!r}"
+        )
+
+
+def _market_research(c: RecordMarketResearch) -> Iterator[FieldViolation]:
+    yield from _check_text("capability_summary", c.capability_summary, MAX_NOTE_LENGTH)
+    yield from _check_text("past_performance_summary", c.past_performance_summary, MAX_NOTE_LENGTH)
+    yield from _check_items("references", c.references, required=False)
+
+
+def _kick_off(c: RecordKickOff) -> Iterator[FieldViolation]:
+    yield from _check_text("goals", c.goals, MAX_NOTE_LENGTH)
+    if len(c.milestones) > MAX_ITEMS:
+        yield FieldViolation("milestones", f"at most {MAX_ITEMS} entries")
+    for index, milestone in enumerate(c.milestones):
+        field = f"milestones[{index}]"
+        yield from _check_text(f"{field}.name", milestone.name, MAX_TEXT_LENGTH)
+        yield from check_aware(f"{field}.due_at", milestone.due_at)
+    yield from _check_optional_text("responsibilities", c.responsibilities, MAX_NOTE_LENGTH)
+
+
+def _resource_plan(c: SubmitResourcePlan) -> Iterator[FieldViolation]:
+    yield from _check_items("resources", c.resources, required=True)
+    yield from _check_optional_text("summary", c.summary, MAX_NOTE_LENGTH)
+
+
+def _open_ticket(c: OpenProblemTicket) -> Iterator[FieldViolation]:
+    yield from _check_ticket_id(c.ticket_id)
+    yield from _check_text("summary", c.summary, MAX_NOTE_LENGTH)
+
+
+def _resolve_ticket(c: ResolveProblemTicket) -> Iterator[FieldViolation]:
+    yield from _check_ticket_id(c.ticket_id)
+    yield from _check_text("resolution", c.resolution, MAX_NOTE_LENGTH)
+
+
+def _training(c: RecordTraining) -> Iterator[FieldViolation]:
+    yield from _check_text("topic", c.topic, MAX_TEXT_LENGTH)
+    if not 1 <= c.attendees <= MAX_ATTENDEES:
+        yield FieldViolation("attendees", f"expected 1 to {MAX_ATTENDEES}, got {c.attendees}")
+
+
+def _settlement(c: SettleCompensation) -> Iterator[FieldViolation]:
+    yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
+    yield from check_money("amount", c.amount, positive=True)
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
 _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RegisterSupplier: _register,
     SubmitQualificationEvidence: _evidence,
@@ -251,4 +320,11 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     OpenReview: _review,
     SubmitImprovementPlan: _plan,
     ClaimCompensation: _compensation,
+    RecordMarketResearch: _market_research,
+    RecordKickOff: _kick_off,
+    SubmitResourcePlan: _resource_plan,
+    OpenProblemTicket: _open_ticket,
+    ResolveProblemTicket: _resolve_ticket,
+    RecordTraining: _training,
+    SettleCompensation: _settlement,
 }

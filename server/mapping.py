@@ -19,15 +19,22 @@ from domain.commands import (
     ClaimCompensation,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
@@ -212,6 +219,13 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     CompleteImprovementPlan: _NAMED,
     VerifyRemediation: _NAMED,
     ClaimCompensation: {**_NAMED, "amount.currency": "amount.currency_code"},
+    RecordMarketResearch: _NAMED,
+    RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name can be named
+    SubmitResourcePlan: _NAMED,
+    OpenProblemTicket: _NAMED,
+    ResolveProblemTicket: _NAMED,
+    RecordTraining: _NAMED,
+    SettleCompensation: {**_NAMED, "amount.currency": "amount.currency_code"},
 }
 
 

@@ -17,18 +17,25 @@ from domain.commands import (
     ClaimCompensation,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordSatisfactionSurvey,
+    RecordTraining,
+    ResolveProblemTicket,
     ReviewOutcome,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.model import Comparator, Metric, Money, SlaObjective
+from domain.model import Comparator, Metric, Milestone, Money, Severity, SlaObjective
 from server.mapping import occur_time, supplier_id_from_name
 from server.proto_values import (
     Violations,
@@ -118,6 +125,54 @@ def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObj
     )
 
 
+def record_market_research(
+    request: api.RecordMarketResearchRequest, clock: Clock
+) -> RecordMarketResearch:
+    """Map a RecordMarketResearch request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordMarketResearch(
+        supplier_id=supplier_id,
+        capability_summary=request.capability_summary,
+        past_performance_summary=request.past_performance_summary,
+        occurred_at=occurred_at,
+        references=tuple(request.references),
+    )
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def record_kick_off(request: api.RecordKickOffRequest, clock: Clock) -> RecordKickOff:
+    """Map a RecordKickOff request; every milestone needs a due time."""
+    bad, supplier_id = _start(request.name)
+    milestones = []
+    for index, proto in enumerate(request.milestones):
+        due_at = required_time(proto, "due_time", f"milestones[{index}]", bad)
+        if due_at is not None:
+            milestones.append(Milestone(proto.name, due_at))
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordKickOff(
+        supplier_id=supplier_id,
+        goals=request.goals,
+        occurred_at=occurred_at,
+        milestones=tuple(milestones),
+        responsibilities=request.responsibilities,
+    )
+
+
+def submit_resource_plan(
+    request: api.SubmitResourcePlanRequest, clock: Clock
+) -> SubmitResourcePlan:
+    """Map a SubmitResourcePlan request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return SubmitResourcePlan(supplier_id, tuple(request.resources), occurred_at, request.summary)
+
+
 # --- monitoring --------------------------------------------------------------------------
 
 
@@ -181,6 +236,26 @@ def submit_self_check(request: api.SubmitSelfCheckRequest, clock: Clock) -> Subm
     occurred_at = occur_time(request, clock, bad)
     bad.raise_if_any()
     return SubmitSelfCheck(supplier_id, request.passed, occurred_at, request.summary)
+
+
+def open_problem_ticket(request: api.OpenProblemTicketRequest, clock: Clock) -> OpenProblemTicket:
+    """Map an OpenProblemTicket request; the severity is required."""
+    bad, supplier_id = _start(request.name)
+    severity = enum_from_proto(Severity, pb.Severity, request.severity, "severity", bad)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert severity is not None  # noqa: S101 - guaranteed by raise_if_any
+    return OpenProblemTicket(supplier_id, request.ticket_id, request.summary, severity, occurred_at)
+
+
+def resolve_problem_ticket(
+    request: api.ResolveProblemTicketRequest, clock: Clock
+) -> ResolveProblemTicket:
+    """Map a ResolveProblemTicket request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return ResolveProblemTicket(supplier_id, request.ticket_id, request.resolution, occurred_at)
 
 
 # --- review and improvement --------------------------------------------------------------
@@ -249,3 +324,25 @@ def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> C
     bad.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
     return ClaimCompensation(supplier_id, amount, request.description, occurred_at)
+
+
+def record_training(request: api.RecordTrainingRequest, clock: Clock) -> RecordTraining:
+    """Map a RecordTraining request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordTraining(supplier_id, request.topic, request.attendees, occurred_at)
+
+
+def settle_compensation(request: api.SettleCompensationRequest, clock: Clock) -> SettleCompensation:
+    """Map a SettleCompensation request; the amount is required."""
+    bad, supplier_id = _start(request.name)
+    amount = None
+    if request.HasField("amount"):
+        amount = money_from_proto(request.amount, "amount", bad)
+    else:
+        bad.add("amount", "required: the amount paid, e.g. amount '5000.00', currency_code 'CNY'")
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
+    return SettleCompensation(supplier_id, request.penalty_id, amount, occurred_at, request.note)

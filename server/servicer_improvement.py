@@ -50,3 +50,11 @@ class ImprovementMethods(ServicerBase):
         """Confirm by hand that a completed plan was effective."""
         result = await self._process(process_mapping.verify_remediation, request, context)
         return api.VerifyRemediationResponse(result=result)
+
+    @translated
+    async def RecordTraining(  # noqa: N802
+        self, request: api.RecordTrainingRequest, context: Context
+    ) -> api.RecordTrainingResponse:
+        """Record staff training."""
+        result = await self._process(process_mapping.record_training, request, context)
+        return api.RecordTrainingResponse(result=result)

@@ -27,6 +27,14 @@ class LiabilityMethods(ServicerBase):
         return api.ClaimCompensationResponse(result=result)
 
     @translated
+    async def SettleCompensation(  # noqa: N802
+        self, request: api.SettleCompensationRequest, context: Context
+    ) -> api.SettleCompensationResponse:
+        """Record (part of) a compensation as paid; never more than is outstanding."""
+        result = await self._process(process_mapping.settle_compensation, request, context)
+        return api.SettleCompensationResponse(result=result)
+
+    @translated
     async def ListPenalties(  # noqa: N802
         self, request: api.ListPenaltiesRequest, context: Context
     ) -> api.ListPenaltiesResponse:

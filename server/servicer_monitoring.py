@@ -1,4 +1,6 @@
-"""Quality monitoring: measurements (one by one or uploaded), surveys, inspections, reports."""
+"""Delivery and quality monitoring: kick-off, resources, measurements, surveys, inspections,
+reports and problem tickets.
+"""
 
 from __future__ import annotations
 
@@ -90,6 +92,38 @@ class MonitoringMethods(ServicerBase):
         """Record the supplier's periodic self-check."""
         result = await self._process(process_mapping.submit_self_check, request, context)
         return api.SubmitSelfCheckResponse(result=result)
+
+    @translated
+    async def RecordKickOff(  # noqa: N802
+        self, request: api.RecordKickOffRequest, context: Context
+    ) -> api.RecordKickOffResponse:
+        """Record the delivery kick-off: goals, milestones, responsibilities."""
+        result = await self._process(process_mapping.record_kick_off, request, context)
+        return api.RecordKickOffResponse(result=result)
+
+    @translated
+    async def SubmitResourcePlan(  # noqa: N802
+        self, request: api.SubmitResourcePlanRequest, context: Context
+    ) -> api.SubmitResourcePlanResponse:
+        """Record the resources the supplier commits to the delivery."""
+        result = await self._process(process_mapping.submit_resource_plan, request, context)
+        return api.SubmitResourcePlanResponse(result=result)
+
+    @translated
+    async def OpenProblemTicket(  # noqa: N802
+        self, request: api.OpenProblemTicketRequest, context: Context
+    ) -> api.OpenProblemTicketResponse:
+        """Open a problem ticket against a supplier under contract."""
+        result = await self._process(process_mapping.open_problem_ticket, request, context)
+        return api.OpenProblemTicketResponse(result=result)
+
+    @translated
+    async def ResolveProblemTicket(  # noqa: N802
+        self, request: api.ResolveProblemTicketRequest, context: Context
+    ) -> api.ResolveProblemTicketResponse:
+        """Resolve an open problem ticket."""
+        result = await self._process(process_mapping.resolve_problem_ticket, request, context)
+        return api.ResolveProblemTicketResponse(result=result)
 
 
 async def _abort_too_many_rows(context: Context) -> NoReturn:

@@ -98,6 +98,14 @@ class SelectionMethods(ServicerBase):
         result = await self._process(process_mapping.sign_contract, request, context)
         return api.SignContractResponse(result=result)
 
+    @translated
+    async def RecordMarketResearch(  # noqa: N802
+        self, request: api.RecordMarketResearchRequest, context: Context
+    ) -> api.RecordMarketResearchResponse:
+        """Record market research on a candidate or qualified supplier."""
+        result = await self._process(process_mapping.record_market_research, request, context)
+        return api.RecordMarketResearchResponse(result=result)
+
 
 def event_filter(request: api.ListSupplierEventsRequest) -> EventFilter:
     """The filter a ListSupplierEvents request asks for; every bad part named at once."""

@@ -31,17 +31,24 @@ from domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
     ReviewOutcome,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
@@ -55,8 +62,10 @@ from domain.model import (
     Comparator,
     LifecycleState,
     Metric,
+    Milestone,
     Money,
     ServiceCategory,
+    Severity,
     SlaObjective,
     SupplierState,
 )
@@ -563,6 +572,106 @@ def advance_time_commands(
     )
 
 
+def market_research_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[RecordMarketResearch]:
+    """Valid ``RecordMarketResearch`` commands."""
+    return st.builds(
+        RecordMarketResearch,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        capability_summary=short_texts(),
+        past_performance_summary=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+        references=st.lists(short_texts(), max_size=3).map(tuple),
+    )
+
+
+def kick_off_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[RecordKickOff]:
+    """Valid ``RecordKickOff`` commands."""
+    milestone = st.builds(Milestone, name=short_texts(), due_at=moments())
+    return st.builds(
+        RecordKickOff,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        goals=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+        milestones=st.lists(milestone, max_size=3).map(tuple),
+        responsibilities=notes(),
+    )
+
+
+def resource_plan_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[SubmitResourcePlan]:
+    """Valid ``SubmitResourcePlan`` commands."""
+    return st.builds(
+        SubmitResourcePlan,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        resources=st.lists(short_texts(), min_size=1, max_size=3).map(tuple),
+        occurred_at=_given_or(occurred_at, moments()),
+        summary=notes(),
+    )
+
+
+_TICKET_IDS = st.sampled_from(["PT-1", "PT-2", "PT-3"])
+
+
+def open_ticket_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[OpenProblemTicket]:
+    """Valid ``OpenProblemTicket`` commands over a few ticket ids (so some are already open)."""
+    return st.builds(
+        OpenProblemTicket,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        ticket_id=_TICKET_IDS,
+        summary=short_texts(),
+        severity=st.sampled_from(Severity),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def resolve_ticket_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[ResolveProblemTicket]:
+    """Valid ``ResolveProblemTicket`` commands over the same few ticket ids."""
+    return st.builds(
+        ResolveProblemTicket,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        ticket_id=_TICKET_IDS,
+        resolution=short_texts(),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def training_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[RecordTraining]:
+    """Valid ``RecordTraining`` commands."""
+    return st.builds(
+        RecordTraining,
+        supplier_id=_given_or(supplier_id, supplier_ids()),
+        topic=short_texts(),
+        attendees=st.integers(1, 500),
+        occurred_at=_given_or(occurred_at, moments()),
+    )
+
+
+def settle_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[SettleCompensation]:
+    """Valid ``SettleCompensation`` commands naming a likely ledger entry of the supplier."""
+    return st.builds(
+        lambda sid, number, amount, at: SettleCompensation(
+            sid, f"{sid}/penalty-{number}", amount, at
+        ),
+        _given_or(supplier_id, supplier_ids()),
+        st.integers(1, 3),
+        money(positive=True),
+        _given_or(occurred_at, moments()),
+    )
+
+
 _CommandFactory = Callable[[str | None, datetime | None], st.SearchStrategy[Any]]
 _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     register_supplier_commands,
@@ -582,6 +691,13 @@ _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     missed_deadline_commands,
     compensation_commands,
     advance_time_commands,
+    market_research_commands,
+    kick_off_commands,
+    resource_plan_commands,
+    open_ticket_commands,
+    resolve_ticket_commands,
+    training_commands,
+    settle_commands,
 )
 
 

@@ -21,17 +21,24 @@ from domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
     ReviewOutcome,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
@@ -169,6 +176,32 @@ def _claim_refusal(command: Any, before: SupplierState) -> Refusal:
     return None if same else InvalidCommand
 
 
+def _research_refusal(command: Any, before: SupplierState) -> Refusal:
+    return None if before.lifecycle in {S.CANDIDATE, S.QUALIFIED} else IllegalTransition
+
+
+def _contract_record_refusal(command: Any, before: SupplierState) -> Refusal:
+    if before.lifecycle not in UNDER_CONTRACT:
+        return IllegalTransition
+    if isinstance(command, OpenProblemTicket) and command.ticket_id in before.open_tickets:
+        return InvalidCommand
+    return None
+
+
+def _resolve_refusal(command: Any, before: SupplierState) -> Refusal:
+    return None if command.ticket_id in before.open_tickets else InvalidCommand
+
+
+def _settle_refusal(command: Any, before: SupplierState) -> Refusal:
+    penalty = next((p for p in before.penalties if p.penalty_id == command.penalty_id), None)
+    if penalty is None or penalty.kind != "compensation":
+        return InvalidCommand
+    if command.amount.currency != penalty.amount.currency:
+        return InvalidCommand
+    paid = before.settlements.get(penalty.penalty_id, 0)
+    return InvalidCommand if paid + command.amount.amount > penalty.amount.amount else None
+
+
 def _lifecycle_refusal(command: Any, before: SupplierState) -> Refusal:
     trigger = lifecycle_trigger(command)
     assert trigger is not None
@@ -195,6 +228,13 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     CompleteImprovementPlan: _complete_refusal,
     ClaimCompensation: _claim_refusal,
     AdvanceTime: lambda command, before: None,
+    RecordMarketResearch: _research_refusal,
+    **dict.fromkeys(
+        [RecordKickOff, SubmitResourcePlan, OpenProblemTicket, RecordTraining],
+        _contract_record_refusal,
+    ),
+    ResolveProblemTicket: _resolve_refusal,
+    SettleCompensation: _settle_refusal,
     **dict.fromkeys(
         [
             SignContract,

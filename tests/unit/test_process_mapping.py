@@ -23,6 +23,7 @@ from domain.model import (
     ImprovementPlan,
     LifecycleState,
     Metric,
+    Milestone,
     Money,
     Penalty,
     Review,
@@ -196,6 +197,58 @@ GOOD_REQUESTS: list[tuple[Callable[..., object], Any, object]] = [
             name=NAME, amount=pb.Money(amount="5000.5", currency_code="CNY"), description="loss"
         ),
         cmd.ClaimCompensation("acme", Money(Decimal("5000.50"), "CNY"), "loss", T0),
+    ),
+    (
+        process_mapping.record_market_research,
+        api.RecordMarketResearchRequest(
+            name=NAME,
+            capability_summary="RAN",
+            past_performance_summary="good",
+            references=["CMCC", "CU"],
+        ),
+        cmd.RecordMarketResearch("acme", "RAN", "good", T0, ("CMCC", "CU")),
+    ),
+    (
+        process_mapping.record_kick_off,
+        api.RecordKickOffRequest(
+            name=NAME,
+            goals="go live",
+            milestones=[api.Milestone(name="cut-over", due_time=_stamp(LATER))],
+            responsibilities="NOC",
+        ),
+        cmd.RecordKickOff("acme", "go live", T0, (Milestone("cut-over", LATER),), "NOC"),
+    ),
+    (
+        process_mapping.submit_resource_plan,
+        api.SubmitResourcePlanRequest(name=NAME, resources=["2 engineers"], summary="week 1"),
+        cmd.SubmitResourcePlan("acme", ("2 engineers",), T0, "week 1"),
+    ),
+    (
+        process_mapping.open_problem_ticket,
+        api.OpenProblemTicketRequest(
+            name=NAME, ticket_id="PT-1", summary="loss", severity=pb.SEVERITY_MAJOR
+        ),
+        cmd.OpenProblemTicket("acme", "PT-1", "loss", Severity.MAJOR, T0),
+    ),
+    (
+        process_mapping.resolve_problem_ticket,
+        api.ResolveProblemTicketRequest(name=NAME, ticket_id="PT-1", resolution="fixed"),
+        cmd.ResolveProblemTicket("acme", "PT-1", "fixed", T0),
+    ),
+    (
+        process_mapping.record_training,
+        api.RecordTrainingRequest(name=NAME, topic="incidents", attendees=12),
+        cmd.RecordTraining("acme", "incidents", 12, T0),
+    ),
+    (
+        process_mapping.settle_compensation,
+        api.SettleCompensationRequest(
+            name=NAME,
+            penalty_id="acme/penalty-1",
+            amount=pb.Money(amount="100", currency_code="CNY"),
+            note="paid",
+        ),
+        cmd.SettleCompensation("acme", "acme/penalty-1", Money(Decimal(100), "CNY"), T0, "paid"),
     ),
 ]
 
@@ -408,6 +461,13 @@ REQUEST_OF: dict[type, type] = {
     cmd.CompleteImprovementPlan: api.CompleteImprovementPlanRequest,
     cmd.VerifyRemediation: api.VerifyRemediationRequest,
     cmd.ClaimCompensation: api.ClaimCompensationRequest,
+    cmd.RecordMarketResearch: api.RecordMarketResearchRequest,
+    cmd.RecordKickOff: api.RecordKickOffRequest,
+    cmd.SubmitResourcePlan: api.SubmitResourcePlanRequest,
+    cmd.OpenProblemTicket: api.OpenProblemTicketRequest,
+    cmd.ResolveProblemTicket: api.ResolveProblemTicketRequest,
+    cmd.RecordTraining: api.RecordTrainingRequest,
+    cmd.SettleCompensation: api.SettleCompensationRequest,
 }
 
 
@@ -823,3 +883,40 @@ def test_an_upload_abandoned_after_its_dry_run_stores_every_row() -> None:
     rows = _upload_rows(*["percent"] * 5)
     _run(service, rows, partial_acceptance=False, abandoned=_abandoned_after(5))
     assert len(service.get("acme").measurements) == 5
+
+
+# --- the process records ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("severity", [pb.SEVERITY_UNSPECIFIED, 99])
+def test_a_problem_ticket_severity_must_be_one_the_api_defines(severity: int) -> None:
+    """An unset or unknown severity is named ``severity``."""
+    request = api.OpenProblemTicketRequest(name=NAME, ticket_id="PT-1", summary="x")
+    request.severity = severity  # type: ignore[assignment]
+    assert _fields(process_mapping.open_problem_ticket, request) == {"severity"}
+
+
+def test_a_milestone_without_a_due_time_names_its_due_time() -> None:
+    """Every kick-off milestone needs a due time, named by its index."""
+    request = api.RecordKickOffRequest(
+        name=NAME, goals="go live", milestones=[api.Milestone(name="cut-over")]
+    )
+    assert _fields(process_mapping.record_kick_off, request) == {"milestones[0].due_time"}
+
+
+def test_a_settlement_without_an_amount_names_amount() -> None:
+    """The amount settled is required."""
+    request = api.SettleCompensationRequest(name=NAME, penalty_id="acme/penalty-1")
+    assert _fields(process_mapping.settle_compensation, request) == {"amount"}
+
+
+def test_the_domain_currency_of_a_settlement_is_the_api_currency_code() -> None:
+    """``amount.currency`` (domain) is ``amount.currency_code`` (API) for settlements too."""
+    error = InvalidCommand([FieldViolation("amount.currency", "the compensation is in CNY")])
+    command = cmd.SettleCompensation("acme", "acme/penalty-1", Money(Decimal(1), "USD"), T0)
+    assert mapping.in_api_terms(error, command).violations[0].field == "amount.currency_code"
+
+
+def test_domain_problems_of_a_training_use_the_api_names() -> None:
+    """An empty topic and no attendees come back under their request field names."""
+    assert _domain_fields(cmd.RecordTraining("acme", "", 0, T0)) == {"topic", "attendees"}

@@ -17,6 +17,7 @@ from domain.commands import ReviewOutcome
 from domain.events import (
     EVENT_TYPES,
     BreachDetected,
+    CompensationSettled,
     ContractSigned,
     DecisionRecorded,
     Event,
@@ -25,19 +26,25 @@ from domain.events import (
     ImprovementPlanRequired,
     ImprovementPlanSubmitted,
     InspectionRecorded,
+    KickOffRecorded,
     LifecycleTransitioned,
+    MarketResearchRecorded,
     MeasurementRecorded,
     PenaltyAssessed,
+    ProblemTicketOpened,
+    ProblemTicketResolved,
     ProgressReportSubmitted,
     QualificationEvidenceSubmitted,
     RemediationVerified,
     ReminderIssued,
+    ResourcePlanSubmitted,
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TrainingRecorded,
     event_type,
 )
 from domain.model import (
@@ -53,6 +60,7 @@ from domain.model import (
     LifecycleState,
     Measurement,
     Metric,
+    Milestone,
     Money,
     Observation,
     Penalty,
@@ -163,6 +171,14 @@ EXAMPLE_EVENTS: list[Event] = [
     ReminderIssued(
         T0, Reminder.IMPROVEMENT_PLAN_DUE, "improvement_plan_due:2025-03-08T09:30:15+00:00", "due"
     ),
+    MarketResearchRecorded(T0, "5G core and RAN", "on time for 3 operators", ("CMCC", "联通")),
+    MarketResearchRecorded(T0, "field crews", "no record"),
+    KickOffRecorded(T0, "go live by Q3", (Milestone("cut-over", T0 + timedelta(days=30)),), "NOC"),
+    ResourcePlanSubmitted(T0, ("2 engineers", "1 PM"), "staffed from week 1"),
+    ProblemTicketOpened(T0, "PT-7", "packet loss in region 3", Severity.MAJOR),
+    ProblemTicketResolved(T0, "PT-7", "replaced line card"),
+    TrainingRecorded(T0, "incident handling", 12),
+    CompensationSettled(T0, "acme/penalty-2", Money(Decimal("2500.50"), "CNY"), "first part"),
 ]
 
 
@@ -313,6 +329,8 @@ RICH_STATE = SupplierState(
     review=REVIEW,
     plan=attrs.evolve(PLAN, measures=("train the NOC",), owner="NOC lead", submitted_at=T0),
     reminders_sent=frozenset({"b:2025-03-08", "a:2025-03-08"}),
+    open_tickets=frozenset({"PT-2", "PT-1"}),
+    settlements={"acme/penalty-1": Decimal("100.05")},
 )
 STATES = [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)]
 STATE_IDS = ["rich", "defaults"]

@@ -19,17 +19,24 @@ from domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     OpenReview,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
     ReviewOutcome,
+    SettleCompensation,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
+    SubmitResourcePlan,
     SubmitSelfCheck,
     VerifyRemediation,
 )
@@ -41,6 +48,7 @@ from domain.model import (
     Metric,
     Money,
     ServiceCategory,
+    Severity,
     SlaObjective,
 )
 from domain.validation import (
@@ -229,6 +237,13 @@ NAIVE_COMMANDS: list[Command] = [
     RecordMissedImprovementDeadline(SID, NAIVE),
     ClaimCompensation(SID, CNY_100, "outage losses", NAIVE),
     AdvanceTime(SID, NAIVE),
+    RecordMarketResearch(SID, "capability", "past performance", NAIVE),
+    RecordKickOff(SID, "goals", NAIVE),
+    SubmitResourcePlan(SID, ("2 engineers",), NAIVE),
+    OpenProblemTicket(SID, "PT-1", "packet loss", Severity.MINOR, NAIVE),
+    ResolveProblemTicket(SID, "PT-1", "fixed", NAIVE),
+    RecordTraining(SID, "incident handling", 5, NAIVE),
+    SettleCompensation(SID, "acme/penalty-1", CNY_100, NAIVE),
 ]
 
 

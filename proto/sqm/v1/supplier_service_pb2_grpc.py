@@ -136,6 +136,41 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.FromString,
                 _registered_method=True)
+        self.RecordMarketResearch = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordMarketResearch',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchResponse.FromString,
+                _registered_method=True)
+        self.RecordKickOff = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordKickOff',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.FromString,
+                _registered_method=True)
+        self.SubmitResourcePlan = channel.unary_unary(
+                '/sqm.v1.SupplierService/SubmitResourcePlan',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanResponse.FromString,
+                _registered_method=True)
+        self.OpenProblemTicket = channel.unary_unary(
+                '/sqm.v1.SupplierService/OpenProblemTicket',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketResponse.FromString,
+                _registered_method=True)
+        self.ResolveProblemTicket = channel.unary_unary(
+                '/sqm.v1.SupplierService/ResolveProblemTicket',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketResponse.FromString,
+                _registered_method=True)
+        self.RecordTraining = channel.unary_unary(
+                '/sqm.v1.SupplierService/RecordTraining',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingResponse.FromString,
+                _registered_method=True)
+        self.SettleCompensation = channel.unary_unary(
+                '/sqm.v1.SupplierService/SettleCompensation',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
+                _registered_method=True)
 
 
 class SupplierServiceServicer:
@@ -284,6 +319,55 @@ class SupplierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordMarketResearch(self, request, context):
+        """Records market research on a candidate or qualified supplier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordKickOff(self, request, context):
+        """Records the delivery kick-off meeting of a supplier under contract.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitResourcePlan(self, request, context):
+        """Records the resources a supplier under contract commits to the delivery.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenProblemTicket(self, request, context):
+        """Opens a problem ticket against a supplier under contract.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveProblemTicket(self, request, context):
+        """Resolves an open problem ticket.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordTraining(self, request, context):
+        """Records staff training for a supplier under contract.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SettleCompensation(self, request, context):
+        """Records (part of) a compensation in the penalties ledger as paid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupplierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -386,6 +470,41 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.ListPenalties,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.SerializeToString,
+            ),
+            'RecordMarketResearch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMarketResearch,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchResponse.SerializeToString,
+            ),
+            'RecordKickOff': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordKickOff,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.SerializeToString,
+            ),
+            'SubmitResourcePlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitResourcePlan,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanResponse.SerializeToString,
+            ),
+            'OpenProblemTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenProblemTicket,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketResponse.SerializeToString,
+            ),
+            'ResolveProblemTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveProblemTicket,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketResponse.SerializeToString,
+            ),
+            'RecordTraining': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordTraining,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingResponse.SerializeToString,
+            ),
+            'SettleCompensation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleCompensation,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -930,6 +1049,195 @@ class SupplierService:
             '/sqm.v1.SupplierService/ListPenalties',
             sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.ListPenaltiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMarketResearch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordMarketResearch',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordMarketResearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordKickOff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordKickOff',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitResourcePlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SubmitResourcePlan',
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenProblemTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/OpenProblemTicket',
+            sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.OpenProblemTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveProblemTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ResolveProblemTicket',
+            sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ResolveProblemTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordTraining(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RecordTraining',
+            sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RecordTrainingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleCompensation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SettleCompensation',
+            sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -77,6 +77,20 @@ class SupplierServiceStub:
     """Claims compensation for documented losses, capped by the liability limit."""
     ListPenalties: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListPenaltiesRequest, _supplier_service_pb2.ListPenaltiesResponse]
     """Lists the penalties ledger of a supplier."""
+    RecordMarketResearch: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordMarketResearchRequest, _supplier_service_pb2.RecordMarketResearchResponse]
+    """Records market research on a candidate or qualified supplier."""
+    RecordKickOff: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]
+    """Records the delivery kick-off meeting of a supplier under contract."""
+    SubmitResourcePlan: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]
+    """Records the resources a supplier under contract commits to the delivery."""
+    OpenProblemTicket: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]
+    """Opens a problem ticket against a supplier under contract."""
+    ResolveProblemTicket: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ResolveProblemTicketRequest, _supplier_service_pb2.ResolveProblemTicketResponse]
+    """Resolves an open problem ticket."""
+    RecordTraining: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordTrainingRequest, _supplier_service_pb2.RecordTrainingResponse]
+    """Records staff training for a supplier under contract."""
+    SettleCompensation: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SettleCompensationRequest, _supplier_service_pb2.SettleCompensationResponse]
+    """Records (part of) a compensation in the penalties ledger as paid."""
 
 @_typing.type_check_only
 class SupplierServiceAsyncStub(SupplierServiceStub):
@@ -127,6 +141,20 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Claims compensation for documented losses, capped by the liability limit."""
     ListPenalties: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListPenaltiesRequest, _supplier_service_pb2.ListPenaltiesResponse]  # type: ignore[assignment]
     """Lists the penalties ledger of a supplier."""
+    RecordMarketResearch: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordMarketResearchRequest, _supplier_service_pb2.RecordMarketResearchResponse]  # type: ignore[assignment]
+    """Records market research on a candidate or qualified supplier."""
+    RecordKickOff: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]  # type: ignore[assignment]
+    """Records the delivery kick-off meeting of a supplier under contract."""
+    SubmitResourcePlan: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]  # type: ignore[assignment]
+    """Records the resources a supplier under contract commits to the delivery."""
+    OpenProblemTicket: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]  # type: ignore[assignment]
+    """Opens a problem ticket against a supplier under contract."""
+    ResolveProblemTicket: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ResolveProblemTicketRequest, _supplier_service_pb2.ResolveProblemTicketResponse]  # type: ignore[assignment]
+    """Resolves an open problem ticket."""
+    RecordTraining: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordTrainingRequest, _supplier_service_pb2.RecordTrainingResponse]  # type: ignore[assignment]
+    """Records staff training for a supplier under contract."""
+    SettleCompensation: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SettleCompensationRequest, _supplier_service_pb2.SettleCompensationResponse]  # type: ignore[assignment]
+    """Records (part of) a compensation in the penalties ledger as paid."""
 
 class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
@@ -294,5 +322,61 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.ListPenaltiesResponse, _abc.Awaitable[_supplier_service_pb2.ListPenaltiesResponse]]:
         """Lists the penalties ledger of a supplier."""
+
+    @_abc_1.abstractmethod
+    def RecordMarketResearch(
+        self,
+        request: _supplier_service_pb2.RecordMarketResearchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordMarketResearchResponse, _abc.Awaitable[_supplier_service_pb2.RecordMarketResearchResponse]]:
+        """Records market research on a candidate or qualified supplier."""
+
+    @_abc_1.abstractmethod
+    def RecordKickOff(
+        self,
+        request: _supplier_service_pb2.RecordKickOffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordKickOffResponse, _abc.Awaitable[_supplier_service_pb2.RecordKickOffResponse]]:
+        """Records the delivery kick-off meeting of a supplier under contract."""
+
+    @_abc_1.abstractmethod
+    def SubmitResourcePlan(
+        self,
+        request: _supplier_service_pb2.SubmitResourcePlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SubmitResourcePlanResponse, _abc.Awaitable[_supplier_service_pb2.SubmitResourcePlanResponse]]:
+        """Records the resources a supplier under contract commits to the delivery."""
+
+    @_abc_1.abstractmethod
+    def OpenProblemTicket(
+        self,
+        request: _supplier_service_pb2.OpenProblemTicketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.OpenProblemTicketResponse, _abc.Awaitable[_supplier_service_pb2.OpenProblemTicketResponse]]:
+        """Opens a problem ticket against a supplier under contract."""
+
+    @_abc_1.abstractmethod
+    def ResolveProblemTicket(
+        self,
+        request: _supplier_service_pb2.ResolveProblemTicketRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.ResolveProblemTicketResponse, _abc.Awaitable[_supplier_service_pb2.ResolveProblemTicketResponse]]:
+        """Resolves an open problem ticket."""
+
+    @_abc_1.abstractmethod
+    def RecordTraining(
+        self,
+        request: _supplier_service_pb2.RecordTrainingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RecordTrainingResponse, _abc.Awaitable[_supplier_service_pb2.RecordTrainingResponse]]:
+        """Records staff training for a supplier under contract."""
+
+    @_abc_1.abstractmethod
+    def SettleCompensation(
+        self,
+        request: _supplier_service_pb2.SettleCompensationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SettleCompensationResponse, _abc.Awaitable[_supplier_service_pb2.SettleCompensationResponse]]:
+        """Records (part of) a compensation in the penalties ledger as paid."""
 
 def add_SupplierServiceServicer_to_server(servicer: SupplierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
