@@ -8,16 +8,24 @@ runs over memory, SQLite or PostgreSQL, in the server and in simulations.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
 from domain.commands import AdvanceTime, Command
 from domain.decide import decide, fold
-from domain.errors import ConcurrencyConflict, DomainError, RequestIdReused, SupplierNotFound
+from domain.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    FieldViolation,
+    InvalidCommand,
+    PolicyError,
+    RequestIdReused,
+    SupplierNotFound,
+)
 from domain.events import DecisionRecorded, event_type
-from domain.model import Decision, LifecycleState, SupplierState
+from domain.model import Decision, LifecycleState, SupplierState, exact
 from domain.ports import (
     AppendResult,
     CommandMeta,
@@ -36,6 +44,8 @@ from domain.serialization import (
     state_to_dict,
 )
 from domain.validation import validate
+from rules.policy import CompiledPolicy
+from rules.selection import Candidate, EvaluationReport
 from server.observability import record_decision, record_events
 
 # A command decided on a stale read is decided again on fresh state this many times before
@@ -203,6 +213,43 @@ class SupplierService:
                     changed += 1
                     decisions.extend(result.decisions)
         return AdvanceSummary(checked, changed, tuple(decisions))
+
+    def rank_candidates(
+        self, inputs: Sequence[tuple[str, Mapping[str, float]]]
+    ) -> tuple[EvaluationReport, str]:
+        """Rank shortlisted suppliers under the active policy; records nothing.
+
+        Each candidate's values are its recorded evaluation scores, overridden by the raw
+        values given (a price, a lead time). Returns the report and the policy version.
+        """
+        policy = self._policy()
+        if not isinstance(policy, CompiledPolicy):
+            raise PolicyError("the active policy cannot rank candidates")
+        # Recorded scores are "higher is better"; a cost criterion needs the raw value (a
+        # price, a lead time in days) from the request, never a score standing in for it.
+        benefits = {c.id for c in policy.pack.criteria if c.kind.value == "benefit"}
+        candidates = []
+        for index, (supplier_id, values) in enumerate(inputs):
+            recorded = self.get(supplier_id).scores
+            missing = [
+                c.id for c in policy.pack.criteria if c.id not in values and c.id not in benefits
+            ]
+            if missing:
+                raise InvalidCommand(
+                    [
+                        FieldViolation(
+                            f"candidates[{index}].values[{name!r}]",
+                            "a cost criterion needs its raw value (a price, a lead time)",
+                        )
+                        for name in missing
+                    ]
+                )
+            merged = {**{k: v for k, v in recorded.items() if k in benefits}, **values}
+            candidates.append(Candidate(supplier_id, {k: exact(v) for k, v in merged.items()}))
+        try:
+            return policy.rank_candidates(candidates), policy.version
+        except ValueError as error:  # a missing value, a duplicate: the caller's to fix
+            raise InvalidCommand([FieldViolation("candidates", str(error))]) from None
 
     def get(self, supplier_id: str) -> SupplierState:
         """The supplier's current state, from its snapshot (no event scan)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import UTC
 
 from domain.events import EVENT_TYPES
@@ -61,6 +62,30 @@ class SelectionMethods(ServicerBase):
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(
             suppliers=[mapping.supplier(s) for s in page], next_page_token=token
+        )
+
+    @translated
+    async def RankCandidates(  # noqa: N802
+        self, request: api.RankCandidatesRequest, context: Context
+    ) -> api.RankCandidatesResponse:
+        """Rank shortlisted candidates by weighted sum and TOPSIS, with the report."""
+        inputs = ranking_inputs(request)
+        report, version = await self._run(self._service.rank_candidates, inputs)
+        return api.RankCandidatesResponse(
+            candidates=[
+                api.CandidateRanking(
+                    supplier=mapping.supplier_name(result.candidate_id),
+                    weighted_score=float(result.weighted_score),
+                    weighted_rank=result.weighted_rank,
+                    topsis_closeness=float(result.closeness),
+                    topsis_rank=result.topsis_rank,
+                    normalised={k: float(v) for k, v in result.normalised.items()},
+                )
+                for result in report.candidates
+            ],
+            methods_agree=report.methods_agree,
+            report=report.summary(),
+            policy_version=version,
         )
 
     @translated
@@ -132,3 +157,25 @@ def _filter_key(wanted: EventFilter) -> str:
         [",".join(sorted(wanted.types)), str(wanted.start or ""), str(wanted.end or "")]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+MAX_CANDIDATES = 100
+
+
+def ranking_inputs(request: api.RankCandidatesRequest) -> list[tuple[str, dict[str, float]]]:
+    """The shortlist of a RankCandidates request; every bad part named at once."""
+    bad = mapping.Violations()
+    if not request.candidates:
+        bad.add("candidates", "give at least one candidate")
+    if len(request.candidates) > MAX_CANDIDATES:
+        bad.add("candidates", f"at most {MAX_CANDIDATES} candidates")
+    inputs = []
+    for index, candidate in enumerate(request.candidates):
+        field = f"candidates[{index}]"
+        supplier = mapping.supplier_id_from_name(candidate.supplier, f"{field}.supplier", bad)
+        for name, value in candidate.values.items():
+            if not math.isfinite(value):
+                bad.add(f"{field}.values[{name!r}]", f"expected a finite number, got {value!r}")
+        inputs.append((supplier, dict(candidate.values)))
+    bad.raise_if_any()
+    return inputs

@@ -56,6 +56,11 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersResponse.FromString,
                 _registered_method=True)
+        self.RankCandidates = channel.unary_unary(
+                '/sqm.v1.SupplierService/RankCandidates',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.FromString,
+                _registered_method=True)
         self.ListSupplierEvents = channel.unary_unary(
                 '/sqm.v1.SupplierService/ListSupplierEvents',
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListSupplierEventsRequest.SerializeToString,
@@ -202,6 +207,14 @@ class SupplierServiceServicer:
 
     def ListSuppliers(self, request, context):
         """Lists suppliers in id order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RankCandidates(self, request, context):
+        """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
+        policy's criteria, with an evaluation report. Records nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -390,6 +403,11 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.ListSuppliers,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersResponse.SerializeToString,
+            ),
+            'RankCandidates': grpc.unary_unary_rpc_method_handler(
+                    servicer.RankCandidates,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.SerializeToString,
             ),
             'ListSupplierEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSupplierEvents,
@@ -617,6 +635,33 @@ class SupplierService:
             '/sqm.v1.SupplierService/ListSuppliers',
             sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.ListSuppliersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RankCandidates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RankCandidates',
+            sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

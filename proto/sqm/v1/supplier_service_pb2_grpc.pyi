@@ -45,6 +45,10 @@ class SupplierServiceStub:
     """Reads one supplier."""
     ListSuppliers: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSuppliersRequest, _supplier_service_pb2.ListSuppliersResponse]
     """Lists suppliers in id order."""
+    RankCandidates: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RankCandidatesRequest, _supplier_service_pb2.RankCandidatesResponse]
+    """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
+    policy's criteria, with an evaluation report. Records nothing.
+    """
     ListSupplierEvents: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]
     """Lists a supplier's events, oldest first, decisions included."""
     BlacklistSupplier: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]
@@ -109,6 +113,10 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Reads one supplier."""
     ListSuppliers: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSuppliersRequest, _supplier_service_pb2.ListSuppliersResponse]  # type: ignore[assignment]
     """Lists suppliers in id order."""
+    RankCandidates: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RankCandidatesRequest, _supplier_service_pb2.RankCandidatesResponse]  # type: ignore[assignment]
+    """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
+    policy's criteria, with an evaluation report. Records nothing.
+    """
     ListSupplierEvents: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]  # type: ignore[assignment]
     """Lists a supplier's events, oldest first, decisions included."""
     BlacklistSupplier: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]  # type: ignore[assignment]
@@ -194,6 +202,16 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.ListSuppliersResponse, _abc.Awaitable[_supplier_service_pb2.ListSuppliersResponse]]:
         """Lists suppliers in id order."""
+
+    @_abc_1.abstractmethod
+    def RankCandidates(
+        self,
+        request: _supplier_service_pb2.RankCandidatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RankCandidatesResponse, _abc.Awaitable[_supplier_service_pb2.RankCandidatesResponse]]:
+        """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
+        policy's criteria, with an evaluation report. Records nothing.
+        """
 
     @_abc_1.abstractmethod
     def ListSupplierEvents(
