@@ -109,6 +109,15 @@ def same_request(kept: ArchivedDocument, new: NewDocument) -> bool:
     )
 
 
+class DocumentsUnavailable(DomainError):
+    """The configured store keeps no documents."""
+
+    reason = "DOCUMENTS_UNAVAILABLE"
+
+    def __init__(self) -> None:
+        super().__init__("this server's store does not archive documents")
+
+
 @runtime_checkable
 class DocumentStore(Protocol):
     """An append-only archive of documents, idempotent by request id."""

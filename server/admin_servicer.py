@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
 
-from domain.errors import FieldViolation, InvalidCommand
 from server import mapping
 from server.errors import translated
+from server.proto_values import optional_time
 from server.scheduler import DeadlineScheduler
 from sqm.v1 import admin_service_pb2 as admin
 from sqm.v1 import admin_service_pb2_grpc as admin_grpc
@@ -39,9 +39,7 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
 
 def _requested_time(request: admin.AdvanceTimeRequest) -> datetime | None:
-    if not request.HasField("time"):
-        return None
-    try:
-        return request.time.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError) as error:
-        raise InvalidCommand([FieldViolation("time", f"not a valid timestamp: {error}")]) from None
+    bad = mapping.Violations()
+    moment = optional_time(request, "time", "", bad)
+    bad.raise_if_any()
+    return moment

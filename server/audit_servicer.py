@@ -1,8 +1,8 @@
 """The AuditService servicer: watch the record, verify its chain, export, archive documents.
 
 Thin, like the others: requests are checked and mapped (:mod:`server.audit_mapping`), the
-store is read on the application's worker thread, answers mapped back. Errors the shared
-table in :mod:`server.errors` does not know (documents, resume tokens) get their codes here.
+store is read on the application's worker thread, answers mapped back. Errors become statuses
+through the shared table in :mod:`server.errors`.
 """
 
 from __future__ import annotations
@@ -11,23 +11,20 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial, wraps
-from typing import Any, NoReturn, TypeVar
-
-import grpc
+from functools import partial
+from typing import Any, TypeVar
 
 from domain.documents import (
     ArchivedDocument,
-    DocumentCorrupted,
     DocumentNotFound,
     DocumentStore,
+    DocumentsUnavailable,
     NewDocument,
 )
-from domain.errors import DomainError
 from domain.ports import EventStore, RecordedEvent
 from server import audit_mapping, mapping, pagination, watch
 from server.application import SupplierService
-from server.errors import abort, to_status
+from server.errors import abort, translated
 from server.observability import watching
 from server.resource_mapping import penalty
 from server.servicer_base import Context, actor, supplier_id
@@ -38,51 +35,6 @@ T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
 _EXPORT_PAGE = 1000
-
-_CODES: dict[type[DomainError], grpc.StatusCode] = {
-    DocumentNotFound: grpc.StatusCode.NOT_FOUND,
-    DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
-    watch.ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
-}
-
-
-class DocumentsUnavailable(DomainError):
-    """The configured store keeps no documents."""
-
-    reason = "DOCUMENTS_UNAVAILABLE"
-
-    def __init__(self) -> None:
-        super().__init__("this server's store does not archive documents")
-
-
-_CODES[DocumentsUnavailable] = grpc.StatusCode.UNIMPLEMENTED
-
-
-async def audit_abort(context: Context, error: Exception) -> NoReturn:
-    """End the call with ``error``'s status, using this service's codes where they apply."""
-    code = next((c for cls, c in _CODES.items() if isinstance(error, cls)), None)
-    if code is None or not isinstance(error, DomainError):
-        await abort(context, error)
-    _, status = to_status(error)
-    status.code = code.value[0]
-    trailing = (("grpc-status-details-bin", status.SerializeToString()),)
-    await context.abort(code, status.message, trailing_metadata=trailing)
-    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
-
-
-def audit_translated(handler: Handler) -> Handler:
-    """Like :func:`server.errors.translated`, with this service's error codes."""
-
-    @wraps(handler)
-    async def wrapper(self: Any, request: Any, context: Any) -> Any:
-        try:
-            return await handler(self, request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:
-            await audit_abort(context, error)
-
-    return wrapper  # type: ignore[return-value]
 
 
 class AuditServicer(api_grpc.AuditServiceServicer):
@@ -124,7 +76,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             )
             identity = await self._run(self._head.identity)
         except Exception as error:
-            await audit_abort(context, error)
+            await abort(context, error)
         events = watch.follow(self._read_all, after)
         with watching():
             async with contextlib.aclosing(events):
@@ -141,7 +93,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     async def _read_all(self, after_seq: int, limit: int) -> list[RecordedEvent]:
         return await self._run(self._store.read_all, after_seq, limit)
 
-    @audit_translated
+    @translated
     async def VerifyAuditChain(  # noqa: N802
         self, request: api.VerifyAuditChainRequest, context: Context
     ) -> api.VerifyAuditChainResponse:
@@ -154,7 +106,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             problem=verdict.problem,
         )
 
-    @audit_translated
+    @translated
     async def ExportSupplier(  # noqa: N802
         self, request: api.ExportSupplierRequest, context: Context
     ) -> api.ExportSupplierResponse:
@@ -178,7 +130,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             documents=[audit_mapping.document(d) for d in documents],
         )
 
-    @audit_translated
+    @translated
     async def ArchiveDocument(  # noqa: N802
         self, request: api.ArchiveDocumentRequest, context: Context
     ) -> api.ArchiveDocumentResponse:
@@ -192,7 +144,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         self._service.get(document.supplier_id)  # NOT_FOUND for an unknown supplier
         return documents.archive_document(document).document
 
-    @audit_translated
+    @translated
     async def GetDocument(  # noqa: N802
         self, request: api.GetDocumentRequest, context: Context
     ) -> api.GetDocumentResponse:
@@ -204,7 +156,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             raise DocumentNotFound(document_id)
         return api.GetDocumentResponse(document=audit_mapping.document(record), content=content)
 
-    @audit_translated
+    @translated
     async def ListDocuments(  # noqa: N802
         self, request: api.ListDocumentsRequest, context: Context
     ) -> api.ListDocumentsResponse:

@@ -15,6 +15,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from domain.documents import DocumentCorrupted, DocumentNotFound, DocumentsUnavailable
 from domain.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -27,6 +28,7 @@ from domain.errors import (
 )
 from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
 from rules.errors import PackInvalid
+from server.watch import ResumeTokenExpired
 
 ERROR_DOMAIN = "sqm.v1"
 log = logging.getLogger(__name__)
@@ -43,6 +45,11 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     PolicyVersionNotFound: grpc.StatusCode.NOT_FOUND,
     # A version is its content: the same hash with other files means altered records.
     PolicyVersionConflict: grpc.StatusCode.DATA_LOSS,
+    DocumentNotFound: grpc.StatusCode.NOT_FOUND,
+    # Bytes that no longer match their archived SHA-256: the record was altered.
+    DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
+    DocumentsUnavailable: grpc.StatusCode.UNIMPLEMENTED,
+    ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

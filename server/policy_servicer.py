@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from rules.tooling.lint import Finding, Severity
 from server import mapping, pagination
 from server.errors import translated
 from server.policy_admin import PolicyAdministration, VersionView
+from server.proto_values import optional_time
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
@@ -172,13 +173,7 @@ def _stage(value: str, bad: mapping.Violations) -> Stage:
 
 
 def _time(request: api.ExplainSupplierRequest, bad: mapping.Violations) -> datetime | None:
-    if not request.HasField("time"):
-        return None
-    try:
-        return request.time.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError) as error:
-        bad.add("time", f"not a valid timestamp: {error}")
-        return None
+    return optional_time(request, "time", "", bad)
 
 
 def _version_from_name(name: str) -> str:

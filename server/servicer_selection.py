@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC
 
 from domain.events import EVENT_TYPES
 from server import mapping, pagination, process_mapping
 from server.application import EventFilter
 from server.errors import translated
+from server.proto_values import optional_time
 from server.servicer_base import Context, ServicerBase, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -138,14 +138,8 @@ def event_filter(request: api.ListSupplierEventsRequest) -> EventFilter:
     unknown = sorted(set(request.event_types) - set(EVENT_TYPES))
     if unknown:
         bad.add("event_types", f"unknown {unknown}; expected any of {', '.join(EVENT_TYPES)}")
-    bounds = {}
-    for field in ("start_time", "end_time"):
-        if request.HasField(field):
-            try:
-                bounds[field] = getattr(request, field).ToDatetime(tzinfo=UTC)
-            except (ValueError, OverflowError, OSError) as error:
-                bad.add(field, f"not a valid timestamp: {error}")
-    start, end = bounds.get("start_time"), bounds.get("end_time")
+    start = optional_time(request, "start_time", "", bad)
+    end = optional_time(request, "end_time", "", bad)
     if start is not None and end is not None and end <= start:
         bad.add("end_time", "must be later than start_time")
     bad.raise_if_any()
