@@ -33,7 +33,19 @@ from server.watch import ResumeTokenExpired
 ERROR_DOMAIN = "sqm.v1"
 log = logging.getLogger(__name__)
 
+
+class TooManyRows(DomainError):
+    """A streamed upload went past its row limit; nothing of it was stored."""
+
+    reason = "TOO_MANY_ROWS"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"an upload carries at most {limit} rows; nothing was stored")
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
+    TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
     InvalidCommand: grpc.StatusCode.INVALID_ARGUMENT,
     RequestIdReused: grpc.StatusCode.INVALID_ARGUMENT,
     SupplierNotFound: grpc.StatusCode.NOT_FOUND,

@@ -8,14 +8,9 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from functools import partial
-from typing import NoReturn
-
-import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from server import measurement_upload, process_mapping
-from server.errors import ERROR_DOMAIN, translated
+from server.errors import TooManyRows, translated
 from server.measurement_upload import MAX_UPLOAD_ROWS
 from server.servicer_base import Context, ServicerBase, actor
 from sqm.v1 import supplier_service_pb2 as api
@@ -44,7 +39,7 @@ class MonitoringMethods(ServicerBase):
         messages: list[api.UploadMeasurementsRequest] = []
         async for message in request_iterator:
             if len(messages) == MAX_UPLOAD_ROWS:
-                await _abort_too_many_rows(context)
+                raise TooManyRows(MAX_UPLOAD_ROWS)
             messages.append(message)
         abandoned = threading.Event()  # the worker thread stops between rows once set
         job = partial(
@@ -124,16 +119,3 @@ class MonitoringMethods(ServicerBase):
         """Resolve an open problem ticket."""
         result = await self._process(process_mapping.resolve_problem_ticket, request, context)
         return api.ResolveProblemTicketResponse(result=result)
-
-
-async def _abort_too_many_rows(context: Context) -> NoReturn:
-    message = f"an upload carries at most {MAX_UPLOAD_ROWS} rows; nothing was stored"
-    info = error_details_pb2.ErrorInfo(
-        reason="TOO_MANY_ROWS", domain=ERROR_DOMAIN, metadata={"limit": str(MAX_UPLOAD_ROWS)}
-    )
-    packed = any_pb2.Any()
-    packed.Pack(info)
-    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[packed])
-    trailing = (("grpc-status-details-bin", status.SerializeToString()),)
-    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, message, trailing_metadata=trailing)
-    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
