@@ -4,7 +4,8 @@ Mutating calls get a request id (a UUID unless the caller gives one) and are ret
 transient failures with that same id, so a retry never records anything twice. Every call
 has a deadline. Failures raise :class:`clients.errors.SqmError` with the server's reason.
 The process methods (contract, monitoring, review, improvement, liability) are in
-:mod:`clients.process_calls`; message builders in :mod:`clients.builders`.
+:mod:`clients.process_calls`, the need methods (shortlist, ranking, award) in
+:mod:`clients.need_calls`; message builders in :mod:`clients.builders`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from clients.builders import certificate, supplier_name, timestamp
+from clients.need_calls import NeedCalls
 from clients.process_calls import ProcessCalls, new_request_id
 from clients.retry import call_with_retries
 from sqm.v1 import resources_pb2 as pb
@@ -28,7 +30,7 @@ Response = TypeVar("Response")
 __all__ = ["SqmClient", "certificate", "supplier_name"]
 
 
-class SqmClient(ProcessCalls):
+class SqmClient(ProcessCalls, NeedCalls):
     """Client for ``sqm.v1.SupplierService``; use as a context manager to close the channel."""
 
     def __init__(

@@ -347,6 +347,6 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
 }
 
 
-def event_type(event: Event) -> str:
+def event_type(event: object) -> str:
     """The stable name under which ``event`` is stored."""
     return type(event).__name__

@@ -17,6 +17,7 @@ import cattrs
 
 from domain.events import EVENT_TYPES, Event, event_type
 from domain.model import FactValue, SupplierState
+from domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
 
 converter = cattrs.Converter()
 
@@ -65,19 +66,39 @@ converter.register_unstructure_hook_func(_is_frozenset, sorted)
 converter.register_structure_hook(FactValue, _structure_fact_value)
 
 
-def event_to_payload(event: Event) -> dict[str, Any]:
+def event_to_payload(event: Event | NeedEvent) -> dict[str, Any]:
     """The event's fields as JSON-ready data (the type name is kept beside it, not inside)."""
     payload: dict[str, Any] = converter.unstructure(event)
     return payload
 
 
 def event_from_payload(type_name: str, payload: Mapping[str, Any]) -> Event:
-    """Rebuild an event from its stored type name and payload."""
+    """Rebuild a supplier's event from its stored type name and payload."""
     try:
         cls = EVENT_TYPES[type_name]
     except KeyError:
         raise ValueError(f"unknown event type {type_name!r}") from None
     return converter.structure(dict(payload), cls)
+
+
+def need_event_from_payload(type_name: str, payload: Mapping[str, Any]) -> NeedEvent:
+    """Rebuild a need's event from its stored type name and payload."""
+    try:
+        cls = NEED_EVENT_TYPES[type_name]
+    except KeyError:
+        raise ValueError(f"unknown need event type {type_name!r}") from None
+    return converter.structure(dict(payload), cls)
+
+
+def need_to_dict(need: NeedState) -> dict[str, Any]:
+    """The need's state as JSON-ready data (its stream's snapshot)."""
+    data: dict[str, Any] = converter.unstructure(need)
+    return data
+
+
+def need_from_dict(data: Mapping[str, Any]) -> NeedState:
+    """Rebuild a need's state from :func:`need_to_dict` output."""
+    return converter.structure(dict(data), NeedState)
 
 
 def state_to_dict(state: SupplierState) -> dict[str, Any]:
@@ -105,6 +126,9 @@ __all__ = [
     "event_to_payload",
     "event_type",
     "format_time",
+    "need_event_from_payload",
+    "need_from_dict",
+    "need_to_dict",
     "parse_time",
     "state_from_dict",
     "state_to_dict",

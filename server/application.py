@@ -8,8 +8,11 @@ runs over memory, SQLite or PostgreSQL, in the server and in simulations.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 import attrs
 
@@ -26,6 +29,7 @@ from domain.errors import (
 )
 from domain.events import DecisionRecorded, event_type
 from domain.model import Decision, LifecycleState, SupplierState, exact
+from domain.needs import is_need_stream
 from domain.ports import (
     AppendResult,
     CommandMeta,
@@ -33,6 +37,7 @@ from domain.ports import (
     NewEvent,
     Policy,
     RecordedEvent,
+    StreamSnapshot,
 )
 from domain.serialization import (
     canonical_json,
@@ -51,6 +56,7 @@ from server.observability import record_decision, record_events
 # A command decided on a stale read is decided again on fresh state this many times before
 # the conflict is reported; only when the caller did not pin a version (etag) itself.
 MAX_CONFLICT_RETRIES = 3
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -83,7 +89,7 @@ class CommandResult:
         return tuple(found)
 
 
-def fingerprint(command: Command, *, ignore_time: bool = False) -> str:
+def fingerprint(command: object, *, ignore_time: bool = False) -> str:
     """A digest of the command's content: the same request id must mean the same request.
 
     With ``ignore_time``, ``occurred_at`` is left out (the server stamped it, not the caller).
@@ -93,6 +99,42 @@ def fingerprint(command: Command, *, ignore_time: bool = False) -> str:
         fields.pop("occurred_at", None)
     body = {"type": type(command).__name__, "fields": fields}
     return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def run_once(
+    store: EventStore,
+    command: object,
+    context: RequestContext,
+    decide_and_append: Callable[[str], R],
+    replay: Callable[[str, str, AppendResult], R],
+) -> R:
+    """Run a command exactly once per request id, whatever stream it writes.
+
+    A request id already recorded is answered by ``replay(digest, recorded_digest, result)``
+    (which refuses a different request under the same id). Otherwise
+    ``decide_and_append(digest)`` runs; a decision made on a stale read is made again on
+    fresh state, unless the caller pinned the version (an etag) itself.
+    """
+    digest = fingerprint(command, ignore_time=context.time_defaulted)
+    previous = store.find_request(context.request_id)
+    if previous is not None:
+        return replay(digest, *previous)
+    for attempt in range(MAX_CONFLICT_RETRIES + 1):
+        try:
+            return decide_and_append(digest)
+        except ConcurrencyConflict:
+            if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@attrs.frozen
+class RankingOutcome:
+    """A shortlist's evaluation report, the policy version, and the values that were ranked."""
+
+    report: EvaluationReport
+    policy_version: str
+    candidates: tuple[Candidate, ...]
 
 
 @attrs.frozen
@@ -146,17 +188,13 @@ class SupplierService:
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
         validate(command)  # before fingerprinting: a NaN score is the caller's error, not ours
-        digest = fingerprint(command, ignore_time=context.time_defaulted)
-        previous = self._store.find_request(context.request_id)
-        if previous is not None:
-            return self._replay(context.request_id, digest, *previous)
-        for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            try:
-                return self._decide_and_append(command, context, digest)
-            except ConcurrencyConflict:
-                if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return run_once(
+            self._store,
+            command,
+            context,
+            decide_and_append=partial(self._decide_and_append, command, context),
+            replay=partial(self._replay, context.request_id),
+        )
 
     def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
         """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
@@ -197,7 +235,7 @@ class SupplierService:
         checked = changed = 0
         decisions: list[Decision] = []
         after = ""
-        while page := self._store.list_snapshots(after, TICK_PAGE_SIZE):
+        while page := self._supplier_snapshots(after, TICK_PAGE_SIZE):
             after = page[-1].stream_id
             for snapshot in page:
                 state = state_from_dict(snapshot.state)
@@ -215,12 +253,15 @@ class SupplierService:
         return AdvanceSummary(checked, changed, tuple(decisions))
 
     def rank_candidates(
-        self, inputs: Sequence[tuple[str, Mapping[str, float]]]
-    ) -> tuple[EvaluationReport, str]:
+        self,
+        inputs: Sequence[tuple[str, Mapping[str, float]]],
+        field: Callable[[int], str] = lambda index: f"candidates[{index}]",
+    ) -> RankingOutcome:
         """Rank shortlisted suppliers under the active policy; records nothing.
 
         Each candidate's values are its recorded evaluation scores, overridden by the raw
-        values given (a price, a lead time). Returns the report and the policy version.
+        values given (a price, a lead time). ``field`` names the request field of the
+        candidate at an index, for errors.
         """
         policy = self._policy()
         if not isinstance(policy, CompiledPolicy):
@@ -238,7 +279,7 @@ class SupplierService:
                 raise InvalidCommand(
                     [
                         FieldViolation(
-                            f"candidates[{index}].values[{name!r}]",
+                            f"{field(index)}.values[{name!r}]",
                             "a cost criterion needs its raw value (a price, a lead time)",
                         )
                         for name in missing
@@ -247,9 +288,14 @@ class SupplierService:
             merged = {**{k: v for k, v in recorded.items() if k in benefits}, **values}
             candidates.append(Candidate(supplier_id, {k: exact(v) for k, v in merged.items()}))
         try:
-            return policy.rank_candidates(candidates), policy.version
+            report = policy.rank_candidates(candidates)
         except ValueError as error:  # a missing value, a duplicate: the caller's to fix
             raise InvalidCommand([FieldViolation("candidates", str(error))]) from None
+        return RankingOutcome(report, policy.version, tuple(candidates))
+
+    def find(self, supplier_id: str) -> SupplierState | None:
+        """The supplier's current state, or None when there is no such supplier."""
+        return self._load(supplier_id)
 
     def get(self, supplier_id: str) -> SupplierState:
         """The supplier's current state, from its snapshot (no event scan)."""
@@ -260,8 +306,14 @@ class SupplierService:
 
     def list_suppliers(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
         """Suppliers in id order after ``after_supplier_id``."""
-        snapshots = self._store.list_snapshots(after_supplier_id, limit)
+        snapshots = self._supplier_snapshots(after_supplier_id, limit)
         return [state_from_dict(s.state) for s in snapshots]
+
+    def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
+        # Need streams sort after every supplier id (see domain.needs): the suppliers end
+        # at the first of them.
+        page = self._store.list_snapshots(after, limit)
+        return list(itertools.takewhile(lambda s: not is_need_stream(s.stream_id), page))
 
     def history(self, supplier_id: str, after_version: int, limit: int) -> list[RecordedEvent]:
         """The supplier's recorded events after ``after_version``, oldest first."""

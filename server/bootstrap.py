@@ -13,6 +13,7 @@ from domain.ports import EventStore, Policy
 from rules import default_pack_dir
 from server.application import SupplierService
 from server.config import Settings
+from server.needs import NeedService
 from server.policies import ActivePolicy, start_policy
 from server.policy_admin import PolicyAdministration
 from server.scheduler import DeadlineScheduler
@@ -37,6 +38,7 @@ class App:
     clock: Callable[[], datetime]
     policy_admin: PolicyAdministration
     scheduler: DeadlineScheduler
+    needs: NeedService
 
     def close(self) -> None:
         """Finish queued work, then release the store."""
@@ -74,4 +76,5 @@ def build(
     service = SupplierService(store, active)
     admin = PolicyAdministration(active, archive, clock, store=store)
     scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds)
-    return App(settings, store, active, service, executor, clock, admin, scheduler)
+    needs = NeedService(store, active, service)
+    return App(settings, store, active, service, executor, clock, admin, scheduler, needs)

@@ -26,6 +26,7 @@ from domain.errors import (
     SupplierAlreadyExists,
     SupplierNotFound,
 )
+from domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
 from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
 from rules.errors import PackInvalid
 from server.watch import ResumeTokenExpired
@@ -62,6 +63,9 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
     DocumentsUnavailable: grpc.StatusCode.UNIMPLEMENTED,
     ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    NeedNotFound: grpc.StatusCode.NOT_FOUND,
+    NeedAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    NeedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -112,6 +116,11 @@ def _extra_details(error: DomainError) -> list[Any]:
     if isinstance(error, IllegalTransition):
         violation = error_details_pb2.PreconditionFailure.Violation(
             type="LIFECYCLE_STATE", subject=error.current_state, description=str(error)
+        )
+        return [error_details_pb2.PreconditionFailure(violations=[violation])]
+    if isinstance(error, NeedPrecondition):
+        violation = error_details_pb2.PreconditionFailure.Violation(
+            type="NEED", subject=error.subject, description=str(error)
         )
         return [error_details_pb2.PreconditionFailure(violations=[violation])]
     return []

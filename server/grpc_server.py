@@ -56,7 +56,7 @@ def create_server(
         ],
     )
     supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
-        SupplierServicer(app.service, app.executor, app.clock), server
+        SupplierServicer(app.service, app.executor, app.clock, app.needs), server
     )
     policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(
         PolicyServicer(app.policy_admin, app.executor), server

@@ -40,6 +40,7 @@ from domain.commands import (
 )
 from domain.errors import FieldViolation, InvalidCommand
 from domain.model import Certificate, CertificateKind, ServiceCategory
+from domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
 from server.proto_values import Violations, enum_from_proto, required_time, shown, timestamp
 from server.resource_mapping import (
     decision,
@@ -185,6 +186,7 @@ def _site_audit(value: int, bad: Violations) -> bool | None:
 # --- the API's spelling of domain field paths --------------------------------------------
 
 _NAMED = {"occurred_at": "occur_time", "supplier_id": "name"}
+_NEED_NAMED = {"occurred_at": "occur_time", "need_id": "name", "supplier_id": "supplier"}
 
 # Domain field paths the API spells differently, per command. A key matches a path's
 # beginning up to a "." or "[" (``objectives`` matches ``objectives[1].metric``); the
@@ -226,6 +228,15 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     ResolveProblemTicket: _NAMED,
     RecordTraining: _NAMED,
     SettleCompensation: {**_NAMED, "amount.currency": "amount.currency_code"},
+    OpenNeed: {
+        "occurred_at": "occur_time",
+        "title": "need.title",
+        "category": "need.category",
+        "required_certificates": "need.required_certificates",
+    },
+    ShortlistSupplier: _NEED_NAMED,
+    RankShortlist: _NEED_NAMED,
+    AwardNeed: _NEED_NAMED,
 }
 
 

@@ -25,6 +25,7 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
+from domain.needs import NEED_STREAM_PREFIX, is_need_stream
 from domain.ports import RecordedEvent
 from domain.serialization import event_from_payload
 from server.application import CommandResult
@@ -187,9 +188,11 @@ def decisions(values: Iterable[Decision]) -> list[pb.Decision]:
 
 def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
     """The API view of one recorded event, with its decision typed when it has one."""
+    need = is_need_stream(recorded.stream_id)
     message = pb.SupplierEvent(
         sequence=recorded.global_seq,
-        supplier=supplier_name(recorded.stream_id),
+        supplier="" if need else supplier_name(recorded.stream_id),
+        need=recorded.stream_id.replace(NEED_STREAM_PREFIX, "needs/", 1) if need else "",
         version=recorded.version,
         type=recorded.event_type,
         actor=recorded.actor,
@@ -201,8 +204,9 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
     )
     set_time(message.occur_time, recorded.occurred_at)
     set_time(message.record_time, recorded.recorded_at)
-    event = event_from_payload(recorded.event_type, recorded.payload)
-    if isinstance(event, DecisionRecorded):
+    if recorded.event_type == DecisionRecorded.__name__:
+        event = event_from_payload(recorded.event_type, recorded.payload)
+        assert isinstance(event, DecisionRecorded)  # noqa: S101 - by its type name
         message.decision.CopyFrom(decision(event.decision))
     return message
 

@@ -22,6 +22,7 @@ from domain.validation import SUPPLIER_ID, validate
 from server import mapping
 from server.application import CommandResult, RequestContext, SupplierService
 from server.auth import current_actor
+from server.needs import NeedService
 from server.proto_values import shown
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -29,7 +30,7 @@ ACTOR_METADATA_KEY = "x-sqm-actor"
 SUPPLIER_ID_RULE = "a lower-case letter, then lower-case letters, digits or hyphens, at most 63"
 
 T = TypeVar("T")
-C = TypeVar("C", bound=Command)
+C = TypeVar("C")
 Context = grpc.aio.ServicerContext[Any, Any]
 Clock = Callable[[], datetime]
 Mapper = Callable[[Any, Clock], C]
@@ -39,14 +40,23 @@ class ServicerBase:
     """The service, its worker thread and the clock, and the steps every method takes."""
 
     def __init__(
-        self, service: SupplierService, executor: ThreadPoolExecutor, clock: Clock
+        self,
+        service: SupplierService,
+        executor: ThreadPoolExecutor,
+        clock: Clock,
+        needs: NeedService | None = None,
     ) -> None:
         self._service = service
         self._executor = executor
         self._clock = clock
+        self._needs = needs
 
     def _prepare(
-        self, mapper: Mapper[C], request: Any, context: Context
+        self,
+        mapper: Mapper[C],
+        request: Any,
+        context: Context,
+        validator: Callable[[Any], None] = validate,
     ) -> tuple[C, RequestContext]:
         """Map ``request`` and check its request id and etag, naming every bad field at once.
 
@@ -57,7 +67,7 @@ class ServicerBase:
         command: C | None = None
         try:
             command = mapper(request, self._clock)
-            validate(command)
+            validator(command)
         except InvalidCommand as error:
             renamed = mapping.in_api_terms(error, command) if command is not None else error
             problems.extend(renamed.violations)
@@ -79,7 +89,7 @@ class ServicerBase:
         return command, RequestContext(request.request_id, actor(context), version, defaulted)
 
     async def _process(
-        self, mapper: Mapper[C], request: Any, context: Context
+        self, mapper: Mapper[Command], request: Any, context: Context
     ) -> api.ProcessResult:
         """The whole of a process method: prepare, execute, answer with a ProcessResult."""
         command, request_context = self._prepare(mapper, request, context)

@@ -6,9 +6,10 @@ import hashlib
 import math
 
 from domain.events import EVENT_TYPES
-from server import mapping, pagination, process_mapping
+from server import mapping, need_mapping, pagination, process_mapping
 from server.application import EventFilter
 from server.errors import translated
+from server.needs import ranked_candidates
 from server.proto_values import optional_time
 from server.servicer_base import Context, ServicerBase, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
@@ -70,22 +71,12 @@ class SelectionMethods(ServicerBase):
     ) -> api.RankCandidatesResponse:
         """Rank shortlisted candidates by weighted sum and TOPSIS, with the report."""
         inputs = ranking_inputs(request)
-        report, version = await self._run(self._service.rank_candidates, inputs)
+        outcome = await self._run(self._service.rank_candidates, inputs)
         return api.RankCandidatesResponse(
-            candidates=[
-                api.CandidateRanking(
-                    supplier=mapping.supplier_name(result.candidate_id),
-                    weighted_score=float(result.weighted_score),
-                    weighted_rank=result.weighted_rank,
-                    topsis_closeness=float(result.closeness),
-                    topsis_rank=result.topsis_rank,
-                    normalised={k: float(v) for k, v in result.normalised.items()},
-                )
-                for result in report.candidates
-            ],
-            methods_agree=report.methods_agree,
-            report=report.summary(),
-            policy_version=version,
+            candidates=[need_mapping.candidate_ranking(c) for c in ranked_candidates(outcome)],
+            methods_agree=outcome.report.methods_agree,
+            report=outcome.report.summary(),
+            policy_version=outcome.policy_version,
         )
 
     @translated

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import grpc
+from google.protobuf import timestamp_pb2
 
 from clients import SqmClient, certificate, contract, measurement, money, sla_objective
+from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.evidence import GOOD_SCORES
@@ -104,3 +107,12 @@ def availability_row(
 def event_count(client: SqmClient, supplier_id: str) -> int:
     """How many events the supplier's stream holds."""
     return len(list(client.list_supplier_events(supplier_id)))
+
+
+def advance_time(address: str, moment: datetime) -> admin_service_pb2.AdvanceTimeResponse:
+    """Advance the server's clock to ``moment`` through AdminService.AdvanceTime."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    with grpc.insecure_channel(address) as channel:
+        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+        return stub.AdvanceTime(admin_service_pb2.AdvanceTimeRequest(time=stamp), timeout=30)

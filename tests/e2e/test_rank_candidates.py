@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from clients import SqmClient
+from sqm.v1 import needs_pb2 as needs_api
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
@@ -25,7 +26,7 @@ def _scored(client: SqmClient, supplier_id: str, scores: dict[str, float]) -> No
 
 
 def _rank(
-    server: ServerProcess, *candidates: api.RankedCandidateInput
+    server: ServerProcess, *candidates: needs_api.RankedCandidateInput
 ) -> api.RankCandidatesResponse:
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
@@ -42,10 +43,10 @@ def test_a_shortlist_is_ranked_by_both_methods_with_a_report(
     # Price (CNY a month) and lead time (days) are cost criteria: raw values, lower is better.
     response = _rank(
         server,
-        api.RankedCandidateInput(
+        needs_api.RankedCandidateInput(
             supplier="suppliers/weak-co", values={"price": 130000, "delivery_lead_time": 45}
         ),
-        api.RankedCandidateInput(
+        needs_api.RankedCandidateInput(
             supplier="suppliers/strong-co", values={"price": 120000, "delivery_lead_time": 30}
         ),
     )
@@ -64,24 +65,26 @@ def test_ranking_names_what_is_wrong_with_the_shortlist(
     """Unknown suppliers are NOT_FOUND; NaN values and missing scores are INVALID_ARGUMENT."""
     _scored(client, "partial-co", {"capability": 80.0})
     with pytest.raises(grpc.RpcError) as unknown:
-        _rank(server, api.RankedCandidateInput(supplier="suppliers/nobody"))
+        _rank(server, needs_api.RankedCandidateInput(supplier="suppliers/nobody"))
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
     with pytest.raises(grpc.RpcError) as nan:
         _rank(
             server,
-            api.RankedCandidateInput(supplier="suppliers/partial-co", values={"price": math.nan}),
+            needs_api.RankedCandidateInput(
+                supplier="suppliers/partial-co", values={"price": math.nan}
+            ),
         )
     assert nan.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "candidates[0].values['price']" in (nan.value.details() or "")
 
     with pytest.raises(grpc.RpcError) as no_price:
-        _rank(server, api.RankedCandidateInput(supplier="suppliers/partial-co"))
+        _rank(server, needs_api.RankedCandidateInput(supplier="suppliers/partial-co"))
     assert no_price.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "candidates[0].values['price']" in (no_price.value.details() or "")
 
     raw = {"price": 100000, "delivery_lead_time": 20}
     with pytest.raises(grpc.RpcError) as unscored:
-        _rank(server, api.RankedCandidateInput(supplier="suppliers/partial-co", values=raw))
+        _rank(server, needs_api.RankedCandidateInput(supplier="suppliers/partial-co", values=raw))
     assert unscored.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "candidates" in (unscored.value.details() or "")

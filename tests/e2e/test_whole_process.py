@@ -13,28 +13,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import grpc
 import pytest
-from google.protobuf import timestamp_pb2
 
 from clients import SqmClient
-from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
-from tests.e2e.process_flow import Timeline, availability_row, contracted
+from tests.e2e.process_flow import Timeline, advance_time, availability_row, contracted
 from tests.e2e.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 MAJOR_MISS = 99.6  # 0.3 points under the 99.9% target: a major breach in the default tiers
 SCHEDULER_WAIT_SECONDS = 30.0
-
-
-def _advance_time(address: str, moment: datetime) -> admin_service_pb2.AdvanceTimeResponse:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    with grpc.insecure_channel(address) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        return stub.AdvanceTime(admin_service_pb2.AdvanceTimeRequest(time=stamp), timeout=30)
 
 
 def _remediate(client: SqmClient, supplier_id: str, timeline: Timeline) -> None:
@@ -77,11 +66,11 @@ def test_breaches_review_remediation_and_verification_follow_the_rules(database:
             done = client.complete_improvement_plan("acme-net", occur_time=timeline.step())
             assert done.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
 
-            early = _advance_time(server.address, timeline.step(10))
+            early = advance_time(server.address, timeline.step(10))
             assert client.get_supplier("acme-net").state == pb.LIFECYCLE_STATE_REMEDIATION
             assert not any(d.action == "verify_remediation" for d in early.decisions)
 
-            later = _advance_time(server.address, timeline.step(25))
+            later = advance_time(server.address, timeline.step(25))
             assert any(d.action == "verify_remediation" for d in later.decisions)
             assert client.get_supplier("acme-net").state == pb.LIFECYCLE_STATE_CONTRACTED
     finally:

@@ -738,10 +738,11 @@ class SupplierEvent(_message.Message):
     PREVIOUS_HASH_FIELD_NUMBER: _builtins.int
     PAYLOAD_FIELD_NUMBER: _builtins.int
     DECISION_FIELD_NUMBER: _builtins.int
+    NEED_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """The global sequence number across every supplier: the order of the record."""
     supplier: _builtins.str
-    """The supplier's resource name."""
+    """The supplier's resource name; empty for an event of a need."""
     version: _builtins.int
     """The position of the event in the supplier's stream, from 1."""
     type: _builtins.str
@@ -751,6 +752,10 @@ class SupplierEvent(_message.Message):
     hash: _builtins.str
     """SHA-256 chaining this event to the previous one in the global sequence."""
     previous_hash: _builtins.str
+    need: _builtins.str
+    """The need's resource name (`needs/{need}`) for an event of a need; empty
+    for a supplier's event.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -779,10 +784,11 @@ class SupplierEvent(_message.Message):
         previous_hash: _builtins.str = ...,
         payload: _struct_pb2.Struct | None = ...,
         decision: Global___Decision | None = ...,
+        need: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "occur_time", b"occur_time", "payload", b"payload", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "need", b"need", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from sqm.v1 import needs_pb2 as _needs_pb2
 from sqm.v1 import resources_pb2 as _resources_pb2
 import builtins as _builtins
 import sys
@@ -1203,56 +1204,6 @@ class ListSuppliersResponse(_message.Message):
 Global___ListSuppliersResponse: _TypeAlias = ListSuppliersResponse  # noqa: Y015
 
 @_typing.final
-class RankedCandidateInput(_message.Message):
-    """One shortlisted candidate to rank."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    @_typing.final
-    class ValuesEntry(_message.Message):
-        DESCRIPTOR: _descriptor.Descriptor
-
-        KEY_FIELD_NUMBER: _builtins.int
-        VALUE_FIELD_NUMBER: _builtins.int
-        key: _builtins.str
-        value: _builtins.float
-        def __init__(
-            self,
-            *,
-            key: _builtins.str = ...,
-            value: _builtins.float = ...,
-        ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
-        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-        def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-    SUPPLIER_FIELD_NUMBER: _builtins.int
-    VALUES_FIELD_NUMBER: _builtins.int
-    supplier: _builtins.str
-    """`suppliers/{supplier}`."""
-    @_builtins.property
-    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
-        """Raw values per criterion (a price, a lead time in days); criteria not given
-        here take the supplier's recorded evaluation score.
-        """
-
-    def __init__(
-        self,
-        *,
-        supplier: _builtins.str = ...,
-        values: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["supplier", b"supplier", "values", b"values"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___RankedCandidateInput: _TypeAlias = RankedCandidateInput  # noqa: Y015
-
-@_typing.final
 class RankCandidatesRequest(_message.Message):
     """Request for RankCandidates."""
 
@@ -1260,11 +1211,11 @@ class RankCandidatesRequest(_message.Message):
 
     CANDIDATES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCandidateInput]: ...
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[_needs_pb2.RankedCandidateInput]: ...
     def __init__(
         self,
         *,
-        candidates: _abc.Iterable[Global___RankedCandidateInput] | None = ...,
+        candidates: _abc.Iterable[_needs_pb2.RankedCandidateInput] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -1273,65 +1224,6 @@ class RankCandidatesRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RankCandidatesRequest: _TypeAlias = RankCandidatesRequest  # noqa: Y015
-
-@_typing.final
-class CandidateRanking(_message.Message):
-    """How one candidate fared."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    @_typing.final
-    class NormalisedEntry(_message.Message):
-        DESCRIPTOR: _descriptor.Descriptor
-
-        KEY_FIELD_NUMBER: _builtins.int
-        VALUE_FIELD_NUMBER: _builtins.int
-        key: _builtins.str
-        value: _builtins.float
-        def __init__(
-            self,
-            *,
-            key: _builtins.str = ...,
-            value: _builtins.float = ...,
-        ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
-        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-        def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-    SUPPLIER_FIELD_NUMBER: _builtins.int
-    WEIGHTED_SCORE_FIELD_NUMBER: _builtins.int
-    WEIGHTED_RANK_FIELD_NUMBER: _builtins.int
-    TOPSIS_CLOSENESS_FIELD_NUMBER: _builtins.int
-    TOPSIS_RANK_FIELD_NUMBER: _builtins.int
-    NORMALISED_FIELD_NUMBER: _builtins.int
-    supplier: _builtins.str
-    weighted_score: _builtins.float
-    weighted_rank: _builtins.int
-    topsis_closeness: _builtins.float
-    topsis_rank: _builtins.int
-    @_builtins.property
-    def normalised(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
-        """Normalised value per criterion, 1 = best on the shortlist."""
-
-    def __init__(
-        self,
-        *,
-        supplier: _builtins.str = ...,
-        weighted_score: _builtins.float = ...,
-        weighted_rank: _builtins.int = ...,
-        topsis_closeness: _builtins.float = ...,
-        topsis_rank: _builtins.int = ...,
-        normalised: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["normalised", b"normalised", "supplier", b"supplier", "topsis_closeness", b"topsis_closeness", "topsis_rank", b"topsis_rank", "weighted_rank", b"weighted_rank", "weighted_score", b"weighted_score"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___CandidateRanking: _TypeAlias = CandidateRanking  # noqa: Y015
 
 @_typing.final
 class RankCandidatesResponse(_message.Message):
@@ -1347,7 +1239,7 @@ class RankCandidatesResponse(_message.Message):
     """True when both methods put the same candidate first."""
     policy_version: _builtins.str
     @_builtins.property
-    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___CandidateRanking]:
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[_needs_pb2.CandidateRanking]:
         """In weighted-sum order, best first."""
 
     @_builtins.property
@@ -1357,7 +1249,7 @@ class RankCandidatesResponse(_message.Message):
     def __init__(
         self,
         *,
-        candidates: _abc.Iterable[Global___CandidateRanking] | None = ...,
+        candidates: _abc.Iterable[_needs_pb2.CandidateRanking] | None = ...,
         methods_agree: _builtins.bool = ...,
         report: _abc.Iterable[_builtins.str] | None = ...,
         policy_version: _builtins.str = ...,

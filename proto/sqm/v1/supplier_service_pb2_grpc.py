@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from sqm.v1 import needs_pb2 as sqm_dot_v1_dot_needs__pb2
 from sqm.v1 import supplier_service_pb2 as sqm_dot_v1_dot_supplier__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -60,6 +61,36 @@ class SupplierServiceStub:
                 '/sqm.v1.SupplierService/RankCandidates',
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.FromString,
+                _registered_method=True)
+        self.CreateNeed = channel.unary_unary(
+                '/sqm.v1.SupplierService/CreateNeed',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.CreateNeedRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.CreateNeedResponse.FromString,
+                _registered_method=True)
+        self.GetNeed = channel.unary_unary(
+                '/sqm.v1.SupplierService/GetNeed',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.GetNeedRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.GetNeedResponse.FromString,
+                _registered_method=True)
+        self.ListNeeds = channel.unary_unary(
+                '/sqm.v1.SupplierService/ListNeeds',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.ListNeedsRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.ListNeedsResponse.FromString,
+                _registered_method=True)
+        self.ShortlistSupplier = channel.unary_unary(
+                '/sqm.v1.SupplierService/ShortlistSupplier',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.ShortlistSupplierRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.ShortlistSupplierResponse.FromString,
+                _registered_method=True)
+        self.RankShortlist = channel.unary_unary(
+                '/sqm.v1.SupplierService/RankShortlist',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.RankShortlistRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.RankShortlistResponse.FromString,
+                _registered_method=True)
+        self.AwardNeed = channel.unary_unary(
+                '/sqm.v1.SupplierService/AwardNeed',
+                request_serializer=sqm_dot_v1_dot_needs__pb2.AwardNeedRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_needs__pb2.AwardNeedResponse.FromString,
                 _registered_method=True)
         self.ListSupplierEvents = channel.unary_unary(
                 '/sqm.v1.SupplierService/ListSupplierEvents',
@@ -215,6 +246,48 @@ class SupplierServiceServicer:
     def RankCandidates(self, request, context):
         """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
         policy's criteria, with an evaluation report. Records nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateNeed(self, request, context):
+        """Opens a need: what is to be bought and the certificates it requires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNeed(self, request, context):
+        """Reads one need, with its shortlist, rankings and award.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNeeds(self, request, context):
+        """Lists needs in id order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShortlistSupplier(self, request, context):
+        """Puts a qualified supplier that meets the need on its shortlist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RankShortlist(self, request, context):
+        """Ranks the whole shortlist under the active policy and keeps the ranking.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AwardNeed(self, request, context):
+        """Awards the need to a shortlisted supplier, after a current ranking.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -408,6 +481,36 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.RankCandidates,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.SerializeToString,
+            ),
+            'CreateNeed': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateNeed,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.CreateNeedRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.CreateNeedResponse.SerializeToString,
+            ),
+            'GetNeed': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNeed,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.GetNeedRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.GetNeedResponse.SerializeToString,
+            ),
+            'ListNeeds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNeeds,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.ListNeedsRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.ListNeedsResponse.SerializeToString,
+            ),
+            'ShortlistSupplier': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShortlistSupplier,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.ShortlistSupplierRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.ShortlistSupplierResponse.SerializeToString,
+            ),
+            'RankShortlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.RankShortlist,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.RankShortlistRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.RankShortlistResponse.SerializeToString,
+            ),
+            'AwardNeed': grpc.unary_unary_rpc_method_handler(
+                    servicer.AwardNeed,
+                    request_deserializer=sqm_dot_v1_dot_needs__pb2.AwardNeedRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_needs__pb2.AwardNeedResponse.SerializeToString,
             ),
             'ListSupplierEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSupplierEvents,
@@ -662,6 +765,168 @@ class SupplierService:
             '/sqm.v1.SupplierService/RankCandidates',
             sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.RankCandidatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateNeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CreateNeed',
+            sqm_dot_v1_dot_needs__pb2.CreateNeedRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.CreateNeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/GetNeed',
+            sqm_dot_v1_dot_needs__pb2.GetNeedRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.GetNeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNeeds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ListNeeds',
+            sqm_dot_v1_dot_needs__pb2.ListNeedsRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.ListNeedsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShortlistSupplier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ShortlistSupplier',
+            sqm_dot_v1_dot_needs__pb2.ShortlistSupplierRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.ShortlistSupplierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RankShortlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RankShortlist',
+            sqm_dot_v1_dot_needs__pb2.RankShortlistRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.RankShortlistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AwardNeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/AwardNeed',
+            sqm_dot_v1_dot_needs__pb2.AwardNeedRequest.SerializeToString,
+            sqm_dot_v1_dot_needs__pb2.AwardNeedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from sqm.v1 import needs_pb2 as _needs_pb2
 from sqm.v1 import supplier_service_pb2 as _supplier_service_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -49,6 +50,18 @@ class SupplierServiceStub:
     """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
     policy's criteria, with an evaluation report. Records nothing.
     """
+    CreateNeed: _grpc.UnaryUnaryMultiCallable[_needs_pb2.CreateNeedRequest, _needs_pb2.CreateNeedResponse]
+    """Opens a need: what is to be bought and the certificates it requires."""
+    GetNeed: _grpc.UnaryUnaryMultiCallable[_needs_pb2.GetNeedRequest, _needs_pb2.GetNeedResponse]
+    """Reads one need, with its shortlist, rankings and award."""
+    ListNeeds: _grpc.UnaryUnaryMultiCallable[_needs_pb2.ListNeedsRequest, _needs_pb2.ListNeedsResponse]
+    """Lists needs in id order."""
+    ShortlistSupplier: _grpc.UnaryUnaryMultiCallable[_needs_pb2.ShortlistSupplierRequest, _needs_pb2.ShortlistSupplierResponse]
+    """Puts a qualified supplier that meets the need on its shortlist."""
+    RankShortlist: _grpc.UnaryUnaryMultiCallable[_needs_pb2.RankShortlistRequest, _needs_pb2.RankShortlistResponse]
+    """Ranks the whole shortlist under the active policy and keeps the ranking."""
+    AwardNeed: _grpc.UnaryUnaryMultiCallable[_needs_pb2.AwardNeedRequest, _needs_pb2.AwardNeedResponse]
+    """Awards the need to a shortlisted supplier, after a current ranking."""
     ListSupplierEvents: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]
     """Lists a supplier's events, oldest first, decisions included."""
     BlacklistSupplier: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]
@@ -117,6 +130,18 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
     policy's criteria, with an evaluation report. Records nothing.
     """
+    CreateNeed: _aio.UnaryUnaryMultiCallable[_needs_pb2.CreateNeedRequest, _needs_pb2.CreateNeedResponse]  # type: ignore[assignment]
+    """Opens a need: what is to be bought and the certificates it requires."""
+    GetNeed: _aio.UnaryUnaryMultiCallable[_needs_pb2.GetNeedRequest, _needs_pb2.GetNeedResponse]  # type: ignore[assignment]
+    """Reads one need, with its shortlist, rankings and award."""
+    ListNeeds: _aio.UnaryUnaryMultiCallable[_needs_pb2.ListNeedsRequest, _needs_pb2.ListNeedsResponse]  # type: ignore[assignment]
+    """Lists needs in id order."""
+    ShortlistSupplier: _aio.UnaryUnaryMultiCallable[_needs_pb2.ShortlistSupplierRequest, _needs_pb2.ShortlistSupplierResponse]  # type: ignore[assignment]
+    """Puts a qualified supplier that meets the need on its shortlist."""
+    RankShortlist: _aio.UnaryUnaryMultiCallable[_needs_pb2.RankShortlistRequest, _needs_pb2.RankShortlistResponse]  # type: ignore[assignment]
+    """Ranks the whole shortlist under the active policy and keeps the ranking."""
+    AwardNeed: _aio.UnaryUnaryMultiCallable[_needs_pb2.AwardNeedRequest, _needs_pb2.AwardNeedResponse]  # type: ignore[assignment]
+    """Awards the need to a shortlisted supplier, after a current ranking."""
     ListSupplierEvents: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListSupplierEventsRequest, _supplier_service_pb2.ListSupplierEventsResponse]  # type: ignore[assignment]
     """Lists a supplier's events, oldest first, decisions included."""
     BlacklistSupplier: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.BlacklistSupplierRequest, _supplier_service_pb2.BlacklistSupplierResponse]  # type: ignore[assignment]
@@ -212,6 +237,54 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         """Ranks shortlisted candidates by weighted sum and by TOPSIS on the active
         policy's criteria, with an evaluation report. Records nothing.
         """
+
+    @_abc_1.abstractmethod
+    def CreateNeed(
+        self,
+        request: _needs_pb2.CreateNeedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.CreateNeedResponse, _abc.Awaitable[_needs_pb2.CreateNeedResponse]]:
+        """Opens a need: what is to be bought and the certificates it requires."""
+
+    @_abc_1.abstractmethod
+    def GetNeed(
+        self,
+        request: _needs_pb2.GetNeedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.GetNeedResponse, _abc.Awaitable[_needs_pb2.GetNeedResponse]]:
+        """Reads one need, with its shortlist, rankings and award."""
+
+    @_abc_1.abstractmethod
+    def ListNeeds(
+        self,
+        request: _needs_pb2.ListNeedsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.ListNeedsResponse, _abc.Awaitable[_needs_pb2.ListNeedsResponse]]:
+        """Lists needs in id order."""
+
+    @_abc_1.abstractmethod
+    def ShortlistSupplier(
+        self,
+        request: _needs_pb2.ShortlistSupplierRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.ShortlistSupplierResponse, _abc.Awaitable[_needs_pb2.ShortlistSupplierResponse]]:
+        """Puts a qualified supplier that meets the need on its shortlist."""
+
+    @_abc_1.abstractmethod
+    def RankShortlist(
+        self,
+        request: _needs_pb2.RankShortlistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.RankShortlistResponse, _abc.Awaitable[_needs_pb2.RankShortlistResponse]]:
+        """Ranks the whole shortlist under the active policy and keeps the ranking."""
+
+    @_abc_1.abstractmethod
+    def AwardNeed(
+        self,
+        request: _needs_pb2.AwardNeedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_needs_pb2.AwardNeedResponse, _abc.Awaitable[_needs_pb2.AwardNeedResponse]]:
+        """Awards the need to a shortlisted supplier, after a current ranking."""
 
     @_abc_1.abstractmethod
     def ListSupplierEvents(

@@ -1,0 +1,128 @@
+"""The need methods of the client: open a need, shortlist, rank the shortlist, award it.
+
+Each mutating call generates its request id once unless given, and every retry sends that
+same id, so a retried call is recorded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from clients.builders import supplier_name, timestamp
+from clients.process_calls import new_request_id
+from sqm.v1 import needs_pb2 as api
+from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2_grpc as api_grpc
+
+Response = TypeVar("Response")
+Values = Mapping[str, Mapping[str, float]]
+
+
+def need_name(need_id: str) -> str:
+    """The resource name of a need."""
+    return f"needs/{need_id}"
+
+
+class NeedCalls:
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+
+    _stub: api_grpc.SupplierServiceStub
+
+    def _call(
+        self, method: Callable[..., Response], request: Any, timeout: float | None = None
+    ) -> Response:
+        raise NotImplementedError  # pragma: no cover - SqmClient provides it
+
+    def create_need(
+        self,
+        need_id: str,
+        title: str,
+        category: pb.ServiceCategory.ValueType,
+        required_certificates: Iterable[pb.CertificateKind.ValueType] = (),
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.CreateNeedResponse:
+        """Open a need for ``category``; shortlisted suppliers must hold every certificate."""
+        need = api.Need(
+            title=title, category=category, required_certificates=list(required_certificates)
+        )
+        request = api.CreateNeedRequest(
+            need_id=need_id, need=need, occur_time=timestamp(occur_time),
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.CreateNeed, request)
+
+    def get_need(self, need_id: str) -> api.Need:
+        """Read one need, with its shortlist, rankings and award."""
+        return self._call(self._stub.GetNeed, api.GetNeedRequest(name=need_name(need_id))).need
+
+    def list_needs(self, page_size: int = 0) -> Iterator[api.Need]:
+        """Every need in id order, fetched a page at a time."""
+        token = ""
+        while True:
+            request = api.ListNeedsRequest(page_size=page_size, page_token=token)
+            page = self._call(self._stub.ListNeeds, request)
+            yield from page.needs
+            token = page.next_page_token
+            if not token:
+                return
+
+    def shortlist_supplier(
+        self,
+        need_id: str,
+        supplier_id: str,
+        *,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.ShortlistSupplierResponse:
+        """Put a qualified supplier that meets the need on its shortlist."""
+        request = api.ShortlistSupplierRequest(
+            name=need_name(need_id), supplier=supplier_name(supplier_id),
+            occur_time=timestamp(occur_time), etag=etag,
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.ShortlistSupplier, request)
+
+    def rank_shortlist(
+        self,
+        need_id: str,
+        values: Values,
+        *,
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.RankShortlistResponse:
+        """Rank the whole shortlist and keep the ranking; ``values`` gives, per supplier id,
+        the raw cost values (price, lead time) the ranking needs.
+        """
+        candidates = [
+            api.RankedCandidateInput(supplier=supplier_name(s), values=dict(v))
+            for s, v in values.items()
+        ]
+        request = api.RankShortlistRequest(
+            name=need_name(need_id), candidates=candidates, occur_time=timestamp(occur_time),
+            etag=etag, request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.RankShortlist, request)
+
+    def award_need(
+        self,
+        need_id: str,
+        supplier_id: str,
+        *,
+        reason: str = "",
+        occur_time: datetime | None = None,
+        etag: str = "",
+        request_id: str | None = None,
+    ) -> api.AwardNeedResponse:
+        """Award the need to a shortlisted supplier (a reason when not ranked first)."""
+        request = api.AwardNeedRequest(
+            name=need_name(need_id), supplier=supplier_name(supplier_id), reason=reason,
+            occur_time=timestamp(occur_time), etag=etag,
+            request_id=request_id or new_request_id(),
+        )  # fmt: skip
+        return self._call(self._stub.AwardNeed, request)

@@ -1,0 +1,469 @@
+"""Needs: what the operator wants to buy, the shortlist of suppliers for it, and the award.
+
+Selection starts from a need (a service category and the certificates it requires).
+Qualified suppliers that meet it are shortlisted; the shortlist is ranked under the active
+policy (weighted sum and TOPSIS, ``rules.selection``) and each ranking is kept as a record;
+the need is then awarded to one shortlisted supplier, with a reason when the committee
+departs from the ranking. The contract itself is then signed on the supplier's own stream.
+
+A need is its own event stream in the same store as the suppliers, so its records sit in
+the same hash chain. Its stream id starts with :data:`NEED_STREAM_PREFIX`, which no supplier
+id can start with and which sorts after every supplier id: listing suppliers in id order
+ends before the first need, and listing needs is a range scan from the prefix.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
+from domain.model import CertificateKind, LifecycleState, ServiceCategory, SupplierState
+
+NEED_STREAM_PREFIX = "~need/"
+NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
+MAX_TITLE = 200
+MAX_REASON = 4000
+MAX_SHORTLIST = 50
+KEPT_RANKINGS = 20
+"""Rankings kept in the need's state; every ranking stays in its stream."""
+
+ELIGIBLE_STATES = frozenset({LifecycleState.QUALIFIED, LifecycleState.CONTRACTED})
+"""Only suppliers that passed qualification, and are not on probation, can be shortlisted."""
+
+
+def need_stream(need_id: str) -> str:
+    """The event stream that holds the need ``need_id``."""
+    return NEED_STREAM_PREFIX + need_id
+
+
+def is_need_stream(stream_id: str) -> bool:
+    """True for a need's stream (every other stream is a supplier's)."""
+    return stream_id.startswith(NEED_STREAM_PREFIX)
+
+
+class NeedStatus(enum.StrEnum):
+    """Where a need stands: open for shortlisting and ranking, or awarded."""
+
+    OPEN = "open"
+    AWARDED = "awarded"
+
+
+@attrs.frozen
+class RankedCandidate:
+    """How one shortlisted supplier fared in a ranking (figures as the report gave them)."""
+
+    supplier_id: str
+    weighted_score: Decimal
+    weighted_rank: int
+    topsis_closeness: Decimal
+    topsis_rank: int
+    values: Mapping[str, Decimal] = attrs.field(factory=dict)
+    """The raw value per criterion the ranking used (recorded scores and given costs)."""
+    normalised: Mapping[str, Decimal] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Ranking:
+    """One evaluation of the whole shortlist, kept as the committee's record."""
+
+    number: int
+    ranked_at: datetime
+    policy_version: str
+    candidates: tuple[RankedCandidate, ...]
+    """In weighted-sum rank order, best first."""
+    methods_agree: bool
+    report: tuple[str, ...]
+
+    def candidate(self, supplier_id: str) -> RankedCandidate | None:
+        """The ranking of ``supplier_id``, if it was ranked."""
+        return next((c for c in self.candidates if c.supplier_id == supplier_id), None)
+
+
+@attrs.frozen
+class NeedState:
+    """A need as the fold of its events."""
+
+    need_id: str
+    title: str
+    category: ServiceCategory
+    required_certificates: frozenset[CertificateKind]
+    status: NeedStatus = NeedStatus.OPEN
+    version: int = 0
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    shortlist: tuple[str, ...] = ()
+    rankings: tuple[Ranking, ...] = ()
+    rankings_made: int = 0
+    shortlist_changed_at_ranking: int = 0
+    """``rankings_made`` when the shortlist last changed: a later ranking covers it."""
+    awarded_supplier_id: str = ""
+    award_reason: str = ""
+
+    @property
+    def latest_ranking(self) -> Ranking | None:
+        """The most recent ranking, if any."""
+        return self.rankings[-1] if self.rankings else None
+
+    @property
+    def ranking_is_current(self) -> bool:
+        """True when a ranking was made after the shortlist last changed."""
+        return self.rankings_made > self.shortlist_changed_at_ranking
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OpenNeed:
+    """Open a need: what is to be bought, and the certificates a supplier must hold for it."""
+
+    need_id: str
+    title: str
+    category: ServiceCategory
+    occurred_at: datetime
+    required_certificates: frozenset[CertificateKind] = frozenset()
+
+
+@attrs.frozen
+class ShortlistSupplier:
+    """Put a qualified supplier that meets the need on its shortlist."""
+
+    need_id: str
+    supplier_id: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class RankShortlist:
+    """Rank the whole shortlist under the active policy and keep the ranking.
+
+    ``candidates`` gives ``(supplier_id, values)`` pairs: raw values per criterion for
+    shortlisted suppliers (a price, a lead time in days); benefit criteria not given take
+    the supplier's recorded score. The server turns this request into
+    :class:`RecordRanking` with the computed ranking.
+    """
+
+    need_id: str
+    occurred_at: datetime
+    candidates: tuple[tuple[str, Mapping[str, float]], ...] = ()
+
+
+@attrs.frozen
+class RecordRanking:
+    """Keep a ranking of the whole shortlist (computed under the active policy)."""
+
+    need_id: str
+    ranking: Ranking
+    occurred_at: datetime
+
+
+@attrs.frozen
+class AwardNeed:
+    """Award the need to a shortlisted supplier; ``reason`` is required against the ranking."""
+
+    need_id: str
+    supplier_id: str
+    occurred_at: datetime
+    reason: str = ""
+
+
+NeedCommand = OpenNeed | ShortlistSupplier | RankShortlist | RecordRanking | AwardNeed
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NeedOpened:
+    """A need was opened."""
+
+    occurred_at: datetime
+    need_id: str
+    title: str
+    category: ServiceCategory
+    required_certificates: frozenset[CertificateKind] = frozenset()
+
+
+@attrs.frozen
+class SupplierShortlisted:
+    """A supplier was put on the need's shortlist."""
+
+    occurred_at: datetime
+    supplier_id: str
+
+
+@attrs.frozen
+class ShortlistRanked:
+    """The shortlist was ranked; the ranking is the evaluation report of record."""
+
+    occurred_at: datetime
+    ranking: Ranking
+
+
+@attrs.frozen
+class NeedAwarded:
+    """The need was awarded; the supplier's ranks in the latest ranking are kept with it."""
+
+    occurred_at: datetime
+    supplier_id: str
+    weighted_rank: int
+    topsis_rank: int
+    reason: str = ""
+
+
+NeedEvent = NeedOpened | SupplierShortlisted | ShortlistRanked | NeedAwarded
+
+NEED_EVENT_TYPES: Mapping[str, type[NeedEvent]] = {
+    cls.__name__: cls for cls in (NeedOpened, SupplierShortlisted, ShortlistRanked, NeedAwarded)
+}
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class NeedNotFound(DomainError):
+    """No need has this id."""
+
+    reason = "NEED_NOT_FOUND"
+
+    def __init__(self, need_id: str) -> None:
+        self.need_id = need_id
+        super().__init__(f"need {need_id!r} does not exist")
+
+
+class NeedAlreadyExists(DomainError):
+    """A need with this id is already open (or awarded)."""
+
+    reason = "NEED_ALREADY_EXISTS"
+
+    def __init__(self, need_id: str) -> None:
+        self.need_id = need_id
+        super().__init__(f"need {need_id!r} already exists")
+
+
+class NeedPrecondition(DomainError):
+    """The need, or a supplier, is not in a state that allows the request.
+
+    ``subject`` is what is not ready (the need, or ``suppliers/{id}``); the message says why
+    and what would make the request possible.
+    """
+
+    reason = "NEED_PRECONDITION"
+
+    def __init__(self, subject: str, why: str) -> None:
+        self.subject = subject
+        super().__init__(why)
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def validate_need_command(command: NeedCommand) -> None:
+    """Raise ``InvalidCommand`` naming every malformed field (domain names)."""
+    problems = list(_violations(command))
+    if problems:
+        raise InvalidCommand(problems)
+
+
+def _violations(command: NeedCommand) -> Iterator[FieldViolation]:
+    if not NEED_ID.fullmatch(command.need_id):
+        yield FieldViolation(
+            "need_id",
+            "expected a lower-case letter, then lower-case letters, digits or hyphens"
+            f" (at most 63); got {command.need_id!r}",
+        )
+    if command.occurred_at.tzinfo is None:
+        yield FieldViolation("occurred_at", "must carry a time zone")
+    if isinstance(command, OpenNeed) and not command.title.strip():
+        yield FieldViolation("title", "must not be empty")
+    if isinstance(command, OpenNeed) and len(command.title) > MAX_TITLE:
+        yield FieldViolation("title", f"must be at most {MAX_TITLE} characters")
+    if isinstance(command, AwardNeed) and len(command.reason) > MAX_REASON:
+        yield FieldViolation("reason", f"must be at most {MAX_REASON} characters")
+
+
+# --- decide and evolve -------------------------------------------------------------------
+
+
+def decide_need(
+    command: NeedCommand, need: NeedState | None, suppliers: Mapping[str, SupplierState]
+) -> list[NeedEvent]:
+    """The events ``command`` produces against ``need``.
+
+    ``suppliers`` holds the current state of every supplier the command names (the one to
+    shortlist or award); a supplier missing from it does not exist.
+    """
+    validate_need_command(command)
+    if isinstance(command, OpenNeed):
+        if need is not None:
+            raise NeedAlreadyExists(command.need_id)
+        return [
+            NeedOpened(
+                command.occurred_at,
+                command.need_id,
+                command.title,
+                command.category,
+                command.required_certificates,
+            )
+        ]
+    if need is None:
+        raise NeedNotFound(command.need_id)
+    _require_open(need, command.occurred_at)
+    if isinstance(command, ShortlistSupplier):
+        _require_eligible(need, suppliers.get(command.supplier_id), command)
+        return [SupplierShortlisted(command.occurred_at, command.supplier_id)]
+    if isinstance(command, RecordRanking):
+        _require_covers_shortlist(need, command.ranking)
+        return [ShortlistRanked(command.occurred_at, command.ranking)]
+    if isinstance(command, AwardNeed):
+        return [_award(need, command)]
+    raise TypeError(f"{type(command).__name__} is decided by the server, with a ranking")
+
+
+def _require_open(need: NeedState, moment: datetime) -> None:
+    if need.status is not NeedStatus.OPEN:
+        raise NeedPrecondition(
+            f"needs/{need.need_id}",
+            f"need {need.need_id!r} was awarded to {need.awarded_supplier_id!r};"
+            " open a new need to buy again",
+        )
+    if need.updated_at is not None and moment < need.updated_at:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "occurred_at",
+                    f"is earlier than the need's last recorded event"
+                    f" ({need.updated_at.isoformat()}); events are recorded in time order",
+                )
+            ]
+        )
+
+
+def _require_eligible(
+    need: NeedState, supplier: SupplierState | None, command: ShortlistSupplier
+) -> None:
+    subject = f"suppliers/{command.supplier_id}"
+    if supplier is None:
+        raise SupplierNotFound(command.supplier_id)
+    if command.supplier_id in need.shortlist:
+        raise NeedPrecondition(subject, f"{command.supplier_id!r} is already on the shortlist")
+    if len(need.shortlist) >= MAX_SHORTLIST:
+        raise NeedPrecondition(subject, f"a shortlist holds at most {MAX_SHORTLIST} suppliers")
+    why = _ineligibility(need, supplier, command.occurred_at)
+    if why:
+        raise NeedPrecondition(subject, f"{command.supplier_id!r} cannot be shortlisted: {why}")
+
+
+def _ineligibility(need: NeedState, supplier: SupplierState, moment: datetime) -> str:
+    if supplier.category is not need.category:
+        return f"it provides {supplier.category.value}, the need is for {need.category.value}"
+    if supplier.blacklisted or supplier.lifecycle not in ELIGIBLE_STATES:
+        allowed = " or ".join(sorted(s.value for s in ELIGIBLE_STATES))
+        return f"it is {supplier.lifecycle.value}; it must be {allowed} (and not blacklisted)"
+    missing = need.required_certificates - supplier.valid_certificate_kinds(moment)
+    if missing:
+        return "it holds no valid " + ", ".join(sorted(k.value for k in missing))
+    return ""
+
+
+def _require_covers_shortlist(need: NeedState, ranking: Ranking) -> None:
+    if not need.shortlist:
+        raise NeedPrecondition(
+            f"needs/{need.need_id}", "the shortlist is empty; shortlist suppliers first"
+        )
+    ranked = sorted(c.supplier_id for c in ranking.candidates)
+    if ranked != sorted(need.shortlist):
+        raise NeedPrecondition(
+            f"needs/{need.need_id}",
+            f"a ranking must cover the whole shortlist {sorted(need.shortlist)}; got {ranked}",
+        )
+
+
+def _award(need: NeedState, command: AwardNeed) -> NeedAwarded:
+    subject = f"needs/{need.need_id}"
+    ranking = need.latest_ranking
+    if ranking is None or not need.ranking_is_current:
+        raise NeedPrecondition(
+            subject, "rank the current shortlist before awarding (RankShortlist)"
+        )
+    ranked = ranking.candidate(command.supplier_id)
+    if ranked is None:
+        raise NeedPrecondition(
+            f"suppliers/{command.supplier_id}",
+            f"{command.supplier_id!r} is not on the shortlist of need {need.need_id!r}",
+        )
+    if ranked.weighted_rank != 1 and not command.reason.strip():
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "reason",
+                    f"required: {command.supplier_id!r} is ranked {ranked.weighted_rank}"
+                    " by weighted sum; say why the committee departs from the ranking",
+                )
+            ]
+        )
+    return NeedAwarded(
+        command.occurred_at,
+        command.supplier_id,
+        ranked.weighted_rank,
+        ranked.topsis_rank,
+        command.reason,
+    )
+
+
+def apply_need(need: NeedState | None, event: NeedEvent) -> NeedState:
+    """The need after ``event``; ``need`` is None only before ``NeedOpened``."""
+    if isinstance(event, NeedOpened):
+        if need is not None:
+            raise ValueError("NeedOpened can only start a stream")
+        return NeedState(
+            need_id=event.need_id,
+            title=event.title,
+            category=event.category,
+            required_certificates=event.required_certificates,
+            version=1,
+            opened_at=event.occurred_at,
+            updated_at=event.occurred_at,
+        )
+    if need is None:
+        raise ValueError(f"{type(event).__name__} cannot start a stream")
+    changed = _evolve(need, event)
+    return attrs.evolve(changed, version=need.version + 1, updated_at=event.occurred_at)
+
+
+def _evolve(need: NeedState, event: NeedEvent) -> NeedState:
+    if isinstance(event, SupplierShortlisted):
+        return attrs.evolve(
+            need,
+            shortlist=(*need.shortlist, event.supplier_id),
+            shortlist_changed_at_ranking=need.rankings_made,
+        )
+    if isinstance(event, ShortlistRanked):
+        return attrs.evolve(
+            need,
+            rankings=(*need.rankings, event.ranking)[-KEPT_RANKINGS:],
+            rankings_made=need.rankings_made + 1,
+        )
+    if isinstance(event, NeedAwarded):
+        return attrs.evolve(
+            need,
+            status=NeedStatus.AWARDED,
+            awarded_supplier_id=event.supplier_id,
+            award_reason=event.reason,
+        )
+    raise ValueError(f"{type(event).__name__} does not belong to a need's stream")
+
+
+def fold_need(events: Iterable[NeedEvent], need: NeedState | None) -> NeedState:
+    """The need after each of ``events`` in order."""
+    for event in events:
+        need = apply_need(need, event)
+    if need is None:
+        raise ValueError("no events to fold into a need")
+    return need
