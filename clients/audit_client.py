@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
 
+from clients.builders import timestamp
 from clients.errors import from_rpc_error
 from clients.retry import call_with_retries
 from sqm.v1 import audit_service_pb2 as api
@@ -128,14 +130,20 @@ class AuditClient:
         media_type: str,
         content: bytes,
         *,
+        occur_time: datetime | None = None,
         request_id: str | None = None,
     ) -> api.Document:
-        """Archive ``content`` for the supplier; returns the document with its SHA-256."""
+        """Archive ``content`` for the supplier; returns the document with its SHA-256.
+
+        The supplier's record gets a ``DocumentArchived`` event at ``occur_time`` (the
+        server's time when None), which puts the SHA-256 in the hash chain.
+        """
         request = api.ArchiveDocumentRequest(
             parent=f"suppliers/{supplier_id}",
             filename=filename,
             media_type=media_type,
             content=content,
+            occur_time=timestamp(occur_time),
             request_id=request_id or str(uuid.uuid4()),
         )
         return self._call(self._stub.ArchiveDocument, request).document

@@ -273,6 +273,23 @@ class RecordTraining:
 
 
 @attrs.frozen
+class RecordDocument:
+    """Put a document just archived (contract, inspection report, ...) on the supplier's record.
+
+    The bytes are kept in the document archive under ``document_id``; the record keeps their
+    SHA-256, so the hash chain vouches for the document too.
+    """
+
+    supplier_id: str
+    document_id: str
+    filename: str
+    media_type: str
+    sha256: str
+    size: int
+    occurred_at: datetime
+
+
+@attrs.frozen
 class SettleCompensation:
     """(Part of) a compensation in the penalties ledger was paid, in the contract's currency."""
 
@@ -308,6 +325,7 @@ Command = (
     | ResolveProblemTicket
     | RecordTraining
     | SettleCompensation
+    | RecordDocument
 )
 
 
@@ -338,6 +356,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ResolveProblemTicket,
         RecordTraining,
         SettleCompensation,
+        RecordDocument,
     )
 }
 """Every command by its class name: how tools (policy tests, event files) name a command."""

@@ -23,6 +23,7 @@ from domain.commands import (
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordKickOff,
     RecordMarketResearch,
@@ -54,6 +55,7 @@ from domain.events import (
     CompensationSettled,
     ContractSigned,
     DecisionRecorded,
+    DocumentArchived,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -376,6 +378,20 @@ def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> 
 # --- review and improvement -------------------------------------------------------------
 
 
+def _document(command: RecordDocument, state: SupplierState, policy: Policy) -> list[Event]:
+    # Any state: records about a terminated supplier (a termination letter) are kept too.
+    return [
+        DocumentArchived(
+            command.occurred_at,
+            command.document_id,
+            command.filename,
+            command.media_type,
+            command.sha256,
+            command.size,
+        )
+    ]
+
+
 def _open_review(command: OpenReview, state: SupplierState, policy: Policy) -> list[Event]:
     moved = transition(state, Trigger.OPEN_REVIEW, command.occurred_at, _cause(command))
     review = Review(opened_at=command.occurred_at, reason=command.reason)
@@ -547,4 +563,5 @@ _HANDLERS: dict[type, Handler] = {
     ResolveProblemTicket: _resolve_ticket,
     RecordTraining: _training,
     SettleCompensation: _settle_compensation,
+    RecordDocument: _document,
 }

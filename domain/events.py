@@ -272,6 +272,18 @@ class TrainingRecorded:
 
 
 @attrs.frozen
+class DocumentArchived:
+    """A document was archived for the supplier; its bytes hash to ``sha256``."""
+
+    occurred_at: datetime
+    document_id: str
+    filename: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+@attrs.frozen
 class CompensationSettled:
     """(Part of) a compensation in the ledger was paid."""
 
@@ -310,6 +322,7 @@ Event = (
     | ProblemTicketResolved
     | TrainingRecorded
     | CompensationSettled
+    | DocumentArchived
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -343,6 +356,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ProblemTicketResolved,
         TrainingRecorded,
         CompensationSettled,
+        DocumentArchived,
     )
 }
 

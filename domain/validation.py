@@ -20,6 +20,7 @@ from domain.commands import (
     Command,
     OpenProblemTicket,
     OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordKickOff,
     RecordMarketResearch,
@@ -40,11 +41,14 @@ from domain.model import METRICS, Money, SlaObjective, SupplierState
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
+DOCUMENT_ID = re.compile(r"[0-9a-f]{32}")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 CONTRACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,62}")
 CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 200
 MAX_NOTE_LENGTH = 4000
+MAX_FILENAME_LENGTH = 255
 MAX_MEASURES = 50
 MAX_ITEMS = 50
 MAX_ATTENDEES = 100_000
@@ -302,6 +306,17 @@ def _training(c: RecordTraining) -> Iterator[FieldViolation]:
         yield FieldViolation("attendees", f"expected 1 to {MAX_ATTENDEES}, got {c.attendees}")
 
 
+def _document(c: RecordDocument) -> Iterator[FieldViolation]:
+    if not DOCUMENT_ID.fullmatch(c.document_id):
+        yield FieldViolation("document_id", f"expected 32 hex digits, got {c.document_id!r}")
+    if not SHA256_HEX.fullmatch(c.sha256):
+        yield FieldViolation("sha256", "expected 64 lower-case hex digits")
+    yield from _check_text("filename", c.filename, MAX_FILENAME_LENGTH)
+    yield from _check_text("media_type", c.media_type, MAX_TEXT_LENGTH)
+    if c.size <= 0:
+        yield FieldViolation("size", f"expected a positive number of bytes, got {c.size}")
+
+
 def _settlement(c: SettleCompensation) -> Iterator[FieldViolation]:
     yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
     yield from check_money("amount", c.amount, positive=True)
@@ -327,4 +342,5 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     ResolveProblemTicket: _resolve_ticket,
     RecordTraining: _training,
     SettleCompensation: _settlement,
+    RecordDocument: _document,
 }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 from domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, NewDocument
 from domain.validation import SUPPLIER_ID
@@ -68,6 +70,14 @@ def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument
         actor=actor,
         request_id=request.request_id,
     )
+
+
+def occurred_at(request: api.ArchiveDocumentRequest, clock: Callable[[], datetime]) -> datetime:
+    """When the document was received: ``occur_time``, or the server's time when unset."""
+    bad = Violations()
+    moment = mapping.occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return moment
 
 
 def document_ref(name: str) -> tuple[str, str]:

@@ -11,19 +11,22 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from domain.commands import RecordDocument
 from domain.documents import (
     ArchivedDocument,
     DocumentNotFound,
     DocumentStore,
     DocumentsUnavailable,
-    NewDocument,
 )
+from domain.errors import InvalidCommand
 from domain.ports import EventStore, RecordedEvent
 from server import audit_mapping, mapping, pagination, watch
-from server.application import SupplierService
+from server.application import RequestContext, SupplierService
+from server.document_records import DocumentRecords
 from server.errors import abort, translated
 from server.observability import watching
 from server.resource_mapping import penalty
@@ -41,17 +44,32 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     """gRPC face of the record: the event store, its documents and the supplier service."""
 
     def __init__(
-        self, service: SupplierService, store: EventStore, executor: ThreadPoolExecutor
+        self,
+        service: SupplierService,
+        store: EventStore,
+        executor: ThreadPoolExecutor,
+        clock: Callable[[], datetime],
     ) -> None:
         self._service = service
         self._store = store
         self._documents = store if isinstance(store, DocumentStore) else None
+        self._records = (
+            DocumentRecords(self._documents, store, service)
+            if self._documents is not None
+            else None
+        )
         self._head = watch.StoreHead(store)
         self._executor = executor
+        self._clock = clock
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args))
+
+    def _document_records(self) -> DocumentRecords:
+        if self._records is None:
+            raise DocumentsUnavailable
+        return self._records
 
     def _document_store(self) -> DocumentStore:
         if self._documents is None:
@@ -97,13 +115,18 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     async def VerifyAuditChain(  # noqa: N802
         self, request: api.VerifyAuditChainRequest, context: Context
     ) -> api.VerifyAuditChainResponse:
-        """Recompute the whole hash chain."""
-        verdict = await self._run(self._store.verify_chain)
+        """Recompute the whole hash chain, then check each recorded document against it."""
+        if self._records is None:
+            verdict, documents = await self._run(self._store.verify_chain), 0
+        else:
+            checked = await self._run(self._records.verify)
+            verdict, documents = checked.chain, checked.documents_checked
         return api.VerifyAuditChainResponse(
             events_checked=verdict.events_checked,
             intact=verdict.intact,
             first_broken_sequence=verdict.first_broken_seq or 0,
             problem=verdict.problem,
+            documents_checked=documents,
         )
 
     @translated
@@ -134,15 +157,20 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     async def ArchiveDocument(  # noqa: N802
         self, request: api.ArchiveDocumentRequest, context: Context
     ) -> api.ArchiveDocumentResponse:
-        """Keep a document for a supplier, with its SHA-256."""
+        """Keep a document for a supplier, with its SHA-256 on the supplier's record."""
         document = audit_mapping.new_document(request, actor(context))
-        record = await self._run(self._archive, document)
-        return api.ArchiveDocumentResponse(document=audit_mapping.document(record))
-
-    def _archive(self, document: NewDocument) -> ArchivedDocument:
-        documents = self._document_store()
-        self._service.get(document.supplier_id)  # NOT_FOUND for an unknown supplier
-        return documents.archive_document(document).document
+        occurred_at = audit_mapping.occurred_at(request, self._clock)
+        defaulted = not request.HasField("occur_time")
+        record_context = RequestContext(document.request_id, document.actor, None, defaulted)
+        records = self._document_records()
+        try:
+            kept, result = await self._run(records.archive, document, occurred_at, record_context)
+        except InvalidCommand as error:
+            raise mapping.in_api_terms_of(error, RecordDocument) from None
+        return api.ArchiveDocumentResponse(
+            document=audit_mapping.document(kept),
+            events=[mapping.supplier_event(e) for e in result.events],
+        )
 
     @translated
     async def GetDocument(  # noqa: N802

@@ -65,7 +65,7 @@ def create_server(
         AdminServicer(app.scheduler, app.clock), server
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.service, app.store, app.executor), server
+        AuditServicer(app.service, app.store, app.executor, app.clock), server
     )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

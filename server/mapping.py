@@ -21,6 +21,7 @@ from domain.commands import (
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordKickOff,
     RecordMarketResearch,
@@ -237,12 +238,18 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     ShortlistSupplier: _NEED_NAMED,
     RankShortlist: _NEED_NAMED,
     AwardNeed: _NEED_NAMED,
+    RecordDocument: {"occurred_at": "occur_time", "supplier_id": "parent"},
 }
 
 
 def in_api_terms(error: InvalidCommand, command: object) -> InvalidCommand:
     """``error`` with each field path spelled as the API's request spells it."""
-    names = API_FIELD_NAMES.get(type(command), {})
+    return in_api_terms_of(error, type(command))
+
+
+def in_api_terms_of(error: InvalidCommand, command_type: type) -> InvalidCommand:
+    """``error`` with each field path spelled as the request for ``command_type`` spells it."""
+    names = API_FIELD_NAMES.get(command_type, {})
     renamed = [
         FieldViolation(api_field(violation.field, names), _clipped(violation.description))
         for violation in error.violations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -247,3 +248,67 @@ def test_server_shutdown_ends_an_open_watch(audit_server: ServerProcess) -> None
         with pytest.raises(SqmError) as raised:
             read(items, 1)
     assert raised.value.code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+
+
+def test_an_archived_document_is_on_the_record_once(
+    suppliers: SqmClient, audit: AuditClient
+) -> None:
+    """Archiving puts a DocumentArchived event with the SHA-256 in the chain; a retry adds none."""
+    register(suppliers, "acme")
+    content = b"kick-off minutes"
+
+    archived = audit.archive_document("acme", "minutes.txt", "text/plain", content, request_id="d")
+    audit.archive_document("acme", "minutes.txt", "text/plain", content, request_id="d")
+
+    recorded = [e for e in suppliers.list_supplier_events("acme") if e.type == "DocumentArchived"]
+    assert len(recorded) == 1
+    assert recorded[0].payload["document_id"] == archived.document_id
+    assert recorded[0].payload["sha256"] == hashlib.sha256(content).hexdigest()
+    assert recorded[0].request_id == "d"
+    assert audit.verify_chain().documents_checked == 1
+
+
+def test_a_document_altered_with_its_archived_hash_breaks_verification(
+    audit_server: ServerProcess, suppliers: SqmClient, audit: AuditClient
+) -> None:
+    """Bytes and archived hash changed together still differ from the hash in the chain."""
+    register(suppliers, "acme", "globex")
+    archived = audit.archive_document("acme", "report.txt", "text/plain", b"inspection passed")
+    forged = b"inspection failed"
+    conn = sqlite3.connect(audit_server.database)
+    try:
+        conn.execute("DROP TRIGGER documents_no_update")
+        conn.execute(
+            "UPDATE documents SET content = ?, sha256 = ?",
+            (forged, hashlib.sha256(forged).hexdigest()),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+    assert audit.get_document(archived.name).content == forged  # self-consistent row
+    verdict = audit.verify_chain()
+
+    recorded = next(
+        e for e in suppliers.list_supplier_events("acme") if e.type == "DocumentArchived"
+    )
+    assert not verdict.intact
+    assert verdict.first_broken_sequence == recorded.sequence
+    assert archived.document_id in verdict.problem
+
+
+def test_a_backdated_document_is_refused_and_nothing_is_kept(
+    suppliers: SqmClient, audit: AuditClient
+) -> None:
+    """A document dated before the supplier's last event names occur_time and keeps no bytes."""
+    moment = datetime(2030, 1, 1, tzinfo=UTC)
+    suppliers.register_supplier("acme", "Acme", pb.SERVICE_CATEGORY_SOFTWARE, occur_time=moment)
+
+    with pytest.raises(SqmError) as raised:
+        audit.archive_document(
+            "acme", "a.txt", "text/plain", b"x", occur_time=moment - timedelta(days=1)
+        )
+
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f.field for f in raised.value.bad_fields] == ["occur_time"]
+    assert list(audit.list_documents("acme")) == []

@@ -95,12 +95,17 @@ class VerifyAuditChainResponse(_message.Message):
     INTACT_FIELD_NUMBER: _builtins.int
     FIRST_BROKEN_SEQUENCE_FIELD_NUMBER: _builtins.int
     PROBLEM_FIELD_NUMBER: _builtins.int
+    DOCUMENTS_CHECKED_FIELD_NUMBER: _builtins.int
     events_checked: _builtins.int
     intact: _builtins.bool
     first_broken_sequence: _builtins.int
     """The global sequence of the first event whose link is broken; 0 when intact."""
     problem: _builtins.str
     """What is wrong with that link, in words; empty when intact."""
+    documents_checked: _builtins.int
+    """Archived documents whose bytes were checked against the SHA-256 their
+    `DocumentArchived` event records.
+    """
     def __init__(
         self,
         *,
@@ -108,10 +113,11 @@ class VerifyAuditChainResponse(_message.Message):
         intact: _builtins.bool = ...,
         first_broken_sequence: _builtins.int = ...,
         problem: _builtins.str = ...,
+        documents_checked: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events_checked", b"events_checked", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents_checked", b"documents_checked", "events_checked", b"events_checked", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -239,6 +245,7 @@ class ArchiveDocumentRequest(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The supplier, `suppliers/{supplier}`."""
     filename: _builtins.str
@@ -246,6 +253,12 @@ class ArchiveDocumentRequest(_message.Message):
     content: _builtins.bytes
     """At most 2 MiB."""
     request_id: _builtins.str
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When the document was received; the server's time when unset. It is put on
+        the supplier's record as a `DocumentArchived` event at this time.
+        """
+
     def __init__(
         self,
         *,
@@ -254,10 +267,11 @@ class ArchiveDocumentRequest(_message.Message):
         media_type: _builtins.str = ...,
         content: _builtins.bytes = ...,
         request_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type", "occur_time", b"occur_time", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -268,16 +282,22 @@ class ArchiveDocumentResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DOCUMENT_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def document(self) -> Global___Document: ...
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SupplierEvent]:
+        """The `DocumentArchived` event that puts the document in the hash chain."""
+
     def __init__(
         self,
         *,
         document: Global___Document | None = ...,
+        events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["document", b"document"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "events", b"events"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
