@@ -45,7 +45,7 @@ from server.observability import (
     watching,
 )
 from server.tls import TlsConfigError, channel_credentials, optional_server_credentials
-from sqm.v1 import resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
+from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +106,21 @@ class StubSuppliers(supplier_service_pb2_grpc.SupplierServiceServicer):
                 name=f"suppliers/{supplier_id}", supplier_id=supplier_id
             )
         )
+
+    async def GetNeed(  # noqa: N802
+        self, request: needs_pb2.GetNeedRequest, context: Any
+    ) -> needs_pb2.GetNeedResponse:
+        """Answer with a need of the requested name."""
+        self.callers.append(current_actor())
+        return needs_pb2.GetNeedResponse(need=needs_pb2.Need(name=request.name))
+
+    async def AwardNeed(  # noqa: N802
+        self, request: needs_pb2.AwardNeedRequest, context: Any
+    ) -> needs_pb2.AwardNeedResponse:
+        """Answer as if the need had been awarded."""
+        self.callers.append(current_actor())
+        awarded = needs_pb2.Need(name=request.name, awarded_supplier=request.supplier)
+        return needs_pb2.AwardNeedResponse(need=awarded)
 
 
 async def _echo(request: bytes, context: Any) -> bytes:
@@ -339,6 +354,8 @@ INTEGRATION, POLICY_ADMIN, AUDITOR, READ_ONLY = list(Role)
 METHOD_GROUPS = {
     "supplier reads": (GET_SUPPLIER, set(Role)),
     "supplier changes": (REGISTER_SUPPLIER, {INTEGRATION}),
+    "need reads": ("/sqm.v1.SupplierService/GetNeed", set(Role)),
+    "need changes": ("/sqm.v1.SupplierService/AwardNeed", {INTEGRATION}),
     "policy reads": ("/sqm.v1.PolicyService/ListPolicyVersions", set(Role)),
     "policy validation": ("/sqm.v1.PolicyService/ValidatePolicyPack", {POLICY_ADMIN, AUDITOR}),
     "policy activation": ("/sqm.v1.PolicyService/ActivatePolicyPack", {POLICY_ADMIN}),
