@@ -128,6 +128,12 @@ def run_once(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def recorded_events(store: EventStore, result: AppendResult) -> tuple[RecordedEvent, ...]:
+    """The events an append (or the append a replay found) recorded, as stored."""
+    count = result.last_version - result.first_version + 1
+    return tuple(store.read_stream(result.stream_id, result.first_version - 1, count))
+
+
 @attrs.frozen
 class RankingOutcome:
     """A shortlist's evaluation report, the policy version, and the values that were ranked."""
@@ -359,7 +365,7 @@ class SupplierService:
         )
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
-        outcome = CommandResult(new_state, tuple(self._recorded(result)), replayed=False)
+        outcome = CommandResult(new_state, recorded_events(self._store, result), replayed=False)
         record_events(len(outcome.events))
         for decision in outcome.decisions:
             if decision.fired:
@@ -373,11 +379,7 @@ class SupplierService:
             raise RequestIdReused(request_id)
         stream = self._store.read_stream(result.stream_id, 0, result.last_version)
         state = _require_state(fold(event_from_payload(e.event_type, e.payload) for e in stream))
-        return CommandResult(state, tuple(self._recorded(result)), replayed=True)
-
-    def _recorded(self, result: AppendResult) -> Sequence[RecordedEvent]:
-        count = result.last_version - result.first_version + 1
-        return self._store.read_stream(result.stream_id, result.first_version - 1, count)
+        return CommandResult(state, recorded_events(self._store, result), replayed=True)
 
     def _load(self, supplier_id: str) -> SupplierState | None:
         snapshot = self._store.load_snapshot(supplier_id)

@@ -8,7 +8,7 @@ recorded scores and the raw values the request gives; the domain keeps it as a r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 
@@ -41,7 +41,13 @@ from domain.serialization import (
     need_from_dict,
     need_to_dict,
 )
-from server.application import RankingOutcome, RequestContext, SupplierService, run_once
+from server.application import (
+    RankingOutcome,
+    RequestContext,
+    SupplierService,
+    recorded_events,
+    run_once,
+)
 from server.observability import record_events
 
 
@@ -110,7 +116,7 @@ class NeedService:
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
         record_events(len(new_events))
-        return NeedResult(new_state, tuple(self._recorded(result)), replayed=False)
+        return NeedResult(new_state, recorded_events(self._store, result), replayed=False)
 
     def _ranked(self, request: RankShortlist, need: NeedState) -> RecordRanking:
         """The ranking ``request`` asks for, as a command that keeps it."""
@@ -152,11 +158,7 @@ class NeedService:
             raise RequestIdReused(request_id)
         stream = self._store.read_stream(result.stream_id, 0, result.last_version)
         need = fold_need((need_event(e) for e in stream), None)
-        return NeedResult(need, tuple(self._recorded(result)), replayed=True)
-
-    def _recorded(self, result: AppendResult) -> Sequence[RecordedEvent]:
-        count = result.last_version - result.first_version + 1
-        return self._store.read_stream(result.stream_id, result.first_version - 1, count)
+        return NeedResult(need, recorded_events(self._store, result), replayed=True)
 
     def _load(self, need_id: str) -> NeedState | None:
         snapshot = self._store.load_snapshot(need_stream(need_id))
