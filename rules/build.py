@@ -15,7 +15,9 @@ from decimal import Decimal
 
 import attrs
 
+from domain.invariants import Invariant
 from domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
+from rules import build_invariants
 from rules import build_sections as sections
 from rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
 from rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
@@ -69,6 +71,7 @@ class FilePart:
     tiers: tuple[MetricTiers, ...] | None = None
     credits: CreditSchedule | None = None
     improvement: ImprovementSchedule | None = None
+    invariants: tuple[Invariant, ...] = ()
 
 
 def build_file(
@@ -89,6 +92,7 @@ def build_file(
         tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
+        invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
     )
 
 

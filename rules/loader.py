@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from rules.build import FilePart, build_file
+from rules.build_invariants import duplicate_invariant_ids
 from rules.build_sections import pack_windows
 from rules.catalogue import CATALOGUE, specs_with
 from rules.checks import pack_errors
@@ -43,6 +44,8 @@ def load_pack(directory: str | os.PathLike[str]) -> PolicyPack:
     specs = specs_with(windows)
     parts = [build_file(doc, problems, specs) for doc in docs]
     problems.extend(pack_errors(parts, specs))
+    rule_ids = frozenset(rule.id for part in parts for rule in part.rules)
+    problems.extend(duplicate_invariant_ids(docs, rule_ids))
     if not problems and not any(part.rules for part in parts):
         problems.add(manifest.error(("files",), "the pack defines no rules", key=True))
     if problems:
@@ -101,6 +104,7 @@ def _pack(
         windows=windows,
         credits=next((p.credits for p in parts if p.credits is not None), None),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
+        invariants=tuple(item for part in parts for item in part.invariants),
     )
 
 

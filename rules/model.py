@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 
+from domain.invariants import Invariant
 from domain.model import (
     Action,
     CertificateKind,
@@ -306,6 +307,8 @@ class PolicyPack:
     windows: tuple[Window, ...] = ()
     credits: CreditSchedule | None = None
     improvement: ImprovementSchedule | None = None
+    invariants: tuple[Invariant, ...] = ()
+    """What the pack promises always to hold (see :mod:`domain.invariants`)."""
 
     def rules_for(self, stage: Stage) -> tuple[Rule, ...]:
         """The rules consulted at ``stage``, in file order."""
