@@ -21,13 +21,15 @@ import attrs
 
 from domain.commands import Command
 from domain.errors import DomainError
-from domain.model import Decision
+from domain.events import Event
+from domain.invariants import Checkpoint, Invariant, violation
+from domain.model import Decision, SupplierState
 from domain.ports import Policy
-from domain.serialization import converter
+from domain.serialization import converter, event_from_payload
 from rules import CompiledPolicy, PolicyPack, load_pack
 from rules.errors import PackError
 from rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
-from server.application import RequestContext, SupplierService
+from server.application import CommandResult, RequestContext, SupplierService
 from server.storage.memory import MemoryEventStore
 
 TEST_ACTOR = "policy-test"
@@ -98,7 +100,8 @@ def run_pack_tests(
     problems = [p for f in files for p in f.problems]
     cases = [c for f in files for c in f.cases if select.lower() in c.name.lower()]
     problems.extend(_unknown_rules(pack, cases))
-    results = tuple(run_case(decider, case) for case in cases)
+    problems.extend(_unknown_invariants(pack, cases))
+    results = tuple(run_case(decider, case, pack.invariants) for case in cases)
     return PackTestRun(pack, files, results, tuple(problems))
 
 
@@ -128,6 +131,20 @@ def _unknown_rules(pack: PolicyPack, cases: Iterable[Case]) -> Iterable[PackErro
                 yield PackError(case.file, line, column, message)
 
 
+def _unknown_invariants(pack: PolicyPack, cases: Iterable[Case]) -> Iterable[PackError]:
+    known = {i.id for i in pack.invariants}
+    for case in cases:
+        unknown = [iid for iid in case.expect.invariants if iid not in known]
+        if unknown:
+            line, column = case.expect.where.get("invariants", (case.line, 1))
+            listed = ", ".join(sorted(known)) or "none"
+            message = (
+                f"case {case.name!r}: invariants names {', '.join(unknown)}, not an invariant"
+                f" of pack {pack.name} (its invariants: {listed})"
+            )
+            yield PackError(case.file, line, column, message)
+
+
 class _StepClock:
     """The store's clock during a case: the time of the command being run."""
 
@@ -138,8 +155,13 @@ class _StepClock:
         return self.now
 
 
-def run_case(policy: Policy, case: Case) -> CaseResult:
-    """Run one case's commands through the application service and compare the outcome."""
+def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -> CaseResult:
+    """Run one case's commands through the application service and compare the outcome.
+
+    The ``invariants`` the case names in ``expect.invariants`` are checked after every
+    command; the first one broken fails the case there.
+    """
+    watch = InvariantWatch([i for i in invariants if i.id in case.expect.invariants])
     clock = _StepClock()
     service = SupplierService(MemoryEventStore(clock=clock), lambda: policy)
     decisions: list[Decision] = []
@@ -154,6 +176,8 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
         except DomainError as error:
             if step.expect_error and error.reason == step.expect_error:
                 continue
+            if case.expect.invariants and not step.expect_error:
+                continue  # a property case: another pack may refuse what this one took
             failures.append(f"{name} was refused: {error.reason}: {error}")
             break
         except Exception as error:  # one broken case must not stop the run
@@ -162,10 +186,44 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
         if step.expect_error:
             failures.append(f"{name} was accepted; expected it refused with {step.expect_error}")
         decisions.extend(result.decisions)
+        broken = watch.after(command, result)
+        if broken:
+            failures.append(f"{name} broke {broken}")
+            break
     fired = tuple(dict.fromkeys(d.rule_id for d in decisions if d.fired))
     if not failures:
         failures.extend(_compare(case, service, decisions, fired))
     return CaseResult(case, fired, tuple(failures))
+
+
+class InvariantWatch:
+    """Checks invariants after each command of a case, keeping the supplier's history."""
+
+    def __init__(self, invariants: Sequence[Invariant]) -> None:
+        self._invariants = tuple(invariants)
+        self._before: SupplierState | None = None
+        self._history: list[Event] = []
+
+    def after(self, command: Command, result: CommandResult) -> str:
+        """The first invariant ``command`` broke, described, or "" when all hold."""
+        if not self._invariants:
+            return ""
+        events = tuple(event_from_payload(e.event_type, e.payload) for e in result.events)
+        self._history.extend(events)
+        checkpoint = Checkpoint(
+            command.occurred_at,
+            type(command).__name__,
+            self._before,
+            result.supplier,
+            events,
+            self._history,
+        )
+        self._before = result.supplier
+        for invariant in self._invariants:
+            why = violation(invariant, checkpoint)
+            if why:
+                return f"{invariant.id} ({invariant.title}): {why}"
+        return ""
 
 
 def _compare(

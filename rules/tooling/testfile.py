@@ -25,6 +25,8 @@
           not_fired: [QUAL-002, QUAL-003]     # none may fire
           penalties:                          # optional: the ledger at the end, in order,
             - {rule_id: PEN-001, amount: "5000.00"}   # each listed field must match
+          invariants: [INV-001]               # optional: must hold after every command;
+                                              # then a refused command is not a failure
 
 Commands are structured from their YAML fields with the domain's own converter, whatever
 the command type: a command added to the domain is usable in test files at once. Every
@@ -67,7 +69,7 @@ TEST_SUFFIXES = (".yaml", ".yml")
 
 _FILE_KEYS = ("format", "description", "shared", "cases")
 _CASE_KEYS = ("name", "description", "supplier", "commands", "expect")
-_EXPECT_KEYS = ("state", "fired", "not_fired", "penalties")
+_EXPECT_KEYS = ("state", "fired", "not_fired", "penalties", "invariants")
 _STEP_KEYS = ("type", "expect_error")
 
 
@@ -89,6 +91,8 @@ class Expectation:
     fired: tuple[str, ...] = ()
     not_fired: tuple[str, ...] = ()
     penalties: tuple[Mapping[str, Any], ...] | None = None
+    invariants: tuple[str, ...] = ()
+    """Invariants of the pack that must hold after every command of the case."""
     where: Mapping[str, tuple[int, int]] = attrs.field(factory=dict, eq=False)
     """Where each expectation was written (``"fired"`` -> line, column)."""
 
@@ -155,12 +159,16 @@ def parse_case_file(text: str, file: str) -> CaseFile:
 
 
 def parse_history(text: str, file: str) -> History:
-    """Parse a history file: a list of commands and events (or ``{supplier, events}``)."""
+    """Parse a history file: a list of commands and events (or ``{supplier, events}``), or
+    a policy test file with one case (a counterexample from ``sqm simulate check``).
+    """
     doc, errors = parse_yaml(text, file)
     problems = Problems()
     problems.extend(errors)
     if doc is None:
         return History("", (), problems.errors)
+    if isinstance(doc.data, dict) and doc.data.get("format") == TEST_FORMAT:
+        return _history_of_case(parse_case_file(text, file))
     path: DocPath = ()
     supplier = ""
     if isinstance(doc.data, dict):
@@ -177,6 +185,17 @@ def parse_history(text: str, file: str) -> History:
     if not supplier:
         supplier = next((s.item.supplier_id for s in found if hasattr(s.item, "supplier_id")), "")
     return History(supplier, found, problems.errors)
+
+
+def _history_of_case(parsed: CaseFile) -> History:
+    if len(parsed.cases) != 1 or parsed.problems:
+        problems = list(parsed.problems)
+        if not problems:
+            count = len(parsed.cases)
+            problems.append(PackError(parsed.file, 1, 1, f"expected one case, found {count}"))
+        return History("", (), tuple(problems))
+    case = parsed.cases[0]
+    return History(case.supplier_id, case.steps)
 
 
 def _exists(doc: SourceDoc, path: DocPath) -> bool:
@@ -245,6 +264,7 @@ def _expectation(doc: SourceDoc, path: DocPath, problems: Problems) -> Expectati
         fired=_ids(doc, (*path, "fired"), problems),
         not_fired=_ids(doc, (*path, "not_fired"), problems),
         penalties=None if penalties is None else tuple(penalties),
+        invariants=_ids(doc, (*path, "invariants"), problems),
         where={key: doc.position((*path, key)) for key in data if key in _EXPECT_KEYS},
     )
 
