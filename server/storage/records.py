@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
-from domain.audit import recompute_hash
+from domain.audit import recompute_hash, verify_chain
 from domain.documents import (
     MAX_DOCUMENT_BYTES,
     ArchivedDocument,
@@ -24,10 +24,12 @@ from domain.documents import (
     same_request,
 )
 from domain.errors import RequestIdReused
-from domain.ports import AppendResult, CommandMeta, NewEvent, RecordedEvent
+from domain.ports import AppendResult, ChainVerification, CommandMeta, NewEvent, RecordedEvent
 from domain.serialization import canonical_json, format_time, parse_time
 
 Clock = Callable[[], datetime]
+PageReader = Callable[[int], Sequence[Sequence[Any]]]
+"""Rows of :data:`EVENT_COLUMNS` after a global sequence, in order, a page at a time."""
 TimeColumn = Callable[[datetime], Any]
 """How a database keeps an instant: text for SQLite (``format_time``), itself for PostgreSQL."""
 
@@ -287,3 +289,36 @@ def document_from_row(row: Sequence[Any]) -> ArchivedDocument:
         request_id=row[7],
         archived_at=stored_instant(row[8]),
     )
+
+
+def verify_rows(read_page: PageReader, end: int) -> ChainVerification:
+    """Recompute the chain over stored rows up to global sequence ``end``.
+
+    Rows are read a page at a time (``read_page(after_seq)``), so appends go on meanwhile;
+    a row too damaged to decode is reported as the broken link rather than raised.
+    """
+    damaged: list[tuple[int, str]] = []
+    verdict = verify_chain(_decoded_rows(read_page, end, damaged))
+    if verdict.intact and damaged:
+        seq, problem = damaged[0]
+        return ChainVerification(verdict.events_checked, seq, problem)
+    return verdict
+
+
+def _decoded_rows(
+    read_page: PageReader, end: int, damaged: list[tuple[int, str]]
+) -> Iterator[RecordedEvent]:
+    after = 0
+    while after < end:
+        rows = read_page(after)
+        if not rows:
+            return
+        for row in rows:
+            if int(row[0]) > end:
+                return
+            try:
+                yield event_from_row(row)
+            except (ValueError, TypeError, AttributeError) as error:
+                damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
+                return
+        after = int(rows[-1][0])

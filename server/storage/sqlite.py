@@ -17,12 +17,12 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from domain.audit import GENESIS_HASH, verify_chain
+from domain.audit import GENESIS_HASH
 from domain.documents import (
     ArchivedDocument,
     ArchiveResult,
@@ -46,6 +46,7 @@ from domain.ports import (
     StreamSnapshot,
 )
 from domain.serialization import format_time, parse_time
+from server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
 from server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     activation_from_row,
@@ -80,7 +81,9 @@ from server.storage.records import (
     seal_events,
     to_json,
     utc_now,
+    verify_rows,
 )
+from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
 
@@ -180,23 +183,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+__all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
+
 _VERIFY_PAGE = 1000
 _ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
 
 
-class UnsupportedSchemaVersion(Exception):
-    """The file was written by a newer SQM whose schema this code does not know."""
-
-    def __init__(self, path: str, found: int, known: int) -> None:
-        self.found = found
-        self.known = known
-        super().__init__(
-            f"{path} has schema version {found}, but this SQM knows versions up to {known};"
-            " upgrade SQM to open it (the file was not changed)"
-        )
-
-
-class NotAnSqmDatabase(Exception):
+class NotAnSqmDatabase(StoreUnavailable):
     """A file opened read-only holds no SQM schema (it was never served, or is not ours)."""
 
     def __init__(self, path: str) -> None:
@@ -427,32 +420,12 @@ class SqliteEventStore:
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link.
 
-        Events are read a page at a time, taking the lock per page so appends go on
-        meanwhile; the check stops at the head as it was when verification started. A row
-        too damaged to decode is reported as the broken link rather than raised.
+        Pages are read under the lock one at a time, so appends go on meanwhile; the check
+        stops at the head as it was when verification started.
         """
         with self._lock:
             end = self._head()[0]
-        damaged: list[tuple[int, str]] = []
-        verdict = verify_chain(self._events_up_to(end, damaged))
-        if verdict.intact and damaged:
-            seq, problem = damaged[0]
-            return ChainVerification(verdict.events_checked, seq, problem)
-        return verdict
-
-    def _events_up_to(self, end: int, damaged: list[tuple[int, str]]) -> Iterator[RecordedEvent]:
-        after = 0
-        while after < end:
-            rows = self._read_rows(after, _VERIFY_PAGE, up_to_seq=end)
-            if not rows:
-                return
-            for row in rows:
-                try:
-                    yield event_from_row(row)
-                except (ValueError, TypeError, AttributeError) as error:
-                    damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
-                    return
-            after = int(rows[-1][0])
+        return verify_rows(lambda after: self._read_rows(after, _VERIFY_PAGE, up_to_seq=end), end)
 
     def backup(self, target_path: str | os.PathLike[str]) -> None:
         """Copy the whole database to ``target_path`` with SQLite's online backup API."""
@@ -482,6 +455,29 @@ class SqliteEventStore:
         """The global sequence of the newest event (0 when the log is empty)."""
         with self._lock:
             return self._head()[0]
+
+    @contextlib.contextmanager
+    def tick_lock(self) -> Iterator[bool]:
+        """Always granted: the scheduler's ticks need no turn-taking on one file (a second
+        process on it is serialised by the write lock, and its duplicates by request ids).
+        """
+        yield True
+
+    def restore(self, items: Iterable[DumpItem]) -> None:
+        """Load an export into this empty database in one transaction (all or nothing)."""
+        with self._lock, self._write_transaction():
+            refuse_non_empty(self._has_rows, self._path)
+            for table, columns, rows in restore_batches(items, format_time):
+                marks = ", ".join("?" * len(rows[0]))
+                self._conn.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - constants
+                    rows,
+                )
+
+    def _has_rows(self, table: str) -> bool:
+        # The caller holds the lock; ``table`` is one of the store's own table names.
+        row = self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608
+        return bool(row[0])
 
     # --- archived documents (``domain.documents.DocumentStore``) ----------------------
 
