@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -63,25 +62,11 @@ from server.storage.records import (
     verify_rows,
 )
 from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
+from server.storage.urls import redact_url
 
-URL_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_SIZE = 4  # one application worker, a scheduler's lock, and room for a slow return
 _VERIFY_PAGE = 1000
-
-
-def is_postgres_url(text: str) -> bool:
-    """True when ``text`` names a PostgreSQL database rather than a SQLite file."""
-    return urlsplit(text).scheme in URL_SCHEMES
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class PostgresEventStore(PostgresArchives):
@@ -102,9 +87,12 @@ class PostgresEventStore(PostgresArchives):
     ) -> None:
         self._where = redact_url(url)
         self._clock = clock
+        self.applied_migrations: list[tuple[int, str]] = []
+        """The migrations this opening applied (number, description), with ``migrate``."""
         conninfo = _conninfo(url, self._where)
         with _connect(conninfo, self._where) as conn:
-            self._identity = _prepare(conn, self._where, migrate=migrate)
+            self.applied_migrations = _prepare_schema(conn, self._where, migrate=migrate)
+            self._identity = _identity(conn, self._where)
         self._pool = _open_pool(conninfo, pool_size, self._where)
         self._channel = f"sqm_appends_{self._identity}"
         self._listener = AppendListener(conninfo, self._channel)
@@ -361,15 +349,20 @@ def _connect(conninfo: str, where: str) -> psycopg.Connection:
         raise StoreUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from None
 
 
-def _prepare(conn: psycopg.Connection, where: str, *, migrate: bool) -> str:
+def _prepare_schema(
+    conn: psycopg.Connection, where: str, *, migrate: bool
+) -> list[tuple[int, str]]:
     encoding = conn.execute("SHOW server_encoding").fetchone()
     if encoding is None or encoding[0] != "UTF8":
         found = encoding[0] if encoding else "unknown"
         raise StoreUnavailable(f"{where} uses encoding {found}; SQM needs a UTF8 database")
     if migrate:
-        postgres_schema.migrate(conn, where)
-    else:
-        postgres_schema.require_current(conn, where)
+        return postgres_schema.migrate(conn, where)
+    postgres_schema.require_current(conn, where)
+    return []
+
+
+def _identity(conn: psycopg.Connection, where: str) -> str:
     row = conn.execute("SELECT value FROM store_meta WHERE key = 'identity'").fetchone()
     if row is None:
         raise StoreUnavailable(f"{where}: the store's identity is missing")

@@ -160,8 +160,9 @@ def schema_version(conn: psycopg.Connection) -> int:
     return int(found[0]) if found else 0
 
 
-def migrate(conn: psycopg.Connection, where: str) -> list[Migration]:
-    """Apply every missing migration in one transaction; returns those applied.
+def migrate(conn: psycopg.Connection, where: str) -> list[tuple[int, str]]:
+    """Apply every missing migration in one transaction; returns the number and description
+    of each one applied.
 
     Instances starting together take turns (a transaction-scoped advisory lock keyed by the
     schema), so the second finds the work done instead of failing halfway.
@@ -175,14 +176,15 @@ def migrate(conn: psycopg.Connection, where: str) -> list[Migration]:
         found = schema_version(conn)
         if found > SCHEMA_VERSION:
             raise UnsupportedSchemaVersion(where, found, SCHEMA_VERSION)
-        applied = list(MIGRATIONS[found:])
-        for number, migration in enumerate(applied, start=found + 1):
+        applied: list[tuple[int, str]] = []
+        for number, migration in enumerate(MIGRATIONS[found:], start=found + 1):
             for statement in migration.statements:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
                 (number, migration.description),
             )
+            applied.append((number, migration.description))
     return applied
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "RequestItem",
     "TargetNotEmpty",
     "export_store",
+    "import_dump",
     "read_dump",
     "refuse_non_empty",
     "restore_batches",
@@ -268,13 +269,33 @@ def _document_fields(record: ArchivedDocument, content: bytes) -> dict[str, Any]
 # --- import ------------------------------------------------------------------------------
 
 
-def read_dump(lines: Iterable[str], name: str) -> Iterator[DumpItem]:
+class Restorable(Protocol):
+    """A store that loads an export into itself, empty, in one transaction."""
+
+    def restore(self, items: Iterable[DumpItem]) -> None:
+        """Write every item, or (on any error, the items' own included) nothing."""
+        ...
+
+
+def import_dump(store: Restorable, lines: Iterable[str], name: str) -> DumpCounts:
+    """Load the export in ``lines`` (read from ``name``) into ``store``: all or nothing.
+
+    Raises :class:`DumpInvalid` (naming the line) or :class:`TargetNotEmpty`.
+    """
+    check = DumpCheck()
+    store.restore(read_dump(lines, name, check))
+    return check.counts()
+
+
+def read_dump(
+    lines: Iterable[str], name: str, check: DumpCheck | None = None
+) -> Iterator[DumpItem]:
     """The records of an export, each checked before it is yielded.
 
     Raises :class:`DumpInvalid` naming ``name`` and the line at the first problem; a store
     restoring these items in one transaction then writes nothing.
     """
-    check = DumpCheck()
+    check = check or DumpCheck()
     number = 0
     for number, text in enumerate(lines, start=1):
         try:
