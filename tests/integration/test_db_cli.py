@@ -16,7 +16,9 @@ import pytest
 from server.cli import main
 from server.storage import postgres_schema
 from server.storage.sqlite import SqliteEventStore
-from tests.postgres import fresh_schema
+from tests.fakes import T0
+from tests.policy_fixtures import pack_files
+from tests.postgres import ThrowawayPostgresStore, fresh_schema
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +133,14 @@ def test_a_broken_file_is_refused_naming_its_line_and_leaves_no_database(
     assert message.startswith(f"sqm: {dump}:1: not an sqm-export file of version 1")
     assert "nothing was imported" in message
     assert not target.exists()
+
+
+def test_policy_versions_reads_a_postgresql_database(capsys: pytest.CaptureFixture[str]) -> None:
+    """The policy tools that read a server's database take its URL as they take a file."""
+    with ThrowawayPostgresStore() as store:
+        store.save_version("c" * 64, "telecom-default", pack_files(), T0)
+        store.record_activation("c" * 64, "alice", "activate-1", T0)
+
+        assert main(["policy", "versions", "--database", store.url]) == 0
+
+    assert "cccccccc" in capsys.readouterr().out
