@@ -122,7 +122,7 @@ class PostgresEventStore(PostgresArchives):
         state_json = to_json(snapshot)
         with (
             self._conflict_on_duplicate(stream_id, expected_version),
-            self._pool.connection() as conn,
+            self._connection() as conn,
             conn.transaction(),
         ):
             head = conn.execute("SELECT last_seq, last_hash FROM log_head FOR UPDATE").fetchone()
@@ -194,7 +194,7 @@ class PostgresEventStore(PostgresArchives):
 
     def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         """The fingerprint and result recorded for ``request_id``, if any."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return _find_request(conn, request_id)
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
@@ -257,7 +257,7 @@ class PostgresEventStore(PostgresArchives):
         A session advisory lock, held on one pooled connection for the tick and released
         after; PostgreSQL releases it too if the instance dies mid-tick.
         """
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._tick_key,)).fetchone()
             held = bool(row and row[0])
             try:
@@ -274,7 +274,7 @@ class PostgresEventStore(PostgresArchives):
 
     def restore(self, items: Iterable[DumpItem]) -> None:
         """Load an export into this empty database in one transaction (all or nothing)."""
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             conn.execute("SELECT 1 FROM log_head FOR UPDATE")
             refuse_non_empty(_exists(conn), self._where)
             for table, columns, rows in restore_batches(items, keep_instant):
@@ -295,15 +295,15 @@ class PostgresEventStore(PostgresArchives):
         self._pool.close()
 
     def _stream_version(self, stream_id: str) -> int:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return _stream_version(conn, stream_id)
 
     def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return conn.execute(query, params).fetchone()
 
     def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             return conn.execute(query, params).fetchall()
 
 
@@ -375,6 +375,7 @@ def _open_pool(conninfo: str, size: int, where: str) -> ConnectionPool:
         min_size=1,
         max_size=max(size, 2),
         kwargs={"autocommit": True},
+        timeout=CONNECT_TIMEOUT_SECONDS * 2,  # how long a call waits for a connection
         # A connection the server dropped (a restart, a failover) is replaced, not handed out.
         check=ConnectionPool.check_connection,
         name="sqm",

@@ -8,11 +8,13 @@ so their sequence has no gaps or duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from psycopg_pool import ConnectionPool
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from domain.documents import ArchivedDocument, ArchiveResult, DocumentNotFound, NewDocument, checked
 from domain.policy_archive import (
@@ -21,6 +23,7 @@ from domain.policy_archive import (
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
+from server.storage.errors import StoreUnavailable
 from server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     activation_from_row,
@@ -56,6 +59,19 @@ class PostgresArchives:
 
     _pool: ConnectionPool
     _clock: Clock
+    _where: str
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; losing the server is :class:`StoreUnavailable` (retry later:
+        a request retried with its id is answered once, whatever happened to the first).
+        """
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            reason = str(error).strip().split("\n", 1)[0]
+            raise StoreUnavailable(f"PostgreSQL at {self._where} failed: {reason}") from error
 
     # --- archived documents ------------------------------------------------------------
 
@@ -66,7 +82,7 @@ class PostgresArchives:
         if replayed is not None:
             return replayed
         record = archived(document, new_document_id(), self._clock())
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             inserted = conn.execute(
                 f"INSERT INTO documents ({DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -82,7 +98,7 @@ class PostgresArchives:
         return replayed
 
     def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = %s",  # noqa: S608
                 (request_id,),
@@ -91,7 +107,7 @@ class PostgresArchives:
 
     def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
         """The document and its bytes, checked against the recorded SHA-256."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
                 " WHERE document_id = %s",
@@ -107,7 +123,7 @@ class PostgresArchives:
     ) -> list[ArchivedDocument]:
         """The supplier's documents in archive order, after ``after_document_id``."""
         check_limit(limit)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
                 " WHERE supplier_id = %s AND seq > COALESCE("
@@ -124,7 +140,7 @@ class PostgresArchives:
     ) -> bool:
         """Keep ``files`` as ``version``; False when already kept (see ``PolicyArchive``)."""
         files_json = files_to_json(version, name, files)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             inserted = conn.execute(
                 "INSERT INTO policy_versions (version, name, files, saved_at)"
                 " VALUES (%s, %s, %s, %s) ON CONFLICT (version) DO NOTHING RETURNING version",
@@ -144,7 +160,7 @@ class PostgresArchives:
     ) -> PolicyActivation:
         """Append an activation to the history (see ``PolicyArchive.record_activation``)."""
         check_activation(version, actor, request_id)
-        with self._pool.connection() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             # Activations from several instances take turns: sequences stay 1, 2, 3, ...
             conn.execute("LOCK TABLE policy_activations IN SHARE ROW EXCLUSIVE MODE")
             row = conn.execute(
@@ -175,7 +191,7 @@ class PostgresArchives:
 
     def active_version(self) -> str | None:
         """The version of the latest activation, if any."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
             ).fetchone()
@@ -183,7 +199,7 @@ class PostgresArchives:
 
     def activations(self) -> list[PolicyActivation]:
         """The activation history, oldest first."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant
                 " ORDER BY sequence"
@@ -192,7 +208,7 @@ class PostgresArchives:
 
     def list_versions(self) -> list[ArchivedVersion]:
         """Every archived version, in the order first saved."""
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 "SELECT version, name, saved_at FROM policy_versions ORDER BY seq"
             ).fetchall()
@@ -209,7 +225,7 @@ class PostgresArchives:
         return files_from_json(self._version_row(version)[1])
 
     def _version_row(self, version: str) -> tuple[str, str, datetime]:
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(
                 "SELECT name, files, saved_at FROM policy_versions WHERE version = %s", (version,)
             ).fetchone()

@@ -347,3 +347,23 @@ def _wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_connections_the_server_dropped_are_replaced_unnoticed(
+    store: ThrowawayPostgresStore,
+) -> None:
+    """After a database restart or failover kills every connection, the next call just works."""
+    name = f"sqm-drop-{store.identity()[:8]}"
+    with PostgresEventStore(f"{store.url}&application_name={name}") as instance:
+        append(instance, "a", 0)
+        with raw(store.url) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (name,),
+            ).fetchall()
+        assert killed
+        assert all(ok for (ok,) in killed)
+
+        assert append(instance, "a", 1).last_seq == 2
+        assert instance.verify_chain().intact

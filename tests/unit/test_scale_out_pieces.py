@@ -12,13 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import pytest
 
 from domain.ports import CommandMeta, NewEvent, RecordedEvent
 from server import watch
 from server.application import AdvanceSummary
 from server.config import DEFAULT_DATABASE, PostgresUrl, settings_from
+from server.errors import abort
 from server.scheduler import DeadlineScheduler
+from server.storage.errors import StoreUnavailable
 from server.storage.memory import MemoryEventStore
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -146,3 +149,24 @@ def test_a_signalled_append_wakes_the_watcher_before_the_poll_interval(
 
     assert asyncio.run(second_event()).stream_id == "second"
     assert store.subscribers == []  # the watcher stopped listening when it ended
+
+
+class _Context:
+    """Records how a call was ended."""
+
+    def __init__(self) -> None:
+        self.code: grpc.StatusCode | None = None
+
+    async def abort(self, code: grpc.StatusCode, message: str, **_: object) -> None:
+        self.code = code
+        raise grpc.aio.AbortError
+
+
+def test_a_lost_database_is_unavailable_so_clients_retry() -> None:
+    """The store going away is UNAVAILABLE (the clients retry it with the same request id)."""
+    context = _Context()
+
+    with pytest.raises(grpc.aio.AbortError):
+        asyncio.run(abort(context, StoreUnavailable("PostgreSQL at db failed")))  # type: ignore[arg-type]
+
+    assert context.code == grpc.StatusCode.UNAVAILABLE
