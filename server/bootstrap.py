@@ -24,6 +24,7 @@ from server.storage.postgres import PostgresEventStore
 from server.storage.sqlite import SqliteEventStore
 
 DurableStore = SqliteEventStore | PostgresEventStore
+POLICY_FOLLOW_SECONDS = 1.0
 
 
 def wall_clock() -> datetime:
@@ -103,6 +104,9 @@ def build(
         active = start_policy(archive, configured, clock(), explicit=explicit)
     else:
         active = ActivePolicy(policy, archive)
+    if isinstance(store, PostgresEventStore):
+        # Instances share the archive: an activation through any of them reaches all.
+        active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active)
