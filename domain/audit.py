@@ -65,22 +65,36 @@ def recompute_hash(event: RecordedEvent) -> str:
     )
 
 
+class ChainCheck:
+    """Checks events one at a time, in global-sequence order from the first.
+
+    For callers that must say where a link broke in their own terms (a file's line), not
+    only at which sequence; :func:`verify_chain` is the whole-log form.
+    """
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.last_hash = GENESIS_HASH
+
+    def problem(self, event: RecordedEvent) -> str:
+        """What is wrong with ``event`` as the next link ("" when it links correctly)."""
+        expected_seq = self.checked + 1
+        if event.global_seq != expected_seq:
+            return f"sequence gap: expected {expected_seq}, found {event.global_seq}"
+        if event.prev_hash != self.last_hash:
+            return "prev_hash does not match the previous event's hash"
+        if recompute_hash(event) != event.hash:
+            return "hash does not match the event's content"
+        self.checked += 1
+        self.last_hash = event.hash
+        return ""
+
+
 def verify_chain(events: Iterable[RecordedEvent]) -> ChainVerification:
     """Check events in global-sequence order from the first; stop at the first broken link."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
+    check = ChainCheck()
     for event in events:
-        problem = ""
-        if event.global_seq != expected_seq:
-            problem = f"sequence gap: expected {expected_seq}, found {event.global_seq}"
-        elif event.prev_hash != expected_prev:
-            problem = "prev_hash does not match the previous event's hash"
-        elif recompute_hash(event) != event.hash:
-            problem = "hash does not match the event's content"
+        problem = check.problem(event)
         if problem:
-            return ChainVerification(checked, event.global_seq, problem)
-        checked += 1
-        expected_prev = event.hash
-        expected_seq += 1
-    return ChainVerification(checked)
+            return ChainVerification(check.checked, event.global_seq, problem)
+    return ChainVerification(check.checked)

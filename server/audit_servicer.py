@@ -95,7 +95,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             identity = await self._run(self._head.identity)
         except Exception as error:
             await abort(context, error)
-        events = watch.follow(self._read_all, after)
+        events = watch.follow(self._read_all, after, self._head)
         with watching():
             async with contextlib.aclosing(events):
                 async for event in events:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import attrs
 
@@ -12,13 +14,18 @@ from domain.policy_archive import PolicyArchive
 from domain.ports import EventStore, Policy
 from rules import default_pack_dir
 from server.application import SupplierService
-from server.config import Settings
+from server.config import Database, PostgresUrl, Settings
 from server.needs import NeedService
 from server.policies import ActivePolicy, start_policy
 from server.policy_admin import PolicyAdministration
-from server.scheduler import DeadlineScheduler
+from server.scheduler import DeadlineScheduler, TickLocking
+from server.storage.errors import StoreUnavailable
 from server.storage.memory import MemoryEventStore
+from server.storage.postgres import PostgresEventStore
 from server.storage.sqlite import SqliteEventStore
+
+DurableStore = SqliteEventStore | PostgresEventStore
+POLICY_FOLLOW_SECONDS = 1.0
 
 
 def wall_clock() -> datetime:
@@ -46,6 +53,34 @@ class App:
         self.store.close()
 
 
+def open_store(
+    database: Database,
+    *,
+    clock: Callable[[], datetime] = wall_clock,
+    migrate: bool = False,
+    read_only: bool = False,
+) -> DurableStore:
+    """The store ``database`` names, opened; :class:`StoreUnavailable` says why it cannot be.
+
+    A SQLite file is created and migrated as it opens (``read_only``: it must exist, and is
+    left exactly as it is). A PostgreSQL schema is only checked unless ``migrate`` is given.
+    """
+    if isinstance(database, PostgresUrl):
+        return PostgresEventStore(database.url, clock, migrate=migrate and not read_only)
+    return _open_sqlite(database, clock, read_only=read_only)
+
+
+def _open_sqlite(path: Path, clock: Callable[[], datetime], *, read_only: bool) -> SqliteEventStore:
+    if read_only and not path.is_file():
+        raise StoreUnavailable(f"{path}: no such database")
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteEventStore(path, clock=clock, read_only=read_only)
+    except (OSError, sqlite3.Error) as error:
+        raise StoreUnavailable(f"{path}: cannot open the SQLite database: {error}") from None
+
+
 def build(
     settings: Settings,
     *,
@@ -56,13 +91,13 @@ def build(
 ) -> App:
     """Build the application from settings; any part may be supplied (tests pass fakes).
 
-    The policy archive is the store's own (SQLite and memory stores are both) unless given.
+    The store is the one ``settings.database`` names unless given (:func:`open_store`).
+    The policy archive is the store's own (every store is one) unless given.
     Without a ``policy``, the archive's active version is restored, or else the configured
     pack is activated and archived; a given ``policy`` is used as is, not archived.
     """
     if store is None:
-        settings.database.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteEventStore(settings.database, clock=clock)
+        store = open_store(settings.database, clock=clock, migrate=settings.migrate)
     if archive is None:
         archive = store if isinstance(store, PolicyArchive) else MemoryEventStore(clock=clock)
     if policy is None:
@@ -71,10 +106,15 @@ def build(
         active = start_policy(archive, configured, clock(), explicit=explicit)
     else:
         active = ActivePolicy(policy, archive)
+    if isinstance(store, PostgresEventStore):
+        # Instances share the archive: an activation through any of them reaches all.
+        active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active)
     admin = PolicyAdministration(active, archive, clock, store=store)
-    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds)
+    # Instances sharing a database take turns to tick (PostgreSQL); others always may.
+    tick_lock = store.tick_lock if isinstance(store, TickLocking) else None
+    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, tick_lock)
     needs = NeedService(store, active, service)
     return App(settings, store, active, service, executor, clock, admin, scheduler, needs)

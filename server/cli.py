@@ -1,4 +1,6 @@
-"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle`` and ``sqm policy ...``."""
+"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle``, ``sqm policy ...`` and
+``sqm db ...``.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +19,16 @@ from server.auth import TokenConfigError, TokenTable, load_tokens
 from server.bootstrap import build
 from server.config import (
     DEFAULT_ADDRESS,
-    DEFAULT_DATABASE,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
     Settings,
     settings_from,
 )
+from server.db_cli import DATABASE_HELP, MIGRATE_HELP, add_db_commands
 from server.grpc_server import create_server, set_serving
 from server.observability import start_metrics_server
 from server.policy_cli import add_policy_commands
+from server.storage.errors import StoreUnavailable
 from server.tls import TlsConfigError, optional_server_credentials
 
 SHUTDOWN_GRACE_SECONDS = 5.0
@@ -54,11 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         help=f"host:port to listen on; port 0 picks a free one"
         f" (env {ENVIRONMENT['address']}, default {DEFAULT_ADDRESS})",
     )
-    serve.add_argument(
-        "--database",
-        help=f"SQLite file of the event store, created if missing"
-        f" (env {ENVIRONMENT['database']}, default {DEFAULT_DATABASE})",
-    )
+    serve.add_argument("--database", help=DATABASE_HELP)
+    serve.add_argument("--migrate", action="store_true", default=None, help=MIGRATE_HELP)
     serve.add_argument(
         "--policy-dir",
         help=f"policy pack folder (env {ENVIRONMENT['policy_dir']},"
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     diagram.set_defaults(handler=_lifecycle_command)
 
     add_policy_commands(commands)
+    add_db_commands(commands)
     add_client_commands(commands)
     return parser
 
@@ -126,7 +127,11 @@ def _serve_command(args: argparse.Namespace) -> int:
     except (TokenConfigError, TlsConfigError) as error:
         print(f"sqm: {error}", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings, tokens, credentials))
+    try:
+        asyncio.run(serve(settings, tokens, credentials))
+    except StoreUnavailable as error:  # found while opening the store, before serving
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,7 +1,8 @@
 """Settings enter once, as a frozen object.
 
 Precedence, highest first: command-line flag, environment variable (``SQM_*``), default.
-The default store is the embedded SQLite file, so ``sqm serve`` needs no set-up.
+The default store is the embedded SQLite file, so ``sqm serve`` needs no set-up; a
+``postgresql://`` URL selects the PostgreSQL store shared by several instances.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+
+from server.storage.urls import is_postgres_url, redact_url, url_scheme
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATABASE = Path("var/sqm.sqlite3")
@@ -26,8 +29,42 @@ ENVIRONMENT = {
     "tls_key": "SQM_TLS_KEY",
     "tls_client_ca": "SQM_TLS_CLIENT_CA",
     "metrics_port": "SQM_METRICS_PORT",
+    "migrate": "SQM_MIGRATE",
 }
 DEFAULT_TICK_SECONDS = 60.0
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+@attrs.frozen
+class PostgresUrl:
+    """A PostgreSQL database, named by a libpq URL (``postgresql://user@host/db?...``)."""
+
+    url: str = attrs.field(repr=redact_url)
+
+    def __str__(self) -> str:
+        return redact_url(self.url)
+
+
+Database = Path | PostgresUrl
+"""Where events are kept: a SQLite file, or a PostgreSQL database."""
+
+
+def database_from(text: str) -> Database:
+    """The database ``text`` names: a ``postgresql://`` URL, or else a SQLite file path."""
+    if is_postgres_url(text):
+        return PostgresUrl(text)
+    if url_scheme(text):
+        raise ValueError(
+            f"database (env {ENVIRONMENT['database']}) must be a SQLite file path or a"
+            f" postgresql:// URL, got {redact_url(text)!r}"
+        )
+    return Path(text)
+
+
+def database_setting(flag: str | None, environ: Mapping[str, str] = os.environ) -> Database:
+    """The database from a ``--database`` flag, else ``SQM_DATABASE``, else the default file."""
+    given = flag or environ.get(ENVIRONMENT["database"]) or None
+    return DEFAULT_DATABASE if given is None else database_from(given)
 
 
 @attrs.frozen
@@ -35,7 +72,7 @@ class Settings:
     """Everything the server needs to start."""
 
     address: str = DEFAULT_ADDRESS
-    database: Path = DEFAULT_DATABASE
+    database: Database = DEFAULT_DATABASE
     policy_dir: Path | None = None  # None: the default telecom pack shipped in rules/packs
     log_level: str = "INFO"
     tick_seconds: float = DEFAULT_TICK_SECONDS  # the deadline scheduler's interval; 0: off
@@ -44,6 +81,7 @@ class Settings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # given: mutual TLS, clients must present a certificate
     metrics_port: int | None = None  # None: no metrics endpoint; 0 picks a free port
+    migrate: bool = False  # PostgreSQL: apply missing schema migrations at start-up
 
 
 def settings_from(
@@ -57,8 +95,11 @@ def settings_from(
             given = environ.get(variable) or None
         if given is not None:
             values[field] = given
+    if "database" in values:
+        values["database"] = database_from(str(values["database"]))
+    if "migrate" in values:
+        values["migrate"] = _flag("migrate", values["migrate"])
     for path_field in (
-        "database",
         "policy_dir",
         "tokens_file",
         "tls_cert",
@@ -77,3 +118,12 @@ def settings_from(
                     f" got {values[number_field]!r}"
                 ) from None
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _flag(field: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{field} (env {ENVIRONMENT[field]}) must be true or false, got {value!r}")

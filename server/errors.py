@@ -29,6 +29,7 @@ from domain.errors import (
 from domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
 from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
 from rules.errors import PackInvalid
+from server.storage.errors import StoreUnavailable
 from server.watch import ResumeTokenExpired
 
 ERROR_DOMAIN = "sqm.v1"
@@ -90,6 +91,16 @@ def internal_status(message: str) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[info])
 
 
+def unavailable_status() -> status_pb2.Status:
+    """A status for a store that cannot be reached now; a retry with the same request id is
+    safe whatever became of the first attempt.
+    """
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="STORE_UNAVAILABLE", domain=ERROR_DOMAIN))
+    message = "the database is unavailable; retry with the same request id"
+    return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[info])
+
+
 def _error_info(error: DomainError) -> error_details_pb2.ErrorInfo:
     metadata = {
         key: str(value)
@@ -147,6 +158,9 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -
     """End the call with the status for ``error`` (domain errors in detail, others as INTERNAL)."""
     if isinstance(error, DomainError):
         code, status = to_status(error)
+    elif isinstance(error, StoreUnavailable):  # the database went away: worth a retry
+        log.warning("the store is unavailable: %s", error)
+        code, status = grpc.StatusCode.UNAVAILABLE, unavailable_status()
     else:
         log.exception("unexpected error while serving a call", exc_info=error)
         code, status = grpc.StatusCode.INTERNAL, internal_status("internal error; see server log")

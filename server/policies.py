@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -68,15 +69,50 @@ class ActivePolicy:
         self._compile = compile_
         self._lock = threading.Lock()
         self._loaded: dict[str, Policy] = {policy.version: policy}
+        self._follow_every: float | None = None
+        self._next_look = 0.0
+        self._looking = threading.Lock()
+        self._unloadable: set[str] = set()
+
+    def follow_archive(self, every_seconds: float) -> None:
+        """Adopt activations other instances record in the shared archive.
+
+        Before a decision, the archive's active version is looked up (at most once every
+        ``every_seconds``); a different one is loaded from the archive and swapped in.
+        """
+        self._follow_every = every_seconds
 
     def __call__(self) -> Policy:
         """The policy to decide under now."""
+        if self._follow_every is not None:
+            self._look_at_archive(self._follow_every)
         return self._policy
 
     @property
     def version(self) -> str:
         """The active version's content hash."""
-        return self._policy.version
+        return self().version
+
+    def _look_at_archive(self, every_seconds: float) -> None:
+        now = time.monotonic()
+        if self._archive is None or now < self._next_look:
+            return
+        if not self._looking.acquire(blocking=False):  # another thread is looking already
+            return
+        try:
+            self._next_look = now + every_seconds
+            active = self._archive.active_version()
+            if active is None or active == self._policy.version or active in self._unloadable:
+                return
+            try:
+                self.activate(self.get(active))
+            except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
+                self._unloadable.add(active)
+                log.error("policy %s activated elsewhere cannot be loaded here: %s", active, error)
+                return
+            log.info("policy %s activated by another instance is now active here", active)
+        finally:
+            self._looking.release()
 
     @property
     def archive(self) -> PolicyArchive | None:

@@ -46,10 +46,10 @@ from rules.tooling.explain_report import (
 from rules.tooling.lint import Finding, Severity, error_findings, lint_pack
 from rules.tooling.pack_files import load_pack_files
 from rules.tooling.testfile import parse_history
-from server.config import DEFAULT_ADDRESS
+from server.bootstrap import DurableStore, open_store
+from server.config import DEFAULT_ADDRESS, database_from
 from server.policies import compile_pack, load_archived
 from server.policy_tests import report, run_pack_tests
-from server.storage.sqlite import SqliteEventStore
 
 OK, FOUND_PROBLEMS, CANNOT_RUN = 0, 1, 2
 SERVER_VARIABLE = "SQM_SERVER"
@@ -110,7 +110,9 @@ def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="the pack (default: the database's active version, else the default pack)",
     )
     source = explain.add_mutually_exclusive_group(required=True)
-    source.add_argument("--database", help="SQLite file of a server (read only)")
+    source.add_argument(
+        "--database", help="a server's SQLite file or postgresql:// URL (read only)"
+    )
     source.add_argument("--events", help="YAML/JSON list of commands and events")
     explain.add_argument("--supplier", help="the supplier id (with --database)")
     explain.add_argument("--at", help="RFC 3339 time (default: the last event's)")
@@ -126,7 +128,7 @@ def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     diff = sub.add_parser("diff", help="what changed between two packs, rule by rule")
     diff.add_argument("old", metavar="OLD", help="a pack folder, or a version with --database")
     diff.add_argument("new", metavar="NEW", help="a pack folder, or a version with --database")
-    diff.add_argument("--database", help="SQLite file whose archived versions OLD/NEW name")
+    diff.add_argument("--database", help="SQLite file or URL whose archived versions OLD/NEW name")
     diff.set_defaults(handler=_diff)
 
     versions = sub.add_parser("versions", help="list archived versions, the active one marked")
@@ -134,7 +136,9 @@ def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     where.add_argument(
         "--server", help=f"host:port (env {SERVER_VARIABLE}, default {DEFAULT_ADDRESS})"
     )
-    where.add_argument("--database", help="read a server's SQLite file directly")
+    where.add_argument(
+        "--database", help="read a server's SQLite file or postgresql:// URL directly"
+    )
     _add_auth(versions)
     versions.set_defaults(handler=_versions)
 
@@ -220,7 +224,7 @@ def _diff(args: argparse.Namespace) -> int:
     return OK
 
 
-def _pack_from(where: str, archive: SqliteEventStore | None) -> PolicyPack:
+def _pack_from(where: str, archive: DurableStore | None) -> PolicyPack:
     if Path(where).is_dir():
         try:
             return load_pack(where)
@@ -240,13 +244,11 @@ def _resolve_version(archive: PolicyArchive, prefix: str) -> str:
     return matches[0]
 
 
-def _open_database(path: str) -> SqliteEventStore:
-    if not Path(path).is_file():
-        raise _CannotRun(f"{path}: no such database")
+def _open_database(where: str) -> DurableStore:
     try:
-        return SqliteEventStore(path, read_only=True)
-    except Exception as error:  # an unreadable file: say so, without a traceback
-        raise _CannotRun(f"{path}: {error}") from None
+        return open_store(database_from(where), read_only=True)
+    except Exception as error:  # unreadable or unreachable: say so, without a traceback
+        raise _CannotRun(str(error)) from None
 
 
 # --- explain -------------------------------------------------------------------------------
@@ -313,7 +315,7 @@ def _from_database(args: argparse.Namespace, at: datetime | None) -> tuple[Polic
     return policy, name, replay_events(_events(recorded), at)
 
 
-def _archived_policy(store: SqliteEventStore, version: str | None) -> tuple[Policy, str]:
+def _archived_policy(store: DurableStore, version: str | None) -> tuple[Policy, str]:
     wanted = _resolve_version(store, version) if version else store.active_version()
     if wanted is None:
         return _policy_from_directory(None)

@@ -5,8 +5,11 @@ the last event a watcher received, and the identity of the database it came from
 from another database, or pointing past the end of the log, cannot be honoured without a
 gap or a lie, so it is refused as expired; a token that does not decode at all is invalid.
 
-New events are found by polling the store every :data:`POLL_SECONDS` (the application does
-not signal appends yet); catch-up reads pages of :data:`PAGE` events back to back.
+Catch-up reads pages of :data:`PAGE` events back to back, always from the sequence. New
+events are then awaited: a store that signals appends (PostgreSQL's LISTEN/NOTIFY, which
+also carries appends made by other instances) wakes the watcher at once and is polled only
+every :data:`SIGNALLED_POLL_SECONDS` in case a signal is lost; any other store is polled
+every :data:`POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -24,6 +28,7 @@ from domain.ports import EventStore, RecordedEvent
 
 PAGE = 500
 POLL_SECONDS = 0.15
+SIGNALLED_POLL_SECONDS = 1.0
 Reader = Callable[[int, int], Awaitable[list[RecordedEvent]]]
 
 
@@ -50,6 +55,48 @@ class IdentifiedStore(Protocol):
         ...
 
 
+@runtime_checkable
+class SignallingStore(Protocol):
+    """A store that calls back (from any thread) after appends, its own instance's or not."""
+
+    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback`` with the new last sequence after appends; returns unsubscribe."""
+        ...
+
+
+class Wakeup:
+    """One watcher's alarm: rung by the store's append signal, or by the poll interval."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.interval = POLL_SECONDS
+        if isinstance(store, SignallingStore):
+            self._unsubscribe = store.subscribe_appends(self._ring)
+            self.interval = SIGNALLED_POLL_SECONDS
+
+    def _ring(self, _: int) -> None:
+        # Called from the store's listening thread; the loop may already be closed.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    def arm(self) -> None:
+        """Forget earlier rings: call before reading, so a ring during the read counts."""
+        self._event.clear()
+
+    async def wait(self) -> None:
+        """Until rung, or the poll interval passed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), self.interval)
+
+    def close(self) -> None:
+        """Stop listening for the store's signal."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
 class StoreHead:
     """The identity and log head of any event store, for resume tokens."""
 
@@ -73,6 +120,10 @@ class StoreHead:
         while page := self._store.read_all(last, PAGE):
             last = page[-1].global_seq
         return last
+
+    def wakeup(self) -> Wakeup:
+        """An alarm for one watcher of this store (in the running event loop)."""
+        return Wakeup(self._store)
 
 
 def encode_token(seq: int, identity: str) -> str:
@@ -116,16 +167,26 @@ def start_after(token: str, start_from_now: bool, head: StoreHead) -> int:
     return seq
 
 
-async def follow(read: Reader, after_seq: int) -> AsyncGenerator[RecordedEvent, None]:
+async def follow(
+    read: Reader, after_seq: int, head: StoreHead | None = None
+) -> AsyncGenerator[RecordedEvent, None]:
     """Every event after ``after_seq`` in order, then new ones as they appear, forever.
 
+    With the store's ``head``, a store that signals appends wakes the follower at once.
     Ends only when the consumer stops (cancelled or closed).
     """
     after = after_seq
-    while True:
-        page = await read(after, PAGE)
-        for event in page:
-            yield event
-            after = event.global_seq
-        if len(page) < PAGE:
-            await asyncio.sleep(POLL_SECONDS)
+    alarm = head.wakeup() if head is not None else None
+    try:
+        while True:
+            if alarm is not None:
+                alarm.arm()
+            page = await read(after, PAGE)
+            for event in page:
+                yield event
+                after = event.global_seq
+            if len(page) < PAGE:
+                await (alarm.wait() if alarm is not None else asyncio.sleep(POLL_SECONDS))
+    finally:
+        if alarm is not None:
+            alarm.close()

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests import postgres
 
 settings.register_profile(
     "ci",
@@ -30,3 +33,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in capitals when PostgreSQL tests were skipped: a skip is not a pass."""
+    reason = postgres.skipped_reason()
+    if reason:
+        terminalreporter.section("PostgreSQL", sep="!", red=True, bold=True)
+        terminalreporter.line(f"POSTGRESQL TESTS WERE SKIPPED: {reason}", red=True, bold=True)

@@ -9,9 +9,10 @@ both to them); the rules every store shares live in :mod:`server.storage.records
 from __future__ import annotations
 
 import bisect
+import contextlib
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -211,6 +212,11 @@ class MemoryEventStore:
         """The global sequence of the newest event (0 when the log is empty)."""
         with self._lock:
             return len(self._log)
+
+    @contextlib.contextmanager
+    def tick_lock(self) -> Iterator[bool]:
+        """Always granted: a memory store has one process."""
+        yield True
 
     # --- archived documents (``domain.documents.DocumentStore``) ----------------------
 

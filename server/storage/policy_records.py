@@ -1,21 +1,24 @@
 """What every store's policy archive shares: argument checks, how files are kept, how an
 activation retry is answered and how a version's activation summary is computed.
 
-The memory and SQLite archives import these, so the contract suite holds them to one
+The memory, SQLite and PostgreSQL archives import these, so the contract suite holds them to one
 behaviour by construction (as :mod:`server.storage.records` does for events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from domain.errors import RequestIdReused
 from domain.policy_archive import ArchivedVersion, PolicyActivation
 from domain.serialization import format_time, parse_time
-from server.storage.records import from_json, to_json
+from server.storage.records import TimeColumn, from_json, stored_instant, to_json
+
+ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
 
 
 def stored_time(moment: datetime) -> datetime:
@@ -77,3 +80,19 @@ def summary(
         last_activated_at=times[-1] if times else None,
         activation_count=len(times),
     )
+
+
+def activation_row(activation: PolicyActivation, time: TimeColumn) -> tuple[Any, ...]:
+    """``activation`` as the values of :data:`ACTIVATION_COLUMNS`."""
+    return (
+        activation.sequence,
+        activation.version,
+        activation.actor,
+        activation.request_id,
+        time(activation.activated_at),
+    )
+
+
+def activation_from_row(row: Sequence[Any]) -> PolicyActivation:
+    """The activation in a row of :data:`ACTIVATION_COLUMNS`."""
+    return PolicyActivation(int(row[0]), row[1], row[2], row[3], stored_instant(row[4]))

@@ -1,21 +1,21 @@
 """What every event store shares: how new events are numbered, stamped and hash-chained,
-how a repeated request id is answered, and how JSON is kept.
+how a repeated request id is answered, how JSON is kept, and how rows are laid out.
 
-The memory and SQLite stores (and later PostgreSQL) import these so the contract suite
-holds them to one behaviour by construction, not by copy.
+The memory, SQLite and PostgreSQL stores import these so the contract suite holds them to
+one behaviour by construction, not by copy.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
-from domain.audit import recompute_hash
+from domain.audit import recompute_hash, verify_chain
 from domain.documents import (
     MAX_DOCUMENT_BYTES,
     ArchivedDocument,
@@ -24,10 +24,24 @@ from domain.documents import (
     same_request,
 )
 from domain.errors import RequestIdReused
-from domain.ports import AppendResult, CommandMeta, NewEvent, RecordedEvent
+from domain.ports import AppendResult, ChainVerification, CommandMeta, NewEvent, RecordedEvent
 from domain.serialization import canonical_json, format_time, parse_time
 
 Clock = Callable[[], datetime]
+PageReader = Callable[[int], Sequence[Sequence[Any]]]
+"""Rows of :data:`EVENT_COLUMNS` after a global sequence, in order, a page at a time."""
+TimeColumn = Callable[[datetime], Any]
+"""How a database keeps an instant: text for SQLite (``format_time``), itself for PostgreSQL."""
+
+# Column lists shared by the SQL stores; the row helpers below follow the same order.
+EVENT_COLUMNS = (
+    "global_seq, stream_id, version, event_type, payload, occurred_at, recorded_at,"
+    " actor, request_id, policy_version, prev_hash, hash"
+)
+REQUEST_COLUMNS = "fingerprint, stream_id, first_version, last_version, first_seq, last_seq"
+DOCUMENT_COLUMNS = (
+    "document_id, supplier_id, filename, media_type, sha256, size, actor, request_id, archived_at"
+)
 
 
 def utc_now() -> datetime:
@@ -179,3 +193,132 @@ def archived(document: NewDocument, document_id: str, archived_at: datetime) -> 
         request_id=document.request_id,
         archived_at=_stored_time(archived_at),
     )
+
+
+# --- rows of the SQL stores ------------------------------------------------------------
+
+
+def stored_instant(value: str | datetime) -> datetime:
+    """An instant read back from a database (RFC 3339 text or an aware datetime), in UTC."""
+    if isinstance(value, str):
+        return parse_time(value)
+    if value.tzinfo is None:
+        raise ValueError(f"stored time {value!r} has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def event_row(record: RecordedEvent, time: TimeColumn) -> tuple[Any, ...]:
+    """``record`` as the values of :data:`EVENT_COLUMNS` (payload as canonical JSON text)."""
+    return (
+        record.global_seq,
+        record.stream_id,
+        record.version,
+        record.event_type,
+        to_json(record.payload),
+        time(record.occurred_at),
+        time(record.recorded_at),
+        record.actor,
+        record.request_id,
+        record.policy_version,
+        record.prev_hash,
+        record.hash,
+    )
+
+
+def event_from_row(row: Sequence[Any]) -> RecordedEvent:
+    """The event in a row of :data:`EVENT_COLUMNS`."""
+    return RecordedEvent(
+        global_seq=int(row[0]),
+        stream_id=row[1],
+        version=int(row[2]),
+        event_type=row[3],
+        payload=from_json(row[4]),
+        occurred_at=stored_instant(row[5]),
+        recorded_at=stored_instant(row[6]),
+        actor=row[7],
+        request_id=row[8],
+        policy_version=row[9],
+        prev_hash=row[10],
+        hash=row[11],
+    )
+
+
+def request_row(request_id: str, fingerprint: str, result: AppendResult) -> tuple[Any, ...]:
+    """A request record as the values of ``request_id`` then :data:`REQUEST_COLUMNS`."""
+    return (
+        request_id,
+        fingerprint,
+        result.stream_id,
+        result.first_version,
+        result.last_version,
+        result.first_seq,
+        result.last_seq,
+    )
+
+
+def request_from_row(row: Sequence[Any]) -> tuple[str, AppendResult]:
+    """The fingerprint and result in a row of :data:`REQUEST_COLUMNS`."""
+    return str(row[0]), AppendResult(row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]))
+
+
+def document_row(record: ArchivedDocument, time: TimeColumn) -> tuple[Any, ...]:
+    """``record`` as the values of :data:`DOCUMENT_COLUMNS`."""
+    return (
+        record.document_id,
+        record.supplier_id,
+        record.filename,
+        record.media_type,
+        record.sha256,
+        record.size,
+        record.actor,
+        record.request_id,
+        time(record.archived_at),
+    )
+
+
+def document_from_row(row: Sequence[Any]) -> ArchivedDocument:
+    """The document record in a row of :data:`DOCUMENT_COLUMNS`."""
+    return ArchivedDocument(
+        document_id=row[0],
+        supplier_id=row[1],
+        filename=row[2],
+        media_type=row[3],
+        sha256=row[4],
+        size=int(row[5]),
+        actor=row[6],
+        request_id=row[7],
+        archived_at=stored_instant(row[8]),
+    )
+
+
+def verify_rows(read_page: PageReader, end: int) -> ChainVerification:
+    """Recompute the chain over stored rows up to global sequence ``end``.
+
+    Rows are read a page at a time (``read_page(after_seq)``), so appends go on meanwhile;
+    a row too damaged to decode is reported as the broken link rather than raised.
+    """
+    damaged: list[tuple[int, str]] = []
+    verdict = verify_chain(_decoded_rows(read_page, end, damaged))
+    if verdict.intact and damaged:
+        seq, problem = damaged[0]
+        return ChainVerification(verdict.events_checked, seq, problem)
+    return verdict
+
+
+def _decoded_rows(
+    read_page: PageReader, end: int, damaged: list[tuple[int, str]]
+) -> Iterator[RecordedEvent]:
+    after = 0
+    while after < end:
+        rows = read_page(after)
+        if not rows:
+            return
+        for row in rows:
+            if int(row[0]) > end:
+                return
+            try:
+                yield event_from_row(row)
+            except (ValueError, TypeError, AttributeError) as error:
+                damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
+                return
+        after = int(rows[-1][0])

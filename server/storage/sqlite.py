@@ -17,12 +17,12 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from domain.audit import GENESIS_HASH, verify_chain
+from domain.audit import GENESIS_HASH
 from domain.documents import (
     ArchivedDocument,
     ArchiveResult,
@@ -46,7 +46,11 @@ from domain.ports import (
     StreamSnapshot,
 )
 from domain.serialization import format_time, parse_time
+from server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
 from server.storage.policy_records import (
+    ACTIVATION_COLUMNS,
+    activation_from_row,
+    activation_row,
     check_activation,
     files_from_json,
     files_to_json,
@@ -55,20 +59,31 @@ from server.storage.policy_records import (
     summary,
 )
 from server.storage.records import (
+    DOCUMENT_COLUMNS,
+    EVENT_COLUMNS,
+    REQUEST_COLUMNS,
     Clock,
     archived,
     check_append,
     check_document,
     check_limit,
+    document_from_row,
+    document_row,
+    event_from_row,
+    event_row,
     from_json,
     new_document_id,
     replay_document,
     replay_or_refuse,
+    request_from_row,
+    request_row,
     result_of,
     seal_events,
     to_json,
     utc_now,
+    verify_rows,
 )
+from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
 
@@ -168,31 +183,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_EVENT_COLUMNS = (
-    "global_seq, stream_id, version, event_type, payload, occurred_at, recorded_at,"
-    " actor, request_id, policy_version, prev_hash, hash"
-)
+__all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
+
 _VERIFY_PAGE = 1000
 _ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
-_ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
-_DOCUMENT_COLUMNS = (
-    "document_id, supplier_id, filename, media_type, sha256, size, actor, request_id, archived_at"
-)
 
 
-class UnsupportedSchemaVersion(Exception):
-    """The file was written by a newer SQM whose schema this code does not know."""
-
-    def __init__(self, path: str, found: int, known: int) -> None:
-        self.found = found
-        self.known = known
-        super().__init__(
-            f"{path} has schema version {found}, but this SQM knows versions up to {known};"
-            " upgrade SQM to open it (the file was not changed)"
-        )
-
-
-class NotAnSqmDatabase(Exception):
+class NotAnSqmDatabase(StoreUnavailable):
     """A file opened read-only holds no SQM schema (it was never served, or is not ours)."""
 
     def __init__(self, path: str) -> None:
@@ -345,21 +342,13 @@ class SqliteEventStore:
         state_json: str,
     ) -> None:
         self._conn.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - column names are constants
-            [_encode(record) for record in records],
+            f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - column names are constants
+            [event_row(record, format_time) for record in records],
         )
         self._conn.execute(
-            "INSERT INTO requests (request_id, fingerprint, stream_id, first_version,"
-            " last_version, first_seq, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                meta.request_id,
-                meta.fingerprint,
-                result.stream_id,
-                result.first_version,
-                result.last_version,
-                result.first_seq,
-                result.last_seq,
-            ),
+            f"INSERT INTO requests (request_id, {REQUEST_COLUMNS})"  # noqa: S608 - constant columns
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            request_row(meta.request_id, meta.fingerprint, result),
         )
         self._conn.execute(
             "INSERT INTO snapshots (stream_id, version, state) VALUES (?, ?, ?)"
@@ -375,13 +364,10 @@ class SqliteEventStore:
 
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(
-            "SELECT fingerprint, stream_id, first_version, last_version, first_seq, last_seq"
-            " FROM requests WHERE request_id = ?",
+            f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?",  # noqa: S608 - constant
             (request_id,),
         ).fetchone()
-        if row is None:
-            return None
-        return str(row[0]), AppendResult(row[1], row[2], row[3], row[4], row[5])
+        return None if row is None else request_from_row(row)
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, from the snapshots table alone."""
@@ -398,15 +384,15 @@ class SqliteEventStore:
         check_limit(limit)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
                 " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
                 (stream_id, after_version, _sql_limit(limit)),
             ).fetchall()
-        return [_decode(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
-        return [_decode(row) for row in self._read_rows(after_seq, limit)]
+        return [event_from_row(row) for row in self._read_rows(after_seq, limit)]
 
     def _read_rows(
         self, after_seq: int, limit: int | None, up_to_seq: int | None = None
@@ -414,7 +400,7 @@ class SqliteEventStore:
         check_limit(limit)
         with self._lock:
             return self._conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
                 " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
                 " ORDER BY global_seq LIMIT ?",
                 (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
@@ -434,32 +420,12 @@ class SqliteEventStore:
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link.
 
-        Events are read a page at a time, taking the lock per page so appends go on
-        meanwhile; the check stops at the head as it was when verification started. A row
-        too damaged to decode is reported as the broken link rather than raised.
+        Pages are read under the lock one at a time, so appends go on meanwhile; the check
+        stops at the head as it was when verification started.
         """
         with self._lock:
             end = self._head()[0]
-        damaged: list[tuple[int, str]] = []
-        verdict = verify_chain(self._events_up_to(end, damaged))
-        if verdict.intact and damaged:
-            seq, problem = damaged[0]
-            return ChainVerification(verdict.events_checked, seq, problem)
-        return verdict
-
-    def _events_up_to(self, end: int, damaged: list[tuple[int, str]]) -> Iterator[RecordedEvent]:
-        after = 0
-        while after < end:
-            rows = self._read_rows(after, _VERIFY_PAGE, up_to_seq=end)
-            if not rows:
-                return
-            for row in rows:
-                try:
-                    yield _decode(row)
-                except (ValueError, TypeError, AttributeError) as error:
-                    damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
-                    return
-            after = int(rows[-1][0])
+        return verify_rows(lambda after: self._read_rows(after, _VERIFY_PAGE, up_to_seq=end), end)
 
     def backup(self, target_path: str | os.PathLike[str]) -> None:
         """Copy the whole database to ``target_path`` with SQLite's online backup API."""
@@ -490,6 +456,29 @@ class SqliteEventStore:
         with self._lock:
             return self._head()[0]
 
+    @contextlib.contextmanager
+    def tick_lock(self) -> Iterator[bool]:
+        """Always granted: the scheduler's ticks need no turn-taking on one file (a second
+        process on it is serialised by the write lock, and its duplicates by request ids).
+        """
+        yield True
+
+    def restore(self, items: Iterable[DumpItem]) -> None:
+        """Load an export into this empty database in one transaction (all or nothing)."""
+        with self._lock, self._write_transaction():
+            refuse_non_empty(self._has_rows, self._path)
+            for table, columns, rows in restore_batches(items, format_time):
+                marks = ", ".join("?" * len(rows[0]))
+                self._conn.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - constants
+                    rows,
+                )
+
+    def _has_rows(self, table: str) -> bool:
+        # The caller holds the lock; ``table`` is one of the store's own table names.
+        row = self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608
+        return bool(row[0])
+
     # --- archived documents (``domain.documents.DocumentStore``) ----------------------
 
     def archive_document(self, document: NewDocument) -> ArchiveResult:
@@ -502,9 +491,9 @@ class SqliteEventStore:
                 return replayed
             record = archived(document, new_document_id(), self._clock())
             self._conn.execute(
-                f"INSERT INTO documents ({_DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
+                f"INSERT INTO documents ({DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*_document_row(record), sqlite3.Binary(document.content)),
+                (*document_row(record, format_time), sqlite3.Binary(document.content)),
             )
             return ArchiveResult(record)
 
@@ -512,13 +501,13 @@ class SqliteEventStore:
         """The document and its bytes, checked against the recorded SHA-256."""
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
+                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
                 " WHERE document_id = ?",
                 (document_id,),
             ).fetchone()
         if row is None:
             raise DocumentNotFound(document_id)
-        record = _document(row)
+        record = document_from_row(row)
         return record, checked(record, bytes(row[-1]))
 
     def list_documents(
@@ -528,20 +517,20 @@ class SqliteEventStore:
         check_limit(limit)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
                 " WHERE supplier_id = ? AND seq > COALESCE("
                 "(SELECT seq FROM documents WHERE document_id = ?), 0)"
                 " ORDER BY seq LIMIT ?",
                 (supplier_id, after_document_id, limit),
             ).fetchall()
-        return [_document(row) for row in rows]
+        return [document_from_row(row) for row in rows]
 
     def _document_where(self, condition: str, value: str) -> ArchivedDocument | None:
         row = self._conn.execute(
-            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {condition}",  # noqa: S608 - constant
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {condition}",  # noqa: S608 - constant
             (value,),
         ).fetchone()
-        return None if row is None else _document(row)
+        return None if row is None else document_from_row(row)
 
     # --- the policy archive ------------------------------------------------------------
 
@@ -571,12 +560,12 @@ class SqliteEventStore:
         check_activation(version, actor, request_id)
         with self._lock, self._write_transaction():
             row = self._conn.execute(
-                f"SELECT {_ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
                 " WHERE request_id = ?",
                 (request_id,),
             ).fetchone()
             replayed = replay_activation(
-                None if row is None else _activation(row), version, request_id
+                None if row is None else activation_from_row(row), version, request_id
             )
             if replayed is not None:
                 return replayed
@@ -589,15 +578,9 @@ class SqliteEventStore:
                 int(last) + 1, version, actor, request_id, stored_time(activated_at)
             )
             self._conn.execute(
-                f"INSERT INTO policy_activations ({_ACTIVATION_COLUMNS})"  # noqa: S608 - constant columns
+                f"INSERT INTO policy_activations ({ACTIVATION_COLUMNS})"  # noqa: S608 - constant columns
                 " VALUES (?, ?, ?, ?, ?)",
-                (
-                    activation.sequence,
-                    activation.version,
-                    activation.actor,
-                    activation.request_id,
-                    format_time(activation.activated_at),
-                ),
+                activation_row(activation, format_time),
             )
             return activation
 
@@ -617,10 +600,10 @@ class SqliteEventStore:
             return []
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
                 " ORDER BY sequence"
             ).fetchall()
-        return [_activation(row) for row in rows]
+        return [activation_from_row(row) for row in rows]
 
     def list_versions(self) -> list[ArchivedVersion]:
         """Every archived version, in the order first saved."""
@@ -671,69 +654,3 @@ class SqliteEventStore:
 def _sql_limit(limit: int | None) -> int:
     # SQLite reads a negative LIMIT as "no limit".
     return -1 if limit is None else limit
-
-
-def _encode(record: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        record.global_seq,
-        record.stream_id,
-        record.version,
-        record.event_type,
-        to_json(record.payload),
-        format_time(record.occurred_at),
-        format_time(record.recorded_at),
-        record.actor,
-        record.request_id,
-        record.policy_version,
-        record.prev_hash,
-        record.hash,
-    )
-
-
-def _document_row(record: ArchivedDocument) -> tuple[Any, ...]:
-    return (
-        record.document_id,
-        record.supplier_id,
-        record.filename,
-        record.media_type,
-        record.sha256,
-        record.size,
-        record.actor,
-        record.request_id,
-        format_time(record.archived_at),
-    )
-
-
-def _document(row: Sequence[Any]) -> ArchivedDocument:
-    return ArchivedDocument(
-        document_id=row[0],
-        supplier_id=row[1],
-        filename=row[2],
-        media_type=row[3],
-        sha256=row[4],
-        size=int(row[5]),
-        actor=row[6],
-        request_id=row[7],
-        archived_at=parse_time(row[8]),
-    )
-
-
-def _activation(row: Sequence[Any]) -> PolicyActivation:
-    return PolicyActivation(int(row[0]), row[1], row[2], row[3], parse_time(row[4]))
-
-
-def _decode(row: Sequence[Any]) -> RecordedEvent:
-    return RecordedEvent(
-        global_seq=row[0],
-        stream_id=row[1],
-        version=row[2],
-        event_type=row[3],
-        payload=from_json(row[4]),
-        occurred_at=parse_time(row[5]),
-        recorded_at=parse_time(row[6]),
-        actor=row[7],
-        request_id=row[8],
-        policy_version=row[9],
-        prev_hash=row[10],
-        hash=row[11],
-    )

@@ -19,9 +19,11 @@ START_TIMEOUT_SECONDS = 30.0
 
 
 class ServerProcess:
-    """Start, stop and kill ``sqm serve`` on a SQLite file, on a free loopback port."""
+    """Start, stop and kill ``sqm serve`` on a SQLite file or a PostgreSQL URL, on a free
+    loopback port.
+    """
 
-    def __init__(self, database: Path, *extra_args: str) -> None:
+    def __init__(self, database: Path | str, *extra_args: str) -> None:
         self.database = database
         self.extra_args = extra_args
         self.process: subprocess.Popen[str] | None = None

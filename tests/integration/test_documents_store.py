@@ -14,17 +14,20 @@ import pytest
 from domain.documents import DocumentCorrupted, DocumentNotFound, DocumentStore, NewDocument
 from domain.errors import RequestIdReused
 from server.storage.memory import MemoryEventStore
+from server.storage.postgres import PostgresEventStore
 from server.storage.sqlite import SqliteEventStore
+from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 CONTENT = b"%PDF-1.7 contract between the operator and acme\n"
 
-Store = MemoryEventStore | SqliteEventStore
+Store = MemoryEventStore | SqliteEventStore | PostgresEventStore
 STORES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda _tmp: MemoryEventStore(clock=lambda: NOW),
     "sqlite": lambda tmp: SqliteEventStore(tmp / "docs.sqlite3", clock=lambda: NOW),
+    "postgresql": lambda _tmp: ThrowawayPostgresStore(clock=lambda: NOW),
 }
 
 
@@ -44,7 +47,7 @@ def new_document(
 
 
 def test_every_store_is_a_document_store(store: Store) -> None:
-    """Memory and SQLite both implement the DocumentStore port."""
+    """Every store implements the DocumentStore port."""
     assert isinstance(store, DocumentStore)
 
 

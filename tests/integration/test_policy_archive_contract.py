@@ -1,4 +1,4 @@
-"""The policy archive contract: every store (memory, SQLite, later PostgreSQL) passes this suite."""
+"""The policy archive contract: every store (memory, SQLite, PostgreSQL) passes this suite."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from domain.policy_archive import (
 )
 from server.storage.memory import MemoryEventStore
 from server.storage.sqlite import SqliteEventStore
+from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +32,11 @@ FILES_2 = {"manifest.yaml": "format: sqm.policy/v1\nname: p\ntitle: two\n"}
 
 ArchiveFactory = Callable[[Path], PolicyArchive]
 
-# One line per store; a PostgreSQL store joins the contract by adding itself here.
+# One line per store.
 ARCHIVES: dict[str, ArchiveFactory] = {
     "memory": lambda _tmp_path: MemoryEventStore(),
     "sqlite": lambda tmp_path: SqliteEventStore(tmp_path / "archive.sqlite3"),
+    "postgresql": lambda _tmp_path: ThrowawayPostgresStore(),
 }
 
 

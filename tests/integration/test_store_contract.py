@@ -1,4 +1,4 @@
-"""The event store contract: every store (memory, SQLite, later PostgreSQL) passes this suite."""
+"""The event store contract: every store (memory, SQLite, PostgreSQL) passes this suite."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.ports import AppendResult, ChainVerification, CommandMeta, EventStore, NewEvent
 from server.storage.memory import MemoryEventStore
 from server.storage.sqlite import SqliteEventStore
+from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +37,11 @@ class TickingClock:
 
 StoreFactory = Callable[[Path, TickingClock], EventStore]
 
-# One line per store; a PostgreSQL store joins the contract by adding itself here.
+# One line per store.
 STORES: dict[str, StoreFactory] = {
     "memory": lambda _tmp_path, clock: MemoryEventStore(clock=clock),
     "sqlite": lambda tmp_path, clock: SqliteEventStore(tmp_path / "events.sqlite3", clock=clock),
+    "postgresql": lambda _tmp_path, clock: ThrowawayPostgresStore(clock=clock),
 }
 
 

@@ -314,3 +314,32 @@ def test_any_archived_version_explains_a_suppliers_history_again(tmp_path: Path)
     assert (weighted_now[0].threshold, weighted_now[0].held) == (80, False)
     with pytest.raises(InvalidCommand):
         admin.explain("acme", at=T0)
+
+
+def test_an_instance_sharing_the_archive_adopts_an_activation_made_elsewhere(
+    admin: PolicyAdministration, store: MemoryEventStore, raised: dict[str, str], tmp_path: Path
+) -> None:
+    """Another instance on the same archive decides under the new version soon after."""
+    other = start_policy(store, tmp_path / "pack", T0, fake_compile)
+    other.follow_archive(0.0)
+    before = other().version
+
+    activated = admin.activate(raised, "ops", "req-1").activation.version
+
+    assert before != activated
+    assert other().version == activated
+    assert other.version == activated
+
+
+def test_a_shared_activation_that_does_not_load_here_keeps_the_current_policy(
+    store: MemoryEventStore, files: dict[str, str], tmp_path: Path
+) -> None:
+    """A version this instance cannot load is logged once; decisions go on under the old one."""
+    active = start_policy(store, tmp_path / "pack", T0, fake_compile)
+    active.follow_archive(0.0)
+    current = active().version
+    store.save_version("e" * 64, "p", files, T0)  # files that do not hash to "eee..."
+    store.record_activation("e" * 64, "ops", "req-x", T0)
+
+    assert active().version == current
+    assert active().version == current

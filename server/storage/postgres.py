@@ -1,0 +1,395 @@
+"""The scale-out event store: PostgreSQL, shared by several stateless server instances.
+
+Same protocol and semantics as the SQLite store (one contract suite holds both). What
+several instances on one database add:
+
+- **One order.** An append locks the single ``log_head`` row (``SELECT ... FOR UPDATE``), so
+  appends from every instance take turns: the global sequence is gap-free in commit order
+  and each event's ``prev_hash`` is the hash committed just before it.
+- **Optimistic concurrency per supplier.** Under that lock the stream's version is read
+  fresh; a stale ``expected_version`` raises ``ConcurrencyConflict`` (the application decides
+  again on fresh state), and a unique ``(stream_id, version)`` constraint is the backstop.
+- **Deadlines once.** :meth:`PostgresEventStore.tick_lock` is a session advisory lock: one
+  instance's scheduler ticks while the others skip; if two ticks do overlap, the request ids
+  and version checks above still record each deadline once.
+- **Watchers everywhere.** An append NOTIFYs the store's channel with the new last sequence;
+  any instance's watchers wake up and read from the sequence (see ``postgres_listen``).
+
+The database URL is a libpq connection URI; ``options=-csearch_path=NAME`` in it puts the
+store in schema ``NAME`` (tests use one schema each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from domain.errors import ConcurrencyConflict
+from domain.ports import (
+    AppendResult,
+    ChainVerification,
+    CommandMeta,
+    NewEvent,
+    RecordedEvent,
+    StreamSnapshot,
+)
+from server.storage import postgres_schema
+from server.storage.errors import StoreUnavailable
+from server.storage.postgres_archive import PostgresArchives, keep_instant
+from server.storage.postgres_listen import AppendListener, Callback
+from server.storage.records import (
+    EVENT_COLUMNS,
+    REQUEST_COLUMNS,
+    Clock,
+    check_append,
+    check_limit,
+    event_from_row,
+    event_row,
+    from_json,
+    replay_or_refuse,
+    request_from_row,
+    request_row,
+    result_of,
+    seal_events,
+    to_json,
+    utc_now,
+    verify_rows,
+)
+from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
+from server.storage.urls import redact_url
+
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_SIZE = 4  # one application worker, a scheduler's lock, and room for a slow return
+_VERIFY_PAGE = 1000
+
+
+class PostgresEventStore(PostgresArchives):
+    """The ``EventStore``, ``DocumentStore`` and ``PolicyArchive`` protocols on PostgreSQL.
+
+    Opening checks the schema (``migrate=True`` applies missing migrations instead) and
+    raises :class:`StoreUnavailable` with a one-line reason when the URL is malformed, the
+    server cannot be reached or the schema is not this code's.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        clock: Clock = utc_now,
+        *,
+        migrate: bool = False,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
+        self._where = redact_url(url)
+        self._clock = clock
+        self.applied_migrations: list[tuple[int, str]] = []
+        """The migrations this opening applied (number, description), with ``migrate``."""
+        conninfo = _conninfo(url, self._where)
+        with _connect(conninfo, self._where) as conn:
+            self.applied_migrations = _prepare_schema(conn, self._where, migrate=migrate)
+            self._identity = _identity(conn, self._where)
+        self._pool = _open_pool(conninfo, pool_size, self._where)
+        self._channel = f"sqm_appends_{self._identity}"
+        self._listener = AppendListener(conninfo, self._channel)
+        self._tick_key = _lock_key(f"{self._identity}:tick")
+
+    def __enter__(self) -> PostgresEventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def where(self) -> str:
+        """The database URL without its password."""
+        return self._where
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: CommandMeta,
+        snapshot: Mapping[str, Any],
+    ) -> AppendResult:
+        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
+        check_append(stream_id, events)
+        state_json = to_json(snapshot)
+        with (
+            self._conflict_on_duplicate(stream_id, expected_version),
+            self._connection() as conn,
+            conn.transaction(),
+        ):
+            head = conn.execute("SELECT last_seq, last_hash FROM log_head FOR UPDATE").fetchone()
+            if head is None:
+                raise StoreUnavailable(f"{self._where}: the log head row is missing")
+            replayed = replay_or_refuse(_find_request(conn, meta.request_id), stream_id, meta)
+            if replayed is not None:
+                return replayed
+            actual = _stream_version(conn, stream_id)
+            if actual != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, actual)
+            records = seal_events(
+                stream_id,
+                expected_version,
+                events,
+                meta,
+                last_seq=int(head[0]),
+                last_hash=str(head[1]),
+                recorded_at=self._clock(),
+            )
+            result = result_of(records)
+            self._insert(conn, records, meta, result, state_json)
+            return result
+
+    @contextlib.contextmanager
+    def _conflict_on_duplicate(self, stream_id: str, expected_version: int) -> Iterator[None]:
+        # Unreachable while every writer takes the head lock; the unique constraint on
+        # (stream_id, version) is the backstop, and it means a lost race.
+        try:
+            yield
+        except psycopg.errors.UniqueViolation as error:
+            if error.diag.constraint_name != "events_stream_version":
+                raise
+            raise ConcurrencyConflict(
+                stream_id, expected_version, self._stream_version(stream_id)
+            ) from None
+
+    def _insert(
+        self,
+        conn: psycopg.Connection,
+        records: Sequence[RecordedEvent],
+        meta: CommandMeta,
+        result: AppendResult,
+        state_json: str,
+    ) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO events ({EVENT_COLUMNS})"  # noqa: S608 - column names are constants
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [event_row(record, keep_instant) for record in records],
+            )
+        conn.execute(
+            f"INSERT INTO requests (request_id, {REQUEST_COLUMNS})"  # noqa: S608 - constants
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            request_row(meta.request_id, meta.fingerprint, result),
+        )
+        conn.execute(
+            "INSERT INTO snapshots (stream_id, version, state) VALUES (%s, %s, %s)"
+            " ON CONFLICT (stream_id) DO UPDATE"
+            " SET version = excluded.version, state = excluded.state",
+            (result.stream_id, result.last_version, state_json),
+        )
+        conn.execute(
+            "UPDATE log_head SET last_seq = %s, last_hash = %s",
+            (result.last_seq, records[-1].hash),
+        )
+        # Delivered on commit only, so a woken watcher always finds the events.
+        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(result.last_seq)))
+
+    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        """The fingerprint and result recorded for ``request_id``, if any."""
+        with self._connection() as conn:
+            return _find_request(conn, request_id)
+
+    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
+        """The stream's latest projected state, from the snapshots table alone."""
+        row = self._one("SELECT version, state FROM snapshots WHERE stream_id = %s", (stream_id,))
+        return None if row is None else StreamSnapshot(stream_id, int(row[0]), from_json(row[1]))
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with version > ``after_version``, oldest first."""
+        check_limit(limit)
+        rows = self._all(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE stream_id = %s AND version > %s ORDER BY version LIMIT %s",
+            (stream_id, after_version, limit),
+        )
+        return [event_from_row(row) for row in rows]
+
+    def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Events of every stream with global sequence > ``after_seq``, in sequence order."""
+        check_limit(limit)
+        return [event_from_row(row) for row in self._rows_after(after_seq, limit)]
+
+    def _rows_after(self, after_seq: int, limit: int | None) -> list[tuple[Any, ...]]:
+        return self._all(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE global_seq > %s ORDER BY global_seq LIMIT %s",
+            (after_seq, limit),
+        )
+
+    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
+        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
+        check_limit(limit)
+        rows = self._all(
+            "SELECT stream_id, version, state FROM snapshots WHERE stream_id > %s"
+            " ORDER BY stream_id LIMIT %s",
+            (after_stream_id, limit),
+        )
+        return [StreamSnapshot(row[0], int(row[1]), from_json(row[2])) for row in rows]
+
+    def verify_chain(self) -> ChainVerification:
+        """Recompute every hash from the first event up to the head as verification starts."""
+        end = self.last_sequence()
+        return verify_rows(lambda after: self._rows_after(after, _VERIFY_PAGE), end)
+
+    def identity(self) -> str:
+        """The database's random identity, made when its schema was created."""
+        return self._identity
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest committed event (0 when the log is empty)."""
+        row = self._one("SELECT last_seq FROM log_head", ())
+        return 0 if row is None else int(row[0])
+
+    @contextlib.contextmanager
+    def tick_lock(self) -> Iterator[bool]:
+        """Whether this instance may run the scheduler's tick now (no other instance is).
+
+        A session advisory lock, held on one pooled connection for the tick and released
+        after; PostgreSQL releases it too if the instance dies mid-tick.
+        """
+        with self._connection() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._tick_key,)).fetchone()
+            held = bool(row and row[0])
+            try:
+                yield held
+            finally:
+                if held:
+                    # A broken connection has already lost its session locks.
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (self._tick_key,))
+
+    def subscribe_appends(self, callback: Callback) -> Callable[[], None]:
+        """Call ``callback`` (from another thread) after appends by any instance."""
+        return self._listener.subscribe(callback)
+
+    def restore(self, items: Iterable[DumpItem]) -> None:
+        """Load an export into this empty database in one transaction (all or nothing)."""
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT 1 FROM log_head FOR UPDATE")
+            refuse_non_empty(_exists(conn), self._where)
+            for table, columns, rows in restore_batches(items, keep_instant):
+                marks = ", ".join(["%s"] * len(rows[0]))
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - constants
+                        rows,
+                    )
+            conn.execute(
+                "UPDATE log_head SET (last_seq, last_hash) = (SELECT global_seq, hash FROM events"
+                " ORDER BY global_seq DESC LIMIT 1) WHERE EXISTS (SELECT 1 FROM events)"
+            )
+
+    def close(self) -> None:
+        """Stop listening and close every connection (idempotent)."""
+        self._listener.close()
+        self._pool.close()
+
+    def _stream_version(self, stream_id: str) -> int:
+        with self._connection() as conn:
+            return _stream_version(conn, stream_id)
+
+    def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        with self._connection() as conn:
+            return conn.execute(query, params).fetchone()
+
+    def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+
+def _find_request(conn: psycopg.Connection, request_id: str) -> tuple[str, AppendResult] | None:
+    row = conn.execute(
+        f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = %s",  # noqa: S608 - constant
+        (request_id,),
+    ).fetchone()
+    return None if row is None else request_from_row(row)
+
+
+def _stream_version(conn: psycopg.Connection, stream_id: str) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = %s", (stream_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _exists(conn: psycopg.Connection) -> Callable[[str], bool]:
+    def exists(table: str) -> bool:
+        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608 - a constant table name
+        return bool(row and row[0])
+
+    return exists
+
+
+def _conninfo(url: str, where: str) -> str:
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        reason = str(error).strip().split("\n", 1)[0]
+        raise StoreUnavailable(f"{where} is not a valid PostgreSQL URL: {reason}") from None
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    params.setdefault("application_name", "sqm")
+    return make_conninfo("", **params)
+
+
+def _connect(conninfo: str, where: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().split("\n", 1)[0] or "no answer"
+        raise StoreUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from None
+
+
+def _prepare_schema(
+    conn: psycopg.Connection, where: str, *, migrate: bool
+) -> list[tuple[int, str]]:
+    encoding = conn.execute("SHOW server_encoding").fetchone()
+    if encoding is None or encoding[0] != "UTF8":
+        found = encoding[0] if encoding else "unknown"
+        raise StoreUnavailable(f"{where} uses encoding {found}; SQM needs a UTF8 database")
+    if migrate:
+        return postgres_schema.migrate(conn, where)
+    postgres_schema.require_current(conn, where)
+    return []
+
+
+def _identity(conn: psycopg.Connection, where: str) -> str:
+    row = conn.execute("SELECT value FROM store_meta WHERE key = 'identity'").fetchone()
+    if row is None:
+        raise StoreUnavailable(f"{where}: the store's identity is missing")
+    return str(row[0])
+
+
+def _open_pool(conninfo: str, size: int, where: str) -> ConnectionPool:
+    pool = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max(size, 2),
+        kwargs={"autocommit": True},
+        timeout=CONNECT_TIMEOUT_SECONDS * 2,  # how long a call waits for a connection
+        # A connection the server dropped (a restart, a failover) is replaced, not handed out.
+        check=ConnectionPool.check_connection,
+        name="sqm",
+        open=False,
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS * 2)
+    except PoolTimeout:
+        pool.close()
+        raise StoreUnavailable(f"cannot open connections to PostgreSQL at {where}") from None
+    return pool
+
+
+def _lock_key(name: str) -> int:
+    # Advisory locks are database-wide: keyed by the store's identity, stores in other
+    # schemas of the same database never contend.
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

@@ -1,0 +1,364 @@
+"""Moving a whole store between databases: ``sqm db export`` and ``sqm db import``.
+
+An export is JSON lines, one record a line, in this order: a header, policy versions,
+activations, events (by global sequence, every stored field: hashes, actor, request id,
+policy version, times), request records, snapshots, documents (content in base64), and a
+closing line with the counts and the last hash, so a file cut short is refused.
+
+Export reads any store through its protocols; import checks each line as it reads it
+(every hash recomputed and linked, stream versions consecutive, request records and
+snapshots matching their events, documents matching their SHA-256) and the target store
+writes everything in one transaction: a file with any problem leaves the target as it was,
+and the error names the line. The imported database gets an identity of its own: a resume
+token issued by the old one is refused there, never silently reinterpreted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import attrs
+
+from domain.documents import ArchivedDocument, DocumentCorrupted, DocumentStore
+from domain.policy_archive import PolicyActivation, PolicyArchive
+from domain.ports import AppendResult, EventStore, RecordedEvent, StreamSnapshot
+from domain.serialization import canonical_json, format_time
+from server.storage.dump import (
+    FORMAT,
+    FORMAT_VERSION,
+    DocumentItem,
+    DumpCheck,
+    DumpCounts,
+    DumpInvalid,
+    DumpItem,
+    PolicyVersionItem,
+    RequestItem,
+    parse_item,
+)
+from server.storage.errors import StoreUnavailable
+from server.storage.policy_records import ACTIVATION_COLUMNS, activation_row, files_to_json
+from server.storage.records import (
+    DOCUMENT_COLUMNS,
+    EVENT_COLUMNS,
+    REQUEST_COLUMNS,
+    TimeColumn,
+    document_row,
+    event_row,
+    request_row,
+    to_json,
+)
+
+__all__ = [
+    "DocumentItem",
+    "DumpCounts",
+    "DumpInvalid",
+    "DumpItem",
+    "ExportFailed",
+    "PolicyVersionItem",
+    "RequestItem",
+    "TargetNotEmpty",
+    "export_store",
+    "import_dump",
+    "read_dump",
+    "refuse_non_empty",
+    "restore_batches",
+]
+
+_PAGE = 500
+
+
+class ExportFailed(StoreUnavailable):
+    """The database changed while it was exported; no file was written."""
+
+
+class TargetNotEmpty(StoreUnavailable):
+    """An import's target already holds records; nothing was written."""
+
+
+class Exportable(EventStore, PolicyArchive, DocumentStore, Protocol):
+    """What export reads: events, snapshots, requests, documents, policy archive, the head."""
+
+    def identity(self) -> str:
+        """The database's identity."""
+        ...
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event."""
+        ...
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def export_store(store: Exportable, path: Path, now: datetime) -> DumpCounts:
+    """Write every record of ``store`` to ``path`` (replaced only when the export is whole).
+
+    Raises :class:`ExportFailed` when an event was appended meanwhile: stop the servers (or
+    export when nothing writes) so the file is one consistent moment.
+    """
+    head = store.last_sequence()
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="\n") as out:
+            counts = _write_all(store, out, head, now)
+        if store.last_sequence() != head:
+            raise ExportFailed(
+                "events were appended while exporting; stop the servers and export again"
+            )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return counts
+
+
+def _write_all(store: Exportable, out: TextIO, head: int, now: datetime) -> DumpCounts:
+    def line(kind: str, **fields: Any) -> None:
+        out.write(canonical_json({"kind": kind, **fields}).decode("utf-8") + "\n")
+
+    line(
+        "header",
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        source_identity=store.identity(),
+        exported_at=format_time(now),
+    )
+    versions = _write_policy(store, line)
+    events, requests, streams, last_hash = _write_events(store, line, head)
+    snapshots = _write_snapshots(store, line, streams)
+    documents = _write_documents(store, line, streams)
+    counts = DumpCounts(versions[0], versions[1], events, requests, snapshots, documents)
+    line("end", counts=attrs.asdict(counts), last_hash=last_hash)
+    return counts
+
+
+Line = Callable[..., None]
+
+
+def _write_policy(store: Exportable, line: Line) -> tuple[int, int]:
+    versions = store.list_versions()
+    for kept in versions:
+        files = store.load_version(kept.version)
+        line(
+            "policy_version",
+            version=kept.version,
+            name=kept.name,
+            files=files,
+            saved_at=format_time(kept.saved_at),
+        )
+    activations = store.activations()
+    for activation in activations:
+        line("activation", **_activation_fields(activation))
+    return len(versions), len(activations)
+
+
+def _activation_fields(activation: PolicyActivation) -> dict[str, Any]:
+    return {
+        "sequence": activation.sequence,
+        "version": activation.version,
+        "actor": activation.actor,
+        "request_id": activation.request_id,
+        "activated_at": format_time(activation.activated_at),
+    }
+
+
+def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, dict[str, int], str]:
+    request_ids: dict[str, None] = {}  # in first-seen order
+    streams: dict[str, int] = {}
+    count, last_hash, after = 0, "", 0
+    while after < head and (page := store.read_all(after, _PAGE)):
+        for event in page:
+            if event.global_seq > head:
+                break
+            line("event", **_event_fields(event))
+            request_ids.setdefault(event.request_id)
+            streams[event.stream_id] = event.version
+            count, last_hash = count + 1, event.hash
+        after = page[-1].global_seq
+    for request_id in request_ids:
+        found = store.find_request(request_id)
+        if found is None:
+            raise ExportFailed(f"request {request_id!r} has events but no request record")
+        fingerprint, result = found
+        line("request", request_id=request_id, fingerprint=fingerprint, **_result_fields(result))
+    return count, len(request_ids), streams, last_hash
+
+
+def _event_fields(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "global_seq": event.global_seq,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "event_type": event.event_type,
+        "payload": event.payload,
+        "occurred_at": format_time(event.occurred_at),
+        "recorded_at": format_time(event.recorded_at),
+        "actor": event.actor,
+        "request_id": event.request_id,
+        "policy_version": event.policy_version,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def _result_fields(result: AppendResult) -> dict[str, Any]:
+    return {
+        "stream_id": result.stream_id,
+        "first_version": result.first_version,
+        "last_version": result.last_version,
+        "first_seq": result.first_seq,
+        "last_seq": result.last_seq,
+    }
+
+
+def _write_snapshots(store: Exportable, line: Line, streams: dict[str, int]) -> int:
+    count, after = 0, ""
+    while page := store.list_snapshots(after, _PAGE):
+        for snapshot in page:
+            if snapshot.version > streams.get(snapshot.stream_id, 0):
+                raise ExportFailed(
+                    f"supplier {snapshot.stream_id!r} changed while exporting;"
+                    " stop the servers and export again"
+                )
+            line(
+                "snapshot",
+                stream_id=snapshot.stream_id,
+                version=snapshot.version,
+                state=snapshot.state,
+            )
+            count += 1
+        after = page[-1].stream_id
+    return count
+
+
+def _write_documents(store: Exportable, line: Line, streams: dict[str, int]) -> int:
+    count = 0
+    for supplier_id in sorted(streams):
+        after = ""
+        while page := store.list_documents(supplier_id, after, _PAGE):
+            for record in page:
+                _, content = store.get_document(record.document_id)  # checked on read
+                line("document", **_document_fields(record, content))
+                count += 1
+            after = page[-1].document_id
+    return count
+
+
+def _document_fields(record: ArchivedDocument, content: bytes) -> dict[str, Any]:
+    return {
+        "document_id": record.document_id,
+        "supplier_id": record.supplier_id,
+        "filename": record.filename,
+        "media_type": record.media_type,
+        "sha256": record.sha256,
+        "size": record.size,
+        "actor": record.actor,
+        "request_id": record.request_id,
+        "archived_at": format_time(record.archived_at),
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+class Restorable(Protocol):
+    """A store that loads an export into itself, empty, in one transaction."""
+
+    def restore(self, items: Iterable[DumpItem]) -> None:
+        """Write every item, or (on any error, the items' own included) nothing."""
+        ...
+
+
+def import_dump(store: Restorable, lines: Iterable[str], name: str) -> DumpCounts:
+    """Load the export in ``lines`` (read from ``name``) into ``store``: all or nothing.
+
+    Raises :class:`DumpInvalid` (naming the line) or :class:`TargetNotEmpty`.
+    """
+    check = DumpCheck()
+    store.restore(read_dump(lines, name, check))
+    return check.counts()
+
+
+def read_dump(
+    lines: Iterable[str], name: str, check: DumpCheck | None = None
+) -> Iterator[DumpItem]:
+    """The records of an export, each checked before it is yielded.
+
+    Raises :class:`DumpInvalid` naming ``name`` and the line at the first problem; a store
+    restoring these items in one transaction then writes nothing.
+    """
+    check = check or DumpCheck()
+    number = 0
+    for number, text in enumerate(lines, start=1):
+        try:
+            item = parse_item(json.loads(text), check)
+        except DumpInvalid as error:
+            raise error.at(name, number) from None
+        except (ValueError, TypeError, KeyError, binascii.Error) as error:
+            raise DumpInvalid(str(error) or type(error).__name__).at(name, number) from None
+        except DocumentCorrupted as error:
+            raise DumpInvalid(str(error)).at(name, number) from None
+        if item is not None:
+            yield item
+    try:
+        check.finished()
+    except DumpInvalid as error:
+        raise error.at(name, number + 1) from None
+
+
+# --- restoring into a SQL store ---------------------------------------------------------
+
+RESTORE_TABLES = {
+    "policy_versions": "version, name, files, saved_at",
+    "policy_activations": ACTIVATION_COLUMNS,
+    "events": EVENT_COLUMNS,
+    "requests": f"request_id, {REQUEST_COLUMNS}",
+    "snapshots": "stream_id, version, state",
+    "documents": f"{DOCUMENT_COLUMNS}, content",
+}
+
+
+def refuse_non_empty(exists: Callable[[str], bool], where: str) -> None:
+    """Raise :class:`TargetNotEmpty` unless every table an import fills is empty."""
+    found = [table for table in RESTORE_TABLES if exists(table)]
+    if found:
+        raise TargetNotEmpty(
+            f"{where} already holds {', '.join(found)}; import only into an empty database"
+        )
+
+
+def restore_batches(
+    items: Iterable[DumpItem], time: TimeColumn, size: int = _PAGE
+) -> Iterator[tuple[str, str, list[tuple[Any, ...]]]]:
+    """``(table, columns, rows)`` batches to insert, in the file's order."""
+    rows = (_restore_row(item, time) for item in items)
+    for table, same_table in itertools.groupby(rows, key=lambda pair: pair[0]):
+        values = (row for _, row in same_table)
+        while batch := list(itertools.islice(values, size)):
+            yield table, RESTORE_TABLES[table], batch
+
+
+def _restore_row(item: DumpItem, time: TimeColumn) -> tuple[str, tuple[Any, ...]]:
+    match item:
+        case RecordedEvent():
+            return "events", event_row(item, time)
+        case RequestItem():
+            return "requests", request_row(item.request_id, item.fingerprint, item.result)
+        case StreamSnapshot():
+            return "snapshots", (item.stream_id, item.version, to_json(item.state))
+        case DocumentItem():
+            return "documents", (*document_row(item.document, time), item.content)
+        case PolicyVersionItem():
+            files = files_to_json(item.version, item.name, item.files)
+            return "policy_versions", (item.version, item.name, files, time(item.saved_at))
+        case PolicyActivation():
+            return "policy_activations", activation_row(item, time)
+    raise TypeError(f"not a record of an export: {item!r}")  # pragma: no cover
