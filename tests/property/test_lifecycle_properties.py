@@ -23,6 +23,7 @@ from domain.commands import (
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordKickOff,
     RecordMarketResearch,
@@ -235,6 +236,8 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     ),
     ResolveProblemTicket: _resolve_refusal,
     SettleCompensation: _settle_refusal,
+    # A document joins the record in any state: a termination letter is kept too.
+    RecordDocument: lambda command, before: None,
     **dict.fromkeys(
         [
             SignContract,

@@ -20,6 +20,7 @@ from domain.events import (
     CompensationSettled,
     ContractSigned,
     DecisionRecorded,
+    DocumentArchived,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -179,6 +180,7 @@ EXAMPLE_EVENTS: list[Event] = [
     ProblemTicketResolved(T0, "PT-7", "replaced line card"),
     TrainingRecorded(T0, "incident handling", 12),
     CompensationSettled(T0, "acme/penalty-2", Money(Decimal("2500.50"), "CNY"), "first part"),
+    DocumentArchived(T0, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024),
 ]
 
 

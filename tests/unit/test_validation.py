@@ -21,6 +21,7 @@ from domain.commands import (
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordKickOff,
     RecordMarketResearch,
@@ -244,6 +245,7 @@ NAIVE_COMMANDS: list[Command] = [
     ResolveProblemTicket(SID, "PT-1", "fixed", NAIVE),
     RecordTraining(SID, "incident handling", 5, NAIVE),
     SettleCompensation(SID, "acme/penalty-1", CNY_100, NAIVE),
+    RecordDocument(SID, "0" * 32, "contract.pdf", "application/pdf", "a" * 64, 1024, NAIVE),
 ]
 
 
