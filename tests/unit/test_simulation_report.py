@@ -258,6 +258,18 @@ def svg_charts(document: str) -> list[ET.Element]:
     return [ET.fromstring(svg) for svg in fragments]  # noqa: S314 - our own output, no DTD
 
 
+def child(element: ET.Element, tag: str) -> ET.Element:
+    """The one child ``tag`` of an SVG element; fails the test when it is missing."""
+    found = element.find(tag)
+    assert found is not None, f"<{element.tag}> has a <{tag}>"
+    return found
+
+
+def title(element: ET.Element) -> str:
+    """The text of an SVG element's <title>: a chart's name, or a bar's exact figure."""
+    return child(element, "title").text or ""
+
+
 def money(text: str) -> str:
     """An amount as the report writes it: thousands separated, places kept."""
     return f"{Decimal(text):,f}"
@@ -301,9 +313,9 @@ def test_every_chart_is_well_formed_svg_with_an_accessible_name(render: Any, sam
     for chart in charts:
         assert chart.get("role") == "img"
         title_id, desc_id = chart.get("aria-labelledby", "").split()
-        assert chart.find("title").get("id") == title_id  # type: ignore[union-attr]
-        assert chart.find("desc").get("id") == desc_id  # type: ignore[union-attr]
-        assert chart.find("title").text  # type: ignore[union-attr]
+        assert child(chart, "title").get("id") == title_id
+        assert child(chart, "desc").get("id") == desc_id
+        assert child(chart, "title").text
     ids = re.findall(r'\bid="([^"]+)"', document)
     assert len(ids) == len(set(ids)), "element ids are unique"
 
@@ -441,9 +453,7 @@ def test_penalties_table_holds_every_amount_exactly_with_per_currency_totals() -
 
 def test_each_currency_gets_a_chart_of_its_own() -> None:
     """Amounts in different currencies never share an axis."""
-    titles = [
-        chart.find("title").text for chart in svg_charts(render_simulation(simulation_result()))
-    ]  # type: ignore[union-attr]
+    titles = [title(chart) for chart in svg_charts(render_simulation(simulation_result()))]
     assert "Penalties imposed per month, CNY" in titles
     assert "Penalties imposed per month, USD" in titles
 
@@ -460,18 +470,27 @@ def test_rules_chart_shows_the_fifteen_most_fired_and_the_table_every_rule() -> 
     """The chart ranks the top fifteen; the table lists all rules, most fired first."""
     result = simulation_result()
     document = render_simulation(result)
-    chart = next(c for c in svg_charts(document) if c.find("title").text.startswith("The 15 rules"))  # type: ignore[union-attr]
+    chart = next(c for c in svg_charts(document) if title(c).startswith("The 15 rules"))
     bars = [rect for rect in chart.iter("rect") if rect.get("class") == "bar"]
     assert len(bars) == 15
-    assert (
-        bars[0].find("title").text
-        == "SEL-001 Qualify on weighted score and certificates: fired 1,000 times"
-    )  # type: ignore[union-attr]
+    assert title(bars[0]) == "SEL-001 Qualify on weighted score and certificates: fired 1,000 times"
     rows = table(document, "Every rule and how often it fired (2 never fired)")
     assert [cells[0] for cells in rows[1:4]] == ["SEL-001", "MON-001", "PEN-001"]
     assert [cells[0] for cells in rows[4:6]] == ["MON-002", "PEN-002"]  # a tie, in id order
     for rule_id, fired in result["rules_fired"].items():
         assert row(rows, rule_id) == [rule_id, result["rule_titles"][rule_id], f"{fired:,}"]
+
+
+def test_a_long_rule_title_is_shortened_in_the_chart_and_whole_in_the_table() -> None:
+    """The bar's label fits beside the chart; the table and the bar's tooltip keep every word."""
+    result = simulation_result()
+    long_title = "Penalty for availability breach " + "and a very long explanation " * 4
+    result["rule_titles"]["PEN-001"] = long_title
+    document = render_simulation(result)
+    chart = next(c for c in svg_charts(document) if title(c).startswith("The 15 rules"))
+    labels = ["".join(text.itertext()) for text in chart.iter("text")]
+    assert "PEN-001 Penalty for availability breach and…" in labels
+    assert row(table(document, "Every rule"), "PEN-001")[1] == long_title
 
 
 def test_time_to_termination_is_binned_by_thirty_days() -> None:
