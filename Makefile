@@ -15,7 +15,7 @@ BUF_VERSION := 1.61.0
 BUF := .tools/node_modules/.bin/buf
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest proto docs buf clean
+.PHONY: run test lint typecheck pytest proto docs buf chromium clean
 
 run: $(INSTALLED)
 	$(BIN)/sqm serve $(ARGS)
@@ -47,6 +47,13 @@ $(BUF):
 	@if command -v npm >/dev/null; then \
 		npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION); \
 	else echo "npm not found: buf lint will be skipped"; fi
+
+# Headless Chromium for the browser check of the HTML reports (tests/e2e/test_report_in_browser.py
+# skips without it and says so). Debian's package, installed with apt-get, so it needs root; kept
+# out of `make test`, which never calls apt.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version 2>/dev/null; \
+	else apt-get update && apt-get install -y --no-install-recommends chromium; fi
 
 proto: $(INSTALLED)
 	$(BIN)/python proto/generate.py

@@ -1,0 +1,1 @@
+"""Compliance simulation and backtesting: what a policy pack would do, before it is active."""

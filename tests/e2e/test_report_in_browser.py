@@ -1,0 +1,112 @@
+"""The HTML reports in a real browser: headless Chromium opens the file and draws every chart.
+
+Needs Debian's Chromium at /usr/bin/chromium (`make chromium` installs it); without it these
+tests skip, and the skip reason says how to install it.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from server.simulation.report import render_backtest, render_simulation
+from tests.unit.test_simulation_report import backtest_result, simulation_result
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+WINDOW = (1280, 2000)
+# Headless as root, with nothing reaching out: this machine's network is closed, and a
+# Chromium left to phone home retries connections at every start.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A blank 1280x2000 page compresses to a few kilobytes; charts, tables and text do not.
+SMALLEST_PLAUSIBLE_SCREENSHOT = 40_000
+
+
+def chromium() -> Path:
+    """The browser, or a skip that says how to get it (never a silent pass)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"headless Chromium not found at {CHROMIUM}: run `make chromium` (as root; it "
+            "installs Debian's chromium with apt-get) to run the report browser check"
+        )
+    return CHROMIUM
+
+
+def open_in_browser(document: str, work: Path) -> tuple[str, Path]:
+    """Load ``document`` from a file:// URL; the DOM Chromium built and a screenshot of it."""
+    page, screenshot = work / "report.html", work / "shot.png"
+    page.write_text(document, encoding="utf-8")
+    command = [
+        str(chromium()),
+        *FLAGS,
+        f"--user-data-dir={work / 'profile'}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--screenshot={screenshot}",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, screenshot
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's header chunk."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A report as Chromium showed it, with what the sample should make it show."""
+
+    dom: str
+    screenshot: Path
+    charts: int
+    figure: str
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param((render_simulation, simulation_result, 5, "1,995,000.00"), id="simulation"),
+        pytest.param((render_backtest, backtest_result, 1, "−63,499.50"), id="backtest"),
+    ],
+)
+def shown(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Shown:
+    """Each sample report opened once (a browser start costs about two seconds)."""
+    render, sample, charts, figure = request.param
+    dom, screenshot = open_in_browser(render(sample()), tmp_path_factory.mktemp("browser"))
+    return Shown(dom, screenshot, charts, figure)
+
+
+def test_browser_draws_every_chart_and_table_of_the_report(shown: Shown) -> None:
+    """Chromium's DOM holds every SVG chart as an image, the tables and their figures."""
+    assert shown.dom.count("<svg") == shown.charts
+    assert shown.dom.count('role="img"') == shown.charts
+    assert shown.dom.count("<table") >= 2
+    assert shown.figure in shown.dom
+
+
+def test_screenshot_of_the_report_is_a_full_page(shown: Shown) -> None:
+    """The screenshot is a PNG of the window's size with far more than a blank page in it."""
+    assert shown.screenshot.is_file()
+    assert png_size(shown.screenshot) == WINDOW
+    assert shown.screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
