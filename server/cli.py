@@ -1,5 +1,5 @@
-"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle``, ``sqm policy ...`` and
-``sqm db ...``.
+"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle``, ``sqm policy ...``,
+``sqm db ...``, ``sqm simulate ...`` and ``sqm backtest``, and the client commands.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from server.db_cli import DATABASE_HELP, MIGRATE_HELP, add_db_commands
 from server.grpc_server import create_server, set_serving
 from server.observability import start_metrics_server
 from server.policy_cli import add_policy_commands
+from server.simulation.cli import add_simulation_commands
 from server.storage.errors import StoreUnavailable
 from server.tls import TlsConfigError, optional_server_credentials
 
@@ -100,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_policy_commands(commands)
     add_db_commands(commands)
+    add_simulation_commands(commands)
     add_client_commands(commands)
     return parser
 

@@ -1,0 +1,136 @@
+"""Simulation end to end through the ``sqm`` command: the invariant search, its counterexample
+replayed by ``sqm policy test``, and a population run that is the same for the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rules import default_pack_dir, load_pack
+from server.simulation.check import check_pack
+from server.simulation.impact import Rates, simulate
+from server.simulation.scenario_file import ScenarioInvalid, load_rates
+
+pytestmark = pytest.mark.integration
+
+# The acceptance run uses 2,000 examples (docs/simulation.md); CI keeps the suite quick.
+CI_EXAMPLES = int(os.environ.get("SQM_SIMULATION_EXAMPLES", "300"))
+BASELINE = Path(__file__).parents[2] / "docs" / "scenarios" / "baseline.yaml"
+
+
+def sqm(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``sqm`` command as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.fixture
+def lax_deadline_pack(tmp_path: Path) -> Path:
+    """The default pack with DL-002 waiting 30 days past a plan's due date: breaks INV-004."""
+    folder = tmp_path / "lax"
+    shutil.copytree(default_pack_dir(), folder)
+    deadlines = folder / "deadlines.yaml"
+    text = deadlines.read_text(encoding="utf-8")
+    edited = text.replace(
+        '{fact: days_until_plan_due, op: "<", value: 0}',
+        '{fact: days_until_plan_due, op: "<", value: -30}',
+    )
+    assert edited != text
+    deadlines.write_text(edited, encoding="utf-8")
+    return folder
+
+
+def test_the_default_packs_invariants_hold() -> None:
+    """No generated scenario breaks an invariant the default pack declares."""
+    result = check_pack(load_pack(default_pack_dir()), max_examples=CI_EXAMPLES, seed=20271)
+
+    assert result.held, result.outcome
+    assert result.examples >= CI_EXAMPLES
+    assert len(result.pack.invariants) == 6
+
+
+def test_a_broken_pack_yields_a_shrunk_counterexample_policy_test_reproduces(
+    lax_deadline_pack: Path, tmp_path: Path
+) -> None:
+    """The search fails the pack; the written case fails it too, and passes the fixed pack."""
+    out = tmp_path / "found"
+    checked = sqm(
+        "simulate", "check", str(lax_deadline_pack), "--max-examples", "1000", "--seed", "1",
+        "--max-steps", "20", "--out", str(out),
+    )  # fmt: skip
+
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "breaks INV-004" in checked.stdout
+    story = [line for line in checked.stdout.splitlines() if line[:5].strip().endswith(".")]
+    assert len(story) <= 8  # shrunk: onboarding, the review, the overdue tick
+    counterexample = out / "counterexample.yaml"
+    replayed = sqm("policy", "test", str(lax_deadline_pack), str(counterexample))
+    assert replayed.returncode == 1
+    assert "broke INV-004" in replayed.stdout
+    fixed = sqm("policy", "test", str(default_pack_dir()), str(counterexample))
+    assert fixed.returncode == 0, fixed.stdout
+    explained = sqm("policy", "explain", str(default_pack_dir()), "--events", str(counterexample))
+    assert explained.returncode == 0, explained.stderr
+
+
+def test_the_same_seed_gives_the_same_run_byte_for_byte(tmp_path: Path) -> None:
+    """Two runs with one seed write identical JSON; another seed writes other figures."""
+    outputs = []
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        target = tmp_path / f"{name}.json"
+        ran = sqm(
+            "simulate", "run", str(default_pack_dir()), "--suppliers", "12", "--months", "3",
+            "--seed", seed, "--json", str(target),
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        outputs.append(target.read_bytes())
+
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+    result = json.loads(outputs[0])
+    assert result["months_axis"] == ["2027-01", "2027-02", "2027-03"]
+    assert sum(result["states_per_month"]["2027-03"].values()) == 12
+
+
+def test_a_population_run_counts_what_happened() -> None:
+    """States add up per month, every fired rule is a rule of the pack, totals agree."""
+    pack = load_pack(default_pack_dir())
+    result = simulate(pack, Rates(breach_rate=0.2), suppliers=20, months=6, seed=3)
+
+    assert all(sum(month.values()) == 20 for month in result["states_per_month"].values())
+    assert set(result["rules_fired"]) <= {rule.id for rule in pack.rules}
+    assert result["totals"]["terminated"] == len(result["time_to_termination_days"])
+    assert result["rules_fired"].get("PEN-001", 0) > 0  # a 20% breach rate is penalised
+
+
+def test_the_baseline_scenario_file_is_the_default(tmp_path: Path) -> None:
+    """docs/scenarios/baseline.yaml says exactly what a run without --scenario uses."""
+    assert load_rates(BASELINE) == Rates()
+
+
+def test_a_bad_scenario_file_is_refused_at_its_lines(tmp_path: Path) -> None:
+    """Each bad key is named with its line; the command exits 2 and runs nothing."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "format: sqm.simulation-scenario/v1\nbreach_rate: 1.5\nsurvey_ratee: 0.2\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioInvalid) as raised:
+        load_rates(bad)
+    lines = sorted(problem.line for problem in raised.value.problems)
+    assert lines == [2, 3]
+    ran = sqm("simulate", "run", str(default_pack_dir()), "--scenario", str(bad))
+    assert ran.returncode == 2
+    assert "bad.yaml:3:1" in ran.stderr
