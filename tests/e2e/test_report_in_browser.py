@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rules import default_pack_dir
 from server.simulation.report import render_backtest, render_simulation
 from tests.unit.test_simulation_report import backtest_result, simulation_result
 
@@ -110,3 +112,23 @@ def test_screenshot_of_the_report_is_a_full_page(shown: Shown) -> None:
     assert shown.screenshot.is_file()
     assert png_size(shown.screenshot) == WINDOW
     assert shown.screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
+
+
+def test_a_real_simulation_run_opens_with_its_charts(tmp_path: Path) -> None:
+    """``sqm simulate run --html`` writes a report Chromium draws: states, penalties, rules."""
+    chromium()
+    page = tmp_path / "run.html"
+    ran = subprocess.run(
+        [
+            sys.executable, "-m", "server", "simulate", "run", str(default_pack_dir()),
+            "--suppliers", "10", "--months", "3", "--seed", "4", "--html", str(page),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+    dom, screenshot = open_in_browser(page.read_text(encoding="utf-8"), tmp_path)
+
+    assert dom.count('role="img"') >= 3
+    assert "Suppliers by lifecycle state" in dom
+    assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
