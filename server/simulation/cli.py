@@ -12,6 +12,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +22,14 @@ from tqdm import tqdm
 
 from rules import load_pack
 from rules.errors import PackInvalid
+from server.bootstrap import DurableStore, open_store
+from server.config import database_from
 from server.simulation import check, impact, report
 from server.simulation.backtest import backtest
 from server.simulation.scenario_file import ScenarioInvalid, load_rates
-from server.storage.sqlite import NotAnSqmDatabase, SqliteEventStore, UnsupportedSchemaVersion
+from server.storage.errors import StoreUnavailable
+from server.storage.sqlite import SqliteEventStore
+from server.storage.transfer import import_dump
 
 OK, BROKEN, CANNOT_RUN = 0, 1, 2
 COUNTEREXAMPLE = "counterexample.yaml"
@@ -79,7 +84,11 @@ def _add_backtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         description="Exit status: 0 the report was written, 2 could not run.",
     )
     parser.add_argument("--policy", required=True, metavar="DIR", help="the candidate pack")
-    parser.add_argument("--database", required=True, help="SQLite file of a server (read only)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--database", help="a server's SQLite file or postgresql:// URL (read only)"
+    )
+    source.add_argument("--export", metavar="FILE", help="a file written by `sqm db export`")
     parser.add_argument("--json", metavar="FILE", help="write the result here (default stdout)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
     parser.set_defaults(handler=_guarded(_backtest))
@@ -129,12 +138,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     pack = load_pack(args.policy)
-    with SqliteEventStore(args.database, read_only=True) as store:
+    with _history(args) as store:
         active = _active_version(store)
+        source = args.database or args.export
         with _progress(None, "suppliers") as step:
-            result = backtest(
-                store, pack, source=args.database, active_version=active, progress=step
-            )
+            result = backtest(store, pack, source=source, active_version=active, progress=step)
     _write(result, args.json, args.html, report.render_backtest)
     totals = result["totals"]
     print(
@@ -145,7 +153,23 @@ def _backtest(args: argparse.Namespace) -> int:
     return OK
 
 
-def _active_version(store: SqliteEventStore) -> str:
+@contextmanager
+def _history(args: argparse.Namespace) -> Iterator[DurableStore]:
+    """The recorded history: the database itself, or an export loaded into a scratch copy."""
+    if args.database:
+        with open_store(database_from(args.database), read_only=True) as store:
+            yield store
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="sqm-backtest-") as scratch,
+        SqliteEventStore(Path(scratch) / "history.sqlite3") as store,
+    ):
+        with Path(args.export).open(encoding="utf-8") as lines:
+            import_dump(store, lines, args.export)
+        yield store
+
+
+def _active_version(store: DurableStore) -> str:
     try:
         return store.active_version() or ""
     except Exception:
@@ -190,7 +214,7 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             print(f"sqm: {error}\n{located}", file=sys.stderr)
         except ScenarioInvalid as error:
             print(f"sqm: the scenario file has errors:\n{error}", file=sys.stderr)
-        except (OSError, sqlite3.Error, NotAnSqmDatabase, UnsupportedSchemaVersion) as error:
+        except (OSError, sqlite3.Error, StoreUnavailable) as error:
             print(f"sqm: {error}", file=sys.stderr)
         return CANNOT_RUN
 

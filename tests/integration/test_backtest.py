@@ -154,3 +154,28 @@ def test_sqm_backtest_writes_the_comparison_and_its_report(
     assert "2 would differ" in ran.stderr
     assert json.loads(out_json.read_text(encoding="utf-8"))["totals"]["changed"] == 2
     assert "acme" in out_html.read_text(encoding="utf-8")
+
+
+def test_an_export_backtests_like_its_database(
+    history: SqliteEventStore, candidate_pack: Path, tmp_path: Path
+) -> None:
+    """`sqm db export`, then `sqm backtest --export`: the same comparison as the database's."""
+    database, dump = tmp_path / "history.sqlite3", tmp_path / "history.jsonl"
+    history.close()
+    exported = _sqm("db", "export", "--database", str(database), str(dump))
+    assert exported.returncode == 0, exported.stderr
+
+    from_dump = _sqm("backtest", "--policy", str(candidate_pack), "--export", str(dump))
+    from_database = _sqm("backtest", "--policy", str(candidate_pack), "--database", str(database))
+
+    assert from_dump.returncode == 0, from_dump.stderr
+    dumped, direct = json.loads(from_dump.stdout), json.loads(from_database.stdout)
+    assert dumped["suppliers"] == direct["suppliers"]
+    assert dumped["totals"]["changed"] == 2
+
+
+def _sqm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
