@@ -45,7 +45,10 @@ def populate(address: str) -> None:
         for _ in range(3):  # three major breaches open a review by rule
             client.record_measurement(availability_row("acme-net", MAJOR_MISS, timeline))
         client.record_measurement(availability_row("globex-net", 99.99, timeline))
-        audit.archive_document("acme-net", "合同.pdf", "application/pdf", b"%PDF-1.7\n\x00\xff")
+        audit.archive_document(
+            "acme-net", "合同.pdf", "application/pdf", b"%PDF-1.7\n\x00\xff",
+            occur_time=timeline.step(),
+        )  # fmt: skip
 
 
 def served(address: str) -> dict[str, object]:
