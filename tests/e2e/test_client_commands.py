@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from clients import SqmClient
+from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted, event_count
 from tests.e2e.server_process import ServerProcess
 from tests.integration.test_interceptors import Pki
@@ -39,18 +38,6 @@ def sqm_client(quiet_server: ServerProcess) -> Iterator[SqmClient]:
     """A library client of the same server, to set suppliers up and count events."""
     with SqmClient(quiet_server.address, timeout=10) as connected:
         yield connected
-
-
-def sqm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m server ARGS`` as a person would run ``sqm ARGS``."""
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def at(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from clients import SqmClient
 from clients.audit_client import AuditClient
 from clients.policy_client import PolicyClient
 from sqm.v1 import resources_pb2 as pb
+from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, availability_row, contracted, qualified
 from tests.e2e.server_process import ServerProcess
 from tests.postgres import fresh_schema
@@ -21,17 +20,6 @@ from tests.postgres import fresh_schema
 pytestmark = pytest.mark.e2e
 
 MAJOR_MISS = 99.6
-
-
-def sqm(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``sqm`` command line in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def populate(address: str) -> None:

@@ -5,10 +5,7 @@ with located errors, the activated version surviving a restart; lint and test on
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from clients.policy_client import PolicyClient, pack_problems
 from rules import default_pack_dir, load_pack
 from rules.tooling.testfile import TEST_FOLDER
 from sqm.v1 import resources_pb2 as pb
+from tests.commands import sqm
 from tests.e2e.evidence import DECISION_TIME, GOOD_SCORES, certificates_for_network_equipment
 from tests.e2e.server_process import ServerProcess
 from tests.policy_fixtures import raise_threshold
@@ -89,19 +87,6 @@ def recorded_decisions(client: SqmClient, supplier_id: str) -> list[pb.Decision]
 
 def _fired(decisions: Iterable[pb.Decision]) -> set[str]:
     return {d.rule_id for d in decisions if d.fired}
-
-
-def sqm(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the `sqm` command line in a subprocess."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_the_policy_service_is_healthy_and_listed_by_reflection(live: ServerProcess) -> None:

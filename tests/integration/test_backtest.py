@@ -5,7 +5,6 @@ whose breach window opens a review at the 2nd major breach in 30 days instead of
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from rules import CompiledPolicy, default_pack_dir, load_pack
 from server.application import RequestContext, SupplierService
 from server.simulation.backtest import backtest
 from server.storage.sqlite import SqliteEventStore
+from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration
 
@@ -41,17 +41,12 @@ SCORES = dict.fromkeys(
 @pytest.fixture
 def candidate_pack(tmp_path: Path) -> Path:
     """The default pack with MON-002's window at 2 major breaches instead of 3."""
-    folder = tmp_path / "candidate"
-    shutil.copytree(default_pack_dir(), folder)
-    monitoring = folder / "monitoring.yaml"
-    text = monitoring.read_text(encoding="utf-8")
-    edited = text.replace(
+    return default_pack_variant(
+        tmp_path / "candidate",
+        "monitoring.yaml",
         '{fact: major_breaches_30d, op: ">=", value: 3}',
         '{fact: major_breaches_30d, op: ">=", value: 2}',
     )
-    assert edited != text
-    monitoring.write_text(edited, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture
@@ -162,20 +157,13 @@ def test_an_export_backtests_like_its_database(
     """`sqm db export`, then `sqm backtest --export`: the same comparison as the database's."""
     database, dump = tmp_path / "history.sqlite3", tmp_path / "history.jsonl"
     history.close()
-    exported = _sqm("db", "export", "--database", str(database), str(dump))
+    exported = sqm("db", "export", "--database", str(database), str(dump))
     assert exported.returncode == 0, exported.stderr
 
-    from_dump = _sqm("backtest", "--policy", str(candidate_pack), "--export", str(dump))
-    from_database = _sqm("backtest", "--policy", str(candidate_pack), "--database", str(database))
+    from_dump = sqm("backtest", "--policy", str(candidate_pack), "--export", str(dump))
+    from_database = sqm("backtest", "--policy", str(candidate_pack), "--database", str(database))
 
     assert from_dump.returncode == 0, from_dump.stderr
     dumped, direct = json.loads(from_dump.stdout), json.loads(from_database.stdout)
     assert dumped["suppliers"] == direct["suppliers"]
     assert dumped["totals"]["changed"] == 2
-
-
-def _sqm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip

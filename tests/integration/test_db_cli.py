@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,12 @@ import pytest
 from server.cli import main
 from server.storage import postgres_schema
 from server.storage.sqlite import SqliteEventStore
+from tests.commands import sqm
 from tests.fakes import T0
 from tests.policy_fixtures import pack_files
 from tests.postgres import ThrowawayPostgresStore, fresh_schema
 
 pytestmark = pytest.mark.integration
-
-
-def sqm(*args: str) -> subprocess.CompletedProcess[str]:
-    """The ``sqm`` command in a process of its own, as an operator runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], expected: str) -> None:

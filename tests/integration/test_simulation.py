@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from rules import default_pack_dir, load_pack
 from server.simulation.check import check_pack
 from server.simulation.impact import Rates, simulate
 from server.simulation.scenario_file import ScenarioInvalid, load_rates
+from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration
 
@@ -25,31 +23,15 @@ CI_EXAMPLES = int(os.environ.get("SQM_SIMULATION_EXAMPLES", "300"))
 BASELINE = Path(__file__).parents[2] / "docs" / "scenarios" / "baseline.yaml"
 
 
-def sqm(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``sqm`` command as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
 @pytest.fixture
 def lax_deadline_pack(tmp_path: Path) -> Path:
     """The default pack with DL-002 waiting 30 days past a plan's due date: breaks INV-004."""
-    folder = tmp_path / "lax"
-    shutil.copytree(default_pack_dir(), folder)
-    deadlines = folder / "deadlines.yaml"
-    text = deadlines.read_text(encoding="utf-8")
-    edited = text.replace(
+    return default_pack_variant(
+        tmp_path / "lax",
+        "deadlines.yaml",
         '{fact: days_until_plan_due, op: "<", value: 0}',
         '{fact: days_until_plan_due, op: "<", value: -30}',
     )
-    assert edited != text
-    deadlines.write_text(edited, encoding="utf-8")
-    return folder
 
 
 def test_the_default_packs_invariants_hold() -> None:
