@@ -55,7 +55,8 @@ _CSS = """
 :root{--ink:#1b1f24;--muted:#57606a;--line:#d0d7de;--panel:#f6f8fa;--accent:#0072B2}
 *{box-sizing:border-box}
 body{margin:0;color:var(--ink);background:#fff;
- font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
+ font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,
+ "Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
 header.report{padding:28px 40px 20px;background:var(--panel);border-bottom:4px solid var(--accent)}
 .kind{margin:0;font-size:12px;font-weight:600;letter-spacing:.08em;text-transform:uppercase;
  color:var(--muted)}
