@@ -7,9 +7,11 @@ runs over memory, SQLite or PostgreSQL, in the server and in simulations.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -136,6 +138,15 @@ TICKED_STATES = frozenset(
 )
 
 
+@runtime_checkable
+class TransactionalStore(Protocol):
+    """A store that can make several appends durable together (SQLite does)."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose appends land together or not at all."""
+        ...
+
+
 class SupplierService:
     """Runs commands against suppliers and answers queries from the store's projections."""
 
@@ -157,6 +168,14 @@ class SupplierService:
                 if context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def atomically(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose executed commands are stored together or not at all (a crash inside
+        leaves none of them), where the store can; elsewhere each command stands alone.
+        """
+        if isinstance(self._store, TransactionalStore):
+            return self._store.transaction()
+        return contextlib.nullcontext()
 
     def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
         """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against

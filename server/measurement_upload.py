@@ -11,7 +11,10 @@ All or none: before anything is stored, every row is decided against its supplie
 folded forward in memory (a dry run of :func:`domain.decide.decide`), so a row that the
 domain would refuse (unknown objective, wrong unit, supplier not under contract) stops the
 whole upload, not only the rows after it. The dry run and the writes run in one job on the
-service's single worker thread, so nothing else in this server process writes in between;
+service's single worker thread and, where the store has transactions (SQLite), in one
+store transaction: nothing else writes in between, the rows become durable together just
+before the answer, and a process killed before that leaves none of them (the client's
+retry with the same request ids then stores them once). On a store without transactions
 only another server process writing to the same supplier in that instant can make a row
 fail after earlier ones were stored (that row's error is returned, and retrying the same
 upload is safe). Once the dry run has passed, every row is stored even if the caller has
@@ -183,16 +186,33 @@ def run_upload(
 
     ``abandoned`` is asked before each row: once the caller is gone (cancelled, out of
     time) a dry run stops and stores nothing, and a partial upload stores no further row
-    (rows already stored stay stored; a retry of the upload is answered from them).
+    (rows already stored stay stored; a retry of the upload is answered from them). The
+    whole runs in one store transaction where the store has them (see the module's notes).
     """
-    if not partial_acceptance:
-        try:
-            checked = dry_run(service, rows, abandoned)
-        except Abandoned:
-            return UploadOutcome(0, (), ())
-        found = sorted([*problems, *checked], key=lambda p: p.index)
-        if found:
-            raise refusal(found)
+    with service.atomically():
+        if not partial_acceptance:
+            try:
+                checked = dry_run(service, rows, abandoned)
+            except Abandoned:
+                return UploadOutcome(0, (), ())
+            found = sorted([*problems, *checked], key=lambda p: p.index)
+            if found:
+                raise refusal(found)
+        return _store_rows(
+            service, rows, problems,
+            partial_acceptance=partial_acceptance, actor=actor, abandoned=abandoned,
+        )  # fmt: skip
+
+
+def _store_rows(
+    service: SupplierService,
+    rows: Sequence[Row],
+    problems: Sequence[RowProblem],
+    *,
+    partial_acceptance: bool,
+    actor: str,
+    abandoned: Callable[[], bool],
+) -> UploadOutcome:
     accepted = 0
     decisions: list[Decision] = []
     rejected = list(problems)
