@@ -13,6 +13,7 @@ from server.auth import AuthInterceptor, TokenTable
 from server.bootstrap import App
 from server.observability import Metrics, ObservabilityInterceptor
 from server.policy_servicer import PolicyServicer
+from server.request_decoding import DecodingInterceptor
 from server.servicer import SupplierServicer
 from sqm.v1 import (
     admin_service_pb2,
@@ -48,8 +49,13 @@ def create_server(
     (serving is announced by the caller once the server has started).
     """
     server = grpc.aio.server(
-        # Observability outermost, so calls that auth refuses are logged and counted too.
-        interceptors=[ObservabilityInterceptor(metrics), AuthInterceptor(tokens)],
+        # Observability outermost, so calls that auth refuses are logged and counted too;
+        # decoding innermost, so a request that does not parse is still refused auth first.
+        interceptors=[
+            ObservabilityInterceptor(metrics),
+            AuthInterceptor(tokens),
+            DecodingInterceptor(),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
