@@ -79,7 +79,7 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
     ) -> api.ListPolicyVersionsResponse:
         """Every archived version, first archived first."""
         size = pagination.page_size(request.page_size, *VERSIONS_PAGE)
-        after = int(pagination.decode(request.page_token, "policyVersions") or 0)
+        after = pagination.decode_index(request.page_token, "policyVersions")
         views = await self._run(self._admin.versions)
         page = views[after : after + size]
         more = after + size < len(views)
