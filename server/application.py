@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -169,25 +169,34 @@ class SupplierService:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def atomically(self) -> contextlib.AbstractContextManager[None]:
-        """A block whose executed commands are stored together or not at all (a crash inside
-        leaves none of them), where the store can; elsewhere each command stands alone.
+    @contextlib.contextmanager
+    def atomically(self) -> Iterator[bool]:
+        """A block whose executed commands are stored together or not at all (a crash or an
+        exception inside leaves none of them), where the store can: it yields True then;
+        elsewhere (False) each command stands alone.
         """
         if isinstance(self._store, TransactionalStore):
-            return self._store.transaction()
-        return contextlib.nullcontext()
+            with self._store.transaction():
+                yield True
+        else:
+            yield False
 
-    def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
+    def dry_run(
+        self, commands: Sequence[tuple[Command, str]], stop: Callable[[], bool] = lambda: False
+    ) -> list[DomainError | None]:
         """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
         state folded forward in memory, and store nothing: the error each would raise.
 
         A request id already recorded with the same content gives None (``execute`` would
-        replay it); with other content, ``RequestIdReused``.
+        replay it); with other content, ``RequestIdReused``. Once ``stop()`` is true (the
+        caller is gone), the outcomes so far are returned, one per command decided.
         """
         policy = self._policy()
         states: dict[str, SupplierState | None] = {}
         outcomes: list[DomainError | None] = []
         for command, request_id in commands:
+            if stop():
+                break
             try:
                 validate(command)
                 recorded = self._store.find_request(request_id)

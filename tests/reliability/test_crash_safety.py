@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 
 from clients import SqmClient, SqmError
+from server import measurement_upload
+from server.bootstrap import build
+from server.config import Settings
+from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess
 from tests.reliability import budget, kill_mid_batch
@@ -83,8 +87,8 @@ def _check(address: str, ledger: Ledger, context: str) -> None:
         found = recorded_request_ids(client, SUPPLIERS)
     assert violations(ledger, found) == [], context
     assert chain_problem(address) == "", context
-    for upload in ledger.unanswered:  # where the kills landed, for the figures
-        whole = found[upload[0].request_id] > 0
+    for unanswered in ledger.unanswered:  # where the kills landed, for the figures
+        whole = found[unanswered[0].request_id] > 0
         budget.add(f"kills with an upload unanswered, found {'whole' if whole else 'absent'}")
 
 
@@ -159,3 +163,83 @@ def test_sqlite_killed_in_the_middle_of_a_batch_keeps_none_of_it(database: Path)
     finally:
         server.kill()
     budget.add("kills survived")
+
+
+def test_an_upload_whose_caller_left_before_the_commit_stores_nothing(database: Path) -> None:
+    """Every row decided and written, the caller gone at the end: the transaction is undone."""
+    timeline = Timeline()
+    _prepare(database, kill_mid_batch.SUPPLIERS, timeline)
+    made = rows("gone", kill_mid_batch.SUPPLIERS, 10, timeline)
+    asked: list[bool] = []
+
+    def gone_at_the_last_question() -> bool:
+        # Asked once a row by the dry run and once a row while writing, then before commit.
+        asked.append(True)
+        return len(asked) > 2 * len(made)
+
+    app = build(Settings(database=database, tick_seconds=0))
+    try:
+        messages = [api.UploadMeasurementsRequest(measurement=row) for row in made]
+        measurement_upload.upload(
+            app.service,
+            messages,
+            now=timeline.now,
+            actor="gone",
+            abandoned=gone_at_the_last_question,
+        )
+        assert len(asked) == 2 * len(made) + 1
+        assert [s.measurements for s in map(app.service.get, kill_mid_batch.SUPPLIERS)] == [(), ()]
+    finally:
+        app.close()
+
+
+CLIENT_THAT_DIES = """
+import sys, time, grpc
+from sqm.v1 import supplier_service_pb2 as api, supplier_service_pb2_grpc as api_grpc
+rows = [api.UploadMeasurementsRequest.FromString(bytes.fromhex(h)) for h in sys.argv[2:]]
+def stream():
+    yield from rows
+    print("sent", flush=True)
+    time.sleep(600)  # never finishes its upload: it is killed here
+with grpc.insecure_channel(sys.argv[1]) as channel:
+    api_grpc.SupplierServiceStub(channel).UploadMeasurements(stream(), timeout=600)
+"""
+
+
+def test_a_client_killed_in_the_middle_of_its_upload_stream_leaves_none_of_it(
+    database: Path,
+) -> None:
+    """The server sees the stream end as if finished; the rows that came are not stored."""
+    timeline = Timeline()
+    _prepare(database, SUPPLIERS, timeline)
+    made = rows("cut", SUPPLIERS, 30, timeline)
+    server = _serve(database)
+    try:
+        hexed = [
+            api.UploadMeasurementsRequest(measurement=r).SerializeToString().hex() for r in made
+        ]
+        client = subprocess.Popen(
+            [sys.executable, "-c", CLIENT_THAT_DIES, server.address, *hexed],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert client.stdout is not None
+        assert client.stdout.readline().strip() == "sent"
+        client.kill()
+        client.wait(30)
+        client.stdout.close()
+        _await_access_log(server, "UploadMeasurements")
+        with SqmClient(server.address, timeout=30) as reader:
+            # Reads queue behind the upload's job on the server's one worker.
+            assert recorded_request_ids(reader, SUPPLIERS) == {}
+        assert chain_problem(server.address) == ""
+    finally:
+        server.kill()
+
+
+def _await_access_log(server: ServerProcess, method: str) -> None:
+    """Wait until the server logged the end of a call to ``method`` (its access line)."""
+    # The server's output is the only sign that it noticed; it is read by a thread.
+    give_up = time.monotonic() + 30
+    while not any(f"/{method}" in line and '"code"' in line for line in server.output):
+        assert time.monotonic() < give_up, "\n".join(server.output[-20:])
+        time.sleep(0.02)
