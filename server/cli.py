@@ -18,6 +18,9 @@ from server.bootstrap import build
 from server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_DATABASE,
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
     Settings,
@@ -28,7 +31,6 @@ from server.observability import start_metrics_server
 from server.policy_cli import add_policy_commands
 from server.tls import TlsConfigError, optional_server_credentials
 
-SHUTDOWN_GRACE_SECONDS = 5.0
 log = logging.getLogger("sqm")
 
 
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-port",
         help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
     )
+    _add_limits(serve)
     serve.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -101,6 +104,26 @@ def _parser() -> argparse.ArgumentParser:
     add_policy_commands(commands)
     add_client_commands(commands)
     return parser
+
+
+def _add_limits(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--max-message-bytes",
+        help=f"largest request message accepted; larger: RESOURCE_EXHAUSTED"
+        f" (env {ENVIRONMENT['max_message_bytes']}, default {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
+    serve.add_argument(
+        "--max-concurrent-rpcs",
+        help=f"calls in progress at once, Watch streams included; one more:"
+        f" RESOURCE_EXHAUSTED (env {ENVIRONMENT['max_concurrent_rpcs']},"
+        f" default {DEFAULT_MAX_CONCURRENT_RPCS})",
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        help=f"on SIGTERM, how long calls in flight may take to finish"
+        f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
+        f" default {DEFAULT_SHUTDOWN_GRACE_SECONDS:g})",
+    )
 
 
 def _lifecycle_command(_: argparse.Namespace) -> int:
@@ -138,7 +161,12 @@ async def serve(
     """Serve until SIGTERM or SIGINT, then drain: NOT_SERVING first, in-flight calls finish."""
     app = build(settings)
     server, port, health = create_server(
-        app, settings.address, tokens=tokens, credentials=credentials
+        app,
+        settings.address,
+        tokens=tokens,
+        credentials=credentials,
+        max_message_bytes=settings.max_message_bytes,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     metrics_server = (
         start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
@@ -164,7 +192,7 @@ async def serve(
     await stop.wait()
     await set_serving(health, False)
     await app.scheduler.stop()
-    await server.stop(grace=SHUTDOWN_GRACE_SECONDS)
+    await server.stop(grace=settings.shutdown_grace_seconds)
     if metrics_server is not None:
         metrics_server.close()
     app.close()
