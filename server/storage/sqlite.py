@@ -513,7 +513,7 @@ class SqliteEventStore:
         """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
         check_document(document)
         with self._lock, self._write_transaction():
-            kept = self._document_where("request_id = ?", document.request_id)
+            kept = self._document_by_request(document.request_id)
             replayed = replay_document(kept, document)
             if replayed is not None:
                 return replayed
@@ -553,10 +553,10 @@ class SqliteEventStore:
             ).fetchall()
         return [_document(row) for row in rows]
 
-    def _document_where(self, condition: str, value: str) -> ArchivedDocument | None:
+    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
         row = self._conn.execute(
-            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE {condition}",  # noqa: S608 - constant
-            (value,),
+            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608 - constant columns
+            (request_id,),
         ).fetchone()
         return None if row is None else _document(row)
 

@@ -16,7 +16,6 @@ from typing import Any
 import attrs
 import grpc
 import pytest
-from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
 from grpc_health.v1 import health_pb2
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +26,7 @@ from sqm.v1 import admin_service_pb2, audit_service_pb2, policy_service_pb2, sup
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess
 from tests.reliability import budget, proto_fuzz
+from tests.reliability.calls import UNARY_DEADLINE, send
 
 SERVICES = [
     module.DESCRIPTOR.services_by_name[name]
@@ -46,8 +46,6 @@ MALFORMED_PER_METHOD = budget.scaled(15)
 SERVER_FAULTS = frozenset(
     {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 )
-UNARY_DEADLINE = 30.0  # a unary call this slow is a hang, and fails the test
-STREAM_DEADLINE = 0.2  # a watch with nothing to send yet waits: that is not a failure
 FUZZ = settings(
     deadline=None,
     suppress_health_check=[
@@ -91,43 +89,6 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
             yield Fuzzed(server, channel)
     finally:
         server.kill()
-
-
-def _path(method: MethodDescriptor) -> str:
-    return f"/{method.containing_service.full_name}/{method.name}"
-
-
-def _serialize(message: Any) -> bytes:
-    return bytes(message.SerializeToString())
-
-
-def send(channel: grpc.Channel, method: MethodDescriptor, request: Any) -> grpc.RpcError | None:
-    """Call ``method`` with ``request`` (a message, a list for a client stream, or raw bytes).
-
-    Returns the error the server answered with, None for success. A server stream is
-    cancelled after its first message: the server answered, and a watch never ends.
-    """
-    raw = isinstance(request, bytes)
-    serializer = None if raw else _serialize
-    output = message_factory.GetMessageClass(method.output_type).FromString
-    path = _path(method)
-    try:
-        if method.server_streaming:
-            call = channel.unary_stream(path, serializer, output)
-            if method.client_streaming:  # no such method in our API yet; kept general
-                call = channel.stream_stream(path, serializer, output)
-                request = iter(request if isinstance(request, list) else [request])
-            responses = call(request, timeout=STREAM_DEADLINE)
-            next(responses, None)
-            responses.cancel()
-        elif method.client_streaming:
-            messages = [request] if raw else request
-            channel.stream_unary(path, serializer, output)(iter(messages), timeout=UNARY_DEADLINE)
-        else:
-            channel.unary_unary(path, serializer, output)(request, timeout=UNARY_DEADLINE)
-    except grpc.RpcError as error:
-        return error
-    return None
 
 
 def _verdict(method: MethodDescriptor, error: grpc.RpcError | None) -> str:
