@@ -11,8 +11,12 @@ import json
 import pytest
 
 from domain.errors import InvalidCommand
+from domain.model import Stage
+from rules import CompiledPolicy, default_pack_dir, load_pack
 from rules.errors import PackInvalid
+from rules.tooling.explain_report import evaluate_at, replay_items
 from rules.tooling.pack_files import load_pack_files
+from rules.tooling.testfile import parse_history
 from rules.yaml_source import parse_yaml
 from server import pagination
 
@@ -70,3 +74,25 @@ def test_a_pack_file_inside_another_file_is_refused_by_name() -> None:
     with pytest.raises(InvalidCommand) as raised:
         load_pack_files({"manifest.yaml": "", "a": "", "a/b": ""})
     assert [v.field for v in raised.value.violations] == ['files["a/b"]']
+
+
+HISTORY = """\
+supplier: explain-co
+events:
+  - type: RegisterSupplier
+    name: Explain Co
+    category: software
+    occurred_at: 2026-03-02T09:00:00Z
+"""
+
+
+def test_explaining_the_monitoring_stage_without_a_measurement_names_the_stage() -> None:
+    """ExplainSupplier(stage=monitoring) before any measurement: INVALID_ARGUMENT, not INTERNAL."""
+    policy = CompiledPolicy(load_pack(default_pack_dir()))
+    history = parse_history(HISTORY, "history.yaml")
+    replayed = replay_items([step.item for step in history.steps], policy, None)
+    assert replayed.state is not None
+    assert replayed.at is not None
+    with pytest.raises(InvalidCommand) as raised:
+        evaluate_at(policy, replayed.state, replayed.at, Stage.MONITORING)
+    assert [v.field for v in raised.value.violations] == ["stage"]
