@@ -20,7 +20,7 @@ import attrs
 import grpc
 from google.protobuf.message import DecodeError
 
-from server.auth import Continuation, Handler, ServerInterceptor
+from server.auth import Continuation, Handler, ServerInterceptor, handler_shape
 from server.errors import MalformedRequest, abort
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -51,7 +51,7 @@ def _refusal(request: Undecodable) -> MalformedRequest:
 
 
 class DecodingInterceptor(ServerInterceptor):
-    """Answer requests that do not parse with INVALID_ARGUMENT (async handlers; see module)."""
+    """Answer requests that do not parse with INVALID_ARGUMENT, whatever the call's shape."""
 
     # The stubs say a handler is always found; at run time None means "no such method".
     async def intercept_service(  # type: ignore[override]
@@ -62,12 +62,7 @@ class DecodingInterceptor(ServerInterceptor):
         if handler is None:
             return None
         kind = (handler.request_streaming, handler.response_streaming)
-        behaviour, factory = {
-            (False, False): (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
-            (False, True): (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
-            (True, False): (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
-            (True, True): (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
-        }[kind]
+        behaviour, factory = handler_shape(handler)
         if inspect.isasyncgenfunction(behaviour):
             wrapped: Callable[..., Any] = _checked_stream(behaviour, kind[0])
         elif inspect.iscoroutinefunction(behaviour):
