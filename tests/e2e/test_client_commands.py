@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from clients import SqmClient
+from tests.certificates import make_pki
 from tests.e2e.process_flow import Timeline, contracted, event_count
 from tests.e2e.server_process import ServerProcess
-from tests.integration.test_interceptors import Pki
 
 pytestmark = pytest.mark.e2e
 
@@ -300,7 +300,7 @@ def test_an_unreachable_server_is_one_line_and_exit_2() -> None:
 
 def test_mutual_tls_needs_the_ca_and_a_client_certificate(tmp_path: Path) -> None:
     """With the CA and a client certificate the call succeeds; without the certificate, exit 2."""
-    pki = Pki(tmp_path)
+    pki = make_pki(tmp_path)
     server = ServerProcess(
         tmp_path / "tls.sqlite3", "--tick-seconds", "0",
         "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),

@@ -33,10 +33,10 @@ from sqm.v1 import (
     supplier_service_pb2,
 )
 from sqm.v1 import resources_pb2 as pb
+from tests.certificates import Pki, make_pki
 from tests.e2e.server_process import ServerProcess
 from tests.reliability import budget
 from tests.reliability.calls import empty_request, path, send
-from tests.reliability.certificates import Pki, make_pki
 
 TOKENS = {
     Role.INTEGRATION: "integration-reliability-token-7f3a",
@@ -201,7 +201,7 @@ def test_a_mutual_tls_server_needs_a_client_certificate_from_its_ca(
     ).start()  # fmt: skip
     try:
         without = channel_credentials(pki.ca)
-        impostor = channel_credentials(pki.ca, pki.impostor_cert, pki.impostor_key)
+        impostor = channel_credentials(pki.ca, pki.rogue_cert, pki.rogue_key)
         client_tls = channel_credentials(pki.ca, pki.client_cert, pki.client_key)
         assert _health(server.address, without) is grpc.StatusCode.UNAVAILABLE
         assert _health(server.address, impostor) is grpc.StatusCode.UNAVAILABLE

@@ -1,4 +1,4 @@
-"""A throwaway certificate authority, made in the test: server, client and impostor certificates."""
+"""A throwaway certificate authority for TLS tests: server, client and rogue certificates."""
 
 from __future__ import annotations
 
@@ -17,32 +17,32 @@ Key = ec.EllipticCurvePrivateKey
 
 @attrs.frozen
 class Pki:
-    """PEM files: the CA, the server's certificate for 127.0.0.1, a client's, an impostor's."""
+    """PEM files: the CA, the server's certificate for 127.0.0.1, a client's, a rogue's."""
 
     ca: Path
     server_cert: Path
     server_key: Path
     client_cert: Path
     client_key: Path
-    impostor_cert: Path  # a client certificate from another CA
-    impostor_key: Path
+    rogue_cert: Path  # a client certificate from another CA
+    rogue_key: Path
 
 
 def make_pki(folder: Path) -> Pki:
     """Generate the whole set under ``folder``."""
-    ca_key, ca_cert = _issue("SQM reliability CA", None, ca=True)
+    ca_key, ca_cert = _issue("SQM test CA", None, ca=True)
     server_key, server_cert = _issue("127.0.0.1", (ca_key, ca_cert), server=True)
     client_key, client_cert = _issue("procurement", (ca_key, ca_cert))
-    rogue_ca = _issue("Impostor CA", None, ca=True)
-    impostor_key, impostor_cert = _issue("procurement", rogue_ca)
+    rogue_ca = _issue("Rogue CA", None, ca=True)
+    rogue_key, rogue_cert = _issue("procurement", rogue_ca)
     return Pki(
         ca=_write(folder / "ca.pem", ca_cert),
         server_cert=_write(folder / "server.pem", server_cert),
         server_key=_write(folder / "server.key", server_key),
         client_cert=_write(folder / "client.pem", client_cert),
         client_key=_write(folder / "client.key", client_key),
-        impostor_cert=_write(folder / "impostor.pem", impostor_cert),
-        impostor_key=_write(folder / "impostor.key", impostor_key),
+        rogue_cert=_write(folder / "rogue.pem", rogue_cert),
+        rogue_key=_write(folder / "rogue.key", rogue_key),
     )
 
 
