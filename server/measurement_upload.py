@@ -199,8 +199,8 @@ def run_upload(
                 found = sorted([*problems, *checked], key=lambda p: p.index)
                 if found:
                     raise refusal(found)
-            # Stop between rows once the caller is gone: partially, keep what is stored;
-            # in a transaction, everything is undone below anyway.
+            # Stop between rows once the caller is gone: in a transaction everything is then
+            # undone below; without one, a partial upload keeps the rows stored so far.
             stop = abandoned if partial_acceptance or atomic else lambda: False
             outcome = _store_rows(
                 service, rows, problems,

@@ -106,6 +106,7 @@ class Tally:
     sent: int = 0
     errors: dict[str, int] = attrs.field(factory=dict)
     latencies: list[float] = attrs.field(factory=list)
+    by_kind: dict[str, list[float]] = attrs.field(factory=dict)
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     def record(self, call: Call, scheduled: float) -> None:
@@ -119,6 +120,7 @@ class Tally:
         with self.lock:
             self.sent += 1
             self.latencies.append(took)
+            self.by_kind.setdefault(call.__name__, []).append(took)
             if failure is not None:
                 self.errors[failure] = self.errors.get(failure, 0) + 1
 
@@ -212,12 +214,19 @@ def summary(tally: Tally, samples: list[int], rate: float, seconds: float) -> bo
         f"latency: median {statistics.median(ordered) * 1000:.1f} ms,"
         f" p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms"
     )
+    for kind, took in sorted(tally.by_kind.items()):
+        print(f"  {kind}: {len(took):,}, median {_ms(took, 0.5)}, p99 {_ms(took, 0.99)}")
     print(
         f"server RSS: {samples[0] / 2**20:.1f} MiB after warm-up, {samples[-1] / 2**20:.1f} MiB"
         f" at the end (max {max(samples) / 2**20:.1f} MiB): growth {growth:+.2%}"
         f" (limit {MAX_RSS_GROWTH:.0%})"
     )
     return tally.error_count == 0 and growth < MAX_RSS_GROWTH
+
+
+def _ms(latencies: list[float], quantile: float) -> str:
+    ordered = sorted(latencies)
+    return f"{ordered[min(int(len(ordered) * quantile), len(ordered) - 1)] * 1000:.1f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
