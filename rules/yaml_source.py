@@ -91,7 +91,10 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, tuple[PackError,
     Returns the document (None when the YAML is malformed) and the problems found. Duplicate
     keys and non-text keys are reported but still give a document, so later checks can run.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters here, before parsing
+    except yaml.reader.ReaderError as error:
+        return None, (_reader_error(error, text, file),)
     builder = _Builder(loader, file)
     try:
         node = loader.get_single_node()
@@ -113,6 +116,15 @@ def _yaml_error(error: yaml.MarkedYAMLError, file: str) -> PackError:
     parts = [error.context, error.problem]
     detail = ", ".join(p for p in parts if p)
     return PackError(file, line, column, f"malformed YAML: {detail}")
+
+
+def _reader_error(error: yaml.reader.ReaderError, text: str, file: str) -> PackError:
+    # A reader error has no mark, only the character's offset in the text.
+    position = min(max(error.position, 0), len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    return PackError(file, line, column, f"malformed YAML: character U+{code:04X} is not allowed")
 
 
 class _TooLarge(Exception):

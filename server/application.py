@@ -7,12 +7,13 @@ runs over memory, SQLite or PostgreSQL, in the server and in simulations.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -184,6 +185,15 @@ TICKED_STATES = frozenset(
 )
 
 
+@runtime_checkable
+class TransactionalStore(Protocol):
+    """A store that can make several appends durable together (SQLite does)."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose appends land together or not at all."""
+        ...
+
+
 class SupplierService:
     """Runs commands against suppliers and answers queries from the store's projections."""
 
@@ -202,17 +212,34 @@ class SupplierService:
             replay=partial(self._replay, context.request_id),
         )
 
-    def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
+    @contextlib.contextmanager
+    def atomically(self) -> Iterator[bool]:
+        """A block whose executed commands are stored together or not at all (a crash or an
+        exception inside leaves none of them), where the store can: it yields True then;
+        elsewhere (False) each command stands alone.
+        """
+        if isinstance(self._store, TransactionalStore):
+            with self._store.transaction():
+                yield True
+        else:
+            yield False
+
+    def dry_run(
+        self, commands: Sequence[tuple[Command, str]], stop: Callable[[], bool] = lambda: False
+    ) -> list[DomainError | None]:
         """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
         state folded forward in memory, and store nothing: the error each would raise.
 
         A request id already recorded with the same content gives None (``execute`` would
-        replay it); with other content, ``RequestIdReused``.
+        replay it); with other content, ``RequestIdReused``. Once ``stop()`` is true (the
+        caller is gone), the outcomes so far are returned, one per command decided.
         """
         policy = self._policy()
         states: dict[str, SupplierState | None] = {}
         outcomes: list[DomainError | None] = []
         for command, request_id in commands:
+            if stop():
+                break
             try:
                 validate(command)
                 recorded = self._store.find_request(request_id)

@@ -405,6 +405,21 @@ def _rejecting(handler: Handler | None, status: status_pb2.Status) -> Handler | 
     return factory(reject, handler.request_deserializer, handler.response_serializer)
 
 
+def handler_shape(handler: Handler) -> tuple[Callable[..., Any], Callable[..., Handler]]:
+    """A handler's behaviour (the one method its shape uses) and the factory for its shape.
+
+    For interceptors that wrap a handler's behaviour and build one of the same shape.
+    """
+    kind = (handler.request_streaming, handler.response_streaming)
+    behaviours: dict[tuple[bool, bool], Any] = {  # the stubs allow None; the shape's is set
+        (False, False): handler.unary_unary,
+        (False, True): handler.unary_stream,
+        (True, False): handler.stream_unary,
+        (True, True): handler.stream_stream,
+    }
+    return behaviours[kind], _HANDLER_FACTORIES[kind]
+
+
 _HANDLER_FACTORIES = {
     (False, False): grpc.unary_unary_rpc_method_handler,
     (False, True): grpc.unary_stream_rpc_method_handler,

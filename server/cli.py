@@ -19,6 +19,9 @@ from server.auth import TokenConfigError, TokenTable, load_tokens
 from server.bootstrap import build
 from server.config import (
     DEFAULT_ADDRESS,
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
     Settings,
@@ -32,7 +35,6 @@ from server.simulation.cli import add_simulation_commands
 from server.storage.errors import StoreUnavailable
 from server.tls import TlsConfigError, optional_server_credentials
 
-SHUTDOWN_GRACE_SECONDS = 5.0
 log = logging.getLogger("sqm")
 
 
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-port",
         help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
     )
+    _add_limits(serve)
     serve.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -104,6 +107,26 @@ def _parser() -> argparse.ArgumentParser:
     add_simulation_commands(commands)
     add_client_commands(commands)
     return parser
+
+
+def _add_limits(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--max-message-bytes",
+        help=f"largest request message accepted; larger: RESOURCE_EXHAUSTED"
+        f" (env {ENVIRONMENT['max_message_bytes']}, default {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
+    serve.add_argument(
+        "--max-concurrent-rpcs",
+        help=f"calls in progress at once, Watch streams included; one more:"
+        f" RESOURCE_EXHAUSTED (env {ENVIRONMENT['max_concurrent_rpcs']},"
+        f" default {DEFAULT_MAX_CONCURRENT_RPCS})",
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        help=f"on SIGTERM, how long calls in flight may take to finish"
+        f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
+        f" default {DEFAULT_SHUTDOWN_GRACE_SECONDS:g})",
+    )
 
 
 def _lifecycle_command(_: argparse.Namespace) -> int:
@@ -145,7 +168,12 @@ async def serve(
     """Serve until SIGTERM or SIGINT, then drain: NOT_SERVING first, in-flight calls finish."""
     app = build(settings)
     server, port, health = create_server(
-        app, settings.address, tokens=tokens, credentials=credentials
+        app,
+        settings.address,
+        tokens=tokens,
+        credentials=credentials,
+        max_message_bytes=settings.max_message_bytes,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     metrics_server = (
         start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
@@ -171,7 +199,7 @@ async def serve(
     await stop.wait()
     await set_serving(health, False)
     await app.scheduler.stop()
-    await server.stop(grace=SHUTDOWN_GRACE_SECONDS)
+    await server.stop(grace=settings.shutdown_grace_seconds)
     if metrics_server is not None:
         metrics_server.close()
     app.close()

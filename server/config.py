@@ -30,8 +30,20 @@ ENVIRONMENT = {
     "tls_client_ca": "SQM_TLS_CLIENT_CA",
     "metrics_port": "SQM_METRICS_PORT",
     "migrate": "SQM_MIGRATE",
+    "max_message_bytes": "SQM_MAX_MESSAGE_BYTES",
+    "max_concurrent_rpcs": "SQM_MAX_CONCURRENT_RPCS",
+    "shutdown_grace_seconds": "SQM_SHUTDOWN_GRACE_SECONDS",
 }
 DEFAULT_TICK_SECONDS = 60.0
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_CONCURRENT_RPCS = 1000
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+# The least each limit may be set to: a server that takes no request is a mistake.
+_MINIMUMS = {
+    "max_message_bytes": 1024,
+    "max_concurrent_rpcs": 1,
+    "shutdown_grace_seconds": 0,
+}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -82,6 +94,10 @@ class Settings:
     tls_client_ca: Path | None = None  # given: mutual TLS, clients must present a certificate
     metrics_port: int | None = None  # None: no metrics endpoint; 0 picks a free port
     migrate: bool = False  # PostgreSQL: apply missing schema migrations at start-up
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # a larger request: RESOURCE_EXHAUSTED
+    # Calls in progress at once, Watch streams included; one more: RESOURCE_EXHAUSTED.
+    max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS  # for in-flight calls
 
 
 def settings_from(
@@ -108,15 +124,9 @@ def settings_from(
     ):
         if path_field in values:
             values[path_field] = Path(str(values[path_field]))
-    for number_field, kind in (("tick_seconds", float), ("metrics_port", int)):
+    for number_field, kind in _NUMBERS:
         if number_field in values:
-            try:
-                values[number_field] = kind(str(values[number_field]))
-            except ValueError:
-                raise ValueError(
-                    f"{number_field} (env {ENVIRONMENT[number_field]}) must be a number,"
-                    f" got {values[number_field]!r}"
-                ) from None
+            values[number_field] = _number(number_field, kind, values[number_field])
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -127,3 +137,24 @@ def _flag(field: str, value: object) -> bool:
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
     raise ValueError(f"{field} (env {ENVIRONMENT[field]}) must be true or false, got {value!r}")
+
+
+_NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
+    ("tick_seconds", float),
+    ("metrics_port", int),
+    ("max_message_bytes", int),
+    ("max_concurrent_rpcs", int),
+    ("shutdown_grace_seconds", float),
+)
+
+
+def _number(field: str, kind: type[int] | type[float], given: object) -> int | float:
+    where = f"{field} (env {ENVIRONMENT[field]})"
+    try:
+        value = kind(str(given))
+    except ValueError:
+        raise ValueError(f"{where} must be a number, got {given!r}") from None
+    least = _MINIMUMS.get(field)
+    if least is not None and not value >= least:  # "not >=": NaN is refused too
+        raise ValueError(f"{where} must be at least {least}, got {given!r}")
+    return value

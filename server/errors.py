@@ -46,8 +46,19 @@ class TooManyRows(DomainError):
         super().__init__(f"an upload carries at most {limit} rows; nothing was stored")
 
 
+class MalformedRequest(DomainError):
+    """The request's bytes are not a valid protobuf message of the method's request type."""
+
+    reason = "MALFORMED_REQUEST"
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"the request is not a valid protobuf message: {problem}")
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    MalformedRequest: grpc.StatusCode.INVALID_ARGUMENT,
     InvalidCommand: grpc.StatusCode.INVALID_ARGUMENT,
     RequestIdReused: grpc.StatusCode.INVALID_ARGUMENT,
     SupplierNotFound: grpc.StatusCode.NOT_FOUND,

@@ -11,8 +11,10 @@ from server.admin_servicer import AdminServicer
 from server.audit_servicer import AuditServicer
 from server.auth import AuthInterceptor, TokenTable
 from server.bootstrap import App
+from server.config import DEFAULT_MAX_MESSAGE_BYTES
 from server.observability import Metrics, ObservabilityInterceptor
 from server.policy_servicer import PolicyServicer
+from server.request_decoding import DecodingInterceptor
 from server.servicer import SupplierServicer
 from sqm.v1 import (
     admin_service_pb2,
@@ -30,7 +32,8 @@ POLICY_SERVICE_NAME = policy_service_pb2.DESCRIPTOR.services_by_name["PolicyServ
 ADMIN_SERVICE_NAME = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 AUDIT_SERVICE_NAME = audit_service_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
 SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME, AUDIT_SERVICE_NAME)
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_MESSAGE_BYTES = DEFAULT_MAX_MESSAGE_BYTES
+"""The largest answer; the upload's answer is sized to stay under it (measurement_upload)."""
 
 
 def create_server(
@@ -40,20 +43,30 @@ def create_server(
     tokens: TokenTable | None = None,
     credentials: grpc.ServerCredentials | None = None,
     metrics: Metrics | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_concurrent_rpcs: int | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
     ``tokens`` turns authentication on; ``credentials`` serve TLS (mutual TLS when they
-    require client certificates). Returns the server, the bound port and the health servicer
-    (serving is announced by the caller once the server has started).
+    require client certificates). A request larger than ``max_message_bytes``, or a call
+    beyond ``max_concurrent_rpcs`` in progress (None: no limit), is RESOURCE_EXHAUSTED.
+    Returns the server, the bound port and the health servicer (serving is announced by
+    the caller once the server has started).
     """
     server = grpc.aio.server(
-        # Observability outermost, so calls that auth refuses are logged and counted too.
-        interceptors=[ObservabilityInterceptor(metrics), AuthInterceptor(tokens)],
+        # Observability outermost, so calls that auth refuses are logged and counted too;
+        # decoding innermost, so a request that does not parse is still refused auth first.
+        interceptors=[
+            ObservabilityInterceptor(metrics),
+            AuthInterceptor(tokens),
+            DecodingInterceptor(),
+        ],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
         SupplierServicer(app.service, app.executor, app.clock, app.needs), server

@@ -11,11 +11,16 @@ All or none: before anything is stored, every row is decided against its supplie
 folded forward in memory (a dry run of :func:`domain.decide.decide`), so a row that the
 domain would refuse (unknown objective, wrong unit, supplier not under contract) stops the
 whole upload, not only the rows after it. The dry run and the writes run in one job on the
-service's single worker thread, so nothing else in this server process writes in between;
-only another server process writing to the same supplier in that instant can make a row
-fail after earlier ones were stored (that row's error is returned, and retrying the same
-upload is safe). Once the dry run has passed, every row is stored even if the caller has
-gone meanwhile.
+service's single worker thread and, where the store has transactions (SQLite), in one
+store transaction: nothing else writes in between, the rows become durable together just
+before the answer, and a process killed before that leaves none of them (the client's
+retry with the same request ids then stores them once). A caller gone before the commit
+(cancelled, out of time, disconnected, or cut off by a server stopping) gets nothing
+stored: grpc ends such a stream as if the client had finished it, so rows that arrived
+may be only the first part of the upload. On a store without transactions only another
+server process writing to the same supplier in that instant can make a row fail after
+earlier ones were stored (that row's error is returned, and retrying the same upload is
+safe), and once the dry run has passed every row is stored even if the caller has gone.
 
 Limits: at most :data:`MAX_UPLOAD_ROWS` rows per stream (beyond, RESOURCE_EXHAUSTED and
 nothing stored); a refusal names the first bad rows that fit in gRPC's trailers; the answer
@@ -63,7 +68,7 @@ ROW_ERRORS = (InvalidCommand, SupplierNotFound, IllegalTransition, RequestIdReus
 
 
 class Abandoned(Exception):
-    """The caller went away during a dry run: nothing is stored."""
+    """The caller went away before its rows were committed: nothing is stored."""
 
 
 @attrs.frozen
@@ -182,24 +187,46 @@ def run_upload(
     """Store the rows as the upload asks; raise ``InvalidCommand`` if all-or-none fails.
 
     ``abandoned`` is asked before each row: once the caller is gone (cancelled, out of
-    time) a dry run stops and stores nothing, and a partial upload stores no further row
-    (rows already stored stay stored; a retry of the upload is answered from them).
+    time) a dry run stops and stores nothing, and a partial upload stores no further row.
+    The whole runs in one store transaction where the store has them, and is undone if
+    the caller is gone by its end (see the module's notes); without one, rows already
+    stored stay stored (a retry of the upload is answered from them).
     """
-    if not partial_acceptance:
-        try:
-            checked = dry_run(service, rows, abandoned)
-        except Abandoned:
-            return UploadOutcome(0, (), ())
-        found = sorted([*problems, *checked], key=lambda p: p.index)
-        if found:
-            raise refusal(found)
+    try:
+        with service.atomically() as atomic:
+            if not partial_acceptance:
+                checked = dry_run(service, rows, abandoned)
+                found = sorted([*problems, *checked], key=lambda p: p.index)
+                if found:
+                    raise refusal(found)
+            # Stop between rows once the caller is gone: in a transaction everything is then
+            # undone below; without one, a partial upload keeps the rows stored so far.
+            stop = abandoned if partial_acceptance or atomic else lambda: False
+            outcome = _store_rows(
+                service, rows, problems,
+                partial_acceptance=partial_acceptance, actor=actor, stop=stop,
+            )  # fmt: skip
+            if atomic and abandoned():
+                raise Abandoned  # the transaction is rolled back: nothing was stored
+            return outcome
+    except Abandoned:
+        return UploadOutcome(0, (), ())
+
+
+def _store_rows(
+    service: SupplierService,
+    rows: Sequence[Row],
+    problems: Sequence[RowProblem],
+    *,
+    partial_acceptance: bool,
+    actor: str,
+    stop: Callable[[], bool],
+) -> UploadOutcome:
     accepted = 0
     decisions: list[Decision] = []
     rejected = list(problems)
     for row in rows:
-        # All or none: once the dry run passed, every row is stored even if the caller has
-        # gone (its retry is then answered from the records); partially, stop at once.
-        if partial_acceptance and abandoned():
+        if stop():
             break
         try:
             result = service.execute(row.command, RequestContext(row.request_id, actor))
@@ -222,15 +249,12 @@ def dry_run(
 
     A row whose request id is already recorded with the same content is skipped, as
     ``execute`` would replay it; with other content it is a problem, as ``execute`` would
-    refuse it.
+    refuse it. Raises :class:`Abandoned` once the caller is gone, between rows.
     """
-    outcomes = []
-    for row in rows:
-        if abandoned():
-            raise Abandoned
-        outcomes.append(row)
-    results = service.dry_run([(row.command, row.request_id) for row in outcomes])
-    return [row_problem(row, error) for row, error in zip(outcomes, results, strict=True) if error]
+    results = service.dry_run([(row.command, row.request_id) for row in rows], stop=abandoned)
+    if len(results) < len(rows):  # stopped between rows: the caller is gone
+        raise Abandoned
+    return [row_problem(row, error) for row, error in zip(rows, results, strict=True) if error]
 
 
 def row_problem(row: Row, error: DomainError) -> RowProblem:

@@ -26,7 +26,14 @@ import grpc
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from server.auth import Actor, Continuation, Handler, ServerInterceptor, current_actor
+from server.auth import (
+    Actor,
+    Continuation,
+    Handler,
+    ServerInterceptor,
+    current_actor,
+    handler_shape,
+)
 
 ACCESS_LOGGER = "sqm.access"
 UNKNOWN_METHOD = "unknown"  # the metrics label for methods the server does not have
@@ -255,12 +262,7 @@ Start = Callable[[], _Call]
 def _wrapped(handler: Handler, start: Start, finish: Finish) -> Handler:
     """The same handler, its behaviour wrapped; sync stays sync, async stays async."""
     kind = (handler.request_streaming, handler.response_streaming)
-    behaviour, factory = {
-        (False, False): (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
-        (False, True): (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
-        (True, False): (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
-        (True, True): (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
-    }[kind]
+    behaviour, factory = handler_shape(handler)
     wrapper: Callable[..., Any]
     if inspect.isasyncgenfunction(behaviour):
         wrapper = _async_stream(behaviour, start, finish, kind[0])

@@ -37,7 +37,25 @@ def decode(token: str, collection: str) -> Any:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict) or body.get("c") != collection or "p" not in body:
-        raise InvalidCommand(
-            [FieldViolation("page_token", "not a page token this list issued; start without one")]
-        )
+        raise _not_issued()
     return body["p"]
+
+
+def decode_index(token: str, collection: str) -> int:
+    """The position in ``token`` where it must be a count (0 for the first page).
+
+    A token is opaque, not signed: one whose position is not a count this server could
+    have issued (text, a negative number, one past SQLite's integers) was forged.
+    """
+    position = decode(token, collection)
+    if position is None:
+        return 0
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < 2**63:
+        raise _not_issued()
+    return position
+
+
+def _not_issued() -> InvalidCommand:
+    return InvalidCommand(
+        [FieldViolation("page_token", "not a page token this list issued; start without one")]
+    )

@@ -20,6 +20,7 @@ from domain.errors import FieldViolation, InvalidCommand
 from domain.model import Stage
 from rules.tooling.lint import Finding, Severity
 from server import mapping, pagination
+from server.auth import current_actor
 from server.errors import translated
 from server.policy_admin import PolicyAdministration, VersionView
 from server.proto_values import optional_time
@@ -28,7 +29,6 @@ from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
 VERSIONS_PAGE = (50, 1000)  # (default, maximum)
 VERSION_PREFIX = "policyVersions/"
-ACTOR_METADATA_KEY = "x-sqm-actor"
 
 T = TypeVar("T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -79,7 +79,7 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
     ) -> api.ListPolicyVersionsResponse:
         """Every archived version, first archived first."""
         size = pagination.page_size(request.page_size, *VERSIONS_PAGE)
-        after = int(pagination.decode(request.page_token, "policyVersions") or 0)
+        after = pagination.decode_index(request.page_token, "policyVersions")
         views = await self._run(self._admin.versions)
         page = views[after : after + size]
         more = after + size < len(views)
@@ -186,5 +186,6 @@ def _version_from_name(name: str) -> str:
 
 
 def _actor(context: Context) -> str:
-    metadata = dict(context.invocation_metadata() or ())
-    return str(metadata.get(ACTOR_METADATA_KEY) or "anonymous")
+    # The authenticated caller (the token's name); the x-sqm-actor header only counts when
+    # authentication is off (server.auth), never as a way to record someone else's name.
+    return current_actor().name

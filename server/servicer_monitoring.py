@@ -41,6 +41,9 @@ class MonitoringMethods(ServicerBase):
             if len(messages) == MAX_UPLOAD_ROWS:
                 raise TooManyRows(MAX_UPLOAD_ROWS)
             messages.append(message)
+        # A stream cut off (cancelled, disconnected, server stopping) also ends like this;
+        # its cancellation is often already on its way: let it land before any work starts.
+        await asyncio.sleep(0)
         abandoned = threading.Event()  # the worker thread stops between rows once set
         job = partial(
             measurement_upload.upload,

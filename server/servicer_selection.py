@@ -89,10 +89,8 @@ class SelectionMethods(ServicerBase):
         size = pagination.page_size(request.page_size, *EVENTS_PAGE)
         # The token is bound to the filter: a page of one filter cannot resume another.
         collection = f"events:{parent}:{_filter_key(wanted)}"
-        after = pagination.decode(request.page_token, collection) or 0
-        page, resume = await self._run(
-            self._service.filtered_history, parent, int(after), size, wanted
-        )
+        after = pagination.decode_index(request.page_token, collection)
+        page, resume = await self._run(self._service.filtered_history, parent, after, size, wanted)
         token = pagination.encode(collection, resume) if resume is not None else ""
         return api.ListSupplierEventsResponse(
             events=[mapping.supplier_event(e) for e in page], next_page_token=token

@@ -19,6 +19,7 @@ import attrs
 
 from domain.commands import COMMAND_TYPES, Command
 from domain.decide import decide
+from domain.errors import FieldViolation, InvalidCommand
 from domain.events import DecisionRecorded, Event
 from domain.evolve import apply, fold
 from domain.model import ConditionOutcome, Decision, Stage, SupplierState
@@ -79,10 +80,21 @@ def evaluate_at(
     """Evaluate the rules of ``stage`` for ``state`` at ``at``.
 
     At the monitoring stage the latest measurement (and its breach, if it missed) is the
-    record judged, as when it arrived.
+    record judged, as when it arrived; without one there is nothing to judge, and
+    ``InvalidCommand`` names the stage.
     """
     context = DecisionContext(stage, state, at)
-    if stage is Stage.MONITORING and state.measurements:
+    if stage is Stage.MONITORING and not state.measurements:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "stage",
+                    "the monitoring stage judges the latest measurement, and the supplier"
+                    f" has none by {format_time(at)}",
+                )
+            ]
+        )
+    if stage is Stage.MONITORING:
         measurement = state.measurements[-1]
         breach = next(
             (

@@ -23,6 +23,9 @@ from rules.model import PolicyPack
 
 MAX_FILES = 100
 MAX_FILE_BYTES = 1024 * 1024
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+MAX_SHOWN_NAME = 64
 
 
 def read_pack_files(directory: str | os.PathLike[str]) -> dict[str, str]:
@@ -73,9 +76,13 @@ def _listed(manifest: str) -> list[str]:
 def check_files(files: Mapping[str, str], field: str = "files") -> None:
     """Raise :class:`InvalidCommand` naming every path or size a pack's files may not have."""
     violations = [
-        FieldViolation(f'{field}["{name}"]', problem)
+        FieldViolation(_entry(field, name), problem)
         for name, text in files.items()
         if (problem := _path_problem(name) or _size_problem(text)) is not None
+    ]
+    violations += [
+        FieldViolation(_entry(field, name), f"{folder!r} is a file, so nothing can be inside it")
+        for name, folder in _inside_files(files)
     ]
     if not files:
         violations.append(FieldViolation(field, f"give the pack's files, {MANIFEST} first"))
@@ -85,6 +92,12 @@ def check_files(files: Mapping[str, str], field: str = "files") -> None:
         violations.append(FieldViolation(field, f"at most {MAX_FILES} files, got {len(files)}"))
     if violations:
         raise InvalidCommand(violations)
+
+
+def _entry(field: str, name: str) -> str:
+    # A status travels in gRPC's trailers (a few KiB): a 100 KB name is not echoed whole.
+    shown = name if len(name) <= MAX_SHOWN_NAME else name[:MAX_SHOWN_NAME] + "..."
+    return f'{field}["{shown}"]'
 
 
 def _path_problem(name: str) -> str | None:
@@ -97,7 +110,22 @@ def _path_problem(name: str) -> str | None:
         or any(part in ("", ".", "..") for part in name.split("/"))
     ):
         return "expected a relative path inside the pack, like 'qualification.yaml'"
+    # What every file system takes: the pack is written to a temporary folder to be checked.
+    if len(name.encode()) > MAX_PATH_BYTES or any(
+        len(part.encode()) > MAX_NAME_BYTES for part in name.split("/")
+    ):
+        return f"at most {MAX_NAME_BYTES} bytes a name and {MAX_PATH_BYTES} bytes a path"
     return None
+
+
+def _inside_files(files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each ``(name, folder)`` where ``folder``, a prefix of ``name``, is itself a file."""
+    return [
+        (name, folder)
+        for name in files
+        for folder in ("/".join(name.split("/")[:end]) for end in range(1, name.count("/") + 1))
+        if folder in files
+    ]
 
 
 def _size_problem(text: str) -> str | None:

@@ -214,7 +214,8 @@ class SqliteEventStore:
     ) -> None:
         self._path = os.fspath(path)
         self._clock = clock
-        self._lock = threading.Lock()
+        # Re-entrant: appends inside ``transaction()`` take it again on the same thread.
+        self._lock = threading.RLock()
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
             Path(self._path).resolve().as_uri() + "?mode=ro" if read_only else self._path,
@@ -272,13 +273,29 @@ class SqliteEventStore:
         return int(found)
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around several appends: they are durable together or not at all.
+
+        A process killed inside the block leaves none of its appends behind. Each append
+        inside keeps its own checks and is a savepoint: one that fails (a conflict) is undone
+        alone, and the block may go on. Other threads wait until the block ends.
+        """
+        with self._lock, self._write_transaction():
+            yield
+
+    @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        nested = self._conn.in_transaction  # inside transaction(): the caller holds the lock
+        self._conn.execute("SAVEPOINT nested" if nested else "BEGIN IMMEDIATE")
         try:
             yield
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE nested" if nested else "COMMIT")
         except BaseException:
-            if self._conn.in_transaction:
+            # An I/O error may have rolled the whole transaction back already.
+            if nested and self._conn.in_transaction:
+                self._conn.execute("ROLLBACK TO nested")
+                self._conn.execute("RELEASE nested")
+            elif not nested and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
 
@@ -485,7 +502,7 @@ class SqliteEventStore:
         """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
         check_document(document)
         with self._lock, self._write_transaction():
-            kept = self._document_where("request_id = ?", document.request_id)
+            kept = self._document_by_request(document.request_id)
             replayed = replay_document(kept, document)
             if replayed is not None:
                 return replayed
@@ -525,10 +542,10 @@ class SqliteEventStore:
             ).fetchall()
         return [document_from_row(row) for row in rows]
 
-    def _document_where(self, condition: str, value: str) -> ArchivedDocument | None:
+    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
         row = self._conn.execute(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {condition}",  # noqa: S608 - constant
-            (value,),
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608 - constant columns
+            (request_id,),
         ).fetchone()
         return None if row is None else document_from_row(row)
 

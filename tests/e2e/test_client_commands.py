@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from clients import SqmClient
+from tests.certificates import make_pki
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted, event_count
 from tests.e2e.server_process import ServerProcess
-from tests.integration.test_interceptors import Pki
 
 pytestmark = pytest.mark.e2e
 
@@ -287,7 +287,7 @@ def test_an_unreachable_server_is_one_line_and_exit_2() -> None:
 
 def test_mutual_tls_needs_the_ca_and_a_client_certificate(tmp_path: Path) -> None:
     """With the CA and a client certificate the call succeeds; without the certificate, exit 2."""
-    pki = Pki(tmp_path)
+    pki = make_pki(tmp_path)
     server = ServerProcess(
         tmp_path / "tls.sqlite3", "--tick-seconds", "0",
         "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),

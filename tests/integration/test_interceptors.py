@@ -9,8 +9,6 @@ The server runs on an event loop of its own thread; the tests call it with ordin
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
 import logging
 import threading
@@ -22,10 +20,6 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -46,6 +40,7 @@ from server.observability import (
 )
 from server.tls import TlsConfigError, channel_credentials, optional_server_credentials
 from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
+from tests.certificates import Pki, make_pki
 
 pytestmark = pytest.mark.integration
 
@@ -635,73 +630,10 @@ def test_the_metrics_endpoint_serves_the_registry_over_http(
 # --- TLS and mutual TLS -----------------------------------------------------------------
 
 
-class Pki:
-    """A throwaway CA with a server certificate for 127.0.0.1/localhost and a client's."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        ca_key, ca_cert = _certificate("SQM test CA", None, ca=True)
-        self.ca = self._write("ca.pem", ca_cert)
-        server_key, server_cert = _certificate("localhost", (ca_key, ca_cert), server=True)
-        self.server_cert = self._write("server.pem", server_cert)
-        self.server_key = self._write("server.key", server_key)
-        client_key, client_cert = _certificate("procurement", (ca_key, ca_cert))
-        self.client_cert = self._write("client.pem", client_cert)
-        self.client_key = self._write("client.key", client_key)
-        rogue_ca_key, rogue_ca = _certificate("Rogue CA", None, ca=True)
-        rogue_key, rogue_cert = _certificate("procurement", (rogue_ca_key, rogue_ca))
-        self.rogue_cert = self._write("rogue.pem", rogue_cert)
-        self.rogue_key = self._write("rogue.key", rogue_key)
-
-    def _write(self, name: str, item: Any) -> Path:
-        path = self.folder / name
-        if isinstance(item, x509.Certificate):
-            path.write_bytes(item.public_bytes(serialization.Encoding.PEM))
-        else:
-            path.write_bytes(
-                item.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        return path
-
-
-def _certificate(
-    common_name: str,
-    issuer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None,
-    *,
-    ca: bool = False,
-    server: bool = False,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    signing_key, issuer_name = (key, subject) if issuer is None else (issuer[0], issuer[1].subject)
-    now = dt.datetime.now(dt.UTC)
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if server:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return key, builder.sign(signing_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """Certificates for this module's TLS tests."""
-    return Pki(tmp_path_factory.mktemp("pki"))
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def health_check(channel: grpc.Channel) -> int:
