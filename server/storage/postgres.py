@@ -52,6 +52,9 @@ from server.storage.records import (
     event_from_row,
     event_row,
     from_json,
+    identifier,
+    identifiers,
+    placeholders,
     replay_or_refuse,
     request_from_row,
     request_row,
@@ -278,10 +281,10 @@ class PostgresEventStore(PostgresArchives):
             conn.execute("SELECT 1 FROM log_head FOR UPDATE")
             refuse_non_empty(_exists(conn), self._where)
             for table, columns, rows in restore_batches(items, keep_instant):
-                marks = ", ".join(["%s"] * len(rows[0]))
                 with conn.cursor() as cursor:
                     cursor.executemany(
-                        f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - constants
+                        f"INSERT INTO {identifier(table)} ({identifiers(columns)})"  # noqa: S608
+                        f" VALUES ({placeholders(len(rows[0]), '%s')})",  # checked names, no values
                         rows,
                     )
             conn.execute(
@@ -324,7 +327,7 @@ def _stream_version(conn: psycopg.Connection, stream_id: str) -> int:
 
 def _exists(conn: psycopg.Connection) -> Callable[[str], bool]:
     def exists(table: str) -> bool:
-        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608 - a constant table name
+        row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {identifier(table)})").fetchone()  # noqa: S608
         return bool(row and row[0])
 
     return exists

@@ -18,6 +18,7 @@ import attrs
 import psycopg
 
 from server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
+from server.storage.records import identifier
 
 
 @attrs.frozen
@@ -30,12 +31,12 @@ class Migration:
 
 def _append_only(*tables: str) -> tuple[str, ...]:
     return tuple(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
-        f" FOR EACH ROW EXECUTE FUNCTION sqm_refuse_change()"
+        f"CREATE TRIGGER {identifier(table + '_append_only')} BEFORE UPDATE OR DELETE"
+        f" ON {identifier(table)} FOR EACH ROW EXECUTE FUNCTION sqm_refuse_change()"
         for table in tables
     ) + tuple(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
-        f" FOR EACH STATEMENT EXECUTE FUNCTION sqm_refuse_change()"
+        f"CREATE TRIGGER {identifier(table + '_no_truncate')} BEFORE TRUNCATE"
+        f" ON {identifier(table)} FOR EACH STATEMENT EXECUTE FUNCTION sqm_refuse_change()"
         for table in tables
     )
 

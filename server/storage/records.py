@@ -8,6 +8,7 @@ one behaviour by construction, not by copy.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -322,3 +323,31 @@ def _decoded_rows(
                 damaged.append((int(row[0]), f"stored event cannot be decoded: {error}"))
                 return
         after = int(rows[-1][0])
+
+
+# --- names in SQL text ----------------------------------------------------------------------
+# Values always travel as parameters. Table and column names cannot be parameters, so where a
+# statement is built for several tables the names pass through these checks first: only the
+# plain lower-case names the stores define get into SQL text.
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PLACEHOLDERS = frozenset({"?", "%s"})
+
+
+def identifier(name: str) -> str:
+    """``name`` for SQL text, if it is a plain lower-case identifier; else ``ValueError``."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a table or column name: {name!r}")
+    return name
+
+
+def identifiers(names: str) -> str:
+    """A comma-separated list of identifiers, each checked by :func:`identifier`."""
+    return ", ".join(identifier(name.strip()) for name in names.split(","))
+
+
+def placeholders(count: int, mark: str) -> str:
+    """``count`` parameter marks (``?`` for SQLite, ``%s`` for PostgreSQL), comma-separated."""
+    if mark not in _PLACEHOLDERS or count < 1:
+        raise ValueError(f"cannot make {count} placeholders of {mark!r}")
+    return ", ".join([mark] * count)

@@ -72,7 +72,10 @@ from server.storage.records import (
     event_from_row,
     event_row,
     from_json,
+    identifier,
+    identifiers,
     new_document_id,
+    placeholders,
     replay_document,
     replay_or_refuse,
     request_from_row,
@@ -485,9 +488,9 @@ class SqliteEventStore:
         with self._lock, self._write_transaction():
             refuse_non_empty(self._has_rows, self._path)
             for table, columns, rows in restore_batches(items, format_time):
-                marks = ", ".join("?" * len(rows[0]))
                 self._conn.executemany(
-                    f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - constants
+                    f"INSERT INTO {identifier(table)} ({identifiers(columns)})"  # noqa: S608
+                    f" VALUES ({placeholders(len(rows[0]), '?')})",  # checked names, no values
                     rows,
                 )
 

@@ -233,6 +233,9 @@ SQL_WORDS = re.compile(
     r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|VALUES|PRAGMA|CREATE|DROP|ALTER|BEGIN|SAVEPOINT)\b"
 )
 CONSTANT = re.compile(r"_?[A-Z][A-Z0-9_]*")  # module constants: _EVENT_COLUMNS, SCHEMA_VERSION
+# Calls whose result may enter SQL text: a whole number, and table or column names checked
+# against the plain-identifier pattern (server.storage.records), which cannot be parameters.
+CHECKED_NAMES = frozenset({"int", "identifier", "identifiers", "placeholders"})
 
 
 class SqlFormatting(ast.NodeVisitor):
@@ -305,7 +308,7 @@ class SqlFormatting(ast.NodeVisitor):
                 self._safe(v.value) for v in node.values if isinstance(v, ast.FormattedValue)
             )
         if isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Name) and node.func.id == "int":
+            if isinstance(node.func, ast.Name) and node.func.id in CHECKED_NAMES:
                 return True
             method = node.func
             return (
