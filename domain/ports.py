@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.model import (
     Breach,
     Decision,
@@ -102,6 +103,35 @@ class ChainVerification:
     def intact(self) -> bool:
         """True when every link checked out."""
         return self.first_broken_seq is None
+
+
+@attrs.frozen
+class PendingAppend:
+    """One request's append, waiting to be written with others in one transaction.
+
+    ``snapshot`` None means a later append of the same batch on the same stream writes the
+    stream's snapshot: only the last state of a stream in a batch needs serialising.
+    """
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent]
+    meta: CommandMeta
+    snapshot: Mapping[str, Any] | None
+
+
+class BatchAppendStore(Protocol):
+    """A store that can make several requests durable with one commit (one fsync)."""
+
+    def append_batch(
+        self, appends: Sequence[PendingAppend]
+    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+        """Append each of ``appends`` in order, as ``EventStore.append`` would, in ONE
+        transaction; a refused append (stale version, reused request id) is returned in
+        its place and writes nothing, the others are written. Nothing is durable, and no
+        result may be acted on, before this returns.
+        """
+        ...
 
 
 class EventStore(Protocol):

@@ -30,7 +30,7 @@ from domain.documents import (
     NewDocument,
     checked,
 )
-from domain.errors import ConcurrencyConflict
+from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
@@ -42,6 +42,7 @@ from domain.ports import (
     ChainVerification,
     CommandMeta,
     NewEvent,
+    PendingAppend,
     RecordedEvent,
     StreamSnapshot,
 )
@@ -322,6 +323,46 @@ class SqliteEventStore:
             self._insert(records, meta, result, state_json)
             return result
 
+    def append_batch(
+        self, appends: Sequence[PendingAppend]
+    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+        """Append several requests in one ``BEGIN IMMEDIATE`` transaction: one commit, one
+        fsync for all (group commit). Each is checked as :meth:`append` checks it, against
+        the log as the earlier appends of the batch left it; a refused one is returned in
+        its place and writes nothing.
+        """
+        for pending in appends:
+            check_append(pending.stream_id, pending.events)
+        snapshots = [None if p.snapshot is None else to_json(p.snapshot) for p in appends]
+        with self._lock, self._write_transaction():
+            return [
+                self._append_one(pending, state_json)
+                for pending, state_json in zip(appends, snapshots, strict=True)
+            ]
+
+    def _append_one(
+        self, pending: PendingAppend, state_json: str | None
+    ) -> AppendResult | ConcurrencyConflict | RequestIdReused:
+        # The caller holds the lock and the write transaction.
+        stream_id, meta = pending.stream_id, pending.meta
+        try:
+            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
+        except RequestIdReused as error:
+            return error
+        if replayed is not None:
+            return replayed
+        actual = self._stream_version(stream_id)
+        if actual != pending.expected_version:
+            return ConcurrencyConflict(stream_id, pending.expected_version, actual)
+        last_seq, last_hash = self._head()
+        records = seal_events(
+            stream_id, pending.expected_version, pending.events, meta,
+            last_seq=last_seq, last_hash=last_hash, recorded_at=self._clock(),
+        )  # fmt: skip
+        result = result_of(records)
+        self._insert(records, meta, result, state_json)
+        return result
+
     def _stream_version(self, stream_id: str) -> int:
         row = self._conn.execute(
             "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
@@ -339,7 +380,7 @@ class SqliteEventStore:
         records: Sequence[RecordedEvent],
         meta: CommandMeta,
         result: AppendResult,
-        state_json: str,
+        state_json: str | None,
     ) -> None:
         self._conn.executemany(
             f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - column names are constants
@@ -350,6 +391,8 @@ class SqliteEventStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             request_row(meta.request_id, meta.fingerprint, result),
         )
+        if state_json is None:  # a later append of the same batch writes the snapshot
+            return
         self._conn.execute(
             "INSERT INTO snapshots (stream_id, version, state) VALUES (?, ?, ?)"
             " ON CONFLICT (stream_id) DO UPDATE"
