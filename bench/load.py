@@ -1,0 +1,192 @@
+"""The load generator: a real gRPC client (grpc.aio) in its own process.
+
+Requests are serialised beforehand and sent as bytes, so the echo ceiling and SQM see the
+very same client doing the very same work. Full load is a closed loop (``concurrency``
+calls always in flight); a fixed ``rate`` is an open loop whose latencies count from the
+moment each call was due, so a stall is not hidden by the calls it delayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Iterator, Sequence
+
+import attrs
+import grpc
+
+from bench.processes import in_fresh_process
+from sqm.v1 import supplier_service_pb2 as api
+
+CALL_TIMEOUT_SECONDS = 60.0
+WARM_UP_CALLS = 20
+"""Calls made before the clock starts: connection set-up and first-call costs."""
+UPLOAD_METHOD = "/sqm.v1.SupplierService/UploadMeasurements"
+
+
+@attrs.frozen
+class LoadResult:
+    """What a load run completed, how long it took and each call's latency."""
+
+    completed: int
+    failed: int
+    seconds: float
+    latencies_ms: tuple[float, ...] = ()
+    first_error: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Completed calls (or rows) per second."""
+        return self.completed / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        """The latency below which ``fraction`` of the calls finished, in ms."""
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else float("nan")
+        cuts = statistics.quantiles(self.latencies_ms, n=1000, method="inclusive")
+        return cuts[min(len(cuts) - 1, round(fraction * 1000) - 1)]
+
+
+@attrs.frozen
+class UnaryJob:
+    """What one unary load run sends, how, and for how long."""
+
+    address: str
+    method: str
+    payloads: tuple[bytes, ...]
+    concurrency: int
+    seconds: float
+    rate: float | None
+
+
+def unary(
+    address: str,
+    method: str,
+    payloads: Sequence[bytes],
+    *,
+    concurrency: int,
+    seconds: float,
+    rate: float | None = None,
+) -> LoadResult:
+    """Call ``method`` with ``payloads`` in order from a separate process, for ``seconds``
+    at most (or until the payloads run out): closed loop, or at ``rate`` calls a second.
+    """
+    job = UnaryJob(address, method, tuple(payloads), concurrency, seconds, rate)
+    return in_fresh_process(_run_unary, job)
+
+
+def uploads(address: str, streams: Sequence[Sequence[bytes]], *, concurrency: int) -> LoadResult:
+    """Send every upload stream (rows of ``UploadMeasurementsRequest`` bytes) from a
+    separate process, ``concurrency`` streams at a time; ``completed`` counts accepted rows.
+    """
+    return in_fresh_process(_run_uploads, address, [list(s) for s in streams], concurrency)
+
+
+def _run_unary(job: UnaryJob) -> LoadResult:
+    return asyncio.run(_unary(job))
+
+
+def _run_uploads(address: str, streams: list[list[bytes]], concurrency: int) -> LoadResult:
+    return asyncio.run(_uploads(address, streams, concurrency))
+
+
+@attrs.define
+class _Tally:
+    latencies_ms: list[float] = attrs.field(factory=list)
+    failed: int = 0
+    first_error: str = ""
+
+    def failure(self, error: grpc.aio.AioRpcError) -> None:
+        self.failed += 1
+        self.first_error = self.first_error or f"{error.code().name}: {error.details()}"
+
+
+async def _unary(job: UnaryJob) -> LoadResult:
+    async with grpc.aio.insecure_channel(job.address) as channel:
+        call = channel.unary_unary(job.method)
+        warm, timed = job.payloads[:WARM_UP_CALLS], job.payloads[WARM_UP_CALLS:]
+        for payload in warm:
+            await call(payload, timeout=CALL_TIMEOUT_SECONDS)
+        tally = _Tally()
+        began = time.perf_counter()
+        deadline = began + job.seconds
+        if job.rate is None:
+            await _closed_loop(call, iter(timed), tally, job.concurrency, deadline)
+        else:
+            await _open_loop(call, timed, tally, job.rate, deadline)
+        elapsed = time.perf_counter() - began
+    return LoadResult(
+        len(tally.latencies_ms), tally.failed, elapsed, tuple(tally.latencies_ms), tally.first_error
+    )
+
+
+async def _closed_loop(
+    call: grpc.aio.UnaryUnaryMultiCallable,
+    payloads: Iterator[bytes],
+    tally: _Tally,
+    concurrency: int,
+    deadline: float,
+) -> None:
+    async def worker() -> None:
+        for payload in payloads:  # one iterator shared by every worker
+            if time.perf_counter() >= deadline:
+                return
+            await _timed_call(call, payload, time.perf_counter(), tally)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def _open_loop(
+    call: grpc.aio.UnaryUnaryMultiCallable,
+    payloads: Sequence[bytes],
+    tally: _Tally,
+    rate: float,
+    deadline: float,
+) -> None:
+    start = time.perf_counter()
+    calls = []
+    for number, payload in enumerate(payloads):
+        due = start + number / rate
+        if due >= deadline:
+            break
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        calls.append(asyncio.create_task(_timed_call(call, payload, due, tally)))
+    await asyncio.gather(*calls)
+
+
+async def _timed_call(
+    call: grpc.aio.UnaryUnaryMultiCallable, payload: bytes, since: float, tally: _Tally
+) -> None:
+    try:
+        await call(payload, timeout=CALL_TIMEOUT_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        tally.failure(error)
+        return
+    tally.latencies_ms.append((time.perf_counter() - since) * 1000)
+
+
+async def _uploads(address: str, streams: list[list[bytes]], concurrency: int) -> LoadResult:
+    async with grpc.aio.insecure_channel(address) as channel:
+        call = channel.stream_unary(UPLOAD_METHOD)
+        tally = _Tally()
+        accepted = 0
+        pending = iter(streams)
+        began = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal accepted
+            for rows in pending:
+                try:
+                    answer = await call(iter(rows), timeout=CALL_TIMEOUT_SECONDS)
+                except grpc.aio.AioRpcError as error:
+                    tally.failure(error)
+                    continue
+                response = api.UploadMeasurementsResponse.FromString(answer)
+                accepted += response.accepted_count
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return LoadResult(accepted, tally.failed, elapsed, (), tally.first_error)
