@@ -10,6 +10,7 @@ load.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,12 +52,14 @@ def contracted(suppliers: int) -> Store:
     return Store(path, ids, objectives)
 
 
-def rows(store: Store, count: int, prefix: str) -> list[api.RecordMeasurementRequest]:
-    """``count`` new measurements, round-robin over the suppliers, each a minute after the
-    supplier's previous one; request ids ``{prefix}-{n}``.
+def rows(
+    store: Store, count: int, prefix: str, suppliers: Sequence[str] = ()
+) -> list[api.RecordMeasurementRequest]:
+    """``count`` new measurements, round-robin over ``suppliers`` (default: all), each a
+    minute after the supplier's previous one; request ids ``{prefix}-{n}``.
     """
     made = []
-    suppliers = store.supplier_ids
+    suppliers = suppliers or store.supplier_ids
     for number in range(count):
         turn = number // len(suppliers)
         objective_id, target, unit, period_days = store.objectives[turn % len(store.objectives)]
@@ -76,6 +79,18 @@ def rows(store: Store, count: int, prefix: str) -> list[api.RecordMeasurementReq
     return made
 
 
+def _upload_streams(
+    requests: Sequence[api.RecordMeasurementRequest], per_upload: int
+) -> list[list[bytes]]:
+    return [
+        [
+            api.UploadMeasurementsRequest(measurement=row).SerializeToString()
+            for row in requests[start : start + per_upload]
+        ]
+        for start in range(0, len(requests), per_upload)
+    ]
+
+
 def fresh_copy(store: Store, folder: Path, name: str) -> Path:
     """A copy of the store for one server: every measurement starts from the same state."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,17 +107,16 @@ def streaming(
     """Rows a second through ``UploadMeasurements`` (all or none), ``per_upload`` rows a
     stream, ``concurrency`` streams at a time.
     """
-    requests = rows(store, rows_total, "stream")
+    # Each concurrent stream has suppliers of its own: rows for one supplier must arrive
+    # in time order, and two streams' uploads may be decided in either order.
+    groups = [store.supplier_ids[n::concurrency] for n in range(concurrency)]
     streams = [
-        [
-            api.UploadMeasurementsRequest(measurement=row).SerializeToString()
-            for row in requests[start : start + per_upload]
-        ]
-        for start in range(0, len(requests), per_upload)
+        _upload_streams(rows(store, rows_total // concurrency, f"s{n}", ids), per_upload)
+        for n, ids in enumerate(groups)
     ]
     database = fresh_copy(store, folder, "streaming")
     with sqm_server(database, folder / "streaming.log") as server:
-        result = load.uploads(server.address, streams, concurrency=concurrency)
+        result = load.uploads(server.address, streams)
     _check(result, "UploadMeasurements")
     return result
 

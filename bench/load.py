@@ -76,19 +76,21 @@ def unary(
     return in_fresh_process(_run_unary, job)
 
 
-def uploads(address: str, streams: Sequence[Sequence[bytes]], *, concurrency: int) -> LoadResult:
-    """Send every upload stream (rows of ``UploadMeasurementsRequest`` bytes) from a
-    separate process, ``concurrency`` streams at a time; ``completed`` counts accepted rows.
+def uploads(address: str, streams_per_sender: Sequence[Sequence[Sequence[bytes]]]) -> LoadResult:
+    """Send upload streams (rows of ``UploadMeasurementsRequest`` bytes) from a separate
+    process: one concurrent sender per list, each sending its streams in order;
+    ``completed`` counts accepted rows.
     """
-    return in_fresh_process(_run_uploads, address, [list(s) for s in streams], concurrency)
+    streams = [[list(s) for s in streams] for streams in streams_per_sender]
+    return in_fresh_process(_run_uploads, address, streams)
 
 
 def _run_unary(job: UnaryJob) -> LoadResult:
     return asyncio.run(_unary(job))
 
 
-def _run_uploads(address: str, streams: list[list[bytes]], concurrency: int) -> LoadResult:
-    return asyncio.run(_uploads(address, streams, concurrency))
+def _run_uploads(address: str, streams: list[list[list[bytes]]]) -> LoadResult:
+    return asyncio.run(_uploads(address, streams))
 
 
 @attrs.define
@@ -168,25 +170,23 @@ async def _timed_call(
     tally.latencies_ms.append((time.perf_counter() - since) * 1000)
 
 
-async def _uploads(address: str, streams: list[list[bytes]], concurrency: int) -> LoadResult:
+async def _uploads(address: str, streams_per_sender: list[list[list[bytes]]]) -> LoadResult:
     async with grpc.aio.insecure_channel(address) as channel:
         call = channel.stream_unary(UPLOAD_METHOD)
         tally = _Tally()
         accepted = 0
-        pending = iter(streams)
         began = time.perf_counter()
 
-        async def worker() -> None:
+        async def sender(streams: list[list[bytes]]) -> None:
             nonlocal accepted
-            for rows in pending:
+            for rows in streams:
                 try:
                     answer = await call(iter(rows), timeout=CALL_TIMEOUT_SECONDS)
                 except grpc.aio.AioRpcError as error:
                     tally.failure(error)
                     continue
-                response = api.UploadMeasurementsResponse.FromString(answer)
-                accepted += response.accepted_count
+                accepted += api.UploadMeasurementsResponse.FromString(answer).accepted_count
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(sender(streams) for streams in streams_per_sender))
         elapsed = time.perf_counter() - began
     return LoadResult(accepted, tally.failed, elapsed, (), tally.first_error)
