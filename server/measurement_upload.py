@@ -8,20 +8,18 @@ retried upload is therefore answered from the first one's records, row by row, a
 counts twice.
 
 All or none: before anything is stored, every row is decided against its supplier's state
-folded forward in memory (a dry run of :func:`domain.decide.decide`), so a row that the
-domain would refuse (unknown objective, wrong unit, supplier not under contract) stops the
-whole upload, not only the rows after it. The dry run and the writes run in one job on the
-service's single worker thread, so nothing else in this server process writes in between;
-only another server process writing to the same supplier in that instant can make a row
-fail after earlier ones were stored (that row's error is returned, and retrying the same
-upload is safe). Once the dry run has passed, every row is stored even if the caller has
-gone meanwhile.
+folded forward in memory (:mod:`server.batch`), so a row that the domain would refuse
+(unknown objective, wrong unit, supplier not under contract) stops the whole upload, not
+only the rows after it. The rows are then appended in one transaction, in one job on the
+service's single worker thread; on SQLite another server process writing to one of the
+suppliers in that instant refuses the whole commit (retrying the same upload is safe).
+Once every row has passed, every row is stored even if the caller has gone meanwhile.
 
 Limits: at most :data:`MAX_UPLOAD_ROWS` rows per stream (beyond, RESOURCE_EXHAUSTED and
 nothing stored); a refusal names the first bad rows that fit in gRPC's trailers; the answer
-stays under the server's message size (see :func:`upload_response`). Rows are decided one
-by one on the worker thread, so a large upload keeps other calls waiting: prefer several
-uploads of a few hundred rows.
+stays under the server's message size (see :func:`upload_response`). An upload is one job
+on the worker thread, so a large upload keeps other calls waiting: prefer several uploads
+of a few hundred rows.
 """
 
 from __future__ import annotations
@@ -43,8 +41,8 @@ from domain.errors import (
 )
 from domain.model import Decision
 from domain.validation import validate
-from server import mapping, process_mapping
-from server.application import RequestContext, SupplierService
+from server import batch, mapping, process_mapping
+from server.application import CommandResult, RequestContext, SupplierService
 from server.resource_mapping import decision
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -181,35 +179,59 @@ def run_upload(
 ) -> UploadOutcome:
     """Store the rows as the upload asks; raise ``InvalidCommand`` if all-or-none fails.
 
-    ``abandoned`` is asked before each row: once the caller is gone (cancelled, out of
-    time) a dry run stops and stores nothing, and a partial upload stores no further row
-    (rows already stored stay stored; a retry of the upload is answered from them).
+    Every row is decided once, in order, against its supplier's state folded forward in
+    memory, and the rows are appended in one transaction (:mod:`server.batch`): all or
+    none is then one commit. ``abandoned`` is asked before each row: once the caller is
+    gone (cancelled, out of time) an all-or-none upload stores nothing, and a partial one
+    stores the rows decided before (a retry of the upload is answered from them).
     """
+    deps = service.batch_deps()
+    jobs = [(row.command, RequestContext(row.request_id, actor)) for row in rows]
+    try:
+        planned = batch.plan(deps, jobs, abandoned, stop_when_abandoned=partial_acceptance)
+    except batch.Abandoned:
+        return UploadOutcome(0, (), ())
     if not partial_acceptance:
-        try:
-            checked = dry_run(service, rows, abandoned)
-        except Abandoned:
-            return UploadOutcome(0, (), ())
-        found = sorted([*problems, *checked], key=lambda p: p.index)
+        found = sorted([*problems, *_refused_rows(rows, planned)], key=lambda p: p.index)
         if found:
             raise refusal(found)
+    # All or none: once every row passed, every row is stored even if the caller has gone
+    # (its retry is then answered from the records). Another process writing to one of the
+    # suppliers meanwhile refuses the whole commit (ABORTED): nothing is stored.
+    batch.commit(deps, planned, all_or_none=not partial_acceptance)
+    outcomes = batch.finish(planned, service.execute)
+    return _outcome(rows, problems, outcomes, partial_acceptance=partial_acceptance)
+
+
+def _refused_rows(rows: Sequence[Row], planned: batch.Plan) -> list[RowProblem]:
+    refused = []
+    for index, error in sorted(planned.errors().items()):
+        if not isinstance(error, DomainError):
+            raise error
+        refused.append(row_problem(rows[index], error))
+    return refused
+
+
+def _outcome(
+    rows: Sequence[Row],
+    problems: Sequence[RowProblem],
+    outcomes: Sequence[CommandResult | BaseException],
+    *,
+    partial_acceptance: bool,
+) -> UploadOutcome:
     accepted = 0
     decisions: list[Decision] = []
     rejected = list(problems)
-    for row in rows:
-        # All or none: once the dry run passed, every row is stored even if the caller has
-        # gone (its retry is then answered from the records); partially, stop at once.
-        if partial_acceptance and abandoned():
-            break
-        try:
-            result = service.execute(row.command, RequestContext(row.request_id, actor))
-        except (*ROW_ERRORS, ConcurrencyConflict) as error:
+    for row, outcome in zip(rows, outcomes, strict=False):  # a partial upload may stop early
+        if isinstance(outcome, (*ROW_ERRORS, ConcurrencyConflict)):
             if not partial_acceptance:
-                raise _in_row_terms(row, error) from None
-            rejected.append(row_problem(row, error))
-            continue
-        accepted += 1
-        decisions.extend(result.decisions)
+                raise _in_row_terms(row, outcome) from None
+            rejected.append(row_problem(row, outcome))
+        elif isinstance(outcome, CommandResult):
+            accepted += 1
+            decisions.extend(outcome.decisions)
+        else:
+            raise outcome
     return UploadOutcome(accepted, tuple(sorted(rejected, key=lambda p: p.index)), tuple(decisions))
 
 

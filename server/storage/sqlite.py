@@ -324,21 +324,25 @@ class SqliteEventStore:
             return result
 
     def append_batch(
-        self, appends: Sequence[PendingAppend]
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
     ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
         """Append several requests in one ``BEGIN IMMEDIATE`` transaction: one commit, one
         fsync for all (group commit). Each is checked as :meth:`append` checks it, against
         the log as the earlier appends of the batch left it; a refused one is returned in
-        its place and writes nothing.
+        its place and writes nothing. With ``all_or_none``, a refusal is raised instead and
+        nothing of the batch is written.
         """
         for pending in appends:
             check_append(pending.stream_id, pending.events)
         snapshots = [None if p.snapshot is None else to_json(p.snapshot) for p in appends]
         with self._lock, self._write_transaction():
-            return [
-                self._append_one(pending, state_json)
-                for pending, state_json in zip(appends, snapshots, strict=True)
-            ]
+            results = []
+            for pending, state_json in zip(appends, snapshots, strict=True):
+                result = self._append_one(pending, state_json)
+                if all_or_none and isinstance(result, Exception):
+                    raise result  # rolls the whole batch back
+                results.append(result)
+            return results
 
     def _append_one(
         self, pending: PendingAppend, state_json: str | None
@@ -411,6 +415,14 @@ class SqliteEventStore:
             (request_id,),
         ).fetchone()
         return None if row is None else request_from_row(row)
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot, without reading the state (None: none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version FROM snapshots WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, from the snapshots table alone."""
