@@ -65,7 +65,10 @@ def _replay(path: Path) -> ReplayRun:
     from server.simulation.backtest import backtest  # noqa: PLC0415
     from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
 
+    from server.gc_tuning import tune_after_start_up  # noqa: PLC0415
+
     pack = load_pack(default_pack_dir())
+    tune_after_start_up()  # as ``sqm backtest`` does
     with SqliteEventStore(path, read_only=True) as store:
         events = store.last_sequence()
         began = time.perf_counter()

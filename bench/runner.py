@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import attrs
+
 from bench import ceilings, ingestion, load, replay, scale, simulation
 from bench.figures import LOWER, Figure, machine, table, write_json
 from bench.plan import FULL, QUICK, Plan
@@ -27,7 +29,7 @@ T = TypeVar("T")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks; exit status 0 when every figure was measured."""
     args = _parser().parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    plan = attrs.evolve(QUICK if args.quick else FULL, **dict(args.set or ()))
     began = time.perf_counter()
     figures = run(plan, parts=args.only or PARTS)
     seconds = time.perf_counter() - began
@@ -36,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         "quick": args.quick,
+        "plan": attrs.asdict(plan),
         "seconds": round(seconds, 1),
         "machine": machine(),
     }
@@ -51,7 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", nargs="+", choices=PARTS, help="measure only these (ceilings always run)"
     )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        type=_setting,
+        metavar="NAME=VALUE",
+        help="change a size of the plan (bench/plan.py), e.g. replay_events=200000",
+    )
     return parser
+
+
+def _setting(text: str) -> tuple[str, float | int]:
+    name, _, value = text.partition("=")
+    if name not in attrs.fields_dict(Plan) or not value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with a name of {Plan.__name__}")
+    kind = attrs.fields_dict(Plan)[name].type
+    return name, float(value) if kind in {"float", float} else int(value)
 
 
 def _step(what: str, function: Callable[[], T]) -> T:

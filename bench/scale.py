@@ -56,17 +56,22 @@ def _store(suppliers: int) -> Path:
     return fixtures.cached("scale", parameters, build)
 
 
+def get_requests(suppliers: int, count: int) -> list[bytes]:
+    """``count`` GetSupplier requests for suppliers drawn at random (the same every run)."""
+    draw = random.Random(7)  # noqa: S311 - a repeatable choice of suppliers
+    return [
+        api.GetSupplierRequest(
+            name=f"suppliers/{fixtures.supplier_name(draw.randrange(suppliers))}"
+        ).SerializeToString()
+        for _ in range(count)
+    ]
+
+
 def run(
     path: Path, suppliers: int, folder: Path, *, requests: int, concurrency: int, seconds: float
 ) -> ScaleRun:
     """Start a server on ``path`` and read suppliers from it."""
-    draw = random.Random(7)  # noqa: S311 - a repeatable choice of suppliers
-    payloads = [
-        api.GetSupplierRequest(
-            name=f"suppliers/{fixtures.supplier_name(draw.randrange(suppliers))}"
-        ).SerializeToString()
-        for _ in range(requests)
-    ]
+    payloads = get_requests(suppliers, requests)
     folder.mkdir(parents=True, exist_ok=True)
     with sqm_server(path, folder / "scale.log") as server:
         started_in, rss = server.started_in, server.rss_mb()
