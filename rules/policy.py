@@ -27,7 +27,7 @@ from rules import penalties, selection, sla
 from rules.compiler import compile_pack, engine_message, ruleset_name
 from rules.engine import EngineValue, rules_engine
 from rules.explain import check_agreement, explain, failing_first
-from rules.facts import derive_facts
+from rules.facts import derive_facts, pack_specs
 from rules.loader import load_pack
 from rules.model import PolicyPack, Rule
 
@@ -56,6 +56,7 @@ class CompiledPolicy:
         self._engine = engine if engine is not None else rules_engine()
         self._ruleset = ruleset_name(pack.version)
         self._engine.register(self._ruleset, compile_pack(pack))
+        self._specs = pack_specs(pack)  # every evaluation checks its facts against them
 
     @property
     def version(self) -> str:
@@ -152,7 +153,7 @@ class CompiledPolicy:
             return Evaluation(self.version)
         if context.now.tzinfo is None:
             raise InvalidCommand([FieldViolation("occurred_at", "must carry a time zone")])
-        facts = derive_facts(self._pack, context)
+        facts = derive_facts(self._pack, context, self._specs)
         fired = self._engine.evaluate(self._ruleset, engine_message(context.stage, facts, rules))
         unknown = fired - {rule.id for rule in rules}
         if unknown:
