@@ -80,7 +80,7 @@ from server.storage.records import (
     request_row,
     result_of,
     seal_events,
-    to_json,
+    snapshot_json,
     utc_now,
     verify_rows,
 )
@@ -301,7 +301,7 @@ class SqliteEventStore:
     ) -> AppendResult:
         """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
         check_append(stream_id, events)
-        state_json = to_json(snapshot)
+        state_json = snapshot_json(snapshot)
         with self._lock, self._write_transaction():
             replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
             if replayed is not None:
@@ -334,7 +334,7 @@ class SqliteEventStore:
         """
         for pending in appends:
             check_append(pending.stream_id, pending.events)
-        snapshots = [None if p.snapshot is None else to_json(p.snapshot) for p in appends]
+        snapshots = [None if p.snapshot is None else snapshot_json(p.snapshot) for p in appends]
         with self._lock, self._write_transaction():
             results = []
             for pending, state_json in zip(appends, snapshots, strict=True):
