@@ -89,6 +89,11 @@ def table(figures: Sequence[Figure]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def notes(figures: Sequence[Figure]) -> str:
+    """Each figure's note, one a line."""
+    return "\n".join(f"- {f.name}: {f.note}" for f in figures if f.note)
+
+
 def _row(figure: Figure) -> tuple[str, ...]:
     ceiling = "" if figure.ceiling is None else f"{_number(figure.ceiling)} {figure.ceiling_name}"
     ratio = "" if figure.ratio is None else f"{figure.ratio:.2f}"

@@ -128,6 +128,8 @@ class UnaryRun:
     full: load.LoadResult
     half: load.LoadResult
     half_rate: float
+    half_inside_ms: tuple[float, ...]
+    """The half-load calls' latencies as the server's access log gives them."""
 
 
 def unary(
@@ -145,12 +147,14 @@ def unary(
         _check(full, "RecordMeasurement")
         used = full.completed + full.failed + load.WARM_UP_CALLS
         half_rate = full.rate / 2
+        mark = server.log_length()
         half = load.unary(
             server.address, RECORD_METHOD, payloads[used:], concurrency=concurrency,
             seconds=seconds, rate=half_rate,
         )  # fmt: skip
         _check(half, "RecordMeasurement at half load")
-    return UnaryRun(full, half, half_rate)
+        inside = tuple(server.call_latencies_ms("RecordMeasurement", mark))
+    return UnaryRun(full, half, half_rate, inside)
 
 
 def _check(result: load.LoadResult, what: str) -> None:

@@ -42,10 +42,15 @@ class LoadResult:
 
     def percentile(self, fraction: float) -> float:
         """The latency below which ``fraction`` of the calls finished, in ms."""
-        if len(self.latencies_ms) < 2:
-            return self.latencies_ms[0] if self.latencies_ms else float("nan")
-        cuts = statistics.quantiles(self.latencies_ms, n=1000, method="inclusive")
-        return cuts[min(len(cuts) - 1, round(fraction * 1000) - 1)]
+        return percentile(self.latencies_ms, fraction)
+
+
+def percentile(latencies_ms: Sequence[float], fraction: float) -> float:
+    """The latency below which ``fraction`` of ``latencies_ms`` lie."""
+    if len(latencies_ms) < 2:
+        return latencies_ms[0] if latencies_ms else float("nan")
+    cuts = statistics.quantiles(latencies_ms, n=1000, method="inclusive")
+    return cuts[min(len(cuts) - 1, round(fraction * 1000) - 1)]
 
 
 @attrs.frozen

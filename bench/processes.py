@@ -4,6 +4,7 @@ interpreter (so one measurement's engine, caches and memory never leak into the 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
@@ -66,6 +67,20 @@ class Served:
             time.sleep(0.002)
         self.stop()
         raise RuntimeError(f"the server did not start; see {self._log}")
+
+    def log_length(self) -> int:
+        """Lines the server has written so far (to read only what a later phase logs)."""
+        return len(self._log.read_text(encoding="utf-8").splitlines())
+
+    def call_latencies_ms(self, method: str, after_line: int = 0) -> list[float]:
+        """The latencies the server's access log gives for ``method`` (inside the server)."""
+        lines = self._log.read_text(encoding="utf-8").splitlines()[after_line:]
+        found = []
+        for line in lines:
+            _, marker, record = line.partition("sqm.access: ")
+            if marker and method in record:
+                found.append(float(json.loads(record)["latency_ms"]))
+        return found
 
     def rss_mb(self) -> float:
         """Resident memory of the server now, in MB."""

@@ -31,6 +31,8 @@ class ScaleRun:
     full: load.LoadResult
     half: load.LoadResult
     half_rate: float
+    half_inside_ms: tuple[float, ...]
+    """The half-load calls' latencies as the server's access log gives them."""
 
 
 def store(suppliers: int) -> Path:
@@ -79,12 +81,14 @@ def run(
             server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds
         )
         half_rate = full.rate / 2
+        mark = server.log_length()
         half = load.unary(
             server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds,
             rate=half_rate,
         )  # fmt: skip
         peak = server.peak_rss_mb()
+        inside = tuple(server.call_latencies_ms("GetSupplier", mark))
     for result in (full, half):
         if result.failed:
             raise RuntimeError(f"GetSupplier: {result.failed} failed; {result.first_error}")
-    return ScaleRun(suppliers, started_in, rss, peak, full, half, half_rate)
+    return ScaleRun(suppliers, started_in, rss, peak, full, half, half_rate, inside)
