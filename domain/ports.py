@@ -138,6 +138,15 @@ class BatchAppendStore(Protocol):
 
 
 @runtime_checkable
+class RequestLookup(Protocol):
+    """A store that can look many request ids up at once."""
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result of each of ``request_ids`` that is recorded."""
+        ...
+
+
+@runtime_checkable
 class SnapshotVersions(Protocol):
     """A store that can tell a snapshot's version without reading the state."""
 

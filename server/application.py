@@ -409,11 +409,11 @@ class SupplierService:
         )  # fmt: skip
 
     def _batch_result(
-        self, state: SupplierState | None, events: Sequence[object], result: AppendResult
+        self, state: SupplierState | None, events: tuple[RecordedEvent, ...], result: AppendResult
     ) -> CommandResult:
         new_state = _require_state(state)
         self._states.put(new_state.supplier_id, result.last_version, new_state)
-        outcome = CommandResult(new_state, recorded_events(self._store, result), replayed=False)
+        outcome = CommandResult(new_state, events, replayed=False)
         record_events(len(outcome.events))
         for decision in outcome.decisions:
             if decision.fired:

@@ -34,6 +34,8 @@ from domain.ports import (
     NewEvent,
     PendingAppend,
     Policy,
+    RecordedEvent,
+    RequestLookup,
 )
 from domain.serialization import event_to_payload, state_to_dict
 from domain.validation import validate
@@ -83,7 +85,7 @@ class Deps:
     policy: Callable[[], Policy]
     load: Callable[[str], SupplierState | None]
     fingerprint: Callable[[Command, Any], str]
-    result: Callable[[SupplierState | None, Sequence[Event], AppendResult], Outcome]
+    result: Callable[[SupplierState | None, tuple[RecordedEvent, ...], AppendResult], Outcome]
     unchanged: Callable[[SupplierState | None], Outcome]
 
 
@@ -103,6 +105,7 @@ def plan(
     policy = deps.policy()
     states: dict[str, SupplierState | None] = {}
     seen: set[str] = set()
+    recorded = _recorded_requests(deps.store, jobs)
     for index, (command, context) in enumerate(jobs):
         if abandoned is not None and abandoned():
             if stop_when_abandoned:
@@ -110,7 +113,7 @@ def plan(
                 break
             raise Abandoned
         try:
-            decided = _decide(deps, policy, states, seen, job=(index, command, context))
+            decided = _decide(deps, policy, states, seen, recorded, job=(index, command, context))
         except _RunLater:
             batch.later.append(index)
             continue
@@ -128,11 +131,22 @@ class _RunLater(Exception):
     """The job is for ``execute`` after the batch (its request id is recorded or repeated)."""
 
 
+def _recorded_requests(
+    store: EventStore, jobs: Sequence[Job]
+) -> Callable[[str], tuple[str, AppendResult] | None]:
+    """How to find a job's recorded request: all at once up front when the store can."""
+    if not isinstance(store, RequestLookup):
+        return store.find_request
+    found = store.find_requests([context.request_id for _, context in jobs])
+    return found.get
+
+
 def _decide(
     deps: Deps,
     policy: Policy,
     states: dict[str, SupplierState | None],
     seen: set[str],
+    recorded_request: Callable[[str], tuple[str, AppendResult] | None],
     *,
     job: tuple[int, Command, Any],
 ) -> Decided:
@@ -141,7 +155,7 @@ def _decide(
     digest = deps.fingerprint(command, context)
     if context.request_id in seen:
         raise _RunLater
-    recorded = deps.store.find_request(context.request_id)
+    recorded = recorded_request(context.request_id)
     if recorded is not None:
         if recorded[0] != digest:
             raise RequestIdReused(context.request_id)
@@ -175,12 +189,36 @@ def commit(deps: Deps, batch: Plan, *, all_or_none: bool = False) -> None:
     if not batch.decided:
         return
     results = _append(deps.store, batch.decided, all_or_none=all_or_none)
-    for decided, result in zip(batch.decided, results, strict=True):
-        if isinstance(result, AppendResult) and not result.replayed:
-            batch.outcomes[decided.index] = deps.result(decided.state, decided.events, result)
-        else:
-            batch.later.append(decided.index)
+    stored = [
+        (decided, result)
+        for decided, result in zip(batch.decided, results, strict=True)
+        if isinstance(result, AppendResult) and not result.replayed
+    ]
+    records = _read_back(deps.store, [result for _, result in stored])
+    for decided, result in stored:
+        recorded = records(result)
+        batch.outcomes[decided.index] = deps.result(decided.state, recorded, result)
+    done = {decided.index for decided, _ in stored}
+    batch.later.extend(d.index for d in batch.decided if d.index not in done)
     batch.later.sort()
+
+
+def _read_back(
+    store: EventStore, results: list[AppendResult]
+) -> Callable[[AppendResult], tuple[RecordedEvent, ...]]:
+    """How to get the events an append stored, as stored: one read for the whole batch when
+    its events are consecutive in the log (one transaction on a store that batches).
+    """
+    if not results or not isinstance(store, BatchAppendStore):
+        return lambda result: _stream_events(store, result)
+    first, last = results[0].first_seq, results[-1].last_seq
+    by_seq = {e.global_seq: e for e in store.read_all(first - 1, last - first + 1)}
+    return lambda result: tuple(by_seq[seq] for seq in range(result.first_seq, result.last_seq + 1))
+
+
+def _stream_events(store: EventStore, result: AppendResult) -> tuple[RecordedEvent, ...]:
+    count = result.last_version - result.first_version + 1
+    return tuple(store.read_stream(result.stream_id, result.first_version - 1, count))
 
 
 def _append(

@@ -187,6 +187,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 __all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
 
 _VERIFY_PAGE = 1000
+_IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 _ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
 
 
@@ -408,6 +409,24 @@ class SqliteEventStore:
         """The fingerprint and result recorded for ``request_id``, if any."""
         with self._lock:
             return self._find_request(request_id)
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
+        in one query per few hundred ids (a batch checks all of its requests at once).
+        """
+        found: dict[str, tuple[str, AppendResult]] = {}
+        unique = list(dict.fromkeys(request_ids))
+        with self._lock:
+            for start in range(0, len(unique), _IDS_PER_QUERY):
+                chunk = unique[start : start + _IDS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT request_id, {REQUEST_COLUMNS} FROM requests"  # noqa: S608 - constant
+                    f" WHERE request_id IN ({marks})",
+                    chunk,
+                ).fetchall()
+                found.update((row[0], request_from_row(row[1:])) for row in rows)
+        return found
 
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(

@@ -216,3 +216,11 @@ def test_concurrent_calls_share_one_commit_and_each_is_answered(tmp_path: Path) 
         store.close()
     assert [len(r.events) >= 1 for r in results] == [True] * 6
     assert store.batches == [6]
+
+
+def test_find_requests_looks_many_request_ids_up_at_once(store: SqliteEventStore) -> None:
+    """Recorded ids come back with their fingerprint and result; unknown ids are left out."""
+    store.append_batch([_append("s1", 0, "r1", {}), _append("s2", 0, "r2", {})])
+    found = store.find_requests(["r2", "nope", "r1", "r2"])
+    assert sorted(found) == ["r1", "r2"]
+    assert found["r1"] == store.find_request("r1")
