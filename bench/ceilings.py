@@ -52,6 +52,7 @@ def record_contexts(months: int) -> Contexts:
 def _record_contexts(months: int) -> Contexts:
     import random  # noqa: PLC0415 - in the child
 
+    from domain.serialization import parse_time  # noqa: PLC0415
     from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415
     from rules.engine import rules_engine  # noqa: PLC0415
     from server.simulation import impact  # noqa: PLC0415
@@ -60,7 +61,7 @@ def _record_contexts(months: int) -> Contexts:
     pack = load_pack(default_pack_dir())
     policy = CompiledPolicy(pack, recorder)
     rates = impact.Rates()
-    start = impact.parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0)
+    start = parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0)
     tally = impact.Tally(impact.month_labels(start, months))
     for number in range(CONTEXT_SUPPLIERS):  # what ``impact.simulate`` does, through ours
         impact.SupplierLife(

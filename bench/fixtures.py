@@ -131,7 +131,7 @@ def _decided(
     policy: CompiledPolicy, commands: Sequence[Command]
 ) -> list[tuple[Command, Sequence[Event]]]:
     state: SupplierState | None = None
-    entries = []
+    entries: list[tuple[Command, Sequence[Event]]] = []
     for command in commands:
         events = decide(command, state, policy)
         state = fold(events, state)
@@ -215,7 +215,7 @@ def _flush(store: SqliteEventStore, batch: list[PendingAppend]) -> None:
     batch.clear()
 
 
-def cached(name: str, parameters: Mapping[str, Any], build: Callable[[Path], None]) -> Path:
+def cached(name: str, parameters: Mapping[str, Any], build: Callable[[Path], object]) -> Path:
     """The fixture ``name`` for ``parameters``, built by ``build(path)`` when not cached."""
     key = hashlib.sha256(
         json.dumps({"version": FIXTURE_VERSION, **parameters}, sort_keys=True).encode()

@@ -23,6 +23,7 @@ CALL_TIMEOUT_SECONDS = 60.0
 WARM_UP_CALLS = 20
 """Calls made before the clock starts: connection set-up and first-call costs."""
 UPLOAD_METHOD = "/sqm.v1.SupplierService/UploadMeasurements"
+Call = grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
 
 
 @attrs.frozen
@@ -111,7 +112,7 @@ class _Tally:
 
 async def _unary(job: UnaryJob) -> LoadResult:
     async with grpc.aio.insecure_channel(job.address) as channel:
-        call = channel.unary_unary(job.method)
+        call = channel.unary_unary(job.method, None, None)
         warm, timed = job.payloads[:WARM_UP_CALLS], job.payloads[WARM_UP_CALLS:]
         for payload in warm:
             await call(payload, timeout=CALL_TIMEOUT_SECONDS)
@@ -129,7 +130,7 @@ async def _unary(job: UnaryJob) -> LoadResult:
 
 
 async def _closed_loop(
-    call: grpc.aio.UnaryUnaryMultiCallable,
+    call: Call,
     payloads: Iterator[bytes],
     tally: _Tally,
     concurrency: int,
@@ -145,7 +146,7 @@ async def _closed_loop(
 
 
 async def _open_loop(
-    call: grpc.aio.UnaryUnaryMultiCallable,
+    call: Call,
     payloads: Sequence[bytes],
     tally: _Tally,
     rate: float,
@@ -164,9 +165,7 @@ async def _open_loop(
     await asyncio.gather(*calls)
 
 
-async def _timed_call(
-    call: grpc.aio.UnaryUnaryMultiCallable, payload: bytes, since: float, tally: _Tally
-) -> None:
+async def _timed_call(call: Call, payload: bytes, since: float, tally: _Tally) -> None:
     try:
         await call(payload, timeout=CALL_TIMEOUT_SECONDS)
     except grpc.aio.AioRpcError as error:
@@ -177,7 +176,7 @@ async def _timed_call(
 
 async def _uploads(address: str, streams_per_sender: list[list[list[bytes]]]) -> LoadResult:
     async with grpc.aio.insecure_channel(address) as channel:
-        call = channel.stream_unary(UPLOAD_METHOD)
+        call = channel.stream_unary(UPLOAD_METHOD, None, None)
         tally = _Tally()
         accepted = 0
         began = time.perf_counter()

@@ -147,7 +147,7 @@ def _echoes(address: str) -> bool:
 
     try:
         with grpc.insecure_channel(address) as channel:
-            channel.unary_unary(METHOD)(b"ping", timeout=1)
+            channel.unary_unary(METHOD, None, None)(b"ping", timeout=1)
     except grpc.RpcError:
         return False
     return True
