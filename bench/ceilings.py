@@ -91,8 +91,15 @@ class _Recorder:
         return frozenset(self._engine.evaluate(name, message))
 
 
+ENGINE_WINDOWS = 3
+"""Windows the engine loop is timed over; the best is the ceiling (what the machine can do,
+not what a moment of someone else's load left of it)."""
+
+
 def engine_rate(contexts: Contexts, seconds: float) -> float:
-    """Ceiling (a): evaluations a second of the raw durable_rules loop on ``contexts``."""
+    """Ceiling (a): evaluations a second of the raw durable_rules loop on ``contexts``, the
+    best of :data:`ENGINE_WINDOWS` windows making up ``seconds``.
+    """
     return in_fresh_process(_engine_rate, contexts, seconds)
 
 
@@ -116,17 +123,21 @@ def _engine_rate(contexts: Contexts, seconds: float) -> float:
         HANDLED_RULE: {"all": [{"m": {MESSAGE_MARK: 1}}], "run": HANDLED_RULE},
     }
     host.set_rulesets({contexts.ruleset: definition})
-    name = contexts.ruleset
-    done = 0
-    began = time.perf_counter()
-    for number, message in enumerate(itertools.cycle(contexts.messages)):
-        sid = f"c{number}"
-        host.assert_fact(name, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
-        host.delete_state(name, sid)
-        done += 1
-        if done % 256 == 0 and time.perf_counter() - began >= seconds:
-            break
-    return done / (time.perf_counter() - began)
+    messages = itertools.cycle(contexts.messages)
+    sids = itertools.count()
+    best = 0.0
+    for _ in range(ENGINE_WINDOWS):
+        done = 0
+        began = time.perf_counter()
+        for message in messages:
+            sid = f"c{next(sids)}"
+            host.assert_fact(contexts.ruleset, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
+            host.delete_state(contexts.ruleset, sid)
+            done += 1
+            if done % 256 == 0 and time.perf_counter() - began >= seconds / ENGINE_WINDOWS:
+                break
+        best = max(best, done / (time.perf_counter() - began))
+    return best
 
 
 def sqlite_commit_rate(seconds: float) -> float:

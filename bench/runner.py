@@ -91,16 +91,13 @@ def _echo() -> Iterator[Served]:
 def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     """Every figure of ``parts``, each with its ceiling, measured now."""
     contexts = _step("decision contexts", lambda: ceilings.record_contexts(plan.context_months))
-    engine = _step(
-        "ceiling (a) durable_rules", lambda: ceilings.engine_rate(contexts, plan.engine_seconds)
-    )
+    engine_rates = [_engine(plan, contexts, "at the start")]
     commits = _step("ceiling (c) SQLite", lambda: ceilings.sqlite_commit_rate(plan.sqlite_seconds))
     figures = [
-        Figure("ceiling (a): durable_rules assert+delete", "evaluations/s", engine,
-               note=f"{len(contexts.messages)} recorded decision contexts, cycled"),
         Figure("ceiling (c): SQLite one-row commits", "commits/s", commits,
                note="WAL, synchronous=FULL"),
     ]  # fmt: skip
+    streamed = None
     with _echo() as echo:
         store = _step("ingestion store", lambda: ingestion.contracted(plan.suppliers))
         unary_payloads = [
@@ -112,7 +109,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         ))  # fmt: skip
         figures += _echo_figures(echo, echo_full)
         if "streaming" in parts:
-            figures += _streaming(plan, store, engine)
+            streamed = _streaming(plan, store)
         if "unary" in parts:
             figures += _unary(
                 plan, store, echo=echo, echo_full=echo_full, payloads=unary_payloads,
@@ -120,11 +117,30 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
             )  # fmt: skip
         if "scale" in parts:
             figures += _scale(plan, echo, echo_full, unary_payloads)
+    # Measured again later: the best of both is the ceiling, so a busy moment at the start
+    # does not flatter every ratio set against it.
+    engine_rates.append(_engine(plan, contexts, "again"))
+    engine = max(engine_rates)
+    figures.insert(0, Figure(
+        "ceiling (a): durable_rules assert+delete", "evaluations/s", engine,
+        note=f"{len(contexts.messages)} recorded decision contexts, cycled; best of"
+        f" {2 * ceilings.ENGINE_WINDOWS} windows at the start and before replay"
+        f" ({', '.join(f'{r:,.0f}' for r in engine_rates)} as measured)",
+    ))  # fmt: skip
+    if streamed is not None:
+        figures += _streaming_figures(plan, streamed, engine)
     if "replay" in parts:
         figures += _replay(plan, engine)
     if "simulation" in parts:
         figures += _simulation(plan, engine / contexts.per_supplier_month)
     return figures
+
+
+def _engine(plan: Plan, contexts: ceilings.Contexts, when: str) -> float:
+    return _step(
+        f"ceiling (a) durable_rules, {when}",
+        lambda: ceilings.engine_rate(contexts, plan.engine_seconds),
+    )
 
 
 def _echo_figures(echo: Served, full: load.LoadResult) -> list[Figure]:
@@ -136,11 +152,14 @@ def _echo_figures(echo: Served, full: load.LoadResult) -> list[Figure]:
     ]
 
 
-def _streaming(plan: Plan, store: ingestion.Store, engine: float) -> list[Figure]:
-    result = _step("streaming ingestion", lambda: ingestion.streaming(
+def _streaming(plan: Plan, store: ingestion.Store) -> load.LoadResult:
+    return _step("streaming ingestion", lambda: ingestion.streaming(
         store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
         concurrency=plan.stream_concurrency,
     ))  # fmt: skip
+
+
+def _streaming_figures(plan: Plan, result: load.LoadResult, engine: float) -> list[Figure]:
     return [
         Figure("2 streaming ingestion (UploadMeasurements)", "rows/s", result.rate, engine,
                "(a)", min_ratio=0.5,
