@@ -20,7 +20,6 @@ from domain.commands import AdvanceTime, Command
 from domain.decide import decide, fold
 from domain.errors import (
     ConcurrencyConflict,
-    DomainError,
     FieldViolation,
     InvalidCommand,
     PolicyError,
@@ -205,35 +204,6 @@ class SupplierService:
             decide_and_append=partial(self._decide_and_append, command, context),
             replay=partial(self._replay, context.request_id),
         )
-
-    def dry_run(self, commands: Sequence[tuple[Command, str]]) -> list[DomainError | None]:
-        """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
-        state folded forward in memory, and store nothing: the error each would raise.
-
-        A request id already recorded with the same content gives None (``execute`` would
-        replay it); with other content, ``RequestIdReused``.
-        """
-        policy = self._policy()
-        states: dict[str, SupplierState | None] = {}
-        outcomes: list[DomainError | None] = []
-        for command, request_id in commands:
-            try:
-                validate(command)
-                recorded = self._store.find_request(request_id)
-                if recorded is not None:
-                    if recorded[0] != fingerprint(command):
-                        raise RequestIdReused(request_id)
-                    outcomes.append(None)
-                    continue
-                supplier_id = command.supplier_id
-                if supplier_id not in states:
-                    states[supplier_id] = self._load(supplier_id)
-                events = decide(command, states[supplier_id], policy)
-                states[supplier_id] = fold(events, states[supplier_id])
-                outcomes.append(None)
-            except DomainError as error:
-                outcomes.append(error)
-        return outcomes
 
     def advance_time(self, now: datetime, actor: str) -> AdvanceSummary:
         """Advance every supplier's clock to ``now``: due deadlines and reminders fire.

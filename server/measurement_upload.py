@@ -60,10 +60,6 @@ MAX_ROW_DESCRIPTION = 200
 ROW_ERRORS = (InvalidCommand, SupplierNotFound, IllegalTransition, RequestIdReused)
 
 
-class Abandoned(Exception):
-    """The caller went away during a dry run: nothing is stored."""
-
-
 @attrs.frozen
 class Row:
     """A mapped row, ready to execute."""
@@ -233,26 +229,6 @@ def _outcome(
         else:
             raise outcome
     return UploadOutcome(accepted, tuple(sorted(rejected, key=lambda p: p.index)), tuple(decisions))
-
-
-def dry_run(
-    service: SupplierService,
-    rows: Sequence[Row],
-    abandoned: Callable[[], bool] = lambda: False,
-) -> list[RowProblem]:
-    """Decide every row in order against state folded forward in memory; store nothing.
-
-    A row whose request id is already recorded with the same content is skipped, as
-    ``execute`` would replay it; with other content it is a problem, as ``execute`` would
-    refuse it.
-    """
-    outcomes = []
-    for row in rows:
-        if abandoned():
-            raise Abandoned
-        outcomes.append(row)
-    results = service.dry_run([(row.command, row.request_id) for row in outcomes])
-    return [row_problem(row, error) for row, error in zip(outcomes, results, strict=True) if error]
 
 
 def row_problem(row: Row, error: DomainError) -> RowProblem:
