@@ -133,7 +133,12 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         figures += _replay(plan, engine)
     if "simulation" in parts:
         figures += _simulation(plan, engine / contexts.per_supplier_month)
-    return figures
+    return sorted(figures, key=_table_order)
+
+
+def _table_order(figure: Figure) -> tuple[bool, str]:
+    # The ceilings first, then the figures by number (the sort is stable).
+    return (not figure.name.startswith("ceiling"), figure.name[:1])
 
 
 def _engine(plan: Plan, contexts: ceilings.Contexts, when: str) -> float:
