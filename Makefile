@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run    start the gRPC server on the embedded SQLite store (var/sqm.sqlite3)
 #   make test   lint, type-check and run the whole test suite
+#   make bench  the benchmark suite (not part of the tests; about 15 minutes, see docs/performance.md)
 # Each creates .venv and installs what it needs first.
 
 SHELL := /bin/bash
@@ -15,7 +16,7 @@ BUF_VERSION := 1.61.0
 BUF := .tools/node_modules/.bin/buf
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest proto docs buf chromium clean
+.PHONY: run test lint typecheck pytest bench proto docs buf chromium clean
 
 run: $(INSTALLED)
 	$(BIN)/sqm serve $(ARGS)
@@ -31,6 +32,11 @@ typecheck: $(INSTALLED)
 
 pytest: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every figure against a ceiling measured in the same run; prints a table, writes
+# bench/results/TIME.json. ARGS="--quick" is the few-second smoke run.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(ARGS)
 
 # The venv is rebuilt when pyproject.toml changes.
 $(INSTALLED): pyproject.toml

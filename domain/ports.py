@@ -7,12 +7,14 @@ every store to this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.model import (
     Breach,
     Decision,
@@ -102,6 +104,55 @@ class ChainVerification:
     def intact(self) -> bool:
         """True when every link checked out."""
         return self.first_broken_seq is None
+
+
+@attrs.frozen
+class PendingAppend:
+    """One request's append, waiting to be written with others in one transaction.
+
+    ``snapshot`` None means a later append of the same batch on the same stream writes the
+    stream's snapshot: only the last state of a stream in a batch needs serialising.
+    """
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent]
+    meta: CommandMeta
+    snapshot: Mapping[str, Any] | None
+
+
+@runtime_checkable
+class BatchAppendStore(Protocol):
+    """A store that can make several requests durable with one commit (one fsync)."""
+
+    def append_batch(
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
+    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+        """Append each of ``appends`` in order, as ``EventStore.append`` would, in ONE
+        transaction; a refused append (stale version, reused request id) is returned in
+        its place and writes nothing, the others are written (with ``all_or_none``, the
+        refusal is raised and nothing is written). Nothing is durable, and no result may
+        be acted on, before this returns.
+        """
+        ...
+
+
+@runtime_checkable
+class RequestLookup(Protocol):
+    """A store that can look many request ids up at once."""
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result of each of ``request_ids`` that is recorded."""
+        ...
+
+
+@runtime_checkable
+class SnapshotVersions(Protocol):
+    """A store that can tell a snapshot's version without reading the state."""
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot (None when there is none)."""
+        ...
 
 
 class EventStore(Protocol):
@@ -194,11 +245,23 @@ class PenaltyQuote:
 
 @attrs.frozen
 class Evaluation:
-    """A policy's answer: the rules that fired, and explanations for those that did not."""
+    """A policy's answer: the rules that fired, and explanations for those that did not.
+
+    ``not_fired`` may be given as a function that explains them on first use: most
+    evaluations never look at them, and explaining is most of an evaluation's cost.
+    """
 
     policy_version: str
     fired: tuple[Decision, ...] = ()
-    not_fired: tuple[Decision, ...] = ()
+    _not_fired: tuple[Decision, ...] | Callable[[], tuple[Decision, ...]] = attrs.field(
+        default=(), alias="not_fired", eq=False, repr=False
+    )
+
+    @functools.cached_property
+    def not_fired(self) -> tuple[Decision, ...]:
+        """Explanations of the rules of the stage that did not fire, in file order."""
+        explained = self._not_fired
+        return explained() if callable(explained) else explained
 
 
 class Policy(Protocol):

@@ -6,6 +6,7 @@ covers, so the same event always hashes the same on every machine and in every s
 
 from __future__ import annotations
 
+import functools
 import json
 import typing
 from collections.abc import Mapping
@@ -22,6 +23,12 @@ from domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
 converter = cattrs.Converter()
 
 
+# Cached: a snapshot holds hundreds of times, the same ones command after command, and
+# formatting or parsing them was most of a snapshot's (de)serialisation. Both are pure.
+TIME_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=TIME_CACHE_SIZE)
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant."""
     if moment.tzinfo is None:
@@ -29,6 +36,7 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=TIME_CACHE_SIZE)
 def parse_time(text: str) -> datetime:
     """Inverse of :func:`format_time` (accepts any RFC 3339 offset, refuses none)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

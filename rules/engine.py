@@ -13,8 +13,11 @@ The engine is used statelessly, around its sharp edges (``durable_rules_notes.md
   ruleset registered after another had fired corrupted the C core's heap (``munmap_chunk():
   invalid pointer``, the process aborted), depending on memory layout. The rule costs one of
   the :data:`MAX_MATCHES_PER_MESSAGE` chains (:data:`RESERVED_CHAINS`) and is never reported;
-- every call runs on one dedicated thread: the C core never releases the GIL and interleaved
-  calls from two threads misbehave. Callers on any thread are safe.
+- every call holds one lock: the C core never releases the GIL and interleaved calls from two
+  threads misbehave, so calls take turns, each on its caller's thread. Callers on any thread
+  are safe. (Handing every call to one dedicated thread did the same, but the hand-over
+  cost about 70 us an evaluation, as much as the evaluation itself; see
+  docs/performance.md.)
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import json
 import math
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, TypeVar
 
 from domain.errors import PolicyError
@@ -58,7 +60,7 @@ _T = TypeVar("_T")
 
 
 class RulesEngine:
-    """The process's one durable_rules host, fed from one thread.
+    """The process's one durable_rules host, fed one call at a time.
 
     ``register`` a ruleset definition once per name (the dict form of ``Host.set_rulesets``,
     each rule's ``run`` being the name reported when it fires); ``evaluate`` a message
@@ -66,10 +68,7 @@ class RulesEngine:
     """
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="sqm-rules-engine", initializer=self._on_thread
-        )
-        self._thread_id: int | None = None
+        self._lock = threading.RLock()
         self._host: Any = None
         self._definitions: dict[str, str] = {}
         self._fired: dict[str, set[str]] = {}
@@ -97,15 +96,11 @@ class RulesEngine:
         checked = _checked_message(message)
         return self._call(self._evaluate, name, checked)
 
-    # Everything below, except _call itself, runs on the engine thread.
+    # Everything below, except _call itself, runs holding the lock.
 
     def _call(self, function: Callable[..., _T], *args: Any) -> _T:
-        if threading.get_ident() == self._thread_id:  # already on the engine thread
+        with self._lock:
             return function(*args)
-        return self._executor.submit(function, *args).result()
-
-    def _on_thread(self) -> None:
-        self._thread_id = threading.get_ident()
 
     def _get_host(self) -> Any:
         if self._host is None:

@@ -44,6 +44,18 @@ def explain(rule: Rule, facts: Mapping[str, FactValue], *, engine_fired: bool) -
     not hold here (or the reverse) means the compiler, the engine or this module is wrong,
     and no decision should be recorded on that basis.
     """
+    holds = check_agreement(rule, facts, engine_fired=engine_fired)
+    outcomes = tuple(outcome(c, facts) for c in rule.conditions)
+    message = render(rule.message, facts) if holds else _not_fired_message(rule, facts, outcomes)
+    return Explanation(holds, outcomes, message, used_facts(rule, facts))
+
+
+def check_agreement(rule: Rule, facts: Mapping[str, FactValue], *, engine_fired: bool) -> bool:
+    """Whether ``rule`` holds on ``facts``; :class:`PolicyError` if the engine disagrees.
+
+    The cheap half of :func:`explain`: every rule is checked against the engine on every
+    evaluation, whether or not its explanation is ever asked for.
+    """
     holds = group_holds(rule.when, facts)
     if holds != engine_fired:
         verdict = "fired" if engine_fired else "did not fire"
@@ -51,18 +63,21 @@ def explain(rule: Rule, facts: Mapping[str, FactValue], *, engine_fired: bool) -
             f"rule {rule.id} ({rule.file}:{rule.line}): the engine {verdict} but its conditions"
             f" evaluate to {holds} on facts {dict(used_facts(rule, facts))}"
         )
-    outcomes = tuple(outcome(c, facts) for c in rule.conditions)
-    message = render(rule.message, facts) if holds else _not_fired_message(rule, facts, outcomes)
-    return Explanation(holds, outcomes, message, used_facts(rule, facts))
+    return holds
 
 
 def group_holds(group: ConditionGroup, facts: Mapping[str, FactValue]) -> bool:
     """True when ``group`` holds on ``facts``."""
     results = (
-        outcome(item, facts).held if isinstance(item, Condition) else group_holds(item, facts)
+        _holds(item, facts) if isinstance(item, Condition) else group_holds(item, facts)
         for item in group.items
     )
     return all(results) if group.kind is GroupKind.ALL else any(results)
+
+
+def _holds(condition: Condition, facts: Mapping[str, FactValue]) -> bool:
+    # outcome(condition, facts).held without building the outcome.
+    return _COMPARE[condition.operator](facts[condition.fact], condition.value)
 
 
 def outcome(condition: Condition, facts: Mapping[str, FactValue]) -> ConditionOutcome:

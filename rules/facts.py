@@ -115,12 +115,15 @@ FACTS_BY_STAGE: Mapping[Stage, StageFacts] = {
 """How the facts of each stage are derived; a new stage adds its function here."""
 
 
-def derive_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
+def derive_facts(
+    pack: PolicyPack, context: DecisionContext, specs: Mapping[str, FactSpec] | None = None
+) -> dict[str, FactValue]:
     """The typed, checked facts of ``context`` under ``pack`` (its windows included).
 
-    Raises ``InvalidCommand`` for supplier data that cannot become facts, ``PolicyError``
-    for a fact that fails its type (a defect in derivation, never the caller's mistake).
+    ``specs`` are ``pack_specs(pack)``, when the caller keeps them. Raises
+    ``InvalidCommand`` for supplier data that cannot become facts, ``PolicyError`` for a
+    fact that fails its type (a defect in derivation, never the caller's mistake).
     """
     facts = FACTS_BY_STAGE[context.stage](pack, context)
-    check_facts(facts, pack_specs(pack))
+    check_facts(facts, pack_specs(pack) if specs is None else specs)
     return facts

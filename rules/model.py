@@ -7,6 +7,7 @@ can say exactly which line of which file made them.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -98,12 +99,13 @@ class Rule:
     parameters: tuple[tuple[str, str], ...] = ()
     """The action's parameters from ``then:`` (for ``remind``: ``(("reminder", ...),)``)."""
 
-    @property
+    # Cached: every evaluation explains every rule of its stage with these.
+    @functools.cached_property
     def conditions(self) -> tuple[Condition, ...]:
         """The rule's conditions, flattened, in file order."""
         return tuple(self.when.conditions())
 
-    @property
+    @functools.cached_property
     def fact_names(self) -> tuple[str, ...]:
         """The facts the rule looks at: its conditions', then its messages' placeholders."""
         names = [c.fact for c in self.conditions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -25,8 +26,8 @@ from domain.ports import DecisionContext, Evaluation, PenaltyQuote
 from rules import penalties, selection, sla
 from rules.compiler import compile_pack, engine_message, ruleset_name
 from rules.engine import EngineValue, rules_engine
-from rules.explain import explain, failing_first
-from rules.facts import derive_facts
+from rules.explain import check_agreement, explain, failing_first
+from rules.facts import derive_facts, pack_specs
 from rules.loader import load_pack
 from rules.model import PolicyPack, Rule
 
@@ -55,6 +56,7 @@ class CompiledPolicy:
         self._engine = engine if engine is not None else rules_engine()
         self._ruleset = ruleset_name(pack.version)
         self._engine.register(self._ruleset, compile_pack(pack))
+        self._specs = pack_specs(pack)  # every evaluation checks its facts against them
 
     @property
     def version(self) -> str:
@@ -151,17 +153,26 @@ class CompiledPolicy:
             return Evaluation(self.version)
         if context.now.tzinfo is None:
             raise InvalidCommand([FieldViolation("occurred_at", "must carry a time zone")])
-        facts = derive_facts(self._pack, context)
+        facts = derive_facts(self._pack, context, self._specs)
         fired = self._engine.evaluate(self._ruleset, engine_message(context.stage, facts, rules))
         unknown = fired - {rule.id for rule in rules}
         if unknown:
             raise PolicyError(f"the engine fired rules outside stage {context.stage}: {unknown}")
-        decisions = [self._decision(rule, facts, rule.id in fired) for rule in rules]
+        for rule in rules:
+            check_agreement(rule, facts, engine_fired=rule.id in fired)
+        unfired = tuple(rule for rule in rules if rule.id not in fired)
         return Evaluation(
             self.version,
-            fired=tuple(d for d in decisions if d.fired),
-            not_fired=tuple(d for d in decisions if not d.fired),
+            fired=tuple(self._decision(rule, facts, True) for rule in rules if rule.id in fired),
+            # Explaining every rule that did not fire is most of an evaluation's cost, and
+            # only qualification records them, or someone asks why not: on first use.
+            not_fired=functools.partial(self._explained, unfired, facts),
         )
+
+    def _explained(
+        self, rules: tuple[Rule, ...], facts: Mapping[str, FactValue]
+    ) -> tuple[Decision, ...]:
+        return tuple(self._decision(rule, facts, False) for rule in rules)
 
     def _decision(self, rule: Rule, facts: Mapping[str, FactValue], fired: bool) -> Decision:
         explanation = explain(rule, facts, engine_fired=fired)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Protocol, TypeVar, runtime_checkable
@@ -21,7 +21,6 @@ from domain.commands import AdvanceTime, Command
 from domain.decide import decide, fold
 from domain.errors import (
     ConcurrencyConflict,
-    DomainError,
     FieldViolation,
     InvalidCommand,
     PolicyError,
@@ -38,6 +37,7 @@ from domain.ports import (
     NewEvent,
     Policy,
     RecordedEvent,
+    SnapshotVersions,
     StreamSnapshot,
 )
 from domain.serialization import (
@@ -52,7 +52,9 @@ from domain.serialization import (
 from domain.validation import validate
 from rules.policy import CompiledPolicy
 from rules.selection import Candidate, EvaluationReport
+from server import batch
 from server.observability import record_decision, record_events
+from server.state_cache import StateCache
 
 # A command decided on a stale read is decided again on fresh state this many times before
 # the conflict is reported; only when the caller did not pin a version (etag) itself.
@@ -200,6 +202,7 @@ class SupplierService:
     def __init__(self, store: EventStore, policy: Callable[[], Policy]) -> None:
         self._store = store
         self._policy = policy
+        self._states = StateCache()
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
@@ -211,52 +214,6 @@ class SupplierService:
             decide_and_append=partial(self._decide_and_append, command, context),
             replay=partial(self._replay, context.request_id),
         )
-
-    @contextlib.contextmanager
-    def atomically(self) -> Iterator[bool]:
-        """A block whose executed commands are stored together or not at all (a crash or an
-        exception inside leaves none of them), where the store can: it yields True then;
-        elsewhere (False) each command stands alone.
-        """
-        if isinstance(self._store, TransactionalStore):
-            with self._store.transaction():
-                yield True
-        else:
-            yield False
-
-    def dry_run(
-        self, commands: Sequence[tuple[Command, str]], stop: Callable[[], bool] = lambda: False
-    ) -> list[DomainError | None]:
-        """Decide each ``(command, request_id)`` in order as :meth:`execute` would, against
-        state folded forward in memory, and store nothing: the error each would raise.
-
-        A request id already recorded with the same content gives None (``execute`` would
-        replay it); with other content, ``RequestIdReused``. Once ``stop()`` is true (the
-        caller is gone), the outcomes so far are returned, one per command decided.
-        """
-        policy = self._policy()
-        states: dict[str, SupplierState | None] = {}
-        outcomes: list[DomainError | None] = []
-        for command, request_id in commands:
-            if stop():
-                break
-            try:
-                validate(command)
-                recorded = self._store.find_request(request_id)
-                if recorded is not None:
-                    if recorded[0] != fingerprint(command):
-                        raise RequestIdReused(request_id)
-                    outcomes.append(None)
-                    continue
-                supplier_id = command.supplier_id
-                if supplier_id not in states:
-                    states[supplier_id] = self._load(supplier_id)
-                events = decide(command, states[supplier_id], policy)
-                states[supplier_id] = fold(events, states[supplier_id])
-                outcomes.append(None)
-            except DomainError as error:
-                outcomes.append(error)
-        return outcomes
 
     def advance_time(self, now: datetime, actor: str) -> AdvanceSummary:
         """Advance every supplier's clock to ``now``: due deadlines and reminders fire.
@@ -403,7 +360,40 @@ class SupplierService:
         )
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
+        self._states.put(command.supplier_id, result.last_version, new_state)
         outcome = CommandResult(new_state, recorded_events(self._store, result), replayed=False)
+        record_events(len(outcome.events))
+        for decision in outcome.decisions:
+            if decision.fired:
+                record_decision(decision.rule_id, decision.action.value)
+        return outcome
+
+    # --- group commit (server.batch) --------------------------------------------------
+
+    def execute_batch(
+        self, jobs: Sequence[tuple[Command, RequestContext]]
+    ) -> list[CommandResult | Exception]:
+        """Run every job as :meth:`execute` would, in order, appending what they record
+        with one commit (see :mod:`server.batch`): each job's result, or its exception.
+        """
+        deps = self.batch_deps()
+        planned = batch.plan(deps, jobs)
+        batch.commit(deps, planned)
+        return batch.finish(planned, self.execute)
+
+    def batch_deps(self) -> batch.Deps:
+        """What :mod:`server.batch` needs to decide and store jobs as this service does."""
+        return batch.Deps(
+            self._store, self._policy, self._load, _batch_fingerprint, self._batch_result,
+            lambda state: CommandResult(_require_state(state), (), replayed=False),
+        )  # fmt: skip
+
+    def _batch_result(
+        self, state: SupplierState | None, events: tuple[RecordedEvent, ...], result: AppendResult
+    ) -> CommandResult:
+        new_state = _require_state(state)
+        self._states.put(new_state.supplier_id, result.last_version, new_state)
+        outcome = CommandResult(new_state, events, replayed=False)
         record_events(len(outcome.events))
         for decision in outcome.decisions:
             if decision.fired:
@@ -420,8 +410,21 @@ class SupplierService:
         return CommandResult(state, recorded_events(self._store, result), replayed=True)
 
     def _load(self, supplier_id: str) -> SupplierState | None:
+        if isinstance(self._store, SnapshotVersions):
+            version = self._store.snapshot_version(supplier_id)
+            kept = None if version is None else self._states.get(supplier_id, version)
+            if kept is not None:
+                return kept
         snapshot = self._store.load_snapshot(supplier_id)
-        return state_from_dict(snapshot.state) if snapshot is not None else None
+        if snapshot is None:
+            return None
+        state = state_from_dict(snapshot.state)
+        self._states.put(supplier_id, snapshot.version, state)
+        return state
+
+
+def _batch_fingerprint(command: Command, context: RequestContext) -> str:
+    return fingerprint(command, ignore_time=context.time_defaulted)
 
 
 def _require_state(state: SupplierState | None) -> SupplierState:

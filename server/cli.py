@@ -28,6 +28,7 @@ from server.config import (
     settings_from,
 )
 from server.db_cli import DATABASE_HELP, MIGRATE_HELP, add_db_commands
+from server.gc_tuning import tune_after_start_up
 from server.grpc_server import create_server, set_serving
 from server.observability import start_metrics_server
 from server.policy_cli import add_policy_commands
@@ -183,6 +184,7 @@ async def serve(
     await server.start()
     await set_serving(health, True)
     app.scheduler.start()
+    tune_after_start_up()
     host = settings.address.rsplit(":", 1)[0]
     # The e2e tests and operators read this line to find the bound port.
     print(f"sqm: serving on {host}:{port}", flush=True)

@@ -8,25 +8,22 @@ retried upload is therefore answered from the first one's records, row by row, a
 counts twice.
 
 All or none: before anything is stored, every row is decided against its supplier's state
-folded forward in memory (a dry run of :func:`domain.decide.decide`), so a row that the
-domain would refuse (unknown objective, wrong unit, supplier not under contract) stops the
-whole upload, not only the rows after it. The dry run and the writes run in one job on the
-service's single worker thread and, where the store has transactions (SQLite), in one
-store transaction: nothing else writes in between, the rows become durable together just
-before the answer, and a process killed before that leaves none of them (the client's
-retry with the same request ids then stores them once). A caller gone before the commit
-(cancelled, out of time, disconnected, or cut off by a server stopping) gets nothing
-stored: grpc ends such a stream as if the client had finished it, so rows that arrived
-may be only the first part of the upload. On a store without transactions only another
-server process writing to the same supplier in that instant can make a row fail after
-earlier ones were stored (that row's error is returned, and retrying the same upload is
-safe), and once the dry run has passed every row is stored even if the caller has gone.
+folded forward in memory (:mod:`server.batch`), so a row that the domain would refuse
+(unknown objective, wrong unit, supplier not under contract) stops the whole upload, not
+only the rows after it. The rows are then appended in one transaction, in one job on the
+service's single worker thread: they become durable together just before the answer, and a
+process killed before that leaves none of them (the client's retry with the same request ids
+then stores them once). A caller gone before the commit (cancelled, out of time,
+disconnected, or cut off by a server stopping) gets nothing stored: grpc ends such a stream
+as if the client had finished it, so the rows that arrived may be only the first part of
+the upload. On SQLite another server process writing to one of the suppliers in that
+instant refuses the whole commit (retrying the same upload is safe).
 
 Limits: at most :data:`MAX_UPLOAD_ROWS` rows per stream (beyond, RESOURCE_EXHAUSTED and
 nothing stored); a refusal names the first bad rows that fit in gRPC's trailers; the answer
-stays under the server's message size (see :func:`upload_response`). Rows are decided one
-by one on the worker thread, so a large upload keeps other calls waiting: prefer several
-uploads of a few hundred rows.
+stays under the server's message size (see :func:`upload_response`). An upload is one job
+on the worker thread, so a large upload keeps other calls waiting: prefer several uploads
+of a few hundred rows.
 """
 
 from __future__ import annotations
@@ -48,8 +45,8 @@ from domain.errors import (
 )
 from domain.model import Decision
 from domain.validation import validate
-from server import mapping, process_mapping
-from server.application import RequestContext, SupplierService
+from server import batch, mapping, process_mapping
+from server.application import CommandResult, RequestContext, SupplierService
 from server.resource_mapping import decision
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -65,10 +62,6 @@ MAX_ROW_DESCRIPTION = 200
 """Characters of a rejected row's description in a partial acceptance's answer."""
 
 ROW_ERRORS = (InvalidCommand, SupplierNotFound, IllegalTransition, RequestIdReused)
-
-
-class Abandoned(Exception):
-    """The caller went away before its rows were committed: nothing is stored."""
 
 
 @attrs.frozen
@@ -186,75 +179,61 @@ def run_upload(
 ) -> UploadOutcome:
     """Store the rows as the upload asks; raise ``InvalidCommand`` if all-or-none fails.
 
-    ``abandoned`` is asked before each row: once the caller is gone (cancelled, out of
-    time) a dry run stops and stores nothing, and a partial upload stores no further row.
-    The whole runs in one store transaction where the store has them, and is undone if
-    the caller is gone by its end (see the module's notes); without one, rows already
-    stored stay stored (a retry of the upload is answered from them).
+    Every row is decided once, in order, against its supplier's state folded forward in
+    memory, and the rows are appended in one transaction (:mod:`server.batch`): all or
+    none is then one commit. ``abandoned`` is asked before each row and again just before the
+    commit: once the caller is gone (cancelled, out of time, cut off) nothing is stored.
     """
+    deps = service.batch_deps()
+    jobs = [(row.command, RequestContext(row.request_id, actor)) for row in rows]
     try:
-        with service.atomically() as atomic:
-            if not partial_acceptance:
-                checked = dry_run(service, rows, abandoned)
-                found = sorted([*problems, *checked], key=lambda p: p.index)
-                if found:
-                    raise refusal(found)
-            # Stop between rows once the caller is gone: in a transaction everything is then
-            # undone below; without one, a partial upload keeps the rows stored so far.
-            stop = abandoned if partial_acceptance or atomic else lambda: False
-            outcome = _store_rows(
-                service, rows, problems,
-                partial_acceptance=partial_acceptance, actor=actor, stop=stop,
-            )  # fmt: skip
-            if atomic and abandoned():
-                raise Abandoned  # the transaction is rolled back: nothing was stored
-            return outcome
-    except Abandoned:
+        planned = batch.plan(deps, jobs, abandoned, stop_when_abandoned=partial_acceptance)
+    except batch.Abandoned:
         return UploadOutcome(0, (), ())
+    if not partial_acceptance:
+        found = sorted([*problems, *_refused_rows(rows, planned)], key=lambda p: p.index)
+        if found:
+            raise refusal(found)
+    # A caller gone by now may have sent only part of its upload (grpc ends a cut-off stream
+    # as if it had finished): store nothing. Another process writing to one of the
+    # suppliers meanwhile refuses the whole commit (ABORTED): nothing is stored either.
+    if abandoned():
+        return UploadOutcome(0, (), ())
+    batch.commit(deps, planned, all_or_none=not partial_acceptance)
+    outcomes = batch.finish(planned, service.execute)
+    return _outcome(rows, problems, outcomes, partial_acceptance=partial_acceptance)
 
 
-def _store_rows(
-    service: SupplierService,
+def _refused_rows(rows: Sequence[Row], planned: batch.Plan) -> list[RowProblem]:
+    refused = []
+    for index, error in sorted(planned.errors().items()):
+        if not isinstance(error, DomainError):
+            raise error
+        refused.append(row_problem(rows[index], error))
+    return refused
+
+
+def _outcome(
     rows: Sequence[Row],
     problems: Sequence[RowProblem],
+    outcomes: Sequence[CommandResult | BaseException],
     *,
     partial_acceptance: bool,
-    actor: str,
-    stop: Callable[[], bool],
 ) -> UploadOutcome:
     accepted = 0
     decisions: list[Decision] = []
     rejected = list(problems)
-    for row in rows:
-        if stop():
-            break
-        try:
-            result = service.execute(row.command, RequestContext(row.request_id, actor))
-        except (*ROW_ERRORS, ConcurrencyConflict) as error:
+    for row, outcome in zip(rows, outcomes, strict=False):  # a partial upload may stop early
+        if isinstance(outcome, (*ROW_ERRORS, ConcurrencyConflict)):
             if not partial_acceptance:
-                raise _in_row_terms(row, error) from None
-            rejected.append(row_problem(row, error))
-            continue
-        accepted += 1
-        decisions.extend(result.decisions)
+                raise _in_row_terms(row, outcome) from None
+            rejected.append(row_problem(row, outcome))
+        elif isinstance(outcome, CommandResult):
+            accepted += 1
+            decisions.extend(outcome.decisions)
+        else:
+            raise outcome
     return UploadOutcome(accepted, tuple(sorted(rejected, key=lambda p: p.index)), tuple(decisions))
-
-
-def dry_run(
-    service: SupplierService,
-    rows: Sequence[Row],
-    abandoned: Callable[[], bool] = lambda: False,
-) -> list[RowProblem]:
-    """Decide every row in order against state folded forward in memory; store nothing.
-
-    A row whose request id is already recorded with the same content is skipped, as
-    ``execute`` would replay it; with other content it is a problem, as ``execute`` would
-    refuse it. Raises :class:`Abandoned` once the caller is gone, between rows.
-    """
-    results = service.dry_run([(row.command, row.request_id) for row in rows], stop=abandoned)
-    if len(results) < len(rows):  # stopped between rows: the caller is gone
-        raise Abandoned
-    return [row_problem(row, error) for row, error in zip(rows, results, strict=True) if error]
 
 
 def row_problem(row: Row, error: DomainError) -> RowProblem:

@@ -22,6 +22,7 @@ from domain.validation import SUPPLIER_ID, validate
 from server import mapping
 from server.application import CommandResult, RequestContext, SupplierService
 from server.auth import current_actor
+from server.group_commit import GroupCommit
 from server.needs import NeedService
 from server.proto_values import shown
 from sqm.v1 import supplier_service_pb2 as api
@@ -50,6 +51,7 @@ class ServicerBase:
         self._executor = executor
         self._clock = clock
         self._needs = needs
+        self._commits = GroupCommit(service, executor)
 
     def _prepare(
         self,
@@ -98,7 +100,7 @@ class ServicerBase:
 
     async def _execute(self, command: Command, context: RequestContext) -> CommandResult:
         try:
-            return await self._run(self._service.execute, command, context)
+            return await self._commits.execute(command, context)
         except InvalidCommand as error:
             raise mapping.in_api_terms(error, command) from None
 

@@ -24,6 +24,7 @@ from rules import load_pack
 from rules.errors import PackInvalid
 from server.bootstrap import DurableStore, open_store
 from server.config import database_from
+from server.gc_tuning import tune_after_start_up
 from server.simulation import check, impact, report
 from server.simulation.backtest import backtest
 from server.simulation.scenario_file import ScenarioInvalid, load_rates
@@ -120,6 +121,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     pack = load_pack(args.directory)
+    tune_after_start_up()
     rates = load_rates(args.scenario) if args.scenario else impact.Rates()
     with _progress(args.suppliers, "suppliers") as step:
         result = impact.simulate(
@@ -138,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     pack = load_pack(args.policy)
+    tune_after_start_up()
     with _history(args) as store:
         active = _active_version(store)
         source = args.database or args.export

@@ -29,7 +29,7 @@ from domain.model import LifecycleState, ServiceCategory, Severity
 from domain.serialization import format_time, parse_time
 from rules import CompiledPolicy, PolicyPack
 from server.simulation import scenarios as sc
-from server.simulation.runner import Player, command_for
+from server.simulation.runner import Entry, Player, command_for
 
 RESULT_FORMAT = "sqm.simulation/v1"
 TICK_DAYS = 7
@@ -153,6 +153,11 @@ class SupplierLife:
         self._queue: list[tuple[datetime, int, sc.Intent]] = []
         self._sequence = 0
         self._reacted: set[str] = set()
+
+    @property
+    def timeline(self) -> tuple[Entry, ...]:
+        """Every command run so far, with what it recorded or why it was refused."""
+        return self._player.timeline
 
     def live(self) -> None:
         """Play every month, counting as it goes."""

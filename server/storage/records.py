@@ -7,7 +7,6 @@ one behaviour by construction, not by copy.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import orjson
 
 from domain.audit import recompute_hash, verify_chain
 from domain.documents import (
@@ -55,9 +55,17 @@ def to_json(data: Mapping[str, Any]) -> str:
     return canonical_json(data).decode("utf-8")
 
 
+def snapshot_json(data: Mapping[str, Any]) -> str:
+    """A snapshot's JSON text: the same bytes as :func:`to_json` for what a snapshot holds,
+    about nine times faster (a snapshot holds hundreds of records and is rewritten by every
+    command). Snapshots are not hashed; events are, and always go through ``to_json``.
+    """
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
 def from_json(text: str) -> dict[str, Any]:
     """A JSON object read back from storage (a fresh copy every time)."""
-    data = json.loads(text)
+    data = orjson.loads(text)  # the values json.loads gives, about twice as fast
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, found {type(data).__name__}")
     return data

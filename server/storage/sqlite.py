@@ -30,7 +30,7 @@ from domain.documents import (
     NewDocument,
     checked,
 )
-from domain.errors import ConcurrencyConflict
+from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
@@ -42,6 +42,7 @@ from domain.ports import (
     ChainVerification,
     CommandMeta,
     NewEvent,
+    PendingAppend,
     RecordedEvent,
     StreamSnapshot,
 )
@@ -82,7 +83,7 @@ from server.storage.records import (
     request_row,
     result_of,
     seal_events,
-    to_json,
+    snapshot_json,
     utc_now,
     verify_rows,
 )
@@ -189,6 +190,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 __all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
 
 _VERIFY_PAGE = 1000
+_IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 _ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
 
 
@@ -320,7 +322,7 @@ class SqliteEventStore:
     ) -> AppendResult:
         """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
         check_append(stream_id, events)
-        state_json = to_json(snapshot)
+        state_json = snapshot_json(snapshot)
         with self._lock, self._write_transaction():
             replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
             if replayed is not None:
@@ -342,6 +344,50 @@ class SqliteEventStore:
             self._insert(records, meta, result, state_json)
             return result
 
+    def append_batch(
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
+    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+        """Append several requests in one ``BEGIN IMMEDIATE`` transaction: one commit, one
+        fsync for all (group commit). Each is checked as :meth:`append` checks it, against
+        the log as the earlier appends of the batch left it; a refused one is returned in
+        its place and writes nothing. With ``all_or_none``, a refusal is raised instead and
+        nothing of the batch is written.
+        """
+        for pending in appends:
+            check_append(pending.stream_id, pending.events)
+        snapshots = [None if p.snapshot is None else snapshot_json(p.snapshot) for p in appends]
+        with self._lock, self._write_transaction():
+            results = []
+            for pending, state_json in zip(appends, snapshots, strict=True):
+                result = self._append_one(pending, state_json)
+                if all_or_none and isinstance(result, Exception):
+                    raise result  # rolls the whole batch back
+                results.append(result)
+            return results
+
+    def _append_one(
+        self, pending: PendingAppend, state_json: str | None
+    ) -> AppendResult | ConcurrencyConflict | RequestIdReused:
+        # The caller holds the lock and the write transaction.
+        stream_id, meta = pending.stream_id, pending.meta
+        try:
+            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
+        except RequestIdReused as error:
+            return error
+        if replayed is not None:
+            return replayed
+        actual = self._stream_version(stream_id)
+        if actual != pending.expected_version:
+            return ConcurrencyConflict(stream_id, pending.expected_version, actual)
+        last_seq, last_hash = self._head()
+        records = seal_events(
+            stream_id, pending.expected_version, pending.events, meta,
+            last_seq=last_seq, last_hash=last_hash, recorded_at=self._clock(),
+        )  # fmt: skip
+        result = result_of(records)
+        self._insert(records, meta, result, state_json)
+        return result
+
     def _stream_version(self, stream_id: str) -> int:
         row = self._conn.execute(
             "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
@@ -359,7 +405,7 @@ class SqliteEventStore:
         records: Sequence[RecordedEvent],
         meta: CommandMeta,
         result: AppendResult,
-        state_json: str,
+        state_json: str | None,
     ) -> None:
         self._conn.executemany(
             f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - column names are constants
@@ -370,6 +416,8 @@ class SqliteEventStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             request_row(meta.request_id, meta.fingerprint, result),
         )
+        if state_json is None:  # a later append of the same batch writes the snapshot
+            return
         self._conn.execute(
             "INSERT INTO snapshots (stream_id, version, state) VALUES (?, ?, ?)"
             " ON CONFLICT (stream_id) DO UPDATE"
@@ -382,12 +430,37 @@ class SqliteEventStore:
         with self._lock:
             return self._find_request(request_id)
 
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
+        in one query per few hundred ids (a batch checks all of its requests at once).
+        """
+        found: dict[str, tuple[str, AppendResult]] = {}
+        unique = list(dict.fromkeys(request_ids))
+        with self._lock:
+            for start in range(0, len(unique), _IDS_PER_QUERY):
+                chunk = unique[start : start + _IDS_PER_QUERY]
+                rows = self._conn.execute(
+                    f"SELECT request_id, {REQUEST_COLUMNS} FROM requests"  # noqa: S608 - constant
+                    f" WHERE request_id IN ({placeholders(len(chunk), '?')})",
+                    chunk,
+                ).fetchall()
+                found.update((row[0], request_from_row(row[1:])) for row in rows)
+        return found
+
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(
             f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?",  # noqa: S608 - constant
             (request_id,),
         ).fetchone()
         return None if row is None else request_from_row(row)
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot, without reading the state (None: none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version FROM snapshots WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, from the snapshots table alone."""

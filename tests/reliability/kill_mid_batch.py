@@ -32,7 +32,9 @@ def main(database: str, start: str, count: str, kill_at: str) -> int:
     timeline = Timeline(datetime.fromisoformat(start))
     made = rows("batch", SUPPLIERS, int(count), timeline)
     messages = [api.UploadMeasurementsRequest(measurement=row) for row in made]
-    append = app.store.append
+    # Rows are written one request at a time inside the upload's one transaction: die in the
+    # middle of writing them, with some rows written and not yet committed.
+    append_one = app.store._append_one
     calls = 0
 
     def append_or_die(*args: Any, **kwargs: Any) -> Any:
@@ -40,9 +42,9 @@ def main(database: str, start: str, count: str, kill_at: str) -> int:
         calls += 1
         if calls == int(kill_at):
             os.kill(os.getpid(), signal.SIGKILL)
-        return append(*args, **kwargs)
+        return append_one(*args, **kwargs)
 
-    app.store.append = append_or_die  # type: ignore[method-assign]
+    app.store._append_one = append_or_die  # type: ignore[method-assign]
     upload(app.service, messages, now=timeline.now, actor="kill-mid-batch")
     return 1  # the kill did not happen: the caller's test fails on the exit code
 

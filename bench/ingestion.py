@@ -1,0 +1,162 @@
+"""Ingestion through a real ``sqm serve``: the client-streaming upload and unary calls.
+
+The server runs on a fresh copy of a store with suppliers under the default contract; the
+client is :mod:`bench.load` in another process. Every row is a new measurement (its own
+request id, a later time) that meets its objective, so each is decided by the default pack
+(one monitoring evaluation) and stored durably, and no supplier's state changes under the
+load.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+
+from bench import fixtures, load
+from bench.processes import sqm_server
+from clients import measurement
+from domain.model import METRICS
+from rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.v1 import supplier_service_pb2 as api
+
+RECORD_METHOD = "/sqm.v1.SupplierService/RecordMeasurement"
+FIRST_ROW_AT = fixtures.START + timedelta(days=1)
+
+
+@attrs.frozen
+class Store:
+    """A built ingestion store: its file, supplier ids and their objectives."""
+
+    path: Path
+    supplier_ids: tuple[str, ...]
+    objectives: tuple[tuple[str, float, str, int], ...]
+    """(objective id, target, unit, period in days) of the default contract."""
+
+
+def contracted(suppliers: int) -> Store:
+    """The cached store of ``suppliers`` suppliers under contract (built when absent)."""
+    policy = CompiledPolicy(load_pack(default_pack_dir()))
+    ids = tuple(fixtures.supplier_name(n) for n in range(suppliers))
+    parameters = {"suppliers": suppliers, "policy": policy.version}
+    path = fixtures.cached(
+        "contracted", parameters, lambda p: fixtures.contracted_store(p, policy, suppliers)
+    )
+    objectives = tuple(
+        (o.objective_id, o.target, METRICS[o.metric].unit, o.period_days)
+        for o in fixtures.objectives(policy)
+    )
+    return Store(path, ids, objectives)
+
+
+def rows(
+    store: Store, count: int, prefix: str, suppliers: Sequence[str] = ()
+) -> list[api.RecordMeasurementRequest]:
+    """``count`` new measurements, round-robin over ``suppliers`` (default: all), each a
+    minute after the supplier's previous one; request ids ``{prefix}-{n}``.
+    """
+    made = []
+    suppliers = suppliers or store.supplier_ids
+    for number in range(count):
+        turn = number // len(suppliers)
+        objective_id, target, unit, period_days = store.objectives[turn % len(store.objectives)]
+        at = FIRST_ROW_AT + timedelta(minutes=turn)
+        made.append(
+            measurement(
+                suppliers[number % len(suppliers)],
+                objective_id,
+                target,
+                unit,
+                period_start=at - timedelta(days=period_days),
+                period_end=at,
+                occur_time=at,
+                request_id=f"{prefix}-{number}",
+            )
+        )
+    return made
+
+
+def _upload_streams(
+    requests: Sequence[api.RecordMeasurementRequest], per_upload: int
+) -> list[list[bytes]]:
+    return [
+        [
+            api.UploadMeasurementsRequest(measurement=row).SerializeToString()
+            for row in requests[start : start + per_upload]
+        ]
+        for start in range(0, len(requests), per_upload)
+    ]
+
+
+def fresh_copy(store: Store, folder: Path, name: str) -> Path:
+    """A copy of the store for one server: every measurement starts from the same state."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.sqlite3"
+    for leftover in folder.glob(f"{name}.sqlite3*"):
+        leftover.unlink()
+    shutil.copyfile(store.path, target)
+    return target
+
+
+def streaming(
+    store: Store, folder: Path, *, rows_total: int, per_upload: int, concurrency: int
+) -> load.LoadResult:
+    """Rows a second through ``UploadMeasurements`` (all or none), ``per_upload`` rows a
+    stream, ``concurrency`` streams at a time.
+    """
+    # Each concurrent stream has suppliers of its own: rows for one supplier must arrive
+    # in time order, and two streams' uploads may be decided in either order.
+    groups = [store.supplier_ids[n::concurrency] for n in range(concurrency)]
+    streams = [
+        _upload_streams(rows(store, rows_total // concurrency, f"s{n}", ids), per_upload)
+        for n, ids in enumerate(groups)
+    ]
+    database = fresh_copy(store, folder, "streaming")
+    with sqm_server(database, folder / "streaming.log") as server:
+        result = load.uploads(server.address, streams)
+    _check(result, "UploadMeasurements")
+    return result
+
+
+@attrs.frozen
+class UnaryRun:
+    """Unary RecordMeasurement at full load, then at half of it."""
+
+    full: load.LoadResult
+    half: load.LoadResult
+    half_rate: float
+    half_inside_ms: tuple[float, ...]
+    """The half-load calls' latencies as the server's access log gives them."""
+
+
+def unary(
+    store: Store, folder: Path, *, requests: int, concurrency: int, seconds: float
+) -> UnaryRun:
+    """RecordMeasurement calls: a closed loop at ``concurrency``, then an open loop at half
+    the throughput it reached, on the same server.
+    """
+    payloads = [r.SerializeToString() for r in rows(store, requests, "unary")]
+    database = fresh_copy(store, folder, "unary")
+    with sqm_server(database, folder / "unary.log") as server:
+        full = load.unary(
+            server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds
+        )
+        _check(full, "RecordMeasurement")
+        used = full.completed + full.failed + load.WARM_UP_CALLS
+        half_rate = full.rate / 2
+        mark = server.log_length()
+        half = load.unary(
+            server.address, RECORD_METHOD, payloads[used:], concurrency=concurrency,
+            seconds=seconds, rate=half_rate,
+        )  # fmt: skip
+        _check(half, "RecordMeasurement at half load")
+        inside = tuple(server.call_latencies_ms("RecordMeasurement", mark))
+    return UnaryRun(full, half, half_rate, inside)
+
+
+def _check(result: load.LoadResult, what: str) -> None:
+    if result.failed or not result.completed:
+        raise RuntimeError(f"{what}: {result.failed} calls failed; first: {result.first_error}")

@@ -1,0 +1,94 @@
+"""Scale: ``sqm serve`` on a store of 100,000 suppliers under contract.
+
+Start-up is timed from spawning the process to the first health check answering SERVING;
+memory is the server's resident set (after start-up, and its peak after the reads);
+GetSupplier is read at full load and at half of it, suppliers drawn at random.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+
+from bench import fixtures, load
+from bench.processes import in_fresh_process, sqm_server
+from sqm.v1 import supplier_service_pb2 as api
+
+GET_METHOD = "/sqm.v1.SupplierService/GetSupplier"
+
+
+@attrs.frozen
+class ScaleRun:
+    """Start-up, memory and GetSupplier under load on the big store."""
+
+    suppliers: int
+    started_in: float
+    rss_mb: float
+    peak_rss_mb: float
+    full: load.LoadResult
+    half: load.LoadResult
+    half_rate: float
+    half_inside_ms: tuple[float, ...]
+    """The half-load calls' latencies as the server's access log gives them."""
+
+
+def store(suppliers: int) -> Path:
+    """The cached store of ``suppliers`` suppliers under contract (built when absent), with
+    the default pack already active, as on a server that has run before.
+    """
+    return in_fresh_process(_store, suppliers)
+
+
+def _store(suppliers: int) -> Path:
+    from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
+    from server.policies import start_policy  # noqa: PLC0415
+    from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
+
+    policy = CompiledPolicy(load_pack(default_pack_dir()))
+
+    def build(path: Path) -> None:
+        fixtures.contracted_store(path, policy, suppliers)
+        with SqliteEventStore(path) as built:
+            start_policy(built, default_pack_dir(), datetime.now(UTC))
+
+    parameters = {"suppliers": suppliers, "policy": policy.version, "activated": True}
+    return fixtures.cached("scale", parameters, build)
+
+
+def get_requests(suppliers: int, count: int) -> list[bytes]:
+    """``count`` GetSupplier requests for suppliers drawn at random (the same every run)."""
+    draw = random.Random(7)  # noqa: S311 - a repeatable choice of suppliers
+    return [
+        api.GetSupplierRequest(
+            name=f"suppliers/{fixtures.supplier_name(draw.randrange(suppliers))}"
+        ).SerializeToString()
+        for _ in range(count)
+    ]
+
+
+def run(
+    path: Path, suppliers: int, folder: Path, *, requests: int, concurrency: int, seconds: float
+) -> ScaleRun:
+    """Start a server on ``path`` and read suppliers from it."""
+    payloads = get_requests(suppliers, requests)
+    folder.mkdir(parents=True, exist_ok=True)
+    with sqm_server(path, folder / "scale.log") as server:
+        started_in, rss = server.started_in, server.rss_mb()
+        full = load.unary(
+            server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds
+        )
+        half_rate = full.rate / 2
+        mark = server.log_length()
+        half = load.unary(
+            server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds,
+            rate=half_rate,
+        )  # fmt: skip
+        peak = server.peak_rss_mb()
+        inside = tuple(server.call_latencies_ms("GetSupplier", mark))
+    for result in (full, half):
+        if result.failed:
+            raise RuntimeError(f"GetSupplier: {result.failed} failed; {result.first_error}")
+    return ScaleRun(suppliers, started_in, rss, peak, full, half, half_rate, inside)

@@ -1,0 +1,23 @@
+"""``sqm simulate run`` as a user runs it: the command, timed from start to exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rules import default_pack_dir
+
+
+def supplier_months_per_second(suppliers: int, months: int, folder: Path) -> float:
+    """Supplier-months a second of ``sqm simulate run`` (baseline scenario, seed 1)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "server", "simulate", "run", str(default_pack_dir()),
+        "--suppliers", str(suppliers), "--months", str(months), "--seed", "1",
+        "--json", str(folder / "simulation.json"),
+    ]  # fmt: skip
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own command
+    return suppliers * months / (time.perf_counter() - began)

@@ -1,0 +1,36 @@
+"""The benchmark suite's quick mode runs end to end, so the bench code cannot rot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASURED = ("2 streaming", "3 unary", "4 replay", "5 start-up", "5 GetSupplier", "6 sqm simulate")
+
+
+def test_the_quick_benchmark_prints_every_figure_with_its_ceiling(tmp_path: Path) -> None:
+    """`python -m bench --quick` measures every figure, each with a ceiling and a ratio."""
+    target = tmp_path / "quick.json"
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(target)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    figures = json.loads(target.read_text())["figures"]
+    names = [f["name"] for f in figures]
+    for prefix in MEASURED:
+        assert any(name.startswith(prefix) for name in names), prefix
+    for figure in figures:
+        if not figure["name"].startswith("ceiling"):
+            assert figure["ceiling"], figure
+            assert figure["ratio"] is not None, figure
+            assert figure["name"] in finished.stdout
