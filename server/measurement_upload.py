@@ -182,7 +182,8 @@ def run_upload(
     Every row is decided once, in order, against its supplier's state folded forward in
     memory, and the rows are appended in one transaction (:mod:`server.batch`): all or
     none is then one commit. ``abandoned`` is asked before each row and again just before the
-    commit: once the caller is gone (cancelled, out of time, cut off) nothing is stored.
+    commit: once the caller is gone (cancelled, out of time, cut off) an all-or-none upload
+    stores nothing, and a partial one stores the rows decided before it left.
     """
     deps = service.batch_deps()
     jobs = [(row.command, RequestContext(row.request_id, actor)) for row in rows]
@@ -195,9 +196,10 @@ def run_upload(
         if found:
             raise refusal(found)
     # A caller gone by now may have sent only part of its upload (grpc ends a cut-off stream
-    # as if it had finished): store nothing. Another process writing to one of the
-    # suppliers meanwhile refuses the whole commit (ABORTED): nothing is stored either.
-    if abandoned():
+    # as if it had finished): all or none then stores none. A partial upload keeps the rows
+    # decided before the caller left (each row stands alone). Another process writing to one
+    # of the suppliers meanwhile refuses the whole commit (ABORTED): nothing is stored.
+    if not partial_acceptance and abandoned():
         return UploadOutcome(0, (), ())
     batch.commit(deps, planned, all_or_none=not partial_acceptance)
     outcomes = batch.finish(planned, service.execute)
