@@ -13,7 +13,9 @@ class Plan:
     sqlite_seconds: float = 3.0
     context_months: int = 12
     suppliers: int = 200
-    """Suppliers under contract in the ingestion store (rows go round-robin over them)."""
+    """Suppliers under contract in the ingestion store (rows go round-robin over them, so a
+    supplier's next row is this many calls later: more calls in flight than this could
+    reach the server out of its time order and be refused)."""
     stream_rows: int = 30_000
     upload_rows: int = 500
     stream_concurrency: int = 2
@@ -32,7 +34,7 @@ class Plan:
 
 FULL = Plan()
 QUICK = Plan(
-    engine_seconds=0.3, sqlite_seconds=0.3, context_months=1, suppliers=10, stream_rows=200,
+    engine_seconds=0.3, sqlite_seconds=0.3, context_months=1, suppliers=40, stream_rows=200,
     upload_rows=50, unary_seconds=0.5, unary_concurrency=8, unary_requests=1_500,
     replay_events=2_000, replay_templates=3, replay_months=2, scale_suppliers=300,
     get_seconds=0.5, get_requests=1_500, sim_suppliers=3, sim_months=1,

@@ -8,7 +8,9 @@ one per command. Nothing is answered before that commit. A command the domain re
 its error and changes nothing, as alone. What a batch cannot settle as ``execute`` would (a
 request id already recorded, or twice in the batch; a stream another process wrote
 meanwhile) is run afterwards through ``execute`` itself, in order, so retries replay and
-conflicts are decided again exactly as before.
+conflicts are decided again exactly as before (against the state the whole batch left: a
+request sent twice at once, whose first copy the domain refused, is decided again after
+the batch rather than in its place).
 
 A store without :class:`~domain.ports.BatchAppendStore` gets one append per command, in
 order, each with its own snapshot: the same outcomes, without the shared commit.

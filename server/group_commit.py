@@ -52,8 +52,18 @@ class GroupCommit:
             schedule = not self._scheduled
             self._scheduled = True
         if schedule:
-            self._executor.submit(self._run_batch)
+            self._schedule()
         return await waiting.answer
+
+    def _schedule(self) -> None:
+        try:
+            self._executor.submit(self._run_batch)
+        except RuntimeError as error:  # the worker is shut down: nobody waits forever
+            with self._lock:
+                stranded, self._queue = self._queue, []
+                self._scheduled = False
+            for waiting in stranded:
+                waiting.loop.call_soon_threadsafe(_settle, waiting.answer, error)
 
     def _run_batch(self) -> None:
         # On the worker thread.
@@ -67,9 +77,9 @@ class GroupCommit:
             outcomes = [error] * len(batch)
         finally:
             with self._lock:
-                self._scheduled = bool(self._queue)
-                if self._scheduled:
-                    self._executor.submit(self._run_batch)
+                self._scheduled = more = bool(self._queue)
+            if more:
+                self._schedule()
         for waiting, outcome in zip(batch, outcomes, strict=True):
             waiting.loop.call_soon_threadsafe(_settle, waiting.answer, outcome)
 

@@ -224,3 +224,20 @@ def test_find_requests_looks_many_request_ids_up_at_once(store: SqliteEventStore
     found = store.find_requests(["r2", "nope", "r1", "r2"])
     assert sorted(found) == ["r1", "r2"]
     assert found["r1"] == store.find_request("r1")
+
+
+def test_a_call_after_the_worker_has_shut_down_is_refused_not_left_waiting(
+    store: SqliteEventStore,
+) -> None:
+    """With no worker to run it, the caller hears why at once."""
+    service = SupplierService(store, FakePolicy)
+    executor = ThreadPoolExecutor(max_workers=1)
+    executor.shutdown()
+    commits = GroupCommit(service, executor)
+    command, context = _jobs(_measurement("acme", 1))[0]
+
+    async def call() -> CommandResult:
+        return await asyncio.wait_for(commits.execute(command, context), timeout=5)
+
+    with pytest.raises(RuntimeError, match="shutdown"):
+        asyncio.run(call())
