@@ -27,7 +27,7 @@ import grpc
 
 from clients.builders import timestamp
 from clients.errors import from_rpc_error
-from clients.retry import call_with_retries
+from clients.retry import call_metadata, call_with_retries
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 
@@ -78,12 +78,7 @@ class AuditClient:
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff
-        metadata = []
-        if actor:
-            metadata.append(("x-sqm-actor", actor))
-        if token:
-            metadata.append(("authorization", f"Bearer {token}"))
-        self._metadata = tuple(metadata)
+        self._metadata = call_metadata(actor, token)
 
     def __enter__(self) -> AuditClient:
         return self

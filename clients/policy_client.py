@@ -27,7 +27,7 @@ import attrs
 import grpc
 
 from clients.errors import SqmError
-from clients.retry import call_with_retries
+from clients.retry import call_metadata, call_with_retries
 from rules.tooling.pack_files import read_pack_files
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
@@ -68,15 +68,10 @@ class PolicyClient:
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff
-        metadata = []
-        if actor:
-            if not (actor.isascii() and actor.isprintable()):
-                # gRPC metadata values are printable ASCII; a name in 中文 cannot travel as is.
-                raise ValueError(f"actor must be printable ASCII, got {actor!r}")
-            metadata.append(("x-sqm-actor", actor))
-        if token:
-            metadata.append(("authorization", f"Bearer {token}"))
-        self._metadata = tuple(metadata)
+        if actor and not (actor.isascii() and actor.isprintable()):
+            # gRPC metadata values are printable ASCII; a name in 中文 cannot travel as is.
+            raise ValueError(f"actor must be printable ASCII, got {actor!r}")
+        self._metadata = call_metadata(actor, token)
 
     def __enter__(self) -> PolicyClient:
         return self

@@ -40,3 +40,15 @@ def call_with_retries(
                 raise failure from None
             time.sleep(backoff * 2 ** (attempt - 1))
     raise SqmError(grpc.StatusCode.UNKNOWN, "no attempt made")  # attempts < 1
+
+
+def call_metadata(actor: str | None, token: str | None) -> tuple[tuple[str, str], ...]:
+    """The metadata every call of a client carries: who it says it is (believed only when
+    the server runs without authentication) and its bearer token.
+    """
+    metadata: list[tuple[str, str]] = []
+    if actor:
+        metadata.append(("x-sqm-actor", actor))
+    if token:
+        metadata.append(("authorization", f"Bearer {token}"))
+    return tuple(metadata)

@@ -19,7 +19,7 @@ import grpc
 from clients.builders import certificate, supplier_name, timestamp
 from clients.need_calls import NeedCalls
 from clients.process_calls import ProcessCalls, new_request_id
-from clients.retry import call_with_retries
+from clients.retry import call_metadata, call_with_retries
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
@@ -51,12 +51,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff
-        metadata: list[tuple[str, str]] = []
-        if actor:
-            metadata.append(("x-sqm-actor", actor))
-        if token:
-            metadata.append(("authorization", f"Bearer {token}"))
-        self._metadata = tuple(metadata)
+        self._metadata = call_metadata(actor, token)
 
     def __enter__(self) -> SqmClient:
         return self

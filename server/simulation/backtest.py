@@ -91,14 +91,10 @@ class SupplierReplay:
     def changed(self) -> bool:
         """True when the final state, the penalties, or any decision or its time differ."""
         return (
-            self._state(self.candidate) != self._state(self.recorded)
+            _lifecycle(self.candidate) != _lifecycle(self.recorded)
             or self.recorded_fired != self.candidate_fired
             or _credits(self.recorded) != _credits(self.candidate)
         )
-
-    @staticmethod
-    def _state(state: SupplierState | None) -> str:
-        return state.lifecycle.value if state is not None else "none"
 
 
 def backtest(
@@ -240,6 +236,10 @@ def _fired(events: Iterable[Event]) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _lifecycle(state: SupplierState | None) -> str:
+    return state.lifecycle.value if state is not None else "none"
+
+
 def _rules(fired: Sequence[tuple[str, str]]) -> Counter[str]:
     return Counter(rule for _, rule in fired)
 
@@ -283,8 +283,8 @@ def _supplier(replay: SupplierReplay) -> dict[str, Any]:
         "supplier_id": replay.supplier_id,
         "changed": replay.changed,
         "state": {
-            "recorded": SupplierReplay._state(replay.recorded),
-            "candidate": SupplierReplay._state(replay.candidate),
+            "recorded": _lifecycle(replay.recorded),
+            "candidate": _lifecycle(replay.candidate),
         },
         "decisions": {
             "only_recorded": sorted((recorded_rules - candidate_rules).elements()),
