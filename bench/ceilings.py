@@ -55,7 +55,7 @@ def _record_contexts(months: int) -> Contexts:
     from domain.serialization import parse_time  # noqa: PLC0415
     from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415
     from rules.engine import rules_engine  # noqa: PLC0415
-    from server.simulation import impact  # noqa: PLC0415
+    from simulation import impact  # noqa: PLC0415
 
     recorder = _Recorder(rules_engine())
     pack = load_pack(default_pack_dir())

@@ -39,10 +39,10 @@ from domain.model import METRICS, Money, ServiceCategory, SlaObjective, Supplier
 from domain.ports import CommandMeta, NewEvent, PendingAppend
 from domain.serialization import canonical_json, converter, event_to_payload, state_to_dict
 from rules import CompiledPolicy, PolicyPack
-from server.simulation import impact
-from server.simulation import scenarios as sc
-from server.simulation.runner import certificates
 from server.storage.sqlite import SqliteEventStore
+from simulation import impact
+from simulation import scenarios as sc
+from simulation.runner import certificates
 
 FIXTURE_VERSION = "1"
 """Bump when what a fixture holds changes: cached stores with another version are rebuilt."""

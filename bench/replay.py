@@ -62,9 +62,9 @@ def replay(path: Path) -> ReplayRun:
 
 def _replay(path: Path) -> ReplayRun:
     from rules import default_pack_dir, load_pack  # noqa: PLC0415 - in the child
-    from server.gc_tuning import tune_after_start_up  # noqa: PLC0415
-    from server.simulation.backtest import backtest  # noqa: PLC0415
+    from server.observability.gc_tuning import tune_after_start_up  # noqa: PLC0415
     from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
+    from simulation.backtest import backtest  # noqa: PLC0415
 
     pack = load_pack(default_pack_dir())
     tune_after_start_up()  # as ``sqm backtest`` does

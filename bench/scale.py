@@ -44,7 +44,7 @@ def store(suppliers: int) -> Path:
 
 def _store(suppliers: int) -> Path:
     from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
-    from server.policies import start_policy  # noqa: PLC0415
+    from server.app.policies import start_policy  # noqa: PLC0415
     from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
 
     policy = CompiledPolicy(load_pack(default_pack_dir()))

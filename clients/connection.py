@@ -92,7 +92,7 @@ def channel_credentials(
 
     ``ca_file`` signed the server's certificate (None: the system's roots); ``cert_file``
     and ``key_file`` are this client's certificate for mutual TLS. (Kept in step with
-    ``server.tls.channel_credentials``: clients do not import the server.)
+    ``server.security.tls.channel_credentials``: clients do not import the server.)
     """
     if (cert_file is None) != (key_file is None):
         raise TlsFilesInvalid("a client certificate needs its private key, and the other way round")

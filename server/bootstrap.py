@@ -13,12 +13,12 @@ import attrs
 from domain.policy_archive import PolicyArchive
 from domain.ports import EventStore, Policy
 from rules import default_pack_dir
-from server.application import SupplierService
+from server.app.needs import NeedService
+from server.app.policies import ActivePolicy, start_policy
+from server.app.policy_admin import PolicyAdministration
+from server.app.scheduler import DeadlineScheduler, TickLocking
+from server.app.suppliers import SupplierService
 from server.config import Database, PostgresUrl, Settings
-from server.needs import NeedService
-from server.policies import ActivePolicy, start_policy
-from server.policy_admin import PolicyAdministration
-from server.scheduler import DeadlineScheduler, TickLocking
 from server.storage.errors import StoreUnavailable
 from server.storage.memory import MemoryEventStore
 from server.storage.postgres import PostgresEventStore

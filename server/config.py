@@ -88,7 +88,9 @@ class Settings:
     policy_dir: Path | None = None  # None: the default telecom pack shipped in rules/packs
     log_level: str = "INFO"
     tick_seconds: float = DEFAULT_TICK_SECONDS  # the deadline scheduler's interval; 0: off
-    tokens_file: Path | None = None  # SQM_TOKENS (inline) is read by server.auth, not kept here
+    tokens_file: Path | None = (
+        None  # SQM_TOKENS (inline) is read by server.security.auth, not kept here
+    )
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # given: mutual TLS, clients must present a certificate

@@ -31,7 +31,7 @@
 Commands are structured from their YAML fields with the domain's own converter, whatever
 the command type: a command added to the domain is usable in test files at once. Every
 problem is located at ``file:line:column``. The file is parsed without a pack; the runner
-(``server.policy_tests``) checks rule ids against the pack it runs.
+(``server.app.policy_tests``) checks rule ids against the pack it runs.
 """
 
 from __future__ import annotations

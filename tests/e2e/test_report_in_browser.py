@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rules import default_pack_dir
-from server.simulation.report import render_backtest, render_simulation
+from simulation.report import render_backtest, render_simulation
 from tests.unit.test_simulation_report import backtest_result, simulation_result
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from server.storage import postgres_schema
 from server.storage.sqlite import SqliteEventStore
 from tests.commands import sqm

@@ -24,8 +24,8 @@ from domain.model import (
     SlaObjective,
 )
 from domain.ports import CommandMeta, NewEvent, PendingAppend
-from server.application import CommandResult, RequestContext, SupplierService
-from server.group_commit import GroupCommit
+from server.app.group_commit import GroupCommit
+from server.app.suppliers import CommandResult, RequestContext, SupplierService
 from server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 

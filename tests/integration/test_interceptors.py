@@ -26,8 +26,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from server.auth import Actor, AuthInterceptor, Role, TokenTable, current_actor, tokens_from_string
-from server.observability import (
+from server.observability.calls import (
     ACCESS_LOGGER,
     JsonFormatter,
     Metrics,
@@ -38,7 +37,15 @@ from server.observability import (
     start_metrics_server,
     watching,
 )
-from server.tls import TlsConfigError, channel_credentials, optional_server_credentials
+from server.security.auth import (
+    Actor,
+    AuthInterceptor,
+    Role,
+    TokenTable,
+    current_actor,
+    tokens_from_string,
+)
+from server.security.tls import TlsConfigError, channel_credentials, optional_server_credentials
 from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
 from tests.certificates import Pki, make_pki
 

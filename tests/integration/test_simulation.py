@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rules import default_pack_dir, load_pack
-from server.simulation.check import check_pack
-from server.simulation.impact import Rates, simulate
-from server.simulation.scenario_file import ScenarioInvalid, load_rates
+from simulation.check import check_pack
+from simulation.impact import Rates, simulate
+from simulation.scenario_file import ScenarioInvalid, load_rates
 from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration

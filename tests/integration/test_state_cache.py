@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from domain.errors import InvalidCommand
-from server.application import RequestContext, SupplierService
-from server.state_cache import StateCache
+from server.app.state_cache import StateCache
+from server.app.suppliers import RequestContext, SupplierService
 from server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 from tests.integration.test_group_commit import T0, _contracted, _measurement

@@ -16,7 +16,7 @@ import pytest
 from domain.commands import RecordMeasurement, RegisterSupplier
 from domain.documents import NewDocument
 from domain.model import ServiceCategory
-from server.application import RequestContext, SupplierService
+from server.app.suppliers import RequestContext, SupplierService
 from server.bootstrap import DurableStore
 from server.storage.dump import DumpCounts, DumpInvalid
 from server.storage.memory import MemoryEventStore

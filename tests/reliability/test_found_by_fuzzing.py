@@ -18,7 +18,7 @@ from rules.tooling.explain_report import evaluate_at, replay_items
 from rules.tooling.pack_files import load_pack_files
 from rules.tooling.testfile import parse_history
 from rules.yaml_source import parse_yaml
-from server import pagination
+from server.api import pagination
 
 
 def _token(collection: str, position: object) -> str:

@@ -29,10 +29,10 @@ from rules import default_pack_dir, load_pack
 from rules.policy import CompiledPolicy
 from rules.tooling.lint import Finding, lint_pack
 from rules.tooling.pack_files import read_pack_files
-from server.cli import main
-from server.policies import ActivePolicy
-from server.policy_admin import PolicyAdministration
-from server.policy_tests import run_pack_tests
+from server.app.policies import ActivePolicy
+from server.app.policy_admin import PolicyAdministration
+from server.app.policy_tests import run_pack_tests
+from server.cli.main import main
 from server.storage.memory import MemoryEventStore
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc

@@ -2,7 +2,7 @@
 the log, and SQL built only with parameters.
 
 The methods come from the API's descriptors, so a method added later is covered without
-anyone remembering to list it. What each role may call is read from ``server.auth``'s
+anyone remembering to list it. What each role may call is read from ``server.security.auth``'s
 table, and checked against that table's intent (read-only callers only read).
 """
 
@@ -22,9 +22,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from clients import SqmClient, SqmError
 from rules import default_pack_dir
 from rules.tooling.pack_files import read_pack_files
-from server.auth import AccessPolicy, Role
-from server.cli import main
-from server.tls import channel_credentials
+from server.cli.main import main
+from server.security.auth import AccessPolicy, Role
+from server.security.tls import channel_credentials
 from sqm.v1 import (
     admin_service_pb2,
     audit_service_pb2,

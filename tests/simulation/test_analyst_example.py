@@ -13,8 +13,8 @@ from hypothesis import given, settings
 
 from domain.model import ServiceCategory
 from rules import CompiledPolicy, default_pack_dir, load_pack
-from server.simulation import run_scenario, scenarios
-from server.simulation.check import timeline_lines
+from simulation import run_scenario, scenarios
+from simulation.check import timeline_lines
 
 PACK = load_pack(default_pack_dir())  # your pack folder here
 POLICY = CompiledPolicy(PACK)

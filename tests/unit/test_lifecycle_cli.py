@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.model import LifecycleState
-from server.cli import main
+from server.cli.main import main
 
 
 def test_sqm_lifecycle_prints_a_mermaid_diagram_with_all_six_states(

@@ -33,16 +33,17 @@ from domain.model import (
     SupplierState,
 )
 from domain.validation import validate
-from server import mapping, measurement_upload, process_mapping
-from server.application import RequestContext, SupplierService
-from server.proto_values import (
+from server.api import mapping, process_mapping
+from server.api.proto_values import (
     Violations,
     amount_from_text,
     enum_from_proto,
     enum_to_proto,
     money_from_proto,
 )
-from server.resource_mapping import penalty_totals, supplier
+from server.api.resource_mapping import penalty_totals, supplier
+from server.app import uploads as measurement_upload
+from server.app.suppliers import RequestContext, SupplierService
 from server.storage.memory import MemoryEventStore
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api

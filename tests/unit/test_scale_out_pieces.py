@@ -16,11 +16,11 @@ import grpc
 import pytest
 
 from domain.ports import CommandMeta, NewEvent, RecordedEvent
-from server import watch
-from server.application import AdvanceSummary
+from server.api import watch
+from server.api.errors import abort
+from server.app.scheduler import DeadlineScheduler
+from server.app.suppliers import AdvanceSummary
 from server.config import DEFAULT_DATABASE, PostgresUrl, settings_from
-from server.errors import abort
-from server.scheduler import DeadlineScheduler
 from server.storage.errors import StoreUnavailable
 from server.storage.memory import MemoryEventStore
 

@@ -15,9 +15,9 @@ from domain.errors import (
     InvalidCommand,
     SupplierNotFound,
 )
-from server import pagination
+from server.api import pagination
+from server.api.errors import to_status
 from server.config import DEFAULT_ADDRESS, settings_from
-from server.errors import to_status
 
 
 def test_page_token_round_trips_its_position() -> None:

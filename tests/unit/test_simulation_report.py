@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from domain.model import LifecycleState
-from server.simulation.report import (
+from simulation.report import (
     ResultInvalid,
     render_backtest,
     render_simulation,

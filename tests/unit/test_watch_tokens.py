@@ -9,7 +9,7 @@ import pytest
 
 from domain.errors import InvalidCommand
 from domain.ports import CommandMeta, NewEvent, RecordedEvent
-from server import watch
+from server.api import watch
 from server.storage.memory import MemoryEventStore
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -1,0 +1,203 @@
+"""The AuditService servicer: watch the record, verify its chain, export, archive documents.
+
+Thin, like the others: requests are checked and mapped (:mod:`server.api.audit_mapping`), the
+store is read on the application's worker thread, answers mapped back. Errors become statuses
+through the shared table in :mod:`server.api.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from domain.commands import RecordDocument
+from domain.documents import (
+    ArchivedDocument,
+    DocumentNotFound,
+    DocumentStore,
+    DocumentsUnavailable,
+)
+from domain.errors import InvalidCommand
+from domain.ports import EventStore, RecordedEvent
+from server.api import audit_mapping, mapping, pagination, watch
+from server.api.errors import abort, translated
+from server.api.resource_mapping import penalty
+from server.api.servicer_base import Context, actor, supplier_id
+from server.app.documents import DocumentRecords
+from server.app.suppliers import RequestContext, SupplierService
+from server.observability.calls import watching
+from sqm.v1 import audit_service_pb2 as api
+from sqm.v1 import audit_service_pb2_grpc as api_grpc
+
+T = TypeVar("T")
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
+_EXPORT_PAGE = 1000
+
+
+class AuditServicer(api_grpc.AuditServiceServicer):
+    """gRPC face of the record: the event store, its documents and the supplier service."""
+
+    def __init__(
+        self,
+        service: SupplierService,
+        store: EventStore,
+        executor: ThreadPoolExecutor,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._documents = store if isinstance(store, DocumentStore) else None
+        self._records = (
+            DocumentRecords(self._documents, store, service)
+            if self._documents is not None
+            else None
+        )
+        self._head = watch.StoreHead(store)
+        self._executor = executor
+        self._clock = clock
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+    def _document_records(self) -> DocumentRecords:
+        if self._records is None:
+            raise DocumentsUnavailable
+        return self._records
+
+    def _document_store(self) -> DocumentStore:
+        if self._documents is None:
+            raise DocumentsUnavailable
+        return self._documents
+
+    # The stubs type a streaming method as an iterator; grpc.aio also accepts a coroutine
+    # that writes its responses, which is what this is (see the docstring for why).
+    async def Watch(  # type: ignore[override]  # noqa: N802 - gRPC method names are PascalCase
+        self, request: api.WatchRequest, context: Context
+    ) -> None:
+        """Stream every event after the resume token, then new ones, until cancelled.
+
+        Written with ``context.write`` rather than as an async generator: when a client
+        cancels, a generator's cleanup can run after grpc has released the call, and then
+        an interceptor reading the call's peer crashes the process.
+        """
+        try:
+            wanted = supplier_id(request.supplier, "supplier") if request.supplier else ""
+            after = await self._run(
+                watch.start_after, request.resume_token, request.start_from_now, self._head
+            )
+            identity = await self._run(self._head.identity)
+        except Exception as error:
+            await abort(context, error)
+        events = watch.follow(self._read_all, after, self._head)
+        with watching():
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if wanted and event.stream_id != wanted:
+                        continue
+                    await context.write(
+                        api.WatchResponse(
+                            event=mapping.supplier_event(event),
+                            resume_token=watch.encode_token(event.global_seq, identity),
+                        )
+                    )
+
+    async def _read_all(self, after_seq: int, limit: int) -> list[RecordedEvent]:
+        return await self._run(self._store.read_all, after_seq, limit)
+
+    @translated
+    async def VerifyAuditChain(  # noqa: N802
+        self, request: api.VerifyAuditChainRequest, context: Context
+    ) -> api.VerifyAuditChainResponse:
+        """Recompute the whole hash chain, then check each recorded document against it."""
+        if self._records is None:
+            verdict, documents = await self._run(self._store.verify_chain), 0
+        else:
+            checked = await self._run(self._records.verify)
+            verdict, documents = checked.chain, checked.documents_checked
+        return api.VerifyAuditChainResponse(
+            events_checked=verdict.events_checked,
+            intact=verdict.intact,
+            first_broken_sequence=verdict.first_broken_seq or 0,
+            problem=verdict.problem,
+            documents_checked=documents,
+        )
+
+    @translated
+    async def ExportSupplier(  # noqa: N802
+        self, request: api.ExportSupplierRequest, context: Context
+    ) -> api.ExportSupplierResponse:
+        """A supplier's state, every event, its penalties and its documents."""
+        found = supplier_id(request.name, "name")
+        return await self._run(self._export, found)
+
+    def _export(self, found: str) -> api.ExportSupplierResponse:
+        state = self._service.get(found)  # NOT_FOUND for an unknown supplier
+        events = self._store.read_stream(found)
+        documents: list[ArchivedDocument] = []
+        if self._documents is not None:
+            after = ""
+            while page := self._documents.list_documents(found, after, _EXPORT_PAGE):
+                documents.extend(page)
+                after = page[-1].document_id
+        return api.ExportSupplierResponse(
+            supplier=mapping.supplier(state),
+            events=[mapping.supplier_event(e) for e in events],
+            penalties=[penalty(p) for p in state.penalties],
+            documents=[audit_mapping.document(d) for d in documents],
+        )
+
+    @translated
+    async def ArchiveDocument(  # noqa: N802
+        self, request: api.ArchiveDocumentRequest, context: Context
+    ) -> api.ArchiveDocumentResponse:
+        """Keep a document for a supplier, with its SHA-256 on the supplier's record."""
+        document = audit_mapping.new_document(request, actor(context))
+        occurred_at = audit_mapping.occurred_at(request, self._clock)
+        defaulted = not request.HasField("occur_time")
+        record_context = RequestContext(document.request_id, document.actor, None, defaulted)
+        records = self._document_records()
+        try:
+            kept, result = await self._run(records.archive, document, occurred_at, record_context)
+        except InvalidCommand as error:
+            raise mapping.in_api_terms_of(error, RecordDocument) from None
+        return api.ArchiveDocumentResponse(
+            document=audit_mapping.document(kept),
+            events=[mapping.supplier_event(e) for e in result.events],
+        )
+
+    @translated
+    async def GetDocument(  # noqa: N802
+        self, request: api.GetDocumentRequest, context: Context
+    ) -> api.GetDocumentResponse:
+        """A document with its content, checked against its SHA-256."""
+        owner, document_id = audit_mapping.document_ref(request.name)
+        documents = self._document_store()
+        record, content = await self._run(documents.get_document, document_id)
+        if record.supplier_id != owner:
+            raise DocumentNotFound(document_id)
+        return api.GetDocumentResponse(document=audit_mapping.document(record), content=content)
+
+    @translated
+    async def ListDocuments(  # noqa: N802
+        self, request: api.ListDocumentsRequest, context: Context
+    ) -> api.ListDocumentsResponse:
+        """A supplier's documents in archive order."""
+        parent = supplier_id(request.parent, "parent")
+        size = pagination.page_size(request.page_size, *DOCUMENTS_PAGE)
+        collection = f"documents:{parent}"
+        after = pagination.decode(request.page_token, collection) or ""
+        documents = self._document_store()
+        await self._run(self._service.get, parent)
+        found = await self._run(documents.list_documents, parent, str(after), size + 1)
+        page, more = found[:size], len(found) > size
+        token = pagination.encode(collection, page[-1].document_id) if more else ""
+        return api.ListDocumentsResponse(
+            documents=[audit_mapping.document(d) for d in page], next_page_token=token
+        )

@@ -1,0 +1,198 @@
+"""The one place domain errors become gRPC statuses (``google.rpc.Status`` with details).
+
+Each error carries ``ErrorInfo`` with a stable ``reason``; invalid requests add ``BadRequest``
+field violations; illegal transitions add ``PreconditionFailure`` naming the current state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from domain.documents import DocumentCorrupted, DocumentNotFound, DocumentsUnavailable
+from domain.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    IllegalTransition,
+    InvalidCommand,
+    PolicyError,
+    RequestIdReused,
+    SupplierAlreadyExists,
+    SupplierNotFound,
+)
+from domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
+from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
+from rules.errors import PackInvalid
+from server.api.watch import ResumeTokenExpired
+from server.storage.errors import StoreUnavailable
+
+ERROR_DOMAIN = "sqm.v1"
+log = logging.getLogger(__name__)
+
+
+class TooManyRows(DomainError):
+    """A streamed upload went past its row limit; nothing of it was stored."""
+
+    reason = "TOO_MANY_ROWS"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"an upload carries at most {limit} rows; nothing was stored")
+
+
+class MalformedRequest(DomainError):
+    """The request's bytes are not a valid protobuf message of the method's request type."""
+
+    reason = "MALFORMED_REQUEST"
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"the request is not a valid protobuf message: {problem}")
+
+
+_CODES: dict[type[DomainError], grpc.StatusCode] = {
+    TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    MalformedRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    InvalidCommand: grpc.StatusCode.INVALID_ARGUMENT,
+    RequestIdReused: grpc.StatusCode.INVALID_ARGUMENT,
+    SupplierNotFound: grpc.StatusCode.NOT_FOUND,
+    SupplierAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    IllegalTransition: grpc.StatusCode.FAILED_PRECONDITION,
+    ConcurrencyConflict: grpc.StatusCode.ABORTED,
+    PolicyError: grpc.StatusCode.INTERNAL,
+    PackInvalid: grpc.StatusCode.INVALID_ARGUMENT,
+    PolicyVersionNotFound: grpc.StatusCode.NOT_FOUND,
+    # A version is its content: the same hash with other files means altered records.
+    PolicyVersionConflict: grpc.StatusCode.DATA_LOSS,
+    DocumentNotFound: grpc.StatusCode.NOT_FOUND,
+    # Bytes that no longer match their archived SHA-256: the record was altered.
+    DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
+    DocumentsUnavailable: grpc.StatusCode.UNIMPLEMENTED,
+    ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    NeedNotFound: grpc.StatusCode.NOT_FOUND,
+    NeedAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    NeedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def to_status(error: DomainError) -> tuple[grpc.StatusCode, status_pb2.Status]:
+    """The gRPC code and rich status for a domain error."""
+    code = next(
+        (c for cls, c in _CODES.items() if isinstance(error, cls)), grpc.StatusCode.INTERNAL
+    )
+    details = [_error_info(error), *_extra_details(error)]
+    status = status_pb2.Status(code=code.value[0], message=str(error))
+    for detail in details:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        status.details.append(packed)
+    return code, status
+
+
+def internal_status(message: str) -> status_pb2.Status:
+    """A status for an unexpected failure; the details stay in the server's log."""
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN))
+    return status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[info])
+
+
+def unavailable_status() -> status_pb2.Status:
+    """A status for a store that cannot be reached now; a retry with the same request id is
+    safe whatever became of the first attempt.
+    """
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="STORE_UNAVAILABLE", domain=ERROR_DOMAIN))
+    message = "the database is unavailable; retry with the same request id"
+    return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[info])
+
+
+def _error_info(error: DomainError) -> error_details_pb2.ErrorInfo:
+    metadata = {
+        key: str(value)
+        for key, value in vars(error).items()
+        if isinstance(value, str | int) and not key.startswith("_")
+    }
+    return error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
+
+
+def _extra_details(error: DomainError) -> list[Any]:
+    if isinstance(error, InvalidCommand):
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+        return [error_details_pb2.BadRequest(field_violations=violations)]
+    if isinstance(error, RequestIdReused):
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field="request_id", description=str(error)
+        )
+        return [error_details_pb2.BadRequest(field_violations=[violation])]
+    if isinstance(error, PackInvalid):
+        return [error_details_pb2.BadRequest(field_violations=pack_violations(error))]
+    if isinstance(error, IllegalTransition):
+        violation = error_details_pb2.PreconditionFailure.Violation(
+            type="LIFECYCLE_STATE", subject=error.current_state, description=str(error)
+        )
+        return [error_details_pb2.PreconditionFailure(violations=[violation])]
+    if isinstance(error, NeedPrecondition):
+        violation = error_details_pb2.PreconditionFailure.Violation(
+            type="NEED", subject=error.subject, description=str(error)
+        )
+        return [error_details_pb2.PreconditionFailure(violations=[violation])]
+    return []
+
+
+def pack_violations(error: PackInvalid) -> list[error_details_pb2.BadRequest.FieldViolation]:
+    """One violation per problem of a pack, naming the file (``files["qualification.yaml"]``)
+    with ``line:column:`` leading the description.
+    """
+    return [
+        error_details_pb2.BadRequest.FieldViolation(
+            field=f'files["{problem.file}"]',
+            description=(
+                f"{problem.line}:{problem.column}: {problem.message}"
+                if problem.line
+                else problem.message
+            ),
+        )
+        for problem in error.errors
+    ]
+
+
+async def abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> NoReturn:
+    """End the call with the status for ``error`` (domain errors in detail, others as INTERNAL)."""
+    if isinstance(error, DomainError):
+        code, status = to_status(error)
+    elif isinstance(error, StoreUnavailable):  # the database went away: worth a retry
+        log.warning("the store is unavailable: %s", error)
+        code, status = grpc.StatusCode.UNAVAILABLE, unavailable_status()
+    else:
+        log.exception("unexpected error while serving a call", exc_info=error)
+        code, status = grpc.StatusCode.INTERNAL, internal_status("internal error; see server log")
+    trailing = (("grpc-status-details-bin", status.SerializeToString()),)
+    await context.abort(code, status.message, trailing_metadata=trailing)
+    raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def translated(handler: Handler) -> Handler:
+    """Decorate a servicer method so every exception leaves as a proper gRPC status."""
+
+    @wraps(handler)
+    async def wrapper(self: Any, request: Any, context: Any) -> Any:
+        try:
+            return await handler(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            await abort(context, error)
+
+    return wrapper  # type: ignore[return-value]

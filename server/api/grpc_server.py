@@ -1,0 +1,105 @@
+"""Build the gRPC server: the API, health checking and reflection (a factory, for tests)."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
+from grpc_reflection.v1alpha import reflection
+
+from server.api.admin_servicer import AdminServicer
+from server.api.audit_servicer import AuditServicer
+from server.api.policy_servicer import PolicyServicer
+from server.api.request_decoding import DecodingInterceptor
+from server.api.supplier_servicer import SupplierServicer
+from server.bootstrap import App
+from server.config import DEFAULT_MAX_MESSAGE_BYTES
+from server.observability.calls import Metrics, ObservabilityInterceptor
+from server.security.auth import AuthInterceptor, TokenTable
+from sqm.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    audit_service_pb2,
+    audit_service_pb2_grpc,
+    policy_service_pb2,
+    policy_service_pb2_grpc,
+    supplier_service_pb2,
+    supplier_service_pb2_grpc,
+)
+
+SERVICE_NAME = supplier_service_pb2.DESCRIPTOR.services_by_name["SupplierService"].full_name
+POLICY_SERVICE_NAME = policy_service_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
+ADMIN_SERVICE_NAME = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+AUDIT_SERVICE_NAME = audit_service_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
+SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME, AUDIT_SERVICE_NAME)
+MAX_MESSAGE_BYTES = DEFAULT_MAX_MESSAGE_BYTES
+"""The largest answer; the upload's answer is sized to stay under it (measurement_upload)."""
+
+
+def create_server(
+    app: App,
+    address: str,
+    *,
+    tokens: TokenTable | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+    metrics: Metrics | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_concurrent_rpcs: int | None = None,
+) -> tuple[grpc.aio.Server, int, HealthServicer]:
+    """A server with every service added and bound to ``address`` (port 0 picks one).
+
+    ``tokens`` turns authentication on; ``credentials`` serve TLS (mutual TLS when they
+    require client certificates). A request larger than ``max_message_bytes``, or a call
+    beyond ``max_concurrent_rpcs`` in progress (None: no limit), is RESOURCE_EXHAUSTED.
+    Returns the server, the bound port and the health servicer (serving is announced by
+    the caller once the server has started).
+    """
+    server = grpc.aio.server(
+        # Observability outermost, so calls that auth refuses are logged and counted too;
+        # decoding innermost, so a request that does not parse is still refused auth first.
+        interceptors=[
+            ObservabilityInterceptor(metrics),
+            AuthInterceptor(tokens),
+            DecodingInterceptor(),
+        ],
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+        maximum_concurrent_rpcs=max_concurrent_rpcs,
+    )
+    supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
+        SupplierServicer(app.service, app.executor, app.clock, app.needs), server
+    )
+    policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(
+        PolicyServicer(app.policy_admin, app.executor), server
+    )
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(app.scheduler, app.clock), server
+    )
+    audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
+        AuditServicer(app.service, app.store, app.executor, app.clock), server
+    )
+    health_servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    if credentials is not None:
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind {address}")
+    return server, port, health_servicer
+
+
+async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
+    """Announce the overall and per-service health status."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, status)

@@ -1,0 +1,191 @@
+"""The PolicyService servicer: thin. Map the request, run policy administration, map back.
+
+Calls run on the application's one worker thread, like commands: an activation is
+serialised with the decisions it changes the policy of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from domain.errors import FieldViolation, InvalidCommand
+from domain.model import Stage
+from rules.tooling.lint import Finding, Severity
+from server.api import mapping, pagination
+from server.api.errors import translated
+from server.api.proto_values import optional_time
+from server.app.policy_admin import PolicyAdministration, VersionView
+from server.security.auth import current_actor
+from sqm.v1 import policy_service_pb2 as api
+from sqm.v1 import policy_service_pb2_grpc as api_grpc
+
+VERSIONS_PAGE = (50, 1000)  # (default, maximum)
+VERSION_PREFIX = "policyVersions/"
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+_SEVERITIES = {
+    Severity.ERROR: api.POLICY_PROBLEM_SEVERITY_ERROR,
+    Severity.WARNING: api.POLICY_PROBLEM_SEVERITY_WARNING,
+}
+
+
+class PolicyServicer(api_grpc.PolicyServiceServicer):
+    """gRPC face of :class:`~server.app.policy_admin.PolicyAdministration`."""
+
+    def __init__(self, admin: PolicyAdministration, executor: Executor) -> None:
+        self._admin = admin
+        self._executor = executor
+
+    @translated
+    async def ValidatePolicy(  # noqa: N802 - gRPC method names are PascalCase
+        self, request: api.ValidatePolicyRequest, context: Context
+    ) -> api.ValidatePolicyResponse:
+        """Every error and warning of a pack, without activating it."""
+        result = await self._run(self._admin.validate, dict(request.files))
+        return api.ValidatePolicyResponse(
+            valid=result.valid, version=result.version or "", problems=problems(result.findings)
+        )
+
+    @translated
+    async def ActivatePolicy(  # noqa: N802
+        self, request: api.ActivatePolicyRequest, context: Context
+    ) -> api.ActivatePolicyResponse:
+        """Make a pack the active policy; an invalid pack is refused with located errors."""
+        request_id = mapping.request_id(request.request_id)
+        actor = _actor(context)
+        result = await self._run(self._admin.activate, dict(request.files), actor, request_id)
+        response = api.ActivatePolicyResponse(
+            policy_version=policy_version(result.version),
+            previous_version=result.previous_version,
+            warnings=problems(result.warnings),
+            actor=result.activation.actor,
+        )
+        response.activate_time.CopyFrom(_timestamp(result.activation.activated_at))
+        return response
+
+    @translated
+    async def ListPolicyVersions(  # noqa: N802
+        self, request: api.ListPolicyVersionsRequest, context: Context
+    ) -> api.ListPolicyVersionsResponse:
+        """Every archived version, first archived first."""
+        size = pagination.page_size(request.page_size, *VERSIONS_PAGE)
+        after = pagination.decode_index(request.page_token, "policyVersions")
+        views = await self._run(self._admin.versions)
+        page = views[after : after + size]
+        more = after + size < len(views)
+        token = pagination.encode("policyVersions", after + size) if more else ""
+        active = next((v.archived.version for v in views if v.active), "")
+        return api.ListPolicyVersionsResponse(
+            policy_versions=[policy_version(v) for v in page],
+            next_page_token=token,
+            active_version=active,
+        )
+
+    @translated
+    async def GetPolicyVersion(  # noqa: N802
+        self, request: api.GetPolicyVersionRequest, context: Context
+    ) -> api.GetPolicyVersionResponse:
+        """One version with its files."""
+        version = _version_from_name(request.name)
+        view = await self._run(self._admin.version, version)
+        files = await self._run(self._admin.files, version)
+        return api.GetPolicyVersionResponse(policy_version=policy_version(view, files))
+
+    @translated
+    async def ExplainSupplier(  # noqa: N802
+        self, request: api.ExplainSupplierRequest, context: Context
+    ) -> api.ExplainSupplierResponse:
+        """A version's rules evaluated on a supplier's history; nothing is recorded."""
+        bad = mapping.Violations()
+        supplier_id = mapping.supplier_id_from_name(request.name, "name", bad)
+        stage = _stage(request.stage, bad)
+        at = _time(request, bad)
+        bad.raise_if_any()
+        result = await self._run(
+            self._admin.explain, supplier_id, request.policy_version, at, stage
+        )
+        response = api.ExplainSupplierResponse(
+            policy_version=result.policy_version, decisions=mapping.decisions(result.decisions)
+        )
+        response.time.CopyFrom(_timestamp(result.at))
+        return response
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+def problems(findings: Iterable[Finding]) -> list[api.PolicyProblem]:
+    """Findings as API problems."""
+    return [
+        api.PolicyProblem(
+            file=f.file,
+            line=f.line,
+            column=f.column,
+            severity=_SEVERITIES[f.severity],
+            message=f.message,
+        )
+        for f in findings
+    ]
+
+
+def policy_version(view: VersionView, files: dict[str, str] | None = None) -> api.PolicyVersion:
+    """The API view of an archived version (with its files when given)."""
+    archived = view.archived
+    message = api.PolicyVersion(
+        name=f"{VERSION_PREFIX}{archived.version}",
+        version=archived.version,
+        pack_name=archived.name,
+        active=view.active,
+        activation_count=archived.activation_count,
+        files=files or {},
+    )
+    message.create_time.CopyFrom(_timestamp(archived.saved_at))
+    if archived.first_activated_at is not None:
+        message.first_activate_time.CopyFrom(_timestamp(archived.first_activated_at))
+    if archived.last_activated_at is not None:
+        message.last_activate_time.CopyFrom(_timestamp(archived.last_activated_at))
+    return message
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _stage(value: str, bad: mapping.Violations) -> Stage:
+    try:
+        return Stage(value or Stage.QUALIFICATION.value)
+    except ValueError:
+        bad.add("stage", f"expected one of {', '.join(s.value for s in Stage)}; got {value!r}")
+        return Stage.QUALIFICATION
+
+
+def _time(request: api.ExplainSupplierRequest, bad: mapping.Violations) -> datetime | None:
+    return optional_time(request, "time", "", bad)
+
+
+def _version_from_name(name: str) -> str:
+    version = name.removeprefix(VERSION_PREFIX)
+    if not name.startswith(VERSION_PREFIX) or not version or "/" in version:
+        raise InvalidCommand(
+            [FieldViolation("name", f"expected 'policyVersions/{{version}}', got {name!r}")]
+        )
+    return version
+
+
+def _actor(context: Context) -> str:
+    # The authenticated caller (the token's name); the x-sqm-actor header only counts when
+    # authentication is off (server.security.auth), never as a way to record someone else's name.
+    return current_actor().name

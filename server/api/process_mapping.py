@@ -1,0 +1,348 @@
+"""The process methods' requests to domain commands; every bad field is named by its API path.
+
+Each function collects what it can check without the supplier (resource name, enums, times,
+money) and raises one ``InvalidCommand``; the domain then checks the rest (lengths, ranges,
+the contract's objectives) and :func:`server.api.mapping.in_api_terms` spells its paths the
+API's way. Request ids and etags are checked by the servicer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from domain.commands import (
+    NO_AMOUNT,
+    BlacklistSupplier,
+    ClaimCompensation,
+    CompleteImprovementPlan,
+    ConcludeReview,
+    OpenProblemTicket,
+    OpenReview,
+    RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
+    RecordMeasurement,
+    RecordSatisfactionSurvey,
+    RecordTraining,
+    ResolveProblemTicket,
+    ReviewOutcome,
+    SettleCompensation,
+    SignContract,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
+    SubmitResourcePlan,
+    SubmitSelfCheck,
+    VerifyRemediation,
+)
+from domain.model import Comparator, Metric, Milestone, Money, Severity, SlaObjective
+from server.api.mapping import occur_time, supplier_id_from_name
+from server.api.proto_values import (
+    Violations,
+    enum_from_proto,
+    money_from_proto,
+    optional_time,
+    required_time,
+)
+from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2 as api
+
+Clock = Callable[[], datetime]
+
+
+def _start(name: str) -> tuple[Violations, str]:
+    """A fresh collection of violations and the supplier id of the request's ``name``."""
+    bad = Violations()
+    return bad, supplier_id_from_name(name, "name", bad)
+
+
+# --- selection ---------------------------------------------------------------------------
+
+
+def blacklist_supplier(request: api.BlacklistSupplierRequest, clock: Clock) -> BlacklistSupplier:
+    """Map a BlacklistSupplier request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return BlacklistSupplier(supplier_id, request.reason, occurred_at)
+
+
+def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContract:
+    """Map a SignContract request.
+
+    An unset fee or liability limit is no amount (a framework agreement) in the other's
+    currency; unset start and end times take the domain's defaults (signing, and a year
+    after the start); no objectives means the policy's defaults for the supplier's category.
+    """
+    bad, supplier_id = _start(request.name)
+    if not request.HasField("contract"):
+        bad.add("contract", "required")
+    proto = request.contract
+    monthly_fee = liability_limit = None
+    if proto.HasField("monthly_fee"):
+        monthly_fee = money_from_proto(proto.monthly_fee, "contract.monthly_fee", bad)
+    if proto.HasField("liability_limit"):
+        liability_limit = money_from_proto(proto.liability_limit, "contract.liability_limit", bad)
+    starts_at = optional_time(proto, "start_time", "contract", bad)
+    ends_at = optional_time(proto, "end_time", "contract", bad)
+    objectives = [
+        sla_objective(o, f"contract.objectives[{index}]", bad)
+        for index, o in enumerate(proto.objectives)
+    ]
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    # An amount left out is zero in the currency of the one given (CNY if neither is).
+    nothing = Money(NO_AMOUNT.amount, (monthly_fee or liability_limit or NO_AMOUNT).currency)
+    return SignContract(
+        supplier_id=supplier_id,
+        contract_id=proto.contract_id,
+        occurred_at=occurred_at,
+        monthly_fee=monthly_fee or nothing,
+        liability_limit=liability_limit or nothing,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        objectives=tuple(o for o in objectives if o is not None),
+    )
+
+
+def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective | None:
+    """One objective of a contract; ``field`` is its path (``contract.objectives[1]``)."""
+    metric = enum_from_proto(Metric, pb.Metric, proto.metric, f"{field}.metric", bad)
+    comparator = enum_from_proto(
+        Comparator, pb.Comparator, proto.comparator, f"{field}.comparator", bad
+    )
+    if metric is None or comparator is None:
+        return None
+    return SlaObjective(
+        objective_id=proto.objective_id,
+        metric=metric,
+        comparator=comparator,
+        target=proto.target,
+        warning=proto.warning,
+        tolerance=proto.tolerance,
+        grace_days=proto.grace_days,
+        period_days=proto.period_days,
+    )
+
+
+def record_market_research(
+    request: api.RecordMarketResearchRequest, clock: Clock
+) -> RecordMarketResearch:
+    """Map a RecordMarketResearch request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordMarketResearch(
+        supplier_id=supplier_id,
+        capability_summary=request.capability_summary,
+        past_performance_summary=request.past_performance_summary,
+        occurred_at=occurred_at,
+        references=tuple(request.references),
+    )
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def record_kick_off(request: api.RecordKickOffRequest, clock: Clock) -> RecordKickOff:
+    """Map a RecordKickOff request; every milestone needs a due time."""
+    bad, supplier_id = _start(request.name)
+    milestones = []
+    for index, proto in enumerate(request.milestones):
+        due_at = required_time(proto, "due_time", f"milestones[{index}]", bad)
+        if due_at is not None:
+            milestones.append(Milestone(proto.name, due_at))
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordKickOff(
+        supplier_id=supplier_id,
+        goals=request.goals,
+        occurred_at=occurred_at,
+        milestones=tuple(milestones),
+        responsibilities=request.responsibilities,
+    )
+
+
+def submit_resource_plan(
+    request: api.SubmitResourcePlanRequest, clock: Clock
+) -> SubmitResourcePlan:
+    """Map a SubmitResourcePlan request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return SubmitResourcePlan(supplier_id, tuple(request.resources), occurred_at, request.summary)
+
+
+# --- monitoring --------------------------------------------------------------------------
+
+
+def record_measurement(request: api.RecordMeasurementRequest, clock: Clock) -> RecordMeasurement:
+    """Map a RecordMeasurement request (also one row of an upload)."""
+    bad, supplier_id = _start(request.name)
+    period_start = required_time(request, "period_start_time", "", bad)
+    period_end = required_time(request, "period_end_time", "", bad)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert period_start is not None  # noqa: S101 - guaranteed by raise_if_any
+    assert period_end is not None  # noqa: S101 - guaranteed by raise_if_any
+    return RecordMeasurement(
+        supplier_id=supplier_id,
+        objective_id=request.objective_id,
+        value=request.value,
+        unit=request.unit,
+        period_start=period_start,
+        period_end=period_end,
+        occurred_at=occurred_at,
+    )
+
+
+def record_satisfaction_survey(
+    request: api.RecordSatisfactionSurveyRequest, clock: Clock
+) -> RecordSatisfactionSurvey:
+    """Map a RecordSatisfactionSurvey request; unset (0) respondents means one."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordSatisfactionSurvey(
+        supplier_id=supplier_id,
+        score=request.score,
+        occurred_at=occurred_at,
+        respondents=request.respondents or 1,
+        comment=request.comment,
+    )
+
+
+def record_inspection(request: api.RecordInspectionRequest, clock: Clock) -> RecordInspection:
+    """Map a RecordInspection request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordInspection(supplier_id, request.passed, occurred_at, request.findings)
+
+
+def submit_progress_report(
+    request: api.SubmitProgressReportRequest, clock: Clock
+) -> SubmitProgressReport:
+    """Map a SubmitProgressReport request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return SubmitProgressReport(supplier_id, request.summary, occurred_at)
+
+
+def submit_self_check(request: api.SubmitSelfCheckRequest, clock: Clock) -> SubmitSelfCheck:
+    """Map a SubmitSelfCheck request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return SubmitSelfCheck(supplier_id, request.passed, occurred_at, request.summary)
+
+
+def open_problem_ticket(request: api.OpenProblemTicketRequest, clock: Clock) -> OpenProblemTicket:
+    """Map an OpenProblemTicket request; the severity is required."""
+    bad, supplier_id = _start(request.name)
+    severity = enum_from_proto(Severity, pb.Severity, request.severity, "severity", bad)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert severity is not None  # noqa: S101 - guaranteed by raise_if_any
+    return OpenProblemTicket(supplier_id, request.ticket_id, request.summary, severity, occurred_at)
+
+
+def resolve_problem_ticket(
+    request: api.ResolveProblemTicketRequest, clock: Clock
+) -> ResolveProblemTicket:
+    """Map a ResolveProblemTicket request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return ResolveProblemTicket(supplier_id, request.ticket_id, request.resolution, occurred_at)
+
+
+# --- review and improvement --------------------------------------------------------------
+
+
+def open_review(request: api.OpenReviewRequest, clock: Clock) -> OpenReview:
+    """Map an OpenReview request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return OpenReview(supplier_id, request.reason, occurred_at)
+
+
+def conclude_review(request: api.ConcludeReviewRequest, clock: Clock) -> ConcludeReview:
+    """Map a ConcludeReview request; the outcome is required."""
+    bad, supplier_id = _start(request.name)
+    outcome = enum_from_proto(ReviewOutcome, pb.ReviewOutcome, request.outcome, "outcome", bad)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert outcome is not None  # noqa: S101 - guaranteed by raise_if_any
+    return ConcludeReview(supplier_id, outcome, occurred_at, request.note)
+
+
+def submit_improvement_plan(
+    request: api.SubmitImprovementPlanRequest, clock: Clock
+) -> SubmitImprovementPlan:
+    """Map a SubmitImprovementPlan request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return SubmitImprovementPlan(supplier_id, tuple(request.measures), request.owner, occurred_at)
+
+
+def complete_improvement_plan(
+    request: api.CompleteImprovementPlanRequest, clock: Clock
+) -> CompleteImprovementPlan:
+    """Map a CompleteImprovementPlan request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return CompleteImprovementPlan(supplier_id, occurred_at, request.note)
+
+
+def verify_remediation(request: api.VerifyRemediationRequest, clock: Clock) -> VerifyRemediation:
+    """Map a VerifyRemediation request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return VerifyRemediation(supplier_id, occurred_at, request.note)
+
+
+# --- liability ---------------------------------------------------------------------------
+
+
+def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> ClaimCompensation:
+    """Map a ClaimCompensation request; the amount is required."""
+    bad, supplier_id = _start(request.name)
+    amount = None
+    if request.HasField("amount"):
+        amount = money_from_proto(request.amount, "amount", bad)
+    else:
+        bad.add(
+            "amount", "required: the documented loss, e.g. amount '5000.00', currency_code 'CNY'"
+        )
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
+    return ClaimCompensation(supplier_id, amount, request.description, occurred_at)
+
+
+def record_training(request: api.RecordTrainingRequest, clock: Clock) -> RecordTraining:
+    """Map a RecordTraining request."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return RecordTraining(supplier_id, request.topic, request.attendees, occurred_at)
+
+
+def settle_compensation(request: api.SettleCompensationRequest, clock: Clock) -> SettleCompensation:
+    """Map a SettleCompensation request; the amount is required."""
+    bad, supplier_id = _start(request.name)
+    amount = None
+    if request.HasField("amount"):
+        amount = money_from_proto(request.amount, "amount", bad)
+    else:
+        bad.add("amount", "required: the amount paid, e.g. amount '5000.00', currency_code 'CNY'")
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
+    return SettleCompensation(supplier_id, request.penalty_id, amount, occurred_at, request.note)

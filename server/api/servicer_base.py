@@ -1,0 +1,128 @@
+"""What every SupplierService method shares: check a request, run the service, answer.
+
+Application calls run on one worker thread: the SQLite connection and the rules engine are
+both fed from a single thread, and commands are serialised within the process (across
+processes, optimistic concurrency in the store does it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import grpc
+
+from domain.commands import Command
+from domain.errors import FieldViolation, InvalidCommand
+from domain.validation import SUPPLIER_ID, validate
+from server.api import mapping
+from server.api.proto_values import shown
+from server.app.group_commit import GroupCommit
+from server.app.needs import NeedService
+from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.security.auth import current_actor
+from sqm.v1 import supplier_service_pb2 as api
+
+ACTOR_METADATA_KEY = "x-sqm-actor"
+SUPPLIER_ID_RULE = "a lower-case letter, then lower-case letters, digits or hyphens, at most 63"
+
+T = TypeVar("T")
+C = TypeVar("C")
+Context = grpc.aio.ServicerContext[Any, Any]
+Clock = Callable[[], datetime]
+Mapper = Callable[[Any, Clock], C]
+
+
+class ServicerBase:
+    """The service, its worker thread and the clock, and the steps every method takes."""
+
+    def __init__(
+        self,
+        service: SupplierService,
+        executor: ThreadPoolExecutor,
+        clock: Clock,
+        needs: NeedService | None = None,
+    ) -> None:
+        self._service = service
+        self._executor = executor
+        self._clock = clock
+        self._needs = needs
+        self._commits = GroupCommit(service, executor)
+
+    def _prepare(
+        self,
+        mapper: Mapper[C],
+        request: Any,
+        context: Context,
+        validator: Callable[[Any], None] = validate,
+    ) -> tuple[C, RequestContext]:
+        """Map ``request`` and check its request id and etag, naming every bad field at once.
+
+        The domain's own field checks run here too (they run again in the service), so a
+        caller learns of a bad request id and an empty reason in the same answer.
+        """
+        problems: list[FieldViolation] = []
+        command: C | None = None
+        try:
+            command = mapper(request, self._clock)
+            validator(command)
+        except InvalidCommand as error:
+            renamed = mapping.in_api_terms(error, command) if command is not None else error
+            problems.extend(renamed.violations)
+        request_id_problem = mapping.request_id_problem(request.request_id)
+        if request_id_problem:
+            problems.append(FieldViolation("request_id", request_id_problem))
+        version = None
+        if "etag" in request.DESCRIPTOR.fields_by_name:
+            try:
+                version = mapping.expected_version(request.etag)
+            except InvalidCommand as error:
+                problems.extend(error.violations)
+        if problems or command is None:
+            raise InvalidCommand(problems)
+        # A time the server filled in differs on every retry: leave it out of the fingerprint.
+        defaulted = "occur_time" in request.DESCRIPTOR.fields_by_name and not request.HasField(
+            "occur_time"
+        )
+        return command, RequestContext(request.request_id, actor(context), version, defaulted)
+
+    async def _process(
+        self, mapper: Mapper[Command], request: Any, context: Context
+    ) -> api.ProcessResult:
+        """The whole of a process method: prepare, execute, answer with a ProcessResult."""
+        command, request_context = self._prepare(mapper, request, context)
+        result = await self._execute(command, request_context)
+        return mapping.process_result(result)
+
+    async def _execute(self, command: Command, context: RequestContext) -> CommandResult:
+        try:
+            return await self._commits.execute(command, context)
+        except InvalidCommand as error:
+            raise mapping.in_api_terms(error, command) from None
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+def actor(context: Context) -> str:
+    """Who is calling: the token's name when auth is on (see :mod:`server.security.auth`)."""
+    return current_actor().name
+
+
+def supplier_id(name: str, field: str) -> str:
+    """The supplier id in a resource name, or INVALID_ARGUMENT naming ``field``.
+
+    The id is checked as a registration would check it, so a read never looks up (or
+    quotes back in NOT_FOUND) something that cannot be a supplier id.
+    """
+    bad = mapping.Violations()
+    found = mapping.supplier_id_from_name(name, field, bad)
+    if found and not SUPPLIER_ID.fullmatch(found):
+        bad.add(field, f"{shown(found)} is not a supplier id: {SUPPLIER_ID_RULE}")
+    bad.raise_if_any()
+    return found

@@ -1,0 +1,1 @@
+"""The application layer: one write pipeline and the use cases that feed it."""

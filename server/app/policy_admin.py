@@ -1,0 +1,168 @@
+"""Policy administration: validate a pack, activate it atomically, list and read versions.
+
+What the ``PolicyService`` servicer and tests call; it knows the archive only through the
+``PolicyArchive`` port. A pack arrives as data (relative path -> text), is checked and
+compiled first (a failure changes nothing), then archived, recorded and swapped in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+import attrs
+
+from domain.errors import FieldViolation, InvalidCommand, SupplierNotFound
+from domain.model import Decision, Stage
+from domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyArchive
+from domain.ports import EventStore
+from domain.serialization import event_from_payload
+from rules import PackInvalid, PolicyPack, load_pack
+from rules.tooling.explain_report import evaluate_at, replay_events
+from rules.tooling.lint import Finding, error_findings, pack_warnings
+from rules.tooling.pack_files import materialised, without_folder
+from server.app.policies import ActivePolicy, Compile, compile_pack, version_files
+
+
+@attrs.frozen
+class Validation:
+    """A pack checked: its version when it loads, and every error and warning found."""
+
+    version: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def valid(self) -> bool:
+        """True when the pack loads (warnings do not stop it)."""
+        return self.version is not None
+
+
+@attrs.frozen
+class VersionView:
+    """An archived version and whether it is the one active now."""
+
+    archived: ArchivedVersion
+    active: bool
+
+
+@attrs.frozen
+class SupplierExplanation:
+    """A version's rules evaluated on a supplier's history at a moment (nothing recorded)."""
+
+    policy_version: str
+    at: datetime
+    decisions: tuple[Decision, ...]
+
+
+@attrs.frozen
+class ActivationResult:
+    """A completed (or replayed) activation."""
+
+    version: VersionView
+    activation: PolicyActivation
+    previous_version: str
+    warnings: tuple[Finding, ...] = ()
+
+
+class PolicyAdministration:
+    """Validates, activates and lists policy versions for one server."""
+
+    def __init__(
+        self,
+        active: ActivePolicy,
+        archive: PolicyArchive,
+        clock: Callable[[], datetime],
+        compile_: Compile = compile_pack,
+        *,
+        store: EventStore | None = None,
+    ) -> None:
+        self._active = active
+        self._archive = archive
+        self._clock = clock
+        self._compile = compile_
+        self._store = store
+        self._lock = threading.Lock()
+
+    def validate(self, files: Mapping[str, str]) -> Validation:
+        """Every error (the pack does not load) or warning (it does) of ``files``."""
+        try:
+            pack, warnings = _checked(files)
+        except PackInvalid as invalid:
+            return Validation(None, tuple(error_findings(invalid)))
+        return Validation(pack.version, warnings)
+
+    def activate(self, files: Mapping[str, str], actor: str, request_id: str) -> ActivationResult:
+        """Make the pack in ``files`` the active policy, without a restart.
+
+        Raises ``InvalidCommand`` for unusable file paths and :class:`PackInvalid` (every
+        problem located) for a pack that does not load; the active policy then stays. A
+        retry with the same request id returns the first activation and changes nothing.
+        """
+        pack, warnings = _checked(files)
+        policy = self._compile(pack)
+        now = self._clock()
+        with self._lock:
+            previous = self._active.version
+            self._archive.save_version(pack.version, pack.name, version_files(pack, files), now)
+            activation = self._archive.record_activation(pack.version, actor, request_id, now)
+            if activation.replayed:
+                previous = self._before(activation.sequence)
+            else:
+                self._active.activate(policy)
+        return ActivationResult(self.version(pack.version), activation, previous, warnings)
+
+    def _before(self, sequence: int) -> str:
+        history = self._archive.activations()
+        return next((a.version for a in history if a.sequence == sequence - 1), "")
+
+    def versions(self) -> list[VersionView]:
+        """Every archived version, oldest first, the active one marked."""
+        active = self._archive.active_version()
+        return [VersionView(v, v.version == active) for v in self._archive.list_versions()]
+
+    def version(self, version: str) -> VersionView:
+        """One archived version; raises ``PolicyVersionNotFound``."""
+        archived = self._archive.get_version(version)
+        return VersionView(archived, version == self._archive.active_version())
+
+    def files(self, version: str) -> dict[str, str]:
+        """The files of an archived version; raises ``PolicyVersionNotFound``."""
+        return self._archive.load_version(version)
+
+    def explain(
+        self,
+        supplier_id: str,
+        version: str = "",
+        at: datetime | None = None,
+        stage: Stage = Stage.QUALIFICATION,
+    ) -> SupplierExplanation:
+        """Evaluate ``version`` (the active one if empty) on the supplier's history up to
+        ``at`` (its last event if None). Raises ``SupplierNotFound`` and
+        ``PolicyVersionNotFound``.
+        """
+        if self._store is None:
+            raise RuntimeError("explaining needs the event store")
+        policy = self._active.get(version) if version else self._active()
+        recorded = self._store.read_stream(supplier_id)
+        if not recorded:
+            raise SupplierNotFound(supplier_id)
+        events = (event_from_payload(r.event_type, r.payload) for r in recorded)
+        replayed = replay_events(events, at)
+        if replayed.state is None or replayed.at is None:
+            registered = recorded[0].occurred_at.isoformat()
+            message = f"is before the supplier was registered ({registered})"
+            raise InvalidCommand([FieldViolation("time", message)])
+        evaluation = evaluate_at(policy, replayed.state, replayed.at, stage)
+        decisions = (*evaluation.fired, *evaluation.not_fired)
+        return SupplierExplanation(policy.version, replayed.at, decisions)
+
+
+def _checked(files: Mapping[str, str]) -> tuple[PolicyPack, tuple[Finding, ...]]:
+    with materialised(files) as root:
+        try:
+            pack = load_pack(root)
+        except PackInvalid as invalid:
+            raise without_folder(invalid, root) from None
+        # Warnings read the files again for positions: while the folder still exists.
+        return pack, tuple(pack_warnings(pack))

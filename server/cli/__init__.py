@@ -1,0 +1,1 @@
+"""The ``sqm`` command line: serve, policy, db and simulate commands."""

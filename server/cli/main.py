@@ -1,0 +1,208 @@
+"""The ``sqm`` command line: ``sqm serve``, ``sqm lifecycle``, ``sqm policy ...``,
+``sqm db ...``, ``sqm simulate ...`` and ``sqm backtest``, and the client commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import grpc
+
+from clients.cli import add_client_commands
+from domain import lifecycle
+from server.api.grpc_server import create_server, set_serving
+from server.bootstrap import build
+from server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
+from server.cli.policy import add_policy_commands
+from server.cli.simulate import add_simulation_commands
+from server.config import (
+    DEFAULT_ADDRESS,
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    DEFAULT_TICK_SECONDS,
+    ENVIRONMENT,
+    Settings,
+    settings_from,
+)
+from server.observability.calls import start_metrics_server
+from server.observability.gc_tuning import tune_after_start_up
+from server.security.auth import TokenConfigError, TokenTable, load_tokens
+from server.security.tls import TlsConfigError, optional_server_credentials
+from server.storage.errors import StoreUnavailable
+
+log = logging.getLogger("sqm")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sqm`` command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sqm", description="Supplier service-quality management for telecom operators."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the gRPC server",
+        description="Run the gRPC server. Flags override SQM_* environment variables.",
+    )
+    serve.add_argument(
+        "--address",
+        help=f"host:port to listen on; port 0 picks a free one"
+        f" (env {ENVIRONMENT['address']}, default {DEFAULT_ADDRESS})",
+    )
+    serve.add_argument("--database", help=DATABASE_HELP)
+    serve.add_argument("--migrate", action="store_true", default=None, help=MIGRATE_HELP)
+    serve.add_argument(
+        "--policy-dir",
+        help=f"policy pack folder (env {ENVIRONMENT['policy_dir']},"
+        " default: the telecom pack shipped with SQM)",
+    )
+    serve.add_argument(
+        "--tick-seconds",
+        help=f"how often the deadline scheduler advances time; 0 turns it off"
+        f" (env {ENVIRONMENT['tick_seconds']}, default {DEFAULT_TICK_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--tokens-file",
+        help=f"YAML file of bearer tokens and their roles; turns authentication on"
+        f" (env {ENVIRONMENT['tokens_file']}, or SQM_TOKENS='name:role:token,...')",
+    )
+    serve.add_argument(
+        "--tls-cert", help=f"server certificate, PEM (env {ENVIRONMENT['tls_cert']})"
+    )
+    serve.add_argument("--tls-key", help=f"server private key, PEM (env {ENVIRONMENT['tls_key']})")
+    serve.add_argument(
+        "--tls-client-ca",
+        help=f"CA for client certificates: mutual TLS (env {ENVIRONMENT['tls_client_ca']})",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
+    )
+    _add_limits(serve)
+    serve.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help=f"(env {ENVIRONMENT['log_level']}, default INFO)",
+    )
+    serve.set_defaults(handler=_serve_command)
+
+    diagram = commands.add_parser(
+        "lifecycle", help="print the supplier lifecycle as a Mermaid state diagram"
+    )
+    diagram.set_defaults(handler=_lifecycle_command)
+
+    add_policy_commands(commands)
+    add_db_commands(commands)
+    add_simulation_commands(commands)
+    add_client_commands(commands)
+    return parser
+
+
+def _add_limits(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--max-message-bytes",
+        help=f"largest request message accepted; larger: RESOURCE_EXHAUSTED"
+        f" (env {ENVIRONMENT['max_message_bytes']}, default {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
+    serve.add_argument(
+        "--max-concurrent-rpcs",
+        help=f"calls in progress at once, Watch streams included; one more:"
+        f" RESOURCE_EXHAUSTED (env {ENVIRONMENT['max_concurrent_rpcs']},"
+        f" default {DEFAULT_MAX_CONCURRENT_RPCS})",
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        help=f"on SIGTERM, how long calls in flight may take to finish"
+        f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
+        f" default {DEFAULT_SHUTDOWN_GRACE_SECONDS:g})",
+    )
+
+
+def _lifecycle_command(_: argparse.Namespace) -> int:
+    sys.stdout.write(lifecycle.mermaid())
+    return 0
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    flags = {field: getattr(args, field, None) for field in ENVIRONMENT}
+    try:
+        settings = settings_from(flags)
+    except ValueError as error:
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        tokens = load_tokens(settings.tokens_file)
+        credentials = optional_server_credentials(
+            settings.tls_cert, settings.tls_key, settings.tls_client_ca
+        )
+    except (TokenConfigError, TlsConfigError) as error:
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(settings, tokens, credentials))
+    except StoreUnavailable as error:  # found while opening the store, before serving
+        print(f"sqm: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def serve(
+    settings: Settings,
+    tokens: TokenTable | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: NOT_SERVING first, in-flight calls finish."""
+    app = build(settings)
+    server, port, health = create_server(
+        app,
+        settings.address,
+        tokens=tokens,
+        credentials=credentials,
+        max_message_bytes=settings.max_message_bytes,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
+    metrics_server = (
+        start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
+    )
+    if metrics_server is not None:
+        log.info("metrics on http://127.0.0.1:%d/metrics", metrics_server.port)
+    await server.start()
+    await set_serving(health, True)
+    app.scheduler.start()
+    tune_after_start_up()
+    host = settings.address.rsplit(":", 1)[0]
+    # The e2e tests and operators read this line to find the bound port.
+    print(f"sqm: serving on {host}:{port}", flush=True)
+    log.info(
+        "store=%s policy=%s version=%s",
+        settings.database,
+        settings.policy_dir or "default",
+        app.policy().version,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await set_serving(health, False)
+    await app.scheduler.stop()
+    await server.stop(grace=settings.shutdown_grace_seconds)
+    if metrics_server is not None:
+        metrics_server.close()
+    app.close()
+    log.info("stopped")

@@ -1,0 +1,1 @@
+"""What a running server tells its operators: logs, metrics, tuning."""

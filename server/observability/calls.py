@@ -1,0 +1,412 @@
+"""One structured log line and the Prometheus metrics for every call, and the metrics endpoint.
+
+:class:`ObservabilityInterceptor` goes first in the server's interceptor list, so it also sees
+calls that authentication rejects. Its log line (logger ``sqm.access``) is a JSON object:
+method, status code, latency, request id, peer and actor; metadata is never read, so no
+token can reach a log. The application counts decisions, appended events and watchers with
+:func:`record_decision`, :func:`record_events` and :func:`watching`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+
+import attrs
+import grpc
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from server.security.auth import (
+    Actor,
+    Continuation,
+    Handler,
+    ServerInterceptor,
+    current_actor,
+    handler_shape,
+)
+
+ACCESS_LOGGER = "sqm.access"
+UNKNOWN_METHOD = "unknown"  # the metrics label for methods the server does not have
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# Codes that mean the server failed, not the caller: logged at ERROR.
+SERVER_FAULTS = frozenset(
+    {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
+)
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class Metrics:
+    """SQM's Prometheus metrics in a registry of their own (tests make one each)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.calls = Counter(
+            "sqm_grpc_calls",
+            "gRPC calls finished, by method and status code.",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "sqm_grpc_call_duration_seconds",
+            "gRPC call duration (streams: until the stream ends), by method.",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "sqm_decisions",
+            "Rule decisions recorded, by rule id and action.",
+            ["rule_id", "action"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "sqm_events_appended", "Events appended to the store.", registry=self.registry
+        )
+        self.watchers = Gauge(
+            "sqm_active_watchers", "Watch streams open now.", registry=self.registry
+        )
+
+    def record_call(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
+        """Count one finished call and observe its duration."""
+        self.calls.labels(method=method, code=code.name).inc()
+        self.latency.labels(method=method).observe(seconds)
+
+    def record_decision(self, rule_id: str, action: str) -> None:
+        """Count one decision taken by rule ``rule_id``."""
+        self.decisions.labels(rule_id=rule_id, action=action).inc()
+
+    def record_events(self, count: int) -> None:
+        """Count ``count`` appended events."""
+        self.events.inc(count)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count a watcher as active while the block runs."""
+        self.watchers.inc()
+        try:
+            yield
+        finally:
+            self.watchers.dec()
+
+
+_default: Metrics | None = None
+_default_lock = threading.Lock()
+
+
+def default_metrics() -> Metrics:
+    """The process's metrics, made on first use (nothing is built at import)."""
+    global _default  # noqa: PLW0603 - one registry per process, made lazily
+    with _default_lock:
+        if _default is None:
+            _default = Metrics()
+        return _default
+
+
+def record_decision(rule_id: str, action: str) -> None:
+    """Count one decision in the process's metrics."""
+    default_metrics().record_decision(rule_id, action)
+
+
+def record_events(count: int) -> None:
+    """Count appended events in the process's metrics."""
+    default_metrics().record_events(count)
+
+
+def watcher_opened() -> None:
+    """One more watcher is active (pair with :func:`watcher_closed`, or use :func:`watching`)."""
+    default_metrics().watchers.inc()
+
+
+def watcher_closed() -> None:
+    """One watcher fewer is active."""
+    default_metrics().watchers.dec()
+
+
+def watching() -> contextlib.AbstractContextManager[None]:
+    """Count a watcher as active in the process's metrics while the block runs."""
+    return default_metrics().watching()
+
+
+# --- the metrics endpoint ---------------------------------------------------------------
+
+
+@attrs.frozen
+class MetricsServer:
+    """The running ``/metrics`` HTTP endpoint; close it to free the port."""
+
+    port: int
+    _httpd: WSGIServer = attrs.field(repr=False)
+    _thread: threading.Thread = attrs.field(repr=False)
+
+    def close(self) -> None:
+        """Stop serving and release the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> MetricsServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def start_metrics_server(
+    port: int, registry: CollectorRegistry | None = None, host: str = "127.0.0.1"
+) -> MetricsServer:
+    """Serve ``registry`` (default: the process's metrics) over HTTP; port 0 picks one."""
+    registry = registry if registry is not None else default_metrics().registry
+    httpd, thread = prometheus_client.start_http_server(port, addr=host, registry=registry)
+    return MetricsServer(int(httpd.server_port), httpd, thread)
+
+
+# --- logging ----------------------------------------------------------------------------
+
+
+class JsonFormatter(logging.Formatter):
+    """Every record as one JSON object; access lines bring their fields along."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line: time, level, logger, message, call fields if any."""
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        call = getattr(record, "sqm_call", None)
+        if isinstance(call, dict):
+            line.update(call)
+        else:
+            line["message"] = record.getMessage()
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+# --- the interceptor --------------------------------------------------------------------
+
+
+class ObservabilityInterceptor(ServerInterceptor):
+    """Log one JSON line and record metrics for every call, whatever its outcome.
+
+    Put it first in the server's list, before :class:`~server.security.auth.AuthInterceptor`,
+    so that rejected calls are logged and counted too.
+    """
+
+    def __init__(self, metrics: Metrics | None = None, logger: logging.Logger | None = None):
+        self._metrics = metrics if metrics is not None else default_metrics()
+        self._log = logger if logger is not None else logging.getLogger(ACCESS_LOGGER)
+
+    # The stubs say a handler is always found; at run time None means "no such method".
+    async def intercept_service(  # type: ignore[override]
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        """Wrap the handler so its end (return, abort, error, cancellation) is observed."""
+        method = handler_call_details.method
+        started = time.perf_counter()
+        handler = await continuation(handler_call_details)
+        # Read here, in the call's task: a sync handler later runs on a pool thread.
+        actor = current_actor()
+        if handler is None:
+            call = _Call(method, started, actor, known=False)
+            self._finish(call, grpc.StatusCode.UNIMPLEMENTED, None)
+            return None
+        return _wrapped(handler, lambda: _Call(method, time.perf_counter(), actor), self._finish)
+
+    def _finish(self, call: _Call, code: grpc.StatusCode, peer: str | None) -> None:
+        seconds = time.perf_counter() - call.started
+        label = call.method.lstrip("/") if call.known else UNKNOWN_METHOD
+        self._metrics.record_call(label, code, seconds)
+        fields = {
+            "event": "rpc",
+            "method": call.method,
+            "code": code.name,
+            "latency_ms": round(seconds * 1000, 3),
+            "request_id": call.request_id,
+            "peer": peer,
+            "actor": call.actor.name,
+            "role": None if call.actor.role is None else str(call.actor.role),
+        }
+        level = logging.ERROR if code in SERVER_FAULTS else logging.INFO
+        self._log.log(level, "%s", json.dumps(fields), extra={"sqm_call": fields})
+
+
+@attrs.define
+class _Call:
+    method: str
+    started: float
+    actor: Actor
+    known: bool = True  # False: the server has no such method
+    request_id: str = ""
+
+    def saw(self, request: Any) -> None:
+        """Keep the first ``request_id`` a request message carries."""
+        if not self.request_id:
+            self.request_id = str(getattr(request, "request_id", "") or "")
+
+
+Finish = Callable[[_Call, grpc.StatusCode, "str | None"], None]
+Start = Callable[[], _Call]
+
+
+def _wrapped(handler: Handler, start: Start, finish: Finish) -> Handler:
+    """The same handler, its behaviour wrapped; sync stays sync, async stays async."""
+    kind = (handler.request_streaming, handler.response_streaming)
+    behaviour, factory = handler_shape(handler)
+    wrapper: Callable[..., Any]
+    if inspect.isasyncgenfunction(behaviour):
+        wrapper = _async_stream(behaviour, start, finish, kind[0])
+    elif inspect.iscoroutinefunction(behaviour):
+        wrapper = _async_call(behaviour, start, finish, kind[0])
+    elif kind[1]:
+        wrapper = _sync_stream(behaviour, start, finish, kind[0])
+    else:
+        wrapper = _sync_call(behaviour, start, finish, kind[0])
+    return factory(wrapper, handler.request_deserializer, handler.response_serializer)
+
+
+def _code(recorded: grpc.StatusCode | None, error: BaseException | None) -> grpc.StatusCode:
+    """The status the client gets: what the handler set or aborted with, else from the error."""
+    if recorded is not None:
+        return recorded
+    if error is None:
+        return grpc.StatusCode.OK
+    if isinstance(error, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.UNKNOWN
+
+
+def _finished_code(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    # A cancelled call's context may already be released by grpc: do not touch it then.
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        return grpc.StatusCode.CANCELLED
+    return _code(context.code(), error)
+
+
+def _async_call(
+    behaviour: Any, start: Start, finish: Finish, request_streaming: bool
+) -> Callable[[Any, Context], Any]:
+    async def wrapper(request: Any, context: Context) -> Any:
+        call = start()
+        peer = context.peer()  # read while the call is alive (see _async_stream)
+        request = _seen(request, call) if request_streaming else _saw(request, call)
+        error: BaseException | None = None
+        try:
+            return await behaviour(request, context)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            finish(call, _finished_code(context, error), peer)
+
+    return wrapper
+
+
+def _async_stream(
+    behaviour: Any, start: Start, finish: Finish, request_streaming: bool
+) -> Callable[[Any, Context], AsyncIterator[Any]]:
+    async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
+        call = start()
+        # Read while the call is alive: after a client cancels a generator handler, grpc has
+        # released the call by the time ``finally`` runs, and touching the context then
+        # crashed the process.
+        peer = context.peer()
+        request = _seen(request, call) if request_streaming else _saw(request, call)
+        error: BaseException | None = None
+        try:
+            async for response in behaviour(request, context):
+                yield response
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            finish(call, _finished_code(context, error), peer)
+
+    return wrapper
+
+
+# Sync handlers (the generated base class's UNIMPLEMENTED stubs, mostly) get sync wrappers,
+# so grpc runs them where it runs sync handlers. Their context cannot tell its code, so a
+# proxy remembers the code the handler sets.
+
+
+def _sync_call(
+    behaviour: Any, start: Start, finish: Finish, request_streaming: bool
+) -> Callable[[Any, Any], Any]:
+    def wrapper(request: Any, context: Any) -> Any:
+        call = start()
+        if not request_streaming:
+            call.saw(request)
+        recording = _RecordingContext(context)
+        error: BaseException | None = None
+        try:
+            return behaviour(request, recording)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            finish(call, _code(recording.code, error), context.peer())
+
+    return wrapper
+
+
+def _sync_stream(
+    behaviour: Any, start: Start, finish: Finish, request_streaming: bool
+) -> Callable[[Any, Any], Iterator[Any]]:
+    def wrapper(request: Any, context: Any) -> Iterator[Any]:
+        call = start()
+        if not request_streaming:
+            call.saw(request)
+        recording = _RecordingContext(context)
+        error: BaseException | None = None
+        try:
+            yield from behaviour(request, recording)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            finish(call, _code(recording.code, error), context.peer())
+
+    return wrapper
+
+
+class _RecordingContext:
+    """A sync handler's context that remembers the status code set on it."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self.code: grpc.StatusCode | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    def set_code(self, code: grpc.StatusCode) -> None:
+        """Remember the code, then set it."""
+        self.code = code
+        self._context.set_code(code)
+
+    def abort(self, code: grpc.StatusCode, *args: Any, **kwargs: Any) -> Any:
+        """Remember the code, then abort."""
+        self.code = code
+        return self._context.abort(code, *args, **kwargs)
+
+
+def _saw(request: Any, call: _Call) -> Any:
+    call.saw(request)
+    return request
+
+
+async def _seen(requests: AsyncIterator[Any], call: _Call) -> AsyncIterator[Any]:
+    async for request in requests:
+        call.saw(request)
+        yield request

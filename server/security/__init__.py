@@ -1,0 +1,1 @@
+"""Who may call: bearer tokens, roles, TLS and mutual TLS."""

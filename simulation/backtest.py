@@ -1,0 +1,328 @@
+"""``sqm backtest``: replay recorded history under a candidate pack and report what differs.
+
+A supplier's stream is read back as the commands that made it: each request's events sit
+together under one request id, and the first of them says which command it was (a
+``MeasurementRecorded`` first is a measurement; a decision or a transition first is time
+advancing). Those commands are decided again, in order and at their own times, under the
+candidate pack. Per supplier, the final state, the rules that fired (and when) and the
+penalties are compared with what was recorded (decided by whichever pack was active then);
+replayed under the pack that recorded it, a history shows no difference.
+
+Limits, by construction: time advances where it did in the record (every tick that recorded
+something), so a deadline only the candidate has fires at the next such moment or command,
+not earlier; a compensation claim is replayed at the amount recorded as claimed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from domain.commands import (
+    COMMAND_TYPES,
+    AdvanceTime,
+    ClaimCompensation,
+    Command,
+    OpenReview,
+    RecordInspection,
+    RecordMeasurement,
+    RecordSatisfactionSurvey,
+    SignContract,
+)
+from domain.events import DecisionRecorded, Event
+from domain.evolve import fold
+from domain.history import credited
+from domain.model import METRICS, Money, SupplierState
+from domain.needs import is_need_stream
+from domain.ports import EventStore, RecordedEvent
+from domain.serialization import converter, event_from_payload, format_time
+from rules import CompiledPolicy, PolicyPack
+from simulation import scenarios as sc
+from simulation.runner import Player
+
+RESULT_FORMAT = "sqm.backtest/v1"
+PAGE = 500
+
+_SAME_FIELDS = {
+    "SupplierRegistered": "RegisterSupplier",
+    "QualificationEvidenceSubmitted": "SubmitQualificationEvidence",
+    "SupplierBlacklisted": "BlacklistSupplier",
+    "ProgressReportSubmitted": "SubmitProgressReport",
+    "SelfCheckSubmitted": "SubmitSelfCheck",
+    "ReviewConcluded": "ConcludeReview",
+    "ImprovementPlanSubmitted": "SubmitImprovementPlan",
+    "ImprovementPlanCompleted": "CompleteImprovementPlan",
+    "RemediationVerified": "VerifyRemediation",
+    "ImprovementDeadlineMissed": "RecordMissedImprovementDeadline",
+    "MarketResearchRecorded": "RecordMarketResearch",
+    "KickOffRecorded": "RecordKickOff",
+    "ResourcePlanSubmitted": "SubmitResourcePlan",
+    "ProblemTicketOpened": "OpenProblemTicket",
+    "ProblemTicketResolved": "ResolveProblemTicket",
+    "TrainingRecorded": "RecordTraining",
+    "CompensationSettled": "SettleCompensation",
+    "DocumentArchived": "RecordDocument",
+}
+"""First events whose command has the same fields (plus the supplier id)."""
+
+_CLAIMED = re.compile(r": claimed (?P<amount>-?\d+(?:\.\d+)?) (?P<currency>[A-Z]{3});")
+
+
+@attrs.frozen
+class SupplierReplay:
+    """One supplier's history, as recorded and as the candidate pack decides it."""
+
+    supplier_id: str
+    recorded: SupplierState
+    candidate: SupplierState | None
+    recorded_fired: tuple[tuple[str, str], ...]
+    """(time, rule id) of each decision recorded, in order."""
+    candidate_fired: tuple[tuple[str, str], ...]
+    commands: int
+    refused: int
+
+    @property
+    def changed(self) -> bool:
+        """True when the final state, the penalties, or any decision or its time differ."""
+        return (
+            _lifecycle(self.candidate) != _lifecycle(self.recorded)
+            or self.recorded_fired != self.candidate_fired
+            or _credits(self.recorded) != _credits(self.candidate)
+        )
+
+
+def backtest(
+    store: EventStore,
+    pack: PolicyPack,
+    *,
+    source: str,
+    active_version: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Replay every supplier of ``store`` under ``pack``; the JSON-ready comparison."""
+    policy = CompiledPolicy(pack)
+    replays = []
+    for count, stream in enumerate(supplier_streams(store), start=1):
+        replays.append(replay(policy, pack, stream))
+        if progress is not None:
+            progress(count)
+    return result(pack, replays, source=source, active_version=active_version)
+
+
+def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
+    """Every supplier's recorded events, supplier by supplier in id order."""
+    after = ""
+    while page := store.list_snapshots(after, PAGE):
+        after = page[-1].stream_id
+        for snapshot in page:
+            if not is_need_stream(snapshot.stream_id):
+                yield store.read_stream(snapshot.stream_id)
+
+
+def replay(
+    policy: CompiledPolicy, pack: PolicyPack, stream: Sequence[RecordedEvent]
+) -> SupplierReplay:
+    """Decide ``stream``'s commands again under ``policy``."""
+    events = [event_from_payload(e.event_type, e.payload) for e in stream]
+    recorded = fold(events)
+    if recorded is None:
+        raise ValueError(f"stream {stream[0].stream_id if stream else '?'} holds no supplier")
+    scenario = sc.Scenario(sc.SupplierProfile(recorded.supplier_id, recorded.category), ())
+    player = Player(policy, scenario, (), pack.criterion_ids)
+    commands = list(commands_of(stream, events))
+    for command in commands:
+        player.execute(command)
+    refused = sum(1 for entry in player.timeline if entry.refused)
+    return SupplierReplay(
+        recorded.supplier_id,
+        recorded,
+        player.state,
+        _fired(events),
+        _fired(e for entry in player.timeline for e in entry.events),
+        len(commands),
+        refused,
+    )
+
+
+def commands_of(stream: Sequence[RecordedEvent], events: Sequence[Event]) -> Iterator[Command]:
+    """The commands that recorded ``stream``, one per request, in order."""
+    supplier_id = stream[0].stream_id if stream else ""
+    pairs = zip(stream, events, strict=True)
+    for _, group in itertools.groupby(pairs, key=lambda pair: pair[0].request_id):
+        first_recorded, first = next(group)
+        command = command_from(supplier_id, first_recorded, first)
+        if command is not None:
+            yield command
+
+
+def command_from(supplier_id: str, recorded: RecordedEvent, event: Event) -> Command | None:
+    """The command a request whose first event is ``event`` carried."""
+    kind = recorded.event_type
+    if kind in _SAME_FIELDS:
+        fields = {**recorded.payload, "supplier_id": supplier_id}
+        return converter.structure(fields, COMMAND_TYPES[_SAME_FIELDS[kind]])
+    maker = _MAKERS.get(kind)
+    if maker is not None:
+        return maker(supplier_id, event)
+    # A decision, a transition, a reminder first: time advanced and something was due.
+    return AdvanceTime(supplier_id, event.occurred_at)
+
+
+def _contract(supplier_id: str, event: Any) -> Command:
+    c = event.contract
+    return SignContract(
+        supplier_id, c.contract_id, event.occurred_at, c.monthly_fee, c.liability_limit,
+        c.starts_at, c.ends_at, c.objectives,
+    )  # fmt: skip
+
+
+def _measurement(supplier_id: str, event: Any) -> Command:
+    m = event.measurement
+    unit = METRICS[m.metric].unit
+    return RecordMeasurement(
+        supplier_id, m.objective_id, m.value, unit, m.period_start, m.period_end, event.occurred_at
+    )
+
+
+def _survey(supplier_id: str, event: Any) -> Command:
+    return RecordSatisfactionSurvey(
+        supplier_id, event.survey.value, event.occurred_at, event.respondents, event.comment
+    )
+
+
+def _inspection(supplier_id: str, event: Any) -> Command:
+    return RecordInspection(supplier_id, event.inspection.passed, event.occurred_at, event.findings)
+
+
+def _review(supplier_id: str, event: Any) -> Command | None:
+    if event.review.rule_id:  # opened by a rule: time advancing or a record made it
+        return AdvanceTime(supplier_id, event.occurred_at)
+    return OpenReview(supplier_id, event.review.reason, event.occurred_at)
+
+
+def _claim(supplier_id: str, event: Any) -> Command | None:
+    penalty = event.penalty
+    if penalty.kind != "compensation":
+        return AdvanceTime(supplier_id, event.occurred_at)
+    description, _, _ = event.basis.partition(": claimed ")
+    found = _CLAIMED.search(event.basis)
+    amount = (
+        Money(Decimal(found["amount"]), found["currency"]) if found is not None else penalty.amount
+    )
+    return ClaimCompensation(supplier_id, amount, description, event.occurred_at)
+
+
+_MAKERS: Mapping[str, Callable[[str, Any], Command | None]] = {
+    "ContractSigned": _contract,
+    "MeasurementRecorded": _measurement,
+    "SatisfactionSurveyRecorded": _survey,
+    "InspectionRecorded": _inspection,
+    "ReviewOpened": _review,
+    "PenaltyAssessed": _claim,
+}
+
+
+def _fired(events: Iterable[Event]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (format_time(e.occurred_at), e.decision.rule_id)
+        for e in events
+        if isinstance(e, DecisionRecorded) and e.decision.fired
+    )
+
+
+def _lifecycle(state: SupplierState | None) -> str:
+    return state.lifecycle.value if state is not None else "none"
+
+
+def _rules(fired: Sequence[tuple[str, str]]) -> Counter[str]:
+    return Counter(rule for _, rule in fired)
+
+
+def _credits(state: SupplierState | None) -> Decimal:
+    return credited(state.penalties) if state is not None else Decimal(0)
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def result(
+    pack: PolicyPack, replays: Sequence[SupplierReplay], *, source: str, active_version: str
+) -> dict[str, Any]:
+    """The comparison as JSON-ready data (the shape ``simulation.report`` renders)."""
+    suppliers = [_supplier(r) for r in replays]
+    return {
+        "format": RESULT_FORMAT,
+        "pack": pack.name,
+        "active_version": active_version,
+        "candidate_version": pack.version,
+        "source": source,
+        "suppliers": suppliers,
+        "totals": {
+            "suppliers": len(replays),
+            "changed": sum(1 for s in suppliers if s["changed"]),
+            "state_changed": sum(
+                1 for s in suppliers if s["state"]["recorded"] != s["state"]["candidate"]
+            ),
+            "commands": sum(r.commands for r in replays),
+            "refused": sum(r.refused for r in replays),
+            "penalties": _penalty_totals(replays),
+        },
+    }
+
+
+def _supplier(replay: SupplierReplay) -> dict[str, Any]:
+    recorded_rules, candidate_rules = _rules(replay.recorded_fired), _rules(replay.candidate_fired)
+    currency = replay.recorded.contract.monthly_fee.currency if replay.recorded.contract else ""
+    return {
+        "supplier_id": replay.supplier_id,
+        "changed": replay.changed,
+        "state": {
+            "recorded": _lifecycle(replay.recorded),
+            "candidate": _lifecycle(replay.candidate),
+        },
+        "decisions": {
+            "only_recorded": sorted((recorded_rules - candidate_rules).elements()),
+            "only_candidate": sorted((candidate_rules - recorded_rules).elements()),
+        },
+        "penalties": {
+            "currency": currency,
+            "recorded": str(_credits(replay.recorded)),
+            "candidate": str(_credits(replay.candidate)),
+        },
+        "first_difference": _first_difference(replay),
+    }
+
+
+def _first_difference(replay: SupplierReplay) -> dict[str, str] | None:
+    """The first moment the decisions part ways, and which rules fired on one side only."""
+    recorded, candidate = replay.recorded_fired, replay.candidate_fired
+    for ours, theirs in itertools.zip_longest(recorded, candidate):
+        if ours == theirs:
+            continue
+        at = min(pair[0] for pair in (ours, theirs) if pair is not None)
+        before = Counter(rule for moment, rule in recorded if moment == at)
+        after = Counter(rule for moment, rule in candidate if moment == at)
+        what = [f"{rule} fired under the candidate only" for rule in sorted(after - before)]
+        what += [f"{rule} fired under the recorded pack only" for rule in sorted(before - after)]
+        return {"at": at, "what": "; ".join(what) or "the same rules fired in another order"}
+    return None
+
+
+def _penalty_totals(replays: Sequence[SupplierReplay]) -> dict[str, dict[str, str]]:
+    totals: dict[str, dict[str, Decimal]] = {}
+    for replay in replays:
+        for side, state in (("recorded", replay.recorded), ("candidate", replay.candidate)):
+            if state is None:
+                continue
+            for penalty in state.penalties:
+                currency = totals.setdefault(
+                    penalty.amount.currency, {"recorded": Decimal(0), "candidate": Decimal(0)}
+                )
+                currency[side] += penalty.amount.amount
+    return {c: {k: str(v) for k, v in sides.items()} for c, sides in sorted(totals.items())}

@@ -1,0 +1,185 @@
+"""``sqm simulate check``: search generated scenarios for one that breaks a pack's invariants.
+
+Hypothesis generates scenarios (:mod:`simulation.scenarios`), each played under the
+pack (:mod:`simulation.runner`); the first that breaks an invariant is shrunk to the
+smallest story that still breaks one. The search is bounded by ``max_examples`` and made
+repeatable by ``seed``: the same pack, seed and bound find the same counterexample.
+
+A counterexample is written two ways: a readable timeline, and a policy test file whose one
+case replays its commands and requires the invariants (``sqm policy test`` then fails on the
+broken pack at the same command, and passes once the pack is fixed; ``sqm policy explain
+--events`` reads it too).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import yaml
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample
+
+from domain.commands import AdvanceTime
+from domain.serialization import converter
+from rules import CompiledPolicy, PolicyPack
+from rules.tooling.testfile import TEST_FORMAT
+from simulation import scenarios as sc
+from simulation.runner import Entry, Outcome, run_scenario
+
+
+@attrs.frozen
+class CheckResult:
+    """What a search found: the examples tried, and the smallest counterexample if any."""
+
+    pack: PolicyPack
+    examples: int
+    seed: int
+    scenario: sc.Scenario | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def held(self) -> bool:
+        """True when no scenario broke an invariant."""
+        return self.outcome is None
+
+
+def check_pack(
+    pack: PolicyPack,
+    *,
+    max_examples: int,
+    seed: int,
+    max_steps: int = 40,
+    progress: Callable[[int], None] | None = None,
+) -> CheckResult:
+    """Search up to ``max_examples`` scenarios for one breaking an invariant of ``pack``."""
+    policy = CompiledPolicy(pack)
+    tried = 0
+
+    def breaks(scenario: sc.Scenario) -> bool:
+        nonlocal tried
+        tried += 1
+        if progress is not None:
+            progress(tried)
+        outcome = run_scenario(policy, scenario, pack.invariants, pack.criterion_ids)
+        return outcome.broken is not None
+
+    budget = settings(
+        max_examples=max_examples,
+        database=None,  # a counterexample depends on the pack and seed alone, not on history
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
+    try:
+        smallest = find(
+            sc.scenarios(max_steps=max_steps),
+            breaks,
+            settings=budget,
+            random=random.Random(seed),  # noqa: S311 - a repeatable search, not a secret
+        )
+    except NoSuchExample:
+        return CheckResult(pack, tried, seed)
+    outcome = run_scenario(policy, smallest, pack.invariants, pack.criterion_ids)
+    return CheckResult(pack, tried, seed, smallest, outcome)
+
+
+# --- the counterexample, written out --------------------------------------------------------
+
+
+def timeline_lines(outcome: Outcome) -> list[str]:
+    """The counterexample as a story: each command, what it recorded, where it broke."""
+    lines = []
+    number = 0
+    for index, entry in enumerate(outcome.timeline):
+        broken_here = outcome.broken is not None and outcome.broken.index == index
+        if _quiet(entry) and not broken_here:
+            continue  # a tick with nothing due says nothing to a reader (the file keeps it)
+        number += 1
+        when = entry.command.occurred_at.strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{number:>3}. {when}  {describe(entry)}")
+        if broken_here and outcome.broken is not None:
+            broken = outcome.broken
+            lines.append(f"     ^ breaks {broken.invariant.id} ({broken.invariant.title})")
+            lines.append(f"       {broken.why}")
+    return lines
+
+
+def _quiet(entry: Entry) -> bool:
+    return isinstance(entry.command, AdvanceTime) and not entry.events and not entry.refused
+
+
+def describe(entry: Entry) -> str:
+    """One command and its effect, in a line."""
+    name = type(entry.command).__name__
+    detail = _detail(entry.command)
+    if entry.refused:
+        return f"{name}{detail} -> refused ({entry.refused.split(':')[0]})"
+    recorded = ", ".join(_event_text(e) for e in entry.events) or "nothing due"
+    return f"{name}{detail} -> {recorded}"
+
+
+def _detail(command: Any) -> str:
+    fields = []
+    for name in ("objective_id", "value", "outcome", "score", "passed"):
+        if hasattr(command, name):
+            value = getattr(command, name)
+            fields.append(f"{name}={getattr(value, 'value', value)}")
+    if hasattr(command, "amount"):
+        fields.append(f"amount={command.amount.amount} {command.amount.currency}")
+    return f" ({', '.join(fields)})" if fields else ""
+
+
+def _event_text(event: Any) -> str:
+    name = type(event).__name__
+    if name == "LifecycleTransitioned":
+        return f"{event.from_state} -> {event.to_state}"
+    if name == "DecisionRecorded":
+        return f"{event.decision.rule_id} fired"
+    if name == "BreachDetected":
+        return f"{event.breach.severity} breach"
+    if name == "PenaltyAssessed":
+        return f"penalty {event.penalty.amount.amount} {event.penalty.amount.currency}"
+    return name
+
+
+def test_file(result: CheckResult) -> str:
+    """A policy test file replaying the counterexample and requiring every invariant."""
+    assert result.outcome is not None  # noqa: S101 - only written for a counterexample
+    outcome = result.outcome
+    broken = outcome.broken
+    title = f"{broken.invariant.id}: {broken.why}" if broken else "counterexample"
+    case = {
+        "name": f"counterexample found by sqm simulate check (seed {result.seed})",
+        "description": title,
+        "supplier": outcome.timeline[0].command.supplier_id,
+        "commands": list(_commands(outcome)),
+        "expect": {"invariants": [i.id for i in result.pack.invariants]},
+    }
+    document = {
+        "format": TEST_FORMAT,
+        "description": f"The smallest scenario found that breaks pack {result.pack.name}.",
+        "cases": [case],
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _commands(outcome: Outcome) -> Iterator[dict[str, Any]]:
+    for entry in outcome.timeline:
+        fields = _plain(converter.unstructure(entry.command))
+        item = {"type": type(entry.command).__name__, **_without_empty(fields)}
+        if entry.refused:
+            item["expect_error"] = entry.refused.split(":")[0]
+        yield item
+
+
+def _plain(data: Any) -> Any:
+    # Enums become their values, as a test file writes them.
+    return json.loads(json.dumps(data))
+
+
+def _without_empty(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None and v != []}
