@@ -7,13 +7,15 @@ every store to this protocol.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import attrs
 
+from domain.documents import DocumentStore
 from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.model import (
     Breach,
@@ -26,6 +28,7 @@ from domain.model import (
     Stage,
     SupplierState,
 )
+from domain.policy_archive import PolicyArchive
 
 
 @attrs.frozen
@@ -81,6 +84,8 @@ class AppendResult:
     first_seq: int
     last_seq: int
     replayed: bool = False
+    events: tuple[RecordedEvent, ...] = attrs.field(default=(), eq=False, repr=False)
+    """The records this call sealed, as stored; empty for a replay (nothing was written)."""
 
 
 @attrs.frozen
@@ -121,42 +126,30 @@ class PendingAppend:
     snapshot: Mapping[str, Any] | None
 
 
-@runtime_checkable
-class BatchAppendStore(Protocol):
-    """A store that can make several requests durable with one commit (one fsync)."""
+class EventStore(Protocol):
+    """Append-only streams with a global sequence, optimistic concurrency and idempotency.
+
+    Every adapter (memory, SQLite, PostgreSQL) implements all of it; the contract suite
+    (``tests/integration/test_store_contract.py``) holds each to it.
+    """
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
     ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
-        """Append each of ``appends`` in order, as ``EventStore.append`` would, in ONE
-        transaction; a refused append (stale version, reused request id) is returned in
-        its place and writes nothing, the others are written (with ``all_or_none``, the
-        refusal is raised and nothing is written). Nothing is durable, and no result may
-        be acted on, before this returns.
+        """Append each of ``appends`` in order in ONE transaction (one commit, one fsync).
+
+        Each is checked against the log as the earlier appends of the batch left it:
+        ``expected_version`` is the stream's version the events were decided on (0 for a
+        new stream), and a mismatch is a ``ConcurrencyConflict``; a request id already
+        recorded with the same fingerprint for the same stream writes nothing and gives the
+        first result with ``replayed=True``; with another fingerprint or stream it is a
+        ``RequestIdReused``. A refused append is returned in its place and writes nothing;
+        the others are written, each result carrying the records it sealed. With
+        ``all_or_none`` the first refusal is raised and nothing of the batch is written.
+        Nothing is durable, and no result may be acted on, before this returns. Payloads
+        are stored as canonical JSON and hashed as they read back.
         """
         ...
-
-
-@runtime_checkable
-class RequestLookup(Protocol):
-    """A store that can look many request ids up at once."""
-
-    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
-        """The fingerprint and result of each of ``request_ids`` that is recorded."""
-        ...
-
-
-@runtime_checkable
-class SnapshotVersions(Protocol):
-    """A store that can tell a snapshot's version without reading the state."""
-
-    def snapshot_version(self, stream_id: str) -> int | None:
-        """The version of the stream's snapshot (None when there is none)."""
-        ...
-
-
-class EventStore(Protocol):
-    """Append-only streams with a global sequence, optimistic concurrency and idempotency."""
 
     def append(
         self,
@@ -166,19 +159,19 @@ class EventStore(Protocol):
         meta: CommandMeta,
         snapshot: Mapping[str, Any],
     ) -> AppendResult:
-        """Atomically append ``events`` to the stream and store ``snapshot`` as its state.
-
-        ``expected_version`` is the stream's version the events were decided on (0 for a new
-        stream); a mismatch raises ``ConcurrencyConflict`` and writes nothing. If
-        ``meta.request_id`` was already recorded with the same fingerprint for the same
-        stream, nothing is written and the first result is returned with ``replayed=True``;
-        with a different fingerprint or stream, ``RequestIdReused`` is raised. Payloads are
-        stored as canonical JSON and hashed as they read back.
-        """
+        """One append, as a batch of one with ``all_or_none``: a refusal is raised."""
         ...
 
     def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         """The fingerprint and result recorded for ``request_id``, if any."""
+        ...
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result of each of ``request_ids`` that is recorded."""
+        ...
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot without reading the state (None: none)."""
         ...
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
@@ -205,6 +198,26 @@ class EventStore(Protocol):
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link."""
+        ...
+
+    def identity(self) -> str:
+        """The database's identity, stable for its lifetime (resume tokens carry it)."""
+        ...
+
+    def last_sequence(self) -> int:
+        """The global sequence of the newest event (0 when empty)."""
+        ...
+
+    def tick_lock(self) -> contextlib.AbstractContextManager[bool]:
+        """True inside when this instance may run the deadline scheduler now, False when
+        another instance sharing the database holds the turn.
+        """
+        ...
+
+    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback`` (from any thread) with the new last sequence after appends,
+        this instance's or, where the database is shared, another's; returns unsubscribe.
+        """
         ...
 
     def close(self) -> None:
@@ -314,3 +327,10 @@ class Policy(Protocol):
         when the engine fails.
         """
         ...
+
+
+class Store(EventStore, DocumentStore, PolicyArchive, Protocol):
+    """The whole storage port: the event log, the document archive and the policy archive.
+
+    Memory, SQLite and PostgreSQL each implement every method; nothing is probed for.
+    """
