@@ -29,7 +29,8 @@ from server.api.errors import abort, translated
 from server.api.resource_mapping import penalty
 from server.api.servicer_base import Context, actor, supplier_id
 from server.app.documents import DocumentRecords
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.observability.calls import watching
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc

@@ -23,7 +23,8 @@ from server.api import mapping
 from server.api.proto_values import shown
 from server.app.group_commit import GroupCommit
 from server.app.needs import NeedService
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 from server.security.auth import current_actor
 from sqm.v1 import supplier_service_pb2 as api
 

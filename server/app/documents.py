@@ -31,7 +31,8 @@ from domain.documents import (
 from domain.events import DocumentArchived
 from domain.ports import ChainVerification, EventStore
 from domain.validation import validate, validate_against
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 
 VERIFY_PAGE = 1000
 _PLACEHOLDER_ID = "0" * 32  # the archive assigns the id; the checks only need its form

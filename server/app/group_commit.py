@@ -19,7 +19,8 @@ from concurrent.futures import Executor
 import attrs
 
 from domain.commands import Command
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 
 MAX_BATCH = 64
 """Commands in one transaction at most: bounds how long the first of them waits."""

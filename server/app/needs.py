@@ -1,21 +1,20 @@
-"""The application service for needs: open, shortlist, rank (kept as a record), award.
+"""The need use cases: open, shortlist, rank (kept as a record), award.
 
-Commands take the same path as a supplier's (``server.app.suppliers.run_once``): exactly once
-per request id, decided on the stream's snapshot, appended with optimistic concurrency.
-A ranking is computed here, under the active policy, from the shortlisted suppliers'
-recorded scores and the raw values the request gives; the domain keeps it as a record.
+A need is a stream kind of its own (:data:`NEEDS` builds it): its commands take the write
+pipeline a supplier's take, exactly once per request id, decided on the stream's state,
+appended with optimistic concurrency. A ranking is computed while deciding, under the
+batch's policy, from the shortlisted suppliers' recorded scores and the raw values the
+request gives; the domain keeps it as a record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from functools import partial
 
 import attrs
 
-from domain.errors import ConcurrencyConflict, FieldViolation, InvalidCommand, RequestIdReused
-from domain.events import event_type
+from domain.errors import FieldViolation, InvalidCommand
 from domain.model import SupplierState
 from domain.needs import (
     NEED_STREAM_PREFIX,
@@ -33,22 +32,17 @@ from domain.needs import (
     fold_need,
     is_need_stream,
     need_stream,
+    validate_need_command,
 )
-from domain.ports import AppendResult, CommandMeta, EventStore, NewEvent, Policy, RecordedEvent
+from domain.ports import EventStore, Policy, RecordedEvent
 from domain.serialization import (
     event_to_payload,
     need_event_from_payload,
     need_from_dict,
     need_to_dict,
 )
-from server.app.suppliers import (
-    RankingOutcome,
-    RequestContext,
-    SupplierService,
-    recorded_events,
-    run_once,
-)
-from server.observability.calls import record_events
+from server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from server.app.suppliers import RankingOutcome, SupplierService
 
 
 @attrs.frozen
@@ -61,28 +55,35 @@ class NeedResult:
 
 
 class NeedService:
-    """Runs need commands and answers need queries from the store's snapshots."""
+    """Runs need commands through the pipeline and answers need queries from snapshots."""
 
     def __init__(
         self, store: EventStore, policy: Callable[[], Policy], suppliers: SupplierService
     ) -> None:
         self._store = store
-        self._policy = policy
         self._suppliers = suppliers
+        kind: StreamKind[NeedCommand, NeedState, NeedEvent] = StreamKind(
+            name="need",
+            stream_of=lambda command: need_stream(command.need_id),
+            owns=is_need_stream,
+            validate=validate_need_command,
+            decide=self._decide,
+            fold=fold_need,
+            to_snapshot=need_to_dict,
+            from_snapshot=need_from_dict,
+            to_payload=event_to_payload,
+            event_from_record=need_event,
+        )
+        self._pipeline = Pipeline(kind, store, policy)
 
     def execute(self, command: NeedCommand, context: RequestContext) -> NeedResult:
         """Decide ``command`` and append its events; a retried request replays the first."""
-        return run_once(
-            self._store,
-            command,
-            context,
-            decide_and_append=partial(self._decide_and_append, command, context),
-            replay=partial(self._replay, context.request_id),
-        )
+        recorded = self._pipeline.run_one(Job(command, context))
+        return _need_result(recorded)
 
     def get(self, need_id: str) -> NeedState:
         """The need's current state (NOT_FOUND when there is none)."""
-        need = self._load(need_id)
+        need = self._pipeline.load(need_stream(need_id))
         if need is None:
             raise NeedNotFound(need_id)
         return need
@@ -93,32 +94,14 @@ class NeedService:
         page = self._store.list_snapshots(after, limit)
         return [need_from_dict(s.state) for s in page if is_need_stream(s.stream_id)]
 
-    def _decide_and_append(
-        self, command: NeedCommand, context: RequestContext, digest: str
-    ) -> NeedResult:
-        need = self._load(command.need_id)
-        current_version = need.version if need is not None else 0
-        if context.expected_version is not None and context.expected_version != current_version:
-            raise ConcurrencyConflict(
-                need_stream(command.need_id), context.expected_version, current_version
-            )
-        policy_version = self._policy().version
+    def _decide(
+        self, command: NeedCommand, need: NeedState | None, policy: Policy
+    ) -> Sequence[NeedEvent]:
         if isinstance(command, RankShortlist):
-            command = self._ranked(command, self.get(command.need_id))
-            policy_version = command.ranking.policy_version
-        events = decide_need(command, need, self._suppliers_named(command))
-        new_state = fold_need(events, need)
-        meta = CommandMeta(context.request_id, context.actor, policy_version, digest)
-        new_events = [NewEvent(event_type(e), event_to_payload(e), e.occurred_at) for e in events]
-        result = self._store.append(
-            need_stream(command.need_id), current_version, new_events, meta, need_to_dict(new_state)
-        )
-        if result.replayed:  # a concurrent retry of the same request won the race
-            return self._replay(context.request_id, digest, digest, result)
-        record_events(len(new_events))
-        return NeedResult(new_state, recorded_events(self._store, result), replayed=False)
+            command = self._ranked(command, self.get(command.need_id), policy)
+        return decide_need(command, need, self._suppliers_named(command))
 
-    def _ranked(self, request: RankShortlist, need: NeedState) -> RecordRanking:
+    def _ranked(self, request: RankShortlist, need: NeedState, policy: Policy) -> RecordRanking:
         """The ranking ``request`` asks for, as a command that keeps it."""
         position = {supplier_id: i for i, (supplier_id, _) in enumerate(request.candidates)}
         strangers = [
@@ -140,7 +123,7 @@ class NeedService:
             return f"candidates[{where}]" if where is not None else f"candidates[{supplier_id!r}]"
 
         outcome = self._suppliers.rank_candidates(
-            [(s, given.get(s, {})) for s in need.shortlist], field=field
+            [(s, given.get(s, {})) for s in need.shortlist], field=field, policy=policy
         )
         ranking = ranking_record(outcome, need.rankings_made + 1, request.occurred_at)
         return RecordRanking(request.need_id, ranking, request.occurred_at)
@@ -151,18 +134,11 @@ class NeedService:
             return {command.supplier_id: found} if found is not None else {}
         return {}
 
-    def _replay(
-        self, request_id: str, digest: str, recorded_digest: str, result: AppendResult
-    ) -> NeedResult:
-        if recorded_digest != digest or not is_need_stream(result.stream_id):
-            raise RequestIdReused(request_id)
-        stream = self._store.read_stream(result.stream_id, 0, result.last_version)
-        need = fold_need((need_event(e) for e in stream), None)
-        return NeedResult(need, recorded_events(self._store, result), replayed=True)
 
-    def _load(self, need_id: str) -> NeedState | None:
-        snapshot = self._store.load_snapshot(need_stream(need_id))
-        return need_from_dict(snapshot.state) if snapshot is not None else None
+def _need_result(recorded: Recorded[NeedState, NeedEvent]) -> NeedResult:
+    if recorded.state is None:  # every need command leaves a need
+        raise RuntimeError("a need command produced no need")
+    return NeedResult(recorded.state, recorded.records, recorded.replayed)
 
 
 def need_event(recorded: RecordedEvent) -> NeedEvent:

@@ -29,7 +29,8 @@ from domain.serialization import converter, event_from_payload
 from rules import CompiledPolicy, PolicyPack, load_pack
 from rules.errors import PackError
 from rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 from server.storage.memory import MemoryEventStore
 
 TEST_ACTOR = "policy-test"

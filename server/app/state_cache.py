@@ -1,4 +1,4 @@
-"""Recently used suppliers' states, kept while their streams do not move.
+"""Recently used streams' states (suppliers', needs'), kept while their streams do not move.
 
 Rebuilding a supplier from its snapshot (JSON, then cattrs) costs about as much as deciding
 a command on it once its history is a few hundred records long, and a busy supplier is
@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-
-from domain.model import SupplierState
+from typing import Generic, TypeVar
 
 STATE_CACHE_SIZE = 256
 """States kept: a busy supplier stays, memory stays bounded (a long history is ~0.2 MB)."""
 
 
-class StateCache:
+S = TypeVar("S")
+
+
+class StateCache(Generic[S]):
     """The latest state of up to ``size`` streams, least recently used dropped first."""
 
     def __init__(self, size: int = STATE_CACHE_SIZE) -> None:
         self._size = size
-        self._states: OrderedDict[str, tuple[int, SupplierState]] = OrderedDict()
+        self._states: OrderedDict[str, tuple[int, S]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, stream_id: str, version: int) -> SupplierState | None:
+    def get(self, stream_id: str, version: int) -> S | None:
         """The state of ``stream_id`` at ``version``, if kept."""
         with self._lock:
             kept = self._states.get(stream_id)
@@ -35,7 +37,7 @@ class StateCache:
             self._states.move_to_end(stream_id)
             return kept[1]
 
-    def put(self, stream_id: str, version: int, state: SupplierState) -> None:
+    def put(self, stream_id: str, version: int, state: S) -> None:
         """Keep ``state`` as the stream's state at ``version``."""
         with self._lock:
             self._states[stream_id] = (version, state)

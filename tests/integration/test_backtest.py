@@ -22,7 +22,8 @@ from domain.commands import (
 )
 from domain.model import Certificate, CertificateKind, Money, ServiceCategory
 from rules import CompiledPolicy, default_pack_dir, load_pack
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.storage.sqlite import SqliteEventStore
 from simulation.backtest import backtest
 from tests.commands import default_pack_variant, sqm

@@ -25,7 +25,8 @@ from domain.model import (
 )
 from domain.ports import CommandMeta, NewEvent, PendingAppend
 from server.app.group_commit import GroupCommit
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 from server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 

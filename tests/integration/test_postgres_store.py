@@ -20,7 +20,8 @@ from domain.documents import NewDocument
 from domain.errors import ConcurrencyConflict
 from domain.model import ServiceCategory
 from domain.ports import AppendResult, CommandMeta, NewEvent
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.storage import postgres_schema
 from server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
 from server.storage.postgres import PostgresEventStore

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from domain.errors import InvalidCommand
+from server.app.pipeline import RequestContext
 from server.app.state_cache import StateCache
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.suppliers import SupplierService
 from server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 from tests.integration.test_group_commit import T0, _contracted, _measurement

@@ -16,7 +16,8 @@ import pytest
 from domain.commands import RecordMeasurement, RegisterSupplier
 from domain.documents import NewDocument
 from domain.model import ServiceCategory
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.bootstrap import DurableStore
 from server.storage.dump import DumpCounts, DumpInvalid
 from server.storage.memory import MemoryEventStore

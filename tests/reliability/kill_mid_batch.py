@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from server.app.uploads import upload
+from server.api.measurement_upload import upload
 from server.bootstrap import build
 from server.config import Settings
 from sqm.v1 import supplier_service_pb2 as api

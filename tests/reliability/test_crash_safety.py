@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from clients import SqmClient, SqmError
-from server.app import uploads as measurement_upload
+from server.api import measurement_upload
 from server.bootstrap import build
 from server.config import Settings
 from sqm.v1 import supplier_service_pb2 as api

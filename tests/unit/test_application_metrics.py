@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from domain.commands import RegisterSupplier, SubmitQualificationEvidence
 from domain.model import Certificate, CertificateKind, ServiceCategory
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.observability.calls import default_metrics
 from server.storage.memory import MemoryEventStore
 from tests.fakes import QUALIFY_RULE_ID, FakePolicy

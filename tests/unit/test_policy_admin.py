@@ -18,9 +18,10 @@ from domain.ports import Policy
 from rules import PackInvalid, PolicyPack, load_pack
 from rules.tooling.pack_files import load_pack_files, read_pack_files
 from server.api.errors import to_status
+from server.app.pipeline import RequestContext
 from server.app.policies import ActivePolicy, start_policy
 from server.app.policy_admin import PolicyAdministration
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.suppliers import SupplierService
 from server.storage.memory import MemoryEventStore
 from tests.fakes import FakePolicy
 from tests.policy_fixtures import QUALIFICATION, pack_files, raise_threshold, write_pack

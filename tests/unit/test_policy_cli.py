@@ -10,8 +10,9 @@ import pytest
 from domain.commands import RegisterSupplier, SubmitQualificationEvidence
 from domain.model import ServiceCategory
 from rules import load_pack
+from server.app.pipeline import RequestContext
 from server.app.policies import start_policy
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.suppliers import SupplierService
 from server.cli.main import main
 from server.storage.sqlite import SqliteEventStore
 from tests.policy_fixtures import QUALIFICATION, raise_threshold, write_pack

@@ -33,7 +33,7 @@ from domain.model import (
     SupplierState,
 )
 from domain.validation import validate
-from server.api import mapping, process_mapping
+from server.api import mapping, measurement_upload, process_mapping
 from server.api.proto_values import (
     Violations,
     amount_from_text,
@@ -42,8 +42,8 @@ from server.api.proto_values import (
     money_from_proto,
 )
 from server.api.resource_mapping import penalty_totals, supplier
-from server.app import uploads as measurement_upload
-from server.app.suppliers import RequestContext, SupplierService
+from server.app.pipeline import RequestContext
+from server.app.suppliers import SupplierService
 from server.storage.memory import MemoryEventStore
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api

@@ -8,7 +8,7 @@ retried upload is therefore answered from the first one's records, row by row, a
 counts twice.
 
 All or none: before anything is stored, every row is decided against its supplier's state
-folded forward in memory (:mod:`server.app.batch`), so a row that the domain would refuse
+folded forward in memory (:mod:`server.app.pipeline`), so a row that the domain would refuse
 (unknown objective, wrong unit, supplier not under contract) stops the whole upload, not
 only the rows after it. The rows are then appended in one transaction, in one job on the
 service's single worker thread: they become durable together just before the answer, and a
@@ -28,12 +28,12 @@ of a few hundred rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
-from domain.commands import RecordMeasurement
+from domain.commands import Command, RecordMeasurement
 from domain.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -47,8 +47,8 @@ from domain.model import Decision
 from domain.validation import validate
 from server.api import mapping, process_mapping
 from server.api.resource_mapping import decision
-from server.app import batch
-from server.app.suppliers import CommandResult, RequestContext, SupplierService
+from server.app.pipeline import Abandoned, BatchRefused, Job, RequestContext
+from server.app.suppliers import CommandResult, SupplierService
 from sqm.v1 import supplier_service_pb2 as api
 
 MAX_UPLOAD_ROWS = 10_000
@@ -180,36 +180,33 @@ def run_upload(
 ) -> UploadOutcome:
     """Store the rows as the upload asks; raise ``InvalidCommand`` if all-or-none fails.
 
-    Every row is decided once, in order, against its supplier's state folded forward in
-    memory, and the rows are appended in one transaction (:mod:`server.app.batch`): all or
-    none is then one commit. ``abandoned`` is asked before each row and again just before the
-    commit: once the caller is gone (cancelled, out of time, cut off) an all-or-none upload
-    stores nothing, and a partial one stores the rows decided before it left.
+    The rows are one batch of the write pipeline: each decided once, in order, against its
+    supplier's state folded forward in memory, and appended in one transaction, so all or
+    none is one commit. ``abandoned`` is asked before each row and again just before the
+    commit: once the caller is gone (cancelled, out of time, cut off: grpc ends a cut-off
+    stream as if it had finished) an all-or-none upload stores nothing, and a partial one
+    stores the rows decided before it left. Another process writing to one of the suppliers
+    meanwhile refuses an all-or-none commit whole (ABORTED): nothing is stored.
     """
-    deps = service.batch_deps()
-    jobs = [(row.command, RequestContext(row.request_id, actor)) for row in rows]
+    jobs = [Job[Command](row.command, RequestContext(row.request_id, actor)) for row in rows]
+    if partial_acceptance:
+        outcomes = service.run(jobs, abandoned=abandoned, stop_when_abandoned=True)
+        return _outcome(rows, problems, outcomes, partial_acceptance=True)
+    if problems:  # refused whatever the rest holds: name the rows the domain refuses too
+        found = [*problems, *_refused_rows(rows, service.refusals(jobs))]
+        raise refusal(sorted(found, key=lambda p: p.index))
     try:
-        planned = batch.plan(deps, jobs, abandoned, stop_when_abandoned=partial_acceptance)
-    except batch.Abandoned:
+        outcomes = service.run(jobs, all_or_none=True, abandoned=abandoned)
+    except Abandoned:
         return UploadOutcome(0, (), ())
-    if not partial_acceptance:
-        found = sorted([*problems, *_refused_rows(rows, planned)], key=lambda p: p.index)
-        if found:
-            raise refusal(found)
-    # A caller gone by now may have sent only part of its upload (grpc ends a cut-off stream
-    # as if it had finished): all or none then stores none. A partial upload keeps the rows
-    # decided before the caller left (each row stands alone). Another process writing to one
-    # of the suppliers meanwhile refuses the whole commit (ABORTED): nothing is stored.
-    if not partial_acceptance and abandoned():
-        return UploadOutcome(0, (), ())
-    batch.commit(deps, planned, all_or_none=not partial_acceptance)
-    outcomes = batch.finish(planned, service.execute)
-    return _outcome(rows, problems, outcomes, partial_acceptance=partial_acceptance)
+    except BatchRefused as refused:
+        raise refusal(_refused_rows(rows, refused.errors)) from None
+    return _outcome(rows, problems, outcomes, partial_acceptance=False)
 
 
-def _refused_rows(rows: Sequence[Row], planned: batch.Plan) -> list[RowProblem]:
+def _refused_rows(rows: Sequence[Row], errors: Mapping[int, Exception]) -> list[RowProblem]:
     refused = []
-    for index, error in sorted(planned.errors().items()):
+    for index, error in errors.items():
         if not isinstance(error, DomainError):
             raise error
         refused.append(row_problem(rows[index], error))

@@ -1,0 +1,411 @@
+"""The one write path: every state change is a job run through :class:`Pipeline`.
+
+A batch of jobs (a single call is a batch of one) goes through the same steps, in order:
+
+1. **validate** each command once, and **fingerprint** it (a request id means one request);
+2. **look up** every request id in one query: a recorded one is replayed from its record (or
+   refused when it asked for something else); one repeated inside the batch waits for the
+   first copy to be stored, then is replayed;
+3. **load** each stream's state (the state cache, else its snapshot plus any later events),
+   **check the etag**, **decide** under the policy and **fold** the events into the state
+   the next job of the same stream sees;
+4. **append once**: everything decided goes to :meth:`~domain.ports.EventStore.append_batch`
+   in one transaction (all or none when asked), only the last state of each stream
+   serialised as its snapshot;
+5. **answer** from the events in hand and the records the store sealed, read back from
+   nothing.
+
+A job the store refused at the commit (another process wrote to its stream, or recorded its
+request id, in between) is decided again on fresh state, alone, up to
+:data:`MAX_CONFLICT_RETRIES` times unless its caller pinned the version with an etag.
+
+What differs between kinds of stream (suppliers, needs) is data: a :class:`StreamKind` says
+how to name, validate, load, decide, fold and snapshot one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from domain.errors import ConcurrencyConflict, RequestIdReused
+from domain.events import DecisionRecorded, event_type
+from domain.ports import (
+    AppendResult,
+    CommandMeta,
+    EventStore,
+    NewEvent,
+    PendingAppend,
+    Policy,
+    RecordedEvent,
+)
+from domain.serialization import canonical_json, converter
+from server.app.state_cache import StateCache
+from server.observability.calls import record_decision, record_events
+
+MAX_CONFLICT_RETRIES = 3
+"""A job refused at the commit for a stale read is decided again this many times at most."""
+
+
+class Versioned(Protocol):
+    """A stream's state: it knows the version of the stream it was folded from."""
+
+    @property
+    def version(self) -> int:
+        """The stream version the state reflects."""
+        ...
+
+
+class Happened(Protocol):
+    """An event: it knows when it happened in the domain."""
+
+    @property
+    def occurred_at(self) -> datetime:
+        """The domain time of the event."""
+        ...
+
+
+C = TypeVar("C")
+S = TypeVar("S", bound=Versioned)
+E = TypeVar("E", bound=Happened)
+
+
+@attrs.frozen
+class StreamKind(Generic[C, S, E]):
+    """How the pipeline runs commands of one kind of stream: data, not a layer above.
+
+    ``decide`` returns the events a command produces against the stream's state (None for
+    a stream not started) and may raise a domain error; ``fold`` applies events to a state.
+    ``owns`` tells whether a stream id belongs to this kind, so a request id recorded on
+    another kind's stream is refused rather than replayed.
+    """
+
+    name: str
+    stream_of: Callable[[C], str]
+    owns: Callable[[str], bool]
+    validate: Callable[[C], None]
+    decide: Callable[[C, S | None, Policy], Sequence[E]]
+    fold: Callable[[Iterable[E], S | None], S | None]
+    to_snapshot: Callable[[S], dict[str, Any]]
+    from_snapshot: Callable[[Mapping[str, Any]], S]
+    to_payload: Callable[[E], dict[str, Any]]
+    event_from_record: Callable[[RecordedEvent], E]
+
+
+@attrs.frozen
+class RequestContext:
+    """Who is asking and under which idempotency key; ``expected_version`` pins an etag."""
+
+    request_id: str
+    actor: str
+    expected_version: int | None = None
+    time_defaulted: bool = False
+    """True when the server filled in ``occurred_at``: a retry then carries another time."""
+
+
+@attrs.frozen
+class Job(Generic[C]):
+    """One command to run, with who asked for it."""
+
+    command: C
+    context: RequestContext
+
+
+@attrs.frozen
+class Recorded(Generic[S, E]):
+    """What a job did: the stream's state after it, its events (as decided and as sealed),
+    and whether it was a replay of a request already recorded (nothing written this time).
+
+    ``state`` is None only for a job that recorded nothing about a stream not started.
+    """
+
+    state: S | None
+    events: tuple[E, ...]
+    records: tuple[RecordedEvent, ...]
+    replayed: bool = False
+
+
+Outcome = Recorded[S, E] | Exception
+"""A job's outcome: what it recorded, or the error that refused it (a domain error, or a
+fault such as a policy that failed to evaluate, which fails that job alone).
+"""
+
+
+def fingerprint(command: object, *, ignore_time: bool = False) -> str:
+    """A digest of the command's content: the same request id must mean the same request.
+
+    With ``ignore_time``, ``occurred_at`` is left out (the server stamped it, not the caller).
+    """
+    fields = converter.unstructure(command)
+    if ignore_time:
+        fields.pop("occurred_at", None)
+    body = {"type": type(command).__name__, "fields": fields}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+class Abandoned(Exception):
+    """The caller went away while the batch was being decided."""
+
+
+class BatchRefused(Exception):
+    """An all-or-none batch that the domain refused, in part: nothing was stored."""
+
+    def __init__(self, errors: Mapping[int, Exception]) -> None:
+        self.errors = dict(sorted(errors.items()))
+        super().__init__(f"{len(self.errors)} of the batch's jobs were refused")
+
+
+@attrs.define
+class _Decided(Generic[C, S, E]):
+    """A job decided in the batch, waiting for the commit."""
+
+    index: int
+    state: S | None
+    events: list[E]
+    append: PendingAppend | None
+    """None when the job recorded nothing (time advanced, nothing was due)."""
+
+
+class _Later(Exception):
+    """The job's request id is repeated in the batch: it is replayed after the commit."""
+
+
+@attrs.frozen
+class _Scope(Generic[S]):
+    """What deciding a batch's jobs shares: the policy, the states the jobs before left,
+    the request ids seen so far, and those already recorded.
+    """
+
+    policy: Policy
+    recorded: Mapping[str, tuple[str, AppendResult]]
+    states: dict[str, S | None] = attrs.field(factory=dict)
+    seen: set[str] = attrs.field(factory=set)
+
+
+@attrs.define
+class _Batch(Generic[C, S, E]):
+    """A batch decided and not yet stored."""
+
+    jobs: Sequence[Job[C]]
+    decided: list[_Decided[C, S, E]] = attrs.field(factory=list)
+    outcomes: dict[int, Outcome[S, E]] = attrs.field(factory=dict)
+    later: list[int] = attrs.field(factory=list)
+
+
+class Pipeline(Generic[C, S, E]):
+    """Runs jobs of one stream kind against a store, under the active policy."""
+
+    def __init__(
+        self,
+        kind: StreamKind[C, S, E],
+        store: EventStore,
+        policy: Callable[[], Policy],
+        states: StateCache[S] | None = None,
+    ) -> None:
+        self._kind = kind
+        self._store = store
+        self._policy = policy
+        self._states: StateCache[S] = states if states is not None else StateCache()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def load(self, stream_id: str) -> S | None:
+        """The stream's current state: kept, or its snapshot folded forward to the log's head.
+
+        A snapshot normally is the head; it lags only when the append that carried it was
+        refused after an earlier one of its batch was stored, and folding forward covers that.
+        """
+        version = self._store.snapshot_version(stream_id)
+        kept = None if version is None else self._states.get(stream_id, version)
+        if kept is not None:
+            return kept
+        snapshot = self._store.load_snapshot(stream_id)
+        if snapshot is None:
+            return None
+        state: S | None = self._kind.from_snapshot(snapshot.state)
+        later = self._store.read_stream(stream_id, snapshot.version)
+        if later:
+            state = self._kind.fold((self._kind.event_from_record(r) for r in later), state)
+        if state is not None:
+            self._states.put(stream_id, state.version, state)
+        return state
+
+    # --- writing ------------------------------------------------------------------------
+
+    def run(
+        self,
+        jobs: Sequence[Job[C]],
+        *,
+        all_or_none: bool = False,
+        abandoned: Callable[[], bool] | None = None,
+        stop_when_abandoned: bool = False,
+    ) -> list[Outcome[S, E]]:
+        """Run ``jobs`` in order; every job's outcome, in the same order.
+
+        A job refused by the domain gets its error and changes nothing, as if alone. With
+        ``all_or_none``, nothing is stored when any job is refused: :class:`BatchRefused`
+        names every refusal of the domain, and a refusal at the commit (a stale version,
+        a reused request id) is raised as the store raised it. ``abandoned`` is asked before each job and just before the commit:
+        once the caller is gone, :class:`Abandoned` is raised and nothing is stored, or, with
+        ``stop_when_abandoned``, the jobs left are dropped and those decided are stored.
+        """
+        batch = self._plan(jobs, abandoned, stop_when_abandoned=stop_when_abandoned)
+        if all_or_none:
+            refused = {i: o for i, o in batch.outcomes.items() if isinstance(o, Exception)}
+            if refused:
+                raise BatchRefused(refused)
+        if abandoned is not None and abandoned() and not stop_when_abandoned:
+            raise Abandoned
+        self._commit(batch, all_or_none=all_or_none)
+        for index in batch.later:
+            batch.outcomes[index] = self._run_alone(batch.jobs[index])
+        return [batch.outcomes[i] for i in range(len(batch.jobs))]
+
+    def refusals(self, jobs: Sequence[Job[C]]) -> dict[int, Exception]:
+        """The jobs the domain would refuse if ``jobs`` ran now, by index; stores nothing."""
+        batch = self._plan(jobs, None)
+        return {i: o for i, o in batch.outcomes.items() if isinstance(o, Exception)}
+
+    def run_one(self, job: Job[C]) -> Recorded[S, E]:
+        """Run one job; a refusal is raised."""
+        (outcome,) = self.run([job])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _run_alone(self, job: Job[C]) -> Outcome[S, E]:
+        """A job the batch could not settle, decided again on fresh state as a batch of one."""
+        for attempt in range(MAX_CONFLICT_RETRIES + 1):
+            batch = self._plan([job], None)
+            try:
+                self._commit(batch, all_or_none=True)
+            except ConcurrencyConflict as conflict:
+                if job.context.expected_version is not None or attempt == MAX_CONFLICT_RETRIES:
+                    return conflict
+                continue
+            except RequestIdReused as reused:
+                return reused
+            if batch.later:  # recorded meanwhile by another process: replay it
+                return self._plan([job], None).outcomes[0]
+            return batch.outcomes[0]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan(
+        self,
+        jobs: Sequence[Job[C]],
+        abandoned: Callable[[], bool] | None,
+        *,
+        stop_when_abandoned: bool = False,
+    ) -> _Batch[C, S, E]:
+        batch: _Batch[C, S, E] = _Batch(jobs)
+        recorded = self._store.find_requests([job.context.request_id for job in jobs])
+        scope: _Scope[S] = _Scope(self._policy(), recorded)
+        for index, job in enumerate(jobs):
+            if abandoned is not None and abandoned():
+                if not stop_when_abandoned:
+                    raise Abandoned
+                batch.jobs = jobs[:index]
+                break
+            try:
+                decided = self._decide(index, job, scope)
+            except _Later:
+                batch.later.append(index)
+                continue
+            except Exception as error:  # the job's own outcome, as alone
+                batch.outcomes[index] = error
+                continue
+            if isinstance(decided, Recorded):
+                batch.outcomes[index] = decided
+            elif decided.append is None:
+                batch.outcomes[index] = Recorded(decided.state, (), ())
+            else:
+                batch.decided.append(decided)
+        return batch
+
+    def _decide(
+        self,
+        index: int,
+        job: Job[C],
+        scope: _Scope[S],
+    ) -> _Decided[C, S, E] | Recorded[S, E]:
+        command, context = job.command, job.context
+        self._kind.validate(command)  # before fingerprinting: a NaN is the caller's error
+        digest = fingerprint(command, ignore_time=context.time_defaulted)
+        if context.request_id in scope.seen:
+            raise _Later
+        if context.request_id in scope.recorded:
+            return self._replay(context.request_id, digest, *scope.recorded[context.request_id])
+        scope.seen.add(context.request_id)
+        stream_id = self._kind.stream_of(command)
+        states = scope.states
+        state = states[stream_id] if stream_id in states else self.load(stream_id)
+        version = state.version if state is not None else 0
+        if context.expected_version is not None and context.expected_version != version:
+            raise ConcurrencyConflict(stream_id, context.expected_version, version)
+        events = list(self._kind.decide(command, state, scope.policy))
+        if not events:
+            states[stream_id] = state
+            return _Decided(index, state, [], None)
+        after = self._kind.fold(events, state)
+        states[stream_id] = after
+        meta = CommandMeta(context.request_id, context.actor, scope.policy.version, digest)
+        new_events = [
+            NewEvent(event_type(e), self._kind.to_payload(e), e.occurred_at) for e in events
+        ]
+        append = PendingAppend(stream_id, version, new_events, meta, None)
+        return _Decided(index, after, events, append)
+
+    def _new_event(self, event: E) -> NewEvent:
+        return NewEvent(event_type(event), self._kind.to_payload(event), event.occurred_at)
+
+    def _commit(self, batch: _Batch[C, S, E], *, all_or_none: bool) -> None:
+        """Append what ``batch`` decided in one transaction; record each job's outcome.
+
+        A job the store refused is left for :meth:`_run_alone` (with ``all_or_none`` the
+        refusal is raised and nothing was stored).
+        """
+        if not batch.decided:
+            return
+        last_of_stream = {d.append.stream_id: d for d in batch.decided if d.append is not None}
+        appends = [self._with_snapshot(d, last_of_stream) for d in batch.decided]
+        results = self._store.append_batch(appends, all_or_none=all_or_none)
+        for decided, result in zip(batch.decided, results, strict=True):
+            if isinstance(result, AppendResult) and not result.replayed:
+                batch.outcomes[decided.index] = self._stored(decided, result)
+            else:
+                batch.later.append(decided.index)
+        batch.later.sort()
+
+    def _with_snapshot(
+        self, decided: _Decided[C, S, E], last_of_stream: Mapping[str, _Decided[C, S, E]]
+    ) -> PendingAppend:
+        append = decided.append
+        assert append is not None  # noqa: S101 - only jobs that record are committed
+        if last_of_stream[append.stream_id] is not decided or decided.state is None:
+            return append  # a later job of the batch writes this stream's snapshot
+        return attrs.evolve(append, snapshot=self._kind.to_snapshot(decided.state))
+
+    def _stored(self, decided: _Decided[C, S, E], result: AppendResult) -> Recorded[S, E]:
+        if decided.state is not None:
+            self._states.put(result.stream_id, result.last_version, decided.state)
+        record_events(len(result.events))
+        for event in decided.events:
+            if isinstance(event, DecisionRecorded) and event.decision.fired:
+                record_decision(event.decision.rule_id, event.decision.action.value)
+        return Recorded(decided.state, tuple(decided.events), result.events)
+
+    def _replay(
+        self, request_id: str, digest: str, recorded_digest: str, result: AppendResult
+    ) -> Recorded[S, E]:
+        """The answer a recorded request got, rebuilt from the record (nothing is written)."""
+        if recorded_digest != digest or not self._kind.owns(result.stream_id):
+            raise RequestIdReused(request_id)
+        stream = self._store.read_stream(result.stream_id, 0, result.last_version)
+        state = self._kind.fold((self._kind.event_from_record(r) for r in stream), None)
+        records = tuple(r for r in stream if r.version >= result.first_version)
+        events = tuple(self._kind.event_from_record(r) for r in records)
+        return Recorded(state, events, records, replayed=True)
