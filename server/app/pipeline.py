@@ -249,8 +249,10 @@ class Pipeline(Generic[C, S, E]):
         A job refused by the domain gets its error and changes nothing, as if alone. With
         ``all_or_none``, nothing is stored when any job is refused: :class:`BatchRefused`
         names every refusal of the domain, and a refusal at the commit (a stale version,
-        a reused request id) is raised as the store raised it. ``abandoned`` is asked before each job and just before the commit:
-        once the caller is gone, :class:`Abandoned` is raised and nothing is stored, or, with
+        a reused request id) is raised as the store raised it.
+
+        ``abandoned`` is asked before each job and just before the commit: once the caller
+        is gone, :class:`Abandoned` is raised and nothing is stored, or, with
         ``stop_when_abandoned``, the jobs left are dropped and those decided are stored.
         """
         batch = self._plan(jobs, abandoned, stop_when_abandoned=stop_when_abandoned)
