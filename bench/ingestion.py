@@ -102,10 +102,18 @@ def fresh_copy(store: Store, folder: Path, name: str) -> Path:
 
 
 def streaming(
-    store: Store, folder: Path, *, rows_total: int, per_upload: int, concurrency: int
+    store: Store,
+    folder: Path,
+    *,
+    rows_total: int,
+    per_upload: int,
+    concurrency: int,
+    database: str | None = None,
+    name: str = "streaming",
 ) -> load.LoadResult:
     """Rows a second through ``UploadMeasurements`` (all or none), ``per_upload`` rows a
-    stream, ``concurrency`` streams at a time.
+    stream, ``concurrency`` streams at a time; on a fresh copy of the SQLite store unless
+    ``database`` names another (a PostgreSQL URL).
     """
     # Each concurrent stream has suppliers of its own: rows for one supplier must arrive
     # in time order, and two streams' uploads may be decided in either order.
@@ -114,8 +122,8 @@ def streaming(
         _upload_streams(rows(store, rows_total // concurrency, f"s{n}", ids), per_upload)
         for n, ids in enumerate(groups)
     ]
-    database = fresh_copy(store, folder, "streaming")
-    with sqm_server(database, folder / "streaming.log") as server:
+    database = database or str(fresh_copy(store, folder, name))
+    with sqm_server(database, folder / f"{name}.log") as server:
         result = load.uploads(server.address, streams)
     _check(result, "UploadMeasurements")
     return result
@@ -133,14 +141,22 @@ class UnaryRun:
 
 
 def unary(
-    store: Store, folder: Path, *, requests: int, concurrency: int, seconds: float
+    store: Store,
+    folder: Path,
+    *,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    database: str | None = None,
+    name: str = "unary",
 ) -> UnaryRun:
     """RecordMeasurement calls: a closed loop at ``concurrency``, then an open loop at half
-    the throughput it reached, on the same server.
+    the throughput it reached, on the same server (a fresh copy of the SQLite store unless
+    ``database`` names another).
     """
     payloads = [r.SerializeToString() for r in rows(store, requests, "unary")]
-    database = fresh_copy(store, folder, "unary")
-    with sqm_server(database, folder / "unary.log") as server:
+    database = database or str(fresh_copy(store, folder, name))
+    with sqm_server(database, folder / f"{name}.log") as server:
         full = load.unary(
             server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds
         )

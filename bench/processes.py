@@ -115,7 +115,7 @@ def _status_kb(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
-def sqm_server(database: Path, log: Path) -> Served:
+def sqm_server(database: str | Path, log: Path) -> Served:
     """``sqm serve`` on ``database``, as shipped, with the scheduler's tick off (a tick
     over every supplier in the middle of a measurement would measure the tick instead).
     """

@@ -15,12 +15,12 @@ from typing import TypeVar
 
 import attrs
 
-from bench import ceilings, ingestion, load, replay, scale, simulation
+from bench import ceilings, ingestion, load, postgres_ingestion, replay, scale, simulation
 from bench.figures import LOWER, Figure, machine, notes, table, write_json
 from bench.plan import FULL, QUICK, Plan
 from bench.processes import Served, echo_server
 
-PARTS = ("streaming", "unary", "replay", "scale", "simulation")
+PARTS = ("streaming", "unary", "postgres", "replay", "scale", "simulation")
 RESULTS = Path("bench/results")
 RUN_FOLDER = Path("var/bench/run")
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         Figure("ceiling (c): SQLite one-row commits", "commits/s", commits,
                note="WAL, synchronous=FULL"),
     ]  # fmt: skip
-    streamed = None
+    streamed = pg_streamed = None
     with _echo() as echo:
         store = _step("ingestion store", lambda: ingestion.contracted(plan.suppliers))
         unary_payloads = [
@@ -115,6 +115,9 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
                 plan, store, echo=echo, echo_full=echo_full, payloads=unary_payloads,
                 commits=commits,
             )  # fmt: skip
+        if "postgres" in parts:
+            pg_streamed = _postgres_streaming(plan, store)
+            figures += _postgres_unary(plan, store, echo_full)
         if "scale" in parts:
             figures += _scale(plan, echo, echo_full, unary_payloads)
     # Measured again later: the best of both is the ceiling, so a busy moment at the start
@@ -129,6 +132,12 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     ))  # fmt: skip
     if streamed is not None:
         figures += _streaming_figures(plan, streamed, engine)
+    if pg_streamed is not None:
+        figures.append(
+            Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s",
+                   pg_streamed.rate, engine, "(a)",
+                   note=f"{pg_streamed.completed} rows, {plan.upload_rows} a stream"),
+        )  # fmt: skip
     if "replay" in parts:
         figures += _replay(plan, engine)
     if "simulation" in parts:
@@ -204,6 +213,28 @@ def _unary(
                note=f"{run_.half_rate:.0f} calls/s offered"),
         Figure("3 unary p99, half load", "ms", half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=10,
+               note=_inside(run_.half_rate, run_.half_inside_ms)),
+    ]  # fmt: skip
+
+
+def _postgres_streaming(plan: Plan, store: ingestion.Store) -> load.LoadResult:
+    return _step("PostgreSQL streaming ingestion", lambda: postgres_ingestion.streaming(
+        store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
+        concurrency=plan.stream_concurrency,
+    ))  # fmt: skip
+
+
+def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
+    run_ = _step("PostgreSQL unary ingestion", lambda: postgres_ingestion.unary(
+        store, RUN_FOLDER, requests=plan.unary_requests, concurrency=plan.unary_concurrency,
+        seconds=plan.unary_seconds,
+    ))  # fmt: skip
+    return [
+        Figure("3 unary ingestion on PostgreSQL, one instance, full load", "calls/s",
+               run_.full.rate, echo_full.rate, "(b)",
+               note=f"{plan.unary_concurrency} calls in flight"),
+        Figure("3 unary p99 on PostgreSQL, half load", "ms", run_.half.percentile(0.99),
+               echo_full.percentile(0.99), "(b) full load", better=LOWER,
                note=_inside(run_.half_rate, run_.half_inside_ms)),
     ]  # fmt: skip
 
