@@ -11,9 +11,6 @@ meanwhile) is run afterwards through ``execute`` itself, in order, so retries re
 conflicts are decided again exactly as before (against the state the whole batch left: a
 request sent twice at once, whose first copy the domain refused, is decided again after
 the batch rather than in its place).
-
-A store without :class:`~domain.ports.BatchAppendStore` gets one append per command, in
-order, each with its own snapshot: the same outcomes, without the shared commit.
 """
 
 from __future__ import annotations
@@ -25,19 +22,17 @@ import attrs
 
 from domain.commands import Command
 from domain.decide import decide, fold
-from domain.errors import ConcurrencyConflict, DomainError, RequestIdReused
+from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.events import Event, event_type
 from domain.model import SupplierState
 from domain.ports import (
     AppendResult,
-    BatchAppendStore,
     CommandMeta,
     EventStore,
     NewEvent,
     PendingAppend,
     Policy,
     RecordedEvent,
-    RequestLookup,
 )
 from domain.serialization import event_to_payload, state_to_dict
 from domain.validation import validate
@@ -136,9 +131,7 @@ class _RunLater(Exception):
 def _recorded_requests(
     store: EventStore, jobs: Sequence[Job]
 ) -> Callable[[str], tuple[str, AppendResult] | None]:
-    """How to find a job's recorded request: all at once up front when the store can."""
-    if not isinstance(store, RequestLookup):
-        return store.find_request
+    """How to find a job's recorded request: all looked up at once, up front."""
     found = store.find_requests([context.request_id for _, context in jobs])
     return found.get
 
@@ -182,7 +175,7 @@ def _decide(
 
 
 def commit(deps: Deps, batch: Plan, *, all_or_none: bool = False) -> None:
-    """Append what ``batch`` decided, in one transaction when the store can.
+    """Append what ``batch`` decided, in one transaction.
 
     Each decided job's outcome is then its result; a job the store refused (another
     process wrote to its stream, or recorded its request id) is left for :func:`finish`.
@@ -196,56 +189,24 @@ def commit(deps: Deps, batch: Plan, *, all_or_none: bool = False) -> None:
         for decided, result in zip(batch.decided, results, strict=True)
         if isinstance(result, AppendResult) and not result.replayed
     ]
-    records = _read_back(deps.store, [result for _, result in stored])
     for decided, result in stored:
-        recorded = records(result)
-        batch.outcomes[decided.index] = deps.result(decided.state, recorded, result)
+        batch.outcomes[decided.index] = deps.result(decided.state, result.events, result)
     done = {decided.index for decided, _ in stored}
     batch.later.extend(d.index for d in batch.decided if d.index not in done)
     batch.later.sort()
 
 
-def _read_back(
-    store: EventStore, results: list[AppendResult]
-) -> Callable[[AppendResult], tuple[RecordedEvent, ...]]:
-    """How to get the events an append stored, as stored: one read for the whole batch when
-    its events are consecutive in the log (one transaction on a store that batches).
-    """
-    if not results or not isinstance(store, BatchAppendStore):
-        return lambda result: _stream_events(store, result)
-    first, last = results[0].first_seq, results[-1].last_seq
-    by_seq = {e.global_seq: e for e in store.read_all(first - 1, last - first + 1)}
-    return lambda result: tuple(by_seq[seq] for seq in range(result.first_seq, result.last_seq + 1))
-
-
-def _stream_events(store: EventStore, result: AppendResult) -> tuple[RecordedEvent, ...]:
-    count = result.last_version - result.first_version + 1
-    return tuple(store.read_stream(result.stream_id, result.first_version - 1, count))
-
-
 def _append(
     store: EventStore, decided: list[Decided], *, all_or_none: bool
-) -> list[AppendResult | DomainError]:
+) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
     appends = [d.append for d in decided if d.append is not None]
-    if isinstance(store, BatchAppendStore):
-        # Only the last state of each stream in the batch is serialised and kept.
-        last = {d.command.supplier_id: d for d in decided}
-        with_snapshots = [
-            attrs.evolve(a, snapshot=_snapshot(d)) if last[a.stream_id] is d else a
-            for a, d in zip(appends, decided, strict=True)
-        ]
-        return list(store.append_batch(with_snapshots, all_or_none=all_or_none))
-    results: list[AppendResult | DomainError] = []
-    for a, d in zip(appends, decided, strict=True):
-        try:
-            results.append(
-                store.append(a.stream_id, a.expected_version, a.events, a.meta, _snapshot(d))
-            )
-        except (ConcurrencyConflict, RequestIdReused) as error:
-            if all_or_none:
-                raise
-            results.append(error)
-    return results
+    # Only the last state of each stream in the batch is serialised and kept.
+    last = {d.command.supplier_id: d for d in decided}
+    with_snapshots = [
+        attrs.evolve(a, snapshot=_snapshot(d)) if last[a.stream_id] is d else a
+        for a, d in zip(appends, decided, strict=True)
+    ]
+    return store.append_batch(with_snapshots, all_or_none=all_or_none)
 
 
 def _snapshot(decided: Decided) -> dict[str, Any]:

@@ -116,7 +116,7 @@ class NeedService:
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
         record_events(len(new_events))
-        return NeedResult(new_state, recorded_events(self._store, result), replayed=False)
+        return NeedResult(new_state, result.events, replayed=False)
 
     def _ranked(self, request: RankShortlist, need: NeedState) -> RecordRanking:
         """The ranking ``request`` asks for, as a command that keeps it."""

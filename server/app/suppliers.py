@@ -37,7 +37,6 @@ from domain.ports import (
     NewEvent,
     Policy,
     RecordedEvent,
-    SnapshotVersions,
     StreamSnapshot,
 )
 from domain.serialization import (
@@ -361,7 +360,7 @@ class SupplierService:
         if result.replayed:  # a concurrent retry of the same request won the race
             return self._replay(context.request_id, digest, digest, result)
         self._states.put(command.supplier_id, result.last_version, new_state)
-        outcome = CommandResult(new_state, recorded_events(self._store, result), replayed=False)
+        outcome = CommandResult(new_state, result.events, replayed=False)
         record_events(len(outcome.events))
         for decision in outcome.decisions:
             if decision.fired:
@@ -410,11 +409,10 @@ class SupplierService:
         return CommandResult(state, recorded_events(self._store, result), replayed=True)
 
     def _load(self, supplier_id: str) -> SupplierState | None:
-        if isinstance(self._store, SnapshotVersions):
-            version = self._store.snapshot_version(supplier_id)
-            kept = None if version is None else self._states.get(supplier_id, version)
-            if kept is not None:
-                return kept
+        version = self._store.snapshot_version(supplier_id)
+        kept = None if version is None else self._states.get(supplier_id, version)
+        if kept is not None:
+            return kept
         snapshot = self._store.load_snapshot(supplier_id)
         if snapshot is None:
             return None

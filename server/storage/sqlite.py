@@ -17,7 +17,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from domain.documents import (
     NewDocument,
     checked,
 )
-from domain.errors import ConcurrencyConflict, RequestIdReused
 from domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
@@ -64,10 +63,11 @@ from server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
+    Outcome,
     archived,
-    check_append,
     check_document,
     check_limit,
+    check_pending,
     document_from_row,
     document_row,
     event_from_row,
@@ -76,17 +76,19 @@ from server.storage.records import (
     identifier,
     identifiers,
     new_document_id,
+    only_result,
     placeholders,
+    refused_or_kept,
     replay_document,
-    replay_or_refuse,
     request_from_row,
     request_row,
-    result_of,
-    seal_events,
+    seal_pending,
+    single,
     snapshot_json,
     utc_now,
     verify_rows,
 )
+from server.storage.signals import AppendSignal
 from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
@@ -221,6 +223,8 @@ class SqliteEventStore:
         self._clock = clock
         # Re-entrant: appends inside ``transaction()`` take it again on the same thread.
         self._lock = threading.RLock()
+        self._unsignalled: int | None = None  # the head a commit is about to make known
+        self._signal = AppendSignal(self._appended_elsewhere)
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
             Path(self._path).resolve().as_uri() + "?mode=ro" if read_only else self._path,
@@ -240,6 +244,7 @@ class SqliteEventStore:
         except BaseException:
             self._conn.close()
             raise
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def __enter__(self) -> SqliteEventStore:
         return self
@@ -296,6 +301,8 @@ class SqliteEventStore:
             yield
             self._conn.execute("RELEASE nested" if nested else "COMMIT")
         except BaseException:
+            if not nested:
+                self._unsignalled = None
             # An I/O error may have rolled the whole transaction back already.
             if nested and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK TO nested")
@@ -303,6 +310,24 @@ class SqliteEventStore:
             elif not nested and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
+        if not nested and self._unsignalled is not None:
+            last, self._unsignalled = self._unsignalled, None
+            self._signal.fire(last)
+
+    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback`` with the new last sequence after this store's commits, and
+        (polled) after those of other processes sharing the file.
+        """
+        return self._signal.subscribe(callback)
+
+    def _appended_elsewhere(self) -> int | None:
+        # ``data_version`` changes when another connection to the file has committed.
+        with self._lock:
+            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            if version == self._data_version:
+                return None
+            self._data_version = version
+            return self._head()[0]
 
     def durability(self) -> dict[str, Any]:
         """The connection's durability settings, for health checks and tests."""
@@ -320,73 +345,38 @@ class SqliteEventStore:
         meta: CommandMeta,
         snapshot: Mapping[str, Any],
     ) -> AppendResult:
-        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
-        check_append(stream_id, events)
-        state_json = snapshot_json(snapshot)
-        with self._lock, self._write_transaction():
-            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
-            if replayed is not None:
-                return replayed
-            actual = self._stream_version(stream_id)
-            if actual != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, actual)
-            last_seq, last_hash = self._head()
-            records = seal_events(
-                stream_id,
-                expected_version,
-                events,
-                meta,
-                last_seq=last_seq,
-                last_hash=last_hash,
-                recorded_at=self._clock(),
-            )
-            result = result_of(records)
-            self._insert(records, meta, result, state_json)
-            return result
+        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
+        pending = single(stream_id, expected_version, events, meta, snapshot)
+        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
-    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+    ) -> list[Outcome]:
         """Append several requests in one ``BEGIN IMMEDIATE`` transaction: one commit, one
-        fsync for all (group commit). Each is checked as :meth:`append` checks it, against
-        the log as the earlier appends of the batch left it; a refused one is returned in
-        its place and writes nothing. With ``all_or_none``, a refusal is raised instead and
-        nothing of the batch is written.
+        fsync for all (group commit). Each is checked against the log as the earlier appends
+        of the batch left it; a refused one is returned in its place and writes nothing.
+        With ``all_or_none``, a refusal is raised instead and nothing of the batch is written.
         """
-        for pending in appends:
-            check_append(pending.stream_id, pending.events)
+        check_pending(appends)
         snapshots = [None if p.snapshot is None else snapshot_json(p.snapshot) for p in appends]
         with self._lock, self._write_transaction():
-            results = []
-            for pending, state_json in zip(appends, snapshots, strict=True):
-                result = self._append_one(pending, state_json)
-                if all_or_none and isinstance(result, Exception):
-                    raise result  # rolls the whole batch back
-                results.append(result)
-            return results
+            return [
+                refused_or_kept(self._append_one(pending, state_json), all_or_none=all_or_none)
+                for pending, state_json in zip(appends, snapshots, strict=True)
+            ]
 
-    def _append_one(
-        self, pending: PendingAppend, state_json: str | None
-    ) -> AppendResult | ConcurrencyConflict | RequestIdReused:
+    def _append_one(self, pending: PendingAppend, state_json: str | None) -> Outcome:
         # The caller holds the lock and the write transaction.
-        stream_id, meta = pending.stream_id, pending.meta
-        try:
-            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
-        except RequestIdReused as error:
-            return error
-        if replayed is not None:
-            return replayed
-        actual = self._stream_version(stream_id)
-        if actual != pending.expected_version:
-            return ConcurrencyConflict(stream_id, pending.expected_version, actual)
         last_seq, last_hash = self._head()
-        records = seal_events(
-            stream_id, pending.expected_version, pending.events, meta,
+        outcome = seal_pending(
+            pending,
+            self._find_request(pending.meta.request_id),
+            self._stream_version(pending.stream_id),
             last_seq=last_seq, last_hash=last_hash, recorded_at=self._clock(),
         )  # fmt: skip
-        result = result_of(records)
-        self._insert(records, meta, result, state_json)
-        return result
+        if isinstance(outcome, AppendResult) and not outcome.replayed:
+            self._insert(outcome.events, pending.meta, outcome, state_json)
+        return outcome
 
     def _stream_version(self, stream_id: str) -> int:
         row = self._conn.execute(
@@ -416,6 +406,7 @@ class SqliteEventStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             request_row(meta.request_id, meta.fingerprint, result),
         )
+        self._unsignalled = result.last_seq
         if state_json is None:  # a later append of the same batch writes the snapshot
             return
         self._conn.execute(
@@ -740,6 +731,7 @@ class SqliteEventStore:
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
+        self._signal.close()
         with self._lock:
             self._conn.close()
 
