@@ -11,20 +11,20 @@ from pathlib import Path
 import attrs
 
 from domain.policy_archive import PolicyArchive
-from domain.ports import EventStore, Policy
+from domain.ports import Policy, Store
 from rules import default_pack_dir
 from server.app.needs import NeedService
 from server.app.policies import ActivePolicy, start_policy
 from server.app.policy_admin import PolicyAdministration
-from server.app.scheduler import DeadlineScheduler, TickLocking
+from server.app.scheduler import DeadlineScheduler
 from server.app.suppliers import SupplierService
 from server.config import Database, PostgresUrl, Settings
 from server.storage.errors import StoreUnavailable
-from server.storage.memory import MemoryEventStore
 from server.storage.postgres import PostgresEventStore
 from server.storage.sqlite import SqliteEventStore
 
 DurableStore = SqliteEventStore | PostgresEventStore
+"""A store :func:`open_store` opens: the ``Store`` port, and a context manager that restores."""
 POLICY_FOLLOW_SECONDS = 1.0
 
 
@@ -38,7 +38,7 @@ class App:
     """Everything a running server holds."""
 
     settings: Settings
-    store: EventStore
+    store: Store
     policy: ActivePolicy
     service: SupplierService
     executor: ThreadPoolExecutor
@@ -84,7 +84,7 @@ def _open_sqlite(path: Path, clock: Callable[[], datetime], *, read_only: bool) 
 def build(
     settings: Settings,
     *,
-    store: EventStore | None = None,
+    store: Store | None = None,
     policy: Policy | None = None,
     archive: PolicyArchive | None = None,
     clock: Callable[[], datetime] = wall_clock,
@@ -92,29 +92,30 @@ def build(
     """Build the application from settings; any part may be supplied (tests pass fakes).
 
     The store is the one ``settings.database`` names unless given (:func:`open_store`).
-    The policy archive is the store's own (every store is one) unless given.
+    The policy archive is the store's own unless given.
     Without a ``policy``, the archive's active version is restored, or else the configured
     pack is activated and archived; a given ``policy`` is used as is, not archived.
     """
+    durable = store is None  # opened here: a SQLite file or a PostgreSQL database
     if store is None:
         store = open_store(settings.database, clock=clock, migrate=settings.migrate)
     if archive is None:
-        archive = store if isinstance(store, PolicyArchive) else MemoryEventStore(clock=clock)
+        archive = store
     if policy is None:
         configured = settings.policy_dir or default_pack_dir()
         explicit = settings.policy_dir is not None
         active = start_policy(archive, configured, clock(), explicit=explicit)
     else:
         active = ActivePolicy(policy, archive)
-    if isinstance(store, PostgresEventStore):
-        # Instances share the archive: an activation through any of them reaches all.
+    if durable:
+        # Processes may share the archive (several instances on PostgreSQL, or on one SQLite
+        # file): an activation through any of them reaches all.
         active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active)
     admin = PolicyAdministration(active, archive, clock, store=store)
-    # Instances sharing a database take turns to tick (PostgreSQL); others always may.
-    tick_lock = store.tick_lock if isinstance(store, TickLocking) else None
-    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, tick_lock)
+    # Instances sharing a database take turns to tick (the store says whose turn it is).
+    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)
     needs = NeedService(store, active, service)
     return App(settings, store, active, service, executor, clock, admin, scheduler, needs)

@@ -16,14 +16,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from domain.commands import RecordDocument
-from domain.documents import (
-    ArchivedDocument,
-    DocumentNotFound,
-    DocumentStore,
-    DocumentsUnavailable,
-)
+from domain.documents import ArchivedDocument, DocumentNotFound
 from domain.errors import InvalidCommand
-from domain.ports import EventStore, RecordedEvent
+from domain.ports import RecordedEvent, Store
 from server.api import audit_mapping, mapping, pagination, watch
 from server.api.errors import abort, translated
 from server.api.resource_mapping import penalty
@@ -47,18 +42,13 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     def __init__(
         self,
         service: SupplierService,
-        store: EventStore,
+        store: Store,
         executor: ThreadPoolExecutor,
         clock: Callable[[], datetime],
     ) -> None:
         self._service = service
         self._store = store
-        self._documents = store if isinstance(store, DocumentStore) else None
-        self._records = (
-            DocumentRecords(self._documents, store, service)
-            if self._documents is not None
-            else None
-        )
+        self._records = DocumentRecords(store, store, service)
         self._head = watch.StoreHead(store)
         self._executor = executor
         self._clock = clock
@@ -66,16 +56,6 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args))
-
-    def _document_records(self) -> DocumentRecords:
-        if self._records is None:
-            raise DocumentsUnavailable
-        return self._records
-
-    def _document_store(self) -> DocumentStore:
-        if self._documents is None:
-            raise DocumentsUnavailable
-        return self._documents
 
     # The stubs type a streaming method as an iterator; grpc.aio also accepts a coroutine
     # that writes its responses, which is what this is (see the docstring for why).
@@ -117,11 +97,8 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         self, request: api.VerifyAuditChainRequest, context: Context
     ) -> api.VerifyAuditChainResponse:
         """Recompute the whole hash chain, then check each recorded document against it."""
-        if self._records is None:
-            verdict, documents = await self._run(self._store.verify_chain), 0
-        else:
-            checked = await self._run(self._records.verify)
-            verdict, documents = checked.chain, checked.documents_checked
+        checked = await self._run(self._records.verify)
+        verdict, documents = checked.chain, checked.documents_checked
         return api.VerifyAuditChainResponse(
             events_checked=verdict.events_checked,
             intact=verdict.intact,
@@ -142,11 +119,10 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         state = self._service.get(found)  # NOT_FOUND for an unknown supplier
         events = self._store.read_stream(found)
         documents: list[ArchivedDocument] = []
-        if self._documents is not None:
-            after = ""
-            while page := self._documents.list_documents(found, after, _EXPORT_PAGE):
-                documents.extend(page)
-                after = page[-1].document_id
+        after = ""
+        while page := self._store.list_documents(found, after, _EXPORT_PAGE):
+            documents.extend(page)
+            after = page[-1].document_id
         return api.ExportSupplierResponse(
             supplier=mapping.supplier(state),
             events=[mapping.supplier_event(e) for e in events],
@@ -163,9 +139,10 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         occurred_at = audit_mapping.occurred_at(request, self._clock)
         defaulted = not request.HasField("occur_time")
         record_context = RequestContext(document.request_id, document.actor, None, defaulted)
-        records = self._document_records()
         try:
-            kept, result = await self._run(records.archive, document, occurred_at, record_context)
+            kept, result = await self._run(
+                self._records.archive, document, occurred_at, record_context
+            )
         except InvalidCommand as error:
             raise mapping.in_api_terms_of(error, RecordDocument) from None
         return api.ArchiveDocumentResponse(
@@ -179,8 +156,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     ) -> api.GetDocumentResponse:
         """A document with its content, checked against its SHA-256."""
         owner, document_id = audit_mapping.document_ref(request.name)
-        documents = self._document_store()
-        record, content = await self._run(documents.get_document, document_id)
+        record, content = await self._run(self._store.get_document, document_id)
         if record.supplier_id != owner:
             raise DocumentNotFound(document_id)
         return api.GetDocumentResponse(document=audit_mapping.document(record), content=content)
@@ -194,9 +170,8 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         size = pagination.page_size(request.page_size, *DOCUMENTS_PAGE)
         collection = f"documents:{parent}"
         after = pagination.decode(request.page_token, collection) or ""
-        documents = self._document_store()
         await self._run(self._service.get, parent)
-        found = await self._run(documents.list_documents, parent, str(after), size + 1)
+        found = await self._run(self._store.list_documents, parent, str(after), size + 1)
         page, more = found[:size], len(found) > size
         token = pagination.encode(collection, page[-1].document_id) if more else ""
         return api.ListDocumentsResponse(

@@ -6,10 +6,9 @@ from another database, or pointing past the end of the log, cannot be honoured w
 gap or a lie, so it is refused as expired; a token that does not decode at all is invalid.
 
 Catch-up reads pages of :data:`PAGE` events back to back, always from the sequence. New
-events are then awaited: a store that signals appends (PostgreSQL's LISTEN/NOTIFY, which
-also carries appends made by other instances) wakes the watcher at once and is polled only
-every :data:`SIGNALLED_POLL_SECONDS` in case a signal is lost; any other store is polled
-every :data:`POLL_SECONDS`.
+events are then awaited: every store signals appends (its own, and other instances' where
+the database is shared: PostgreSQL's LISTEN/NOTIFY, a polled SQLite file), which wakes the
+watcher at once; it also reads every :data:`POLL_SECONDS` in case a signal is lost.
 """
 
 from __future__ import annotations
@@ -19,16 +18,13 @@ import base64
 import binascii
 import contextlib
 import json
-import secrets
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Protocol, runtime_checkable
 
 from domain.errors import DomainError, FieldViolation, InvalidCommand
 from domain.ports import EventStore, RecordedEvent
 
 PAGE = 500
-POLL_SECONDS = 0.15
-SIGNALLED_POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0
 Reader = Callable[[int, int], Awaitable[list[RecordedEvent]]]
 
 
@@ -42,39 +38,13 @@ class ResumeTokenExpired(DomainError):
         super().__init__(f"the resume token cannot be used here: {why}; watch again without one")
 
 
-@runtime_checkable
-class IdentifiedStore(Protocol):
-    """A store that knows its identity and the head of its log (memory and SQLite do)."""
-
-    def identity(self) -> str:
-        """The database's identity, stable for its lifetime."""
-        ...
-
-    def last_sequence(self) -> int:
-        """The global sequence of the newest event (0 when empty)."""
-        ...
-
-
-@runtime_checkable
-class SignallingStore(Protocol):
-    """A store that calls back (from any thread) after appends, its own instance's or not."""
-
-    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``callback`` with the new last sequence after appends; returns unsubscribe."""
-        ...
-
-
 class Wakeup:
     """One watcher's alarm: rung by the store's append signal, or by the poll interval."""
 
     def __init__(self, store: EventStore) -> None:
         self._event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        self._unsubscribe: Callable[[], None] | None = None
-        self.interval = POLL_SECONDS
-        if isinstance(store, SignallingStore):
-            self._unsubscribe = store.subscribe_appends(self._ring)
-            self.interval = SIGNALLED_POLL_SECONDS
+        self._unsubscribe: Callable[[], None] | None = store.subscribe_appends(self._ring)
 
     def _ring(self, _: int) -> None:
         # Called from the store's listening thread; the loop may already be closed.
@@ -88,7 +58,7 @@ class Wakeup:
     async def wait(self) -> None:
         """Until rung, or the poll interval passed."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), self.interval)
+            await asyncio.wait_for(self._event.wait(), POLL_SECONDS)
 
     def close(self) -> None:
         """Stop listening for the store's signal."""
@@ -98,28 +68,18 @@ class Wakeup:
 
 
 class StoreHead:
-    """The identity and log head of any event store, for resume tokens."""
+    """The identity and log head of an event store, for resume tokens."""
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        # A store that keeps no identity gets one per process: its tokens do not survive
-        # a restart, which is safe (refused as expired) rather than wrong.
-        self._fallback = secrets.token_hex(16)
 
     def identity(self) -> str:
-        """The store's identity, or this process's stand-in for it."""
-        if isinstance(self._store, IdentifiedStore):
-            return self._store.identity() or self._fallback
-        return self._fallback
+        """The identity of the store's database."""
+        return self._store.identity()
 
     def last_sequence(self) -> int:
         """The global sequence of the newest event."""
-        if isinstance(self._store, IdentifiedStore):
-            return self._store.last_sequence()
-        last = 0
-        while page := self._store.read_all(last, PAGE):
-            last = page[-1].global_seq
-        return last
+        return self._store.last_sequence()
 
     def wakeup(self) -> Wakeup:
         """An alarm for one watcher of this store (in the running event loop)."""
@@ -168,25 +128,23 @@ def start_after(token: str, start_from_now: bool, head: StoreHead) -> int:
 
 
 async def follow(
-    read: Reader, after_seq: int, head: StoreHead | None = None
+    read: Reader, after_seq: int, head: StoreHead
 ) -> AsyncGenerator[RecordedEvent, None]:
     """Every event after ``after_seq`` in order, then new ones as they appear, forever.
 
-    With the store's ``head``, a store that signals appends wakes the follower at once.
-    Ends only when the consumer stops (cancelled or closed).
+    The store's append signal (through ``head``) wakes the follower at once. Ends only when
+    the consumer stops (cancelled or closed).
     """
     after = after_seq
-    alarm = head.wakeup() if head is not None else None
+    alarm = head.wakeup()
     try:
         while True:
-            if alarm is not None:
-                alarm.arm()
+            alarm.arm()
             page = await read(after, PAGE)
             for event in page:
                 yield event
                 after = event.global_seq
             if len(page) < PAGE:
-                await (alarm.wait() if alarm is not None else asyncio.sleep(POLL_SECONDS))
+                await alarm.wait()
     finally:
-        if alarm is not None:
-            alarm.close()
+        alarm.close()

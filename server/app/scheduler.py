@@ -20,7 +20,6 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from server.app.suppliers import AdvanceSummary, SupplierService
 
@@ -28,15 +27,6 @@ SCHEDULER_ACTOR = "scheduler"
 log = logging.getLogger(__name__)
 TickLock = Callable[[], AbstractContextManager[bool]]
 """Enter to learn whether this instance may tick now; leave to let others."""
-
-
-@runtime_checkable
-class TickLocking(Protocol):
-    """A store that tells instances sharing it whose turn it is to tick."""
-
-    def tick_lock(self) -> AbstractContextManager[bool]:
-        """True inside when this instance holds the turn, False when another does."""
-        ...
 
 
 def always_granted() -> AbstractContextManager[bool]:

@@ -12,7 +12,7 @@ import bisect
 import contextlib
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,6 @@ from domain.documents import (
     NewDocument,
     checked,
 )
-from domain.errors import ConcurrencyConflict
 from domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
@@ -38,6 +37,7 @@ from domain.ports import (
     ChainVerification,
     CommandMeta,
     NewEvent,
+    PendingAppend,
     RecordedEvent,
     StreamSnapshot,
 )
@@ -51,25 +51,52 @@ from server.storage.policy_records import (
 )
 from server.storage.records import (
     Clock,
+    Outcome,
     archived,
-    check_append,
     check_document,
     check_limit,
+    check_pending,
     from_json,
     new_document_id,
+    only_result,
+    refused_or_kept,
     replay_document,
-    replay_or_refuse,
-    result_of,
-    seal_events,
+    seal_pending,
+    single,
     to_json,
     utc_now,
 )
+from server.storage.signals import AppendSignal
 
 
 @attrs.frozen
 class _Snapshot:
     version: int
     state_json: str
+
+
+@attrs.define
+class _Staged:
+    """What the appends of a batch decided so far wrote, before the batch is kept."""
+
+    last: RecordedEvent | None = None
+    versions: dict[str, int] = attrs.field(factory=dict)
+    requests: dict[str, tuple[str, AppendResult]] = attrs.field(factory=dict)
+    written: bool = False
+
+    @property
+    def last_seq(self) -> int:
+        return 0 if self.last is None else self.last.global_seq
+
+    @property
+    def last_hash(self) -> str:
+        return GENESIS_HASH if self.last is None else self.last.hash
+
+    def add(self, meta: CommandMeta, result: AppendResult) -> None:
+        self.last = result.events[-1]
+        self.versions[result.stream_id] = result.last_version
+        self.requests[meta.request_id] = (meta.fingerprint, attrs.evolve(result, events=()))
+        self.written = True
 
 
 @attrs.frozen
@@ -99,6 +126,7 @@ class MemoryEventStore:
         self._document_requests: dict[str, ArchivedDocument] = {}
         # A memory store is a database of its own: resume tokens from any other are refused.
         self._identity = secrets.token_hex(16)
+        self._signal = AppendSignal()
 
     def __enter__(self) -> MemoryEventStore:
         return self
@@ -114,48 +142,74 @@ class MemoryEventStore:
         meta: CommandMeta,
         snapshot: Mapping[str, Any],
     ) -> AppendResult:
-        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
-        check_append(stream_id, events)
-        state_json = to_json(snapshot)
-        with self._lock:
-            replayed = replay_or_refuse(self._requests.get(meta.request_id), stream_id, meta)
-            if replayed is not None:
-                return replayed
-            stream = self._streams.get(stream_id, [])
-            if len(stream) != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, len(stream))
-            last_hash = self._log[-1].hash if self._log else GENESIS_HASH
-            records = seal_events(
-                stream_id,
-                expected_version,
-                events,
-                meta,
-                last_seq=len(self._log),
-                last_hash=last_hash,
-                recorded_at=self._clock(),
-            )
-            # Everything that can fail has run: from here on the append is all-or-nothing.
-            result = result_of(records)
-            self._commit(
-                stream_id, records, meta, result, _Snapshot(result.last_version, state_json)
-            )
-            return result
+        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
+        pending = single(stream_id, expected_version, events, meta, snapshot)
+        return only_result(self.append_batch(pending, all_or_none=True))
 
-    def _commit(
-        self,
-        stream_id: str,
-        records: list[RecordedEvent],
-        meta: CommandMeta,
-        result: AppendResult,
-        snapshot: _Snapshot,
-    ) -> None:
+    def append_batch(
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
+    ) -> list[Outcome]:
+        """Append each of ``appends`` in order, all at once (see ``EventStore.append_batch``).
+
+        The whole batch is decided before anything changes, so a refusal raised with
+        ``all_or_none`` leaves the store as it was.
+        """
+        check_pending(appends)
+        snapshots = [None if p.snapshot is None else to_json(p.snapshot) for p in appends]
+        with self._lock:
+            staged = _Staged(self._log[-1] if self._log else None)
+            outcomes = []
+            for pending in appends:
+                sid, request_id = pending.stream_id, pending.meta.request_id
+                outcome = refused_or_kept(
+                    seal_pending(
+                        pending,
+                        staged.requests.get(request_id) or self._requests.get(request_id),
+                        staged.versions.get(sid, len(self._streams.get(sid, []))),
+                        last_seq=staged.last_seq, last_hash=staged.last_hash,
+                        recorded_at=self._clock(),
+                    ),
+                    all_or_none=all_or_none,
+                )  # fmt: skip
+                if isinstance(outcome, AppendResult) and not outcome.replayed:
+                    staged.add(pending.meta, outcome)
+                outcomes.append(outcome)
+            # Everything that can fail has run: from here on the batch is all-or-nothing.
+            for (pending, state_json), outcome in zip(
+                zip(appends, snapshots, strict=True), outcomes, strict=True
+            ):
+                if isinstance(outcome, AppendResult) and not outcome.replayed:
+                    self._commit(pending.meta, outcome, state_json)
+            last = len(self._log)
+        if staged.written:
+            self._signal.fire(last)
+        return outcomes
+
+    def _commit(self, meta: CommandMeta, result: AppendResult, state_json: str | None) -> None:
+        stream_id = result.stream_id
         if stream_id not in self._streams:
             self._streams[stream_id] = []
             bisect.insort(self._stream_ids, stream_id)
-        self._streams[stream_id].extend(records)
-        self._log.extend(records)
-        self._requests[meta.request_id] = (meta.fingerprint, result)
-        self._snapshots[stream_id] = snapshot
+        self._streams[stream_id].extend(result.events)
+        self._log.extend(result.events)
+        self._requests[meta.request_id] = (meta.fingerprint, attrs.evolve(result, events=()))
+        if state_json is not None:  # None: a later append of the batch keeps the state
+            self._snapshots[stream_id] = _Snapshot(result.last_version, state_json)
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result recorded for each of ``request_ids`` that is recorded."""
+        with self._lock:
+            return {rid: self._requests[rid] for rid in request_ids if rid in self._requests}
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot, without reading the state (None: none)."""
+        with self._lock:
+            found = self._snapshots.get(stream_id)
+        return None if found is None else found.version
+
+    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback`` with the new last sequence after each batch that wrote events."""
+        return self._signal.subscribe(callback)
 
     def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         """The fingerprint and result recorded for ``request_id``, if any."""

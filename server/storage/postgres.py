@@ -7,7 +7,8 @@ several instances on one database add:
   appends from every instance take turns: the global sequence is gap-free in commit order
   and each event's ``prev_hash`` is the hash committed just before it.
 - **Optimistic concurrency per supplier.** Under that lock the stream's version is read
-  fresh; a stale ``expected_version`` raises ``ConcurrencyConflict`` (the application decides
+  fresh (a batch takes the lock once, and reads its streams' versions and request ids in one
+  query each); a stale ``expected_version`` raises ``ConcurrencyConflict`` (the application decides
   again on fresh state), and a unique ``(stream_id, version)`` constraint is the backstop.
 - **Deadlines once.** :meth:`PostgresEventStore.tick_lock` is a session advisory lock: one
   instance's scheduler ticks while the others skip; if two ticks do overlap, the request ids
@@ -24,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+import attrs
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -36,6 +39,7 @@ from domain.ports import (
     ChainVerification,
     CommandMeta,
     NewEvent,
+    PendingAppend,
     RecordedEvent,
     StreamSnapshot,
 )
@@ -47,19 +51,21 @@ from server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
-    check_append,
+    Outcome,
     check_limit,
+    check_pending,
     event_from_row,
     event_row,
     from_json,
     identifier,
     identifiers,
+    only_result,
     placeholders,
-    replay_or_refuse,
+    refused_or_kept,
     request_from_row,
     request_row,
-    result_of,
-    seal_events,
+    seal_pending,
+    single,
     to_json,
     utc_now,
     verify_rows,
@@ -70,6 +76,7 @@ from server.storage.urls import redact_url
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_SIZE = 4  # one application worker, a scheduler's lock, and room for a slow return
 _VERIFY_PAGE = 1000
+_IDS_PER_QUERY = 500
 
 
 class PostgresEventStore(PostgresArchives):
@@ -120,85 +127,113 @@ class PostgresEventStore(PostgresArchives):
         meta: CommandMeta,
         snapshot: Mapping[str, Any],
     ) -> AppendResult:
-        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
-        check_append(stream_id, events)
-        state_json = to_json(snapshot)
+        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
+        pending = single(stream_id, expected_version, events, meta, snapshot)
+        return only_result(self.append_batch(pending, all_or_none=True))
+
+    def append_batch(
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
+    ) -> list[Outcome]:
+        """Append several requests in ONE transaction (see ``EventStore.append_batch``).
+
+        The head row is locked once for the batch, its request ids and stream versions are
+        read in one query each, and the appends are then decided in order in memory against
+        what the batch has written so far; the rows go in together at the end.
+        """
+        check_pending(appends)
+        snapshots = [None if p.snapshot is None else to_json(p.snapshot) for p in appends]
+        if not appends:
+            return []
         with (
-            self._conflict_on_duplicate(stream_id, expected_version),
+            self._conflict_on_duplicate(appends[0]),
             self._connection() as conn,
             conn.transaction(),
         ):
             head = conn.execute("SELECT last_seq, last_hash FROM log_head FOR UPDATE").fetchone()
             if head is None:
                 raise StoreUnavailable(f"{self._where}: the log head row is missing")
-            replayed = replay_or_refuse(_find_request(conn, meta.request_id), stream_id, meta)
-            if replayed is not None:
-                return replayed
-            actual = _stream_version(conn, stream_id)
-            if actual != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, actual)
-            records = seal_events(
-                stream_id,
-                expected_version,
-                events,
-                meta,
-                last_seq=int(head[0]),
-                last_hash=str(head[1]),
-                recorded_at=self._clock(),
+            log = _BatchLog(
+                int(head[0]),
+                str(head[1]),
+                _find_requests(conn, [p.meta.request_id for p in appends]),
+                _stream_versions(conn, [p.stream_id for p in appends]),
             )
-            result = result_of(records)
-            self._insert(conn, records, meta, result, state_json)
-            return result
+            outcomes = [
+                refused_or_kept(log.seal(pending, self._clock()), all_or_none=all_or_none)
+                for pending in appends
+            ]
+            written = [
+                (pending, outcome, state_json)
+                for pending, outcome, state_json in zip(appends, outcomes, snapshots, strict=True)
+                if isinstance(outcome, AppendResult) and not outcome.replayed
+            ]
+            if written:
+                self._insert(conn, written, log)
+        return outcomes
 
     @contextlib.contextmanager
-    def _conflict_on_duplicate(self, stream_id: str, expected_version: int) -> Iterator[None]:
+    def _conflict_on_duplicate(self, first: PendingAppend) -> Iterator[None]:
         # Unreachable while every writer takes the head lock; the unique constraint on
-        # (stream_id, version) is the backstop, and it means a lost race.
+        # (stream_id, version) is the backstop, and it means a lost race: the whole batch
+        # is refused, as a conflict on its first append.
         try:
             yield
         except psycopg.errors.UniqueViolation as error:
             if error.diag.constraint_name != "events_stream_version":
                 raise
-            raise ConcurrencyConflict(
-                stream_id, expected_version, self._stream_version(stream_id)
-            ) from None
+            with self._connection() as conn:
+                actual = _stream_versions(conn, [first.stream_id]).get(first.stream_id, 0)
+            raise ConcurrencyConflict(first.stream_id, first.expected_version, actual) from None
 
     def _insert(
         self,
         conn: psycopg.Connection,
-        records: Sequence[RecordedEvent],
-        meta: CommandMeta,
-        result: AppendResult,
-        state_json: str,
+        written: Sequence[tuple[PendingAppend, AppendResult, str | None]],
+        log: _BatchLog,
     ) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO events ({EVENT_COLUMNS})"  # noqa: S608 - column names are constants
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [event_row(record, keep_instant) for record in records],
+                [event_row(e, keep_instant) for _, result, _ in written for e in result.events],
+            )
+            cursor.executemany(
+                f"INSERT INTO requests (request_id, {REQUEST_COLUMNS})"  # noqa: S608 - constants
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [request_row(p.meta.request_id, p.meta.fingerprint, r) for p, r, _ in written],
+            )
+            # Only where given: None means a later append of the batch keeps the stream's state.
+            cursor.executemany(
+                "INSERT INTO snapshots (stream_id, version, state) VALUES (%s, %s, %s)"
+                " ON CONFLICT (stream_id) DO UPDATE"
+                " SET version = excluded.version, state = excluded.state",
+                [
+                    (r.stream_id, r.last_version, state)
+                    for _, r, state in written
+                    if state is not None
+                ],
             )
         conn.execute(
-            f"INSERT INTO requests (request_id, {REQUEST_COLUMNS})"  # noqa: S608 - constants
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            request_row(meta.request_id, meta.fingerprint, result),
-        )
-        conn.execute(
-            "INSERT INTO snapshots (stream_id, version, state) VALUES (%s, %s, %s)"
-            " ON CONFLICT (stream_id) DO UPDATE"
-            " SET version = excluded.version, state = excluded.state",
-            (result.stream_id, result.last_version, state_json),
-        )
-        conn.execute(
-            "UPDATE log_head SET last_seq = %s, last_hash = %s",
-            (result.last_seq, records[-1].hash),
+            "UPDATE log_head SET last_seq = %s, last_hash = %s", (log.last_seq, log.last_hash)
         )
         # Delivered on commit only, so a woken watcher always finds the events.
-        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(result.last_seq)))
+        conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(log.last_seq)))
 
     def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         """The fingerprint and result recorded for ``request_id``, if any."""
+        return self.find_requests([request_id]).get(request_id)
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
+        in one query per few hundred ids.
+        """
         with self._connection() as conn:
-            return _find_request(conn, request_id)
+            return _find_requests(conn, request_ids)
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot, without reading the state (None: none)."""
+        row = self._one("SELECT version FROM snapshots WHERE stream_id = %s", (stream_id,))
+        return None if row is None else int(row[0])
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, from the snapshots table alone."""
@@ -297,10 +332,6 @@ class PostgresEventStore(PostgresArchives):
         self._listener.close()
         self._pool.close()
 
-    def _stream_version(self, stream_id: str) -> int:
-        with self._connection() as conn:
-            return _stream_version(conn, stream_id)
-
     def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         with self._connection() as conn:
             return conn.execute(query, params).fetchone()
@@ -310,19 +341,50 @@ class PostgresEventStore(PostgresArchives):
             return conn.execute(query, params).fetchall()
 
 
-def _find_request(conn: psycopg.Connection, request_id: str) -> tuple[str, AppendResult] | None:
-    row = conn.execute(
-        f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = %s",  # noqa: S608 - constant
-        (request_id,),
-    ).fetchone()
-    return None if row is None else request_from_row(row)
+@attrs.define
+class _BatchLog:
+    """The log as a batch's appends leave it, decided in memory under the head lock."""
+
+    last_seq: int
+    last_hash: str
+    requests: dict[str, tuple[str, AppendResult]]
+    versions: dict[str, int]
+
+    def seal(self, pending: PendingAppend, recorded_at: datetime) -> Outcome:
+        """Decide ``pending`` after the batch's earlier appends; note what it writes."""
+        meta, stream_id = pending.meta, pending.stream_id
+        outcome = seal_pending(
+            pending, self.requests.get(meta.request_id), self.versions.get(stream_id, 0),
+            last_seq=self.last_seq, last_hash=self.last_hash, recorded_at=recorded_at,
+        )  # fmt: skip
+        if isinstance(outcome, AppendResult) and not outcome.replayed:
+            self.requests[meta.request_id] = (meta.fingerprint, attrs.evolve(outcome, events=()))
+            self.versions[stream_id] = outcome.last_version
+            self.last_seq, self.last_hash = outcome.last_seq, outcome.events[-1].hash
+        return outcome
 
 
-def _stream_version(conn: psycopg.Connection, stream_id: str) -> int:
-    row = conn.execute(
-        "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = %s", (stream_id,)
-    ).fetchone()
-    return int(row[0]) if row else 0
+def _find_requests(
+    conn: psycopg.Connection, request_ids: Sequence[str]
+) -> dict[str, tuple[str, AppendResult]]:
+    unique = list(dict.fromkeys(request_ids))
+    found: dict[str, tuple[str, AppendResult]] = {}
+    for start in range(0, len(unique), _IDS_PER_QUERY):
+        rows = conn.execute(
+            f"SELECT request_id, {REQUEST_COLUMNS} FROM requests"  # noqa: S608 - constant
+            " WHERE request_id = ANY(%s)",
+            (unique[start : start + _IDS_PER_QUERY],),
+        ).fetchall()
+        found.update((row[0], request_from_row(row[1:])) for row in rows)
+    return found
+
+
+def _stream_versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT stream_id, MAX(version) FROM events WHERE stream_id = ANY(%s) GROUP BY stream_id",
+        (list(dict.fromkeys(stream_ids)),),
+    ).fetchall()
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 def _exists(conn: psycopg.Connection) -> Callable[[str], bool]:

@@ -24,13 +24,22 @@ from domain.documents import (
     NewDocument,
     same_request,
 )
-from domain.errors import RequestIdReused
-from domain.ports import AppendResult, ChainVerification, CommandMeta, NewEvent, RecordedEvent
+from domain.errors import ConcurrencyConflict, RequestIdReused
+from domain.ports import (
+    AppendResult,
+    ChainVerification,
+    CommandMeta,
+    NewEvent,
+    PendingAppend,
+    RecordedEvent,
+)
 from domain.serialization import canonical_json, format_time, parse_time
 
 Clock = Callable[[], datetime]
 PageReader = Callable[[int], Sequence[Sequence[Any]]]
 """Rows of :data:`EVENT_COLUMNS` after a global sequence, in order, a page at a time."""
+Outcome = AppendResult | ConcurrencyConflict | RequestIdReused
+"""What ``append_batch`` answers for one append: where it landed, or why it was refused."""
 TimeColumn = Callable[[datetime], Any]
 """How a database keeps an instant: text for SQLite (``format_time``), itself for PostgreSQL."""
 
@@ -138,6 +147,7 @@ def result_of(records: Sequence[RecordedEvent]) -> AppendResult:
         last_version=last.version,
         first_seq=first.global_seq,
         last_seq=last.global_seq,
+        events=tuple(records),
     )
 
 
@@ -154,7 +164,69 @@ def replay_or_refuse(
     fingerprint, result = recorded
     if fingerprint != meta.fingerprint or result.stream_id != stream_id:
         raise RequestIdReused(meta.request_id)
-    return attrs.evolve(result, replayed=True)
+    return attrs.evolve(result, replayed=True, events=())
+
+
+def check_pending(appends: Sequence[PendingAppend]) -> None:
+    """Refuse a batch with a malformed append before anything of it is written."""
+    for pending in appends:
+        check_append(pending.stream_id, pending.events)
+
+
+def seal_pending(
+    pending: PendingAppend,
+    recorded: tuple[str, AppendResult] | None,
+    actual_version: int,
+    *,
+    last_seq: int,
+    last_hash: str,
+    recorded_at: datetime,
+) -> Outcome:
+    """One append of a batch decided against the log as the batch has left it so far.
+
+    ``recorded`` is what the append's request id already holds and ``actual_version`` the
+    stream's version; a refusal is returned, not raised, so a batch can go on.
+    """
+    stream_id, meta = pending.stream_id, pending.meta
+    try:
+        replayed = replay_or_refuse(recorded, stream_id, meta)
+    except RequestIdReused as error:
+        return error
+    if replayed is not None:
+        return replayed
+    if actual_version != pending.expected_version:
+        return ConcurrencyConflict(stream_id, pending.expected_version, actual_version)
+    records = seal_events(
+        stream_id, pending.expected_version, pending.events, meta,
+        last_seq=last_seq, last_hash=last_hash, recorded_at=recorded_at,
+    )  # fmt: skip
+    return result_of(records)
+
+
+def refused_or_kept(outcome: Outcome, *, all_or_none: bool) -> Outcome:
+    """``outcome``, unless it is a refusal an all-or-none batch must raise."""
+    if all_or_none and isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def only_result(outcomes: Sequence[Outcome]) -> AppendResult:
+    """The result of a batch of one appended all-or-none (a refusal was raised)."""
+    (outcome,) = outcomes
+    if not isinstance(outcome, AppendResult):  # pragma: no cover - all_or_none raised it
+        raise outcome
+    return outcome
+
+
+def single(
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    meta: CommandMeta,
+    snapshot: Mapping[str, Any],
+) -> list[PendingAppend]:
+    """``EventStore.append``'s arguments as the batch of one every store appends."""
+    return [PendingAppend(stream_id, expected_version, events, meta, snapshot)]
 
 
 # --- archived documents ------------------------------------------------------------------

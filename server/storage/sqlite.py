@@ -3,9 +3,8 @@
 Events and request records are append-only (triggers refuse UPDATE and DELETE), every
 event is hash-chained to the one before it in global order, and one append is one
 ``BEGIN IMMEDIATE`` transaction: events, request record and snapshot land together or not
-at all. The schema is versioned with ``PRAGMA user_version``; later versions add steps to
-``MIGRATIONS``. The same file holds the policy archive (``domain.policy_archive``): policy
-versions and the append-only history of activations.
+at all. The schema and its migrations are in ``sqlite_schema``; the same file holds the
+archives of documents and policy versions (``sqlite_archive``).
 
 Tools that only read (``sqm policy explain``, ``sqm policy versions``) open the file with
 ``read_only=True``: no migration, no write, the file is left exactly as it was.
@@ -17,26 +16,11 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from domain.audit import GENESIS_HASH
-from domain.documents import (
-    ArchivedDocument,
-    ArchiveResult,
-    DocumentNotFound,
-    NewDocument,
-    checked,
-)
-from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.policy_archive import (
-    ArchivedVersion,
-    PolicyActivation,
-    PolicyVersionConflict,
-    PolicyVersionNotFound,
-)
 from domain.ports import (
     AppendResult,
     ChainVerification,
@@ -46,162 +30,49 @@ from domain.ports import (
     RecordedEvent,
     StreamSnapshot,
 )
-from domain.serialization import format_time, parse_time
-from server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
-from server.storage.policy_records import (
-    ACTIVATION_COLUMNS,
-    activation_from_row,
-    activation_row,
-    check_activation,
-    files_from_json,
-    files_to_json,
-    replay_activation,
-    stored_time,
-    summary,
-)
+from domain.serialization import format_time
+from server.storage.errors import UnsupportedSchemaVersion
 from server.storage.records import (
-    DOCUMENT_COLUMNS,
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
-    archived,
-    check_append,
-    check_document,
+    Outcome,
     check_limit,
-    document_from_row,
-    document_row,
+    check_pending,
     event_from_row,
     event_row,
     from_json,
     identifier,
     identifiers,
-    new_document_id,
+    only_result,
     placeholders,
-    replay_document,
-    replay_or_refuse,
+    refused_or_kept,
     request_from_row,
     request_row,
-    result_of,
-    seal_events,
+    seal_pending,
+    single,
     snapshot_json,
     utc_now,
     verify_rows,
 )
-from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
-
-_APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
-
-# One entry per schema version: entry N (1-based) takes a file from version N - 1 to N.
-# Never edit a released entry; add a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE events (
-            global_seq INTEGER PRIMARY KEY CHECK (global_seq >= 1),
-            stream_id TEXT NOT NULL CHECK (stream_id <> ''),
-            version INTEGER NOT NULL CHECK (version >= 1),
-            event_type TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            occurred_at TEXT NOT NULL,
-            recorded_at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            request_id TEXT NOT NULL,
-            policy_version TEXT NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            UNIQUE (stream_id, version)
-        )""",
-        """CREATE TABLE requests (
-            request_id TEXT PRIMARY KEY,
-            fingerprint TEXT NOT NULL,
-            stream_id TEXT NOT NULL,
-            first_version INTEGER NOT NULL,
-            last_version INTEGER NOT NULL,
-            first_seq INTEGER NOT NULL REFERENCES events (global_seq),
-            last_seq INTEGER NOT NULL REFERENCES events (global_seq)
-        )""",
-        """CREATE TABLE snapshots (
-            stream_id TEXT PRIMARY KEY,
-            version INTEGER NOT NULL,
-            state TEXT NOT NULL
-        )""",
-        *(
-            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
-            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
-            for table in ("events", "requests")
-            for verb in ("UPDATE", "DELETE")
-        ),
-    ),
-    # 2: the policy archive. A version's files are kept once, by content hash; activations
-    # are an append-only history whose latest row is the active version.
-    (
-        """CREATE TABLE policy_versions (
-            version TEXT PRIMARY KEY CHECK (version <> ''),
-            name TEXT NOT NULL CHECK (name <> ''),
-            files TEXT NOT NULL,
-            saved_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE policy_activations (
-            sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
-            version TEXT NOT NULL REFERENCES policy_versions (version),
-            actor TEXT NOT NULL,
-            request_id TEXT NOT NULL UNIQUE,
-            activated_at TEXT NOT NULL
-        )""",
-        *(
-            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
-            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
-            for table in ("policy_versions", "policy_activations")
-            for verb in ("UPDATE", "DELETE")
-        ),
-    ),
-    # 3: the store's identity (resume tokens name the database they came from) and the
-    # archive of documents, kept with the SHA-256 of their bytes.
-    (
-        """CREATE TABLE store_meta (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        )""",
-        "INSERT INTO store_meta (key, value) VALUES ('identity', lower(hex(randomblob(16))))",
-        """CREATE TABLE documents (
-            seq INTEGER PRIMARY KEY CHECK (seq >= 1),
-            document_id TEXT NOT NULL UNIQUE CHECK (document_id <> ''),
-            supplier_id TEXT NOT NULL CHECK (supplier_id <> ''),
-            filename TEXT NOT NULL CHECK (filename <> ''),
-            media_type TEXT NOT NULL CHECK (media_type <> ''),
-            content BLOB NOT NULL,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL CHECK (size >= 0),
-            actor TEXT NOT NULL,
-            request_id TEXT NOT NULL UNIQUE CHECK (request_id <> ''),
-            archived_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX documents_by_supplier ON documents (supplier_id, seq)",
-        *(
-            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
-            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
-            for table in ("store_meta", "documents")
-            for verb in ("UPDATE", "DELETE")
-        ),
-    ),
+from server.storage.signals import AppendSignal
+from server.storage.sqlite_archive import SqliteArchives
+from server.storage.sqlite_schema import (
+    SCHEMA_VERSION,
+    NotAnSqmDatabase,
+    check_readable,
+    configure,
+    migrate,
 )
-
-SCHEMA_VERSION = len(MIGRATIONS)
+from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 
 __all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
 
 _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
-_ARCHIVE_SCHEMA = 2  # the schema version that added the policy archive
 
 
-class NotAnSqmDatabase(StoreUnavailable):
-    """A file opened read-only holds no SQM schema (it was never served, or is not ours)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path} is not an SQM database (no schema version recorded)")
-
-
-class SqliteEventStore:
+class SqliteEventStore(SqliteArchives):
     """The ``EventStore`` and ``PolicyArchive`` protocols over one SQLite file.
 
     One connection, shared by threads behind a lock; other processes or stores on the
@@ -221,6 +92,8 @@ class SqliteEventStore:
         self._clock = clock
         # Re-entrant: appends inside ``transaction()`` take it again on the same thread.
         self._lock = threading.RLock()
+        self._unsignalled: int | None = None  # the head a commit is about to make known
+        self._signal = AppendSignal(self._appended_elsewhere)
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
             Path(self._path).resolve().as_uri() + "?mode=ro" if read_only else self._path,
@@ -232,50 +105,22 @@ class SqliteEventStore:
         try:
             if read_only:
                 self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                self._schema = self._check_readable()
+                self._schema = check_readable(self._conn, self._path)
             else:
-                self._configure(busy_timeout_ms)
-                self._migrate()
+                configure(self._conn, self._path, busy_timeout_ms)
+                with self._write_transaction():
+                    migrate(self._conn, self._path)
                 self._schema = SCHEMA_VERSION
         except BaseException:
             self._conn.close()
             raise
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def __enter__(self) -> SqliteEventStore:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def _configure(self, busy_timeout_ms: int) -> None:
-        (mode,) = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        if mode != "wal":
-            raise sqlite3.OperationalError(f"{self._path}: WAL mode unavailable (got {mode!r})")
-        # FULL: a commit reaches the disk before append() returns, so an answer is durable.
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-
-    def _migrate(self) -> None:
-        # Read the version inside the write transaction, so two processes opening a new
-        # file at once do not both create the tables.
-        with self._write_transaction():
-            (found,) = self._conn.execute("PRAGMA user_version").fetchone()
-            if found > SCHEMA_VERSION:
-                raise UnsupportedSchemaVersion(self._path, found, SCHEMA_VERSION)
-            for statements in MIGRATIONS[found:]:
-                for statement in statements:
-                    self._conn.execute(statement)
-            if found < SCHEMA_VERSION:
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-
-    def _check_readable(self) -> int:
-        (found,) = self._conn.execute("PRAGMA user_version").fetchone()
-        if found > SCHEMA_VERSION:
-            raise UnsupportedSchemaVersion(self._path, found, SCHEMA_VERSION)
-        if found < 1:
-            raise NotAnSqmDatabase(self._path)
-        return int(found)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -296,6 +141,8 @@ class SqliteEventStore:
             yield
             self._conn.execute("RELEASE nested" if nested else "COMMIT")
         except BaseException:
+            if not nested:
+                self._unsignalled = None
             # An I/O error may have rolled the whole transaction back already.
             if nested and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK TO nested")
@@ -303,6 +150,24 @@ class SqliteEventStore:
             elif not nested and self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
+        if not nested and self._unsignalled is not None:
+            last, self._unsignalled = self._unsignalled, None
+            self._signal.fire(last)
+
+    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback`` with the new last sequence after this store's commits, and
+        (polled) after those of other processes sharing the file.
+        """
+        return self._signal.subscribe(callback)
+
+    def _appended_elsewhere(self) -> int | None:
+        # ``data_version`` changes when another connection to the file has committed.
+        with self._lock:
+            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            if version == self._data_version:
+                return None
+            self._data_version = version
+            return self._head()[0]
 
     def durability(self) -> dict[str, Any]:
         """The connection's durability settings, for health checks and tests."""
@@ -320,73 +185,38 @@ class SqliteEventStore:
         meta: CommandMeta,
         snapshot: Mapping[str, Any],
     ) -> AppendResult:
-        """Atomically append ``events`` and store ``snapshot`` (see ``EventStore.append``)."""
-        check_append(stream_id, events)
-        state_json = snapshot_json(snapshot)
-        with self._lock, self._write_transaction():
-            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
-            if replayed is not None:
-                return replayed
-            actual = self._stream_version(stream_id)
-            if actual != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, actual)
-            last_seq, last_hash = self._head()
-            records = seal_events(
-                stream_id,
-                expected_version,
-                events,
-                meta,
-                last_seq=last_seq,
-                last_hash=last_hash,
-                recorded_at=self._clock(),
-            )
-            result = result_of(records)
-            self._insert(records, meta, result, state_json)
-            return result
+        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
+        pending = single(stream_id, expected_version, events, meta, snapshot)
+        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
-    ) -> list[AppendResult | ConcurrencyConflict | RequestIdReused]:
+    ) -> list[Outcome]:
         """Append several requests in one ``BEGIN IMMEDIATE`` transaction: one commit, one
-        fsync for all (group commit). Each is checked as :meth:`append` checks it, against
-        the log as the earlier appends of the batch left it; a refused one is returned in
-        its place and writes nothing. With ``all_or_none``, a refusal is raised instead and
-        nothing of the batch is written.
+        fsync for all (group commit). Each is checked against the log as the earlier appends
+        of the batch left it; a refused one is returned in its place and writes nothing.
+        With ``all_or_none``, a refusal is raised instead and nothing of the batch is written.
         """
-        for pending in appends:
-            check_append(pending.stream_id, pending.events)
+        check_pending(appends)
         snapshots = [None if p.snapshot is None else snapshot_json(p.snapshot) for p in appends]
         with self._lock, self._write_transaction():
-            results = []
-            for pending, state_json in zip(appends, snapshots, strict=True):
-                result = self._append_one(pending, state_json)
-                if all_or_none and isinstance(result, Exception):
-                    raise result  # rolls the whole batch back
-                results.append(result)
-            return results
+            return [
+                refused_or_kept(self._append_one(pending, state_json), all_or_none=all_or_none)
+                for pending, state_json in zip(appends, snapshots, strict=True)
+            ]
 
-    def _append_one(
-        self, pending: PendingAppend, state_json: str | None
-    ) -> AppendResult | ConcurrencyConflict | RequestIdReused:
+    def _append_one(self, pending: PendingAppend, state_json: str | None) -> Outcome:
         # The caller holds the lock and the write transaction.
-        stream_id, meta = pending.stream_id, pending.meta
-        try:
-            replayed = replay_or_refuse(self._find_request(meta.request_id), stream_id, meta)
-        except RequestIdReused as error:
-            return error
-        if replayed is not None:
-            return replayed
-        actual = self._stream_version(stream_id)
-        if actual != pending.expected_version:
-            return ConcurrencyConflict(stream_id, pending.expected_version, actual)
         last_seq, last_hash = self._head()
-        records = seal_events(
-            stream_id, pending.expected_version, pending.events, meta,
+        outcome = seal_pending(
+            pending,
+            self._find_request(pending.meta.request_id),
+            self._stream_version(pending.stream_id),
             last_seq=last_seq, last_hash=last_hash, recorded_at=self._clock(),
         )  # fmt: skip
-        result = result_of(records)
-        self._insert(records, meta, result, state_json)
-        return result
+        if isinstance(outcome, AppendResult) and not outcome.replayed:
+            self._insert(outcome.events, pending.meta, outcome, state_json)
+        return outcome
 
     def _stream_version(self, stream_id: str) -> int:
         row = self._conn.execute(
@@ -416,6 +246,7 @@ class SqliteEventStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             request_row(meta.request_id, meta.fingerprint, result),
         )
+        self._unsignalled = result.last_seq
         if state_json is None:  # a later append of the same batch writes the snapshot
             return
         self._conn.execute(
@@ -572,174 +403,9 @@ class SqliteEventStore:
         row = self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608
         return bool(row[0])
 
-    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
-
-    def archive_document(self, document: NewDocument) -> ArchiveResult:
-        """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
-        check_document(document)
-        with self._lock, self._write_transaction():
-            kept = self._document_by_request(document.request_id)
-            replayed = replay_document(kept, document)
-            if replayed is not None:
-                return replayed
-            record = archived(document, new_document_id(), self._clock())
-            self._conn.execute(
-                f"INSERT INTO documents ({DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*document_row(record, format_time), sqlite3.Binary(document.content)),
-            )
-            return ArchiveResult(record)
-
-    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
-        """The document and its bytes, checked against the recorded SHA-256."""
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
-                " WHERE document_id = ?",
-                (document_id,),
-            ).fetchone()
-        if row is None:
-            raise DocumentNotFound(document_id)
-        record = document_from_row(row)
-        return record, checked(record, bytes(row[-1]))
-
-    def list_documents(
-        self, supplier_id: str, after_document_id: str = "", limit: int = 100
-    ) -> list[ArchivedDocument]:
-        """The supplier's documents in archive order, after ``after_document_id``."""
-        check_limit(limit)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
-                " WHERE supplier_id = ? AND seq > COALESCE("
-                "(SELECT seq FROM documents WHERE document_id = ?), 0)"
-                " ORDER BY seq LIMIT ?",
-                (supplier_id, after_document_id, limit),
-            ).fetchall()
-        return [document_from_row(row) for row in rows]
-
-    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
-        row = self._conn.execute(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608 - constant columns
-            (request_id,),
-        ).fetchone()
-        return None if row is None else document_from_row(row)
-
-    # --- the policy archive ------------------------------------------------------------
-
-    def save_version(
-        self, version: str, name: str, files: Mapping[str, str], saved_at: datetime
-    ) -> bool:
-        """Keep ``files`` as ``version``; False when already kept (see ``PolicyArchive``)."""
-        files_json = files_to_json(version, name, files)
-        with self._lock, self._write_transaction():
-            row = self._conn.execute(
-                "SELECT files FROM policy_versions WHERE version = ?", (version,)
-            ).fetchone()
-            if row is not None:
-                if row[0] != files_json:
-                    raise PolicyVersionConflict(version)
-                return False
-            self._conn.execute(
-                "INSERT INTO policy_versions (version, name, files, saved_at) VALUES (?, ?, ?, ?)",
-                (version, name, files_json, format_time(saved_at)),
-            )
-            return True
-
-    def record_activation(
-        self, version: str, actor: str, request_id: str, activated_at: datetime
-    ) -> PolicyActivation:
-        """Append an activation to the history (see ``PolicyArchive.record_activation``)."""
-        check_activation(version, actor, request_id)
-        with self._lock, self._write_transaction():
-            row = self._conn.execute(
-                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
-                " WHERE request_id = ?",
-                (request_id,),
-            ).fetchone()
-            replayed = replay_activation(
-                None if row is None else activation_from_row(row), version, request_id
-            )
-            if replayed is not None:
-                return replayed
-            if not self._version_row(version):
-                raise PolicyVersionNotFound(version)
-            (last,) = self._conn.execute(
-                "SELECT COALESCE(MAX(sequence), 0) FROM policy_activations"
-            ).fetchone()
-            activation = PolicyActivation(
-                int(last) + 1, version, actor, request_id, stored_time(activated_at)
-            )
-            self._conn.execute(
-                f"INSERT INTO policy_activations ({ACTIVATION_COLUMNS})"  # noqa: S608 - constant columns
-                " VALUES (?, ?, ?, ?, ?)",
-                activation_row(activation, format_time),
-            )
-            return activation
-
-    def active_version(self) -> str | None:
-        """The version of the latest activation, if any."""
-        if not self._has_archive():
-            return None
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def activations(self) -> list[PolicyActivation]:
-        """The activation history, oldest first."""
-        if not self._has_archive():
-            return []
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
-                " ORDER BY sequence"
-            ).fetchall()
-        return [activation_from_row(row) for row in rows]
-
-    def list_versions(self) -> list[ArchivedVersion]:
-        """Every archived version, in the order first saved."""
-        if not self._has_archive():
-            return []
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
-            ).fetchall()
-        activations = self.activations()
-        return [summary(row[0], row[1], parse_time(row[2]), activations) for row in rows]
-
-    def get_version(self, version: str) -> ArchivedVersion:
-        """One archived version, with its activation summary."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return summary(version, row[0], parse_time(row[2]), self.activations())
-
-    def load_version(self, version: str) -> dict[str, str]:
-        """The files of ``version``."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return files_from_json(row[1])
-
-    def _version_row(self, version: str) -> tuple[Any, ...] | None:
-        # The caller holds the lock.
-        if not self._has_archive():
-            return None
-        row = self._conn.execute(
-            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
-        ).fetchone()
-        return None if row is None else tuple(row)
-
-    def _has_archive(self) -> bool:
-        # A file opened read-only may predate the archive; it simply has no versions.
-        return self._schema >= _ARCHIVE_SCHEMA
-
     def close(self) -> None:
         """Close the connection (idempotent)."""
+        self._signal.close()
         with self._lock:
             self._conn.close()
 

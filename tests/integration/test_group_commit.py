@@ -194,6 +194,7 @@ def test_concurrent_calls_share_one_commit_and_each_is_answered(tmp_path: Path) 
     store.batches = []
     service = SupplierService(store, FakePolicy)
     _contracted(service, "acme", "beta")
+    store.batches.clear()  # each setup command was a batch of one
     executor = ThreadPoolExecutor(max_workers=1)
     commits = GroupCommit(service, executor)
 

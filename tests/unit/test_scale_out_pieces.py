@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -111,31 +112,20 @@ def test_scheduled_ticks_wait_their_turn_and_asked_ticks_do_not(held: bool, call
     assert asked.suppliers_checked == 1
 
 
-class _SignallingStore(MemoryEventStore):
-    """A memory store that signals appends, as PostgreSQL's NOTIFY does, from a thread."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.subscribers: list[Callable[[int], None]] = []
-
-    def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        self.subscribers.append(callback)
-        return lambda: self.subscribers.remove(callback)
-
-    def append_and_signal(self, stream: str) -> None:
-        meta = CommandMeta(stream, "alice", "v1", stream)
-        self.append(stream, 0, [NewEvent("SupplierRegistered", {}, NOW)], meta, {})
-        sequence = self.last_sequence()
-        threading.Thread(target=lambda: [s(sequence) for s in self.subscribers]).start()
+def _append_from_a_thread(store: MemoryEventStore, stream: str) -> None:
+    meta = CommandMeta(stream, "alice", "v1", stream)
+    append = partial(store.append, stream, 0, [NewEvent("SupplierRegistered", {}, NOW)], meta, {})
+    threading.Thread(target=append).start()
 
 
 def test_a_signalled_append_wakes_the_watcher_before_the_poll_interval(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """With a signalling store the fallback poll is slow, yet new events arrive at once."""
-    monkeypatch.setattr(watch, "SIGNALLED_POLL_SECONDS", 30.0)
-    store = _SignallingStore()
-    store.append_and_signal("first")
+    """The fallback poll is slow, yet an append (from another thread) arrives at once."""
+    monkeypatch.setattr(watch, "POLL_SECONDS", 30.0)
+    store = MemoryEventStore()
+    meta = CommandMeta("first", "alice", "v1", "first")
+    store.append("first", 0, [NewEvent("SupplierRegistered", {}, NOW)], meta, {})
 
     async def read(after: int, limit: int) -> list[RecordedEvent]:
         return store.read_all(after, limit)
@@ -144,11 +134,10 @@ def test_a_signalled_append_wakes_the_watcher_before_the_poll_interval(
         events = watch.follow(read, 0, watch.StoreHead(store))
         async with contextlib.aclosing(events):
             await anext(events)
-            asyncio.get_running_loop().call_later(0.05, store.append_and_signal, "second")
+            asyncio.get_running_loop().call_later(0.05, _append_from_a_thread, store, "second")
             return await asyncio.wait_for(anext(events), timeout=5)
 
     assert asyncio.run(second_event()).stream_id == "second"
-    assert store.subscribers == []  # the watcher stopped listening when it ended
 
 
 class _Context:

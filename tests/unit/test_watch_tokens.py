@@ -91,7 +91,7 @@ def test_follow_pages_through_the_log_then_waits_for_more(
 
     async def collect() -> list[int]:
         seen: list[int] = []
-        events = watch.follow(read, 1)
+        events = watch.follow(read, 1, watch.StoreHead(store))
         async for event in events:
             seen.append(event.global_seq)
             if event.global_seq == 5:

@@ -1,0 +1,229 @@
+"""The SQLite store's archives: documents (``DocumentStore``) and policy versions
+(``PolicyArchive``), in the same file as the event log.
+
+A version's files are kept once, by content hash; activations are an append-only history
+whose latest row is the active version; documents are kept with the SHA-256 of their bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from domain.documents import (
+    ArchivedDocument,
+    ArchiveResult,
+    DocumentNotFound,
+    NewDocument,
+    checked,
+)
+from domain.policy_archive import (
+    ArchivedVersion,
+    PolicyActivation,
+    PolicyVersionConflict,
+    PolicyVersionNotFound,
+)
+from domain.serialization import format_time, parse_time
+from server.storage.policy_records import (
+    ACTIVATION_COLUMNS,
+    activation_from_row,
+    activation_row,
+    check_activation,
+    files_from_json,
+    files_to_json,
+    replay_activation,
+    stored_time,
+    summary,
+)
+from server.storage.records import (
+    DOCUMENT_COLUMNS,
+    Clock,
+    archived,
+    check_document,
+    check_limit,
+    document_from_row,
+    document_row,
+    new_document_id,
+    replay_document,
+)
+from server.storage.sqlite_schema import ARCHIVE_SCHEMA
+
+
+class SqliteArchives:
+    """Documents and policy versions on the connection of :class:`SqliteEventStore`."""
+
+    _conn: sqlite3.Connection
+    _lock: threading.RLock
+    _clock: Clock
+    _schema: int
+    _write_transaction: Callable[[], AbstractContextManager[None]]
+
+    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
+
+    def archive_document(self, document: NewDocument) -> ArchiveResult:
+        """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""
+        check_document(document)
+        with self._lock, self._write_transaction():
+            kept = self._document_by_request(document.request_id)
+            replayed = replay_document(kept, document)
+            if replayed is not None:
+                return replayed
+            record = archived(document, new_document_id(), self._clock())
+            self._conn.execute(
+                f"INSERT INTO documents ({DOCUMENT_COLUMNS}, content)"  # noqa: S608 - constants
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*document_row(record, format_time), sqlite3.Binary(document.content)),
+            )
+            return ArchiveResult(record)
+
+    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
+        """The document and its bytes, checked against the recorded SHA-256."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
+                " WHERE document_id = ?",
+                (document_id,),
+            ).fetchone()
+        if row is None:
+            raise DocumentNotFound(document_id)
+        record = document_from_row(row)
+        return record, checked(record, bytes(row[-1]))
+
+    def list_documents(
+        self, supplier_id: str, after_document_id: str = "", limit: int = 100
+    ) -> list[ArchivedDocument]:
+        """The supplier's documents in archive order, after ``after_document_id``."""
+        check_limit(limit)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
+                " WHERE supplier_id = ? AND seq > COALESCE("
+                "(SELECT seq FROM documents WHERE document_id = ?), 0)"
+                " ORDER BY seq LIMIT ?",
+                (supplier_id, after_document_id, limit),
+            ).fetchall()
+        return [document_from_row(row) for row in rows]
+
+    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
+        row = self._conn.execute(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608 - constant columns
+            (request_id,),
+        ).fetchone()
+        return None if row is None else document_from_row(row)
+
+    # --- the policy archive ------------------------------------------------------------
+
+    def save_version(
+        self, version: str, name: str, files: Mapping[str, str], saved_at: datetime
+    ) -> bool:
+        """Keep ``files`` as ``version``; False when already kept (see ``PolicyArchive``)."""
+        files_json = files_to_json(version, name, files)
+        with self._lock, self._write_transaction():
+            row = self._conn.execute(
+                "SELECT files FROM policy_versions WHERE version = ?", (version,)
+            ).fetchone()
+            if row is not None:
+                if row[0] != files_json:
+                    raise PolicyVersionConflict(version)
+                return False
+            self._conn.execute(
+                "INSERT INTO policy_versions (version, name, files, saved_at) VALUES (?, ?, ?, ?)",
+                (version, name, files_json, format_time(saved_at)),
+            )
+            return True
+
+    def record_activation(
+        self, version: str, actor: str, request_id: str, activated_at: datetime
+    ) -> PolicyActivation:
+        """Append an activation to the history (see ``PolicyArchive.record_activation``)."""
+        check_activation(version, actor, request_id)
+        with self._lock, self._write_transaction():
+            row = self._conn.execute(
+                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                " WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
+            replayed = replay_activation(
+                None if row is None else activation_from_row(row), version, request_id
+            )
+            if replayed is not None:
+                return replayed
+            if not self._version_row(version):
+                raise PolicyVersionNotFound(version)
+            (last,) = self._conn.execute(
+                "SELECT COALESCE(MAX(sequence), 0) FROM policy_activations"
+            ).fetchone()
+            activation = PolicyActivation(
+                int(last) + 1, version, actor, request_id, stored_time(activated_at)
+            )
+            self._conn.execute(
+                f"INSERT INTO policy_activations ({ACTIVATION_COLUMNS})"  # noqa: S608 - constant columns
+                " VALUES (?, ?, ?, ?, ?)",
+                activation_row(activation, format_time),
+            )
+            return activation
+
+    def active_version(self) -> str | None:
+        """The version of the latest activation, if any."""
+        if not self._has_archive():
+            return None
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def activations(self) -> list[PolicyActivation]:
+        """The activation history, oldest first."""
+        if not self._has_archive():
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
+                " ORDER BY sequence"
+            ).fetchall()
+        return [activation_from_row(row) for row in rows]
+
+    def list_versions(self) -> list[ArchivedVersion]:
+        """Every archived version, in the order first saved."""
+        if not self._has_archive():
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
+            ).fetchall()
+        activations = self.activations()
+        return [summary(row[0], row[1], parse_time(row[2]), activations) for row in rows]
+
+    def get_version(self, version: str) -> ArchivedVersion:
+        """One archived version, with its activation summary."""
+        with self._lock:
+            row = self._version_row(version)
+        if row is None:
+            raise PolicyVersionNotFound(version)
+        return summary(version, row[0], parse_time(row[2]), self.activations())
+
+    def load_version(self, version: str) -> dict[str, str]:
+        """The files of ``version``."""
+        with self._lock:
+            row = self._version_row(version)
+        if row is None:
+            raise PolicyVersionNotFound(version)
+        return files_from_json(row[1])
+
+    def _version_row(self, version: str) -> tuple[Any, ...] | None:
+        # The caller holds the lock.
+        if not self._has_archive():
+            return None
+        row = self._conn.execute(
+            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
+        ).fetchone()
+        return None if row is None else tuple(row)
+
+    def _has_archive(self) -> bool:
+        # A file opened read-only may predate the archive; it simply has no versions.
+        return self._schema >= ARCHIVE_SCHEMA
