@@ -9,11 +9,19 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from domain.audit import GENESIS_HASH
 from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.ports import AppendResult, ChainVerification, CommandMeta, EventStore, NewEvent
+from domain.ports import (
+    AppendResult,
+    ChainVerification,
+    CommandMeta,
+    EventStore,
+    NewEvent,
+    PendingAppend,
+)
 from server.storage.memory import MemoryEventStore
 from server.storage.sqlite import SqliteEventStore
 from tests.postgres import ThrowawayPostgresStore
@@ -330,3 +338,151 @@ def test_concurrent_appends_to_different_streams_keep_a_gapless_chain(store: Eve
 
     assert [e.global_seq for e in store.read_all()] == list(range(1, 81))
     assert store.verify_chain() == ChainVerification(80)
+
+
+def pending(
+    stream: str, expected: int, request_id: str, *, count: int = 1, snapshot: bool = True
+) -> PendingAppend:
+    """One append of a batch; ``snapshot`` False leaves the stream's state to a later one."""
+    events = [event(expected + i) for i in range(1, count + 1)]
+    state = {"version": expected + count} if snapshot else None
+    return PendingAppend(stream, expected, events, meta(request_id), state)
+
+
+def test_a_batch_returns_the_records_it_sealed_as_they_read_back(store: EventStore) -> None:
+    """Each result of append_batch carries its records, equal to what read_stream returns."""
+    results = store.append_batch(
+        [pending("a", 0, "r1", count=2), pending("b", 0, "r2"), pending("a", 2, "r3")]
+    )
+
+    assert all(isinstance(r, AppendResult) for r in results)
+    sealed = [e for r in results if isinstance(r, AppendResult) for e in r.events]
+    assert [(e.stream_id, e.version, e.global_seq) for e in sealed] == [
+        ("a", 1, 1), ("a", 2, 2), ("b", 1, 3), ("a", 3, 4),
+    ]  # fmt: skip
+    assert sealed == store.read_all()
+    assert [e for e in sealed if e.stream_id == "a"] == store.read_stream("a")
+    assert store.verify_chain().intact
+
+
+def test_a_batch_returns_refusals_in_place_and_writes_the_rest(store: EventStore) -> None:
+    """A stale version or a reused request id is returned in its place; the others land."""
+    append(store, "a", 0, request_id="old")
+    results = store.append_batch(
+        [
+            pending("a", 0, "stale"),
+            pending("b", 0, "new"),
+            PendingAppend("c", 0, [event()], meta("old", "another"), {}),
+            pending("a", 1, "next"),
+        ]
+    )
+
+    assert isinstance(results[0], ConcurrencyConflict)
+    assert isinstance(results[2], RequestIdReused)
+    assert [r.stream_id for r in results if isinstance(r, AppendResult)] == ["b", "a"]
+    assert [(e.stream_id, e.request_id) for e in store.read_all()] == [
+        ("a", "old"), ("b", "new"), ("a", "next"),
+    ]  # fmt: skip
+    assert store.find_request("stale") is None
+
+
+def test_an_all_or_none_batch_writes_nothing_when_any_append_is_refused(
+    store: EventStore,
+) -> None:
+    """With all_or_none the refusal is raised and none of the batch is stored."""
+    append(store, "a", 0)
+    batch = [pending("b", 0, "b1"), pending("a", 1, "a2"), pending("a", 1, "a2-again")]
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append_batch(batch, all_or_none=True)
+
+    assert [e.stream_id for e in store.read_all()] == ["a"]
+    assert store.find_requests(["b1", "a2", "a2-again"]) == {}
+    assert store.load_snapshot("b") is None
+    assert store.last_sequence() == 1
+    assert store.verify_chain().intact
+
+
+def test_a_request_repeated_in_a_batch_or_across_batches_is_replayed(store: EventStore) -> None:
+    """A request id seen earlier (in the batch or before) writes nothing the second time."""
+    first = append(store, "a", 0, request_id="r1")
+    results = store.append_batch(
+        [pending("a", 0, "r1"), pending("b", 0, "r2"), pending("b", 0, "r2")]
+    )
+
+    replay, written, again = results
+    assert isinstance(replay, AppendResult)
+    assert replay.replayed
+    assert replay.events == ()
+    assert replay == attrs.evolve(first, replayed=True)
+    assert isinstance(written, AppendResult)
+    assert not written.replayed
+    assert isinstance(again, AppendResult)
+    assert again.replayed
+    assert again == attrs.evolve(written, replayed=True)
+    assert store.last_sequence() == 2
+
+
+def test_a_snapshot_is_written_only_where_the_batch_gives_one(store: EventStore) -> None:
+    """An append whose snapshot is None leaves the state to a later append of its stream."""
+    store.append_batch([pending("a", 0, "r1", snapshot=False), pending("a", 1, "r2")])
+    store.append_batch([pending("b", 0, "r3", snapshot=False)])
+
+    kept = store.load_snapshot("a")
+    assert kept is not None
+    assert (kept.version, kept.state) == (2, {"version": 2})
+    assert store.snapshot_version("a") == 2
+    assert store.load_snapshot("b") is None
+    assert store.snapshot_version("b") is None
+    assert len(store.read_stream("b")) == 1
+
+
+def test_append_is_a_batch_of_one_that_raises_its_refusal(store: EventStore) -> None:
+    """Append returns the sealed records too, and raises what a batch would return."""
+    result = append(store, "a", 0, count=2)
+
+    assert result.events == tuple(store.read_stream("a"))
+    with pytest.raises(ConcurrencyConflict):
+        append(store, "a", 0, request_id="late")
+
+
+def test_many_requests_are_found_at_once(store: EventStore) -> None:
+    """find_requests answers the recorded ids among many, each as find_request would."""
+    store.append_batch([pending(f"s{n}", 0, f"r{n}") for n in range(600)])
+
+    wanted = [f"r{n}" for n in range(0, 700, 7)]
+    found = store.find_requests(wanted)
+
+    assert sorted(found) == sorted(r for r in wanted if int(r[1:]) < 600)
+    assert all(found[r] == store.find_request(r) for r in found)
+    assert found["r7"][1] == AppendResult("s7", 1, 1, 8, 8)
+
+
+def test_the_identity_is_stable_and_the_head_follows_appends(store: EventStore) -> None:
+    """identity() does not change; last_sequence() is the newest event's sequence."""
+    before = store.identity()
+    assert store.last_sequence() == 0
+    append(store, "a", 0, count=3)
+
+    assert before
+    assert store.identity() == before
+    assert store.last_sequence() == 3
+
+
+def test_subscribers_are_told_of_an_append_after_it_commits(store: EventStore) -> None:
+    """subscribe_appends calls back with the new head once the events can be read."""
+    seen: list[int] = []
+    readable = threading.Event()
+
+    def on_append(sequence: int) -> None:
+        if sequence and store.read_all(sequence - 1):
+            seen.append(sequence)
+            readable.set()
+
+    unsubscribe = store.subscribe_appends(on_append)
+    try:
+        append(store, "a", 0, count=2)
+        assert readable.wait(timeout=10)
+    finally:
+        unsubscribe()
+    assert seen[0] == 2
