@@ -85,6 +85,25 @@ def connection_from(
     )
 
 
+def read_pem(
+    path: Path, what: str, label: bytes, error: type[ValueError] = TlsFilesInvalid
+) -> bytes:
+    """The PEM file at ``path`` holding a ``label`` block (``b"CERTIFICATE"``, say).
+
+    Raises ``error`` naming the file and ``what`` it should hold when it cannot be read or is
+    not PEM, so a bad file is reported at start rather than as a handshake failure later.
+    The server reads its files through this too, with its own error type.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as problem:
+        raise error(f"{path}: cannot read the {what}: {problem.strerror}") from None
+    if b"-----BEGIN " not in data or label not in data:
+        kind = label.decode()
+        raise error(f"{path}: expected the {what} as PEM (a '-----BEGIN ...{kind}-----' block)")
+    return data
+
+
 def channel_credentials(
     ca_file: Path | None = None, cert_file: Path | None = None, key_file: Path | None = None
 ) -> grpc.ChannelCredentials:
@@ -96,11 +115,9 @@ def channel_credentials(
     """
     if (cert_file is None) != (key_file is None):
         raise TlsFilesInvalid("a client certificate needs its private key, and the other way round")
-    root = None if ca_file is None else _read_pem(ca_file, "CA certificate", b"CERTIFICATE")
-    chain = (
-        None if cert_file is None else _read_pem(cert_file, "client certificate", b"CERTIFICATE")
-    )
-    key = None if key_file is None else _read_pem(key_file, "client private key", b"PRIVATE KEY")
+    root = None if ca_file is None else read_pem(ca_file, "CA certificate", b"CERTIFICATE")
+    chain = None if cert_file is None else read_pem(cert_file, "client certificate", b"CERTIFICATE")
+    key = None if key_file is None else read_pem(key_file, "client private key", b"PRIVATE KEY")
     return grpc.ssl_channel_credentials(
         root_certificates=root, private_key=key, certificate_chain=chain
     )
@@ -108,16 +125,3 @@ def channel_credentials(
 
 def _path(value: str | None) -> Path | None:
     return None if not value else Path(value)
-
-
-def _read_pem(path: Path, what: str, label: bytes) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise TlsFilesInvalid(f"{path}: cannot read the {what}: {error.strerror}") from None
-    if b"-----BEGIN " not in data or label not in data:
-        kind = label.decode()
-        raise TlsFilesInvalid(
-            f"{path}: expected the {what} as PEM (a '-----BEGIN ...{kind}-----' block)"
-        )
-    return data

@@ -28,7 +28,7 @@ import grpc
 
 from clients.errors import SqmError
 from clients.retry import call_metadata, call_with_retries
-from rules.tooling.pack_files import read_pack_files
+from rules.loader import read_pack_files
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 

@@ -102,9 +102,6 @@ from domain.validation import validate, validate_against
 __all__ = ["apply", "decide", "fold"]
 
 CONTRACT_TERM = timedelta(days=365)
-UNDER_CONTRACT = frozenset(
-    {LifecycleState.CONTRACTED, LifecycleState.UNDER_REVIEW, LifecycleState.REMEDIATION}
-)
 Handler = Callable[[Any, SupplierState, Policy], list[Event]]
 
 
@@ -208,7 +205,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
 def _record_measurement(
     command: RecordMeasurement, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "record_measurement")
+    _require(state, lifecycle.UNDER_CONTRACT, "record_measurement")
     assert state.contract is not None  # noqa: S101 - every state under contract has one
     objective = state.contract.objective(command.objective_id)
     if objective is None:
@@ -276,7 +273,7 @@ def _monitor(
 def _record_survey(
     command: RecordSatisfactionSurvey, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "record_satisfaction_survey")
+    _require(state, lifecycle.UNDER_CONTRACT, "record_satisfaction_survey")
     survey = Observation(command.occurred_at, float(command.score))
     recorded: list[Event] = [
         SatisfactionSurveyRecorded(
@@ -289,7 +286,7 @@ def _record_survey(
 def _record_inspection(
     command: RecordInspection, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "record_inspection")
+    _require(state, lifecycle.UNDER_CONTRACT, "record_inspection")
     inspection = Observation(command.occurred_at, 1.0 if command.passed else 0.0, command.passed)
     recorded: list[Event] = [InspectionRecorded(command.occurred_at, inspection, command.findings)]
     return recorded + _monitor(state, recorded, "inspection", policy)
@@ -298,13 +295,13 @@ def _record_inspection(
 def _progress_report(
     command: SubmitProgressReport, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "submit_progress_report")
+    _require(state, lifecycle.UNDER_CONTRACT, "submit_progress_report")
     recorded: list[Event] = [ProgressReportSubmitted(command.occurred_at, command.summary)]
     return recorded + _monitor(state, recorded, "progress_report", policy)
 
 
 def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "submit_self_check")
+    _require(state, lifecycle.UNDER_CONTRACT, "submit_self_check")
     recorded: list[Event] = [
         SelfCheckSubmitted(command.occurred_at, command.passed, command.summary)
     ]
@@ -313,13 +310,11 @@ def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) 
 
 # --- records that do not consult the policy ------------------------------------------------
 
-_RESEARCHABLE = frozenset({LifecycleState.CANDIDATE, LifecycleState.QUALIFIED})
-
 
 def _market_research(
     command: RecordMarketResearch, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, _RESEARCHABLE, "record_market_research")
+    _require(state, lifecycle.RESEARCHABLE, "record_market_research")
     return [
         MarketResearchRecorded(
             command.occurred_at,
@@ -331,7 +326,7 @@ def _market_research(
 
 
 def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "record_kick_off")
+    _require(state, lifecycle.UNDER_CONTRACT, "record_kick_off")
     return [
         KickOffRecorded(
             command.occurred_at, command.goals, command.milestones, command.responsibilities
@@ -342,12 +337,12 @@ def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> l
 def _resource_plan(
     command: SubmitResourcePlan, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "submit_resource_plan")
+    _require(state, lifecycle.UNDER_CONTRACT, "submit_resource_plan")
     return [ResourcePlanSubmitted(command.occurred_at, command.resources, command.summary)]
 
 
 def _open_ticket(command: OpenProblemTicket, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "open_problem_ticket")
+    _require(state, lifecycle.UNDER_CONTRACT, "open_problem_ticket")
     if command.ticket_id in state.open_tickets:
         raise InvalidCommand(
             [FieldViolation("ticket_id", f"{command.ticket_id!r} is already open")]
@@ -371,7 +366,7 @@ def _resolve_ticket(
 
 
 def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, UNDER_CONTRACT, "record_training")
+    _require(state, lifecycle.UNDER_CONTRACT, "record_training")
     return [TrainingRecorded(command.occurred_at, command.topic, command.attendees)]
 
 
@@ -529,11 +524,8 @@ def _settle_compensation(
     ]
 
 
-_DEADLINE_STATES = frozenset({LifecycleState.QUALIFIED, *UNDER_CONTRACT})
-
-
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
-    if state.lifecycle not in _DEADLINE_STATES:
+    if state.lifecycle not in lifecycle.TICKED:
         return []  # nothing runs against candidates' or terminated suppliers' clocks
     context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
     return act_on(policy.evaluate(context), context, policy)

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import attrs
 
+from domain import lifecycle
 from domain.events import (
     BreachDetected,
     ContractSigned,
@@ -29,10 +30,6 @@ from domain.events import (
 )
 from domain.history import breaches_within, credited
 from domain.model import FactValue, LifecycleState, Severity, SupplierState
-
-UNDER_CONTRACT = frozenset(
-    {LifecycleState.CONTRACTED, LifecycleState.UNDER_REVIEW, LifecycleState.REMEDIATION}
-)
 
 
 class InvariantKind(enum.StrEnum):
@@ -154,7 +151,7 @@ def _review_before_termination(invariant: Invariant, checkpoint: Checkpoint) -> 
     for moved in _transitions(checkpoint):
         if moved.to_state is not LifecycleState.TERMINATED:
             continue
-        if moved.from_state not in UNDER_CONTRACT:
+        if moved.from_state not in lifecycle.UNDER_CONTRACT:
             continue  # a disqualified candidate was never under contract
         signed = _last_contract_index(checkpoint.history)
         reviewed = any(isinstance(e, ReviewOpened) for e in checkpoint.history[signed:])

@@ -50,7 +50,19 @@ TRANSITIONS: tuple[tuple[Trigger, S, S], ...] = (
 )
 
 INITIAL_STATE = S.CANDIDATE
+
+# The sets of states the process treats alike, in one table: a new state is placed here once.
 TERMINAL_STATES = frozenset({S.TERMINATED})
+"""Absorbing: no move leads out, and no command changes them."""
+UNDER_CONTRACT = frozenset({S.CONTRACTED, S.UNDER_REVIEW, S.REMEDIATION})
+"""A contract is in force: self-checks, monitoring, reviews and penalties apply."""
+TICKED = frozenset({S.QUALIFIED, *UNDER_CONTRACT})
+"""States with deadlines, which advancing time (the scheduler's tick) evaluates: candidates
+have no deadlines yet and terminated suppliers none left."""
+SHORTLISTABLE = frozenset({S.QUALIFIED, S.CONTRACTED})
+"""May be shortlisted for a need: passed qualification and not on probation."""
+RESEARCHABLE = frozenset({S.CANDIDATE, S.QUALIFIED})
+"""Before a contract, when market research about the supplier may be recorded."""
 
 
 def _machine_kwargs() -> dict[str, Any]:

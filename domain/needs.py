@@ -22,8 +22,9 @@ from decimal import Decimal
 
 import attrs
 
+from domain import lifecycle
 from domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
-from domain.model import CertificateKind, LifecycleState, ServiceCategory, SupplierState
+from domain.model import CertificateKind, ServiceCategory, SupplierState
 
 NEED_STREAM_PREFIX = "~need/"
 NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -32,9 +33,6 @@ MAX_REASON = 4000
 MAX_SHORTLIST = 50
 KEPT_RANKINGS = 20
 """Rankings kept in the need's state; every ranking stays in its stream."""
-
-ELIGIBLE_STATES = frozenset({LifecycleState.QUALIFIED, LifecycleState.CONTRACTED})
-"""Only suppliers that passed qualification, and are not on probation, can be shortlisted."""
 
 
 def need_stream(need_id: str) -> str:
@@ -363,8 +361,8 @@ def _require_eligible(
 def _ineligibility(need: NeedState, supplier: SupplierState, moment: datetime) -> str:
     if supplier.category is not need.category:
         return f"it provides {supplier.category.value}, the need is for {need.category.value}"
-    if supplier.blacklisted or supplier.lifecycle not in ELIGIBLE_STATES:
-        allowed = " or ".join(sorted(s.value for s in ELIGIBLE_STATES))
+    if supplier.blacklisted or supplier.lifecycle not in lifecycle.SHORTLISTABLE:
+        allowed = " or ".join(sorted(s.value for s in lifecycle.SHORTLISTABLE))
         return f"it is {supplier.lifecycle.value}; it must be {allowed} (and not blacklisted)"
     missing = need.required_certificates - supplier.valid_certificate_kinds(moment)
     if missing:

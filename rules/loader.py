@@ -10,34 +10,40 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import TypeAlias
 
 from rules.build import FilePart, build_file
 from rules.build_invariants import duplicate_invariant_ids
 from rules.build_sections import pack_windows
 from rules.catalogue import CATALOGUE, specs_with
 from rules.checks import pack_errors
-from rules.errors import PackError, Problems
+from rules.errors import PackError, PackInvalid, Problems
 from rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
 from rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
-from rules.yaml_source import SourceDoc, parse_yaml
+from rules.yaml_source import SourceDoc, parse_yaml, utf8_text
 
 MANIFEST = "manifest.yaml"
-"""The file every pack directory starts from; it lists the rule files."""
+"""The file every pack starts from; it lists the rule files."""
 
 
-def load_pack(directory: str | os.PathLike[str]) -> PolicyPack:
-    """Load, check and version the pack in ``directory``.
+PackSource: TypeAlias = str | os.PathLike[str] | Mapping[str, str | bytes]
+"""A pack folder, or a pack as data: relative path -> text (or UTF-8 bytes)."""
 
+
+def load_pack(source: PackSource) -> PolicyPack:
+    """Load, check and version the pack in ``source``: a folder, or the files as data.
+
+    A pack given as data (one that came over gRPC or from the archive) is read exactly as the
+    same files in a folder would be, and gives the same version and the same located errors.
     Raises :class:`~rules.errors.PackInvalid` with every problem found.
     """
-    root = Path(directory).resolve()
+    pack_files = _PackFiles(source)
     problems = Problems()
-    contents: dict[str, bytes] = {}
-    manifest = _read_doc(root, MANIFEST, MANIFEST_SCHEMA, contents, problems)
+    manifest = _manifest(pack_files, problems)
     if manifest is None:  # without a manifest there is no list of files to check
-        raise problems.invalid(str(root))
-    files = _listed_files(root, manifest, problems)
-    read = [_read_doc(root, name, POLICY_FILE_SCHEMA, contents, problems) for name in files]
+        raise problems.invalid(pack_files.label)
+    files = _listed_files(pack_files, manifest, problems)
+    read = [_read_doc(pack_files, name, POLICY_FILE_SCHEMA, problems) for name in files]
     docs = [doc for doc in read if doc is not None]
     # Windows first: any file's rules may use any file's windows.
     windows = pack_windows(docs, CATALOGUE, problems, complete=len(docs) == len(files))
@@ -49,15 +55,30 @@ def load_pack(directory: str | os.PathLike[str]) -> PolicyPack:
     if not problems and not any(part.rules for part in parts):
         problems.add(manifest.error(("files",), "the pack defines no rules", key=True))
     if problems:
-        raise problems.invalid(str(root), [MANIFEST, *files])
-    return _pack(
-        root,
-        manifest=manifest,
-        files=files,
-        parts=parts,
-        windows=windows,
-        version=content_version(contents),
-    )
+        raise problems.invalid(pack_files.label, [MANIFEST, *files])
+    return _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
+
+
+def read_pack_files(directory: str | os.PathLike[str]) -> dict[str, str]:
+    """The manifest and the rule files it lists (those that exist), as relative path -> text.
+
+    Files are read as bytes and decoded as UTF-8 without newline translation, so the text
+    hashes to the same version as the files on disk. A manifest that cannot be read as YAML
+    is still returned (alone): the loader, here or on a server, reports what is wrong.
+    Raises :class:`PackInvalid` for a file that is not UTF-8 text.
+    """
+    pack_files = _PackFiles(directory)
+    problems = Problems()
+    if pack_files.exists(MANIFEST):
+        text = pack_files.text(MANIFEST, problems)
+        doc = parse_yaml(text, MANIFEST)[0] if text is not None else None
+        names = doc.data.get("files") if doc is not None and isinstance(doc.data, dict) else None
+        for name in names if isinstance(names, list) else ():
+            if isinstance(name, str) and pack_files.path_problem(name) is None:
+                pack_files.text(PurePosixPath(name).as_posix(), problems)
+    if problems:
+        raise PackInvalid(problems.errors)
+    return pack_files.texts
 
 
 def content_version(contents: Mapping[str, bytes]) -> str:
@@ -75,13 +96,12 @@ def content_version(contents: Mapping[str, bytes]) -> str:
 
 
 def _pack(
-    root: Path,
+    pack_files: _PackFiles,
     *,
     manifest: SourceDoc,
     files: Sequence[str],
     parts: Sequence[FilePart],
     windows: tuple[Window, ...],
-    version: str,
 ) -> PolicyPack:
     criteria = next((part.criteria for part in parts if part.criteria is not None), ())
     certificates = next(
@@ -93,8 +113,8 @@ def _pack(
         name=manifest.data["name"],
         title=manifest.data["title"],
         description=manifest.data.get("description", ""),
-        version=version,
-        directory=root,
+        version=content_version(pack_files.contents),
+        directory=pack_files.root,
         files=tuple(files),
         criteria=criteria,
         certificates=certificates,
@@ -105,14 +125,82 @@ def _pack(
         credits=next((p.credits for p in parts if p.credits is not None), None),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
+        sources=dict(pack_files.texts),
     )
 
 
+class _PackFiles:
+    """The files of a pack in a folder or given as data, and what has been read of them.
+
+    What was read (as bytes) makes the version; the decoded text is kept for later checks
+    (lint reads positions from it).
+    """
+
+    def __init__(self, source: PackSource) -> None:
+        self.root: Path | None = None
+        self._given: Mapping[str, str | bytes] = {}
+        if isinstance(source, Mapping):
+            self._given = source
+        else:
+            self.root = Path(source).resolve()
+        self.contents: dict[str, bytes] = {}
+        self.texts: dict[str, str] = {}
+
+    @property
+    def label(self) -> str:
+        """The folder's path, or nothing for a pack given as data."""
+        return "" if self.root is None else str(self.root)
+
+    def exists(self, name: str) -> bool:
+        """True when ``name`` (a safe relative path) is a file of the pack."""
+        if self.root is None:
+            return name in self._given
+        return (self.root / name).is_file()
+
+    def path_problem(self, name: str) -> str | None:
+        """Why the manifest may not list ``name``, or None when it can be read."""
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            return f"{name!r} must be a path inside the pack directory, without '..'"
+        if relative.as_posix() == MANIFEST:
+            return "the manifest cannot list itself"
+        if self.root is not None and not (self.root / relative).resolve().is_relative_to(self.root):
+            return f"{name!r} leads outside the pack directory"
+        if not self.exists(relative.as_posix()):
+            return f"file {name!r} does not exist in {self.root or 'the pack'}"
+        return None
+
+    def text(self, name: str, problems: Problems) -> str | None:
+        """The text of ``name`` (which exists), or None when it is not UTF-8 (a problem)."""
+        data = self._bytes(name)
+        self.contents[name] = data
+        text = utf8_text(data, name)
+        if isinstance(text, PackError):
+            problems.add(text)
+            return None
+        self.texts[name] = text
+        return text
+
+    def _bytes(self, name: str) -> bytes:
+        if self.root is not None:
+            return (self.root / name).read_bytes()
+        given = self._given[name]
+        return given.encode("utf-8") if isinstance(given, str) else given
+
+
+def _manifest(pack_files: _PackFiles, problems: Problems) -> SourceDoc | None:
+    if not pack_files.exists(MANIFEST):
+        where = " ".join(filter(None, ("policy pack directory", pack_files.label)))
+        problems.add(PackError(MANIFEST, 0, 0, f"file not found in the {where}"))
+        return None
+    return _read_doc(pack_files, MANIFEST, MANIFEST_SCHEMA, problems)
+
+
 def _read_doc(
-    root: Path, name: str, schema: str, contents: dict[str, bytes], problems: Problems
+    pack_files: _PackFiles, name: str, schema: str, problems: Problems
 ) -> SourceDoc | None:
     """The schema-valid document ``name``, or None (with its problems recorded)."""
-    text = _read_text(root, name, contents, problems)
+    text = pack_files.text(name, problems)
     if text is None:
         return None
     doc, errors = parse_yaml(text, name)
@@ -124,44 +212,13 @@ def _read_doc(
     return None if invalid else doc
 
 
-def _read_text(root: Path, name: str, contents: dict[str, bytes], problems: Problems) -> str | None:
-    path = root / name
-    if not path.is_file():
-        where = "policy pack directory" if name == MANIFEST else "pack directory"
-        problems.add(PackError(name, 0, 0, f"file not found in the {where} {root}"))
-        return None
-    data = path.read_bytes()
-    contents[name] = data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        problems.add(PackError(name, line, column, "not valid UTF-8 text"))
-        return None
-
-
-def _listed_files(root: Path, manifest: SourceDoc, problems: Problems) -> list[str]:
+def _listed_files(pack_files: _PackFiles, manifest: SourceDoc, problems: Problems) -> list[str]:
     """The manifest's rule files that are safe to read; problems for the others."""
     files = []
     for index, name in enumerate(manifest.data["files"]):
-        problem = _path_problem(root, name)
+        problem = pack_files.path_problem(name)
         if problem:
             problems.add(manifest.error(("files", index), problem))
         else:
             files.append(PurePosixPath(name).as_posix())
     return files
-
-
-def _path_problem(root: Path, name: str) -> str | None:
-    relative = PurePosixPath(name)
-    if relative.is_absolute() or ".." in relative.parts:
-        return f"{name!r} must be a path inside the pack directory, without '..'"
-    if relative.as_posix() == MANIFEST:
-        return "the manifest cannot list itself"
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        return f"{name!r} leads outside the pack directory"
-    if not path.is_file():
-        return f"file {name!r} does not exist in {root}"
-    return None

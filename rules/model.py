@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -299,7 +299,8 @@ class PolicyPack:
     title: str
     description: str
     version: str
-    directory: Path
+    directory: Path | None
+    """The folder the pack was read from; None for a pack given as data."""
     files: tuple[str, ...]
     criteria: tuple[Criterion, ...]
     certificates: CertificateRequirements
@@ -311,6 +312,8 @@ class PolicyPack:
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`domain.invariants`)."""
+    sources: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
+    """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
 
     def rules_for(self, stage: Stage) -> tuple[Rule, ...]:
         """The rules consulted at ``stage``, in file order."""

@@ -85,6 +85,16 @@ class SourceDoc:
         return value
 
 
+def utf8_text(data: bytes, file: str) -> str | PackError:
+    """``data`` decoded as UTF-8 (no newline translation), or where it stops being UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        return PackError(file, line, column, "not valid UTF-8 text")
+
+
 def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, tuple[PackError, ...]]:
     """Parse ``text`` with the safe loader.
 

@@ -80,16 +80,6 @@ class Outcome:
     broken: Broken | None = None
 
 
-class InvariantBroken(AssertionError):
-    """Raised (for hypothesis to shrink on) when a run breaks an invariant."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        assert outcome.broken is not None  # noqa: S101 - only raised with one
-        broken = outcome.broken
-        super().__init__(f"{broken.invariant.id} {broken.invariant.title}: {broken.why}")
-
-
 def run_scenario(
     policy: Policy,
     scenario: sc.Scenario,

@@ -27,7 +27,7 @@ from rules.template import format_value
 from rules.tooling.conditions import render, render_group
 
 _PACK_FIELDS = frozenset(
-    {"name", "title", "description", "version", "directory", "files", "criteria"}
+    {"name", "title", "description", "version", "directory", "files", "sources", "criteria"}
     | {"certificates", "rules"}
 )
 _RULE_FIELDS = frozenset(

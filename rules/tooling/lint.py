@@ -21,7 +21,6 @@ import enum
 import os
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import attrs
 
@@ -317,22 +316,17 @@ def _without_placeholders(text: str) -> str:
 
 
 class _Sources:
-    """The pack's files parsed again, for positions the model does not keep."""
+    """The pack's sources parsed again, for positions the model does not keep."""
 
     def __init__(self, pack: PolicyPack) -> None:
         self._pack = pack
         self._docs: dict[str, SourceDoc | None] = {}
 
     def doc(self, file: str) -> SourceDoc | None:
-        """The parsed file, or None when it cannot be read (it loaded, so it normally can)."""
+        """The parsed file, or None when the pack has no such file."""
         if file not in self._docs:
-            path = Path(self._pack.directory) / file
-            try:
-                text = path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError):
-                self._docs[file] = None
-            else:
-                self._docs[file] = parse_yaml(text, file)[0]
+            text = self._pack.sources.get(file)
+            self._docs[file] = parse_yaml(text, file)[0] if text is not None else None
         return self._docs[file]
 
     def position(self, file: str, path: DocPath, *, key: bool = False) -> tuple[int, int]:

@@ -19,8 +19,8 @@ from pathlib import Path
 from domain.policy_archive import PolicyArchive, PolicyVersionConflict, PolicyVersionNotFound
 from domain.ports import Policy
 from rules import CompiledPolicy, PackInvalid, PolicyPack
-from rules.loader import MANIFEST
-from rules.tooling.pack_files import load_pack_files, read_pack_files
+from rules.loader import MANIFEST, read_pack_files
+from rules.tooling.pack_files import load_pack_files
 
 Compile = Callable[[PolicyPack], Policy]
 """Turns a checked pack into a policy (the real engine by default; tests may pass a fake)."""

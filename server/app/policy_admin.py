@@ -18,10 +18,10 @@ from domain.model import Decision, Stage
 from domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyArchive
 from domain.ports import EventStore
 from domain.serialization import event_from_payload
-from rules import PackInvalid, PolicyPack, load_pack
+from rules import PackInvalid, PolicyPack
 from rules.tooling.explain_report import evaluate_at, replay_events
 from rules.tooling.lint import Finding, error_findings, pack_warnings
-from rules.tooling.pack_files import materialised, without_folder
+from rules.tooling.pack_files import load_pack_files
 from server.app.policies import ActivePolicy, Compile, compile_pack, version_files
 
 
@@ -159,10 +159,5 @@ class PolicyAdministration:
 
 
 def _checked(files: Mapping[str, str]) -> tuple[PolicyPack, tuple[Finding, ...]]:
-    with materialised(files) as root:
-        try:
-            pack = load_pack(root)
-        except PackInvalid as invalid:
-            raise without_folder(invalid, root) from None
-        # Warnings read the files again for positions: while the folder still exists.
-        return pack, tuple(pack_warnings(pack))
+    pack = load_pack_files(files)
+    return pack, tuple(pack_warnings(pack))

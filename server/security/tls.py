@@ -7,25 +7,32 @@ problem names the file and what was expected, instead of grpc's handshake errors
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import grpc
+
+from clients.connection import read_pem
 
 
 class TlsConfigError(ValueError):
     """A TLS file is missing, unreadable or not what it should be."""
 
 
+_pem = functools.partial(read_pem, error=TlsConfigError)
+"""The PEM file (clients' reader: one for both), its problems as :class:`TlsConfigError`."""
+
+
 def server_credentials(
     cert_file: Path, key_file: Path, client_ca_file: Path | None = None
 ) -> grpc.ServerCredentials:
     """Credentials for ``server.add_secure_port``; a client CA turns on mutual TLS."""
-    chain = _read_pem(cert_file, "server certificate", b"CERTIFICATE")
-    key = _read_pem(key_file, "server private key", b"PRIVATE KEY")
+    chain = _pem(cert_file, "server certificate", b"CERTIFICATE")
+    key = _pem(key_file, "server private key", b"PRIVATE KEY")
     client_ca = (
         None
         if client_ca_file is None
-        else _read_pem(client_ca_file, "client CA certificate", b"CERTIFICATE")
+        else _pem(client_ca_file, "client CA certificate", b"CERTIFICATE")
     )
     return grpc.ssl_server_credentials(
         [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
@@ -55,24 +62,9 @@ def channel_credentials(
     """
     if (cert_file is None) != (key_file is None):
         raise TlsConfigError("a client certificate needs its private key, and the other way round")
-    root = None if ca_file is None else _read_pem(ca_file, "CA certificate", b"CERTIFICATE")
-    chain = (
-        None if cert_file is None else _read_pem(cert_file, "client certificate", b"CERTIFICATE")
-    )
-    key = None if key_file is None else _read_pem(key_file, "client private key", b"PRIVATE KEY")
+    root = None if ca_file is None else _pem(ca_file, "CA certificate", b"CERTIFICATE")
+    chain = None if cert_file is None else _pem(cert_file, "client certificate", b"CERTIFICATE")
+    key = None if key_file is None else _pem(key_file, "client private key", b"PRIVATE KEY")
     return grpc.ssl_channel_credentials(
         root_certificates=root, private_key=key, certificate_chain=chain
     )
-
-
-def _read_pem(path: Path, what: str, label: bytes) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise TlsConfigError(f"{path}: cannot read the {what}: {error.strerror}") from None
-    if b"-----BEGIN " not in data or label not in data:
-        kind = label.decode()
-        raise TlsConfigError(
-            f"{path}: expected the {what} as PEM (a '-----BEGIN ...{kind}-----' block)"
-        )
-    return data

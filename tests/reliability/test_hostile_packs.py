@@ -26,9 +26,9 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 
 from rules import default_pack_dir, load_pack
+from rules.loader import read_pack_files
 from rules.policy import CompiledPolicy
 from rules.tooling.lint import Finding, lint_pack
-from rules.tooling.pack_files import read_pack_files
 from server.app.policies import ActivePolicy
 from server.app.policy_admin import PolicyAdministration
 from server.app.policy_tests import run_pack_tests

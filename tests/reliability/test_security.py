@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients import SqmClient, SqmError
 from rules import default_pack_dir
-from rules.tooling.pack_files import read_pack_files
+from rules.loader import read_pack_files
 from server.cli.main import main
 from server.security.auth import AccessPolicy, Role
 from server.security.tls import channel_credentials

@@ -92,6 +92,16 @@ def test_terminated_is_the_only_terminal_state_and_has_no_way_out() -> None:
         assert has_moves is (state not in TERMINAL_STATES)
 
 
+def test_the_named_state_sets_follow_the_machine() -> None:
+    """Ticked is every state between the initial and the terminal; none of the sets is terminal."""
+    assert frozenset(LifecycleState) - {INITIAL_STATE} - TERMINAL_STATES == lifecycle.TICKED
+    assert {target for trigger, _, target in TRANSITIONS if trigger is Trigger.SIGN_CONTRACT} < (
+        lifecycle.UNDER_CONTRACT
+    )
+    for named in (lifecycle.UNDER_CONTRACT, lifecycle.SHORTLISTABLE, lifecycle.RESEARCHABLE):
+        assert not named & TERMINAL_STATES
+
+
 def test_mermaid_diagram_shows_every_state_and_every_trigger() -> None:
     """The generated diagram names all six states and labels an edge with every trigger."""
     diagram = lifecycle.mermaid()

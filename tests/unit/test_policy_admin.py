@@ -16,7 +16,8 @@ from domain.model import ServiceCategory
 from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
 from domain.ports import Policy
 from rules import PackInvalid, PolicyPack, load_pack
-from rules.tooling.pack_files import load_pack_files, read_pack_files
+from rules.loader import read_pack_files
+from rules.tooling.pack_files import load_pack_files
 from server.api.errors import to_status
 from server.app.pipeline import RequestContext
 from server.app.policies import ActivePolicy, start_policy

@@ -8,7 +8,7 @@ import pytest
 
 from domain.commands import COMMAND_TYPES
 from rules import default_pack_dir, load_pack
-from rules.tooling.pack_files import read_pack_files
+from rules.loader import read_pack_files
 from rules.tooling.testfile import parse_case_file
 from server.app.policy_tests import coverage_line, report, run_pack_tests
 from tests.policy_fixtures import write_pack

@@ -1,0 +1,28 @@
+"""Self-contained HTML reports for compliance simulations and policy backtests.
+
+:func:`render_simulation` and :func:`render_backtest` turn the JSON-ready results of
+``sqm simulate run`` and ``sqm backtest`` into one HTML5 document each: inline CSS, charts as
+inline SVG drawn here, no script and nothing fetched, so the file can be mailed, filed with a
+committee's papers and opened offline years later. A Content-Security-Policy forbids scripts and
+remote loads, a second line of defence behind the escaping.
+
+Same input, same bytes: mappings are walked in a fixed order and nothing reads the clock, so a
+report can be regenerated and compared. Every string from the input is escaped, because supplier
+ids and rule titles are typed by people. Money arrives as decimal strings and is shown from
+:class:`~decimal.Decimal`; floats only place pixels.
+
+The parts: :mod:`.page` (the HTML shell, styles, input reading and building blocks),
+:mod:`.charts` (SVG), :mod:`.simulation_page` and :mod:`.backtest_page` (the two reports).
+"""
+
+from simulation.report.backtest_page import BACKTEST_FORMAT, render_backtest
+from simulation.report.page import ResultInvalid
+from simulation.report.simulation_page import SIMULATION_FORMAT, render_simulation
+
+__all__ = [
+    "BACKTEST_FORMAT",
+    "SIMULATION_FORMAT",
+    "ResultInvalid",
+    "render_backtest",
+    "render_simulation",
+]
