@@ -24,7 +24,8 @@ from domain.errors import (
     SupplierNotFound,
 )
 from domain.events import DecisionRecorded, Event
-from domain.model import Decision, LifecycleState, SupplierState, exact
+from domain.lifecycle import TICKED
+from domain.model import Decision, SupplierState, exact
 from domain.needs import is_need_stream
 from domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
 from domain.serialization import (
@@ -95,15 +96,6 @@ class AdvanceSummary:
 
 
 TICK_PAGE_SIZE = 500
-# Candidates have no deadlines and terminated suppliers none left.
-TICKED = frozenset(
-    {
-        LifecycleState.QUALIFIED,
-        LifecycleState.CONTRACTED,
-        LifecycleState.UNDER_REVIEW,
-        LifecycleState.REMEDIATION,
-    }
-)
 HISTORY_SCAN_BATCH = 500
 
 
