@@ -9,7 +9,7 @@ API's way. Request ids and etags are checked by the servicer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.commands import (
     NO_AMOUNT,
@@ -36,6 +36,7 @@ from domain.commands import (
     VerifyRemediation,
 )
 from domain.model import Comparator, Metric, Milestone, Money, Severity, SlaObjective
+from domain.objectives import NATURAL_COMPARATOR
 from server.api.mapping import occur_time, supplier_id_from_name
 from server.api.proto_values import (
     Violations,
@@ -90,10 +91,10 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         for index, o in enumerate(proto.objectives)
     ]
     occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
-    # An amount left out is zero in the currency of the one given (CNY if neither is).
+    # An amount left out is zero in the currency of the one given (CNY if neither is); a bad
+    # one is the same placeholder, so the domain still checks every other field.
     nothing = Money(NO_AMOUNT.amount, (monthly_fee or liability_limit or NO_AMOUNT).currency)
-    return SignContract(
+    command = SignContract(
         supplier_id=supplier_id,
         contract_id=proto.contract_id,
         occurred_at=occurred_at,
@@ -101,22 +102,30 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         liability_limit=liability_limit or nothing,
         starts_at=starts_at,
         ends_at=ends_at,
-        objectives=tuple(o for o in objectives if o is not None),
+        objectives=tuple(objectives),
     )
+    bad.raise_if_any(command)
+    return command
 
 
-def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective | None:
-    """One objective of a contract; ``field`` is its path (``contract.objectives[1]``)."""
+def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective:
+    """One objective of a contract; ``field`` is its path (``contract.objectives[1]``).
+
+    A bad enum is recorded in ``bad`` and a placeholder stands in: without a comparator the
+    metric's own direction, so the objective's other fields are still checked; without a
+    metric the domain does not judge the objective at all (its ranges are the metric's).
+    """
     metric = enum_from_proto(Metric, pb.Metric, proto.metric, f"{field}.metric", bad)
     comparator = enum_from_proto(
         Comparator, pb.Comparator, proto.comparator, f"{field}.comparator", bad
     )
-    if metric is None or comparator is None:
-        return None
+    if metric is None:
+        bad.skip(field)
+        metric = Metric.AVAILABILITY
     return SlaObjective(
         objective_id=proto.objective_id,
         metric=metric,
-        comparator=comparator,
+        comparator=comparator or NATURAL_COMPARATOR[metric],
         target=proto.target,
         warning=proto.warning,
         tolerance=proto.tolerance,
@@ -182,18 +191,21 @@ def record_measurement(request: api.RecordMeasurementRequest, clock: Clock) -> R
     period_start = required_time(request, "period_start_time", "", bad)
     period_end = required_time(request, "period_end_time", "", bad)
     occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
-    assert period_start is not None  # noqa: S101 - guaranteed by raise_if_any
-    assert period_end is not None  # noqa: S101 - guaranteed by raise_if_any
-    return RecordMeasurement(
+    if period_start is None or period_end is None:
+        # Placeholders: the period is judged once both ends are known.
+        bad.skip("period_start_time")
+        bad.skip("period_end_time")
+    command = RecordMeasurement(
         supplier_id=supplier_id,
         objective_id=request.objective_id,
         value=request.value,
         unit=request.unit,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=period_start or occurred_at - timedelta(days=1),
+        period_end=period_end or occurred_at,
         occurred_at=occurred_at,
     )
+    bad.raise_if_any(command)
+    return command
 
 
 def record_satisfaction_survey(
