@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from domain.commands import (
     NO_AMOUNT,
@@ -35,12 +36,23 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.model import Comparator, Metric, Milestone, Money, Severity, SlaObjective
+from domain.model import (
+    Comparator,
+    Metric,
+    Milestone,
+    Money,
+    Severity,
+    SlaObjective,
+    SupplierState,
+    exact,
+)
 from domain.objectives import NATURAL_COMPARATOR
+from rules.sla import in_warning
 from server.api.mapping import occur_time, supplier_id_from_name
 from server.api.proto_values import (
     Violations,
     enum_from_proto,
+    enum_to_proto,
     money_from_proto,
     optional_time,
     required_time,
@@ -206,6 +218,32 @@ def record_measurement(request: api.RecordMeasurementRequest, clock: Clock) -> R
     )
     bad.raise_if_any(command)
     return command
+
+
+def measurement_assessment(
+    state: SupplierState, objective_id: str, value: float
+) -> api.MeasurementAssessment | None:
+    """``value`` against the objective ``objective_id`` of the supplier's contract: the
+    shortfall when it misses, the margin when it meets; None without such an objective.
+    """
+    objective = state.contract.objective(objective_id) if state.contract else None
+    if objective is None:
+        return None
+    shortfall = objective.shortfall(value)
+    beyond = exact(value) - exact(objective.target)
+    margin = beyond if objective.comparator is Comparator.AT_LEAST else -beyond
+    return api.MeasurementAssessment(
+        objective_id=objective_id,
+        metric=enum_to_proto(pb.Metric, objective.metric),
+        comparator=enum_to_proto(pb.Comparator, objective.comparator),
+        target=objective.target,
+        value=value,
+        met=shortfall == 0,
+        shortfall=float(shortfall),
+        margin=float(max(margin, Decimal(0))),
+        tolerance=objective.tolerance,
+        in_warning=in_warning(objective, value),
+    )
 
 
 def record_satisfaction_survey(
