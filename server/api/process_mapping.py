@@ -9,7 +9,7 @@ API's way. Request ids and etags are checked by the servicer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from domain.commands import (
@@ -212,7 +212,7 @@ def record_measurement(request: api.RecordMeasurementRequest, clock: Clock) -> R
         objective_id=request.objective_id,
         value=request.value,
         unit=request.unit,
-        period_start=period_start or occurred_at - timedelta(days=1),
+        period_start=period_start or occurred_at,
         period_end=period_end or occurred_at,
         occurred_at=occurred_at,
     )
