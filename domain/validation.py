@@ -37,7 +37,8 @@ from domain.commands import (
     SubmitResourcePlan,
 )
 from domain.errors import FieldViolation, InvalidCommand
-from domain.model import METRICS, Money, SlaObjective, SupplierState
+from domain.model import Money, SlaObjective, SupplierState
+from domain.objectives import objective_problems
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -127,7 +128,7 @@ def _check_period(
     naive = [*check_aware(start_field, start), *check_aware(end_field, end)]
     yield from naive
     if not naive and end <= start:
-        yield FieldViolation(end_field, f"must be later than {start_field}")
+        yield FieldViolation(end_field, f"must be later than `{start_field}`")
 
 
 def check_money(field: str, money: Money, *, positive: bool = False) -> Iterator[FieldViolation]:
@@ -197,9 +198,15 @@ def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldVio
     elif o.objective_id in seen:
         yield FieldViolation(f"{field}.objective_id", f"duplicate objective {o.objective_id!r}")
     seen.add(o.objective_id)
-    spec = METRICS[o.metric]
-    for name in ("target", "warning"):
-        yield from _check_number(f"{field}.{name}", getattr(o, name), spec.minimum, spec.maximum)
+    not_numbers = [
+        FieldViolation(f"{field}.{key}", f"expected a number, got {type(value).__name__}")
+        for key, value in (("target", o.target), ("warning", o.warning))
+        if not isinstance(value, int | float) or isinstance(value, bool)
+    ]
+    yield from not_numbers
+    if not not_numbers:  # the policy loader's checks: range, direction, warning on the safe side
+        for key, message in objective_problems(o):
+            yield FieldViolation(f"{field}.{key}", message)
     yield from _check_number(f"{field}.tolerance", o.tolerance, -1e12, 1e12)
     if o.tolerance < 0:
         yield FieldViolation(f"{field}.tolerance", "must not be negative")

@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain.model import (
-    METRICS,
     Comparator,
     Metric,
     ServiceCategory,
     Severity,
     SlaObjective,
 )
+from domain.objectives import objective_problems
 from rules.errors import Problems
 from rules.model import (
     CreditSchedule,
@@ -32,7 +32,6 @@ from rules.model import (
     Window,
     WindowKind,
 )
-from rules.sla import NATURAL_COMPARATOR
 from rules.yaml_source import DocPath, SourceDoc
 
 ALL_CATEGORIES = "all"
@@ -151,38 +150,9 @@ def _objective(
 def _check_objective(
     doc: SourceDoc, path: DocPath, objective: SlaObjective, problems: Problems
 ) -> None:
-    spec, metric = METRICS[objective.metric], objective.metric.value
-    for key in ("target", "warning"):
-        value = getattr(objective, key)
-        if not spec.minimum <= value <= spec.maximum:
-            message = (
-                f"{key} {value:g} is outside the range of {metric}:"
-                f" {spec.minimum:g} to {spec.maximum:g} {spec.unit}"
-            )
-            problems.add(doc.error((*path, key), message))
-    natural = NATURAL_COMPARATOR[objective.metric]
-    if objective.comparator is not natural:
-        better = "rises" if natural is Comparator.AT_LEAST else "falls"
-        message = (
-            f"{metric} gets better as it {better}: its objectives compare with"
-            f" {natural.value!r}, not {objective.comparator.value!r}"
-        )
-        problems.add(doc.error((*path, "comparator"), message))
-        return
-    at_least = objective.comparator is Comparator.AT_LEAST
-    if (
-        (objective.warning < objective.target)
-        if at_least
-        else (objective.warning > objective.target)
-    ):
-        side = "at or above" if at_least else "at or below"
-        wrong = "below" if at_least else "above"
-        message = (
-            f"warning {objective.warning:g} is {wrong} the target {objective.target:g}: for a"
-            f" {objective.comparator.value!r} objective the warning threshold is on the safe"
-            f" side, {side} the target"
-        )
-        problems.add(doc.error((*path, "warning"), message))
+    # The same checks the API runs on a contract's objectives (domain/validation.py).
+    for key, message in objective_problems(objective):
+        problems.add(doc.error((*path, key), message))
 
 
 # --- severity tiers --------------------------------------------------------------------------

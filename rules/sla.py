@@ -7,24 +7,11 @@ team wrote, not in the next one by a rounding error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 
 from domain.errors import PolicyError
-from domain.model import Comparator, Metric, Severity, SlaObjective, exact
+from domain.model import Comparator, Severity, SlaObjective, exact
 from rules.model import MetricTiers
-
-NATURAL_COMPARATOR: Mapping[Metric, Comparator] = {
-    Metric.AVAILABILITY: Comparator.AT_LEAST,
-    Metric.MEAN_TIME_TO_RESTORE: Comparator.AT_MOST,
-    Metric.FAULT_RESPONSE_TIME: Comparator.AT_MOST,
-    Metric.ON_TIME_DELIVERY: Comparator.AT_LEAST,
-    Metric.FIX_RESPONSE_TIME: Comparator.AT_MOST,
-    Metric.PROBLEM_REPORTS_PER_UNIT: Comparator.AT_MOST,
-    Metric.SERVICE_QUALITY_DEFECTS: Comparator.AT_MOST,
-    Metric.CUSTOMER_SATISFACTION: Comparator.AT_LEAST,
-}
-"""Which way each metric gets better: an objective comparing the other way is a mistake."""
 
 
 def shortfall(objective: SlaObjective, value: float) -> Decimal:

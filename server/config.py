@@ -33,16 +33,22 @@ ENVIRONMENT = {
     "max_message_bytes": "SQM_MAX_MESSAGE_BYTES",
     "max_concurrent_rpcs": "SQM_MAX_CONCURRENT_RPCS",
     "shutdown_grace_seconds": "SQM_SHUTDOWN_GRACE_SECONDS",
+    "drill": "SQM_DRILL",
+    "max_clock_skew_seconds": "SQM_MAX_CLOCK_SKEW_SECONDS",
+    "log_format": "SQM_LOG_FORMAT",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300.0
+LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
+    "max_clock_skew_seconds": 0,
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -100,6 +106,11 @@ class Settings:
     # Calls in progress at once, Watch streams included; one more: RESOURCE_EXHAUSTED.
     max_concurrent_rpcs: int = DEFAULT_MAX_CONCURRENT_RPCS
     shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS  # for in-flight calls
+    # Drills and tests only: AdminService.AdvanceTime may move the clock past the wall clock
+    # by more than max_clock_skew_seconds (otherwise FAILED_PRECONDITION).
+    drill: bool = False
+    max_clock_skew_seconds: float = DEFAULT_MAX_CLOCK_SKEW_SECONDS
+    log_format: str = "text"  # "json": one JSON object per log line (the access log too)
 
 
 def settings_from(
@@ -115,8 +126,14 @@ def settings_from(
             values[field] = given
     if "database" in values:
         values["database"] = database_from(str(values["database"]))
-    if "migrate" in values:
-        values["migrate"] = _flag("migrate", values["migrate"])
+    for flag_field in ("migrate", "drill"):
+        if flag_field in values:
+            values[flag_field] = _flag(flag_field, values[flag_field])
+    if "log_format" in values and values["log_format"] not in LOG_FORMATS:
+        raise ValueError(
+            f"log_format (env {ENVIRONMENT['log_format']}) must be text or json,"
+            f" got {values['log_format']!r}"
+        )
     for path_field in (
         "policy_dir",
         "tokens_file",
@@ -147,6 +164,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("max_message_bytes", int),
     ("max_concurrent_rpcs", int),
     ("shutdown_grace_seconds", float),
+    ("max_clock_skew_seconds", float),
 )
 
 

@@ -1135,3 +1135,8 @@ def replacements_for(event: RecordedEvent, field: str) -> st.SearchStrategy[Any]
     else:
         candidates = st.text(max_size=40)
     return candidates.filter(lambda v: v != old)
+
+
+def fault_sets(faults: tuple[str, ...]) -> st.SearchStrategy[frozenset[str]]:
+    """One or more of ``faults`` (names of independent faults a test knows how to inject)."""
+    return st.frozensets(st.sampled_from(faults), min_size=1)

@@ -1,36 +1,69 @@
-"""The AdminService servicer: advancing time by hand, for drills and tests."""
+"""The AdminService servicer: advancing time by hand, for drills and tests.
+
+Outside drill mode (``sqm serve --drill``) time may only be advanced to the wall clock plus
+a small skew: a production server must not be sent into the future, where deadlines would
+fire and penalties fall due early. Every accepted advance is logged with its actor.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 
 from server.api import mapping
-from server.api.errors import translated
+from server.api.errors import TimeTravelRefused, translated
 from server.api.proto_values import optional_time
 from server.app.scheduler import DeadlineScheduler
+from server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS
+from server.security.auth import current_actor
 from sqm.v1 import admin_service_pb2 as admin
 from sqm.v1 import admin_service_pb2_grpc as admin_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
+log = logging.getLogger("sqm.admin")
 
 
 class AdminServicer(admin_grpc.AdminServiceServicer):
     """Advances the clock through the same path as the scheduler."""
 
-    def __init__(self, scheduler: DeadlineScheduler, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        scheduler: DeadlineScheduler,
+        clock: Callable[[], datetime],
+        *,
+        drill: bool = False,
+        max_clock_skew: timedelta = timedelta(seconds=DEFAULT_MAX_CLOCK_SKEW_SECONDS),
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._scheduler = scheduler
         self._clock = clock
+        self._drill = drill
+        self._max_clock_skew = max_clock_skew
+        self._wall_clock = wall_clock
 
     @translated
     async def AdvanceTime(  # noqa: N802 - gRPC method names are PascalCase
         self, request: admin.AdvanceTimeRequest, context: Context
     ) -> admin.AdvanceTimeResponse:
-        """Advance every supplier to the requested time (the server's time if unset)."""
-        summary = await self._scheduler.tick(_requested_time(request) or self._clock())
+        """Advance every supplier to the requested time (the server's time if unset).
+
+        Beyond the wall clock plus the allowed skew: FAILED_PRECONDITION, unless drilling.
+        """
+        moment = _requested_time(request) or self._clock()
+        limit = self._wall_clock() + self._max_clock_skew
+        if moment > limit and not self._drill:
+            raise TimeTravelRefused(moment, limit)
+        log.info(
+            "AdvanceTime to %s by %s%s",
+            moment.isoformat(),
+            current_actor().name,
+            " (drill)" if moment > limit else "",
+        )
+        summary = await self._scheduler.tick(moment)
         return admin.AdvanceTimeResponse(
             suppliers_checked=summary.suppliers_checked,
             suppliers_changed=summary.suppliers_changed,

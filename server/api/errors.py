@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
@@ -56,7 +57,23 @@ class MalformedRequest(DomainError):
         super().__init__(f"the request is not a valid protobuf message: {problem}")
 
 
+class TimeTravelRefused(DomainError):
+    """AdvanceTime asked for a time beyond the wall clock and its allowed skew, outside drills."""
+
+    reason = "TIME_TRAVEL_REFUSED"
+
+    def __init__(self, requested: datetime, limit: datetime) -> None:
+        # Strings, so ErrorInfo's metadata carries them.
+        self.requested_time = requested.isoformat()
+        self.latest_allowed_time = limit.isoformat()
+        super().__init__(
+            f"AdvanceTime to {requested.isoformat()} is beyond the wall clock plus the allowed"
+            f" skew ({limit.isoformat()}); only a server started with --drill moves time ahead"
+        )
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
+    TimeTravelRefused: grpc.StatusCode.FAILED_PRECONDITION,
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
     MalformedRequest: grpc.StatusCode.INVALID_ARGUMENT,
     InvalidCommand: grpc.StatusCode.INVALID_ARGUMENT,
@@ -135,17 +152,26 @@ def _extra_details(error: DomainError) -> list[Any]:
         return [error_details_pb2.BadRequest(field_violations=[violation])]
     if isinstance(error, PackInvalid):
         return [error_details_pb2.BadRequest(field_violations=pack_violations(error))]
-    if isinstance(error, IllegalTransition):
-        violation = error_details_pb2.PreconditionFailure.Violation(
-            type="LIFECYCLE_STATE", subject=error.current_state, description=str(error)
-        )
-        return [error_details_pb2.PreconditionFailure(violations=[violation])]
-    if isinstance(error, NeedPrecondition):
-        violation = error_details_pb2.PreconditionFailure.Violation(
-            type="NEED", subject=error.subject, description=str(error)
-        )
-        return [error_details_pb2.PreconditionFailure(violations=[violation])]
+    precondition = _precondition(error)
+    if precondition is not None:
+        return [error_details_pb2.PreconditionFailure(violations=[precondition])]
     return []
+
+
+def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.Violation | None:
+    """The failed precondition an error names: its type and subject."""
+    subject: tuple[str, str] | None = None
+    if isinstance(error, IllegalTransition):
+        subject = ("LIFECYCLE_STATE", error.current_state)
+    elif isinstance(error, NeedPrecondition):
+        subject = ("NEED", error.subject)
+    elif isinstance(error, TimeTravelRefused):
+        subject = ("DRILL_MODE", "AdvanceTime")
+    if subject is None:
+        return None
+    return error_details_pb2.PreconditionFailure.Violation(
+        type=subject[0], subject=subject[1], description=str(error)
+    )
 
 
 def pack_violations(error: PackInvalid) -> list[error_details_pb2.BadRequest.FieldViolation]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
@@ -13,7 +15,7 @@ from server.api.policy_servicer import PolicyServicer
 from server.api.request_decoding import DecodingInterceptor
 from server.api.supplier_servicer import SupplierServicer
 from server.bootstrap import App
-from server.config import DEFAULT_MAX_MESSAGE_BYTES
+from server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
 from server.observability.calls import Metrics, ObservabilityInterceptor
 from server.security.auth import AuthInterceptor, TokenTable
 from sqm.v1 import (
@@ -45,12 +47,15 @@ def create_server(
     metrics: Metrics | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_concurrent_rpcs: int | None = None,
+    drill: bool = False,
+    max_clock_skew: timedelta = timedelta(seconds=DEFAULT_MAX_CLOCK_SKEW_SECONDS),
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
     ``tokens`` turns authentication on; ``credentials`` serve TLS (mutual TLS when they
     require client certificates). A request larger than ``max_message_bytes``, or a call
     beyond ``max_concurrent_rpcs`` in progress (None: no limit), is RESOURCE_EXHAUSTED.
+    ``drill`` lets AdminService.AdvanceTime go beyond the wall clock plus ``max_clock_skew``.
     Returns the server, the bound port and the health servicer (serving is announced by
     the caller once the server has started).
     """
@@ -75,7 +80,8 @@ def create_server(
         PolicyServicer(app.policy_admin, app.executor), server
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(app.scheduler, app.clock), server
+        AdminServicer(app.scheduler, app.clock, drill=drill, max_clock_skew=max_clock_skew),
+        server,
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
         AuditServicer(app.service, app.store, app.executor, app.clock), server

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.commands import (
     BlacklistSupplier,
@@ -42,7 +42,15 @@ from domain.commands import (
 from domain.errors import FieldViolation, InvalidCommand
 from domain.model import Certificate, CertificateKind, ServiceCategory
 from domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
-from server.api.proto_values import Violations, enum_from_proto, required_time, shown, timestamp
+from server.api.proto_values import (
+    IncompleteRequest,
+    Violations,
+    covered,
+    enum_from_proto,
+    required_time,
+    shown,
+    timestamp,
+)
 from server.api.resource_mapping import (
     decision,
     decisions,
@@ -58,6 +66,7 @@ from sqm.v1 import supplier_service_pb2 as api
 __all__ = [
     "API_FIELD_NAMES",
     "Violations",
+    "checked_command",
     "decision",
     "decisions",
     "etag",
@@ -76,10 +85,12 @@ __all__ = [
 
 SUPPLIER_NAME = re.compile(r"^suppliers/(?P<id>[^/]+)$")
 ETAG = re.compile(r"^v(?P<version>\d+)$")
+QUOTED_FIELD = re.compile(r"`([a-z_][a-z0-9_.\[\]']*)`")
 MAX_REQUEST_ID_LENGTH = 128
 MAX_DESCRIPTION_LENGTH = 300
 
 Clock = Callable[[], datetime]
+C = TypeVar("C")
 
 
 # --- shared by every request ------------------------------------------------------------
@@ -123,6 +134,37 @@ def expected_version(etag: str) -> int | None:
     return int(match["version"])
 
 
+def checked_command(
+    mapper: Callable[[Any, Clock], C],
+    validator: Callable[[Any], None],
+    request: Any,
+    clock: Clock,
+) -> tuple[C | None, list[FieldViolation]]:
+    """``request`` mapped and checked by the domain: the command, or every bad field.
+
+    A mapper that finds bad fields still hands over the command as far as it could build it
+    (:class:`~server.api.proto_values.IncompleteRequest`), so the domain's checks (ids,
+    names, ranges, periods, objectives) are reported in the same answer as the mapping's
+    (resource names, enums, times, money).
+    """
+    problems: list[FieldViolation] = []
+    try:
+        command: C = mapper(request, clock)
+    except IncompleteRequest as error:
+        problems.extend(error.violations)
+        partial, unchecked = error.partial, error.unchecked
+    except InvalidCommand as error:
+        return None, list(error.violations)
+    else:
+        partial, unchecked = command, frozenset()
+    try:
+        validator(partial)
+    except InvalidCommand as error:
+        found = in_api_terms(error, partial).violations
+        problems.extend(v for v in found if not covered(v.field, unchecked))
+    return (None if problems else command), problems
+
+
 def occur_time(request: Any, clock: Clock, bad: Violations) -> datetime:
     """The request's ``occur_time``; the server's time when unset."""
     if not request.HasField("occur_time"):
@@ -140,9 +182,15 @@ def register_supplier(request: api.RegisterSupplierRequest, clock: Clock) -> Reg
         ServiceCategory, pb.ServiceCategory, request.category, "category", bad
     )
     occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
-    assert category is not None  # noqa: S101 - guaranteed by raise_if_any
-    return RegisterSupplier(request.supplier_id, request.display_name, category, occurred_at)
+    # A missing category has a placeholder, so the id and the name are checked too.
+    command = RegisterSupplier(
+        request.supplier_id,
+        request.display_name,
+        category or next(iter(ServiceCategory)),
+        occurred_at,
+    )
+    bad.raise_if_any(command)
+    return command
 
 
 def submit_evidence(
@@ -251,10 +299,19 @@ def in_api_terms_of(error: InvalidCommand, command_type: type) -> InvalidCommand
     """``error`` with each field path spelled as the request for ``command_type`` spells it."""
     names = API_FIELD_NAMES.get(command_type, {})
     renamed = [
-        FieldViolation(api_field(violation.field, names), _clipped(violation.description))
+        FieldViolation(
+            api_field(violation.field, names),
+            _clipped(_quoted_fields_renamed(violation.description, names)),
+        )
         for violation in error.violations
     ]
     return InvalidCommand(renamed)
+
+
+def _quoted_fields_renamed(description: str, names: dict[str, str]) -> str:
+    # A domain message names another field in backticks ("later than `starts_at`"); the
+    # caller must read the request's name for it ("later than `contract.start_time`").
+    return QUOTED_FIELD.sub(lambda m: f"`{api_field(m[1], names)}`", description)
 
 
 def _clipped(description: str) -> str:

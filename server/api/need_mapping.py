@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from domain.errors import InvalidCommand
@@ -119,13 +119,26 @@ def rank_shortlist(request: pb.RankShortlistRequest, clock: Clock) -> RankShortl
         if supplier in seen:
             bad.add(f"{field}.supplier", f"{shown(supplier)} is given twice")
         seen.add(supplier)
-        for name, value in candidate.values.items():
-            if not math.isfinite(value):
-                bad.add(f"{field}.values[{name!r}]", f"expected a finite number, got {value!r}")
+        check_candidate_values(field, candidate.values, bad)
         candidates.append((supplier, dict(candidate.values)))
     occurred_at = occur_time(request, clock, bad)
     bad.raise_if_any()
     return RankShortlist(found, occurred_at, tuple(candidates))
+
+
+def check_candidate_values(field: str, values: Mapping[str, float], bad: Violations) -> None:
+    """Each raw value of a candidate is finite and not negative, named by its criterion
+    (``candidates[2].values['price']``), as the ranking needs it.
+    """
+    for name, value in values.items():
+        if not math.isfinite(value):
+            bad.add(f"{field}.values[{name!r}]", f"expected a finite number, got {value!r}")
+        elif value < 0:
+            bad.add(
+                f"{field}.values[{name!r}]",
+                f"{value!r} is negative; TOPSIS's vector normalisation needs values of 0 or"
+                " more (shift the scale so its lowest value is 0)",
+            )
 
 
 def award_need(request: pb.AwardNeedRequest, clock: Clock) -> AwardNeed:

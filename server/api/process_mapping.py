@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
 from domain.commands import (
     NO_AMOUNT,
@@ -35,11 +36,23 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.model import Comparator, Metric, Milestone, Money, Severity, SlaObjective
+from domain.model import (
+    Comparator,
+    Metric,
+    Milestone,
+    Money,
+    Severity,
+    SlaObjective,
+    SupplierState,
+    exact,
+)
+from domain.objectives import NATURAL_COMPARATOR
+from rules.sla import in_warning
 from server.api.mapping import occur_time, supplier_id_from_name
 from server.api.proto_values import (
     Violations,
     enum_from_proto,
+    enum_to_proto,
     money_from_proto,
     optional_time,
     required_time,
@@ -90,10 +103,10 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         for index, o in enumerate(proto.objectives)
     ]
     occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
-    # An amount left out is zero in the currency of the one given (CNY if neither is).
+    # An amount left out is zero in the currency of the one given (CNY if neither is); a bad
+    # one is the same placeholder, so the domain still checks every other field.
     nothing = Money(NO_AMOUNT.amount, (monthly_fee or liability_limit or NO_AMOUNT).currency)
-    return SignContract(
+    command = SignContract(
         supplier_id=supplier_id,
         contract_id=proto.contract_id,
         occurred_at=occurred_at,
@@ -101,22 +114,30 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         liability_limit=liability_limit or nothing,
         starts_at=starts_at,
         ends_at=ends_at,
-        objectives=tuple(o for o in objectives if o is not None),
+        objectives=tuple(objectives),
     )
+    bad.raise_if_any(command)
+    return command
 
 
-def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective | None:
-    """One objective of a contract; ``field`` is its path (``contract.objectives[1]``)."""
+def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective:
+    """One objective of a contract; ``field`` is its path (``contract.objectives[1]``).
+
+    A bad enum is recorded in ``bad`` and a placeholder stands in: without a comparator the
+    metric's own direction, so the objective's other fields are still checked; without a
+    metric the domain does not judge the objective at all (its ranges are the metric's).
+    """
     metric = enum_from_proto(Metric, pb.Metric, proto.metric, f"{field}.metric", bad)
     comparator = enum_from_proto(
         Comparator, pb.Comparator, proto.comparator, f"{field}.comparator", bad
     )
-    if metric is None or comparator is None:
-        return None
+    if metric is None:
+        bad.skip(field)
+        metric = Metric.AVAILABILITY
     return SlaObjective(
         objective_id=proto.objective_id,
         metric=metric,
-        comparator=comparator,
+        comparator=comparator or NATURAL_COMPARATOR[metric],
         target=proto.target,
         warning=proto.warning,
         tolerance=proto.tolerance,
@@ -182,17 +203,46 @@ def record_measurement(request: api.RecordMeasurementRequest, clock: Clock) -> R
     period_start = required_time(request, "period_start_time", "", bad)
     period_end = required_time(request, "period_end_time", "", bad)
     occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
-    assert period_start is not None  # noqa: S101 - guaranteed by raise_if_any
-    assert period_end is not None  # noqa: S101 - guaranteed by raise_if_any
-    return RecordMeasurement(
+    if period_start is None or period_end is None:
+        # Placeholders: the period is judged once both ends are known.
+        bad.skip("period_start_time")
+        bad.skip("period_end_time")
+    command = RecordMeasurement(
         supplier_id=supplier_id,
         objective_id=request.objective_id,
         value=request.value,
         unit=request.unit,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=period_start or occurred_at,
+        period_end=period_end or occurred_at,
         occurred_at=occurred_at,
+    )
+    bad.raise_if_any(command)
+    return command
+
+
+def measurement_assessment(
+    state: SupplierState, objective_id: str, value: float
+) -> api.MeasurementAssessment | None:
+    """``value`` against the objective ``objective_id`` of the supplier's contract: the
+    shortfall when it misses, the margin when it meets; None without such an objective.
+    """
+    objective = state.contract.objective(objective_id) if state.contract else None
+    if objective is None:
+        return None
+    shortfall = objective.shortfall(value)
+    beyond = exact(value) - exact(objective.target)
+    margin = beyond if objective.comparator is Comparator.AT_LEAST else -beyond
+    return api.MeasurementAssessment(
+        objective_id=objective_id,
+        metric=enum_to_proto(pb.Metric, objective.metric),
+        comparator=enum_to_proto(pb.Comparator, objective.comparator),
+        target=objective.target,
+        value=value,
+        met=shortfall == 0,
+        shortfall=float(shortfall),
+        margin=float(max(margin, Decimal(0))),
+        tolerance=objective.tolerance,
+        in_warning=in_warning(objective, value),
     )
 
 

@@ -44,20 +44,56 @@ def shown(value: str) -> str:
     return f"{value[:MAX_SHOWN]!r}... ({len(value)} characters)"
 
 
+class IncompleteRequest(InvalidCommand):
+    """Bad fields found while mapping a request, with the command as far as it could be built.
+
+    ``partial`` holds a placeholder wherever a field was bad, so the domain's own checks can
+    still name every other bad field in the same answer; their findings at or under a path
+    in ``unchecked`` (a bad field, or one a placeholder stands in for) are not reported.
+    """
+
+    def __init__(
+        self, violations: list[FieldViolation], partial: object, unchecked: frozenset[str]
+    ) -> None:
+        super().__init__(violations)
+        self.partial = partial
+        self.unchecked = unchecked
+
+
 class Violations:
     """Collects field violations while a request is mapped; raises them all at once."""
 
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
+        self._unchecked: set[str] = set()
 
     def add(self, field: str, description: str) -> None:
         """Record one bad field."""
         self.items.append(FieldViolation(field, description))
 
-    def raise_if_any(self) -> None:
-        """Raise ``InvalidCommand`` if anything was recorded."""
-        if self.items:
+    def skip(self, field: str) -> None:
+        """Leave the domain's findings at or under ``field`` out: a placeholder stands there."""
+        self._unchecked.add(field)
+
+    def raise_if_any(self, partial: object | None = None) -> None:
+        """Raise ``InvalidCommand`` if anything was recorded.
+
+        With ``partial`` (the command built with placeholders for the bad fields) it is an
+        :class:`IncompleteRequest`, so the domain's checks can add what they find.
+        """
+        if not self.items:
+            return
+        if partial is None:
             raise InvalidCommand(self.items)
+        unchecked = frozenset(self._unchecked | {item.field for item in self.items})
+        raise IncompleteRequest(self.items, partial, unchecked)
+
+
+def covered(field: str, paths: frozenset[str]) -> bool:
+    """True when ``field`` is one of ``paths`` or lies under one (``a.b`` under ``a``)."""
+    return any(
+        field == path or (field.startswith(path) and field[len(path)] in ".[") for path in paths
+    )
 
 
 # --- times ------------------------------------------------------------------------------

@@ -66,14 +66,7 @@ class ServicerBase:
         The domain's own field checks run here too (they run again in the service), so a
         caller learns of a bad request id and an empty reason in the same answer.
         """
-        problems: list[FieldViolation] = []
-        command: C | None = None
-        try:
-            command = mapper(request, self._clock)
-            validator(command)
-        except InvalidCommand as error:
-            renamed = mapping.in_api_terms(error, command) if command is not None else error
-            problems.extend(renamed.violations)
+        command, problems = mapping.checked_command(mapper, validator, request, self._clock)
         request_id_problem = mapping.request_id_problem(request.request_id)
         if request_id_problem:
             problems.append(FieldViolation("request_id", request_id_problem))

@@ -9,7 +9,7 @@ import threading
 from collections.abc import AsyncIterator
 from functools import partial
 
-from server.api import measurement_upload, process_mapping
+from server.api import mapping, measurement_upload, process_mapping
 from server.api.errors import TooManyRows, translated
 from server.api.measurement_upload import MAX_UPLOAD_ROWS
 from server.api.servicer_base import Context, ServicerBase, actor
@@ -23,9 +23,18 @@ class MonitoringMethods(ServicerBase):
     async def RecordMeasurement(  # noqa: N802 - gRPC method names are PascalCase
         self, request: api.RecordMeasurementRequest, context: Context
     ) -> api.RecordMeasurementResponse:
-        """Record one SLA measurement."""
-        result = await self._process(process_mapping.record_measurement, request, context)
-        return api.RecordMeasurementResponse(result=result)
+        """Record one SLA measurement; answer with its figures against the objective."""
+        command, request_context = self._prepare(
+            process_mapping.record_measurement, request, context
+        )
+        result = await self._execute(command, request_context)
+        response = api.RecordMeasurementResponse(result=mapping.process_result(result))
+        assessment = process_mapping.measurement_assessment(
+            result.supplier, command.objective_id, command.value
+        )
+        if assessment is not None:
+            response.assessment.CopyFrom(assessment)
+        return response
 
     @translated
     async def UploadMeasurements(  # noqa: N802

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 
 from domain.events import EVENT_TYPES
 from server.api import mapping, need_mapping, pagination, process_mapping
@@ -156,9 +155,7 @@ def ranking_inputs(request: api.RankCandidatesRequest) -> list[tuple[str, dict[s
     for index, candidate in enumerate(request.candidates):
         field = f"candidates[{index}]"
         supplier = mapping.supplier_id_from_name(candidate.supplier, f"{field}.supplier", bad)
-        for name, value in candidate.values.items():
-            if not math.isfinite(value):
-                bad.add(f"{field}.values[{name!r}]", f"expected a finite number, got {value!r}")
+        need_mapping.check_candidate_values(field, candidate.values, bad)
         inputs.append((supplier, dict(candidate.values)))
     bad.raise_if_any()
     return inputs

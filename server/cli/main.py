@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import grpc
 
@@ -22,16 +23,20 @@ from server.cli.policy import add_policy_commands
 from server.cli.simulate import add_simulation_commands
 from server.config import (
     DEFAULT_ADDRESS,
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
+    LOG_FORMATS,
     Settings,
     settings_from,
 )
 from server.observability.calls import start_metrics_server
 from server.observability.gc_tuning import tune_after_start_up
+from server.observability.logs import configure_logging
+from server.observability.tracing import configure_tracing
 from server.security.auth import TokenConfigError, TokenTable, load_tokens
 from server.security.tls import TlsConfigError, optional_server_credentials
 from server.storage.errors import StoreUnavailable
@@ -92,6 +97,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_limits(serve)
     serve.add_argument(
+        "--drill",
+        action="store_true",
+        default=None,
+        help=f"drill mode: AdminService.AdvanceTime may move time beyond the wall clock"
+        f" (env {ENVIRONMENT['drill']}; off by default)",
+    )
+    serve.add_argument(
+        "--max-clock-skew-seconds",
+        help=f"outside drill mode, how far past the wall clock AdvanceTime may go"
+        f" (env {ENVIRONMENT['max_clock_skew_seconds']},"
+        f" default {DEFAULT_MAX_CLOCK_SKEW_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help=f"text (readable) or json (one object per line) (env {ENVIRONMENT['log_format']},"
+        " default text)",
+    )
+    serve.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help=f"(env {ENVIRONMENT['log_level']}, default INFO)",
@@ -142,9 +166,8 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"sqm: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    tracer_provider = configure_tracing()  # only when the OTEL_* environment asks
     try:
         tokens = load_tokens(settings.tokens_file)
         credentials = optional_server_credentials(
@@ -158,6 +181,9 @@ def _serve_command(args: argparse.Namespace) -> int:
     except StoreUnavailable as error:  # found while opening the store, before serving
         print(f"sqm: {error}", file=sys.stderr)
         return 2
+    finally:
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # flushes the spans still batched
     return 0
 
 
@@ -175,6 +201,8 @@ async def serve(
         credentials=credentials,
         max_message_bytes=settings.max_message_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
+        drill=settings.drill,
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
     )
     metrics_server = (
         start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
@@ -189,11 +217,16 @@ async def serve(
     # The e2e tests and operators read this line to find the bound port.
     print(f"sqm: serving on {host}:{port}", flush=True)
     log.info(
-        "store=%s policy=%s version=%s",
+        "store=%s policy=%s version=%s drill=%s max_clock_skew_seconds=%g log_format=%s",
         settings.database,
         settings.policy_dir or "default",
         app.policy().version,
+        "on" if settings.drill else "off",
+        settings.max_clock_skew_seconds,
+        settings.log_format,
     )
+    if settings.drill:
+        log.warning("drill mode: AdvanceTime may move every supplier's clock into the future")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,9 +1,10 @@
 """One structured log line and the Prometheus metrics for every call, and the metrics endpoint.
 
 :class:`ObservabilityInterceptor` goes first in the server's interceptor list, so it also sees
-calls that authentication rejects. Its log line (logger ``sqm.access``) is a JSON object:
-method, status code, latency, request id, peer and actor; metadata is never read, so no
-token can reach a log. The application counts decisions, appended events and watchers with
+calls that authentication rejects. Its log line (logger ``sqm.access``) carries method, status
+code, latency, request id, peer and actor: a JSON object under ``--log-format json``
+(:class:`JsonFormatter`), a readable line otherwise; metadata is never read, so no token can
+reach a log. The application counts decisions, appended events and watchers with
 :func:`record_decision`, :func:`record_events` and :func:`watching`.
 """
 
@@ -16,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -26,6 +27,8 @@ import grpc
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from domain.ports import RecordedEvent
+from server.observability import tracing
 from server.security.auth import (
     Actor,
     Continuation,
@@ -75,6 +78,37 @@ class Metrics:
         self.watchers = Gauge(
             "sqm_active_watchers", "Watch streams open now.", registry=self.registry
         )
+        self.grpc = GrpcServerMetrics(self.registry)
+        self.recorded = Counter(
+            "sqm_events_recorded",
+            "Events recorded by commands, by event type.",
+            ["event_type"],
+            registry=self.registry,
+        )
+        self.breaches = Counter(
+            "sqm_breaches",
+            "SLA breaches detected, by metric and severity.",
+            ["metric", "severity"],
+            registry=self.registry,
+        )
+        self.penalties = Counter(
+            "sqm_penalties",
+            "Penalties assessed (service credits and compensations), by kind.",
+            ["kind", "currency"],
+            registry=self.registry,
+        )
+        self.penalty_amount = Counter(
+            "sqm_penalty_amount",
+            "The amount of the penalties assessed, by kind and currency.",
+            ["kind", "currency"],
+            registry=self.registry,
+        )
+        self.transitions = Counter(
+            "sqm_lifecycle_transitions",
+            "Supplier lifecycle transitions, by state left and state entered.",
+            ["from_state", "to_state"],
+            registry=self.registry,
+        )
 
     def record_call(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
         """Count one finished call and observe its duration."""
@@ -89,6 +123,33 @@ class Metrics:
         """Count ``count`` appended events."""
         self.events.inc(count)
 
+    def observe_events(self, events: Iterable[RecordedEvent]) -> None:
+        """Count a command's recorded events: by type, and breaches, penalties and lifecycle
+        transitions by what their payloads say.
+        """
+        for event in events:
+            self.recorded.labels(event_type=event.event_type).inc()
+            payload = event.payload
+            if event.event_type == "BreachDetected":
+                breach = payload.get("breach", {})
+                self.breaches.labels(
+                    metric=str(breach.get("metric", "")), severity=str(breach.get("severity", ""))
+                ).inc()
+            elif event.event_type == "PenaltyAssessed":
+                penalty = payload.get("penalty", {})
+                money = penalty.get("amount", {})
+                labels = {
+                    "kind": str(penalty.get("kind", "")),
+                    "currency": str(money.get("currency", "")),
+                }
+                self.penalties.labels(**labels).inc()
+                self.penalty_amount.labels(**labels).inc(float(money.get("amount", 0) or 0))
+            elif event.event_type == "LifecycleTransitioned":
+                self.transitions.labels(
+                    from_state=str(payload.get("from_state", "")),
+                    to_state=str(payload.get("to_state", "")),
+                ).inc()
+
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
         """Count a watcher as active while the block runs."""
@@ -97,6 +158,59 @@ class Metrics:
             yield
         finally:
             self.watchers.dec()
+
+
+class GrpcServerMetrics:
+    """The usual gRPC server metrics (go-grpc-prometheus's names and labels), so the
+    dashboards and alerts written for any gRPC server work on this one too.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["grpc_type", "grpc_service", "grpc_method"]
+        self.started = Counter(
+            "grpc_server_started", "RPCs started on the server.", labels, registry=registry
+        )
+        self.handled = Counter(
+            "grpc_server_handled",
+            "RPCs completed on the server, whatever their status.",
+            [*labels, "grpc_code"],
+            registry=registry,
+        )
+        self.handling = Histogram(
+            "grpc_server_handling_seconds",
+            "Response latency of RPCs handled by the server (streams: until they end).",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.received = Counter(
+            "grpc_server_msg_received",
+            "Stream messages received by the server (one per unary request).",
+            labels,
+            registry=registry,
+        )
+        self.sent = Counter(
+            "grpc_server_msg_sent",
+            "Stream messages sent by the server (one per unary response).",
+            labels,
+            registry=registry,
+        )
+
+
+def grpc_type(request_streaming: bool, response_streaming: bool) -> str:
+    """The ``grpc_type`` label: unary, client_stream, server_stream or bidi_stream."""
+    return {
+        (False, False): "unary",
+        (True, False): "client_stream",
+        (False, True): "server_stream",
+        (True, True): "bidi_stream",
+    }[(request_streaming, response_streaming)]
+
+
+def method_labels(method: str, kind: str) -> dict[str, str]:
+    """The labels of ``/package.Service/Method`` called as ``kind``."""
+    service, _, name = method.lstrip("/").rpartition("/")
+    return {"grpc_type": kind, "grpc_service": service, "grpc_method": name}
 
 
 _default: Metrics | None = None
@@ -120,6 +234,13 @@ def record_decision(rule_id: str, action: str) -> None:
 def record_events(count: int) -> None:
     """Count appended events in the process's metrics."""
     default_metrics().record_events(count)
+
+
+def observe_events(events: Iterable[RecordedEvent]) -> None:
+    """Count a command's recorded events in the process's metrics (see
+    :meth:`Metrics.observe_events`); meant to replace :func:`record_events`.
+    """
+    default_metrics().observe_events(events)
 
 
 def watcher_opened() -> None:
@@ -221,12 +342,40 @@ class ObservabilityInterceptor(ServerInterceptor):
             call = _Call(method, started, actor, known=False)
             self._finish(call, grpc.StatusCode.UNIMPLEMENTED, None)
             return None
-        return _wrapped(handler, lambda: _Call(method, time.perf_counter(), actor), self._finish)
+        labels = method_labels(
+            method, grpc_type(handler.request_streaming, handler.response_streaming)
+        )
+        metadata = handler_call_details.invocation_metadata
+        return _wrapped(handler, lambda: self._start(method, actor, labels, metadata), self._finish)
+
+    def _start(self, method: str, actor: Actor, labels: dict[str, str], metadata: Any) -> _Call:
+        grpc_metrics = self._metrics.grpc
+        grpc_metrics.started.labels(**labels).inc()
+        return _Call(
+            method,
+            time.perf_counter(),
+            actor,
+            labels=labels,
+            received=grpc_metrics.received.labels(**labels),
+            sent=grpc_metrics.sent.labels(**labels),
+            span=tracing.start_server_span(method, metadata),
+        )
 
     def _finish(self, call: _Call, code: grpc.StatusCode, peer: str | None) -> None:
         seconds = time.perf_counter() - call.started
         label = call.method.lstrip("/") if call.known else UNKNOWN_METHOD
         self._metrics.record_call(label, code, seconds)
+        if call.span is not None:
+            tracing.end_server_span(call.span, code)
+        if call.labels is not None:
+            grpc_metrics = self._metrics.grpc
+            grpc_metrics.handled.labels(**call.labels, grpc_code=code.name).inc()
+            grpc_metrics.handling.labels(**call.labels).observe(seconds)
+            if (
+                call.labels["grpc_type"] in ("unary", "client_stream")
+                and code is grpc.StatusCode.OK
+            ):
+                call.sent_one()
         fields = {
             "event": "rpc",
             "method": call.method,
@@ -238,7 +387,18 @@ class ObservabilityInterceptor(ServerInterceptor):
             "role": None if call.actor.role is None else str(call.actor.role),
         }
         level = logging.ERROR if code in SERVER_FAULTS else logging.INFO
-        self._log.log(level, "%s", json.dumps(fields), extra={"sqm_call": fields})
+        # Text mode reads as a sentence; JsonFormatter writes ``fields`` as the object itself.
+        self._log.log(
+            level,
+            "rpc %s %s %.3fms request_id=%s peer=%s actor=%s",
+            call.method,
+            code.name,
+            fields["latency_ms"],
+            call.request_id or "-",
+            peer,
+            call.actor.name,
+            extra={"sqm_call": fields},
+        )
 
 
 @attrs.define
@@ -248,11 +408,22 @@ class _Call:
     actor: Actor
     known: bool = True  # False: the server has no such method
     request_id: str = ""
+    labels: dict[str, str] | None = None  # the gRPC metrics' labels (None: unknown method)
+    received: Any = None  # the grpc_server_msg_received counter for this method
+    sent: Any = None  # the grpc_server_msg_sent counter for this method
+    span: Any = None  # the call's OpenTelemetry server span
 
     def saw(self, request: Any) -> None:
-        """Keep the first ``request_id`` a request message carries."""
+        """Count a request message; keep the first ``request_id`` one carries."""
+        if self.received is not None:
+            self.received.inc()
         if not self.request_id:
             self.request_id = str(getattr(request, "request_id", "") or "")
+
+    def sent_one(self) -> None:
+        """Count a response message."""
+        if self.sent is not None:
+            self.sent.inc()
 
 
 Finish = Callable[[_Call, grpc.StatusCode, "str | None"], None]
@@ -302,7 +473,8 @@ def _async_call(
         request = _seen(request, call) if request_streaming else _saw(request, call)
         error: BaseException | None = None
         try:
-            return await behaviour(request, context)
+            with tracing.in_span(call.span):  # spans the handler opens are its children
+                return await behaviour(request, context)
         except BaseException as raised:
             error = raised
             raise
@@ -325,6 +497,7 @@ def _async_stream(
         error: BaseException | None = None
         try:
             async for response in behaviour(request, context):
+                call.sent_one()
                 yield response
         except BaseException as raised:
             error = raised
@@ -370,7 +543,9 @@ def _sync_stream(
         recording = _RecordingContext(context)
         error: BaseException | None = None
         try:
-            yield from behaviour(request, recording)
+            for response in behaviour(request, recording):
+                call.sent_one()
+                yield response
         except BaseException as raised:
             error = raised
             raise

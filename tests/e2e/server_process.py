@@ -101,9 +101,11 @@ class ServerProcess:
             self.process.stdout.close()
 
 
-def running_server(database: Path) -> Iterator[ServerProcess]:
-    """Yield a started server and make sure it is gone afterwards."""
-    server = ServerProcess(database).start()
+def running_server(database: Path, *extra_args: str) -> Iterator[ServerProcess]:
+    """Yield a started server (``sqm serve`` with ``extra_args``) and make sure it is gone
+    afterwards.
+    """
+    server = ServerProcess(database, *extra_args).start()
     try:
         yield server
     finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -12,7 +14,14 @@ from clients.audit_client import AuditClient
 from sqm.v1 import needs_pb2 as needs_api
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, advance_time, qualified
-from tests.e2e.server_process import ServerProcess
+from tests.e2e.server_process import ServerProcess, running_server
+
+
+@pytest.fixture
+def server(database: Path) -> Iterator[ServerProcess]:
+    """A drill-mode server: these tests advance time beyond the wall clock."""
+    yield from running_server(database, "--drill")
+
 
 pytestmark = pytest.mark.e2e
 

@@ -58,9 +58,9 @@ def instances() -> Iterator[Instances]:
     The first migrates the schema at start-up; the second finds it current.
     """
     with fresh_schema() as url:
-        a = ServerProcess(url, "--migrate", "--tick-seconds", "0.2").start()
+        a = ServerProcess(url, "--migrate", "--tick-seconds", "0.2", "--drill").start()
         try:
-            b = ServerProcess(url, "--tick-seconds", "0.2").start()
+            b = ServerProcess(url, "--tick-seconds", "0.2", "--drill").start()
             try:
                 yield Instances(a, b)
             finally:

@@ -38,7 +38,7 @@ def _remediate(client: SqmClient, supplier_id: str, timeline: Timeline) -> None:
 
 def test_breaches_review_remediation_and_verification_follow_the_rules(database: Path) -> None:
     """Three major breaches open a review by rule; a completed plan is verified 30 clean days on."""
-    server = ServerProcess(database, "--tick-seconds", "0").start()
+    server = ServerProcess(database, "--tick-seconds", "0", "--drill").start()
     try:
         with SqmClient(server.address) as client:
             timeline = Timeline()
@@ -79,7 +79,7 @@ def test_breaches_review_remediation_and_verification_follow_the_rules(database:
 
 def test_the_scheduler_terminates_a_supplier_whose_plan_is_overdue(database: Path) -> None:
     """With nobody calling, the server's scheduler fires the overdue plan's deadline."""
-    setup = ServerProcess(database, "--tick-seconds", "0").start()
+    setup = ServerProcess(database, "--tick-seconds", "0", "--drill").start()
     try:
         with SqmClient(setup.address) as client:
             # Started two months ago, so the plan fell due before today's wall clock.

@@ -293,7 +293,7 @@ def access_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[dict[str,
         return [r for r in caplog.records if r.name == ACCESS_LOGGER]
 
     eventually(lambda: len(records()) >= count)
-    return [json.loads(r.getMessage()) for r in records()]
+    return [dict(r.sqm_call) for r in records()]  # type: ignore[attr-defined]
 
 
 # --- authentication and authorisation ---------------------------------------------------

@@ -23,12 +23,13 @@ from domain.model import (
     SlaObjective,
     Stage,
 )
+from domain.objectives import NATURAL_COMPARATOR
 from rules import CompiledPolicy, PackError, PackInvalid, default_pack_dir, load_pack
 from rules.catalogue import CATALOGUE, FactType, facts_at, pack_specs
 from rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS
 from rules.model import ACTIONS_BY_STAGE, CriterionKind, PolicyPack, WindowKind
 from rules.selection import Candidate
-from rules.sla import NATURAL_COMPARATOR, classify, shortfall
+from rules.sla import classify, shortfall
 
 D = Decimal
 

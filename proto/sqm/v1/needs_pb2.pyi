@@ -219,7 +219,10 @@ Global___RankedCandidateInput: _TypeAlias = RankedCandidateInput  # noqa: Y015
 
 @_typing.final
 class CandidateRanking(_message.Message):
-    """How one candidate fared."""
+    """How one candidate fared. Both scores are relative to the shortlist ranked:
+    they compare these candidates with each other, not with an absolute scale,
+    so the same supplier scores differently on another shortlist.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -272,8 +275,15 @@ class CandidateRanking(_message.Message):
     VALUES_FIELD_NUMBER: _builtins.int
     supplier: _builtins.str
     weighted_score: _builtins.float
+    """0 to 100: the weighted mean of the candidate's normalised values (each
+    criterion min-max normalised over the shortlist, 1 = best of it), times
+    100. 100 means best on the shortlist in every criterion, not perfect.
+    """
     weighted_rank: _builtins.int
     topsis_closeness: _builtins.float
+    """0 to 1: TOPSIS closeness to the shortlist's ideal point (the best value
+    of each criterion among these candidates); 1 is that ideal.
+    """
     topsis_rank: _builtins.int
     @_builtins.property
     def normalised(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:

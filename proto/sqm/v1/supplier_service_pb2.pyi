@@ -221,20 +221,82 @@ class RecordMeasurementResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
+    ASSESSMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def result(self) -> Global___ProcessResult: ...
+    @_builtins.property
+    def assessment(self) -> Global___MeasurementAssessment:
+        """The measurement's figures against its objective, met or missed: how far it
+        falls short of the target, or its margin beyond it.
+        """
+
     def __init__(
         self,
         *,
         result: Global___ProcessResult | None = ...,
+        assessment: Global___MeasurementAssessment | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assessment", b"assessment", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment", b"assessment", "result", b"result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordMeasurementResponse: _TypeAlias = RecordMeasurementResponse  # noqa: Y015
+
+@_typing.final
+class MeasurementAssessment(_message.Message):
+    """A measurement against its objective, in the metric's unit."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    METRIC_FIELD_NUMBER: _builtins.int
+    COMPARATOR_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    MET_FIELD_NUMBER: _builtins.int
+    SHORTFALL_FIELD_NUMBER: _builtins.int
+    MARGIN_FIELD_NUMBER: _builtins.int
+    TOLERANCE_FIELD_NUMBER: _builtins.int
+    IN_WARNING_FIELD_NUMBER: _builtins.int
+    objective_id: _builtins.str
+    metric: _resources_pb2.Metric.ValueType
+    comparator: _resources_pb2.Comparator.ValueType
+    target: _builtins.float
+    value: _builtins.float
+    met: _builtins.bool
+    """True when the value is on the target's good side (`shortfall` is 0)."""
+    shortfall: _builtins.float
+    """How far the value is on the wrong side of the target; 0 when met. A
+    shortfall within `tolerance` is recorded but is not a breach.
+    """
+    margin: _builtins.float
+    """How far the value is beyond the target on its good side; 0 when missed."""
+    tolerance: _builtins.float
+    in_warning: _builtins.bool
+    """True when the value is on the wrong side of the warning threshold."""
+    def __init__(
+        self,
+        *,
+        objective_id: _builtins.str = ...,
+        metric: _resources_pb2.Metric.ValueType = ...,
+        comparator: _resources_pb2.Comparator.ValueType = ...,
+        target: _builtins.float = ...,
+        value: _builtins.float = ...,
+        met: _builtins.bool = ...,
+        shortfall: _builtins.float = ...,
+        margin: _builtins.float = ...,
+        tolerance: _builtins.float = ...,
+        in_warning: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comparator", b"comparator", "in_warning", b"in_warning", "margin", b"margin", "met", b"met", "metric", b"metric", "objective_id", b"objective_id", "shortfall", b"shortfall", "target", b"target", "tolerance", b"tolerance", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MeasurementAssessment: _TypeAlias = MeasurementAssessment  # noqa: Y015
 
 @_typing.final
 class UploadMeasurementsRequest(_message.Message):

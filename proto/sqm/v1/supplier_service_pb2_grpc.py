@@ -29,6 +29,10 @@ if _version_not_supported:
 class SupplierServiceStub:
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     def __init__(self, channel):
@@ -212,6 +216,10 @@ class SupplierServiceStub:
 class SupplierServiceServicer:
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     def RegisterSupplier(self, request, context):
@@ -638,6 +646,10 @@ def add_SupplierServiceServicer_to_server(servicer, server):
 class SupplierService:
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     @staticmethod

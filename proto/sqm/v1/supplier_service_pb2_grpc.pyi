@@ -30,6 +30,10 @@ GRPC_VERSION: str
 class SupplierServiceStub:
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     @_typing.overload
@@ -113,6 +117,10 @@ class SupplierServiceStub:
 class SupplierServiceAsyncStub(SupplierServiceStub):
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -192,6 +200,10 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
 class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
     with the same id returns the first response and writes nothing.
+
+    Times (google.protobuf.Timestamp) are kept to the microsecond: nanoseconds
+    beyond that are truncated, not rounded, when a request is read, so a time
+    read back may differ from the one sent by less than a microsecond.
     """
 
     @_abc_1.abstractmethod
