@@ -98,10 +98,10 @@ class NeedService:
         self, command: NeedCommand, need: NeedState | None, policy: Policy
     ) -> Sequence[NeedEvent]:
         if isinstance(command, RankShortlist):
-            command = self._ranked(command, self.get(command.need_id), policy)
+            command = self._ranked(command, self.get(command.need_id))
         return decide_need(command, need, self._suppliers_named(command))
 
-    def _ranked(self, request: RankShortlist, need: NeedState, policy: Policy) -> RecordRanking:
+    def _ranked(self, request: RankShortlist, need: NeedState) -> RecordRanking:
         """The ranking ``request`` asks for, as a command that keeps it."""
         position = {supplier_id: i for i, (supplier_id, _) in enumerate(request.candidates)}
         strangers = [
@@ -123,7 +123,7 @@ class NeedService:
             return f"candidates[{where}]" if where is not None else f"candidates[{supplier_id!r}]"
 
         outcome = self._suppliers.rank_candidates(
-            [(s, given.get(s, {})) for s in need.shortlist], field=field, policy=policy
+            [(s, given.get(s, {})) for s in need.shortlist], field=field
         )
         ranking = ranking_record(outcome, need.rankings_made + 1, request.occurred_at)
         return RecordRanking(request.need_id, ranking, request.occurred_at)

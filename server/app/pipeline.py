@@ -45,7 +45,8 @@ from domain.ports import (
 )
 from domain.serialization import canonical_json, converter
 from server.app.state_cache import StateCache
-from server.observability.calls import record_decision, record_events
+from server.observability.calls import observe_events, record_decision
+from server.observability.tracing import span, traced_policy
 
 MAX_CONFLICT_RETRIES = 3
 """A job refused at the commit for a stale read is decided again this many times at most."""
@@ -255,7 +256,8 @@ class Pipeline(Generic[C, S, E]):
         is gone, :class:`Abandoned` is raised and nothing is stored, or, with
         ``stop_when_abandoned``, the jobs left are dropped and those decided are stored.
         """
-        batch = self._plan(jobs, abandoned, stop_when_abandoned=stop_when_abandoned)
+        with span("sqm.decide", kind=self._kind.name, jobs=len(jobs)):
+            batch = self._plan(jobs, abandoned, stop_when_abandoned=stop_when_abandoned)
         if all_or_none:
             refused = {i: o for i, o in batch.outcomes.items() if isinstance(o, Exception)}
             if refused:
@@ -305,7 +307,7 @@ class Pipeline(Generic[C, S, E]):
     ) -> _Batch[C, S, E]:
         batch: _Batch[C, S, E] = _Batch(jobs)
         recorded = self._store.find_requests([job.context.request_id for job in jobs])
-        scope: _Scope[S] = _Scope(self._policy(), recorded)
+        scope: _Scope[S] = _Scope(traced_policy(self._policy()), recorded)
         for index, job in enumerate(jobs):
             if abandoned is not None and abandoned():
                 if not stop_when_abandoned:
@@ -374,7 +376,8 @@ class Pipeline(Generic[C, S, E]):
             return
         last_of_stream = {d.append.stream_id: d for d in batch.decided if d.append is not None}
         appends = [self._with_snapshot(d, last_of_stream) for d in batch.decided]
-        results = self._store.append_batch(appends, all_or_none=all_or_none)
+        with span("sqm.append", appends=len(appends), all_or_none=all_or_none):
+            results = self._store.append_batch(appends, all_or_none=all_or_none)
         for decided, result in zip(batch.decided, results, strict=True):
             if isinstance(result, AppendResult) and not result.replayed:
                 batch.outcomes[decided.index] = self._stored(decided, result)
@@ -394,7 +397,7 @@ class Pipeline(Generic[C, S, E]):
     def _stored(self, decided: _Decided[C, S, E], result: AppendResult) -> Recorded[S, E]:
         if decided.state is not None:
             self._states.put(result.stream_id, result.last_version, decided.state)
-        record_events(len(result.events))
+        observe_events(result.events)
         for event in decided.events:
             if isinstance(event, DecisionRecorded) and event.decision.fired:
                 record_decision(event.decision.rule_id, event.decision.action.value)

@@ -191,7 +191,6 @@ class SupplierService:
         self,
         inputs: Sequence[tuple[str, Mapping[str, float]]],
         field: Callable[[int], str] = lambda index: f"candidates[{index}]",
-        policy: Policy | None = None,
     ) -> RankingOutcome:
         """Rank shortlisted suppliers under the active policy; records nothing.
 
@@ -199,7 +198,7 @@ class SupplierService:
         values given (a price, a lead time). ``field`` names the request field of the
         candidate at an index, for errors.
         """
-        policy = policy if policy is not None else self._policy()
+        policy = self._policy()
         if not isinstance(policy, CompiledPolicy):
             raise PolicyError("the active policy cannot rank candidates")
         # Recorded scores are "higher is better"; a cost criterion needs the raw value (a
