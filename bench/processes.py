@@ -77,9 +77,11 @@ class Served:
         lines = self._log.read_text(encoding="utf-8").splitlines()[after_line:]
         found = []
         for line in lines:
-            _, marker, record = line.partition("sqm.access: ")
-            if marker and method in record:
-                found.append(float(json.loads(record)["latency_ms"]))
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if record.get("logger") == "sqm.access" and method in str(record.get("method", "")):
+                found.append(float(record["latency_ms"]))
         return found
 
     def rss_mb(self) -> float:
@@ -122,6 +124,7 @@ def sqm_server(database: str | Path, log: Path) -> Served:
     command = [
         sys.executable, "-m", "server", "serve",
         "--address", "127.0.0.1:0", "--database", str(database), "--tick-seconds", "0",
+        "--log-format", "json",
     ]  # fmt: skip
     return Served(command, log, _health_serving)
 
