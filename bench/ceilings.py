@@ -2,7 +2,7 @@
 
 (a) the durable_rules loop alone on the decision contexts SQM produces (assert the context
     as a fact with a fresh session, collect what fired, delete the session), as
-    ``rules.engine`` drives it but without anything else;
+    ``sqm.rules.engine`` drives it but without anything else;
 (b) a trivial grpc.aio echo server (:mod:`bench.echo`) under the same client;
 (c) SQLite inserts with SQM's durability settings (WAL, ``synchronous=FULL``), one row per
     transaction, the way a unary command commits.
@@ -52,10 +52,10 @@ def record_contexts(months: int) -> Contexts:
 def _record_contexts(months: int) -> Contexts:
     import random  # noqa: PLC0415 - in the child
 
-    from domain.serialization import parse_time  # noqa: PLC0415
-    from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415
-    from rules.engine import rules_engine  # noqa: PLC0415
-    from simulation import impact  # noqa: PLC0415
+    from sqm.domain.serialization import parse_time  # noqa: PLC0415
+    from sqm.rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415
+    from sqm.rules.engine import rules_engine  # noqa: PLC0415
+    from sqm.simulation import impact  # noqa: PLC0415
 
     recorder = _Recorder(rules_engine())
     pack = load_pack(default_pack_dir())
@@ -106,7 +106,7 @@ def engine_rate(contexts: Contexts, seconds: float) -> float:
 def _engine_rate(contexts: Contexts, seconds: float) -> float:
     from durable.engine import Host  # noqa: PLC0415 - the C extension, in the child only
 
-    from rules.engine import HANDLED_RULE, MESSAGE_MARK  # noqa: PLC0415
+    from sqm.rules.engine import HANDLED_RULE, MESSAGE_MARK  # noqa: PLC0415
 
     fired: list[str] = []
 
@@ -114,7 +114,7 @@ def _engine_rate(contexts: Contexts, seconds: float) -> float:
         def get_action(self, name: str) -> Any:
             return lambda closure: fired.append(name)
 
-        def _run(self) -> None:  # no timer threads, as in rules.engine
+        def _run(self) -> None:  # no timer threads, as in sqm.rules.engine
             pass
 
     host = RawHost()

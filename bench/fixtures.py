@@ -4,7 +4,7 @@ Going through gRPC one command at a time would take longer than the benchmarks t
 Instead a few *template* suppliers are decided for real (``decide`` then ``fold`` under the
 default pack, the simulation's own path), and their histories are copied under new supplier
 ids (every string holding the template's id gets the copy's) and appended with
-:meth:`~server.storage.sqlite.SqliteEventStore.append_batch`: numbered, timestamped and
+:meth:`~sqm.server.storage.sqlite.SqliteEventStore.append_batch`: numbered, timestamped and
 hash-chained by the store exactly as a served command's events are, one request per command,
 with its fingerprint. Decisions do not depend on a supplier's id, so a copy's history is the
 history the domain would record for it.
@@ -26,23 +26,23 @@ from typing import Any
 
 import attrs
 
-from domain.commands import (
+from sqm.domain.commands import (
     Command,
     RecordMeasurement,
     RegisterSupplier,
     SignContract,
     SubmitQualificationEvidence,
 )
-from domain.decide import decide, fold
-from domain.events import Event, event_type
-from domain.model import METRICS, Money, ServiceCategory, SlaObjective, SupplierState
-from domain.ports import CommandMeta, NewEvent, PendingAppend
-from domain.serialization import canonical_json, converter, event_to_payload, state_to_dict
-from rules import CompiledPolicy, PolicyPack
-from server.storage.sqlite import SqliteEventStore
-from simulation import impact
-from simulation import scenarios as sc
-from simulation.runner import certificates
+from sqm.domain.decide import decide, fold
+from sqm.domain.events import Event, event_type
+from sqm.domain.model import METRICS, Money, ServiceCategory, SlaObjective, SupplierState
+from sqm.domain.ports import CommandMeta, NewEvent, PendingAppend
+from sqm.domain.serialization import canonical_json, converter, event_to_payload, state_to_dict
+from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.server.storage.sqlite import SqliteEventStore
+from sqm.simulation import impact
+from sqm.simulation import scenarios as sc
+from sqm.simulation.runner import certificates
 
 FIXTURE_VERSION = "1"
 """Bump when what a fixture holds changes: cached stores with another version are rebuilt."""

@@ -18,9 +18,9 @@ import attrs
 
 from bench import fixtures, load
 from bench.processes import sqm_server
-from clients import measurement
-from domain.model import METRICS
-from rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.client import measurement
+from sqm.domain.model import METRICS
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
 from sqm.v1 import supplier_service_pb2 as api
 
 RECORD_METHOD = "/sqm.v1.SupplierService/RecordMeasurement"

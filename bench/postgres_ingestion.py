@@ -44,7 +44,7 @@ def imported(store: ingestion.Store, folder: Path) -> Iterator[str]:
 
 
 def _sqm(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "server", *args], check=True, capture_output=True)  # noqa: S603 - our own command
+    subprocess.run([sys.executable, "-m", "sqm.server", *args], check=True, capture_output=True)  # noqa: S603 - our own command
 
 
 def streaming(

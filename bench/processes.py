@@ -122,7 +122,7 @@ def sqm_server(database: str | Path, log: Path) -> Served:
     over every supplier in the middle of a measurement would measure the tick instead).
     """
     command = [
-        sys.executable, "-m", "server", "serve",
+        sys.executable, "-m", "sqm.server", "serve",
         "--address", "127.0.0.1:0", "--database", str(database), "--tick-seconds", "0",
         "--log-format", "json",
     ]  # fmt: skip

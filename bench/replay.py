@@ -39,7 +39,7 @@ def history(events: int, templates: int, months: int) -> Path:
 
 
 def _history(events: int, templates: int, months: int) -> Path:
-    from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
+    from sqm.rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
 
     pack = load_pack(default_pack_dir())
     policy = CompiledPolicy(pack)
@@ -61,10 +61,10 @@ def replay(path: Path) -> ReplayRun:
 
 
 def _replay(path: Path) -> ReplayRun:
-    from rules import default_pack_dir, load_pack  # noqa: PLC0415 - in the child
-    from server.observability.gc_tuning import tune_after_start_up  # noqa: PLC0415
-    from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
-    from simulation.backtest import backtest  # noqa: PLC0415
+    from sqm.rules import default_pack_dir, load_pack  # noqa: PLC0415 - in the child
+    from sqm.server.observability.gc_tuning import tune_after_start_up  # noqa: PLC0415
+    from sqm.server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
+    from sqm.simulation.backtest import backtest  # noqa: PLC0415
 
     pack = load_pack(default_pack_dir())
     tune_after_start_up()  # as ``sqm backtest`` does

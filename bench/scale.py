@@ -43,9 +43,9 @@ def store(suppliers: int) -> Path:
 
 
 def _store(suppliers: int) -> Path:
-    from rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
-    from server.app.policies import start_policy  # noqa: PLC0415
-    from server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
+    from sqm.rules import CompiledPolicy, default_pack_dir, load_pack  # noqa: PLC0415 - child
+    from sqm.server.app.policies import start_policy  # noqa: PLC0415
+    from sqm.server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
 
     policy = CompiledPolicy(load_pack(default_pack_dir()))
 

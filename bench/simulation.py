@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from rules import default_pack_dir
+from sqm.rules import default_pack_dir
 
 
 def supplier_months_per_second(suppliers: int, months: int, folder: Path) -> float:
     """Supplier-months a second of ``sqm simulate run`` (baseline scenario, seed 1)."""
     folder.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "server", "simulate", "run", str(default_pack_dir()),
+        sys.executable, "-m", "sqm.server", "simulate", "run", str(default_pack_dir()),
         "--suppliers", str(suppliers), "--months", str(months), "--seed", "1",
         "--json", str(folder / "simulation.json"),
     ]  # fmt: skip

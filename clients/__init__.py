@@ -1,6 +1,6 @@
 """Python client library for SQM's gRPC API."""
 
-from clients.builders import (
+from sqm.client.builders import (
     amount,
     certificate,
     contract,
@@ -9,11 +9,11 @@ from clients.builders import (
     sla_objective,
     supplier_name,
 )
-from clients.connection import Connection, connection_from
-from clients.csv_import import CsvInvalid, ImportReport, import_rows, read_measurements
-from clients.errors import BadField, SqmError
-from clients.process_calls import PenaltyLedger
-from clients.sqm_client import SqmClient
+from sqm.client.connection import Connection, connection_from
+from sqm.client.csv_import import CsvInvalid, ImportReport, import_rows, read_measurements
+from sqm.client.errors import BadField, SqmError
+from sqm.client.process_calls import PenaltyLedger
+from sqm.client.sqm_client import SqmClient
 
 __all__ = [
     "BadField",

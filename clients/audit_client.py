@@ -2,7 +2,7 @@
 
 ::
 
-    from clients.audit_client import AuditClient
+    from sqm.client.audit_client import AuditClient
 
     with AuditClient("127.0.0.1:50051", actor="auditor") as audit:
         print(audit.verify_chain().intact)
@@ -11,7 +11,7 @@
                 handle(item.event)
                 saved = item.resume_token   # keep it: resume from here after a disconnect
 
-Unary calls have a deadline and raise :class:`clients.errors.SqmError`; archiving is retried
+Unary calls have a deadline and raise :class:`sqm.client.errors.SqmError`; archiving is retried
 on transient failures with the same request id, so a retry never archives twice. A watch
 has no deadline: it runs until :meth:`WatchStream.cancel` (or leaving its ``with`` block).
 """
@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 import grpc
 
-from clients.builders import timestamp
-from clients.errors import from_rpc_error
-from clients.retry import call_metadata, call_with_retries
+from sqm.client.builders import timestamp
+from sqm.client.errors import from_rpc_error
+from sqm.client.retry import call_metadata, call_with_retries
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 

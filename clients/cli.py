@@ -25,8 +25,8 @@ from pathlib import Path
 
 import grpc
 
-from clients import cli_output
-from clients.connection import (
+from sqm.client import cli_output
+from sqm.client.connection import (
     DEFAULT_SERVER,
     DEFAULT_TIMEOUT_SECONDS,
     SERVER_VARIABLE,
@@ -34,9 +34,9 @@ from clients.connection import (
     Connection,
     connection_from,
 )
-from clients.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
-from clients.errors import SqmError
-from clients.watch_command import add_watch_arguments, watch
+from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
+from sqm.client.errors import SqmError
+from sqm.client.watch_command import add_watch_arguments, watch
 
 OK, REFUSED, CANNOT_RUN = 0, 1, 2
 UPLOAD_ROW_LIMIT = 10_000  # the server's rows per stream; a larger batch would be refused whole

@@ -14,8 +14,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
-from clients.csv_import import ImportReport
-from clients.errors import SqmError
+from sqm.client.csv_import import ImportReport
+from sqm.client.errors import SqmError
 from sqm.v1 import resources_pb2 as pb
 
 

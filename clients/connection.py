@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import grpc
 
-from clients.sqm_client import SqmClient
+from sqm.client.sqm_client import SqmClient
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -111,7 +111,7 @@ def channel_credentials(
 
     ``ca_file`` signed the server's certificate (None: the system's roots); ``cert_file``
     and ``key_file`` are this client's certificate for mutual TLS. (Kept in step with
-    ``server.security.tls.channel_credentials``: clients do not import the server.)
+    ``sqm.server.security.tls.channel_credentials``: clients do not import the server.)
     """
     if (cert_file is None) != (key_file is None):
         raise TlsFilesInvalid("a client certificate needs its private key, and the other way round")

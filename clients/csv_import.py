@@ -25,8 +25,8 @@ from typing import Protocol, TypeVar
 
 import attrs
 
-from clients.builders import measurement
-from clients.errors import SqmError
+from sqm.client.builders import measurement
+from sqm.client.errors import SqmError
 from sqm.v1 import supplier_service_pb2 as api
 
 REQUIRED_COLUMNS = (

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from clients.builders import supplier_name, timestamp
-from clients.process_calls import new_request_id
+from sqm.client.builders import supplier_name, timestamp
+from sqm.client.process_calls import new_request_id
 from sqm.v1 import needs_pb2 as api
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc

@@ -2,14 +2,14 @@
 
 ::
 
-    from clients.policy_client import PolicyClient
+    from sqm.client.policy_client import PolicyClient
 
     with PolicyClient("127.0.0.1:50051", actor="policy-team") as policies:
         result = policies.activate_directory("rules/packs/telecom-default")
         print(result.policy_version.version)
 
 An activation is retried on transient failures with the same request id, so a retry never
-activates twice. Failures raise :class:`clients.errors.SqmError`; an invalid pack carries
+activates twice. Failures raise :class:`sqm.client.errors.SqmError`; an invalid pack carries
 one bad field per problem (``files["qualification.yaml"]``, ``"14:11: ..."``), which
 :func:`pack_problems` turns back into located problems.
 """
@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 import attrs
 import grpc
 
-from clients.errors import SqmError
-from clients.retry import call_metadata, call_with_retries
-from rules.loader import read_pack_files
+from sqm.client.errors import SqmError
+from sqm.client.retry import call_metadata, call_with_retries
+from sqm.rules.loader import read_pack_files
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 

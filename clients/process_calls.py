@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from clients.builders import supplier_name, timestamp
+from sqm.client.builders import supplier_name, timestamp
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc

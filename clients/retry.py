@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from clients.errors import SqmError, from_rpc_error
+from sqm.client.errors import SqmError, from_rpc_error
 
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 Response = TypeVar("Response")

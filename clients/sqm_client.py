@@ -2,10 +2,10 @@
 
 Mutating calls get a request id (a UUID unless the caller gives one) and are retried on
 transient failures with that same id, so a retry never records anything twice. Every call
-has a deadline. Failures raise :class:`clients.errors.SqmError` with the server's reason.
+has a deadline. Failures raise :class:`sqm.client.errors.SqmError` with the server's reason.
 The process methods (contract, monitoring, review, improvement, liability) are in
-:mod:`clients.process_calls`, the need methods (shortlist, ranking, award) in
-:mod:`clients.need_calls`; message builders in :mod:`clients.builders`.
+:mod:`sqm.client.process_calls`, the need methods (shortlist, ranking, award) in
+:mod:`sqm.client.need_calls`; message builders in :mod:`sqm.client.builders`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import grpc
 
-from clients.builders import certificate, supplier_name, timestamp
-from clients.need_calls import NeedCalls
-from clients.process_calls import ProcessCalls, new_request_id
-from clients.retry import call_metadata, call_with_retries
+from sqm.client.builders import certificate, supplier_name, timestamp
+from sqm.client.need_calls import NeedCalls
+from sqm.client.process_calls import ProcessCalls, new_request_id
+from sqm.client.retry import call_metadata, call_with_retries
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc

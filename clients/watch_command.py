@@ -14,8 +14,8 @@ import sys
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from clients.audit_client import AuditClient
-from clients.connection import Connection
+from sqm.client.audit_client import AuditClient
+from sqm.client.connection import Connection
 from sqm.v1 import audit_service_pb2 as api
 
 

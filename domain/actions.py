@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from domain import lifecycle
-from domain.events import (
+from sqm.domain import lifecycle
+from sqm.domain.events import (
     DecisionRecorded,
     Event,
     ImprovementDeadlineMissed,
@@ -23,10 +23,10 @@ from domain.events import (
     ReminderIssued,
     ReviewOpened,
 )
-from domain.evolve import fold
-from domain.history import latest_valid_certificates, period_of
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.evolve import fold
+from sqm.domain.history import latest_valid_certificates, period_of
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     Action,
     Decision,
     LifecycleState,
@@ -35,7 +35,7 @@ from domain.model import (
     Review,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation, Policy
+from sqm.domain.ports import DecisionContext, Evaluation, Policy
 
 # Conservative first: once a supplier is terminated, later actions of the same evaluation
 # find nothing to act on.

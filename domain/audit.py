@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from domain.ports import ChainVerification, RecordedEvent
-from domain.serialization import canonical_json, format_time
+from sqm.domain.ports import ChainVerification, RecordedEvent
+from sqm.domain.serialization import canonical_json, format_time
 
 GENESIS_HASH = "0" * 64
 

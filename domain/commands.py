@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
+from sqm.domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
 
 NO_AMOUNT = Money(Decimal("0.00"), "CNY")
 """A contract signed without fee or liability terms (a framework agreement) carries these."""

@@ -2,8 +2,8 @@
 
 Guards run before anything is produced: a command yields all its events or none. Records
 are applied before the policy is consulted, so windows and counts include them; what fired
-rules lead to is worked out in :mod:`domain.actions`. ``apply`` and ``fold`` (the other
-half, events into state) live in :mod:`domain.evolve` and are re-exported here.
+rules lead to is worked out in :mod:`sqm.domain.actions`. ``apply`` and ``fold`` (the other
+half, events into state) live in :mod:`sqm.domain.evolve` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from domain import lifecycle
-from domain.actions import act_on, transition
-from domain.commands import (
+from sqm.domain import lifecycle
+from sqm.domain.actions import act_on, transition
+from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
@@ -43,14 +43,14 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.errors import (
+from sqm.domain.errors import (
     FieldViolation,
     IllegalTransition,
     InvalidCommand,
     SupplierAlreadyExists,
     SupplierNotFound,
 )
-from domain.events import (
+from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
     ContractSigned,
@@ -80,10 +80,10 @@ from domain.events import (
     SupplierRegistered,
     TrainingRecorded,
 )
-from domain.evolve import apply, fold
-from domain.history import period_of
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.evolve import apply, fold
+from sqm.domain.history import period_of
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     METRICS,
     Breach,
     Contract,
@@ -96,8 +96,8 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Policy
-from domain.validation import validate, validate_against
+from sqm.domain.ports import DecisionContext, Policy
+from sqm.domain.validation import validate, validate_against
 
 __all__ = ["apply", "decide", "fold"]
 
@@ -108,7 +108,7 @@ Handler = Callable[[Any, SupplierState, Policy], list[Event]]
 def decide(command: Command, state: SupplierState | None, policy: Policy) -> list[Event]:
     """The events ``command`` produces against ``state`` under ``policy``.
 
-    Raises a :class:`~domain.errors.DomainError` (and produces nothing) when the command is
+    Raises a :class:`~sqm.domain.errors.DomainError` (and produces nothing) when the command is
     malformed, names an unknown supplier, or asks for a move the lifecycle forbids. May
     return no events (time advanced and nothing was due).
     """

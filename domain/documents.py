@@ -2,7 +2,7 @@
 
 A document is kept once, as given, with the SHA-256 of its bytes; it is never changed or
 deleted, and every read checks the bytes against that hash. Archiving is idempotent by
-request id. The stores in ``server.storage`` implement :class:`DocumentStore`.
+request id. The stores in ``sqm.server.storage`` implement :class:`DocumentStore`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from domain.errors import DomainError
+from sqm.domain.errors import DomainError
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 

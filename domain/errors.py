@@ -1,4 +1,4 @@
-"""One error hierarchy for the domain; ``server.api.errors`` maps each to a gRPC status."""
+"""One error hierarchy for the domain; ``sqm.server.api.errors`` maps each to a gRPC status."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from datetime import datetime
 
 import attrs
 
-from domain.commands import ReviewOutcome
-from domain.model import (
+from sqm.domain.commands import ReviewOutcome
+from sqm.domain.model import (
     Breach,
     Certificate,
     Contract,

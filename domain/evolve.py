@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from domain import lifecycle
-from domain.events import (
+from sqm.domain import lifecycle
+from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
     ContractSigned,
@@ -37,8 +37,8 @@ from domain.events import (
     SupplierBlacklisted,
     SupplierRegistered,
 )
-from domain.lifecycle import Trigger
-from domain.model import SupplierState
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import SupplierState
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from domain.model import (
+from sqm.domain.model import (
     Breach,
     Certificate,
     CertificateKind,

@@ -20,16 +20,16 @@ from decimal import Decimal
 
 import attrs
 
-from domain import lifecycle
-from domain.events import (
+from sqm.domain import lifecycle
+from sqm.domain.events import (
     BreachDetected,
     ContractSigned,
     Event,
     LifecycleTransitioned,
     ReviewOpened,
 )
-from domain.history import breaches_within, credited
-from domain.model import FactValue, LifecycleState, Severity, SupplierState
+from sqm.domain.history import breaches_within, credited
+from sqm.domain.model import FactValue, LifecycleState, Severity, SupplierState
 
 
 class InvariantKind(enum.StrEnum):

@@ -13,8 +13,8 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
-from domain.errors import IllegalTransition
-from domain.model import LifecycleState as S
+from sqm.domain.errors import IllegalTransition
+from sqm.domain.model import LifecycleState as S
 
 
 class Trigger(enum.StrEnum):

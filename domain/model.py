@@ -44,7 +44,7 @@ class CertificateKind(enum.StrEnum):
 
 
 class Action(enum.StrEnum):
-    """What a fired rule asks the domain to do; the domain decides how (see ``domain.decide``)."""
+    """What a fired rule asks the domain to do; the domain decides how (``sqm.domain.decide``)."""
 
     QUALIFY = "qualify"
     DISQUALIFY = "disqualify"

@@ -2,7 +2,7 @@
 
 Selection starts from a need (a service category and the certificates it requires).
 Qualified suppliers that meet it are shortlisted; the shortlist is ranked under the active
-policy (weighted sum and TOPSIS, ``rules.selection``) and each ranking is kept as a record;
+policy (weighted sum and TOPSIS, ``sqm.rules.selection``) and each ranking is kept as a record;
 the need is then awarded to one shortlisted supplier, with a reason when the committee
 departs from the ranking. The contract itself is then signed on the supplier's own stream.
 
@@ -22,9 +22,9 @@ from decimal import Decimal
 
 import attrs
 
-from domain import lifecycle
-from domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
-from domain.model import CertificateKind, ServiceCategory, SupplierState
+from sqm.domain import lifecycle
+from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
+from sqm.domain.model import CertificateKind, ServiceCategory, SupplierState
 
 NEED_STREAM_PREFIX = "~need/"
 NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")

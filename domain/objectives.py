@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from domain.model import METRICS, Comparator, Metric, SlaObjective
+from sqm.domain.model import METRICS, Comparator, Metric, SlaObjective
 
 NATURAL_COMPARATOR: Mapping[Metric, Comparator] = {
     Metric.AVAILABILITY: Comparator.AT_LEAST,

@@ -1,11 +1,11 @@
 """The archive of policy versions: every pack ever activated, kept by its content hash.
 
-A policy version is the SHA-256 of a pack's files (``rules.loader.content_version``), so
+A policy version is the SHA-256 of a pack's files (``sqm.rules.loader.content_version``), so
 the archive keeps the files themselves, once per version, and an append-only history of
 activations. From it a server restores the active policy after a restart, and any decision
 ever recorded can be traced to the exact files that made it.
 
-Adapters: the SQLite and memory stores in ``server.storage``; one contract suite
+Adapters: the SQLite and memory stores in ``sqm.server.storage``; one contract suite
 (``tests/integration/test_policy_archive_contract.py``) holds both to this protocol.
 """
 
@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from domain.errors import DomainError
+from sqm.domain.errors import DomainError
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """The ports the domain's application service depends on: the event store and the policy.
 
-Adapters live elsewhere: memory and SQLite stores in ``server.storage``, the compiled policy
+Adapters live elsewhere: memory and SQLite stores in ``sqm.server.storage``, the compiled policy
 in ``rules``. One contract test suite (``tests/integration/test_store_contract.py``) holds
 every store to this protocol.
 """
@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from domain.documents import DocumentStore
-from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.model import (
+from sqm.domain.documents import DocumentStore
+from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
+from sqm.domain.model import (
     Breach,
     Decision,
     Measurement,
@@ -28,7 +28,7 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.policy_archive import PolicyArchive
+from sqm.domain.policy_archive import PolicyArchive
 
 
 @attrs.frozen

@@ -16,9 +16,9 @@ from typing import Any
 
 import cattrs
 
-from domain.events import EVENT_TYPES, Event, event_type
-from domain.model import FactValue, SupplierState
-from domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
+from sqm.domain.events import EVENT_TYPES, Event, event_type
+from sqm.domain.model import FactValue, SupplierState
+from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
 
 converter = cattrs.Converter()
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.commands import (
+from sqm.domain.commands import (
     BlacklistSupplier,
     ClaimCompensation,
     Command,
@@ -36,9 +36,9 @@ from domain.commands import (
     SubmitQualificationEvidence,
     SubmitResourcePlan,
 )
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import Money, SlaObjective, SupplierState
-from domain.objectives import objective_problems
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import Money, SlaObjective, SupplierState
+from sqm.domain.objectives import objective_problems
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")

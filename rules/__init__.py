@@ -2,7 +2,7 @@
 
 The public API::
 
-    from rules import load_policy, default_pack_dir
+    from sqm.rules import load_policy, default_pack_dir
 
     policy = load_policy(default_pack_dir())   # raises PackInvalid listing every problem
     evaluation = policy.evaluate(DecisionContext(Stage.QUALIFICATION, supplier, now))
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rules.errors import PackError, PackInvalid
-from rules.loader import load_pack
-from rules.model import PolicyPack, Rule
-from rules.policy import CompiledPolicy, load_policy
+from sqm.rules.errors import PackError, PackInvalid
+from sqm.rules.loader import load_pack
+from sqm.rules.model import PolicyPack, Rule
+from sqm.rules.policy import CompiledPolicy, load_policy
 
 DEFAULT_PACK = "telecom-default"
 

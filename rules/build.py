@@ -4,7 +4,7 @@ The schema fixes the shape; here the content is checked against the service's ca
 facts and their types, operators per type, stages, actions allowed per stage and their
 parameters, certificate kinds, service categories, message placeholders, criteria weights.
 The data sections (objectives, tiers, windows, penalties, improvement) are built by
-:mod:`rules.build_sections`. Every problem is recorded with its position and what was
+:mod:`sqm.rules.build_sections`. Every problem is recorded with its position and what was
 expected; building carries on so one load reports them all.
 """
 
@@ -15,14 +15,14 @@ from decimal import Decimal
 
 import attrs
 
-from domain.invariants import Invariant
-from domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
-from rules import build_invariants
-from rules import build_sections as sections
-from rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
-from rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
-from rules.errors import PackError, Problems
-from rules.model import (
+from sqm.domain.invariants import Invariant
+from sqm.domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
+from sqm.rules import build_invariants
+from sqm.rules import build_sections as sections
+from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
+from sqm.rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
+from sqm.rules.errors import PackError, Problems
+from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
     CertificateRequirements,
@@ -38,8 +38,8 @@ from rules.model import (
     Operator,
     Rule,
 )
-from rules.template import TemplateError, format_value, placeholders
-from rules.yaml_source import DocPath, SourceDoc, describe_value
+from sqm.rules.template import TemplateError, format_value, placeholders
+from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
 
 _EXPECTED = {
     FactType.NUMBER: "a finite number",
@@ -59,7 +59,7 @@ _SAMPLES: dict[FactType, FactValue] = {
 class FilePart:
     """What one rule file contributes to a pack; ``None`` for a section the file omits.
 
-    Windows are built beforehand, for the whole pack (:func:`rules.build_sections.windows`):
+    Windows are built beforehand, for the whole pack (:func:`sqm.rules.build_sections.windows`):
     every file's rules may use any file's windows.
     """
 

@@ -1,16 +1,16 @@
 """The ``invariants:`` section of a rule file: each a kind from the domain's catalogue, with
-that kind's parameters and no others (see :mod:`domain.invariants`).
+that kind's parameters and no others (see :mod:`sqm.domain.invariants`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from domain.invariants import PARAMETERS, Invariant, InvariantKind
-from domain.model import FactValue
-from rules.build_sections import checked_member, listing
-from rules.errors import PackError, Problems
-from rules.yaml_source import DocPath, SourceDoc
+from sqm.domain.invariants import PARAMETERS, Invariant, InvariantKind
+from sqm.domain.model import FactValue
+from sqm.rules.build_sections import checked_member, listing
+from sqm.rules.errors import PackError, Problems
+from sqm.rules.yaml_source import DocPath, SourceDoc
 
 _FIXED_KEYS = frozenset({"id", "title", "description", "kind"})
 

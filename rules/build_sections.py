@@ -1,7 +1,7 @@
 """Building the data sections of a rule file: objectives, severity tiers, windows, penalties
 and improvement deadlines, each checked against the service's catalogues and for sense
 (tiers without gaps or overlaps, warnings on the safe side of targets, credits that do not
-fall as severity rises). Like :mod:`rules.build`, every problem is recorded at its position
+fall as severity rises). Like :mod:`sqm.rules.build`, every problem is recorded at its position
 and building carries on.
 """
 
@@ -14,16 +14,16 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from domain.model import (
+from sqm.domain.model import (
     Comparator,
     Metric,
     ServiceCategory,
     Severity,
     SlaObjective,
 )
-from domain.objectives import objective_problems
-from rules.errors import Problems
-from rules.model import (
+from sqm.domain.objectives import objective_problems
+from sqm.rules.errors import Problems
+from sqm.rules.model import (
     CreditSchedule,
     ImprovementSchedule,
     MetricTiers,
@@ -32,7 +32,7 @@ from rules.model import (
     Window,
     WindowKind,
 )
-from rules.yaml_source import DocPath, SourceDoc
+from sqm.rules.yaml_source import DocPath, SourceDoc
 
 ALL_CATEGORIES = "all"
 """The key of a per-category section that applies to every service category."""

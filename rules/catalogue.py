@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
-from domain.errors import PolicyError
-from domain.model import FactValue, LifecycleState, Metric, ServiceCategory, Severity, Stage
-from rules.model import Operator, PolicyPack, Window, WindowKind
+from sqm.domain.errors import PolicyError
+from sqm.domain.model import FactValue, LifecycleState, Metric, ServiceCategory, Severity, Stage
+from sqm.rules.model import Operator, PolicyPack, Window, WindowKind
 
 
 class FactType(enum.StrEnum):

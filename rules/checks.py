@@ -1,9 +1,9 @@
 """Checks across the files of a pack, and the engine's limits (refused at load, not at run time).
 
-Single files are checked as they are built (:mod:`rules.build`); here: rule ids unique across
+Single files are checked as they are built (:mod:`sqm.rules.build`); here: rule ids unique across
 files, the pack-wide sections (criteria, certificate requirements, objectives, severity tiers,
 penalties, improvement) defined once, facts that need criteria, objectives that need tiers,
-and the measured limits of durable_rules per stage (see :mod:`rules.engine`).
+and the measured limits of durable_rules per stage (see :mod:`sqm.rules.engine`).
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 
-from domain.model import Stage
-from rules.build import FilePart
-from rules.catalogue import CATALOGUE, FactSpec
-from rules.engine import (
+from sqm.domain.model import Stage
+from sqm.rules.build import FilePart
+from sqm.rules.catalogue import CATALOGUE, FactSpec
+from sqm.rules.engine import (
     MAX_MATCHES_PER_MESSAGE,
     MAX_MESSAGE_PROPERTIES,
     RESERVED_CHAINS,
     RESERVED_PROPERTIES,
 )
-from rules.errors import PackError
-from rules.model import Condition, ConditionGroup, GroupKind, Rule
+from sqm.rules.errors import PackError
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, Rule
 
 PACK_SECTIONS = (
     "criteria",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.model import FactValue, Stage
-from rules.engine import EngineValue
-from rules.model import Condition, ConditionGroup, GroupKind, Operator, PolicyPack, Rule
+from sqm.domain.model import FactValue, Stage
+from sqm.rules.engine import EngineValue
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, Operator, PolicyPack, Rule
 
 STAGE_PROPERTY = "sqm_stage"
 """The message property naming the stage of the decision context."""

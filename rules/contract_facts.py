@@ -1,6 +1,6 @@
 """Facts of the monitoring and deadlines stages, and of the pack's windows.
 
-Everything is computed from the decision context with ``domain.history``'s helpers at the
+Everything is computed from the decision context with ``sqm.domain.history``'s helpers at the
 context's ``now``: no clock, no I/O, the same context gives the same facts. Where there is
 nothing to report (no measurement, no plan, no survey), a fact takes the neutral value the
 catalogue documents, never None.
@@ -11,24 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from domain import history
-from domain.errors import FieldViolation, InvalidCommand, PolicyError
-from domain.model import (
+from sqm.domain import history
+from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
+from sqm.domain.model import (
     METRICS,
     CertificateKind,
     FactValue,
     SupplierState,
 )
-from domain.ports import DecisionContext
-from rules import sla
-from rules.catalogue import (
+from sqm.domain.ports import DecisionContext
+from sqm.rules import sla
+from sqm.rules.catalogue import (
     FAR_AWAY_DAYS,
     NO_SURVEY_SCORE,
     NONE_TEXT,
     RECORD_KINDS,
     SEVERITY_RANKS,
 )
-from rules.model import PolicyPack, Window, WindowKind
+from sqm.rules.model import PolicyPack, Window, WindowKind
 
 
 def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
-from domain.errors import PolicyError
+from sqm.domain.errors import PolicyError
 
 EngineValue: TypeAlias = int | float | str
 """What a message property may hold: booleans are encoded as 0/1 before they get here."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from domain.errors import DomainError
+from sqm.domain.errors import DomainError
 
 
 @attrs.frozen(order=True)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from domain.errors import PolicyError
-from domain.model import ConditionOutcome, FactValue
-from rules.model import Condition, ConditionGroup, GroupKind, Operator, Rule
-from rules.template import format_value, render
+from sqm.domain.errors import PolicyError
+from sqm.domain.model import ConditionOutcome, FactValue
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, Operator, Rule
+from sqm.rules.template import format_value, render
 
 _COMPARE: Mapping[Operator, Callable[[FactValue, FactValue], bool]] = {
     Operator.EQ: operator.eq,

@@ -1,8 +1,8 @@
 """The facts derived from a supplier at decision time, for every stage.
 
 Facts are computed here, in Python, from the decision context, then typed and checked against
-the catalogue (:mod:`rules.catalogue`) before they reach the engine. Qualification facts are
-derived in this module; monitoring and deadlines facts in :mod:`rules.contract_facts`.
+the catalogue (:mod:`sqm.rules.catalogue`) before they reach the engine. Qualification facts are
+derived in this module; monitoring and deadlines facts in :mod:`sqm.rules.contract_facts`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import FactValue, Stage, SupplierState
-from domain.ports import DecisionContext
-from rules.catalogue import (
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import FactValue, Stage, SupplierState
+from sqm.domain.ports import DecisionContext
+from sqm.rules.catalogue import (
     CATALOGUE,
     OPERATORS,
     FactSpec,
@@ -25,8 +25,8 @@ from rules.catalogue import (
     pack_specs,
     value_fits,
 )
-from rules.contract_facts import check_certificate_times, deadlines_facts, monitoring_facts
-from rules.model import PolicyPack
+from sqm.rules.contract_facts import check_certificate_times, deadlines_facts, monitoring_facts
+from sqm.rules.model import PolicyPack
 
 __all__ = [
     "CATALOGUE",

@@ -12,15 +12,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TypeAlias
 
-from rules.build import FilePart, build_file
-from rules.build_invariants import duplicate_invariant_ids
-from rules.build_sections import pack_windows
-from rules.catalogue import CATALOGUE, specs_with
-from rules.checks import pack_errors
-from rules.errors import PackError, PackInvalid, Problems
-from rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
-from rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
-from rules.yaml_source import SourceDoc, parse_yaml, utf8_text
+from sqm.rules.build import FilePart, build_file
+from sqm.rules.build_invariants import duplicate_invariant_ids
+from sqm.rules.build_sections import pack_windows
+from sqm.rules.catalogue import CATALOGUE, specs_with
+from sqm.rules.checks import pack_errors
+from sqm.rules.errors import PackError, PackInvalid, Problems
+from sqm.rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
+from sqm.rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
+from sqm.rules.yaml_source import SourceDoc, parse_yaml, utf8_text
 
 MANIFEST = "manifest.yaml"
 """The file every pack starts from; it lists the rule files."""
@@ -35,7 +35,7 @@ def load_pack(source: PackSource) -> PolicyPack:
 
     A pack given as data (one that came over gRPC or from the archive) is read exactly as the
     same files in a folder would be, and gives the same version and the same located errors.
-    Raises :class:`~rules.errors.PackInvalid` with every problem found.
+    Raises :class:`~sqm.rules.errors.PackInvalid` with every problem found.
     """
     pack_files = _PackFiles(source)
     problems = Problems()

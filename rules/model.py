@@ -14,8 +14,8 @@ from pathlib import Path
 
 import attrs
 
-from domain.invariants import Invariant
-from domain.model import (
+from sqm.domain.invariants import Invariant
+from sqm.domain.model import (
     Action,
     CertificateKind,
     FactValue,
@@ -26,7 +26,7 @@ from domain.model import (
     SlaObjective,
     Stage,
 )
-from rules.template import placeholders
+from sqm.rules.template import placeholders
 
 FORMAT = "sqm.policy/v1"
 """The ``format:`` every manifest and rule file of this version of the language declares."""
@@ -118,7 +118,7 @@ class CriterionKind(enum.StrEnum):
     """Whether more of a criterion is better (``benefit``) or worse (``cost``, a price say).
 
     Qualification scores are 0-100 with higher better whatever the kind; the kind matters
-    when candidates are ranked on their raw values (see :mod:`rules.selection`).
+    when candidates are ranked on their raw values (see :mod:`sqm.rules.selection`).
     """
 
     BENEFIT = "benefit"
@@ -311,7 +311,7 @@ class PolicyPack:
     credits: CreditSchedule | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
-    """What the pack promises always to hold (see :mod:`domain.invariants`)."""
+    """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""
     sources: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
 

@@ -8,7 +8,7 @@ Service credit for a breach, in order:
 
 1. ``percent(severity)`` of the contract's monthly fee;
 2. times the multiplier for the n-th breach of the same objective in the breach's calendar
-   month (``domain.history.repeats_in_period``): the 1st, 2nd, ... multiplier, the last one
+   month (``sqm.domain.history.repeats_in_period``): the 1st, 2nd, ... multiplier, the last one
    for every later breach;
 3. no more than what is left of the period cap (percent of the monthly fee, per calendar
    month of assessment, across every credit of the contract) and of the contract cap
@@ -25,10 +25,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from domain.history import credited, period_of, repeats_in_period
-from domain.model import Breach, Contract, Money, Penalty, SupplierState
-from domain.ports import PenaltyQuote
-from rules.model import CreditSchedule
+from sqm.domain.history import credited, period_of, repeats_in_period
+from sqm.domain.model import Breach, Contract, Money, Penalty, SupplierState
+from sqm.domain.ports import PenaltyQuote
+from sqm.rules.model import CreditSchedule
 
 SERVICE_CREDIT = "service_credit"
 COMPENSATION = "compensation"

@@ -1,4 +1,4 @@
-"""``CompiledPolicy``: a pack compiled into the engine, implementing ``domain.ports.Policy``."""
+"""``CompiledPolicy``: a pack compiled into the engine, implementing ``sqm.domain.ports.Policy``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from domain.errors import FieldViolation, InvalidCommand, PolicyError
-from domain.model import (
+from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
+from sqm.domain.model import (
     Action,
     Breach,
     Decision,
@@ -22,18 +22,18 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation, PenaltyQuote
-from rules import penalties, selection, sla
-from rules.compiler import compile_pack, engine_message, ruleset_name
-from rules.engine import EngineValue, rules_engine
-from rules.explain import check_agreement, explain, failing_first
-from rules.facts import derive_facts, pack_specs
-from rules.loader import load_pack
-from rules.model import PolicyPack, Rule
+from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
+from sqm.rules import penalties, selection, sla
+from sqm.rules.compiler import compile_pack, engine_message, ruleset_name
+from sqm.rules.engine import EngineValue, rules_engine
+from sqm.rules.explain import check_agreement, explain, failing_first
+from sqm.rules.facts import derive_facts, pack_specs
+from sqm.rules.loader import load_pack
+from sqm.rules.model import PolicyPack, Rule
 
 
 class RuleEngine(Protocol):
-    """What a policy needs of the engine (:class:`rules.engine.RulesEngine`, or a wrapper)."""
+    """What a policy needs of the engine (:class:`sqm.rules.engine.RulesEngine`, or a wrapper)."""
 
     def register(self, name: str, definition: Mapping[str, Any]) -> None:
         """Register ruleset ``name`` once."""
@@ -90,7 +90,7 @@ class CompiledPolicy:
         self, supplier: SupplierState, breach: Breach, now: datetime
     ) -> PenaltyQuote:
         """The service credit for ``breach`` by the pack's schedule (see
-        :mod:`rules.penalties`). Raises ``ValueError`` without a contract and ``PolicyError``
+        :mod:`sqm.rules.penalties`). Raises ``ValueError`` without a contract and ``PolicyError``
         when the pack defines no schedule.
         """
         schedule = self._pack.credits

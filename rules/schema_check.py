@@ -15,8 +15,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from rules.errors import PackError
-from rules.yaml_source import DocPath, SourceDoc, describe_value
+from sqm.rules.errors import PackError
+from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
 
 MANIFEST_SCHEMA = "manifest.schema.json"
 POLICY_FILE_SCHEMA = "policy-file.schema.json"
@@ -35,7 +35,7 @@ _TYPE_WORDS = {
 @cache
 def load_schema(name: str) -> Mapping[str, Any]:
     """The parsed JSON Schema ``name`` from ``rules/schema/``."""
-    text = resources.files("rules").joinpath("schema", name).read_text(encoding="utf-8")
+    text = resources.files("sqm.rules").joinpath("schema", name).read_text(encoding="utf-8")
     schema: Mapping[str, Any] = json.loads(text)
     return schema
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.errors import PolicyError
-from domain.model import Comparator, Severity, SlaObjective, exact
-from rules.model import MetricTiers
+from sqm.domain.errors import PolicyError
+from sqm.domain.model import Comparator, Severity, SlaObjective, exact
+from sqm.rules.model import MetricTiers
 
 
 def shortfall(objective: SlaObjective, value: float) -> Decimal:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from domain.model import FactValue
+from sqm.domain.model import FactValue
 
 
 class TemplateError(ValueError):

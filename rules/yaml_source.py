@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import attrs
 import yaml
 
-from rules.errors import PackError
+from sqm.rules.errors import PackError
 
 PathItem: TypeAlias = str | int
 DocPath: TypeAlias = tuple[PathItem, ...]

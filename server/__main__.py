@@ -1,7 +1,7 @@
-"""``python -m server`` is the same as the ``sqm`` command."""
+"""``python -m sqm.server`` is the same as the ``sqm`` command."""
 
 import sys
 
-from server.cli.main import main
+from sqm.server.cli.main import main
 
 sys.exit(main())

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import attrs
 
-from domain.policy_archive import PolicyArchive
-from domain.ports import Policy, Store
-from rules import default_pack_dir
-from server.app.needs import NeedService
-from server.app.policies import ActivePolicy, start_policy
-from server.app.policy_admin import PolicyAdministration
-from server.app.scheduler import DeadlineScheduler
-from server.app.suppliers import SupplierService
-from server.config import Database, PostgresUrl, Settings
-from server.storage.errors import StoreUnavailable
-from server.storage.postgres import PostgresEventStore
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.policy_archive import PolicyArchive
+from sqm.domain.ports import Policy, Store
+from sqm.rules import default_pack_dir
+from sqm.server.app.needs import NeedService
+from sqm.server.app.policies import ActivePolicy, start_policy
+from sqm.server.app.policy_admin import PolicyAdministration
+from sqm.server.app.scheduler import DeadlineScheduler
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.config import Database, PostgresUrl, Settings
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.postgres import PostgresEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
 
 DurableStore = SqliteEventStore | PostgresEventStore
 """A store :func:`open_store` opens: the ``Store`` port, and a context manager that restores."""

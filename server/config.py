@@ -13,7 +13,7 @@ from pathlib import Path
 
 import attrs
 
-from server.storage.urls import is_postgres_url, redact_url, url_scheme
+from sqm.server.storage.urls import is_postgres_url, redact_url, url_scheme
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATABASE = Path("var/sqm.sqlite3")
@@ -95,7 +95,7 @@ class Settings:
     log_level: str = "INFO"
     tick_seconds: float = DEFAULT_TICK_SECONDS  # the deadline scheduler's interval; 0: off
     tokens_file: Path | None = (
-        None  # SQM_TOKENS (inline) is read by server.security.auth, not kept here
+        None  # SQM_TOKENS (inline) is read by sqm.server.security.auth, not kept here
     )
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from domain.commands import (
+from sqm.domain.commands import (
     COMMAND_TYPES,
     AdvanceTime,
     ClaimCompensation,
@@ -35,16 +35,16 @@ from domain.commands import (
     RecordSatisfactionSurvey,
     SignContract,
 )
-from domain.events import DecisionRecorded, Event
-from domain.evolve import fold
-from domain.history import credited
-from domain.model import METRICS, Money, SupplierState
-from domain.needs import is_need_stream
-from domain.ports import EventStore, RecordedEvent
-from domain.serialization import converter, event_from_payload, format_time
-from rules import CompiledPolicy, PolicyPack
-from simulation import scenarios as sc
-from simulation.runner import Player
+from sqm.domain.events import DecisionRecorded, Event
+from sqm.domain.evolve import fold
+from sqm.domain.history import credited
+from sqm.domain.model import METRICS, Money, SupplierState
+from sqm.domain.needs import is_need_stream
+from sqm.domain.ports import EventStore, RecordedEvent
+from sqm.domain.serialization import converter, event_from_payload, format_time
+from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.simulation import scenarios as sc
+from sqm.simulation.runner import Player
 
 RESULT_FORMAT = "sqm.backtest/v1"
 PAGE = 500
@@ -254,7 +254,7 @@ def _credits(state: SupplierState | None) -> Decimal:
 def result(
     pack: PolicyPack, replays: Sequence[SupplierReplay], *, source: str, active_version: str
 ) -> dict[str, Any]:
-    """The comparison as JSON-ready data (the shape ``simulation.report`` renders)."""
+    """The comparison as JSON-ready data (the shape ``sqm.simulation.report`` renders)."""
     suppliers = [_supplier(r) for r in replays]
     return {
         "format": RESULT_FORMAT,

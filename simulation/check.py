@@ -1,7 +1,7 @@
 """``sqm simulate check``: search generated scenarios for one that breaks a pack's invariants.
 
-Hypothesis generates scenarios (:mod:`simulation.scenarios`), each played under the
-pack (:mod:`simulation.runner`); the first that breaks an invariant is shrunk to the
+Hypothesis generates scenarios (:mod:`sqm.simulation.scenarios`), each played under the
+pack (:mod:`sqm.simulation.runner`); the first that breaks an invariant is shrunk to the
 smallest story that still breaks one. The search is bounded by ``max_examples`` and made
 repeatable by ``seed``: the same pack, seed and bound find the same counterexample.
 
@@ -23,12 +23,12 @@ import yaml
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
-from domain.commands import AdvanceTime
-from domain.serialization import converter
-from rules import CompiledPolicy, PolicyPack
-from rules.tooling.testfile import TEST_FORMAT
-from simulation import scenarios as sc
-from simulation.runner import Entry, Outcome, run_scenario
+from sqm.domain.commands import AdvanceTime
+from sqm.domain.serialization import converter
+from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.rules.tooling.testfile import TEST_FORMAT
+from sqm.simulation import scenarios as sc
+from sqm.simulation.runner import Entry, Outcome, run_scenario
 
 
 @attrs.frozen

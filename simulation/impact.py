@@ -22,14 +22,14 @@ from typing import Any
 
 import attrs
 
-from domain.commands import AdvanceTime, ReviewOutcome
-from domain.events import DecisionRecorded, LifecycleTransitioned, PenaltyAssessed
-from domain.history import period_of
-from domain.model import LifecycleState, ServiceCategory, Severity
-from domain.serialization import format_time, parse_time
-from rules import CompiledPolicy, PolicyPack
-from simulation import scenarios as sc
-from simulation.runner import Entry, Player, command_for
+from sqm.domain.commands import AdvanceTime, ReviewOutcome
+from sqm.domain.events import DecisionRecorded, LifecycleTransitioned, PenaltyAssessed
+from sqm.domain.history import period_of
+from sqm.domain.model import LifecycleState, ServiceCategory, Severity
+from sqm.domain.serialization import format_time, parse_time
+from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.simulation import scenarios as sc
+from sqm.simulation.runner import Entry, Player, command_for
 
 RESULT_FORMAT = "sqm.simulation/v1"
 TICK_DAYS = 7
@@ -291,7 +291,7 @@ class SupplierLife:
 def result(
     pack: PolicyPack, rates: Rates, tally: Tally, *, suppliers: int, months: int, seed: int
 ) -> dict[str, Any]:
-    """The run as JSON-ready data (the shape ``simulation.report`` renders)."""
+    """The run as JSON-ready data (the shape ``sqm.simulation.report`` renders)."""
     totals_by_currency: dict[str, Decimal] = defaultdict(Decimal)
     for amounts in tally.penalties.values():
         for currency, amount in amounts.items():

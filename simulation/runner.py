@@ -17,7 +17,7 @@ from functools import singledispatch
 
 import attrs
 
-from domain.commands import (
+from sqm.domain.commands import (
     AdvanceTime,
     ClaimCompensation,
     Command,
@@ -33,11 +33,11 @@ from domain.commands import (
     SubmitQualificationEvidence,
     SubmitSelfCheck,
 )
-from domain.decide import decide, fold
-from domain.errors import DomainError
-from domain.events import Event
-from domain.invariants import Checkpoint, Invariant, violation
-from domain.model import (
+from sqm.domain.decide import decide, fold
+from sqm.domain.errors import DomainError
+from sqm.domain.events import Event
+from sqm.domain.invariants import Checkpoint, Invariant, violation
+from sqm.domain.model import (
     METRICS,
     Certificate,
     CertificateKind,
@@ -47,8 +47,8 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.ports import Policy
-from simulation import scenarios as sc
+from sqm.domain.ports import Policy
+from sqm.simulation import scenarios as sc
 
 CERTIFICATE_HISTORY = timedelta(days=365)
 

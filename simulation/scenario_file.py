@@ -2,7 +2,7 @@
 
 A file is checked against ``rules/schema/simulation-scenario.schema.json`` and every problem
 is reported at ``file:line:column``, as pack files are; keys it leaves out keep the baseline's
-values (:class:`simulation.impact.Rates`, written out in docs/scenarios/baseline.yaml).
+values (:class:`sqm.simulation.impact.Rates`, written out in docs/scenarios/baseline.yaml).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from domain.serialization import format_time
-from rules.errors import PackError
-from rules.schema_check import schema_errors
-from rules.yaml_source import parse_yaml
-from simulation.impact import Rates
+from sqm.domain.serialization import format_time
+from sqm.rules.errors import PackError
+from sqm.rules.schema_check import schema_errors
+from sqm.rules.yaml_source import parse_yaml
+from sqm.simulation.impact import Rates
 
 SCENARIO_SCHEMA = "simulation-scenario.schema.json"
 _NOT_RATES = ("format", "description")

@@ -2,14 +2,14 @@
 
 A scenario is one supplier's story told as intents, not commands: "a major breach of the
 second objective ten days later", "the review concludes with remediation", "the plan is
-completed". The runner (:mod:`simulation.runner`) turns each intent into the command
+completed". The runner (:mod:`sqm.simulation.runner`) turns each intent into the command
 the process would see at that moment, under whatever pack is being simulated, so the same
 scenario means the same thing under every pack and shrinks to a readable story.
 
 Analysts use the strategies in their own property tests::
 
     from hypothesis import given
-    from simulation import run_scenario, scenarios
+    from sqm.simulation import run_scenario, scenarios
 
     @given(scenarios.scenarios())
     def test_no_termination_within_a_month_of_signing(scenario):
@@ -28,8 +28,8 @@ from decimal import Decimal
 import attrs
 from hypothesis import strategies as st
 
-from domain.commands import ReviewOutcome
-from domain.model import ServiceCategory, Severity
+from sqm.domain.commands import ReviewOutcome
+from sqm.domain.model import ServiceCategory, Severity
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 """When generated scenarios begin (a fixed instant: runs never read the clock)."""

@@ -1,4 +1,4 @@
-"""The ``sqm`` command as tests run it: ``python -m server ARGS`` in a process of its own."""
+"""The ``sqm`` command as tests run it: ``python -m sqm.server ARGS`` in a process of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from rules import default_pack_dir
+from sqm.rules import default_pack_dir
 
 
 def sqm(
@@ -17,7 +17,7 @@ def sqm(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``sqm ARGS`` as a person would, capturing its output (never raising on failure)."""
     return subprocess.run(
-        [sys.executable, "-m", "server", *args],
+        [sys.executable, "-m", "sqm.server", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,6 +1,6 @@
 """Fakes over mocks: a small, deterministic policy for testing the pure domain.
 
-:class:`FakePolicy` implements :class:`domain.ports.Policy` with rules written in Python that
+:class:`FakePolicy` implements :class:`sqm.domain.ports.Policy` with rules written in Python that
 a test can check by hand, one group per stage.
 
 Qualification (a candidate submitted evidence):
@@ -42,7 +42,7 @@ from decimal import Decimal
 
 import attrs
 
-from domain.commands import (
+from sqm.domain.commands import (
     Command,
     ConcludeReview,
     OpenReview,
@@ -52,9 +52,9 @@ from domain.commands import (
     SignContract,
     SubmitQualificationEvidence,
 )
-from domain.decide import decide, fold
-from domain.history import clean_days_since_plan_completed, days_between, days_until_plan_due
-from domain.model import (
+from sqm.domain.decide import decide, fold
+from sqm.domain.history import clean_days_since_plan_completed, days_between, days_until_plan_due
+from sqm.domain.model import (
     Action,
     Breach,
     Certificate,
@@ -73,7 +73,7 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
+from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 
 DEFAULT_THRESHOLD = 70.0
 BLACKLIST_CRITERION = "blacklisted"

@@ -26,8 +26,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from server.storage.postgres import PostgresEventStore
-from server.storage.records import Clock, utc_now
+from sqm.server.storage.postgres import PostgresEventStore
+from sqm.server.storage.records import Clock, utc_now
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BASE_URL = os.environ.get("SQM_TEST_POSTGRES_URL", DEFAULT_URL)

@@ -1,11 +1,11 @@
 """Hypothesis strategies for the whole suite, in one place (attrs does the same).
 
 Everything a property test draws comes from here, so the shape of valid data is defined once:
-supplier ids as :data:`domain.validation.SUPPLIER_ID` accepts them, names in any script
+supplier ids as :data:`sqm.domain.validation.SUPPLIER_ID` accepts them, names in any script
 (Chinese included), tz-aware UTC times, certificates with ``valid_from < valid_until``,
 evidence, money, SLA objectives, every command, whole command sequences for one supplier
 (steered by the supplier's real state, see :class:`_Guide`), and hash-chained
-:class:`~domain.ports.RecordedEvent` logs.
+:class:`~sqm.domain.ports.RecordedEvent` logs.
 
 Strategies are built once and reused (``functools.cache``): drawing from a fresh strategy
 object costs a validation pass, which inside ``command_sequences`` would dominate run time.
@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from domain.audit import GENESIS_HASH, event_hash
-from domain.commands import (
+from sqm.domain.audit import GENESIS_HASH, event_hash
+from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
@@ -52,10 +52,10 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.decide import decide, fold
-from domain.errors import DomainError
-from domain.events import EVENT_TYPES
-from domain.model import (
+from sqm.domain.decide import decide, fold
+from sqm.domain.errors import DomainError
+from sqm.domain.events import EVENT_TYPES
+from sqm.domain.model import (
     METRICS,
     Certificate,
     CertificateKind,
@@ -69,9 +69,9 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.ports import RecordedEvent
-from domain.serialization import canonical_json, format_time
-from domain.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
+from sqm.domain.ports import RecordedEvent
+from sqm.domain.serialization import canonical_json, format_time
+from sqm.domain.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from tests.fakes import (
     BLACKLIST_CRITERION,
     BLACKLIST_SCORE,
@@ -160,7 +160,7 @@ def resource_ids() -> st.SearchStrategy[str]:
 
 @functools.cache
 def supplier_ids() -> st.SearchStrategy[str]:
-    """Supplier ids that ``domain.validation.SUPPLIER_ID`` accepts."""
+    """Supplier ids that ``sqm.domain.validation.SUPPLIER_ID`` accepts."""
     return resource_ids()
 
 

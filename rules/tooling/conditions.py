@@ -21,10 +21,10 @@ from typing import Protocol
 
 import attrs
 
-from domain.model import FactValue
-from rules.facts import FactSpec, FactType, pack_specs
-from rules.model import Condition, ConditionGroup, GroupKind, Operator, PolicyPack
-from rules.template import format_value
+from sqm.domain.model import FactValue
+from sqm.rules.facts import FactSpec, FactType, pack_specs
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, Operator, PolicyPack
+from sqm.rules.template import format_value
 
 Alternative = tuple[Condition, ...]
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import attrs
 
-from domain.model import CertificateKind
-from rules.model import Condition, ConditionGroup, PolicyPack, Rule
-from rules.template import format_value
-from rules.tooling.conditions import render, render_group
+from sqm.domain.model import CertificateKind
+from sqm.rules.model import Condition, ConditionGroup, PolicyPack, Rule
+from sqm.rules.template import format_value
+from sqm.rules.tooling.conditions import render, render_group
 
 _PACK_FIELDS = frozenset(
     {"name", "title", "description", "version", "directory", "files", "sources", "criteria"}

@@ -17,15 +17,15 @@ from typing import cast
 
 import attrs
 
-from domain.commands import COMMAND_TYPES, Command
-from domain.decide import decide
-from domain.errors import FieldViolation, InvalidCommand
-from domain.events import DecisionRecorded, Event
-from domain.evolve import apply, fold
-from domain.model import ConditionOutcome, Decision, Stage, SupplierState
-from domain.ports import DecisionContext, Evaluation, Policy
-from domain.serialization import format_time
-from rules.template import format_value
+from sqm.domain.commands import COMMAND_TYPES, Command
+from sqm.domain.decide import decide
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.events import DecisionRecorded, Event
+from sqm.domain.evolve import apply, fold
+from sqm.domain.model import ConditionOutcome, Decision, Stage, SupplierState
+from sqm.domain.ports import DecisionContext, Evaluation, Policy
+from sqm.domain.serialization import format_time
+from sqm.rules.template import format_value
 
 
 @attrs.frozen

@@ -24,18 +24,18 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from domain.model import Action, Stage
-from rules.errors import PackInvalid
-from rules.loader import MANIFEST, load_pack
-from rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule
-from rules.tooling.conditions import (
+from sqm.domain.model import Action, Stage
+from sqm.rules.errors import PackInvalid
+from sqm.rules.loader import MANIFEST, load_pack
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule
+from sqm.rules.tooling.conditions import (
     Ranges,
     alternatives,
     conflict,
     group_implies,
     render,
 )
-from rules.yaml_source import DocPath, SourceDoc, parse_yaml
+from sqm.rules.yaml_source import DocPath, SourceDoc, parse_yaml
 
 ALL_CATEGORIES = "all"
 """The ``required_certificates`` key that applies to every service category."""

@@ -1,8 +1,8 @@
 """A pack as data: the paths and sizes a request's files may have, checked before loading.
 
 A pack's version covers its manifest and the rule files the manifest lists, nothing else
-(``rules.loader.content_version``): tests, notes and editor files beside them do not change
-the version, and are neither sent to a server nor archived (``rules.loader.read_pack_files``
+(``sqm.rules.loader.content_version``): tests, notes and editor files beside them do not change
+the version, and are neither sent to a server nor archived (``sqm.rules.loader.read_pack_files``
 reads just those from a folder).
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from domain.errors import FieldViolation, InvalidCommand
-from rules.loader import MANIFEST, load_pack
-from rules.model import PolicyPack
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.rules.loader import MANIFEST, load_pack
+from sqm.rules.model import PolicyPack
 
 MAX_FILES = 100
 MAX_FILE_BYTES = 1024 * 1024

@@ -7,7 +7,7 @@
       - name: a complete network-equipment candidate is qualified
         supplier: huawei-nx                   # fills supplier_id where a command has one
         commands:
-          - type: RegisterSupplier            # a name from domain.commands.COMMAND_TYPES
+          - type: RegisterSupplier            # a name from sqm.domain.commands.COMMAND_TYPES
             name: 华为网络设备有限公司
             category: network_equipment
             occurred_at: 2026-03-02T09:00:00Z # RFC 3339, with an offset: time is explicit
@@ -31,7 +31,7 @@
 Commands are structured from their YAML fields with the domain's own converter, whatever
 the command type: a command added to the domain is usable in test files at once. Every
 problem is located at ``file:line:column``. The file is parsed without a pack; the runner
-(``server.app.policy_tests``) checks rule ids against the pack it runs.
+(``sqm.server.app.policy_tests``) checks rule ids against the pack it runs.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from domain.commands import COMMAND_TYPES, Command
-from domain.events import EVENT_TYPES, Event
-from domain.model import LifecycleState
-from domain.serialization import converter, parse_time
-from rules.errors import PackError, Problems
-from rules.yaml_source import DocPath, SourceDoc, describe_value, parse_yaml
+from sqm.domain.commands import COMMAND_TYPES, Command
+from sqm.domain.events import EVENT_TYPES, Event
+from sqm.domain.model import LifecycleState
+from sqm.domain.serialization import converter, parse_time
+from sqm.rules.errors import PackError, Problems
+from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value, parse_yaml
 
 TEST_FORMAT = "sqm.policy-test/v1"
 """The ``format:`` of a policy test file."""

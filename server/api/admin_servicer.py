@@ -14,12 +14,12 @@ from typing import Any
 
 import grpc
 
-from server.api import mapping
-from server.api.errors import TimeTravelRefused, translated
-from server.api.proto_values import optional_time
-from server.app.scheduler import DeadlineScheduler
-from server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS
-from server.security.auth import current_actor
+from sqm.server.api import mapping
+from sqm.server.api.errors import TimeTravelRefused, translated
+from sqm.server.api.proto_values import optional_time
+from sqm.server.app.scheduler import DeadlineScheduler
+from sqm.server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS
+from sqm.server.security.auth import current_actor
 from sqm.v1 import admin_service_pb2 as admin
 from sqm.v1 import admin_service_pb2_grpc as admin_grpc
 

@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, NewDocument
-from domain.validation import SUPPLIER_ID
-from server.api import mapping
-from server.api.proto_values import Violations, set_time, shown
-from server.api.resource_mapping import supplier_name
-from server.api.servicer_base import SUPPLIER_ID_RULE
+from sqm.domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, NewDocument
+from sqm.domain.validation import SUPPLIER_ID
+from sqm.server.api import mapping
+from sqm.server.api.proto_values import Violations, set_time, shown
+from sqm.server.api.resource_mapping import supplier_name
+from sqm.server.api.servicer_base import SUPPLIER_ID_RULE
 from sqm.v1 import audit_service_pb2 as api
 
 MAX_FILENAME = 255

@@ -1,8 +1,8 @@
 """The AuditService servicer: watch the record, verify its chain, export, archive documents.
 
-Thin, like the others: requests are checked and mapped (:mod:`server.api.audit_mapping`), the
+Thin, like the others: requests are checked and mapped (:mod:`sqm.server.api.audit_mapping`), the
 store is read on the application's worker thread, answers mapped back. Errors become statuses
-through the shared table in :mod:`server.api.errors`.
+through the shared table in :mod:`sqm.server.api.errors`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from domain.commands import RecordDocument
-from domain.documents import ArchivedDocument, DocumentNotFound
-from domain.errors import InvalidCommand
-from domain.ports import RecordedEvent, Store
-from server.api import audit_mapping, mapping, pagination, watch
-from server.api.errors import abort, translated
-from server.api.resource_mapping import penalty
-from server.api.servicer_base import Context, actor, supplier_id
-from server.app.documents import DocumentRecords
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.observability.calls import watching
+from sqm.domain.commands import RecordDocument
+from sqm.domain.documents import ArchivedDocument, DocumentNotFound
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.ports import RecordedEvent, Store
+from sqm.server.api import audit_mapping, mapping, pagination, watch
+from sqm.server.api.errors import abort, translated
+from sqm.server.api.resource_mapping import penalty
+from sqm.server.api.servicer_base import Context, actor, supplier_id
+from sqm.server.app.documents import DocumentRecords
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.observability.calls import watching
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 

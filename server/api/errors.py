@@ -16,8 +16,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from domain.documents import DocumentCorrupted, DocumentNotFound, DocumentsUnavailable
-from domain.errors import (
+from sqm.domain.documents import DocumentCorrupted, DocumentNotFound, DocumentsUnavailable
+from sqm.domain.errors import (
     ConcurrencyConflict,
     DomainError,
     IllegalTransition,
@@ -27,11 +27,11 @@ from domain.errors import (
     SupplierAlreadyExists,
     SupplierNotFound,
 )
-from domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
-from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
-from rules.errors import PackInvalid
-from server.api.watch import ResumeTokenExpired
-from server.storage.errors import StoreUnavailable
+from sqm.domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
+from sqm.domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
+from sqm.rules.errors import PackInvalid
+from sqm.server.api.watch import ResumeTokenExpired
+from sqm.server.storage.errors import StoreUnavailable
 
 ERROR_DOMAIN = "sqm.v1"
 log = logging.getLogger(__name__)

@@ -9,15 +9,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
 from grpc_reflection.v1alpha import reflection
 
-from server.api.admin_servicer import AdminServicer
-from server.api.audit_servicer import AuditServicer
-from server.api.policy_servicer import PolicyServicer
-from server.api.request_decoding import DecodingInterceptor
-from server.api.supplier_servicer import SupplierServicer
-from server.bootstrap import App
-from server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
-from server.observability.calls import Metrics, ObservabilityInterceptor
-from server.security.auth import AuthInterceptor, TokenTable
+from sqm.server.api.admin_servicer import AdminServicer
+from sqm.server.api.audit_servicer import AuditServicer
+from sqm.server.api.policy_servicer import PolicyServicer
+from sqm.server.api.request_decoding import DecodingInterceptor
+from sqm.server.api.supplier_servicer import SupplierServicer
+from sqm.server.bootstrap import App
+from sqm.server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
+from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
+from sqm.server.security.auth import AuthInterceptor, TokenTable
 from sqm.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,

@@ -3,8 +3,8 @@
 Every problem found while mapping a request is collected and raised as one
 ``InvalidCommand`` naming each field, so a caller fixes them all in one round trip. This
 module holds what every method shares (resource names, request ids, etags, the API's field
-names) and the selection requests; :mod:`server.api.process_mapping` maps the process methods'
-requests, :mod:`server.api.resource_mapping` the responses (re-exported here).
+names) and the selection requests; :mod:`sqm.server.api.process_mapping` maps the process methods'
+requests, :mod:`sqm.server.api.resource_mapping` the responses (re-exported here).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from domain.commands import (
+from sqm.domain.commands import (
     BlacklistSupplier,
     ClaimCompensation,
     CompleteImprovementPlan,
@@ -39,10 +39,10 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import Certificate, CertificateKind, ServiceCategory
-from domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
-from server.api.proto_values import (
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
+from sqm.domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
+from sqm.server.api.proto_values import (
     IncompleteRequest,
     Violations,
     covered,
@@ -51,7 +51,7 @@ from server.api.proto_values import (
     shown,
     timestamp,
 )
-from server.api.resource_mapping import (
+from sqm.server.api.resource_mapping import (
     decision,
     decisions,
     etag,
@@ -143,7 +143,7 @@ def checked_command(
     """``request`` mapped and checked by the domain: the command, or every bad field.
 
     A mapper that finds bad fields still hands over the command as far as it could build it
-    (:class:`~server.api.proto_values.IncompleteRequest`), so the domain's checks (ids,
+    (:class:`~sqm.server.api.proto_values.IncompleteRequest`), so the domain's checks (ids,
     names, ranges, periods, objectives) are reported in the same answer as the mapping's
     (resource names, enums, times, money).
     """

@@ -8,7 +8,7 @@ retried upload is therefore answered from the first one's records, row by row, a
 counts twice.
 
 All or none: before anything is stored, every row is decided against its supplier's state
-folded forward in memory (:mod:`server.app.pipeline`), so a row that the domain would refuse
+folded forward in memory (:mod:`sqm.server.app.pipeline`), so a row that the domain would refuse
 (unknown objective, wrong unit, supplier not under contract) stops the whole upload, not
 only the rows after it. The rows are then appended in one transaction, in one job on the
 service's single worker thread: they become durable together just before the answer, and a
@@ -33,8 +33,8 @@ from datetime import datetime
 
 import attrs
 
-from domain.commands import Command, RecordMeasurement
-from domain.errors import (
+from sqm.domain.commands import Command, RecordMeasurement
+from sqm.domain.errors import (
     ConcurrencyConflict,
     DomainError,
     FieldViolation,
@@ -43,12 +43,12 @@ from domain.errors import (
     RequestIdReused,
     SupplierNotFound,
 )
-from domain.model import Decision
-from domain.validation import validate
-from server.api import mapping, process_mapping
-from server.api.resource_mapping import decision
-from server.app.pipeline import Abandoned, BatchRefused, Job, RequestContext
-from server.app.suppliers import CommandResult, SupplierService
+from sqm.domain.model import Decision
+from sqm.domain.validation import validate
+from sqm.server.api import mapping, process_mapping
+from sqm.server.api.resource_mapping import decision
+from sqm.server.app.pipeline import Abandoned, BatchRefused, Job, RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
 from sqm.v1 import supplier_service_pb2 as api
 
 MAX_UPLOAD_ROWS = 10_000

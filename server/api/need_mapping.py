@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from domain.errors import InvalidCommand
-from domain.model import CertificateKind, ServiceCategory
-from domain.needs import (
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import CertificateKind, ServiceCategory
+from sqm.domain.needs import (
     MAX_SHORTLIST,
     NEED_ID,
     AwardNeed,
@@ -21,9 +21,9 @@ from domain.needs import (
     ShortlistSupplier,
     validate_need_command,
 )
-from server.api.mapping import in_api_terms, occur_time, supplier_id_from_name
-from server.api.proto_values import Violations, enum_from_proto, enum_to_proto, set_time, shown
-from server.api.resource_mapping import supplier_name
+from sqm.server.api.mapping import in_api_terms, occur_time, supplier_id_from_name
+from sqm.server.api.proto_values import Violations, enum_from_proto, enum_to_proto, set_time, shown
+from sqm.server.api.resource_mapping import supplier_name
 from sqm.v1 import needs_pb2 as pb
 from sqm.v1 import resources_pb2
 

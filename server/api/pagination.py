@@ -11,7 +11,7 @@ import binascii
 import json
 from typing import Any
 
-from domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.errors import FieldViolation, InvalidCommand
 
 
 def page_size(requested: int, default: int, maximum: int) -> int:

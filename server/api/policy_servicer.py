@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import Stage
-from rules.tooling.lint import Finding, Severity
-from server.api import mapping, pagination
-from server.api.errors import translated
-from server.api.proto_values import optional_time
-from server.app.policy_admin import PolicyAdministration, VersionView
-from server.security.auth import current_actor
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import Stage
+from sqm.rules.tooling.lint import Finding, Severity
+from sqm.server.api import mapping, pagination
+from sqm.server.api.errors import translated
+from sqm.server.api.proto_values import optional_time
+from sqm.server.app.policy_admin import PolicyAdministration, VersionView
+from sqm.server.security.auth import current_actor
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
@@ -40,7 +40,7 @@ _SEVERITIES = {
 
 
 class PolicyServicer(api_grpc.PolicyServiceServicer):
-    """gRPC face of :class:`~server.app.policy_admin.PolicyAdministration`."""
+    """gRPC face of :class:`~sqm.server.app.policy_admin.PolicyAdministration`."""
 
     def __init__(self, admin: PolicyAdministration, executor: Executor) -> None:
         self._admin = admin
@@ -187,5 +187,5 @@ def _version_from_name(name: str) -> str:
 
 def _actor(context: Context) -> str:
     # The authenticated caller (the token's name); the x-sqm-actor header only counts when
-    # authentication is off (server.security.auth), never as a way to record someone else's name.
+    # authentication is off (sqm.server.security.auth), never to record someone else's name.
     return current_actor().name

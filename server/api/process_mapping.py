@@ -2,7 +2,7 @@
 
 Each function collects what it can check without the supplier (resource name, enums, times,
 money) and raises one ``InvalidCommand``; the domain then checks the rest (lengths, ranges,
-the contract's objectives) and :func:`server.api.mapping.in_api_terms` spells its paths the
+the contract's objectives) and :func:`sqm.server.api.mapping.in_api_terms` spells its paths the
 API's way. Request ids and etags are checked by the servicer.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from domain.commands import (
+from sqm.domain.commands import (
     NO_AMOUNT,
     BlacklistSupplier,
     ClaimCompensation,
@@ -36,7 +36,7 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.model import (
+from sqm.domain.model import (
     Comparator,
     Metric,
     Milestone,
@@ -46,10 +46,10 @@ from domain.model import (
     SupplierState,
     exact,
 )
-from domain.objectives import NATURAL_COMPARATOR
-from rules.sla import in_warning
-from server.api.mapping import occur_time, supplier_id_from_name
-from server.api.proto_values import (
+from sqm.domain.objectives import NATURAL_COMPARATOR
+from sqm.rules.sla import in_warning
+from sqm.server.api.mapping import occur_time, supplier_id_from_name
+from sqm.server.api.proto_values import (
     Violations,
     enum_from_proto,
     enum_to_proto,

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import Money
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import Money
 from sqm.v1 import resources_pb2 as pb
 
 E = TypeVar("E", bound=enum.Enum)

@@ -20,8 +20,8 @@ import attrs
 import grpc
 from google.protobuf.message import DecodeError
 
-from server.api.errors import MalformedRequest, abort
-from server.security.auth import Continuation, Handler, ServerInterceptor, handler_shape
+from sqm.server.api.errors import MalformedRequest, abort
+from sqm.server.security.auth import Continuation, Handler, ServerInterceptor, handler_shape
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -1,6 +1,6 @@
 """Domain state and records to API resources: suppliers, contracts, reviews, plans, events.
 
-Nothing here reads a request; :mod:`server.api.mapping` re-exports the functions servicers use.
+Nothing here reads a request; :mod:`sqm.server.api.mapping` re-exports the functions servicers use.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from domain.events import DecisionRecorded
-from domain.model import (
+from sqm.domain.events import DecisionRecorded
+from sqm.domain.model import (
     Certificate,
     Contract,
     Decision,
@@ -25,11 +25,11 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.needs import NEED_STREAM_PREFIX, is_need_stream
-from domain.ports import RecordedEvent
-from domain.serialization import event_from_payload
-from server.api.proto_values import enum_to_proto, money_to_proto, set_time
-from server.app.suppliers import CommandResult
+from sqm.domain.needs import NEED_STREAM_PREFIX, is_need_stream
+from sqm.domain.ports import RecordedEvent
+from sqm.domain.serialization import event_from_payload
+from sqm.server.api.proto_values import enum_to_proto, money_to_proto, set_time
+from sqm.server.app.suppliers import CommandResult
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 

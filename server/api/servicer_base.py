@@ -16,16 +16,16 @@ from typing import Any, TypeVar
 
 import grpc
 
-from domain.commands import Command
-from domain.errors import FieldViolation, InvalidCommand
-from domain.validation import SUPPLIER_ID, validate
-from server.api import mapping
-from server.api.proto_values import shown
-from server.app.group_commit import GroupCommit
-from server.app.needs import NeedService
-from server.app.pipeline import RequestContext
-from server.app.suppliers import CommandResult, SupplierService
-from server.security.auth import current_actor
+from sqm.domain.commands import Command
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.validation import SUPPLIER_ID, validate
+from sqm.server.api import mapping
+from sqm.server.api.proto_values import shown
+from sqm.server.app.group_commit import GroupCommit
+from sqm.server.app.needs import NeedService
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
+from sqm.server.security.auth import current_actor
 from sqm.v1 import supplier_service_pb2 as api
 
 ACTOR_METADATA_KEY = "x-sqm-actor"
@@ -104,7 +104,7 @@ class ServicerBase:
 
 
 def actor(context: Context) -> str:
-    """Who is calling: the token's name when auth is on (see :mod:`server.security.auth`)."""
+    """Who is calling: the token's name when auth is on (see :mod:`sqm.server.security.auth`)."""
     return current_actor().name
 
 

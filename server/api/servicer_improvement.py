@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from server.api import process_mapping
-from server.api.errors import translated
-from server.api.servicer_base import Context, ServicerBase
+from sqm.server.api import process_mapping
+from sqm.server.api.errors import translated
+from sqm.server.api.servicer_base import Context, ServicerBase
 from sqm.v1 import supplier_service_pb2 as api
 
 

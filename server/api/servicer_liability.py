@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import FieldViolation, InvalidCommand
-from server.api import pagination, process_mapping
-from server.api.errors import translated
-from server.api.proto_values import money_to_proto
-from server.api.resource_mapping import penalty, penalty_totals
-from server.api.servicer_base import Context, ServicerBase, supplier_id
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.server.api import pagination, process_mapping
+from sqm.server.api.errors import translated
+from sqm.server.api.proto_values import money_to_proto
+from sqm.server.api.resource_mapping import penalty, penalty_totals
+from sqm.server.api.servicer_base import Context, ServicerBase, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
 
 PENALTIES_PAGE = (100, 1000)  # (default, maximum)

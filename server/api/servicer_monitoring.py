@@ -9,10 +9,10 @@ import threading
 from collections.abc import AsyncIterator
 from functools import partial
 
-from server.api import mapping, measurement_upload, process_mapping
-from server.api.errors import TooManyRows, translated
-from server.api.measurement_upload import MAX_UPLOAD_ROWS
-from server.api.servicer_base import Context, ServicerBase, actor
+from sqm.server.api import mapping, measurement_upload, process_mapping
+from sqm.server.api.errors import TooManyRows, translated
+from sqm.server.api.measurement_upload import MAX_UPLOAD_ROWS
+from sqm.server.api.servicer_base import Context, ServicerBase, actor
 from sqm.v1 import supplier_service_pb2 as api
 
 
@@ -42,7 +42,7 @@ class MonitoringMethods(ServicerBase):
     ) -> api.UploadMeasurementsResponse:
         """Record a stream of measurements: all or none, unless partial acceptance is asked.
 
-        At most :data:`~server.api.measurement_upload.MAX_UPLOAD_ROWS` rows; a longer stream
+        At most :data:`~sqm.server.api.measurement_upload.MAX_UPLOAD_ROWS` rows; a longer stream
         is RESOURCE_EXHAUSTED as soon as the row past the limit arrives, and nothing is stored.
         """
         messages: list[api.UploadMeasurementsRequest] = []

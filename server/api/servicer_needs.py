@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import InvalidCommand
-from domain.needs import NeedCommand, validate_need_command
-from server.api import mapping, need_mapping, pagination
-from server.api.errors import translated
-from server.api.servicer_base import Context, Mapper, ServicerBase
-from server.app.needs import NeedResult, NeedService
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.needs import NeedCommand, validate_need_command
+from sqm.server.api import mapping, need_mapping, pagination
+from sqm.server.api.errors import translated
+from sqm.server.api.servicer_base import Context, Mapper, ServicerBase
+from sqm.server.app.needs import NeedResult, NeedService
 from sqm.v1 import needs_pb2 as api
 
 NEEDS_PAGE = (50, 1000)  # (default, maximum)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-from domain.events import EVENT_TYPES
-from server.api import mapping, need_mapping, pagination, process_mapping
-from server.api.errors import translated
-from server.api.proto_values import optional_time
-from server.api.servicer_base import Context, ServicerBase, supplier_id
-from server.app.needs import ranked_candidates
-from server.app.suppliers import EventFilter
+from sqm.domain.events import EVENT_TYPES
+from sqm.server.api import mapping, need_mapping, pagination, process_mapping
+from sqm.server.api.errors import translated
+from sqm.server.api.proto_values import optional_time
+from sqm.server.api.servicer_base import Context, ServicerBase, supplier_id
+from sqm.server.app.needs import ranked_candidates
+from sqm.server.app.suppliers import EventFilter
 from sqm.v1 import supplier_service_pb2 as api
 
 SUPPLIERS_PAGE = (50, 1000)  # (default, maximum)

@@ -20,8 +20,8 @@ import contextlib
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
-from domain.errors import DomainError, FieldViolation, InvalidCommand
-from domain.ports import EventStore, RecordedEvent
+from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand
+from sqm.domain.ports import EventStore, RecordedEvent
 
 PAGE = 500
 POLL_SECONDS = 1.0

@@ -20,19 +20,19 @@ from typing import Any
 
 import attrs
 
-from domain.commands import RecordDocument
-from domain.documents import (
+from sqm.domain.commands import RecordDocument
+from sqm.domain.documents import (
     ArchivedDocument,
     DocumentCorrupted,
     DocumentNotFound,
     DocumentStore,
     NewDocument,
 )
-from domain.events import DocumentArchived
-from domain.ports import ChainVerification, EventStore
-from domain.validation import validate, validate_against
-from server.app.pipeline import RequestContext
-from server.app.suppliers import CommandResult, SupplierService
+from sqm.domain.events import DocumentArchived
+from sqm.domain.ports import ChainVerification, EventStore
+from sqm.domain.validation import validate, validate_against
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
 
 VERIFY_PAGE = 1000
 _PLACEHOLDER_ID = "0" * 32  # the archive assigns the id; the checks only need its form

@@ -18,9 +18,9 @@ from concurrent.futures import Executor
 
 import attrs
 
-from domain.commands import Command
-from server.app.pipeline import RequestContext
-from server.app.suppliers import CommandResult, SupplierService
+from sqm.domain.commands import Command
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
 
 MAX_BATCH = 64
 """Commands in one transaction at most: bounds how long the first of them waits."""

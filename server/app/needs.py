@@ -14,9 +14,9 @@ from datetime import datetime
 
 import attrs
 
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import SupplierState
-from domain.needs import (
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import SupplierState
+from sqm.domain.needs import (
     NEED_STREAM_PREFIX,
     AwardNeed,
     NeedCommand,
@@ -34,15 +34,15 @@ from domain.needs import (
     need_stream,
     validate_need_command,
 )
-from domain.ports import EventStore, Policy, RecordedEvent
-from domain.serialization import (
+from sqm.domain.ports import EventStore, Policy, RecordedEvent
+from sqm.domain.serialization import (
     event_to_payload,
     need_event_from_payload,
     need_from_dict,
     need_to_dict,
 )
-from server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
-from server.app.suppliers import RankingOutcome, SupplierService
+from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from sqm.server.app.suppliers import RankingOutcome, SupplierService
 
 
 @attrs.frozen

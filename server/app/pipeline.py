@@ -9,7 +9,7 @@ A batch of jobs (a single call is a batch of one) goes through the same steps, i
 3. **load** each stream's state (the state cache, else its snapshot plus any later events),
    **check the etag**, **decide** under the policy and **fold** the events into the state
    the next job of the same stream sees;
-4. **append once**: everything decided goes to :meth:`~domain.ports.EventStore.append_batch`
+4. **append once**: everything decided goes to :meth:`~sqm.domain.ports.EventStore.append_batch`
    in one transaction (all or none when asked), only the last state of each stream
    serialised as its snapshot;
 5. **answer** from the events in hand and the records the store sealed, read back from
@@ -32,9 +32,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.events import DecisionRecorded, event_type
-from domain.ports import (
+from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
+from sqm.domain.events import DecisionRecorded, event_type
+from sqm.domain.ports import (
     AppendResult,
     CommandMeta,
     EventStore,
@@ -43,10 +43,10 @@ from domain.ports import (
     Policy,
     RecordedEvent,
 )
-from domain.serialization import canonical_json, converter
-from server.app.state_cache import StateCache
-from server.observability.calls import observe_events, record_decision
-from server.observability.tracing import span, traced_policy
+from sqm.domain.serialization import canonical_json, converter
+from sqm.server.app.state_cache import StateCache
+from sqm.server.observability.calls import observe_events, record_decision
+from sqm.server.observability.tracing import span, traced_policy
 
 MAX_CONFLICT_RETRIES = 3
 """A job refused at the commit for a stale read is decided again this many times at most."""

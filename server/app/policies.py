@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from domain.policy_archive import PolicyArchive, PolicyVersionConflict, PolicyVersionNotFound
-from domain.ports import Policy
-from rules import CompiledPolicy, PackInvalid, PolicyPack
-from rules.loader import MANIFEST, read_pack_files
-from rules.tooling.pack_files import load_pack_files
+from sqm.domain.policy_archive import PolicyArchive, PolicyVersionConflict, PolicyVersionNotFound
+from sqm.domain.ports import Policy
+from sqm.rules import CompiledPolicy, PackInvalid, PolicyPack
+from sqm.rules.loader import MANIFEST, read_pack_files
+from sqm.rules.tooling.pack_files import load_pack_files
 
 Compile = Callable[[PolicyPack], Policy]
 """Turns a checked pack into a policy (the real engine by default; tests may pass a fake)."""

@@ -13,16 +13,16 @@ from datetime import datetime
 
 import attrs
 
-from domain.errors import FieldViolation, InvalidCommand, SupplierNotFound
-from domain.model import Decision, Stage
-from domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyArchive
-from domain.ports import EventStore
-from domain.serialization import event_from_payload
-from rules import PackInvalid, PolicyPack
-from rules.tooling.explain_report import evaluate_at, replay_events
-from rules.tooling.lint import Finding, error_findings, pack_warnings
-from rules.tooling.pack_files import load_pack_files
-from server.app.policies import ActivePolicy, Compile, compile_pack, version_files
+from sqm.domain.errors import FieldViolation, InvalidCommand, SupplierNotFound
+from sqm.domain.model import Decision, Stage
+from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyArchive
+from sqm.domain.ports import EventStore
+from sqm.domain.serialization import event_from_payload
+from sqm.rules import PackInvalid, PolicyPack
+from sqm.rules.tooling.explain_report import evaluate_at, replay_events
+from sqm.rules.tooling.lint import Finding, error_findings, pack_warnings
+from sqm.rules.tooling.pack_files import load_pack_files
+from sqm.server.app.policies import ActivePolicy, Compile, compile_pack, version_files
 
 
 @attrs.frozen

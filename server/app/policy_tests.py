@@ -1,11 +1,11 @@
 """``sqm policy test``: run a pack's test files through the real application path.
 
-Each case gets a fresh :class:`~server.storage.memory.MemoryEventStore` and a
-:class:`~server.app.suppliers.SupplierService` deciding under the pack's
+Each case gets a fresh :class:`~sqm.server.storage.memory.MemoryEventStore` and a
+:class:`~sqm.server.app.suppliers.SupplierService` deciding under the pack's
 :class:`~rules.CompiledPolicy` (the real durable_rules engine). Commands run in order at the
 times they give; the store stamps each record with the command's own time, so a run reads
 no clock and gives the same result on every machine. The file format is described in
-:mod:`rules.tooling.testfile`.
+:mod:`sqm.rules.tooling.testfile`.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from typing import Any, cast
 
 import attrs
 
-from domain.commands import Command
-from domain.errors import DomainError
-from domain.events import Event
-from domain.invariants import Checkpoint, Invariant, violation
-from domain.model import Decision, SupplierState
-from domain.ports import Policy
-from domain.serialization import converter, event_from_payload
-from rules import CompiledPolicy, PolicyPack, load_pack
-from rules.errors import PackError
-from rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
-from server.app.pipeline import RequestContext
-from server.app.suppliers import CommandResult, SupplierService
-from server.storage.memory import MemoryEventStore
+from sqm.domain.commands import Command
+from sqm.domain.errors import DomainError
+from sqm.domain.events import Event
+from sqm.domain.invariants import Checkpoint, Invariant, violation
+from sqm.domain.model import Decision, SupplierState
+from sqm.domain.ports import Policy
+from sqm.domain.serialization import converter, event_from_payload
+from sqm.rules import CompiledPolicy, PolicyPack, load_pack
+from sqm.rules.errors import PackError
+from sqm.rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
+from sqm.server.storage.memory import MemoryEventStore
 
 TEST_ACTOR = "policy-test"
 _NOTHING = "(none)"

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from datetime import datetime
 
-from server.app.suppliers import AdvanceSummary, SupplierService
+from sqm.server.app.suppliers import AdvanceSummary, SupplierService
 
 SCHEDULER_ACTOR = "scheduler"
 log = logging.getLogger(__name__)

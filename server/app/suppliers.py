@@ -1,9 +1,9 @@
 """The supplier use cases: run commands through the write pipeline, answer queries.
 
-Every state change goes through :class:`~server.app.pipeline.Pipeline` (ARCHITECTURE.md,
+Every state change goes through :class:`~sqm.server.app.pipeline.Pipeline` (ARCHITECTURE.md,
 "Flow of one command"); this module says what a supplier stream is
 (:data:`SUPPLIERS`) and answers queries from the store's snapshots. It knows the store and
-policy only through the ports in ``domain.ports``, so the same service runs over memory,
+policy only through the ports in ``sqm.domain.ports``, so the same service runs over memory,
 SQLite or PostgreSQL, in the server and in the policy test runner.
 """
 
@@ -15,30 +15,30 @@ from datetime import datetime
 
 import attrs
 
-from domain.commands import AdvanceTime, Command
-from domain.decide import decide, fold
-from domain.errors import (
+from sqm.domain.commands import AdvanceTime, Command
+from sqm.domain.decide import decide, fold
+from sqm.domain.errors import (
     FieldViolation,
     InvalidCommand,
     PolicyError,
     SupplierNotFound,
 )
-from domain.events import DecisionRecorded, Event
-from domain.lifecycle import TICKED
-from domain.model import Decision, SupplierState, exact
-from domain.needs import is_need_stream
-from domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
-from domain.serialization import (
+from sqm.domain.events import DecisionRecorded, Event
+from sqm.domain.lifecycle import TICKED
+from sqm.domain.model import Decision, SupplierState, exact
+from sqm.domain.needs import is_need_stream
+from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
+from sqm.domain.serialization import (
     event_from_payload,
     event_to_payload,
     format_time,
     state_from_dict,
     state_to_dict,
 )
-from domain.validation import validate
-from rules.policy import CompiledPolicy
-from rules.selection import Candidate, EvaluationReport
-from server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from sqm.domain.validation import validate
+from sqm.rules.policy import CompiledPolicy
+from sqm.rules.selection import Candidate, EvaluationReport
+from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 
 SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     name="supplier",
@@ -245,7 +245,7 @@ class SupplierService:
         return [state_from_dict(s.state) for s in snapshots]
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
-        # Need streams sort after every supplier id (see domain.needs): the suppliers end
+        # Need streams sort after every supplier id (see sqm.domain.needs): the suppliers end
         # at the first of them.
         page = self._store.list_snapshots(after, limit)
         return list(itertools.takewhile(lambda s: not is_need_stream(s.stream_id), page))

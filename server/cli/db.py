@@ -18,13 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server.bootstrap import DurableStore, open_store
-from server.config import DEFAULT_DATABASE, ENVIRONMENT, Database, PostgresUrl, database_setting
-from server.storage import postgres_schema
-from server.storage.dump import DumpCounts
-from server.storage.errors import StoreUnavailable
-from server.storage.postgres import PostgresEventStore
-from server.storage.transfer import export_store, import_dump
+from sqm.server.bootstrap import DurableStore, open_store
+from sqm.server.config import DEFAULT_DATABASE, ENVIRONMENT, Database, PostgresUrl, database_setting
+from sqm.server.storage import postgres_schema
+from sqm.server.storage.dump import DumpCounts
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.postgres import PostgresEventStore
+from sqm.server.storage.transfer import export_store, import_dump
 
 DATABASE_HELP = (
     f"SQLite file (created if missing) or postgresql:// URL of the event store"

@@ -14,14 +14,14 @@ from datetime import timedelta
 
 import grpc
 
-from clients.cli import add_client_commands
-from domain import lifecycle
-from server.api.grpc_server import create_server, set_serving
-from server.bootstrap import build
-from server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
-from server.cli.policy import add_policy_commands
-from server.cli.simulate import add_simulation_commands
-from server.config import (
+from sqm.client.cli import add_client_commands
+from sqm.domain import lifecycle
+from sqm.server.api.grpc_server import create_server, set_serving
+from sqm.server.bootstrap import build
+from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
+from sqm.server.cli.policy import add_policy_commands
+from sqm.server.cli.simulate import add_simulation_commands
+from sqm.server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
@@ -33,13 +33,13 @@ from server.config import (
     Settings,
     settings_from,
 )
-from server.observability.calls import start_metrics_server
-from server.observability.gc_tuning import tune_after_start_up
-from server.observability.logs import configure_logging
-from server.observability.tracing import configure_tracing
-from server.security.auth import TokenConfigError, TokenTable, load_tokens
-from server.security.tls import TlsConfigError, optional_server_credentials
-from server.storage.errors import StoreUnavailable
+from sqm.server.observability.calls import start_metrics_server
+from sqm.server.observability.gc_tuning import tune_after_start_up
+from sqm.server.observability.logs import configure_logging
+from sqm.server.observability.tracing import configure_tracing
+from sqm.server.security.auth import TokenConfigError, TokenTable, load_tokens
+from sqm.server.security.tls import TlsConfigError, optional_server_credentials
+from sqm.server.storage.errors import StoreUnavailable
 
 log = logging.getLogger("sqm")
 

@@ -24,17 +24,17 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clients.errors import SqmError
-from clients.policy_client import PolicyClient, pack_problems
-from domain.errors import DomainError
-from domain.events import Event
-from domain.model import Stage
-from domain.policy_archive import PolicyArchive, PolicyVersionNotFound
-from domain.ports import Policy, RecordedEvent
-from domain.serialization import event_from_payload, parse_time
-from rules import PackInvalid, PolicyPack, default_pack_dir, load_pack
-from rules.tooling.diff import diff_packs
-from rules.tooling.explain_report import (
+from sqm.client.errors import SqmError
+from sqm.client.policy_client import PolicyClient, pack_problems
+from sqm.domain.errors import DomainError
+from sqm.domain.events import Event
+from sqm.domain.model import Stage
+from sqm.domain.policy_archive import PolicyArchive, PolicyVersionNotFound
+from sqm.domain.ports import Policy, RecordedEvent
+from sqm.domain.serialization import event_from_payload, parse_time
+from sqm.rules import PackInvalid, PolicyPack, default_pack_dir, load_pack
+from sqm.rules.tooling.diff import diff_packs
+from sqm.rules.tooling.explain_report import (
     Replayed,
     evaluate_at,
     format_evaluation,
@@ -43,13 +43,13 @@ from rules.tooling.explain_report import (
     replay_events,
     replay_items,
 )
-from rules.tooling.lint import Finding, Severity, error_findings, lint_pack
-from rules.tooling.pack_files import load_pack_files
-from rules.tooling.testfile import parse_history
-from server.app.policies import compile_pack, load_archived
-from server.app.policy_tests import report, run_pack_tests
-from server.bootstrap import DurableStore, open_store
-from server.config import DEFAULT_ADDRESS, database_from
+from sqm.rules.tooling.lint import Finding, Severity, error_findings, lint_pack
+from sqm.rules.tooling.pack_files import load_pack_files
+from sqm.rules.tooling.testfile import parse_history
+from sqm.server.app.policies import compile_pack, load_archived
+from sqm.server.app.policy_tests import report, run_pack_tests
+from sqm.server.bootstrap import DurableStore, open_store
+from sqm.server.config import DEFAULT_ADDRESS, database_from
 
 OK, FOUND_PROBLEMS, CANNOT_RUN = 0, 1, 2
 SERVER_VARIABLE = "SQM_SERVER"

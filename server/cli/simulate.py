@@ -20,17 +20,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from rules import load_pack
-from rules.errors import PackInvalid
-from server.bootstrap import DurableStore, open_store
-from server.config import database_from
-from server.observability.gc_tuning import tune_after_start_up
-from server.storage.errors import StoreUnavailable
-from server.storage.sqlite import SqliteEventStore
-from server.storage.transfer import import_dump
-from simulation import check, impact, report
-from simulation.backtest import backtest
-from simulation.scenario_file import ScenarioInvalid, load_rates
+from sqm.rules import load_pack
+from sqm.rules.errors import PackInvalid
+from sqm.server.bootstrap import DurableStore, open_store
+from sqm.server.config import database_from
+from sqm.server.observability.gc_tuning import tune_after_start_up
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.sqlite import SqliteEventStore
+from sqm.server.storage.transfer import import_dump
+from sqm.simulation import check, impact, report
+from sqm.simulation.backtest import backtest
+from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
 
 OK, BROKEN, CANNOT_RUN = 0, 1, 2
 COUNTEREXAMPLE = "counterexample.yaml"

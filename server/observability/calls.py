@@ -5,7 +5,7 @@ calls that authentication rejects. Its log line (logger ``sqm.access``) carries 
 code, latency, request id, peer and actor: a JSON object under ``--log-format json``
 (:class:`JsonFormatter`), a readable line otherwise; metadata is never read, so no token can
 reach a log. The application counts decisions, appended events and watchers with
-:func:`record_decision`, :func:`record_events` and :func:`watching`.
+:func:`record_decision`, :func:`observe_events` and :func:`watching`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import grpc
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from domain.ports import RecordedEvent
-from server.observability import tracing
-from server.security.auth import (
+from sqm.domain.ports import RecordedEvent
+from sqm.server.observability import tracing
+from sqm.server.security.auth import (
     Actor,
     Continuation,
     Handler,
@@ -127,6 +127,8 @@ class Metrics:
         """Count a command's recorded events: by type, and breaches, penalties and lifecycle
         transitions by what their payloads say.
         """
+        events = list(events)
+        self.record_events(len(events))
         for event in events:
             self.recorded.labels(event_type=event.event_type).inc()
             payload = event.payload
@@ -231,14 +233,9 @@ def record_decision(rule_id: str, action: str) -> None:
     default_metrics().record_decision(rule_id, action)
 
 
-def record_events(count: int) -> None:
-    """Count appended events in the process's metrics."""
-    default_metrics().record_events(count)
-
-
 def observe_events(events: Iterable[RecordedEvent]) -> None:
     """Count a command's recorded events in the process's metrics (see
-    :meth:`Metrics.observe_events`); meant to replace :func:`record_events`.
+    :meth:`Metrics.observe_events`).
     """
     default_metrics().observe_events(events)
 
@@ -320,7 +317,7 @@ class JsonFormatter(logging.Formatter):
 class ObservabilityInterceptor(ServerInterceptor):
     """Log one JSON line and record metrics for every call, whatever its outcome.
 
-    Put it first in the server's list, before :class:`~server.security.auth.AuthInterceptor`,
+    Put it first in the server's list, before :class:`~sqm.server.security.auth.AuthInterceptor`,
     so that rejected calls are logged and counted too.
     """
 

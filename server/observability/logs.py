@@ -1,6 +1,6 @@
 """How the server's log lines look: readable text, or one JSON object per line.
 
-``sqm serve --log-format json`` installs :class:`~server.observability.calls.JsonFormatter` on
+``sqm serve --log-format json`` installs :class:`~sqm.server.observability.calls.JsonFormatter` on
 the root handler, so every line (the per-call access line of logger ``sqm.access`` included)
 is a JSON object a log shipper parses as it is; ``text`` (the default) keeps lines readable.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from server.observability.calls import JsonFormatter
+from sqm.server.observability.calls import JsonFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

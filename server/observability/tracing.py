@@ -7,7 +7,7 @@ Nothing is exported unless the standard ``OTEL_*`` environment asks for it
 rest of its settings (headers, certificates, timeouts) from the same variables. Without it
 the API's no-op tracer makes every span here nearly free.
 
-:class:`~server.observability.calls.ObservabilityInterceptor` opens the server span of each
+:class:`~sqm.server.observability.calls.ObservabilityInterceptor` opens the server span of each
 call (``sqm.v1.SupplierService/RegisterSupplier``, continuing a caller's ``traceparent``);
 :func:`span` and :func:`traced_policy` add the application's own (``sqm.decide``,
 ``sqm.rules.evaluate``, ``sqm.append``).
@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from domain.ports import DecisionContext, Evaluation, Policy
+from sqm.domain.ports import DecisionContext, Evaluation, Policy
 
 TRACER_NAME = "sqm"
 SERVICE_NAME = "sqm"

@@ -26,7 +26,7 @@ import yaml
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from server.api.errors import ERROR_DOMAIN
+from sqm.server.api.errors import ERROR_DOMAIN
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from clients.connection import read_pem
+from sqm.client.connection import read_pem
 
 
 class TlsConfigError(ValueError):

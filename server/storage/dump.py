@@ -1,10 +1,10 @@
 """The records of an export file, and the checks each line passes before it is imported.
 
 A line becomes a typed record (:data:`DumpItem`) only after it is checked against what came
-before it: the hash chain (``domain.audit.ChainCheck``, the same code that verifies a live
+before it: the hash chain (``sqm.domain.audit.ChainCheck``, the same code that verifies a live
 store), consecutive stream versions, request records matching the events they name,
 snapshots at their stream's last version, documents matching their SHA-256. The first
-problem raises :class:`DumpInvalid`; :mod:`server.storage.transfer` adds the line number.
+problem raises :class:`DumpInvalid`; :mod:`sqm.server.storage.transfer` adds the line number.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 
 import attrs
 
-from domain.audit import ChainCheck
-from domain.documents import ArchivedDocument, checked
-from domain.policy_archive import PolicyActivation
-from domain.ports import AppendResult, RecordedEvent, StreamSnapshot
-from domain.serialization import parse_time
-from server.storage.errors import StoreUnavailable
+from sqm.domain.audit import ChainCheck
+from sqm.domain.documents import ArchivedDocument, checked
+from sqm.domain.policy_archive import PolicyActivation
+from sqm.domain.ports import AppendResult, RecordedEvent, StreamSnapshot
+from sqm.domain.serialization import parse_time
+from sqm.server.storage.errors import StoreUnavailable
 
 FORMAT = "sqm-export"
 FORMAT_VERSION = 1

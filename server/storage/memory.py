@@ -2,8 +2,8 @@
 
 It keeps the SQLite store's semantics exactly (the contract suites in
 ``tests/integration/test_store_contract.py`` and ``test_policy_archive_contract.py`` hold
-both to them); the rules every store shares live in :mod:`server.storage.records` and
-:mod:`server.storage.policy_records`.
+both to them); the rules every store shares live in :mod:`sqm.server.storage.records` and
+:mod:`sqm.server.storage.policy_records`.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ from typing import Any
 
 import attrs
 
-from domain.audit import GENESIS_HASH, verify_chain
-from domain.documents import (
+from sqm.domain.audit import GENESIS_HASH, verify_chain
+from sqm.domain.documents import (
     ArchivedDocument,
     ArchiveResult,
     DocumentNotFound,
     NewDocument,
     checked,
 )
-from domain.policy_archive import (
+from sqm.domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
-from domain.ports import (
+from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
@@ -41,7 +41,7 @@ from domain.ports import (
     RecordedEvent,
     StreamSnapshot,
 )
-from server.storage.policy_records import (
+from sqm.server.storage.policy_records import (
     check_activation,
     files_from_json,
     files_to_json,
@@ -49,7 +49,7 @@ from server.storage.policy_records import (
     stored_time,
     summary,
 )
-from server.storage.records import (
+from sqm.server.storage.records import (
     Clock,
     Outcome,
     archived,
@@ -66,7 +66,7 @@ from server.storage.records import (
     to_json,
     utc_now,
 )
-from server.storage.signals import AppendSignal
+from sqm.server.storage.signals import AppendSignal
 
 
 @attrs.frozen
@@ -272,7 +272,7 @@ class MemoryEventStore:
         """Always granted: a memory store has one process."""
         yield True
 
-    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
+    # --- archived documents (``sqm.domain.documents.DocumentStore``) ----------------------
 
     def archive_document(self, document: NewDocument) -> ArchiveResult:
         """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""

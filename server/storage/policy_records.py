@@ -2,7 +2,7 @@
 activation retry is answered and how a version's activation summary is computed.
 
 The memory, SQLite and PostgreSQL archives import these, so the contract suite holds them to one
-behaviour by construction (as :mod:`server.storage.records` does for events).
+behaviour by construction (as :mod:`sqm.server.storage.records` does for events).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 import attrs
 
-from domain.errors import RequestIdReused
-from domain.policy_archive import ArchivedVersion, PolicyActivation
-from domain.serialization import format_time, parse_time
-from server.storage.records import TimeColumn, from_json, stored_instant, to_json
+from sqm.domain.errors import RequestIdReused
+from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation
+from sqm.domain.serialization import format_time, parse_time
+from sqm.server.storage.records import TimeColumn, from_json, stored_instant, to_json
 
 ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
 

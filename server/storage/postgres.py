@@ -33,8 +33,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from domain.errors import ConcurrencyConflict
-from domain.ports import (
+from sqm.domain.errors import ConcurrencyConflict
+from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
@@ -43,11 +43,11 @@ from domain.ports import (
     RecordedEvent,
     StreamSnapshot,
 )
-from server.storage import postgres_schema
-from server.storage.errors import StoreUnavailable
-from server.storage.postgres_archive import PostgresArchives, keep_instant
-from server.storage.postgres_listen import AppendListener, Callback
-from server.storage.records import (
+from sqm.server.storage import postgres_schema
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.postgres_archive import PostgresArchives, keep_instant
+from sqm.server.storage.postgres_listen import AppendListener, Callback
+from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
@@ -70,8 +70,8 @@ from server.storage.records import (
     utc_now,
     verify_rows,
 )
-from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
-from server.storage.urls import redact_url
+from sqm.server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
+from sqm.server.storage.urls import redact_url
 
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_SIZE = 4  # one application worker, a scheduler's lock, and room for a slow return

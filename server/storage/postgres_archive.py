@@ -16,15 +16,21 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from domain.documents import ArchivedDocument, ArchiveResult, DocumentNotFound, NewDocument, checked
-from domain.policy_archive import (
+from sqm.domain.documents import (
+    ArchivedDocument,
+    ArchiveResult,
+    DocumentNotFound,
+    NewDocument,
+    checked,
+)
+from sqm.domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
-from server.storage.errors import StoreUnavailable
-from server.storage.policy_records import (
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     activation_from_row,
     activation_row,
@@ -35,7 +41,7 @@ from server.storage.policy_records import (
     stored_time,
     summary,
 )
-from server.storage.records import (
+from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     Clock,
     archived,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import attrs
 import psycopg
 
-from server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
-from server.storage.records import identifier
+from sqm.server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
+from sqm.server.storage.records import identifier
 
 
 @attrs.frozen
@@ -75,7 +75,7 @@ _EVENTS = (
         last_seq bigint NOT NULL,
         last_hash text NOT NULL
     )""",
-    # Nothing appended yet: the next event links to the genesis hash (domain.audit), 64 zeros;
+    # Nothing appended yet: the next event links to the genesis hash (sqm.domain.audit), 64 zeros;
     # the contract suite checks the first event's prev_hash against it.
     "INSERT INTO log_head (last_seq, last_hash) VALUES (0, repeat('0', 64))",
     """CREATE TABLE requests (

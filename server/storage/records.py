@@ -16,16 +16,16 @@ from typing import Any
 import attrs
 import orjson
 
-from domain.audit import recompute_hash, verify_chain
-from domain.documents import (
+from sqm.domain.audit import recompute_hash, verify_chain
+from sqm.domain.documents import (
     MAX_DOCUMENT_BYTES,
     ArchivedDocument,
     ArchiveResult,
     NewDocument,
     same_request,
 )
-from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.ports import (
+from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
+from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
@@ -33,7 +33,7 @@ from domain.ports import (
     PendingAppend,
     RecordedEvent,
 )
-from domain.serialization import canonical_json, format_time, parse_time
+from sqm.domain.serialization import canonical_json, format_time, parse_time
 
 Clock = Callable[[], datetime]
 PageReader = Callable[[int], Sequence[Sequence[Any]]]

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from domain.audit import GENESIS_HASH
-from domain.ports import (
+from sqm.domain.audit import GENESIS_HASH
+from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
@@ -30,9 +30,9 @@ from domain.ports import (
     RecordedEvent,
     StreamSnapshot,
 )
-from domain.serialization import format_time
-from server.storage.errors import UnsupportedSchemaVersion
-from server.storage.records import (
+from sqm.domain.serialization import format_time
+from sqm.server.storage.errors import UnsupportedSchemaVersion
+from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
@@ -55,16 +55,16 @@ from server.storage.records import (
     utc_now,
     verify_rows,
 )
-from server.storage.signals import AppendSignal
-from server.storage.sqlite_archive import SqliteArchives
-from server.storage.sqlite_schema import (
+from sqm.server.storage.signals import AppendSignal
+from sqm.server.storage.sqlite_archive import SqliteArchives
+from sqm.server.storage.sqlite_schema import (
     SCHEMA_VERSION,
     NotAnSqmDatabase,
     check_readable,
     configure,
     migrate,
 )
-from server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
+from sqm.server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 
 __all__ = ["SCHEMA_VERSION", "NotAnSqmDatabase", "SqliteEventStore", "UnsupportedSchemaVersion"]
 

@@ -14,21 +14,21 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from domain.documents import (
+from sqm.domain.documents import (
     ArchivedDocument,
     ArchiveResult,
     DocumentNotFound,
     NewDocument,
     checked,
 )
-from domain.policy_archive import (
+from sqm.domain.policy_archive import (
     ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
-from domain.serialization import format_time, parse_time
-from server.storage.policy_records import (
+from sqm.domain.serialization import format_time, parse_time
+from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     activation_from_row,
     activation_row,
@@ -39,7 +39,7 @@ from server.storage.policy_records import (
     stored_time,
     summary,
 )
-from server.storage.records import (
+from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     Clock,
     archived,
@@ -50,7 +50,7 @@ from server.storage.records import (
     new_document_id,
     replay_document,
 )
-from server.storage.sqlite_schema import ARCHIVE_SCHEMA
+from sqm.server.storage.sqlite_schema import ARCHIVE_SCHEMA
 
 
 class SqliteArchives:
@@ -62,7 +62,7 @@ class SqliteArchives:
     _schema: int
     _write_transaction: Callable[[], AbstractContextManager[None]]
 
-    # --- archived documents (``domain.documents.DocumentStore``) ----------------------
+    # --- archived documents (``sqm.domain.documents.DocumentStore``) ----------------------
 
     def archive_document(self, document: NewDocument) -> ArchiveResult:
         """Keep ``document`` once, idempotent by request id (see ``DocumentStore``)."""

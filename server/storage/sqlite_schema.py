@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
+from sqm.server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
 

@@ -27,11 +27,11 @@ from typing import Any, Protocol, TextIO
 
 import attrs
 
-from domain.documents import ArchivedDocument, DocumentCorrupted, DocumentStore
-from domain.policy_archive import PolicyActivation, PolicyArchive
-from domain.ports import AppendResult, EventStore, RecordedEvent, StreamSnapshot
-from domain.serialization import canonical_json, format_time
-from server.storage.dump import (
+from sqm.domain.documents import ArchivedDocument, DocumentCorrupted, DocumentStore
+from sqm.domain.policy_archive import PolicyActivation, PolicyArchive
+from sqm.domain.ports import AppendResult, EventStore, RecordedEvent, StreamSnapshot
+from sqm.domain.serialization import canonical_json, format_time
+from sqm.server.storage.dump import (
     FORMAT,
     FORMAT_VERSION,
     DocumentItem,
@@ -43,9 +43,9 @@ from server.storage.dump import (
     RequestItem,
     parse_item,
 )
-from server.storage.errors import StoreUnavailable
-from server.storage.policy_records import ACTIVATION_COLUMNS, activation_row, files_to_json
-from server.storage.records import (
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.policy_records import ACTIVATION_COLUMNS, activation_row, files_to_json
+from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     EVENT_COLUMNS,
     REQUEST_COLUMNS,

@@ -15,9 +15,9 @@ The parts: :mod:`.page` (the HTML shell, styles, input reading and building bloc
 :mod:`.charts` (SVG), :mod:`.simulation_page` and :mod:`.backtest_page` (the two reports).
 """
 
-from simulation.report.backtest_page import BACKTEST_FORMAT, render_backtest
-from simulation.report.page import ResultInvalid
-from simulation.report.simulation_page import SIMULATION_FORMAT, render_simulation
+from sqm.simulation.report.backtest_page import BACKTEST_FORMAT, render_backtest
+from sqm.simulation.report.page import ResultInvalid
+from sqm.simulation.report.simulation_page import SIMULATION_FORMAT, render_simulation
 
 __all__ = [
     "BACKTEST_FORMAT",

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from domain.model import LifecycleState
-from simulation.report.charts import (
+from sqm.domain.model import LifecycleState
+from sqm.simulation.report.charts import (
     CANDIDATE_COLOUR,
     RECORDED_COLOUR,
     _column_chart,
     _ColumnChart,
     _Series,
 )
-from simulation.report.page import (
+from sqm.simulation.report.page import (
     _amount,
     _Cell,
     _check_format,

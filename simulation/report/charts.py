@@ -6,8 +6,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from domain.model import LifecycleState
-from simulation.report.page import _e, _shorten
+from sqm.domain.model import LifecycleState
+from sqm.simulation.report.page import _e, _shorten
 
 # Okabe and Ito's palette: told apart with the common colour-vision deficiencies. Stacked
 # segments are also separated by a white line, so a grey printout still shows the boundaries.

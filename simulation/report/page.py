@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from domain.model import LifecycleState
+from sqm.domain.model import LifecycleState
 
 MINUS = "\u2212"
 SHORT_VERSION = 12

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from domain.model import LifecycleState
-from simulation.report.charts import (
+from sqm.domain.model import LifecycleState
+from sqm.simulation.report.charts import (
     SERIES_COLOURS,
     STATE_COLOURS,
     _column_chart,
@@ -19,7 +19,7 @@ from simulation.report.charts import (
     _rules_chart,
     _Series,
 )
-from simulation.report.page import (
+from sqm.simulation.report.page import (
     ResultInvalid,
     _amount,
     _check_format,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from tests.e2e.server_process import ServerProcess, running_server
 
 

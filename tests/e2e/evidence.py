@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from clients import certificate
+from sqm.client import certificate
 from sqm.v1 import resources_pb2 as pb
 
 DECISION_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

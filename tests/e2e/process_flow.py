@@ -12,7 +12,7 @@ import attrs
 import grpc
 from google.protobuf import timestamp_pb2
 
-from clients import SqmClient, certificate, contract, measurement, money, sla_objective
+from sqm.client import SqmClient, certificate, contract, measurement, money, sla_objective
 from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import grpc
@@ -23,9 +23,18 @@ class ServerProcess:
     loopback port.
     """
 
-    def __init__(self, database: Path | str, *extra_args: str) -> None:
+    def __init__(
+        self,
+        database: Path | str,
+        *extra_args: str,
+        sqm: Sequence[str] = (sys.executable, "-m", "sqm.server"),
+        cwd: Path | None = None,
+    ) -> None:
         self.database = database
         self.extra_args = extra_args
+        self.sqm = tuple(sqm)
+        """The ``sqm`` command: this interpreter's by default, an installed one for a wheel."""
+        self.cwd = cwd
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
         self.output: list[str] = []
@@ -34,15 +43,16 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         """Start the server and wait until it prints the address it serves on."""
         command = [
-            sys.executable, "-m", "server", "serve",
+            *self.sqm, "serve",
             "--address", "127.0.0.1:0",
             "--database", str(self.database),
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            cwd=self.cwd,
+        )  # fmt: skip
         self.address = self._wait_for_address()
         return self
 

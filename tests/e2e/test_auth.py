@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import SqmClient, SqmError
+from sqm.client import SqmClient, SqmError
 from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.evidence import DECISION_TIME

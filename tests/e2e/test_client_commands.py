@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from tests.certificates import make_pki
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted, event_count

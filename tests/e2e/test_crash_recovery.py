@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.evidence import DECISION_TIME, GOOD_SCORES, certificates_for_network_equipment
 from tests.e2e.server_process import ServerProcess

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
-from clients.audit_client import AuditClient
-from clients.policy_client import PolicyClient
+from sqm.client import SqmClient
+from sqm.client.audit_client import AuditClient
+from sqm.client.policy_client import PolicyClient
 from sqm.v1 import resources_pb2 as pb
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, availability_row, contracted, qualified

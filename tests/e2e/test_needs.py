@@ -9,8 +9,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import SqmClient, SqmError
-from clients.audit_client import AuditClient
+from sqm.client import SqmClient, SqmError
+from sqm.client.audit_client import AuditClient
 from sqm.v1 import needs_pb2 as needs_api
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, advance_time, qualified

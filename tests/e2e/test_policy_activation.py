@@ -14,11 +14,11 @@ import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from clients import SqmClient
-from clients.errors import SqmError
-from clients.policy_client import PolicyClient, pack_problems
-from rules import default_pack_dir, load_pack
-from rules.tooling.testfile import TEST_FOLDER
+from sqm.client import SqmClient
+from sqm.client.errors import SqmError
+from sqm.client.policy_client import PolicyClient, pack_problems
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.tooling.testfile import TEST_FOLDER
 from sqm.v1 import resources_pb2 as pb
 from tests.commands import sqm
 from tests.e2e.evidence import DECISION_TIME, GOOD_SCORES, certificates_for_network_equipment

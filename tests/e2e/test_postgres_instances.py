@@ -20,9 +20,9 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
-from clients import SqmClient, measurement
-from clients.audit_client import AuditClient
-from clients.errors import SqmError
+from sqm.client import SqmClient, measurement
+from sqm.client.audit_client import AuditClient
+from sqm.client.errors import SqmError
 from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, contracted

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import SqmClient, SqmError, money
+from sqm.client import SqmClient, SqmError, money
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.process_flow import Timeline, contracted, qualified

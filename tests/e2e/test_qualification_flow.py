@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc

@@ -7,7 +7,7 @@ import math
 import grpc
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import needs_pb2 as needs_api
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rules import default_pack_dir
-from simulation.report import render_backtest, render_simulation
+from sqm.rules import default_pack_dir
+from sqm.simulation.report import render_backtest, render_simulation
 from tests.unit.test_simulation_report import backtest_result, simulation_result
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +120,7 @@ def test_a_real_simulation_run_opens_with_its_charts(tmp_path: Path) -> None:
     page = tmp_path / "run.html"
     ran = subprocess.run(
         [
-            sys.executable, "-m", "server", "simulate", "run", str(default_pack_dir()),
+            sys.executable, "-m", "sqm.server", "simulate", "run", str(default_pack_dir()),
             "--suppliers", "10", "--months", "3", "--seed", "4", "--html", str(page),
         ],
         capture_output=True, text=True, timeout=120, check=False,

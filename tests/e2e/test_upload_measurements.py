@@ -10,8 +10,8 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from clients import SqmClient, SqmError
-from server.api.measurement_upload import MAX_LISTED_ROWS, MAX_UPLOAD_ROWS
+from sqm.client import SqmClient, SqmError
+from sqm.server.api.measurement_upload import MAX_LISTED_ROWS, MAX_UPLOAD_ROWS
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.process_flow import Timeline, availability_row, contracted, event_count, qualified

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.evidence import DECISION_TIME
 from tests.e2e.server_process import ServerProcess
@@ -29,7 +29,7 @@ def quiet_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def _watch(server: ServerProcess, *args: str) -> list[dict[str, object]]:
-    command = [sys.executable, "-m", "server", "watch", "--server", server.address]
+    command = [sys.executable, "-m", "sqm.server", "watch", "--server", server.address]
     result = subprocess.run(
         [*command, "--output", "json", *args],
         capture_output=True, text=True, timeout=60, check=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, advance_time, availability_row, contracted
 from tests.e2e.server_process import ServerProcess

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from domain.commands import (
+from sqm.domain.commands import (
     RecordMeasurement,
     RegisterSupplier,
     SignContract,
     SubmitQualificationEvidence,
 )
-from domain.model import Certificate, CertificateKind, Money, ServiceCategory
-from rules import CompiledPolicy, default_pack_dir, load_pack
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.storage.sqlite import SqliteEventStore
-from simulation.backtest import backtest
+from sqm.domain.model import Certificate, CertificateKind, Money, ServiceCategory
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage.sqlite import SqliteEventStore
+from sqm.simulation.backtest import backtest
 from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration
@@ -139,7 +139,7 @@ def test_sqm_backtest_writes_the_comparison_and_its_report(
 
     ran = subprocess.run(
         [
-            sys.executable, "-m", "server", "backtest", "--policy", str(candidate_pack),
+            sys.executable, "-m", "sqm.server", "backtest", "--policy", str(candidate_pack),
             "--database", str(database), "--json", str(out_json), "--html", str(out_html),
         ],
         capture_output=True, text=True, timeout=120, check=False,

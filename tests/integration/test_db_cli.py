@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from server.cli.main import main
-from server.storage import postgres_schema
-from server.storage.sqlite import SqliteEventStore
+from sqm.server.cli.main import main
+from sqm.server.storage import postgres_schema
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.commands import sqm
 from tests.fakes import T0
 from tests.policy_fixtures import pack_files

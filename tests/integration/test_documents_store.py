@@ -11,11 +11,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from domain.documents import DocumentCorrupted, DocumentNotFound, DocumentStore, NewDocument
-from domain.errors import RequestIdReused
-from server.storage.memory import MemoryEventStore
-from server.storage.postgres import PostgresEventStore
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.documents import DocumentCorrupted, DocumentNotFound, DocumentStore, NewDocument
+from sqm.domain.errors import RequestIdReused
+from sqm.server.storage.memory import MemoryEventStore
+from sqm.server.storage.postgres import PostgresEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from domain import commands as cmd
-from domain.errors import ConcurrencyConflict, IllegalTransition, InvalidCommand
-from domain.model import (
+from sqm.domain import commands as cmd
+from sqm.domain.errors import ConcurrencyConflict, IllegalTransition, InvalidCommand
+from sqm.domain.model import (
     Certificate,
     CertificateKind,
     Comparator,
@@ -23,11 +23,11 @@ from domain.model import (
     ServiceCategory,
     SlaObjective,
 )
-from domain.ports import CommandMeta, NewEvent, PendingAppend
-from server.app.group_commit import GroupCommit
-from server.app.pipeline import RequestContext
-from server.app.suppliers import CommandResult, SupplierService
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.ports import CommandMeta, NewEvent, PendingAppend
+from sqm.server.app.group_commit import GroupCommit
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import CommandResult, SupplierService
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,18 +27,19 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from server.observability.calls import (
+from sqm.domain.ports import RecordedEvent
+from sqm.server.observability.calls import (
     ACCESS_LOGGER,
     JsonFormatter,
     Metrics,
     ObservabilityInterceptor,
     default_metrics,
+    observe_events,
     record_decision,
-    record_events,
     start_metrics_server,
     watching,
 )
-from server.security.auth import (
+from sqm.server.security.auth import (
     Actor,
     AuthInterceptor,
     Role,
@@ -45,7 +47,7 @@ from server.security.auth import (
     current_actor,
     tokens_from_string,
 )
-from server.security.tls import TlsConfigError, channel_credentials, optional_server_credentials
+from sqm.server.security.tls import TlsConfigError, channel_credentials, optional_server_credentials
 from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
 from tests.certificates import Pki, make_pki
 
@@ -600,8 +602,17 @@ def test_decisions_events_and_watchers_are_recorded_by_the_application(metrics: 
     assert sample("sqm_events_appended_total") == 3
 
 
+def _recorded(event_type: str, version: int) -> RecordedEvent:
+    now = datetime.now(UTC)
+    return RecordedEvent(
+        global_seq=version, stream_id="acme", version=version, event_type=event_type,
+        payload={}, occurred_at=now, recorded_at=now, actor="test", request_id=f"r{version}",
+        policy_version="", prev_hash="", hash="",
+    )  # fmt: skip
+
+
 def test_the_module_functions_record_into_the_process_metrics() -> None:
-    """record_decision, record_events and watching() use the process-wide registry."""
+    """record_decision, observe_events and watching() use the process-wide registry."""
     sample = default_metrics().registry.get_sample_value
     labels = {"rule_id": "test.rule", "action": "remind"}
     decisions, events = (
@@ -609,7 +620,7 @@ def test_the_module_functions_record_into_the_process_metrics() -> None:
         sample("sqm_events_appended_total"),
     )
     record_decision("test.rule", "remind")
-    record_events(2)
+    observe_events([_recorded("SupplierRegistered", 1), _recorded("SupplierBlacklisted", 2)])
     with watching():
         assert sample("sqm_active_watchers") == 1
     assert sample("sqm_decisions_total", labels) == decisions + 1

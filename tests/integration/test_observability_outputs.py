@@ -18,11 +18,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
-from domain.model import ServiceCategory, Stage, SupplierState
-from domain.ports import DecisionContext, Evaluation, RecordedEvent
-from server.observability import tracing
-from server.observability.calls import Metrics, ObservabilityInterceptor
-from server.observability.logs import configure_logging
+from sqm.domain.model import ServiceCategory, Stage, SupplierState
+from sqm.domain.ports import DecisionContext, Evaluation, RecordedEvent
+from sqm.server.observability import tracing
+from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
+from sqm.server.observability.logs import configure_logging
 from tests.fakes import FakePolicy
 
 SERVICE = "sqm.v1.TestService"

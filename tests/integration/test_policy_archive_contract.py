@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import RequestIdReused
-from domain.policy_archive import (
+from sqm.domain.errors import RequestIdReused
+from sqm.domain.policy_archive import (
     ArchivedVersion,
     PolicyArchive,
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
-from server.storage.memory import MemoryEventStore
-from server.storage.sqlite import SqliteEventStore
+from sqm.server.storage.memory import MemoryEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration

@@ -15,17 +15,17 @@ import attrs
 import psycopg
 import pytest
 
-from domain.commands import Command, ConcludeReview, OpenReview, RegisterSupplier, ReviewOutcome
-from domain.documents import NewDocument
-from domain.errors import ConcurrencyConflict
-from domain.model import ServiceCategory
-from domain.ports import AppendResult, CommandMeta, NewEvent
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.storage import postgres_schema
-from server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
-from server.storage.postgres import PostgresEventStore
-from server.storage.urls import redact_url
+from sqm.domain.commands import Command, ConcludeReview, OpenReview, RegisterSupplier, ReviewOutcome
+from sqm.domain.documents import NewDocument
+from sqm.domain.errors import ConcurrencyConflict
+from sqm.domain.model import ServiceCategory
+from sqm.domain.ports import AppendResult, CommandMeta, NewEvent
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage import postgres_schema
+from sqm.server.storage.errors import SchemaNotMigrated, StoreUnavailable, UnsupportedSchemaVersion
+from sqm.server.storage.postgres import PostgresEventStore
+from sqm.server.storage.urls import redact_url
 from tests.fakes import T0, FakePolicy, passing_evidence, sign
 from tests.postgres import ThrowawayPostgresStore, fresh_schema, schema_url
 

@@ -15,11 +15,11 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from domain.decide import decide
-from domain.errors import InvalidCommand, PolicyError
-from domain.events import DecisionRecorded, LifecycleTransitioned
-from domain.model import (
+from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
+from sqm.domain.decide import decide
+from sqm.domain.errors import InvalidCommand, PolicyError
+from sqm.domain.events import DecisionRecorded, LifecycleTransitioned
+from sqm.domain.model import (
     Action,
     Certificate,
     CertificateKind,
@@ -29,9 +29,9 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation
-from rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
-from rules.engine import EngineValue, rules_engine
+from sqm.domain.ports import DecisionContext, Evaluation
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
+from sqm.rules.engine import EngineValue, rules_engine
 
 pytestmark = pytest.mark.integration
 
@@ -349,9 +349,9 @@ def test_the_domain_qualifies_a_supplier_through_the_compiled_policy(
 
 
 LATE_RULESETS = """\
-from rules import default_pack_dir, load_pack
-from rules.compiler import compile_pack
-from rules.engine import rules_engine
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.compiler import compile_pack
+from sqm.rules.engine import rules_engine
 
 definition = compile_pack(load_pack(default_pack_dir()))
 engine = rules_engine()

@@ -2,7 +2,7 @@
 
 Supplier states and decision contexts are built by hand (``attrs.evolve``), the way the
 domain would build them after applying a record or advancing time: these tests depend on the
-policy alone, not on ``domain.decide``.
+policy alone, not on ``sqm.domain.decide``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.model import (
+from sqm.domain.model import (
     Action,
     Breach,
     Certificate,
@@ -33,11 +33,11 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation
-from rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
-from rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE
-from rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS, EngineValue, rules_engine
-from rules.sla import shortfall
+from sqm.domain.ports import DecisionContext, Evaluation
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
+from sqm.rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE
+from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS, EngineValue, rules_engine
+from sqm.rules.sla import shortfall
 
 pytestmark = pytest.mark.integration
 

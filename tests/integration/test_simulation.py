@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rules import default_pack_dir, load_pack
-from simulation.check import check_pack
-from simulation.impact import Rates, simulate
-from simulation.scenario_file import ScenarioInvalid, load_rates
+from sqm.rules import default_pack_dir, load_pack
+from sqm.simulation.check import check_pack
+from sqm.simulation.impact import Rates, simulate
+from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
 from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration

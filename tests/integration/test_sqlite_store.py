@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ConcurrencyConflict
-from domain.ports import AppendResult, CommandMeta, NewEvent
-from server.storage.sqlite import SCHEMA_VERSION, SqliteEventStore, UnsupportedSchemaVersion
+from sqm.domain.errors import ConcurrencyConflict
+from sqm.domain.ports import AppendResult, CommandMeta, NewEvent
+from sqm.server.storage.sqlite import SCHEMA_VERSION, SqliteEventStore, UnsupportedSchemaVersion
 
 pytestmark = pytest.mark.integration
 

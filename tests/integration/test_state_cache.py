@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import InvalidCommand
-from server.app.pipeline import RequestContext
-from server.app.state_cache import StateCache
-from server.app.suppliers import SupplierService
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.errors import InvalidCommand
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.state_cache import StateCache
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.fakes import FakePolicy
 from tests.integration.test_group_commit import T0, _contracted, _measurement
 

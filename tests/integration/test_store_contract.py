@@ -12,9 +12,9 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.audit import GENESIS_HASH
-from domain.errors import ConcurrencyConflict, RequestIdReused
-from domain.ports import (
+from sqm.domain.audit import GENESIS_HASH
+from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
+from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
@@ -22,8 +22,8 @@ from domain.ports import (
     NewEvent,
     PendingAppend,
 )
-from server.storage.memory import MemoryEventStore
-from server.storage.sqlite import SqliteEventStore
+from sqm.server.storage.memory import MemoryEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.postgres import ThrowawayPostgresStore
 
 pytestmark = pytest.mark.integration

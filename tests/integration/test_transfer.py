@@ -13,16 +13,16 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.commands import RecordMeasurement, RegisterSupplier
-from domain.documents import NewDocument
-from domain.model import ServiceCategory
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.bootstrap import DurableStore
-from server.storage.dump import DumpCounts, DumpInvalid
-from server.storage.memory import MemoryEventStore
-from server.storage.sqlite import SqliteEventStore
-from server.storage.transfer import ExportFailed, TargetNotEmpty, export_store, import_dump
+from sqm.domain.commands import RecordMeasurement, RegisterSupplier
+from sqm.domain.documents import NewDocument
+from sqm.domain.model import ServiceCategory
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.bootstrap import DurableStore
+from sqm.server.storage.dump import DumpCounts, DumpInvalid
+from sqm.server.storage.memory import MemoryEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
+from sqm.server.storage.transfer import ExportFailed, TargetNotEmpty, export_store, import_dump
 from tests.fakes import SIGNED_AT, T0, FakePolicy, passing_evidence, sign
 from tests.policy_fixtures import pack_files
 from tests.postgres import ThrowawayPostgresStore

@@ -8,8 +8,8 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.audit import recompute_hash, verify_chain
-from domain.ports import RecordedEvent
+from sqm.domain.audit import recompute_hash, verify_chain
+from sqm.domain.ports import RecordedEvent
 from tests.strategies import (
     RECORDED_EVENT_FIELDS,
     offset_moments,

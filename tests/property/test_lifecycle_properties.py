@@ -12,8 +12,8 @@ from typing import Any
 import attrs
 from hypothesis import event, given
 
-from domain import lifecycle as lifecycle_module
-from domain.commands import (
+from sqm.domain import lifecycle as lifecycle_module
+from sqm.domain.commands import (
     COMMAND_TYPES,
     AdvanceTime,
     BlacklistSupplier,
@@ -43,24 +43,24 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.decide import apply, decide, fold
-from domain.errors import (
+from sqm.domain.decide import apply, decide, fold
+from sqm.domain.errors import (
     DomainError,
     IllegalTransition,
     InvalidCommand,
     SupplierAlreadyExists,
     SupplierNotFound,
 )
-from domain.events import (
+from sqm.domain.events import (
     Event,
     LifecycleTransitioned,
     PenaltyAssessed,
     ReminderIssued,
     event_type,
 )
-from domain.lifecycle import TRANSITIONS, Trigger
-from domain.model import METRICS, LifecycleState, ServiceCategory, SupplierState
-from domain.serialization import canonical_json, event_from_payload, event_to_payload
+from sqm.domain.lifecycle import TRANSITIONS, Trigger
+from sqm.domain.model import METRICS, LifecycleState, ServiceCategory, SupplierState
+from sqm.domain.serialization import canonical_json, event_from_payload, event_to_payload
 from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, FakePolicy
 from tests.strategies import EARLIEST, command_sequences, commands
 
@@ -253,7 +253,7 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
 
 def expected_refusal(command: Command, before: SupplierState | None) -> Refusal:
     """The error the process calls for (None: accept), written from the process description
-    independently of ``domain.decide``. Sequences never go back in time, so no refusal here
+    independently of ``sqm.domain.decide``. Sequences never go back in time, so no refusal here
     is about time.
     """
     if before is None:

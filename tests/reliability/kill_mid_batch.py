@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from server.api.measurement_upload import upload
-from server.bootstrap import build
-from server.config import Settings
+from sqm.server.api.measurement_upload import upload
+from sqm.server.bootstrap import build
+from sqm.server.config import Settings
 from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.process_flow import Timeline
 from tests.reliability.ledger import rows

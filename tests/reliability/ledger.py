@@ -15,7 +15,7 @@ from datetime import timedelta
 import attrs
 import grpc
 
-from clients import SqmClient, measurement
+from sqm.client import SqmClient, measurement
 from sqm.v1 import audit_service_pb2, audit_service_pb2_grpc
 from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.process_flow import Timeline

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from rules import default_pack_dir
+from sqm.rules import default_pack_dir
 
 Pack = dict[str, bytes]
 Draw = Callable[[st.SearchStrategy[Any]], Any]

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 MAX_LIST_BYTES = 5 * 1024 * 1024  # a little over the server's message limit, now and then
 MAX_DEPTH = 4  # google.protobuf.Struct is recursive; our own messages nest about 3 deep
 KNOWN_SUPPLIER = "fuzz-co"  # the fuzzed server has this supplier under contract
-# The filter key of an unfiltered ListSupplierEvents page token (server.api.servicer_selection).
+# The filter key of an unfiltered ListSupplierEvents page token (sqm.server.api.servicer_selection).
 UNFILTERED = hashlib.sha256(b"||").hexdigest()[:16]
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)

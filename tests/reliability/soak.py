@@ -30,7 +30,7 @@ import attrs
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clients import SqmClient, measurement, supplier_name
+from sqm.client import SqmClient, measurement, supplier_name
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.process_flow import Timeline, contracted

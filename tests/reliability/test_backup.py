@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import audit_service_pb2, audit_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
@@ -26,7 +26,7 @@ from tests.reliability.ledger import chain_problem
 
 BACKUP = """
 import sys
-from server.storage.sqlite import SqliteEventStore
+from sqm.server.storage.sqlite import SqliteEventStore
 with SqliteEventStore(sys.argv[1], read_only=True) as live:
     live.backup(sys.argv[2])
 """

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from clients import SqmClient, SqmError
-from server.api import measurement_upload
-from server.bootstrap import build
-from server.config import Settings
+from sqm.client import SqmClient, SqmError
+from sqm.server.api import measurement_upload
+from sqm.server.bootstrap import build
+from sqm.server.config import Settings
 from sqm.v1 import supplier_service_pb2 as api
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess

@@ -10,15 +10,15 @@ import json
 
 import pytest
 
-from domain.errors import InvalidCommand
-from domain.model import Stage
-from rules import CompiledPolicy, default_pack_dir, load_pack
-from rules.errors import PackInvalid
-from rules.tooling.explain_report import evaluate_at, replay_items
-from rules.tooling.pack_files import load_pack_files
-from rules.tooling.testfile import parse_history
-from rules.yaml_source import parse_yaml
-from server.api import pagination
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import Stage
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.rules.errors import PackInvalid
+from sqm.rules.tooling.explain_report import evaluate_at, replay_items
+from sqm.rules.tooling.pack_files import load_pack_files
+from sqm.rules.tooling.testfile import parse_history
+from sqm.rules.yaml_source import parse_yaml
+from sqm.server.api import pagination
 
 
 def _token(collection: str, position: object) -> str:

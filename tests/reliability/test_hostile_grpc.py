@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clients import SqmClient
+from sqm.client import SqmClient
 from sqm.v1 import admin_service_pb2, audit_service_pb2, policy_service_pb2, supplier_service_pb2
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess

@@ -25,15 +25,15 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 
-from rules import default_pack_dir, load_pack
-from rules.loader import read_pack_files
-from rules.policy import CompiledPolicy
-from rules.tooling.lint import Finding, lint_pack
-from server.app.policies import ActivePolicy
-from server.app.policy_admin import PolicyAdministration
-from server.app.policy_tests import run_pack_tests
-from server.cli.main import main
-from server.storage.memory import MemoryEventStore
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.loader import read_pack_files
+from sqm.rules.policy import CompiledPolicy
+from sqm.rules.tooling.lint import Finding, lint_pack
+from sqm.server.app.policies import ActivePolicy
+from sqm.server.app.policy_admin import PolicyAdministration
+from sqm.server.app.policy_tests import run_pack_tests
+from sqm.server.cli.main import main
+from sqm.server.storage.memory import MemoryEventStore
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 from tests.e2e.server_process import ServerProcess

@@ -12,8 +12,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clients import SqmClient, SqmError
-from server.config import DEFAULT_MAX_CONCURRENT_RPCS, settings_from
+from sqm.client import SqmClient, SqmError
+from sqm.server.config import DEFAULT_MAX_CONCURRENT_RPCS, settings_from
 from sqm.v1 import audit_service_pb2, audit_service_pb2_grpc
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc

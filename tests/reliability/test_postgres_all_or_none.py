@@ -20,11 +20,11 @@ import grpc
 import psycopg
 import pytest
 
-from clients import SqmClient, SqmError
-from server.app.group_commit import GroupCommit
-from server.app.suppliers import CommandResult, SupplierService
-from server.bootstrap import build
-from server.config import PostgresUrl, Settings
+from sqm.client import SqmClient, SqmError
+from sqm.server.app.group_commit import GroupCommit
+from sqm.server.app.suppliers import CommandResult, SupplierService
+from sqm.server.bootstrap import build
+from sqm.server.config import PostgresUrl, Settings
 from tests.e2e.process_flow import Timeline, availability_row, contracted
 from tests.e2e.server_process import ServerProcess
 from tests.fakes import FakePolicy

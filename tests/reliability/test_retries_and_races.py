@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients import SqmClient, SqmError, measurement
+from sqm.client import SqmClient, SqmError, measurement
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.process_flow import Timeline, availability_row, contracted

@@ -2,7 +2,7 @@
 the log, and SQL built only with parameters.
 
 The methods come from the API's descriptors, so a method added later is covered without
-anyone remembering to list it. What each role may call is read from ``server.security.auth``'s
+anyone remembering to list it. What each role may call is read from ``sqm.server.security.auth``'s
 table, and checked against that table's intent (read-only callers only read).
 """
 
@@ -19,12 +19,12 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clients import SqmClient, SqmError
-from rules import default_pack_dir
-from rules.loader import read_pack_files
-from server.cli.main import main
-from server.security.auth import AccessPolicy, Role
-from server.security.tls import channel_credentials
+from sqm.client import SqmClient, SqmError
+from sqm.rules import default_pack_dir
+from sqm.rules.loader import read_pack_files
+from sqm.server.cli.main import main
+from sqm.server.security.auth import AccessPolicy, Role
+from sqm.server.security.tls import channel_credentials
 from sqm.v1 import (
     admin_service_pb2,
     audit_service_pb2,
@@ -234,7 +234,7 @@ SQL_WORDS = re.compile(
 )
 CONSTANT = re.compile(r"_?[A-Z][A-Z0-9_]*")  # module constants: _EVENT_COLUMNS, SCHEMA_VERSION
 # Calls whose result may enter SQL text: a whole number, and table or column names checked
-# against the plain-identifier pattern (server.storage.records), which cannot be parameters.
+# against the plain-identifier pattern (sqm.server.storage.records), which cannot be parameters.
 CHECKED_NAMES = frozenset({"int", "identifier", "identifiers", "placeholders"})
 
 

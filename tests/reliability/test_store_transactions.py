@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ConcurrencyConflict
-from domain.ports import AppendResult, CommandMeta, NewEvent
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.errors import ConcurrencyConflict
+from sqm.domain.ports import AppendResult, CommandMeta, NewEvent
+from sqm.server.storage.sqlite import SqliteEventStore
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

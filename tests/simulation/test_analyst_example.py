@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 
-from domain.model import ServiceCategory
-from rules import CompiledPolicy, default_pack_dir, load_pack
-from simulation import run_scenario, scenarios
-from simulation.check import timeline_lines
+from sqm.domain.model import ServiceCategory
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.simulation import run_scenario, scenarios
+from sqm.simulation.check import timeline_lines
 
 PACK = load_pack(default_pack_dir())  # your pack folder here
 POLICY = CompiledPolicy(PACK)

@@ -1,7 +1,7 @@
 """Our code acts: what each fired decision does to the supplier, in which order, and that a
 decision with no effect is not recorded.
 
-These tests call :func:`domain.actions.act_on` with decisions built by hand, so every action
+These tests call :func:`sqm.domain.actions.act_on` with decisions built by hand, so every action
 is checked in every state regardless of which rules a policy has.
 """
 
@@ -13,9 +13,9 @@ from datetime import datetime
 import attrs
 import pytest
 
-from domain.actions import PRECEDENCE, act_on
-from domain.commands import CompleteImprovementPlan, SubmitImprovementPlan, SubmitProgressReport
-from domain.events import (
+from sqm.domain.actions import PRECEDENCE, act_on
+from sqm.domain.commands import CompleteImprovementPlan, SubmitImprovementPlan, SubmitProgressReport
+from sqm.domain.events import (
     DecisionRecorded,
     Event,
     ImprovementDeadlineMissed,
@@ -25,9 +25,9 @@ from domain.events import (
     ReminderIssued,
     ReviewOpened,
 )
-from domain.evolve import fold
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.evolve import fold
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     Action,
     Breach,
     CertificateKind,
@@ -41,7 +41,7 @@ from domain.model import (
     Stage,
     SupplierState,
 )
-from domain.ports import DecisionContext, Evaluation
+from sqm.domain.ports import DecisionContext, Evaluation
 from tests.fakes import DAY, SID, T0, FakePolicy, S, licence, run, supplier_in
 
 NOW = T0 + 40 * DAY

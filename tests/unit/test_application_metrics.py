@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from domain.model import Certificate, CertificateKind, ServiceCategory
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.observability.calls import default_metrics
-from server.storage.memory import MemoryEventStore
+from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
+from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.observability.calls import default_metrics
+from sqm.server.storage.memory import MemoryEventStore
 from tests.fakes import QUALIFY_RULE_ID, FakePolicy
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.security.auth import (
+from sqm.server.security.auth import (
     ACCESS_RULES,
     ANONYMOUS,
     EVERY_ROLE,

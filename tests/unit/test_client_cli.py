@@ -10,10 +10,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from clients.cli import add_client_commands, connection
-from clients.cli_output import error_text, table
-from clients.connection import DEFAULT_SERVER, TlsFilesInvalid, connection_from
-from clients.csv_import import (
+from sqm.client.cli import add_client_commands, connection
+from sqm.client.cli_output import error_text, table
+from sqm.client.connection import DEFAULT_SERVER, TlsFilesInvalid, connection_from
+from sqm.client.csv_import import (
     CsvInvalid,
     CsvRow,
     RejectedLine,
@@ -23,7 +23,7 @@ from clients.csv_import import (
     parse_measurements,
     read_measurements,
 )
-from clients.errors import BadField, SqmError
+from sqm.client.errors import BadField, SqmError
 from sqm.v1 import supplier_service_pb2 as api
 
 HEADER = "supplier_id,objective_id,value,unit,period_start,period_end,occur_time,request_id\n"

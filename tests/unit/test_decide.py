@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.commands import (
+from sqm.domain.commands import (
     NO_AMOUNT,
     AdvanceTime,
     BlacklistSupplier,
@@ -32,9 +32,14 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.decide import apply, decide, fold
-from domain.errors import IllegalTransition, InvalidCommand, SupplierAlreadyExists, SupplierNotFound
-from domain.events import (
+from sqm.domain.decide import apply, decide, fold
+from sqm.domain.errors import (
+    IllegalTransition,
+    InvalidCommand,
+    SupplierAlreadyExists,
+    SupplierNotFound,
+)
+from sqm.domain.events import (
     ContractSigned,
     DecisionRecorded,
     Event,
@@ -48,8 +53,8 @@ from domain.events import (
     SupplierBlacklisted,
     SupplierRegistered,
 )
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     Action,
     CertificateKind,
     Comparator,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from domain import lifecycle
+from sqm.domain import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED_DIR = ROOT / "proto" / "sqm" / "v1"

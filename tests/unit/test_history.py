@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import pytest
 
-from domain.history import (
+from sqm.domain.history import (
     breaches_within,
     clean_days_since_plan_completed,
     consecutive_misses,
@@ -30,7 +30,7 @@ from domain.history import (
     repeats_in_period,
     required_certificates_valid,
 )
-from domain.model import (
+from sqm.domain.model import (
     Breach,
     Certificate,
     CertificateKind,

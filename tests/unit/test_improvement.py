@@ -9,7 +9,7 @@ from datetime import datetime
 import attrs
 import pytest
 
-from domain.commands import (
+from sqm.domain.commands import (
     AdvanceTime,
     Command,
     CompleteImprovementPlan,
@@ -20,9 +20,9 @@ from domain.commands import (
     SubmitImprovementPlan,
     VerifyRemediation,
 )
-from domain.decide import decide
-from domain.errors import IllegalTransition
-from domain.events import (
+from sqm.domain.decide import decide
+from sqm.domain.errors import IllegalTransition
+from sqm.domain.events import (
     DecisionRecorded,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -32,8 +32,8 @@ from domain.events import (
     RemediationVerified,
     ReminderIssued,
 )
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     Action,
     Comparator,
     ImprovementPlan,

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import attrs
 
-from domain.events import ContractSigned, LifecycleTransitioned, ReviewOpened
-from domain.invariants import Checkpoint, Invariant, InvariantKind, violation
-from domain.model import (
+from sqm.domain.events import ContractSigned, LifecycleTransitioned, ReviewOpened
+from sqm.domain.invariants import Checkpoint, Invariant, InvariantKind, violation
+from sqm.domain.model import (
     Contract,
     ImprovementPlan,
     LifecycleState,

@@ -11,18 +11,18 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from domain.commands import ClaimCompensation, ConcludeReview, ReviewOutcome
-from domain.decide import decide
-from domain.errors import IllegalTransition, InvalidCommand
-from domain.events import DecisionRecorded, PenaltyAssessed
-from domain.model import (
+from sqm.domain.commands import ClaimCompensation, ConcludeReview, ReviewOutcome
+from sqm.domain.decide import decide
+from sqm.domain.errors import IllegalTransition, InvalidCommand
+from sqm.domain.events import DecisionRecorded, PenaltyAssessed
+from sqm.domain.model import (
     Breach,
     LifecycleState,
     Money,
     Penalty,
     SupplierState,
 )
-from domain.ports import PenaltyQuote
+from sqm.domain.ports import PenaltyQuote
 from tests.fakes import (
     DAY,
     FAKE_OBJECTIVE,

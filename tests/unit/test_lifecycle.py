@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from domain import lifecycle
-from domain.errors import IllegalTransition
-from domain.lifecycle import INITIAL_STATE, TERMINAL_STATES, TRANSITIONS, Trigger, fire
-from domain.model import LifecycleState
+from sqm.domain import lifecycle
+from sqm.domain.errors import IllegalTransition
+from sqm.domain.lifecycle import INITIAL_STATE, TERMINAL_STATES, TRANSITIONS, Trigger, fire
+from sqm.domain.model import LifecycleState
 
 LEGAL = {(trigger, source): dest for trigger, source, dest in TRANSITIONS}
 ILLEGAL = [

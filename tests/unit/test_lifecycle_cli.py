@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.model import LifecycleState
-from server.cli.main import main
+from sqm.domain.model import LifecycleState
+from sqm.server.cli.main import main
 
 
 def test_sqm_lifecycle_prints_a_mermaid_diagram_with_all_six_states(

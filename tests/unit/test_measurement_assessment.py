@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.model import (
+from sqm.domain.model import (
     Comparator,
     Contract,
     Metric,
@@ -16,7 +16,7 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from server.api.process_mapping import measurement_assessment
+from sqm.server.api.process_mapping import measurement_assessment
 from sqm.v1 import resources_pb2 as pb
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from domain.commands import (
+from sqm.domain.commands import (
     Command,
     ConcludeReview,
     RecordInspection,
@@ -19,9 +19,9 @@ from domain.commands import (
     SubmitProgressReport,
     SubmitSelfCheck,
 )
-from domain.decide import decide
-from domain.errors import IllegalTransition, InvalidCommand
-from domain.events import (
+from sqm.domain.decide import decide
+from sqm.domain.errors import IllegalTransition, InvalidCommand
+from sqm.domain.events import (
     BreachDetected,
     DecisionRecorded,
     InspectionRecorded,
@@ -33,8 +33,8 @@ from domain.events import (
     SatisfactionSurveyRecorded,
     SelfCheckSubmitted,
 )
-from domain.lifecycle import Trigger
-from domain.model import (
+from sqm.domain.lifecycle import Trigger
+from sqm.domain.model import (
     Action,
     Breach,
     Comparator,
@@ -47,7 +47,7 @@ from domain.model import (
     SlaObjective,
     Stage,
 )
-from domain.serialization import canonical_json, event_to_payload
+from sqm.domain.serialization import canonical_json, event_to_payload
 from tests.fakes import (
     DAY,
     OPEN_REVIEW_RULE_ID,

@@ -8,15 +8,15 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from domain.errors import InvalidCommand, SupplierNotFound
-from domain.model import (
+from sqm.domain.errors import InvalidCommand, SupplierNotFound
+from sqm.domain.model import (
     Certificate,
     CertificateKind,
     LifecycleState,
     ServiceCategory,
     SupplierState,
 )
-from domain.needs import (
+from sqm.domain.needs import (
     AwardNeed,
     NeedAlreadyExists,
     NeedAwarded,
@@ -35,7 +35,7 @@ from domain.needs import (
     is_need_stream,
     need_stream,
 )
-from domain.serialization import need_from_dict, need_to_dict
+from sqm.domain.serialization import need_from_dict, need_to_dict
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
@@ -106,7 +106,7 @@ def test_a_need_opens_once_in_its_own_stream() -> None:
 
 
 def test_need_streams_sort_after_every_supplier_id() -> None:
-    """Listing suppliers in id order stops at the first need (see domain.needs)."""
+    """Listing suppliers in id order stops at the first need (see sqm.domain.needs)."""
     assert need_stream("a") > "z" * 63
 
 

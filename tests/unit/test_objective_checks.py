@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from domain.commands import RegisterSupplier, SignContract
-from domain.errors import InvalidCommand
-from domain.model import Comparator, Metric, Money, ServiceCategory, SlaObjective
-from domain.objectives import objective_problems
-from domain.validation import validate
-from server.api import mapping
+from sqm.domain.commands import RegisterSupplier, SignContract
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import Comparator, Metric, Money, ServiceCategory, SlaObjective
+from sqm.domain.objectives import objective_problems
+from sqm.domain.validation import validate
+from sqm.server.api import mapping
 from sqm.v1 import supplier_service_pb2 as api
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

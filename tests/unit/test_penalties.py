@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.model import (
+from sqm.domain.model import (
     Breach,
     Contract,
     Metric,
@@ -23,9 +23,9 @@ from domain.model import (
     Severity,
     SupplierState,
 )
-from rules import default_pack_dir, load_pack
-from rules.model import CreditSchedule
-from rules.penalties import cents, quote_compensation, quote_service_credit
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.model import CreditSchedule
+from sqm.rules.penalties import cents, quote_compensation, quote_service_credit
 
 NOW = datetime(2025, 6, 20, 12, 0, tzinfo=UTC)  # ledger period 2025-06
 FEE = Money(Decimal("100000.00"), "CNY")

@@ -10,20 +10,20 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from domain.errors import InvalidCommand, RequestIdReused
-from domain.model import ServiceCategory
-from domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
-from domain.ports import Policy
-from rules import PackInvalid, PolicyPack, load_pack
-from rules.loader import read_pack_files
-from rules.tooling.pack_files import load_pack_files
-from server.api.errors import to_status
-from server.app.pipeline import RequestContext
-from server.app.policies import ActivePolicy, start_policy
-from server.app.policy_admin import PolicyAdministration
-from server.app.suppliers import SupplierService
-from server.storage.memory import MemoryEventStore
+from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
+from sqm.domain.errors import InvalidCommand, RequestIdReused
+from sqm.domain.model import ServiceCategory
+from sqm.domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
+from sqm.domain.ports import Policy
+from sqm.rules import PackInvalid, PolicyPack, load_pack
+from sqm.rules.loader import read_pack_files
+from sqm.rules.tooling.pack_files import load_pack_files
+from sqm.server.api.errors import to_status
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.policies import ActivePolicy, start_policy
+from sqm.server.app.policy_admin import PolicyAdministration
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage.memory import MemoryEventStore
 from tests.fakes import FakePolicy
 from tests.policy_fixtures import QUALIFICATION, pack_files, raise_threshold, write_pack
 

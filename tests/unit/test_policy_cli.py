@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from domain.model import ServiceCategory
-from rules import load_pack
-from server.app.pipeline import RequestContext
-from server.app.policies import start_policy
-from server.app.suppliers import SupplierService
-from server.cli.main import main
-from server.storage.sqlite import SqliteEventStore
+from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
+from sqm.domain.model import ServiceCategory
+from sqm.rules import load_pack
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.policies import start_policy
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.cli.main import main
+from sqm.server.storage.sqlite import SqliteEventStore
 from tests.policy_fixtures import QUALIFICATION, raise_threshold, write_pack
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

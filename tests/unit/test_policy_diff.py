@@ -9,8 +9,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from rules import load_pack
-from rules.tooling.diff import diff_packs
+from sqm.rules import load_pack
+from sqm.rules.tooling.diff import diff_packs
 from tests.policy_fixtures import write_pack
 
 Edit = Callable[[str], str]

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.model import Stage
-from rules import CompiledPolicy, load_pack
-from rules.tooling.explain_report import (
+from sqm.domain.model import Stage
+from sqm.rules import CompiledPolicy, load_pack
+from sqm.rules.tooling.explain_report import (
     evaluate_at,
     format_evaluation,
     format_header,
     replay_items,
 )
-from rules.tooling.testfile import parse_history
+from sqm.rules.tooling.testfile import parse_history
 from tests.policy_fixtures import write_pack
 
 HISTORY = """\

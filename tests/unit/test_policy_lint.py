@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rules import default_pack_dir
-from rules.tooling.lint import Finding, Severity, lint_pack
+from sqm.rules import default_pack_dir
+from sqm.rules.tooling.lint import Finding, Severity, lint_pack
 
 MANIFEST = """\
 format: sqm.policy/v1

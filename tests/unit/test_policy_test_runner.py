@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.commands import COMMAND_TYPES
-from rules import default_pack_dir, load_pack
-from rules.loader import read_pack_files
-from rules.tooling.testfile import parse_case_file
-from server.app.policy_tests import coverage_line, report, run_pack_tests
+from sqm.domain.commands import COMMAND_TYPES
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.loader import read_pack_files
+from sqm.rules.tooling.testfile import parse_case_file
+from sqm.server.app.policy_tests import coverage_line, report, run_pack_tests
 from tests.policy_fixtures import write_pack
 
 REGISTER = """\

@@ -11,9 +11,9 @@ import attrs
 import pytest
 from google.protobuf import descriptor, timestamp_pb2
 
-from domain import commands as cmd
-from domain.errors import FieldViolation, InvalidCommand
-from domain.model import (
+from sqm.domain import commands as cmd
+from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.model import (
     Action,
     Certificate,
     CertificateKind,
@@ -32,19 +32,19 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.validation import validate
-from server.api import mapping, measurement_upload, process_mapping
-from server.api.proto_values import (
+from sqm.domain.validation import validate
+from sqm.server.api import mapping, measurement_upload, process_mapping
+from sqm.server.api.proto_values import (
     Violations,
     amount_from_text,
     enum_from_proto,
     enum_to_proto,
     money_from_proto,
 )
-from server.api.resource_mapping import penalty_totals, supplier
-from server.app.pipeline import RequestContext
-from server.app.suppliers import SupplierService
-from server.storage.memory import MemoryEventStore
+from sqm.server.api.resource_mapping import penalty_totals, supplier
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage.memory import MemoryEventStore
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from tests.fakes import FakePolicy

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.commands import (
+from sqm.domain.commands import (
     ClaimCompensation,
     Command,
     OpenProblemTicket,
@@ -20,9 +20,9 @@ from domain.commands import (
     SettleCompensation,
     SubmitResourcePlan,
 )
-from domain.decide import decide
-from domain.errors import IllegalTransition, InvalidCommand
-from domain.events import (
+from sqm.domain.decide import decide
+from sqm.domain.errors import IllegalTransition, InvalidCommand
+from sqm.domain.events import (
     CompensationSettled,
     KickOffRecorded,
     MarketResearchRecorded,
@@ -31,7 +31,7 @@ from domain.events import (
     ResourcePlanSubmitted,
     TrainingRecorded,
 )
-from domain.model import Milestone, Money, Severity, SupplierState
+from sqm.domain.model import Milestone, Money, Severity, SupplierState
 from tests.fakes import DAY, SID, T0, FakePolicy, S, measure, run, supplier_in
 
 AT = T0 + 10 * DAY

@@ -10,12 +10,12 @@ import pytest
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 
-from domain.commands import SignContract
-from domain.errors import InvalidCommand
-from domain.validation import validate
-from server.api import mapping, process_mapping
-from server.api.errors import to_status
-from server.api.servicer_base import ServicerBase
+from sqm.domain.commands import SignContract
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.validation import validate
+from sqm.server.api import mapping, process_mapping
+from sqm.server.api.errors import to_status
+from sqm.server.api.servicer_base import ServicerBase
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.invariants import InvariantKind
-from rules import PackInvalid, default_pack_dir, load_pack
+from sqm.domain.invariants import InvariantKind
+from sqm.rules import PackInvalid, default_pack_dir, load_pack
 
 
 def _pack_with(tmp_path: Path, invariants: str) -> Path:

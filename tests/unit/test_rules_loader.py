@@ -12,13 +12,20 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from domain.errors import InvalidCommand
-from domain.model import Action, Certificate, CertificateKind, ServiceCategory, Stage, SupplierState
-from rules import PackError, PackInvalid, default_pack_dir, load_pack
-from rules.compiler import STAGE_PROPERTY, compile_rule, engine_message, ruleset_name
-from rules.engine import MAX_MATCHES_PER_MESSAGE
-from rules.facts import CATALOGUE, qualification_facts
-from rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, load_schema
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import (
+    Action,
+    Certificate,
+    CertificateKind,
+    ServiceCategory,
+    Stage,
+    SupplierState,
+)
+from sqm.rules import PackError, PackInvalid, default_pack_dir, load_pack
+from sqm.rules.compiler import STAGE_PROPERTY, compile_rule, engine_message, ruleset_name
+from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE
+from sqm.rules.facts import CATALOGUE, qualification_facts
+from sqm.rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, load_schema
 
 MANIFEST = """\
 format: sqm.policy/v1

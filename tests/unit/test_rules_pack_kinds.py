@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import PolicyError
-from domain.model import (
+from sqm.domain.errors import PolicyError
+from sqm.domain.model import (
     Action,
     Comparator,
     Metric,
@@ -23,13 +23,13 @@ from domain.model import (
     SlaObjective,
     Stage,
 )
-from domain.objectives import NATURAL_COMPARATOR
-from rules import CompiledPolicy, PackError, PackInvalid, default_pack_dir, load_pack
-from rules.catalogue import CATALOGUE, FactType, facts_at, pack_specs
-from rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS
-from rules.model import ACTIONS_BY_STAGE, CriterionKind, PolicyPack, WindowKind
-from rules.selection import Candidate
-from rules.sla import classify, shortfall
+from sqm.domain.objectives import NATURAL_COMPARATOR
+from sqm.rules import CompiledPolicy, PackError, PackInvalid, default_pack_dir, load_pack
+from sqm.rules.catalogue import CATALOGUE, FactType, facts_at, pack_specs
+from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS
+from sqm.rules.model import ACTIONS_BY_STAGE, CriterionKind, PolicyPack, WindowKind
+from sqm.rules.selection import Candidate
+from sqm.rules.sla import classify, shortfall
 
 D = Decimal
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from domain.ports import CommandMeta, NewEvent, RecordedEvent
-from server.api import watch
-from server.api.errors import abort
-from server.app.scheduler import DeadlineScheduler
-from server.app.suppliers import AdvanceSummary
-from server.config import DEFAULT_DATABASE, PostgresUrl, settings_from
-from server.storage.errors import StoreUnavailable
-from server.storage.memory import MemoryEventStore
+from sqm.domain.ports import CommandMeta, NewEvent, RecordedEvent
+from sqm.server.api import watch
+from sqm.server.api.errors import abort
+from sqm.server.app.scheduler import DeadlineScheduler
+from sqm.server.app.suppliers import AdvanceSummary
+from sqm.server.config import DEFAULT_DATABASE, PostgresUrl, settings_from
+from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.memory import MemoryEventStore
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 URL = "postgresql://sqm:s3cret@db.example:5432/sqm"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.selection import KINDS, Candidate, Criterion, EvaluationReport, Kind, rank
+from sqm.rules.selection import KINDS, Candidate, Criterion, EvaluationReport, Kind, rank
 
 D = Decimal
 

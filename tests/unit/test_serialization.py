@@ -13,8 +13,8 @@ import cattrs
 import pytest
 from hypothesis import given
 
-from domain.commands import ReviewOutcome
-from domain.events import (
+from sqm.domain.commands import ReviewOutcome
+from sqm.domain.events import (
     EVENT_TYPES,
     BreachDetected,
     CompensationSettled,
@@ -48,7 +48,7 @@ from domain.events import (
     TrainingRecorded,
     event_type,
 )
-from domain.model import (
+from sqm.domain.model import (
     Action,
     Breach,
     Certificate,
@@ -72,7 +72,7 @@ from domain.model import (
     SlaObjective,
     SupplierState,
 )
-from domain.serialization import (
+from sqm.domain.serialization import (
     canonical_json,
     event_from_payload,
     event_to_payload,

@@ -8,16 +8,16 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from domain.errors import (
+from sqm.domain.errors import (
     ConcurrencyConflict,
     FieldViolation,
     IllegalTransition,
     InvalidCommand,
     SupplierNotFound,
 )
-from server.api import pagination
-from server.api.errors import to_status
-from server.config import DEFAULT_ADDRESS, settings_from
+from sqm.server.api import pagination
+from sqm.server.api.errors import to_status
+from sqm.server.config import DEFAULT_ADDRESS, settings_from
 
 
 def test_page_token_round_trips_its_position() -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from domain.model import LifecycleState
-from simulation.report import (
+from sqm.domain.model import LifecycleState
+from sqm.simulation.report import (
     ResultInvalid,
     render_backtest,
     render_simulation,

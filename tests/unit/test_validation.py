@@ -11,7 +11,7 @@ import attrs
 import pytest
 from hypothesis import given
 
-from domain.commands import (
+from sqm.domain.commands import (
     COMMAND_TYPES,
     AdvanceTime,
     BlacklistSupplier,
@@ -41,8 +41,8 @@ from domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from domain.errors import InvalidCommand
-from domain.model import (
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import (
     Certificate,
     CertificateKind,
     Comparator,
@@ -52,7 +52,7 @@ from domain.model import (
     Severity,
     SlaObjective,
 )
-from domain.validation import (
+from sqm.domain.validation import (
     MAX_MEASURES,
     MAX_NAME_LENGTH,
     MAX_NOTE_LENGTH,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.errors import InvalidCommand
-from domain.ports import CommandMeta, NewEvent, RecordedEvent
-from server.api import watch
-from server.storage.memory import MemoryEventStore
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.ports import CommandMeta, NewEvent, RecordedEvent
+from sqm.server.api import watch
+from sqm.server.storage.memory import MemoryEventStore
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
