@@ -73,6 +73,21 @@ class PolicyVersionConflict(DomainError):
         )
 
 
+class PolicyVersionAltered(DomainError):
+    """An archived version's files no longer hash to the version: they were altered in
+    storage, so they are not served (VerifyAuditChain reports the version).
+    """
+
+    reason = "POLICY_VERSION_ALTERED"
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        super().__init__(
+            f"policy version {version!r}: the archived files no longer match their content"
+            " hash; they were altered in storage and are not served"
+        )
+
+
 @runtime_checkable
 class PolicyArchive(Protocol):
     """Policy versions by content hash, and the append-only history of activations."""

@@ -19,6 +19,7 @@ from sqm.server.app.policy_admin import PolicyAdministration
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import Database, PostgresUrl, Settings
+from sqm.server.security.checkpoints import CheckpointWriter, load_private_key
 from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.postgres import PostgresEventStore
 from sqm.server.storage.sqlite import SqliteEventStore
@@ -46,6 +47,7 @@ class App:
     policy_admin: PolicyAdministration
     scheduler: DeadlineScheduler
     needs: NeedService
+    checkpoints: CheckpointWriter | None = None
 
     def close(self) -> None:
         """Finish queued work, then release the store."""
@@ -118,4 +120,18 @@ def build(
     # Instances sharing a database take turns to tick (the store says whose turn it is).
     scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)
     needs = NeedService(store, active, service)
-    return App(settings, store, active, service, executor, clock, admin, scheduler, needs)
+    checkpoints = _checkpoints(settings, store, executor, clock)
+    return App(
+        settings, store, active, service, executor, clock, admin, scheduler, needs, checkpoints
+    )
+
+
+def _checkpoints(
+    settings: Settings, store: Store, executor: ThreadPoolExecutor, clock: Callable[[], datetime]
+) -> CheckpointWriter | None:
+    if settings.checkpoint_key is None or settings.checkpoint_file is None:
+        return None
+    key = load_private_key(settings.checkpoint_key)
+    return CheckpointWriter(
+        store, key, settings.checkpoint_file, executor, clock, interval=settings.checkpoint_seconds
+    )

@@ -36,12 +36,17 @@ ENVIRONMENT = {
     "drill": "SQM_DRILL",
     "max_clock_skew_seconds": "SQM_MAX_CLOCK_SKEW_SECONDS",
     "log_format": "SQM_LOG_FORMAT",
+    "checkpoint_key": "SQM_CHECKPOINT_KEY",
+    "checkpoint_file": "SQM_CHECKPOINT_FILE",
+    "checkpoint_seconds": "SQM_CHECKPOINT_SECONDS",
+    "public_reflection": "SQM_PUBLIC_REFLECTION",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
 DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300.0
+DEFAULT_CHECKPOINT_SECONDS = 60.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
@@ -49,6 +54,7 @@ _MINIMUMS = {
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
     "max_clock_skew_seconds": 0,
+    "checkpoint_seconds": 0,
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -111,6 +117,12 @@ class Settings:
     drill: bool = False
     max_clock_skew_seconds: float = DEFAULT_MAX_CLOCK_SKEW_SECONDS
     log_format: str = "text"  # "json": one JSON object per log line (the access log too)
+    # Signed checkpoints of the record's head (Ed25519 PEM key, kept outside the database),
+    # appended to checkpoint_file every checkpoint_seconds (0: only at stop) when the head moved.
+    checkpoint_key: Path | None = None
+    checkpoint_file: Path | None = None
+    checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
+    public_reflection: bool = False  # with tokens on: reflection without a token
 
 
 def settings_from(
@@ -126,7 +138,7 @@ def settings_from(
             values[field] = given
     if "database" in values:
         values["database"] = database_from(str(values["database"]))
-    for flag_field in ("migrate", "drill"):
+    for flag_field in ("migrate", "drill", "public_reflection"):
         if flag_field in values:
             values[flag_field] = _flag(flag_field, values[flag_field])
     if "log_format" in values and values["log_format"] not in LOG_FORMATS:
@@ -140,12 +152,19 @@ def settings_from(
         "tls_cert",
         "tls_key",
         "tls_client_ca",
+        "checkpoint_key",
+        "checkpoint_file",
     ):
         if path_field in values:
             values[path_field] = Path(str(values[path_field]))
     for number_field, kind in _NUMBERS:
         if number_field in values:
             values[number_field] = _number(number_field, kind, values[number_field])
+    if ("checkpoint_key" in values) != ("checkpoint_file" in values):
+        raise ValueError(
+            f"checkpoint_key (env {ENVIRONMENT['checkpoint_key']}) and checkpoint_file"
+            f" (env {ENVIRONMENT['checkpoint_file']}) are given together or not at all"
+        )
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -165,6 +184,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("max_concurrent_rpcs", int),
     ("shutdown_grace_seconds", float),
     ("max_clock_skew_seconds", float),
+    ("checkpoint_seconds", float),
 )
 
 

@@ -13,7 +13,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sqm.domain.commands import RecordDocument
 from sqm.domain.documents import ArchivedDocument, DocumentNotFound
@@ -24,9 +27,11 @@ from sqm.server.api.errors import abort, translated
 from sqm.server.api.resource_mapping import penalty
 from sqm.server.api.servicer_base import Context, actor, supplier_id
 from sqm.server.app.documents import DocumentRecords
+from sqm.server.app.integrity import RecordVerdict, verify_record
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.observability.calls import watching
+from sqm.server.security.checkpoints import Checkpoint, CheckpointWriter, read_checkpoints
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 
@@ -34,6 +39,7 @@ T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
 _EXPORT_PAGE = 1000
+_PROBLEMS_SHOWN = 10  # in ``problem``; ``findings`` holds them all
 
 
 class AuditServicer(api_grpc.AuditServiceServicer):
@@ -45,7 +51,9 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         store: Store,
         executor: ThreadPoolExecutor,
         clock: Callable[[], datetime],
+        checkpoints: CheckpointWriter | None = None,
     ) -> None:
+        self._checkpoints = checkpoints
         self._service = service
         self._store = store
         self._records = DocumentRecords(store, store, service)
@@ -96,16 +104,31 @@ class AuditServicer(api_grpc.AuditServiceServicer):
     async def VerifyAuditChain(  # noqa: N802
         self, request: api.VerifyAuditChainRequest, context: Context
     ) -> api.VerifyAuditChainResponse:
-        """Recompute the whole hash chain, then check each recorded document against it."""
-        checked = await self._run(self._records.verify)
-        verdict, documents = checked.chain, checked.documents_checked
+        """Audit the whole record (:mod:`sqm.server.app.integrity`): chain, checkpoints,
+        requests, snapshots, policy versions, documents and the database file.
+        """
+        verdict = await self._run(self._verify)
+        findings = verdict.report.findings
         return api.VerifyAuditChainResponse(
-            events_checked=verdict.events_checked,
-            intact=verdict.intact,
-            first_broken_sequence=verdict.first_broken_seq or 0,
-            problem=verdict.problem,
-            documents_checked=documents,
+            events_checked=verdict.report.events_checked,
+            intact=not findings,
+            first_broken_sequence=verdict.first_sequence,
+            problem="; ".join(str(f) for f in findings[:_PROBLEMS_SHOWN]),
+            documents_checked=verdict.documents_checked,
+            findings=[
+                api.AuditFinding(place=f.place, problem=f.problem, sequence=f.sequence)
+                for f in findings
+            ],
         )
+
+    def _verify(self) -> RecordVerdict:
+        writer = self._checkpoints
+        signed = None
+        if writer is not None:
+            path, key = writer.path, writer.public_key
+            signed = partial(_signed, path, key)
+        integrity = getattr(self._store, "integrity_problems", None)  # SQLite's own check
+        return verify_record(self._store, self._records, signed, integrity)
 
     @translated
     async def ExportSupplier(  # noqa: N802
@@ -177,3 +200,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         return api.ListDocumentsResponse(
             documents=[audit_mapping.document(d) for d in page], next_page_token=token
         )
+
+
+def _signed(path: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
+    return read_checkpoints(path, key) if path.exists() else []

@@ -28,7 +28,11 @@ from sqm.domain.errors import (
     SupplierNotFound,
 )
 from sqm.domain.needs import NeedAlreadyExists, NeedNotFound, NeedPrecondition
-from sqm.domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
+from sqm.domain.policy_archive import (
+    PolicyVersionAltered,
+    PolicyVersionConflict,
+    PolicyVersionNotFound,
+)
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
 from sqm.server.storage.errors import StoreUnavailable
@@ -87,6 +91,7 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     PolicyVersionNotFound: grpc.StatusCode.NOT_FOUND,
     # A version is its content: the same hash with other files means altered records.
     PolicyVersionConflict: grpc.StatusCode.DATA_LOSS,
+    PolicyVersionAltered: grpc.StatusCode.DATA_LOSS,
     DocumentNotFound: grpc.StatusCode.NOT_FOUND,
     # Bytes that no longer match their archived SHA-256: the record was altered.
     DocumentCorrupted: grpc.StatusCode.DATA_LOSS,

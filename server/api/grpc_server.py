@@ -49,6 +49,7 @@ def create_server(
     max_concurrent_rpcs: int | None = None,
     drill: bool = False,
     max_clock_skew: timedelta = timedelta(seconds=DEFAULT_MAX_CLOCK_SKEW_SECONDS),
+    public_reflection: bool = False,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
@@ -64,7 +65,7 @@ def create_server(
         # decoding innermost, so a request that does not parse is still refused auth first.
         interceptors=[
             ObservabilityInterceptor(metrics),
-            AuthInterceptor(tokens),
+            AuthInterceptor(tokens, public_reflection=public_reflection),
             DecodingInterceptor(),
         ],
         options=[
@@ -84,7 +85,7 @@ def create_server(
         server,
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(
-        AuditServicer(app.service, app.store, app.executor, app.clock), server
+        AuditServicer(app.service, app.store, app.executor, app.clock, app.checkpoints), server
     )
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -73,6 +73,20 @@ class DocumentRecords:
         chain = self._store.verify_chain()
         if not chain.intact:
             return DocumentVerification(chain, 0)
+        checked, broken = self.check_documents()
+        if broken is not None:
+            sequence, problem = broken
+            return DocumentVerification(
+                ChainVerification(chain.events_checked, sequence, problem), checked
+            )
+        return DocumentVerification(chain, checked)
+
+    def check_documents(self) -> tuple[int, tuple[int, str] | None]:
+        """Every recorded document against its recorded SHA-256, without the chain.
+
+        The documents checked before the first problem, and that problem with the global
+        sequence of the event recording the document (None: every document matches).
+        """
         checked, after = 0, 0
         wanted = DocumentArchived.__name__
         while page := self._store.read_all(after, VERIFY_PAGE):
@@ -82,10 +96,9 @@ class DocumentRecords:
                     continue
                 problem = self._problem(event.payload)
                 if problem:
-                    broken = ChainVerification(chain.events_checked, event.global_seq, problem)
-                    return DocumentVerification(broken, checked)
+                    return checked, (event.global_seq, problem)
                 checked += 1
-        return DocumentVerification(chain, checked)
+        return checked, None
 
     def _problem(self, recorded: Mapping[str, Any]) -> str:
         document_id = str(recorded["document_id"])

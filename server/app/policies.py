@@ -180,6 +180,12 @@ def start_policy(
     files = read_pack_files(configured)
     pack = load_pack_files(files)
     policy = compile_(pack)
+    if pack.version == active:
+        # The archive's copy of this very version was altered: the configured files are the
+        # genuine ones (they hash to it) but cannot replace the append-only row.
+        # VerifyAuditChain reports the altered copy.
+        log.error("deciding under %s from %s; the archive's copy is altered", active, configured)
+        return ActivePolicy(policy, archive, compile_)
     archive.save_version(pack.version, pack.name, version_files(pack, files), now)
     request_id = f"startup:{pack.version}:{now.isoformat()}"
     archive.record_activation(pack.version, STARTUP_ACTOR, request_id, now)

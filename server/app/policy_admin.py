@@ -15,10 +15,16 @@ import attrs
 
 from sqm.domain.errors import FieldViolation, InvalidCommand, SupplierNotFound
 from sqm.domain.model import Decision, Stage
-from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyArchive
+from sqm.domain.policy_archive import (
+    ArchivedVersion,
+    PolicyActivation,
+    PolicyArchive,
+    PolicyVersionAltered,
+)
 from sqm.domain.ports import EventStore
 from sqm.domain.serialization import event_from_payload
 from sqm.rules import PackInvalid, PolicyPack
+from sqm.rules.loader import content_version
 from sqm.rules.tooling.explain_report import evaluate_at, replay_events
 from sqm.rules.tooling.lint import Finding, error_findings, pack_warnings
 from sqm.rules.tooling.pack_files import load_pack_files
@@ -127,8 +133,16 @@ class PolicyAdministration:
         return VersionView(archived, version == self._archive.active_version())
 
     def files(self, version: str) -> dict[str, str]:
-        """The files of an archived version; raises ``PolicyVersionNotFound``."""
-        return self._archive.load_version(version)
+        """The files of an archived version, checked against its content hash; raises
+        ``PolicyVersionNotFound``, or ``PolicyVersionAltered`` rather than serve altered files.
+        """
+        try:
+            files = self._archive.load_version(version)
+        except ValueError:  # stored text that no longer decodes: altered too
+            raise PolicyVersionAltered(version) from None
+        if content_version({n: t.encode("utf-8") for n, t in files.items()}) != version:
+            raise PolicyVersionAltered(version)
+        return files
 
     def explain(
         self,

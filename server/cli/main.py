@@ -18,11 +18,13 @@ from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
 from sqm.server.api.grpc_server import create_server, set_serving
 from sqm.server.bootstrap import build
+from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
 from sqm.server.cli.policy import add_policy_commands
 from sqm.server.cli.simulate import add_simulation_commands
 from sqm.server.config import (
     DEFAULT_ADDRESS,
+    DEFAULT_CHECKPOINT_SECONDS,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -38,6 +40,7 @@ from sqm.server.observability.gc_tuning import tune_after_start_up
 from sqm.server.observability.logs import configure_logging
 from sqm.server.observability.tracing import configure_tracing
 from sqm.server.security.auth import TokenConfigError, TokenTable, load_tokens
+from sqm.server.security.checkpoints import CheckpointError
 from sqm.server.security.tls import TlsConfigError, optional_server_credentials
 from sqm.server.storage.errors import StoreUnavailable
 
@@ -96,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
     )
     _add_limits(serve)
+    _add_checkpoints(serve)
+    serve.add_argument(
+        "--public-reflection",
+        action="store_true",
+        default=None,
+        help=f"with tokens on, let callers without a token use server reflection"
+        f" (env {ENVIRONMENT['public_reflection']}; off: reflection needs a token)",
+    )
     serve.add_argument(
         "--drill",
         action="store_true",
@@ -129,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_policy_commands(commands)
     add_db_commands(commands)
+    add_audit_commands(commands)
     add_simulation_commands(commands)
     add_client_commands(commands)
     return parser
@@ -151,6 +163,24 @@ def _add_limits(serve: argparse.ArgumentParser) -> None:
         help=f"on SIGTERM, how long calls in flight may take to finish"
         f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
         f" default {DEFAULT_SHUTDOWN_GRACE_SECONDS:g})",
+    )
+
+
+def _add_checkpoints(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--checkpoint-key",
+        help=f"Ed25519 private key (PEM, kept outside the database) that signs checkpoints of"
+        f" the record's head; with --checkpoint-file (env {ENVIRONMENT['checkpoint_key']})",
+    )
+    serve.add_argument(
+        "--checkpoint-file",
+        help=f"where signed checkpoints are appended, one JSON line each"
+        f" (env {ENVIRONMENT['checkpoint_file']})",
+    )
+    serve.add_argument(
+        "--checkpoint-seconds",
+        help=f"how often the head is signed when it moved; 0: only at stop"
+        f" (env {ENVIRONMENT['checkpoint_seconds']}, default {DEFAULT_CHECKPOINT_SECONDS:g})",
     )
 
 
@@ -178,7 +208,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(serve(settings, tokens, credentials))
-    except StoreUnavailable as error:  # found while opening the store, before serving
+    except (StoreUnavailable, CheckpointError) as error:  # found before serving
         print(f"sqm: {error}", file=sys.stderr)
         return 2
     finally:
@@ -203,6 +233,7 @@ async def serve(
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
         drill=settings.drill,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        public_reflection=settings.public_reflection,
     )
     metrics_server = (
         start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None
@@ -212,6 +243,8 @@ async def serve(
     await server.start()
     await set_serving(health, True)
     app.scheduler.start()
+    if app.checkpoints is not None:
+        app.checkpoints.start()
     tune_after_start_up()
     host = settings.address.rsplit(":", 1)[0]
     # The e2e tests and operators read this line to find the bound port.
@@ -235,6 +268,8 @@ async def serve(
     await set_serving(health, False)
     await app.scheduler.stop()
     await server.stop(grace=settings.shutdown_grace_seconds)
+    if app.checkpoints is not None:
+        await app.checkpoints.stop()  # the head as the last call left it
     if metrics_server is not None:
         metrics_server.close()
     app.close()

@@ -3,7 +3,8 @@
 Tokens come from a YAML file or the ``SQM_TOKENS`` environment variable; only their SHA-256
 digests are kept in memory. Each call's method is looked up in :data:`ACCESS_RULES` (exact
 name first, then the longest ``*`` prefix); a method no rule names is denied (fail closed),
-except health checking and reflection, which anyone may call. The authenticated actor
+except health checking, which anyone may call (reflection too, when configured public:
+otherwise it needs a valid token like any other method). The authenticated actor
 reaches the servicer through :func:`current_actor`.
 """
 
@@ -86,15 +87,21 @@ ACCESS_RULES: Mapping[str, frozenset[Role]] = {
     "sqm.v1.PolicyService/*": frozenset({_R.POLICY_ADMIN}),
     "sqm.v1.AuditService/*": frozenset({_R.AUDITOR}),
     "sqm.v1.AdminService/AdvanceTime": frozenset({_R.POLICY_ADMIN}),
+    # Reflection lists every service: with tokens on, any valid token (not none) may ask,
+    # unless the server is told to keep it public (``--public-reflection``).
+    "grpc.reflection.v1alpha.ServerReflection/*": EVERY_ROLE,
+    "grpc.reflection.v1.ServerReflection/*": EVERY_ROLE,
 }
 """Who may call each method: a full method name, or a prefix ending in ``*``."""
 
-PUBLIC_METHODS: tuple[str, ...] = (
-    "grpc.health.v1.Health/*",
+PUBLIC_METHODS: tuple[str, ...] = ("grpc.health.v1.Health/*",)
+"""Methods anyone may call, with or without a token."""
+
+REFLECTION_METHODS: tuple[str, ...] = (
     "grpc.reflection.v1alpha.ServerReflection/*",
     "grpc.reflection.v1.ServerReflection/*",
 )
-"""Methods anyone may call, with or without a token."""
+"""Server reflection: public only when configured so (``public_reflection``)."""
 
 
 @attrs.frozen
@@ -322,9 +329,16 @@ class AuthInterceptor(ServerInterceptor):
     whoever the ``x-sqm-actor`` header says (else ``anonymous``).
     """
 
-    def __init__(self, tokens: TokenTable | None, access: AccessPolicy | None = None) -> None:
+    def __init__(
+        self,
+        tokens: TokenTable | None,
+        access: AccessPolicy | None = None,
+        *,
+        public_reflection: bool = False,
+    ) -> None:
         self._tokens = tokens
-        self._access = access or AccessPolicy()
+        public = PUBLIC_METHODS + (REFLECTION_METHODS if public_reflection else ())
+        self._access = access or AccessPolicy(public=public)
         if tokens is None:
             log.warning("authentication is OFF: no tokens configured; every caller may do anything")
         else:
@@ -342,7 +356,11 @@ class AuthInterceptor(ServerInterceptor):
         if self._tokens is None:
             _current_actor.set(Actor(metadata.get(UNVERIFIED_ACTOR_METADATA_KEY) or "anonymous"))
             return await continuation(handler_call_details)
-        actor, problem = _authenticate(self._tokens, metadata.get("authorization"))
+        headers = _authorization_headers(handler_call_details.invocation_metadata)
+        if len(headers) > 1:  # which one a proxy or the server would read is ambiguous
+            actor, problem = None, "more than one authorization header; send exactly one"
+        else:
+            actor, problem = _authenticate(self._tokens, metadata.get("authorization"))
         if actor is None:
             status = _status(grpc.StatusCode.UNAUTHENTICATED, problem, {"method": method})
             return _rejecting(await continuation(handler_call_details), status)
@@ -365,6 +383,10 @@ def _authenticate(tokens: TokenTable, header: str | None) -> tuple[Actor | None,
         return None, "malformed authorization metadata; expected 'Bearer <token>'"
     actor = tokens.authenticate(token.strip())
     return (actor, "") if actor else (None, "the bearer token is not recognised")
+
+
+def _authorization_headers(pairs: Iterable[Any] | None) -> list[Any]:
+    return [value for key, value in pairs or () if str(key).lower() == "authorization"]
 
 
 def _metadata(pairs: Iterable[Any] | None) -> dict[str, str]:

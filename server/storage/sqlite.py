@@ -351,6 +351,26 @@ class SqliteEventStore(SqliteArchives):
             end = self._head()[0]
         return verify_rows(lambda after: self._read_rows(after, _VERIFY_PAGE, up_to_seq=end), end)
 
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        """What SQLite's ``PRAGMA integrity_check`` finds wrong with the file (empty: sound).
+
+        Run on a connection of its own, so appends go on meanwhile (WAL readers do not block
+        the writer); a file too damaged to check is one problem, not an exception.
+        """
+        uri = Path(self._path).resolve().as_uri() + "?mode=ro"
+        try:
+            checker = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        except sqlite3.Error as error:
+            return [f"cannot be opened: {error}"]
+        try:
+            rows = checker.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        except sqlite3.Error as error:
+            return [str(error)]
+        finally:
+            checker.close()
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
+
     def backup(self, target_path: str | os.PathLike[str]) -> None:
         """Copy the whole database to ``target_path`` with SQLite's online backup API."""
         target = sqlite3.connect(os.fspath(target_path))

@@ -228,11 +228,17 @@ def serve(stub: StubSuppliers, metrics: Metrics) -> Iterator[Callable[..., Runni
     started: list[grpc.aio.Server] = []
 
     def start(
-        tokens: TokenTable | None = None, credentials: grpc.ServerCredentials | None = None
+        tokens: TokenTable | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+        *,
+        public_reflection: bool = False,
     ) -> Running:
         async def build() -> tuple[grpc.aio.Server, int]:
             server = grpc.aio.server(
-                interceptors=[ObservabilityInterceptor(metrics), AuthInterceptor(tokens)]
+                interceptors=[
+                    ObservabilityInterceptor(metrics),
+                    AuthInterceptor(tokens, public_reflection=public_reflection),
+                ]
             )
             supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(stub, server)
             server.add_generic_rpc_handlers(future_services())
@@ -396,15 +402,47 @@ def test_health_checking_needs_no_token(serve: Callable[..., Running]) -> None:
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_needs_no_token(serve: Callable[..., Running]) -> None:
-    """Tools like grpcurl can list the services without credentials (a stream-stream call)."""
-    running = serve(token_table())
+def _list_services(running: Running, metadata: tuple[tuple[str, str], ...] = ()) -> set[str]:
     with running.channel() as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
-        replies = list(stub.ServerReflectionInfo(iter([request]), timeout=TIMEOUT))
-    names = {s.name for s in replies[0].list_services_response.service}
-    assert "sqm.v1.SupplierService" in names
+        replies = list(
+            stub.ServerReflectionInfo(iter([request]), timeout=TIMEOUT, metadata=metadata)
+        )
+    return {s.name for s in replies[0].list_services_response.service}
+
+
+def test_reflection_needs_a_token_when_authentication_is_on(serve: Callable[..., Running]) -> None:
+    """Reflection lists every service, so it follows the rule of other methods: a token."""
+    running = serve(token_table())
+    with pytest.raises(grpc.RpcError) as refused:
+        _list_services(running)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "sqm.v1.SupplierService" in _list_services(running, bearer(Role.READ_ONLY))
+
+
+def test_reflection_may_be_configured_public(serve: Callable[..., Running]) -> None:
+    """With ``public_reflection`` tools like grpcurl list the services without credentials."""
+    running = serve(token_table(), public_reflection=True)
+    assert "sqm.v1.SupplierService" in _list_services(running)
+
+
+def test_two_authorization_headers_are_refused_even_if_one_is_valid(
+    serve: Callable[..., Running],
+) -> None:
+    """A wrong token then a valid one is UNAUTHENTICATED: exactly one header is accepted."""
+    running = serve(token_table())
+    metadata = (("authorization", "Bearer wrong-token-wrong-token"), *bearer(Role.INTEGRATION))
+    with running.channel() as channel:
+        client = supplier_service_pb2_grpc.SupplierServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            client.RegisterSupplier(
+                supplier_service_pb2.RegisterSupplierRequest(supplier_id="acme"),
+                metadata=metadata,
+                timeout=TIMEOUT,
+            )
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "more than one authorization header" in (refused.value.details() or "")
 
 
 def test_the_authenticated_actor_reaches_the_handler(

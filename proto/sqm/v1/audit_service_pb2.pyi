@@ -96,6 +96,7 @@ class VerifyAuditChainResponse(_message.Message):
     FIRST_BROKEN_SEQUENCE_FIELD_NUMBER: _builtins.int
     PROBLEM_FIELD_NUMBER: _builtins.int
     DOCUMENTS_CHECKED_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
     events_checked: _builtins.int
     intact: _builtins.bool
     first_broken_sequence: _builtins.int
@@ -106,6 +107,14 @@ class VerifyAuditChainResponse(_message.Message):
     """Archived documents whose bytes were checked against the SHA-256 their
     `DocumentArchived` event records.
     """
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditFinding]:
+        """Every problem found, each where it is: the chain, the signed checkpoints (a
+        truncated or rewritten log), idempotency records, snapshots folded again from
+        their events, archived policy versions' content hashes, documents, and the
+        database file itself. `intact` is true only when there is none.
+        """
+
     def __init__(
         self,
         *,
@@ -114,14 +123,47 @@ class VerifyAuditChainResponse(_message.Message):
         first_broken_sequence: _builtins.int = ...,
         problem: _builtins.str = ...,
         documents_checked: _builtins.int = ...,
+        findings: _abc.Iterable[Global___AuditFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents_checked", b"documents_checked", "events_checked", b"events_checked", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents_checked", b"documents_checked", "events_checked", b"events_checked", "findings", b"findings", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyAuditChainResponse: _TypeAlias = VerifyAuditChainResponse  # noqa: Y015
+
+@_typing.final
+class AuditFinding(_message.Message):
+    """One problem the verification found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACE_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    place: _builtins.str
+    """Where: `event 12`, `supplier 'acme'`, `request 'r-1' (events 3..4)`,
+    `policy version <hash>`, `checkpoint at sequence 40 (...)`, `database file`.
+    """
+    problem: _builtins.str
+    """What is wrong there, in words."""
+    sequence: _builtins.int
+    """The global sequence of the event concerned; 0 when the finding names none."""
+    def __init__(
+        self,
+        *,
+        place: _builtins.str = ...,
+        problem: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["place", b"place", "problem", b"problem", "sequence", b"sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditFinding: _TypeAlias = AuditFinding  # noqa: Y015
 
 @_typing.final
 class ExportSupplierRequest(_message.Message):
