@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "checkpoint_file": "SQM_CHECKPOINT_FILE",
     "checkpoint_seconds": "SQM_CHECKPOINT_SECONDS",
     "public_reflection": "SQM_PUBLIC_REFLECTION",
+    "stream_idle_seconds": "SQM_STREAM_IDLE_SECONDS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -47,6 +48,7 @@ DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
 DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300.0
 DEFAULT_CHECKPOINT_SECONDS = 60.0
+DEFAULT_STREAM_IDLE_SECONDS = 300.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
@@ -55,6 +57,7 @@ _MINIMUMS = {
     "shutdown_grace_seconds": 0,
     "max_clock_skew_seconds": 0,
     "checkpoint_seconds": 0,
+    "stream_idle_seconds": 0,
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -123,6 +126,8 @@ class Settings:
     checkpoint_file: Path | None = None
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     public_reflection: bool = False  # with tokens on: reflection without a token
+    # A stream (Watch, upload) that sends and receives nothing this long is ended; 0: never.
+    stream_idle_seconds: float = DEFAULT_STREAM_IDLE_SECONDS
 
 
 def settings_from(
@@ -185,6 +190,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("shutdown_grace_seconds", float),
     ("max_clock_skew_seconds", float),
     ("checkpoint_seconds", float),
+    ("stream_idle_seconds", float),
 )
 
 

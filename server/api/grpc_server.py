@@ -15,8 +15,14 @@ from sqm.server.api.policy_servicer import PolicyServicer
 from sqm.server.api.request_decoding import DecodingInterceptor
 from sqm.server.api.supplier_servicer import SupplierServicer
 from sqm.server.bootstrap import App
-from sqm.server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
+from sqm.server.config import (
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    DEFAULT_MAX_CONCURRENT_RPCS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_STREAM_IDLE_SECONDS,
+)
 from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
+from sqm.server.security.admission import Admission, Budgets
 from sqm.server.security.auth import AuthInterceptor, TokenTable
 from sqm.v1 import (
     admin_service_pb2,
@@ -38,6 +44,20 @@ MAX_MESSAGE_BYTES = DEFAULT_MAX_MESSAGE_BYTES
 """The largest answer; the upload's answer is sized to stay under it (measurement_upload)."""
 
 
+# Dead peers and forever-connections: pings find the dead, age ends a connection (its calls
+# get the grace to finish; a Watch resumes from its token), and clients may not ping flood.
+CONNECTION_OPTIONS = (
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+    ("grpc.http2.max_ping_strikes", 2),
+    ("grpc.max_connection_idle_ms", 15 * 60_000),
+    ("grpc.max_connection_age_ms", 60 * 60_000),
+    ("grpc.max_connection_age_grace_ms", 60_000),
+)
+
+
 def create_server(
     app: App,
     address: str,
@@ -50,6 +70,7 @@ def create_server(
     drill: bool = False,
     max_clock_skew: timedelta = timedelta(seconds=DEFAULT_MAX_CLOCK_SKEW_SECONDS),
     public_reflection: bool = False,
+    stream_idle_seconds: float = DEFAULT_STREAM_IDLE_SECONDS,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A server with every service added and bound to ``address`` (port 0 picks one).
 
@@ -60,17 +81,22 @@ def create_server(
     Returns the server, the bound port and the health servicer (serving is announced by
     the caller once the server has started).
     """
+    # Admission (after authentication) keeps every budget well inside grpc's own limit, so
+    # no caller and no crowd without a token can reach it (server/security/admission.py).
+    limit = max_concurrent_rpcs or DEFAULT_MAX_CONCURRENT_RPCS
+    admission = Admission(Budgets.within(limit, stream_idle_seconds))
     server = grpc.aio.server(
         # Observability outermost, so calls that auth refuses are logged and counted too;
         # decoding innermost, so a request that does not parse is still refused auth first.
         interceptors=[
             ObservabilityInterceptor(metrics),
-            AuthInterceptor(tokens, public_reflection=public_reflection),
+            AuthInterceptor(tokens, public_reflection=public_reflection, admission=admission),
             DecodingInterceptor(),
         ],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            *CONNECTION_OPTIONS,
         ],
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )

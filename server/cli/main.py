@@ -29,6 +29,7 @@ from sqm.server.config import (
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    DEFAULT_STREAM_IDLE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
     LOG_FORMATS,
@@ -159,6 +160,11 @@ def _add_limits(serve: argparse.ArgumentParser) -> None:
         f" default {DEFAULT_MAX_CONCURRENT_RPCS})",
     )
     serve.add_argument(
+        "--stream-idle-seconds",
+        help=f"end a stream (Watch, upload) that sends and receives nothing this long; 0: never"
+        f" (env {ENVIRONMENT['stream_idle_seconds']}, default {DEFAULT_STREAM_IDLE_SECONDS:g})",
+    )
+    serve.add_argument(
         "--shutdown-grace-seconds",
         help=f"on SIGTERM, how long calls in flight may take to finish"
         f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
@@ -234,6 +240,7 @@ async def serve(
         drill=settings.drill,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
         public_reflection=settings.public_reflection,
+        stream_idle_seconds=settings.stream_idle_seconds,
     )
     metrics_server = (
         start_metrics_server(settings.metrics_port) if settings.metrics_port is not None else None

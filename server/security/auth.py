@@ -28,6 +28,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from sqm.server.api.errors import ERROR_DOMAIN
+from sqm.server.security.admission import PUBLIC_CALLER, Admission
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +336,9 @@ class AuthInterceptor(ServerInterceptor):
         access: AccessPolicy | None = None,
         *,
         public_reflection: bool = False,
+        admission: Admission | None = None,
     ) -> None:
+        self._admission = admission
         self._tokens = tokens
         public = PUBLIC_METHODS + (REFLECTION_METHODS if public_reflection else ())
         self._access = access or AccessPolicy(public=public)
@@ -352,10 +355,10 @@ class AuthInterceptor(ServerInterceptor):
         method = handler_call_details.method
         metadata = _metadata(handler_call_details.invocation_metadata)
         if self._access.is_public(method):
-            return await continuation(handler_call_details)
+            return self._admitted(await continuation(handler_call_details), PUBLIC_CALLER)
         if self._tokens is None:
             _current_actor.set(Actor(metadata.get(UNVERIFIED_ACTOR_METADATA_KEY) or "anonymous"))
-            return await continuation(handler_call_details)
+            return self._admitted(await continuation(handler_call_details), None)
         headers = _authorization_headers(handler_call_details.invocation_metadata)
         if len(headers) > 1:  # which one a proxy or the server would read is ambiguous
             actor, problem = None, "more than one authorization header; send exactly one"
@@ -371,7 +374,13 @@ class AuthInterceptor(ServerInterceptor):
         if actor.role not in allowed:
             status = _denied(method, actor, allowed)
             return _rejecting(await continuation(handler_call_details), status)
-        return await continuation(handler_call_details)
+        return self._admitted(await continuation(handler_call_details), actor.name)
+
+    def _admitted(self, handler: Handler | None, caller: str | None) -> Handler | None:
+        """Authentication comes first; then the caller's budget (admission), if any."""
+        if handler is None or self._admission is None:
+            return handler
+        return self._admission.admit(handler, caller)  # type: ignore[no-any-return]
 
 
 def _authenticate(tokens: TokenTable, header: str | None) -> tuple[Actor | None, str]:

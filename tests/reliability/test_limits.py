@@ -77,26 +77,30 @@ def _health_watch(channel: grpc.Channel) -> Iterator[health_pb2.HealthCheckRespo
     return stub.Watch(health_pb2.HealthCheckRequest(), timeout=60)  # type: ignore[no-any-return]
 
 
-def test_calls_beyond_the_concurrency_limit_are_resource_exhausted(
+def test_streams_beyond_their_budget_are_resource_exhausted_and_health_still_answers(
     start: type[ServerProcess],
 ) -> None:
-    """--max-concurrent-rpcs: with the limit held by open streams, one more call is refused."""
+    """--max-concurrent-rpcs sets the budgets: with tokenless streams at theirs (3 // 16, at
+    least 1), one more stream is refused at once, and a health check is still answered.
+    """
     server = start("--max-concurrent-rpcs", "3")
     with grpc.insecure_channel(server.address) as channel:
-        streams = [_health_watch(channel) for _ in range(3)]
-        # A first message proves each stream is a call in progress on the server.
-        assert [next(stream).status for stream in streams] == [SERVING] * 3
-        check = health_pb2_grpc.HealthStub(channel).Check
-        assert _code(lambda: check(health_pb2.HealthCheckRequest(), timeout=10)) is (
-            grpc.StatusCode.RESOURCE_EXHAUSTED
+        held = _health_watch(channel)
+        # A first message proves the stream is a call in progress on the server.
+        assert next(held).status == SERVING
+        extra = _health_watch(channel)
+        assert _code(lambda: next(extra)) is grpc.StatusCode.RESOURCE_EXHAUSTED
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=10
         )
-        for stream in streams:
-            stream.cancel()  # type: ignore[attr-defined]
-    # The server learns of the cancellations on its own time: nothing to await but itself.
+        assert reply.status == SERVING
+        held.cancel()  # type: ignore[attr-defined]
+    # The server learns of the cancellation on its own time: nothing to await but itself.
     give_up = time.monotonic() + 10
-    while _code(server.health) is not grpc.StatusCode.OK:
-        assert time.monotonic() < give_up, "the limit was not released"
-        time.sleep(0.05)
+    with grpc.insecure_channel(server.address) as channel:
+        while _code(lambda: next(_health_watch(channel))) is not grpc.StatusCode.OK:
+            assert time.monotonic() < give_up, "the budget was not released"
+            time.sleep(0.05)
 
 
 def test_a_deadline_ends_the_call_on_time_and_the_upload_is_whole_or_absent(
