@@ -51,6 +51,19 @@ class TooManyRows(DomainError):
         super().__init__(f"an upload carries at most {limit} rows; nothing was stored")
 
 
+class UploadTooLarge(DomainError):
+    """A streamed upload went past its byte limit; nothing of it was stored."""
+
+    reason = "UPLOAD_TOO_LARGE"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"an upload carries at most {limit} bytes of rows; nothing was stored"
+            " (send several smaller uploads)"
+        )
+
+
 class MalformedRequest(DomainError):
     """The request's bytes are not a valid protobuf message of the method's request type."""
 
@@ -79,6 +92,7 @@ class TimeTravelRefused(DomainError):
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     TimeTravelRefused: grpc.StatusCode.FAILED_PRECONDITION,
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    UploadTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     MalformedRequest: grpc.StatusCode.INVALID_ARGUMENT,
     InvalidCommand: grpc.StatusCode.INVALID_ARGUMENT,
     RequestIdReused: grpc.StatusCode.INVALID_ARGUMENT,

@@ -19,8 +19,10 @@ as if the client had finished it, so the rows that arrived may be only the first
 the upload. On SQLite another server process writing to one of the suppliers in that
 instant refuses the whole commit (retrying the same upload is safe).
 
-Limits: at most :data:`MAX_UPLOAD_ROWS` rows per stream (beyond, RESOURCE_EXHAUSTED and
-nothing stored); a refusal names the first bad rows that fit in gRPC's trailers; the answer
+Limits: at most :data:`MAX_UPLOAD_ROWS` rows and :data:`MAX_UPLOAD_BYTES` bytes per stream
+(beyond either, RESOURCE_EXHAUSTED as soon as the message past it arrives, nothing stored,
+and nothing more is read: the server's memory for one upload is bounded); a refusal names
+the first bad rows that fit in gRPC's trailers; the answer
 stays under the server's message size (see :func:`upload_response`). An upload is one job
 on the worker thread, so a large upload keeps other calls waiting: prefer several uploads
 of a few hundred rows.
@@ -53,6 +55,12 @@ from sqm.v1 import supplier_service_pb2 as api
 
 MAX_UPLOAD_ROWS = 10_000
 """Rows one stream may carry; beyond it the call is RESOURCE_EXHAUSTED and nothing is stored."""
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+"""Bytes of rows one stream may carry (each message's serialized size, summed); beyond it the
+call is RESOURCE_EXHAUSTED at once and nothing is stored. With the row limit this bounds what
+one upload holds in memory: the rows are decided together (all or none is one transaction),
+so they are kept until the commit, never more than this (about 4 times it as Python objects).
+"""
 MAX_LISTED_ROWS = 20
 """Bad rows named at most in an all-or-none refusal (see :func:`refusal`)."""
 MAX_REFUSAL_CHARACTERS = 2_000

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from sqm.server.api import mapping, measurement_upload, process_mapping
-from sqm.server.api.errors import TooManyRows, translated
-from sqm.server.api.measurement_upload import MAX_UPLOAD_ROWS
+from sqm.server.api.errors import TooManyRows, UploadTooLarge, translated
+from sqm.server.api.measurement_upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 from sqm.server.api.servicer_base import Context, ServicerBase, actor
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -42,13 +42,18 @@ class MonitoringMethods(ServicerBase):
     ) -> api.UploadMeasurementsResponse:
         """Record a stream of measurements: all or none, unless partial acceptance is asked.
 
-        At most :data:`~sqm.server.api.measurement_upload.MAX_UPLOAD_ROWS` rows; a longer stream
-        is RESOURCE_EXHAUSTED as soon as the row past the limit arrives, and nothing is stored.
+        At most :data:`~sqm.server.api.measurement_upload.MAX_UPLOAD_ROWS` rows and
+        :data:`~sqm.server.api.measurement_upload.MAX_UPLOAD_BYTES` bytes; a longer stream is
+        RESOURCE_EXHAUSTED as soon as the row past a limit arrives, and nothing is stored.
         """
         messages: list[api.UploadMeasurementsRequest] = []
+        size = 0
         async for message in request_iterator:
             if len(messages) == MAX_UPLOAD_ROWS:
                 raise TooManyRows(MAX_UPLOAD_ROWS)
+            size += message.ByteSize()
+            if size > MAX_UPLOAD_BYTES:
+                raise UploadTooLarge(MAX_UPLOAD_BYTES)
             messages.append(message)
         # A stream cut off (cancelled, disconnected, server stopping) also ends like this;
         # its cancellation is often already on its way: let it land before any work starts.
