@@ -35,7 +35,7 @@ from sqm.domain.policy_archive import (
 )
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
-from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.errors import StorageFault, StoreUnavailable
 
 ERROR_DOMAIN = "sqm.v1"
 log = logging.getLogger(__name__)
@@ -148,6 +148,19 @@ def unavailable_status() -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[info])
 
 
+def storage_fault_status(error: StorageFault) -> tuple[grpc.StatusCode, status_pb2.Status]:
+    """A full disk is RESOURCE_EXHAUSTED (reason STORAGE_FULL); a read-only or failing one
+    UNAVAILABLE (STORAGE_UNAVAILABLE). Either way the message says so, and a retry with the
+    same request id is safe once it clears.
+    """
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED if error.full else grpc.StatusCode.UNAVAILABLE
+    reason = "STORAGE_FULL" if error.full else "STORAGE_UNAVAILABLE"
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+    message = f"{error.problem}: writes are refused until it clears; retry with the same request id"
+    return code, status_pb2.Status(code=code.value[0], message=message, details=[info])
+
+
 def _error_info(error: DomainError) -> error_details_pb2.ErrorInfo:
     metadata = {
         key: str(value)
@@ -214,6 +227,8 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -
     """End the call with the status for ``error`` (domain errors in detail, others as INTERNAL)."""
     if isinstance(error, DomainError):
         code, status = to_status(error)
+    elif isinstance(error, StorageFault):  # logged once, when it starts, not per call
+        code, status = storage_fault_status(error)
     elif isinstance(error, StoreUnavailable):  # the database went away: worth a retry
         log.warning("the store is unavailable: %s", error)
         code, status = grpc.StatusCode.UNAVAILABLE, unavailable_status()

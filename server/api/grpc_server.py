@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
 import grpc
@@ -41,6 +43,7 @@ ADMIN_SERVICE_NAME = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService
 AUDIT_SERVICE_NAME = audit_service_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name
 SERVICE_NAMES = (SERVICE_NAME, POLICY_SERVICE_NAME, ADMIN_SERVICE_NAME, AUDIT_SERVICE_NAME)
 MAX_MESSAGE_BYTES = DEFAULT_MAX_MESSAGE_BYTES
+log = logging.getLogger("sqm.server")
 """The largest answer; the upload's answer is sized to stay under it (measurement_upload)."""
 
 
@@ -136,3 +139,24 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
     )
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, status)
+
+
+async def follow_storage(store: object, health: HealthServicer, interval: float = 1.0) -> None:
+    """Health follows the store's write faults until cancelled: NOT_SERVING while a full,
+    read-only or failing disk refuses writes, SERVING again once it clears. Each change is
+    one log line (the calls refused meanwhile log nothing).
+    """
+    probe = getattr(store, "storage_fault", None)  # SQLite's; other stores have none
+    if probe is None:
+        return
+    faulty = False
+    while True:
+        await asyncio.sleep(interval)
+        fault = probe()
+        if fault is not None and not faulty:
+            log.error("writes refused, health NOT_SERVING: %s", fault)
+            await set_serving(health, False)
+        elif fault is None and faulty:
+            log.warning("the database takes writes again: health SERVING")
+            await set_serving(health, True)
+        faulty = fault is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -16,7 +17,7 @@ import grpc
 
 from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
-from sqm.server.api.grpc_server import create_server, set_serving
+from sqm.server.api.grpc_server import create_server, follow_storage, set_serving
 from sqm.server.bootstrap import build
 from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
@@ -249,6 +250,7 @@ async def serve(
         log.info("metrics on http://127.0.0.1:%d/metrics", metrics_server.port)
     await server.start()
     await set_serving(health, True)
+    storage = asyncio.get_running_loop().create_task(follow_storage(app.store, health))
     app.scheduler.start()
     if app.checkpoints is not None:
         app.checkpoints.start()
@@ -272,6 +274,9 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    storage.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await storage
     await set_serving(health, False)
     await app.scheduler.stop()
     await server.stop(grace=settings.shutdown_grace_seconds)

@@ -33,3 +33,19 @@ class SchemaNotMigrated(StoreUnavailable):
             f"{where} is at schema version {found}, this SQM needs version {needed}:"
             f" run `sqm db migrate --database URL`, or start with --migrate"
         )
+
+
+class StorageFault(StoreUnavailable):
+    """The database cannot take writes now: its disk is full, or it is read-only or failing.
+
+    Reads go on; writes are refused with this until the fault clears (the server reports
+    NOT_SERVING meanwhile and resumes by itself). ``full`` tells a full disk from the rest.
+    """
+
+    def __init__(self, where: str, problem: str, *, full: bool) -> None:
+        self.full = full
+        self.problem = problem
+        super().__init__(
+            f"{where}: {problem}; writes are refused until it clears (reads go on, nothing"
+            " acknowledged was lost)"
+        )

@@ -31,7 +31,7 @@ from sqm.domain.ports import (
     StreamSnapshot,
 )
 from sqm.domain.serialization import format_time
-from sqm.server.storage.errors import UnsupportedSchemaVersion
+from sqm.server.storage.errors import StorageFault, UnsupportedSchemaVersion
 from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
@@ -93,6 +93,7 @@ class SqliteEventStore(SqliteArchives):
         # Re-entrant: appends inside ``transaction()`` take it again on the same thread.
         self._lock = threading.RLock()
         self._unsignalled: int | None = None  # the head a commit is about to make known
+        self.write_fault: StorageFault | None = None  # the last write's fault, until one commits
         self._signal = AppendSignal(self._appended_elsewhere)
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
@@ -140,16 +141,23 @@ class SqliteEventStore(SqliteArchives):
         try:
             yield
             self._conn.execute("RELEASE nested" if nested else "COMMIT")
-        except BaseException:
+        except BaseException as error:
             if not nested:
                 self._unsignalled = None
             # An I/O error may have rolled the whole transaction back already.
-            if nested and self._conn.in_transaction:
-                self._conn.execute("ROLLBACK TO nested")
-                self._conn.execute("RELEASE nested")
-            elif not nested and self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
+            with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
+                if nested and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK TO nested")
+                    self._conn.execute("RELEASE nested")
+                elif not nested and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            fault = _storage_fault(error, self._path)
+            if fault is None:
+                raise
+            self.write_fault = fault
+            raise fault from None
+        if not nested:
+            self.write_fault = None
         if not nested and self._unsignalled is not None:
             last, self._unsignalled = self._unsignalled, None
             self._signal.fire(last)
@@ -371,6 +379,15 @@ class SqliteEventStore(SqliteArchives):
         found = [str(row[0]) for row in rows]
         return [] if found == ["ok"] else found
 
+    def storage_fault(self) -> StorageFault | None:
+        """The fault that refused the last write, while it lasts (None: writes go through).
+
+        Cleared by a commit, or here once the file is writable with space free again.
+        """
+        if self.write_fault is not None and writable(self._path):
+            self.write_fault = None
+        return self.write_fault
+
     def backup(self, target_path: str | os.PathLike[str]) -> None:
         """Copy the whole database to ``target_path`` with SQLite's online backup API."""
         target = sqlite3.connect(os.fspath(target_path))
@@ -428,6 +445,33 @@ class SqliteEventStore(SqliteArchives):
         self._signal.close()
         with self._lock:
             self._conn.close()
+
+
+_FULL, _IOERR, _READONLY = 13, 10, 8  # SQLite's primary result codes
+_MIN_FREE_BYTES = 1024 * 1024
+
+
+def _storage_fault(error: BaseException, path: str) -> StorageFault | None:
+    """The fault a failed write means, when it is the storage's (disk full, read-only, I/O)."""
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == _FULL:
+        return StorageFault(path, "the database's disk is full", full=True)
+    if code == _READONLY:
+        return StorageFault(path, "the database is read-only", full=False)
+    if code == _IOERR:
+        return StorageFault(path, f"the database's disk failed a write ({error})", full=False)
+    return None
+
+
+def writable(path: str) -> bool:
+    """Whether writes may succeed again: the file and its folder writable, and space free."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        return False
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize >= _MIN_FREE_BYTES
 
 
 def _sql_limit(limit: int | None) -> int:
