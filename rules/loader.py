@@ -18,6 +18,7 @@ from sqm.rules.build_sections import pack_windows
 from sqm.rules.catalogue import CATALOGUE, specs_with
 from sqm.rules.checks import pack_errors
 from sqm.rules.errors import PackError, PackInvalid, Problems
+from sqm.rules.limits import MAX_FILE_BYTES
 from sqm.rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
 from sqm.rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
 from sqm.rules.yaml_source import SourceDoc, parse_yaml, utf8_text
@@ -171,7 +172,13 @@ class _PackFiles:
         return None
 
     def text(self, name: str, problems: Problems) -> str | None:
-        """The text of ``name`` (which exists), or None when it is not UTF-8 (a problem)."""
+        """The text of ``name`` (which exists), or None when it is not UTF-8 or larger than
+        :data:`~sqm.rules.limits.MAX_FILE_BYTES` (a problem; a large file is not read).
+        """
+        size = self._size(name)
+        if size > MAX_FILE_BYTES:
+            problems.add(PackError(name, 0, 0, f"at most {MAX_FILE_BYTES} bytes, got {size}"))
+            return None
         data = self._bytes(name)
         self.contents[name] = data
         text = utf8_text(data, name)
@@ -180,6 +187,12 @@ class _PackFiles:
             return None
         self.texts[name] = text
         return text
+
+    def _size(self, name: str) -> int:
+        if self.root is not None:
+            return (self.root / name).stat().st_size
+        given = self._given[name]
+        return len(given.encode("utf-8") if isinstance(given, str) else given)
 
     def _bytes(self, name: str) -> bytes:
         if self.root is not None:

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.rules.limits import MAX_FILE_BYTES, MAX_FILES, MAX_NAME_BYTES, MAX_PATH_BYTES
 from sqm.rules.loader import MANIFEST, load_pack
 from sqm.rules.model import PolicyPack
 
-MAX_FILES = 100
-MAX_FILE_BYTES = 1024 * 1024
-MAX_NAME_BYTES = 255
-MAX_PATH_BYTES = 1024
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_NAME_BYTES", "MAX_PATH_BYTES", "check_files"]
 MAX_SHOWN_NAME = 64
 
 

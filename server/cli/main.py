@@ -12,11 +12,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 
 from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
+from sqm.domain.errors import InvalidCommand
+from sqm.rules import PackInvalid
 from sqm.server.api.grpc_server import create_server, follow_storage, set_serving
 from sqm.server.bootstrap import build
 from sqm.server.cli.audit import add_audit_commands
@@ -191,6 +194,18 @@ def _add_checkpoints(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _pack_problem(folder: Path | None, error: PackInvalid | InvalidCommand) -> str:
+    """A bad pack at start-up in one located line, pointing at ``sqm policy lint``."""
+    where = f"policy pack {folder or 'default'}"
+    if isinstance(error, PackInvalid):
+        problems = [str(problem) for problem in error.errors] or [str(error)]
+    else:
+        problems = [f"{v.field}: {v.description}" for v in error.violations] or [str(error)]
+    more = len(problems) - 1
+    suffix = f" (and {more} more; see `sqm policy lint {folder}`)" if more else ""
+    return f"{where}: {problems[0]}{suffix}"
+
+
 def _lifecycle_command(_: argparse.Namespace) -> int:
     sys.stdout.write(lifecycle.mermaid())
     return 0
@@ -217,6 +232,9 @@ def _serve_command(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings, tokens, credentials))
     except (StoreUnavailable, CheckpointError) as error:  # found before serving
         print(f"sqm: {error}", file=sys.stderr)
+        return 2
+    except (PackInvalid, InvalidCommand) as error:  # the configured pack, found before serving
+        print(f"sqm: {_pack_problem(settings.policy_dir, error)}", file=sys.stderr)
         return 2
     finally:
         if tracer_provider is not None:
