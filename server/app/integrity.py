@@ -1,7 +1,7 @@
 """Everything on the record checked against what it is derived from, and against checkpoints.
 
 The hash chain says the log agrees with itself. This audit goes further, in one pass over
-the log with memory in proportion to the streams and requests, not the events:
+the log (memory in proportion to the requests, not the events) and one over each stream:
 
 - **checkpoints** signed outside the database (:mod:`sqm.server.security.checkpoints`): the
   event at each checkpointed sequence exists and carries the checkpointed hash, so a
@@ -63,6 +63,12 @@ class AuditSource(Protocol):
         """The idempotency records of those of ``request_ids`` that have one."""
         ...
 
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """One stream's events after ``after_version``, oldest first."""
+        ...
+
     def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
         """Snapshots in stream id order."""
         ...
@@ -116,8 +122,7 @@ class _Pass:
 
     chain: ChainCheck = attrs.Factory(ChainCheck)
     spans: dict[str, _Span] = attrs.Factory(dict)
-    states: dict[str, Any] = attrs.Factory(dict)
-    unfoldable: set[str] = attrs.Factory(set)
+    streams: set[str] = attrs.Factory(set)
     hashes: dict[int, str] = attrs.Factory(dict)
     last_seq: int = 0
     findings: list[Finding] = attrs.Factory(list)
@@ -171,7 +176,7 @@ def _read_log(source: AuditSource, wanted: set[int], state: _Pass) -> list[Findi
                     place = f"event {event.global_seq}"
                     state.findings.append(Finding(place, problem, event.global_seq))
             _extend_span(state, event)
-            _fold(state, event)
+            state.streams.add(event.stream_id)
     return []
 
 
@@ -185,23 +190,27 @@ def _extend_span(state: _Pass, event: RecordedEvent) -> None:
         span.last_seq, span.last_version = event.global_seq, event.version
 
 
-def _fold(state: _Pass, event: RecordedEvent) -> None:
-    stream = event.stream_id
-    if stream in state.unfoldable:
-        return
-    try:
-        before = state.states.get(stream)
-        after: Any
-        if is_need_stream(stream):
-            after = fold_need([need_event_from_payload(event.event_type, event.payload)], before)
-        else:
-            after = apply(before, event_from_payload(event.event_type, event.payload))
-    except Exception as error:  # a payload the domain cannot read: reported, not raised
-        state.unfoldable.add(stream)
-        place = f"event {event.global_seq} ({stream!r} version {event.version})"
-        state.findings.append(Finding(place, f"cannot be applied: {error}", event.global_seq))
-        return
-    state.states[stream] = after
+def _folded(source: AuditSource, stream: str, version: int) -> tuple[Any, Finding | None]:
+    """The stream's state from its events up to ``version``, one page at a time, or the
+    event the domain cannot apply.
+    """
+    state: Any = None
+    after = 0
+    while after < version and (page := source.read_stream(stream, after, PAGE)):
+        for event in page:
+            if event.version > version:
+                return state, None
+            try:
+                if is_need_stream(stream):
+                    payload = need_event_from_payload(event.event_type, event.payload)
+                    state = fold_need([payload], state)
+                else:
+                    state = apply(state, event_from_payload(event.event_type, event.payload))
+            except Exception as error:  # a payload the domain cannot read: reported, not raised
+                place = f"event {event.global_seq} ({stream!r} version {event.version})"
+                return None, Finding(place, f"cannot be applied: {error}", event.global_seq)
+        after = page[-1].version
+    return state, None
 
 
 def _checkpoints(checkpoints: Sequence[Checkpoint], state: _Pass) -> Iterator[Finding]:
@@ -246,29 +255,31 @@ def _requests(source: AuditSource, state: _Pass) -> Iterator[Finding]:
 
 
 def _snapshots(source: AuditSource, state: _Pass) -> Iterator[Finding]:
+    """Each snapshot against its stream folded again: one stream in memory at a time."""
     after = ""
     seen: set[str] = set()
     while page := source.list_snapshots(after, PAGE):
         for snapshot in page:
             seen.add(snapshot.stream_id)
-            yield from _snapshot(snapshot, state)
+            yield from _snapshot(source, snapshot)
         after = page[-1].stream_id
-    for stream in sorted(set(state.states) - seen - state.unfoldable):
+    for stream in sorted(state.streams - seen):
         yield Finding(_stream_place(stream), "has events but no snapshot")
 
 
-def _snapshot(snapshot: StreamSnapshot, state: _Pass) -> Iterator[Finding]:
+def _snapshot(source: AuditSource, snapshot: StreamSnapshot) -> Iterator[Finding]:
     stream = snapshot.stream_id
-    if stream in state.unfoldable:
-        return
     place = _stream_place(stream)
-    folded = state.states.get(stream)
+    folded, unreadable = _folded(source, stream, snapshot.version)
+    if unreadable is not None:
+        yield unreadable
+        return
     if folded is None:
         yield Finding(place, "has a snapshot but no events")
         return
-    span_version = _version_of(folded)
-    if span_version is not None and span_version != snapshot.version:
-        yield Finding(place, f"snapshot at version {snapshot.version}, events at {span_version}")
+    events_version = _version_of(folded)
+    if events_version is not None and events_version != snapshot.version:
+        yield Finding(place, f"snapshot at version {snapshot.version}, events at {events_version}")
     expected = _plain(need_to_dict(folded) if is_need_stream(stream) else state_to_dict(folded))
     differences = list(_differences(expected, _plain(snapshot.state), ""))
     if differences:

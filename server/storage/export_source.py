@@ -45,6 +45,9 @@ class ExportSource:
                 raise StoreUnavailable(f"{name}:{number}: not an export record ({error})") from None
         self._events.sort(key=lambda event: event.global_seq)
         self._seqs = [event.global_seq for event in self._events]
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        for event in self._events:
+            self._streams.setdefault(event.stream_id, []).append(event)
 
     def _take(self, line: dict[str, Any]) -> None:
         kind = line["kind"]
@@ -73,6 +76,13 @@ class ExportSource:
         start = bisect.bisect_right(self._seqs, after_seq)
         end = None if limit is None else start + limit
         return self._events[start:end]
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """One stream's events after ``after_version``, oldest first."""
+        found = [e for e in self._streams.get(stream_id, []) if e.version > after_version]
+        return found if limit is None else found[:limit]
 
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The request records the export holds for ``request_ids``."""

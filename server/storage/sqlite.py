@@ -437,7 +437,8 @@ class SqliteEventStore(SqliteArchives):
 
     def _has_rows(self, table: str) -> bool:
         # The caller holds the lock; ``table`` is one of the store's own table names.
-        row = self._conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()  # noqa: S608
+        query = f"SELECT EXISTS (SELECT 1 FROM {identifier(table)})"  # noqa: S608 - checked name
+        row = self._conn.execute(query).fetchone()
         return bool(row[0])
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ TOKENS = {
 
 @pytest.fixture
 def secured(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server that requires a token for everything but health and reflection."""
+    """A server that requires a token for everything but health."""
     tokens_file = tmp_path / "tokens.yaml"
     entries = "".join(
         f"  - {{name: {role}-system, role: {role}, token: {token}}}\n"

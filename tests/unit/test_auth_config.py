@@ -13,6 +13,8 @@ from sqm.server.security.auth import (
     ACCESS_RULES,
     ANONYMOUS,
     EVERY_ROLE,
+    PUBLIC_METHODS,
+    REFLECTION_METHODS,
     AccessPolicy,
     Actor,
     Role,
@@ -294,11 +296,14 @@ def test_each_method_needs_the_roles_of_its_most_specific_rule(
     assert AccessPolicy().roles_for(method) == roles
 
 
-def test_health_and_reflection_are_public_and_nothing_else_is() -> None:
-    """Only the health and reflection services need no token."""
+def test_health_is_public_and_nothing_else_is() -> None:
+    """Only health needs no token; reflection needs any role unless configured public."""
     access = AccessPolicy()
+    reflection = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
     assert access.is_public("/grpc.health.v1.Health/Check")
-    assert access.is_public("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+    assert not access.is_public(reflection)
+    assert access.roles_for(reflection) == set(Role)
+    assert AccessPolicy(public=PUBLIC_METHODS + REFLECTION_METHODS).is_public(reflection)
     assert not access.is_public("/sqm.v1.SupplierService/GetSupplier")
     assert not access.is_public("/grpc.health.v1.HealthX/Check")
 
