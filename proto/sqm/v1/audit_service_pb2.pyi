@@ -100,9 +100,11 @@ class VerifyAuditChainResponse(_message.Message):
     events_checked: _builtins.int
     intact: _builtins.bool
     first_broken_sequence: _builtins.int
-    """The global sequence of the first event whose link is broken; 0 when intact."""
+    """The earliest event any finding names (a broken link, a rewritten or missing
+    checkpointed event, a request without its record); 0 when none names one.
+    """
     problem: _builtins.str
-    """What is wrong with that link, in words; empty when intact."""
+    """The first findings in words, joined by "; "; empty when intact."""
     documents_checked: _builtins.int
     """Archived documents whose bytes were checked against the SHA-256 their
     `DocumentArchived` event records.
