@@ -53,7 +53,7 @@ CONNECTION_OPTIONS = (
     ("grpc.keepalive_time_ms", 60_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
     ("grpc.http2.max_ping_strikes", 2),
     ("grpc.max_connection_idle_ms", 15 * 60_000),
     ("grpc.max_connection_age_ms", 60 * 60_000),
