@@ -21,7 +21,6 @@ it holds nothing. grpc's global limit stays, above the sum of these, as a backst
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable
@@ -214,25 +213,39 @@ async def _touching(requests: AsyncIterator[Any], activity: _Activity) -> AsyncI
 async def _watched(
     behaviour: Any, request: Any, context: Context, handler: Any, idle: float
 ) -> Any:
-    """Run a stream's coroutine behaviour, ending it once silent for ``idle`` seconds."""
+    """Run a stream's coroutine behaviour, ending it once silent for ``idle`` seconds.
+
+    The behaviour runs in the call's own task, as without admission (a write after grpc
+    has released the call must not happen); a watchdog task cancels it when silent.
+    """
     activity = _Activity()
     if handler.request_streaming:
         request = _touching(request, activity)
-    task = asyncio.ensure_future(behaviour(request, _WatchedContext(context, activity)))
+    call = asyncio.current_task()
+    assert call is not None  # noqa: S101 - grpc runs every handler in a task
+    silenced = asyncio.Event()
+    watchdog = asyncio.ensure_future(_watchdog(activity, idle, call, silenced))
     try:
-        while True:
-            wait = activity.last + idle - time.monotonic()
-            if wait <= 0:
-                task.cancel()
-                await context.abort(grpc.StatusCode.UNAVAILABLE, _idle_message(idle))
-            done, _ = await asyncio.wait({task}, timeout=wait)
-            if done:
-                return task.result()
+        return await behaviour(request, _WatchedContext(context, activity))
+    except asyncio.CancelledError:
+        if not silenced.is_set():
+            raise
+        call.uncancel()
+        await context.abort(grpc.StatusCode.UNAVAILABLE, _idle_message(idle))
     finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        watchdog.cancel()
+
+
+async def _watchdog(
+    activity: _Activity, idle: float, call: asyncio.Task[Any], silenced: asyncio.Event
+) -> None:
+    while True:
+        wait = activity.last + idle - time.monotonic()
+        if wait <= 0:
+            silenced.set()
+            call.cancel()
+            return
+        await asyncio.sleep(wait)
 
 
 def _idle_message(idle: float) -> str:

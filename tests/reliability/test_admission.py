@@ -29,6 +29,7 @@ pytestmark = pytest.mark.reliability
 WRITER = "writer-token-0123456789abcdef"
 HOARDER = "hoarder-token-0123456789abcdef"
 ANSWER_WITHIN = 1.0  # seconds
+HELD_AT_MOST = 200  # the budgets at the default limit: 62 tokenless + 62 of one token holder
 
 
 running_server = contextlib.contextmanager(_running)
@@ -105,6 +106,10 @@ def test_a_write_and_a_health_check_are_answered_while_budgets_are_full(tmp_path
                 )
                 checked = time.monotonic() - started
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            # The refusals reach the client on the machine's time: wait for them to settle.
+            give_up = time.monotonic() + 30
+            while sum(not c.done() for c in calls) > HELD_AT_MOST and time.monotonic() < give_up:
+                await asyncio.sleep(0.2)
             codes = await _codes(calls)
             for call in calls:
                 call.cancel()
@@ -116,7 +121,7 @@ def test_a_write_and_a_health_check_are_answered_while_budgets_are_full(tmp_path
     budget.add("streams held against admission", public + idle)
     assert wrote < ANSWER_WITHIN
     assert checked < ANSWER_WITHIN
-    assert codes.get("RESOURCE_EXHAUSTED", 0) >= public + idle - 200, codes
+    assert codes.get("held", 0) <= HELD_AT_MOST, codes
     assert set(codes) <= {"RESOURCE_EXHAUSTED", "held"}, codes
 
 
