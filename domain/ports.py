@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.policy_archive import PolicyArchive
+from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 
 
 @attrs.frozen
@@ -317,6 +318,18 @@ class Policy(Protocol):
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
+        ...
+
+    def ranking_criteria(self) -> tuple[Criterion, ...]:
+        """The pack's selection criteria with their weights and kinds (benefit or cost)."""
+        ...
+
+    def rank_candidates(self, candidates: Iterable[Candidate]) -> EvaluationReport:
+        """Rank shortlisted ``candidates`` (raw values per criterion: a price in CNY, a lead
+        time in days) by weighted sum and by TOPSIS on the pack's criteria.
+
+        Raises ``ValueError`` naming the criterion or candidate at fault.
+        """
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

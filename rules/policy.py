@@ -117,6 +117,10 @@ class CompiledPolicy:
             raise PolicyError(f"policy pack {self._pack.name} defines no improvement deadlines")
         return schedule.due_days(severity)
 
+    def ranking_criteria(self) -> tuple[selection.Criterion, ...]:
+        """The pack's selection criteria with their weights and kinds."""
+        return tuple(selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria)
+
     def rank_candidates(
         self, candidates: Iterable[selection.Candidate]
     ) -> selection.EvaluationReport:
@@ -126,8 +130,7 @@ class CompiledPolicy:
         Raises ``ValueError`` naming the criterion or candidate at fault (a missing value, a
         pack without criteria).
         """
-        criteria = [selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria]
-        return selection.rank(criteria, candidates)
+        return selection.rank(self.ranking_criteria(), candidates)
 
     def why_not(self, context: DecisionContext, action: Action) -> list[Decision]:
         """Why ``action`` was not asked for: the stage's rules with that action that did not

@@ -20,7 +20,6 @@ from sqm.domain.decide import decide, fold
 from sqm.domain.errors import (
     FieldViolation,
     InvalidCommand,
-    PolicyError,
     SupplierNotFound,
 )
 from sqm.domain.events import DecisionRecorded, Event
@@ -28,6 +27,7 @@ from sqm.domain.lifecycle import TICKED
 from sqm.domain.model import Decision, SupplierState, exact
 from sqm.domain.needs import is_need_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
+from sqm.domain.ranking import Candidate, EvaluationReport
 from sqm.domain.serialization import (
     event_from_payload,
     event_to_payload,
@@ -36,8 +36,6 @@ from sqm.domain.serialization import (
     state_to_dict,
 )
 from sqm.domain.validation import validate
-from sqm.rules.policy import CompiledPolicy
-from sqm.rules.selection import Candidate, EvaluationReport
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 
 SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
@@ -199,17 +197,14 @@ class SupplierService:
         candidate at an index, for errors.
         """
         policy = self._policy()
-        if not isinstance(policy, CompiledPolicy):
-            raise PolicyError("the active policy cannot rank candidates")
+        criteria = policy.ranking_criteria()
         # Recorded scores are "higher is better"; a cost criterion needs the raw value (a
         # price, a lead time in days) from the request, never a score standing in for it.
-        benefits = {c.id for c in policy.pack.criteria if c.kind.value == "benefit"}
+        benefits = {c.id for c in criteria if c.kind == "benefit"}
         candidates = []
         for index, (supplier_id, values) in enumerate(inputs):
             recorded = self.get(supplier_id).scores
-            missing = [
-                c.id for c in policy.pack.criteria if c.id not in values and c.id not in benefits
-            ]
+            missing = [c.id for c in criteria if c.id not in values and c.id not in benefits]
             if missing:
                 raise InvalidCommand(
                     [
