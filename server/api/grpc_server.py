@@ -16,7 +16,7 @@ from sqm.server.api.request_decoding import DecodingInterceptor
 from sqm.server.api.supplier_servicer import SupplierServicer
 from sqm.server.bootstrap import App
 from sqm.server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS, DEFAULT_MAX_MESSAGE_BYTES
-from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
+from sqm.server.observability.calls import Metrics, ObservabilityInterceptor, default_metrics
 from sqm.server.security.auth import AuthInterceptor, TokenTable
 from sqm.v1 import (
     admin_service_pb2,
@@ -59,6 +59,8 @@ def create_server(
     Returns the server, the bound port and the health servicer (serving is announced by
     the caller once the server has started).
     """
+    # Drill mode is a fact an operator must see at a glance: it is on the metrics endpoint.
+    (metrics or default_metrics()).drill_mode.set(1 if drill else 0)
     server = grpc.aio.server(
         # Observability outermost, so calls that auth refuses are logged and counted too;
         # decoding innermost, so a request that does not parse is still refused auth first.
