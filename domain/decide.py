@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqm.domain import lifecycle
-from sqm.domain.actions import act_on, transition
+from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
@@ -160,16 +160,15 @@ def _submit_evidence(
         command.certificates,
         command.site_audit_passed,
     )
-    if state.lifecycle is not LifecycleState.CANDIDATE:
+    if state.lifecycle not in STAGE_STATES[Stage.QUALIFICATION]:
         return [submitted]  # evidence kept on file (a renewed certificate, say)
     context = DecisionContext(Stage.QUALIFICATION, _applied(state, submitted), command.occurred_at)
     evaluation = policy.evaluate(context)
     acted = act_on(evaluation, context, policy)
-    if acted:
+    if acted:  # what changed, and every fired rule that could not change anything
         return [submitted, *acted]
-    # Nothing changed: keep the explanations, so the history says why not.
-    explained = evaluation.fired or evaluation.not_fired
-    return [submitted, *(DecisionRecorded(command.occurred_at, d) for d in explained)]
+    # Nothing fired: keep the explanations, so the history says why not.
+    return [submitted, *(DecisionRecorded(command.occurred_at, d) for d in evaluation.not_fired)]
 
 
 def _blacklist(command: BlacklistSupplier, state: SupplierState, policy: Policy) -> list[Event]:
@@ -205,7 +204,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
 def _record_measurement(
     command: RecordMeasurement, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_measurement")
+    _require(state, STAGE_STATES[Stage.MONITORING], "record_measurement")
     assert state.contract is not None  # noqa: S101 - every state under contract has one
     objective = state.contract.objective(command.objective_id)
     if objective is None:
@@ -525,7 +524,7 @@ def _settle_compensation(
 
 
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
-    if state.lifecycle not in lifecycle.TICKED:
+    if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
         return []  # nothing runs against candidates' or terminated suppliers' clocks
     context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
     return act_on(policy.evaluate(context), context, policy)

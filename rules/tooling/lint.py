@@ -12,7 +12,13 @@ that load but probably do not say what their authors meant:
 - a stage with qualification rules none of which can qualify anyone;
 - certificate requirements repeated (a category listing what ``all`` already requires);
 - a message that quotes a number no condition of its rule uses (a threshold changed, the
-  text did not).
+  text did not);
+- a rule that can fire in lifecycle states (or on records) where its action cannot take
+  effect (:mod:`sqm.rules.tooling.reach`).
+
+One finding here is an error although the pack loads: a rule whose action can never take
+effect wherever it can fire (a silent rule). ``sqm policy lint`` fails on it; the loader
+still accepts it, so versions archived before the check keep loading.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqm.rules.tooling.conditions import (
     group_implies,
     render,
 )
+from sqm.rules.tooling.reach import silences
 from sqm.rules.yaml_source import DocPath, SourceDoc, parse_yaml
 
 ALL_CATEGORIES = "all"
@@ -110,6 +117,7 @@ def pack_warnings(pack: PolicyPack) -> list[Finding]:
         *_nothing_qualifies(pack, reachable, sources),
         *_repeated_certificates(pack, sources),
         *_stale_numbers(pack.rules, sources),
+        *_silent(pack),
     ]
     order = {name: index for index, name in enumerate([MANIFEST, *pack.files])}
     return sorted(
@@ -123,6 +131,16 @@ def _warning(file: str, line: int, column: int, message: str) -> Finding:
 
 def _never_fires(rule: Rule, ranges: Ranges) -> bool:
     return all(conflict(a, ranges) is not None for a in alternatives(rule.when))
+
+
+# --- rules that fire where their action cannot apply ----------------------------------------
+
+
+def _silent(pack: PolicyPack) -> Iterator[Finding]:
+    for found in silences(pack):
+        severity = Severity.ERROR if found.never else Severity.WARNING
+        rule = found.rule
+        yield Finding(rule.file, rule.line, rule.column, severity, found.message())
 
 
 # --- rules that can never fire -----------------------------------------------------------

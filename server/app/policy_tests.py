@@ -21,7 +21,7 @@ import attrs
 
 from sqm.domain.commands import Command
 from sqm.domain.errors import DomainError
-from sqm.domain.events import Event
+from sqm.domain.events import DecisionRecorded, Event
 from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import Decision, SupplierState
 from sqm.domain.ports import Policy
@@ -166,6 +166,7 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     clock = _StepClock()
     service = SupplierService(MemoryEventStore(clock=clock), lambda: policy)
     decisions: list[Decision] = []
+    no_effect: dict[str, str] = {}  # rule id -> why its action could not apply (the latest)
     failures: list[str] = []
     for index, step in enumerate(case.steps, start=1):
         command = cast(Command, step.item)  # a case file holds commands only
@@ -186,14 +187,19 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
             break
         if step.expect_error:
             failures.append(f"{name} was accepted; expected it refused with {step.expect_error}")
-        decisions.extend(result.decisions)
+        for event in result.decided:
+            if isinstance(event, DecisionRecorded):
+                if event.no_effect:
+                    no_effect[event.decision.rule_id] = event.no_effect
+                else:
+                    decisions.append(event.decision)
         broken = watch.after(command, result)
         if broken:
             failures.append(f"{name} broke {broken}")
             break
     fired = tuple(dict.fromkeys(d.rule_id for d in decisions if d.fired))
     if not failures:
-        failures.extend(_compare(case, service, decisions, fired))
+        failures.extend(_compare(case, service, decisions, fired, no_effect))
     return CaseResult(case, fired, tuple(failures))
 
 
@@ -228,7 +234,11 @@ class InvariantWatch:
 
 
 def _compare(
-    case: Case, service: SupplierService, decisions: Sequence[Decision], fired: Sequence[str]
+    case: Case,
+    service: SupplierService,
+    decisions: Sequence[Decision],
+    fired: Sequence[str],
+    no_effect: Mapping[str, str],
 ) -> list[str]:
     expect = case.expect
     try:
@@ -241,7 +251,7 @@ def _compare(
     missing = [rid for rid in expect.fired if rid not in fired]
     if missing:
         failures.extend(_diff("fired", f"{', '.join(expect.fired)} (at least)", _ids(fired)))
-        failures.extend(_why_not(rid, decisions) for rid in missing)
+        failures.extend(_why_not(rid, decisions, no_effect) for rid in missing)
     unwanted = [rid for rid in expect.not_fired if rid in fired]
     if unwanted:
         failures.extend(_diff("not fired", ", ".join(expect.not_fired), _ids(fired)))
@@ -260,7 +270,9 @@ def _ids(ids: Sequence[str]) -> str:
     return ", ".join(ids) or _NOTHING
 
 
-def _why_not(rule_id: str, decisions: Sequence[Decision]) -> str:
+def _why_not(rule_id: str, decisions: Sequence[Decision], no_effect: Mapping[str, str]) -> str:
+    if rule_id in no_effect:
+        return f"{'':<10} {rule_id} matched but had {no_effect[rule_id]}"
     latest = next((d for d in reversed(decisions) if d.rule_id == rule_id), None)
     if latest is None:
         return f"{'':<10} {rule_id} was never explained (other rules fired, or it was not asked)"
