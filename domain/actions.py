@@ -30,7 +30,7 @@ from sqm.domain.events import (
     ReviewOpened,
 )
 from sqm.domain.evolve import fold
-from sqm.domain.history import latest_valid_certificates, period_of
+from sqm.domain.history import latest_valid_certificates
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
@@ -221,7 +221,7 @@ def _assess_penalty(
         kind="service_credit",
         contract_id=s.contract.contract_id,
         amount=quote.amount,
-        period=period_of(c.now),
+        period=p.calendar.period_of(c.now),
         rule_id=d.rule_id,
         cap_applied=quote.cap_applied,
         assessed_at=c.now,

@@ -81,7 +81,6 @@ from sqm.domain.events import (
     TrainingRecorded,
 )
 from sqm.domain.evolve import apply, fold
-from sqm.domain.history import period_of
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     METRICS,
@@ -405,8 +404,7 @@ def _conclude_review(command: ConcludeReview, state: SupplierState, policy: Poli
     events: list[Event] = [ReviewConcluded(at, command.outcome, command.note), moved]
     if command.outcome is ReviewOutcome.REMEDIATION_REQUIRED:
         review = state.review or Review(opened_at=at, reason="")
-        days = policy.plan_due_days(review.severity)
-        plan = ImprovementPlan(at, at + timedelta(days=days), review.objective_id)
+        plan = ImprovementPlan(at, policy.plan_due_at(review.severity, at), review.objective_id)
         events.append(ImprovementPlanRequired(at, plan))
     return events
 
@@ -489,7 +487,7 @@ def _claim_compensation(
         kind="compensation",
         contract_id=contract.contract_id,
         amount=quote.amount,
-        period=period_of(command.occurred_at),
+        period=policy.calendar.period_of(command.occurred_at),
         rule_id="",
         cap_applied=quote.cap_applied,
         assessed_at=command.occurred_at,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sqm.domain.calendar import Calendar
 from sqm.domain.documents import DocumentStore
 from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
 from sqm.domain.model import (
@@ -317,6 +318,17 @@ class Policy(Protocol):
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
+        ...
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """When an improvement plan required at ``at`` is due: ``plan_due_days`` later, in
+        calendar days or, where the pack says so, business days of its calendar.
+        """
+        ...
+
+    @property
+    def calendar(self) -> Calendar:
+        """The pack's time zone and holidays: where its months and business days are counted."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

@@ -162,7 +162,12 @@ class _Builder:
             self._error(node, with_path(path, "a YAML alias may not contain itself"))
             return None
         if isinstance(node, yaml.ScalarNode):
-            return self._loader.construct_object(node, deep=True)
+            try:
+                return self._loader.construct_object(node, deep=True)
+            except ValueError:
+                # A scalar shaped like a date that is none (2026-13-01) stays text, so the
+                # check that expects a date can say so at its line.
+                return str(node.value)
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
