@@ -28,7 +28,14 @@ from sqm.domain.ports import Policy
 from sqm.domain.serialization import converter, event_from_payload
 from sqm.rules import CompiledPolicy, PolicyPack, load_pack
 from sqm.rules.errors import PackError
-from sqm.rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
+from sqm.rules.tooling.testfile import (
+    STARTING_POINTS,
+    Case,
+    CaseFile,
+    discover,
+    parse_case_file,
+    start_steps,
+)
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import CommandResult, SupplierService
 from sqm.server.storage.memory import MemoryEventStore
@@ -102,8 +109,16 @@ def run_pack_tests(
     cases = [c for f in files for c in f.cases if select.lower() in c.name.lower()]
     problems.extend(_unknown_rules(pack, cases))
     problems.extend(_unknown_invariants(pack, cases))
-    results = tuple(run_case(decider, case, pack.invariants) for case in cases)
+    results = tuple(run_case(decider, started(case, pack), pack.invariants) for case in cases)
     return PackTestRun(pack, files, results, tuple(problems))
+
+
+def started(case: Case, pack: PolicyPack) -> Case:
+    """``case`` with the commands of its starting point (if it names one) run first."""
+    if case.start is None:
+        return case
+    leading = start_steps(case.start, case.supplier_id, pack)
+    return attrs.evolve(case, steps=(*leading, *case.steps))
 
 
 def _parse(path: Path) -> CaseFile:
@@ -165,6 +180,8 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     watch = InvariantWatch([i for i in invariants if i.id in case.expect.invariants])
     clock = _StepClock()
     service = SupplierService(MemoryEventStore(clock=clock), lambda: policy)
+    # The commands of a starting point (see ``started``) come first, one per point passed.
+    start_count = STARTING_POINTS.index(case.start.point) + 1 if case.start else 0
     decisions: list[Decision] = []
     no_effect: dict[str, str] = {}  # rule id -> why its action could not apply (the latest)
     failures: list[str] = []
@@ -187,20 +204,41 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
             break
         if step.expect_error:
             failures.append(f"{name} was accepted; expected it refused with {step.expect_error}")
-        for event in result.decided:
-            if isinstance(event, DecisionRecorded):
-                if event.no_effect:
-                    no_effect[event.decision.rule_id] = event.no_effect
-                else:
-                    decisions.append(event.decision)
+        _collect(result, decisions, no_effect)
         broken = watch.after(command, result)
         if broken:
             failures.append(f"{name} broke {broken}")
+            break
+        missed = _start_missed(case, result) if index == start_count else ""
+        if missed:
+            failures.append(missed)
             break
     fired = tuple(dict.fromkeys(d.rule_id for d in decisions if d.fired))
     if not failures:
         failures.extend(_compare(case, service, decisions, fired, no_effect))
     return CaseResult(case, fired, tuple(failures))
+
+
+def _collect(result: CommandResult, decisions: list[Decision], no_effect: dict[str, str]) -> None:
+    """Keep the command's decisions; those without effect go to ``no_effect``, with why."""
+    for event in result.decided:
+        if isinstance(event, DecisionRecorded):
+            if event.no_effect:
+                no_effect[event.decision.rule_id] = event.no_effect
+            else:
+                decisions.append(event.decision)
+
+
+def _start_missed(case: Case, result: CommandResult) -> str:
+    """Why the case's starting point was not reached by its commands, or ""."""
+    start, reached = case.start, result.supplier.lifecycle
+    if start is None or reached is start.point:
+        return ""
+    return (
+        f"the start (line {start.line}) did not reach {start.point}: the supplier is"
+        f" {reached} after it; the pack does not let a supplier with full marks, every"
+        " required certificate and a passed audit through"
+    )
 
 
 class InvariantWatch:
