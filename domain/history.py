@@ -8,9 +8,10 @@ the results to the rules as plain facts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -148,9 +149,10 @@ def latest_valid_certificates(
 
 
 def period_of(moment: datetime) -> str:
-    """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}-{utc.month:02d}"
+    """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``; a pack with
+    a time zone counts its own months (:meth:`sqm.domain.calendar.Calendar.period_of`).
+    """
+    return UTC_CALENDAR.period_of(moment)
 
 
 def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> Decimal:
@@ -162,13 +164,17 @@ def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> 
     )  # fmt: skip
 
 
-def repeats_in_period(supplier: SupplierState, breach: Breach) -> int:
-    """Earlier breaches of the same objective in the breach's ledger period (0 for the first)."""
-    period = period_of(breach.detected_at)
+def repeats_in_period(
+    supplier: SupplierState, breach: Breach, calendar: Calendar = UTC_CALENDAR
+) -> int:
+    """Earlier breaches of the same objective in the breach's ledger period (0 for the first),
+    months counted in ``calendar``'s time zone.
+    """
+    period = calendar.period_of(breach.detected_at)
     return sum(
         1
         for b in supplier.breaches
         if b.objective_id == breach.objective_id
-        and period_of(b.detected_at) == period
+        and calendar.period_of(b.detected_at) == period
         and b.detected_at < breach.detected_at
     )

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sqm.domain.calendar import Calendar
 from sqm.domain.documents import DocumentStore
 from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
 from sqm.domain.model import (
@@ -330,6 +331,17 @@ class Policy(Protocol):
 
         Raises ``ValueError`` naming the criterion or candidate at fault.
         """
+        ...
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """When an improvement plan required at ``at`` is due: ``plan_due_days`` later, in
+        calendar days or, where the pack says so, business days of its calendar.
+        """
+        ...
+
+    @property
+    def calendar(self) -> Calendar:
+        """The pack's time zone and holidays: where its months and business days are counted."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

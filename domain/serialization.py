@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
-from sqm.domain.events import EVENT_TYPES, Event, event_type
+from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
 from sqm.domain.model import FactValue, SupplierState
 from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
 
@@ -72,6 +73,12 @@ def _is_frozenset(cls: Any) -> bool:
 
 converter.register_unstructure_hook_func(_is_frozenset, sorted)
 converter.register_structure_hook(FactValue, _structure_fact_value)
+# A decision that took effect is written as before the field existed: the same bytes, the
+# same hash, whichever version of SQM recorded it.
+converter.register_unstructure_hook(
+    DecisionRecorded,
+    make_dict_unstructure_fn(DecisionRecorded, converter, no_effect=override(omit_if_default=True)),
+)
 
 
 def event_to_payload(event: Event | NeedEvent) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sqm.domain.calendar import Calendar
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     Action,
@@ -96,7 +97,7 @@ class CompiledPolicy:
         schedule = self._pack.credits
         if schedule is None:
             raise PolicyError(f"policy pack {self._pack.name} defines no service credit schedule")
-        return penalties.quote_service_credit(schedule, supplier, breach, now)
+        return penalties.quote_service_credit(schedule, supplier, breach, now, self._pack.calendar)
 
     def quote_compensation(
         self, supplier: SupplierState, claimed: Money, now: datetime
@@ -120,6 +121,19 @@ class CompiledPolicy:
     def ranking_criteria(self) -> tuple[selection.Criterion, ...]:
         """The pack's selection criteria with their weights and kinds."""
         return tuple(selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria)
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """When a plan required at ``at`` is due: :meth:`plan_due_days` later, in business
+        days of the pack's calendar when its ``improvement`` section says so.
+        """
+        schedule = self._pack.improvement
+        business = schedule is not None and schedule.business_days
+        return self._pack.calendar.add_days(at, self.plan_due_days(severity), business=business)
+
+    @property
+    def calendar(self) -> Calendar:
+        """The pack's calendar (its manifest's time zone and holidays)."""
+        return self._pack.calendar
 
     def rank_candidates(
         self, candidates: Iterable[selection.Candidate]

@@ -399,7 +399,7 @@ class Pipeline(Generic[C, S, E]):
             self._states.put(result.stream_id, result.last_version, decided.state)
         observe_events(result.events)
         for event in decided.events:
-            if isinstance(event, DecisionRecorded) and event.decision.fired:
+            if isinstance(event, DecisionRecorded) and event.took_effect:
                 record_decision(event.decision.rule_id, event.decision.action.value)
         return Recorded(decided.state, tuple(decided.events), result.events)
 
