@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any, TypeVar
@@ -111,6 +113,61 @@ def fold(events: Iterable[Event], state: SupplierState | None = None) -> Supplie
     for event in events:
         state = apply(state, event)
     return state
+
+
+@attrs.define
+class FoldChain:
+    """The events folded so far from one starting state, and the state they lead to."""
+
+    state: SupplierState | None
+    events: list[Event] = attrs.field(factory=list)
+
+
+_CHAIN: ContextVar[FoldChain | None] = ContextVar("sqm_fold_chain", default=None)
+
+
+def fold_step(events: Sequence[Event], state: SupplierState) -> SupplierState:
+    """``fold(events, state)`` for deciding: the state a decision context sees.
+
+    Under :func:`folds_kept`, a step that starts where the chain's last one ended extends
+    the chain, so the state after a command's events can go on from the folds deciding did.
+    """
+    folded = fold(events, state)
+    if folded is None:  # pragma: no cover - a fold from a state always has one
+        raise RuntimeError("fold returned no state")
+    chain = _CHAIN.get()
+    if chain is not None and chain.state is state:
+        chain.events.extend(events)
+        chain.state = folded
+    return folded
+
+
+@contextmanager
+def folds_kept(state: SupplierState | None) -> Iterator[FoldChain]:
+    """Keep the chain of :func:`fold_step` calls made from ``state`` in this context."""
+    chain = FoldChain(state)
+    token = _CHAIN.set(chain)
+    try:
+        yield chain
+    finally:
+        _CHAIN.reset(token)
+
+
+def fold_rest(
+    events: Sequence[Event], start: SupplierState | None, chain: FoldChain
+) -> SupplierState | None:
+    """The state after ``events`` from ``start``, folding only what ``chain`` has not: the
+    chain is used when its events are the first of ``events``, the very same objects.
+    """
+    done = len(chain.events)
+    prefix = events[:done]
+    if (
+        done
+        and len(prefix) == done
+        and all(a is b for a, b in zip(chain.events, prefix, strict=True))
+    ):
+        return fold(events[done:], chain.state)
+    return fold(events, start)
 
 
 @singledispatch

@@ -95,6 +95,10 @@ class StreamKind(Generic[C, S, E]):
     from_snapshot: Callable[[Mapping[str, Any]], S]
     to_payload: Callable[[E], dict[str, Any]]
     event_from_record: Callable[[RecordedEvent], E]
+    decide_and_fold: Callable[[C, S | None, Policy], tuple[Sequence[E], S | None]] | None = None
+    """``decide`` and the state after its events at once, when the kind can fold each
+    event once (the supplier's ``decide`` folds as it goes); else ``decide``, then ``fold``.
+    """
 
 
 @attrs.frozen
@@ -350,11 +354,10 @@ class Pipeline(Generic[C, S, E]):
         version = state.version if state is not None else 0
         if context.expected_version is not None and context.expected_version != version:
             raise ConcurrencyConflict(stream_id, context.expected_version, version)
-        events = list(self._kind.decide(command, state, scope.policy))
+        events, after = self._decided(command, state, scope.policy)
         if not events:
             states[stream_id] = state
             return _Decided(index, state, [], None)
-        after = self._kind.fold(events, state)
         states[stream_id] = after
         meta = CommandMeta(context.request_id, context.actor, scope.policy.version, digest)
         new_events = [
@@ -362,6 +365,14 @@ class Pipeline(Generic[C, S, E]):
         ]
         append = PendingAppend(stream_id, version, new_events, meta, None)
         return _Decided(index, after, events, append)
+
+    def _decided(self, command: C, state: S | None, policy: Policy) -> tuple[list[E], S | None]:
+        kind = self._kind
+        if kind.decide_and_fold is not None:
+            events, after = kind.decide_and_fold(command, state, policy)
+            return list(events), after
+        events = list(kind.decide(command, state, policy))
+        return events, (kind.fold(events, state) if events else state)
 
     def _new_event(self, event: E) -> NewEvent:
         return NewEvent(event_type(event), self._kind.to_payload(event), event.occurred_at)

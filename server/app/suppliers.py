@@ -16,7 +16,7 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import AdvanceTime, Command
-from sqm.domain.decide import decide, fold
+from sqm.domain.decide import decide, decide_and_fold, fold
 from sqm.domain.errors import (
     FieldViolation,
     InvalidCommand,
@@ -51,6 +51,7 @@ SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     from_snapshot=state_from_dict,
     to_payload=event_to_payload,
     event_from_record=lambda record: event_from_payload(record.event_type, record.payload),
+    decide_and_fold=decide_and_fold,
 )
 
 
