@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any, TypeVar
 
 import attrs
 
-from sqm.domain import lifecycle
+from sqm.domain import lifecycle, windows
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
@@ -40,7 +41,7 @@ from sqm.domain.events import (
     SupplierRegistered,
 )
 from sqm.domain.lifecycle import Trigger
-from sqm.domain.model import SupplierState
+from sqm.domain.model import Breach, Observation, SupplierState
 
 T = TypeVar("T")
 
@@ -87,6 +88,14 @@ _evolved = _state_evolver()
 
 def _bounded(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return (*items, item)[-HISTORY_LIMIT:]
+
+
+def _detected_at(breach: Breach) -> datetime:
+    return breach.detected_at
+
+
+def _observed_at(observation: Observation) -> datetime:
+    return observation.at
 
 
 def apply(state: SupplierState | None, event: Event) -> SupplierState:
@@ -226,12 +235,20 @@ def _(event: ContractSigned, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: MeasurementRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, measurements=_bounded(state.measurements, event.measurement))
+    kept = _bounded(state.measurements, event.measurement)
+    index = windows.after_measurement(
+        state.windows, state.measurements, event.measurement, len(kept)
+    )
+    return _evolved(state, measurements=kept, windows=index)
 
 
 @_evolve.register
 def _(event: BreachDetected, state: SupplierState) -> SupplierState:
-    return _evolved(state, breaches=_bounded(state.breaches, event.breach))
+    kept = _bounded(state.breaches, event.breach)
+    index = windows.after_record(
+        state.windows, windows.BREACHES, state.breaches, event.breach, len(kept), at=_detected_at
+    )
+    return _evolved(state, breaches=kept, windows=index)
 
 
 @_evolve.register
@@ -241,12 +258,21 @@ def _(event: PenaltyAssessed, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: SatisfactionSurveyRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, surveys=_bounded(state.surveys, event.survey))
+    kept = _bounded(state.surveys, event.survey)
+    index = windows.after_record(
+        state.windows, windows.SURVEYS, state.surveys, event.survey, len(kept), at=_observed_at
+    )
+    return _evolved(state, surveys=kept, windows=index)
 
 
 @_evolve.register
 def _(event: InspectionRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, inspections=_bounded(state.inspections, event.inspection))
+    kept = _bounded(state.inspections, event.inspection)
+    index = windows.after_record(
+        state.windows, windows.INSPECTIONS, state.inspections, event.inspection, len(kept),
+        at=_observed_at,
+    )  # fmt: skip
+    return _evolved(state, inspections=kept, windows=index)
 
 
 @_evolve.register
