@@ -29,7 +29,7 @@ from sqm.domain.events import (
     ReminderIssued,
     ReviewOpened,
 )
-from sqm.domain.evolve import fold
+from sqm.domain.evolve import fold_step
 from sqm.domain.history import latest_valid_certificates
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
@@ -267,7 +267,4 @@ _EFFECTS: dict[Action, Effects] = {
 
 
 def _fold(events: Sequence[Event], state: SupplierState) -> SupplierState:
-    folded = fold(events, state)
-    if folded is None:  # pragma: no cover - fold of a non-empty list from a state
-        raise RuntimeError("fold returned no state")
-    return folded
+    return fold_step(events, state)

@@ -80,7 +80,7 @@ from sqm.domain.events import (
     SupplierRegistered,
     TrainingRecorded,
 )
-from sqm.domain.evolve import apply, fold
+from sqm.domain.evolve import apply, fold, fold_rest, fold_step, folds_kept
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     METRICS,
@@ -98,7 +98,7 @@ from sqm.domain.model import (
 from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.validation import validate, validate_against
 
-__all__ = ["apply", "decide", "fold"]
+__all__ = ["apply", "decide", "decide_and_fold", "fold"]
 
 CONTRACT_TERM = timedelta(days=365)
 Handler = Callable[[Any, SupplierState, Policy], list[Event]]
@@ -128,11 +128,22 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     return _HANDLERS[type(command)](command, state, policy)
 
 
+def decide_and_fold(
+    command: Command, state: SupplierState | None, policy: Policy
+) -> tuple[list[Event], SupplierState | None]:
+    """:func:`decide`, and the state its events lead to, each event folded once.
+
+    Deciding already folds the events it evaluates rules on (the decision contexts); the
+    state after the command goes on from there instead of folding every event again. It is
+    the state ``fold(events, state)`` gives.
+    """
+    with folds_kept(state) as chain:
+        events = decide(command, state, policy)
+    return events, fold_rest(events, state, chain)
+
+
 def _applied(state: SupplierState, *events: Event) -> SupplierState:
-    folded = fold(events, state)
-    if folded is None:  # pragma: no cover - a fold from a state always has one
-        raise RuntimeError("fold returned no state")
-    return folded
+    return fold_step(events, state)
 
 
 def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: str) -> None:

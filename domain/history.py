@@ -7,7 +7,7 @@ the results to the rules as plain facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,10 +17,12 @@ from sqm.domain.model import (
     Certificate,
     CertificateKind,
     Metric,
+    Observation,
     Penalty,
     Severity,
     SupplierState,
 )
+from sqm.domain.windows import in_window, indexed
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -41,9 +43,12 @@ def breaches_within(
     (optionally of one objective).
     """
     since = now - timedelta(days=days)
+    breaches: Sequence[Breach] = supplier.breaches
+    if indexed(supplier):  # only the window's own breaches are looked at
+        breaches = in_window(breaches, since, _detected_at)
     return sum(
         1
-        for b in supplier.breaches
+        for b in breaches
         if since < b.detected_at <= now
         and b.severity.rank >= min_severity.rank
         and (not objective_id or b.objective_id == objective_id)
@@ -52,6 +57,13 @@ def breaches_within(
 
 def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
     """How many of the most recent measurement periods of ``metric`` missed, in a row."""
+    if indexed(supplier):
+        return supplier.windows.miss_streaks.get(metric.value, 0)
+    return consecutive_misses_recomputed(supplier, metric)
+
+
+def consecutive_misses_recomputed(supplier: SupplierState, metric: Metric) -> int:
+    """:func:`consecutive_misses` over the whole kept history, as the index is checked."""
     periods = sorted(
         (m for m in supplier.measurements if m.metric is metric), key=lambda m: m.period_end
     )
@@ -63,17 +75,36 @@ def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
     return count
 
 
+def surveys_within(supplier: SupplierState, now: datetime, days: float) -> list[Observation]:
+    """The surveys of the ``days`` up to ``now``, oldest first."""
+    since = now - timedelta(days=days)
+    surveys: Sequence[Observation] = supplier.surveys
+    if indexed(supplier):
+        surveys = in_window(surveys, since, _observed_at)
+    return [s for s in surveys if since < s.at <= now]
+
+
 def mean_survey_score(supplier: SupplierState, now: datetime, days: float) -> float | None:
     """The mean satisfaction score of surveys in the ``days`` up to ``now``; None if none."""
-    since = now - timedelta(days=days)
-    scores = [s.value for s in supplier.surveys if since < s.at <= now]
+    scores = [s.value for s in surveys_within(supplier, now, days)]
     return sum(scores) / len(scores) if scores else None
 
 
 def failed_inspections_within(supplier: SupplierState, now: datetime, days: float) -> int:
     """Failed inspections in the ``days`` up to ``now``."""
     since = now - timedelta(days=days)
-    return sum(1 for i in supplier.inspections if since < i.at <= now and not i.passed)
+    inspections: Sequence[Observation] = supplier.inspections
+    if indexed(supplier):
+        inspections = in_window(inspections, since, _observed_at)
+    return sum(1 for i in inspections if since < i.at <= now and not i.passed)
+
+
+def _detected_at(breach: Breach) -> datetime:
+    return breach.detected_at
+
+
+def _observed_at(observation: Observation) -> datetime:
+    return observation.at
 
 
 def days_since_progress_report(supplier: SupplierState, now: datetime) -> float:

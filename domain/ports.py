@@ -72,6 +72,10 @@ class RecordedEvent:
     policy_version: str
     prev_hash: str
     hash: str
+    payload_json: str | None = attrs.field(default=None, eq=False, repr=False)
+    """The payload's canonical JSON when the store that sealed the event has it at hand, so
+    it is encoded once for the hash and the row; None once read back (it is not content).
+    """
 
 
 @attrs.frozen

@@ -36,8 +36,10 @@ ENVIRONMENT = {
     "drill": "SQM_DRILL",
     "max_clock_skew_seconds": "SQM_MAX_CLOCK_SKEW_SECONDS",
     "log_format": "SQM_LOG_FORMAT",
+    "snapshot_every": "SQM_SNAPSHOT_EVERY",
 }
 DEFAULT_TICK_SECONDS = 60.0
+DEFAULT_SNAPSHOT_EVERY = 1
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -45,6 +47,7 @@ DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
+    "snapshot_every": 1,
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
@@ -111,6 +114,9 @@ class Settings:
     drill: bool = False
     max_clock_skew_seconds: float = DEFAULT_MAX_CLOCK_SKEW_SECONDS
     log_format: str = "text"  # "json": one JSON object per log line (the access log too)
+    # A supplier's snapshot is rewritten when its version reaches a multiple of this (every
+    # command at 1); reading a supplier never folds more than this many events past it.
+    snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
 
 
 def settings_from(
@@ -165,6 +171,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("max_concurrent_rpcs", int),
     ("shutdown_grace_seconds", float),
     ("max_clock_skew_seconds", float),
+    ("snapshot_every", int),
 )
 
 

@@ -1116,7 +1116,8 @@ def recorded_event_chains(
     return chain
 
 
-RECORDED_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(RecordedEvent))
+# The content fields: ``payload_json`` is the store's cached encoding, not content (eq=False).
+RECORDED_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(RecordedEvent) if f.eq)
 
 
 def replacements_for(event: RecordedEvent, field: str) -> st.SearchStrategy[Any]:

@@ -16,7 +16,7 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import AdvanceTime, Command
-from sqm.domain.decide import decide, fold
+from sqm.domain.decide import decide, decide_and_fold, fold
 from sqm.domain.errors import (
     FieldViolation,
     InvalidCommand,
@@ -49,6 +49,7 @@ SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     from_snapshot=state_from_dict,
     to_payload=event_to_payload,
     event_from_record=lambda record: event_from_payload(record.event_type, record.payload),
+    decide_and_fold=decide_and_fold,
 )
 
 
@@ -117,10 +118,13 @@ class EventFilter:
 class SupplierService:
     """Runs supplier commands through the pipeline and answers queries from snapshots."""
 
-    def __init__(self, store: EventStore, policy: Callable[[], Policy]) -> None:
+    def __init__(
+        self, store: EventStore, policy: Callable[[], Policy], *, snapshot_every: int = 1
+    ) -> None:
         self._store = store
         self._policy = policy
-        self._pipeline = Pipeline(SUPPLIERS, store, policy)
+        self._pipeline = Pipeline(SUPPLIERS, store, policy, snapshot_every=snapshot_every)
+        self._snapshots_lag = snapshot_every > 1
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
@@ -166,7 +170,7 @@ class SupplierService:
         after = ""
         while page := self._supplier_snapshots(after, TICK_PAGE_SIZE):
             after = page[-1].stream_id
-            due = [state for s in page if _due(state := state_from_dict(s.state), now)]
+            due = [state for s in page if _due(state := self._current(s), now)]
             checked += len(due)
             jobs = [_tick(state, now, actor) for state in due]
             for state, outcome in zip(due, self.run(jobs), strict=True):
@@ -237,7 +241,13 @@ class SupplierService:
     def list_suppliers(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
         """Suppliers in id order after ``after_supplier_id``."""
         snapshots = self._supplier_snapshots(after_supplier_id, limit)
-        return [state_from_dict(s.state) for s in snapshots]
+        return [self._current(s) for s in snapshots]
+
+    def _current(self, snapshot: StreamSnapshot) -> SupplierState:
+        """The supplier a listed snapshot is of, at the head of its stream."""
+        if not self._snapshots_lag:
+            return state_from_dict(snapshot.state)
+        return _require_state(self._pipeline.load(snapshot.stream_id))
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
         # Need streams sort after every supplier id (see sqm.domain.needs): the suppliers end
