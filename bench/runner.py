@@ -15,12 +15,21 @@ from typing import TypeVar
 
 import attrs
 
-from bench import ceilings, ingestion, load, postgres_ingestion, replay, scale, simulation
+from bench import (
+    ceilings,
+    growth,
+    ingestion,
+    load,
+    postgres_ingestion,
+    replay,
+    scale,
+    simulation,
+)
 from bench.figures import LOWER, Figure, machine, notes, table, write_json
 from bench.plan import FULL, QUICK, Plan
 from bench.processes import Served, echo_server
 
-PARTS = ("streaming", "unary", "postgres", "replay", "scale", "simulation")
+PARTS = ("streaming", "unary", "postgres", "replay", "scale", "simulation", "growth")
 RESULTS = Path("bench/results")
 RUN_FOLDER = Path("var/bench/run")
 T = TypeVar("T")
@@ -142,6 +151,8 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         figures += _replay(plan, engine)
     if "simulation" in parts:
         figures += _simulation(plan, engine / contexts.per_supplier_month)
+    if "growth" in parts:
+        figures += _growth(plan)
     return sorted(figures, key=_table_order)
 
 
@@ -278,6 +289,23 @@ def _scale(
         Figure("5 GetSupplier p99, half load", "ms", result.half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=5,
                note=_inside(result.half_rate, result.half_inside_ms)),
+    ]  # fmt: skip
+
+
+def _growth(plan: Plan) -> list[Figure]:
+    points = [
+        _step(f"one command after {n:,} records", lambda n=n: growth.point(  # type: ignore[misc]
+            RUN_FOLDER, n, plan.growth_commands
+        ))
+        for n in plan.growth_records
+    ]  # fmt: skip
+    first = points[0]
+    return [
+        Figure(f"7 one command, history of {p.records:,} records", "us", p.mean_us,
+               first.mean_us, f"the same, {first.records:,} records", better=LOWER,
+               note=f"{p.commands} RecordMeasurement commands through the pipeline, SQLite,"
+               " in process, one at a time")
+        for p in points
     ]  # fmt: skip
 
 

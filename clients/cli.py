@@ -37,6 +37,7 @@ from sqm.client.connection import (
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
 from sqm.client.watch_command import add_watch_arguments, watch
+from sqm.v1 import resources_pb2 as pb
 
 OK, REFUSED, CANNOT_RUN = 0, 1, 2
 UPLOAD_ROW_LIMIT = 10_000  # the server's rows per stream; a larger batch would be refused whole
@@ -51,11 +52,13 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     verbs = supplier.add_subparsers(title="commands", required=True, metavar="COMMAND")
     get = verbs.add_parser("get", parents=[flags], help="one supplier")
     get.add_argument("supplier_id", metavar="ID")
+    _view_flag(get)
     get.set_defaults(handler=_command(_get))
     listing = verbs.add_parser("list", parents=[flags], help="every supplier, in id order")
     listing.add_argument(
         "--page-size", type=_positive_int, default=0, metavar="N", help="suppliers per call"
     )
+    _view_flag(listing)
     listing.set_defaults(handler=_command(_list))
     history = verbs.add_parser(
         "history", parents=[flags], help="a supplier's events, with the decisions made"
@@ -180,6 +183,18 @@ def _unreachable(error: SqmError) -> bool:
     }
 
 
+VIEWS = {"basic": pb.SUPPLIER_VIEW_BASIC, "full": pb.SUPPLIER_VIEW_FULL}
+
+
+def _view_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--view",
+        choices=sorted(VIEWS),
+        default="full",
+        help="basic: name, state and etag only; full (default): every field",
+    )
+
+
 def _print(args: argparse.Namespace, text: str, json_value: object) -> None:
     print(cli_output.as_json(json_value) if args.output == "json" else text)
 
@@ -187,7 +202,7 @@ def _print(args: argparse.Namespace, text: str, json_value: object) -> None:
 def _get(args: argparse.Namespace) -> int:
     target = _connect(args)
     with target.client() as client:
-        supplier = client.get_supplier(args.supplier_id)
+        supplier = client.get_supplier(args.supplier_id, view=VIEWS[args.view])
     _print(args, cli_output.supplier_text(supplier), supplier)
     return OK
 
@@ -195,7 +210,7 @@ def _get(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     target = _connect(args)
     with target.client() as client:
-        suppliers = list(client.list_suppliers(args.page_size))
+        suppliers = list(client.list_suppliers(args.page_size, view=VIEWS[args.view]))
     _print(args, cli_output.suppliers_text(suppliers), {"suppliers": suppliers})
     return OK
 

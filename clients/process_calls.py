@@ -54,12 +54,14 @@ class ProcessCalls:
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Bar a supplier from qualification; a candidate is disqualified."""
         request = api.BlacklistSupplierRequest(
             name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.BlacklistSupplier, request).result
 
     def sign_contract(
@@ -70,19 +72,27 @@ class ProcessCalls:
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the contract signed with a qualified supplier (see ``clients.contract``)."""
         request = api.SignContractRequest(
             name=supplier_name(supplier_id), contract=contract, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SignContract, request).result
 
-    def record_measurement(self, measurement: api.RecordMeasurementRequest) -> api.ProcessResult:
+    def record_measurement(
+        self,
+        measurement: api.RecordMeasurementRequest,
+        *,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> api.ProcessResult:
         """Record one SLA measurement (build it with ``clients.measurement``)."""
         request = api.RecordMeasurementRequest()
         request.CopyFrom(measurement)
         request.request_id = request.request_id or new_request_id()
+        request.view = view or request.view
         return self._call(self._stub.RecordMeasurement, request).result
 
     def upload_measurements(
@@ -123,6 +133,7 @@ class ProcessCalls:
         comment: str = "",
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record a customer satisfaction result (0-100)."""
         request = api.RecordSatisfactionSurveyRequest(
@@ -130,6 +141,7 @@ class ProcessCalls:
             comment=comment, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.RecordSatisfactionSurvey, request).result
 
     def record_inspection(
@@ -140,12 +152,14 @@ class ProcessCalls:
         findings: str = "",
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record an inspection, passed or failed."""
         request = api.RecordInspectionRequest(
             name=supplier_name(supplier_id), passed=passed, findings=findings,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.RecordInspection, request).result
 
     def submit_progress_report(
@@ -155,12 +169,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the supplier's periodic progress report."""
         request = api.SubmitProgressReportRequest(
             name=supplier_name(supplier_id), summary=summary, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SubmitProgressReport, request).result
 
     def submit_self_check(
@@ -171,12 +187,14 @@ class ProcessCalls:
         summary: str = "",
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the supplier's periodic self-check."""
         request = api.SubmitSelfCheckRequest(
             name=supplier_name(supplier_id), passed=passed, summary=summary,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SubmitSelfCheck, request).result
 
     def open_review(
@@ -187,12 +205,14 @@ class ProcessCalls:
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Put a contracted supplier under review by hand."""
         request = api.OpenReviewRequest(
             name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.OpenReview, request).result
 
     def conclude_review(
@@ -204,6 +224,7 @@ class ProcessCalls:
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Conclude the open review: cleared, remediation required, or failed."""
         request = api.ConcludeReviewRequest(
@@ -211,6 +232,7 @@ class ProcessCalls:
             occur_time=timestamp(occur_time), etag=etag,
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.ConcludeReview, request).result
 
     def submit_improvement_plan(
@@ -221,12 +243,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the improvement plan the review required."""
         request = api.SubmitImprovementPlanRequest(
             name=supplier_name(supplier_id), measures=list(measures), owner=owner,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SubmitImprovementPlan, request).result
 
     def complete_improvement_plan(
@@ -236,12 +260,14 @@ class ProcessCalls:
         note: str = "",
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record that the plan's measures are in place."""
         request = api.CompleteImprovementPlanRequest(
             name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.CompleteImprovementPlan, request).result
 
     def verify_remediation(
@@ -252,12 +278,14 @@ class ProcessCalls:
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Confirm by hand that a completed plan was effective."""
         request = api.VerifyRemediationRequest(
             name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.VerifyRemediation, request).result
 
     def claim_compensation(
@@ -268,12 +296,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Claim compensation for documented losses (build the amount with ``clients.money``)."""
         request = api.ClaimCompensationRequest(
             name=supplier_name(supplier_id), amount=amount, description=description,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.ClaimCompensation, request).result
 
     def record_market_research(
@@ -285,6 +315,7 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record market research on a candidate or qualified supplier."""
         request = api.RecordMarketResearchRequest(
@@ -292,6 +323,7 @@ class ProcessCalls:
             past_performance_summary=past_performance_summary, references=list(references),
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.RecordMarketResearch, request).result
 
     def record_kick_off(
@@ -303,6 +335,7 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the delivery kick-off; ``milestones`` are (name, due time) pairs."""
         request = api.RecordKickOffRequest(
@@ -311,6 +344,7 @@ class ProcessCalls:
             responsibilities=responsibilities, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.RecordKickOff, request).result
 
     def submit_resource_plan(
@@ -321,12 +355,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the resources the supplier commits to the delivery."""
         request = api.SubmitResourcePlanRequest(
             name=supplier_name(supplier_id), resources=list(resources), summary=summary,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SubmitResourcePlan, request).result
 
     def open_problem_ticket(
@@ -338,6 +374,7 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Open a problem ticket (severity ``pb.SEVERITY_MAJOR``...)."""
         request = api.OpenProblemTicketRequest(
@@ -345,6 +382,7 @@ class ProcessCalls:
             severity=severity, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.OpenProblemTicket, request).result
 
     def resolve_problem_ticket(
@@ -355,12 +393,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Resolve an open problem ticket."""
         request = api.ResolveProblemTicketRequest(
             name=supplier_name(supplier_id), ticket_id=ticket_id, resolution=resolution,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.ResolveProblemTicket, request).result
 
     def record_training(
@@ -371,12 +411,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record staff training."""
         request = api.RecordTrainingRequest(
             name=supplier_name(supplier_id), topic=topic, attendees=attendees,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.RecordTraining, request).result
 
     def settle_compensation(
@@ -388,12 +430,14 @@ class ProcessCalls:
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record (part of) a compensation in the ledger as paid."""
         request = api.SettleCompensationRequest(
             name=supplier_name(supplier_id), penalty_id=penalty_id, amount=amount, note=note,
             occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
         )  # fmt: skip
+        request.view = view
         return self._call(self._stub.SettleCompensation, request).result
 
     def list_penalties(self, supplier_id: str, page_size: int = 0) -> PenaltyLedger:

@@ -71,6 +71,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> pb.Supplier:
         """Register a candidate supplier; returns it."""
         request = api.RegisterSupplierRequest(
@@ -80,6 +81,7 @@ class SqmClient(ProcessCalls, NeedCalls):
             occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
         )
+        request.view = view
         return self._call(self._stub.RegisterSupplier, request).supplier
 
     def submit_qualification_evidence(
@@ -92,6 +94,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         occur_time: datetime | None = None,
         etag: str = "",
         request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.SubmitQualificationEvidenceResponse:
         """Submit evidence; the response carries the supplier and the decisions made."""
         request = api.SubmitQualificationEvidenceRequest(
@@ -103,18 +106,31 @@ class SqmClient(ProcessCalls, NeedCalls):
             etag=etag,
             request_id=request_id or new_request_id(),
         )
+        request.view = view
         return self._call(self._stub.SubmitQualificationEvidence, request)
 
-    def get_supplier(self, supplier_id: str) -> pb.Supplier:
+    def get_supplier(
+        self,
+        supplier_id: str,
+        *,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> pb.Supplier:
         """Read one supplier."""
         request = api.GetSupplierRequest(name=supplier_name(supplier_id))
+        request.view = view
         return self._call(self._stub.GetSupplier, request).supplier
 
-    def list_suppliers(self, page_size: int = 0) -> Iterator[pb.Supplier]:
+    def list_suppliers(
+        self,
+        page_size: int = 0,
+        *,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> Iterator[pb.Supplier]:
         """Every supplier in id order, fetched page by page."""
         token = ""
         while True:
             request = api.ListSuppliersRequest(page_size=page_size, page_token=token)
+            request.view = view
             response = self._call(self._stub.ListSuppliers, request)
             yield from response.suppliers
             token = response.next_page_token

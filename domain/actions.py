@@ -1,16 +1,22 @@
 """Our code acts: turn the decisions a policy fired into events.
 
 durable_rules only matches; what a fired rule *means* is decided here, against the state the
-supplier is in by then. An action that does not apply to that state (a review trigger for a
-supplier already under review, a reminder already sent) has no effect, and its decision is
-not recorded: the record holds the decisions that changed something, plus, for
-qualification, the explanations of why nothing did.
+supplier is in by then. Where each action *can* take effect is one table,
+:data:`ACTION_REACH`, derived from the lifecycle's transitions and the actions below; lint
+reads it to find rules that can fire where their action cannot apply.
+
+A fired rule whose action cannot apply (a termination of a contracted supplier, a service
+credit for an inspection) is still recorded, with ``no_effect`` saying why, so no rule is
+ever silent. A reminder already sent is the one exception: the rule did its work on an
+earlier tick, and recording it again on every tick would only add noise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+
+import attrs
 
 from sqm.domain import lifecycle
 from sqm.domain.events import (
@@ -23,8 +29,8 @@ from sqm.domain.events import (
     ReminderIssued,
     ReviewOpened,
 )
-from sqm.domain.evolve import fold
-from sqm.domain.history import latest_valid_certificates, period_of
+from sqm.domain.evolve import fold_step
+from sqm.domain.history import latest_valid_certificates
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
@@ -33,6 +39,7 @@ from sqm.domain.model import (
     Penalty,
     Reminder,
     Review,
+    Stage,
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, Policy
@@ -50,21 +57,95 @@ PRECEDENCE = (
     Action.QUALIFY,
 )
 
-Effects = Callable[[Decision, SupplierState, DecisionContext, Policy], list[Event]]
+# --- where actions can take effect ---------------------------------------------------------
+
+STAGE_STATES: Mapping[Stage, frozenset[LifecycleState]] = {
+    Stage.QUALIFICATION: frozenset({lifecycle.INITIAL_STATE}),
+    Stage.MONITORING: lifecycle.UNDER_CONTRACT,
+    Stage.DEADLINES: lifecycle.TICKED,
+}
+"""The lifecycle states in which each stage's rules are evaluated (see ``decide``)."""
+
+ACTION_TRIGGERS: Mapping[Action, tuple[Trigger, ...]] = {
+    Action.QUALIFY: (Trigger.QUALIFY,),
+    Action.DISQUALIFY: (Trigger.DISQUALIFY,),
+    Action.REVOKE_QUALIFICATION: (Trigger.REVOKE_QUALIFICATION,),
+    Action.OPEN_REVIEW: (Trigger.OPEN_REVIEW,),
+    # Terminating ends a review as failed, or remediation as missed; nothing else.
+    Action.TERMINATE: (Trigger.FAIL_REVIEW, Trigger.MISS_IMPROVEMENT_DEADLINE),
+    Action.VERIFY_REMEDIATION: (Trigger.VERIFY_REMEDIATION,),
+}
+"""The lifecycle moves each moving action makes; the first the state allows is taken."""
+
+BREACH_RECORDS = frozenset({"measurement"})
+"""The monitoring records that can bring a breach: only a measurement misses an objective."""
+
+
+@attrs.frozen
+class Reach:
+    """Where an action can take effect: lifecycle states and, if it needs one, a record."""
+
+    states: frozenset[LifecycleState]
+    record_kinds: frozenset[str] | None = None
+    """The monitoring records it needs (None: any, or none)."""
+    needs: str = ""
+    """What it needs besides the state, in words (for messages)."""
+
+
+def _reach(action: Action) -> Reach:
+    triggers = ACTION_TRIGGERS.get(action)
+    if triggers is not None:
+        sources = {src for t, src, _ in lifecycle.TRANSITIONS if t in triggers}
+        return Reach(frozenset(sources))
+    if action is Action.ASSESS_PENALTY:
+        return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, "a breach (a measurement)")
+    # A reminder has no lifecycle guard: it needs only the deadline it names.
+    return Reach(frozenset(LifecycleState) - lifecycle.TERMINAL_STATES)
+
+
+ACTION_REACH: Mapping[Action, Reach] = {action: _reach(action) for action in Action}
+"""Where every action can take effect, derived from the lifecycle machine and the actions."""
+
+
+# --- acting ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NoEffect:
+    """Why a fired decision's action could not apply; ``quiet`` ones are not recorded."""
+
+    reason: str
+    quiet: bool = False
+
+
+Effects = Callable[[Decision, SupplierState, DecisionContext, Policy], list[Event] | NoEffect]
 
 
 def act_on(evaluation: Evaluation, context: DecisionContext, policy: Policy) -> list[Event]:
-    """The events of every fired decision that changes something, each after its decision."""
+    """Every fired decision, each followed by its events, or recorded with why it had none."""
     events: list[Event] = []
     state = context.supplier
     for decision in sorted(evaluation.fired, key=lambda d: PRECEDENCE.index(d.action)):
-        effects = _EFFECTS[decision.action](decision, state, context, policy)
-        if not effects:
+        effects = _effects_of(decision, state, context, policy)
+        if isinstance(effects, NoEffect):
+            if not effects.quiet:
+                events.append(
+                    DecisionRecorded(context.now, decision, f"no effect: {effects.reason}")
+                )
             continue
         recorded: list[Event] = [DecisionRecorded(context.now, decision), *effects]
         events.extend(recorded)
         state = _fold(recorded, state)
     return events
+
+
+def _effects_of(
+    decision: Decision, state: SupplierState, context: DecisionContext, policy: Policy
+) -> list[Event] | NoEffect:
+    action, reach = decision.action, ACTION_REACH[decision.action]
+    if state.lifecycle not in reach.states:
+        return NoEffect(f"{action} cannot apply in {state.lifecycle}")
+    return _EFFECTS[action](decision, state, context, policy)
 
 
 def transition(
@@ -75,32 +156,31 @@ def transition(
     return LifecycleTransitioned(occurred_at, trigger.value, state.lifecycle, to_state, cause)
 
 
-def _move_if_allowed(
-    state: SupplierState, trigger: Trigger, decision: Decision, now: datetime
-) -> list[Event]:
-    if trigger not in lifecycle.allowed_triggers(state.lifecycle):
-        return []
-    return [transition(state, trigger, now, f"rule {decision.rule_id}")]
+def _move(state: SupplierState, decision: Decision, now: datetime) -> LifecycleTransitioned:
+    """The move the decision's action makes from ``state`` (one ``ACTION_REACH`` allows)."""
+    allowed = lifecycle.allowed_triggers(state.lifecycle)
+    trigger = next(t for t in ACTION_TRIGGERS[decision.action] if t in allowed)
+    return transition(state, trigger, now, f"rule {decision.rule_id}")
 
 
-def _qualify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
+def _qualify(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
     if s.blacklisted:  # a blacklisted candidate never qualifies, whatever a pack says
-        return []
-    return _move_if_allowed(s, Trigger.QUALIFY, d, c.now)
+        return NoEffect("qualify cannot apply to a blacklisted supplier")
+    return [_move(s, d, c.now)]
 
 
-def _disqualify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
-    return _move_if_allowed(s, Trigger.DISQUALIFY, d, c.now)
+def _move_only(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    return [_move(s, d, c.now)]
 
 
-def _revoke(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
-    return _move_if_allowed(s, Trigger.REVOKE_QUALIFICATION, d, c.now)
-
-
-def _open_review(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
-    moved = _move_if_allowed(s, Trigger.OPEN_REVIEW, d, c.now)
-    if not moved:
-        return []
+def _open_review(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    moved = _move(s, d, c.now)
     breach = c.breach
     review = Review(
         opened_at=c.now,
@@ -109,35 +189,39 @@ def _open_review(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -
         objective_id=breach.objective_id if breach else "",
         severity=breach.severity if breach else None,
     )
-    return [ReviewOpened(c.now, review), *moved]
+    return [ReviewOpened(c.now, review), moved]
 
 
-def _terminate(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
+def _terminate(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    moved = _move(s, d, c.now)
     if s.lifecycle is LifecycleState.REMEDIATION:
-        missed = _move_if_allowed(s, Trigger.MISS_IMPROVEMENT_DEADLINE, d, c.now)
-        return [ImprovementDeadlineMissed(c.now), *missed]
-    if s.lifecycle is LifecycleState.UNDER_REVIEW:
-        return _move_if_allowed(s, Trigger.FAIL_REVIEW, d, c.now)
-    return []
+        return [ImprovementDeadlineMissed(c.now), moved]
+    return [moved]
 
 
-def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
+def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
     if s.plan is None or s.plan.completed_at is None:
-        return []
-    moved = _move_if_allowed(s, Trigger.VERIFY_REMEDIATION, d, c.now)
-    return [RemediationVerified(c.now, d.message), *moved] if moved else []
+        return NoEffect("verify_remediation needs a completed improvement plan")
+    return [RemediationVerified(c.now, d.message), _move(s, d, c.now)]
 
 
-def _assess_penalty(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
-    if c.breach is None or s.contract is None:
-        return []
+def _assess_penalty(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    if c.breach is None:
+        what = f"the {c.record_kind}" if c.record_kind else "the deadline check"
+        return NoEffect(f"assess_penalty needs a breach, and {what} brought none")
+    if s.contract is None:  # pragma: no cover - every state under contract has one
+        return NoEffect("assess_penalty needs a contract")
     quote = p.quote_service_credit(s, c.breach, c.now)
     penalty = Penalty(
         penalty_id=f"{s.supplier_id}/penalty-{len(s.penalties) + 1}",
         kind="service_credit",
         contract_id=s.contract.contract_id,
         amount=quote.amount,
-        period=period_of(c.now),
+        period=p.calendar.period_of(c.now),
         rule_id=d.rule_id,
         cap_applied=quote.cap_applied,
         assessed_at=c.now,
@@ -146,14 +230,16 @@ def _assess_penalty(d: Decision, s: SupplierState, c: DecisionContext, p: Policy
     return [PenaltyAssessed(c.now, penalty, quote.basis)]
 
 
-def _remind(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event]:
+def _remind(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
     try:
         reminder = Reminder(str(d.parameters.get("reminder", "")))
-    except ValueError:
-        return []
+    except ValueError:  # the loader refuses such a rule; kept for hand-built decisions
+        return NoEffect(f"remind has no reminder {d.parameters.get('reminder', '')!r}")
     key = _reminder_key(reminder, s, c.now)
-    if key is None or key in s.reminders_sent:
-        return []
+    if key is None:
+        return NoEffect(f"remind: there is no {reminder} deadline to remind of", quiet=True)
+    if key in s.reminders_sent:
+        return NoEffect(f"remind: the {reminder} reminder was already sent", quiet=True)
     return [ReminderIssued(c.now, reminder, key, d.message)]
 
 
@@ -170,8 +256,8 @@ def _reminder_key(reminder: Reminder, s: SupplierState, now: datetime) -> str | 
 
 _EFFECTS: dict[Action, Effects] = {
     Action.QUALIFY: _qualify,
-    Action.DISQUALIFY: _disqualify,
-    Action.REVOKE_QUALIFICATION: _revoke,
+    Action.DISQUALIFY: _move_only,
+    Action.REVOKE_QUALIFICATION: _move_only,
     Action.OPEN_REVIEW: _open_review,
     Action.TERMINATE: _terminate,
     Action.VERIFY_REMEDIATION: _verify,
@@ -181,7 +267,4 @@ _EFFECTS: dict[Action, Effects] = {
 
 
 def _fold(events: Sequence[Event], state: SupplierState) -> SupplierState:
-    folded = fold(events, state)
-    if folded is None:  # pragma: no cover - fold of a non-empty list from a state
-        raise RuntimeError("fold returned no state")
-    return folded
+    return fold_step(events, state)

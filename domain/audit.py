@@ -48,6 +48,46 @@ def event_hash(
     return hashlib.sha256(body).hexdigest()
 
 
+def event_hash_of_json(
+    *,
+    prev_hash: str,
+    global_seq: int,
+    stream_id: str,
+    version: int,
+    event_type: str,
+    payload_json: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    request_id: str,
+    policy_version: str,
+) -> str:
+    """:func:`event_hash`, given the payload already as canonical JSON text: the same bytes
+    are hashed (the payload's key sorts between ``occurred_at`` and ``policy_version``), and
+    the payload is not encoded again.
+    """
+    head = canonical_json(
+        {
+            "actor": actor,
+            "event_type": event_type,
+            "global_seq": global_seq,
+            "occurred_at": format_time(occurred_at),
+        }
+    )
+    tail = canonical_json(
+        {
+            "policy_version": policy_version,
+            "prev_hash": prev_hash,
+            "recorded_at": format_time(recorded_at),
+            "request_id": request_id,
+            "stream_id": stream_id,
+            "version": version,
+        }
+    )
+    payload = payload_json.encode("utf-8")
+    return hashlib.sha256(head[:-1] + b',"payload":' + payload + b"," + tail[1:]).hexdigest()
+
+
 def recompute_hash(event: RecordedEvent) -> str:
     """The hash ``event`` should carry, given its own ``prev_hash``."""
     return event_hash(

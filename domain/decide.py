@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqm.domain import lifecycle
-from sqm.domain.actions import act_on, transition
+from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
@@ -80,8 +80,7 @@ from sqm.domain.events import (
     SupplierRegistered,
     TrainingRecorded,
 )
-from sqm.domain.evolve import apply, fold
-from sqm.domain.history import period_of
+from sqm.domain.evolve import apply, fold, fold_rest, fold_step, folds_kept
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     METRICS,
@@ -99,7 +98,7 @@ from sqm.domain.model import (
 from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.validation import validate, validate_against
 
-__all__ = ["apply", "decide", "fold"]
+__all__ = ["apply", "decide", "decide_and_fold", "fold"]
 
 CONTRACT_TERM = timedelta(days=365)
 Handler = Callable[[Any, SupplierState, Policy], list[Event]]
@@ -129,11 +128,22 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     return _HANDLERS[type(command)](command, state, policy)
 
 
+def decide_and_fold(
+    command: Command, state: SupplierState | None, policy: Policy
+) -> tuple[list[Event], SupplierState | None]:
+    """:func:`decide`, and the state its events lead to, each event folded once.
+
+    Deciding already folds the events it evaluates rules on (the decision contexts); the
+    state after the command goes on from there instead of folding every event again. It is
+    the state ``fold(events, state)`` gives.
+    """
+    with folds_kept(state) as chain:
+        events = decide(command, state, policy)
+    return events, fold_rest(events, state, chain)
+
+
 def _applied(state: SupplierState, *events: Event) -> SupplierState:
-    folded = fold(events, state)
-    if folded is None:  # pragma: no cover - a fold from a state always has one
-        raise RuntimeError("fold returned no state")
-    return folded
+    return fold_step(events, state)
 
 
 def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: str) -> None:
@@ -160,16 +170,15 @@ def _submit_evidence(
         command.certificates,
         command.site_audit_passed,
     )
-    if state.lifecycle is not LifecycleState.CANDIDATE:
+    if state.lifecycle not in STAGE_STATES[Stage.QUALIFICATION]:
         return [submitted]  # evidence kept on file (a renewed certificate, say)
     context = DecisionContext(Stage.QUALIFICATION, _applied(state, submitted), command.occurred_at)
     evaluation = policy.evaluate(context)
     acted = act_on(evaluation, context, policy)
-    if acted:
+    if acted:  # what changed, and every fired rule that could not change anything
         return [submitted, *acted]
-    # Nothing changed: keep the explanations, so the history says why not.
-    explained = evaluation.fired or evaluation.not_fired
-    return [submitted, *(DecisionRecorded(command.occurred_at, d) for d in explained)]
+    # Nothing fired: keep the explanations, so the history says why not.
+    return [submitted, *(DecisionRecorded(command.occurred_at, d) for d in evaluation.not_fired)]
 
 
 def _blacklist(command: BlacklistSupplier, state: SupplierState, policy: Policy) -> list[Event]:
@@ -205,7 +214,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
 def _record_measurement(
     command: RecordMeasurement, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_measurement")
+    _require(state, STAGE_STATES[Stage.MONITORING], "record_measurement")
     assert state.contract is not None  # noqa: S101 - every state under contract has one
     objective = state.contract.objective(command.objective_id)
     if objective is None:
@@ -406,8 +415,7 @@ def _conclude_review(command: ConcludeReview, state: SupplierState, policy: Poli
     events: list[Event] = [ReviewConcluded(at, command.outcome, command.note), moved]
     if command.outcome is ReviewOutcome.REMEDIATION_REQUIRED:
         review = state.review or Review(opened_at=at, reason="")
-        days = policy.plan_due_days(review.severity)
-        plan = ImprovementPlan(at, at + timedelta(days=days), review.objective_id)
+        plan = ImprovementPlan(at, policy.plan_due_at(review.severity, at), review.objective_id)
         events.append(ImprovementPlanRequired(at, plan))
     return events
 
@@ -490,7 +498,7 @@ def _claim_compensation(
         kind="compensation",
         contract_id=contract.contract_id,
         amount=quote.amount,
-        period=period_of(command.occurred_at),
+        period=policy.calendar.period_of(command.occurred_at),
         rule_id="",
         cap_applied=quote.cap_applied,
         assessed_at=command.occurred_at,
@@ -525,7 +533,7 @@ def _settle_compensation(
 
 
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
-    if state.lifecycle not in lifecycle.TICKED:
+    if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
         return []  # nothing runs against candidates' or terminated suppliers' clocks
     context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
     return act_on(policy.evaluate(context), context, policy)

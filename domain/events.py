@@ -53,10 +53,22 @@ class QualificationEvidenceSubmitted:
 
 @attrs.frozen
 class DecisionRecorded:
-    """A rule was evaluated; the decision (fired or explained) is kept for the audit."""
+    """A rule was evaluated; the decision (fired or explained) is kept for the audit.
+
+    ``no_effect`` is empty when the fired rule's action changed something (or the decision
+    is an explanation of a rule that did not fire); otherwise it says why the action could
+    not apply ("terminate cannot apply in contracted"). Events recorded before it existed
+    read back with it empty, and an empty one is not written, so their bytes are unchanged.
+    """
 
     occurred_at: datetime
     decision: Decision
+    no_effect: str = ""
+
+    @property
+    def took_effect(self) -> bool:
+        """True for a fired decision whose action changed something."""
+        return self.decision.fired and not self.no_effect
 
 
 @attrs.frozen

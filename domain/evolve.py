@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any, TypeVar
 
 import attrs
 
-from sqm.domain import lifecycle
+from sqm.domain import lifecycle, windows
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
@@ -38,7 +41,7 @@ from sqm.domain.events import (
     SupplierRegistered,
 )
 from sqm.domain.lifecycle import Trigger
-from sqm.domain.model import SupplierState
+from sqm.domain.model import Breach, Observation, SupplierState
 
 T = TypeVar("T")
 
@@ -87,6 +90,14 @@ def _bounded(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return (*items, item)[-HISTORY_LIMIT:]
 
 
+def _detected_at(breach: Breach) -> datetime:
+    return breach.detected_at
+
+
+def _observed_at(observation: Observation) -> datetime:
+    return observation.at
+
+
 def apply(state: SupplierState | None, event: Event) -> SupplierState:
     """The state after ``event``; ``state`` is None only before ``SupplierRegistered``."""
     if isinstance(event, SupplierRegistered):
@@ -111,6 +122,61 @@ def fold(events: Iterable[Event], state: SupplierState | None = None) -> Supplie
     for event in events:
         state = apply(state, event)
     return state
+
+
+@attrs.define
+class FoldChain:
+    """The events folded so far from one starting state, and the state they lead to."""
+
+    state: SupplierState | None
+    events: list[Event] = attrs.field(factory=list)
+
+
+_CHAIN: ContextVar[FoldChain | None] = ContextVar("sqm_fold_chain", default=None)
+
+
+def fold_step(events: Sequence[Event], state: SupplierState) -> SupplierState:
+    """``fold(events, state)`` for deciding: the state a decision context sees.
+
+    Under :func:`folds_kept`, a step that starts where the chain's last one ended extends
+    the chain, so the state after a command's events can go on from the folds deciding did.
+    """
+    folded = fold(events, state)
+    if folded is None:  # pragma: no cover - a fold from a state always has one
+        raise RuntimeError("fold returned no state")
+    chain = _CHAIN.get()
+    if chain is not None and chain.state is state:
+        chain.events.extend(events)
+        chain.state = folded
+    return folded
+
+
+@contextmanager
+def folds_kept(state: SupplierState | None) -> Iterator[FoldChain]:
+    """Keep the chain of :func:`fold_step` calls made from ``state`` in this context."""
+    chain = FoldChain(state)
+    token = _CHAIN.set(chain)
+    try:
+        yield chain
+    finally:
+        _CHAIN.reset(token)
+
+
+def fold_rest(
+    events: Sequence[Event], start: SupplierState | None, chain: FoldChain
+) -> SupplierState | None:
+    """The state after ``events`` from ``start``, folding only what ``chain`` has not: the
+    chain is used when its events are the first of ``events``, the very same objects.
+    """
+    done = len(chain.events)
+    prefix = events[:done]
+    if (
+        done
+        and len(prefix) == done
+        and all(a is b for a, b in zip(chain.events, prefix, strict=True))
+    ):
+        return fold(events[done:], chain.state)
+    return fold(events, start)
 
 
 @singledispatch
@@ -169,12 +235,20 @@ def _(event: ContractSigned, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: MeasurementRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, measurements=_bounded(state.measurements, event.measurement))
+    kept = _bounded(state.measurements, event.measurement)
+    index = windows.after_measurement(
+        state.windows, state.measurements, event.measurement, len(kept)
+    )
+    return _evolved(state, measurements=kept, windows=index)
 
 
 @_evolve.register
 def _(event: BreachDetected, state: SupplierState) -> SupplierState:
-    return _evolved(state, breaches=_bounded(state.breaches, event.breach))
+    kept = _bounded(state.breaches, event.breach)
+    index = windows.after_record(
+        state.windows, windows.BREACHES, state.breaches, event.breach, len(kept), at=_detected_at
+    )
+    return _evolved(state, breaches=kept, windows=index)
 
 
 @_evolve.register
@@ -184,12 +258,21 @@ def _(event: PenaltyAssessed, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: SatisfactionSurveyRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, surveys=_bounded(state.surveys, event.survey))
+    kept = _bounded(state.surveys, event.survey)
+    index = windows.after_record(
+        state.windows, windows.SURVEYS, state.surveys, event.survey, len(kept), at=_observed_at
+    )
+    return _evolved(state, surveys=kept, windows=index)
 
 
 @_evolve.register
 def _(event: InspectionRecorded, state: SupplierState) -> SupplierState:
-    return _evolved(state, inspections=_bounded(state.inspections, event.inspection))
+    kept = _bounded(state.inspections, event.inspection)
+    index = windows.after_record(
+        state.windows, windows.INSPECTIONS, state.inspections, event.inspection, len(kept),
+        at=_observed_at,
+    )  # fmt: skip
+    return _evolved(state, inspections=kept, windows=index)
 
 
 @_evolve.register

@@ -7,19 +7,22 @@ the results to the rules as plain facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.model import (
     Breach,
     Certificate,
     CertificateKind,
     Metric,
+    Observation,
     Penalty,
     Severity,
     SupplierState,
 )
+from sqm.domain.windows import in_window, indexed
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -40,9 +43,12 @@ def breaches_within(
     (optionally of one objective).
     """
     since = now - timedelta(days=days)
+    breaches: Sequence[Breach] = supplier.breaches
+    if indexed(supplier):  # only the window's own breaches are looked at
+        breaches = in_window(breaches, since, _detected_at)
     return sum(
         1
-        for b in supplier.breaches
+        for b in breaches
         if since < b.detected_at <= now
         and b.severity.rank >= min_severity.rank
         and (not objective_id or b.objective_id == objective_id)
@@ -51,6 +57,13 @@ def breaches_within(
 
 def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
     """How many of the most recent measurement periods of ``metric`` missed, in a row."""
+    if indexed(supplier):
+        return supplier.windows.miss_streaks.get(metric.value, 0)
+    return consecutive_misses_recomputed(supplier, metric)
+
+
+def consecutive_misses_recomputed(supplier: SupplierState, metric: Metric) -> int:
+    """:func:`consecutive_misses` over the whole kept history, as the index is checked."""
     periods = sorted(
         (m for m in supplier.measurements if m.metric is metric), key=lambda m: m.period_end
     )
@@ -62,17 +75,36 @@ def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
     return count
 
 
+def surveys_within(supplier: SupplierState, now: datetime, days: float) -> list[Observation]:
+    """The surveys of the ``days`` up to ``now``, oldest first."""
+    since = now - timedelta(days=days)
+    surveys: Sequence[Observation] = supplier.surveys
+    if indexed(supplier):
+        surveys = in_window(surveys, since, _observed_at)
+    return [s for s in surveys if since < s.at <= now]
+
+
 def mean_survey_score(supplier: SupplierState, now: datetime, days: float) -> float | None:
     """The mean satisfaction score of surveys in the ``days`` up to ``now``; None if none."""
-    since = now - timedelta(days=days)
-    scores = [s.value for s in supplier.surveys if since < s.at <= now]
+    scores = [s.value for s in surveys_within(supplier, now, days)]
     return sum(scores) / len(scores) if scores else None
 
 
 def failed_inspections_within(supplier: SupplierState, now: datetime, days: float) -> int:
     """Failed inspections in the ``days`` up to ``now``."""
     since = now - timedelta(days=days)
-    return sum(1 for i in supplier.inspections if since < i.at <= now and not i.passed)
+    inspections: Sequence[Observation] = supplier.inspections
+    if indexed(supplier):
+        inspections = in_window(inspections, since, _observed_at)
+    return sum(1 for i in inspections if since < i.at <= now and not i.passed)
+
+
+def _detected_at(breach: Breach) -> datetime:
+    return breach.detected_at
+
+
+def _observed_at(observation: Observation) -> datetime:
+    return observation.at
 
 
 def days_since_progress_report(supplier: SupplierState, now: datetime) -> float:
@@ -148,9 +180,10 @@ def latest_valid_certificates(
 
 
 def period_of(moment: datetime) -> str:
-    """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}-{utc.month:02d}"
+    """The ledger period (calendar month, UTC) a moment falls in: ``"YYYY-MM"``; a pack with
+    a time zone counts its own months (:meth:`sqm.domain.calendar.Calendar.period_of`).
+    """
+    return UTC_CALENDAR.period_of(moment)
 
 
 def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> Decimal:
@@ -162,13 +195,17 @@ def credited(penalties: Iterable[Penalty], kind: str = "", period: str = "") -> 
     )  # fmt: skip
 
 
-def repeats_in_period(supplier: SupplierState, breach: Breach) -> int:
-    """Earlier breaches of the same objective in the breach's ledger period (0 for the first)."""
-    period = period_of(breach.detected_at)
+def repeats_in_period(
+    supplier: SupplierState, breach: Breach, calendar: Calendar = UTC_CALENDAR
+) -> int:
+    """Earlier breaches of the same objective in the breach's ledger period (0 for the first),
+    months counted in ``calendar``'s time zone.
+    """
+    period = calendar.period_of(breach.detected_at)
     return sum(
         1
         for b in supplier.breaches
         if b.objective_id == breach.objective_id
-        and period_of(b.detected_at) == period
+        and calendar.period_of(b.detected_at) == period
         and b.detected_at < breach.detected_at
     )

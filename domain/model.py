@@ -333,6 +333,26 @@ class Decision:
 
 
 @attrs.frozen
+class WindowIndex:
+    """Running aggregates the fold keeps beside a supplier's bounded history lists, so a
+    window is read from its own records rather than recomputed over the whole history.
+
+    ``kept`` holds the lengths of measurements, breaches, surveys and inspections the index
+    was kept for: a state built by hand (its lists replaced, not folded) does not match and
+    is read the slow way. ``in_order`` stays True while every record arrived in time order
+    (breaches, surveys and inspections by time, measurements by period end), which makes
+    every time window a suffix of its list. ``miss_streaks`` is, per metric (by value), how
+    many of its latest kept measurements missed in a row, and ``metric_counts`` how many of
+    its measurements are kept.
+    """
+
+    kept: tuple[int, int, int, int] = (0, 0, 0, 0)
+    in_order: bool = True
+    miss_streaks: Mapping[str, int] = attrs.field(factory=dict)
+    metric_counts: Mapping[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen
 class SupplierState:
     """A supplier as the fold of its events; never updated in place."""
 
@@ -362,6 +382,8 @@ class SupplierState:
     open_tickets: frozenset[str] = frozenset()
     settlements: Mapping[str, Decimal] = attrs.field(factory=dict)
     """Amount settled so far per compensation's penalty id (in the contract's currency)."""
+    windows: WindowIndex = attrs.field(factory=WindowIndex)
+    """Running aggregates over the history lists (see :class:`WindowIndex`)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

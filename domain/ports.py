@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
+from sqm.domain.calendar import Calendar
 from sqm.domain.documents import DocumentStore
 from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
 from sqm.domain.model import (
@@ -29,6 +30,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.policy_archive import PolicyArchive
+from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 
 
 @attrs.frozen
@@ -70,6 +72,10 @@ class RecordedEvent:
     policy_version: str
     prev_hash: str
     hash: str
+    payload_json: str | None = attrs.field(default=None, eq=False, repr=False)
+    """The payload's canonical JSON when the store that sealed the event has it at hand, so
+    it is encoded once for the hash and the row; None once read back (it is not content).
+    """
 
 
 @attrs.frozen
@@ -317,6 +323,29 @@ class Policy(Protocol):
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
+        ...
+
+    def ranking_criteria(self) -> tuple[Criterion, ...]:
+        """The pack's selection criteria with their weights and kinds (benefit or cost)."""
+        ...
+
+    def rank_candidates(self, candidates: Iterable[Candidate]) -> EvaluationReport:
+        """Rank shortlisted ``candidates`` (raw values per criterion: a price in CNY, a lead
+        time in days) by weighted sum and by TOPSIS on the pack's criteria.
+
+        Raises ``ValueError`` naming the criterion or candidate at fault.
+        """
+        ...
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """When an improvement plan required at ``at`` is due: ``plan_due_days`` later, in
+        calendar days or, where the pack says so, business days of its calendar.
+        """
+        ...
+
+    @property
+    def calendar(self) -> Calendar:
+        """The pack's time zone and holidays: where its months and business days are counted."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
-from sqm.domain.events import EVENT_TYPES, Event, event_type
+from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
 from sqm.domain.model import FactValue, SupplierState
 from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
+from sqm.domain.windows import index_of
 
 converter = cattrs.Converter()
 
@@ -72,6 +75,12 @@ def _is_frozenset(cls: Any) -> bool:
 
 converter.register_unstructure_hook_func(_is_frozenset, sorted)
 converter.register_structure_hook(FactValue, _structure_fact_value)
+# A decision that took effect is written as before the field existed: the same bytes, the
+# same hash, whichever version of SQM recorded it.
+converter.register_unstructure_hook(
+    DecisionRecorded,
+    make_dict_unstructure_fn(DecisionRecorded, converter, no_effect=override(omit_if_default=True)),
+)
 
 
 def event_to_payload(event: Event | NeedEvent) -> dict[str, Any]:
@@ -116,8 +125,13 @@ def state_to_dict(state: SupplierState) -> dict[str, Any]:
 
 
 def state_from_dict(data: Mapping[str, Any]) -> SupplierState:
-    """Rebuild a supplier's state from :func:`state_to_dict` output."""
-    return converter.structure(dict(data), SupplierState)
+    """Rebuild a supplier's state from :func:`state_to_dict` output; a snapshot written
+    before the state kept its window index gets the index its lists give.
+    """
+    state = converter.structure(dict(data), SupplierState)
+    if "windows" not in data:
+        state = attrs.evolve(state, windows=index_of(state))
+    return state
 
 
 def canonical_json(data: Any) -> bytes:

@@ -343,7 +343,8 @@ def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:
                 f" {lower.value} one ({days[higher.value]} > {days[lower.value]} days)"
             )
             problems.add(doc.error((*path, higher.value), message))
-    return ImprovementSchedule(tuple((s, int(days[s.value])) for s in _SEVERITIES))
+    business = doc.get(("improvement",)).get("plan_due_in", "days") == "business_days"
+    return ImprovementSchedule(tuple((s, int(days[s.value])) for s in _SEVERITIES), business)
 
 
 def pack_windows(

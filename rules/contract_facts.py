@@ -111,8 +111,7 @@ def _satisfaction_mean(window: Window, supplier: SupplierState, now: datetime) -
 
 
 def _survey_count(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
-    since = now - timedelta(days=window.days)
-    return sum(1 for survey in supplier.surveys if since < survey.at <= now)
+    return len(history.surveys_within(supplier, now, window.days))
 
 
 def _failed_inspections(window: Window, supplier: SupplierState, now: datetime) -> FactValue:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import TypeAlias
 
+import attrs
+
+from sqm.domain.calendar import DEFAULT_TIME_ZONE, UTC_CALENDAR, Calendar, zone
 from sqm.rules.build import FilePart, build_file
 from sqm.rules.build_invariants import duplicate_invariant_ids
 from sqm.rules.build_sections import pack_windows
@@ -55,9 +59,46 @@ def load_pack(source: PackSource) -> PolicyPack:
     problems.extend(duplicate_invariant_ids(docs, rule_ids))
     if not problems and not any(part.rules for part in parts):
         problems.add(manifest.error(("files",), "the pack defines no rules", key=True))
+    calendar = _calendar(manifest, problems)
     if problems:
         raise problems.invalid(pack_files.label, [MANIFEST, *files])
-    return _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
+    pack = _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
+    return attrs.evolve(pack, calendar=calendar)
+
+
+def _calendar(manifest: SourceDoc, problems: Problems) -> Calendar:
+    """The manifest's ``calendar``: a time zone the running Python knows, real dates."""
+    data = manifest.data.get("calendar")
+    if data is None:
+        return UTC_CALENDAR
+    name = data.get("time_zone", DEFAULT_TIME_ZONE)
+    try:
+        zone(name)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        message = f"unknown time zone {name!r}; expected an IANA name like Asia/Shanghai or UTC"
+        problems.add(manifest.error(("calendar", "time_zone"), message))
+        name = DEFAULT_TIME_ZONE
+    holidays = []
+    for index, value in enumerate(data.get("holidays", ())):
+        day = _date(value)
+        if day is None:
+            message = f"holiday {value!r} is not a date; write it like 2026-10-01"
+            problems.add(manifest.error(("calendar", "holidays", index), message))
+        else:
+            holidays.append(day)
+    return Calendar(name, frozenset(holidays))
+
+
+def _date(value: object) -> date | None:
+    # YAML reads 2026-10-01 as a date already; a quoted one arrives as text.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def read_pack_files(directory: str | os.PathLike[str]) -> dict[str, str]:

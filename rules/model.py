@@ -14,6 +14,7 @@ from pathlib import Path
 
 import attrs
 
+from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.invariants import Invariant
 from sqm.domain.model import (
     Action,
@@ -282,6 +283,8 @@ class ImprovementSchedule:
     """Days an improvement plan is due in, by the severity of the breach behind the review."""
 
     plan_due_days: tuple[tuple[Severity, int], ...]
+    business_days: bool = False
+    """Count the days as business days of the pack's calendar (``plan_due_in: business_days``)."""
 
     def due_days(self, severity: Severity | None) -> int:
         """The days for ``severity``; without one (a review not caused by a breach), the
@@ -312,6 +315,8 @@ class PolicyPack:
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""
+    calendar: Calendar = UTC_CALENDAR
+    """The manifest's ``calendar``: time zone and holidays (UTC and none when not given)."""
     sources: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
 

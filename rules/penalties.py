@@ -25,7 +25,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqm.domain.history import credited, period_of, repeats_in_period
+from sqm.domain.calendar import UTC_CALENDAR, Calendar
+from sqm.domain.history import credited, repeats_in_period
 from sqm.domain.model import Breach, Contract, Money, Penalty, SupplierState
 from sqm.domain.ports import PenaltyQuote
 from sqm.rules.model import CreditSchedule
@@ -45,20 +46,25 @@ def cents(amount: Decimal) -> Decimal:
 
 
 def quote_service_credit(
-    schedule: CreditSchedule, supplier: SupplierState, breach: Breach, now: datetime
+    schedule: CreditSchedule,
+    supplier: SupplierState,
+    breach: Breach,
+    now: datetime,
+    calendar: Calendar = UTC_CALENDAR,
 ) -> PenaltyQuote:
-    """The service credit ``schedule`` sets for ``breach``, given the ledger so far.
+    """The service credit ``schedule`` sets for ``breach``, given the ledger so far; months
+    (for repeats and the period cap) are ``calendar``'s local months.
 
     Raises ``ValueError`` when the supplier has no contract.
     """
     contract = _contract(supplier)
     fee, currency = contract.monthly_fee.amount, contract.monthly_fee.currency
     percent = schedule.percent(breach.severity)
-    nth = repeats_in_period(supplier, breach) + 1
+    nth = repeats_in_period(supplier, breach, calendar) + 1
     multiplier = schedule.multiplier(nth)
     base = cents(fee * percent / 100)
     escalated = cents(fee * percent * multiplier / 100)
-    period = period_of(now)
+    period = calendar.period_of(now)
     ledger = _ledger(supplier, contract)
     caps = (
         _Cap(
@@ -74,7 +80,8 @@ def quote_service_credit(
     basis = (
         f"{_num(percent)}% of the monthly fee {show(fee)} for a {breach.severity.value} breach of"
         f" {breach.objective_id} = {show(base)}; x{_num(multiplier)} for the {_ordinal(nth)}"
-        f" breach of {breach.objective_id} in {period_of(breach.detected_at)} = {show(escalated)}"
+        f" breach of {breach.objective_id} in {calendar.period_of(breach.detected_at)}"
+        f" = {show(escalated)}"
     )
     if binding is None:
         limits = " and the ".join(cap.describe(show, period) for cap in caps)

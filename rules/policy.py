@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from sqm.domain.calendar import Calendar
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     Action,
@@ -96,7 +97,7 @@ class CompiledPolicy:
         schedule = self._pack.credits
         if schedule is None:
             raise PolicyError(f"policy pack {self._pack.name} defines no service credit schedule")
-        return penalties.quote_service_credit(schedule, supplier, breach, now)
+        return penalties.quote_service_credit(schedule, supplier, breach, now, self._pack.calendar)
 
     def quote_compensation(
         self, supplier: SupplierState, claimed: Money, now: datetime
@@ -117,6 +118,23 @@ class CompiledPolicy:
             raise PolicyError(f"policy pack {self._pack.name} defines no improvement deadlines")
         return schedule.due_days(severity)
 
+    def ranking_criteria(self) -> tuple[selection.Criterion, ...]:
+        """The pack's selection criteria with their weights and kinds."""
+        return tuple(selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria)
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """When a plan required at ``at`` is due: :meth:`plan_due_days` later, in business
+        days of the pack's calendar when its ``improvement`` section says so.
+        """
+        schedule = self._pack.improvement
+        business = schedule is not None and schedule.business_days
+        return self._pack.calendar.add_days(at, self.plan_due_days(severity), business=business)
+
+    @property
+    def calendar(self) -> Calendar:
+        """The pack's calendar (its manifest's time zone and holidays)."""
+        return self._pack.calendar
+
     def rank_candidates(
         self, candidates: Iterable[selection.Candidate]
     ) -> selection.EvaluationReport:
@@ -126,8 +144,7 @@ class CompiledPolicy:
         Raises ``ValueError`` naming the criterion or candidate at fault (a missing value, a
         pack without criteria).
         """
-        criteria = [selection.Criterion(c.id, c.weight, c.kind.value) for c in self._pack.criteria]
-        return selection.rank(criteria, candidates)
+        return selection.rank(self.ranking_criteria(), candidates)
 
     def why_not(self, context: DecisionContext, action: Action) -> list[Decision]:
         """Why ``action`` was not asked for: the stage's rules with that action that did not

@@ -21,206 +21,29 @@ from __future__ import annotations
 import decimal
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
-from types import MappingProxyType
-from typing import Literal
+from decimal import Decimal
 
 import attrs
 
-Kind = Literal["benefit", "cost"]
-"""``benefit``: higher is better (capability); ``cost``: lower is better (price, lead time)."""
+from sqm.domain.ranking import (
+    CONTEXT,
+    KINDS,
+    Candidate,
+    CandidateResult,
+    Criterion,
+    CriterionDifference,
+    EvaluationReport,
+    Kind,
+    PairComparison,
+    rounded,
+)
 
-KINDS: tuple[Kind, ...] = ("benefit", "cost")
+__all__ = ["KINDS", "Candidate", "Criterion", "EvaluationReport", "Kind", "rank"]
 
 _Normaliser = Callable[[Kind, Sequence[Decimal]], list[Decimal]]
-
-PRECISION = 28
-"""Significant digits of every intermediate result."""
-
-PLACES = 12
-"""Decimal places of every number in the report. Ranks compare these rounded numbers, so two
-candidates whose scores are equal in exact arithmetic tie even if the last of the 28 digits
-differs (sums in another order round differently there)."""
-
-_CONTEXT = decimal.Context(
-    prec=PRECISION,
-    rounding=ROUND_HALF_EVEN,
-    # The widest exponents, so squaring any finite value (a price of 1E+500000) cannot overflow.
-    Emax=decimal.MAX_EMAX,
-    Emin=decimal.MIN_EMIN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
-_SHOWN_DECIDING = 3  # the summary names at most this many criteria per pair; the report has all
-
-
-def _frozen(values: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
-    # A read-only copy: a caller who mutates their dict afterwards cannot change a frozen record.
-    return MappingProxyType(dict(values))
-
-
-def _rounded(value: Decimal, places: int = PLACES) -> Decimal:
-    # An explicit context: Decimal.quantize would otherwise read the caller's thread context.
-    return value.quantize(
-        Decimal(1).scaleb(-places, _CONTEXT), rounding=ROUND_HALF_EVEN, context=_CONTEXT
-    )
-
-
-@attrs.frozen
-class Criterion:
-    """One criterion of the evaluation, with a positive ``weight`` (relative to the others)."""
-
-    id: str
-    weight: Decimal
-    kind: Kind
-
-
-@attrs.frozen
-class Candidate:
-    """A shortlisted candidate's raw ``values`` per criterion id, each in its own unit.
-
-    Values must be finite and non-negative (TOPSIS's vector normalisation needs that);
-    values for criteria not being evaluated are ignored.
-    """
-
-    candidate_id: str
-    values: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-
-
-@attrs.frozen
-class CandidateResult:
-    """How one candidate fared under both methods (numbers rounded to ``PLACES``).
-
-    - ``normalised``: min-max normalised value per criterion, 1 = best on the shortlist;
-    - ``contributions``: weighted-score points per criterion (they add up to the score);
-    - ``topsis_weighted``: the weighted vector-normalised value per criterion, the point whose
-      distances to the report's ``ideal`` and ``anti_ideal`` give ``closeness``.
-
-    Ranks are 1 for the best; candidates share a rank only when both methods' scores are equal.
-    """
-
-    candidate_id: str
-    normalised: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-    contributions: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-    weighted_score: Decimal
-    weighted_rank: int
-    topsis_weighted: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-    distance_to_ideal: Decimal
-    distance_to_anti_ideal: Decimal
-    closeness: Decimal
-    topsis_rank: int
-
-
-@attrs.frozen
-class CriterionDifference:
-    """How many weighted-score ``points`` one candidate gains over another on one criterion."""
-
-    criterion_id: str
-    points: Decimal
-
-
-@attrs.frozen
-class PairComparison:
-    """Why ``ahead`` ranks above the next candidate ``behind`` in the weighted-sum ranking.
-
-    ``margin`` is the difference of their weighted scores; it is exactly the sum of the
-    per-criterion differences, which is why the weighted sum (not TOPSIS) explains the ranking.
-    ``deciding`` holds the criteria where ``ahead`` gains, largest first; ``offsetting`` those
-    where it loses, largest loss first.
-    """
-
-    ahead: str
-    behind: str
-    margin: Decimal
-    deciding: tuple[CriterionDifference, ...]
-    offsetting: tuple[CriterionDifference, ...]
-
-
-@attrs.frozen
-class EvaluationReport:
-    """The evaluation report of one shortlist: both rankings and the reasons behind them.
-
-    ``candidates`` are in weighted-sum rank order; ``ideal`` and ``anti_ideal`` are TOPSIS's
-    reference points per criterion (in ``topsis_weighted`` units); ``deciding_criteria`` has
-    one comparison per adjacent pair of ``candidates``; ``methods_agree`` says whether both
-    methods put the same candidate first.
-    """
-
-    criteria: tuple[Criterion, ...]
-    candidates: tuple[CandidateResult, ...]
-    ideal: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-    anti_ideal: Mapping[str, Decimal] = attrs.field(converter=_frozen, hash=False)
-    deciding_criteria: tuple[PairComparison, ...]
-    methods_agree: bool
-
-    def result(self, candidate_id: str) -> CandidateResult:
-        """The result of the candidate ``candidate_id``; ``KeyError`` if it was not ranked."""
-        for result in self.candidates:
-            if result.candidate_id == candidate_id:
-                return result
-        raise KeyError(candidate_id)
-
-    @property
-    def topsis_order(self) -> tuple[CandidateResult, ...]:
-        """The candidates in TOPSIS rank order (a shared rank only for full ties: by id)."""
-        return tuple(sorted(self.candidates, key=lambda r: (r.topsis_rank, r.candidate_id)))
-
-    def summary(self) -> list[str]:
-        """Human-readable lines for the procurement committee, best candidate first."""
-        return [self._criteria_line(), self._agreement_line(), *self._ranking_lines()]
-
-    def _criteria_line(self) -> str:
-        described = ", ".join(f"{c.id} ({c.kind}, weight {c.weight:f})" for c in self.criteria)
-        count = len(self.candidates)
-        noun = "candidate" if count == 1 else "candidates"
-        return f"Evaluation of {count} {noun} by weighted sum and TOPSIS on: {described}"
-
-    def _agreement_line(self) -> str:
-        weighted_first = self.candidates[0].candidate_id
-        topsis_first = self.topsis_order[0].candidate_id
-        if self.methods_agree:
-            return f"Both methods rank {weighted_first} first."
-        return (
-            f"The methods disagree: weighted sum ranks {weighted_first} first, "
-            f"TOPSIS ranks {topsis_first} first."
-        )
-
-    def _ranking_lines(self) -> list[str]:
-        lines = []
-        for index, result in enumerate(self.candidates):
-            line = f"{result.weighted_rank}. {result.candidate_id} ({_scores(result)})"
-            if index < len(self.deciding_criteria):
-                pair = self.deciding_criteria[index]
-                line += f": {_explain(pair, result, self.candidates[index + 1])}"
-            lines.append(line)
-        return lines
-
-
-def _scores(result: CandidateResult) -> str:
-    text = f"weighted {_rounded(result.weighted_score, 2)}, TOPSIS {_rounded(result.closeness, 4)}"
-    if result.topsis_rank != result.weighted_rank:
-        text += f", TOPSIS rank {result.topsis_rank}"
-    return text
-
-
-def _explain(pair: PairComparison, ahead: CandidateResult, behind: CandidateResult) -> str:
-    if ahead.weighted_rank == behind.weighted_rank:
-        return f"tied with {pair.behind} by both methods"
-    if pair.margin == 0:
-        return (
-            f"level with {pair.behind} on the weighted score, ahead on TOPSIS closeness "
-            f"({_rounded(ahead.closeness, 4)} vs {_rounded(behind.closeness, 4)})"
-        )
-    text = f"ahead of {pair.behind} on {_differences(pair.deciding[:_SHOWN_DECIDING])}"
-    if pair.offsetting:
-        text += f"; behind on {_differences(pair.offsetting[:_SHOWN_DECIDING])}"
-    return text
-
-
-def _differences(differences: Sequence[CriterionDifference]) -> str:
-    return ", ".join(f"{d.criterion_id} ({_rounded(d.points, 2):+})" for d in differences)
 
 
 def rank(criteria: Iterable[Criterion], candidates: Iterable[Candidate]) -> EvaluationReport:
@@ -234,7 +57,7 @@ def rank(criteria: Iterable[Criterion], candidates: Iterable[Candidate]) -> Eval
     ordered = tuple(sorted(candidates, key=lambda c: c.candidate_id))
     _check_criteria(criteria)
     _check_candidates(criteria, ordered)
-    with decimal.localcontext(_CONTEXT):
+    with decimal.localcontext(CONTEXT):
         return _evaluate(criteria, ordered)
 
 
@@ -306,9 +129,9 @@ class _Topsis:
 def _evaluate(criteria: Sequence[Criterion], candidates: Sequence[Candidate]) -> EvaluationReport:
     total = sum((c.weight for c in criteria), _ZERO)
     normalised = _by_candidate(criteria, candidates, _min_max)
-    scores = [_rounded(_weighted_score(criteria, n, total)) for n in normalised]
+    scores = [rounded(_weighted_score(criteria, n, total)) for n in normalised]
     topsis = _topsis(criteria, candidates, total)
-    closeness = [_rounded(c) for c in topsis.closeness]
+    closeness = [rounded(c) for c in topsis.closeness]
     weighted_ranks = _ranks(scores, closeness, [c.candidate_id for c in candidates])
     topsis_ranks = _ranks(closeness, scores, [c.candidate_id for c in candidates])
     results = [
@@ -319,8 +142,8 @@ def _evaluate(criteria: Sequence[Criterion], candidates: Sequence[Candidate]) ->
             weighted_score=scores[i],
             weighted_rank=weighted_ranks[i],
             topsis_weighted=_rounded_map(topsis.weighted[i]),
-            distance_to_ideal=_rounded(topsis.to_ideal[i]),
-            distance_to_anti_ideal=_rounded(topsis.to_anti_ideal[i]),
+            distance_to_ideal=rounded(topsis.to_ideal[i]),
+            distance_to_anti_ideal=rounded(topsis.to_anti_ideal[i]),
             closeness=closeness[i],
             topsis_rank=topsis_ranks[i],
         )
@@ -470,4 +293,4 @@ def _points(difference: CriterionDifference) -> Decimal:
 
 
 def _rounded_map(values: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    return {key: _rounded(value) for key, value in values.items()}
+    return {key: rounded(value) for key, value in values.items()}

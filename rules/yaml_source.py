@@ -24,17 +24,32 @@ Position: TypeAlias = tuple[int, int]
 MAX_NODES = 100_000
 
 
-def format_path(path: DocPath) -> str:
-    """``("rules", 0, "when")`` as ``rules[0].when``: how a policy author reads a location."""
+def format_path(path: DocPath, data: Any = None) -> str:
+    """``("rules", 4, "when")`` as ``rules[MON-002].when``: how a policy author reads a
+    location. An item of a list is named by its ``id`` when ``data`` (the document) has one,
+    by its position otherwise (``rules[4]``).
+    """
     text = ""
+    value = data
     for item in path:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else item)
+        if isinstance(item, int):
+            found = _item(value, item)
+            named = found.get("id") if isinstance(found, dict) else None
+            text += f"[{named}]" if isinstance(named, str) and named else f"[{item}]"
+            value = found
+        else:
+            text += f".{item}" if text else item
+            value = value.get(item) if isinstance(value, dict) else None
     return text or "(document)"
 
 
-def with_path(path: DocPath, message: str) -> str:
+def _item(value: Any, index: int) -> Any:
+    return value[index] if isinstance(value, list) and 0 <= index < len(value) else None
+
+
+def with_path(path: DocPath, message: str, data: Any = None) -> str:
     """``message`` prefixed by the path it concerns (nothing for the document itself)."""
-    return f"{format_path(path)}: {message}" if path else message
+    return f"{format_path(path, data)}: {message}" if path else message
 
 
 def describe_value(value: Any) -> str:
@@ -75,7 +90,7 @@ class SourceDoc:
     def error(self, path: DocPath, message: str, *, key: bool = False) -> PackError:
         """A problem located at ``path``, its message prefixed by the path."""
         line, column = self.position(path, key=key)
-        return PackError(self.file, line, column, with_path(path, message))
+        return PackError(self.file, line, column, with_path(path, message, self.data))
 
     def get(self, path: DocPath) -> Any:
         """The value at ``path`` (which must exist)."""
@@ -111,8 +126,8 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, tuple[PackError,
         data = None if node is None else builder.build(node, ())
     except yaml.MarkedYAMLError as error:
         return None, (_yaml_error(error, file),)
-    except yaml.YAMLError as error:
-        return None, (PackError(file, 1, 1, f"malformed YAML: {error}"),)
+    except yaml.YAMLError:
+        return None, (PackError(file, 1, 1, f"malformed YAML: {_UNREADABLE}"),)
     except _TooLarge as error:
         return None, (PackError(file, error.line, error.column, str(error)),)
     finally:
@@ -120,12 +135,91 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, tuple[PackError,
     return SourceDoc(file, data, builder.values, builder.keys), tuple(builder.errors)
 
 
+# PyYAML's words, matched in its problem (and context), and what they mean to a person
+# editing a rule file; ``True`` locates the error where the construct began (an unclosed
+# quote or bracket is found only at the end of the file, but it was opened earlier).
+_SYNTAX: tuple[tuple[str, str, bool], ...] = (
+    (
+        "cannot start any token",
+        "a tab or a character that cannot start a value here; indent with spaces only, and"
+        " put text that starts with @, ` or % in quotes",
+        False,
+    ),
+    (
+        "mapping values are not allowed",
+        "a second ':' on this line: put the value in quotes when it contains ': ', or move"
+        " the key to a line of its own",
+        False,
+    ),
+    (
+        "could not find expected ':'",
+        "this line should be 'key: value': the ':' is missing, or the line is indented"
+        " differently from the lines around it",
+        True,
+    ),
+    (
+        "while parsing a flow node",
+        "a value is missing inside [ ] or { }: a ',' or ':' with nothing after it, or a"
+        " bracket closed too early",
+        False,
+    ),
+    (
+        "found undefined alias",
+        "'*' refers to an anchor ('&name') that is not defined above; check the name",
+        False,
+    ),
+    (
+        "unknown escape character",
+        "an unknown escape after a backslash in double quotes; use single quotes, or write"
+        " two backslashes",
+        False,
+    ),
+    (
+        "while scanning a quoted scalar",
+        "a quoted text is never closed: its closing quote is missing",
+        True,
+    ),
+    (
+        "while parsing a flow sequence",
+        "a [list] is not closed with ']', or two of its items have no ',' between them",
+        True,
+    ),
+    (
+        "while parsing a flow mapping",
+        "a {mapping} is not closed with '}', or two of its entries have no ',' between them",
+        True,
+    ),
+    (
+        "expected '-' indicator",
+        "a list item should start with '- ' at the same indentation as the items above",
+        False,
+    ),
+    (
+        "while parsing a block",
+        "the indentation here does not line up with the lines above (each key of a mapping,"
+        " each '- ' of a list, at the same column)",
+        False,
+    ),
+    (
+        "found duplicate anchor",
+        "the same anchor ('&name') is defined twice; give each its own name",
+        False,
+    ),
+)
+_UNREADABLE = (
+    "this cannot be read as YAML; check the indentation (spaces only), the ':' after each"
+    " key, and that every quote and bracket is closed"
+)
+
+
 def _yaml_error(error: yaml.MarkedYAMLError, file: str) -> PackError:
-    mark = error.problem_mark or error.context_mark
+    words = f"{error.context or ''} {error.problem or ''}"
+    message, at_start = next(
+        ((m, start) for phrase, m, start in _SYNTAX if phrase in words), (_UNREADABLE, False)
+    )
+    mark = (error.context_mark if at_start else None) or error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    parts = [error.context, error.problem]
-    detail = ", ".join(p for p in parts if p)
-    return PackError(file, line, column, f"malformed YAML: {detail}")
+    return PackError(file, line, column, f"malformed YAML: {message}")
 
 
 def _reader_error(error: yaml.reader.ReaderError, text: str, file: str) -> PackError:
@@ -162,7 +256,12 @@ class _Builder:
             self._error(node, with_path(path, "a YAML alias may not contain itself"))
             return None
         if isinstance(node, yaml.ScalarNode):
-            return self._loader.construct_object(node, deep=True)
+            try:
+                return self._loader.construct_object(node, deep=True)
+            except ValueError:
+                # A scalar shaped like a date that is none (2026-13-01) stays text, so the
+                # check that expects a date can say so at its line.
+                return str(node.value)
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):

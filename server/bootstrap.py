@@ -115,7 +115,7 @@ def build(
         active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
-    service = SupplierService(store, active)
+    service = SupplierService(store, active, snapshot_every=settings.snapshot_every)
     admin = PolicyAdministration(active, archive, clock, store=store)
     # Instances sharing a database take turns to tick (the store says whose turn it is).
     scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)

@@ -41,8 +41,10 @@ ENVIRONMENT = {
     "checkpoint_seconds": "SQM_CHECKPOINT_SECONDS",
     "public_reflection": "SQM_PUBLIC_REFLECTION",
     "stream_idle_seconds": "SQM_STREAM_IDLE_SECONDS",
+    "snapshot_every": "SQM_SNAPSHOT_EVERY",
 }
 DEFAULT_TICK_SECONDS = 60.0
+DEFAULT_SNAPSHOT_EVERY = 1
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -52,6 +54,7 @@ DEFAULT_STREAM_IDLE_SECONDS = 300.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
+    "snapshot_every": 1,
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
@@ -128,6 +131,9 @@ class Settings:
     public_reflection: bool = False  # with tokens on: reflection without a token
     # A stream (Watch, upload) that sends and receives nothing this long is ended; 0: never.
     stream_idle_seconds: float = DEFAULT_STREAM_IDLE_SECONDS
+    # A supplier's snapshot is rewritten when its version reaches a multiple of this (every
+    # command at 1); reading a supplier never folds more than this many events past it.
+    snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
 
 
 def settings_from(
@@ -191,6 +197,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("max_clock_skew_seconds", float),
     ("checkpoint_seconds", float),
     ("stream_idle_seconds", float),
+    ("snapshot_every", int),
 )
 
 

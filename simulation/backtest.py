@@ -232,7 +232,7 @@ def _fired(events: Iterable[Event]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (format_time(e.occurred_at), e.decision.rule_id)
         for e in events
-        if isinstance(e, DecisionRecorded) and e.decision.fired
+        if isinstance(e, DecisionRecorded) and e.took_effect
     )
 
 

@@ -138,6 +138,8 @@ def _event_text(event: Any) -> str:
     if name == "LifecycleTransitioned":
         return f"{event.from_state} -> {event.to_state}"
     if name == "DecisionRecorded":
+        if event.no_effect:
+            return f"{event.decision.rule_id} fired, {event.no_effect}"
         return f"{event.decision.rule_id} fired"
     if name == "BreachDetected":
         return f"{event.breach.severity} breach"

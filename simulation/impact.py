@@ -236,7 +236,7 @@ class SupplierLife:
         tally = self._tally
         for event in events:
             tally.events += 1
-            if isinstance(event, DecisionRecorded):
+            if isinstance(event, DecisionRecorded) and event.took_effect:
                 tally.decisions += 1
                 tally.fired[event.decision.rule_id] += 1
             elif isinstance(event, PenaltyAssessed):

@@ -42,6 +42,7 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.commands import (
     Command,
     ConcludeReview,
@@ -294,6 +295,15 @@ class FakePolicy:
     def plan_due_days(self, severity: Severity | None) -> int:
         """Seven days after a critical breach, 14 after a major, 30 after a minor, else 21."""
         return PLAN_DUE_DAYS[severity]
+
+    def plan_due_at(self, severity: Severity | None, at: datetime) -> datetime:
+        """``plan_due_days`` calendar days after ``at``."""
+        return at + timedelta(days=self.plan_due_days(severity))
+
+    @property
+    def calendar(self) -> Calendar:
+        """UTC, no holidays."""
+        return UTC_CALENDAR
 
 
 FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)

@@ -293,16 +293,20 @@ def money(currency: str | None = None, *, positive: bool = False) -> st.SearchSt
 
 @st.composite
 def sla_objectives(draw: st.DrawFn) -> SlaObjective:
-    """A valid objective: a metric, its natural comparator, numbers within the metric's range."""
+    """A valid objective: a metric, its natural comparator, numbers within the metric's range,
+    and the warning threshold on the safe side of the target.
+    """
     metric = draw(st.sampled_from(Metric))
     spec = METRICS[metric]
     in_range = st.floats(spec.minimum, spec.maximum)
+    at_least = metric in _AT_LEAST_METRICS
+    low, high = sorted((draw(in_range), draw(in_range)))
     return SlaObjective(
         objective_id=draw(_OBJECTIVE_IDS),
         metric=metric,
-        comparator=Comparator.AT_LEAST if metric in _AT_LEAST_METRICS else Comparator.AT_MOST,
-        target=draw(in_range),
-        warning=draw(in_range),
+        comparator=Comparator.AT_LEAST if at_least else Comparator.AT_MOST,
+        target=low if at_least else high,
+        warning=high if at_least else low,
         tolerance=draw(st.floats(0.0, 1.0)),
         grace_days=draw(st.integers(0, 60)),
         period_days=draw(st.integers(1, 90)),
@@ -1112,7 +1116,8 @@ def recorded_event_chains(
     return chain
 
 
-RECORDED_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(RecordedEvent))
+# The content fields: ``payload_json`` is the store's cached encoding, not content (eq=False).
+RECORDED_EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(RecordedEvent) if f.eq)
 
 
 def replacements_for(event: RecordedEvent, field: str) -> st.SearchStrategy[Any]:

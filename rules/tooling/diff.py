@@ -6,8 +6,11 @@
     required certificates for software: added iso_27001
 
 Only what a pack means is compared: moving a rule down a file changes its line, not the
-policy, and is not reported. Sections this module has no words for yet are still compared,
-generically, field by field, so no change goes unreported.
+policy, and is not reported. The other sections are compared key by key and named as the
+files write them (``objectives.network_services[availability].target``,
+``penalties.service_credits.period_cap_percent``, ``windows[major_breaches_30d].days``), so a
+policy team finds the line to read. Sections this module does not know yet are still
+compared, generically, field by field, so no change goes unreported.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ _PACK_FIELDS = frozenset(
     {"name", "title", "description", "version", "directory", "files", "sources", "criteria"}
     | {"certificates", "rules"}
 )
+_AS_WRITTEN = frozenset(
+    {"objectives", "tiers", "credits", "improvement", "windows", "invariants", "calendar"}
+)
 _RULE_FIELDS = frozenset(
     {"id", "title", "description", "stage", "when", "action", "message", "not_fired_message"}
     | {"file", "line", "column", "parameters"}
@@ -46,8 +52,66 @@ def diff_packs(old: PolicyPack, new: PolicyPack) -> list[str]:
         *_criteria(old, new),
         *_certificates(old, new),
         *_rules(old, new),
-        *_other_fields(old, new, _PACK_FIELDS, ""),
+        *_generic("", _as_written(old), _as_written(new)),
+        *_other_fields(old, new, _PACK_FIELDS | _AS_WRITTEN, ""),
     ]
+
+
+# --- sections as their files write them ------------------------------------------------------
+
+
+def _as_written(pack: PolicyPack) -> dict[str, Any]:
+    """The pack's sections with the keys of its files: a list item with an id under
+    ``[id]``, fields named as in the YAML. Positions (file, line) are left out.
+    """
+    improvement = pack.improvement
+    credits = pack.credits
+    return {
+        "objectives": {
+            "all": _keyed(pack.objectives.common, "objective_id"),
+            **{
+                category.value: _keyed(items, "objective_id")
+                for category, items in pack.objectives.by_category
+            },
+        },
+        "severity_tiers": {t.metric.value: _plain(t.tiers) for t in pack.tiers},
+        "penalties": {
+            "service_credits": None
+            if credits is None
+            else {
+                "percent_of_monthly_fee": _plain(credits.percent_by_severity),
+                "repeat_multipliers": _plain(credits.repeat_multipliers),
+                "period_cap_percent": _plain(credits.period_cap_percent),
+                "contract_cap_percent": _plain(credits.contract_cap_percent),
+            }
+        },
+        "improvement": None
+        if improvement is None
+        else {
+            "plan_due_days": _plain(improvement.plan_due_days),
+            "plan_due_in": "business_days" if improvement.business_days else "days",
+        },
+        "windows": _keyed(pack.windows, "id"),
+        "invariants": _keyed(pack.invariants, "id"),
+        "calendar": {
+            "time_zone": pack.calendar.time_zone,
+            "holidays": sorted(str(day) for day in pack.calendar.holidays),
+        },
+    }
+
+
+_POSITION = frozenset({"file", "line", "column"})
+
+
+def _keyed(items: Sequence[Any], key: str) -> dict[str, Any]:
+    return {
+        f"[{getattr(item, key)}]": {
+            name: value
+            for name, value in _plain(item).items()
+            if name not in _POSITION and name != key
+        }
+        for item in items
+    }
 
 
 def _metadata(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
@@ -284,7 +348,7 @@ def _generic(path: str, before: Any, after: Any) -> Iterator[str]:
         return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in dict.fromkeys([*before, *after]):
-            where = f"{path}.{key}"
+            where = f"{path}{key}" if key.startswith("[") or not path else f"{path}.{key}"
             if key not in before:
                 yield f"{where} added: {_shown(after[key])}"
             elif key not in after:
@@ -311,7 +375,7 @@ def _by_id(items: list[Any]) -> dict[str, Any] | None:
     key = next((k for k in items[0] if k == "id" or k.endswith("_id")), None)
     if key is None or not all(key in i for i in items):
         return None
-    ids = [str(i[key]) for i in items]
+    ids = [f"[{i[key]}]" for i in items]
     return dict(zip(ids, items, strict=True)) if len(set(ids)) == len(ids) else None
 
 

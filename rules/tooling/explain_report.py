@@ -6,7 +6,10 @@ are evaluated there. Every rule is printed: fired or not, each condition with th
 actual value against its threshold, the message, and for a rule that did not fire, why not.
 
 Time is explicit: without ``--at`` the moment is that of the last event in the history,
-never the clock of the machine running the tool.
+never the clock of the machine running the tool. When that moment is the one at which the
+history's latest decisions were made, the rules are evaluated against the supplier as they
+saw it then, before those decisions acted: a record that opened a review is explained
+against the contracted supplier it judged, not the supplier under review it left behind.
 """
 
 from __future__ import annotations
@@ -35,7 +38,15 @@ class Replayed:
     state: SupplierState | None
     at: datetime | None
     events: int
-    recorded: tuple[Decision, ...] = ()
+    recorded: tuple[DecisionRecorded, ...] = ()
+    seen: SupplierState | None = None
+    """The supplier as the rules saw it when the latest decisions were made at ``at``, before
+    they acted; None when no decision was made at ``at``."""
+
+    @property
+    def judged(self) -> SupplierState | None:
+        """The state to evaluate at ``at``: what the rules saw there, else the state."""
+        return self.seen if self.seen is not None else self.state
 
 
 def replay_events(events: Iterable[Event], until: datetime | None = None) -> Replayed:
@@ -43,15 +54,23 @@ def replay_events(events: Iterable[Event], until: datetime | None = None) -> Rep
     state: SupplierState | None = None
     last: datetime | None = None
     count = 0
-    recorded: list[Decision] = []
+    recorded: list[DecisionRecorded] = []
+    # A command's decisions come after its record and before their own effects, all at the
+    # command's time: the state just before the first of them is what the rules judged.
+    seen: SupplierState | None = None
+    deciding_at: datetime | None = None
     for event in events:
         if until is not None and event.occurred_at > until:
             break
+        if isinstance(event, DecisionRecorded):
+            if event.occurred_at != deciding_at:
+                seen, deciding_at = state, event.occurred_at
+            recorded.append(event)
         state = apply(state, event)
         last, count = event.occurred_at, count + 1
-        if isinstance(event, DecisionRecorded):
-            recorded.append(event.decision)
-    return Replayed(state, until or last, count, tuple(recorded))
+    at = until or last
+    judged = seen if deciding_at is not None and deciding_at == at else None
+    return Replayed(state, at, count, tuple(recorded), judged)
 
 
 def replay_items(
@@ -125,10 +144,17 @@ def format_header(
         )
     )
     noun = "event" if replayed.events == 1 else "events"
-    return [
+    lines = [
         f"{who}; {replayed.events} {noun} up to {show_time(at)}",
         f"policy {policy_name} version {version}; stage {stage.value}",
     ]
+    seen = replayed.seen
+    if seen is not None and state is not None and seen.lifecycle is not state.lifecycle:
+        lines.append(
+            f"evaluated as the rules saw it, before its decisions at {show_time(at)}:"
+            f" {seen.lifecycle.value}"
+        )
+    return lines
 
 
 def show_time(moment: datetime) -> str:
@@ -173,13 +199,17 @@ def format_conditions(conditions: Sequence[ConditionOutcome]) -> list[str]:
     ]
 
 
-def format_recorded(decisions: Sequence[Decision]) -> list[str]:
-    """Decisions as recorded in the history, each with the policy version that made it."""
-    if not decisions:
+def format_recorded(recorded: Sequence[DecisionRecorded]) -> list[str]:
+    """Decisions as recorded in the history, each with the policy version that made it,
+    and, for a fired rule whose action could not apply, why it had no effect.
+    """
+    if not recorded:
         return ["no decisions recorded"]
     lines: list[str] = []
-    for decision in decisions:
-        lines.extend(["", *format_decision(decision, with_version=True)])
+    for event in recorded:
+        lines.extend(["", *format_decision(event.decision, with_version=True)])
+        if event.no_effect:
+            lines.append(f"    {event.no_effect}")
     return lines
 
 

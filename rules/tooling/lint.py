@@ -12,7 +12,13 @@ that load but probably do not say what their authors meant:
 - a stage with qualification rules none of which can qualify anyone;
 - certificate requirements repeated (a category listing what ``all`` already requires);
 - a message that quotes a number no condition of its rule uses (a threshold changed, the
-  text did not).
+  text did not);
+- a rule that can fire in lifecycle states (or on records) where its action cannot take
+  effect (:mod:`sqm.rules.tooling.reach`).
+
+One finding here is an error although the pack loads: a rule whose action can never take
+effect wherever it can fire (a silent rule). ``sqm policy lint`` fails on it; the loader
+still accepts it, so versions archived before the check keep loading.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import attrs
 from sqm.domain.model import Action, Stage
 from sqm.rules.errors import PackInvalid
 from sqm.rules.loader import MANIFEST, load_pack
-from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule
+from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule, Window
 from sqm.rules.tooling.conditions import (
     Ranges,
     alternatives,
@@ -35,6 +41,7 @@ from sqm.rules.tooling.conditions import (
     group_implies,
     render,
 )
+from sqm.rules.tooling.reach import silences
 from sqm.rules.yaml_source import DocPath, SourceDoc, parse_yaml
 
 ALL_CATEGORIES = "all"
@@ -110,6 +117,9 @@ def pack_warnings(pack: PolicyPack) -> list[Finding]:
         *_nothing_qualifies(pack, reachable, sources),
         *_repeated_certificates(pack, sources),
         *_stale_numbers(pack.rules, sources),
+        *_stale_window_days(pack, sources),
+        *_stale_rule_days(pack, sources),
+        *_silent(pack),
     ]
     order = {name: index for index, name in enumerate([MANIFEST, *pack.files])}
     return sorted(
@@ -123,6 +133,16 @@ def _warning(file: str, line: int, column: int, message: str) -> Finding:
 
 def _never_fires(rule: Rule, ranges: Ranges) -> bool:
     return all(conflict(a, ranges) is not None for a in alternatives(rule.when))
+
+
+# --- rules that fire where their action cannot apply ----------------------------------------
+
+
+def _silent(pack: PolicyPack) -> Iterator[Finding]:
+    for found in silences(pack):
+        severity = Severity.ERROR if found.never else Severity.WARNING
+        rule = found.rule
+        yield Finding(rule.file, rule.line, rule.column, severity, found.message())
 
 
 # --- rules that can never fire -----------------------------------------------------------
@@ -298,6 +318,8 @@ def _stale_numbers(rules: Sequence[Rule], sources: _Sources) -> Iterator[Finding
             continue
         texts = sources.rule_texts(rule)
         for key, (text, line, column) in texts.items():
+            if key == "id":
+                continue
             for match in _COMPARED.finditer(_without_placeholders(text)):
                 number = float(match.group(1))
                 if number in thresholds:
@@ -309,6 +331,69 @@ def _stale_numbers(rules: Sequence[Rule], sources: _Sources) -> Iterator[Finding
                     " text, or write the fact as a placeholder"
                 )
                 yield _warning(rule.file, line, column, message)
+
+
+# "30 days", "30-day", "30d" (in an id: major_breaches_30d), "30 天", "30日".
+_DURATION = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*-?\s*(?:days?\b|天|日)|d(?=_|\b|$))", re.IGNORECASE
+)
+
+
+def _durations(text: str) -> list[tuple[str, float]]:
+    """The lengths in days ``text`` states, as written and as numbers."""
+    return [(m.group(0), float(m.group(1))) for m in _DURATION.finditer(text)]
+
+
+def _stale_window_days(pack: PolicyPack, sources: _Sources) -> Iterator[Finding]:
+    for window in pack.windows:
+        if not window.days:
+            continue  # a window without a length (consecutive misses) states none
+        where = sources.window_texts(window)
+        for key, (text, line, column) in where.items():
+            # In an id the words are joined by '_': major_breaches_30d says 30 days.
+            for written, days in _durations(text.replace("_", " ") if key == "id" else text):
+                if days != window.days:
+                    message = (
+                        f"window {window.id}: its {key} says '{written}' but the window counts"
+                        f" {_days(window.days)}; update the {key} or the days"
+                    )
+                    yield _warning(window.file, line, column, message)
+
+
+def _stale_rule_days(pack: PolicyPack, sources: _Sources) -> Iterator[Finding]:
+    windows = {w.id: w for w in pack.windows}
+    for rule in pack.rules:
+        lengths = {windows[f].days for f in rule.fact_names if f in windows and windows[f].days}
+        thresholds = {
+            float(c.value)
+            for c in rule.conditions
+            if isinstance(c.value, int | float) and not isinstance(c.value, bool)
+        }
+        if not lengths:
+            continue  # only windows have lengths a title can fall behind
+        texts = sources.rule_texts(rule)
+        for key in ("id", "title", "description"):
+            if key not in texts:
+                continue
+            text, line, column = texts[key]
+            for written, days in _durations(_without_placeholders(text)):
+                if days in lengths or days in thresholds:
+                    continue
+                counted = ", ".join(
+                    f"{w.id} {_days(w.days)}"
+                    for w in pack.windows
+                    if w.id in rule.fact_names and w.days
+                )
+                message = (
+                    f"rule {rule.id}: its {key} says '{written}' but its windows count"
+                    f" {counted}; update the {key}"
+                )
+                yield _warning(rule.file, line, column, message)
+
+
+def _days(days: float) -> str:
+    shown = f"{days:g}"
+    return f"{shown} day" if days == 1 else f"{shown} days"
 
 
 def _without_placeholders(text: str) -> str:
@@ -351,7 +436,21 @@ class _Sources:
             if isinstance(item, dict) and item.get("id") == rule.id:
                 return {
                     key: (item[key], *doc.position(("rules", index, key)))
-                    for key in _TEXT_KEYS
+                    for key in ("id", *_TEXT_KEYS)
+                    if isinstance(item.get(key), str)
+                }
+        return {}
+
+    def window_texts(self, window: Window) -> dict[str, tuple[str, int, int]]:
+        """The window's id and description as written, each with its position."""
+        doc = self.doc(window.file)
+        if doc is None or not isinstance(doc.data, dict):
+            return {}
+        for index, item in enumerate(doc.data.get("windows", [])):
+            if isinstance(item, dict) and item.get("id") == window.id:
+                return {
+                    key: (item[key], *doc.position(("windows", index, key)))
+                    for key in ("id", "description")
                     if isinstance(item.get(key), str)
                 }
         return {}

@@ -28,6 +28,25 @@
           invariants: [INV-001]               # optional: must hold after every command;
                                               # then a refused command is not a failure
 
+Instead of the commands that bring a supplier to where a case begins, a case may name a
+starting point (起点)::
+
+      - name: a critical breach opens a review
+        supplier: ns-1
+        start:
+          from: contracted                    # candidate, qualified or contracted
+          category: network_services
+          at: 2026-01-06T09:00:00Z            # when the supplier got there
+          monthly_fee: "100000.00 CNY"        # contracted only; these are the defaults
+          liability_limit: "1000000.00 CNY"
+        commands: [...]                       # may then be empty
+
+``qualified`` submits full marks for every criterion of the pack, every certificate the
+pack requires of the category (valid from a year before ``at`` to three years after) and a
+passed site audit; ``contracted`` then signs a contract with the category's default
+objectives. These are ordinary commands run through the pack, an hour apart and ending at
+``at``; a pack that does not let such a supplier through fails the case at once, saying so.
+
 Commands are structured from their YAML fields with the domain's own converter, whatever
 the command type: a command added to the domain is usable in test files at once. Every
 problem is located at ``file:line:column``. The file is parsed without a pack; the runner
@@ -40,7 +59,8 @@ import ast
 import enum
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,11 +74,18 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from sqm.domain.commands import COMMAND_TYPES, Command
+from sqm.domain.commands import (
+    COMMAND_TYPES,
+    Command,
+    RegisterSupplier,
+    SignContract,
+    SubmitQualificationEvidence,
+)
 from sqm.domain.events import EVENT_TYPES, Event
-from sqm.domain.model import LifecycleState
+from sqm.domain.model import Certificate, LifecycleState, Money, ServiceCategory
 from sqm.domain.serialization import converter, parse_time
 from sqm.rules.errors import PackError, Problems
+from sqm.rules.model import PolicyPack
 from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value, parse_yaml
 
 TEST_FORMAT = "sqm.policy-test/v1"
@@ -68,7 +95,10 @@ TEST_FOLDER = "tests"
 TEST_SUFFIXES = (".yaml", ".yml")
 
 _FILE_KEYS = ("format", "description", "shared", "cases")
-_CASE_KEYS = ("name", "description", "supplier", "commands", "expect")
+_CASE_KEYS = ("name", "description", "supplier", "start", "commands", "expect")
+_START_KEYS = ("from", "category", "at", "name", "monthly_fee", "liability_limit")
+STARTING_POINTS = (LifecycleState.CANDIDATE, LifecycleState.QUALIFIED, LifecycleState.CONTRACTED)
+"""Where a case may start instead of giving the commands that lead there."""
 _EXPECT_KEYS = ("state", "fired", "not_fired", "penalties", "invariants")
 _STEP_KEYS = ("type", "expect_error")
 
@@ -97,6 +127,23 @@ class Expectation:
     """Where each expectation was written (``"fired"`` -> line, column)."""
 
 
+DEFAULT_FEE = Money(Decimal("100000.00"), "CNY")
+DEFAULT_LIABILITY = Money(Decimal("1000000.00"), "CNY")
+
+
+@attrs.frozen
+class Start:
+    """A named starting point: the supplier as if its history had led there by ``at``."""
+
+    point: LifecycleState
+    category: ServiceCategory
+    at: datetime
+    line: int
+    name: str = ""
+    monthly_fee: Money = DEFAULT_FEE
+    liability_limit: Money = DEFAULT_LIABILITY
+
+
 @attrs.frozen
 class Case:
     """One scenario: a supplier's commands and what must follow from them."""
@@ -107,6 +154,42 @@ class Case:
     supplier_id: str
     steps: tuple[Step, ...]
     expect: Expectation
+    start: Start | None = None
+
+
+def start_steps(start: Start, supplier_id: str, pack: PolicyPack) -> tuple[Step, ...]:
+    """The commands that bring a new supplier to ``start`` under ``pack``, ending at its time."""
+    hour = timedelta(hours=1)
+    points = STARTING_POINTS.index(start.point)
+    first = start.at - points * hour
+    name = start.name or supplier_id
+    commands: list[Command] = [RegisterSupplier(supplier_id, name, start.category, first)]
+    if points >= 1:
+        certificates = tuple(
+            Certificate(
+                kind,
+                f"TEST-{kind.value}",
+                "policy test start",
+                start.at - timedelta(days=365),
+                start.at + timedelta(days=3 * 365),
+            )
+            for kind in pack.certificates.for_category(start.category)
+        )
+        scores = dict.fromkeys(pack.criterion_ids, 100.0)
+        commands.append(
+            SubmitQualificationEvidence(supplier_id, first + hour, scores, certificates, True)
+        )
+    if points >= 2:
+        commands.append(
+            SignContract(
+                supplier_id,
+                f"CT-{supplier_id}",
+                start.at,
+                start.monthly_fee,
+                start.liability_limit,
+            )
+        )
+    return tuple(Step(command, start.line, 1) for command in commands)
 
 
 @attrs.frozen
@@ -211,9 +294,12 @@ def _case(doc: SourceDoc, path: DocPath, problems: Problems) -> Case | None:
     _check_keys(doc, path, _CASE_KEYS, problems)
     name = _text(doc, (*path, "name"), problems, required=True)
     supplier = _text(doc, (*path, "supplier"), problems)
-    commands = data.get("commands")
+    start = _start(doc, (*path, "start"), problems) if "start" in data else None
+    if start is not None and not supplier:
+        problems.add(doc.error((*path, "start"), "a case with a start needs 'supplier'"))
+    commands = data.get("commands", [] if "start" in data else None)
     steps: list[Step | None] = []
-    if not isinstance(commands, list) or not commands:
+    if not isinstance(commands, list) or (not commands and "start" not in data):
         problems.add(doc.error((*path, "commands"), "expected a non-empty list of commands"))
     else:
         steps = [
@@ -227,7 +313,48 @@ def _case(doc: SourceDoc, path: DocPath, problems: Problems) -> Case | None:
     supplier_id = supplier or next(
         (s.item.supplier_id for s in found if hasattr(s.item, "supplier_id")), ""
     )
-    return Case(name, doc.file, doc.position(path)[0], supplier_id, found, expect)
+    return Case(name, doc.file, doc.position(path)[0], supplier_id, found, expect, start)
+
+
+def _start(doc: SourceDoc, path: DocPath, problems: Problems) -> Start | None:
+    data = doc.get(path)
+    if not isinstance(data, dict):
+        problems.add(doc.error(path, "expected a mapping with 'from', 'category' and 'at'"))
+        return None
+    before = len(problems.errors)
+    _check_keys(doc, path, _START_KEYS, problems)
+    for key in ("from", "category", "at"):
+        if key not in data:
+            problems.add(doc.error(path, f"a start needs {key!r}"))
+    if len(problems.errors) > before:
+        return None
+    point = _member(doc, (*path, "from"), LifecycleState, "starting point", problems)
+    if point is not None and point not in STARTING_POINTS:
+        listed = ", ".join(p.value for p in STARTING_POINTS)
+        problems.add(doc.error((*path, "from"), f"a case can start from {listed}, not {point}"))
+    category = _member(doc, (*path, "category"), ServiceCategory, "category", problems)
+    fields: dict[str, Any] = {}
+    for key, kind in (("at", datetime), ("monthly_fee", Money), ("liability_limit", Money)):
+        if key in data:
+            try:
+                value = data[key]
+                fields[key] = (
+                    _money(value) if kind is Money else _converter().structure(value, kind)
+                )
+            except (TypeError, ValueError, InvalidOperation) as error:
+                problems.add(doc.error((*path, key), str(error) or "not a valid value"))
+    name = _text(doc, (*path, "name"), problems)
+    if len(problems.errors) > before:
+        return None
+    return Start(point, category, line=doc.position(path)[0], name=name, **fields)
+
+
+def _money(value: Any) -> Money:
+    # "100000.00 CNY": the amount and its currency, as people write them.
+    amount, _, currency = str(value).partition(" ")
+    if not currency.strip():
+        raise ValueError(f"write an amount with its currency, like '100000.00 CNY', not {value!r}")
+    return Money(Decimal(amount), currency.strip())
 
 
 def _check_unique_names(doc: SourceDoc, cases: list[Case | None], problems: Problems) -> None:

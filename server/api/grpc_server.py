@@ -23,7 +23,7 @@ from sqm.server.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_STREAM_IDLE_SECONDS,
 )
-from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
+from sqm.server.observability.calls import Metrics, ObservabilityInterceptor, default_metrics
 from sqm.server.security.admission import Admission, Budgets
 from sqm.server.security.auth import AuthInterceptor, TokenTable
 from sqm.v1 import (
@@ -88,6 +88,8 @@ def create_server(
     # no caller and no crowd without a token can reach it (server/security/admission.py).
     limit = max_concurrent_rpcs or DEFAULT_MAX_CONCURRENT_RPCS
     admission = Admission(Budgets.within(limit, stream_idle_seconds))
+    # Drill mode is a fact an operator must see at a glance: it is on the metrics endpoint.
+    (metrics or default_metrics()).drill_mode.set(1 if drill else 0)
     server = grpc.aio.server(
         # Observability outermost, so calls that auth refuses are logged and counted too;
         # decoding innermost, so a request that does not parse is still refused auth first.

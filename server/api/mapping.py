@@ -52,6 +52,7 @@ from sqm.server.api.proto_values import (
     timestamp,
 )
 from sqm.server.api.resource_mapping import (
+    VIEWS,
     decision,
     decisions,
     etag,
@@ -59,12 +60,14 @@ from sqm.server.api.resource_mapping import (
     supplier,
     supplier_event,
     supplier_name,
+    supplier_view,
 )
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 
 __all__ = [
     "API_FIELD_NAMES",
+    "VIEWS",
     "Violations",
     "checked_command",
     "decision",
@@ -81,6 +84,7 @@ __all__ = [
     "supplier_event",
     "supplier_id_from_name",
     "supplier_name",
+    "supplier_view",
 ]
 
 SUPPLIER_NAME = re.compile(r"^suppliers/(?P<id>[^/]+)$")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from google.protobuf import struct_pb2
 
@@ -46,8 +46,25 @@ def etag(state: SupplierState) -> str:
     return f"v{state.version}"
 
 
-def supplier(state: SupplierState) -> pb.Supplier:
-    """The API view of a supplier, with its contract, open review and pending plan."""
+SupplierView: TypeAlias = pb.SupplierView.ValueType
+VIEWS = frozenset({pb.SUPPLIER_VIEW_BASIC, pb.SUPPLIER_VIEW_FULL})
+
+
+def supplier_view(requested: SupplierView, default: SupplierView) -> SupplierView:
+    """The view an answer is built in: the one asked for, else the method's default."""
+    return default if requested == pb.SUPPLIER_VIEW_UNSPECIFIED else requested
+
+
+def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -> pb.Supplier:
+    """The API view of a supplier: with ``SUPPLIER_VIEW_BASIC`` its name, state and etag
+    only (what a writer needs to go on); in full with its contract, open review and plan.
+    """
+    if view == pb.SUPPLIER_VIEW_BASIC:
+        return pb.Supplier(
+            name=supplier_name(state.supplier_id),
+            state=enum_to_proto(pb.LifecycleState, LifecycleState(state.lifecycle)),
+            etag=etag(state),
+        )
     message = pb.Supplier(
         name=supplier_name(state.supplier_id),
         supplier_id=state.supplier_id,
@@ -211,10 +228,14 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
     return message
 
 
-def process_result(result: CommandResult) -> api.ProcessResult:
-    """What every mutating process method returns: supplier, decisions and recorded events."""
+def process_result(
+    result: CommandResult, view: SupplierView = pb.SUPPLIER_VIEW_BASIC
+) -> api.ProcessResult:
+    """What every mutating process method returns: supplier (in ``view``), decisions and
+    recorded events.
+    """
     return api.ProcessResult(
-        supplier=supplier(result.supplier),
+        supplier=supplier(result.supplier, view),
         decisions=decisions(result.decisions),
         events=[supplier_event(e) for e in result.events],
     )

@@ -26,6 +26,7 @@ from sqm.server.app.needs import NeedService
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import CommandResult, SupplierService
 from sqm.server.security.auth import current_actor
+from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 
 ACTOR_METADATA_KEY = "x-sqm-actor"
@@ -70,6 +71,9 @@ class ServicerBase:
         request_id_problem = mapping.request_id_problem(request.request_id)
         if request_id_problem:
             problems.append(FieldViolation("request_id", request_id_problem))
+        view_problem = _view_problem(request)
+        if view_problem:
+            problems.append(view_problem)
         version = None
         if "etag" in request.DESCRIPTOR.fields_by_name:
             try:
@@ -90,7 +94,7 @@ class ServicerBase:
         """The whole of a process method: prepare, execute, answer with a ProcessResult."""
         command, request_context = self._prepare(mapper, request, context)
         result = await self._execute(command, request_context)
-        return mapping.process_result(result)
+        return mapping.process_result(result, write_view(request))
 
     async def _execute(self, command: Command, context: RequestContext) -> CommandResult:
         try:
@@ -101,6 +105,27 @@ class ServicerBase:
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+def write_view(request: Any) -> pb.SupplierView.ValueType:
+    """The supplier view a mutating call's answer is built in: BASIC unless asked."""
+    return mapping.supplier_view(request.view, pb.SUPPLIER_VIEW_BASIC)
+
+
+def read_view(request: Any) -> pb.SupplierView.ValueType:
+    """The supplier view a read's answer is built in: FULL unless asked (a bad one refused)."""
+    problem = _view_problem(request)
+    if problem:
+        raise InvalidCommand([problem])
+    return mapping.supplier_view(request.view, pb.SUPPLIER_VIEW_FULL)
+
+
+def _view_problem(request: Any) -> FieldViolation | None:
+    if "view" not in request.DESCRIPTOR.fields_by_name:
+        return None
+    if request.view == pb.SUPPLIER_VIEW_UNSPECIFIED or request.view in mapping.VIEWS:
+        return None
+    return FieldViolation("view", f"unknown supplier view {request.view}")
 
 
 def actor(context: Context) -> str:

@@ -12,7 +12,7 @@ from functools import partial
 from sqm.server.api import mapping, measurement_upload, process_mapping
 from sqm.server.api.errors import TooManyRows, UploadTooLarge, translated
 from sqm.server.api.measurement_upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
-from sqm.server.api.servicer_base import Context, ServicerBase, actor
+from sqm.server.api.servicer_base import Context, ServicerBase, actor, write_view
 from sqm.v1 import supplier_service_pb2 as api
 
 
@@ -28,7 +28,9 @@ class MonitoringMethods(ServicerBase):
             process_mapping.record_measurement, request, context
         )
         result = await self._execute(command, request_context)
-        response = api.RecordMeasurementResponse(result=mapping.process_result(result))
+        response = api.RecordMeasurementResponse(
+            result=mapping.process_result(result, write_view(request))
+        )
         assessment = process_mapping.measurement_assessment(
             result.supplier, command.objective_id, command.value
         )

@@ -8,7 +8,13 @@ from sqm.domain.events import EVENT_TYPES
 from sqm.server.api import mapping, need_mapping, pagination, process_mapping
 from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import optional_time
-from sqm.server.api.servicer_base import Context, ServicerBase, supplier_id
+from sqm.server.api.servicer_base import (
+    Context,
+    ServicerBase,
+    read_view,
+    supplier_id,
+    write_view,
+)
 from sqm.server.app.needs import ranked_candidates
 from sqm.server.app.suppliers import EventFilter
 from sqm.v1 import supplier_service_pb2 as api
@@ -27,7 +33,9 @@ class SelectionMethods(ServicerBase):
         """Enter a supplier as a candidate."""
         command, request_context = self._prepare(mapping.register_supplier, request, context)
         result = await self._execute(command, request_context)
-        return api.RegisterSupplierResponse(supplier=mapping.supplier(result.supplier))
+        return api.RegisterSupplierResponse(
+            supplier=mapping.supplier(result.supplier, write_view(request))
+        )
 
     @translated
     async def SubmitQualificationEvidence(  # noqa: N802
@@ -37,7 +45,7 @@ class SelectionMethods(ServicerBase):
         command, request_context = self._prepare(mapping.submit_evidence, request, context)
         result = await self._execute(command, request_context)
         return api.SubmitQualificationEvidenceResponse(
-            supplier=mapping.supplier(result.supplier),
+            supplier=mapping.supplier(result.supplier, write_view(request)),
             decisions=mapping.decisions(result.decisions),
         )
 
@@ -46,14 +54,16 @@ class SelectionMethods(ServicerBase):
         self, request: api.GetSupplierRequest, context: Context
     ) -> api.GetSupplierResponse:
         """Read one supplier."""
+        view = read_view(request)
         state = await self._run(self._service.get, supplier_id(request.name, "name"))
-        return api.GetSupplierResponse(supplier=mapping.supplier(state))
+        return api.GetSupplierResponse(supplier=mapping.supplier(state, view))
 
     @translated
     async def ListSuppliers(  # noqa: N802
         self, request: api.ListSuppliersRequest, context: Context
     ) -> api.ListSuppliersResponse:
         """List suppliers in id order."""
+        view = read_view(request)
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
         # One extra row tells whether another page exists without a second query.
@@ -61,7 +71,7 @@ class SelectionMethods(ServicerBase):
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(
-            suppliers=[mapping.supplier(s) for s in page], next_page_token=token
+            suppliers=[mapping.supplier(s, view) for s in page], next_page_token=token
         )
 
     @translated

@@ -11,7 +11,8 @@ A batch of jobs (a single call is a batch of one) goes through the same steps, i
    the next job of the same stream sees;
 4. **append once**: everything decided goes to :meth:`~sqm.domain.ports.EventStore.append_batch`
    in one transaction (all or none when asked), only the last state of each stream
-   serialised as its snapshot;
+   serialised as its snapshot, and only when the stream's version reaches the next multiple
+   of ``snapshot_every`` (a new stream always gets one: snapshots list the streams);
 5. **answer** from the events in hand and the records the store sealed, read back from
    nothing.
 
@@ -95,6 +96,10 @@ class StreamKind(Generic[C, S, E]):
     from_snapshot: Callable[[Mapping[str, Any]], S]
     to_payload: Callable[[E], dict[str, Any]]
     event_from_record: Callable[[RecordedEvent], E]
+    decide_and_fold: Callable[[C, S | None, Policy], tuple[Sequence[E], S | None]] | None = None
+    """``decide`` and the state after its events at once, when the kind can fold each
+    event once (the supplier's ``decide`` folds as it goes); else ``decide``, then ``fold``.
+    """
 
 
 @attrs.frozen
@@ -206,34 +211,61 @@ class Pipeline(Generic[C, S, E]):
         store: EventStore,
         policy: Callable[[], Policy],
         states: StateCache[S] | None = None,
+        snapshot_every: int = 1,
     ) -> None:
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1, not {snapshot_every}")
         self._kind = kind
         self._store = store
         self._policy = policy
         self._states: StateCache[S] = states if states is not None else StateCache()
+        self._snapshot_every = snapshot_every
 
     # --- reading ------------------------------------------------------------------------
 
     def load(self, stream_id: str) -> S | None:
         """The stream's current state: kept, or its snapshot folded forward to the log's head.
 
-        A snapshot normally is the head; it lags only when the append that carried it was
-        refused after an earlier one of its batch was stored, and folding forward covers that.
+        With ``snapshot_every`` = 1 a snapshot is the head (it lags only when the append that
+        carried it was refused after an earlier one of its batch was stored); with N it lags
+        the head by fewer than N events, so loading never folds more than N - 1 events (plus
+        those of the one append that crossed the boundary without its snapshot being stored).
         """
+        if self._snapshot_every > 1:
+            return self._load_lagging(stream_id)
         version = self._store.snapshot_version(stream_id)
         kept = None if version is None else self._states.get(stream_id, version)
         if kept is not None:
             return kept
+        return self._from_snapshot(stream_id)
+
+    def _load_lagging(self, stream_id: str) -> S | None:
+        # The snapshot's version says nothing about the head here: a kept state is brought
+        # to the head by the events after it (one indexed read, usually empty).
+        kept = self._states.latest(stream_id)
+        if kept is None:
+            return self._from_snapshot(stream_id)
+        later = self._store.read_stream(stream_id, kept.version)
+        if not later:
+            return kept
+        return self._folded_forward(stream_id, kept, later)
+
+    def _from_snapshot(self, stream_id: str) -> S | None:
         snapshot = self._store.load_snapshot(stream_id)
         if snapshot is None:
             return None
-        state: S | None = self._kind.from_snapshot(snapshot.state)
-        later = self._store.read_stream(stream_id, snapshot.version)
+        state = self._kind.from_snapshot(snapshot.state)
+        return self._folded_forward(
+            stream_id, state, self._store.read_stream(stream_id, snapshot.version)
+        )
+
+    def _folded_forward(self, stream_id: str, state: S, later: Sequence[RecordedEvent]) -> S | None:
+        folded: S | None = state
         if later:
-            state = self._kind.fold((self._kind.event_from_record(r) for r in later), state)
-        if state is not None:
-            self._states.put(stream_id, state.version, state)
-        return state
+            folded = self._kind.fold((self._kind.event_from_record(r) for r in later), state)
+        if folded is not None:
+            self._states.put(stream_id, folded.version, folded)
+        return folded
 
     # --- writing ------------------------------------------------------------------------
 
@@ -350,11 +382,10 @@ class Pipeline(Generic[C, S, E]):
         version = state.version if state is not None else 0
         if context.expected_version is not None and context.expected_version != version:
             raise ConcurrencyConflict(stream_id, context.expected_version, version)
-        events = list(self._kind.decide(command, state, scope.policy))
+        events, after = self._decided(command, state, scope.policy)
         if not events:
             states[stream_id] = state
             return _Decided(index, state, [], None)
-        after = self._kind.fold(events, state)
         states[stream_id] = after
         meta = CommandMeta(context.request_id, context.actor, scope.policy.version, digest)
         new_events = [
@@ -362,6 +393,14 @@ class Pipeline(Generic[C, S, E]):
         ]
         append = PendingAppend(stream_id, version, new_events, meta, None)
         return _Decided(index, after, events, append)
+
+    def _decided(self, command: C, state: S | None, policy: Policy) -> tuple[list[E], S | None]:
+        kind = self._kind
+        if kind.decide_and_fold is not None:
+            events, after = kind.decide_and_fold(command, state, policy)
+            return list(events), after
+        events = list(kind.decide(command, state, policy))
+        return events, (kind.fold(events, state) if events else state)
 
     def _new_event(self, event: E) -> NewEvent:
         return NewEvent(event_type(event), self._kind.to_payload(event), event.occurred_at)
@@ -392,14 +431,23 @@ class Pipeline(Generic[C, S, E]):
         assert append is not None  # noqa: S101 - only jobs that record are committed
         if last_of_stream[append.stream_id] is not decided or decided.state is None:
             return append  # a later job of the batch writes this stream's snapshot
+        if not self._snapshot_due(append.expected_version, decided.state.version):
+            return append  # the stream is folded forward from its last snapshot on load
         return attrs.evolve(append, snapshot=self._kind.to_snapshot(decided.state))
+
+    def _snapshot_due(self, before: int, after: int) -> bool:
+        """True when an append from version ``before`` to ``after`` writes the snapshot: a
+        new stream always (snapshots list the streams), else on reaching a multiple of N.
+        """
+        every = self._snapshot_every
+        return before == 0 or every == 1 or after // every > before // every
 
     def _stored(self, decided: _Decided[C, S, E], result: AppendResult) -> Recorded[S, E]:
         if decided.state is not None:
             self._states.put(result.stream_id, result.last_version, decided.state)
         observe_events(result.events)
         for event in decided.events:
-            if isinstance(event, DecisionRecorded) and event.decision.fired:
+            if isinstance(event, DecisionRecorded) and event.took_effect:
                 record_decision(event.decision.rule_id, event.decision.action.value)
         return Recorded(decided.state, tuple(decided.events), result.events)
 

@@ -163,11 +163,11 @@ class PolicyAdministration:
             raise SupplierNotFound(supplier_id)
         events = (event_from_payload(r.event_type, r.payload) for r in recorded)
         replayed = replay_events(events, at)
-        if replayed.state is None or replayed.at is None:
+        if replayed.judged is None or replayed.at is None:
             registered = recorded[0].occurred_at.isoformat()
             message = f"is before the supplier was registered ({registered})"
             raise InvalidCommand([FieldViolation("time", message)])
-        evaluation = evaluate_at(policy, replayed.state, replayed.at, stage)
+        evaluation = evaluate_at(policy, replayed.judged, replayed.at, stage)
         decisions = (*evaluation.fired, *evaluation.not_fired)
         return SupplierExplanation(policy.version, replayed.at, decisions)
 

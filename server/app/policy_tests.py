@@ -21,14 +21,21 @@ import attrs
 
 from sqm.domain.commands import Command
 from sqm.domain.errors import DomainError
-from sqm.domain.events import Event
+from sqm.domain.events import DecisionRecorded, Event
 from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import Decision, SupplierState
 from sqm.domain.ports import Policy
 from sqm.domain.serialization import converter, event_from_payload
 from sqm.rules import CompiledPolicy, PolicyPack, load_pack
 from sqm.rules.errors import PackError
-from sqm.rules.tooling.testfile import Case, CaseFile, discover, parse_case_file
+from sqm.rules.tooling.testfile import (
+    STARTING_POINTS,
+    Case,
+    CaseFile,
+    discover,
+    parse_case_file,
+    start_steps,
+)
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import CommandResult, SupplierService
 from sqm.server.storage.memory import MemoryEventStore
@@ -102,8 +109,16 @@ def run_pack_tests(
     cases = [c for f in files for c in f.cases if select.lower() in c.name.lower()]
     problems.extend(_unknown_rules(pack, cases))
     problems.extend(_unknown_invariants(pack, cases))
-    results = tuple(run_case(decider, case, pack.invariants) for case in cases)
+    results = tuple(run_case(decider, started(case, pack), pack.invariants) for case in cases)
     return PackTestRun(pack, files, results, tuple(problems))
+
+
+def started(case: Case, pack: PolicyPack) -> Case:
+    """``case`` with the commands of its starting point (if it names one) run first."""
+    if case.start is None:
+        return case
+    leading = start_steps(case.start, case.supplier_id, pack)
+    return attrs.evolve(case, steps=(*leading, *case.steps))
 
 
 def _parse(path: Path) -> CaseFile:
@@ -165,7 +180,10 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     watch = InvariantWatch([i for i in invariants if i.id in case.expect.invariants])
     clock = _StepClock()
     service = SupplierService(MemoryEventStore(clock=clock), lambda: policy)
+    # The commands of a starting point (see ``started``) come first, one per point passed.
+    start_count = STARTING_POINTS.index(case.start.point) + 1 if case.start else 0
     decisions: list[Decision] = []
+    no_effect: dict[str, str] = {}  # rule id -> why its action could not apply (the latest)
     failures: list[str] = []
     for index, step in enumerate(case.steps, start=1):
         command = cast(Command, step.item)  # a case file holds commands only
@@ -186,15 +204,41 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
             break
         if step.expect_error:
             failures.append(f"{name} was accepted; expected it refused with {step.expect_error}")
-        decisions.extend(result.decisions)
+        _collect(result, decisions, no_effect)
         broken = watch.after(command, result)
         if broken:
             failures.append(f"{name} broke {broken}")
             break
+        missed = _start_missed(case, result) if index == start_count else ""
+        if missed:
+            failures.append(missed)
+            break
     fired = tuple(dict.fromkeys(d.rule_id for d in decisions if d.fired))
     if not failures:
-        failures.extend(_compare(case, service, decisions, fired))
+        failures.extend(_compare(case, service, decisions, fired, no_effect))
     return CaseResult(case, fired, tuple(failures))
+
+
+def _collect(result: CommandResult, decisions: list[Decision], no_effect: dict[str, str]) -> None:
+    """Keep the command's decisions; those without effect go to ``no_effect``, with why."""
+    for event in result.decided:
+        if isinstance(event, DecisionRecorded):
+            if event.no_effect:
+                no_effect[event.decision.rule_id] = event.no_effect
+            else:
+                decisions.append(event.decision)
+
+
+def _start_missed(case: Case, result: CommandResult) -> str:
+    """Why the case's starting point was not reached by its commands, or ""."""
+    start, reached = case.start, result.supplier.lifecycle
+    if start is None or reached is start.point:
+        return ""
+    return (
+        f"the start (line {start.line}) did not reach {start.point}: the supplier is"
+        f" {reached} after it; the pack does not let a supplier with full marks, every"
+        " required certificate and a passed audit through"
+    )
 
 
 class InvariantWatch:
@@ -228,7 +272,11 @@ class InvariantWatch:
 
 
 def _compare(
-    case: Case, service: SupplierService, decisions: Sequence[Decision], fired: Sequence[str]
+    case: Case,
+    service: SupplierService,
+    decisions: Sequence[Decision],
+    fired: Sequence[str],
+    no_effect: Mapping[str, str],
 ) -> list[str]:
     expect = case.expect
     try:
@@ -241,7 +289,7 @@ def _compare(
     missing = [rid for rid in expect.fired if rid not in fired]
     if missing:
         failures.extend(_diff("fired", f"{', '.join(expect.fired)} (at least)", _ids(fired)))
-        failures.extend(_why_not(rid, decisions) for rid in missing)
+        failures.extend(_why_not(rid, decisions, no_effect) for rid in missing)
     unwanted = [rid for rid in expect.not_fired if rid in fired]
     if unwanted:
         failures.extend(_diff("not fired", ", ".join(expect.not_fired), _ids(fired)))
@@ -260,7 +308,9 @@ def _ids(ids: Sequence[str]) -> str:
     return ", ".join(ids) or _NOTHING
 
 
-def _why_not(rule_id: str, decisions: Sequence[Decision]) -> str:
+def _why_not(rule_id: str, decisions: Sequence[Decision], no_effect: Mapping[str, str]) -> str:
+    if rule_id in no_effect:
+        return f"{'':<10} {rule_id} matched but had {no_effect[rule_id]}"
     latest = next((d for d in reversed(decisions) if d.rule_id == rule_id), None)
     if latest is None:
         return f"{'':<10} {rule_id} was never explained (other rules fired, or it was not asked)"

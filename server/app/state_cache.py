@@ -37,6 +37,15 @@ class StateCache(Generic[S]):
             self._states.move_to_end(stream_id)
             return kept[1]
 
+    def latest(self, stream_id: str) -> S | None:
+        """The last state kept for ``stream_id``, whatever its version (the caller checks)."""
+        with self._lock:
+            kept = self._states.get(stream_id)
+            if kept is None:
+                return None
+            self._states.move_to_end(stream_id)
+            return kept[1]
+
     def put(self, stream_id: str, version: int, state: S) -> None:
         """Keep ``state`` as the stream's state at ``version``."""
         with self._lock:

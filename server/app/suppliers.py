@@ -16,11 +16,10 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import AdvanceTime, Command
-from sqm.domain.decide import decide, fold
+from sqm.domain.decide import decide, decide_and_fold, fold
 from sqm.domain.errors import (
     FieldViolation,
     InvalidCommand,
-    PolicyError,
     SupplierNotFound,
 )
 from sqm.domain.events import DecisionRecorded, Event
@@ -28,6 +27,7 @@ from sqm.domain.lifecycle import TICKED
 from sqm.domain.model import Decision, SupplierState, exact
 from sqm.domain.needs import is_need_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
+from sqm.domain.ranking import Candidate, EvaluationReport
 from sqm.domain.serialization import (
     event_from_payload,
     event_to_payload,
@@ -36,8 +36,6 @@ from sqm.domain.serialization import (
     state_to_dict,
 )
 from sqm.domain.validation import validate
-from sqm.rules.policy import CompiledPolicy
-from sqm.rules.selection import Candidate, EvaluationReport
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 
 SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
@@ -51,6 +49,7 @@ SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     from_snapshot=state_from_dict,
     to_payload=event_to_payload,
     event_from_record=lambda record: event_from_payload(record.event_type, record.payload),
+    decide_and_fold=decide_and_fold,
 )
 
 
@@ -119,10 +118,13 @@ class EventFilter:
 class SupplierService:
     """Runs supplier commands through the pipeline and answers queries from snapshots."""
 
-    def __init__(self, store: EventStore, policy: Callable[[], Policy]) -> None:
+    def __init__(
+        self, store: EventStore, policy: Callable[[], Policy], *, snapshot_every: int = 1
+    ) -> None:
         self._store = store
         self._policy = policy
-        self._pipeline = Pipeline(SUPPLIERS, store, policy)
+        self._pipeline = Pipeline(SUPPLIERS, store, policy, snapshot_every=snapshot_every)
+        self._snapshots_lag = snapshot_every > 1
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
@@ -168,7 +170,7 @@ class SupplierService:
         after = ""
         while page := self._supplier_snapshots(after, TICK_PAGE_SIZE):
             after = page[-1].stream_id
-            due = [state for s in page if _due(state := state_from_dict(s.state), now)]
+            due = [state for s in page if _due(state := self._current(s), now)]
             checked += len(due)
             jobs = [_tick(state, now, actor) for state in due]
             for state, outcome in zip(due, self.run(jobs), strict=True):
@@ -199,17 +201,14 @@ class SupplierService:
         candidate at an index, for errors.
         """
         policy = self._policy()
-        if not isinstance(policy, CompiledPolicy):
-            raise PolicyError("the active policy cannot rank candidates")
+        criteria = policy.ranking_criteria()
         # Recorded scores are "higher is better"; a cost criterion needs the raw value (a
         # price, a lead time in days) from the request, never a score standing in for it.
-        benefits = {c.id for c in policy.pack.criteria if c.kind.value == "benefit"}
+        benefits = {c.id for c in criteria if c.kind == "benefit"}
         candidates = []
         for index, (supplier_id, values) in enumerate(inputs):
             recorded = self.get(supplier_id).scores
-            missing = [
-                c.id for c in policy.pack.criteria if c.id not in values and c.id not in benefits
-            ]
+            missing = [c.id for c in criteria if c.id not in values and c.id not in benefits]
             if missing:
                 raise InvalidCommand(
                     [
@@ -242,7 +241,13 @@ class SupplierService:
     def list_suppliers(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
         """Suppliers in id order after ``after_supplier_id``."""
         snapshots = self._supplier_snapshots(after_supplier_id, limit)
-        return [state_from_dict(s.state) for s in snapshots]
+        return [self._current(s) for s in snapshots]
+
+    def _current(self, snapshot: StreamSnapshot) -> SupplierState:
+        """The supplier a listed snapshot is of, at the head of its stream."""
+        if not self._snapshots_lag:
+            return state_from_dict(snapshot.state)
+        return _require_state(self._pipeline.load(snapshot.stream_id))
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
         # Need streams sort after every supplier id (see sqm.domain.needs): the suppliers end

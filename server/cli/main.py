@@ -33,6 +33,7 @@ from sqm.server.config import (
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    DEFAULT_SNAPSHOT_EVERY,
     DEFAULT_STREAM_IDLE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         "--tick-seconds",
         help=f"how often the deadline scheduler advances time; 0 turns it off"
         f" (env {ENVIRONMENT['tick_seconds']}, default {DEFAULT_TICK_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--snapshot-every",
+        help=f"write a supplier's snapshot every N versions; reading one then folds at most"
+        f" N events past it (env {ENVIRONMENT['snapshot_every']},"
+        f" default {DEFAULT_SNAPSHOT_EVERY})",
     )
     serve.add_argument(
         "--tokens-file",

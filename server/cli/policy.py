@@ -267,11 +267,11 @@ def _explain(args: argparse.Namespace) -> int:
             raise _CannotRun("--supplier and --version go with --database")
         policy, name = _policy_from_directory(args.directory)
         replayed = _from_events_file(args.events, policy, at)
-    if replayed.state is None or replayed.at is None:
+    if replayed.judged is None or replayed.at is None:
         print("no supplier in the history up to that time")
         return FOUND_PROBLEMS
     try:
-        evaluation = evaluate_at(policy, replayed.state, replayed.at, stage)
+        evaluation = evaluate_at(policy, replayed.judged, replayed.at, stage)
     except DomainError as error:
         print(f"the policy could not evaluate: {error}")
         return FOUND_PROBLEMS

@@ -78,6 +78,11 @@ class Metrics:
         self.watchers = Gauge(
             "sqm_active_watchers", "Watch streams open now.", registry=self.registry
         )
+        self.drill_mode = Gauge(
+            "sqm_drill_mode",
+            "1 when the server runs in drill mode (AdvanceTime may pass the wall clock).",
+            registry=self.registry,
+        )
         self.grpc = GrpcServerMetrics(self.registry)
         self.recorded = Counter(
             "sqm_events_recorded",

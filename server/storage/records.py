@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import orjson
 
-from sqm.domain.audit import recompute_hash, verify_chain
+from sqm.domain.audit import event_hash_of_json, verify_chain
 from sqm.domain.documents import (
     MAX_DOCUMENT_BYTES,
     ArchivedDocument,
@@ -113,28 +113,41 @@ def seal_events(
 
     Payloads and times are normalised to exactly what storage gives back (a JSON round
     trip, UTC), so the hash computed here is the hash a later verification recomputes.
+    Each payload is encoded to canonical JSON once: that text is hashed (spliced into the
+    record's canonical JSON, the same bytes :func:`~sqm.domain.audit.recompute_hash` hashes)
+    and kept on the record for the row (``payload_json``).
     """
     stamp = _stored_time(recorded_at)
     records: list[RecordedEvent] = []
     prev_hash = last_hash
     for offset, new in enumerate(events, start=1):
-        unsealed = RecordedEvent(
-            global_seq=last_seq + offset,
-            stream_id=stream_id,
-            version=expected_version + offset,
-            event_type=new.event_type,
-            payload=from_json(to_json(new.payload)),
-            occurred_at=_stored_time(new.occurred_at),
-            recorded_at=stamp,
-            actor=meta.actor,
-            request_id=meta.request_id,
+        payload_json = to_json(new.payload)
+        global_seq, version = last_seq + offset, expected_version + offset
+        occurred_at = _stored_time(new.occurred_at)
+        digest = event_hash_of_json(
+            prev_hash=prev_hash, global_seq=global_seq, stream_id=stream_id, version=version,
+            event_type=new.event_type, payload_json=payload_json, occurred_at=occurred_at,
+            recorded_at=stamp, actor=meta.actor, request_id=meta.request_id,
             policy_version=meta.policy_version,
-            prev_hash=prev_hash,
-            hash="",
+        )  # fmt: skip
+        records.append(
+            RecordedEvent(
+                global_seq=global_seq,
+                stream_id=stream_id,
+                version=version,
+                event_type=new.event_type,
+                payload=from_json(payload_json),
+                occurred_at=occurred_at,
+                recorded_at=stamp,
+                actor=meta.actor,
+                request_id=meta.request_id,
+                policy_version=meta.policy_version,
+                prev_hash=prev_hash,
+                hash=digest,
+                payload_json=payload_json,
+            )
         )
-        record = attrs.evolve(unsealed, hash=recompute_hash(unsealed))
-        records.append(record)
-        prev_hash = record.hash
+        prev_hash = digest
     return records
 
 
@@ -295,7 +308,7 @@ def event_row(record: RecordedEvent, time: TimeColumn) -> tuple[Any, ...]:
         record.stream_id,
         record.version,
         record.event_type,
-        to_json(record.payload),
+        record.payload_json if record.payload_json is not None else to_json(record.payload),
         time(record.occurred_at),
         time(record.recorded_at),
         record.actor,

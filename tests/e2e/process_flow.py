@@ -67,6 +67,7 @@ def qualified(client: SqmClient, supplier_id: str, timeline: Timeline) -> pb.Sup
         certificates=network_certificates(timeline.now),
         site_audit_result=pb.SITE_AUDIT_RESULT_PASSED,
         occur_time=timeline.step(),
+        view=pb.SUPPLIER_VIEW_FULL,
     )
     assert response.supplier.state == pb.LIFECYCLE_STATE_QUALIFIED, response.decisions
     return response.supplier
@@ -86,7 +87,9 @@ def the_contract(
 def contracted(client: SqmClient, supplier_id: str, timeline: Timeline) -> api.ProcessResult:
     """A qualified supplier with a contract on :data:`OBJECTIVES`."""
     qualified(client, supplier_id, timeline)
-    return client.sign_contract(supplier_id, the_contract(timeline), occur_time=timeline.step())
+    return client.sign_contract(
+        supplier_id, the_contract(timeline), occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+    )
 
 
 def availability_row(

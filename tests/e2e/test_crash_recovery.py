@@ -32,6 +32,7 @@ def test_sigkill_after_acknowledgement_loses_nothing(database: Path) -> None:
                 certificates=certificates_for_network_equipment(),
                 site_audit_result=pb.SITE_AUDIT_RESULT_PASSED,
                 occur_time=DECISION_TIME,
+                view=pb.SUPPLIER_VIEW_FULL,
             )
             history_before = list(client.list_supplier_events("kill-0"))
         first.kill()  # immediately after the last response: no graceful shutdown

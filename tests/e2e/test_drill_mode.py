@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,3 +50,26 @@ def test_a_drill_server_advances_time_and_logs_it_with_the_actor(database: Path)
     assert "drill=on" in output
     assert "AdvanceTime to " in output
     assert " by anonymous (drill)" in output
+
+
+def test_drill_mode_is_visible_on_the_metrics_endpoint(database: Path) -> None:
+    """An operator sees drill mode at a glance: sqm_drill_mode is 1 on a --drill server."""
+    server = ServerProcess(database, "--drill", "--metrics-port", "0").start()
+    try:
+        url = _metrics_url(server)
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            text = response.read().decode()
+    finally:
+        server.stop()
+    assert "sqm_drill_mode 1.0" in text
+
+
+def _metrics_url(server: ServerProcess) -> str:
+    give_up = time.monotonic() + 10
+    while time.monotonic() < give_up:
+        for line in server.output:
+            found = re.search(r"metrics on (http://127\.0\.0\.1:\d+/metrics)", line)
+            if found:
+                return found[1]
+        time.sleep(0.05)
+    raise AssertionError("\n".join(server.output))

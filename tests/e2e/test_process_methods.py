@@ -70,7 +70,9 @@ def test_signing_without_objectives_applies_the_policy_defaults(client: SqmClien
     qualified(client, "default-co", timeline)
     terms = the_contract(timeline, objectives=())
 
-    result = client.sign_contract("default-co", terms, occur_time=timeline.step())
+    result = client.sign_contract(
+        "default-co", terms, occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+    )
 
     objectives = result.supplier.contract.objectives
     if not objectives:
@@ -83,11 +85,48 @@ def test_blacklisting_a_candidate_disqualifies_it(client: SqmClient) -> None:
     """A blacklisted candidate is terminated and marked blacklisted."""
     client.register_supplier("shady", "Shady", pb.SERVICE_CATEGORY_SOFTWARE)
 
-    result = client.blacklist_supplier("shady", "sanctions list")
+    result = client.blacklist_supplier("shady", "sanctions list", view=pb.SUPPLIER_VIEW_FULL)
 
     assert result.supplier.blacklisted
     assert result.supplier.state == pb.LIFECYCLE_STATE_TERMINATED
     assert _types(result) == ["SupplierBlacklisted", "LifecycleTransitioned"]
+
+
+def test_a_write_answers_the_basic_view_unless_the_full_one_is_asked(client: SqmClient) -> None:
+    """A mutating call answers name, state and etag only by default, the whole supplier on
+    request; reads answer the whole supplier unless asked for less.
+    """
+    timeline = Timeline()
+    qualified(client, "view-co", timeline)
+    terms = the_contract(timeline)
+
+    basic = client.sign_contract("view-co", terms, occur_time=timeline.step())
+    full = client.get_supplier("view-co")
+
+    assert basic.supplier == pb.Supplier(
+        name="suppliers/view-co", state=pb.LIFECYCLE_STATE_CONTRACTED, etag=full.etag
+    )
+    assert _types(basic) == ["ContractSigned", "LifecycleTransitioned"]
+    assert full.contract.contract_id == "C-2026-001"
+    assert client.get_supplier("view-co", view=pb.SUPPLIER_VIEW_BASIC) == basic.supplier
+    listed = list(client.list_suppliers(view=pb.SUPPLIER_VIEW_BASIC))
+    assert basic.supplier in listed
+    asked = client.submit_self_check(
+        "view-co", True, occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+    )
+    assert asked.supplier == client.get_supplier("view-co")
+
+
+def test_an_unknown_supplier_view_is_invalid_naming_view(client: SqmClient) -> None:
+    """A view number the API does not define is refused, on a write and on a read."""
+    client.register_supplier("odd-view", "Odd", pb.SERVICE_CATEGORY_SOFTWARE)
+    odd = 7  # not a SupplierView
+
+    write = _refused(lambda: client.open_review("odd-view", "why", view=odd))  # type: ignore[arg-type]
+    read = _refused(lambda: client.get_supplier("odd-view", view=odd))  # type: ignore[arg-type]
+
+    assert write.code == read.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert _fields(write) == _fields(read) == {"view"}
 
 
 # --- monitoring ----------------------------------------------------------------------------
@@ -136,7 +175,9 @@ def test_surveys_inspections_reports_and_self_checks_are_recorded(client: SqmCli
     report = client.submit_progress_report(
         "watch-co", "rollout 40% done", occur_time=timeline.step()
     )
-    check = client.submit_self_check("watch-co", True, summary="ok", occur_time=timeline.step())
+    check = client.submit_self_check(
+        "watch-co", True, summary="ok", occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+    )
 
     assert _types(survey)[0] == "SatisfactionSurveyRecorded"
     assert survey.events[0].payload["respondents"] == 120
@@ -155,14 +196,16 @@ def test_a_review_requiring_remediation_ends_contracted_once_verified(client: Sq
     timeline = Timeline()
     contracted(client, "fix-co", timeline)
 
-    opened = client.open_review("fix-co", "repeated outages", occur_time=timeline.step())
+    opened = client.open_review(
+        "fix-co", "repeated outages", occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+    )
     assert opened.supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
     assert opened.supplier.review.reason == "repeated outages"
     assert opened.supplier.review.rule_id == ""
 
     concluded = client.conclude_review(
         "fix-co", pb.REVIEW_OUTCOME_REMEDIATION_REQUIRED, note="plan needed",
-        occur_time=timeline.step(), etag=opened.supplier.etag,
+        occur_time=timeline.step(), etag=opened.supplier.etag, view=pb.SUPPLIER_VIEW_FULL,
     )  # fmt: skip
     assert concluded.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
     assert not concluded.supplier.HasField("review")
@@ -170,7 +213,11 @@ def test_a_review_requiring_remediation_ends_contracted_once_verified(client: Sq
     assert plan.due_time.ToSeconds() > plan.require_time.ToSeconds()
 
     submitted = client.submit_improvement_plan(
-        "fix-co", ["second power feed", "spares on site"], "Li Wei", occur_time=timeline.step()
+        "fix-co",
+        ["second power feed", "spares on site"],
+        "Li Wei",
+        occur_time=timeline.step(),
+        view=pb.SUPPLIER_VIEW_FULL,
     )
     assert list(submitted.supplier.improvement_plan.measures) == [
         "second power feed",
@@ -179,13 +226,13 @@ def test_a_review_requiring_remediation_ends_contracted_once_verified(client: Sq
     assert submitted.supplier.improvement_plan.owner == "Li Wei"
 
     completed = client.complete_improvement_plan(
-        "fix-co", note="installed", occur_time=timeline.step()
+        "fix-co", note="installed", occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
     )
     assert completed.supplier.improvement_plan.HasField("complete_time")
 
     verified = client.verify_remediation(
         "fix-co", note="no outage since", occur_time=timeline.step(),
-        etag=completed.supplier.etag,
+        etag=completed.supplier.etag, view=pb.SUPPLIER_VIEW_FULL,
     )  # fmt: skip
     assert verified.supplier.state == pb.LIFECYCLE_STATE_CONTRACTED
     assert not verified.supplier.HasField("improvement_plan")

@@ -8,8 +8,9 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sqm.domain.audit import recompute_hash, verify_chain
+from sqm.domain.audit import event_hash_of_json, recompute_hash, verify_chain
 from sqm.domain.ports import RecordedEvent
+from sqm.domain.serialization import canonical_json
 from tests.strategies import (
     RECORDED_EVENT_FIELDS,
     offset_moments,
@@ -142,3 +143,25 @@ def test_the_hash_covers_content_not_its_spelling(
     )
     assert recompute_hash(respelled) == original.hash
     assert verify_chain([*chain[:index], respelled, *chain[index + 1 :]]).intact
+
+
+@given(recorded_event_chains())
+def test_hashing_the_payloads_canonical_json_gives_the_same_hash(
+    chain: list[RecordedEvent],
+) -> None:
+    """The store hashes each payload's JSON text once encoded: the same bytes, the same hash."""
+    for event in chain:
+        spliced = event_hash_of_json(
+            prev_hash=event.prev_hash,
+            global_seq=event.global_seq,
+            stream_id=event.stream_id,
+            version=event.version,
+            event_type=event.event_type,
+            payload_json=canonical_json(event.payload).decode("utf-8"),
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            actor=event.actor,
+            request_id=event.request_id,
+            policy_version=event.policy_version,
+        )
+        assert spliced == recompute_hash(event) == event.hash

@@ -43,7 +43,7 @@ from sqm.domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
-from sqm.domain.decide import apply, decide, fold
+from sqm.domain.decide import apply, decide, decide_and_fold, fold
 from sqm.domain.errors import (
     DomainError,
     IllegalTransition,
@@ -413,3 +413,17 @@ def test_a_reminder_key_is_never_issued_twice(sequence: list[Command]) -> None:
     keys = [e.key for e in all_events(replay(sequence)) if isinstance(e, ReminderIssued)]
     assert len(keys) == len(set(keys))
     event(f"reminders: {min(len(keys), 2)}")
+
+
+@given(command_sequences())
+def test_deciding_and_folding_at_once_gives_the_events_and_state_of_decide_then_fold(
+    sequence: list[Command],
+) -> None:
+    """decide_and_fold (each event folded once) answers what decide, then fold, answers."""
+    policy = FakePolicy()
+    for step in replay(sequence):
+        if step.error is not None:
+            continue
+        events, after = decide_and_fold(step.command, step.before, policy)
+        assert tuple(events) == step.events
+        assert after == step.after

@@ -240,6 +240,6 @@ def _await_access_log(server: ServerProcess, method: str) -> None:
     """Wait until the server logged the end of a call to ``method`` (its access line)."""
     # The server's output is the only sign that it noticed; it is read by a thread.
     give_up = time.monotonic() + 30
-    while not any(f"/{method}" in line and '"code"' in line for line in server.output):
+    while not any("sqm.access" in line and f"/{method} " in line for line in server.output):
         assert time.monotonic() < give_up, "\n".join(server.output[-20:])
         time.sleep(0.02)

@@ -1,5 +1,5 @@
 """Our code acts: what each fired decision does to the supplier, in which order, and that a
-decision with no effect is not recorded.
+decision with no effect is recorded with why (only a reminder already sent stays quiet).
 
 These tests call :func:`sqm.domain.actions.act_on` with decisions built by hand, so every action
 is checked in every state regardless of which rules a policy has.
@@ -91,6 +91,12 @@ def recorded(events: list[Event]) -> list[str]:
     return [e.decision.rule_id for e in events if isinstance(e, DecisionRecorded)]
 
 
+def no_effect(events: list[Event]) -> list[str]:
+    """The ``no_effect`` reasons of ``events``, which must all be recorded decisions."""
+    assert all(isinstance(e, DecisionRecorded) for e in events), events
+    return [e.no_effect for e in events if isinstance(e, DecisionRecorded)]
+
+
 def remind(reminder: str) -> Decision:
     """A fired remind decision for ``reminder``."""
     return decision(Action.REMIND, parameters={"reminder": reminder})
@@ -127,7 +133,12 @@ def test_decisions_act_in_precedence_order_whatever_order_they_fired_in() -> Non
     """Conservative actions first: terminate acts before verify, so verify finds nothing."""
     state = completed(supplier_in(S.REMEDIATION))
     events = act(state, decision(Action.VERIFY_REMEDIATION), decision(Action.TERMINATE))
-    assert recorded(events) == ["t.terminate"]
+    assert recorded(events) == ["t.terminate", "t.verify_remediation"]
+    assert events[-1] == DecisionRecorded(
+        NOW,
+        decision(Action.VERIFY_REMEDIATION),
+        "no effect: verify_remediation cannot apply in terminated",
+    )
     assert moves(events) == [(Trigger.MISS_IMPROVEMENT_DEADLINE.value, S.REMEDIATION, S.TERMINATED)]
 
 
@@ -181,11 +192,12 @@ NO_MOVE = [
 @pytest.mark.parametrize(
     ("action", "lifecycle"), NO_MOVE, ids=[f"{a.value}-in-{s.value}" for a, s in NO_MOVE]
 )
-def test_a_lifecycle_action_with_no_move_from_the_state_is_not_recorded(
+def test_a_lifecycle_action_with_no_move_from_the_state_is_recorded_as_having_no_effect(
     action: Action, lifecycle: LifecycleState
 ) -> None:
-    """Where the table has no move for it, the decision leaves no trace at all."""
-    assert act(supplier_in(lifecycle), decision(action)) == []
+    """Where the table has no move for it, the decision is recorded saying so, and nothing else."""
+    events = act(supplier_in(lifecycle), decision(action))
+    assert no_effect(events) == [f"no effect: {action} cannot apply in {lifecycle}"]
 
 
 def test_terminating_in_remediation_records_the_missed_deadline() -> None:
@@ -213,7 +225,8 @@ def test_terminating_under_review_fails_the_review_without_a_missed_deadline() -
 def test_a_blacklisted_candidate_is_never_qualified_by_a_rule() -> None:
     """Whatever a pack says, qualify does nothing for a blacklisted candidate."""
     blacklisted = attrs.evolve(supplier_in(S.CANDIDATE), blacklisted=True)
-    assert act(blacklisted, decision(Action.QUALIFY), stage=Stage.QUALIFICATION) == []
+    events = act(blacklisted, decision(Action.QUALIFY), stage=Stage.QUALIFICATION)
+    assert no_effect(events) == ["no effect: qualify cannot apply to a blacklisted supplier"]
 
 
 def test_disqualify_and_qualify_together_only_disqualify() -> None:
@@ -224,7 +237,9 @@ def test_disqualify_and_qualify_together_only_disqualify() -> None:
         decision(Action.DISQUALIFY),
         stage=Stage.QUALIFICATION,
     )
-    assert recorded(events) == ["t.disqualify"]
+    assert recorded(events) == ["t.disqualify", "t.qualify"]
+    assert moves(events) == [(Trigger.DISQUALIFY.value, S.CANDIDATE, S.TERMINATED)]
+    assert no_effect(events[-1:]) == ["no effect: qualify cannot apply in terminated"]
 
 
 # --- open_review ----------------------------------------------------------------------------
@@ -264,11 +279,12 @@ def test_open_review_without_a_breach_opens_a_review_without_objective_or_severi
 
 
 @pytest.mark.parametrize("lifecycle", [S.QUALIFIED, S.UNDER_REVIEW, S.REMEDIATION, S.TERMINATED])
-def test_open_review_outside_contracted_has_no_effect_and_is_not_recorded(
+def test_open_review_outside_contracted_is_recorded_as_having_no_effect(
     lifecycle: LifecycleState,
 ) -> None:
-    """Already under review (or not contracted): no review, no move, no decision."""
-    assert act(supplier_in(lifecycle), decision(Action.OPEN_REVIEW), breach=BREACH) == []
+    """Already under review (or not contracted): no review, no move; the decision says why."""
+    events = act(supplier_in(lifecycle), decision(Action.OPEN_REVIEW), breach=BREACH)
+    assert no_effect(events) == [f"no effect: open_review cannot apply in {lifecycle}"]
 
 
 # --- verify_remediation ---------------------------------------------------------------------
@@ -290,23 +306,36 @@ def test_verify_remediation_of_a_completed_plan_returns_to_contracted() -> None:
 
 
 def test_verify_remediation_needs_a_completed_plan() -> None:
-    """No plan, or a plan not yet completed: nothing is verified and nothing recorded."""
+    """No plan, or a plan not yet completed: nothing is verified; the decision says why."""
     pending = supplier_in(S.REMEDIATION)
-    assert act(pending, decision(Action.VERIFY_REMEDIATION)) == []
-    assert act(attrs.evolve(pending, plan=None), decision(Action.VERIFY_REMEDIATION)) == []
+    why = ["no effect: verify_remediation needs a completed improvement plan"]
+    assert no_effect(act(pending, decision(Action.VERIFY_REMEDIATION))) == why
+    planless = attrs.evolve(pending, plan=None)
+    assert no_effect(act(planless, decision(Action.VERIFY_REMEDIATION))) == why
 
 
 # --- assess_penalty -------------------------------------------------------------------------
 
 
 def test_assess_penalty_without_a_breach_has_no_effect() -> None:
-    """A penalty is for a breach: fired on a survey or a tick, it enters nothing."""
-    assert act(supplier_in(S.CONTRACTED), decision(Action.ASSESS_PENALTY)) == []
+    """A penalty is for a breach: fired on an inspection or a tick, it enters nothing."""
+    ticked = act(supplier_in(S.CONTRACTED), decision(Action.ASSESS_PENALTY))
+    assert no_effect(ticked) == [
+        "no effect: assess_penalty needs a breach, and the deadline check brought none"
+    ]
+    context = DecisionContext(
+        Stage.MONITORING, supplier_in(S.CONTRACTED), NOW, record_kind="inspection"
+    )
+    fired = Evaluation("test-v1", fired=(decision(Action.ASSESS_PENALTY),))
+    assert no_effect(act_on(fired, context, FakePolicy())) == [
+        "no effect: assess_penalty needs a breach, and the inspection brought none"
+    ]
 
 
 def test_assess_penalty_without_a_contract_has_no_effect() -> None:
     """No contract, no fee to credit against."""
-    assert act(supplier_in(S.QUALIFIED), decision(Action.ASSESS_PENALTY), breach=BREACH) == []
+    events = act(supplier_in(S.QUALIFIED), decision(Action.ASSESS_PENALTY), breach=BREACH)
+    assert no_effect(events) == ["no effect: assess_penalty cannot apply in qualified"]
 
 
 def test_two_penalty_rules_enter_two_numbered_credits() -> None:
@@ -330,9 +359,12 @@ def test_two_penalty_rules_enter_two_numbered_credits() -> None:
 
 @pytest.mark.parametrize("parameters", [{}, {"reminder": "birthday"}, {"reminder": 3}])
 def test_a_reminder_of_an_unknown_kind_has_no_effect(parameters: dict[str, FactValue]) -> None:
-    """A reminder needs a known ``reminder`` parameter; otherwise nothing is sent or recorded."""
+    """A reminder needs a known ``reminder`` parameter; otherwise nothing is sent."""
     state = supplier_in(S.REMEDIATION)
-    assert act(state, decision(Action.REMIND, parameters=parameters)) == []
+    events = act(state, decision(Action.REMIND, parameters=parameters))
+    assert no_effect(events) == [
+        f"no effect: remind has no reminder {parameters.get('reminder', '')!r}"
+    ]
 
 
 def test_a_plan_reminder_is_keyed_by_the_plans_deadline() -> None:

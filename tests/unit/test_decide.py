@@ -255,15 +255,18 @@ def test_a_certificate_counts_from_its_first_instant() -> None:
 
 
 def test_disqualify_beats_qualify_when_both_rules_fire() -> None:
-    """When both rules fire the conservative move wins, and only the decision that acted is kept."""
+    """When both rules fire the conservative move wins; qualify is kept as having no effect."""
     command = SubmitQualificationEvidence(
         SID, T0, scores={"capability": 100.0, "blacklisted": 100.0}, certificates=(licence(),)
     )
     events = decide(command, supplier_in(S.CANDIDATE), FakePolicy())
 
-    fired = [e.decision for e in events if isinstance(e, DecisionRecorded)]
-    assert [d.action for d in fired] == [Action.DISQUALIFY]
-    assert all(d.fired for d in fired)
+    recorded = [e for e in events if isinstance(e, DecisionRecorded)]
+    assert [(r.decision.action, r.no_effect) for r in recorded] == [
+        (Action.DISQUALIFY, ""),
+        (Action.QUALIFY, "no effect: qualify cannot apply in terminated"),
+    ]
+    assert all(r.decision.fired for r in recorded)
     assert transitions_in(events) == [
         LifecycleTransitioned(
             T0, Trigger.DISQUALIFY.value, S.CANDIDATE, S.TERMINATED, f"rule {DISQUALIFY_RULE_ID}"

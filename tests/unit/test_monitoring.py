@@ -256,13 +256,19 @@ def test_a_critical_breach_opens_a_review_naming_the_objective_and_severity() ->
 
 
 @pytest.mark.parametrize("lifecycle", [S.UNDER_REVIEW, S.REMEDIATION])
-def test_a_critical_breach_while_not_contracted_opens_no_review_and_is_not_recorded(
+def test_a_critical_breach_while_not_contracted_opens_no_review_and_says_why(
     lifecycle: LifecycleState,
 ) -> None:
-    """A fired open_review that cannot act leaves no decision, review or move; the penalty stays."""
+    """A fired open_review that cannot act is recorded with why; no review or move; the
+    penalty stays.
+    """
     state = supplier_in(lifecycle)
     events = decide(measure(94.0, AT), state, FakePolicy())
-    assert actions_recorded(events) == [Action.ASSESS_PENALTY]
+    recorded = [e for e in events if isinstance(e, DecisionRecorded)]
+    assert [(r.decision.action, r.no_effect) for r in recorded] == [
+        (Action.OPEN_REVIEW, f"no effect: open_review cannot apply in {lifecycle}"),
+        (Action.ASSESS_PENALTY, ""),
+    ]
     assert not any(isinstance(e, ReviewOpened | LifecycleTransitioned) for e in events)
     after = run(state, measure(94.0, AT))
     assert (after.lifecycle, after.review) == (lifecycle, state.review)

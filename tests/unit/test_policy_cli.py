@@ -65,7 +65,9 @@ def test_lint_of_a_broken_pack_prints_every_error_and_exits_one(
     status, lines, _ = run(["policy", "lint", str(pack)], capsys)
 
     assert status == 1
-    assert lines[0].startswith(f"{pack}/qualification.yaml:43:18: error: rules[0].when.all[0]")
+    assert lines[0].startswith(
+        f"{pack}/qualification.yaml:43:18: error: rules[QUAL-001].when.all[0]"
+    )
     assert lines[1].startswith(f"{pack}/qualification.yaml:71:18: error:")
     assert lines[-1] == f"{pack}: 2 error(s), 0 warning(s); the pack does not load"
 

@@ -206,7 +206,8 @@ def test_an_unknown_key_is_named_with_the_keys_expected(tmp_path: Path) -> None:
     assert located(errors) == [("qualification.yaml", 9), ("qualification.yaml", 16)]
     assert "missing required key(s): 'then'" in errors[0].message
     assert (
-        "rules[0].than: unknown key 'than'; expected one of: description, id" in errors[1].message
+        "rules[QUAL-001].than: unknown key 'than'; expected one of: description, id"
+        in errors[1].message
     )
 
 
@@ -214,7 +215,7 @@ def test_a_value_of_the_wrong_type_is_located(tmp_path: Path) -> None:
     """A weight given as text is a schema error at the value."""
     error = only_error(broken(tmp_path, RULES.replace("weight: 60", "weight: sixty")))
     assert (error.file, error.line, error.column) == ("qualification.yaml", 3, 30)
-    assert error.message == "criteria[0].weight: expected a number, got the text 'sixty'"
+    assert error.message == "criteria[capability].weight: expected a number, got the text 'sixty'"
 
 
 def test_an_unknown_fact_lists_the_facts_of_the_stage(tmp_path: Path) -> None:
@@ -453,7 +454,7 @@ def test_every_fault_of_a_pack_is_reported_at_once(tmp_path: Path) -> None:
     ]
     text = str(raised.value)
     assert text.splitlines()[0].endswith("is invalid (6 problems):")
-    assert "qualification.yaml:15:18: rules[0].when.all[1].fact: unknown fact" in text
+    assert "qualification.yaml:15:18: rules[QUAL-001].when.all[1].fact: unknown fact" in text
     assert raised.value.reason == "POLICY_INVALID"
 
 

@@ -474,11 +474,11 @@ def test_a_window_key_that_does_not_apply_to_its_kind_is_refused(tmp_path: Path)
     )
     errors = errors_of(tmp_path, monitoring=monitoring)
     assert [(e.line, e.message) for e in errors] == [
-        (4, "windows[1]: a consecutive_misses window needs 'metric'"),
+        (4, "windows[availability_misses]: a consecutive_misses window needs 'metric'"),
         (
             4,
-            "windows[1].days: 'days' does not apply to a consecutive_misses window;"
-            " it takes: metric",
+            "windows[availability_misses].days: 'days' does not apply to a consecutive_misses"
+            " window; it takes: metric",
         ),
     ]
 

@@ -425,3 +425,27 @@ def test_an_early_year_round_trips() -> None:
     early = datetime(999, 1, 1, tzinfo=UTC)
     assert format_time(early) == "0999-01-01T00:00:00.000000Z"
     assert parse_time(format_time(early)) == early
+
+
+def _decision_recorded(no_effect: str = "") -> Any:
+    from sqm.domain.events import DecisionRecorded  # noqa: PLC0415 - only these tests
+    from sqm.domain.model import Action, Decision  # noqa: PLC0415
+
+    decision = Decision("MON-006", "t", "monitoring.yaml", 3, "v1", Action.TERMINATE, True, "m")
+    return DecisionRecorded(datetime(2026, 3, 1, tzinfo=UTC), decision, no_effect)
+
+
+def test_a_decision_that_took_effect_is_written_as_before_no_effect_existed() -> None:
+    """No ``no_effect`` key when it is empty: old and new records hash the same."""
+    payload = event_to_payload(_decision_recorded())
+    assert "no_effect" not in payload
+    assert event_from_payload("DecisionRecorded", payload) == _decision_recorded()
+
+
+def test_a_decision_without_effect_keeps_its_reason_through_a_round_trip() -> None:
+    """The reason is written, and read back."""
+    event = _decision_recorded("no effect: terminate cannot apply in contracted")
+    payload = event_to_payload(event)
+    assert payload["no_effect"] == "no effect: terminate cannot apply in contracted"
+    assert event_from_payload("DecisionRecorded", payload) == event
+    assert not event.took_effect

@@ -211,6 +211,30 @@ REVIEW_OUTCOME_REMEDIATION_REQUIRED: ReviewOutcome.ValueType  # 2
 REVIEW_OUTCOME_FAILED: ReviewOutcome.ValueType  # 3
 Global___ReviewOutcome: _TypeAlias = ReviewOutcome  # noqa: Y015
 
+class _SupplierView:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SupplierViewEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SupplierView.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUPPLIER_VIEW_UNSPECIFIED: _SupplierView.ValueType  # 0
+    """The method's default: BASIC for mutating methods, FULL for reads."""
+    SUPPLIER_VIEW_BASIC: _SupplierView.ValueType  # 1
+    """The resource name, the lifecycle state and the etag only."""
+    SUPPLIER_VIEW_FULL: _SupplierView.ValueType  # 2
+    """Every field of the supplier."""
+
+class SupplierView(_SupplierView, metaclass=_SupplierViewEnumTypeWrapper):
+    """How much of a supplier an answer carries (AIP-157 partial responses)."""
+
+SUPPLIER_VIEW_UNSPECIFIED: SupplierView.ValueType  # 0
+"""The method's default: BASIC for mutating methods, FULL for reads."""
+SUPPLIER_VIEW_BASIC: SupplierView.ValueType  # 1
+"""The resource name, the lifecycle state and the etag only."""
+SUPPLIER_VIEW_FULL: SupplierView.ValueType  # 2
+"""Every field of the supplier."""
+Global___SupplierView: _TypeAlias = SupplierView  # noqa: Y015
+
 @_typing.final
 class Money(_message.Message):
     """An exact amount of money: a decimal string (never a float) and an ISO 4217 code."""

@@ -66,10 +66,13 @@ class BlacklistSupplierRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     reason: _builtins.str
     request_id: _builtins.str
     etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -80,10 +83,11 @@ class BlacklistSupplierRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -122,9 +126,12 @@ class SignContractRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     request_id: _builtins.str
     etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def contract(self) -> _resources_pb2.Contract: ...
     @_builtins.property
@@ -137,10 +144,11 @@ class SignContractRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "etag", b"etag", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "etag", b"etag", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -182,12 +190,15 @@ class RecordMeasurementRequest(_message.Message):
     PERIOD_END_TIME_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     objective_id: _builtins.str
     value: _builtins.float
     unit: _builtins.str
     """Must be the metric's unit (percent, hours, minutes, reports_per_unit, score)."""
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def period_start_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -205,10 +216,11 @@ class RecordMeasurementRequest(_message.Message):
         period_end_time: _timestamp_pb2.Timestamp | None = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time", "period_end_time", b"period_end_time", "period_start_time", b"period_start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "objective_id", b"objective_id", "occur_time", b"occur_time", "period_end_time", b"period_end_time", "period_start_time", b"period_start_time", "request_id", b"request_id", "unit", b"unit", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "objective_id", b"objective_id", "occur_time", b"occur_time", "period_end_time", b"period_end_time", "period_start_time", b"period_start_time", "request_id", b"request_id", "unit", b"unit", "value", b"value", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -399,12 +411,15 @@ class RecordSatisfactionSurveyRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     score: _builtins.float
     """0-100."""
     respondents: _builtins.int
     comment: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -416,10 +431,11 @@ class RecordSatisfactionSurveyRequest(_message.Message):
         comment: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "respondents", b"respondents", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "respondents", b"respondents", "score", b"score", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -458,10 +474,13 @@ class RecordInspectionRequest(_message.Message):
     FINDINGS_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     passed: _builtins.bool
     findings: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -472,10 +491,11 @@ class RecordInspectionRequest(_message.Message):
         findings: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings", "name", b"name", "occur_time", b"occur_time", "passed", b"passed", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings", "name", b"name", "occur_time", b"occur_time", "passed", b"passed", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -513,9 +533,12 @@ class SubmitProgressReportRequest(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     summary: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -525,10 +548,11 @@ class SubmitProgressReportRequest(_message.Message):
         summary: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -567,10 +591,13 @@ class SubmitSelfCheckRequest(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     passed: _builtins.bool
     summary: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -581,10 +608,11 @@ class SubmitSelfCheckRequest(_message.Message):
         summary: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "passed", b"passed", "request_id", b"request_id", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "passed", b"passed", "request_id", b"request_id", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -623,10 +651,13 @@ class OpenReviewRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     reason: _builtins.str
     request_id: _builtins.str
     etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -637,10 +668,11 @@ class OpenReviewRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -680,11 +712,14 @@ class ConcludeReviewRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     outcome: _resources_pb2.ReviewOutcome.ValueType
     note: _builtins.str
     request_id: _builtins.str
     etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -696,10 +731,11 @@ class ConcludeReviewRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "note", b"note", "occur_time", b"occur_time", "outcome", b"outcome", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "note", b"note", "occur_time", b"occur_time", "outcome", b"outcome", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -738,9 +774,12 @@ class SubmitImprovementPlanRequest(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     owner: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def measures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -753,10 +792,11 @@ class SubmitImprovementPlanRequest(_message.Message):
         owner: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["measures", b"measures", "name", b"name", "occur_time", b"occur_time", "owner", b"owner", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["measures", b"measures", "name", b"name", "occur_time", b"occur_time", "owner", b"owner", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -794,9 +834,12 @@ class CompleteImprovementPlanRequest(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     note: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -806,10 +849,11 @@ class CompleteImprovementPlanRequest(_message.Message):
         note: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -848,10 +892,13 @@ class VerifyRemediationRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     note: _builtins.str
     request_id: _builtins.str
     etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -862,10 +909,11 @@ class VerifyRemediationRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -904,9 +952,12 @@ class ClaimCompensationRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def amount(self) -> _resources_pb2.Money: ...
     @_builtins.property
@@ -919,10 +970,11 @@ class ClaimCompensationRequest(_message.Message):
         description: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1024,6 +1076,7 @@ class RegisterSupplierRequest(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     supplier_id: _builtins.str
     """The id to register: a lower-case letter, then lower-case letters, digits or
     hyphens, at most 63 characters. Becomes `suppliers/{supplier_id}`.
@@ -1032,6 +1085,8 @@ class RegisterSupplierRequest(_message.Message):
     category: _resources_pb2.ServiceCategory.ValueType
     request_id: _builtins.str
     """Idempotency key (a UUID is a good choice). Required."""
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened in the business; the server's time if unset."""
@@ -1044,10 +1099,11 @@ class RegisterSupplierRequest(_message.Message):
         category: _resources_pb2.ServiceCategory.ValueType = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "display_name", b"display_name", "occur_time", b"occur_time", "request_id", b"request_id", "supplier_id", b"supplier_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "display_name", b"display_name", "occur_time", b"occur_time", "request_id", b"request_id", "supplier_id", b"supplier_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1108,12 +1164,15 @@ class SubmitQualificationEvidenceRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The supplier's resource name, `suppliers/{supplier}`."""
     site_audit_result: _resources_pb2.SiteAuditResult.ValueType
     request_id: _builtins.str
     etag: _builtins.str
     """If set, the call fails with ABORTED unless the supplier is still at this etag."""
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def scores(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Evaluation scores per criterion of the active policy, each 0-100."""
@@ -1132,10 +1191,11 @@ class SubmitQualificationEvidenceRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificates", b"certificates", "etag", b"etag", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "scores", b"scores", "site_audit_result", b"site_audit_result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificates", b"certificates", "etag", b"etag", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "scores", b"scores", "site_audit_result", b"site_audit_result", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1176,16 +1236,20 @@ class GetSupplierRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`suppliers/{supplier}`."""
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_FULL if unset."""
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1221,19 +1285,23 @@ class ListSuppliersRequest(_message.Message):
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """At most this many suppliers; 50 if unset, at most 1000."""
     page_token: _builtins.str
     """From a previous response's `next_page_token`."""
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_FULL if unset."""
     def __init__(
         self,
         *,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1409,10 +1477,13 @@ class RecordMarketResearchRequest(_message.Message):
     REFERENCES_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     capability_summary: _builtins.str
     past_performance_summary: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def references(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1426,10 +1497,11 @@ class RecordMarketResearchRequest(_message.Message):
         references: _abc.Iterable[_builtins.str] | None = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capability_summary", b"capability_summary", "name", b"name", "occur_time", b"occur_time", "past_performance_summary", b"past_performance_summary", "references", b"references", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capability_summary", b"capability_summary", "name", b"name", "occur_time", b"occur_time", "past_performance_summary", b"past_performance_summary", "references", b"references", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1494,10 +1566,13 @@ class RecordKickOffRequest(_message.Message):
     RESPONSIBILITIES_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     goals: _builtins.str
     responsibilities: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]: ...
     @_builtins.property
@@ -1511,10 +1586,11 @@ class RecordKickOffRequest(_message.Message):
         responsibilities: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["goals", b"goals", "milestones", b"milestones", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "responsibilities", b"responsibilities"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["goals", b"goals", "milestones", b"milestones", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "responsibilities", b"responsibilities", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1553,9 +1629,12 @@ class SubmitResourcePlanRequest(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     summary: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def resources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -1568,10 +1647,11 @@ class SubmitResourcePlanRequest(_message.Message):
         summary: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "resources", b"resources", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "resources", b"resources", "summary", b"summary", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1611,11 +1691,14 @@ class OpenProblemTicketRequest(_message.Message):
     SEVERITY_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     ticket_id: _builtins.str
     summary: _builtins.str
     severity: _resources_pb2.Severity.ValueType
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1627,10 +1710,11 @@ class OpenProblemTicketRequest(_message.Message):
         severity: _resources_pb2.Severity.ValueType = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "severity", b"severity", "summary", b"summary", "ticket_id", b"ticket_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "severity", b"severity", "summary", b"summary", "ticket_id", b"ticket_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1669,10 +1753,13 @@ class ResolveProblemTicketRequest(_message.Message):
     RESOLUTION_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     ticket_id: _builtins.str
     resolution: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1683,10 +1770,11 @@ class ResolveProblemTicketRequest(_message.Message):
         resolution: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "resolution", b"resolution", "ticket_id", b"ticket_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "resolution", b"resolution", "ticket_id", b"ticket_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1725,10 +1813,13 @@ class RecordTrainingRequest(_message.Message):
     ATTENDEES_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     topic: _builtins.str
     attendees: _builtins.int
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1739,10 +1830,11 @@ class RecordTrainingRequest(_message.Message):
         attendees: _builtins.int = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attendees", b"attendees", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attendees", b"attendees", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "topic", b"topic", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1782,11 +1874,14 @@ class SettleCompensationRequest(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     penalty_id: _builtins.str
     """The compensation's `penalty_id` in the ledger."""
     note: _builtins.str
     request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
     def amount(self) -> _resources_pb2.Money:
         """The amount paid, in the contract's currency."""
@@ -1802,10 +1897,11 @@ class SettleCompensationRequest(_message.Message):
         note: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "name", b"name", "note", b"note", "occur_time", b"occur_time", "penalty_id", b"penalty_id", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "name", b"name", "note", b"note", "occur_time", b"occur_time", "penalty_id", b"penalty_id", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

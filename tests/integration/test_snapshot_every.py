@@ -1,0 +1,148 @@
+"""Snapshots every N versions: a supplier is written to its snapshot only when its version
+reaches a multiple of N, and reading it folds at most N events past that snapshot, to the
+same state as a snapshot on every command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sqm.domain import commands as cmd
+from sqm.domain.model import (
+    Certificate,
+    CertificateKind,
+    Comparator,
+    Metric,
+    ServiceCategory,
+    SlaObjective,
+)
+from sqm.domain.ports import RecordedEvent
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.config import settings_from
+from sqm.server.storage.sqlite import SqliteEventStore
+from tests.fakes import FakePolicy
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+OBJECTIVE = SlaObjective(
+    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
+)
+EVERY = 10
+
+
+class CountingStore(SqliteEventStore):
+    """A SQLite store that remembers how many events each read of a stream returned."""
+
+    reads: list[int]
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The events, as the SQLite store reads them; their count is kept."""
+        events = super().read_stream(stream_id, after_version, limit)
+        self.reads.append(len(events))
+        return events
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[tuple[CountingStore, SqliteEventStore]]:
+    """A store written with snapshots every N versions, and one written every version."""
+    with (
+        CountingStore(tmp_path / "every-n.sqlite3") as lagging,
+        SqliteEventStore(tmp_path / "every-1.sqlite3") as eager,
+    ):
+        lagging.reads = []
+        yield lagging, eager
+
+
+def _commands(supplier: str, measurements: int) -> Sequence[cmd.Command]:
+    licence = Certificate(
+        CertificateKind.BUSINESS_LICENCE, "BL-1", "SAMR", T0 - timedelta(days=1),
+        T0 + timedelta(days=4000),
+    )  # fmt: skip
+    setup: list[cmd.Command] = [
+        cmd.RegisterSupplier(supplier, supplier.upper(), ServiceCategory.SOFTWARE, T0),
+        cmd.SubmitQualificationEvidence(supplier, T0, {"capability": 90.0}, (licence,)),
+        cmd.SignContract(supplier, "C-1", T0, objectives=(OBJECTIVE,)),
+    ]
+    for day in range(1, measurements + 1):
+        end = T0 + timedelta(days=day)
+        value = 99.0 if day % 7 == 0 else 99.97  # a breach now and then
+        setup.append(
+            cmd.RecordMeasurement(
+                supplier, "availability", value, "percent", end - timedelta(days=30), end, end
+            )
+        )
+    return setup
+
+
+def _run(service: SupplierService, commands: Sequence[cmd.Command], start: int = 0) -> None:
+    for number, command in enumerate(commands, start=start):
+        service.execute(command, RequestContext(f"r-{command.supplier_id}-{number}", "test"))
+
+
+def test_snapshots_every_n_versions_read_back_the_same_supplier(
+    stores: tuple[CountingStore, SqliteEventStore],
+) -> None:
+    """With N = 10 the snapshot trails the head by under N events, and a fresh reader (no
+    kept states) folds only those to the state a snapshot on every command gives.
+    """
+    lagging, eager = stores
+    commands = _commands("acme", 40)
+    _run(SupplierService(lagging, FakePolicy, snapshot_every=EVERY), commands)
+    _run(SupplierService(eager, FakePolicy), commands)
+
+    head = eager.snapshot_version("acme")
+    snapshot = lagging.snapshot_version("acme")
+    assert head is not None
+    assert snapshot is not None
+    assert head - EVERY < snapshot <= head
+    assert snapshot < head, "the example should leave the snapshot behind the head"
+
+    lagging.reads.clear()
+    fresh = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    expected = SupplierService(eager, FakePolicy).get("acme")
+    assert fresh.get("acme") == expected
+    assert fresh.list_suppliers("", 10) == [expected]
+    assert lagging.reads
+    assert max(lagging.reads) < EVERY
+
+
+def test_a_reader_with_a_kept_state_sees_what_another_process_wrote(
+    stores: tuple[CountingStore, SqliteEventStore],
+) -> None:
+    """A kept state is brought to the head: a write by another service on the same store,
+    which moves no snapshot, is not missed.
+    """
+    lagging, eager = stores
+    commands = _commands("acme", 12)
+    first = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    other = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    _run(first, commands[:-1])
+    kept = first.get("acme")
+    _run(other, commands[-1:], start=len(commands) - 1)
+    _run(SupplierService(eager, FakePolicy), commands)
+
+    assert first.get("acme") == eager_state(eager) != kept
+
+
+def eager_state(store: SqliteEventStore) -> object:
+    """The supplier as a service writing every snapshot reads it."""
+    return SupplierService(store, FakePolicy).get("acme")
+
+
+def test_snapshot_every_comes_from_the_flag_or_the_environment_and_is_at_least_one() -> None:
+    """``--snapshot-every`` over ``SQM_SNAPSHOT_EVERY``, default 1; 0 is refused."""
+    assert settings_from({}, {}).snapshot_every == 1
+    assert settings_from({}, {"SQM_SNAPSHOT_EVERY": "50"}).snapshot_every == 50
+    assert (
+        settings_from({"snapshot_every": "20"}, {"SQM_SNAPSHOT_EVERY": "50"}).snapshot_every == 20
+    )
+    with pytest.raises(ValueError, match="snapshot_every"):
+        settings_from({"snapshot_every": "0"}, {})
