@@ -16,6 +16,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
+from sqm.server.storage.errors import StorageFault
 from sqm.server.storage.memory import MemoryEventStore
 from sqm.server.storage.sqlite import SqliteEventStore
 from tests.postgres import ThrowawayPostgresStore
@@ -236,5 +237,5 @@ def test_a_read_only_store_reads_the_archive_and_writes_nothing(tmp_path: Path) 
     with SqliteEventStore(path, read_only=True) as reader:
         assert reader.active_version() == V1
         assert [v.version for v in reader.list_versions()] == [V1]
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StorageFault, match="read-only"):
             reader.save_version(V2, "p", FILES_2, at(2))
