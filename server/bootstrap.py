@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -48,6 +49,9 @@ class App:
     scheduler: DeadlineScheduler
     needs: NeedService
     checkpoints: CheckpointWriter | None = None
+    # Set when a stopping server's grace is over, just before grpc cancels the calls left: an
+    # upload whose stream ends then was cut off, not finished, and must store nothing.
+    calls_cut_off: threading.Event = attrs.field(factory=threading.Event)
 
     def close(self) -> None:
         """Finish queued work, then release the store."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import timedelta
 
 import grpc
@@ -61,6 +62,10 @@ CONNECTION_OPTIONS = (
 )
 
 
+# grpc's own deadline for the calls in flight lies this far past ours, so ours always ends first.
+_CUT_OFF_MARGIN_SECONDS = 5.0
+
+
 def create_server(
     app: App,
     address: str,
@@ -106,7 +111,8 @@ def create_server(
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
     supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(
-        SupplierServicer(app.service, app.executor, app.clock, app.needs), server
+        SupplierServicer(app.service, app.executor, app.clock, app.needs, app.calls_cut_off),
+        server,
     )
     policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(
         PolicyServicer(app.policy_admin, app.executor), server
@@ -130,6 +136,22 @@ def create_server(
     if port == 0:
         raise OSError(f"could not bind {address}")
     return server, port, health_servicer
+
+
+async def stop_serving(
+    server: grpc.aio.Server, grace: float, calls_cut_off: threading.Event
+) -> None:
+    """Take no new calls, let those in flight finish for ``grace`` seconds, cancel the rest.
+
+    ``calls_cut_off`` is set before grpc cancels anything: a cancelled upload's stream ends
+    just like a finished one, and the flag is how its handler tells the two apart.
+    """
+    draining = asyncio.ensure_future(server.stop(grace + _CUT_OFF_MARGIN_SECONDS))
+    finished, _ = await asyncio.wait({draining}, timeout=grace)
+    if not finished:
+        calls_cut_off.set()
+        await server.stop(None)  # the smaller grace wins: cancel now
+    await draining
 
 
 async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:

@@ -8,6 +8,7 @@ processes, optimistic concurrency in the store does it).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -48,8 +49,11 @@ class ServicerBase:
         executor: ThreadPoolExecutor,
         clock: Clock,
         needs: NeedService | None = None,
+        calls_cut_off: threading.Event | None = None,
     ) -> None:
         self._service = service
+        # Set by a stopping server when its grace is over (App.calls_cut_off).
+        self._calls_cut_off = calls_cut_off or threading.Event()
         self._executor = executor
         self._clock = clock
         self._needs = needs

@@ -9,6 +9,8 @@ import threading
 from collections.abc import AsyncIterator
 from functools import partial
 
+import grpc
+
 from sqm.server.api import mapping, measurement_upload, process_mapping
 from sqm.server.api.errors import TooManyRows, UploadTooLarge, translated
 from sqm.server.api.measurement_upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
@@ -59,15 +61,27 @@ class MonitoringMethods(ServicerBase):
             messages.append(message)
         # A stream cut off (cancelled, disconnected, server stopping) also ends like this;
         # its cancellation is often already on its way: let it land before any work starts.
+        # A stopping server says so before it cancels anything (``_calls_cut_off``), so a
+        # stream its shutdown ended is never taken for a finished one.
         await asyncio.sleep(0)
         abandoned = threading.Event()  # the worker thread stops between rows once set
+
+        def gone() -> bool:
+            return abandoned.is_set() or self._calls_cut_off.is_set()
+
+        if self._calls_cut_off.is_set():
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "the server is stopping and this upload was cut off: nothing was stored;"
+                " send it again",
+            )
         job = partial(
             measurement_upload.upload,
             self._service,
             messages,
             now=self._clock(),
             actor=actor(context),
-            abandoned=abandoned.is_set,
+            abandoned=gone,
         )
         try:
             return await self._run(job)

@@ -20,7 +20,7 @@ from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
 from sqm.domain.errors import InvalidCommand
 from sqm.rules import PackInvalid
-from sqm.server.api.grpc_server import create_server, follow_storage, set_serving
+from sqm.server.api.grpc_server import create_server, follow_storage, set_serving, stop_serving
 from sqm.server.bootstrap import build
 from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
@@ -304,7 +304,7 @@ async def serve(
         await storage
     await set_serving(health, False)
     await app.scheduler.stop()
-    await server.stop(grace=settings.shutdown_grace_seconds)
+    await stop_serving(server, settings.shutdown_grace_seconds, app.calls_cut_off)
     if app.checkpoints is not None:
         await app.checkpoints.stop()  # the head as the last call left it
     if metrics_server is not None:
