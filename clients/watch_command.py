@@ -3,13 +3,19 @@
 Prints each event with its resume token; ``--resume-token`` continues after the last one a
 previous run printed, so an operator who was disconnected misses nothing. Ends after
 ``--max-events`` events, or on Ctrl-C (the last token is repeated on stderr).
+
+A server that signs checkpoints sends each new one on the stream: it is printed as a
+``checkpoint`` line, and ``--checkpoints FILE`` appends it to an auditor's own checkpoint
+file, which ``sqm audit verify --checkpoints FILE`` then holds the record to.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -27,6 +33,12 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--from-now", action="store_true", help="only events written from now")
     parser.add_argument(
         "--max-events", type=int, default=0, metavar="N", help="stop after N events (0: never)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        type=Path,
+        help="append each signed checkpoint the server sends to FILE (one JSON line each)",
     )
 
 
@@ -46,6 +58,10 @@ def watch(connection: Connection, args: argparse.Namespace) -> int:
                 for item in stream:
                     print(_line(item, args.output), flush=True)
                     last_token = item.resume_token
+                    if item.HasField("checkpoint"):
+                        if args.checkpoints is not None:
+                            _keep(args.checkpoints, item.checkpoint)
+                        continue
                     count += 1
                     if args.max_events and count >= args.max_events:
                         break
@@ -54,9 +70,21 @@ def watch(connection: Connection, args: argparse.Namespace) -> int:
     return 0
 
 
+def _keep(path: Path, checkpoint: api.SignedCheckpoint) -> None:
+    """Append the checkpoint's line to ``path``, on disk before the next item is read."""
+    with path.open("a", encoding="utf-8") as out:
+        out.write(checkpoint.line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
 def _line(item: api.WatchResponse, output: str) -> str:
     if output == "json":  # JSON lines: one compact object per event
         return json.dumps(MessageToDict(item), ensure_ascii=False, separators=(",", ":"))
+    if item.HasField("checkpoint"):
+        signed = item.checkpoint
+        head = f"{signed.sequence:>8}  {signed.sign_time}  checkpoint {signed.hash}"
+        return f"{head}  {item.resume_token}"
     event = item.event
     rule = f" {event.decision.rule_id}" if event.HasField("decision") else ""
     when = event.occur_time.ToJsonString()

@@ -31,7 +31,12 @@ from sqm.server.app.integrity import RecordVerdict, verify_record
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.observability.calls import watching
-from sqm.server.security.checkpoints import Checkpoint, CheckpointWriter, read_checkpoints
+from sqm.server.security.checkpoints import (
+    Checkpoint,
+    CheckpointWriter,
+    SignedCheckpoint,
+    read_checkpoints,
+)
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 
@@ -57,7 +62,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         self._service = service
         self._store = store
         self._records = DocumentRecords(store, store, service)
-        self._head = watch.StoreHead(store)
+        self._head = watch.StoreHead(store, checkpoints)
         self._executor = executor
         self._clock = clock
 
@@ -84,18 +89,24 @@ class AuditServicer(api_grpc.AuditServiceServicer):
             identity = await self._run(self._head.identity)
         except Exception as error:
             await abort(context, error)
-        events = watch.follow(self._read_all, after, self._head)
+        items = watch.follow(self._read_all, after, self._head)
         with watching():
-            async with contextlib.aclosing(events):
-                async for event in events:
-                    if wanted and event.stream_id != wanted:
-                        continue
-                    await context.write(
-                        api.WatchResponse(
-                            event=mapping.supplier_event(event),
-                            resume_token=watch.encode_token(event.global_seq, identity),
+            async with contextlib.aclosing(items):
+                async for item in items:
+                    if isinstance(item, watch.CheckpointReached):
+                        await context.write(
+                            api.WatchResponse(
+                                checkpoint=_signed_checkpoint(item.signed),
+                                resume_token=watch.encode_token(item.after, identity),
+                            )
                         )
-                    )
+                    elif not wanted or item.stream_id == wanted:
+                        await context.write(
+                            api.WatchResponse(
+                                event=mapping.supplier_event(item),
+                                resume_token=watch.encode_token(item.global_seq, identity),
+                            )
+                        )
 
     async def _read_all(self, after_seq: int, limit: int) -> list[RecordedEvent]:
         return await self._run(self._store.read_all, after_seq, limit)
@@ -200,6 +211,18 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         return api.ListDocumentsResponse(
             documents=[audit_mapping.document(d) for d in page], next_page_token=token
         )
+
+
+def _signed_checkpoint(signed: SignedCheckpoint) -> api.SignedCheckpoint:
+    checkpoint = signed.checkpoint
+    return api.SignedCheckpoint(
+        sequence=checkpoint.sequence,
+        hash=checkpoint.hash,
+        identity=checkpoint.identity,
+        sign_time=checkpoint.signed_at,
+        signature=signed.signature,
+        line=signed.line,
+    )
 
 
 def _signed(path: Path, key: Ed25519PublicKey) -> list[Checkpoint]:

@@ -9,6 +9,10 @@ Catch-up reads pages of :data:`PAGE` events back to back, always from the sequen
 events are then awaited: every store signals appends (its own, and other instances' where
 the database is shared: PostgreSQL's LISTEN/NOTIFY, a polled SQLite file), which wakes the
 watcher at once; it also reads every :data:`POLL_SECONDS` in case a signal is lost.
+
+A server that signs checkpoints publishes each new one on the stream too, as soon as the
+watcher has been sent every event it covers (the checkpoint writer wakes watchers as the
+store does): only the newest is sent, so a watcher that falls behind skips older ones.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ import contextlib
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
+import attrs
+
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand
 from sqm.domain.ports import EventStore, RecordedEvent
+from sqm.server.security.checkpoints import CheckpointWriter, SignedCheckpoint
 
 PAGE = 500
 POLL_SECONDS = 1.0
@@ -41,12 +48,14 @@ class ResumeTokenExpired(DomainError):
 class Wakeup:
     """One watcher's alarm: rung by the store's append signal, or by the poll interval."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, checkpoints: CheckpointWriter | None = None) -> None:
         self._event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        self._unsubscribe: Callable[[], None] | None = store.subscribe_appends(self._ring)
+        self._unsubscribes = [store.subscribe_appends(self._ring)]
+        if checkpoints is not None:
+            self._unsubscribes.append(checkpoints.subscribe(self._ring))
 
-    def _ring(self, _: int) -> None:
+    def _ring(self, _: object) -> None:
         # Called from the store's listening thread; the loop may already be closed.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._event.set)
@@ -61,17 +70,19 @@ class Wakeup:
             await asyncio.wait_for(self._event.wait(), POLL_SECONDS)
 
     def close(self) -> None:
-        """Stop listening for the store's signal."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        """Stop listening for the store's signal (and the checkpoint writer's)."""
+        while self._unsubscribes:
+            self._unsubscribes.pop()()
 
 
 class StoreHead:
-    """The identity and log head of an event store, for resume tokens."""
+    """The identity and log head of an event store, for resume tokens, and its newest
+    signed checkpoint when the server signs them.
+    """
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, checkpoints: CheckpointWriter | None = None) -> None:
         self._store = store
+        self._checkpoints = checkpoints
 
     def identity(self) -> str:
         """The identity of the store's database."""
@@ -81,9 +92,13 @@ class StoreHead:
         """The global sequence of the newest event."""
         return self._store.last_sequence()
 
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The newest checkpoint this server signed (None: none yet, or it signs none)."""
+        return self._checkpoints.latest() if self._checkpoints is not None else None
+
     def wakeup(self) -> Wakeup:
         """An alarm for one watcher of this store (in the running event loop)."""
-        return Wakeup(self._store)
+        return Wakeup(self._store, self._checkpoints)
 
 
 def encode_token(seq: int, identity: str) -> str:
@@ -127,15 +142,25 @@ def start_after(token: str, start_from_now: bool, head: StoreHead) -> int:
     return seq
 
 
+@attrs.frozen
+class CheckpointReached:
+    """A signed checkpoint, reached once every event up to ``after`` has been yielded."""
+
+    signed: SignedCheckpoint
+    after: int  # the global sequence a watcher resumes after
+
+
 async def follow(
     read: Reader, after_seq: int, head: StoreHead
-) -> AsyncGenerator[RecordedEvent, None]:
-    """Every event after ``after_seq`` in order, then new ones as they appear, forever.
+) -> AsyncGenerator[RecordedEvent | CheckpointReached, None]:
+    """Every event after ``after_seq`` in order, then new ones as they appear, forever,
+    with each new signed checkpoint once the events it covers are out.
 
     The store's append signal (through ``head``) wakes the follower at once. Ends only when
     the consumer stops (cancelled or closed).
     """
     after = after_seq
+    checkpoint_sent = 0
     alarm = head.wakeup()
     try:
         while True:
@@ -144,6 +169,10 @@ async def follow(
             for event in page:
                 yield event
                 after = event.global_seq
+            signed = head.latest_checkpoint()
+            if signed and checkpoint_sent < signed.checkpoint.sequence <= after:
+                checkpoint_sent = signed.checkpoint.sequence
+                yield CheckpointReached(signed, after)
             if len(page) < PAGE:
                 await alarm.wait()
     finally:

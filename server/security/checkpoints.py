@@ -104,14 +104,32 @@ def head_checkpoint(store: EventStore, now: datetime) -> Checkpoint | None:
     return Checkpoint(event.global_seq, event.hash, store.identity(), format_time(now))
 
 
-def append_checkpoint(path: Path, key: Ed25519PrivateKey, checkpoint: Checkpoint) -> None:
-    """Sign ``checkpoint`` and append it to ``path`` as one line, on disk before returning."""
+@attrs.frozen
+class SignedCheckpoint:
+    """A checkpoint with its signature, and the exact line the checkpoint file holds."""
+
+    checkpoint: Checkpoint
+    signature: str  # base64 Ed25519 over ``checkpoint.body()``
+    line: str  # without its newline: what a watcher appends to a file of its own
+
+
+def sign(key: Ed25519PrivateKey, checkpoint: Checkpoint) -> SignedCheckpoint:
+    """``checkpoint`` signed with ``key``."""
     signature = base64.b64encode(key.sign(checkpoint.body())).decode("ascii")
-    line = canonical_json({**attrs.asdict(checkpoint), "signature": signature}) + b"\n"
+    line = canonical_json({**attrs.asdict(checkpoint), "signature": signature}).decode("utf-8")
+    return SignedCheckpoint(checkpoint, signature, line)
+
+
+def append_checkpoint(
+    path: Path, key: Ed25519PrivateKey, checkpoint: Checkpoint
+) -> SignedCheckpoint:
+    """Sign ``checkpoint`` and append it to ``path`` as one line, on disk before returning."""
+    signed = sign(key, checkpoint)
     with path.open("ab") as out:
-        out.write(line)
+        out.write(signed.line.encode("utf-8") + b"\n")
         out.flush()
         os.fsync(out.fileno())
+    return signed
 
 
 def read_checkpoints(path: Path, key: Ed25519PublicKey) -> list[Checkpoint]:
@@ -144,7 +162,12 @@ def _checked(text: str, key: Ed25519PublicKey, where: str) -> Checkpoint:
 
 
 class CheckpointWriter:
-    """Signs the store's head into the checkpoint file at an interval, and on demand."""
+    """Signs the store's head into the checkpoint file at an interval, and on demand.
+
+    Each checkpoint, once on disk, is also published: :meth:`latest` holds it and every
+    listener :meth:`subscribe` added is told (the Watch stream sends it to its callers), so an
+    auditor can keep copies where the server's operator cannot reach them.
+    """
 
     def __init__(
         self,
@@ -162,7 +185,8 @@ class CheckpointWriter:
         self._executor = executor
         self._clock = clock
         self._interval = interval
-        self._last: int | None = None
+        self._latest: SignedCheckpoint | None = None
+        self._listeners: list[Callable[[SignedCheckpoint], None]] = []
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -175,14 +199,28 @@ class CheckpointWriter:
         """The checkpoint file."""
         return self._path
 
+    def latest(self) -> SignedCheckpoint | None:
+        """The newest checkpoint this process wrote (None before the first)."""
+        return self._latest
+
+    def subscribe(self, listener: Callable[[SignedCheckpoint], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the worker thread) after each new checkpoint; returns the
+        function that unsubscribes it.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def write_now(self) -> Checkpoint | None:
         """Sign the current head unless it is the one signed last (None: nothing new)."""
         checkpoint = head_checkpoint(self._store, self._clock())
-        if checkpoint is None or checkpoint.sequence == self._last:
+        latest = self._latest
+        if checkpoint is None or (latest and checkpoint.sequence == latest.checkpoint.sequence):
             return None
-        append_checkpoint(self._path, self._key, checkpoint)
-        self._last = checkpoint.sequence
+        signed = append_checkpoint(self._path, self._key, checkpoint)  # on disk before it is told
+        self._latest = signed
         log.info("checkpoint: sequence %d hash %s", checkpoint.sequence, checkpoint.hash)
+        for listener in list(self._listeners):
+            listener(signed)
         return checkpoint
 
     async def checkpoint(self) -> Checkpoint | None:

@@ -10,7 +10,11 @@ asks both verifiers.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,53 @@ def test_each_edit_is_reported_where_it_happened(record: Record, tmp_path: Path,
     assert any(where in p for p in problems), problems
     assert code == 1, out
     assert where in out, out
+
+
+def test_a_watcher_keeps_each_checkpoint_and_its_copy_outlives_the_servers_file(
+    tmp_path: Path,
+) -> None:
+    """``sqm watch --checkpoints`` keeps every signed head, byte for byte as the server wrote
+    it; with the server's own file gone, the watcher's copy still shows a truncated log.
+    """
+    live = Record(tmp_path, tmp_path / "checkpoint.pem")
+    generate_key(live.key, live.public_key)
+    kept = tmp_path / "watcher-checkpoints.jsonl"
+    server = ServerProcess(
+        live.database,
+        *live.server_args()[:-1],
+        "0.2",  # a checkpoint every 0.2 s
+    ).start()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "sqm.server", "watch", "--server", server.address,
+         "--checkpoints", str(kept)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        populate(server.address)
+        with AuditClient(server.address) as audit:
+            head = audit.verify_chain().events_checked  # sequences run 1..head
+        deadline = time.monotonic() + 30
+        while _last_sequence(kept) != head and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        watcher.terminate()
+        output, _ = watcher.communicate(timeout=30)
+        assert server.stop() == 0
+    assert _last_sequence(kept) == head, output
+    assert " checkpoint " in output
+    servers_lines = live.checkpoints.read_text().splitlines()
+    assert set(kept.read_text().splitlines()) <= set(servers_lines)
+
+    where = tamper.tail_truncated(live.database)
+    live.checkpoints.unlink()  # whoever truncated the log removed the server's file too
+    found = sqm(
+        "audit", "verify", str(live.database),
+        "--checkpoints", str(kept), "--public-key", str(live.public_key),
+    )  # fmt: skip
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert where in found.stdout, found.stdout
+
+
+def _last_sequence(checkpoints: Path) -> int:
+    lines = checkpoints.read_text().splitlines() if checkpoints.exists() else []
+    return int(json.loads(lines[-1])["sequence"]) if lines else 0

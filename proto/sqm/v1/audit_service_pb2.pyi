@@ -54,23 +54,75 @@ class WatchResponse(_message.Message):
 
     EVENT_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
     resume_token: _builtins.str
-    """Opaque: pass it as `resume_token` to resume right after this event."""
+    """Opaque: pass it as `resume_token` to resume right after this item."""
     @_builtins.property
-    def event(self) -> _resources_pb2.SupplierEvent: ...
+    def event(self) -> _resources_pb2.SupplierEvent:
+        """The next event; unset on an item that carries a checkpoint."""
+
+    @_builtins.property
+    def checkpoint(self) -> Global___SignedCheckpoint:
+        """A checkpoint the server has just signed (set instead of `event`)."""
+
     def __init__(
         self,
         *,
         event: _resources_pb2.SupplierEvent | None = ...,
         resume_token: _builtins.str = ...,
+        checkpoint: Global___SignedCheckpoint | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "resume_token", b"resume_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event", "resume_token", b"resume_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchResponse: _TypeAlias = WatchResponse  # noqa: Y015
+
+@_typing.final
+class SignedCheckpoint(_message.Message):
+    """The record's head signed with the server's checkpoint key (Ed25519), which the
+    database never holds. Appending `line` to a file gives a checkpoint file that
+    `sqm audit verify --checkpoints FILE --public-key KEY` checks the record against.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    HASH_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    SIGN_TIME_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    LINE_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """The global sequence and hash of the newest event when it was signed."""
+    hash: _builtins.str
+    identity: _builtins.str
+    """The identity of the database the record is in."""
+    sign_time: _builtins.str
+    """When it was signed (RFC 3339, UTC)."""
+    signature: _builtins.str
+    """Base64 Ed25519 signature over the canonical JSON of the four fields above."""
+    line: _builtins.str
+    """The line the server appended to its checkpoint file, byte for byte."""
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        hash: _builtins.str = ...,
+        identity: _builtins.str = ...,
+        sign_time: _builtins.str = ...,
+        signature: _builtins.str = ...,
+        line: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hash", b"hash", "identity", b"identity", "line", b"line", "sequence", b"sequence", "sign_time", b"sign_time", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedCheckpoint: _TypeAlias = SignedCheckpoint  # noqa: Y015
 
 @_typing.final
 class VerifyAuditChainRequest(_message.Message):

@@ -83,7 +83,10 @@ class AuditServiceServicer:
         written, until the caller cancels. Each item carries the token to resume after
         it. A malformed token fails with INVALID_ARGUMENT; a token from another
         database, or past the end of this one's log, fails with FAILED_PRECONDITION
-        (ErrorInfo reason RESUME_TOKEN_EXPIRED).
+        (ErrorInfo reason RESUME_TOKEN_EXPIRED). When the server signs checkpoints
+        of the record's head, each new one is sent too, as an item with `checkpoint`
+        set, once the caller has been sent every event it covers: a caller that keeps
+        them holds copies the server's operator cannot rewrite.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -43,7 +43,10 @@ class AuditServiceStub:
     written, until the caller cancels. Each item carries the token to resume after
     it. A malformed token fails with INVALID_ARGUMENT; a token from another
     database, or past the end of this one's log, fails with FAILED_PRECONDITION
-    (ErrorInfo reason RESUME_TOKEN_EXPIRED).
+    (ErrorInfo reason RESUME_TOKEN_EXPIRED). When the server signs checkpoints
+    of the record's head, each new one is sent too, as an item with `checkpoint`
+    set, once the caller has been sent every event it covers: a caller that keeps
+    them holds copies the server's operator cannot rewrite.
     """
     VerifyAuditChain: _grpc.UnaryUnaryMultiCallable[_audit_service_pb2.VerifyAuditChainRequest, _audit_service_pb2.VerifyAuditChainResponse]
     """Recomputes the hash chain of the whole record and reports the first broken link."""
@@ -78,7 +81,10 @@ class AuditServiceAsyncStub(AuditServiceStub):
     written, until the caller cancels. Each item carries the token to resume after
     it. A malformed token fails with INVALID_ARGUMENT; a token from another
     database, or past the end of this one's log, fails with FAILED_PRECONDITION
-    (ErrorInfo reason RESUME_TOKEN_EXPIRED).
+    (ErrorInfo reason RESUME_TOKEN_EXPIRED). When the server signs checkpoints
+    of the record's head, each new one is sent too, as an item with `checkpoint`
+    set, once the caller has been sent every event it covers: a caller that keeps
+    them holds copies the server's operator cannot rewrite.
     """
     VerifyAuditChain: _aio.UnaryUnaryMultiCallable[_audit_service_pb2.VerifyAuditChainRequest, _audit_service_pb2.VerifyAuditChainResponse]  # type: ignore[assignment]
     """Recomputes the hash chain of the whole record and reports the first broken link."""
@@ -116,7 +122,10 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
         written, until the caller cancels. Each item carries the token to resume after
         it. A malformed token fails with INVALID_ARGUMENT; a token from another
         database, or past the end of this one's log, fails with FAILED_PRECONDITION
-        (ErrorInfo reason RESUME_TOKEN_EXPIRED).
+        (ErrorInfo reason RESUME_TOKEN_EXPIRED). When the server signs checkpoints
+        of the record's head, each new one is sent too, as an item with `checkpoint`
+        set, once the caller has been sent every event it covers: a caller that keeps
+        them holds copies the server's operator cannot rewrite.
         """
 
     @_abc_1.abstractmethod
