@@ -48,6 +48,12 @@ def add(figure: str, amount: int = 1) -> None:
         _figures[figure] = _figures.get(figure, 0) + amount
 
 
+def highest(figure: str, value: int) -> None:
+    """Keep the largest ``value`` seen for ``figure`` (``"slowest ... (ms)"``); thread-safe."""
+    with _lock:
+        _figures[figure] = max(_figures.get(figure, value), value)
+
+
 def figures() -> dict[str, int]:
     """Every figure counted so far in this session."""
     with _lock:

@@ -119,10 +119,18 @@ def test_a_write_and_a_health_check_are_answered_while_budgets_are_full(tmp_path
 
         codes, wrote, checked = asyncio.run(scenario())
     budget.add("streams held against admission", public + idle)
+    budget.highest("tokenless streams opened at once (most)", public)
+    budget.highest("idle streams of one caller opened at once (most)", idle)
+    budget.highest("slowest write answered past full budgets (ms)", round(wrote * 1000))
+    budget.highest("slowest health check past full budgets (ms)", round(checked * 1000))
     assert wrote < ANSWER_WITHIN
     assert checked < ANSWER_WITHIN
     assert codes.get("held", 0) <= HELD_AT_MOST, codes
-    assert set(codes) <= {"RESOURCE_EXHAUSTED", "held"}, codes
+    # Thousands of streams opened in one burst (SQM_RELIABILITY_SCALE=10: 2,000 tokenless and
+    # 10,000 idle) are partly ended by grpc itself, CANCELLED, before admission sees them;
+    # refused either way, they hold nothing.
+    budget.add("streams refused by grpc itself in the burst", codes.get("CANCELLED", 0))
+    assert set(codes) <= {"RESOURCE_EXHAUSTED", "CANCELLED", "held"}, codes
 
 
 def test_a_silent_stream_is_ended_after_the_idle_timeout(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """One upload stream cannot make the server buffer whatever it is sent.
 
-A client streams 1 MiB rows to ``UploadMeasurements`` far past
+A client offers 1 GiB in 1 MiB rows to ``UploadMeasurements``, far past
 :data:`~sqm.server.api.measurement_upload.MAX_UPLOAD_BYTES`: the call is
 ``RESOURCE_EXHAUSTED`` once the limit is passed, nothing is stored, and the server's
 resident memory grew by less than the documented bound (the limit, about four times over as
@@ -43,9 +43,13 @@ def _rows(count: int) -> Iterator[api.UploadMeasurementsRequest]:
         yield row
 
 
-def test_a_huge_upload_is_refused_within_the_memory_bound(tmp_path: Path) -> None:
-    """180 MB (scaled: 64 MiB) in one upload: RESOURCE_EXHAUSTED, memory within the bound."""
-    rows = budget.scaled(64)
+def test_a_1_gib_upload_is_refused_within_the_memory_bound(tmp_path: Path) -> None:
+    """1 GiB offered in one upload: RESOURCE_EXHAUSTED, memory within the bound, still serving.
+
+    The server stops reading at the limit, so the client sends little more than 16 MiB of
+    the 1 GiB it offers (grpc stops pulling rows from the iterator once the call ends).
+    """
+    rows = budget.scaled(1024)
     server = ServerProcess(tmp_path / "sqm.sqlite3", "--tick-seconds", "0").start()
     try:
         assert server.process is not None
@@ -55,10 +59,13 @@ def test_a_huge_upload_is_refused_within_the_memory_bound(tmp_path: Path) -> Non
             with pytest.raises(grpc.RpcError) as refused:
                 stub.UploadMeasurements(_rows(rows), timeout=budget.timeout(60))
         after = _rss(server.process.pid)
+        serving = server.health()
     finally:
         with contextlib.suppress(Exception):
             server.stop()
-    budget.add("upload bytes refused", rows * ROW_BYTES)
+    budget.add("upload bytes offered and refused", rows * ROW_BYTES)
+    budget.highest("server memory growth under one upload (MiB)", round((after - before) / MIB))
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "bytes" in (refused.value.details() or "")
     assert after - before < BOUND, f"grew {(after - before) / MIB:.1f} MiB"
+    assert serving == 1  # SERVING
