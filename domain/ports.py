@@ -226,6 +226,12 @@ class EventStore(Protocol):
         """
         ...
 
+    def storage_fault(self) -> Exception | None:
+        """Why writes are refused now (a full disk, a read-only or unreachable database),
+        checking first whether it has cleared; None while writes go through. Any thread.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections and files."""
         ...

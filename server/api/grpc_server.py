@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer  # health.aio, spelled so type checkers see it
 from grpc_reflection.v1alpha import reflection
 
+from sqm.domain.ports import EventStore
 from sqm.server.api.admin_servicer import AdminServicer
 from sqm.server.api.audit_servicer import AuditServicer
 from sqm.server.api.policy_servicer import PolicyServicer
@@ -165,18 +166,15 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
         await health_servicer.set(name, status)
 
 
-async def follow_storage(store: object, health: HealthServicer, interval: float = 1.0) -> None:
+async def follow_storage(store: EventStore, health: HealthServicer, interval: float = 1.0) -> None:
     """Health follows the store's write faults until cancelled: NOT_SERVING while a full,
-    read-only or failing disk refuses writes, SERVING again once it clears. Each change is
-    one log line (the calls refused meanwhile log nothing).
+    read-only, failing or unreachable database refuses writes, SERVING again once it clears.
+    Each change is one log line (the calls refused meanwhile log nothing).
     """
-    probe = getattr(store, "storage_fault", None)  # SQLite's; other stores have none
-    if probe is None:
-        return
     faulty = False
     while True:
         await asyncio.sleep(interval)
-        fault = probe()
+        fault = await asyncio.to_thread(store.storage_fault)  # PostgreSQL's probe is a call
         if fault is not None and not faulty:
             log.error("writes refused, health NOT_SERVING: %s", fault)
             await set_serving(health, False)

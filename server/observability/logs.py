@@ -28,4 +28,7 @@ def configure_logging(level: str, log_format: str = "text") -> logging.Handler:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # psycopg's pool warns at each attempt to reconnect, in several lines; an outage is
+    # told once instead, when health turns NOT_SERVING (grpc_server.follow_storage).
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     return handler

@@ -42,10 +42,12 @@ class StorageFault(StoreUnavailable):
     NOT_SERVING meanwhile and resumes by itself). ``full`` tells a full disk from the rest.
     """
 
-    def __init__(self, where: str, problem: str, *, full: bool) -> None:
+    def __init__(self, where: str, problem: str, *, full: bool, reads_go_on: bool = True) -> None:
         self.full = full
         self.problem = problem
-        super().__init__(
-            f"{where}: {problem}; writes are refused until it clears (reads go on, nothing"
-            " acknowledged was lost)"
+        refused = (
+            "writes are refused until it clears (reads go on,"
+            if reads_go_on
+            else ("calls that need it are refused until it clears (")
         )
+        super().__init__(f"{where}: {problem}; {refused} nothing acknowledged was lost)")

@@ -262,6 +262,10 @@ class MemoryEventStore:
         """This store's random identity, fixed for its lifetime."""
         return self._identity
 
+    def storage_fault(self) -> Exception | None:
+        """Memory never refuses a write."""
+        return None
+
     def last_sequence(self) -> int:
         """The global sequence of the newest event (0 when the log is empty)."""
         with self._lock:

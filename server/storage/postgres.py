@@ -44,7 +44,7 @@ from sqm.domain.ports import (
     StreamSnapshot,
 )
 from sqm.server.storage import postgres_schema
-from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.errors import StorageFault, StoreUnavailable
 from sqm.server.storage.postgres_archive import PostgresArchives, keep_instant
 from sqm.server.storage.postgres_listen import AppendListener, Callback
 from sqm.server.storage.records import (
@@ -97,6 +97,7 @@ class PostgresEventStore(PostgresArchives):
     ) -> None:
         self._where = redact_url(url)
         self._clock = clock
+        self.write_fault = None  # set by a failed call, until a write or the probe succeeds
         self.applied_migrations: list[tuple[int, str]] = []
         """The migrations this opening applied (number, description), with ``migrate``."""
         conninfo = _conninfo(url, self._where)
@@ -169,6 +170,7 @@ class PostgresEventStore(PostgresArchives):
             ]
             if written:
                 self._insert(conn, written, log)
+        self.write_fault = None
         return outcomes
 
     @contextlib.contextmanager
@@ -326,6 +328,27 @@ class PostgresEventStore(PostgresArchives):
                 "UPDATE log_head SET (last_seq, last_hash) = (SELECT global_seq, hash FROM events"
                 " ORDER BY global_seq DESC LIMIT 1) WHERE EXISTS (SELECT 1 FROM events)"
             )
+
+    def storage_fault(self) -> StorageFault | None:
+        """The fault that refused the last call, while it lasts (None: calls go through).
+
+        Cleared by a commit, or here once a probe write goes through again: an empty update
+        of the head row, which needs the server, a writable database and room for a row.
+        """
+        if self.write_fault is not None and self._takes_writes():
+            self.write_fault = None
+        return self.write_fault
+
+    def _takes_writes(self) -> bool:
+        try:
+            with (
+                self._pool.connection(timeout=CONNECT_TIMEOUT_SECONDS) as conn,
+                conn.transaction(),
+            ):
+                conn.execute("UPDATE log_head SET last_seq = last_seq")
+        except (psycopg.Error, PoolTimeout):
+            return False
+        return True
 
     def close(self) -> None:
         """Stop listening and close every connection (idempotent)."""

@@ -29,7 +29,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
-from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.errors import StorageFault
 from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     activation_from_row,
@@ -55,6 +55,22 @@ from sqm.server.storage.records import (
 )
 
 
+FAULT_WAIT_SECONDS = 1.0
+
+
+def storage_fault(error: Exception, where: str) -> StorageFault:
+    """What a failed PostgreSQL call means for the service, in one line."""
+    place = f"PostgreSQL at {where}"
+    if isinstance(error, psycopg.errors.DiskFull):  # SQLSTATE 53100
+        return StorageFault(place, "its disk is full", full=True)
+    if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):  # 25006: a standby, say
+        return StorageFault(place, "the database is read-only", full=False)
+    reason = str(error).strip().split("\n", 1)[0] or "no answer"
+    if isinstance(error, PoolTimeout) or getattr(error, "sqlstate", None) is None:
+        return StorageFault(place, f"cannot be reached ({reason})", full=False, reads_go_on=False)
+    return StorageFault(place, f"failed ({reason})", full=False, reads_go_on=False)
+
+
 def keep_instant(value: Any) -> Any:
     """PostgreSQL keeps an aware datetime as timestamptz, to the microsecond: as it is."""
     return value
@@ -66,18 +82,27 @@ class PostgresArchives:
     _pool: ConnectionPool
     _clock: Clock
     _where: str
+    write_fault: StorageFault | None
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection; losing the server is :class:`StoreUnavailable` (retry later:
-        a request retried with its id is answered once, whatever happened to the first).
+        """A pooled connection; losing the server, a full disk or a read-only database is a
+        :class:`StorageFault`, kept until it clears (retry later: a request retried with its
+        id is answered once, whatever happened to the first).
         """
+        # While a fault is known, a call waits a moment for a connection, not the pool's
+        # whole timeout: the caller hears of the outage at once and retries later.
+        wait = FAULT_WAIT_SECONDS if self.write_fault is not None else None
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=wait) as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            reason = str(error).strip().split("\n", 1)[0]
-            raise StoreUnavailable(f"PostgreSQL at {self._where} failed: {reason}") from error
+        except (
+            psycopg.OperationalError,
+            psycopg.errors.ReadOnlySqlTransaction,
+            PoolTimeout,
+        ) as error:
+            self.write_fault = storage_fault(error, self._where)
+            raise self.write_fault from error
 
     # --- archived documents ------------------------------------------------------------
 
