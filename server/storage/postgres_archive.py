@@ -54,7 +54,6 @@ from sqm.server.storage.records import (
     stored_instant,
 )
 
-
 FAULT_WAIT_SECONDS = 1.0
 
 
