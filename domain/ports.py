@@ -226,6 +226,12 @@ class EventStore(Protocol):
         """
         ...
 
+    def integrity_problems(self) -> list[str]:
+        """What the database's own check finds damaged in its files (empty: sound, or a
+        database that checks its pages itself).
+        """
+        ...
+
     def storage_fault(self) -> Exception | None:
         """Why writes are refused now (a full disk, a read-only or unreachable database),
         checking first whether it has cleared; None while writes go through. Any thread.

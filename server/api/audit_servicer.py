@@ -138,8 +138,7 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         if writer is not None:
             path, key = writer.path, writer.public_key
             signed = partial(_signed, path, key)
-        integrity = getattr(self._store, "integrity_problems", None)  # SQLite's own check
-        return verify_record(self._store, self._records, signed, integrity)
+        return verify_record(self._store, self._records, signed, self._store.integrity_problems)
 
     @translated
     async def ExportSupplier(  # noqa: N802

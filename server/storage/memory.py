@@ -266,6 +266,10 @@ class MemoryEventStore:
         """Memory never refuses a write."""
         return None
 
+    def integrity_problems(self) -> list[str]:
+        """Memory has no files to damage."""
+        return []
+
     def last_sequence(self) -> int:
         """The global sequence of the newest event (0 when the log is empty)."""
         with self._lock:

@@ -339,6 +339,10 @@ class PostgresEventStore(PostgresArchives):
             self.write_fault = None
         return self.write_fault
 
+    def integrity_problems(self) -> list[str]:
+        """None to report: PostgreSQL verifies its own pages (data checksums) as it reads."""
+        return []
+
     def _takes_writes(self) -> bool:
         try:
             with (
