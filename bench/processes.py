@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,9 +28,13 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 
 def in_fresh_process(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` run in a new interpreter (spawned), its result returned."""
-    with _SPAWN.Pool(1) as pool:
-        return pool.apply(function, args)
+    """``function(*args)`` run in a new interpreter (spawned), its result returned.
+
+    An executor's worker, not a ``multiprocessing.Pool``'s: those are daemons, which may
+    not start processes of their own (``sqm backtest --jobs`` does).
+    """
+    with ProcessPoolExecutor(1, mp_context=_SPAWN) as pool:
+        return pool.submit(function, *args).result()
 
 
 class Served:

@@ -55,12 +55,14 @@ def _history(events: int, templates: int, months: int) -> Path:
     return fixtures.cached("history", parameters, build)
 
 
-def replay(path: Path) -> ReplayRun:
-    """Backtest the history at ``path`` under the default pack, in a fresh process."""
-    return in_fresh_process(_replay, path)
+def replay(path: Path, jobs: int = 1) -> ReplayRun:
+    """Backtest the history at ``path`` under the default pack, in a fresh process
+    (sharing the suppliers out over ``jobs`` processes, as ``sqm backtest --jobs``).
+    """
+    return in_fresh_process(_replay, path, jobs)
 
 
-def _replay(path: Path) -> ReplayRun:
+def _replay(path: Path, jobs: int) -> ReplayRun:
     from sqm.rules import default_pack_dir, load_pack  # noqa: PLC0415 - in the child
     from sqm.server.observability.gc_tuning import tune_after_start_up  # noqa: PLC0415
     from sqm.server.storage.sqlite import SqliteEventStore  # noqa: PLC0415
@@ -71,7 +73,7 @@ def _replay(path: Path) -> ReplayRun:
     with SqliteEventStore(path, read_only=True) as store:
         events = store.last_sequence()
         began = time.perf_counter()
-        result = backtest(store, pack, source=str(path))
+        result = backtest(store, pack, source=str(path), jobs=jobs)
         seconds = time.perf_counter() - began
     totals = result["totals"]
     return ReplayRun(events, totals["suppliers"], totals["commands"], totals["changed"], seconds)

@@ -260,10 +260,15 @@ def _replay(plan: Plan, engine: float) -> list[Figure]:
         plan.replay_events, plan.replay_templates, plan.replay_months
     ))  # fmt: skip
     result = _step("replay (backtest)", lambda: replay.replay(path))
+    shared = _step("replay (backtest --jobs 2)", lambda: replay.replay(path, jobs=2))
     return [
         Figure("4 replay (sqm backtest)", "events/s", result.rate, engine, "(a)", min_ratio=0.6,
                note=f"{result.events} events, {result.suppliers} suppliers,"
                f" {result.commands} commands decided again, {result.changed} differ"),
+        Figure("4 replay, --jobs 2", "events/s", shared.rate, engine, "(a)", min_ratio=0.5,
+               note=f"{shared.changed} differ, as with one process: {result.changed}"),
+        Figure("4 replay, --jobs 2 against --jobs 1", "events/s", shared.rate, result.rate,
+               "4 replay (sqm backtest)", min_ratio=1.6),
     ]  # fmt: skip
 
 
@@ -313,8 +318,13 @@ def _simulation(plan: Plan, ceiling: float) -> list[Figure]:
     rate = _step("simulation", lambda: simulation.supplier_months_per_second(
         plan.sim_suppliers, plan.sim_months, RUN_FOLDER
     ))  # fmt: skip
+    shared = _step("simulation --jobs 2", lambda: simulation.supplier_months_per_second(
+        plan.sim_suppliers, plan.sim_months, RUN_FOLDER, jobs=2
+    ))  # fmt: skip
     return [
         Figure("6 sqm simulate run", "supplier-months/s", rate, ceiling,
                "(a) / evaluations per supplier-month",
                note=f"{plan.sim_suppliers} suppliers x {plan.sim_months} months, whole command"),
+        Figure("6 sqm simulate run --jobs 2", "supplier-months/s", shared, rate,
+               "6 sqm simulate run", min_ratio=1.6, note="the same run, two processes"),
     ]  # fmt: skip

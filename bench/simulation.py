@@ -10,13 +10,15 @@ from pathlib import Path
 from sqm.rules import default_pack_dir
 
 
-def supplier_months_per_second(suppliers: int, months: int, folder: Path) -> float:
-    """Supplier-months a second of ``sqm simulate run`` (baseline scenario, seed 1)."""
+def supplier_months_per_second(suppliers: int, months: int, folder: Path, jobs: int = 1) -> float:
+    """Supplier-months a second of ``sqm simulate run --jobs JOBS`` (baseline scenario,
+    seed 1).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "sqm.server", "simulate", "run", str(default_pack_dir()),
         "--suppliers", str(suppliers), "--months", str(months), "--seed", "1",
-        "--json", str(folder / "simulation.json"),
+        "--jobs", str(jobs), "--json", str(folder / f"simulation-{jobs}.json"),
     ]  # fmt: skip
     began = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)  # noqa: S603 - our own command

@@ -15,7 +15,7 @@ import heapq
 import itertools
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from sqm.domain.history import period_of
 from sqm.domain.model import LifecycleState, ServiceCategory, Severity
 from sqm.domain.serialization import format_time, parse_time
 from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.simulation import parallel
 from sqm.simulation import scenarios as sc
 from sqm.simulation.runner import Entry, Player, command_for
 
@@ -78,19 +79,35 @@ class Rates:
     plan_complete_days: float = 10.0
 
 
+def _amounts_by_currency() -> defaultdict[str, Decimal]:
+    return defaultdict(Decimal)
+
+
 @attrs.define
 class Tally:
-    """What a run counted, month by month."""
+    """What a run counted, month by month (sums only: tallies of parts add up exactly)."""
 
     months: list[str]
     states: dict[str, Counter[str]] = attrs.field(factory=lambda: defaultdict(Counter))
     penalties: dict[str, dict[str, Decimal]] = attrs.field(
-        factory=lambda: defaultdict(lambda: defaultdict(Decimal))
+        factory=lambda: defaultdict(_amounts_by_currency)
     )
     fired: Counter[str] = attrs.field(factory=Counter)
     days_to_termination: list[int] = attrs.field(factory=list)
     events: int = 0
     decisions: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Count what ``other`` counted too (another share of the same run's suppliers)."""
+        for month, states in other.states.items():
+            self.states[month].update(states)
+        for month, amounts in other.penalties.items():
+            for currency, amount in amounts.items():
+                self.penalties[month][currency] += amount
+        self.fired.update(other.fired)
+        self.days_to_termination.extend(other.days_to_termination)
+        self.events += other.events
+        self.decisions += other.decisions
 
 
 def simulate(
@@ -101,20 +118,69 @@ def simulate(
     months: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Run ``suppliers`` suppliers for ``months`` under ``pack``; the JSON-ready result."""
-    policy = CompiledPolicy(pack)
+    """Run ``suppliers`` suppliers for ``months`` under ``pack``; the JSON-ready result.
+
+    With ``jobs`` above 1 the suppliers are shared out over that many processes; each
+    supplier's draws depend on the seed and its number only, and the tallies are sums, so
+    the result is the same byte for byte.
+    """
     start = parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     tally = Tally(month_labels(start, months))
-    for number in range(suppliers):
-        generator = random.Random(f"{seed}:{number}")  # noqa: S311 - a repeatable draw
-        life = SupplierLife(
-            policy, pack, rates, generator=generator, number=number, start=start, tally=tally
-        )
-        life.live()
+    shares = [Share(rates, start, months, seed, numbers) for numbers in _shares(suppliers, jobs)]
+    if jobs == 1:
+        policy = CompiledPolicy(pack)
+        counted: Iterable[Tally] = (_live_share(policy, pack, share) for share in shares)
+    else:
+        counted = parallel.ordered_map(
+            _live_share_in_worker, shares, jobs=jobs,
+            initializer=parallel.compile_in_worker, initargs=(pack,),
+        )  # fmt: skip
+    for share, part in zip(shares, counted, strict=True):
+        tally.add(part)
         if progress is not None:
-            progress(number + 1)
+            progress(share.numbers.stop)
     return result(pack, rates, tally, suppliers=suppliers, months=months, seed=seed)
+
+
+@attrs.frozen
+class Share:
+    """Some of a run's suppliers, by number: what one process simulates at a time."""
+
+    rates: Rates
+    start: datetime
+    months: int
+    seed: int
+    numbers: range
+
+
+SHARES_PER_JOB = 8
+"""Several shares per process, so one slow share does not leave the others idle."""
+
+
+def _shares(suppliers: int, jobs: int) -> list[range]:
+    """The suppliers' numbers in consecutive ranges (one supplier each for one process)."""
+    size = 1 if jobs == 1 else max(1, -(-suppliers // (jobs * SHARES_PER_JOB)))
+    return [range(first, min(first + size, suppliers)) for first in range(0, suppliers, size)]
+
+
+def _live_share(policy: CompiledPolicy, pack: PolicyPack, share: Share) -> Tally:
+    """What the suppliers of ``share`` do over its months, counted."""
+    tally = Tally(month_labels(share.start, share.months))
+    for number in share.numbers:
+        generator = random.Random(f"{share.seed}:{number}")  # noqa: S311 - a repeatable draw
+        life = SupplierLife(
+            policy, pack, share.rates, generator=generator, number=number, start=share.start,
+            tally=tally,
+        )  # fmt: skip
+        life.live()
+    return tally
+
+
+def _live_share_in_worker(share: Share) -> Tally:
+    policy, pack = parallel.worker_policy()
+    return _live_share(policy, pack, share)
 
 
 def month_labels(start: datetime, months: int) -> list[str]:

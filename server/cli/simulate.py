@@ -75,6 +75,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--json", metavar="FILE", help="write the result here (default stdout)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    _add_jobs(parser)
     parser.set_defaults(handler=_guarded(_run))
 
 
@@ -92,7 +93,18 @@ def _add_backtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     source.add_argument("--export", metavar="FILE", help="a file written by `sqm db export`")
     parser.add_argument("--json", metavar="FILE", help="write the result here (default stdout)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    _add_jobs(parser)
     parser.set_defaults(handler=_guarded(_backtest))
+
+
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="share the suppliers out over N processes (the output is the same; default 1)",
+    )
 
 
 # --- the commands ---------------------------------------------------------------------------
@@ -126,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     with _progress(args.suppliers, "suppliers") as step:
         result = impact.simulate(
             pack, rates, suppliers=args.suppliers, months=args.months, seed=args.seed,
-            progress=step,
+            progress=step, jobs=args.jobs,
         )  # fmt: skip
     _write(result, args.json, args.html, report.render_simulation)
     totals = result["totals"]
@@ -145,7 +157,9 @@ def _backtest(args: argparse.Namespace) -> int:
         active = _active_version(store)
         source = args.database or args.export
         with _progress(None, "suppliers") as step:
-            result = backtest(store, pack, source=source, active_version=active, progress=step)
+            result = backtest(
+                store, pack, source=source, active_version=active, progress=step, jobs=args.jobs
+            )
     _write(result, args.json, args.html, report.render_backtest)
     totals = result["totals"]
     print(
