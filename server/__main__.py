@@ -4,4 +4,5 @@ import sys
 
 from sqm.server.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned worker imports it (sqm serve --workers)
+    sys.exit(main())

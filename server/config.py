@@ -42,6 +42,7 @@ ENVIRONMENT = {
     "public_reflection": "SQM_PUBLIC_REFLECTION",
     "stream_idle_seconds": "SQM_STREAM_IDLE_SECONDS",
     "snapshot_every": "SQM_SNAPSHOT_EVERY",
+    "workers": "SQM_WORKERS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
@@ -54,6 +55,7 @@ DEFAULT_STREAM_IDLE_SECONDS = 300.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
+    "workers": 1,
     "snapshot_every": 1,
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
@@ -134,6 +136,9 @@ class Settings:
     # A supplier's snapshot is rewritten when its version reaches a multiple of this (every
     # command at 1); reading a supplier never folds more than this many events past it.
     snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
+    # Server processes sharing the port (SO_REUSEPORT), each with its own engine and worker
+    # thread, on one database (server/cli/workers.py).
+    workers: int = 1
 
 
 def settings_from(
@@ -198,6 +203,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("checkpoint_seconds", float),
     ("stream_idle_seconds", float),
     ("snapshot_every", int),
+    ("workers", int),
 )
 
 

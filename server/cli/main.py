@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
 from sqm.server.cli.policy import add_policy_commands
 from sqm.server.cli.simulate import add_simulation_commands
+from sqm.server.cli.workers import serve_workers
 from sqm.server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_CHECKPOINT_SECONDS,
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tick-seconds",
         help=f"how often the deadline scheduler advances time; 0 turns it off"
         f" (env {ENVIRONMENT['tick_seconds']}, default {DEFAULT_TICK_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--workers",
+        help=f"server processes sharing the port and the database, each on a core of its own"
+        f" (env {ENVIRONMENT['workers']}, default 1)",
     )
     serve.add_argument(
         "--snapshot-every",
@@ -225,6 +231,17 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"sqm: {error}", file=sys.stderr)
         return 2
+    if settings.workers > 1:
+        return serve_workers(settings, run_server)
+    return run_server(settings)
+
+
+def run_server(settings: Settings, announce: Callable[[str], None] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; the exit status (2: could not start, said in one line).
+
+    ``announce`` is told the address once serving (default: print the line operators and
+    tests read).
+    """
     configure_logging(settings.log_level, settings.log_format)
     tracer_provider = configure_tracing()  # only when the OTEL_* environment asks
     try:
@@ -236,7 +253,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         print(f"sqm: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(settings, tokens, credentials))
+        asyncio.run(serve(settings, tokens, credentials, announce or _print_address))
     except (StoreUnavailable, CheckpointError) as error:  # found before serving
         print(f"sqm: {error}", file=sys.stderr)
         return 2
@@ -249,10 +266,16 @@ def _serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_address(address: str) -> None:
+    # The e2e tests and operators read this line to find the bound port.
+    print(f"sqm: serving on {address}", flush=True)
+
+
 async def serve(
     settings: Settings,
     tokens: TokenTable | None = None,
     credentials: grpc.ServerCredentials | None = None,
+    announce: Callable[[str], None] = _print_address,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain: NOT_SERVING first, in-flight calls finish."""
     app = build(settings)
@@ -281,8 +304,7 @@ async def serve(
         app.checkpoints.start()
     tune_after_start_up()
     host = settings.address.rsplit(":", 1)[0]
-    # The e2e tests and operators read this line to find the bound port.
-    print(f"sqm: serving on {host}:{port}", flush=True)
+    announce(f"{host}:{port}")
     log.info(
         "store=%s policy=%s version=%s drill=%s max_clock_skew_seconds=%g log_format=%s",
         settings.database,
