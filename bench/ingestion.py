@@ -173,6 +173,37 @@ def unary(
     return UnaryRun(full, half, half_rate, inside)
 
 
+def unary_over_connections(
+    store: Store,
+    folder: Path,
+    *,
+    workers: int,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    connections: int = 8,
+) -> load.LoadResult:
+    """RecordMeasurement at full load over ``connections`` connections to ``sqm serve
+    --workers WORKERS`` (the kernel gives each connection to one worker), on a fresh copy.
+    """
+    # Payload i goes over connection i % connections (bench.load): each connection gets
+    # suppliers of its own, so no supplier's rows can overtake each other on two workers.
+    lanes = [
+        rows(store, requests // connections, f"unary-{lane}", store.supplier_ids[lane::connections])
+        for lane in range(connections)
+    ]
+    payloads = [row.SerializeToString() for turn in zip(*lanes, strict=True) for row in turn]
+    name = f"unary-{workers}-workers"
+    database = fresh_copy(store, folder, name)
+    with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
+        result = load.unary(
+            server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds,
+            connections=connections,
+        )  # fmt: skip
+    _check(result, f"RecordMeasurement, {workers} worker(s)")
+    return result
+
+
 def _check(result: load.LoadResult, what: str) -> None:
     if result.failed or not result.completed:
         raise RuntimeError(f"{what}: {result.failed} calls failed; first: {result.first_error}")

@@ -64,6 +64,7 @@ class UnaryJob:
     concurrency: int
     seconds: float
     rate: float | None
+    connections: int = 1
 
 
 def unary(
@@ -74,11 +75,15 @@ def unary(
     concurrency: int,
     seconds: float,
     rate: float | None = None,
+    connections: int = 1,
 ) -> LoadResult:
     """Call ``method`` with ``payloads`` in order from a separate process, for ``seconds``
     at most (or until the payloads run out): closed loop, or at ``rate`` calls a second.
+    ``connections`` above 1 spreads the calls over that many connections (a server with
+    several workers gets each connection on one of them): payload ``i`` always goes over
+    connection ``i % connections``, in order.
     """
-    job = UnaryJob(address, method, tuple(payloads), concurrency, seconds, rate)
+    job = UnaryJob(address, method, tuple(payloads), concurrency, seconds, rate, connections)
     return in_fresh_process(_run_unary, job)
 
 
@@ -110,50 +115,65 @@ class _Tally:
         self.first_error = self.first_error or f"{error.code().name}: {error.details()}"
 
 
+def _channels(address: str, connections: int) -> list[grpc.aio.Channel]:
+    # grpc shares one connection between channels to the same target unless each channel
+    # keeps a subchannel pool of its own.
+    options = [("grpc.use_local_subchannel_pool", 1)] if connections > 1 else []
+    return [grpc.aio.insecure_channel(address, options=options) for _ in range(connections)]
+
+
 async def _unary(job: UnaryJob) -> LoadResult:
-    async with grpc.aio.insecure_channel(job.address) as channel:
-        call = channel.unary_unary(job.method, None, None)
-        warm, timed = job.payloads[:WARM_UP_CALLS], job.payloads[WARM_UP_CALLS:]
-        for payload in warm:
-            await call(payload, timeout=CALL_TIMEOUT_SECONDS)
+    channels = _channels(job.address, job.connections)
+    try:
+        calls = [channel.unary_unary(job.method, None, None) for channel in channels]
+        warm_up = WARM_UP_CALLS - WARM_UP_CALLS % len(calls)  # whole rounds of connections
+        warm, timed = job.payloads[:warm_up], job.payloads[warm_up:]
+        for number, payload in enumerate(warm):
+            await calls[number % len(calls)](payload, timeout=CALL_TIMEOUT_SECONDS)
         tally = _Tally()
         began = time.perf_counter()
         deadline = began + job.seconds
         if job.rate is None:
-            await _closed_loop(call, iter(timed), tally, job.concurrency, deadline)
+            lanes = [iter(timed[lane :: len(calls)]) for lane in range(len(calls))]
+            await _closed_loop(calls, lanes, tally, job.concurrency, deadline)
         else:
-            await _open_loop(call, timed, tally, job.rate, deadline)
+            await _open_loop(calls, timed, tally, job.rate, deadline)
         elapsed = time.perf_counter() - began
+    finally:
+        for channel in channels:
+            await channel.close(None)
     return LoadResult(
         len(tally.latencies_ms), tally.failed, elapsed, tuple(tally.latencies_ms), tally.first_error
     )
 
 
 async def _closed_loop(
-    call: Call,
-    payloads: Iterator[bytes],
+    calls: Sequence[Call],
+    lanes: Sequence[Iterator[bytes]],
     tally: _Tally,
     concurrency: int,
     deadline: float,
 ) -> None:
-    async def worker() -> None:
-        for payload in payloads:  # one iterator shared by every worker
+    async def worker(call: Call, payloads: Iterator[bytes]) -> None:
+        for payload in payloads:  # one iterator per connection, shared by its workers
             if time.perf_counter() >= deadline:
                 return
             await _timed_call(call, payload, time.perf_counter(), tally)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(
+        *(worker(calls[n % len(calls)], lanes[n % len(calls)]) for n in range(concurrency))
+    )
 
 
 async def _open_loop(
-    call: Call,
+    calls: Sequence[Call],
     payloads: Sequence[bytes],
     tally: _Tally,
     rate: float,
     deadline: float,
 ) -> None:
     start = time.perf_counter()
-    calls = []
+    tasks = []
     for number, payload in enumerate(payloads):
         due = start + number / rate
         if due >= deadline:
@@ -161,8 +181,9 @@ async def _open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        calls.append(asyncio.create_task(_timed_call(call, payload, due, tally)))
-    await asyncio.gather(*calls)
+        call = calls[number % len(calls)]
+        tasks.append(asyncio.create_task(_timed_call(call, payload, due, tally)))
+    await asyncio.gather(*tasks)
 
 
 async def _timed_call(call: Call, payload: bytes, since: float, tally: _Tally) -> None:

@@ -122,14 +122,14 @@ def _status_kb(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
-def sqm_server(database: str | Path, log: Path) -> Served:
+def sqm_server(database: str | Path, log: Path, workers: int = 1) -> Served:
     """``sqm serve`` on ``database``, as shipped, with the scheduler's tick off (a tick
     over every supplier in the middle of a measurement would measure the tick instead).
     """
     command = [
         sys.executable, "-m", "sqm.server", "serve",
         "--address", "127.0.0.1:0", "--database", str(database), "--tick-seconds", "0",
-        "--log-format", "json",
+        "--log-format", "json", "--workers", str(workers),
     ]  # fmt: skip
     return Served(command, log, _health_serving)
 

@@ -29,7 +29,9 @@ from bench.figures import LOWER, Figure, machine, notes, table, write_json
 from bench.plan import FULL, QUICK, Plan
 from bench.processes import Served, echo_server
 
-PARTS = ("streaming", "unary", "postgres", "replay", "scale", "simulation", "growth")
+PARTS = (
+    "streaming", "unary", "workers", "postgres", "replay", "scale", "simulation", "growth",
+)  # fmt: skip
 RESULTS = Path("bench/results")
 RUN_FOLDER = Path("var/bench/run")
 T = TypeVar("T")
@@ -124,6 +126,8 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
                 plan, store, echo=echo, echo_full=echo_full, payloads=unary_payloads,
                 commits=commits,
             )  # fmt: skip
+        if "workers" in parts:
+            figures += _workers(plan, store, echo_full)
         if "postgres" in parts:
             pg_streamed = _postgres_streaming(plan, store)
             figures += _postgres_unary(plan, store, echo_full)
@@ -225,6 +229,26 @@ def _unary(
         Figure("3 unary p99, half load", "ms", half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=10,
                note=_inside(run_.half_rate, run_.half_inside_ms)),
+    ]  # fmt: skip
+
+
+def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
+    runs = {
+        workers: _step(f"unary ingestion, {workers} worker(s)", lambda w=workers: (  # type: ignore[misc]
+            ingestion.unary_over_connections(
+                store, RUN_FOLDER, workers=w, requests=plan.unary_requests,
+                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+            )
+        ))
+        for workers in (1, 2)
+    }  # fmt: skip
+    one, two = runs[1], runs[2]
+    return [
+        Figure("3 unary ingestion, 8 connections, 1 worker", "calls/s", one.rate,
+               echo_full.rate, "(b)",
+               note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
+        Figure("3 unary ingestion, 8 connections, 2 workers", "calls/s", two.rate, one.rate,
+               "the same, 1 worker", note="sqm serve --workers 2 on one SQLite file"),
     ]  # fmt: skip
 
 
