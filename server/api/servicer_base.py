@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -21,6 +21,7 @@ from sqm.domain.commands import Command
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.validation import SUPPLIER_ID, validate
 from sqm.server.api import mapping
+from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import shown
 from sqm.server.app.group_commit import GroupCommit
 from sqm.server.app.needs import NeedService
@@ -109,6 +110,20 @@ class ServicerBase:
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+def process_method(
+    mapper: Mapper[Command], answer: Callable[..., T], doc: str
+) -> Callable[[Any, Any, Context], Awaitable[T]]:
+    """A process method (``OpenReview`` and the like): run the command ``mapper`` makes of the
+    request, answer ``answer(result=...)``. Those methods differ in nothing else.
+    """
+
+    async def method(self: ServicerBase, request: Any, context: Context) -> T:
+        return answer(result=await self._process(mapper, request, context))
+
+    method.__doc__ = doc
+    return translated(method)
 
 
 def write_view(request: Any) -> pb.SupplierView.ValueType:
