@@ -17,11 +17,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sqm.domain.documents import (
-    ArchivedDocument,
     ArchiveResult,
-    DocumentNotFound,
     NewDocument,
-    checked,
 )
 from sqm.domain.policy_archive import (
     ArchivedVersion,
@@ -32,6 +29,7 @@ from sqm.domain.policy_archive import (
 from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
+    ArchiveReads,
     activation_from_row,
     activation_row,
     check_activation,
@@ -46,8 +44,6 @@ from sqm.server.storage.records import (
     Clock,
     archived,
     check_document,
-    check_limit,
-    document_from_row,
     document_row,
     new_document_id,
     replay_document,
@@ -60,7 +56,7 @@ def keep_instant(value: Any) -> Any:
     return value
 
 
-class PostgresArchives:
+class PostgresArchives(ArchiveReads):
     """Documents and policy versions on the pool of :class:`PostgresEventStore`."""
 
     _pool: ConnectionPool
@@ -78,6 +74,10 @@ class PostgresArchives:
         except (psycopg.OperationalError, PoolTimeout) as error:
             reason = str(error).strip().split("\n", 1)[0]
             raise StoreUnavailable(f"PostgreSQL at {self._where} failed: {reason}") from error
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._connection() as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
 
     # --- archived documents ------------------------------------------------------------
 
@@ -102,42 +102,6 @@ class PostgresArchives:
         if replayed is None:  # pragma: no cover - archived rows are never deleted
             raise RuntimeError(f"document request {document.request_id!r} vanished")
         return replayed
-
-    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
-        with self._connection() as conn:
-            row = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = %s",  # noqa: S608
-                (request_id,),
-            ).fetchone()
-        return None if row is None else document_from_row(row)
-
-    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
-        """The document and its bytes, checked against the recorded SHA-256."""
-        with self._connection() as conn:
-            row = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
-                " WHERE document_id = %s",
-                (document_id,),
-            ).fetchone()
-        if row is None:
-            raise DocumentNotFound(document_id)
-        record = document_from_row(row)
-        return record, checked(record, bytes(row[-1]))
-
-    def list_documents(
-        self, supplier_id: str, after_document_id: str = "", limit: int = 100
-    ) -> list[ArchivedDocument]:
-        """The supplier's documents in archive order, after ``after_document_id``."""
-        check_limit(limit)
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
-                " WHERE supplier_id = %s AND seq > COALESCE("
-                "(SELECT seq FROM documents WHERE document_id = %s), 0)"
-                " ORDER BY seq LIMIT %s",
-                (supplier_id, after_document_id, limit),
-            ).fetchall()
-        return [document_from_row(row) for row in rows]
 
     # --- the policy archive --------------------------------------------------------------
 
@@ -194,23 +158,6 @@ class PostgresArchives:
                 activation_row(activation, keep_instant),
             )
             return activation
-
-    def active_version(self) -> str | None:
-        """The version of the latest activation, if any."""
-        with self._connection() as conn:
-            row = conn.execute(
-                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def activations(self) -> list[PolicyActivation]:
-        """The activation history, oldest first."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant
-                " ORDER BY sequence"
-            ).fetchall()
-        return [activation_from_row(row) for row in rows]
 
     def list_versions(self) -> list[ArchivedVersion]:
         """Every archived version, in the order first saved."""
