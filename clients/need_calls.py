@@ -6,17 +6,16 @@ same id, so a retried call is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqm.client.builders import supplier_name, timestamp
 from sqm.client.process_calls import new_request_id
+from sqm.client.retry import RetryingClient
 from sqm.v1 import needs_pb2 as api
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 
-Response = TypeVar("Response")
 Values = Mapping[str, Mapping[str, float]]
 
 
@@ -25,15 +24,10 @@ def need_name(need_id: str) -> str:
     return f"needs/{need_id}"
 
 
-class NeedCalls:
-    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+class NeedCalls(RetryingClient):
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub."""
 
     _stub: api_grpc.SupplierServiceStub
-
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        raise NotImplementedError  # pragma: no cover - SqmClient provides it
 
     def create_need(
         self,

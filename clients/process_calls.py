@@ -10,16 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
 from sqm.client.builders import supplier_name, timestamp
+from sqm.client.retry import RetryingClient
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
-
-Response = TypeVar("Response")
 
 
 @attrs.frozen
@@ -36,15 +35,10 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-class ProcessCalls:
-    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+class ProcessCalls(RetryingClient):
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub."""
 
     _stub: api_grpc.SupplierServiceStub
-
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        raise NotImplementedError  # pragma: no cover - SqmClient provides it
 
     def _process(self, method: Callable[..., Any], request: Any) -> api.ProcessResult:
         result: api.ProcessResult = self._call(method, request).result

@@ -10,22 +10,17 @@ The process methods (contract, monitoring, review, improvement, liability) are i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
 import grpc
 
 from sqm.client.builders import certificate, supplier_name, timestamp
 from sqm.client.need_calls import NeedCalls
 from sqm.client.process_calls import ProcessCalls, new_request_id
-from sqm.client.retry import call_metadata, call_with_retries
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
-
-Response = TypeVar("Response")
-
 
 __all__ = ["SqmClient", "certificate", "supplier_name"]
 
@@ -46,22 +41,11 @@ class SqmClient(ProcessCalls, NeedCalls):
         channel: grpc.Channel | None = None,
     ) -> None:
         """Connect to ``target``; a ``token`` is sent with every call, ``credentials`` mean TLS."""
-        self._channel = channel or _channel(target, credentials)
-        self._stub = api_grpc.SupplierServiceStub(self._channel)
-        self._timeout = timeout
-        self._attempts = attempts
-        self._backoff = backoff
-        self._metadata = call_metadata(actor, token)
-
-    def __enter__(self) -> SqmClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+        channel = channel or _channel(target, credentials)
+        super().__init__(
+            channel, timeout=timeout, attempts=attempts, backoff=backoff, actor=actor, token=token
+        )
+        self._stub = api_grpc.SupplierServiceStub(channel)
 
     def register_supplier(
         self,
@@ -151,14 +135,6 @@ class SqmClient(ProcessCalls, NeedCalls):
             token = response.next_page_token
             if not token:
                 return
-
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        return call_with_retries(
-            method, request, timeout=timeout or self._timeout, metadata=self._metadata,
-            attempts=self._attempts, backoff=self._backoff,
-        )  # fmt: skip
 
 
 def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
