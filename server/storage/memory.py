@@ -14,7 +14,6 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -36,7 +35,6 @@ from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
-    NewEvent,
     PendingAppend,
     RecordedEvent,
     StreamSnapshot,
@@ -52,17 +50,16 @@ from sqm.server.storage.policy_records import (
 from sqm.server.storage.records import (
     Clock,
     Outcome,
+    StoreBase,
     archived,
     check_document,
     check_limit,
     check_pending,
     from_json,
     new_document_id,
-    only_result,
     refused_or_kept,
     replay_document,
     seal_pending,
-    single,
     to_json,
     utc_now,
 )
@@ -106,7 +103,7 @@ class _PolicyVersion:
     saved_at: datetime
 
 
-class MemoryEventStore:
+class MemoryEventStore(StoreBase):
     """The ``EventStore`` and ``PolicyArchive`` protocols in memory, thread-safe behind one
     lock.
     """
@@ -127,24 +124,6 @@ class MemoryEventStore:
         # A memory store is a database of its own: resume tokens from any other are refused.
         self._identity = secrets.token_hex(16)
         self._signal = AppendSignal()
-
-    def __enter__(self) -> MemoryEventStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: CommandMeta,
-        snapshot: Mapping[str, Any],
-    ) -> AppendResult:
-        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
-        pending = single(stream_id, expected_version, events, meta, snapshot)
-        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False

@@ -20,6 +20,7 @@ from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation
 from sqm.domain.serialization import format_time, parse_time
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
+    SqlReads,
     TimeColumn,
     check_limit,
     document_from_row,
@@ -108,13 +109,8 @@ def activation_from_row(row: Sequence[Any]) -> PolicyActivation:
     return PolicyActivation(int(row[0]), row[1], row[2], row[3], stored_instant(row[4]))
 
 
-class ArchiveReads:
-    """The archives' reads, the same in the SQLite and PostgreSQL stores but for how a query
-    runs: each store's :meth:`_rows` (the queries use ``?`` placeholders).
-    """
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        raise NotImplementedError  # pragma: no cover - each store runs its own queries
+class ArchiveReads(SqlReads):
+    """The archives' reads, the same in the SQLite and PostgreSQL stores (see ``SqlReads``)."""
 
     def _archive_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of the policy archive's tables (a store that may lack them overrides this)."""

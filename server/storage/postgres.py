@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,11 +37,8 @@ from sqm.domain.errors import ConcurrencyConflict
 from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
-    CommandMeta,
-    NewEvent,
     PendingAppend,
     RecordedEvent,
-    StreamSnapshot,
 )
 from sqm.server.storage import postgres_schema
 from sqm.server.storage.errors import StoreUnavailable
@@ -52,20 +49,18 @@ from sqm.server.storage.records import (
     REQUEST_COLUMNS,
     Clock,
     Outcome,
+    StoreBase,
     check_limit,
     check_pending,
     event_from_row,
     event_row,
-    from_json,
     identifier,
     identifiers,
-    only_result,
     placeholders,
     refused_or_kept,
     request_from_row,
     request_row,
     seal_pending,
-    single,
     to_json,
     utc_now,
     verify_rows,
@@ -79,7 +74,7 @@ _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500
 
 
-class PostgresEventStore(PostgresArchives):
+class PostgresEventStore(PostgresArchives, StoreBase):
     """The ``EventStore``, ``DocumentStore`` and ``PolicyArchive`` protocols on PostgreSQL.
 
     Opening checks the schema (``migrate=True`` applies missing migrations instead) and
@@ -108,28 +103,10 @@ class PostgresEventStore(PostgresArchives):
         self._listener = AppendListener(conninfo, self._channel)
         self._tick_key = _lock_key(f"{self._identity}:tick")
 
-    def __enter__(self) -> PostgresEventStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     @property
     def where(self) -> str:
         """The database URL without its password."""
         return self._where
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: CommandMeta,
-        snapshot: Mapping[str, Any],
-    ) -> AppendResult:
-        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
-        pending = single(stream_id, expected_version, events, meta, snapshot)
-        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
@@ -230,16 +207,6 @@ class PostgresEventStore(PostgresArchives):
         with self._connection() as conn:
             return _find_requests(conn, request_ids)
 
-    def snapshot_version(self, stream_id: str) -> int | None:
-        """The version of the stream's snapshot, without reading the state (None: none)."""
-        row = self._one("SELECT version FROM snapshots WHERE stream_id = %s", (stream_id,))
-        return None if row is None else int(row[0])
-
-    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
-        """The stream's latest projected state, from the snapshots table alone."""
-        row = self._one("SELECT version, state FROM snapshots WHERE stream_id = %s", (stream_id,))
-        return None if row is None else StreamSnapshot(stream_id, int(row[0]), from_json(row[1]))
-
     def read_stream(
         self, stream_id: str, after_version: int = 0, limit: int | None = None
     ) -> list[RecordedEvent]:
@@ -263,16 +230,6 @@ class PostgresEventStore(PostgresArchives):
             " WHERE global_seq > %s ORDER BY global_seq LIMIT %s",
             (after_seq, limit),
         )
-
-    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
-        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
-        check_limit(limit)
-        rows = self._all(
-            "SELECT stream_id, version, state FROM snapshots WHERE stream_id > %s"
-            " ORDER BY stream_id LIMIT %s",
-            (after_stream_id, limit),
-        )
-        return [StreamSnapshot(row[0], int(row[1]), from_json(row[2])) for row in rows]
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event up to the head as verification starts."""
