@@ -43,7 +43,7 @@ from sqm.domain.ports import (
 from sqm.server.storage import postgres_schema
 from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.postgres_archive import PostgresArchives, keep_instant
-from sqm.server.storage.postgres_listen import AppendListener, Callback
+from sqm.server.storage.postgres_listen import AppendListener
 from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
@@ -65,6 +65,7 @@ from sqm.server.storage.records import (
     utc_now,
     verify_rows,
 )
+from sqm.server.storage.signals import Callback
 from sqm.server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 from sqm.server.storage.urls import redact_url
 
