@@ -139,13 +139,6 @@ class AuditClient(RetryingClient):
 
     def list_documents(self, supplier_id: str, page_size: int = 0) -> Iterator[api.Document]:
         """The supplier's documents in archive order, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListDocumentsRequest(
-                parent=f"suppliers/{supplier_id}", page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListDocuments, request)
-            yield from response.documents
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListDocumentsRequest(parent=f"suppliers/{supplier_id}", page_size=page_size)
+        for page in self._pages(self._stub.ListDocuments, request):
+            yield from page.documents

@@ -55,14 +55,9 @@ class NeedCalls(RetryingClient):
 
     def list_needs(self, page_size: int = 0) -> Iterator[api.Need]:
         """Every need in id order, fetched a page at a time."""
-        token = ""
-        while True:
-            request = api.ListNeedsRequest(page_size=page_size, page_token=token)
-            page = self._call(self._stub.ListNeeds, request)
+        request = api.ListNeedsRequest(page_size=page_size)
+        for page in self._pages(self._stub.ListNeeds, request):
             yield from page.needs
-            token = page.next_page_token
-            if not token:
-                return
 
     def shortlist_supplier(
         self,

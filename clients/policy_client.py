@@ -93,14 +93,9 @@ class PolicyClient(RetryingClient):
 
     def list_versions(self, page_size: int = 0) -> Iterator[api.PolicyVersion]:
         """Every archived version, first archived first, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListPolicyVersionsRequest(page_size=page_size, page_token=token)
-            response = self._call(self._stub.ListPolicyVersions, request)
-            yield from response.policy_versions
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListPolicyVersionsRequest(page_size=page_size)
+        for page in self._pages(self._stub.ListPolicyVersions, request):
+            yield from page.policy_versions
 
     def get_version(self, version: str) -> api.PolicyVersion:
         """One version with its files."""

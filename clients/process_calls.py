@@ -409,16 +409,8 @@ class ProcessCalls(RetryingClient):
         self, supplier_id: str, page_size: int = 0
     ) -> Iterator[api.ListPenaltiesResponse]:
         """The ledger's pages as the server sends them."""
-        token = ""
-        while True:
-            request = api.ListPenaltiesRequest(
-                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListPenalties, request)
-            yield response
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListPenaltiesRequest(parent=supplier_name(supplier_id), page_size=page_size)
+        yield from self._pages(self._stub.ListPenalties, request)
 
 
 def _ledger(

@@ -7,7 +7,7 @@ same id, so the server answers a retry with the first result instead of recordin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
 import grpc
@@ -84,6 +84,15 @@ class RetryingClient:
     def close(self) -> None:
         """Close the channel."""
         self._channel.close()
+
+    def _pages(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        """Every page of a list: ``request`` sent again with each next page token."""
+        while True:
+            page = self._call(method, request)
+            yield page
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
 
     def _call(
         self, method: Callable[..., Response], request: Any, timeout: float | None = None

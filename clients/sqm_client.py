@@ -111,30 +111,20 @@ class SqmClient(ProcessCalls, NeedCalls):
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> Iterator[pb.Supplier]:
         """Every supplier in id order, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListSuppliersRequest(page_size=page_size, page_token=token)
-            request.view = view
-            response = self._call(self._stub.ListSuppliers, request)
-            yield from response.suppliers
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListSuppliersRequest(page_size=page_size)
+        request.view = view
+        for page in self._pages(self._stub.ListSuppliers, request):
+            yield from page.suppliers
 
     def list_supplier_events(
         self, supplier_id: str, page_size: int = 0
     ) -> Iterator[pb.SupplierEvent]:
         """The supplier's whole history, oldest first, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListSupplierEventsRequest(
-                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListSupplierEvents, request)
-            yield from response.events
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListSupplierEventsRequest(
+            parent=supplier_name(supplier_id), page_size=page_size
+        )
+        for page in self._pages(self._stub.ListSupplierEvents, request):
+            yield from page.events
 
 
 def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
