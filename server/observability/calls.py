@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -433,6 +434,24 @@ def _finished_code(context: Context, error: BaseException | None) -> grpc.Status
     return _code(context.code(), error)
 
 
+@contextlib.contextmanager
+def _finishing(
+    call: _Call,
+    finish: Finish,
+    code: Callable[[BaseException | None], grpc.StatusCode],
+    peer: Callable[[], str | None],
+) -> Iterator[None]:
+    """Finish ``call`` when the block ends, however it ends, with the code of its error."""
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as raised:
+        error = raised
+        raise
+    finally:
+        finish(call, code(error), peer())
+
+
 def _async_call(
     behaviour: Any, start: Start, finish: Finish, request_streaming: bool
 ) -> Callable[[Any, Context], Any]:
@@ -440,15 +459,9 @@ def _async_call(
         call = start()
         peer = context.peer()  # read while the call is alive (see _async_stream)
         request = _seen(request, call) if request_streaming else _saw(request, call)
-        error: BaseException | None = None
-        try:
-            with tracing.in_span(call.span):  # spans the handler opens are its children
-                return await behaviour(request, context)
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _finished_code(context, error), peer)
+        finishing = _finishing(call, finish, partial(_finished_code, context), lambda: peer)
+        with finishing, tracing.in_span(call.span):  # spans the handler opens are its children
+            return await behaviour(request, context)
 
     return wrapper
 
@@ -463,16 +476,10 @@ def _async_stream(
         # crashed the process.
         peer = context.peer()
         request = _seen(request, call) if request_streaming else _saw(request, call)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, partial(_finished_code, context), lambda: peer):
             async for response in behaviour(request, context):
                 call.sent_one()
                 yield response
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _finished_code(context, error), peer)
 
     return wrapper
 
@@ -490,14 +497,8 @@ def _sync_call(
         if not request_streaming:
             call.saw(request)
         recording = _RecordingContext(context)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, lambda error: _code(recording.code, error), context.peer):
             return behaviour(request, recording)
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _code(recording.code, error), context.peer())
 
     return wrapper
 
@@ -510,16 +511,10 @@ def _sync_stream(
         if not request_streaming:
             call.saw(request)
         recording = _RecordingContext(context)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, lambda error: _code(recording.code, error), context.peer):
             for response in behaviour(request, recording):
                 call.sent_one()
                 yield response
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _code(recording.code, error), context.peer())
 
     return wrapper
 
