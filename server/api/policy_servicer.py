@@ -6,14 +6,10 @@ serialised with the decisions it changes the policy of.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from datetime import datetime
-from functools import partial
-from typing import Any, TypeVar
 
-import grpc
 from google.protobuf import timestamp_pb2
 
 from sqm.domain.errors import FieldViolation, InvalidCommand
@@ -22,16 +18,14 @@ from sqm.rules.tooling.lint import Finding, Severity
 from sqm.server.api import mapping, pagination
 from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import optional_time
+from sqm.server.api.servicer_base import Context, OnWorker, actor
 from sqm.server.app.policy_admin import PolicyAdministration, VersionView
-from sqm.server.security.auth import current_actor
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
 VERSIONS_PAGE = (50, 1000)  # (default, maximum)
 VERSION_PREFIX = "policyVersions/"
 
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 _SEVERITIES = {
     Severity.ERROR: api.POLICY_PROBLEM_SEVERITY_ERROR,
@@ -39,7 +33,7 @@ _SEVERITIES = {
 }
 
 
-class PolicyServicer(api_grpc.PolicyServiceServicer):
+class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
     """gRPC face of :class:`~sqm.server.app.policy_admin.PolicyAdministration`."""
 
     def __init__(self, admin: PolicyAdministration, executor: Executor) -> None:
@@ -62,8 +56,8 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
     ) -> api.ActivatePolicyResponse:
         """Make a pack the active policy; an invalid pack is refused with located errors."""
         request_id = mapping.request_id(request.request_id)
-        actor = _actor(context)
-        result = await self._run(self._admin.activate, dict(request.files), actor, request_id)
+        files = dict(request.files)
+        result = await self._run(self._admin.activate, files, actor(context), request_id)
         response = api.ActivatePolicyResponse(
             policy_version=policy_version(result.version),
             previous_version=result.previous_version,
@@ -119,10 +113,6 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
         )
         response.time.CopyFrom(_timestamp(result.at))
         return response
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args))
 
 
 def problems(findings: Iterable[Finding]) -> list[api.PolicyProblem]:
@@ -183,9 +173,3 @@ def _version_from_name(name: str) -> str:
             [FieldViolation("name", f"expected 'policyVersions/{{version}}', got {name!r}")]
         )
     return version
-
-
-def _actor(context: Context) -> str:
-    # The authenticated caller (the token's name); the x-sqm-actor header only counts when
-    # authentication is off (sqm.server.security.auth), never to record someone else's name.
-    return current_actor().name

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -41,7 +41,17 @@ Clock = Callable[[], datetime]
 Mapper = Callable[[Any, Clock], C]
 
 
-class ServicerBase:
+class OnWorker:
+    """A servicer whose calls into the application run on its worker thread (``_executor``)."""
+
+    _executor: Executor
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+class ServicerBase(OnWorker):
     """The service, its worker thread and the clock, and the steps every method takes."""
 
     def __init__(
@@ -106,10 +116,6 @@ class ServicerBase:
             return await self._commits.execute(command, context)
         except InvalidCommand as error:
             raise mapping.in_api_terms(error, command) from None
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args))
 
 
 def process_method(
