@@ -16,7 +16,7 @@ import attrs
 
 from sqm.domain.documents import ArchivedDocument, DocumentNotFound, checked
 from sqm.domain.errors import RequestIdReused
-from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation
+from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyVersionNotFound
 from sqm.domain.serialization import format_time, parse_time
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
@@ -112,6 +112,8 @@ def activation_from_row(row: Sequence[Any]) -> PolicyActivation:
 class ArchiveReads(SqlReads):
     """The archives' reads, the same in the SQLite and PostgreSQL stores (see ``SqlReads``)."""
 
+    _SAVED_ORDER = "seq"  # the column that orders policy_versions as first saved
+
     def _archive_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of the policy archive's tables (a store that may lack them overrides this)."""
         return self._rows(sql, params)
@@ -163,3 +165,29 @@ class ArchiveReads(SqlReads):
             " ORDER BY sequence"
         )
         return [activation_from_row(row) for row in rows]
+
+    def list_versions(self) -> list[ArchivedVersion]:
+        """Every archived version, in the order first saved."""
+        rows = self._archive_rows(
+            "SELECT version, name, saved_at FROM policy_versions"  # noqa: S608 - a constant
+            f" ORDER BY {self._SAVED_ORDER}"
+        )
+        activations = self.activations()
+        return [summary(row[0], row[1], stored_instant(row[2]), activations) for row in rows]
+
+    def get_version(self, version: str) -> ArchivedVersion:
+        """One archived version, with its activation summary."""
+        name, _, saved_at = self._version_row(version)
+        return summary(version, name, saved_at, self.activations())
+
+    def load_version(self, version: str) -> dict[str, str]:
+        """The files of ``version``."""
+        return files_from_json(self._version_row(version)[1])
+
+    def _version_row(self, version: str) -> tuple[str, str, datetime]:
+        rows = self._archive_rows(
+            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
+        )
+        if not rows:
+            raise PolicyVersionNotFound(version)
+        return str(rows[0][0]), str(rows[0][1]), stored_instant(rows[0][2])

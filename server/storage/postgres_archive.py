@@ -21,7 +21,6 @@ from sqm.domain.documents import (
     NewDocument,
 )
 from sqm.domain.policy_archive import (
-    ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
     PolicyVersionNotFound,
@@ -33,11 +32,9 @@ from sqm.server.storage.policy_records import (
     activation_from_row,
     activation_row,
     check_activation,
-    files_from_json,
     files_to_json,
     replay_activation,
     stored_time,
-    summary,
 )
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
@@ -47,7 +44,6 @@ from sqm.server.storage.records import (
     document_row,
     new_document_id,
     replay_document,
-    stored_instant,
 )
 
 
@@ -158,30 +154,3 @@ class PostgresArchives(ArchiveReads):
                 activation_row(activation, keep_instant),
             )
             return activation
-
-    def list_versions(self) -> list[ArchivedVersion]:
-        """Every archived version, in the order first saved."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT version, name, saved_at FROM policy_versions ORDER BY seq"
-            ).fetchall()
-        activations = self.activations()
-        return [summary(row[0], row[1], stored_instant(row[2]), activations) for row in rows]
-
-    def get_version(self, version: str) -> ArchivedVersion:
-        """One archived version, with its activation summary."""
-        name, _, saved_at = self._version_row(version)
-        return summary(version, name, saved_at, self.activations())
-
-    def load_version(self, version: str) -> dict[str, str]:
-        """The files of ``version``."""
-        return files_from_json(self._version_row(version)[1])
-
-    def _version_row(self, version: str) -> tuple[str, str, datetime]:
-        with self._connection() as conn:
-            row = conn.execute(
-                "SELECT name, files, saved_at FROM policy_versions WHERE version = %s", (version,)
-            ).fetchone()
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return str(row[0]), str(row[1]), stored_instant(row[2])

@@ -19,23 +19,19 @@ from sqm.domain.documents import (
     NewDocument,
 )
 from sqm.domain.policy_archive import (
-    ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
-    PolicyVersionNotFound,
 )
-from sqm.domain.serialization import format_time, parse_time
+from sqm.domain.serialization import format_time
 from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
     ArchiveReads,
     activation_from_row,
     activation_row,
     check_activation,
-    files_from_json,
     files_to_json,
     replay_activation,
     stored_time,
-    summary,
 )
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
@@ -57,6 +53,7 @@ class SqliteArchives(ArchiveReads):
     _clock: Clock
     _schema: int
     _write_transaction: Callable[[], AbstractContextManager[None]]
+    _SAVED_ORDER = "rowid"
 
     # --- archived documents (``sqm.domain.documents.DocumentStore``) ----------------------
 
@@ -113,8 +110,7 @@ class SqliteArchives(ArchiveReads):
             )
             if replayed is not None:
                 return replayed
-            if not self._version_row(version):
-                raise PolicyVersionNotFound(version)
+            self._version_row(version)  # PolicyVersionNotFound if it was never saved
             (last,) = self._conn.execute(
                 "SELECT COALESCE(MAX(sequence), 0) FROM policy_activations"
             ).fetchone()
@@ -127,42 +123,6 @@ class SqliteArchives(ArchiveReads):
                 activation_row(activation, format_time),
             )
             return activation
-
-    def list_versions(self) -> list[ArchivedVersion]:
-        """Every archived version, in the order first saved."""
-        if not self._has_archive():
-            return []
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
-            ).fetchall()
-        activations = self.activations()
-        return [summary(row[0], row[1], parse_time(row[2]), activations) for row in rows]
-
-    def get_version(self, version: str) -> ArchivedVersion:
-        """One archived version, with its activation summary."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return summary(version, row[0], parse_time(row[2]), self.activations())
-
-    def load_version(self, version: str) -> dict[str, str]:
-        """The files of ``version``."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return files_from_json(row[1])
-
-    def _version_row(self, version: str) -> tuple[Any, ...] | None:
-        # The caller holds the lock.
-        if not self._has_archive():
-            return None
-        row = self._conn.execute(
-            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
-        ).fetchone()
-        return None if row is None else tuple(row)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
