@@ -208,27 +208,15 @@ class PostgresEventStore(PostgresArchives, StoreBase):
         with self._connection() as conn:
             return _find_requests(conn, request_ids)
 
-    def read_stream(
-        self, stream_id: str, after_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
-        """The stream's events with version > ``after_version``, oldest first."""
-        check_limit(limit)
-        rows = self._all(
-            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-            " WHERE stream_id = %s AND version > %s ORDER BY version LIMIT %s",
-            (stream_id, after_version, limit),
-        )
-        return [event_from_row(row) for row in rows]
-
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         check_limit(limit)
         return [event_from_row(row) for row in self._rows_after(after_seq, limit)]
 
     def _rows_after(self, after_seq: int, limit: int | None) -> list[tuple[Any, ...]]:
-        return self._all(
+        return self._rows(
             f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-            " WHERE global_seq > %s ORDER BY global_seq LIMIT %s",
+            " WHERE global_seq > ? ORDER BY global_seq LIMIT ?",
             (after_seq, limit),
         )
 
@@ -243,8 +231,8 @@ class PostgresEventStore(PostgresArchives, StoreBase):
 
     def last_sequence(self) -> int:
         """The global sequence of the newest committed event (0 when the log is empty)."""
-        row = self._one("SELECT last_seq FROM log_head", ())
-        return 0 if row is None else int(row[0])
+        rows = self._rows("SELECT last_seq FROM log_head")
+        return int(rows[0][0]) if rows else 0
 
     @contextlib.contextmanager
     def tick_lock(self) -> Iterator[bool]:
@@ -289,14 +277,6 @@ class PostgresEventStore(PostgresArchives, StoreBase):
         """Stop listening and close every connection (idempotent)."""
         self._listener.close()
         self._pool.close()
-
-    def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._connection() as conn:
-            return conn.execute(query, params).fetchone()
-
-    def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._connection() as conn:
-            return conn.execute(query, params).fetchall()
 
 
 @attrs.define

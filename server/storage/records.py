@@ -269,6 +269,22 @@ class SqlReads:
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         raise NotImplementedError  # pragma: no cover - each store runs its own queries
 
+    def _limit(self, limit: int | None) -> int | None:
+        """``limit`` as the store's LIMIT takes it (None: no limit)."""
+        return limit
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with version > ``after_version``, oldest first."""
+        check_limit(limit)
+        rows = self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
+            (stream_id, after_version, self._limit(limit)),
+        )
+        return [event_from_row(row) for row in rows]
+
     def snapshot_version(self, stream_id: str) -> int | None:
         """The version of the stream's snapshot, without reading the state (None: none)."""
         rows = self._rows("SELECT version FROM snapshots WHERE stream_id = ?", (stream_id,))

@@ -271,22 +271,12 @@ class SqliteEventStore(SqliteArchives, StoreBase):
         ).fetchone()
         return None if row is None else request_from_row(row)
 
-    def read_stream(
-        self, stream_id: str, after_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
-        """The stream's events with version > ``after_version``, oldest first."""
-        check_limit(limit)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-                " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
-                (stream_id, after_version, _sql_limit(limit)),
-            ).fetchall()
-        return [event_from_row(row) for row in rows]
-
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         return [event_from_row(row) for row in self._read_rows(after_seq, limit)]
+
+    def _limit(self, limit: int | None) -> int:
+        return _sql_limit(limit)
 
     def _read_rows(
         self, after_seq: int, limit: int | None, up_to_seq: int | None = None
@@ -427,5 +417,5 @@ def writable(path: str) -> bool:
 
 
 def _sql_limit(limit: int | None) -> int:
-    # SQLite reads a negative LIMIT as "no limit".
+    # SQLite reads a negative LIMIT as "no limit" (and refuses NULL).
     return -1 if limit is None else limit
