@@ -62,7 +62,7 @@ def add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     load.set_defaults(handler=_import)
 
 
-def one_line_errors(*errors: type[Exception]) -> Callable[[Command], Command]:
+def one_line_errors(*errors: type[Exception], prefix: str = "sqm") -> Callable[[Command], Command]:
     """Make a command report ``errors`` as one line on stderr and exit 2, no traceback."""
 
     def decorate(command: Command) -> Command:
@@ -71,7 +71,7 @@ def one_line_errors(*errors: type[Exception]) -> Callable[[Command], Command]:
             try:
                 return command(args)
             except errors as error:
-                print(f"sqm: {error}", file=sys.stderr)
+                print(f"{prefix}: {error}", file=sys.stderr)
                 return EXIT_PROBLEM
 
         return run
