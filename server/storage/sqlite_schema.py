@@ -13,17 +13,6 @@ from sqm.server.storage.errors import StoreUnavailable, UnsupportedSchemaVersion
 
 _APPEND_ONLY = "SELECT RAISE(ABORT, '{table} is append-only: rows are never changed or deleted')"
 
-
-def _append_only(*tables: str) -> tuple[str, ...]:
-    """Triggers that refuse every UPDATE and DELETE on ``tables``."""
-    return tuple(
-        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
-        f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
-        for table in tables
-        for verb in ("UPDATE", "DELETE")
-    )
-
-
 # One entry per schema version: entry N (1-based) takes a file from version N - 1 to N.
 # Never edit a released entry; add a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -57,7 +46,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             version INTEGER NOT NULL,
             state TEXT NOT NULL
         )""",
-        *_append_only("events", "requests"),
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("events", "requests")
+            for verb in ("UPDATE", "DELETE")
+        ),
     ),
     # 2: the policy archive. A version's files are kept once, by content hash; activations
     # are an append-only history whose latest row is the active version.
@@ -75,7 +69,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             request_id TEXT NOT NULL UNIQUE,
             activated_at TEXT NOT NULL
         )""",
-        *_append_only("policy_versions", "policy_activations"),
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("policy_versions", "policy_activations")
+            for verb in ("UPDATE", "DELETE")
+        ),
     ),
     # 3: the store's identity (resume tokens name the database they came from) and the
     # archive of documents, kept with the SHA-256 of their bytes.
@@ -99,7 +98,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             archived_at TEXT NOT NULL
         )""",
         "CREATE INDEX documents_by_supplier ON documents (supplier_id, seq)",
-        *_append_only("store_meta", "documents"),
+        *(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN {_APPEND_ONLY.format(table=table)}; END"
+            for table in ("store_meta", "documents")
+            for verb in ("UPDATE", "DELETE")
+        ),
     ),
 )
 
