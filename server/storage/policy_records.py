@@ -112,7 +112,8 @@ def activation_from_row(row: Sequence[Any]) -> PolicyActivation:
 class ArchiveReads(SqlReads):
     """The archives' reads, the same in the SQLite and PostgreSQL stores (see ``SqlReads``)."""
 
-    _SAVED_ORDER = "seq"  # the column that orders policy_versions as first saved
+    # policy_versions in the order first saved (SQLite's has no seq column: its rowid).
+    _VERSIONS_AS_SAVED = "SELECT version, name, saved_at FROM policy_versions ORDER BY seq"
 
     def _archive_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of the policy archive's tables (a store that may lack them overrides this)."""
@@ -168,10 +169,7 @@ class ArchiveReads(SqlReads):
 
     def list_versions(self) -> list[ArchivedVersion]:
         """Every archived version, in the order first saved."""
-        rows = self._archive_rows(
-            "SELECT version, name, saved_at FROM policy_versions"  # noqa: S608 - a constant
-            f" ORDER BY {self._SAVED_ORDER}"
-        )
+        rows = self._archive_rows(self._VERSIONS_AS_SAVED)
         activations = self.activations()
         return [summary(row[0], row[1], stored_instant(row[2]), activations) for row in rows]
 

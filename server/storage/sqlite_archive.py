@@ -53,7 +53,7 @@ class SqliteArchives(ArchiveReads):
     _clock: Clock
     _schema: int
     _write_transaction: Callable[[], AbstractContextManager[None]]
-    _SAVED_ORDER = "rowid"
+    _VERSIONS_AS_SAVED = "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
 
     # --- archived documents (``sqm.domain.documents.DocumentStore``) ----------------------
 
