@@ -190,11 +190,6 @@ class MemoryEventStore(StoreBase):
         """Call ``callback`` with the new last sequence after each batch that wrote events."""
         return self._signal.subscribe(callback)
 
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        with self._lock:
-            return self._requests.get(request_id)
-
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, without reading its events."""
         with self._lock:

@@ -197,10 +197,6 @@ class PostgresEventStore(PostgresArchives, StoreBase):
         # Delivered on commit only, so a woken watcher always finds the events.
         conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(log.last_seq)))
 
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        return self.find_requests([request_id]).get(request_id)
-
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
         in one query per few hundred ids.

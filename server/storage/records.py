@@ -239,6 +239,14 @@ class StoreBase:
         """Each store closes its own way."""
         raise NotImplementedError  # pragma: no cover
 
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """Each store looks requests up its own way (see ``EventStore.find_requests``)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        """The fingerprint and result recorded for ``request_id``, if any."""
+        return self.find_requests([request_id]).get(request_id)
+
     def __enter__(self) -> Self:
         return self
 

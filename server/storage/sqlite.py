@@ -242,11 +242,6 @@ class SqliteEventStore(SqliteArchives, StoreBase):
             (result.stream_id, result.last_version, state_json),
         )
 
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        with self._lock:
-            return self._find_request(request_id)
-
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
         in one query per few hundred ids (a batch checks all of its requests at once).
@@ -282,13 +277,12 @@ class SqliteEventStore(SqliteArchives, StoreBase):
         self, after_seq: int, limit: int | None, up_to_seq: int | None = None
     ) -> list[tuple[Any, ...]]:
         check_limit(limit)
-        with self._lock:
-            return self._conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-                " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
-                " ORDER BY global_seq LIMIT ?",
-                (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
-            ).fetchall()
+        return self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
+            " ORDER BY global_seq LIMIT ?",
+            (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
+        )
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link.
