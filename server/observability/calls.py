@@ -115,11 +115,6 @@ class Metrics:
         _declare(self, SQM_METRICS, self.registry)
         self.grpc = GrpcServerMetrics(self.registry)
 
-    def record_call(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
-        """Count one finished call and observe its duration."""
-        self.calls.labels(method=method, code=code.name).inc()
-        self.latency.labels(method=method).observe(seconds)
-
     def record_decision(self, rule_id: str, action: str) -> None:
         """Count one decision taken by rule ``rule_id``."""
         self.decisions.labels(rule_id=rule_id, action=action).inc()
@@ -334,7 +329,8 @@ class ObservabilityInterceptor(ServerInterceptor):
     def _finish(self, call: _Call, code: grpc.StatusCode, peer: str | None) -> None:
         seconds = time.perf_counter() - call.started
         label = call.method.lstrip("/") if call.known else UNKNOWN_METHOD
-        self._metrics.record_call(label, code, seconds)
+        self._metrics.calls.labels(method=label, code=code.name).inc()
+        self._metrics.latency.labels(method=label).observe(seconds)
         if call.span is not None:
             tracing.end_server_span(call.span, code)
         if call.labels is not None:
