@@ -43,11 +43,10 @@ class NeedCalls(RetryingClient):
         need = api.Need(
             title=title, category=category, required_certificates=list(required_certificates)
         )
-        request = api.CreateNeedRequest(
+        return self._call(self._stub.CreateNeed, api.CreateNeedRequest(
             need_id=need_id, need=need, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.CreateNeed, request)
+        ))  # fmt: skip
 
     def get_need(self, need_id: str) -> api.Need:
         """Read one need, with its shortlist, rankings and award."""
@@ -69,12 +68,11 @@ class NeedCalls(RetryingClient):
         request_id: str | None = None,
     ) -> api.ShortlistSupplierResponse:
         """Put a qualified supplier that meets the need on its shortlist."""
-        request = api.ShortlistSupplierRequest(
+        return self._call(self._stub.ShortlistSupplier, api.ShortlistSupplierRequest(
             name=need_name(need_id), supplier=supplier_name(supplier_id),
             occur_time=timestamp(occur_time), etag=etag,
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.ShortlistSupplier, request)
+        ))  # fmt: skip
 
     def rank_shortlist(
         self,
@@ -92,11 +90,10 @@ class NeedCalls(RetryingClient):
             api.RankedCandidateInput(supplier=supplier_name(s), values=dict(v))
             for s, v in values.items()
         ]
-        request = api.RankShortlistRequest(
+        return self._call(self._stub.RankShortlist, api.RankShortlistRequest(
             name=need_name(need_id), candidates=candidates, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.RankShortlist, request)
+        ))  # fmt: skip
 
     def award_need(
         self,
@@ -109,9 +106,8 @@ class NeedCalls(RetryingClient):
         request_id: str | None = None,
     ) -> api.AwardNeedResponse:
         """Award the need to a shortlisted supplier (a reason when not ranked first)."""
-        request = api.AwardNeedRequest(
+        return self._call(self._stub.AwardNeed, api.AwardNeedRequest(
             name=need_name(need_id), supplier=supplier_name(supplier_id), reason=reason,
             occur_time=timestamp(occur_time), etag=etag,
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.AwardNeed, request)
+        ))  # fmt: skip

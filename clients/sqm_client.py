@@ -64,8 +64,8 @@ class SqmClient(ProcessCalls, NeedCalls):
             category=category,
             occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
+            view=view,
         )
-        request.view = view
         return self._call(self._stub.RegisterSupplier, request).supplier
 
     def submit_qualification_evidence(
@@ -89,8 +89,8 @@ class SqmClient(ProcessCalls, NeedCalls):
             occur_time=timestamp(occur_time),
             etag=etag,
             request_id=request_id or new_request_id(),
+            view=view,
         )
-        request.view = view
         return self._call(self._stub.SubmitQualificationEvidence, request)
 
     def get_supplier(
@@ -100,8 +100,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> pb.Supplier:
         """Read one supplier."""
-        request = api.GetSupplierRequest(name=supplier_name(supplier_id))
-        request.view = view
+        request = api.GetSupplierRequest(name=supplier_name(supplier_id), view=view)
         return self._call(self._stub.GetSupplier, request).supplier
 
     def list_suppliers(
@@ -111,8 +110,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> Iterator[pb.Supplier]:
         """Every supplier in id order, fetched page by page."""
-        request = api.ListSuppliersRequest(page_size=page_size)
-        request.view = view
+        request = api.ListSuppliersRequest(page_size=page_size, view=view)
         for page in self._pages(self._stub.ListSuppliers, request):
             yield from page.suppliers
 
