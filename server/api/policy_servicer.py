@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from datetime import datetime
-
-from google.protobuf import timestamp_pb2
 
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Stage
 from sqm.rules.tooling.lint import Finding, Severity
 from sqm.server.api import mapping, pagination
 from sqm.server.api.errors import translated
-from sqm.server.api.proto_values import optional_time
+from sqm.server.api.proto_values import optional_time, set_time
 from sqm.server.api.servicer_base import Context, OnWorker, actor
 from sqm.server.app.policy_admin import PolicyAdministration, VersionView
 from sqm.v1 import policy_service_pb2 as api
@@ -64,7 +61,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
             warnings=problems(result.warnings),
             actor=result.activation.actor,
         )
-        response.activate_time.CopyFrom(_timestamp(result.activation.activated_at))
+        set_time(response.activate_time, result.activation.activated_at)
         return response
 
     @translated
@@ -103,7 +100,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         bad = mapping.Violations()
         supplier_id = mapping.supplier_id_from_name(request.name, "name", bad)
         stage = _stage(request.stage, bad)
-        at = _time(request, bad)
+        at = optional_time(request, "time", "", bad)
         bad.raise_if_any()
         result = await self._run(
             self._admin.explain, supplier_id, request.policy_version, at, stage
@@ -111,7 +108,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         response = api.ExplainSupplierResponse(
             policy_version=result.policy_version, decisions=mapping.decisions(result.decisions)
         )
-        response.time.CopyFrom(_timestamp(result.at))
+        set_time(response.time, result.at)
         return response
 
 
@@ -140,18 +137,10 @@ def policy_version(view: VersionView, files: dict[str, str] | None = None) -> ap
         activation_count=archived.activation_count,
         files=files or {},
     )
-    message.create_time.CopyFrom(_timestamp(archived.saved_at))
-    if archived.first_activated_at is not None:
-        message.first_activate_time.CopyFrom(_timestamp(archived.first_activated_at))
-    if archived.last_activated_at is not None:
-        message.last_activate_time.CopyFrom(_timestamp(archived.last_activated_at))
+    set_time(message.create_time, archived.saved_at)
+    set_time(message.first_activate_time, archived.first_activated_at)
+    set_time(message.last_activate_time, archived.last_activated_at)
     return message
-
-
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def _stage(value: str, bad: mapping.Violations) -> Stage:
@@ -160,10 +149,6 @@ def _stage(value: str, bad: mapping.Violations) -> Stage:
     except ValueError:
         bad.add("stage", f"expected one of {', '.join(s.value for s in Stage)}; got {value!r}")
         return Stage.QUALIFICATION
-
-
-def _time(request: api.ExplainSupplierRequest, bad: mapping.Violations) -> datetime | None:
-    return optional_time(request, "time", "", bad)
 
 
 def _version_from_name(name: str) -> str:
