@@ -44,7 +44,6 @@ from sqm.server.storage.policy_records import (
     files_from_json,
     files_to_json,
     replay_activation,
-    stored_time,
     summary,
 )
 from sqm.server.storage.records import (
@@ -60,6 +59,7 @@ from sqm.server.storage.records import (
     refused_or_kept,
     replay_document,
     seal_pending,
+    stored_time,
     to_json,
     utc_now,
 )

@@ -17,7 +17,6 @@ import attrs
 from sqm.domain.documents import ArchivedDocument, DocumentNotFound, checked
 from sqm.domain.errors import RequestIdReused
 from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyVersionNotFound
-from sqm.domain.serialization import format_time, parse_time
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     SqlReads,
@@ -30,11 +29,6 @@ from sqm.server.storage.records import (
 )
 
 ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
-
-
-def stored_time(moment: datetime) -> datetime:
-    """The instant as it reads back from storage: UTC, microseconds (naive times refused)."""
-    return parse_time(format_time(moment))
 
 
 def files_to_json(version: str, name: str, files: Mapping[str, str]) -> str:

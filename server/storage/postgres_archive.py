@@ -34,7 +34,6 @@ from sqm.server.storage.policy_records import (
     check_activation,
     files_to_json,
     replay_activation,
-    stored_time,
 )
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
@@ -44,6 +43,7 @@ from sqm.server.storage.records import (
     document_row,
     new_document_id,
     replay_document,
+    stored_time,
 )
 
 

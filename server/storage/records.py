@@ -95,8 +95,8 @@ def check_limit(limit: int | None) -> None:
         raise ValueError(f"limit must be zero or more, not {limit}")
 
 
-def _stored_time(moment: datetime) -> datetime:
-    # The instant as it reads back from storage: UTC, microseconds (naive times refused).
+def stored_time(moment: datetime) -> datetime:
+    """The instant as it reads back from storage: UTC, microseconds (naive times refused)."""
     return parse_time(format_time(moment))
 
 
@@ -118,13 +118,13 @@ def seal_events(
     record's canonical JSON, the same bytes :func:`~sqm.domain.audit.recompute_hash` hashes)
     and kept on the record for the row (``payload_json``).
     """
-    stamp = _stored_time(recorded_at)
+    stamp = stored_time(recorded_at)
     records: list[RecordedEvent] = []
     prev_hash = last_hash
     for offset, new in enumerate(events, start=1):
         payload_json = to_json(new.payload)
         global_seq, version = last_seq + offset, expected_version + offset
-        occurred_at = _stored_time(new.occurred_at)
+        occurred_at = stored_time(new.occurred_at)
         digest = event_hash_of_json(
             prev_hash=prev_hash, global_seq=global_seq, stream_id=stream_id, version=version,
             event_type=new.event_type, payload_json=payload_json, occurred_at=occurred_at,
@@ -359,7 +359,7 @@ def archived(document: NewDocument, document_id: str, archived_at: datetime) -> 
         size=len(document.content),
         actor=document.actor,
         request_id=document.request_id,
-        archived_at=_stored_time(archived_at),
+        archived_at=stored_time(archived_at),
     )
 
 
