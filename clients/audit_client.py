@@ -19,19 +19,17 @@ has no deadline: it runs until :meth:`WatchStream.cancel` (or leaving its ``with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 
 from sqm.client.builders import timestamp
 from sqm.client.errors import from_rpc_error
-from sqm.client.retry import call_metadata, call_with_retries
+from sqm.client.retry import RetryingClient
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
-
-Response = TypeVar("Response")
 
 
 class WatchStream:
@@ -59,8 +57,11 @@ class WatchStream:
         self._call.cancel()
 
 
-class AuditClient:
-    """Client for ``sqm.v1.AuditService``; use as a context manager to close the channel."""
+class AuditClient(RetryingClient):
+    """Client for ``sqm.v1.AuditService``; use as a context manager to close the channel.
+
+    Every unary call here is safe to retry: reads, or an archive under one request id.
+    """
 
     def __init__(
         self,
@@ -73,22 +74,11 @@ class AuditClient:
         token: str | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
-        self._stub = api_grpc.AuditServiceStub(self._channel)
-        self._timeout = timeout
-        self._attempts = attempts
-        self._backoff = backoff
-        self._metadata = call_metadata(actor, token)
-
-    def __enter__(self) -> AuditClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+        channel = channel or grpc.insecure_channel(target)
+        super().__init__(
+            channel, timeout=timeout, attempts=attempts, backoff=backoff, actor=actor, token=token
+        )
+        self._stub = api_grpc.AuditServiceStub(channel)
 
     def watch(
         self,
@@ -149,20 +139,6 @@ class AuditClient:
 
     def list_documents(self, supplier_id: str, page_size: int = 0) -> Iterator[api.Document]:
         """The supplier's documents in archive order, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListDocumentsRequest(
-                parent=f"suppliers/{supplier_id}", page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListDocuments, request)
-            yield from response.documents
-            token = response.next_page_token
-            if not token:
-                return
-
-    def _call(self, method: Callable[..., Response], request: Any) -> Response:
-        # Every unary call here is safe to retry: reads, or an archive under one request id.
-        return call_with_retries(
-            method, request, timeout=self._timeout, metadata=self._metadata,
-            attempts=self._attempts, backoff=self._backoff,
-        )  # fmt: skip
+        request = api.ListDocumentsRequest(parent=f"suppliers/{supplier_id}", page_size=page_size)
+        for page in self._pages(self._stub.ListDocuments, request):
+            yield from page.documents

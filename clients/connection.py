@@ -8,6 +8,7 @@ together add mutual TLS.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -105,19 +106,24 @@ def read_pem(
 
 
 def channel_credentials(
-    ca_file: Path | None = None, cert_file: Path | None = None, key_file: Path | None = None
+    ca_file: Path | None = None,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+    *,
+    error: type[ValueError] = TlsFilesInvalid,
 ) -> grpc.ChannelCredentials:
-    """Credentials for ``grpc.secure_channel`` from PEM files.
+    """Credentials for ``grpc.secure_channel`` (or ``grpc.aio.secure_channel``) from PEM files.
 
     ``ca_file`` signed the server's certificate (None: the system's roots); ``cert_file``
-    and ``key_file`` are this client's certificate for mutual TLS. (Kept in step with
-    ``sqm.server.security.tls.channel_credentials``: clients do not import the server.)
+    and ``key_file`` are this client's certificate for mutual TLS. Problems are ``error``
+    (the server's own client channels use this too, with its error type).
     """
     if (cert_file is None) != (key_file is None):
-        raise TlsFilesInvalid("a client certificate needs its private key, and the other way round")
-    root = None if ca_file is None else read_pem(ca_file, "CA certificate", b"CERTIFICATE")
-    chain = None if cert_file is None else read_pem(cert_file, "client certificate", b"CERTIFICATE")
-    key = None if key_file is None else read_pem(key_file, "client private key", b"PRIVATE KEY")
+        raise error("a client certificate needs its private key, and the other way round")
+    pem = functools.partial(read_pem, error=error)
+    root = None if ca_file is None else pem(ca_file, "CA certificate", b"CERTIFICATE")
+    chain = None if cert_file is None else pem(cert_file, "client certificate", b"CERTIFICATE")
+    key = None if key_file is None else pem(key_file, "client private key", b"PRIVATE KEY")
     return grpc.ssl_channel_credentials(
         root_certificates=root, private_key=key, certificate_chain=chain
     )

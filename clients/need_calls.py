@@ -6,17 +6,16 @@ same id, so a retried call is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqm.client.builders import supplier_name, timestamp
 from sqm.client.process_calls import new_request_id
+from sqm.client.retry import RetryingClient
 from sqm.v1 import needs_pb2 as api
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 
-Response = TypeVar("Response")
 Values = Mapping[str, Mapping[str, float]]
 
 
@@ -25,15 +24,10 @@ def need_name(need_id: str) -> str:
     return f"needs/{need_id}"
 
 
-class NeedCalls:
-    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+class NeedCalls(RetryingClient):
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub."""
 
     _stub: api_grpc.SupplierServiceStub
-
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        raise NotImplementedError  # pragma: no cover - SqmClient provides it
 
     def create_need(
         self,
@@ -49,11 +43,10 @@ class NeedCalls:
         need = api.Need(
             title=title, category=category, required_certificates=list(required_certificates)
         )
-        request = api.CreateNeedRequest(
+        return self._call(self._stub.CreateNeed, api.CreateNeedRequest(
             need_id=need_id, need=need, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.CreateNeed, request)
+        ))  # fmt: skip
 
     def get_need(self, need_id: str) -> api.Need:
         """Read one need, with its shortlist, rankings and award."""
@@ -61,14 +54,9 @@ class NeedCalls:
 
     def list_needs(self, page_size: int = 0) -> Iterator[api.Need]:
         """Every need in id order, fetched a page at a time."""
-        token = ""
-        while True:
-            request = api.ListNeedsRequest(page_size=page_size, page_token=token)
-            page = self._call(self._stub.ListNeeds, request)
+        request = api.ListNeedsRequest(page_size=page_size)
+        for page in self._pages(self._stub.ListNeeds, request):
             yield from page.needs
-            token = page.next_page_token
-            if not token:
-                return
 
     def shortlist_supplier(
         self,
@@ -80,12 +68,11 @@ class NeedCalls:
         request_id: str | None = None,
     ) -> api.ShortlistSupplierResponse:
         """Put a qualified supplier that meets the need on its shortlist."""
-        request = api.ShortlistSupplierRequest(
+        return self._call(self._stub.ShortlistSupplier, api.ShortlistSupplierRequest(
             name=need_name(need_id), supplier=supplier_name(supplier_id),
             occur_time=timestamp(occur_time), etag=etag,
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.ShortlistSupplier, request)
+        ))  # fmt: skip
 
     def rank_shortlist(
         self,
@@ -103,11 +90,10 @@ class NeedCalls:
             api.RankedCandidateInput(supplier=supplier_name(s), values=dict(v))
             for s, v in values.items()
         ]
-        request = api.RankShortlistRequest(
+        return self._call(self._stub.RankShortlist, api.RankShortlistRequest(
             name=need_name(need_id), candidates=candidates, occur_time=timestamp(occur_time),
             etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.RankShortlist, request)
+        ))  # fmt: skip
 
     def award_need(
         self,
@@ -120,9 +106,8 @@ class NeedCalls:
         request_id: str | None = None,
     ) -> api.AwardNeedResponse:
         """Award the need to a shortlisted supplier (a reason when not ranked first)."""
-        request = api.AwardNeedRequest(
+        return self._call(self._stub.AwardNeed, api.AwardNeedRequest(
             name=need_name(need_id), supplier=supplier_name(supplier_id), reason=reason,
             occur_time=timestamp(occur_time), etag=etag,
             request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        return self._call(self._stub.AwardNeed, request)
+        ))  # fmt: skip

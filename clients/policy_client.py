@@ -19,21 +19,19 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
 
 import attrs
 import grpc
 
 from sqm.client.errors import SqmError
-from sqm.client.retry import call_metadata, call_with_retries
+from sqm.client.retry import RetryingClient
 from sqm.rules.loader import read_pack_files
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
 VERSION_PREFIX = "policyVersions/"
-Response = TypeVar("Response")
 
 _FILE_FIELD = re.compile(r'^files\["(?P<file>.*)"\]$')
 _LOCATED = re.compile(r"^(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$", re.DOTALL)
@@ -49,7 +47,7 @@ class PackProblem:
     message: str
 
 
-class PolicyClient:
+class PolicyClient(RetryingClient):
     """Client for ``sqm.v1.PolicyService``; use as a context manager to close the channel."""
 
     def __init__(
@@ -63,25 +61,14 @@ class PolicyClient:
         token: str | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
-        self._channel = channel or grpc.insecure_channel(target)
-        self._stub = api_grpc.PolicyServiceStub(self._channel)
-        self._timeout = timeout
-        self._attempts = attempts
-        self._backoff = backoff
         if actor and not (actor.isascii() and actor.isprintable()):
             # gRPC metadata values are printable ASCII; a name in 中文 cannot travel as is.
             raise ValueError(f"actor must be printable ASCII, got {actor!r}")
-        self._metadata = call_metadata(actor, token)
-
-    def __enter__(self) -> PolicyClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+        channel = channel or grpc.insecure_channel(target)
+        super().__init__(
+            channel, timeout=timeout, attempts=attempts, backoff=backoff, actor=actor, token=token
+        )
+        self._stub = api_grpc.PolicyServiceStub(channel)
 
     def validate(self, files: Mapping[str, str]) -> api.ValidatePolicyResponse:
         """Every error and warning of the pack in ``files``, without activating it."""
@@ -106,14 +93,9 @@ class PolicyClient:
 
     def list_versions(self, page_size: int = 0) -> Iterator[api.PolicyVersion]:
         """Every archived version, first archived first, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListPolicyVersionsRequest(page_size=page_size, page_token=token)
-            response = self._call(self._stub.ListPolicyVersions, request)
-            yield from response.policy_versions
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListPolicyVersionsRequest(page_size=page_size)
+        for page in self._pages(self._stub.ListPolicyVersions, request):
+            yield from page.policy_versions
 
     def get_version(self, version: str) -> api.PolicyVersion:
         """One version with its files."""
@@ -137,12 +119,6 @@ class PolicyClient:
         if at is not None:
             request.time.FromDatetime(at)
         return self._call(self._stub.ExplainSupplier, request)
-
-    def _call(self, method: Callable[..., Response], request: Any) -> Response:
-        return call_with_retries(
-            method, request, timeout=self._timeout, metadata=self._metadata,
-            attempts=self._attempts, backoff=self._backoff,
-        )  # fmt: skip
 
 
 def pack_problems(error: SqmError) -> list[PackProblem]:

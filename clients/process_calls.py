@@ -10,16 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
 from sqm.client.builders import supplier_name, timestamp
+from sqm.client.retry import RetryingClient
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
-
-Response = TypeVar("Response")
 
 
 @attrs.frozen
@@ -36,15 +35,14 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-class ProcessCalls:
-    """Mixed into :class:`clients.SqmClient`, which supplies the stub and the retrying call."""
+class ProcessCalls(RetryingClient):
+    """Mixed into :class:`clients.SqmClient`, which supplies the stub."""
 
     _stub: api_grpc.SupplierServiceStub
 
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        raise NotImplementedError  # pragma: no cover - SqmClient provides it
+    def _process(self, method: Callable[..., Any], request: Any) -> api.ProcessResult:
+        result: api.ProcessResult = self._call(method, request).result
+        return result
 
     def blacklist_supplier(
         self,
@@ -57,12 +55,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Bar a supplier from qualification; a candidate is disqualified."""
-        request = api.BlacklistSupplierRequest(
+        return self._process(self._stub.BlacklistSupplier, api.BlacklistSupplierRequest(
             name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
-            etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.BlacklistSupplier, request).result
+            etag=etag, request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def sign_contract(
         self,
@@ -75,12 +71,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the contract signed with a qualified supplier (see ``clients.contract``)."""
-        request = api.SignContractRequest(
+        return self._process(self._stub.SignContract, api.SignContractRequest(
             name=supplier_name(supplier_id), contract=contract, occur_time=timestamp(occur_time),
-            etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SignContract, request).result
+            etag=etag, request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def record_measurement(
         self,
@@ -136,13 +130,12 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record a customer satisfaction result (0-100)."""
-        request = api.RecordSatisfactionSurveyRequest(
+        survey = self._stub.RecordSatisfactionSurvey
+        return self._process(survey, api.RecordSatisfactionSurveyRequest(
             name=supplier_name(supplier_id), score=score, respondents=respondents,
             comment=comment, occur_time=timestamp(occur_time),
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.RecordSatisfactionSurvey, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def record_inspection(
         self,
@@ -155,12 +148,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record an inspection, passed or failed."""
-        request = api.RecordInspectionRequest(
+        return self._process(self._stub.RecordInspection, api.RecordInspectionRequest(
             name=supplier_name(supplier_id), passed=passed, findings=findings,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.RecordInspection, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def submit_progress_report(
         self,
@@ -172,12 +163,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the supplier's periodic progress report."""
-        request = api.SubmitProgressReportRequest(
+        return self._process(self._stub.SubmitProgressReport, api.SubmitProgressReportRequest(
             name=supplier_name(supplier_id), summary=summary, occur_time=timestamp(occur_time),
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SubmitProgressReport, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def submit_self_check(
         self,
@@ -190,12 +179,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the supplier's periodic self-check."""
-        request = api.SubmitSelfCheckRequest(
+        return self._process(self._stub.SubmitSelfCheck, api.SubmitSelfCheckRequest(
             name=supplier_name(supplier_id), passed=passed, summary=summary,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SubmitSelfCheck, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def open_review(
         self,
@@ -208,12 +195,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Put a contracted supplier under review by hand."""
-        request = api.OpenReviewRequest(
+        return self._process(self._stub.OpenReview, api.OpenReviewRequest(
             name=supplier_name(supplier_id), reason=reason, occur_time=timestamp(occur_time),
-            etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.OpenReview, request).result
+            etag=etag, request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def conclude_review(
         self,
@@ -227,13 +212,11 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Conclude the open review: cleared, remediation required, or failed."""
-        request = api.ConcludeReviewRequest(
+        return self._process(self._stub.ConcludeReview, api.ConcludeReviewRequest(
             name=supplier_name(supplier_id), outcome=outcome, note=note,
             occur_time=timestamp(occur_time), etag=etag,
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.ConcludeReview, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def submit_improvement_plan(
         self,
@@ -246,12 +229,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the improvement plan the review required."""
-        request = api.SubmitImprovementPlanRequest(
+        return self._process(self._stub.SubmitImprovementPlan, api.SubmitImprovementPlanRequest(
             name=supplier_name(supplier_id), measures=list(measures), owner=owner,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SubmitImprovementPlan, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def complete_improvement_plan(
         self,
@@ -263,12 +244,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record that the plan's measures are in place."""
-        request = api.CompleteImprovementPlanRequest(
+        return self._process(self._stub.CompleteImprovementPlan, api.CompleteImprovementPlanRequest(
             name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.CompleteImprovementPlan, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def verify_remediation(
         self,
@@ -281,12 +260,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Confirm by hand that a completed plan was effective."""
-        request = api.VerifyRemediationRequest(
+        return self._process(self._stub.VerifyRemediation, api.VerifyRemediationRequest(
             name=supplier_name(supplier_id), note=note, occur_time=timestamp(occur_time),
-            etag=etag, request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.VerifyRemediation, request).result
+            etag=etag, request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def claim_compensation(
         self,
@@ -299,12 +276,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Claim compensation for documented losses (build the amount with ``clients.money``)."""
-        request = api.ClaimCompensationRequest(
+        return self._process(self._stub.ClaimCompensation, api.ClaimCompensationRequest(
             name=supplier_name(supplier_id), amount=amount, description=description,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.ClaimCompensation, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def record_market_research(
         self,
@@ -318,13 +293,11 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record market research on a candidate or qualified supplier."""
-        request = api.RecordMarketResearchRequest(
+        return self._process(self._stub.RecordMarketResearch, api.RecordMarketResearchRequest(
             name=supplier_name(supplier_id), capability_summary=capability_summary,
             past_performance_summary=past_performance_summary, references=list(references),
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.RecordMarketResearch, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def record_kick_off(
         self,
@@ -338,14 +311,12 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the delivery kick-off; ``milestones`` are (name, due time) pairs."""
-        request = api.RecordKickOffRequest(
+        return self._process(self._stub.RecordKickOff, api.RecordKickOffRequest(
             name=supplier_name(supplier_id), goals=goals,
             milestones=[api.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
             responsibilities=responsibilities, occur_time=timestamp(occur_time),
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.RecordKickOff, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def submit_resource_plan(
         self,
@@ -358,12 +329,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record the resources the supplier commits to the delivery."""
-        request = api.SubmitResourcePlanRequest(
+        return self._process(self._stub.SubmitResourcePlan, api.SubmitResourcePlanRequest(
             name=supplier_name(supplier_id), resources=list(resources), summary=summary,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SubmitResourcePlan, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def open_problem_ticket(
         self,
@@ -377,13 +346,11 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Open a problem ticket (severity ``pb.SEVERITY_MAJOR``...)."""
-        request = api.OpenProblemTicketRequest(
+        return self._process(self._stub.OpenProblemTicket, api.OpenProblemTicketRequest(
             name=supplier_name(supplier_id), ticket_id=ticket_id, summary=summary,
             severity=severity, occur_time=timestamp(occur_time),
-            request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.OpenProblemTicket, request).result
+            request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def resolve_problem_ticket(
         self,
@@ -396,12 +363,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Resolve an open problem ticket."""
-        request = api.ResolveProblemTicketRequest(
+        return self._process(self._stub.ResolveProblemTicket, api.ResolveProblemTicketRequest(
             name=supplier_name(supplier_id), ticket_id=ticket_id, resolution=resolution,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.ResolveProblemTicket, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def record_training(
         self,
@@ -414,12 +379,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record staff training."""
-        request = api.RecordTrainingRequest(
+        return self._process(self._stub.RecordTraining, api.RecordTrainingRequest(
             name=supplier_name(supplier_id), topic=topic, attendees=attendees,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.RecordTraining, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def settle_compensation(
         self,
@@ -433,12 +396,10 @@ class ProcessCalls:
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
         """Record (part of) a compensation in the ledger as paid."""
-        request = api.SettleCompensationRequest(
+        return self._process(self._stub.SettleCompensation, api.SettleCompensationRequest(
             name=supplier_name(supplier_id), penalty_id=penalty_id, amount=amount, note=note,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(),
-        )  # fmt: skip
-        request.view = view
-        return self._call(self._stub.SettleCompensation, request).result
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
 
     def list_penalties(self, supplier_id: str, page_size: int = 0) -> PenaltyLedger:
         """The supplier's whole penalties ledger, fetched page by page, with its totals."""
@@ -448,16 +409,8 @@ class ProcessCalls:
         self, supplier_id: str, page_size: int = 0
     ) -> Iterator[api.ListPenaltiesResponse]:
         """The ledger's pages as the server sends them."""
-        token = ""
-        while True:
-            request = api.ListPenaltiesRequest(
-                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListPenalties, request)
-            yield response
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListPenaltiesRequest(parent=supplier_name(supplier_id), page_size=page_size)
+        yield from self._pages(self._stub.ListPenalties, request)
 
 
 def _ledger(

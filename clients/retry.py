@@ -7,8 +7,8 @@ same id, so the server answers a retry with the first result instead of recordin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Self, TypeVar
 
 import grpc
 
@@ -52,3 +52,52 @@ def call_metadata(actor: str | None, token: str | None) -> tuple[tuple[str, str]
     if token:
         metadata.append(("authorization", f"Bearer {token}"))
     return tuple(metadata)
+
+
+class RetryingClient:
+    """What every client shares: its channel (closed by :meth:`close` or a ``with`` block), the
+    metadata its calls carry, and :func:`call_with_retries` with its settings.
+    """
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        *,
+        timeout: float,
+        attempts: int,
+        backoff: float,
+        actor: str | None,
+        token: str | None,
+    ) -> None:
+        self._channel = channel
+        self._timeout = timeout
+        self._attempts = attempts
+        self._backoff = backoff
+        self._metadata = call_metadata(actor, token)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def _pages(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        """Every page of a list: ``request`` sent again with each next page token."""
+        while True:
+            page = self._call(method, request)
+            yield page
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+    def _call(
+        self, method: Callable[..., Response], request: Any, timeout: float | None = None
+    ) -> Response:
+        return call_with_retries(
+            method, request, timeout=timeout or self._timeout, metadata=self._metadata,
+            attempts=self._attempts, backoff=self._backoff,
+        )  # fmt: skip

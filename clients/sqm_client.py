@@ -10,22 +10,17 @@ The process methods (contract, monitoring, review, improvement, liability) are i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
 import grpc
 
 from sqm.client.builders import certificate, supplier_name, timestamp
 from sqm.client.need_calls import NeedCalls
 from sqm.client.process_calls import ProcessCalls, new_request_id
-from sqm.client.retry import call_metadata, call_with_retries
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
-
-Response = TypeVar("Response")
-
 
 __all__ = ["SqmClient", "certificate", "supplier_name"]
 
@@ -46,22 +41,11 @@ class SqmClient(ProcessCalls, NeedCalls):
         channel: grpc.Channel | None = None,
     ) -> None:
         """Connect to ``target``; a ``token`` is sent with every call, ``credentials`` mean TLS."""
-        self._channel = channel or _channel(target, credentials)
-        self._stub = api_grpc.SupplierServiceStub(self._channel)
-        self._timeout = timeout
-        self._attempts = attempts
-        self._backoff = backoff
-        self._metadata = call_metadata(actor, token)
-
-    def __enter__(self) -> SqmClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel."""
-        self._channel.close()
+        channel = channel or _channel(target, credentials)
+        super().__init__(
+            channel, timeout=timeout, attempts=attempts, backoff=backoff, actor=actor, token=token
+        )
+        self._stub = api_grpc.SupplierServiceStub(channel)
 
     def register_supplier(
         self,
@@ -80,8 +64,8 @@ class SqmClient(ProcessCalls, NeedCalls):
             category=category,
             occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),
+            view=view,
         )
-        request.view = view
         return self._call(self._stub.RegisterSupplier, request).supplier
 
     def submit_qualification_evidence(
@@ -105,8 +89,8 @@ class SqmClient(ProcessCalls, NeedCalls):
             occur_time=timestamp(occur_time),
             etag=etag,
             request_id=request_id or new_request_id(),
+            view=view,
         )
-        request.view = view
         return self._call(self._stub.SubmitQualificationEvidence, request)
 
     def get_supplier(
@@ -116,8 +100,7 @@ class SqmClient(ProcessCalls, NeedCalls):
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> pb.Supplier:
         """Read one supplier."""
-        request = api.GetSupplierRequest(name=supplier_name(supplier_id))
-        request.view = view
+        request = api.GetSupplierRequest(name=supplier_name(supplier_id), view=view)
         return self._call(self._stub.GetSupplier, request).supplier
 
     def list_suppliers(
@@ -127,38 +110,19 @@ class SqmClient(ProcessCalls, NeedCalls):
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> Iterator[pb.Supplier]:
         """Every supplier in id order, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListSuppliersRequest(page_size=page_size, page_token=token)
-            request.view = view
-            response = self._call(self._stub.ListSuppliers, request)
-            yield from response.suppliers
-            token = response.next_page_token
-            if not token:
-                return
+        request = api.ListSuppliersRequest(page_size=page_size, view=view)
+        for page in self._pages(self._stub.ListSuppliers, request):
+            yield from page.suppliers
 
     def list_supplier_events(
         self, supplier_id: str, page_size: int = 0
     ) -> Iterator[pb.SupplierEvent]:
         """The supplier's whole history, oldest first, fetched page by page."""
-        token = ""
-        while True:
-            request = api.ListSupplierEventsRequest(
-                parent=supplier_name(supplier_id), page_size=page_size, page_token=token
-            )
-            response = self._call(self._stub.ListSupplierEvents, request)
-            yield from response.events
-            token = response.next_page_token
-            if not token:
-                return
-
-    def _call(
-        self, method: Callable[..., Response], request: Any, timeout: float | None = None
-    ) -> Response:
-        return call_with_retries(
-            method, request, timeout=timeout or self._timeout, metadata=self._metadata,
-            attempts=self._attempts, backoff=self._backoff,
-        )  # fmt: skip
+        request = api.ListSupplierEventsRequest(
+            parent=supplier_name(supplier_id), page_size=page_size
+        )
+        for page in self._pages(self._stub.ListSupplierEvents, request):
+            yield from page.events
 
 
 def _channel(target: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:

@@ -10,20 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import grpc
 
 from sqm.server.api import mapping
 from sqm.server.api.errors import TimeTravelRefused, translated
 from sqm.server.api.proto_values import optional_time
+from sqm.server.api.servicer_base import Context
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.config import DEFAULT_MAX_CLOCK_SKEW_SECONDS
 from sqm.server.security.auth import current_actor
 from sqm.v1 import admin_service_pb2 as admin
 from sqm.v1 import admin_service_pb2_grpc as admin_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
 log = logging.getLogger("sqm.admin")
 
 

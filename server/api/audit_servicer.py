@@ -7,7 +7,6 @@ through the shared table in :mod:`sqm.server.api.errors`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from sqm.domain.ports import RecordedEvent, Store
 from sqm.server.api import audit_mapping, mapping, pagination, watch
 from sqm.server.api.errors import abort, translated
 from sqm.server.api.resource_mapping import penalty
-from sqm.server.api.servicer_base import Context, actor, supplier_id
+from sqm.server.api.servicer_base import Context, OnWorker, actor, supplier_id
 from sqm.server.app.documents import DocumentRecords
 from sqm.server.app.integrity import RecordVerdict, verify_record
 from sqm.server.app.pipeline import RequestContext
@@ -40,14 +39,13 @@ from sqm.server.security.checkpoints import (
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
 
-T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
 _EXPORT_PAGE = 1000
 _PROBLEMS_SHOWN = 10  # in ``problem``; ``findings`` holds them all
 
 
-class AuditServicer(api_grpc.AuditServiceServicer):
+class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
     """gRPC face of the record: the event store, its documents and the supplier service."""
 
     def __init__(
@@ -65,10 +63,6 @@ class AuditServicer(api_grpc.AuditServiceServicer):
         self._head = watch.StoreHead(store, checkpoints)
         self._executor = executor
         self._clock = clock
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args))
 
     # The stubs type a streaming method as an iterator; grpc.aio also accepts a coroutine
     # that writes its responses, which is what this is (see the docstring for why).

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from sqm.domain.documents import DocumentCorrupted, DocumentNotFound, DocumentsUnavailable
+from sqm.domain.documents import DocumentCorrupted, DocumentNotFound
 from sqm.domain.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -109,7 +109,6 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     DocumentNotFound: grpc.StatusCode.NOT_FOUND,
     # Bytes that no longer match their archived SHA-256: the record was altered.
     DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
-    DocumentsUnavailable: grpc.StatusCode.UNIMPLEMENTED,
     ResumeTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
     NeedNotFound: grpc.StatusCode.NOT_FOUND,
     NeedAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,

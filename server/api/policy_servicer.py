@@ -6,32 +6,23 @@ serialised with the decisions it changes the policy of.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Executor
-from datetime import datetime
-from functools import partial
-from typing import Any, TypeVar
-
-import grpc
-from google.protobuf import timestamp_pb2
 
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Stage
 from sqm.rules.tooling.lint import Finding, Severity
 from sqm.server.api import mapping, pagination
 from sqm.server.api.errors import translated
-from sqm.server.api.proto_values import optional_time
+from sqm.server.api.proto_values import optional_time, set_time
+from sqm.server.api.servicer_base import Context, OnWorker, actor
 from sqm.server.app.policy_admin import PolicyAdministration, VersionView
-from sqm.server.security.auth import current_actor
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
 VERSIONS_PAGE = (50, 1000)  # (default, maximum)
 VERSION_PREFIX = "policyVersions/"
 
-T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 _SEVERITIES = {
     Severity.ERROR: api.POLICY_PROBLEM_SEVERITY_ERROR,
@@ -39,7 +30,7 @@ _SEVERITIES = {
 }
 
 
-class PolicyServicer(api_grpc.PolicyServiceServicer):
+class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
     """gRPC face of :class:`~sqm.server.app.policy_admin.PolicyAdministration`."""
 
     def __init__(self, admin: PolicyAdministration, executor: Executor) -> None:
@@ -62,15 +53,15 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
     ) -> api.ActivatePolicyResponse:
         """Make a pack the active policy; an invalid pack is refused with located errors."""
         request_id = mapping.request_id(request.request_id)
-        actor = _actor(context)
-        result = await self._run(self._admin.activate, dict(request.files), actor, request_id)
+        files = dict(request.files)
+        result = await self._run(self._admin.activate, files, actor(context), request_id)
         response = api.ActivatePolicyResponse(
             policy_version=policy_version(result.version),
             previous_version=result.previous_version,
             warnings=problems(result.warnings),
             actor=result.activation.actor,
         )
-        response.activate_time.CopyFrom(_timestamp(result.activation.activated_at))
+        set_time(response.activate_time, result.activation.activated_at)
         return response
 
     @translated
@@ -109,7 +100,7 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
         bad = mapping.Violations()
         supplier_id = mapping.supplier_id_from_name(request.name, "name", bad)
         stage = _stage(request.stage, bad)
-        at = _time(request, bad)
+        at = optional_time(request, "time", "", bad)
         bad.raise_if_any()
         result = await self._run(
             self._admin.explain, supplier_id, request.policy_version, at, stage
@@ -117,12 +108,8 @@ class PolicyServicer(api_grpc.PolicyServiceServicer):
         response = api.ExplainSupplierResponse(
             policy_version=result.policy_version, decisions=mapping.decisions(result.decisions)
         )
-        response.time.CopyFrom(_timestamp(result.at))
+        set_time(response.time, result.at)
         return response
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args))
 
 
 def problems(findings: Iterable[Finding]) -> list[api.PolicyProblem]:
@@ -150,18 +137,10 @@ def policy_version(view: VersionView, files: dict[str, str] | None = None) -> ap
         activation_count=archived.activation_count,
         files=files or {},
     )
-    message.create_time.CopyFrom(_timestamp(archived.saved_at))
-    if archived.first_activated_at is not None:
-        message.first_activate_time.CopyFrom(_timestamp(archived.first_activated_at))
-    if archived.last_activated_at is not None:
-        message.last_activate_time.CopyFrom(_timestamp(archived.last_activated_at))
+    set_time(message.create_time, archived.saved_at)
+    set_time(message.first_activate_time, archived.first_activated_at)
+    set_time(message.last_activate_time, archived.last_activated_at)
     return message
-
-
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def _stage(value: str, bad: mapping.Violations) -> Stage:
@@ -172,10 +151,6 @@ def _stage(value: str, bad: mapping.Violations) -> Stage:
         return Stage.QUALIFICATION
 
 
-def _time(request: api.ExplainSupplierRequest, bad: mapping.Violations) -> datetime | None:
-    return optional_time(request, "time", "", bad)
-
-
 def _version_from_name(name: str) -> str:
     version = name.removeprefix(VERSION_PREFIX)
     if not name.startswith(VERSION_PREFIX) or not version or "/" in version:
@@ -183,9 +158,3 @@ def _version_from_name(name: str) -> str:
             [FieldViolation("name", f"expected 'policyVersions/{{version}}', got {name!r}")]
         )
     return version
-
-
-def _actor(context: Context) -> str:
-    # The authenticated caller (the token's name); the x-sqm-actor header only counts when
-    # authentication is off (sqm.server.security.auth), never to record someone else's name.
-    return current_actor().name

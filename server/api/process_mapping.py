@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqm.domain.commands import (
     NO_AMOUNT,
@@ -69,14 +70,20 @@ def _start(name: str) -> tuple[Violations, str]:
     return bad, supplier_id_from_name(name, "name", bad)
 
 
+def _checked(request: Any, clock: Clock) -> tuple[str, datetime]:
+    """The supplier id and occurrence time of a request that has nothing else to check here."""
+    bad, supplier_id = _start(request.name)
+    occurred_at = occur_time(request, clock, bad)
+    bad.raise_if_any()
+    return supplier_id, occurred_at
+
+
 # --- selection ---------------------------------------------------------------------------
 
 
 def blacklist_supplier(request: api.BlacklistSupplierRequest, clock: Clock) -> BlacklistSupplier:
     """Map a BlacklistSupplier request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return BlacklistSupplier(supplier_id, request.reason, occurred_at)
 
 
@@ -150,9 +157,7 @@ def record_market_research(
     request: api.RecordMarketResearchRequest, clock: Clock
 ) -> RecordMarketResearch:
     """Map a RecordMarketResearch request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return RecordMarketResearch(
         supplier_id=supplier_id,
         capability_summary=request.capability_summary,
@@ -188,9 +193,7 @@ def submit_resource_plan(
     request: api.SubmitResourcePlanRequest, clock: Clock
 ) -> SubmitResourcePlan:
     """Map a SubmitResourcePlan request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return SubmitResourcePlan(supplier_id, tuple(request.resources), occurred_at, request.summary)
 
 
@@ -250,9 +253,7 @@ def record_satisfaction_survey(
     request: api.RecordSatisfactionSurveyRequest, clock: Clock
 ) -> RecordSatisfactionSurvey:
     """Map a RecordSatisfactionSurvey request; unset (0) respondents means one."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return RecordSatisfactionSurvey(
         supplier_id=supplier_id,
         score=request.score,
@@ -264,9 +265,7 @@ def record_satisfaction_survey(
 
 def record_inspection(request: api.RecordInspectionRequest, clock: Clock) -> RecordInspection:
     """Map a RecordInspection request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return RecordInspection(supplier_id, request.passed, occurred_at, request.findings)
 
 
@@ -274,17 +273,13 @@ def submit_progress_report(
     request: api.SubmitProgressReportRequest, clock: Clock
 ) -> SubmitProgressReport:
     """Map a SubmitProgressReport request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return SubmitProgressReport(supplier_id, request.summary, occurred_at)
 
 
 def submit_self_check(request: api.SubmitSelfCheckRequest, clock: Clock) -> SubmitSelfCheck:
     """Map a SubmitSelfCheck request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return SubmitSelfCheck(supplier_id, request.passed, occurred_at, request.summary)
 
 
@@ -302,9 +297,7 @@ def resolve_problem_ticket(
     request: api.ResolveProblemTicketRequest, clock: Clock
 ) -> ResolveProblemTicket:
     """Map a ResolveProblemTicket request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return ResolveProblemTicket(supplier_id, request.ticket_id, request.resolution, occurred_at)
 
 
@@ -313,9 +306,7 @@ def resolve_problem_ticket(
 
 def open_review(request: api.OpenReviewRequest, clock: Clock) -> OpenReview:
     """Map an OpenReview request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return OpenReview(supplier_id, request.reason, occurred_at)
 
 
@@ -333,9 +324,7 @@ def submit_improvement_plan(
     request: api.SubmitImprovementPlanRequest, clock: Clock
 ) -> SubmitImprovementPlan:
     """Map a SubmitImprovementPlan request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return SubmitImprovementPlan(supplier_id, tuple(request.measures), request.owner, occurred_at)
 
 
@@ -343,17 +332,13 @@ def complete_improvement_plan(
     request: api.CompleteImprovementPlanRequest, clock: Clock
 ) -> CompleteImprovementPlan:
     """Map a CompleteImprovementPlan request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return CompleteImprovementPlan(supplier_id, occurred_at, request.note)
 
 
 def verify_remediation(request: api.VerifyRemediationRequest, clock: Clock) -> VerifyRemediation:
     """Map a VerifyRemediation request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return VerifyRemediation(supplier_id, occurred_at, request.note)
 
 
@@ -363,13 +348,7 @@ def verify_remediation(request: api.VerifyRemediationRequest, clock: Clock) -> V
 def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> ClaimCompensation:
     """Map a ClaimCompensation request; the amount is required."""
     bad, supplier_id = _start(request.name)
-    amount = None
-    if request.HasField("amount"):
-        amount = money_from_proto(request.amount, "amount", bad)
-    else:
-        bad.add(
-            "amount", "required: the documented loss, e.g. amount '5000.00', currency_code 'CNY'"
-        )
+    amount = _required_amount(request, "the documented loss", bad)
     occurred_at = occur_time(request, clock, bad)
     bad.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
@@ -378,21 +357,22 @@ def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> C
 
 def record_training(request: api.RecordTrainingRequest, clock: Clock) -> RecordTraining:
     """Map a RecordTraining request."""
-    bad, supplier_id = _start(request.name)
-    occurred_at = occur_time(request, clock, bad)
-    bad.raise_if_any()
+    supplier_id, occurred_at = _checked(request, clock)
     return RecordTraining(supplier_id, request.topic, request.attendees, occurred_at)
 
 
 def settle_compensation(request: api.SettleCompensationRequest, clock: Clock) -> SettleCompensation:
     """Map a SettleCompensation request; the amount is required."""
     bad, supplier_id = _start(request.name)
-    amount = None
-    if request.HasField("amount"):
-        amount = money_from_proto(request.amount, "amount", bad)
-    else:
-        bad.add("amount", "required: the amount paid, e.g. amount '5000.00', currency_code 'CNY'")
+    amount = _required_amount(request, "the amount paid", bad)
     occurred_at = occur_time(request, clock, bad)
     bad.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
     return SettleCompensation(supplier_id, request.penalty_id, amount, occurred_at, request.note)
+
+
+def _required_amount(request: Any, what: str, bad: Violations) -> Money | None:
+    if request.HasField("amount"):
+        return money_from_proto(request.amount, "amount", bad)
+    bad.add("amount", f"required: {what}, e.g. amount '5000.00', currency_code 'CNY'")
+    return None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from sqm.domain.commands import Command
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.validation import SUPPLIER_ID, validate
 from sqm.server.api import mapping
+from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import shown
 from sqm.server.app.group_commit import GroupCommit
 from sqm.server.app.needs import NeedService
@@ -40,7 +41,17 @@ Clock = Callable[[], datetime]
 Mapper = Callable[[Any, Clock], C]
 
 
-class ServicerBase:
+class OnWorker:
+    """A servicer whose calls into the application run on its worker thread (``_executor``)."""
+
+    _executor: Executor
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+
+class ServicerBase(OnWorker):
     """The service, its worker thread and the clock, and the steps every method takes."""
 
     def __init__(
@@ -106,9 +117,19 @@ class ServicerBase:
         except InvalidCommand as error:
             raise mapping.in_api_terms(error, command) from None
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args))
+
+def process_method(
+    mapper: Mapper[Command], answer: Callable[..., T], doc: str
+) -> Callable[[Any, Any, Context], Awaitable[T]]:
+    """A process method (``OpenReview`` and the like): run the command ``mapper`` makes of the
+    request, answer ``answer(result=...)``. Those methods differ in nothing else.
+    """
+
+    async def method(self: ServicerBase, request: Any, context: Context) -> T:
+        return answer(result=await self._process(mapper, request, context))
+
+    method.__doc__ = doc
+    return translated(method)
 
 
 def write_view(request: Any) -> pb.SupplierView.ValueType:

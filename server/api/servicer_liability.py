@@ -9,7 +9,7 @@ from sqm.server.api import pagination, process_mapping
 from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import money_to_proto
 from sqm.server.api.resource_mapping import penalty, penalty_totals
-from sqm.server.api.servicer_base import Context, ServicerBase, supplier_id
+from sqm.server.api.servicer_base import Context, ServicerBase, process_method, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
 
 PENALTIES_PAGE = (100, 1000)  # (default, maximum)
@@ -18,21 +18,16 @@ PENALTIES_PAGE = (100, 1000)  # (default, maximum)
 class LiabilityMethods(ServicerBase):
     """Claim compensation; read the penalties ledger."""
 
-    @translated
-    async def ClaimCompensation(  # noqa: N802 - gRPC method names are PascalCase
-        self, request: api.ClaimCompensationRequest, context: Context
-    ) -> api.ClaimCompensationResponse:
-        """Claim compensation for documented losses, capped by the liability limit."""
-        result = await self._process(process_mapping.claim_compensation, request, context)
-        return api.ClaimCompensationResponse(result=result)
-
-    @translated
-    async def SettleCompensation(  # noqa: N802
-        self, request: api.SettleCompensationRequest, context: Context
-    ) -> api.SettleCompensationResponse:
-        """Record (part of) a compensation as paid; never more than is outstanding."""
-        result = await self._process(process_mapping.settle_compensation, request, context)
-        return api.SettleCompensationResponse(result=result)
+    ClaimCompensation = process_method(
+        process_mapping.claim_compensation,
+        api.ClaimCompensationResponse,
+        "Claim compensation for documented losses, capped by the liability limit.",
+    )
+    SettleCompensation = process_method(
+        process_mapping.settle_compensation,
+        api.SettleCompensationResponse,
+        "Record (part of) a compensation as paid; never more than is outstanding.",
+    )
 
     @translated
     async def ListPenalties(  # noqa: N802

@@ -14,7 +14,7 @@ import grpc
 from sqm.server.api import mapping, measurement_upload, process_mapping
 from sqm.server.api.errors import TooManyRows, UploadTooLarge, translated
 from sqm.server.api.measurement_upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
-from sqm.server.api.servicer_base import Context, ServicerBase, actor, write_view
+from sqm.server.api.servicer_base import Context, ServicerBase, actor, process_method, write_view
 from sqm.v1 import supplier_service_pb2 as api
 
 
@@ -89,66 +89,43 @@ class MonitoringMethods(ServicerBase):
             abandoned.set()
             raise
 
-    @translated
-    async def RecordSatisfactionSurvey(  # noqa: N802
-        self, request: api.RecordSatisfactionSurveyRequest, context: Context
-    ) -> api.RecordSatisfactionSurveyResponse:
-        """Record a customer satisfaction survey result."""
-        result = await self._process(process_mapping.record_satisfaction_survey, request, context)
-        return api.RecordSatisfactionSurveyResponse(result=result)
-
-    @translated
-    async def RecordInspection(  # noqa: N802
-        self, request: api.RecordInspectionRequest, context: Context
-    ) -> api.RecordInspectionResponse:
-        """Record an inspection, passed or failed."""
-        result = await self._process(process_mapping.record_inspection, request, context)
-        return api.RecordInspectionResponse(result=result)
-
-    @translated
-    async def SubmitProgressReport(  # noqa: N802
-        self, request: api.SubmitProgressReportRequest, context: Context
-    ) -> api.SubmitProgressReportResponse:
-        """Record the supplier's periodic progress report."""
-        result = await self._process(process_mapping.submit_progress_report, request, context)
-        return api.SubmitProgressReportResponse(result=result)
-
-    @translated
-    async def SubmitSelfCheck(  # noqa: N802
-        self, request: api.SubmitSelfCheckRequest, context: Context
-    ) -> api.SubmitSelfCheckResponse:
-        """Record the supplier's periodic self-check."""
-        result = await self._process(process_mapping.submit_self_check, request, context)
-        return api.SubmitSelfCheckResponse(result=result)
-
-    @translated
-    async def RecordKickOff(  # noqa: N802
-        self, request: api.RecordKickOffRequest, context: Context
-    ) -> api.RecordKickOffResponse:
-        """Record the delivery kick-off: goals, milestones, responsibilities."""
-        result = await self._process(process_mapping.record_kick_off, request, context)
-        return api.RecordKickOffResponse(result=result)
-
-    @translated
-    async def SubmitResourcePlan(  # noqa: N802
-        self, request: api.SubmitResourcePlanRequest, context: Context
-    ) -> api.SubmitResourcePlanResponse:
-        """Record the resources the supplier commits to the delivery."""
-        result = await self._process(process_mapping.submit_resource_plan, request, context)
-        return api.SubmitResourcePlanResponse(result=result)
-
-    @translated
-    async def OpenProblemTicket(  # noqa: N802
-        self, request: api.OpenProblemTicketRequest, context: Context
-    ) -> api.OpenProblemTicketResponse:
-        """Open a problem ticket against a supplier under contract."""
-        result = await self._process(process_mapping.open_problem_ticket, request, context)
-        return api.OpenProblemTicketResponse(result=result)
-
-    @translated
-    async def ResolveProblemTicket(  # noqa: N802
-        self, request: api.ResolveProblemTicketRequest, context: Context
-    ) -> api.ResolveProblemTicketResponse:
-        """Resolve an open problem ticket."""
-        result = await self._process(process_mapping.resolve_problem_ticket, request, context)
-        return api.ResolveProblemTicketResponse(result=result)
+    RecordSatisfactionSurvey = process_method(
+        process_mapping.record_satisfaction_survey,
+        api.RecordSatisfactionSurveyResponse,
+        "Record a customer satisfaction survey result.",
+    )
+    RecordInspection = process_method(
+        process_mapping.record_inspection,
+        api.RecordInspectionResponse,
+        "Record an inspection, passed or failed.",
+    )
+    SubmitProgressReport = process_method(
+        process_mapping.submit_progress_report,
+        api.SubmitProgressReportResponse,
+        "Record the supplier's periodic progress report.",
+    )
+    SubmitSelfCheck = process_method(
+        process_mapping.submit_self_check,
+        api.SubmitSelfCheckResponse,
+        "Record the supplier's periodic self-check.",
+    )
+    RecordKickOff = process_method(
+        process_mapping.record_kick_off,
+        api.RecordKickOffResponse,
+        "Record the delivery kick-off: goals, milestones, responsibilities.",
+    )
+    SubmitResourcePlan = process_method(
+        process_mapping.submit_resource_plan,
+        api.SubmitResourcePlanResponse,
+        "Record the resources the supplier commits to the delivery.",
+    )
+    OpenProblemTicket = process_method(
+        process_mapping.open_problem_ticket,
+        api.OpenProblemTicketResponse,
+        "Open a problem ticket against a supplier under contract.",
+    )
+    ResolveProblemTicket = process_method(
+        process_mapping.resolve_problem_ticket,
+        api.ResolveProblemTicketResponse,
+        "Resolve an open problem ticket.",
+    )

@@ -11,6 +11,7 @@ from sqm.server.api.proto_values import optional_time
 from sqm.server.api.servicer_base import (
     Context,
     ServicerBase,
+    process_method,
     read_view,
     supplier_id,
     write_view,
@@ -105,29 +106,21 @@ class SelectionMethods(ServicerBase):
             events=[mapping.supplier_event(e) for e in page], next_page_token=token
         )
 
-    @translated
-    async def BlacklistSupplier(  # noqa: N802
-        self, request: api.BlacklistSupplierRequest, context: Context
-    ) -> api.BlacklistSupplierResponse:
-        """Bar a supplier from qualification; a candidate is disqualified."""
-        result = await self._process(process_mapping.blacklist_supplier, request, context)
-        return api.BlacklistSupplierResponse(result=result)
-
-    @translated
-    async def SignContract(  # noqa: N802
-        self, request: api.SignContractRequest, context: Context
-    ) -> api.SignContractResponse:
-        """Record the contract signed with a qualified supplier."""
-        result = await self._process(process_mapping.sign_contract, request, context)
-        return api.SignContractResponse(result=result)
-
-    @translated
-    async def RecordMarketResearch(  # noqa: N802
-        self, request: api.RecordMarketResearchRequest, context: Context
-    ) -> api.RecordMarketResearchResponse:
-        """Record market research on a candidate or qualified supplier."""
-        result = await self._process(process_mapping.record_market_research, request, context)
-        return api.RecordMarketResearchResponse(result=result)
+    BlacklistSupplier = process_method(
+        process_mapping.blacklist_supplier,
+        api.BlacklistSupplierResponse,
+        "Bar a supplier from qualification; a candidate is disqualified.",
+    )
+    SignContract = process_method(
+        process_mapping.sign_contract,
+        api.SignContractResponse,
+        "Record the contract signed with a qualified supplier.",
+    )
+    RecordMarketResearch = process_method(
+        process_mapping.record_market_research,
+        api.RecordMarketResearchResponse,
+        "Record market research on a candidate or qualified supplier.",
+    )
 
 
 def event_filter(request: api.ListSupplierEventsRequest) -> EventFilter:

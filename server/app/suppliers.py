@@ -255,18 +255,13 @@ class SupplierService:
         page = self._store.list_snapshots(after, limit)
         return list(itertools.takewhile(lambda s: not is_need_stream(s.stream_id), page))
 
-    def history(self, supplier_id: str, after_version: int, limit: int) -> list[RecordedEvent]:
-        """The supplier's recorded events after ``after_version``, oldest first."""
-        self.get(supplier_id)  # NOT_FOUND for an unknown supplier, not an empty page
-        return self._store.read_stream(supplier_id, after_version, limit)
-
     def filtered_history(
         self, supplier_id: str, after_version: int, limit: int, wanted: EventFilter
     ) -> tuple[list[RecordedEvent], int | None]:
         """Up to ``limit`` events after ``after_version`` that ``wanted`` matches, and the
         version to resume after (None when no later event matches).
         """
-        self.get(supplier_id)
+        self.get(supplier_id)  # NOT_FOUND for an unknown supplier, not an empty page
         matches: list[RecordedEvent] = []
         cursor = after_version
         while batch := self._store.read_stream(supplier_id, cursor, HISTORY_SCAN_BATCH):

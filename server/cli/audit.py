@@ -15,13 +15,11 @@ not do its job (a missing file, a key that does not verify the checkpoint file).
 from __future__ import annotations
 
 import argparse
-import functools
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqm.server.app.integrity import AuditReport, audit
+from sqm.server.cli.db import one_line_errors
 from sqm.server.security.checkpoints import (
     CheckpointError,
     append_checkpoint,
@@ -36,10 +34,7 @@ from sqm.server.storage.export_source import ExportSource
 from sqm.server.storage.sqlite import SqliteEventStore
 
 EXIT_FOUND = 1
-EXIT_PROBLEM = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-Command = Callable[[argparse.Namespace], int]
 
 
 def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,16 +59,7 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     verify.set_defaults(handler=_verify)
 
 
-def _one_line_errors(command: Command) -> Command:
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (StoreUnavailable, CheckpointError, OSError) as error:
-            print(f"sqm: {error}", file=sys.stderr)
-            return EXIT_PROBLEM
-
-    return run
+_one_line_errors = one_line_errors(StoreUnavailable, CheckpointError, OSError)
 
 
 @_one_line_errors

@@ -62,16 +62,24 @@ def add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     load.set_defaults(handler=_import)
 
 
-def _one_line_errors(command: Command) -> Command:
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (StoreUnavailable, ValueError, OSError) as error:
-            print(f"sqm: {error}", file=sys.stderr)
-            return EXIT_PROBLEM
+def one_line_errors(*errors: type[Exception], prefix: str = "sqm") -> Callable[[Command], Command]:
+    """Make a command report ``errors`` as one line on stderr and exit 2, no traceback."""
 
-    return run
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return command(args)
+            except errors as error:
+                print(f"{prefix}: {error}", file=sys.stderr)
+                return EXIT_PROBLEM
+
+        return run
+
+    return decorate
+
+
+_one_line_errors = one_line_errors(StoreUnavailable, ValueError, OSError)
 
 
 @_one_line_errors

@@ -16,11 +16,10 @@ missing file, an unreachable server).
 from __future__ import annotations
 
 import argparse
-import functools
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from sqm.rules.tooling.testfile import parse_history
 from sqm.server.app.policies import compile_pack, load_archived
 from sqm.server.app.policy_tests import report, run_pack_tests
 from sqm.server.bootstrap import DurableStore, open_store
+from sqm.server.cli.db import one_line_errors
 from sqm.server.config import DEFAULT_ADDRESS, database_from
 
 OK, FOUND_PROBLEMS, CANNOT_RUN = 0, 1, 2
@@ -60,21 +60,7 @@ class _CannotRun(Exception):
     """The tool could not do its job (exit 2); the message says why."""
 
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def _command(handler: Handler) -> Handler:
-    """Run ``handler``; a :class:`_CannotRun` becomes a one-line message and exit 2."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except _CannotRun as error:
-            print(f"sqm policy: {error}", file=sys.stderr)
-            return CANNOT_RUN
-
-    return run
+_command = one_line_errors(_CannotRun, prefix="sqm policy")
 
 
 def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -48,77 +49,71 @@ SERVER_FAULTS = frozenset(
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+# Each metric as (attribute, kind, name, help, labels); histograms take LATENCY_BUCKETS.
+MetricSpec = tuple[str, type[Counter | Gauge | Histogram], str, str, tuple[str, ...]]
+SQM_METRICS: tuple[MetricSpec, ...] = (
+    ("calls", Counter, "sqm_grpc_calls", "gRPC calls finished, by method and status code.",
+     ("method", "code")),
+    ("latency", Histogram, "sqm_grpc_call_duration_seconds",
+     "gRPC call duration (streams: until the stream ends), by method.", ("method",)),
+    ("decisions", Counter, "sqm_decisions", "Rule decisions recorded, by rule id and action.",
+     ("rule_id", "action")),
+    ("events", Counter, "sqm_events_appended", "Events appended to the store.", ()),
+    ("watchers", Gauge, "sqm_active_watchers", "Watch streams open now.", ()),
+    ("drill_mode", Gauge, "sqm_drill_mode",
+     "1 when the server runs in drill mode (AdvanceTime may pass the wall clock).", ()),
+    ("recorded", Counter, "sqm_events_recorded", "Events recorded by commands, by event type.",
+     ("event_type",)),
+    ("breaches", Counter, "sqm_breaches", "SLA breaches detected, by metric and severity.",
+     ("metric", "severity")),
+    ("penalties", Counter, "sqm_penalties",
+     "Penalties assessed (service credits and compensations), by kind.", ("kind", "currency")),
+    ("penalty_amount", Counter, "sqm_penalty_amount",
+     "The amount of the penalties assessed, by kind and currency.", ("kind", "currency")),
+    ("transitions", Counter, "sqm_lifecycle_transitions",
+     "Supplier lifecycle transitions, by state left and state entered.",
+     ("from_state", "to_state")),
+)  # fmt: skip
+_GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+GRPC_METRICS: tuple[MetricSpec, ...] = (
+    ("started", Counter, "grpc_server_started", "RPCs started on the server.", _GRPC_LABELS),
+    ("handled", Counter, "grpc_server_handled",
+     "RPCs completed on the server, whatever their status.", (*_GRPC_LABELS, "grpc_code")),
+    ("handling", Histogram, "grpc_server_handling_seconds",
+     "Response latency of RPCs handled by the server (streams: until they end).", _GRPC_LABELS),
+    ("received", Counter, "grpc_server_msg_received",
+     "Stream messages received by the server (one per unary request).", _GRPC_LABELS),
+    ("sent", Counter, "grpc_server_msg_sent",
+     "Stream messages sent by the server (one per unary response).", _GRPC_LABELS),
+)  # fmt: skip
+
+
+def _declare(owner: object, specs: Iterable[MetricSpec], registry: CollectorRegistry) -> None:
+    """Register each metric of ``specs`` in ``registry`` as an attribute of ``owner``."""
+    for attribute, kind, name, help_text, labels in specs:
+        extra: dict[str, Any] = {"buckets": LATENCY_BUCKETS} if kind is Histogram else {}
+        setattr(owner, attribute, kind(name, help_text, labels, registry=registry, **extra))
+
+
 class Metrics:
     """SQM's Prometheus metrics in a registry of their own (tests make one each)."""
 
+    calls: Counter
+    latency: Histogram
+    decisions: Counter
+    events: Counter
+    watchers: Gauge
+    drill_mode: Gauge
+    recorded: Counter
+    breaches: Counter
+    penalties: Counter
+    penalty_amount: Counter
+    transitions: Counter
+
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        self.calls = Counter(
-            "sqm_grpc_calls",
-            "gRPC calls finished, by method and status code.",
-            ["method", "code"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "sqm_grpc_call_duration_seconds",
-            "gRPC call duration (streams: until the stream ends), by method.",
-            ["method"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.decisions = Counter(
-            "sqm_decisions",
-            "Rule decisions recorded, by rule id and action.",
-            ["rule_id", "action"],
-            registry=self.registry,
-        )
-        self.events = Counter(
-            "sqm_events_appended", "Events appended to the store.", registry=self.registry
-        )
-        self.watchers = Gauge(
-            "sqm_active_watchers", "Watch streams open now.", registry=self.registry
-        )
-        self.drill_mode = Gauge(
-            "sqm_drill_mode",
-            "1 when the server runs in drill mode (AdvanceTime may pass the wall clock).",
-            registry=self.registry,
-        )
+        _declare(self, SQM_METRICS, self.registry)
         self.grpc = GrpcServerMetrics(self.registry)
-        self.recorded = Counter(
-            "sqm_events_recorded",
-            "Events recorded by commands, by event type.",
-            ["event_type"],
-            registry=self.registry,
-        )
-        self.breaches = Counter(
-            "sqm_breaches",
-            "SLA breaches detected, by metric and severity.",
-            ["metric", "severity"],
-            registry=self.registry,
-        )
-        self.penalties = Counter(
-            "sqm_penalties",
-            "Penalties assessed (service credits and compensations), by kind.",
-            ["kind", "currency"],
-            registry=self.registry,
-        )
-        self.penalty_amount = Counter(
-            "sqm_penalty_amount",
-            "The amount of the penalties assessed, by kind and currency.",
-            ["kind", "currency"],
-            registry=self.registry,
-        )
-        self.transitions = Counter(
-            "sqm_lifecycle_transitions",
-            "Supplier lifecycle transitions, by state left and state entered.",
-            ["from_state", "to_state"],
-            registry=self.registry,
-        )
-
-    def record_call(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
-        """Count one finished call and observe its duration."""
-        self.calls.labels(method=method, code=code.name).inc()
-        self.latency.labels(method=method).observe(seconds)
 
     def record_decision(self, rule_id: str, action: str) -> None:
         """Count one decision taken by rule ``rule_id``."""
@@ -172,36 +167,14 @@ class GrpcServerMetrics:
     dashboards and alerts written for any gRPC server work on this one too.
     """
 
+    started: Counter
+    handled: Counter
+    handling: Histogram
+    received: Counter
+    sent: Counter
+
     def __init__(self, registry: CollectorRegistry) -> None:
-        labels = ["grpc_type", "grpc_service", "grpc_method"]
-        self.started = Counter(
-            "grpc_server_started", "RPCs started on the server.", labels, registry=registry
-        )
-        self.handled = Counter(
-            "grpc_server_handled",
-            "RPCs completed on the server, whatever their status.",
-            [*labels, "grpc_code"],
-            registry=registry,
-        )
-        self.handling = Histogram(
-            "grpc_server_handling_seconds",
-            "Response latency of RPCs handled by the server (streams: until they end).",
-            labels,
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.received = Counter(
-            "grpc_server_msg_received",
-            "Stream messages received by the server (one per unary request).",
-            labels,
-            registry=registry,
-        )
-        self.sent = Counter(
-            "grpc_server_msg_sent",
-            "Stream messages sent by the server (one per unary response).",
-            labels,
-            registry=registry,
-        )
+        _declare(self, GRPC_METRICS, registry)
 
 
 def grpc_type(request_streaming: bool, response_streaming: bool) -> str:
@@ -243,16 +216,6 @@ def observe_events(events: Iterable[RecordedEvent]) -> None:
     :meth:`Metrics.observe_events`).
     """
     default_metrics().observe_events(events)
-
-
-def watcher_opened() -> None:
-    """One more watcher is active (pair with :func:`watcher_closed`, or use :func:`watching`)."""
-    default_metrics().watchers.inc()
-
-
-def watcher_closed() -> None:
-    """One watcher fewer is active."""
-    default_metrics().watchers.dec()
 
 
 def watching() -> contextlib.AbstractContextManager[None]:
@@ -366,7 +329,8 @@ class ObservabilityInterceptor(ServerInterceptor):
     def _finish(self, call: _Call, code: grpc.StatusCode, peer: str | None) -> None:
         seconds = time.perf_counter() - call.started
         label = call.method.lstrip("/") if call.known else UNKNOWN_METHOD
-        self._metrics.record_call(label, code, seconds)
+        self._metrics.calls.labels(method=label, code=code.name).inc()
+        self._metrics.latency.labels(method=label).observe(seconds)
         if call.span is not None:
             tracing.end_server_span(call.span, code)
         if call.labels is not None:
@@ -466,6 +430,24 @@ def _finished_code(context: Context, error: BaseException | None) -> grpc.Status
     return _code(context.code(), error)
 
 
+@contextlib.contextmanager
+def _finishing(
+    call: _Call,
+    finish: Finish,
+    code: Callable[[BaseException | None], grpc.StatusCode],
+    peer: Callable[[], str | None],
+) -> Iterator[None]:
+    """Finish ``call`` when the block ends, however it ends, with the code of its error."""
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as raised:
+        error = raised
+        raise
+    finally:
+        finish(call, code(error), peer())
+
+
 def _async_call(
     behaviour: Any, start: Start, finish: Finish, request_streaming: bool
 ) -> Callable[[Any, Context], Any]:
@@ -473,15 +455,9 @@ def _async_call(
         call = start()
         peer = context.peer()  # read while the call is alive (see _async_stream)
         request = _seen(request, call) if request_streaming else _saw(request, call)
-        error: BaseException | None = None
-        try:
-            with tracing.in_span(call.span):  # spans the handler opens are its children
-                return await behaviour(request, context)
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _finished_code(context, error), peer)
+        finishing = _finishing(call, finish, partial(_finished_code, context), lambda: peer)
+        with finishing, tracing.in_span(call.span):  # spans the handler opens are its children
+            return await behaviour(request, context)
 
     return wrapper
 
@@ -496,16 +472,10 @@ def _async_stream(
         # crashed the process.
         peer = context.peer()
         request = _seen(request, call) if request_streaming else _saw(request, call)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, partial(_finished_code, context), lambda: peer):
             async for response in behaviour(request, context):
                 call.sent_one()
                 yield response
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _finished_code(context, error), peer)
 
     return wrapper
 
@@ -523,14 +493,8 @@ def _sync_call(
         if not request_streaming:
             call.saw(request)
         recording = _RecordingContext(context)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, lambda error: _code(recording.code, error), context.peer):
             return behaviour(request, recording)
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _code(recording.code, error), context.peer())
 
     return wrapper
 
@@ -543,16 +507,10 @@ def _sync_stream(
         if not request_streaming:
             call.saw(request)
         recording = _RecordingContext(context)
-        error: BaseException | None = None
-        try:
+        with _finishing(call, finish, lambda error: _code(recording.code, error), context.peer):
             for response in behaviour(request, recording):
                 call.sent_one()
                 yield response
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            finish(call, _code(recording.code, error), context.peer())
 
     return wrapper
 

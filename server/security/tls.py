@@ -12,6 +12,7 @@ from pathlib import Path
 
 import grpc
 
+from sqm.client.connection import channel_credentials as client_channel_credentials
 from sqm.client.connection import read_pem
 
 
@@ -52,19 +53,5 @@ def optional_server_credentials(
     return server_credentials(cert_file, key_file, client_ca_file)
 
 
-def channel_credentials(
-    ca_file: Path | None = None, cert_file: Path | None = None, key_file: Path | None = None
-) -> grpc.ChannelCredentials:
-    """Credentials for ``grpc.secure_channel`` (or ``grpc.aio.secure_channel``).
-
-    ``ca_file`` is the CA that signed the server's certificate (None: the system's roots);
-    ``cert_file`` and ``key_file`` are this client's certificate for mutual TLS.
-    """
-    if (cert_file is None) != (key_file is None):
-        raise TlsConfigError("a client certificate needs its private key, and the other way round")
-    root = None if ca_file is None else _pem(ca_file, "CA certificate", b"CERTIFICATE")
-    chain = None if cert_file is None else _pem(cert_file, "client certificate", b"CERTIFICATE")
-    key = None if key_file is None else _pem(key_file, "client private key", b"PRIVATE KEY")
-    return grpc.ssl_channel_credentials(
-        root_certificates=root, private_key=key, certificate_chain=chain
-    )
+channel_credentials = functools.partial(client_channel_credentials, error=TlsConfigError)
+"""Credentials for a client channel (the clients' builder), problems as :class:`TlsConfigError`."""

@@ -14,7 +14,6 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -36,7 +35,6 @@ from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
-    NewEvent,
     PendingAppend,
     RecordedEvent,
     StreamSnapshot,
@@ -46,23 +44,22 @@ from sqm.server.storage.policy_records import (
     files_from_json,
     files_to_json,
     replay_activation,
-    stored_time,
     summary,
 )
 from sqm.server.storage.records import (
     Clock,
     Outcome,
+    StoreBase,
     archived,
     check_document,
     check_limit,
     check_pending,
     from_json,
     new_document_id,
-    only_result,
     refused_or_kept,
     replay_document,
     seal_pending,
-    single,
+    stored_time,
     to_json,
     utc_now,
 )
@@ -106,7 +103,7 @@ class _PolicyVersion:
     saved_at: datetime
 
 
-class MemoryEventStore:
+class MemoryEventStore(StoreBase):
     """The ``EventStore`` and ``PolicyArchive`` protocols in memory, thread-safe behind one
     lock.
     """
@@ -127,24 +124,6 @@ class MemoryEventStore:
         # A memory store is a database of its own: resume tokens from any other are refused.
         self._identity = secrets.token_hex(16)
         self._signal = AppendSignal()
-
-    def __enter__(self) -> MemoryEventStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: CommandMeta,
-        snapshot: Mapping[str, Any],
-    ) -> AppendResult:
-        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
-        pending = single(stream_id, expected_version, events, meta, snapshot)
-        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
@@ -210,11 +189,6 @@ class MemoryEventStore:
     def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
         """Call ``callback`` with the new last sequence after each batch that wrote events."""
         return self._signal.subscribe(callback)
-
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        with self._lock:
-            return self._requests.get(request_id)
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, without reading its events."""

@@ -2,7 +2,8 @@
 activation retry is answered and how a version's activation summary is computed.
 
 The memory, SQLite and PostgreSQL archives import these, so the contract suite holds them to one
-behaviour by construction (as :mod:`sqm.server.storage.records` does for events).
+behaviour by construction (as :mod:`sqm.server.storage.records` does for events); the SQL
+stores also share their archive reads (:class:`ArchiveReads`).
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from typing import Any
 
 import attrs
 
+from sqm.domain.documents import ArchivedDocument, DocumentNotFound, checked
 from sqm.domain.errors import RequestIdReused
-from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation
-from sqm.domain.serialization import format_time, parse_time
-from sqm.server.storage.records import TimeColumn, from_json, stored_instant, to_json
+from sqm.domain.policy_archive import ArchivedVersion, PolicyActivation, PolicyVersionNotFound
+from sqm.server.storage.records import (
+    DOCUMENT_COLUMNS,
+    SqlReads,
+    TimeColumn,
+    check_limit,
+    document_from_row,
+    from_json,
+    stored_instant,
+    to_json,
+)
 
 ACTIVATION_COLUMNS = "sequence, version, actor, request_id, activated_at"
-
-
-def stored_time(moment: datetime) -> datetime:
-    """The instant as it reads back from storage: UTC, microseconds (naive times refused)."""
-    return parse_time(format_time(moment))
 
 
 def files_to_json(version: str, name: str, files: Mapping[str, str]) -> str:
@@ -96,3 +101,85 @@ def activation_row(activation: PolicyActivation, time: TimeColumn) -> tuple[Any,
 def activation_from_row(row: Sequence[Any]) -> PolicyActivation:
     """The activation in a row of :data:`ACTIVATION_COLUMNS`."""
     return PolicyActivation(int(row[0]), row[1], row[2], row[3], stored_instant(row[4]))
+
+
+class ArchiveReads(SqlReads):
+    """The archives' reads, the same in the SQLite and PostgreSQL stores (see ``SqlReads``)."""
+
+    # policy_versions in the order first saved (SQLite's has no seq column: its rowid).
+    _VERSIONS_AS_SAVED = "SELECT version, name, saved_at FROM policy_versions ORDER BY seq"
+
+    def _archive_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of the policy archive's tables (a store that may lack them overrides this)."""
+        return self._rows(sql, params)
+
+    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
+        """The document and its bytes, checked against the recorded SHA-256."""
+        rows = self._rows(
+            f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
+            " WHERE document_id = ?",
+            (document_id,),
+        )
+        if not rows:
+            raise DocumentNotFound(document_id)
+        record = document_from_row(rows[0])
+        return record, checked(record, bytes(rows[0][-1]))
+
+    def list_documents(
+        self, supplier_id: str, after_document_id: str = "", limit: int = 100
+    ) -> list[ArchivedDocument]:
+        """The supplier's documents in archive order, after ``after_document_id``."""
+        check_limit(limit)
+        rows = self._rows(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
+            " WHERE supplier_id = ? AND seq > COALESCE("
+            "(SELECT seq FROM documents WHERE document_id = ?), 0)"
+            " ORDER BY seq LIMIT ?",
+            (supplier_id, after_document_id, limit),
+        )
+        return [document_from_row(row) for row in rows]
+
+    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
+        rows = self._rows(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608
+            (request_id,),
+        )
+        return document_from_row(rows[0]) if rows else None
+
+    def active_version(self) -> str | None:
+        """The version of the latest activation, if any."""
+        rows = self._archive_rows(
+            "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
+        )
+        return str(rows[0][0]) if rows else None
+
+    def activations(self) -> list[PolicyActivation]:
+        """The activation history, oldest first."""
+        rows = self._archive_rows(
+            f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant
+            " ORDER BY sequence"
+        )
+        return [activation_from_row(row) for row in rows]
+
+    def list_versions(self) -> list[ArchivedVersion]:
+        """Every archived version, in the order first saved."""
+        rows = self._archive_rows(self._VERSIONS_AS_SAVED)
+        activations = self.activations()
+        return [summary(row[0], row[1], stored_instant(row[2]), activations) for row in rows]
+
+    def get_version(self, version: str) -> ArchivedVersion:
+        """One archived version, with its activation summary."""
+        name, _, saved_at = self._version_row(version)
+        return summary(version, name, saved_at, self.activations())
+
+    def load_version(self, version: str) -> dict[str, str]:
+        """The files of ``version``."""
+        return files_from_json(self._version_row(version)[1])
+
+    def _version_row(self, version: str) -> tuple[str, str, datetime]:
+        rows = self._archive_rows(
+            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
+        )
+        if not rows:
+            raise PolicyVersionNotFound(version)
+        return str(rows[0][0]), str(rows[0][1]), stored_instant(rows[0][2])

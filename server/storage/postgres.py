@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,39 +37,35 @@ from sqm.domain.errors import ConcurrencyConflict
 from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
-    CommandMeta,
-    NewEvent,
     PendingAppend,
     RecordedEvent,
-    StreamSnapshot,
 )
 from sqm.server.storage import postgres_schema
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
 from sqm.server.storage.postgres_archive import PostgresArchives, keep_instant
-from sqm.server.storage.postgres_listen import AppendListener, Callback
+from sqm.server.storage.postgres_listen import AppendListener
 from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     Clock,
     Outcome,
+    StoreBase,
     check_limit,
     check_pending,
     event_from_row,
     event_row,
-    from_json,
     identifier,
     identifiers,
-    only_result,
     placeholders,
     refused_or_kept,
     request_from_row,
     request_row,
     seal_pending,
-    single,
     to_json,
     utc_now,
     verify_rows,
 )
+from sqm.server.storage.signals import Callback
 from sqm.server.storage.transfer import DumpItem, refuse_non_empty, restore_batches
 from sqm.server.storage.urls import redact_url
 
@@ -79,7 +75,7 @@ _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500
 
 
-class PostgresEventStore(PostgresArchives):
+class PostgresEventStore(PostgresArchives, StoreBase):
     """The ``EventStore``, ``DocumentStore`` and ``PolicyArchive`` protocols on PostgreSQL.
 
     Opening checks the schema (``migrate=True`` applies missing migrations instead) and
@@ -109,28 +105,10 @@ class PostgresEventStore(PostgresArchives):
         self._listener = AppendListener(conninfo, self._channel)
         self._tick_key = _lock_key(f"{self._identity}:tick")
 
-    def __enter__(self) -> PostgresEventStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     @property
     def where(self) -> str:
         """The database URL without its password."""
         return self._where
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: CommandMeta,
-        snapshot: Mapping[str, Any],
-    ) -> AppendResult:
-        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
-        pending = single(stream_id, expected_version, events, meta, snapshot)
-        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
@@ -221,10 +199,6 @@ class PostgresEventStore(PostgresArchives):
         # Delivered on commit only, so a woken watcher always finds the events.
         conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(log.last_seq)))
 
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        return self.find_requests([request_id]).get(request_id)
-
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
         in one query per few hundred ids.
@@ -232,49 +206,17 @@ class PostgresEventStore(PostgresArchives):
         with self._connection() as conn:
             return _find_requests(conn, request_ids)
 
-    def snapshot_version(self, stream_id: str) -> int | None:
-        """The version of the stream's snapshot, without reading the state (None: none)."""
-        row = self._one("SELECT version FROM snapshots WHERE stream_id = %s", (stream_id,))
-        return None if row is None else int(row[0])
-
-    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
-        """The stream's latest projected state, from the snapshots table alone."""
-        row = self._one("SELECT version, state FROM snapshots WHERE stream_id = %s", (stream_id,))
-        return None if row is None else StreamSnapshot(stream_id, int(row[0]), from_json(row[1]))
-
-    def read_stream(
-        self, stream_id: str, after_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
-        """The stream's events with version > ``after_version``, oldest first."""
-        check_limit(limit)
-        rows = self._all(
-            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-            " WHERE stream_id = %s AND version > %s ORDER BY version LIMIT %s",
-            (stream_id, after_version, limit),
-        )
-        return [event_from_row(row) for row in rows]
-
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         check_limit(limit)
         return [event_from_row(row) for row in self._rows_after(after_seq, limit)]
 
     def _rows_after(self, after_seq: int, limit: int | None) -> list[tuple[Any, ...]]:
-        return self._all(
+        return self._rows(
             f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-            " WHERE global_seq > %s ORDER BY global_seq LIMIT %s",
+            " WHERE global_seq > ? ORDER BY global_seq LIMIT ?",
             (after_seq, limit),
         )
-
-    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
-        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
-        check_limit(limit)
-        rows = self._all(
-            "SELECT stream_id, version, state FROM snapshots WHERE stream_id > %s"
-            " ORDER BY stream_id LIMIT %s",
-            (after_stream_id, limit),
-        )
-        return [StreamSnapshot(row[0], int(row[1]), from_json(row[2])) for row in rows]
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event up to the head as verification starts."""
@@ -287,8 +229,8 @@ class PostgresEventStore(PostgresArchives):
 
     def last_sequence(self) -> int:
         """The global sequence of the newest committed event (0 when the log is empty)."""
-        row = self._one("SELECT last_seq FROM log_head", ())
-        return 0 if row is None else int(row[0])
+        rows = self._rows("SELECT last_seq FROM log_head")
+        return int(rows[0][0]) if rows else 0
 
     @contextlib.contextmanager
     def tick_lock(self) -> Iterator[bool]:
@@ -358,14 +300,6 @@ class PostgresEventStore(PostgresArchives):
         """Stop listening and close every connection (idempotent)."""
         self._listener.close()
         self._pool.close()
-
-    def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._connection() as conn:
-            return conn.execute(query, params).fetchone()
-
-    def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._connection() as conn:
-            return conn.execute(query, params).fetchall()
 
 
 @attrs.define

@@ -17,14 +17,10 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sqm.domain.documents import (
-    ArchivedDocument,
     ArchiveResult,
-    DocumentNotFound,
     NewDocument,
-    checked,
 )
 from sqm.domain.policy_archive import (
-    ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
     PolicyVersionNotFound,
@@ -32,26 +28,22 @@ from sqm.domain.policy_archive import (
 from sqm.server.storage.errors import StorageFault
 from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
+    ArchiveReads,
     activation_from_row,
     activation_row,
     check_activation,
-    files_from_json,
     files_to_json,
     replay_activation,
-    stored_time,
-    summary,
 )
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     Clock,
     archived,
     check_document,
-    check_limit,
-    document_from_row,
     document_row,
     new_document_id,
     replay_document,
-    stored_instant,
+    stored_time,
 )
 
 FAULT_WAIT_SECONDS = 1.0
@@ -75,7 +67,7 @@ def keep_instant(value: Any) -> Any:
     return value
 
 
-class PostgresArchives:
+class PostgresArchives(ArchiveReads):
     """Documents and policy versions on the pool of :class:`PostgresEventStore`."""
 
     _pool: ConnectionPool
@@ -103,6 +95,10 @@ class PostgresArchives:
             self.write_fault = storage_fault(error, self._where)
             raise self.write_fault from error
 
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._connection() as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+
     # --- archived documents ------------------------------------------------------------
 
     def archive_document(self, document: NewDocument) -> ArchiveResult:
@@ -126,42 +122,6 @@ class PostgresArchives:
         if replayed is None:  # pragma: no cover - archived rows are never deleted
             raise RuntimeError(f"document request {document.request_id!r} vanished")
         return replayed
-
-    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
-        with self._connection() as conn:
-            row = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = %s",  # noqa: S608
-                (request_id,),
-            ).fetchone()
-        return None if row is None else document_from_row(row)
-
-    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
-        """The document and its bytes, checked against the recorded SHA-256."""
-        with self._connection() as conn:
-            row = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
-                " WHERE document_id = %s",
-                (document_id,),
-            ).fetchone()
-        if row is None:
-            raise DocumentNotFound(document_id)
-        record = document_from_row(row)
-        return record, checked(record, bytes(row[-1]))
-
-    def list_documents(
-        self, supplier_id: str, after_document_id: str = "", limit: int = 100
-    ) -> list[ArchivedDocument]:
-        """The supplier's documents in archive order, after ``after_document_id``."""
-        check_limit(limit)
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
-                " WHERE supplier_id = %s AND seq > COALESCE("
-                "(SELECT seq FROM documents WHERE document_id = %s), 0)"
-                " ORDER BY seq LIMIT %s",
-                (supplier_id, after_document_id, limit),
-            ).fetchall()
-        return [document_from_row(row) for row in rows]
 
     # --- the policy archive --------------------------------------------------------------
 
@@ -218,47 +178,3 @@ class PostgresArchives:
                 activation_row(activation, keep_instant),
             )
             return activation
-
-    def active_version(self) -> str | None:
-        """The version of the latest activation, if any."""
-        with self._connection() as conn:
-            row = conn.execute(
-                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def activations(self) -> list[PolicyActivation]:
-        """The activation history, oldest first."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant
-                " ORDER BY sequence"
-            ).fetchall()
-        return [activation_from_row(row) for row in rows]
-
-    def list_versions(self) -> list[ArchivedVersion]:
-        """Every archived version, in the order first saved."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT version, name, saved_at FROM policy_versions ORDER BY seq"
-            ).fetchall()
-        activations = self.activations()
-        return [summary(row[0], row[1], stored_instant(row[2]), activations) for row in rows]
-
-    def get_version(self, version: str) -> ArchivedVersion:
-        """One archived version, with its activation summary."""
-        name, _, saved_at = self._version_row(version)
-        return summary(version, name, saved_at, self.activations())
-
-    def load_version(self, version: str) -> dict[str, str]:
-        """The files of ``version``."""
-        return files_from_json(self._version_row(version)[1])
-
-    def _version_row(self, version: str) -> tuple[str, str, datetime]:
-        with self._connection() as conn:
-            row = conn.execute(
-                "SELECT name, files, saved_at FROM policy_versions WHERE version = %s", (version,)
-            ).fetchone()
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return str(row[0]), str(row[1]), stored_instant(row[2])

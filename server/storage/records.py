@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import attrs
 import orjson
@@ -32,6 +32,7 @@ from sqm.domain.ports import (
     NewEvent,
     PendingAppend,
     RecordedEvent,
+    StreamSnapshot,
 )
 from sqm.domain.serialization import canonical_json, format_time, parse_time
 
@@ -94,8 +95,8 @@ def check_limit(limit: int | None) -> None:
         raise ValueError(f"limit must be zero or more, not {limit}")
 
 
-def _stored_time(moment: datetime) -> datetime:
-    # The instant as it reads back from storage: UTC, microseconds (naive times refused).
+def stored_time(moment: datetime) -> datetime:
+    """The instant as it reads back from storage: UTC, microseconds (naive times refused)."""
     return parse_time(format_time(moment))
 
 
@@ -117,13 +118,13 @@ def seal_events(
     record's canonical JSON, the same bytes :func:`~sqm.domain.audit.recompute_hash` hashes)
     and kept on the record for the row (``payload_json``).
     """
-    stamp = _stored_time(recorded_at)
+    stamp = stored_time(recorded_at)
     records: list[RecordedEvent] = []
     prev_hash = last_hash
     for offset, new in enumerate(events, start=1):
         payload_json = to_json(new.payload)
         global_seq, version = last_seq + offset, expected_version + offset
-        occurred_at = _stored_time(new.occurred_at)
+        occurred_at = stored_time(new.occurred_at)
         digest = event_hash_of_json(
             prev_hash=prev_hash, global_seq=global_seq, stream_id=stream_id, version=version,
             event_type=new.event_type, payload_json=payload_json, occurred_at=occurred_at,
@@ -223,23 +224,96 @@ def refused_or_kept(outcome: Outcome, *, all_or_none: bool) -> Outcome:
     return outcome
 
 
-def only_result(outcomes: Sequence[Outcome]) -> AppendResult:
-    """The result of a batch of one appended all-or-none (a refusal was raised)."""
-    (outcome,) = outcomes
-    if not isinstance(outcome, AppendResult):  # pragma: no cover - all_or_none raised it
-        raise outcome
-    return outcome
+class StoreBase:
+    """What every store builds on its own ``append_batch`` and ``close``: ``append`` and the
+    ``with`` block.
+    """
+
+    def append_batch(
+        self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
+    ) -> list[Outcome]:
+        """Each store appends its own way (see ``EventStore.append_batch``)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def close(self) -> None:
+        """Each store closes its own way."""
+        raise NotImplementedError  # pragma: no cover
+
+    def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
+        """Each store looks requests up its own way (see ``EventStore.find_requests``)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
+        """The fingerprint and result recorded for ``request_id``, if any."""
+        return self.find_requests([request_id]).get(request_id)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: CommandMeta,
+        snapshot: Mapping[str, Any],
+    ) -> AppendResult:
+        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
+        pending = PendingAppend(stream_id, expected_version, events, meta, snapshot)
+        (outcome,) = self.append_batch([pending], all_or_none=True)
+        if not isinstance(outcome, AppendResult):  # pragma: no cover - all_or_none raised it
+            raise outcome
+        return outcome
 
 
-def single(
-    stream_id: str,
-    expected_version: int,
-    events: Sequence[NewEvent],
-    meta: CommandMeta,
-    snapshot: Mapping[str, Any],
-) -> list[PendingAppend]:
-    """``EventStore.append``'s arguments as the batch of one every store appends."""
-    return [PendingAppend(stream_id, expected_version, events, meta, snapshot)]
+class SqlReads:
+    """Reads the SQLite and PostgreSQL stores run alike but for how a query runs: each
+    store's :meth:`_rows` (the queries use ``?`` placeholders).
+    """
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        raise NotImplementedError  # pragma: no cover - each store runs its own queries
+
+    def _limit(self, limit: int | None) -> int | None:
+        """``limit`` as the store's LIMIT takes it (None: no limit)."""
+        return limit
+
+    def read_stream(
+        self, stream_id: str, after_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events with version > ``after_version``, oldest first."""
+        check_limit(limit)
+        rows = self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
+            (stream_id, after_version, self._limit(limit)),
+        )
+        return [event_from_row(row) for row in rows]
+
+    def snapshot_version(self, stream_id: str) -> int | None:
+        """The version of the stream's snapshot, without reading the state (None: none)."""
+        rows = self._rows("SELECT version FROM snapshots WHERE stream_id = ?", (stream_id,))
+        return int(rows[0][0]) if rows else None
+
+    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
+        """The stream's latest projected state, from the snapshots table alone."""
+        rows = self._rows("SELECT version, state FROM snapshots WHERE stream_id = ?", (stream_id,))
+        if not rows:
+            return None
+        return StreamSnapshot(stream_id, int(rows[0][0]), from_json(rows[0][1]))
+
+    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
+        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
+        check_limit(limit)
+        rows = self._rows(
+            "SELECT stream_id, version, state FROM snapshots WHERE stream_id > ?"
+            " ORDER BY stream_id LIMIT ?",
+            (after_stream_id, limit),
+        )
+        return [StreamSnapshot(row[0], int(row[1]), from_json(row[2])) for row in rows]
 
 
 # --- archived documents ------------------------------------------------------------------
@@ -285,7 +359,7 @@ def archived(document: NewDocument, document_id: str, archived_at: datetime) -> 
         size=len(document.content),
         actor=document.actor,
         request_id=document.request_id,
-        archived_at=_stored_time(archived_at),
+        archived_at=stored_time(archived_at),
     )
 
 

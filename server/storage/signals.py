@@ -24,6 +24,9 @@ POLL_SECONDS = 0.15
 class AppendSignal:
     """Calls every subscribed callback with the new last sequence after a commit."""
 
+    _thread_name = "sqm-poll"
+    _join_seconds = 2 * POLL_SECONDS  # how long close waits for the thread
+
     def __init__(self, poll: Poll | None = None) -> None:
         self._poll = poll
         self._callbacks: dict[int, Callback] = {}
@@ -38,8 +41,11 @@ class AppendSignal:
             key = self._next_id
             self._next_id += 1
             self._callbacks[key] = callback
-            if self._poll is not None and self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._watch, name="sqm-poll", daemon=True)
+            background = self._background()
+            if background is not None and self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(
+                    target=background, name=self._thread_name, daemon=True
+                )
                 self._thread.start()
 
         def unsubscribe() -> None:
@@ -64,7 +70,11 @@ class AppendSignal:
         with self._lock:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2 * POLL_SECONDS)
+            thread.join(timeout=self._join_seconds)
+
+    def _background(self) -> Callable[[], None] | None:
+        """What the thread that the first subscription starts runs (None: no thread)."""
+        return None if self._poll is None else self._watch
 
     def _watch(self) -> None:
         assert self._poll is not None  # noqa: S101 - started only with a poll

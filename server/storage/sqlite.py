@@ -16,7 +16,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,8 @@ from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
-    NewEvent,
     PendingAppend,
     RecordedEvent,
-    StreamSnapshot,
 )
 from sqm.domain.serialization import format_time
 from sqm.server.storage.errors import StorageFault, UnsupportedSchemaVersion
@@ -37,20 +35,18 @@ from sqm.server.storage.records import (
     REQUEST_COLUMNS,
     Clock,
     Outcome,
+    StoreBase,
     check_limit,
     check_pending,
     event_from_row,
     event_row,
-    from_json,
     identifier,
     identifiers,
-    only_result,
     placeholders,
     refused_or_kept,
     request_from_row,
     request_row,
     seal_pending,
-    single,
     snapshot_json,
     utc_now,
     verify_rows,
@@ -72,7 +68,7 @@ _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 
-class SqliteEventStore(SqliteArchives):
+class SqliteEventStore(SqliteArchives, StoreBase):
     """The ``EventStore`` and ``PolicyArchive`` protocols over one SQLite file.
 
     One connection, shared by threads behind a lock; other processes or stores on the
@@ -116,12 +112,6 @@ class SqliteEventStore(SqliteArchives):
             self._conn.close()
             raise
         self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def __enter__(self) -> SqliteEventStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -184,18 +174,6 @@ class SqliteEventStore(SqliteArchives):
                 name: self._conn.execute(f"PRAGMA {name}").fetchone()[0]
                 for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
             }
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: CommandMeta,
-        snapshot: Mapping[str, Any],
-    ) -> AppendResult:
-        """One append, as a batch of one with ``all_or_none`` (see ``EventStore.append``)."""
-        pending = single(stream_id, expected_version, events, meta, snapshot)
-        return only_result(self.append_batch(pending, all_or_none=True))
 
     def append_batch(
         self, appends: Sequence[PendingAppend], *, all_or_none: bool = False
@@ -264,11 +242,6 @@ class SqliteEventStore(SqliteArchives):
             (result.stream_id, result.last_version, state_json),
         )
 
-    def find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
-        """The fingerprint and result recorded for ``request_id``, if any."""
-        with self._lock:
-            return self._find_request(request_id)
-
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The fingerprint and result recorded for each of ``request_ids`` that is recorded,
         in one query per few hundred ids (a batch checks all of its requests at once).
@@ -293,61 +266,23 @@ class SqliteEventStore(SqliteArchives):
         ).fetchone()
         return None if row is None else request_from_row(row)
 
-    def snapshot_version(self, stream_id: str) -> int | None:
-        """The version of the stream's snapshot, without reading the state (None: none)."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT version FROM snapshots WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
-        return None if row is None else int(row[0])
-
-    def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
-        """The stream's latest projected state, from the snapshots table alone."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT version, state FROM snapshots WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
-        return None if row is None else StreamSnapshot(stream_id, row[0], from_json(row[1]))
-
-    def read_stream(
-        self, stream_id: str, after_version: int = 0, limit: int | None = None
-    ) -> list[RecordedEvent]:
-        """The stream's events with version > ``after_version``, oldest first."""
-        check_limit(limit)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-                " WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?",
-                (stream_id, after_version, _sql_limit(limit)),
-            ).fetchall()
-        return [event_from_row(row) for row in rows]
-
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         return [event_from_row(row) for row in self._read_rows(after_seq, limit)]
+
+    def _limit(self, limit: int | None) -> int:
+        return _sql_limit(limit)
 
     def _read_rows(
         self, after_seq: int, limit: int | None, up_to_seq: int | None = None
     ) -> list[tuple[Any, ...]]:
         check_limit(limit)
-        with self._lock:
-            return self._conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
-                " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
-                " ORDER BY global_seq LIMIT ?",
-                (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
-            ).fetchall()
-
-    def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
-        """Snapshots ordered by stream id (code point order), after ``after_stream_id``."""
-        check_limit(limit)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT stream_id, version, state FROM snapshots WHERE stream_id > ?"
-                " ORDER BY stream_id LIMIT ?",
-                (after_stream_id, limit),
-            ).fetchall()
-        return [StreamSnapshot(row[0], row[1], from_json(row[2])) for row in rows]
+        return self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608 - column names are constants
+            " WHERE global_seq > ? AND (? IS NULL OR global_seq <= ?)"
+            " ORDER BY global_seq LIMIT ?",
+            (after_seq, up_to_seq, up_to_seq, _sql_limit(limit)),
+        )
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link.
@@ -476,5 +411,5 @@ def writable(path: str) -> bool:
 
 
 def _sql_limit(limit: int | None) -> int:
-    # SQLite reads a negative LIMIT as "no limit".
+    # SQLite reads a negative LIMIT as "no limit" (and refuses NULL).
     return -1 if limit is None else limit

@@ -15,45 +15,37 @@ from datetime import datetime
 from typing import Any
 
 from sqm.domain.documents import (
-    ArchivedDocument,
     ArchiveResult,
-    DocumentNotFound,
     NewDocument,
-    checked,
 )
 from sqm.domain.policy_archive import (
-    ArchivedVersion,
     PolicyActivation,
     PolicyVersionConflict,
-    PolicyVersionNotFound,
 )
-from sqm.domain.serialization import format_time, parse_time
+from sqm.domain.serialization import format_time
 from sqm.server.storage.policy_records import (
     ACTIVATION_COLUMNS,
+    ArchiveReads,
     activation_from_row,
     activation_row,
     check_activation,
-    files_from_json,
     files_to_json,
     replay_activation,
-    stored_time,
-    summary,
 )
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
     Clock,
     archived,
     check_document,
-    check_limit,
-    document_from_row,
     document_row,
     new_document_id,
     replay_document,
+    stored_time,
 )
 from sqm.server.storage.sqlite_schema import ARCHIVE_SCHEMA
 
 
-class SqliteArchives:
+class SqliteArchives(ArchiveReads):
     """Documents and policy versions on the connection of :class:`SqliteEventStore`."""
 
     _conn: sqlite3.Connection
@@ -61,6 +53,7 @@ class SqliteArchives:
     _clock: Clock
     _schema: int
     _write_transaction: Callable[[], AbstractContextManager[None]]
+    _VERSIONS_AS_SAVED = "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
 
     # --- archived documents (``sqm.domain.documents.DocumentStore``) ----------------------
 
@@ -79,41 +72,6 @@ class SqliteArchives:
                 (*document_row(record, format_time), sqlite3.Binary(document.content)),
             )
             return ArchiveResult(record)
-
-    def get_document(self, document_id: str) -> tuple[ArchivedDocument, bytes]:
-        """The document and its bytes, checked against the recorded SHA-256."""
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS}, content FROM documents"  # noqa: S608 - constants
-                " WHERE document_id = ?",
-                (document_id,),
-            ).fetchone()
-        if row is None:
-            raise DocumentNotFound(document_id)
-        record = document_from_row(row)
-        return record, checked(record, bytes(row[-1]))
-
-    def list_documents(
-        self, supplier_id: str, after_document_id: str = "", limit: int = 100
-    ) -> list[ArchivedDocument]:
-        """The supplier's documents in archive order, after ``after_document_id``."""
-        check_limit(limit)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {DOCUMENT_COLUMNS} FROM documents"  # noqa: S608 - constant columns
-                " WHERE supplier_id = ? AND seq > COALESCE("
-                "(SELECT seq FROM documents WHERE document_id = ?), 0)"
-                " ORDER BY seq LIMIT ?",
-                (supplier_id, after_document_id, limit),
-            ).fetchall()
-        return [document_from_row(row) for row in rows]
-
-    def _document_by_request(self, request_id: str) -> ArchivedDocument | None:
-        row = self._conn.execute(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE request_id = ?",  # noqa: S608 - constant columns
-            (request_id,),
-        ).fetchone()
-        return None if row is None else document_from_row(row)
 
     # --- the policy archive ------------------------------------------------------------
 
@@ -152,8 +110,7 @@ class SqliteArchives:
             )
             if replayed is not None:
                 return replayed
-            if not self._version_row(version):
-                raise PolicyVersionNotFound(version)
+            self._version_row(version)  # PolicyVersionNotFound if it was never saved
             (last,) = self._conn.execute(
                 "SELECT COALESCE(MAX(sequence), 0) FROM policy_activations"
             ).fetchone()
@@ -167,62 +124,12 @@ class SqliteArchives:
             )
             return activation
 
-    def active_version(self) -> str | None:
-        """The version of the latest activation, if any."""
-        if not self._has_archive():
-            return None
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT version FROM policy_activations ORDER BY sequence DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else str(row[0])
+            return self._conn.execute(sql, params).fetchall()
 
-    def activations(self) -> list[PolicyActivation]:
-        """The activation history, oldest first."""
-        if not self._has_archive():
-            return []
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {ACTIVATION_COLUMNS} FROM policy_activations"  # noqa: S608 - constant columns
-                " ORDER BY sequence"
-            ).fetchall()
-        return [activation_from_row(row) for row in rows]
-
-    def list_versions(self) -> list[ArchivedVersion]:
-        """Every archived version, in the order first saved."""
-        if not self._has_archive():
-            return []
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT version, name, saved_at FROM policy_versions ORDER BY rowid"
-            ).fetchall()
-        activations = self.activations()
-        return [summary(row[0], row[1], parse_time(row[2]), activations) for row in rows]
-
-    def get_version(self, version: str) -> ArchivedVersion:
-        """One archived version, with its activation summary."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return summary(version, row[0], parse_time(row[2]), self.activations())
-
-    def load_version(self, version: str) -> dict[str, str]:
-        """The files of ``version``."""
-        with self._lock:
-            row = self._version_row(version)
-        if row is None:
-            raise PolicyVersionNotFound(version)
-        return files_from_json(row[1])
-
-    def _version_row(self, version: str) -> tuple[Any, ...] | None:
-        # The caller holds the lock.
-        if not self._has_archive():
-            return None
-        row = self._conn.execute(
-            "SELECT name, files, saved_at FROM policy_versions WHERE version = ?", (version,)
-        ).fetchone()
-        return None if row is None else tuple(row)
+    def _archive_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return self._rows(sql, params) if self._has_archive() else []
 
     def _has_archive(self) -> bool:
         # A file opened read-only may predate the archive; it simply has no versions.

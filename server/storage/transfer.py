@@ -27,9 +27,9 @@ from typing import Any, Protocol, TextIO
 
 import attrs
 
-from sqm.domain.documents import ArchivedDocument, DocumentCorrupted, DocumentStore
+from sqm.domain.documents import DocumentCorrupted, DocumentStore
 from sqm.domain.policy_archive import PolicyActivation, PolicyArchive
-from sqm.domain.ports import AppendResult, EventStore, RecordedEvent, StreamSnapshot
+from sqm.domain.ports import EventStore, RecordedEvent, StreamSnapshot
 from sqm.domain.serialization import canonical_json, format_time
 from sqm.server.storage.dump import (
     FORMAT,
@@ -155,18 +155,8 @@ def _write_policy(store: Exportable, line: Line) -> tuple[int, int]:
         )
     activations = store.activations()
     for activation in activations:
-        line("activation", **_activation_fields(activation))
+        line("activation", **_fields(activation, ACTIVATION_COLUMNS))
     return len(versions), len(activations)
-
-
-def _activation_fields(activation: PolicyActivation) -> dict[str, Any]:
-    return {
-        "sequence": activation.sequence,
-        "version": activation.version,
-        "actor": activation.actor,
-        "request_id": activation.request_id,
-        "activated_at": format_time(activation.activated_at),
-    }
 
 
 def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, dict[str, int], str]:
@@ -177,7 +167,7 @@ def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, d
         for event in page:
             if event.global_seq > head:
                 break
-            line("event", **_event_fields(event))
+            line("event", **_fields(event, EVENT_COLUMNS))
             request_ids.setdefault(event.request_id)
             streams[event.stream_id] = event.version
             count, last_hash = count + 1, event.hash
@@ -187,35 +177,9 @@ def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, d
         if found is None:
             raise ExportFailed(f"request {request_id!r} has events but no request record")
         fingerprint, result = found
-        line("request", request_id=request_id, fingerprint=fingerprint, **_result_fields(result))
+        fields = _fields(result, REQUEST_COLUMNS.removeprefix("fingerprint, "))
+        line("request", request_id=request_id, fingerprint=fingerprint, **fields)
     return count, len(request_ids), streams, last_hash
-
-
-def _event_fields(event: RecordedEvent) -> dict[str, Any]:
-    return {
-        "global_seq": event.global_seq,
-        "stream_id": event.stream_id,
-        "version": event.version,
-        "event_type": event.event_type,
-        "payload": event.payload,
-        "occurred_at": format_time(event.occurred_at),
-        "recorded_at": format_time(event.recorded_at),
-        "actor": event.actor,
-        "request_id": event.request_id,
-        "policy_version": event.policy_version,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-
-
-def _result_fields(result: AppendResult) -> dict[str, Any]:
-    return {
-        "stream_id": result.stream_id,
-        "first_version": result.first_version,
-        "last_version": result.last_version,
-        "first_seq": result.first_seq,
-        "last_seq": result.last_seq,
-    }
 
 
 def _write_snapshots(store: Exportable, line: Line, streams: dict[str, int]) -> int:
@@ -245,25 +209,19 @@ def _write_documents(store: Exportable, line: Line, streams: dict[str, int]) -> 
         while page := store.list_documents(supplier_id, after, _PAGE):
             for record in page:
                 _, content = store.get_document(record.document_id)  # checked on read
-                line("document", **_document_fields(record, content))
+                encoded = base64.b64encode(content).decode("ascii")
+                line("document", **_fields(record, DOCUMENT_COLUMNS), content=encoded)
                 count += 1
             after = page[-1].document_id
     return count
 
 
-def _document_fields(record: ArchivedDocument, content: bytes) -> dict[str, Any]:
-    return {
-        "document_id": record.document_id,
-        "supplier_id": record.supplier_id,
-        "filename": record.filename,
-        "media_type": record.media_type,
-        "sha256": record.sha256,
-        "size": record.size,
-        "actor": record.actor,
-        "request_id": record.request_id,
-        "archived_at": format_time(record.archived_at),
-        "content": base64.b64encode(content).decode("ascii"),
-    }
+def _fields(record: Any, columns: str) -> dict[str, Any]:
+    """The ``columns`` (a column list of the SQL stores) of ``record`` as an export line
+    carries them, in that order: instants as text.
+    """
+    values = {name.strip(): getattr(record, name.strip()) for name in columns.split(",")}
+    return {name: format_time(v) if isinstance(v, datetime) else v for name, v in values.items()}
 
 
 # --- import ------------------------------------------------------------------------------
