@@ -57,9 +57,11 @@ $(BUF):
 # Headless Chromium for the browser check of the HTML reports (tests/e2e/test_report_in_browser.py
 # skips without it and says so). Debian's package, installed with apt-get, so it needs root; kept
 # out of `make test`, which never calls apt.
+# With CJK fonts: the reports quote the process's Chinese terms and the packs' rule titles.
 chromium:
-	@if [ -x /usr/bin/chromium ]; then /usr/bin/chromium --version 2>/dev/null; \
-	else apt-get update && apt-get install -y --no-install-recommends chromium; fi
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		/usr/bin/chromium --version 2>/dev/null; \
+	else apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; fi
 
 proto: $(INSTALLED)
 	$(BIN)/python proto/generate.py

@@ -25,7 +25,7 @@ import attrs
 from sqm.domain.commands import AdvanceTime, ReviewOutcome
 from sqm.domain.events import DecisionRecorded, LifecycleTransitioned, PenaltyAssessed
 from sqm.domain.history import period_of
-from sqm.domain.model import LifecycleState, ServiceCategory, Severity
+from sqm.domain.model import LifecycleState, ServiceCategory, Severity, SupplierState
 from sqm.domain.serialization import format_time, parse_time
 from sqm.rules import CompiledPolicy, PolicyPack
 from sqm.simulation import parallel
@@ -128,7 +128,7 @@ def simulate(
     """
     start = parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     tally = Tally(month_labels(start, months))
-    shares = [Share(rates, start, months, seed, numbers) for numbers in _shares(suppliers, jobs)]
+    shares = [Share(rates, start, months, seed, numbers) for numbers in shares_of(suppliers, jobs)]
     if jobs == 1:
         policy = CompiledPolicy(pack)
         counted: Iterable[Tally] = (_live_share(policy, pack, share) for share in shares)
@@ -159,7 +159,7 @@ SHARES_PER_JOB = 8
 """Several shares per process, so one slow share does not leave the others idle."""
 
 
-def _shares(suppliers: int, jobs: int) -> list[range]:
+def shares_of(suppliers: int, jobs: int) -> list[range]:
     """The suppliers' numbers in consecutive ranges (one supplier each for one process)."""
     size = 1 if jobs == 1 else max(1, -(-suppliers // (jobs * SHARES_PER_JOB)))
     return [range(first, min(first + size, suppliers)) for first in range(0, suppliers, size)]
@@ -169,13 +169,18 @@ def _live_share(policy: CompiledPolicy, pack: PolicyPack, share: Share) -> Tally
     """What the suppliers of ``share`` do over its months, counted."""
     tally = Tally(month_labels(share.start, share.months))
     for number in share.numbers:
-        generator = random.Random(f"{share.seed}:{number}")  # noqa: S311 - a repeatable draw
+        generator = supplier_generator(share.seed, number)
         life = SupplierLife(
             policy, pack, share.rates, generator=generator, number=number, start=share.start,
             tally=tally,
         )  # fmt: skip
         life.live()
     return tally
+
+
+def supplier_generator(seed: int, number: int) -> random.Random:
+    """The draws of supplier ``number`` in a run seeded ``seed``, whatever else runs."""
+    return random.Random(f"{seed}:{number}")  # noqa: S311 - a repeatable draw
 
 
 def _live_share_in_worker(share: Share) -> Tally:
@@ -214,11 +219,21 @@ class SupplierLife:
         self._months = [month_start(start, i) for i in range(len(tally.months) + 1)]
         self._end = self._months[-1]
         self._tally = tally
-        profile = self._profile(number)
+        profile = self._profile_drawn = self._profile(number)
         self._player = Player(policy, sc.Scenario(profile, (), start), (), pack.criterion_ids)
         self._queue: list[tuple[datetime, int, sc.Intent]] = []
         self._sequence = 0
         self._reacted: set[str] = set()
+
+    @property
+    def profile(self) -> sc.SupplierProfile:
+        """Who the supplier is (drawn from the run's seed and its number)."""
+        return self._profile_drawn
+
+    @property
+    def state(self) -> SupplierState | None:
+        """The supplier's state so far (None before it is registered)."""
+        return self._player.state
 
     @property
     def timeline(self) -> tuple[Entry, ...]:

@@ -23,7 +23,7 @@ R = TypeVar("R")
 
 TASKS_IN_FLIGHT_PER_JOB = 4
 
-_worker_policy: tuple[CompiledPolicy, PolicyPack] | None = None
+_worker_policies: tuple[tuple[CompiledPolicy, PolicyPack], ...] = ()
 
 
 def ordered_map(
@@ -55,14 +55,20 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def compile_in_worker(pack: PolicyPack) -> None:
-    """A worker's initializer: compile ``pack`` once for every task the worker runs."""
-    global _worker_policy  # noqa: PLW0603 - one policy per worker process, by design
-    _worker_policy = (CompiledPolicy(pack), pack)
+def compile_in_worker(*packs: PolicyPack) -> None:
+    """A worker's initializer: compile ``packs`` once for every task the worker runs."""
+    global _worker_policies  # noqa: PLW0603 - the policies of one worker process, by design
+    _worker_policies = tuple((CompiledPolicy(pack), pack) for pack in packs)
+
+
+def worker_policies() -> tuple[tuple[CompiledPolicy, PolicyPack], ...]:
+    """The policies :func:`compile_in_worker` compiled in this process, in its order."""
+    if not _worker_policies:
+        raise RuntimeError("not in a worker started by ordered_map with compile_in_worker")
+    return _worker_policies
 
 
 def worker_policy() -> tuple[CompiledPolicy, PolicyPack]:
-    """The policy :func:`compile_in_worker` compiled in this process."""
-    if _worker_policy is None:
-        raise RuntimeError("not in a worker started by ordered_map with compile_in_worker")
-    return _worker_policy
+    """The one policy :func:`compile_in_worker` compiled in this process."""
+    (only,) = worker_policies()
+    return only

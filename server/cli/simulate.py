@@ -28,7 +28,7 @@ from sqm.server.observability.gc_tuning import tune_after_start_up
 from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.server.storage.transfer import import_dump
-from sqm.simulation import check, impact, report
+from sqm.simulation import check, comparison, impact, report
 from sqm.simulation.backtest import backtest
 from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
 
@@ -72,6 +72,12 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--scenario", metavar="FILE", help="rates (default: docs/scenarios/baseline.yaml's)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="the pack to compare with (today's): the same population under both, and one"
+        " report of what differs",
     )
     parser.add_argument("--json", metavar="FILE", help="write the result here (default stdout)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
@@ -132,6 +138,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.baseline:
+        return _compare(args)
     pack = load_pack(args.directory)
     tune_after_start_up()
     rates = load_rates(args.scenario) if args.scenario else impact.Rates()
@@ -145,6 +153,26 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"{args.suppliers} supplier(s), {args.months} month(s): {totals['events']} events,"
         f" {totals['decisions']} decisions, {totals['terminated']} terminated",
+        file=sys.stderr,
+    )
+    return OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    candidate, baseline = load_pack(args.directory), load_pack(args.baseline)
+    tune_after_start_up()
+    rates = load_rates(args.scenario) if args.scenario else impact.Rates()
+    with _progress(args.suppliers, "suppliers") as step:
+        result = comparison.compare(
+            candidate, baseline, rates, suppliers=args.suppliers, months=args.months,
+            seed=args.seed, progress=step, jobs=args.jobs,
+        )  # fmt: skip
+    _write(result, args.json, args.html, report.render_comparison)
+    states = result["final_states"].get("terminated", {"baseline": 0, "candidate": 0})
+    print(
+        f"{args.suppliers} supplier(s), {args.months} month(s) under both packs:"
+        f" {len(result['changed_suppliers'])} change fate; terminated"
+        f" {states['baseline']} -> {states['candidate']}",
         file=sys.stderr,
     )
     return OK

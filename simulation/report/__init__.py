@@ -1,7 +1,8 @@
 """Self-contained HTML reports for compliance simulations and policy backtests.
 
-:func:`render_simulation` and :func:`render_backtest` turn the JSON-ready results of
-``sqm simulate run`` and ``sqm backtest`` into one HTML5 document each: inline CSS, charts as
+:func:`render_simulation`, :func:`render_comparison` and :func:`render_backtest` turn the
+JSON-ready results of ``sqm simulate run`` (alone or ``--baseline``) and ``sqm backtest`` into
+one HTML5 document each: inline CSS, charts as
 inline SVG drawn here, no script and nothing fetched, so the file can be mailed, filed with a
 committee's papers and opened offline years later. A Content-Security-Policy forbids scripts and
 remote loads, a second line of defence behind the escaping.
@@ -12,17 +13,21 @@ ids and rule titles are typed by people. Money arrives as decimal strings and is
 :class:`~decimal.Decimal`; floats only place pixels.
 
 The parts: :mod:`.page` (the HTML shell, styles, input reading and building blocks),
-:mod:`.charts` (SVG), :mod:`.simulation_page` and :mod:`.backtest_page` (the two reports).
+:mod:`.charts` (SVG), :mod:`.simulation_page`, :mod:`.comparison_page` and
+:mod:`.backtest_page` (the three reports).
 """
 
 from sqm.simulation.report.backtest_page import BACKTEST_FORMAT, render_backtest
+from sqm.simulation.report.comparison_page import COMPARISON_FORMAT, render_comparison
 from sqm.simulation.report.page import ResultInvalid
 from sqm.simulation.report.simulation_page import SIMULATION_FORMAT, render_simulation
 
 __all__ = [
     "BACKTEST_FORMAT",
+    "COMPARISON_FORMAT",
     "SIMULATION_FORMAT",
     "ResultInvalid",
     "render_backtest",
+    "render_comparison",
     "render_simulation",
 ]

@@ -16,6 +16,7 @@ import pytest
 
 from sqm.rules import default_pack_dir
 from sqm.simulation.report import render_backtest, render_simulation
+from tests.commands import default_pack_variant
 from tests.unit.test_simulation_report import backtest_result, simulation_result
 
 pytestmark = pytest.mark.e2e
@@ -131,4 +132,37 @@ def test_a_real_simulation_run_opens_with_its_charts(tmp_path: Path) -> None:
 
     assert dom.count('role="img"') >= 3
     assert "Suppliers by lifecycle state" in dom
+    assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
+
+
+def test_a_real_comparison_opens_with_every_section_and_chinese_titles(tmp_path: Path) -> None:
+    """``sqm simulate run NEW --baseline OLD --html``: Chromium draws the chart, every section
+    is there, and the default pack's Chinese rule titles are in the page it built.
+    """
+    chromium()
+    candidate = default_pack_variant(
+        tmp_path / "candidate", "monitoring.yaml",
+        '{fact: major_breaches_30d, op: ">=", value: 3}',
+        '{fact: major_breaches_30d, op: ">=", value: 2}',
+    )  # fmt: skip
+    page = tmp_path / "compare.html"
+    ran = subprocess.run(
+        [
+            sys.executable, "-m", "sqm.server", "simulate", "run", str(candidate),
+            "--baseline", str(default_pack_dir()),
+            "--suppliers", "20", "--months", "12", "--seed", "2", "--html", str(page),
+        ],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+    dom, screenshot = open_in_browser(page.read_text(encoding="utf-8"), tmp_path)
+
+    for heading in (
+        "What changes", "Final states", "Terminations by reason", "Per service category",
+        "Per rule", "Suppliers whose fate changes",
+    ):  # fmt: skip
+        assert f">{heading}</h2>" in dom, heading
+    assert dom.count('role="img"') == 1
+    assert "严重违约立即启动评审" in dom  # MON-001's title, as the pack spells it
     assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
