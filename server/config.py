@@ -42,9 +42,11 @@ ENVIRONMENT = {
     "public_reflection": "SQM_PUBLIC_REFLECTION",
     "stream_idle_seconds": "SQM_STREAM_IDLE_SECONDS",
     "snapshot_every": "SQM_SNAPSHOT_EVERY",
+    "policy_approvals": "SQM_POLICY_APPROVALS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
+DEFAULT_POLICY_APPROVALS = 1
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -55,6 +57,7 @@ LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
     "snapshot_every": 1,
+    "policy_approvals": 1,
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
@@ -134,6 +137,10 @@ class Settings:
     # A supplier's snapshot is rewritten when its version reaches a multiple of this (every
     # command at 1); reading a supplier never folds more than this many events past it.
     snapshot_every: int = DEFAULT_SNAPSHOT_EVERY
+    # People who must sign off a policy change, the proposer counted: 2 is four eyes (the
+    # proposer cannot approve, and ActivatePolicy is refused). 1 keeps one person able to
+    # activate directly, as servers did before sign-off existed.
+    policy_approvals: int = DEFAULT_POLICY_APPROVALS
 
 
 def settings_from(
@@ -198,6 +205,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("checkpoint_seconds", float),
     ("stream_idle_seconds", float),
     ("snapshot_every", int),
+    ("policy_approvals", int),
 )
 
 
