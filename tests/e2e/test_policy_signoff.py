@@ -15,11 +15,12 @@ import grpc
 import pytest
 
 from sqm.client import SqmClient
-from sqm.client.errors import SqmError
+from sqm.client.errors import SqmError, from_rpc_error
 from sqm.client.policy_client import PolicyClient
 from sqm.rules import default_pack_dir, load_pack
 from sqm.rules.tooling.testfile import TEST_FOLDER
 from sqm.v1 import policy_service_pb2 as api
+from sqm.v1 import policy_service_pb2_grpc as api_grpc
 from tests.commands import sqm
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_policy_activation import MIDDLING_SCORES, qualify
@@ -165,3 +166,65 @@ def test_a_small_team_signs_alone_and_rolls_back_from_the_command_line(
     assert after_rollback == {old}
     assert "approvals required on this server: 1" in listed.stdout
     assert "policyProposals/1 active" in listed.stdout
+
+
+def test_with_tokens_the_signer_is_the_token_and_other_roles_cannot_sign(
+    tmp_path: Path, raised_pack: Path
+) -> None:
+    """A proposer cannot pose as someone else to approve their own pack: the token names
+    the signer, not the actor header; an auditor's approval is PERMISSION_DENIED.
+    """
+    tokens = {"alice": "alice-token-0123456789abcdef", "bob": "bob-token-0123456789abcdefgh"}
+    auditor = "auditor-token-0123456789abcd"
+    entries = "".join(
+        f"  - {{name: {name}, role: policy_admin, token: {token}}}\n"
+        for name, token in tokens.items()
+    )
+    tokens_file = tmp_path / "tokens.yaml"
+    tokens_file.write_text(
+        f"tokens:\n{entries}  - {{name: audit, role: auditor, token: {auditor}}}\n",
+        encoding="utf-8",
+    )
+    tokens_file.chmod(0o600)
+    server = ServerProcess(
+        tmp_path / "sqm.sqlite3", *FOUR_EYES, "--tokens-file", str(tokens_file)
+    ).start()
+    try:
+        with PolicyClient(server.address, actor="alice", token=tokens["alice"]) as alice:
+            number = alice.propose_directory(raised_pack).proposal.number
+        with (
+            PolicyClient(server.address, actor="bob", token=tokens["alice"]) as posing,
+            pytest.raises(SqmError) as same,
+        ):
+            posing.approve(number)
+        with PolicyClient(server.address, token=auditor) as audit, pytest.raises(SqmError) as no:
+            audit.approve(number)
+        with PolicyClient(server.address, token=tokens["bob"]) as bob:
+            approved = bob.approve(number)
+    finally:
+        server.kill()
+
+    assert same.value.reason == "SAME_APPROVER"
+    assert no.value.code == grpc.StatusCode.PERMISSION_DENIED
+    assert list(approved.proposal.approvers) == ["bob"]
+    assert approved.proposal.proposer == "alice"
+    assert [e.actor for e in approved.events] == ["bob"]
+
+
+def test_every_bad_field_of_a_sign_off_request_is_named_in_one_answer(
+    four_eyes: ServerProcess,
+) -> None:
+    """A malformed proposal name, no request id and no time: INVALID_ARGUMENT naming all."""
+    with grpc.insecure_channel(four_eyes.address) as channel:
+        stub = api_grpc.PolicyServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.SchedulePolicy(api.SchedulePolicyRequest(name="proposals/x"), timeout=10)
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.ApprovePolicy(
+                api.ApprovePolicyRequest(name="policyProposals/9", request_id="r-1"), timeout=10
+            )
+
+    error = from_rpc_error(raised.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {b.field for b in error.bad_fields} == {"name", "request_id", "effective_time"}
+    assert from_rpc_error(unknown.value).reason == "POLICY_PROPOSAL_NOT_FOUND"

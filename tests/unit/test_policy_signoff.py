@@ -18,6 +18,7 @@ from sqm.server.app.integrity import audit
 from sqm.server.app.policies import ActivePolicy, start_policy
 from sqm.server.app.policy_admin import PolicyAdministration
 from sqm.server.app.policy_signoff import SIGNOFF_ACTOR, PolicySignoff
+from sqm.server.config import settings_from
 from sqm.server.storage.memory import MemoryEventStore
 from tests.policy_fixtures import raise_threshold, write_pack
 from tests.unit.test_policy_admin import fake_compile
@@ -223,3 +224,13 @@ def test_the_audit_check_folds_the_policy_stream(
     signoff.approve(1, "bob", "a-1")
 
     assert audit(store).findings == ()
+
+
+def test_the_number_of_approvals_is_a_setting_of_at_least_one() -> None:
+    """--policy-approvals over SQM_POLICY_APPROVALS over the default 1; 0 is refused."""
+    environ = {"SQM_POLICY_APPROVALS": "2"}
+    assert settings_from({}, {}).policy_approvals == 1
+    assert settings_from({}, environ).policy_approvals == 2
+    assert settings_from({"policy_approvals": "3"}, environ).policy_approvals == 3
+    with pytest.raises(ValueError, match="policy_approvals"):
+        settings_from({"policy_approvals": "0"}, {})
