@@ -77,6 +77,7 @@ class ActivePolicy:
         self._on_due: Callable[[datetime], None] | None = None
         self._clock: Callable[[], datetime] | None = None
         self._changing = threading.Lock()
+        self._on_look: Callable[[], None] | None = None
 
     def follow_archive(self, every_seconds: float) -> None:
         """Adopt activations other instances record in the shared archive.
@@ -137,18 +138,29 @@ class ActivePolicy:
             return
         try:
             self._next_look = now + every_seconds
-            active = self._archive.active_version()
-            if active is None or active == self._policy.version or active in self._unloadable:
-                return
-            try:
-                self.activate(self.get(active))
-            except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
-                self._unloadable.add(active)
-                log.error("policy %s activated elsewhere cannot be loaded here: %s", active, error)
-                return
-            log.info("policy %s activated by another instance is now active here", active)
+            self._adopt_archived(self._archive)
+            if self._on_look is not None:
+                self._on_look()
         finally:
             self._looking.release()
+
+    def _adopt_archived(self, archive: PolicyArchive) -> None:
+        active = archive.active_version()
+        if active is None or active == self._policy.version or active in self._unloadable:
+            return
+        try:
+            self.activate(self.get(active))
+        except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
+            self._unloadable.add(active)
+            log.error("policy %s activated elsewhere cannot be loaded here: %s", active, error)
+            return
+        log.info("policy %s activated by another instance is now active here", active)
+
+    def also_when_following(self, look: Callable[[], None]) -> None:
+        """Call ``look`` each time the archive is looked at (see :meth:`follow_archive`):
+        sign-off arms the changes other instances scheduled.
+        """
+        self._on_look = look
 
     @property
     def archive(self) -> PolicyArchive | None:

@@ -204,9 +204,20 @@ class PolicySignoff:
     # --- taking effect ------------------------------------------------------------------
 
     def resume(self) -> None:
-        """On start: record what took effect while the server was down, arm the rest."""
+        """On start: record what took effect while the server was down, arm the rest; and
+        from then on, whenever the policy follows the shared archive, arm what other
+        instances scheduled (an instance down at the time then cannot hold a change back).
+        """
         with self._lock:
             self._settle(self._clock())
+        self._active.also_when_following(self._look_again)
+
+    def _look_again(self) -> None:
+        try:
+            with self._lock:
+                self._settle(self._clock())
+        except Exception:  # a failed look must not fail the decision that asked
+            log.exception("looking for scheduled policy changes failed; trying again later")
 
     def _command(self, command: PolicyChangeCommand, actor: str, request_id: str) -> ChangeResult:
         with self._lock:

@@ -234,3 +234,25 @@ def test_the_number_of_approvals_is_a_setting_of_at_least_one() -> None:
     assert settings_from({"policy_approvals": "3"}, environ).policy_approvals == 3
     with pytest.raises(ValueError, match="policy_approvals"):
         settings_from({"policy_approvals": "0"}, {})
+
+
+def test_an_instance_follows_a_change_another_instance_scheduled_and_then_went_down(
+    store: MemoryEventStore, folder: Path, clock: SetClock, raised: dict[str, str]
+) -> None:
+    """Two servers share a store; the one that took the proposal is gone at the time: the
+    other, following the archive, arms the change and makes it at its time, not before.
+    """
+    follower, follower_signoff = _server(store, folder, clock)
+    follower.follow_archive(0)
+    _, proposer = _server(store, folder, clock)
+    at = T0 + timedelta(hours=1)
+    new = proposer.propose(raised, at, "alice", "p-1").proposal
+    proposer.approve(1, "bob", "a-1")
+    assert new is not None
+
+    clock.now = at - timedelta(seconds=1)
+    assert follower().version != new.version
+    clock.now = at
+    assert follower().version == new.version
+    assert store.activations()[-1].activated_at == at
+    assert follower_signoff.proposal(1).status is ProposalStatus.ACTIVE
