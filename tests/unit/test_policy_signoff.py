@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sqm.domain.commands import RegisterSupplier
+from sqm.domain.model import ServiceCategory
 from sqm.domain.policy_changes import (
     POLICY_STREAM,
     ProposalStatus,
@@ -15,9 +17,11 @@ from sqm.domain.policy_changes import (
 )
 from sqm.rules.loader import read_pack_files
 from sqm.server.app.integrity import audit
+from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.policies import ActivePolicy, start_policy
 from sqm.server.app.policy_admin import PolicyAdministration
 from sqm.server.app.policy_signoff import SIGNOFF_ACTOR, PolicySignoff
+from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import settings_from
 from sqm.server.storage.memory import MemoryEventStore
 from tests.policy_fixtures import raise_threshold, write_pack
@@ -256,3 +260,21 @@ def test_an_instance_follows_a_change_another_instance_scheduled_and_then_went_d
     assert follower().version == new.version
     assert store.activations()[-1].activated_at == at
     assert follower_signoff.proposal(1).status is ProposalStatus.ACTIVE
+
+
+def test_suppliers_listed_and_ticked_leave_the_policy_stream_alone(
+    store: MemoryEventStore, folder: Path, clock: SetClock, raised: dict[str, str]
+) -> None:
+    """With no need recorded, the policy stream sorts right after the suppliers: listing
+    suppliers and the deadline tick stop before it.
+    """
+    active, signoff = _server(store, folder, clock)
+    signoff.propose(raised, None, "alice", "p-1")
+    suppliers = SupplierService(store, active)
+    suppliers.execute(
+        RegisterSupplier("zte-nx", "ZTE", ServiceCategory.NETWORK_EQUIPMENT, T0),
+        RequestContext("r-1", "ops"),
+    )
+
+    assert [s.supplier_id for s in suppliers.list_suppliers("", 10)] == ["zte-nx"]
+    assert suppliers.advance_time(T0 + timedelta(days=1), "scheduler").suppliers_checked <= 1
