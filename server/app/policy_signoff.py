@@ -23,6 +23,7 @@ from datetime import datetime
 
 import attrs
 
+from sqm.domain.errors import RequestIdReused
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.policy_changes import (
     POLICY_STREAM,
@@ -103,6 +104,7 @@ class PolicySignoff:
             raise ValueError(f"approvals_required must be at least 1, not {approvals_required}")
         self._active = active
         self._archive = archive
+        self._store = store
         self._clock = clock
         self._compile = compile_
         self.approvals_required = approvals_required
@@ -181,6 +183,10 @@ class PolicySignoff:
         history = self._archive.activations()
         earlier = next((a for a in history if a.request_id == request_id), None)
         if earlier is not None:
+            # The rollback's event is recorded before its activation: an activation under
+            # this request id without the event was another request (ActivatePolicy, say).
+            if request_id not in self._store.find_requests([request_id]):
+                raise RequestIdReused(request_id)
             before = next((a.version for a in history if a.sequence == earlier.sequence - 1), "")
             return RollBackPolicy(actor, before, earlier.version, earlier.activated_at)
         current = self._archive.active_version() or ""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sqm.domain.commands import RegisterSupplier
+from sqm.domain.errors import RequestIdReused
 from sqm.domain.model import ServiceCategory
 from sqm.domain.policy_changes import (
     POLICY_STREAM,
@@ -278,3 +279,20 @@ def test_suppliers_listed_and_ticked_leave_the_policy_stream_alone(
 
     assert [s.supplier_id for s in suppliers.list_suppliers("", 10)] == ["zte-nx"]
     assert suppliers.advance_time(T0 + timedelta(days=1), "scheduler").suppliers_checked <= 1
+
+
+def test_a_rollback_reusing_an_activations_request_id_is_refused(
+    store: MemoryEventStore, folder: Path, clock: SetClock, raised: dict[str, str]
+) -> None:
+    """The request id of a direct activation names that request: a rollback under it is
+    REQUEST_ID_REUSED, and nothing is rolled back.
+    """
+    active, signoff = _server(store, folder, clock)
+    admin = PolicyAdministration(active, store, clock, fake_compile)
+    new = admin.activate(raised, "alice", "same-id").activation.version
+
+    with pytest.raises(RequestIdReused):
+        signoff.rollback("bob", "same-id")
+
+    assert active().version == new
+    assert store.read_stream(POLICY_STREAM) == []
