@@ -28,7 +28,7 @@ from tests.policy_fixtures import raise_threshold
 
 pytestmark = pytest.mark.e2e
 FOUR_EYES = ("--tick-seconds", "0", "--policy-approvals", "2")
-LEAD = timedelta(seconds=8)
+LEAD = timedelta(seconds=12)
 """How far ahead a pack is scheduled: room for the checks made before its time."""
 
 
