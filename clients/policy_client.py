@@ -1,4 +1,5 @@
-"""A client for ``sqm.v1.PolicyService``: validate, activate and list policy versions.
+"""A client for ``sqm.v1.PolicyService``: validate, activate and list policy versions;
+propose, approve, schedule and roll back (sign-off).
 
 ::
 
@@ -32,6 +33,7 @@ from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
 VERSION_PREFIX = "policyVersions/"
+PROPOSAL_PREFIX = "policyProposals/"
 
 _FILE_FIELD = re.compile(r'^files\["(?P<file>.*)"\]$')
 _LOCATED = re.compile(r"^(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$", re.DOTALL)
@@ -119,6 +121,52 @@ class PolicyClient(RetryingClient):
         if at is not None:
             request.time.FromDatetime(at)
         return self._call(self._stub.ExplainSupplier, request)
+
+    def propose_directory(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        effective_at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> api.ProposePolicyResponse:
+        """Propose the pack in ``directory`` to take effect at ``effective_at`` (None: upon
+        approval).
+        """
+        request = api.ProposePolicyRequest(
+            files=read_pack_files(directory), request_id=request_id or str(uuid.uuid4())
+        )
+        if effective_at is not None:
+            request.effective_time.FromDatetime(effective_at)
+        return self._call(self._stub.ProposePolicy, request)
+
+    def approve(self, number: int, *, request_id: str | None = None) -> api.ApprovePolicyResponse:
+        """Approve proposal ``number`` (four eyes: never the proposer's own)."""
+        request = api.ApprovePolicyRequest(
+            name=f"{PROPOSAL_PREFIX}{number}", request_id=request_id or str(uuid.uuid4())
+        )
+        return self._call(self._stub.ApprovePolicy, request)
+
+    def schedule(
+        self, number: int, effective_at: datetime, *, request_id: str | None = None
+    ) -> api.SchedulePolicyResponse:
+        """Set when proposal ``number`` takes effect (its approvals are asked again)."""
+        request = api.SchedulePolicyRequest(
+            name=f"{PROPOSAL_PREFIX}{number}", request_id=request_id or str(uuid.uuid4())
+        )
+        request.effective_time.FromDatetime(effective_at)
+        return self._call(self._stub.SchedulePolicy, request)
+
+    def rollback(
+        self, number: int = 0, *, request_id: str | None = None
+    ) -> api.RollbackPolicyResponse:
+        """Roll the active version back (``number`` 0), or withdraw proposal ``number``."""
+        name = f"{PROPOSAL_PREFIX}{number}" if number else ""
+        request = api.RollbackPolicyRequest(name=name, request_id=request_id or str(uuid.uuid4()))
+        return self._call(self._stub.RollbackPolicy, request)
+
+    def list_proposals(self) -> api.ListPolicyProposalsResponse:
+        """Every proposal, first made first, and how many must sign off a change."""
+        return self._call(self._stub.ListPolicyProposals, api.ListPolicyProposalsRequest())
 
 
 def pack_problems(error: SqmError) -> list[PackProblem]:

@@ -21,6 +21,11 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
 from sqm.domain.model import FactValue, SupplierState
 from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
+from sqm.domain.policy_changes import (
+    POLICY_CHANGE_EVENT_TYPES,
+    PolicyChangeEvent,
+    PolicyChanges,
+)
 from sqm.domain.windows import index_of
 
 converter = cattrs.Converter()
@@ -83,7 +88,7 @@ converter.register_unstructure_hook(
 )
 
 
-def event_to_payload(event: Event | NeedEvent) -> dict[str, Any]:
+def event_to_payload(event: Event | NeedEvent | PolicyChangeEvent) -> dict[str, Any]:
     """The event's fields as JSON-ready data (the type name is kept beside it, not inside)."""
     payload: dict[str, Any] = converter.unstructure(event)
     return payload
@@ -116,6 +121,26 @@ def need_to_dict(need: NeedState) -> dict[str, Any]:
 def need_from_dict(data: Mapping[str, Any]) -> NeedState:
     """Rebuild a need's state from :func:`need_to_dict` output."""
     return converter.structure(dict(data), NeedState)
+
+
+def policy_change_from_payload(type_name: str, payload: Mapping[str, Any]) -> PolicyChangeEvent:
+    """Rebuild an event of the policy changes' stream from its type name and payload."""
+    try:
+        cls = POLICY_CHANGE_EVENT_TYPES[type_name]
+    except KeyError:
+        raise ValueError(f"unknown policy change event type {type_name!r}") from None
+    return converter.structure(dict(payload), cls)
+
+
+def policy_changes_to_dict(changes: PolicyChanges) -> dict[str, Any]:
+    """The policy changes' state as JSON-ready data (its stream's snapshot)."""
+    data: dict[str, Any] = converter.unstructure(changes)
+    return data
+
+
+def policy_changes_from_dict(data: Mapping[str, Any]) -> PolicyChanges:
+    """Rebuild the policy changes' state from :func:`policy_changes_to_dict` output."""
+    return converter.structure(dict(data), PolicyChanges)
 
 
 def state_to_dict(state: SupplierState) -> dict[str, Any]:
@@ -152,6 +177,9 @@ __all__ = [
     "need_from_dict",
     "need_to_dict",
     "parse_time",
+    "policy_change_from_payload",
+    "policy_changes_from_dict",
+    "policy_changes_to_dict",
     "state_from_dict",
     "state_to_dict",
 ]

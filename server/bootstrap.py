@@ -17,6 +17,7 @@ from sqm.rules import default_pack_dir
 from sqm.server.app.needs import NeedService
 from sqm.server.app.policies import ActivePolicy, start_policy
 from sqm.server.app.policy_admin import PolicyAdministration
+from sqm.server.app.policy_signoff import PolicySignoff
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import Database, PostgresUrl, Settings
@@ -48,6 +49,7 @@ class App:
     policy_admin: PolicyAdministration
     scheduler: DeadlineScheduler
     needs: NeedService
+    signoff: PolicySignoff
     checkpoints: CheckpointWriter | None = None
     # Set when a stopping server's grace is over, just before grpc cancels the calls left: an
     # upload whose stream ends then was cut off, not finished, and must store nothing.
@@ -120,13 +122,26 @@ def build(
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active, snapshot_every=settings.snapshot_every)
-    admin = PolicyAdministration(active, archive, clock, store=store)
+    approvals = settings.policy_approvals
+    admin = PolicyAdministration(active, archive, clock, store=store, approvals_required=approvals)
+    signoff = PolicySignoff(active, archive, store, clock, approvals)
+    signoff.resume()  # what took effect while the server was down, and what is still due
     # Instances sharing a database take turns to tick (the store says whose turn it is).
     scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)
     needs = NeedService(store, active, service)
     checkpoints = _checkpoints(settings, store, executor, clock)
     return App(
-        settings, store, active, service, executor, clock, admin, scheduler, needs, checkpoints
+        settings,
+        store,
+        active,
+        service,
+        executor,
+        clock,
+        admin,
+        scheduler,
+        needs,
+        signoff,
+        checkpoints,
     )
 
 

@@ -43,9 +43,11 @@ ENVIRONMENT = {
     "stream_idle_seconds": "SQM_STREAM_IDLE_SECONDS",
     "snapshot_every": "SQM_SNAPSHOT_EVERY",
     "workers": "SQM_WORKERS",
+    "policy_approvals": "SQM_POLICY_APPROVALS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
+DEFAULT_POLICY_APPROVALS = 1
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -57,6 +59,7 @@ LOG_FORMATS = ("text", "json")
 _MINIMUMS = {
     "workers": 1,
     "snapshot_every": 1,
+    "policy_approvals": 1,
     "max_message_bytes": 1024,
     "max_concurrent_rpcs": 1,
     "shutdown_grace_seconds": 0,
@@ -139,6 +142,10 @@ class Settings:
     # Server processes sharing the port (SO_REUSEPORT), each with its own engine and worker
     # thread, on one database (server/cli/workers.py).
     workers: int = 1
+    # People who must sign off a policy change, the proposer counted: 2 is four eyes (the
+    # proposer cannot approve, and ActivatePolicy is refused). 1 keeps one person able to
+    # activate directly, as servers did before sign-off existed.
+    policy_approvals: int = DEFAULT_POLICY_APPROVALS
 
 
 def settings_from(
@@ -204,6 +211,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("stream_idle_seconds", float),
     ("snapshot_every", int),
     ("workers", int),
+    ("policy_approvals", int),
 )
 
 

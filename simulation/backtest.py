@@ -40,6 +40,7 @@ from sqm.domain.evolve import fold
 from sqm.domain.history import credited
 from sqm.domain.model import METRICS, Money, SupplierState
 from sqm.domain.needs import is_need_stream
+from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, RecordedEvent
 from sqm.domain.serialization import converter, event_from_payload, format_time
 from sqm.rules import CompiledPolicy, PolicyPack
@@ -145,7 +146,7 @@ def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
     while page := store.list_snapshots(after, PAGE):
         after = page[-1].stream_id
         for snapshot in page:
-            if not is_need_stream(snapshot.stream_id):
+            if not (is_need_stream(snapshot.stream_id) or is_policy_stream(snapshot.stream_id)):
                 yield store.read_stream(snapshot.stream_id)
 
 

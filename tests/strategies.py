@@ -4,8 +4,8 @@ Everything a property test draws comes from here, so the shape of valid data is 
 supplier ids as :data:`sqm.domain.validation.SUPPLIER_ID` accepts them, names in any script
 (Chinese included), tz-aware UTC times, certificates with ``valid_from < valid_until``,
 evidence, money, SLA objectives, every command, whole command sequences for one supplier
-(steered by the supplier's real state, see :class:`_Guide`), and hash-chained
-:class:`~sqm.domain.ports.RecordedEvent` logs.
+(steered by the supplier's real state, see :class:`_Guide`), hash-chained
+:class:`~sqm.domain.ports.RecordedEvent` logs, and stories of policy sign-off.
 
 Strategies are built once and reused (``functools.cache``): drawing from a fresh strategy
 object costs a validation pass, which inside ``command_sequences`` would dominate run time.
@@ -68,6 +68,14 @@ from sqm.domain.model import (
     Severity,
     SlaObjective,
     SupplierState,
+)
+from sqm.domain.policy_changes import (
+    ApprovePolicy,
+    CancelProposal,
+    PolicyChangeCommand,
+    ProposePolicy,
+    RecordPolicyActivation,
+    SchedulePolicy,
 )
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import canonical_json, format_time
@@ -1145,3 +1153,42 @@ def replacements_for(event: RecordedEvent, field: str) -> st.SearchStrategy[Any]
 def fault_sets(faults: tuple[str, ...]) -> st.SearchStrategy[frozenset[str]]:
     """One or more of ``faults`` (names of independent faults a test knows how to inject)."""
     return st.frozensets(st.sampled_from(faults), min_size=1)
+
+
+# --- policy sign-off ---------------------------------------------------------------------
+
+SIGNERS = ("alice", "bob", "carol")
+_SIGNOFF_START = datetime(2026, 1, 1, tzinfo=UTC)
+_SIGNOFF_STEPS = (timedelta(0), timedelta(minutes=1), timedelta(hours=1))
+_SIGNOFF_LEADS = (None, timedelta(0), timedelta(minutes=30), timedelta(hours=2))
+
+
+@st.composite
+def policy_change_commands(draw: st.DrawFn) -> list[PolicyChangeCommand]:
+    """A story of sign-off commands by a few people about a few proposals, time going on:
+    proposals asking 1 to 3 signatures, approvals by anyone (the proposer too), new times,
+    withdrawals and activations, sensible or not (the domain refuses what it must).
+    """
+    moment = _SIGNOFF_START
+    commands: list[PolicyChangeCommand] = []
+    for _ in range(draw(st.integers(1, 25))):
+        moment += draw(st.sampled_from(_SIGNOFF_STEPS))
+        actor = draw(st.sampled_from(SIGNERS))
+        number = draw(st.integers(1, 3))
+        lead = draw(st.sampled_from(_SIGNOFF_LEADS))
+        at = None if lead is None else moment + lead
+        kind = draw(st.sampled_from(("propose", "approve", "schedule", "cancel", "activate")))
+        if kind == "propose":
+            version = draw(st.sampled_from(("a" * 64, "b" * 64)))
+            commands.append(
+                ProposePolicy(actor, version, "pack", draw(st.integers(1, 3)), moment, at)
+            )
+        elif kind == "approve":
+            commands.append(ApprovePolicy(actor, number, moment))
+        elif kind == "schedule":
+            commands.append(SchedulePolicy(actor, number, at or moment, moment))
+        elif kind == "cancel":
+            commands.append(CancelProposal(actor, number, moment))
+        else:
+            commands.append(RecordPolicyActivation(number, moment))
+    return commands

@@ -33,6 +33,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionConflict,
     PolicyVersionNotFound,
 )
+from sqm.domain.policy_changes import PolicyChangePrecondition, ProposalNotFound
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
@@ -113,6 +114,9 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     NeedNotFound: grpc.StatusCode.NOT_FOUND,
     NeedAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     NeedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    ProposalNotFound: grpc.StatusCode.NOT_FOUND,
+    # SAME_APPROVER and SIGNOFF_REQUIRED among them.
+    PolicyChangePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -196,6 +200,8 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
         subject = ("LIFECYCLE_STATE", error.current_state)
     elif isinstance(error, NeedPrecondition):
         subject = ("NEED", error.subject)
+    elif isinstance(error, PolicyChangePrecondition):
+        subject = ("POLICY_SIGNOFF", error.subject)
     elif isinstance(error, TimeTravelRefused):
         subject = ("DRILL_MODE", "AdvanceTime")
     if subject is None:

@@ -116,7 +116,7 @@ def create_server(
         server,
     )
     policy_service_pb2_grpc.add_PolicyServiceServicer_to_server(
-        PolicyServicer(app.policy_admin, app.executor), server
+        PolicyServicer(app.policy_admin, app.executor, app.signoff), server
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
         AdminServicer(app.scheduler, app.clock, drill=drill, max_clock_skew=max_clock_skew),

@@ -12,11 +12,12 @@ from concurrent.futures import Executor
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Stage
 from sqm.rules.tooling.lint import Finding, Severity
-from sqm.server.api import mapping, pagination
+from sqm.server.api import mapping, pagination, proposal_mapping
 from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import optional_time, set_time
 from sqm.server.api.servicer_base import Context, OnWorker, actor
 from sqm.server.app.policy_admin import PolicyAdministration, VersionView
+from sqm.server.app.policy_signoff import ChangeResult, PolicySignoff
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
 
@@ -33,9 +34,12 @@ _SEVERITIES = {
 class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
     """gRPC face of :class:`~sqm.server.app.policy_admin.PolicyAdministration`."""
 
-    def __init__(self, admin: PolicyAdministration, executor: Executor) -> None:
+    def __init__(
+        self, admin: PolicyAdministration, executor: Executor, signoff: PolicySignoff
+    ) -> None:
         self._admin = admin
         self._executor = executor
+        self._signoff = signoff
 
     @translated
     async def ValidatePolicy(  # noqa: N802 - gRPC method names are PascalCase
@@ -111,6 +115,91 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         set_time(response.time, result.at)
         return response
 
+    @translated
+    async def ProposePolicy(  # noqa: N802
+        self, request: api.ProposePolicyRequest, context: Context
+    ) -> api.ProposePolicyResponse:
+        """Propose a pack, to take effect once approved, at its time."""
+        bad = mapping.Violations()
+        request_id = _request_id(request.request_id, bad)
+        effective_at = optional_time(request, "effective_time", "", bad)
+        bad.raise_if_any()
+        result = await self._run(
+            self._signoff.propose, dict(request.files), effective_at, actor(context), request_id
+        )
+        return api.ProposePolicyResponse(
+            proposal=_proposal(result),
+            warnings=problems(result.warnings),
+            events=[mapping.supplier_event(e) for e in result.events],
+        )
+
+    @translated
+    async def ApprovePolicy(  # noqa: N802
+        self, request: api.ApprovePolicyRequest, context: Context
+    ) -> api.ApprovePolicyResponse:
+        """Approve a pending proposal (never the proposer's own under four eyes)."""
+        bad = mapping.Violations()
+        number = proposal_mapping.proposal_number(request.name, "name", bad)
+        request_id = _request_id(request.request_id, bad)
+        bad.raise_if_any()
+        result = await self._run(self._signoff.approve, number, actor(context), request_id)
+        return api.ApprovePolicyResponse(
+            proposal=_proposal(result),
+            events=[mapping.supplier_event(e) for e in result.events],
+            active_version=result.active_version,
+        )
+
+    @translated
+    async def SchedulePolicy(  # noqa: N802
+        self, request: api.SchedulePolicyRequest, context: Context
+    ) -> api.SchedulePolicyResponse:
+        """Set when a proposal takes effect; its approvals are asked again."""
+        bad = mapping.Violations()
+        number = proposal_mapping.proposal_number(request.name, "name", bad)
+        effective_at = optional_time(request, "effective_time", "", bad)
+        if effective_at is None and not request.HasField("effective_time"):
+            bad.add("effective_time", "required: when the version is to take effect")
+        request_id = _request_id(request.request_id, bad)
+        bad.raise_if_any()
+        assert effective_at is not None  # noqa: S101 - a missing time was refused above
+        result = await self._run(
+            self._signoff.schedule, number, effective_at, actor(context), request_id
+        )
+        return api.SchedulePolicyResponse(
+            proposal=_proposal(result), events=[mapping.supplier_event(e) for e in result.events]
+        )
+
+    @translated
+    async def RollbackPolicy(  # noqa: N802
+        self, request: api.RollbackPolicyRequest, context: Context
+    ) -> api.RollbackPolicyResponse:
+        """Roll the active version back, or withdraw the proposal named."""
+        bad = mapping.Violations()
+        number = proposal_mapping.proposal_number(request.name, "name", bad) if request.name else 0
+        request_id = _request_id(request.request_id, bad)
+        bad.raise_if_any()
+        caller = actor(context)
+        if number:
+            result = await self._run(self._signoff.cancel, number, caller, request_id)
+        else:
+            result = await self._run(self._signoff.rollback, caller, request_id)
+        return api.RollbackPolicyResponse(
+            proposal=_proposal(result),
+            events=[mapping.supplier_event(e) for e in result.events],
+            active_version=result.active_version,
+        )
+
+    @translated
+    async def ListPolicyProposals(  # noqa: N802
+        self, request: api.ListPolicyProposalsRequest, context: Context
+    ) -> api.ListPolicyProposalsResponse:
+        """Every proposal, first made first."""
+        changes = await self._run(self._signoff.changes)
+        return api.ListPolicyProposalsResponse(
+            proposals=[proposal_mapping.proposal(p) for p in changes.proposals],
+            approvals_required=self._signoff.approvals_required,
+        )
+
 
 def problems(findings: Iterable[Finding]) -> list[api.PolicyProblem]:
     """Findings as API problems."""
@@ -158,3 +247,14 @@ def _version_from_name(name: str) -> str:
             [FieldViolation("name", f"expected 'policyVersions/{{version}}', got {name!r}")]
         )
     return version
+
+
+def _request_id(value: str, bad: mapping.Violations) -> str:
+    problem = mapping.request_id_problem(value)
+    if problem:
+        bad.add("request_id", problem)
+    return value
+
+
+def _proposal(result: ChangeResult) -> api.PolicyProposal | None:
+    return None if result.proposal is None else proposal_mapping.proposal(result.proposal)

@@ -26,6 +26,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.needs import NEED_STREAM_PREFIX, is_need_stream
+from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_from_payload
 from sqm.server.api.proto_values import enum_to_proto, money_to_proto, set_time
@@ -206,9 +207,10 @@ def decisions(values: Iterable[Decision]) -> list[pb.Decision]:
 def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
     """The API view of one recorded event, with its decision typed when it has one."""
     need = is_need_stream(recorded.stream_id)
+    policy = is_policy_stream(recorded.stream_id)
     message = pb.SupplierEvent(
         sequence=recorded.global_seq,
-        supplier="" if need else supplier_name(recorded.stream_id),
+        supplier="" if need or policy else supplier_name(recorded.stream_id),
         need=recorded.stream_id.replace(NEED_STREAM_PREFIX, "needs/", 1) if need else "",
         version=recorded.version,
         type=recorded.event_type,

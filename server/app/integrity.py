@@ -29,12 +29,15 @@ import attrs
 from sqm.domain.audit import ChainCheck
 from sqm.domain.evolve import apply
 from sqm.domain.needs import fold_need, is_need_stream
+from sqm.domain.policy_changes import fold_policy_changes, is_policy_stream
 from sqm.domain.ports import AppendResult, RecordedEvent, StreamSnapshot
 from sqm.domain.serialization import (
     canonical_json,
     event_from_payload,
     need_event_from_payload,
     need_to_dict,
+    policy_change_from_payload,
+    policy_changes_to_dict,
     state_to_dict,
 )
 from sqm.rules.loader import content_version
@@ -204,6 +207,9 @@ def _folded(source: AuditSource, stream: str, version: int) -> tuple[Any, Findin
                 if is_need_stream(stream):
                     payload = need_event_from_payload(event.event_type, event.payload)
                     state = fold_need([payload], state)
+                elif is_policy_stream(stream):
+                    change = policy_change_from_payload(event.event_type, event.payload)
+                    state = fold_policy_changes([change], state)
                 else:
                     state = apply(state, event_from_payload(event.event_type, event.payload))
             except Exception as error:  # a payload the domain cannot read: reported, not raised
@@ -280,7 +286,7 @@ def _snapshot(source: AuditSource, snapshot: StreamSnapshot) -> Iterator[Finding
     events_version = _version_of(folded)
     if events_version is not None and events_version != snapshot.version:
         yield Finding(place, f"snapshot at version {snapshot.version}, events at {events_version}")
-    expected = _plain(need_to_dict(folded) if is_need_stream(stream) else state_to_dict(folded))
+    expected = _plain(_state_dict(stream, folded))
     differences = list(_differences(expected, _plain(snapshot.state), ""))
     if differences:
         shown = "; ".join(differences[:_SHOWN_FIELDS])
@@ -289,7 +295,17 @@ def _snapshot(source: AuditSource, snapshot: StreamSnapshot) -> Iterator[Finding
         yield Finding(place, f"snapshot differs from its events: {shown}{suffix}")
 
 
+def _state_dict(stream: str, folded: Any) -> dict[str, Any]:
+    if is_need_stream(stream):
+        return need_to_dict(folded)
+    if is_policy_stream(stream):
+        return policy_changes_to_dict(folded)
+    return state_to_dict(folded)
+
+
 def _stream_place(stream: str) -> str:
+    if is_policy_stream(stream):
+        return f"policy changes {stream!r}"
     return f"need {stream!r}" if is_need_stream(stream) else f"supplier {stream!r}"
 
 

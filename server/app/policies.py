@@ -73,6 +73,11 @@ class ActivePolicy:
         self._next_look = 0.0
         self._looking = threading.Lock()
         self._unloadable: set[str] = set()
+        self._next_change: datetime | None = None
+        self._on_due: Callable[[datetime], None] | None = None
+        self._clock: Callable[[], datetime] | None = None
+        self._changing = threading.Lock()
+        self._on_look: Callable[[], None] | None = None
 
     def follow_archive(self, every_seconds: float) -> None:
         """Adopt activations other instances record in the shared archive.
@@ -83,10 +88,42 @@ class ActivePolicy:
         self._follow_every = every_seconds
 
     def __call__(self) -> Policy:
-        """The policy to decide under now."""
+        """The policy to decide under now (a scheduled change whose time came included)."""
         if self._follow_every is not None:
             self._look_at_archive(self._follow_every)
+        if self._next_change is not None:
+            self._take_due_change()
         return self._policy
+
+    def current(self) -> Policy:
+        """The policy active at this instant, without looking for due or followed changes."""
+        return self._policy
+
+    def expect_change(
+        self,
+        at: datetime | None,
+        on_due: Callable[[datetime], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        """From ``at`` on (None: no change expected), call ``on_due(now)`` before handing
+        out the policy; ``on_due`` makes the change (and calls this again for the next one).
+
+        The time is checked on every read rather than by the deadline scheduler: a decision
+        can then never be made under the old version once the new one's time has come, nor
+        under the new one before, whatever the scheduler's interval (or with it off).
+        """
+        self._on_due, self._clock, self._next_change = on_due, clock, at
+
+    def _take_due_change(self) -> None:
+        clock, on_due, at = self._clock, self._on_due, self._next_change
+        if clock is None or on_due is None or at is None:
+            return
+        now = clock()
+        if now < at:
+            return
+        with self._changing:  # one thread makes the change; the others wait for it
+            if self._next_change is not None and self._next_change <= now:
+                on_due(now)
 
     @property
     def version(self) -> str:
@@ -101,18 +138,29 @@ class ActivePolicy:
             return
         try:
             self._next_look = now + every_seconds
-            active = self._archive.active_version()
-            if active is None or active == self._policy.version or active in self._unloadable:
-                return
-            try:
-                self.activate(self.get(active))
-            except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
-                self._unloadable.add(active)
-                log.error("policy %s activated elsewhere cannot be loaded here: %s", active, error)
-                return
-            log.info("policy %s activated by another instance is now active here", active)
+            self._adopt_archived(self._archive)
+            if self._on_look is not None:
+                self._on_look()
         finally:
             self._looking.release()
+
+    def _adopt_archived(self, archive: PolicyArchive) -> None:
+        active = archive.active_version()
+        if active is None or active == self._policy.version or active in self._unloadable:
+            return
+        try:
+            self.activate(self.get(active))
+        except (PackInvalid, PolicyVersionConflict, PolicyVersionNotFound) as error:
+            self._unloadable.add(active)
+            log.error("policy %s activated elsewhere cannot be loaded here: %s", active, error)
+            return
+        log.info("policy %s activated by another instance is now active here", active)
+
+    def also_when_following(self, look: Callable[[], None]) -> None:
+        """Call ``look`` each time the archive is looked at (see :meth:`follow_archive`):
+        sign-off arms the changes other instances scheduled.
+        """
+        self._on_look = look
 
     @property
     def archive(self) -> PolicyArchive | None:
@@ -125,6 +173,11 @@ class ActivePolicy:
             self._loaded.setdefault(policy.version, policy)
             previous, self._policy = self._policy, policy
         return previous
+
+    def keep(self, policy: Policy) -> None:
+        """Keep ``policy`` loaded (a proposed version), without making it active."""
+        with self._lock:
+            self._loaded.setdefault(policy.version, policy)
 
     def get(self, version: str) -> Policy:
         """The policy of ``version``: loaded before, or loaded now from the archive.

@@ -21,6 +21,7 @@ from sqm.domain.policy_archive import (
     PolicyArchive,
     PolicyVersionAltered,
 )
+from sqm.domain.policy_changes import SignoffRequired
 from sqm.domain.ports import EventStore
 from sqm.domain.serialization import event_from_payload
 from sqm.rules import PackInvalid, PolicyPack
@@ -82,8 +83,10 @@ class PolicyAdministration:
         compile_: Compile = compile_pack,
         *,
         store: EventStore | None = None,
+        approvals_required: int = 1,
     ) -> None:
         self._active = active
+        self._approvals_required = approvals_required
         self._archive = archive
         self._clock = clock
         self._compile = compile_
@@ -93,7 +96,7 @@ class PolicyAdministration:
     def validate(self, files: Mapping[str, str]) -> Validation:
         """Every error (the pack does not load) or warning (it does) of ``files``."""
         try:
-            pack, warnings = _checked(files)
+            pack, warnings = checked_pack(files)
         except PackInvalid as invalid:
             return Validation(None, tuple(error_findings(invalid)))
         return Validation(pack.version, warnings)
@@ -104,8 +107,12 @@ class PolicyAdministration:
         Raises ``InvalidCommand`` for unusable file paths and :class:`PackInvalid` (every
         problem located) for a pack that does not load; the active policy then stays. A
         retry with the same request id returns the first activation and changes nothing.
+        A server that asks more than one person to sign off refuses (``SignoffRequired``):
+        one person alone would activate a pack.
         """
-        pack, warnings = _checked(files)
+        if self._approvals_required > 1:
+            raise SignoffRequired(self._approvals_required)
+        pack, warnings = checked_pack(files)
         policy = self._compile(pack)
         now = self._clock()
         with self._lock:
@@ -124,11 +131,13 @@ class PolicyAdministration:
 
     def versions(self) -> list[VersionView]:
         """Every archived version, oldest first, the active one marked."""
+        self._active()  # a scheduled version whose time came is recorded before it is shown
         active = self._archive.active_version()
         return [VersionView(v, v.version == active) for v in self._archive.list_versions()]
 
     def version(self, version: str) -> VersionView:
         """One archived version; raises ``PolicyVersionNotFound``."""
+        self._active()
         archived = self._archive.get_version(version)
         return VersionView(archived, version == self._archive.active_version())
 
@@ -172,6 +181,7 @@ class PolicyAdministration:
         return SupplierExplanation(policy.version, replayed.at, decisions)
 
 
-def _checked(files: Mapping[str, str]) -> tuple[PolicyPack, tuple[Finding, ...]]:
+def checked_pack(files: Mapping[str, str]) -> tuple[PolicyPack, tuple[Finding, ...]]:
+    """The pack in ``files`` and its warnings; raises ``PackInvalid`` when it does not load."""
     pack = load_pack_files(files)
     return pack, tuple(pack_warnings(pack))

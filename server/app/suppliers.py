@@ -26,6 +26,7 @@ from sqm.domain.events import DecisionRecorded, Event
 from sqm.domain.lifecycle import TICKED
 from sqm.domain.model import Decision, SupplierState, exact
 from sqm.domain.needs import is_need_stream
+from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
 from sqm.domain.ranking import Candidate, EvaluationReport
 from sqm.domain.serialization import (
@@ -38,10 +39,15 @@ from sqm.domain.serialization import (
 from sqm.domain.validation import validate
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 
+
+def _is_supplier_stream(stream_id: str) -> bool:
+    return not (is_need_stream(stream_id) or is_policy_stream(stream_id))
+
+
 SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     name="supplier",
     stream_of=lambda command: command.supplier_id,
-    owns=lambda stream_id: not is_need_stream(stream_id),
+    owns=_is_supplier_stream,
     validate=validate,
     decide=decide,
     fold=fold,
@@ -250,10 +256,10 @@ class SupplierService:
         return _require_state(self._pipeline.load(snapshot.stream_id))
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
-        # Need streams sort after every supplier id (see sqm.domain.needs): the suppliers end
-        # at the first of them.
+        # Need and policy streams ("~...") sort after every supplier id (see
+        # sqm.domain.needs): the suppliers end at the first of them.
         page = self._store.list_snapshots(after, limit)
-        return list(itertools.takewhile(lambda s: not is_need_stream(s.stream_id), page))
+        return list(itertools.takewhile(lambda s: _is_supplier_stream(s.stream_id), page))
 
     def filtered_history(
         self, supplier_id: str, after_version: int, limit: int, wanted: EventFilter

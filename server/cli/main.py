@@ -25,6 +25,7 @@ from sqm.server.bootstrap import build
 from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
 from sqm.server.cli.policy import add_policy_commands
+from sqm.server.cli.policy_signoff import add_signoff_commands
 from sqm.server.cli.simulate import add_simulation_commands
 from sqm.server.cli.workers import serve_workers
 from sqm.server.config import (
@@ -33,6 +34,7 @@ from sqm.server.config import (
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_POLICY_APPROVALS,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
     DEFAULT_SNAPSHOT_EVERY,
     DEFAULT_STREAM_IDLE_SECONDS,
@@ -100,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         f" default {DEFAULT_SNAPSHOT_EVERY})",
     )
     serve.add_argument(
+        "--policy-approvals",
+        help=f"people who must sign off a policy change, the proposer counted; 2 or more is"
+        f" four eyes and refuses direct activation (env {ENVIRONMENT['policy_approvals']},"
+        f" default {DEFAULT_POLICY_APPROVALS})",
+    )
+    serve.add_argument(
         "--tokens-file",
         help=f"YAML file of bearer tokens and their roles; turns authentication on"
         f" (env {ENVIRONMENT['tokens_file']}, or SQM_TOKENS='name:role:token,...')",
@@ -156,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diagram.set_defaults(handler=_lifecycle_command)
 
-    add_policy_commands(commands)
+    add_signoff_commands(add_policy_commands(commands))
     add_db_commands(commands)
     add_audit_commands(commands)
     add_simulation_commands(commands)

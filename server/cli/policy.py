@@ -7,6 +7,7 @@
     sqm policy diff OLD NEW                 what changed, rule by rule
     sqm policy versions [--server ADDR | --database FILE]
     sqm policy activate DIR --server ADDR   atomic, no restart; errors located
+    sqm policy propose|approve|schedule|rollback|proposals   sign-off (policy_signoff.py)
 
 Exit status: 0 success; 1 when the tool did its job and found a problem (an error in the
 pack, a failing or missing test, a refused activation); 2 when it could not do its job (a
@@ -63,11 +64,15 @@ class _CannotRun(Exception):
 _command = one_line_errors(_CannotRun, prefix="sqm policy")
 
 
-def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``sqm policy`` and its subcommands to the ``sqm`` parser."""
+def add_policy_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add ``sqm policy`` and its subcommands to the ``sqm`` parser; return them (the
+    sign-off commands join them, from ``sqm.server.cli.policy_signoff``).
+    """
     policy = commands.add_parser(
         "policy",
-        help="policy packs: lint, test, explain, diff, versions, activate",
+        help="policy packs: lint, test, explain, diff, versions, activate, sign-off",
         description="Tools for policy teams. Exit status: 0 ok, 1 problems found, 2 could not run.",
     )
     sub = policy.add_subparsers(title="policy commands", required=True, metavar="COMMAND")
@@ -137,6 +142,7 @@ def add_policy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     activate.add_argument("--actor", help="who activates (default: the login name)")
     _add_auth(activate)
     activate.set_defaults(handler=_activate)
+    return sub
 
 
 def _add_auth(parser: argparse.ArgumentParser) -> None:
@@ -433,7 +439,7 @@ def _activate(args: argparse.Namespace) -> int:
     return OK
 
 
-def _refused(error: SqmError, directory: str, address: str) -> int:
+def _refused(error: SqmError, directory: str, address: str, what: str = "activation") -> int:
     problems = pack_problems(error)
     if error.reason == PackInvalid.reason and problems:
         _out(
@@ -441,12 +447,12 @@ def _refused(error: SqmError, directory: str, address: str) -> int:
             for p in problems
         )
         print(
-            f"activation refused: {len(problems)} problem(s); the active policy is unchanged",
+            f"{what} refused: {len(problems)} problem(s); the active policy is unchanged",
             file=sys.stderr,
         )
         return FOUND_PROBLEMS
     if error.reason:  # the server answered: a refusal, not a failure to run
-        print(f"activation refused: {error.reason}: {error.message}", file=sys.stderr)
+        print(f"{what} refused: {error.reason}: {error.message}", file=sys.stderr)
         return FOUND_PROBLEMS
     raise _CannotRun(f"{address}: {error.message or error}")
 

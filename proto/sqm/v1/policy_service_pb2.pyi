@@ -21,6 +21,36 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _PolicyProposalState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PolicyProposalStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PolicyProposalState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    POLICY_PROPOSAL_STATE_UNSPECIFIED: _PolicyProposalState.ValueType  # 0
+    POLICY_PROPOSAL_STATE_PENDING: _PolicyProposalState.ValueType  # 1
+    """Waiting for approvals."""
+    POLICY_PROPOSAL_STATE_APPROVED: _PolicyProposalState.ValueType  # 2
+    """Approved; takes effect at `take_effect_time`."""
+    POLICY_PROPOSAL_STATE_ACTIVE: _PolicyProposalState.ValueType  # 3
+    """Took effect: its version became the active policy."""
+    POLICY_PROPOSAL_STATE_CANCELLED: _PolicyProposalState.ValueType  # 4
+    """Withdrawn before it took effect."""
+
+class PolicyProposalState(_PolicyProposalState, metaclass=_PolicyProposalStateEnumTypeWrapper):
+    """Where a proposal stands."""
+
+POLICY_PROPOSAL_STATE_UNSPECIFIED: PolicyProposalState.ValueType  # 0
+POLICY_PROPOSAL_STATE_PENDING: PolicyProposalState.ValueType  # 1
+"""Waiting for approvals."""
+POLICY_PROPOSAL_STATE_APPROVED: PolicyProposalState.ValueType  # 2
+"""Approved; takes effect at `take_effect_time`."""
+POLICY_PROPOSAL_STATE_ACTIVE: PolicyProposalState.ValueType  # 3
+"""Took effect: its version became the active policy."""
+POLICY_PROPOSAL_STATE_CANCELLED: PolicyProposalState.ValueType  # 4
+"""Withdrawn before it took effect."""
+Global___PolicyProposalState: _TypeAlias = PolicyProposalState  # noqa: Y015
+
 class _PolicyProblemSeverity:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -42,6 +72,382 @@ POLICY_PROBLEM_SEVERITY_ERROR: PolicyProblemSeverity.ValueType  # 1
 POLICY_PROBLEM_SEVERITY_WARNING: PolicyProblemSeverity.ValueType  # 2
 """The pack loads, but probably does not say what its authors meant."""
 Global___PolicyProblemSeverity: _TypeAlias = PolicyProblemSeverity  # noqa: Y015
+
+@_typing.final
+class PolicyProposal(_message.Message):
+    """A proposed change of the active policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PACK_NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PROPOSER_FIELD_NUMBER: _builtins.int
+    PROPOSE_TIME_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_TIME_FIELD_NUMBER: _builtins.int
+    APPROVALS_REQUIRED_FIELD_NUMBER: _builtins.int
+    APPROVERS_FIELD_NUMBER: _builtins.int
+    TAKE_EFFECT_TIME_FIELD_NUMBER: _builtins.int
+    CANCELLED_BY_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`policyProposals/{number}`."""
+    number: _builtins.int
+    version: _builtins.str
+    """The proposed version (see PolicyVersion.version)."""
+    pack_name: _builtins.str
+    state: Global___PolicyProposalState.ValueType
+    proposer: _builtins.str
+    """Who proposed it, and when."""
+    approvals_required: _builtins.int
+    """People who must sign off, the proposer counted."""
+    cancelled_by: _builtins.str
+    """Who withdrew it, for a cancelled proposal."""
+    @_builtins.property
+    def propose_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def effective_time(self) -> _timestamp_pb2.Timestamp:
+        """The stated time; unset: upon approval."""
+
+    @_builtins.property
+    def approvers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who approved it so far."""
+
+    @_builtins.property
+    def take_effect_time(self) -> _timestamp_pb2.Timestamp:
+        """When it takes (or took) effect; set once approved."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        number: _builtins.int = ...,
+        version: _builtins.str = ...,
+        pack_name: _builtins.str = ...,
+        state: Global___PolicyProposalState.ValueType = ...,
+        proposer: _builtins.str = ...,
+        propose_time: _timestamp_pb2.Timestamp | None = ...,
+        effective_time: _timestamp_pb2.Timestamp | None = ...,
+        approvals_required: _builtins.int = ...,
+        approvers: _abc.Iterable[_builtins.str] | None = ...,
+        take_effect_time: _timestamp_pb2.Timestamp | None = ...,
+        cancelled_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_time", b"effective_time", "propose_time", b"propose_time", "take_effect_time", b"take_effect_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals_required", b"approvals_required", "approvers", b"approvers", "cancelled_by", b"cancelled_by", "effective_time", b"effective_time", "name", b"name", "number", b"number", "pack_name", b"pack_name", "propose_time", b"propose_time", "proposer", b"proposer", "state", b"state", "take_effect_time", b"take_effect_time", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PolicyProposal: _TypeAlias = PolicyProposal  # noqa: Y015
+
+@_typing.final
+class ProposePolicyRequest(_message.Message):
+    """Request for ProposePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FilesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    FILES_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (a UUID is a good choice). Required."""
+    @_builtins.property
+    def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The pack's files, relative path -> text (see ValidatePolicyRequest)."""
+
+    @_builtins.property
+    def effective_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version is to take effect; unset: as soon as it is approved."""
+
+    def __init__(
+        self,
+        *,
+        files: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        effective_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_time", b"effective_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_time", b"effective_time", "files", b"files", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposePolicyRequest: _TypeAlias = ProposePolicyRequest  # noqa: Y015
+
+@_typing.final
+class ProposePolicyResponse(_message.Message):
+    """Response for ProposePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def proposal(self) -> Global___PolicyProposal: ...
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedCompositeFieldContainer[Global___PolicyProblem]:
+        """Warnings about the pack (it was proposed nonetheless)."""
+
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SupplierEvent]:
+        """The events recorded (PolicyProposed), in the hash chain."""
+
+    def __init__(
+        self,
+        *,
+        proposal: Global___PolicyProposal | None = ...,
+        warnings: _abc.Iterable[Global___PolicyProblem] | None = ...,
+        events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "proposal", b"proposal", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposePolicyResponse: _TypeAlias = ProposePolicyResponse  # noqa: Y015
+
+@_typing.final
+class ApprovePolicyRequest(_message.Message):
+    """Request for ApprovePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`policyProposals/{number}`."""
+    request_id: _builtins.str
+    """Idempotency key. Required."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApprovePolicyRequest: _TypeAlias = ApprovePolicyRequest  # noqa: Y015
+
+@_typing.final
+class ApprovePolicyResponse(_message.Message):
+    """Response for ApprovePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    ACTIVE_VERSION_FIELD_NUMBER: _builtins.int
+    active_version: _builtins.str
+    """The version active after the approval (the proposed one when it took effect
+    upon approval).
+    """
+    @_builtins.property
+    def proposal(self) -> Global___PolicyProposal: ...
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SupplierEvent]: ...
+    def __init__(
+        self,
+        *,
+        proposal: Global___PolicyProposal | None = ...,
+        events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+        active_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_version", b"active_version", "events", b"events", "proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApprovePolicyResponse: _TypeAlias = ApprovePolicyResponse  # noqa: Y015
+
+@_typing.final
+class SchedulePolicyRequest(_message.Message):
+    """Request for SchedulePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`policyProposals/{number}`."""
+    request_id: _builtins.str
+    """Idempotency key. Required."""
+    @_builtins.property
+    def effective_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version is to take effect. Required; not in the past."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        effective_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_time", b"effective_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_time", b"effective_time", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SchedulePolicyRequest: _TypeAlias = SchedulePolicyRequest  # noqa: Y015
+
+@_typing.final
+class SchedulePolicyResponse(_message.Message):
+    """Response for SchedulePolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def proposal(self) -> Global___PolicyProposal: ...
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SupplierEvent]: ...
+    def __init__(
+        self,
+        *,
+        proposal: Global___PolicyProposal | None = ...,
+        events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SchedulePolicyResponse: _TypeAlias = SchedulePolicyResponse  # noqa: Y015
+
+@_typing.final
+class RollbackPolicyRequest(_message.Message):
+    """Request for RollbackPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Empty: roll the active version back to the one before it. Else
+    `policyProposals/{number}`: withdraw that proposal.
+    """
+    request_id: _builtins.str
+    """Idempotency key. Required."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollbackPolicyRequest: _TypeAlias = RollbackPolicyRequest  # noqa: Y015
+
+@_typing.final
+class RollbackPolicyResponse(_message.Message):
+    """Response for RollbackPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    ACTIVE_VERSION_FIELD_NUMBER: _builtins.int
+    active_version: _builtins.str
+    """The version active now."""
+    @_builtins.property
+    def proposal(self) -> Global___PolicyProposal:
+        """The proposal withdrawn; unset for a rollback of the active version."""
+
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SupplierEvent]: ...
+    def __init__(
+        self,
+        *,
+        proposal: Global___PolicyProposal | None = ...,
+        events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+        active_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_version", b"active_version", "events", b"events", "proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollbackPolicyResponse: _TypeAlias = RollbackPolicyResponse  # noqa: Y015
+
+@_typing.final
+class ListPolicyProposalsRequest(_message.Message):
+    """Request for ListPolicyProposals."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPolicyProposalsRequest: _TypeAlias = ListPolicyProposalsRequest  # noqa: Y015
+
+@_typing.final
+class ListPolicyProposalsResponse(_message.Message):
+    """Response for ListPolicyProposals."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSALS_FIELD_NUMBER: _builtins.int
+    APPROVALS_REQUIRED_FIELD_NUMBER: _builtins.int
+    approvals_required: _builtins.int
+    """How many people must sign off a change on this server."""
+    @_builtins.property
+    def proposals(self) -> _containers.RepeatedCompositeFieldContainer[Global___PolicyProposal]: ...
+    def __init__(
+        self,
+        *,
+        proposals: _abc.Iterable[Global___PolicyProposal] | None = ...,
+        approvals_required: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals_required", b"approvals_required", "proposals", b"proposals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPolicyProposalsResponse: _TypeAlias = ListPolicyProposalsResponse  # noqa: Y015
 
 @_typing.final
 class PolicyProblem(_message.Message):

@@ -63,6 +63,31 @@ class PolicyServiceStub:
                 request_serializer=sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierResponse.FromString,
                 _registered_method=True)
+        self.ProposePolicy = channel.unary_unary(
+                '/sqm.v1.PolicyService/ProposePolicy',
+                request_serializer=sqm_dot_v1_dot_policy__service__pb2.ProposePolicyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_policy__service__pb2.ProposePolicyResponse.FromString,
+                _registered_method=True)
+        self.ApprovePolicy = channel.unary_unary(
+                '/sqm.v1.PolicyService/ApprovePolicy',
+                request_serializer=sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyResponse.FromString,
+                _registered_method=True)
+        self.SchedulePolicy = channel.unary_unary(
+                '/sqm.v1.PolicyService/SchedulePolicy',
+                request_serializer=sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyResponse.FromString,
+                _registered_method=True)
+        self.RollbackPolicy = channel.unary_unary(
+                '/sqm.v1.PolicyService/RollbackPolicy',
+                request_serializer=sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyResponse.FromString,
+                _registered_method=True)
+        self.ListPolicyProposals = channel.unary_unary(
+                '/sqm.v1.PolicyService/ListPolicyProposals',
+                request_serializer=sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -114,6 +139,48 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProposePolicy(self, request, context):
+        """Sign-off. Proposes a pack to become the active policy at `effective_time`
+        (upon approval if unset). The pack is checked, compiled and archived as by
+        ActivatePolicy; nothing changes until the proposal is approved and its time
+        comes. Resource name of a proposal: `policyProposals/{number}`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApprovePolicy(self, request, context):
+        """Approves a pending proposal. On a server that asks two people to sign off
+        (`--policy-approvals 2`, four eyes), the proposer cannot approve their own:
+        FAILED_PRECONDITION, ErrorInfo reason SAME_APPROVER.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SchedulePolicy(self, request, context):
+        """Sets when a proposal not yet in effect takes effect; the approvals given
+        before are withdrawn (the time is part of what is approved).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackPolicy(self, request, context):
+        """Without a proposal: makes the version active before the current one active
+        again. With one: withdraws that proposal before it takes effect.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPolicyProposals(self, request, context):
+        """Lists every proposal, first made first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -141,6 +208,31 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ExplainSupplier,
                     request_deserializer=sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierResponse.SerializeToString,
+            ),
+            'ProposePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposePolicy,
+                    request_deserializer=sqm_dot_v1_dot_policy__service__pb2.ProposePolicyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_policy__service__pb2.ProposePolicyResponse.SerializeToString,
+            ),
+            'ApprovePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApprovePolicy,
+                    request_deserializer=sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyResponse.SerializeToString,
+            ),
+            'SchedulePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SchedulePolicy,
+                    request_deserializer=sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyResponse.SerializeToString,
+            ),
+            'RollbackPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackPolicy,
+                    request_deserializer=sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyResponse.SerializeToString,
+            ),
+            'ListPolicyProposals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPolicyProposals,
+                    request_deserializer=sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -282,6 +374,141 @@ class PolicyService:
             '/sqm.v1.PolicyService/ExplainSupplier',
             sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierRequest.SerializeToString,
             sqm_dot_v1_dot_policy__service__pb2.ExplainSupplierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.PolicyService/ProposePolicy',
+            sqm_dot_v1_dot_policy__service__pb2.ProposePolicyRequest.SerializeToString,
+            sqm_dot_v1_dot_policy__service__pb2.ProposePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApprovePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.PolicyService/ApprovePolicy',
+            sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyRequest.SerializeToString,
+            sqm_dot_v1_dot_policy__service__pb2.ApprovePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SchedulePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.PolicyService/SchedulePolicy',
+            sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyRequest.SerializeToString,
+            sqm_dot_v1_dot_policy__service__pb2.SchedulePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.PolicyService/RollbackPolicy',
+            sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyRequest.SerializeToString,
+            sqm_dot_v1_dot_policy__service__pb2.RollbackPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPolicyProposals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.PolicyService/ListPolicyProposals',
+            sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsRequest.SerializeToString,
+            sqm_dot_v1_dot_policy__service__pb2.ListPolicyProposalsResponse.FromString,
             options,
             channel_credentials,
             insecure,

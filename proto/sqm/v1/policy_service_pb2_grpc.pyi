@@ -57,6 +57,27 @@ class PolicyServiceStub:
     recorded history at a moment: every rule, fired or not, with the facts it saw and
     the thresholds it compared them with. Nothing is recorded.
     """
+    ProposePolicy: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.ProposePolicyRequest, _policy_service_pb2.ProposePolicyResponse]
+    """Sign-off. Proposes a pack to become the active policy at `effective_time`
+    (upon approval if unset). The pack is checked, compiled and archived as by
+    ActivatePolicy; nothing changes until the proposal is approved and its time
+    comes. Resource name of a proposal: `policyProposals/{number}`.
+    """
+    ApprovePolicy: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.ApprovePolicyRequest, _policy_service_pb2.ApprovePolicyResponse]
+    """Approves a pending proposal. On a server that asks two people to sign off
+    (`--policy-approvals 2`, four eyes), the proposer cannot approve their own:
+    FAILED_PRECONDITION, ErrorInfo reason SAME_APPROVER.
+    """
+    SchedulePolicy: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.SchedulePolicyRequest, _policy_service_pb2.SchedulePolicyResponse]
+    """Sets when a proposal not yet in effect takes effect; the approvals given
+    before are withdrawn (the time is part of what is approved).
+    """
+    RollbackPolicy: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.RollbackPolicyRequest, _policy_service_pb2.RollbackPolicyResponse]
+    """Without a proposal: makes the version active before the current one active
+    again. With one: withdraws that proposal before it takes effect.
+    """
+    ListPolicyProposals: _grpc.UnaryUnaryMultiCallable[_policy_service_pb2.ListPolicyProposalsRequest, _policy_service_pb2.ListPolicyProposalsResponse]
+    """Lists every proposal, first made first."""
 
 @_typing.type_check_only
 class PolicyServiceAsyncStub(PolicyServiceStub):
@@ -87,6 +108,27 @@ class PolicyServiceAsyncStub(PolicyServiceStub):
     recorded history at a moment: every rule, fired or not, with the facts it saw and
     the thresholds it compared them with. Nothing is recorded.
     """
+    ProposePolicy: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.ProposePolicyRequest, _policy_service_pb2.ProposePolicyResponse]  # type: ignore[assignment]
+    """Sign-off. Proposes a pack to become the active policy at `effective_time`
+    (upon approval if unset). The pack is checked, compiled and archived as by
+    ActivatePolicy; nothing changes until the proposal is approved and its time
+    comes. Resource name of a proposal: `policyProposals/{number}`.
+    """
+    ApprovePolicy: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.ApprovePolicyRequest, _policy_service_pb2.ApprovePolicyResponse]  # type: ignore[assignment]
+    """Approves a pending proposal. On a server that asks two people to sign off
+    (`--policy-approvals 2`, four eyes), the proposer cannot approve their own:
+    FAILED_PRECONDITION, ErrorInfo reason SAME_APPROVER.
+    """
+    SchedulePolicy: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.SchedulePolicyRequest, _policy_service_pb2.SchedulePolicyResponse]  # type: ignore[assignment]
+    """Sets when a proposal not yet in effect takes effect; the approvals given
+    before are withdrawn (the time is part of what is approved).
+    """
+    RollbackPolicy: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.RollbackPolicyRequest, _policy_service_pb2.RollbackPolicyResponse]  # type: ignore[assignment]
+    """Without a proposal: makes the version active before the current one active
+    again. With one: withdraws that proposal before it takes effect.
+    """
+    ListPolicyProposals: _aio.UnaryUnaryMultiCallable[_policy_service_pb2.ListPolicyProposalsRequest, _policy_service_pb2.ListPolicyProposalsResponse]  # type: ignore[assignment]
+    """Lists every proposal, first made first."""
 
 class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Policy administration: check a policy pack, make it the active policy without a
@@ -144,5 +186,56 @@ class PolicyServiceServicer(metaclass=_abc_1.ABCMeta):
         recorded history at a moment: every rule, fired or not, with the facts it saw and
         the thresholds it compared them with. Nothing is recorded.
         """
+
+    @_abc_1.abstractmethod
+    def ProposePolicy(
+        self,
+        request: _policy_service_pb2.ProposePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_service_pb2.ProposePolicyResponse, _abc.Awaitable[_policy_service_pb2.ProposePolicyResponse]]:
+        """Sign-off. Proposes a pack to become the active policy at `effective_time`
+        (upon approval if unset). The pack is checked, compiled and archived as by
+        ActivatePolicy; nothing changes until the proposal is approved and its time
+        comes. Resource name of a proposal: `policyProposals/{number}`.
+        """
+
+    @_abc_1.abstractmethod
+    def ApprovePolicy(
+        self,
+        request: _policy_service_pb2.ApprovePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_service_pb2.ApprovePolicyResponse, _abc.Awaitable[_policy_service_pb2.ApprovePolicyResponse]]:
+        """Approves a pending proposal. On a server that asks two people to sign off
+        (`--policy-approvals 2`, four eyes), the proposer cannot approve their own:
+        FAILED_PRECONDITION, ErrorInfo reason SAME_APPROVER.
+        """
+
+    @_abc_1.abstractmethod
+    def SchedulePolicy(
+        self,
+        request: _policy_service_pb2.SchedulePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_service_pb2.SchedulePolicyResponse, _abc.Awaitable[_policy_service_pb2.SchedulePolicyResponse]]:
+        """Sets when a proposal not yet in effect takes effect; the approvals given
+        before are withdrawn (the time is part of what is approved).
+        """
+
+    @_abc_1.abstractmethod
+    def RollbackPolicy(
+        self,
+        request: _policy_service_pb2.RollbackPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_service_pb2.RollbackPolicyResponse, _abc.Awaitable[_policy_service_pb2.RollbackPolicyResponse]]:
+        """Without a proposal: makes the version active before the current one active
+        again. With one: withdraws that proposal before it takes effect.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPolicyProposals(
+        self,
+        request: _policy_service_pb2.ListPolicyProposalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_policy_service_pb2.ListPolicyProposalsResponse, _abc.Awaitable[_policy_service_pb2.ListPolicyProposalsResponse]]:
+        """Lists every proposal, first made first."""
 
 def add_PolicyServiceServicer_to_server(servicer: PolicyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

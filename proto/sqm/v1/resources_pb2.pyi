@@ -766,7 +766,9 @@ class SupplierEvent(_message.Message):
     sequence: _builtins.int
     """The global sequence number across every supplier: the order of the record."""
     supplier: _builtins.str
-    """The supplier's resource name; empty for an event of a need."""
+    """The supplier's resource name; empty for an event of a need or of the
+    policy changes (PolicyProposed, PolicyApproved, ...).
+    """
     version: _builtins.int
     """The position of the event in the supplier's stream, from 1."""
     type: _builtins.str
