@@ -30,6 +30,7 @@ from sqm.simulation.impact import (
     SupplierLife,
     Tally,
     month_labels,
+    qualification_score,
     result,
     shares_of,
     supplier_generator,
@@ -132,7 +133,8 @@ def _both(
     for number in share.numbers:
         lives = [
             SupplierLife(policy, pack, share.rates, number=number, start=share.start,
-                         tally=tally, generator=supplier_generator(share.seed, number))
+                         tally=tally, generator=supplier_generator(share.seed, number),
+                         score=qualification_score(share.rates, share.seed, number))
             for policy, pack, tally in zip(policies, packs, tallies, strict=True)
         ]  # fmt: skip
         for life in lives:

@@ -77,6 +77,10 @@ class Rates:
     plan_submit_days: float = 5.0
     plan_complete_rate: float = 0.9
     plan_complete_days: float = 10.0
+    qualification_score_mean: float = 85.0
+    """Each candidate's evaluation score, on every criterion of the pack (0-100)."""
+    qualification_score_sd: float = 0.0
+    """Its spread between candidates: with one, some candidates fail a pass mark."""
 
 
 def _amounts_by_currency() -> defaultdict[str, Decimal]:
@@ -172,7 +176,7 @@ def _live_share(policy: CompiledPolicy, pack: PolicyPack, share: Share) -> Tally
         generator = supplier_generator(share.seed, number)
         life = SupplierLife(
             policy, pack, share.rates, generator=generator, number=number, start=share.start,
-            tally=tally,
+            tally=tally, score=qualification_score(share.rates, share.seed, number),
         )  # fmt: skip
         life.live()
     return tally
@@ -181,6 +185,17 @@ def _live_share(policy: CompiledPolicy, pack: PolicyPack, share: Share) -> Tally
 def supplier_generator(seed: int, number: int) -> random.Random:
     """The draws of supplier ``number`` in a run seeded ``seed``, whatever else runs."""
     return random.Random(f"{seed}:{number}")  # noqa: S311 - a repeatable draw
+
+
+def qualification_score(rates: Rates, seed: int, number: int) -> float:
+    """Supplier ``number``'s evaluation score: drawn apart from its other draws (so a run
+    without a spread is the same as before spreads existed), rounded to one place.
+    """
+    if rates.qualification_score_sd == 0:
+        return rates.qualification_score_mean
+    draw = random.Random(f"{seed}:{number}:qualification")  # noqa: S311 - repeatable
+    score = draw.gauss(rates.qualification_score_mean, rates.qualification_score_sd)
+    return round(min(100.0, max(0.0, score)), 1)
 
 
 def _live_share_in_worker(share: Share) -> Tally:
@@ -212,8 +227,10 @@ class SupplierLife:
         number: int,
         start: datetime,
         tally: Tally,
+        score: float | None = None,
     ) -> None:
         self._rates = rates
+        self._score = rates.qualification_score_mean if score is None else score
         self._random = generator
         self._start = start
         self._months = [month_start(start, i) for i in range(len(tally.months) + 1)]
@@ -258,8 +275,8 @@ class SupplierLife:
         category = ServiceCategory(self._random.choices(categories, weights)[0])
         fee = Decimal(str(self._rates.monthly_fee)).quantize(Decimal("0.01"))
         return sc.SupplierProfile(
-            f"sim-{number:06d}", category, monthly_fee=fee, liability_limit=fee * 10,
-            currency=self._rates.currency,
+            f"sim-{number:06d}", category, score=self._score, monthly_fee=fee,
+            liability_limit=fee * 10, currency=self._rates.currency,
         )  # fmt: skip
 
     def _plan_months(self) -> None:

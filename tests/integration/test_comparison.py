@@ -96,3 +96,29 @@ def test_sqm_simulate_run_baseline_writes_the_same_bytes_with_jobs(
     assert json.loads(outputs[0])["suppliers"] == 12
     page = (tmp_path / "compare-2.html").read_text(encoding="utf-8")
     assert "Policy comparison" in page
+
+
+def test_a_raised_pass_mark_leaves_the_candidates_between_the_marks_unqualified(
+    tmp_path: Path,
+) -> None:
+    """Candidates' scores spread around 80: with the pass mark at 75 instead of 70, those
+    between the marks stay candidates, and the comparison says QUAL-001 is what differs.
+    """
+    raised = default_pack_variant(
+        tmp_path / "raised", "qualification.yaml",
+        '{fact: weighted_score, op: ">=", value: 70}',
+        '{fact: weighted_score, op: ">=", value: 75}',
+    )  # fmt: skip
+    rates = Rates(qualification_score_mean=80, qualification_score_sd=8)
+    compared = compare(
+        load_pack(raised), load_pack(default_pack_dir()), rates, suppliers=30, months=2, seed=1
+    )
+    candidates = compared["final_states"]["candidate"]
+    assert candidates["candidate"] > candidates["baseline"]
+    newly_unqualified = [
+        entry for entry in compared["changed_suppliers"]
+        if entry["candidate"]["final_state"] == "candidate"
+    ]  # fmt: skip
+    assert len(newly_unqualified) == candidates["candidate"] - candidates["baseline"]
+    for entry in newly_unqualified:
+        assert entry["first_difference"]["baseline"].startswith("QUAL-001")
