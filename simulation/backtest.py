@@ -87,7 +87,13 @@ class SupplierReplay:
     """(time, rule id) of each decision recorded, in order."""
     candidate_fired: tuple[tuple[str, str], ...]
     commands: int
-    refused: int
+    refusals: tuple[tuple[str, str, str], ...] = ()
+    """(time, command, why) of each command the candidate refused, in order."""
+
+    @property
+    def refused(self) -> int:
+        """How many of the supplier's commands the candidate refused."""
+        return len(self.refusals)
 
     @property
     def changed(self) -> bool:
@@ -163,7 +169,11 @@ def replay(
     commands = list(commands_of(stream, events))
     for command in commands:
         player.execute(command)
-    refused = sum(1 for entry in player.timeline if entry.refused)
+    refusals = tuple(
+        (format_time(entry.command.occurred_at), type(entry.command).__name__, entry.refused)
+        for entry in player.timeline
+        if entry.refused
+    )
     return SupplierReplay(
         recorded.supplier_id,
         recorded,
@@ -171,7 +181,7 @@ def replay(
         _fired(events),
         _fired(e for entry in player.timeline for e in entry.events),
         len(commands),
-        refused,
+        refusals,
     )
 
 
@@ -321,6 +331,9 @@ def _supplier(replay: SupplierReplay) -> dict[str, Any]:
             "candidate": str(_credits(replay.candidate)),
         },
         "first_difference": _first_difference(replay),
+        "refused": [
+            {"at": at, "command": command, "why": why} for at, command, why in replay.refusals
+        ],
     }
 
 

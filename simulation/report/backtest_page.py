@@ -109,6 +109,7 @@ def render_backtest(result: Mapping[str, Any]) -> str:
         _backtest_summary(totals),
         _state_comparison_section(replays),
         _changed_suppliers_section(replays, totals),
+        _refused_section(result.get("suppliers", []), totals),
     )
     title = f"Policy backtest: {result.get('pack', '')}"
     return _document(title, _backtest_header(result), sections, BACKTEST_FORMAT)
@@ -159,6 +160,11 @@ def _backtest_summary(totals: Mapping[str, Any]) -> str:
         _Tile("Changed", _count(changed), _share(changed, suppliers, "replayed")),
         _Tile(
             "States changed", _count(state_changed), _share(state_changed, suppliers, "replayed")
+        ),
+        _Tile(
+            "Commands refused by the candidate",
+            _count(_whole(totals.get("refused", 0), "totals.refused")),
+            f"of {_whole(totals.get('commands', 0), 'totals.commands'):,} replayed",
         ),
     ]
     tiles += [
@@ -266,3 +272,35 @@ def _changed_suppliers_section(replays: Sequence[_Replay], totals: Mapping[str, 
         nowrap=[0, 2, 3],
     )
     return _section("changed", heading, table, lead=lead)
+
+
+REFUSALS_SHOWN = 500
+"""Refused commands listed on the page; the JSON holds every one."""
+
+
+def _refused_section(entries: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) -> str:
+    heading = "Commands the candidate refuses"
+    refused = [
+        (str(entry.get("supplier_id", "")), refusal)
+        for entry in entries
+        for refusal in entry.get("refused", [])
+    ]
+    lead = (
+        "A command the active pack accepted but the candidate refuses (a contract for a"
+        " supplier it would not qualify, a record for one it would have terminated) is not"
+        " replayed: everything after it differs for that supplier."
+    )
+    if not refused:
+        return _section("refused", heading, _note("The candidate refuses no command."), lead=lead)
+    rows = [
+        [supplier, str(r.get("at", "")), str(r.get("command", "")), str(r.get("why", ""))]
+        for supplier, r in refused[:REFUSALS_SHOWN]
+    ]
+    total = _whole(totals.get("refused", len(refused)), "totals.refused")
+    caption = f"The {total:,} refused commands, by supplier" + (
+        f" (the first {REFUSALS_SHOWN:,}; the JSON holds them all)"
+        if total > REFUSALS_SHOWN
+        else ""
+    )
+    table = _table(caption, ["Supplier", "At", "Command", "Why"], rows, nowrap=[0, 1])
+    return _section("refused", heading, table, lead=lead)

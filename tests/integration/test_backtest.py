@@ -26,6 +26,7 @@ from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.simulation.backtest import backtest
+from sqm.simulation.report import render_backtest
 from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration
@@ -203,3 +204,26 @@ def test_sqm_simulate_run_with_jobs_writes_what_one_process_writes(tmp_path: Pat
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["suppliers"] == 17
+
+
+def test_commands_the_candidate_refuses_are_named_in_the_result_and_on_the_page(
+    history: SqliteEventStore, tmp_path: Path
+) -> None:
+    """A pass mark of 90 over suppliers who scored 85: each contract is refused, and both the
+    JSON and the page say which command, when, and why.
+    """
+    strict = default_pack_variant(
+        tmp_path / "strict", "qualification.yaml",
+        '{fact: weighted_score, op: ">=", value: 70}',
+        '{fact: weighted_score, op: ">=", value: 90}',
+    )  # fmt: skip
+    report = backtest(history, load_pack(strict), source="history.sqlite3")
+
+    refused = {s["supplier_id"]: s["refused"] for s in report["suppliers"]}
+    assert report["totals"]["refused"] == sum(len(r) for r in refused.values())
+    for supplier_id in ("acme", "bolt", "core", "dyna", "echo"):
+        assert refused[supplier_id][0]["command"] == "SignContract", refused[supplier_id]
+        assert refused[supplier_id][0]["why"]
+    page = render_backtest(report)
+    assert "Commands the candidate refuses" in page
+    assert "SignContract" in page
