@@ -27,8 +27,9 @@ class AppendListener(AppendSignal):
     """Calls every subscribed callback with the sequence each NOTIFY on ``channel`` carries.
 
     The listening thread starts with the first subscription and ends on :meth:`close`.
-    After (re)connecting, callbacks are called with 0: anything may have been missed, so
-    watchers read again.
+    Once (re)connected and listening, callbacks are called with the log's head as it is
+    then: an append that committed before the LISTEN took hold (the first subscriber's own,
+    or any during a reconnection) sent its notification to nobody, and is covered so.
     """
 
     _thread_name = "sqm-pg-listen"
@@ -53,7 +54,8 @@ class AppendListener(AppendSignal):
     def _listen(self) -> None:
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            self.fire(0)
+            head = conn.execute("SELECT last_seq FROM log_head").fetchone()
+            self.fire(int(head[0]) if head else 0)
             while not self._stop.is_set():
                 for notice in conn.notifies(timeout=_WAIT_SECONDS):
                     self.fire(_sequence(notice.payload))
