@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
@@ -151,15 +151,30 @@ def fold_step(events: Sequence[Event], state: SupplierState) -> SupplierState:
     return folded
 
 
-@contextmanager
-def folds_kept(state: SupplierState | None) -> Iterator[FoldChain]:
+class _FoldsKept:
+    """:func:`folds_kept`'s context: a class rather than a generator, as it is entered
+    once for every command decided.
+    """
+
+    __slots__ = ("_chain", "_token")
+
+    def __init__(self, state: SupplierState | None) -> None:
+        self._chain = FoldChain(state)
+        self._token: Token[FoldChain | None] | None = None
+
+    def __enter__(self) -> FoldChain:
+        self._token = _CHAIN.set(self._chain)
+        return self._chain
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _CHAIN.reset(self._token)
+            self._token = None
+
+
+def folds_kept(state: SupplierState | None) -> AbstractContextManager[FoldChain]:
     """Keep the chain of :func:`fold_step` calls made from ``state`` in this context."""
-    chain = FoldChain(state)
-    token = _CHAIN.set(chain)
-    try:
-        yield chain
-    finally:
-        _CHAIN.reset(token)
+    return _FoldsKept(state)
 
 
 def fold_rest(

@@ -7,9 +7,10 @@ the results to the rules as plain facts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.model import (
@@ -25,6 +26,10 @@ from sqm.domain.model import (
 from sqm.domain.windows import in_window, indexed
 
 SECONDS_PER_DAY = 86_400.0
+SCAN_WHOLE_BELOW = 32
+"""History lists shorter than this are scanned whole for a window (see :func:`_recent`)."""
+
+T = TypeVar("T")
 
 
 def days_between(earlier: datetime, later: datetime) -> float:
@@ -43,12 +48,9 @@ def breaches_within(
     (optionally of one objective).
     """
     since = now - timedelta(days=days)
-    breaches: Sequence[Breach] = supplier.breaches
-    if indexed(supplier):  # only the window's own breaches are looked at
-        breaches = in_window(breaches, since, _detected_at)
     return sum(
         1
-        for b in breaches
+        for b in _recent(supplier.breaches, since, supplier, _detected_at)
         if since < b.detected_at <= now
         and b.severity.rank >= min_severity.rank
         and (not objective_id or b.objective_id == objective_id)
@@ -78,10 +80,9 @@ def consecutive_misses_recomputed(supplier: SupplierState, metric: Metric) -> in
 def surveys_within(supplier: SupplierState, now: datetime, days: float) -> list[Observation]:
     """The surveys of the ``days`` up to ``now``, oldest first."""
     since = now - timedelta(days=days)
-    surveys: Sequence[Observation] = supplier.surveys
-    if indexed(supplier):
-        surveys = in_window(surveys, since, _observed_at)
-    return [s for s in surveys if since < s.at <= now]
+    return [
+        s for s in _recent(supplier.surveys, since, supplier, _observed_at) if since < s.at <= now
+    ]
 
 
 def mean_survey_score(supplier: SupplierState, now: datetime, days: float) -> float | None:
@@ -93,10 +94,20 @@ def mean_survey_score(supplier: SupplierState, now: datetime, days: float) -> fl
 def failed_inspections_within(supplier: SupplierState, now: datetime, days: float) -> int:
     """Failed inspections in the ``days`` up to ``now``."""
     since = now - timedelta(days=days)
-    inspections: Sequence[Observation] = supplier.inspections
-    if indexed(supplier):
-        inspections = in_window(inspections, since, _observed_at)
+    inspections = _recent(supplier.inspections, since, supplier, _observed_at)
     return sum(1 for i in inspections if since < i.at <= now and not i.passed)
+
+
+def _recent(
+    items: Sequence[T], since: datetime, supplier: SupplierState, at: Callable[[T], datetime]
+) -> Sequence[T]:
+    """``items`` to look at for a window after ``since``: only the window's own (found by
+    bisection) when the list is long and its index kept, else the whole list. A short list is
+    scanned whole: that costs less than checking the index and bisecting.
+    """
+    if len(items) >= SCAN_WHOLE_BELOW and indexed(supplier):
+        return in_window(items, since, at)
+    return items
 
 
 def _detected_at(breach: Breach) -> datetime:

@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import attrs
-
 from sqm.domain.model import Measurement, SupplierState, WindowIndex
 
 T = TypeVar("T")
@@ -21,8 +19,10 @@ T = TypeVar("T")
 MEASUREMENTS, BREACHES, SURVEYS, INSPECTIONS = range(4)
 
 
-def _lengths(state: SupplierState) -> tuple[int, int, int, int]:
-    return (
+def indexed(state: SupplierState) -> bool:
+    """True when ``state``'s index was kept for its lists and they are in time order."""
+    index = state.windows
+    return index.in_order and index.kept == (
         len(state.measurements),
         len(state.breaches),
         len(state.surveys),
@@ -30,16 +30,15 @@ def _lengths(state: SupplierState) -> tuple[int, int, int, int]:
     )
 
 
-def indexed(state: SupplierState) -> bool:
-    """True when ``state``'s index was kept for its lists and they are in time order."""
-    index = state.windows
-    return index.in_order and index.kept == _lengths(state)
-
-
 def _kept(index: WindowIndex, which: int, length: int) -> tuple[int, int, int, int]:
-    kept = list(index.kept)
-    kept[which] = length
-    return (kept[0], kept[1], kept[2], kept[3])
+    m, b, s, i = index.kept
+    if which == MEASUREMENTS:
+        return (length, b, s, i)
+    if which == BREACHES:
+        return (m, length, s, i)
+    if which == SURVEYS:
+        return (m, b, length, i)
+    return (m, b, s, length)
 
 
 def after_measurement(
@@ -60,13 +59,9 @@ def after_measurement(
         streaks[dropped] = min(streaks.get(dropped, 0), counts[dropped])
         if not counts[dropped]:
             del counts[dropped], streaks[dropped]
-    return attrs.evolve(
-        index,
-        kept=_kept(index, MEASUREMENTS, length),
-        in_order=in_order,
-        miss_streaks=streaks,
-        metric_counts=counts,
-    )
+    # Built directly: ``attrs.evolve`` looks the class's fields up on every call, and the
+    # fold runs this for every measurement.
+    return WindowIndex(_kept(index, MEASUREMENTS, length), in_order, streaks, counts)
 
 
 def after_record(
@@ -75,7 +70,9 @@ def after_record(
 ) -> WindowIndex:  # fmt: skip
     """The index once ``added`` joins the breaches, surveys or inspections ``before``."""
     in_order = index.in_order and (not before or at(before[-1]) <= at(added))
-    return attrs.evolve(index, kept=_kept(index, which, length), in_order=in_order)
+    return WindowIndex(
+        _kept(index, which, length), in_order, index.miss_streaks, index.metric_counts
+    )
 
 
 def index_of(state: SupplierState) -> WindowIndex:

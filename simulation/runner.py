@@ -33,7 +33,7 @@ from sqm.domain.commands import (
     SubmitQualificationEvidence,
     SubmitSelfCheck,
 )
-from sqm.domain.decide import decide, fold
+from sqm.domain.decide import decide_and_fold
 from sqm.domain.errors import DomainError
 from sqm.domain.events import Event
 from sqm.domain.invariants import Checkpoint, Invariant, violation
@@ -137,12 +137,14 @@ class Player:
         """Decide ``command``, apply what it records, check every invariant."""
         before = self._state
         try:
-            events = tuple(decide(command, before, self._policy))
+            # The state after is folded on from the folds deciding made, not from scratch.
+            decided, after = decide_and_fold(command, before, self._policy)
         except DomainError as error:
             self._timeline.append(Entry(command, refused=f"{error.reason}: {error}"))
             return None
+        events = tuple(decided)
         self._timeline.append(Entry(command, events))
-        self._state = fold(events, before) if events else before
+        self._state = after if events else before
         self._history.extend(events)
         if self._state is None:
             return None  # nothing registered yet: nothing to check

@@ -5,7 +5,8 @@ Nothing is exported unless the standard ``OTEL_*`` environment asks for it
 ``OTEL_TRACES_EXPORTER``; ``OTEL_TRACES_EXPORTER=none`` turns it off): then
 :func:`configure_tracing` installs the SDK with a batching OTLP/gRPC exporter, which reads the
 rest of its settings (headers, certificates, timeouts) from the same variables. Without it
-the API's no-op tracer makes every span here nearly free.
+no span is started at all (:func:`tracing_on`): the API's no-op spans would record nothing,
+yet each still costs a tracer, a context switch and a wrapper around every evaluation.
 
 :class:`~sqm.server.observability.calls.ObservabilityInterceptor` opens the server span of each
 call (``sqm.v1.SupplierService/RegisterSupplier``, continuing a caller's ``traceparent``);
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -95,13 +96,22 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
 
 
-@contextlib.contextmanager
-def span(name: str, **attributes: Any) -> Iterator[Span]:
-    """Run the block inside a span ``name`` (``sqm.decide``, ``sqm.append``) with
-    ``attributes``; an exception escaping the block is recorded on it.
+def tracing_on() -> bool:
+    """True once a tracer provider is installed (by :func:`configure_tracing`, or a test's
+    own). Until then the API's default provider makes every span a no-op that records and
+    exports nothing, so none is started.
     """
-    with tracer().start_as_current_span(name, attributes=attributes) as current:
-        yield current
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Span]:
+    """Run the block inside a span ``name`` (``sqm.decide``, ``sqm.append``) with
+    ``attributes``; an exception escaping the block is recorded on it. With tracing off the
+    block runs as it is (it is given the invalid span).
+    """
+    if not tracing_on():
+        return contextlib.nullcontext(trace.INVALID_SPAN)
+    return tracer().start_as_current_span(name, attributes=attributes)
 
 
 class _TracedPolicy:
@@ -130,7 +140,11 @@ class _TracedPolicy:
 
 
 def traced_policy(policy: Policy) -> Policy:
-    """``policy`` with each ``evaluate`` in a ``sqm.rules.evaluate`` span; the rest unchanged."""
+    """``policy`` with each ``evaluate`` in a ``sqm.rules.evaluate`` span; the rest unchanged.
+    With tracing off, ``policy`` itself: no wrapper around every evaluation.
+    """
+    if not tracing_on():
+        return policy
     return _TracedPolicy(policy)
 
 
@@ -141,6 +155,8 @@ def start_server_span(method: str, metadata: Sequence[tuple[str, Any]] | None) -
     """The server span of a call to ``method`` (``/pkg.Service/Method``), continuing the trace
     a caller's ``traceparent`` metadata names. Only propagation keys are read.
     """
+    if not tracing_on():
+        return trace.INVALID_SPAN  # records nothing, as the no-op tracer's span would
     carrier = {key: value for key, value in metadata or () if isinstance(value, str)}
     service, _, name = method.lstrip("/").rpartition("/")
     return tracer().start_span(
@@ -160,7 +176,9 @@ def end_server_span(current: Span, code: grpc.StatusCode) -> None:
 
 
 def in_span(current: Span | None) -> contextlib.AbstractContextManager[Any]:
-    """Make ``current`` the active span while the block runs (nothing for None)."""
-    if current is None:
+    """Make ``current`` the active span while the block runs (nothing for None, or with
+    tracing off: no span the block opens would be recorded under it).
+    """
+    if current is None or not tracing_on():
         return contextlib.nullcontext()
     return trace.use_span(current, end_on_exit=False)

@@ -203,3 +203,29 @@ def test_a_folded_history_in_time_order_is_read_from_its_index() -> None:
     assert state is not None
     assert indexed(state)
     assert state.windows.miss_streaks == {"availability": 4}
+
+
+@contextmanager
+def scan_whole_below(length: int) -> Iterator[None]:
+    """Scan whole only the history lists shorter than ``length`` (0: read every window
+    through the index, by bisection, however short its list).
+    """
+    kept = history.SCAN_WHOLE_BELOW
+    history.SCAN_WHOLE_BELOW = length
+    try:
+        yield
+    finally:
+        history.SCAN_WHOLE_BELOW = kept
+
+
+@settings(max_examples=60)
+@given(monitoring_histories(), st.integers(3, 80), probes)
+def test_windows_bisected_on_short_lists_equal_their_recomputation(
+    events: Sequence[Event], limit: int, probe: Probe
+) -> None:
+    """Short lists are scanned whole; read through the index instead (bisection), every
+    window of the same histories still equals its recomputation.
+    """
+    inner = test_windows_kept_while_records_are_dropped_equal_their_recomputation.hypothesis
+    with scan_whole_below(0):
+        inner.inner_test(events, limit, probe)  # type: ignore[attr-defined]
