@@ -148,11 +148,23 @@ def test_an_upload_racing_another_instance_is_stored_whole_or_refused_whole(url:
 
                 sender = threading.Thread(target=upload)
                 sender.start()
+                refused: list[SqmError] = []
                 with SqmClient(b.address, timeout=30) as client:
-                    while sender.is_alive():
-                        client.record_measurement(availability_row(SUPPLIERS[1], 99.99, earlier))
+                    while sender.is_alive() and not refused:
+                        try:
+                            client.record_measurement(
+                                availability_row(SUPPLIERS[1], 99.99, earlier)
+                            )
+                        except SqmError as error:
+                            refused.append(error)
                         time.sleep(0.02)
                 sender.join()
+                # A write of B's refused means A's upload committed between B's check and
+                # that write: B's row is then earlier than A's, which the domain refuses.
+                for error in refused:
+                    assert error.code == grpc.StatusCode.INVALID_ARGUMENT, error
+                    assert "earlier than the supplier's last recorded" in error.message
+                    assert outcome == [len(made)], outcome
                 stored = _stored(url, prefix)
                 if outcome != [len(made)]:  # lost the race to B's write
                     assert outcome == [grpc.StatusCode.ABORTED], outcome
