@@ -161,9 +161,9 @@ def test_an_upload_racing_another_instance_is_stored_whole_or_refused_whole(url:
                 sender.join()
                 # A write of B's refused means A's upload committed between B's check and
                 # that write: B's row is then earlier than A's, which the domain refuses.
-                for error in refused:
-                    assert error.code == grpc.StatusCode.INVALID_ARGUMENT, error
-                    assert "earlier than the supplier's last recorded" in error.message
+                for refusal in refused:
+                    assert refusal.code == grpc.StatusCode.INVALID_ARGUMENT, refusal
+                    assert "earlier than the supplier's last recorded" in refusal.message
                     assert outcome == [len(made)], outcome
                 stored = _stored(url, prefix)
                 if outcome != [len(made)]:  # lost the race to B's write
