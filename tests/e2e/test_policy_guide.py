@@ -3,11 +3,12 @@
 The guide marks each recipe with ``<!-- recipe: NAME [gap] [server] [passes-today] -->``
 and each of its fenced blocks with what it is: ``<!-- edit: FILE -->`` before a ``diff``
 block (lines starting ``-`` are removed, ``+`` added, a space kept; only ``+`` lines make a
-new file), ``<!-- run -->`` before a ``sh`` block of ``sqm`` commands (a comment with
-``fails`` means exit 1, otherwise exit 0), ``<!-- expect -->`` before a ``text`` block of
-lines the commands since the last expect must print. Each recipe is applied to a fresh copy
-of the default pack, ``my-pack``, beside ``rules/packs/telecom-default``, and its commands
-run from there, as a policy team would run them.
+new file), ``<!-- file: NAME -->`` likewise for a new file beside the pack,
+``<!-- run -->`` before a ``sh`` block of ``sqm`` commands (a comment with ``fails`` means
+exit 1, otherwise exit 0), ``<!-- expect -->`` before a ``text`` block of lines the
+commands since the last expect must print. Each recipe is applied to a fresh copy of the
+default pack, ``my-pack``, beside ``rules/packs/telecom-default``, and its commands run from
+there, as a policy team would run them.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def parse_recipe(name: str, flags: frozenset[str], text: str) -> Recipe:
         marker, lang, body = block["marker"], block["lang"], block["body"]
         if marker.startswith("edit: ") and lang == "diff":
             edits.append(parse_diff(marker.removeprefix("edit: "), body))
+        elif marker.startswith("file: ") and lang == "diff":
+            edits.append(parse_diff(f"../{marker.removeprefix('file: ')}", body))
         elif marker == "run" and lang == "sh":
             pending.extend(parse_commands(body))
         elif marker == "expect" and lang == "text":
@@ -240,7 +243,7 @@ def test_the_recipe_changes_what_it_says(recipe: Recipe, workdir: Path) -> None:
         assert "the pack does not load" in lint.stdout
         return
     assert lint.returncode == 0, lint.stdout
-    assert f"{MINE}: 0 error(s)" in lint.stdout
+    assert f"{MINE}: 0 error(s), 0 warning(s)" in lint.stdout
     for file in recipe.test_files:
         mine = run(workdir, ("policy", "test", MINE, f"{MINE}/{file}"))
         assert mine.returncode == 0, mine.stdout + mine.stderr
