@@ -209,13 +209,23 @@ def test_the_guide_has_at_least_ten_real_recipes_and_names_its_gaps() -> None:
     assert {r.name for r in RECIPES if "gap" in r.flags} == {"fixed-amount", "escalation"}
 
 
+def test_every_link_of_the_guide_to_a_section_finds_its_heading() -> None:
+    """A recipe renamed keeps the guide's list of recipes pointing at it (GitHub's anchors)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", text, re.M)
+    }
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert len(links) == len(RECIPES)
+    assert [link for link in links if link not in anchors] == []
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.name for r in RECIPES])
 def test_the_recipe_runs_as_written(
     recipe: Recipe, workdir: Path, server_env: dict[str, str]
 ) -> None:
-    """The recipe's edits apply to a fresh copy of the default pack, each of its commands
-    exits as the guide says, and prints the lines the guide says it prints.
-    """
+    """Each edit applies once, each command exits and prints as the guide says."""
     for edit in recipe.edits:
         apply(workdir / MINE, edit)
     for step in recipe.steps:
@@ -232,9 +242,7 @@ def test_the_recipe_runs_as_written(
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.name for r in RECIPES])
 def test_the_recipe_changes_what_it_says(recipe: Recipe, workdir: Path) -> None:
-    """A real recipe leaves a pack lint accepts, and its test cases pass on the edited pack
-    and fail on today's (unless the guide says they hold today too); a gap's edit is refused.
-    """
+    """A real recipe lints clean and its cases pass on it, not today; a gap's edit is refused."""
     for edit in recipe.edits:
         apply(workdir / MINE, edit)
     lint = run(workdir, ("policy", "lint", MINE))
