@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import Phase, find, settings
 
+from sqm.domain.events import DecisionRecorded
 from sqm.domain.invariants import InvariantKind
-from sqm.rules import default_pack_dir, load_pack
+from sqm.domain.model import Action
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.simulation import run_scenario, scenarios
 from sqm.simulation.check import check_pack
 from sqm.simulation.impact import Rates, simulate
 from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
@@ -118,6 +123,7 @@ def test_every_breakable_kind_of_the_default_pack_has_an_edit_breaking_it() -> N
 KEPT_PROMISES = {
     "reviews-terminate-instead": (
         "monitoring.yaml", "then: {action: open_review}", "then: {action: terminate}", "INV-001",
+        Action.TERMINATE,
     ),
     "pending-plan-verified": (
         "deadlines.yaml",
@@ -125,19 +131,41 @@ KEPT_PROMISES = {
         '        - {fact: clean_days_since_plan_completed, op: ">=", value: 30}',
         '- {fact: plan_pending, op: "==", value: true}',
         "INV-005",
+        Action.VERIFY_REMEDIATION,
     ),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("edit", KEPT_PROMISES, ids=list(KEPT_PROMISES))
 def test_a_pack_edit_cannot_break_what_the_domain_keeps(edit: str, tmp_path: Path) -> None:
-    """Rules that terminate without a review, or verify a plan still pending, have no effect."""
-    file, old, new, promise = KEPT_PROMISES[edit]
+    """Rules that terminate without a review, or verify a plan still pending, have no effect:
+    the search reaches the edited rule firing, and finds no story breaking the promise.
+    """
+    file, old, new, promise, action = KEPT_PROMISES[edit]
     pack = load_pack(default_pack_variant(tmp_path / edit, file, old, new))
-    only = attrs.evolve(pack, invariants=[i for i in pack.invariants if i.id == promise])
+    only = attrs.evolve(pack, invariants=tuple(i for i in pack.invariants if i.id == promise))
+    policy = CompiledPolicy(pack)
 
+    def fired_without_effect(scenario: scenarios.Scenario) -> bool:
+        outcome = run_scenario(policy, scenario, (), pack.criterion_ids)
+        return any(
+            isinstance(event, DecisionRecorded) and event.decision.action is action
+            for entry in outcome.timeline
+            for event in entry.events
+            if getattr(event, "no_effect", "")
+        )
+
+    reached = find(
+        scenarios.steered_scenarios(pack),
+        fired_without_effect,
+        settings=settings(
+            max_examples=CI_EXAMPLES, database=None, deadline=None, phases=(Phase.generate,)
+        ),
+        random=random.Random(0),
+    )
     result = check_pack(only, max_examples=CI_EXAMPLES, seed=0)
 
+    assert reached is not None
     assert result.held, result.outcome
 
 
