@@ -21,6 +21,7 @@ See ``docs/simulation.md`` and ``tests/simulation/test_analyst_example.py``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,7 +30,9 @@ import attrs
 from hypothesis import strategies as st
 
 from sqm.domain.commands import ReviewOutcome
-from sqm.domain.model import ServiceCategory, Severity
+from sqm.domain.invariants import InvariantKind
+from sqm.domain.model import Action, ServiceCategory, Severity, Stage
+from sqm.rules.model import Operator, PolicyPack, Rule, Window, WindowKind
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 """When generated scenarios begin (a fixed instant: runs never read the clock)."""
@@ -202,3 +205,351 @@ def scenarios(
 ) -> st.SearchStrategy[Scenario]:
     """Whole scenarios: a profile and a story of up to ``max_steps`` steps."""
     return st.builds(Scenario, profiles(categories), steps(max_steps, max_gap_days))
+
+
+# --- scenarios steered by a pack ------------------------------------------------------------
+#
+# Generic scenarios rarely pile three major breaches into one month, or tick just after a
+# plan's due date: a promise broken only at such an edge stays hidden for thousands of
+# examples. The steered strategy reads the pack's own numbers (its windows and the rule
+# thresholds on them, its credit schedule and caps, its plan deadlines and the rules on them,
+# its pass marks) and the invariants' parameters, and tells stories that sit on those edges.
+
+CLOSE = (0.0, 0.01, 0.5, 1.0)
+"""How far off a number a steered story lands: exactly on it, or just either side."""
+
+
+@attrs.frozen
+class Burst:
+    """``count`` breaches of ``severity`` or worse that matter within ``days``."""
+
+    count: int
+    days: float
+    severity: Severity
+
+
+@attrs.frozen
+class Targets:
+    """The numbers of a pack where a broken promise would show."""
+
+    bursts: tuple[Burst, ...] = ()
+    grace_days: tuple[float, ...] = (0.0,)
+    """The grace periods of the pack's objectives: breaches after them earn credits."""
+    credit_percents: tuple[tuple[Severity, float], ...] = ()
+    """Each severity's credit, percent of the monthly fee (before repeat multipliers)."""
+    multipliers: tuple[float, ...] = (1.0,)
+    """The repeat multipliers of the n-th breach of an objective in a month."""
+    period_percents: tuple[float, ...] = ()
+    """The monthly credit caps: the schedule's and every invariant's."""
+    contract_percents: tuple[float, ...] = ()
+    """The contract credit caps: the schedule's and every invariant's."""
+    plan_due_days: tuple[tuple[Severity | None, float], ...] = ()
+    """Calendar days a plan required after a review of a breach of a severity may take
+    (None: a review without a breach); business days also stretched to calendar ones."""
+    past_due_days: tuple[float, ...] = (0.0,)
+    """Days past a plan's due date that matter: rule thresholds, invariants' grace."""
+    clean_days: tuple[float, ...] = ()
+    """Days after a completed plan that rules count to."""
+    pass_marks: tuple[float, ...] = ()
+    """Weighted scores the qualification rules compare with."""
+    openers: tuple[tuple[Severity, int], ...] = ()
+    """Breaches of a severity (or worse) that open a review, and how many it takes."""
+
+
+def pack_targets(pack: PolicyPack) -> Targets:
+    """The edges of ``pack``: its thresholds, caps and deadlines, and its invariants'."""
+    thresholds = _thresholds(pack)
+    bursts = [
+        Burst(int(value), window.days, window.min_severity)
+        for window in pack.windows
+        if window.kind is WindowKind.BREACH_COUNT and window.days > 0
+        for value in thresholds.get(window.id, ())
+        if value >= 1
+    ]
+    period, contract, grace, past_due = [], [], [], [-v for v in thresholds["days_until_plan_due"]]
+    for invariant in pack.invariants:
+        if invariant.kind is InvariantKind.REPEATED_BREACHES_REVIEWED:
+            least = Severity(invariant.text("min_severity"))
+            bursts.append(Burst(int(invariant.number("breaches")), invariant.number("days"), least))
+        elif invariant.kind is InvariantKind.PENALTIES_WITHIN_CAPS:
+            period.append(invariant.number("period_percent"))
+            contract.append(invariant.number("contract_percent"))
+        elif invariant.kind is InvariantKind.PLAN_DEADLINE_ENFORCED:
+            grace.append(invariant.number("grace_days"))
+    credits: tuple[tuple[Severity, float], ...] = ()
+    multipliers: tuple[float, ...] = (1.0,)
+    if pack.credits is not None:
+        credits = tuple((s, float(p)) for s, p in pack.credits.percent_by_severity)
+        multipliers = tuple(float(m) for m in pack.credits.repeat_multipliers) or multipliers
+        period.append(float(pack.credits.period_cap_percent))
+        contract.append(float(pack.credits.contract_cap_percent))
+    due: list[tuple[Severity | None, float]] = []
+    if pack.improvement is not None:
+        for severity in (*Severity, None):
+            days = pack.improvement.due_days(severity)
+            due.append((severity, float(days)))
+            if pack.improvement.business_days:  # weekends (and a holiday or two) between
+                due.append((severity, float(days * 7 // 5 + 3)))
+    openers = {
+        opener
+        for rule in pack.rules
+        if rule.stage is Stage.MONITORING and rule.action is Action.OPEN_REVIEW
+        for opener in _opens_at(rule, pack.windows)
+    }
+    objectives = [
+        *pack.objectives.common,
+        *(o for _, os in pack.objectives.by_category for o in os),
+    ]
+    return Targets(
+        bursts=tuple(sorted(set(bursts), key=attrs.astuple)),
+        grace_days=tuple(sorted({0.0, *(float(o.grace_days) for o in objectives)})),
+        credit_percents=credits,
+        multipliers=multipliers,
+        period_percents=tuple(sorted(set(period))),
+        contract_percents=tuple(sorted(set(contract))),
+        plan_due_days=tuple(dict.fromkeys(due)),
+        past_due_days=tuple(sorted({0.0, *past_due, *grace})),
+        clean_days=tuple(sorted(set(thresholds["clean_days_since_plan_completed"]))),
+        pass_marks=tuple(sorted(set(thresholds["weighted_score"]))),
+        openers=tuple(sorted(openers, key=lambda o: (o[0].rank, o[1]))),
+    )
+
+
+def _opens_at(rule: Rule, windows: Sequence[Window]) -> list[tuple[Severity, int]]:
+    """The breaches that make ``rule`` fire: the least severity its ``breach_severity_rank``
+    condition takes, as many as its breach-count windows ask for (one if none does).
+    """
+    ranks = [
+        int(c.value) + (1 if c.operator is Operator.GT else 0)
+        for c in rule.conditions
+        if c.fact == "breach_severity_rank"
+        and c.operator in (Operator.GE, Operator.GT, Operator.EQ)
+        and isinstance(c.value, int | float)
+    ]
+    severities = [s for s in Severity if ranks and s.rank >= max(ranks)]
+    if not severities:
+        return []
+    counted = {w.id for w in windows if w.kind is WindowKind.BREACH_COUNT}
+    counts = [
+        int(c.value) + (1 if c.operator is Operator.GT else 0)
+        for c in rule.conditions
+        if c.fact in counted and isinstance(c.value, int | float)
+    ]
+    return [(severities[0], max(counts, default=1))]
+
+
+def _thresholds(pack: PolicyPack) -> dict[str, list[float]]:
+    """Every number a rule compares a fact with, by fact (the edge itself: ``> 3`` gives 4)."""
+    found: dict[str, list[float]] = {}
+    for rule in pack.rules:
+        for condition in rule.conditions:
+            value = condition.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            edge = float(value) + 1 if condition.operator is Operator.GT else float(value)
+            found.setdefault(condition.fact, []).append(edge)
+    for fact in ("days_until_plan_due", "clean_days_since_plan_completed", "weighted_score"):
+        found.setdefault(fact, [])
+    return found
+
+
+def _near(values: Sequence[float], low: float = 0.0) -> st.SearchStrategy[float]:
+    """One of ``values`` (0 if none), exactly or just off it either way (never below ``low``)."""
+    return st.builds(
+        lambda v, off, sign: round(max(low, v + sign * off), 2),
+        st.sampled_from(tuple(values) or (0.0,)),
+        st.sampled_from(CLOSE),
+        st.sampled_from((1, -1)),
+    )
+
+
+def _severities(least: Severity) -> st.SearchStrategy[Severity]:
+    """``least`` most often (worse ones may trip other rules first), sometimes worse."""
+    return st.sampled_from((least, least, least, *(s for s in Severity if s.rank > least.rank)))
+
+
+def _lead(targets: Targets) -> st.SearchStrategy[float]:
+    """How long a story waits before its edge: at once, or about an objective's grace."""
+    return st.one_of(st.just(0.0), st.just(0.0), _near(targets.grace_days))
+
+
+def _measures(
+    count: int, objective: int, severity: st.SearchStrategy[Severity], span: float
+) -> st.SearchStrategy[list[Step]]:
+    """``count`` breaches of one objective, the lot within ``span`` days."""
+    gap = st.floats(0, max(span, 0.0) / max(count, 1), allow_nan=False).map(lambda d: round(d, 2))
+    return st.lists(
+        st.builds(Step, gap, severity.map(lambda s: Measure(objective, s))),
+        min_size=count,
+        max_size=count,
+    )
+
+
+def _breach_bursts(targets: Targets) -> st.SearchStrategy[list[Step]]:
+    """N-1, N or N+1 breaches packed inside a window's days, or spread just beyond them."""
+
+    @st.composite
+    def burst(draw: st.DrawFn) -> list[Step]:
+        edge = draw(st.sampled_from(targets.bursts))
+        count = max(1, edge.count + draw(st.sampled_from((0, 1, -1))))
+        span = draw(_near([edge.days * 0.5, edge.days]))
+        objective = draw(st.integers(0, 3))
+        severity = st.just(draw(_severities(edge.severity)))  # one severity for the lot
+        steps = draw(_measures(count, objective, severity, span))
+        return [Step(draw(_lead(targets)), Wait()), *steps]
+
+    return burst()
+
+
+def _credit_months(targets: Targets) -> st.SearchStrategy[list[Step]]:
+    """Breaches of one objective piled into calendar months, past the grace, until the
+    period cap (one month) or the contract cap (month after month) is reached and passed.
+    """
+
+    @st.composite
+    def months(draw: st.DrawFn) -> list[Step]:
+        month_count = _enough(max(targets.contract_percents), min(targets.period_percents)) + 1
+        month_total = draw(st.sampled_from((1, month_count, month_count + 1)))
+        if month_total > 1:  # the steepest credit, each month just past the least period cap
+            severity, percent = max(targets.credit_percents, key=lambda credit: credit[1])
+            count = _breaches_past(min(targets.period_percents), percent, targets.multipliers)
+            lead = draw(_near([max(targets.grace_days)]))  # every objective out of its grace
+        else:
+            severity, percent = draw(st.sampled_from(targets.credit_percents))
+            most = _breaches_past(max(targets.period_percents), percent, targets.multipliers)
+            count = draw(st.integers(1, most + 1))
+            lead = draw(_near(targets.grace_days))
+        objective = draw(st.integers(0, 3))
+        steps = [Step(lead, Wait())]
+        for month in range(max(month_total, 1)):
+            # Within a day of each other, a month (31 days) after the last: one calendar
+            # month each.
+            burst = draw(_measures(count, objective, st.just(severity), 1.0))
+            if month:
+                burst[0] = attrs.evolve(burst[0], after_days=31.0)
+            steps.extend(burst)
+        return steps
+
+    return months()
+
+
+def _enough(total: float, each: float) -> int:
+    """How many of ``each`` first pass ``total`` (at least one)."""
+    return max(1, int(total // each) + 1) if each > 0 else 1
+
+
+def _breaches_past(total: float, percent: float, multipliers: Sequence[float]) -> int:
+    """How many breaches of one objective in a month first credit more than ``total``
+    percent, each ``percent`` times its repeat multiplier (at most 50).
+    """
+    count, credited = 0, 0.0
+    while credited <= total and count < 50 and percent > 0:
+        count += 1
+        credited += percent * multipliers[min(count, len(multipliers)) - 1]
+    return max(count, 1)
+
+
+def _plan_deadlines(targets: Targets) -> st.SearchStrategy[list[Step]]:
+    """A review concluded with remediation, then ticks just before and after the plan's due
+    date (and the rules' days past it), the plan submitted or completed around them.
+    """
+
+    @st.composite
+    def deadline(draw: st.DrawFn) -> list[Step]:
+        # Only causes a review can have: a failed inspection (no breach) or enough breaches;
+        # those needing the fewest steps first, for shrinking to the shortest story.
+        causes = sorted(
+            (
+                (_breaches_to_open(cause, targets), cause, due)
+                for cause, due in targets.plan_due_days
+                if cause is None or any(s.rank <= cause.rank for s, _ in targets.openers)
+            ),
+            key=lambda c: c[0],
+        )
+        _, cause, due = draw(st.sampled_from(causes))
+        steps = []
+        if cause is None:
+            steps.append(Step(0.1, Inspect(passed=False)))
+        else:
+            counts = sorted({n for s, n in targets.openers if s.rank <= cause.rank})
+            steps.extend(Step(0.1, Measure(0, cause)) for _ in range(draw(st.sampled_from(counts))))
+        steps += [
+            Step(draw(st.sampled_from((0.0, 1.0))), Conclude(ReviewOutcome.REMEDIATION_REQUIRED)),
+        ]
+        submitted = draw(st.booleans())
+        completed = draw(st.integers(0, 3)) == 3  # shrinks to a plan left pending
+        if submitted or completed:
+            steps.append(Step(0.0, SubmitPlan()))
+        if completed:  # just before or after it is due, then the clean days counted
+            steps.append(
+                Step(round(max(0.0, due + draw(_near([0.0], low=-1.0))), 2), CompletePlan())
+            )
+            steps.append(Step(draw(_near(targets.clean_days)), Wait()))
+        else:  # a tick about each day past the due date that matters, and between them
+            edges = targets.past_due_days
+            middles = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+            pasts = [draw(_near([p], low=-1.0)) for p in sorted({*edges, *middles})]
+            at = 0.0
+            for past in sorted({max(0.0, due + p) for p in pasts}):
+                steps.append(Step(round(past - at, 2), Wait()))
+                at = past
+        return steps
+
+    return deadline()
+
+
+def _breaches_to_open(cause: Severity | None, targets: Targets) -> int:
+    """The fewest breaches of ``cause`` that open a review (one failed inspection for None)."""
+    if cause is None:
+        return 1
+    return min((n for s, n in targets.openers if s.rank <= cause.rank), default=0)
+
+
+def _claims(targets: Targets) -> st.SearchStrategy[list[Step]]:
+    """Compensation claims at, just under and just over the liability limit, alone or summed."""
+    share = st.sampled_from((1.0, 0.99, 1.01, 0.5, 0.34, 0.01))
+    claim = st.builds(Step, st.sampled_from((0.0, 1.0)), st.builds(Claim, share))
+    return st.lists(claim, min_size=1, max_size=4)
+
+
+def steered_scenarios(
+    pack: PolicyPack,
+    categories: Sequence[ServiceCategory] = tuple(ServiceCategory),
+    max_steps: int = 40,
+) -> st.SearchStrategy[Scenario]:
+    """Scenarios at the edges of ``pack`` (see :func:`pack_targets`), one kind of edge each:
+    a qualifying supplier's breach bursts, months of credits, plan deadlines or claims, or a
+    supplier scored at a pass mark; each followed by a few generic steps. Mix with
+    :func:`scenarios` so both kinds of story are searched.
+    """
+    targets = pack_targets(pack)
+    edges: list[st.SearchStrategy[list[Step]]] = [_claims(targets)]
+    if targets.bursts:
+        edges.append(_breach_bursts(targets))
+    if targets.credit_percents and targets.period_percents:
+        edges.append(_credit_months(targets))
+    if targets.plan_due_days:
+        edges.append(_plan_deadlines(targets))
+    passing = min(100.0, max(targets.pass_marks, default=70.0) + 15)
+    gap = st.floats(0, 7, allow_nan=False).map(lambda d: round(d, 2))
+    tail = st.lists(st.builds(Step, gap, intents()), max_size=3)
+
+    def scenario(
+        score: st.SearchStrategy[float], edge: st.SearchStrategy[list[Step]]
+    ) -> st.SearchStrategy[Scenario]:
+        profile = st.builds(
+            SupplierProfile,
+            supplier_id=st.just("sim-supplier"),
+            category=st.sampled_from(categories),
+            score=score,
+            monthly_fee=st.sampled_from([Decimal("50000.00"), Decimal("100000.00")]),
+            liability_limit=st.sampled_from([Decimal("500000.00"), Decimal("1000000.00")]),
+        )
+        story = st.builds(lambda head, rest: tuple([*head, *rest][:max_steps]), edge, tail)
+        return st.builds(Scenario, profile, story)
+
+    stories = [scenario(st.just(passing), edge) for edge in edges]
+    if targets.pass_marks:  # a story of its own: most suppliers at a pass mark stop there
+        at_mark = _near(targets.pass_marks).map(lambda s: min(100.0, s))
+        stories.append(scenario(at_mark, st.just([])))
+    return st.one_of(stories)

@@ -1,16 +1,40 @@
 """Simulation end to end through the ``sqm`` command: the invariant search, its counterexample
 replayed by ``sqm policy test``, and a population run that is the same for the same seed.
+
+The search at CI size finds each promise of the default pack broken by a pack edit: the
+penalty caps (period and contract), the plan deadline and repeated breaches reviewed. Three
+kinds no edit of a pack can break, because the domain keeps them whatever the rules ask:
+
+- ``review_before_termination``: ``terminate`` only ends a review as failed or remediation
+  as missed (``sqm.domain.actions.ACTION_TRIGGERS``), and both states are entered through a
+  review opened since the contract; a rule terminating a contracted supplier has no effect.
+- ``compensation_within_liability``: no pack setting reaches compensation; it is paid as
+  claimed up to what is left of the contract's liability limit
+  (``sqm.rules.penalties.quote_compensation``).
+- ``verified_plan_before_return``: ``verify_remediation`` has no effect on a plan not
+  completed (``sqm.domain.actions``), whatever a rule's conditions.
+
+For the first and the last a test below edits the pack to try, and requires the search to
+find no counterexample to that promise (the search does reach the edited rule: without the
+domain's guard, each would break at once). Compensation has nothing to edit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import Phase, find, settings
 
-from sqm.rules import default_pack_dir, load_pack
+from sqm.domain.events import DecisionRecorded
+from sqm.domain.invariants import InvariantKind
+from sqm.domain.model import Action
+from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.simulation import run_scenario, scenarios
 from sqm.simulation.check import check_pack
 from sqm.simulation.impact import Rates, simulate
 from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
@@ -41,6 +65,108 @@ def test_the_default_packs_invariants_hold() -> None:
     assert result.held, result.outcome
     assert result.examples >= CI_EXAMPLES
     assert len(result.pack.invariants) == 6
+
+
+# Each edit breaks one promise of invariants.yaml and nothing else: (file, old, new, broken).
+BROKEN_PROMISES = {
+    "period-cap-raised": (
+        "penalties.yaml", "period_cap_percent: 20", "period_cap_percent: 30", "INV-002",
+    ),
+    "contract-cap-raised": (
+        "penalties.yaml", "contract_cap_percent: 120", "contract_cap_percent: 150", "INV-002",
+    ),
+    "plan-deadline-3-days-late": (
+        "deadlines.yaml",
+        '{fact: days_until_plan_due, op: "<", value: 0}',
+        '{fact: days_until_plan_due, op: "<", value: -3}',
+        "INV-004",
+    ),
+    "fourth-major-breach-reviewed": (
+        "monitoring.yaml",
+        '{fact: major_breaches_30d, op: ">=", value: 3}',
+        '{fact: major_breaches_30d, op: ">=", value: 4}',
+        "INV-006",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", BROKEN_PROMISES, ids=list(BROKEN_PROMISES))
+def test_the_search_at_ci_size_finds_each_broken_promise(edit: str, tmp_path: Path) -> None:
+    """A pack edited past one promise fails the search at the CI example count, on that one."""
+    file, old, new, promise = BROKEN_PROMISES[edit]
+    pack = load_pack(default_pack_variant(tmp_path / edit, file, old, new))
+
+    result = check_pack(pack, max_examples=CI_EXAMPLES, seed=0)
+
+    assert result.outcome is not None, edit
+    assert result.outcome.broken is not None
+    assert result.outcome.broken.invariant.id == promise
+
+
+def test_every_breakable_kind_of_the_default_pack_has_an_edit_breaking_it() -> None:
+    """The edits above cover every kind the default pack declares but the three the domain
+    keeps (see the module docstring).
+    """
+    pack = load_pack(default_pack_dir())
+    kinds = {i.id: i.kind for i in pack.invariants}
+    kept = {
+        InvariantKind.REVIEW_BEFORE_TERMINATION,
+        InvariantKind.COMPENSATION_WITHIN_LIABILITY,
+        InvariantKind.VERIFIED_PLAN_BEFORE_RETURN,
+    }
+    broken = {kinds[promise] for *_, promise in BROKEN_PROMISES.values()}
+
+    assert broken | kept == set(InvariantKind) == set(kinds.values())
+    assert not broken & kept
+
+
+KEPT_PROMISES = {
+    "reviews-terminate-instead": (
+        "monitoring.yaml", "then: {action: open_review}", "then: {action: terminate}", "INV-001",
+        Action.TERMINATE,
+    ),
+    "pending-plan-verified": (
+        "deadlines.yaml",
+        '- {fact: plan_completed, op: "==", value: true}\n'
+        '        - {fact: clean_days_since_plan_completed, op: ">=", value: 30}',
+        '- {fact: plan_pending, op: "==", value: true}',
+        "INV-005",
+        Action.VERIFY_REMEDIATION,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", KEPT_PROMISES, ids=list(KEPT_PROMISES))
+def test_a_pack_edit_cannot_break_what_the_domain_keeps(edit: str, tmp_path: Path) -> None:
+    """Rules that terminate without a review, or verify a plan still pending, have no effect:
+    the search reaches the edited rule firing, and finds no story breaking the promise.
+    """
+    file, old, new, promise, action = KEPT_PROMISES[edit]
+    pack = load_pack(default_pack_variant(tmp_path / edit, file, old, new))
+    only = attrs.evolve(pack, invariants=tuple(i for i in pack.invariants if i.id == promise))
+    policy = CompiledPolicy(pack)
+
+    def fired_without_effect(scenario: scenarios.Scenario) -> bool:
+        outcome = run_scenario(policy, scenario, (), pack.criterion_ids)
+        return any(
+            isinstance(event, DecisionRecorded) and event.decision.action is action
+            for entry in outcome.timeline
+            for event in entry.events
+            if getattr(event, "no_effect", "")
+        )
+
+    reached = find(
+        scenarios.steered_scenarios(pack),
+        fired_without_effect,
+        settings=settings(
+            max_examples=CI_EXAMPLES, database=None, deadline=None, phases=(Phase.generate,)
+        ),
+        random=random.Random(0),
+    )
+    result = check_pack(only, max_examples=CI_EXAMPLES, seed=0)
+
+    assert reached is not None
+    assert result.held, result.outcome
 
 
 def test_a_broken_pack_yields_a_shrunk_counterexample_policy_test_reproduces(
