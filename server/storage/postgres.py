@@ -402,6 +402,10 @@ def _open_pool(conninfo: str, size: int, where: str) -> ConnectionPool:
         max_size=max(size, 2),
         kwargs={"autocommit": True},
         timeout=CONNECT_TIMEOUT_SECONDS * 2,  # how long a call waits for a connection
+        # A lost server is retried with growing pauses (1, 2, 4 s ...) for this long, then
+        # given up until a call asks again: once it is back, the next call (or the storage
+        # probe, each second) reconnects at once instead of waiting out a long pause.
+        reconnect_timeout=CONNECT_TIMEOUT_SECONDS * 2,
         # A connection the server dropped (a restart, a failover) is replaced, not handed out.
         check=ConnectionPool.check_connection,
         name="sqm",

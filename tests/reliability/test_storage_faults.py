@@ -155,7 +155,7 @@ def test_a_postgresql_outage_is_refused_cleanly_and_service_resumes_when_it_retu
                     register(f"during-{number}")
                 assert _health(server, NOT_SERVING, within=15)
                 proxy.restore()
-                assert _health(server, SERVING, within=15)
+                assert _health(server, SERVING, within=30)
                 register("after")
                 stored = {s.supplier_id for s in client.list_suppliers()}
         finally:
