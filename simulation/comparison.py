@@ -21,7 +21,7 @@ import attrs
 
 from sqm.domain.events import DecisionRecorded, Event, LifecycleTransitioned, PenaltyAssessed
 from sqm.domain.model import LifecycleState
-from sqm.domain.serialization import format_time, parse_time
+from sqm.domain.serialization import format_time
 from sqm.rules import CompiledPolicy, PolicyPack
 from sqm.simulation import parallel
 from sqm.simulation.impact import (
@@ -30,9 +30,10 @@ from sqm.simulation.impact import (
     SupplierLife,
     Tally,
     month_labels,
+    population,
     qualification_score,
     result,
-    shares_of,
+    run_start,
     supplier_generator,
 )
 
@@ -94,8 +95,8 @@ def compare(
     jobs: int = 1,
 ) -> dict[str, Any]:
     """Simulate the population under both packs; the JSON-ready comparison."""
-    start = parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    shares = [Share(rates, start, months, seed, numbers) for numbers in shares_of(suppliers, jobs)]
+    shares = population(rates, suppliers=suppliers, months=months, seed=seed, jobs=jobs)
+    start = run_start(rates)
     if jobs == 1:
         policies = (CompiledPolicy(baseline), CompiledPolicy(candidate))
         packs = (baseline, candidate)

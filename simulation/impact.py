@@ -130,9 +130,8 @@ def simulate(
     supplier's draws depend on the seed and its number only, and the tallies are sums, so
     the result is the same byte for byte.
     """
-    start = parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    tally = Tally(month_labels(start, months))
-    shares = [Share(rates, start, months, seed, numbers) for numbers in shares_of(suppliers, jobs)]
+    shares = population(rates, suppliers=suppliers, months=months, seed=seed, jobs=jobs)
+    tally = Tally(month_labels(run_start(rates), months))
     if jobs == 1:
         policy = CompiledPolicy(pack)
         counted: Iterable[Tally] = (_live_share(policy, pack, share) for share in shares)
@@ -157,6 +156,17 @@ class Share:
     months: int
     seed: int
     numbers: range
+
+
+def run_start(rates: Rates) -> datetime:
+    """The first instant of the calendar month the run starts in."""
+    return parse_time(rates.start).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def population(rates: Rates, *, suppliers: int, months: int, seed: int, jobs: int) -> list[Share]:
+    """A run's suppliers in shares for ``jobs`` processes (one supplier a share for one)."""
+    start = run_start(rates)
+    return [Share(rates, start, months, seed, numbers) for numbers in shares_of(suppliers, jobs)]
 
 
 SHARES_PER_JOB = 8
