@@ -278,7 +278,8 @@ def _rules_chart(rules: Sequence[_RankedRule]) -> str:
 
 def _rule_bar(frame: _Frame, y: float, row: float, rule: _RankedRule, length: float) -> list[str]:
     middle = _px(y + row / 2)
-    title = _shorten(rule.title, max(12, 44 - len(rule.rule_id)))  # about 44 characters fit
+    # About 44 columns fit the margin; a Chinese character takes two.
+    title = _shorten(rule.title, max(12, 44 - len(rule.rule_id)))
     return [
         f'<text x="{_px(frame.left - 8)}" y="{middle}" dy="0.32em" text-anchor="end">'
         f'<tspan class="rule-id">{_e(rule.rule_id)}</tspan> {_e(title)}</text>',

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -158,8 +159,23 @@ def _share(part: int, whole: int, of: str) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    # Cut before escaping, so an entity is never cut in half.
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """``text`` cut to ``limit`` columns, a Chinese (wide) character taking two, with "…".
+
+    Cut before escaping, so an entity is never cut in half.
+    """
+    if _columns(text) <= limit:
+        return text
+    kept, used = [], 0
+    for character in text:
+        used += _columns(character)
+        if used > limit - 1:
+            break
+        kept.append(character)
+    return "".join(kept).rstrip() + "…"
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _state_name(state: LifecycleState) -> str:

@@ -6,6 +6,8 @@ tests skip, and the skip reason says how to install it.
 
 from __future__ import annotations
 
+import html
+import re
 import struct
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sqm.rules import default_pack_dir
+from sqm.rules import default_pack_dir, load_pack
 from sqm.simulation.report import render_backtest, render_simulation
 from tests.commands import default_pack_variant
 from tests.unit.test_simulation_report import backtest_result, simulation_result
@@ -66,6 +68,55 @@ def open_in_browser(document: str, work: Path) -> tuple[str, Path]:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout, screenshot
+
+
+# A page of the test's own frames the report and measures, in the browser, every text of
+# every chart against its chart's box: the report forbids scripts (its CSP), its frame does
+# not. The frame is another file, so Chromium must let files read files.
+_MEASURE = """<!DOCTYPE html><html><body>
+<iframe id="report" src="{src}" width="{width}" height="{height}"></iframe>
+<pre id="clipped">not measured</pre>
+<script>
+document.getElementById("report").addEventListener("load", () => {{
+  const page = document.getElementById("report").contentDocument;
+  const out = [];
+  let texts = 0;
+  for (const svg of page.querySelectorAll("svg")) {{
+    const box = svg.getBoundingClientRect();
+    for (const text of svg.querySelectorAll("text")) {{
+      texts += 1;
+      const b = text.getBoundingClientRect();
+      if (b.left < box.left - 0.5 || b.right > box.right + 0.5
+          || b.top < box.top - 0.5 || b.bottom > box.bottom + 0.5) {{
+        out.push(text.textContent);
+      }}
+    }}
+  }}
+  document.getElementById("clipped").textContent = [texts, ...out].join("\\n");
+}});
+</script></body></html>
+"""
+
+
+def clipped_labels(page: Path, work: Path) -> tuple[int, list[str]]:
+    """How many chart texts ``page`` has, and those that reach outside their chart."""
+    frame = work / "measure.html"
+    frame.write_text(
+        _MEASURE.format(src=page.as_uri(), width=WINDOW[0], height=WINDOW[1] * 3),
+        encoding="utf-8",
+    )
+    command = [
+        str(chromium()), *FLAGS, f"--user-data-dir={work / 'measure-profile'}",
+        "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom",
+        frame.as_uri(),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="clipped">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert found is not None, done.stdout[-2000:]
+    count, *clipped = html.unescape(found.group(1)).split("\n")
+    assert count.isdigit(), f"the measuring script did not run: {count!r}"
+    return int(count), clipped
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -133,6 +184,37 @@ def test_a_real_simulation_run_opens_with_its_charts(tmp_path: Path) -> None:
     assert dom.count('role="img"') >= 3
     assert "Suppliers by lifecycle state" in dom
     assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
+    texts, clipped = clipped_labels(page, tmp_path)
+    assert texts > 20
+    assert clipped == []  # long rule titles, Chinese ones too, fit the chart
+
+
+def test_every_rule_title_of_the_default_pack_fits_the_rules_chart(tmp_path: Path) -> None:
+    """All the default pack's rules in the chart, their titles as written (Chinese ones take
+    two columns a character): none reaches past the chart's left edge.
+    """
+    pack = load_pack(default_pack_dir())
+    result = simulation_result()
+    result["rules_fired"] = {rule.id: number for number, rule in enumerate(pack.rules, 1)}
+    result["rule_titles"] = {rule.id: rule.title for rule in pack.rules}
+    page = tmp_path / "rules.html"
+    page.write_text(render_simulation(result), encoding="utf-8")
+    texts, clipped = clipped_labels(page, tmp_path)
+    assert texts > len(pack.rules)
+    assert clipped == []
+
+
+def test_the_clipping_check_sees_a_label_outside_its_chart(tmp_path: Path) -> None:
+    """The measure fails a chart whose label runs past its left edge (it can fail)."""
+    chromium()
+    page = tmp_path / "clipped.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><svg viewBox="0 0 200 50" width="200" height="50">'
+        '<text x="10" y="30" text-anchor="end">严重违约立即启动评审</text>'
+        '<text x="100" y="30">fits</text></svg></body></html>',
+        encoding="utf-8",
+    )
+    assert clipped_labels(page, tmp_path) == (2, ["严重违约立即启动评审"])
 
 
 def test_a_real_comparison_opens_with_every_section_and_chinese_titles(tmp_path: Path) -> None:
@@ -166,3 +248,4 @@ def test_a_real_comparison_opens_with_every_section_and_chinese_titles(tmp_path:
     assert dom.count('role="img"') == 1
     assert "严重违约立即启动评审" in dom  # MON-001's title, as the pack spells it
     assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
+    assert clipped_labels(page, tmp_path)[1] == []
