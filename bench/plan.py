@@ -33,6 +33,10 @@ class Plan:
     growth_records: tuple[int, ...] = (0, 100, 1_000, 10_000)
     """Lengths of a supplier's history the cost of one command is measured against."""
     growth_commands: int = 300
+    loop_examples: int = 2_000
+    """``sqm simulate check``'s default example count, as a policy team runs it."""
+    loop_suppliers: int = 200
+    loop_months: int = 12
 
 
 FULL = Plan()
@@ -41,5 +45,6 @@ QUICK = Plan(
     upload_rows=50, unary_seconds=0.5, unary_concurrency=8, unary_requests=1_500,
     replay_events=2_000, replay_templates=3, replay_months=2, scale_suppliers=300,
     get_seconds=0.5, get_requests=1_500, sim_suppliers=3, sim_months=1,
-    growth_records=(0, 20, 100), growth_commands=20,
+    growth_records=(0, 20, 100), growth_commands=20, loop_examples=20, loop_suppliers=3,
+    loop_months=1,
 )  # fmt: skip

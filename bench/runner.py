@@ -20,6 +20,7 @@ from bench import (
     growth,
     ingestion,
     load,
+    policy_loop,
     postgres_ingestion,
     replay,
     scale,
@@ -31,6 +32,7 @@ from bench.processes import Served, echo_server
 
 PARTS = (
     "streaming", "unary", "workers", "postgres", "replay", "scale", "simulation", "growth",
+    "policy",
 )  # fmt: skip
 RESULTS = Path("bench/results")
 RUN_FOLDER = Path("var/bench/run")
@@ -157,6 +159,8 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         figures += _simulation(plan, engine / contexts.per_supplier_month)
     if "growth" in parts:
         figures += _growth(plan)
+    if "policy" in parts:
+        figures += _policy_loop(plan)
     return sorted(figures, key=_table_order)
 
 
@@ -335,6 +339,20 @@ def _growth(plan: Plan) -> list[Figure]:
                note=f"{p.commands} RecordMeasurement commands through the pipeline, SQLite,"
                " in process, one at a time")
         for p in points
+    ]  # fmt: skip
+
+
+def _policy_loop(plan: Plan) -> list[Figure]:
+    loop = _step("policy loop", lambda: policy_loop.run(
+        RUN_FOLDER / "policy-loop", examples=plan.loop_examples,
+        suppliers=plan.loop_suppliers, months=plan.loop_months,
+    ))  # fmt: skip
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in loop.steps.items())
+    return [
+        Figure("8 policy loop: lint, test, check, comparison", "s", loop.total, loop.floor,
+               "four starts of sqm", better=LOWER, max_value=60,
+               note=f"{steps}; check at {plan.loop_examples:,} examples, comparison of"
+               f" {plan.loop_suppliers} suppliers x {plan.loop_months} months, --jobs 2"),
     ]  # fmt: skip
 
 
