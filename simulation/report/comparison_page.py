@@ -162,16 +162,20 @@ def _terminations_section(by_reason: Mapping[str, Any], by_rule: Mapping[str, An
         return _section(
             "terminations", heading, _note("No supplier was terminated under either pack.")
         )
+    caption = "Suppliers terminated, by the rule whose decision ended them"
+    return _section("terminations", heading, _rule_table(caption, by_reason, by_rule))
+
+
+def _rule_table(caption: str, counts: Mapping[str, Any], by_rule: Mapping[str, Any]) -> str:
+    """Per rule (titled from ``by_rule``): baseline, candidate and the difference."""
     rows = [
         [rule, str(by_rule.get(rule, {}).get("title", "")), *_counts_and_difference(figures, rule)]
-        for rule, figures in by_reason.items()
+        for rule, figures in counts.items()
     ]
-    table = _table(
-        "Suppliers terminated, by the rule whose decision ended them",
-        ["Rule", "Title", "Baseline", "Candidate", "Difference"],
-        rows, numeric=[2, 3, 4], nowrap=[0],
+    return _table(
+        caption, ["Rule", "Title", "Baseline", "Candidate", "Difference"], rows,
+        numeric=[2, 3, 4], nowrap=[0],
     )  # fmt: skip
-    return _section("terminations", heading, table)
 
 
 def _counts_and_difference(figures: Mapping[str, Any], where: str) -> list[str]:
@@ -202,15 +206,7 @@ def _categories_section(by_category: Mapping[str, Any], currency: str) -> str:
 
 
 def _rules_section(by_rule: Mapping[str, Any]) -> str:
-    rows = [
-        [rule, str(figures.get("title", "")), *_counts_and_difference(figures, rule)]
-        for rule, figures in by_rule.items()
-    ]
-    table = _table(
-        "Decisions that acted, per rule",
-        ["Rule", "Title", "Baseline", "Candidate", "Difference"],
-        rows, numeric=[2, 3, 4], nowrap=[0],
-    )  # fmt: skip
+    table = _rule_table("Decisions that acted, per rule", by_rule, by_rule)
     return _section("rules", "Per rule", table)
 
 
