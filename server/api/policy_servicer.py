@@ -20,6 +20,7 @@ from sqm.server.app.policy_admin import PolicyAdministration, VersionView
 from sqm.server.app.policy_signoff import ChangeResult, PolicySignoff
 from sqm.v1 import policy_service_pb2 as api
 from sqm.v1 import policy_service_pb2_grpc as api_grpc
+from sqm.v1 import resources_pb2
 
 VERSIONS_PAGE = (50, 1000)  # (default, maximum)
 VERSION_PREFIX = "policyVersions/"
@@ -130,7 +131,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         return api.ProposePolicyResponse(
             proposal=_proposal(result),
             warnings=problems(result.warnings),
-            events=[mapping.supplier_event(e) for e in result.events],
+            events=_events(result),
         )
 
     @translated
@@ -145,7 +146,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         result = await self._run(self._signoff.approve, number, actor(context), request_id)
         return api.ApprovePolicyResponse(
             proposal=_proposal(result),
-            events=[mapping.supplier_event(e) for e in result.events],
+            events=_events(result),
             active_version=result.active_version,
         )
 
@@ -165,9 +166,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
         result = await self._run(
             self._signoff.schedule, number, effective_at, actor(context), request_id
         )
-        return api.SchedulePolicyResponse(
-            proposal=_proposal(result), events=[mapping.supplier_event(e) for e in result.events]
-        )
+        return api.SchedulePolicyResponse(proposal=_proposal(result), events=_events(result))
 
     @translated
     async def RollbackPolicy(  # noqa: N802
@@ -185,7 +184,7 @@ class PolicyServicer(OnWorker, api_grpc.PolicyServiceServicer):
             result = await self._run(self._signoff.rollback, caller, request_id)
         return api.RollbackPolicyResponse(
             proposal=_proposal(result),
-            events=[mapping.supplier_event(e) for e in result.events],
+            events=_events(result),
             active_version=result.active_version,
         )
 
@@ -254,6 +253,10 @@ def _request_id(value: str, bad: mapping.Violations) -> str:
     if problem:
         bad.add("request_id", problem)
     return value
+
+
+def _events(result: ChangeResult) -> list[resources_pb2.SupplierEvent]:
+    return [mapping.supplier_event(event) for event in result.events]
 
 
 def _proposal(result: ChangeResult) -> api.PolicyProposal | None:
