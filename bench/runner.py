@@ -131,8 +131,9 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         if "workers" in parts:
             figures += _workers(plan, store, echo_full)
         if "postgres" in parts:
-            pg_streamed = _postgres_streaming(plan, store)
+            pg_streamed = {n: _postgres_streaming(plan, store, n) for n in (1, 2)}
             figures += _postgres_unary(plan, store, echo_full)
+            figures += _postgres_instances(plan, store, echo_full)
         if "scale" in parts:
             figures += _scale(plan, echo, echo_full, unary_payloads)
     # Measured again later: the best of both is the ceiling, so a busy moment at the start
@@ -148,11 +149,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     if streamed is not None:
         figures += _streaming_figures(plan, streamed, engine)
     if pg_streamed is not None:
-        figures.append(
-            Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s",
-                   pg_streamed.rate, engine, "(a)",
-                   note=f"{pg_streamed.completed} rows, {plan.upload_rows} a stream"),
-        )  # fmt: skip
+        figures += _postgres_streaming_figures(plan, pg_streamed, engine)
     if "replay" in parts:
         figures += _replay(plan, engine)
     if "simulation" in parts:
@@ -256,11 +253,26 @@ def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> 
     ]  # fmt: skip
 
 
-def _postgres_streaming(plan: Plan, store: ingestion.Store) -> load.LoadResult:
-    return _step("PostgreSQL streaming ingestion", lambda: postgres_ingestion.streaming(
-        store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
-        concurrency=plan.stream_concurrency,
+def _postgres_streaming(plan: Plan, store: ingestion.Store, instances: int) -> load.LoadResult:
+    return _step(f"PostgreSQL streaming ingestion, {instances} instance(s)", lambda: (
+        postgres_ingestion.streaming(
+            store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
+            concurrency=plan.stream_concurrency, instances=instances,
+        )
     ))  # fmt: skip
+
+
+def _postgres_streaming_figures(
+    plan: Plan, runs: dict[int, load.LoadResult], engine: float
+) -> list[Figure]:
+    one, two = runs[1], runs[2]
+    return [
+        Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s", one.rate,
+               engine, "(a)", note=f"{one.completed} rows, {plan.upload_rows} a stream"),
+        Figure("2 streaming ingestion on PostgreSQL, two instances", "rows/s", two.rate,
+               one.rate, "the same, one instance",
+               note="sqm serve --workers 2 on one PostgreSQL database, a connection a sender"),
+    ]  # fmt: skip
 
 
 def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
@@ -275,6 +287,29 @@ def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResu
         Figure("3 unary p99 on PostgreSQL, half load", "ms", run_.half.percentile(0.99),
                echo_full.percentile(0.99), "(b) full load", better=LOWER,
                note=_inside(run_.half_rate, run_.half_inside_ms)),
+    ]  # fmt: skip
+
+
+def _postgres_instances(
+    plan: Plan, store: ingestion.Store, echo_full: load.LoadResult
+) -> list[Figure]:
+    runs = {
+        n: _step(f"PostgreSQL unary ingestion, 8 connections, {n} instance(s)", lambda n=n: (  # type: ignore[misc]
+            postgres_ingestion.unary_over_connections(
+                store, RUN_FOLDER, instances=n, requests=plan.unary_requests,
+                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+            )
+        ))
+        for n in (1, 2)
+    }  # fmt: skip
+    one, two = runs[1], runs[2]
+    return [
+        Figure("3 unary ingestion on PostgreSQL, 8 connections, one instance", "calls/s",
+               one.rate, echo_full.rate, "(b)",
+               note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
+        Figure("3 unary ingestion on PostgreSQL, 8 connections, two instances", "calls/s",
+               two.rate, one.rate, "the same, one instance",
+               note="sqm serve --workers 2 on one PostgreSQL database"),
     ]  # fmt: skip
 
 

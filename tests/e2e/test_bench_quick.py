@@ -19,7 +19,13 @@ MEASURED = (
     "3 unary ingestion, 8 connections, 2 workers", "4 replay, --jobs 2",
     "6 sqm simulate run --jobs 2", "8 policy loop",
 )  # fmt: skip
-ON_POSTGRES = ("2 streaming ingestion on PostgreSQL", "3 unary ingestion on PostgreSQL")
+ON_POSTGRES = (
+    "2 streaming ingestion on PostgreSQL, one instance",
+    "2 streaming ingestion on PostgreSQL, two instances",
+    "3 unary ingestion on PostgreSQL, one instance",
+    "3 unary ingestion on PostgreSQL, 8 connections, one instance",
+    "3 unary ingestion on PostgreSQL, 8 connections, two instances",
+)
 
 
 def test_the_quick_benchmark_prints_every_figure_with_its_ceiling(tmp_path: Path) -> None:
