@@ -404,4 +404,20 @@ def _simulation(plan: Plan, ceiling: float) -> list[Figure]:
                note=f"{plan.sim_suppliers} suppliers x {plan.sim_months} months, whole command"),
         Figure("6 sqm simulate run --jobs 2", "supplier-months/s", shared, rate,
                "6 sqm simulate run", min_ratio=1.6, note="the same run, two processes"),
+        *_simulation_check(plan),
+    ]  # fmt: skip
+
+
+def _simulation_check(plan: Plan) -> list[Figure]:
+    rates = {
+        jobs: _step(f"simulate check --jobs {jobs}", lambda j=jobs: (  # type: ignore[misc]
+            simulation.scenarios_per_second(plan.loop_examples, RUN_FOLDER, jobs=j)
+        ))
+        for jobs in (1, 2)
+    }  # fmt: skip
+    return [
+        Figure("6 sqm simulate check --jobs 2", "scenarios/s", rates[2], rates[1],
+               "the same search, --jobs 1",
+               note=f"{plan.loop_examples} scenarios, default pack, every invariant held;"
+               f" --jobs 1: {rates[1]:.0f} scenarios/s"),
     ]  # fmt: skip

@@ -61,6 +61,7 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--out", default=".", metavar="FOLDER", help=f"where {COUNTEREXAMPLE} is written"
     )
+    _add_jobs(parser, "share the search's four parts out over N processes")
     parser.set_defaults(handler=_guarded(_check))
 
 
@@ -103,13 +104,15 @@ def _add_backtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(handler=_guarded(_backtest))
 
 
-def _add_jobs(parser: argparse.ArgumentParser) -> None:
+def _add_jobs(
+    parser: argparse.ArgumentParser, what: str = "share the suppliers out over N processes"
+) -> None:
     parser.add_argument(
         "--jobs",
         type=_positive,
         default=1,
         metavar="N",
-        help="share the suppliers out over N processes (the output is the same; default 1)",
+        help=f"{what} (the output is the same; default 1)",
     )
 
 
@@ -122,7 +125,7 @@ def _check(args: argparse.Namespace) -> int:
     with _progress(args.max_examples, "scenarios") as step:
         result = check.check_pack(
             pack, max_examples=args.max_examples, seed=args.seed, max_steps=args.max_steps,
-            progress=step,
+            progress=step, jobs=args.jobs,
         )  # fmt: skip
     print(f"searched {result.examples} scenario(s) with seed {result.seed}")
     if result.held:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MEASURED = (
     "2 streaming", "3 unary", "4 replay", "5 start-up", "5 GetSupplier", "6 sqm simulate",
     "3 unary ingestion, 8 connections, 2 workers", "4 replay, --jobs 2",
-    "6 sqm simulate run --jobs 2", "8 policy loop",
+    "6 sqm simulate run --jobs 2", "6 sqm simulate check --jobs 2", "8 policy loop",
 )  # fmt: skip
 ON_POSTGRES = (
     "2 streaming ingestion on PostgreSQL, one instance",
