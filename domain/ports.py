@@ -180,6 +180,10 @@ class EventStore(Protocol):
         """The version of the stream's snapshot without reading the state (None: none)."""
         ...
 
+    def snapshot_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The version of each of ``stream_ids``' snapshots that exists, in one look-up."""
+        ...
+
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, without reading its events."""
         ...
