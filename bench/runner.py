@@ -131,7 +131,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         if "workers" in parts:
             figures += _workers(plan, store, echo_full)
         if "postgres" in parts:
-            pg_streamed = {n: _postgres_streaming(plan, store, n) for n in (1, 2)}
+            pg_streamed = _postgres_streaming(plan, store)
             figures += _postgres_unary(plan, store, echo_full)
             figures += _postgres_instances(plan, store, echo_full)
         if "scale" in parts:
@@ -233,17 +233,20 @@ def _unary(
     ]  # fmt: skip
 
 
+def _one_and_two(what: str, measure: Callable[[int], T]) -> tuple[T, T]:
+    """``measure(1)`` and ``measure(2)``: a figure with one process and with two."""
+    one = _step(f"{what}, 1 process", lambda: measure(1))
+    two = _step(f"{what}, 2 processes", lambda: measure(2))
+    return one, two
+
+
 def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
-    runs = {
-        workers: _step(f"unary ingestion, {workers} worker(s)", lambda w=workers: (  # type: ignore[misc]
-            ingestion.unary_over_connections(
-                store, RUN_FOLDER, workers=w, requests=plan.unary_requests,
-                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
-            )
-        ))
-        for workers in (1, 2)
-    }  # fmt: skip
-    one, two = runs[1], runs[2]
+    one, two = _one_and_two("unary ingestion, 8 connections", lambda workers: (
+        ingestion.unary_over_connections(
+            store, RUN_FOLDER, workers=workers, requests=plan.unary_requests,
+            concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+        )
+    ))  # fmt: skip
     return [
         Figure("3 unary ingestion, 8 connections, 1 worker", "calls/s", one.rate,
                echo_full.rate, "(b)",
@@ -253,8 +256,10 @@ def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> 
     ]  # fmt: skip
 
 
-def _postgres_streaming(plan: Plan, store: ingestion.Store, instances: int) -> load.LoadResult:
-    return _step(f"PostgreSQL streaming ingestion, {instances} instance(s)", lambda: (
+def _postgres_streaming(
+    plan: Plan, store: ingestion.Store
+) -> tuple[load.LoadResult, load.LoadResult]:
+    return _one_and_two("PostgreSQL streaming ingestion", lambda instances: (
         postgres_ingestion.streaming(
             store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
             concurrency=plan.stream_concurrency, instances=instances,
@@ -263,9 +268,9 @@ def _postgres_streaming(plan: Plan, store: ingestion.Store, instances: int) -> l
 
 
 def _postgres_streaming_figures(
-    plan: Plan, runs: dict[int, load.LoadResult], engine: float
+    plan: Plan, runs: tuple[load.LoadResult, load.LoadResult], engine: float
 ) -> list[Figure]:
-    one, two = runs[1], runs[2]
+    one, two = runs
     return [
         Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s", one.rate,
                engine, "(a)", note=f"{one.completed} rows, {plan.upload_rows} a stream"),
@@ -293,16 +298,12 @@ def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResu
 def _postgres_instances(
     plan: Plan, store: ingestion.Store, echo_full: load.LoadResult
 ) -> list[Figure]:
-    runs = {
-        n: _step(f"PostgreSQL unary ingestion, 8 connections, {n} instance(s)", lambda n=n: (  # type: ignore[misc]
-            postgres_ingestion.unary_over_connections(
-                store, RUN_FOLDER, instances=n, requests=plan.unary_requests,
-                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
-            )
-        ))
-        for n in (1, 2)
-    }  # fmt: skip
-    one, two = runs[1], runs[2]
+    one, two = _one_and_two("PostgreSQL unary ingestion, 8 connections", lambda instances: (
+        postgres_ingestion.unary_over_connections(
+            store, RUN_FOLDER, instances=instances, requests=plan.unary_requests,
+            concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+        )
+    ))  # fmt: skip
     return [
         Figure("3 unary ingestion on PostgreSQL, 8 connections, one instance", "calls/s",
                one.rate, echo_full.rate, "(b)",
@@ -409,15 +410,11 @@ def _simulation(plan: Plan, ceiling: float) -> list[Figure]:
 
 
 def _simulation_check(plan: Plan) -> list[Figure]:
-    rates = {
-        jobs: _step(f"simulate check --jobs {jobs}", lambda j=jobs: (  # type: ignore[misc]
-            simulation.scenarios_per_second(plan.loop_examples, RUN_FOLDER, jobs=j)
-        ))
-        for jobs in (1, 2)
-    }  # fmt: skip
+    one, two = _one_and_two("simulate check", lambda jobs: (
+        simulation.scenarios_per_second(plan.loop_examples, RUN_FOLDER, jobs=jobs)
+    ))  # fmt: skip
     return [
-        Figure("6 sqm simulate check --jobs 2", "scenarios/s", rates[2], rates[1],
+        Figure("6 sqm simulate check --jobs 2", "scenarios/s", two, one,
                "the same search, --jobs 1",
-               note=f"{plan.loop_examples} scenarios, default pack, every invariant held;"
-               f" --jobs 1: {rates[1]:.0f} scenarios/s"),
+               note=f"{plan.loop_examples} scenarios, default pack, every invariant held"),
     ]  # fmt: skip
