@@ -82,14 +82,16 @@ def unary_over_connections(
     store: ingestion.Store,
     folder: Path,
     *,
-    instances: int,
+    workers: int,
     requests: int,
     concurrency: int,
     seconds: float,
 ) -> load.LoadResult:
-    """:func:`bench.ingestion.unary_over_connections` against PostgreSQL."""
+    """:func:`bench.ingestion.unary_over_connections` against PostgreSQL, ``workers``
+    instances.
+    """
     with imported(store, folder) as url:
         return ingestion.unary_over_connections(
-            store, folder, workers=instances, requests=requests, concurrency=concurrency,
+            store, folder, workers=workers, requests=requests, concurrency=concurrency,
             seconds=seconds, database=url, name="postgres-unary",
         )  # fmt: skip

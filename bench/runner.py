@@ -133,7 +133,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         if "postgres" in parts:
             pg_streamed = _postgres_streaming(plan, store)
             figures += _postgres_unary(plan, store, echo_full)
-            figures += _postgres_instances(plan, store, echo_full)
+            figures += _workers(plan, store, echo_full, database="PostgreSQL")
         if "scale" in parts:
             figures += _scale(plan, echo, echo_full, unary_payloads)
     # Measured again later: the best of both is the ceiling, so a busy moment at the start
@@ -240,19 +240,46 @@ def _one_and_two(what: str, measure: Callable[[int], T]) -> tuple[T, T]:
     return one, two
 
 
-def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
-    one, two = _one_and_two("unary ingestion, 8 connections", lambda workers: (
-        ingestion.unary_over_connections(
-            store, RUN_FOLDER, workers=workers, requests=plan.unary_requests,
-            concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
-        )
+@attrs.frozen
+class _ScaleOut:
+    """How unary ingestion over 8 connections is run and named on one kind of database."""
+
+    measure: Callable[..., load.LoadResult]
+    on: str
+    one: str
+    two: str
+    shared: str
+
+
+SCALE_OUT = {
+    "SQLite": _ScaleOut(
+        ingestion.unary_over_connections, "", "1 worker", "2 workers", "one SQLite file"
+    ),
+    "PostgreSQL": _ScaleOut(
+        postgres_ingestion.unary_over_connections, " on PostgreSQL", "one instance",
+        "two instances", "one PostgreSQL database",
+    ),
+}  # fmt: skip
+
+
+def _workers(
+    plan: Plan, store: ingestion.Store, echo_full: load.LoadResult, *, database: str = "SQLite"
+) -> list[Figure]:
+    """Unary ingestion over 8 connections with one server process and with two: workers of
+    one ``sqm serve`` on a SQLite file, or two instances on one PostgreSQL database.
+    """
+    way = SCALE_OUT[database]
+    one, two = _one_and_two(f"{database} unary ingestion, 8 connections", lambda n: way.measure(
+        store, RUN_FOLDER, workers=n, requests=plan.unary_requests,
+        concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
     ))  # fmt: skip
     return [
-        Figure("3 unary ingestion, 8 connections, 1 worker", "calls/s", one.rate,
+        Figure(f"3 unary ingestion{way.on}, 8 connections, {way.one}", "calls/s", one.rate,
                echo_full.rate, "(b)",
                note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
-        Figure("3 unary ingestion, 8 connections, 2 workers", "calls/s", two.rate, one.rate,
-               "the same, 1 worker", note="sqm serve --workers 2 on one SQLite file"),
+        Figure(f"3 unary ingestion{way.on}, 8 connections, {way.two}", "calls/s", two.rate,
+               one.rate, f"the same, {way.one}",
+               note=f"sqm serve --workers 2 on {way.shared}"),
     ]  # fmt: skip
 
 
@@ -292,25 +319,6 @@ def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResu
         Figure("3 unary p99 on PostgreSQL, half load", "ms", run_.half.percentile(0.99),
                echo_full.percentile(0.99), "(b) full load", better=LOWER,
                note=_inside(run_.half_rate, run_.half_inside_ms)),
-    ]  # fmt: skip
-
-
-def _postgres_instances(
-    plan: Plan, store: ingestion.Store, echo_full: load.LoadResult
-) -> list[Figure]:
-    one, two = _one_and_two("PostgreSQL unary ingestion, 8 connections", lambda instances: (
-        postgres_ingestion.unary_over_connections(
-            store, RUN_FOLDER, instances=instances, requests=plan.unary_requests,
-            concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
-        )
-    ))  # fmt: skip
-    return [
-        Figure("3 unary ingestion on PostgreSQL, 8 connections, one instance", "calls/s",
-               one.rate, echo_full.rate, "(b)",
-               note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
-        Figure("3 unary ingestion on PostgreSQL, 8 connections, two instances", "calls/s",
-               two.rate, one.rate, "the same, one instance",
-               note="sqm serve --workers 2 on one PostgreSQL database"),
     ]  # fmt: skip
 
 
