@@ -166,6 +166,19 @@ class AdvanceTime:
 
 
 @attrs.frozen
+class ReevaluateQualification:
+    """Evaluate a qualified supplier's recorded evidence again under the policy in force.
+
+    Issued when a version that applies to suppliers already qualified takes effect: one
+    that no longer passes goes back to candidate. Anything but a qualified supplier (a
+    contracted one keeps its contract) is left as it is, and nothing is recorded.
+    """
+
+    supplier_id: str
+    occurred_at: datetime
+
+
+@attrs.frozen
 class OpenReview:
     """Put a contracted supplier under review."""
 
@@ -318,6 +331,7 @@ Command = (
     | RecordMissedImprovementDeadline
     | ClaimCompensation
     | AdvanceTime
+    | ReevaluateQualification
     | RecordMarketResearch
     | RecordKickOff
     | SubmitResourcePlan
@@ -349,6 +363,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RecordMissedImprovementDeadline,
         ClaimCompensation,
         AdvanceTime,
+        ReevaluateQualification,
         RecordMarketResearch,
         RecordKickOff,
         SubmitResourcePlan,
