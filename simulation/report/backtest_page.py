@@ -120,8 +120,25 @@ def _backtest_header(result: Mapping[str, Any]) -> str:
         ("Active version", _version_html(str(result.get("active_version", "")))),
         ("Candidate version", _version_html(str(result.get("candidate_version", "")))),
         ("Source", _e(result.get("source", ""))),
+        ("Candidate takes effect", _e(_effective_from(result))),
+        ("Qualification changes apply to", _e(_applies_to(result))),
     ]
     return _header("Policy backtest", str(result.get("pack", "")), facts)
+
+
+def _effective_from(result: Mapping[str, Any]) -> str:
+    at = str(result.get("effective_from", ""))
+    if not at:
+        return "from the beginning of history (every command decided again)"
+    return f"{at} (commands recorded before keep their recorded outcome)"
+
+
+def _applies_to(result: Mapping[str, Any]) -> str:
+    applies_to = str(result.get("qualification_changes_apply_to", "new_evaluations"))
+    if applies_to == "qualified_suppliers":
+        revoked = _whole(result.get("totals", {}).get("qualifications_revoked", 0), "totals")
+        return f"qualified_suppliers (re-evaluated when it takes effect; {revoked:,} revoked)"
+    return f"{applies_to} (recorded qualifications stand)"
 
 
 def _penalty_totals(totals: Mapping[str, Any]) -> list[tuple[str, Decimal, Decimal]]:
