@@ -17,7 +17,7 @@ from sqm.rules import default_pack_dir
 from sqm.server.app.needs import NeedService
 from sqm.server.app.policies import ActivePolicy, start_policy
 from sqm.server.app.policy_admin import PolicyAdministration
-from sqm.server.app.policy_signoff import SIGNOFF_ACTOR, PolicySignoff
+from sqm.server.app.policy_signoff import PolicySignoff
 from sqm.server.app.requalification import Requalifier
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.app.suppliers import SupplierService
@@ -124,8 +124,10 @@ def build(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active, snapshot_every=settings.snapshot_every)
     approvals = settings.policy_approvals
-    admin = PolicyAdministration(active, archive, clock, store=store, approvals_required=approvals)
-    requalify = Requalifier(store, SIGNOFF_ACTOR, snapshot_every=settings.snapshot_every)
+    requalify = Requalifier(store, snapshot_every=settings.snapshot_every)
+    admin = PolicyAdministration(
+        active, archive, clock, store=store, approvals_required=approvals, requalify=requalify
+    )
     signoff = PolicySignoff(active, archive, store, clock, approvals, requalify=requalify)
     signoff.resume()  # what took effect while the server was down, and what is still due
     # Instances sharing a database take turns to tick (the store says whose turn it is).

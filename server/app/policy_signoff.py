@@ -48,7 +48,7 @@ from sqm.domain.policy_changes import (
     is_policy_stream,
     validate_policy_change,
 )
-from sqm.domain.ports import EventStore, Policy, RecordedEvent
+from sqm.domain.ports import EventStore, RecordedEvent
 from sqm.domain.serialization import (
     event_to_payload,
     policy_change_from_payload,
@@ -59,10 +59,7 @@ from sqm.rules.tooling.lint import Finding
 from sqm.server.app.pipeline import Job, Pipeline, RequestContext, StreamKind
 from sqm.server.app.policies import ActivePolicy, Compile, compile_pack, version_files
 from sqm.server.app.policy_admin import checked_pack
-
-Requalify = Callable[[Policy, datetime, str], object]
-"""Called with a version taking effect, its time and its activation's request id, before
-the activation is recorded (:class:`~sqm.server.app.requalification.Requalifier`)."""
+from sqm.server.app.requalification import Requalify
 
 SIGNOFF_ACTOR = "sqm sign-off"
 """Who records that an approved proposal took effect: the server, when its time came."""

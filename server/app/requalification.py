@@ -14,7 +14,7 @@ Each supplier's re-evaluation has a request id made of the activation's, so doin
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
@@ -26,7 +26,13 @@ from sqm.server.app.pipeline import Job, RequestContext
 from sqm.server.app.suppliers import SupplierService
 
 PAGE = 500
+ACTOR = "sqm policy activation"
+"""Who records a re-evaluation: the server, as a version takes effect."""
 log = logging.getLogger(__name__)
+
+Requalify = Callable[[Policy, datetime, str], object]
+"""Called with a version taking effect, its time and its activation's request id
+(:class:`Requalifier`, or nothing for a server built without one)."""
 
 
 @attrs.frozen
@@ -41,7 +47,7 @@ class Requalified:
 class Requalifier:
     """Evaluates every qualified supplier again under a version taking effect, if it says so."""
 
-    def __init__(self, store: EventStore, actor: str, *, snapshot_every: int = 1) -> None:
+    def __init__(self, store: EventStore, actor: str = ACTOR, *, snapshot_every: int = 1) -> None:
         self._store = store
         self._actor = actor
         self._snapshot_every = snapshot_every

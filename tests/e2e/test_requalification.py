@@ -93,3 +93,23 @@ def test_qualified_suppliers_are_re_evaluated_when_such_a_pack_takes_effect(
     assert event.decision.rule_id == "QUAL-001"
     assert event.decision.policy_version == load_pack(reaching).version
     assert "weighted_score >= 80 (actual 75)" in event.decision.message
+
+
+def test_a_direct_activation_re_evaluates_qualified_suppliers_too(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """`ActivatePolicy` (a server without four eyes) takes effect at once: the same
+    re-evaluation, recorded by the server as it activates; a retry records nothing more.
+    """
+    reaching = _pass_mark_80(tmp_path / "reaching", "qualified_suppliers")
+    with SqmClient(server.address) as client:
+        qualify(client, "low-nx", MIDDLING_SCORES)
+        with PolicyClient(server.address, actor="alice") as alice:
+            alice.activate_directory(reaching, request_id="activate-80")
+            alice.activate_directory(reaching, request_id="activate-80")
+        events = list(client.list_supplier_events("low-nx"))
+        state = client.get_supplier("low-nx").state
+
+    assert state == pb.LIFECYCLE_STATE_CANDIDATE
+    revocations = [e for e in events if e.HasField("decision") and "revoked" in e.decision.message]
+    assert len(revocations) == 1
