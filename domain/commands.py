@@ -171,7 +171,8 @@ class ReevaluateQualification:
 
     Issued when a version that applies to suppliers already qualified takes effect: one
     that no longer passes goes back to candidate. Anything but a qualified supplier (a
-    contracted one keeps its contract) is left as it is, and nothing is recorded.
+    contracted one keeps its contract), or a policy whose qualification changes apply to
+    new evaluations only, leaves the supplier as it is, and nothing is recorded.
     """
 
     supplier_id: str

@@ -92,6 +92,7 @@ from sqm.domain.model import (
     Measurement,
     Observation,
     Penalty,
+    QualificationChanges,
     Review,
     Stage,
     SupplierState,
@@ -545,6 +546,8 @@ def _reevaluate(
 ) -> list[Event]:
     if state.lifecycle is not LifecycleState.QUALIFIED:
         return []  # a contracted supplier keeps its contract; a candidate awaits evidence
+    if policy.qualification_changes_apply_to is not QualificationChanges.QUALIFIED_SUPPLIERS:
+        return []  # the policy leaves recorded qualifications standing (既往不咎)
     # Judged at the command's time: a certificate that lapsed since no longer counts.
     context = DecisionContext(Stage.QUALIFICATION, state, command.occurred_at)
     return revoke_unless_qualifying(policy.evaluate(context), context, policy)

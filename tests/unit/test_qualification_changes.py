@@ -181,3 +181,20 @@ def test_a_contracted_supplier_keeps_its_contract(
     assert state.lifecycle is LifecycleState.CONTRACTED
 
     assert decide(ReevaluateQualification("acme", LATER), state, pass_mark_75) == []
+
+
+def test_a_policy_for_new_evaluations_only_leaves_a_recorded_qualification_standing(
+    pass_mark_70: Policy, tmp_path: Path
+) -> None:
+    """Pass mark 75 without the setting: the qualification at 72 stands (既往不咎)."""
+    folder = default_pack_variant(
+        tmp_path / "p", "qualification.yaml",
+        '{fact: weighted_score, op: ">=", value: 70}',
+        '{fact: weighted_score, op: ">=", value: 75}',
+    )  # fmt: skip
+    state = _qualified(72.0, pass_mark_70)
+
+    assert (
+        decide(ReevaluateQualification("acme", LATER), state, CompiledPolicy(load_pack(folder)))
+        == []
+    )
