@@ -179,6 +179,23 @@ class ReevaluateQualification:
     occurred_at: datetime
 
 
+REEVALUATION_REQUEST = ":reevaluate:"
+"""What the request id of every re-evaluation holds, so a replay of the record (a backtest)
+knows the request for what it was."""
+
+
+def reevaluation_request_id(activation: str, supplier_id: str) -> str:
+    """The request id of ``supplier_id``'s re-evaluation when activation ``activation``
+    (its request id) takes effect: the same on every try, so it is recorded once.
+    """
+    return f"{activation}{REEVALUATION_REQUEST}{supplier_id}"
+
+
+def is_reevaluation_request(request_id: str) -> bool:
+    """True for the request id of a re-evaluation (:func:`reevaluation_request_id`)."""
+    return REEVALUATION_REQUEST in request_id
+
+
 @attrs.frozen
 class OpenReview:
     """Put a contracted supplier under review."""

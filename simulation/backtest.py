@@ -15,7 +15,8 @@ candidate. Recorded qualifications stand, unless the candidate's
 ``qualification_changes_apply_to`` is ``qualified_suppliers``: then a supplier still
 qualified at that time is evaluated again then, as the server does when such a version takes
 effect (:class:`~sqm.domain.commands.ReevaluateQualification`). Without a time, the candidate
-decides the whole history.
+decides the whole history. A re-evaluation the server recorded (known by its request id) is
+replayed as one, so the candidate decides it again.
 
 Limits, by construction: time advances where it did in the record (every tick that recorded
 something), so a deadline only the candidate has fires at the next such moment or command,
@@ -46,6 +47,7 @@ from sqm.domain.commands import (
     RecordSatisfactionSurvey,
     ReevaluateQualification,
     SignContract,
+    is_reevaluation_request,
 )
 from sqm.domain.events import DecisionRecorded, Event, LifecycleTransitioned
 from sqm.domain.evolve import fold
@@ -270,6 +272,8 @@ def commands_of(stream: Sequence[RecordedEvent], events: Sequence[Event]) -> Ite
 def command_from(supplier_id: str, recorded: RecordedEvent, event: Event) -> Command | None:
     """The command a request whose first event is ``event`` carried."""
     kind = recorded.event_type
+    if is_reevaluation_request(recorded.request_id):
+        return ReevaluateQualification(supplier_id, event.occurred_at)
     if kind in _SAME_FIELDS:
         fields = {**recorded.payload, "supplier_id": supplier_id}
         return converter.structure(fields, COMMAND_TYPES[_SAME_FIELDS[kind]])

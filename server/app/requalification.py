@@ -19,7 +19,7 @@ from datetime import datetime
 
 import attrs
 
-from sqm.domain.commands import Command, ReevaluateQualification
+from sqm.domain.commands import Command, ReevaluateQualification, reevaluation_request_id
 from sqm.domain.model import LifecycleState, QualificationChanges, SupplierState
 from sqm.domain.ports import EventStore, Policy
 from sqm.server.app.pipeline import Job, RequestContext
@@ -97,9 +97,8 @@ class Requalifier:
         # Never before the supplier's last record: time only moves forward along a stream.
         when = max(at, state.updated_at) if state.updated_at is not None else at
         # time_defaulted: a retry may compute another time; the request is the same one.
-        context = RequestContext(
-            f"{activation}:reevaluate:{state.supplier_id}", self._actor, time_defaulted=True
-        )
+        request_id = reevaluation_request_id(activation, state.supplier_id)
+        context = RequestContext(request_id, self._actor, time_defaulted=True)
         return Job(ReevaluateQualification(state.supplier_id, when), context)
 
 

@@ -26,6 +26,7 @@ from sqm.domain.commands import (
 from sqm.domain.model import Certificate, CertificateKind, Money, ServiceCategory
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
 from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.requalification import Requalifier
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.simulation.backtest import backtest
@@ -56,7 +57,8 @@ BELOW_75 = {_supplier_id(i) for i in range(30) if _score(i) < 75}
 REEVALUATED_OUT = sorted(s for s in BELOW_75 if int(s[-2:]) % 2 == 1)
 
 
-def _pass_mark_75(folder: Path, applies_to: str | None) -> Path:
+def pass_mark_75(folder: Path, applies_to: str | None) -> Path:
+    """The default pack with a pass mark of 75 and, if given, the grandfathering setting."""
     pack = default_pack_variant(
         folder, "qualification.yaml",
         '{fact: weighted_score, op: ">=", value: 70}',
@@ -79,10 +81,10 @@ def history(tmp_path: Path) -> Iterator[SqliteEventStore]:
     service = SupplierService(store, lambda: policy)
     for index in range(30):
         signed = EARLY_CONTRACT if index % 2 == 0 else LATE_CONTRACT
-        _qualify(service, _supplier_id(index), _score(index), QUALIFIED_AT)
+        qualify_at(service, _supplier_id(index), _score(index), QUALIFIED_AT)
         _sign(service, _supplier_id(index), signed)
     for supplier_id in ("late-a", "late-b"):
-        _qualify(service, supplier_id, 72.0, LATE_ARRIVAL)
+        qualify_at(service, supplier_id, 72.0, LATE_ARRIVAL)
     yield store
     store.close()
 
@@ -91,7 +93,8 @@ def _run(service: SupplierService, command: object, request_id: str) -> None:
     service.execute(command, RequestContext(request_id, "grandfathering-test"))  # type: ignore[arg-type]
 
 
-def _qualify(service: SupplierService, supplier_id: str, score: float, at: datetime) -> None:
+def qualify_at(service: SupplierService, supplier_id: str, score: float, at: datetime) -> None:
+    """Register ``supplier_id`` and qualify it with ``score`` on every criterion at ``at``."""
     year = timedelta(days=365)
     certificates = tuple(
         Certificate(kind, f"{kind}-1", "issuer", at - year, at + 2 * year)
@@ -120,7 +123,7 @@ def test_from_the_beginning_of_history_a_raised_pass_mark_re_decides_past_qualif
     history: SqliteEventStore, tmp_path: Path
 ) -> None:
     """The complaint: without an effective time, the 15 under 75 are no longer qualified."""
-    report = backtest(history, load_pack(_pass_mark_75(tmp_path / "p", None)), source="h")
+    report = backtest(history, load_pack(pass_mark_75(tmp_path / "p", None)), source="h")
 
     assert report["effective_from"] == ""
     assert set(_changed(report)) == BELOW_75 | {"late-a", "late-b"}
@@ -133,7 +136,7 @@ def test_qualifications_recorded_before_the_effective_time_stand_for_new_evaluat
     """Effective after the 30 qualifications: none of them changes; the two evaluated
     after it (72 < 75) are the only differences.
     """
-    pack = load_pack(_pass_mark_75(tmp_path / "p", "new_evaluations"))
+    pack = load_pack(pass_mark_75(tmp_path / "p", "new_evaluations"))
     report = backtest(history, pack, source="h", effective_from=EFFECTIVE)
 
     assert _changed(report) == ["late-a", "late-b"]
@@ -150,7 +153,7 @@ def test_qualified_suppliers_under_the_new_mark_and_not_yet_contracted_go_back_t
     time are re-evaluated then and revoked (their later contract is refused); those
     contracted before keep their contract.
     """
-    pack = load_pack(_pass_mark_75(tmp_path / "p", "qualified_suppliers"))
+    pack = load_pack(pass_mark_75(tmp_path / "p", "qualified_suppliers"))
     report = backtest(history, pack, source="h", effective_from=EFFECTIVE)
 
     by_id = {s["supplier_id"]: s for s in report["suppliers"]}
@@ -194,7 +197,7 @@ def test_sqm_backtest_says_and_shows_the_effective_time_and_grandfathering(
     """
     database = tmp_path / "history.sqlite3"
     history.close()
-    pack = _pass_mark_75(tmp_path / "p", "qualified_suppliers")
+    pack = pass_mark_75(tmp_path / "p", "qualified_suppliers")
     out_json, out_html = tmp_path / "bt.json", tmp_path / "bt.html"
 
     ran = sqm(
@@ -227,3 +230,39 @@ def test_a_time_without_an_offset_is_refused(tmp_path: Path) -> None:
 
     assert ran.returncode == 2
     assert "give the time with its offset" in ran.stderr
+
+
+@pytest.fixture
+def reevaluated(tmp_path: Path) -> Iterator[SqliteEventStore]:
+    """The 30 qualified under 70; then, at EFFECTIVE, the server's re-evaluation under a
+    pass mark of 75 for qualified suppliers (recorded as the server records it).
+    """
+    store = SqliteEventStore(tmp_path / "history.sqlite3", clock=lambda: QUALIFIED_AT)
+    policy = CompiledPolicy(load_pack(default_pack_dir()))
+    service = SupplierService(store, lambda: policy)
+    for index in range(30):
+        qualify_at(service, _supplier_id(index), _score(index), QUALIFIED_AT)
+    reaching = CompiledPolicy(load_pack(pass_mark_75(tmp_path / "p75", "qualified_suppliers")))
+    done = Requalifier(store)(reaching, EFFECTIVE, "policy-activation:1")
+    assert sorted(done.revoked) == sorted(BELOW_75)
+    yield store
+    store.close()
+
+
+def test_a_re_evaluation_the_server_recorded_replays_as_one(
+    reevaluated: SqliteEventStore, tmp_path: Path
+) -> None:
+    """Under the pack that re-evaluated, from its time: no difference; under a pack for new
+    evaluations only, the 15 it sent back to candidate would have stayed qualified.
+    """
+    same = load_pack(pass_mark_75(tmp_path / "same", "qualified_suppliers"))
+    grandfathering = load_pack(pass_mark_75(tmp_path / "new", "new_evaluations"))
+
+    replayed = backtest(reevaluated, same, source="h", effective_from=EFFECTIVE)
+    kept = backtest(reevaluated, grandfathering, source="h", effective_from=EFFECTIVE)
+
+    assert _changed(replayed) == []
+    assert replayed["totals"]["refused"] == 0
+    assert set(_changed(kept)) == BELOW_75
+    states = {s["supplier_id"]: s["state"] for s in kept["suppliers"]}
+    assert {states[s]["candidate"] for s in BELOW_75} == {"qualified"}
