@@ -205,10 +205,20 @@ def _backtest(args: argparse.Namespace) -> int:
     totals = result["totals"]
     print(
         f"{totals['suppliers']} supplier(s) replayed under {pack.name} {pack.version[:12]}:"
-        f" {totals['changed']} would differ, {totals['state_changed']} in their state",
+        f" {totals['changed']} would differ, {totals['state_changed']} in their state"
+        + _revoked(result),
         file=sys.stderr,
     )
     return OK
+
+
+def _revoked(result: dict[str, Any]) -> str:
+    if not result["effective_from"] or result["qualification_changes_apply_to"] != (
+        QualificationChanges.QUALIFIED_SUPPLIERS
+    ):
+        return ""
+    revoked = result["totals"]["qualifications_revoked"]
+    return f"; {revoked} qualification(s) revoked when it takes effect"
 
 
 def _taking_effect(at: datetime | None, applies_to: QualificationChanges) -> str:

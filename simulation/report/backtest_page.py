@@ -106,7 +106,7 @@ def render_backtest(result: Mapping[str, Any]) -> str:
     )
     totals = result.get("totals", {})
     sections = (
-        _backtest_summary(totals),
+        _backtest_summary(totals, reevaluated=_reevaluated(result)),
         _state_comparison_section(replays),
         _changed_suppliers_section(replays, totals),
         _refused_section(result.get("suppliers", []), totals),
@@ -167,7 +167,14 @@ def _penalty_totals_table(penalties: Sequence[tuple[str, Decimal, Decimal]]) -> 
     )
 
 
-def _backtest_summary(totals: Mapping[str, Any]) -> str:
+def _reevaluated(result: Mapping[str, Any]) -> bool:
+    """True when the candidate took effect in the history and re-evaluated the qualified."""
+    return bool(result.get("effective_from")) and (
+        result.get("qualification_changes_apply_to") == "qualified_suppliers"
+    )
+
+
+def _backtest_summary(totals: Mapping[str, Any], *, reevaluated: bool = False) -> str:
     suppliers = _whole(totals.get("suppliers", 0), "totals.suppliers")
     changed = _whole(totals.get("changed", 0), "totals.changed")
     state_changed = _whole(totals.get("state_changed", 0), "totals.state_changed")
@@ -184,6 +191,15 @@ def _backtest_summary(totals: Mapping[str, Any]) -> str:
             f"of {_whole(totals.get('commands', 0), 'totals.commands'):,} replayed",
         ),
     ]
+    if reevaluated:
+        revoked = _whole(totals.get("qualifications_revoked", 0), "totals.qualifications_revoked")
+        tiles.append(
+            _Tile(
+                "Qualifications revoked when it takes effect",
+                _count(revoked),
+                "suppliers still qualified then, evaluated again",
+            )
+        )
     tiles += [
         _Tile(
             f"Penalty change {currency}",

@@ -192,8 +192,9 @@ def test_the_candidate_decides_only_from_its_effective_time_in_the_middle_of_his
 def test_sqm_backtest_says_and_shows_the_effective_time_and_grandfathering(
     history: SqliteEventStore, tmp_path: Path
 ) -> None:
-    """``--effective-from`` is printed, written in the JSON and shown on the page; without
-    it, the command says it decides from the beginning of history.
+    """``--effective-from`` is printed, written in the JSON (the same with ``--jobs 2``)
+    and shown on the page; without it, the command says it decides from the beginning of
+    history.
     """
     database = tmp_path / "history.sqlite3"
     history.close()
@@ -205,11 +206,16 @@ def test_sqm_backtest_says_and_shows_the_effective_time_and_grandfathering(
         "--effective-from", "2027-01-14T17:00:00+08:00",
         "--json", str(out_json), "--html", str(out_html),
     )  # fmt: skip
+    shared = sqm(
+        "backtest", "--policy", str(pack), "--database", str(database),
+        "--effective-from", "2027-01-14T17:00:00+08:00", "--jobs", "2",
+    )  # fmt: skip
     whole = sqm("backtest", "--policy", str(pack), "--database", str(database))
 
     assert ran.returncode == 0, ran.stderr
     assert "takes effect at 2027-01-14T09:00:00.000000Z" in ran.stderr
     assert "qualified_suppliers" in ran.stderr
+    assert "6 qualification(s) revoked when it takes effect" in ran.stderr
     result = json.loads(out_json.read_text(encoding="utf-8"))
     assert result["effective_from"] == "2027-01-14T09:00:00.000000Z"
     assert result["totals"]["qualifications_revoked"] == 6
@@ -217,6 +223,8 @@ def test_sqm_backtest_says_and_shows_the_effective_time_and_grandfathering(
     assert page == render_backtest(result)
     assert "2027-01-14T09:00:00.000000Z" in page
     assert "qualified_suppliers" in page
+    assert "Qualifications revoked when it takes effect" in page
+    assert shared.stdout == out_json.read_text(encoding="utf-8")  # --jobs 2: the same bytes
     assert whole.returncode == 0, whole.stderr
     assert "from the beginning of history" in whole.stderr
 
