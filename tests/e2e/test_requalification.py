@@ -8,7 +8,9 @@ default) leaves every recorded qualification standing (既往不咎).
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from tests.e2e.test_policy_activation import MIDDLING_SCORES, qualify
 from tests.policy_fixtures import raise_threshold
 
 pytestmark = pytest.mark.e2e
+LEAD = timedelta(seconds=8)
+"""How far ahead a pack is scheduled: room for the checks made before its time."""
 HIGH_SCORES = dict.fromkeys(MIDDLING_SCORES, 90.0)
 
 
@@ -113,3 +117,31 @@ def test_a_direct_activation_re_evaluates_qualified_suppliers_too(
     assert state == pb.LIFECYCLE_STATE_CANDIDATE
     revocations = [e for e in events if e.HasField("decision") and "revoked" in e.decision.message]
     assert len(revocations) == 1
+
+
+def test_a_scheduled_pack_re_evaluates_at_its_effective_time_and_not_before(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Approved for T: the supplier stays qualified until T; the first request after T
+    finds it back to candidate, the revocation recorded at T.
+    """
+    reaching = _pass_mark_80(tmp_path / "reaching", "qualified_suppliers")
+    at = (datetime.now(UTC) + LEAD).replace(microsecond=0)
+    with SqmClient(server.address) as client:
+        qualify(client, "low-nx", MIDDLING_SCORES)
+        with PolicyClient(server.address, actor="alice") as alice:
+            number = alice.propose_directory(reaching, effective_at=at).proposal.number
+            alice.approve(number)
+            before = client.get_supplier("low-nx").state
+            assert datetime.now(UTC) < at, "the machine was too slow to check before the time"
+            time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.2)
+            alice.list_proposals()  # any read of the policy after T makes the change
+        after = client.get_supplier("low-nx").state
+        events = list(client.list_supplier_events("low-nx"))
+
+    assert before == pb.LIFECYCLE_STATE_QUALIFIED
+    assert after == pb.LIFECYCLE_STATE_CANDIDATE
+    (revocation,) = [
+        e for e in events if e.HasField("decision") and "revoked" in e.decision.message
+    ]
+    assert revocation.occur_time.ToDatetime(UTC) == at
