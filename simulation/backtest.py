@@ -435,6 +435,8 @@ def _first_difference(replay: SupplierReplay) -> dict[str, str] | None:
         after = Counter(rule for moment, rule in candidate if moment == at)
         what = [f"{rule} fired under the candidate only" for rule in sorted(after - before)]
         what += [f"{rule} fired under the recorded pack only" for rule in sorted(before - after)]
+        if replay.revoked_at == at:
+            what.insert(0, "qualification revoked on re-evaluation as the candidate takes effect")
         return {"at": at, "what": "; ".join(what) or "the same rules fired in another order"}
     return None
 

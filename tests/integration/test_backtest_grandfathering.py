@@ -164,6 +164,8 @@ def test_qualified_suppliers_under_the_new_mark_and_not_yet_contracted_go_back_t
         assert by_id[supplier_id]["state"] == {"recorded": "contracted", "candidate": "candidate"}
         assert by_id[supplier_id]["qualification_revoked_at"] == "2027-01-14T09:00:00.000000Z"
         assert [r["command"] for r in by_id[supplier_id]["refused"]] == ["SignContract"]
+        first = by_id[supplier_id]["first_difference"]["what"]
+        assert first.startswith("qualification revoked on re-evaluation as the candidate takes")
     assert set(_changed(report)) == {*REEVALUATED_OUT, "late-a", "late-b"}
 
 
