@@ -23,6 +23,7 @@ from sqm.domain.model import (
     Decision,
     Measurement,
     Money,
+    QualificationChanges,
     ServiceCategory,
     Severity,
     SlaObjective,
@@ -362,6 +363,13 @@ class Policy(Protocol):
     @property
     def calendar(self) -> Calendar:
         """The pack's time zone and holidays: where its months and business days are counted."""
+        ...
+
+    @property
+    def qualification_changes_apply_to(self) -> QualificationChanges:
+        """Whether suppliers already qualified are evaluated again when this version takes
+        effect, or only new evaluations follow its qualification rules.
+        """
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:
