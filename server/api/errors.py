@@ -90,6 +90,20 @@ class TimeTravelRefused(DomainError):
         )
 
 
+class ForeignSupplier(DomainError):
+    """A caller bound to one supplier named another (or none) where its own must be named."""
+
+    reason = "PERMISSION_DENIED"
+
+    def __init__(self, method: str, field: str, supplier: str) -> None:
+        self.method = method
+        self.field = field
+        super().__init__(
+            f"a supplier's token may name only its own supplier, suppliers/{supplier},"
+            f" in `{field}` of {method}"
+        )
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     TimeTravelRefused: grpc.StatusCode.FAILED_PRECONDITION,
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -117,6 +131,7 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     ProposalNotFound: grpc.StatusCode.NOT_FOUND,
     # SAME_APPROVER and SIGNOFF_REQUIRED among them.
     PolicyChangePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    ForeignSupplier: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 
