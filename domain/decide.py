@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import lifecycle
+from sqm.domain import lifecycle, supplier_side
 from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AdvanceTime,
@@ -564,4 +564,5 @@ _HANDLERS: dict[type, Handler] = {
     RecordTraining: _training,
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
+    **supplier_side.HANDLERS,
 }

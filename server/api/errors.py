@@ -34,6 +34,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionNotFound,
 )
 from sqm.domain.policy_changes import PolicyChangePrecondition, ProposalNotFound
+from sqm.domain.supplier_side import NoticeNotFound, SupplierSidePrecondition
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
@@ -132,6 +133,9 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     # SAME_APPROVER and SIGNOFF_REQUIRED among them.
     PolicyChangePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     ForeignSupplier: grpc.StatusCode.PERMISSION_DENIED,
+    NoticeNotFound: grpc.StatusCode.NOT_FOUND,
+    # NOTICE_ALREADY_ACKNOWLEDGED, PENALTY_ALREADY_DISPUTED and PENALTY_NOT_DISPUTED.
+    SupplierSidePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -219,6 +223,8 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
         subject = ("POLICY_SIGNOFF", error.subject)
     elif isinstance(error, TimeTravelRefused):
         subject = ("DRILL_MODE", "AdvanceTime")
+    elif isinstance(error, SupplierSidePrecondition):
+        subject = (error.reason, error.subject)
     if subject is None:
         return None
     return error_details_pb2.PreconditionFailure.Violation(
