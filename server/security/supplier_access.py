@@ -65,6 +65,10 @@ SUPPLIER_ACCESS: SupplierAccess = {
     f"{_S}SubmitSelfCheck": own("name"),
     f"{_S}SubmitProgressReport": own("name"),
     f"{_S}SubmitImprovementPlan": own("name"),
+    f"{_S}ListNotices": own("parent"),
+    f"{_S}AcknowledgeNotice": own("name"),
+    f"{_S}DisputePenalty": own("name"),
+    f"{_S}DecidePenaltyDispute": DENIED,  # the operator decides, never the supplier
     # The operator's side of the process.
     f"{_S}RegisterSupplier": DENIED,
     f"{_S}SubmitQualificationEvidence": DENIED,  # scores are the evaluators' to give
