@@ -4,8 +4,11 @@ and disputes a service credit that the operator then decides, on a real `sqm ser
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -14,6 +17,7 @@ from sqm.client import SqmClient, SqmError
 from sqm.client.audit_client import AuditClient
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
+from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, availability_row, contracted
 from tests.e2e.server_process import ServerProcess
 
@@ -209,3 +213,29 @@ def test_dispute_errors_are_named(
     )
     assert [e.type for e in upheld.events] == ["PenaltyDisputeDecided"]
     assert operator.list_penalties("acme").penalties[-1].penalty_id == penalty_id
+
+
+def test_the_command_line_lists_acknowledges_disputes_and_decides(server: ServerProcess) -> None:
+    """`sqm notices list|ack`, `sqm penalty dispute|decide`: each caller with its own token."""
+    # In the past: the commands record at the server's clock, after these events.
+    timeline = Timeline(datetime.now(UTC).replace(microsecond=0) - timedelta(days=20))
+    with SqmClient(server.address, token=OPERATOR) as operator:
+        contracted(operator, "acme", timeline)
+        penalty_id = credit(operator, timeline)
+
+    def run(token: str, *args: str) -> str:
+        done = sqm(*args, "--server", server.address, "--token", token, "--output", "json")
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def credit_notices() -> list[dict[str, Any]]:
+        listed = json.loads(run(ACME, "notices", "list", "acme"))["notices"]
+        return [n for n in listed if n["event"]["type"] == "PenaltyAssessed"]
+
+    (notice,) = credit_notices()
+    assert not notice.get("acknowledged", False)
+    run(ACME, "notices", "ack", "acme", str(notice["event"]["sequence"]))
+    assert credit_notices()[0]["acknowledged"]
+    run(ACME, "penalty", "dispute", "acme", penalty_id, "--grounds", GROUNDS)
+    decided = json.loads(run(OPERATOR, "penalty", "decide", "acme", penalty_id, "accepted"))
+    assert [e["type"] for e in decided["events"]] == ["PenaltyDisputeDecided", "PenaltyReversed"]
