@@ -242,12 +242,13 @@ def test_a_supplier_is_denied_every_allowed_method_on_another_supplier(
     assert code == grpc.StatusCode.PERMISSION_DENIED or SUPPLIER_ACCESS[method].answer_cut_to_caller
 
 
+@pytest.mark.parametrize("named", ["acme", "beta"])
 @pytest.mark.parametrize("method", DENIED)
-def test_a_supplier_is_denied_every_other_method_even_on_its_own_supplier(
-    suppliers_server: ServerProcess, method: str
+def test_a_supplier_is_denied_every_other_method_on_any_supplier(
+    suppliers_server: ServerProcess, method: str, named: str
 ) -> None:
     """Needs, policy, audit, admin and the operator's process methods: PERMISSION_DENIED."""
-    request = _request_naming(method, "acme")
+    request = _request_naming(method, named)
     code = _status_of(suppliers_server.address, SUPPLIER_TOKENS["acme"], method, request)
     assert code == grpc.StatusCode.PERMISSION_DENIED
 

@@ -47,6 +47,8 @@ from sqm.server.security.auth import (
     current_actor,
     tokens_from_string,
 )
+from sqm.server.security.supplier_access import SUPPLIER_ACCESS, SupplierAccess
+from sqm.server.security.supplier_scope import SupplierScopeInterceptor
 from sqm.server.security.tls import TlsConfigError, channel_credentials, optional_server_credentials
 from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
 from tests.certificates import Pki, make_pki
@@ -232,12 +234,15 @@ def serve(stub: StubSuppliers, metrics: Metrics) -> Iterator[Callable[..., Runni
         credentials: grpc.ServerCredentials | None = None,
         *,
         public_reflection: bool = False,
+        supplier_access: SupplierAccess | None = None,
     ) -> Running:
         async def build() -> tuple[grpc.aio.Server, int]:
+            scope = [] if supplier_access is None else [SupplierScopeInterceptor(supplier_access)]
             server = grpc.aio.server(
                 interceptors=[
                     ObservabilityInterceptor(metrics),
                     AuthInterceptor(tokens, public_reflection=public_reflection),
+                    *scope,
                 ]
             )
             supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(stub, server)
@@ -746,3 +751,35 @@ def test_tls_settings_are_checked_before_the_server_starts(pki: Pki, tmp_path: P
         optional_server_credentials(pki.server_key, pki.server_cert)
     with pytest.raises(TlsConfigError, match="needs its private key"):
         channel_credentials(pki.ca, pki.client_cert)
+
+
+# --- a supplier's token -------------------------------------------------------------------
+
+SUPPLIER_TOKEN = "acme-portal-token-000005"
+
+
+def test_a_supplier_reaches_its_own_supplier_and_is_named_with_its_binding(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """The handler runs for its own supplier and sees the actor bound to it."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access=SUPPLIER_ACCESS)
+    request = supplier_service_pb2.GetSupplierRequest(name="suppliers/acme").SerializeToString()
+    with running.channel() as channel:
+        call(channel, GET_SUPPLIER, request, (("authorization", f"Bearer {SUPPLIER_TOKEN}"),))
+    assert stub.callers == [Actor("acme-portal", Role.SUPPLIER, "acme")]
+
+
+def test_a_method_the_supplier_table_does_not_name_is_refused_to_suppliers(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """Fail closed: a method missing from the table is PERMISSION_DENIED before its handler."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access={})
+    request = supplier_service_pb2.GetSupplierRequest(name="suppliers/acme").SerializeToString()
+    metadata = (("authorization", f"Bearer {SUPPLIER_TOKEN}"),)
+    with running.channel() as channel:
+        error = failure(lambda: call(channel, GET_SUPPLIER, request, metadata))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(error).reason == "PERMISSION_DENIED"
+    assert stub.callers == []
