@@ -98,10 +98,12 @@ class ForeignSupplier(DomainError):
 
     def __init__(self, method: str, field: str, supplier: str) -> None:
         self.method = method
-        self.field = field
+        self.field = field  # empty: the method is not one a supplier may call at all
         super().__init__(
             f"a supplier's token may name only its own supplier, suppliers/{supplier},"
             f" in `{field}` of {method}"
+            if field
+            else f"a supplier's token may not call {method}"
         )
 
 

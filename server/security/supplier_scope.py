@@ -32,6 +32,7 @@ from sqm.server.security.supplier_access import (
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Check = Callable[[Any, Context], Any]
+SQM_PACKAGE = "sqm."
 
 
 class SupplierScopeInterceptor(ServerInterceptor):
@@ -47,37 +48,35 @@ class SupplierScopeInterceptor(ServerInterceptor):
         """The same handler, checking the request first when the caller is a supplier."""
         handler = await continuation(handler_call_details)
         supplier = current_actor().supplier
-        if handler is None or supplier is None:
-            return handler
         method = handler_call_details.method.lstrip("/")
+        # Health and reflection name no supplier: the role table alone decides them.
+        if handler is None or supplier is None or not method.startswith(SQM_PACKAGE):
+            return handler
         scope = self._access.get(method)
-        check = _checker(method, scope, supplier)
         behaviour, factory = handler_shape(handler)
         if handler.request_streaming or scope is None or not scope.allowed:
-            # Fail closed: a stream of requests cannot be checked before it is read.
-            wrapped = _refusing(check, behaviour)
+            # Fail closed: a method the table does not allow, or a stream of requests, which
+            # cannot be checked before its handler reads it.
+            wrapped = _refusing(ForeignSupplier(method, "", supplier))
         elif inspect.isasyncgenfunction(behaviour):
-            wrapped = _checked_stream(check, behaviour)
+            wrapped = _checked_stream(_checker(method, scope, supplier), behaviour)
         else:
-            wrapped = _checked_call(check, behaviour)
+            wrapped = _checked_call(_checker(method, scope, supplier), behaviour)
         return factory(wrapped, handler.request_deserializer, handler.response_serializer)
 
 
-def _checker(method: str, scope: Scope | None, supplier: str) -> Check:
+def _checker(method: str, scope: Scope, supplier: str) -> Check:
     async def check(request: Any, context: Context) -> None:
-        if scope is None or not scope.allowed:
-            field: str | None = "request"
-        else:
-            field = foreign_field(scope, request, supplier)
+        field = foreign_field(scope, request, supplier)
         if field is not None:
             await abort(context, ForeignSupplier(method, field, supplier))
 
     return check
 
 
-def _refusing(check: Check, behaviour: Any) -> Callable[..., Any]:
+def _refusing(refusal: ForeignSupplier) -> Callable[..., Any]:
     async def refuse(request: Any, context: Context) -> None:
-        await check(None, context)
+        await abort(context, refusal)
 
     return refuse
 

@@ -783,3 +783,11 @@ def test_a_method_the_supplier_table_does_not_name_is_refused_to_suppliers(
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_info(error).reason == "PERMISSION_DENIED"
     assert stub.callers == []
+
+
+def test_a_supplier_may_list_the_services_by_reflection(serve: Callable[..., Running]) -> None:
+    """Reflection names no supplier: the role table alone admits a supplier's token to it."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access=SUPPLIER_ACCESS)
+    metadata = (("authorization", f"Bearer {SUPPLIER_TOKEN}"),)
+    assert "sqm.v1.SupplierService" in _list_services(running, metadata)
