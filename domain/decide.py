@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import lifecycle, supplier_side
+from sqm.domain import lifecycle
 from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AdvanceTime,
@@ -96,6 +96,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Policy
+from sqm.domain.supplier_side import HANDLERS as SUPPLIER_SIDE_HANDLERS
 from sqm.domain.validation import validate, validate_against
 
 __all__ = ["apply", "decide", "decide_and_fold", "fold"]
@@ -564,5 +565,5 @@ _HANDLERS: dict[type, Handler] = {
     RecordTraining: _training,
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
-    **supplier_side.HANDLERS,
+    **SUPPLIER_SIDE_HANDLERS,
 }
