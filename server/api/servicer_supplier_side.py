@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.supplier_side import NOTICE_TYPES
 from sqm.server.api import mapping, pagination, supplier_side_mapping
 from sqm.server.api.errors import translated
@@ -48,6 +49,9 @@ class SupplierSideMethods(ServicerBase):
     ) -> api.AcknowledgeNoticeResponse:
         """Record that the supplier read a notice; NOT_FOUND unless it is one of its own."""
         parent = supplier_id(request.name, "name")
+        if request.notice_sequence <= 0:  # before the lookup: a bad sequence is not NOT_FOUND
+            problem = "expected the notice's event sequence, from 1"
+            raise InvalidCommand([FieldViolation("notice_sequence", problem)])
         notice = await self._run(self._service.notice, parent, request.notice_sequence)
         # The notice's type comes from the record, never from the caller.
         mapper = partial(supplier_side_mapping.acknowledge_notice, notice_type=notice.event_type)

@@ -4,8 +4,10 @@ Tokens come from a YAML file or the ``SQM_TOKENS`` environment variable; only th
 digests are kept in memory. Each call's method is looked up in :data:`ACCESS_RULES` (exact
 name first, then the longest ``*`` prefix); a method no rule names is denied (fail closed),
 except health checking, which anyone may call (reflection too, when configured public:
-otherwise it needs a valid token like any other method). The authenticated actor
-reaches the servicer through :func:`current_actor`.
+otherwise it needs a valid token like any other method). A ``supplier`` token, bound to one
+supplier, may call what :data:`~sqm.server.security.supplier_access.SUPPLIER_ACCESS` allows,
+on its own supplier only (:mod:`sqm.server.security.supplier_scope` checks the request). The
+authenticated actor reaches the servicer through :func:`current_actor`.
 """
 
 from __future__ import annotations
@@ -132,7 +134,9 @@ class AccessPolicy:
         return any(_matches(pattern, name) for pattern in self.public)
 
     def roles_for(self, method: str) -> frozenset[Role]:
-        """The roles allowed to call ``method``: the exact rule, else the longest prefix."""
+        """The roles allowed to call ``method``: the exact rule, else the longest prefix;
+        and ``supplier`` where the supplier table allows the method.
+        """
         name = method.lstrip("/")
         supplier = frozenset({Role.SUPPLIER}) if grants(self.supplier, name) else frozenset()
         if name in self.rules:
