@@ -11,9 +11,13 @@ import pytest
 from sqm.domain.commands import (
     AcknowledgeNotice,
     ClaimCompensation,
+    ConcludeReview,
     DecidePenaltyDispute,
     DisputeOutcome,
     DisputePenalty,
+    OpenReview,
+    RegisterSupplier,
+    ReviewOutcome,
 )
 from sqm.domain.decide import decide
 from sqm.domain.errors import InvalidCommand
@@ -24,16 +28,31 @@ from sqm.domain.events import (
     PenaltyReversed,
 )
 from sqm.domain.history import credited
-from sqm.domain.model import Breach, Money, Severity, SupplierState
+from sqm.domain.model import Breach, Money, ServiceCategory, Severity, SupplierState
 from sqm.domain.supplier_side import (
     NoticeAlreadyAcknowledged,
+    NoticeNotFound,
     PenaltyAlreadyDisputed,
     PenaltyNotDisputed,
     credit_note,
 )
 from sqm.rules.model import CreditSchedule
 from sqm.rules.penalties import quote_service_credit
-from tests.fakes import DAY, SID, T0, FakePolicy, S, measure, run, supplier_in
+from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.suppliers import SupplierService
+from sqm.server.storage.memory import MemoryEventStore
+from tests.fakes import (
+    DAY,
+    SID,
+    T0,
+    FakePolicy,
+    S,
+    measure,
+    passing_evidence,
+    run,
+    sign,
+    supplier_in,
+)
 
 AT = T0 + 10 * DAY
 LATER = AT + DAY
@@ -179,3 +198,46 @@ def test_a_compensation_is_not_disputed_as_a_credit() -> None:
     )
     with pytest.raises(InvalidCommand):
         decide(DisputePenalty(SID, f"{SID}/penalty-1", GROUNDS, AT), state, FakePolicy())
+
+
+# --- looking a notice up ------------------------------------------------------------------
+
+
+def remediating() -> tuple[SupplierService, MemoryEventStore]:
+    """A service whose supplier SID was put in remediation, and ``other-co`` registered."""
+    store = MemoryEventStore()
+    service = SupplierService(store, FakePolicy)
+    commands = [
+        RegisterSupplier(SID, "ACME", ServiceCategory.SOFTWARE, T0),
+        passing_evidence(),
+        sign(),
+        OpenReview(SID, "three breaches", T0 + 2 * DAY),
+        ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, T0 + 3 * DAY),
+        RegisterSupplier("other-co", "Other", ServiceCategory.SOFTWARE, T0),
+    ]
+    for number, command in enumerate(commands):
+        service.execute(command, RequestContext(f"r-{number}", "procurement"))
+    return service, store
+
+
+def test_a_notice_is_found_by_its_sequence_among_the_suppliers_own_events() -> None:
+    """The plan required of the supplier is one of its notices."""
+    service, store = remediating()
+    (required,) = [e for e in store.read_all() if e.event_type == "ImprovementPlanRequired"]
+    assert service.notice(SID, required.global_seq) == required
+
+
+@pytest.mark.parametrize("which", ["not a notice", "another supplier's", "past the end", "zero"])
+def test_anything_but_one_of_its_notices_is_not_found(which: str) -> None:
+    """A registration, another supplier's notice or a sequence nobody has: NOTICE_NOT_FOUND."""
+    service, store = remediating()
+    events = store.read_all()
+    required = next(e for e in events if e.event_type == "ImprovementPlanRequired")
+    supplier, sequence = {
+        "not a notice": (SID, events[0].global_seq),
+        "another supplier's": ("other-co", required.global_seq),
+        "past the end": (SID, events[-1].global_seq + 1),
+        "zero": (SID, 0),
+    }[which]
+    with pytest.raises(NoticeNotFound):
+        service.notice(supplier, sequence)
