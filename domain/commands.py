@@ -331,6 +331,48 @@ class SettleCompensation:
     note: str = ""
 
 
+@attrs.frozen
+class AcknowledgeNotice:
+    """The supplier confirms it has read a notice addressed to it (a reminder, a review...).
+
+    ``notice_sequence`` is the notice event's global sequence; ``notice_type`` its type, as
+    the record holds it (the application looks the notice up before deciding).
+    """
+
+    supplier_id: str
+    notice_sequence: int
+    notice_type: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class DisputePenalty:
+    """The supplier disputes a service credit in its ledger, on the grounds it states."""
+
+    supplier_id: str
+    penalty_id: str
+    grounds: str
+    occurred_at: datetime
+
+
+class DisputeOutcome(enum.StrEnum):
+    """How the operator decides a supplier's dispute of a service credit."""
+
+    UPHELD = "upheld"  # the credit stands
+    ACCEPTED = "accepted"  # the supplier is right: the credit is reversed
+
+
+@attrs.frozen
+class DecidePenaltyDispute:
+    """The operator decides an open dispute; an accepted one reverses the credit."""
+
+    supplier_id: str
+    penalty_id: str
+    outcome: DisputeOutcome
+    occurred_at: datetime
+    note: str = ""
+
+
 Command = (
     RegisterSupplier
     | SubmitQualificationEvidence
@@ -358,6 +400,9 @@ Command = (
     | RecordTraining
     | SettleCompensation
     | RecordDocument
+    | AcknowledgeNotice
+    | DisputePenalty
+    | DecidePenaltyDispute
 )
 
 
@@ -390,6 +435,9 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RecordTraining,
         SettleCompensation,
         RecordDocument,
+        AcknowledgeNotice,
+        DisputePenalty,
+        DecidePenaltyDispute,
     )
 }
 """Every command by its class name: how tools (policy tests, event files) name a command."""

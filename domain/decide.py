@@ -98,6 +98,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Policy
+from sqm.domain.supplier_side import HANDLERS as SUPPLIER_SIDE_HANDLERS
 from sqm.domain.validation import validate, validate_against
 
 __all__ = ["apply", "decide", "decide_and_fold", "fold"]
@@ -579,4 +580,5 @@ _HANDLERS: dict[type, Handler] = {
     RecordTraining: _training,
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
+    **SUPPLIER_SIDE_HANDLERS,
 }

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import attrs
 
-from sqm.domain.commands import ReviewOutcome
+from sqm.domain.commands import DisputeOutcome, ReviewOutcome
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -305,6 +305,46 @@ class CompensationSettled:
     note: str = ""
 
 
+@attrs.frozen
+class NoticeAcknowledged:
+    """The supplier confirmed it has read the notice recorded at ``notice_sequence``."""
+
+    occurred_at: datetime
+    notice_sequence: int
+    notice_type: str
+
+
+@attrs.frozen
+class PenaltyDisputed:
+    """The supplier disputed a service credit of its ledger."""
+
+    occurred_at: datetime
+    penalty_id: str
+    grounds: str
+
+
+@attrs.frozen
+class PenaltyDisputeDecided:
+    """The operator decided the supplier's dispute of a service credit."""
+
+    occurred_at: datetime
+    penalty_id: str
+    outcome: DisputeOutcome
+    note: str = ""
+
+
+@attrs.frozen
+class PenaltyReversed:
+    """A disputed service credit was reversed: ``credit_note`` enters the ledger with the
+    opposite amount, in the credit's period and contract, so it no longer counts against
+    the period and contract caps.
+    """
+
+    occurred_at: datetime
+    penalty_id: str
+    credit_note: Penalty
+
+
 Event = (
     SupplierRegistered
     | QualificationEvidenceSubmitted
@@ -335,6 +375,10 @@ Event = (
     | TrainingRecorded
     | CompensationSettled
     | DocumentArchived
+    | NoticeAcknowledged
+    | PenaltyDisputed
+    | PenaltyDisputeDecided
+    | PenaltyReversed
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -369,6 +413,10 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         TrainingRecorded,
         CompensationSettled,
         DocumentArchived,
+        NoticeAcknowledged,
+        PenaltyDisputed,
+        PenaltyDisputeDecided,
+        PenaltyReversed,
     )
 }
 

@@ -26,7 +26,11 @@ from sqm.domain.events import (
     InspectionRecorded,
     LifecycleTransitioned,
     MeasurementRecorded,
+    NoticeAcknowledged,
     PenaltyAssessed,
+    PenaltyDisputed,
+    PenaltyDisputeDecided,
+    PenaltyReversed,
     ProblemTicketOpened,
     ProblemTicketResolved,
     ProgressReportSubmitted,
@@ -361,3 +365,26 @@ def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
 def _(event: CompensationSettled, state: SupplierState) -> SupplierState:
     settled = state.settlements.get(event.penalty_id, Decimal("0.00")) + event.amount.amount
     return _evolved(state, settlements={**state.settlements, event.penalty_id: settled})
+
+
+@_evolve.register
+def _(event: NoticeAcknowledged, state: SupplierState) -> SupplierState:
+    acknowledged = state.acknowledged_notices | {event.notice_sequence}
+    return _evolved(state, acknowledged_notices=acknowledged)
+
+
+@_evolve.register
+def _(event: PenaltyDisputed, state: SupplierState) -> SupplierState:
+    return _evolved(state, penalty_disputes={**state.penalty_disputes, event.penalty_id: "open"})
+
+
+@_evolve.register
+def _(event: PenaltyDisputeDecided, state: SupplierState) -> SupplierState:
+    decided = {**state.penalty_disputes, event.penalty_id: event.outcome.value}
+    return _evolved(state, penalty_disputes=decided)
+
+
+@_evolve.register
+def _(event: PenaltyReversed, state: SupplierState) -> SupplierState:
+    # The credit note joins the ledger: every sum over it (caps, totals) nets the credit out.
+    return _evolved(state, penalties=(*state.penalties, event.credit_note))

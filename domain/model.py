@@ -397,6 +397,10 @@ class SupplierState:
     """Amount settled so far per compensation's penalty id (in the contract's currency)."""
     windows: WindowIndex = attrs.field(factory=WindowIndex)
     """Running aggregates over the history lists (see :class:`WindowIndex`)."""
+    acknowledged_notices: frozenset[int] = frozenset()
+    """Global sequences of the notices the supplier has acknowledged."""
+    penalty_disputes: Mapping[str, str] = attrs.field(factory=dict)
+    """Per disputed penalty id: ``open`` until decided, then the outcome (``upheld``...)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

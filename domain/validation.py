@@ -15,9 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqm.domain.commands import (
+    AcknowledgeNotice,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -330,6 +334,26 @@ def _settlement(c: SettleCompensation) -> Iterator[FieldViolation]:
     yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
 
 
+def _acknowledgement(c: AcknowledgeNotice) -> Iterator[FieldViolation]:
+    if isinstance(c.notice_sequence, bool) or not isinstance(c.notice_sequence, int):
+        yield FieldViolation("notice_sequence", "expected a whole number")
+    elif c.notice_sequence <= 0:
+        yield FieldViolation("notice_sequence", "expected the notice's event sequence, from 1")
+    yield from _check_text("notice_type", c.notice_type, MAX_TEXT_LENGTH)
+
+
+def _dispute(c: DisputePenalty) -> Iterator[FieldViolation]:
+    yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
+    yield from _check_text("grounds", c.grounds, MAX_NOTE_LENGTH)
+
+
+def _dispute_decision(c: DecidePenaltyDispute) -> Iterator[FieldViolation]:
+    yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
+    if not isinstance(c.outcome, DisputeOutcome):
+        yield FieldViolation("outcome", f"expected one of {', '.join(DisputeOutcome)}")
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
 _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RegisterSupplier: _register,
     SubmitQualificationEvidence: _evidence,
@@ -350,4 +374,7 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RecordTraining: _training,
     SettleCompensation: _settlement,
     RecordDocument: _document,
+    AcknowledgeNotice: _acknowledgement,
+    DisputePenalty: _dispute,
+    DecidePenaltyDispute: _dispute_decision,
 }

@@ -31,6 +31,9 @@ from sqm.domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordInspection,
@@ -684,6 +687,36 @@ def settle_commands(
     )
 
 
+def dispute_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[DisputePenalty]:
+    """Valid ``DisputePenalty`` commands naming a likely ledger entry of the supplier."""
+    return st.builds(
+        lambda sid, number, grounds, at: DisputePenalty(
+            sid, f"{sid}/penalty-{number}", grounds, at
+        ),
+        _given_or(supplier_id, supplier_ids()),
+        st.integers(1, 3),
+        short_texts(),
+        _given_or(occurred_at, moments()),
+    )
+
+
+def dispute_decision_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[DecidePenaltyDispute]:
+    """Valid ``DecidePenaltyDispute`` commands naming a likely ledger entry of the supplier."""
+    return st.builds(
+        lambda sid, number, outcome, at: DecidePenaltyDispute(
+            sid, f"{sid}/penalty-{number}", outcome, at
+        ),
+        _given_or(supplier_id, supplier_ids()),
+        st.integers(1, 3),
+        st.sampled_from(DisputeOutcome),
+        _given_or(occurred_at, moments()),
+    )
+
+
 _CommandFactory = Callable[[str | None, datetime | None], st.SearchStrategy[Any]]
 _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     register_supplier_commands,
@@ -710,6 +743,10 @@ _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     resolve_ticket_commands,
     training_commands,
     settle_commands,
+    # Not acknowledgements: like documents, they are records in any state, of a notice the
+    # application has looked up; the domain's part is tested in tests/unit/test_supplier_side.py.
+    dispute_commands,
+    dispute_decision_commands,
 )
 
 

@@ -34,6 +34,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionNotFound,
 )
 from sqm.domain.policy_changes import PolicyChangePrecondition, ProposalNotFound
+from sqm.domain.supplier_side import NoticeNotFound, SupplierSidePrecondition
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
@@ -90,6 +91,22 @@ class TimeTravelRefused(DomainError):
         )
 
 
+class ForeignSupplier(DomainError):
+    """A caller bound to one supplier named another (or none) where its own must be named."""
+
+    reason = "PERMISSION_DENIED"
+
+    def __init__(self, method: str, field: str, supplier: str) -> None:
+        self.method = method
+        self.field = field  # empty: the method is not one a supplier may call at all
+        super().__init__(
+            f"a supplier's token may name only its own supplier, suppliers/{supplier},"
+            f" in `{field}` of {method}"
+            if field
+            else f"a supplier's token may not call {method}"
+        )
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     TimeTravelRefused: grpc.StatusCode.FAILED_PRECONDITION,
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -117,6 +134,10 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     ProposalNotFound: grpc.StatusCode.NOT_FOUND,
     # SAME_APPROVER and SIGNOFF_REQUIRED among them.
     PolicyChangePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    ForeignSupplier: grpc.StatusCode.PERMISSION_DENIED,
+    NoticeNotFound: grpc.StatusCode.NOT_FOUND,
+    # NOTICE_ALREADY_ACKNOWLEDGED, PENALTY_ALREADY_DISPUTED and PENALTY_NOT_DISPUTED.
+    SupplierSidePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -204,6 +225,8 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
         subject = ("POLICY_SIGNOFF", error.subject)
     elif isinstance(error, TimeTravelRefused):
         subject = ("DRILL_MODE", "AdvanceTime")
+    elif isinstance(error, SupplierSidePrecondition):
+        subject = (error.reason, error.subject)
     if subject is None:
         return None
     return error_details_pb2.PreconditionFailure.Violation(

@@ -36,6 +36,7 @@ from sqm.domain.serialization import (
     state_from_dict,
     state_to_dict,
 )
+from sqm.domain.supplier_side import NOTICE_TYPES, NoticeNotFound
 from sqm.domain.validation import validate
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 
@@ -281,6 +282,21 @@ class SupplierService:
 
     def _load(self, supplier_id: str) -> SupplierState | None:
         return self._pipeline.load(supplier_id)
+
+    def notice(self, supplier_id: str, sequence: int) -> RecordedEvent:
+        """The notice to ``supplier_id`` recorded at global ``sequence``, else NOT_FOUND
+        (an event of another supplier, or not a notice, is not found either).
+        """
+        self.get(supplier_id)
+        found = self._store.read_all(sequence - 1, 1) if sequence > 0 else []
+        if (
+            not found
+            or found[0].global_seq != sequence
+            or found[0].stream_id != supplier_id
+            or found[0].event_type not in NOTICE_TYPES
+        ):
+            raise NoticeNotFound(supplier_id, sequence)
+        return found[0]
 
 
 def _due(state: SupplierState, now: datetime) -> bool:

@@ -13,7 +13,7 @@ import cattrs
 import pytest
 from hypothesis import given
 
-from sqm.domain.commands import ReviewOutcome
+from sqm.domain.commands import DisputeOutcome, ReviewOutcome
 from sqm.domain.events import (
     EVENT_TYPES,
     BreachDetected,
@@ -31,7 +31,11 @@ from sqm.domain.events import (
     LifecycleTransitioned,
     MarketResearchRecorded,
     MeasurementRecorded,
+    NoticeAcknowledged,
     PenaltyAssessed,
+    PenaltyDisputed,
+    PenaltyDisputeDecided,
+    PenaltyReversed,
     ProblemTicketOpened,
     ProblemTicketResolved,
     ProgressReportSubmitted,
@@ -81,6 +85,7 @@ from sqm.domain.serialization import (
     state_from_dict,
     state_to_dict,
 )
+from sqm.domain.supplier_side import credit_note
 from tests.strategies import offset_moments
 
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -181,6 +186,10 @@ EXAMPLE_EVENTS: list[Event] = [
     TrainingRecorded(T0, "incident handling", 12),
     CompensationSettled(T0, "acme/penalty-2", Money(Decimal("2500.50"), "CNY"), "first part"),
     DocumentArchived(T0, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024),
+    NoticeAcknowledged(T0, 42, "ReminderIssued"),
+    PenaltyDisputed(T0, "acme/penalty-1", "the outage was the operator's planned maintenance"),
+    PenaltyDisputeDecided(T0, "acme/penalty-1", DisputeOutcome.ACCEPTED, "maintenance window"),
+    PenaltyReversed(T0, "acme/penalty-1", credit_note(PENALTY, T0)),
 ]
 
 

@@ -13,12 +13,16 @@ from hypothesis import given
 
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcknowledgeNotice,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -248,6 +252,9 @@ NAIVE_COMMANDS: list[Command] = [
     RecordTraining(SID, "incident handling", 5, NAIVE),
     SettleCompensation(SID, "acme/penalty-1", CNY_100, NAIVE),
     RecordDocument(SID, "0" * 32, "contract.pdf", "application/pdf", "a" * 64, 1024, NAIVE),
+    AcknowledgeNotice(SID, 7, "ReminderIssued", NAIVE),
+    DisputePenalty(SID, "acme/penalty-1", "planned maintenance", NAIVE),
+    DecidePenaltyDispute(SID, "acme/penalty-1", DisputeOutcome.ACCEPTED, NAIVE),
 ]
 
 

@@ -211,6 +211,26 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
                 _registered_method=True)
+        self.ListNotices = channel.unary_unary(
+                '/sqm.v1.SupplierService/ListNotices',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeNotice = channel.unary_unary(
+                '/sqm.v1.SupplierService/AcknowledgeNotice',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.FromString,
+                _registered_method=True)
+        self.DisputePenalty = channel.unary_unary(
+                '/sqm.v1.SupplierService/DisputePenalty',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.FromString,
+                _registered_method=True)
+        self.DecidePenaltyDispute = channel.unary_unary(
+                '/sqm.v1.SupplierService/DecidePenaltyDispute',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
+                _registered_method=True)
 
 
 class SupplierServiceServicer:
@@ -462,6 +482,42 @@ class SupplierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotices(self, request, context):
+        """Lists the notices addressed to a supplier, oldest first: reminders issued,
+        reviews opened, penalties assessed, improvement plans required and the
+        decisions on its disputes, each with whether it has been acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeNotice(self, request, context):
+        """Records that the supplier has read a notice, named by its event sequence.
+        A notice is acknowledged once (FAILED_PRECONDITION, reason
+        NOTICE_ALREADY_ACKNOWLEDGED, the second time).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisputePenalty(self, request, context):
+        """The supplier disputes a service credit of its ledger, on stated grounds. A
+        credit is disputed once (FAILED_PRECONDITION, PENALTY_ALREADY_DISPUTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecidePenaltyDispute(self, request, context):
+        """Decides an open dispute (the operator's to decide, never the supplier's):
+        upheld, the credit stands; accepted, a credit note of the opposite amount
+        enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
+        Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SupplierServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -634,6 +690,26 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.SettleCompensation,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.SerializeToString,
+            ),
+            'ListNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotices,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.SerializeToString,
+            ),
+            'AcknowledgeNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeNotice,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.SerializeToString,
+            ),
+            'DisputePenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisputePenalty,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.SerializeToString,
+            ),
+            'DecidePenaltyDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecidePenaltyDispute,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1560,6 +1636,114 @@ class SupplierService:
             '/sqm.v1.SupplierService/SettleCompensation',
             sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ListNotices',
+            sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/AcknowledgeNotice',
+            sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisputePenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/DisputePenalty',
+            sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecidePenaltyDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/DecidePenaltyDispute',
+            sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
             options,
             channel_credentials,
             insecure,
