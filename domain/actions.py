@@ -250,6 +250,8 @@ def _reminder_key(reminder: Reminder, s: SupplierState, now: datetime) -> str | 
     if reminder is Reminder.CERTIFICATE_EXPIRY:
         expiries = sorted(c.valid_until for c in latest_valid_certificates(s.certificates, now))
         return f"{reminder}:{expiries[0].isoformat()}" if expiries else None
+    if reminder is Reminder.CONTRACT_EXPIRY:
+        return f"{reminder}:{s.contract.ends_at.isoformat()}" if s.contract else None
     since = s.last_progress_report_at or (s.contract.starts_at if s.contract else None)
     return f"{reminder}:{since.isoformat()}" if since else None
 

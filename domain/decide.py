@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import lifecycle
+from sqm.domain import contract_term, lifecycle
 from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AdvanceTime,
@@ -151,6 +151,12 @@ def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: s
         raise IllegalTransition(state.lifecycle.value, action)
 
 
+def _require_running(state: SupplierState, command: Command, action: str) -> None:
+    """A record about the contract's delivery needs the contract in force when it happened."""
+    contract_term.require_within_term(state, command.occurred_at, action)
+    _require(state, lifecycle.UNDER_CONTRACT, action)
+
+
 def _cause(command: Command) -> str:
     return f"command {type(command).__name__}"
 
@@ -214,6 +220,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
 def _record_measurement(
     command: RecordMeasurement, state: SupplierState, policy: Policy
 ) -> list[Event]:
+    contract_term.require_within_term(state, command.period_end, "a measured period")
     _require(state, STAGE_STATES[Stage.MONITORING], "record_measurement")
     assert state.contract is not None  # noqa: S101 - every state under contract has one
     objective = state.contract.objective(command.objective_id)
@@ -282,7 +289,7 @@ def _monitor(
 def _record_survey(
     command: RecordSatisfactionSurvey, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_satisfaction_survey")
+    _require_running(state, command, "record_satisfaction_survey")
     survey = Observation(command.occurred_at, float(command.score))
     recorded: list[Event] = [
         SatisfactionSurveyRecorded(
@@ -295,7 +302,7 @@ def _record_survey(
 def _record_inspection(
     command: RecordInspection, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_inspection")
+    _require_running(state, command, "record_inspection")
     inspection = Observation(command.occurred_at, 1.0 if command.passed else 0.0, command.passed)
     recorded: list[Event] = [InspectionRecorded(command.occurred_at, inspection, command.findings)]
     return recorded + _monitor(state, recorded, "inspection", policy)
@@ -304,13 +311,13 @@ def _record_inspection(
 def _progress_report(
     command: SubmitProgressReport, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_progress_report")
+    _require_running(state, command, "submit_progress_report")
     recorded: list[Event] = [ProgressReportSubmitted(command.occurred_at, command.summary)]
     return recorded + _monitor(state, recorded, "progress_report", policy)
 
 
 def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_self_check")
+    _require_running(state, command, "submit_self_check")
     recorded: list[Event] = [
         SelfCheckSubmitted(command.occurred_at, command.passed, command.summary)
     ]
@@ -335,7 +342,7 @@ def _market_research(
 
 
 def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_kick_off")
+    _require_running(state, command, "record_kick_off")
     return [
         KickOffRecorded(
             command.occurred_at, command.goals, command.milestones, command.responsibilities
@@ -346,12 +353,12 @@ def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> l
 def _resource_plan(
     command: SubmitResourcePlan, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_resource_plan")
+    _require_running(state, command, "submit_resource_plan")
     return [ResourcePlanSubmitted(command.occurred_at, command.resources, command.summary)]
 
 
 def _open_ticket(command: OpenProblemTicket, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "open_problem_ticket")
+    _require_running(state, command, "open_problem_ticket")
     if command.ticket_id in state.open_tickets:
         raise InvalidCommand(
             [FieldViolation("ticket_id", f"{command.ticket_id!r} is already open")]
@@ -375,7 +382,7 @@ def _resolve_ticket(
 
 
 def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_training")
+    _require_running(state, command, "record_training")
     return [TrainingRecorded(command.occurred_at, command.topic, command.attendees)]
 
 
@@ -533,10 +540,15 @@ def _settle_compensation(
 
 
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
+    # The contract's end comes first, whatever the pack: its deadline rules then see the
+    # supplier as it stands after the end (qualified, with the contract on file).
+    ended = contract_term.ended_events(state, command.occurred_at)
+    if ended:
+        state = _applied(state, *ended)
     if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
-        return []  # nothing runs against candidates' or terminated suppliers' clocks
+        return ended  # nothing runs against candidates' or terminated suppliers' clocks
     context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
-    return act_on(policy.evaluate(context), context, policy)
+    return [*ended, *act_on(policy.evaluate(context), context, policy)]
 
 
 _HANDLERS: dict[type, Handler] = {

@@ -99,6 +99,15 @@ class ContractSigned:
 
 
 @attrs.frozen
+class ContractEnded:
+    """The contract's term ran out (``ended_at``, its end date); it stays on file for claims."""
+
+    occurred_at: datetime
+    contract_id: str
+    ended_at: datetime
+
+
+@attrs.frozen
 class MeasurementRecorded:
     """An SLA measurement was recorded against an objective."""
 
@@ -312,6 +321,7 @@ Event = (
     | DecisionRecorded
     | LifecycleTransitioned
     | ContractSigned
+    | ContractEnded
     | MeasurementRecorded
     | BreachDetected
     | PenaltyAssessed
@@ -346,6 +356,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         DecisionRecorded,
         LifecycleTransitioned,
         ContractSigned,
+        ContractEnded,
         MeasurementRecorded,
         BreachDetected,
         PenaltyAssessed,

@@ -16,6 +16,7 @@ from sqm.domain import lifecycle, windows
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
+    ContractEnded,
     ContractSigned,
     DecisionRecorded,
     Event,
@@ -246,6 +247,12 @@ def _(event: LifecycleTransitioned, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: ContractSigned, state: SupplierState) -> SupplierState:
     return _evolved(state, contract=event.contract)
+
+
+@_evolve.register
+def _(event: ContractEnded, state: SupplierState) -> SupplierState:
+    # A review or plan about the delivery ends with the contract; the contract stays on file.
+    return _evolved(state, review=None, plan=None)
 
 
 @_evolve.register

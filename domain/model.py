@@ -133,6 +133,7 @@ class Reminder(enum.StrEnum):
     IMPROVEMENT_PLAN_DUE = "improvement_plan_due"
     CERTIFICATE_EXPIRY = "certificate_expiry"
     PROGRESS_REPORT_DUE = "progress_report_due"
+    CONTRACT_EXPIRY = "contract_expiry"
 
 
 @attrs.frozen

@@ -248,6 +248,19 @@ _SPECS = (
         "days since the last self-check, or since the contract started (0 without one)",
         _D,
     ),
+    FactSpec(
+        "contract_days_to_end",
+        _N,
+        "days until the contract's end date, negative once past it"
+        f" ({FAR_AWAY_DAYS:g} without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "contract_ended",
+        _B,
+        "the supplier's contract on file has ended (false without a contract)",
+        _D,
+    ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqm.domain import history
+from sqm.domain import contract_term, history
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     METRICS,
@@ -76,6 +76,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "expiring_certificate": _first_expiring(supplier, required, now),
         "days_since_progress_report": history.days_since_progress_report(supplier, now),
         "days_since_self_check": history.days_since_self_check(supplier, now),
+        **_contract_term_facts(supplier, now),
         "review_open": review is not None,
         "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
         if review is not None
@@ -83,6 +84,16 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     }
     facts.update(window_values(pack.windows, supplier, now))
     return facts
+
+
+def _contract_term_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    contract = supplier.contract
+    if contract is None:
+        return {"contract_days_to_end": FAR_AWAY_DAYS, "contract_ended": False}
+    return {
+        "contract_days_to_end": history.days_between(now, contract.ends_at),
+        "contract_ended": contract_term.has_ended(contract, now),
+    }
 
 
 def window_values(

@@ -1,0 +1,91 @@
+"""End to end: the process steps driven by time and by the pack on a real ``--drill`` server:
+the contract's end, the compensation claim window, milestones, self-checks and reviews.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+
+from sqm.client import SqmClient, SqmError, contract
+from sqm.v1 import resources_pb2 as pb
+from tests.e2e.process_flow import (
+    LIABILITY_LIMIT,
+    MONTHLY_FEE,
+    OBJECTIVES,
+    Timeline,
+    advance_time,
+    availability_row,
+    qualified,
+)
+from tests.e2e.server_process import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def drill(database: Path) -> Iterator[ServerProcess]:
+    """A server whose clock may be advanced ahead of the wall clock (``--drill``)."""
+    server = ServerProcess(database, "--drill").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def drill_client(drill: ServerProcess) -> Iterator[SqmClient]:
+    """A client of the drill server."""
+    with SqmClient(drill.address, timeout=10) as connected:
+        yield connected
+
+
+def short_contract(client: SqmClient, supplier_id: str, timeline: Timeline, days: int) -> datetime:
+    """Qualify ``supplier_id`` and sign a contract of ``days`` from the next day; its end."""
+    qualified(client, supplier_id, timeline)
+    start = timeline.now + timedelta(days=1)
+    end = start + timedelta(days=days)
+    terms = contract(
+        "C-SHORT", monthly_fee=MONTHLY_FEE, liability_limit=LIABILITY_LIMIT,
+        start_time=start, end_time=end, objectives=OBJECTIVES,
+    )  # fmt: skip
+    client.sign_contract(supplier_id, terms, occur_time=timeline.step())
+    return end
+
+
+def refused(call: object) -> SqmError:
+    """The SqmError a zero-argument ``call`` raises."""
+    with pytest.raises(SqmError) as raised:
+        call()  # type: ignore[operator]
+    return raised.value
+
+
+# --- the contract's end ---------------------------------------------------------------------
+
+
+def test_a_contract_that_ends_takes_the_supplier_out_of_contracted_and_refuses_a_measurement(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """The tick after the end date: ContractEnded, qualified; a later measurement is refused
+    FAILED_PRECONDITION with reason CONTRACT_ENDED naming the contract.
+    """
+    timeline = Timeline()
+    end = short_contract(drill_client, "ending-co", timeline, days=20)
+
+    advance_time(drill.address, end + timedelta(hours=1))
+
+    supplier = drill_client.get_supplier("ending-co")
+    assert supplier.state == pb.LIFECYCLE_STATE_QUALIFIED
+    events = [e.type for e in drill_client.list_supplier_events("ending-co")]
+    assert events[-2:] == ["ContractEnded", "LifecycleTransitioned"]
+    timeline.now = end + timedelta(days=2)
+    error = refused(
+        lambda: drill_client.record_measurement(availability_row("ending-co", 99.0, timeline))
+    )
+    assert error.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.reason == "CONTRACT_ENDED"
+    assert error.metadata["contract_id"] == "C-SHORT"

@@ -1,0 +1,132 @@
+"""The contract's term: it ends on its end date at the next tick, and nothing is recorded
+under it afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sqm.domain.commands import (
+    AdvanceTime,
+    RecordInspection,
+    RecordMeasurement,
+    SignContract,
+    SubmitSelfCheck,
+)
+from sqm.domain.decide import decide
+from sqm.domain.errors import ContractExpired, IllegalTransition
+from sqm.domain.events import ContractEnded, LifecycleTransitioned
+from sqm.domain.model import SupplierState
+from tests.fakes import (
+    DAY,
+    FEE,
+    LIABILITY,
+    SID,
+    SIGNED_AT,
+    FakePolicy,
+    S,
+    measure,
+    run,
+    supplier_in,
+)
+
+ENDS_AT = SIGNED_AT + 365 * DAY
+"""``sign()``'s contract runs a year from its signing."""
+
+
+SHORT_END = SIGNED_AT + 90 * DAY
+"""The end of a quarter's contract, well within the fake licence's validity."""
+
+
+def ended(lifecycle: S = S.CONTRACTED) -> SupplierState:
+    """A supplier in ``lifecycle`` whose contract was ended by the tick a day after its end."""
+    return run(supplier_in(lifecycle), AdvanceTime(SID, ENDS_AT + DAY))
+
+
+def quarter_ended() -> SupplierState:
+    """A supplier whose quarter's contract (``ct-q``) ended at SHORT_END, ticked a day later."""
+    quarter = SignContract(SID, "ct-q", SIGNED_AT, FEE, LIABILITY, ends_at=SHORT_END)
+    return run(supplier_in(S.QUALIFIED), quarter, AdvanceTime(SID, SHORT_END + DAY))
+
+
+@pytest.mark.parametrize("lifecycle", [S.CONTRACTED, S.UNDER_REVIEW, S.REMEDIATION])
+def test_the_tick_after_the_end_returns_the_supplier_to_qualified(lifecycle: S) -> None:
+    """ContractEnded, then expire_contract to qualified, from every state under contract."""
+    events = decide(AdvanceTime(SID, ENDS_AT + DAY), supplier_in(lifecycle), FakePolicy())
+    assert events[0] == ContractEnded(ENDS_AT + DAY, "ct-1", ENDS_AT)
+    moved = events[1]
+    assert isinstance(moved, LifecycleTransitioned)
+    assert (moved.trigger, moved.from_state, moved.to_state) == (
+        "expire_contract",
+        lifecycle,
+        S.QUALIFIED,
+    )
+
+
+def test_a_tick_before_the_end_leaves_the_contract_running() -> None:
+    """A second before the end, nothing ends."""
+    state = run(supplier_in(S.CONTRACTED), AdvanceTime(SID, ENDS_AT - DAY))
+    assert state.lifecycle is S.CONTRACTED
+
+
+def test_the_ended_contract_stays_on_file_and_its_review_and_plan_close() -> None:
+    """The contract is kept (claims refer to it); the open review and plan end with it."""
+    state = ended(S.REMEDIATION)
+    assert state.contract is not None
+    assert state.contract.contract_id == "ct-1"
+    assert state.review is None
+    assert state.plan is None
+
+
+def test_a_measurement_of_a_period_past_the_end_is_refused_before_the_tick() -> None:
+    """Still contracted (no tick yet), a period ending after the end date is CONTRACT_ENDED."""
+    with pytest.raises(ContractExpired) as refused:
+        decide(measure(99.0, ENDS_AT + DAY), supplier_in(S.CONTRACTED), FakePolicy())
+    assert refused.value.reason == "CONTRACT_ENDED"
+    assert refused.value.contract_id == "ct-1"
+
+
+def test_a_measurement_within_the_term_is_still_recorded_before_the_tick() -> None:
+    """A period ending on the end date belongs to the contract."""
+    events = decide(measure(99.99, ENDS_AT), supplier_in(S.CONTRACTED), FakePolicy())
+    assert type(events[0]).__name__ == "MeasurementRecorded"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        RecordMeasurement(
+            SID,
+            "availability",
+            99.0,
+            "percent",
+            SHORT_END - 30 * DAY,
+            SHORT_END,
+            SHORT_END + 2 * DAY,
+        ),
+        RecordInspection(SID, True, SHORT_END + 2 * DAY),
+        SubmitSelfCheck(SID, True, SHORT_END + 2 * DAY),
+    ],
+    ids=["late-measurement", "inspection", "self-check"],
+)
+def test_records_after_the_contract_ended_are_refused_as_contract_ended(
+    command: object,
+) -> None:
+    """Once the contract ended, records about its delivery name the end, not the state."""
+    with pytest.raises(ContractExpired):
+        decide(command, quarter_ended(), FakePolicy())  # type: ignore[arg-type]
+
+
+def test_a_terminated_supplier_is_refused_by_the_lifecycle_not_the_term() -> None:
+    """Termination ended the contract first: the refusal is ILLEGAL_TRANSITION as before."""
+    with pytest.raises(IllegalTransition):
+        decide(RecordInspection(SID, True, ENDS_AT + DAY), supplier_in(S.TERMINATED), FakePolicy())
+
+
+def test_a_new_contract_after_the_end_is_signed_as_a_renewal() -> None:
+    """The supplier is qualified again: a new contract makes it contracted."""
+    renewal = SignContract(SID, "ct-2", SHORT_END + 2 * DAY, FEE, LIABILITY)
+    state = run(quarter_ended(), renewal)
+    assert state.lifecycle is S.CONTRACTED
+    assert state.contract is not None
+    assert state.contract.contract_id == "ct-2"
