@@ -146,12 +146,17 @@ class CompleteImprovementPlan:
 
 @attrs.frozen
 class ClaimCompensation:
-    """Compensation for the operator's documented losses caused by the supplier."""
+    """Compensation for the operator's documented losses caused by the supplier.
+
+    ``loss_at`` is when the loss happened (the claim's own time when not given): within the
+    contract's term, and the claim filed within the pack's claim window after it.
+    """
 
     supplier_id: str
     amount: Money
     description: str
     occurred_at: datetime
+    loss_at: datetime | None = None
 
 
 @attrs.frozen

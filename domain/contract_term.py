@@ -7,10 +7,10 @@ tick at or after ``ends_at`` whatever the pack says (a pack only reminds of it b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqm.domain import lifecycle
-from sqm.domain.errors import ContractExpired
+from sqm.domain.errors import ClaimOutsideWindow, ContractExpired
 from sqm.domain.events import ContractEnded, Event, LifecycleTransitioned
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import Contract, SupplierState
@@ -50,3 +50,32 @@ def require_within_term(state: SupplierState, at: datetime, what: str) -> None:
         return
     if at > contract.ends_at or state.lifecycle not in lifecycle.UNDER_CONTRACT:
         raise ContractExpired(contract.contract_id, contract.ends_at.isoformat(), what)
+
+
+def check_claim_window(
+    contract: Contract, loss_at: datetime, filed_at: datetime, window_days: int | None
+) -> None:
+    """Raise :class:`ClaimOutsideWindow` unless a loss at ``loss_at`` claimed at ``filed_at``
+    may be compensated under ``contract``: the loss within the contract's term, the claim
+    within ``window_days`` of the loss and of the contract's end (no window: only the term).
+    """
+    if not contract.starts_at <= loss_at <= contract.ends_at:
+        raise ClaimOutsideWindow(
+            "loss_at",
+            f"{contract.starts_at.isoformat()}/{contract.ends_at.isoformat()}",
+            f"the loss at {loss_at.isoformat()} lies outside contract {contract.contract_id!r}'s"
+            f" term ({contract.starts_at.isoformat()} to {contract.ends_at.isoformat()})",
+        )
+    if window_days is None:
+        return
+    # The loss lies within the term, so a claim in time after the loss is also in time
+    # after the contract's end.
+    deadline = loss_at + timedelta(days=window_days)
+    if filed_at > deadline:
+        raise ClaimOutsideWindow(
+            "occurred_at",
+            deadline.isoformat(),
+            f"the claim filed at {filed_at.isoformat()} comes after {deadline.isoformat()}:"
+            f" claims must be filed within {window_days} days of the loss and of the"
+            " contract's end",
+        )

@@ -499,6 +499,10 @@ def _claim_compensation(
                 )
             ]
         )
+    loss_at = command.loss_at or command.occurred_at
+    contract_term.check_claim_window(
+        contract, loss_at, command.occurred_at, policy.claim_window_days()
+    )
     quote = policy.quote_compensation(state, command.amount, command.occurred_at)
     penalty = Penalty(
         penalty_id=f"{state.supplier_id}/penalty-{len(state.penalties) + 1}",

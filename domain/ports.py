@@ -333,6 +333,12 @@ class Policy(Protocol):
         """Compensation for documented losses, capped by the contract's liability limit."""
         ...
 
+    def claim_window_days(self) -> int | None:
+        """Days after a loss, and after the contract's end, within which compensation may be
+        claimed (None: the pack sets no window, only the contract's term limits claims).
+        """
+        ...
+
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
         ...

@@ -257,6 +257,7 @@ def _plan(c: SubmitImprovementPlan) -> Iterator[FieldViolation]:
 def _compensation(c: ClaimCompensation) -> Iterator[FieldViolation]:
     yield from check_money("amount", c.amount, positive=True)
     yield from _check_text("description", c.description, MAX_NOTE_LENGTH)
+    yield from check_aware("loss_at", c.loss_at)
 
 
 def _check_items(field: str, items: tuple[str, ...], *, required: bool) -> Iterator[FieldViolation]:

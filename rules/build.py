@@ -26,6 +26,7 @@ from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
     CertificateRequirements,
+    CompensationTerms,
     Condition,
     ConditionGroup,
     CreditSchedule,
@@ -70,6 +71,7 @@ class FilePart:
     objectives: ObjectiveDefaults | None = None
     tiers: tuple[MetricTiers, ...] | None = None
     credits: CreditSchedule | None = None
+    compensation: CompensationTerms | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
 
@@ -91,6 +93,7 @@ def build_file(
         objectives=sections.objectives(doc, problems) if "objectives" in data else None,
         tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
+        compensation=sections.compensation(doc),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
     )

@@ -24,6 +24,7 @@ from sqm.domain.model import (
 from sqm.domain.objectives import objective_problems
 from sqm.rules.errors import Problems
 from sqm.rules.model import (
+    CompensationTerms,
     CreditSchedule,
     ImprovementSchedule,
     MetricTiers,
@@ -330,6 +331,12 @@ def penalties(doc: SourceDoc, problems: Problems) -> CreditSchedule | None:
         _decimal(data["period_cap_percent"]),
         _decimal(data["contract_cap_percent"]),
     )
+
+
+def compensation(doc: SourceDoc) -> CompensationTerms | None:
+    """The ``penalties.compensation`` section (its range is the schema's to check)."""
+    terms = doc.data.get("penalties", {}).get("compensation")
+    return None if terms is None else CompensationTerms(int(terms["claim_window_days"]))
 
 
 def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:

@@ -165,6 +165,7 @@ def _pack(
         tiers=next((p.tiers for p in parts if p.tiers is not None), ()),
         windows=windows,
         credits=next((p.credits for p in parts if p.credits is not None), None),
+        compensation=next((p.compensation for p in parts if p.compensation is not None), None),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),

@@ -295,6 +295,15 @@ class ImprovementSchedule:
 
 
 @attrs.frozen
+class CompensationTerms:
+    """When compensation may be claimed: within ``claim_window_days`` of the loss and of the
+    contract's end (``penalties.compensation``).
+    """
+
+    claim_window_days: int
+
+
+@attrs.frozen
 class PolicyPack:
     """A loaded, checked policy pack. ``version`` is the SHA-256 of its content."""
 
@@ -312,6 +321,8 @@ class PolicyPack:
     tiers: tuple[MetricTiers, ...] = ()
     windows: tuple[Window, ...] = ()
     credits: CreditSchedule | None = None
+    compensation: CompensationTerms | None = None
+    """The claim window; None: claims are limited only by the contract's term."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

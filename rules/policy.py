@@ -108,6 +108,13 @@ class CompiledPolicy:
         """
         return penalties.quote_compensation(supplier, claimed)
 
+    def claim_window_days(self) -> int | None:
+        """Days after a loss (and after the contract's end) a compensation claim may be
+        filed; None when the pack sets no window.
+        """
+        terms = self._pack.compensation
+        return None if terms is None else terms.claim_window_days
+
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in after a review caused by a breach of
         ``severity`` (the longest of the schedule when None). Raises ``PolicyError`` when the

@@ -90,6 +90,7 @@ REVOKE_RULE_ID = "fake.lapsed-licence-revokes"
 RULE_FILE = "tests/fakes.py"
 REMIND_DAYS = 3.0
 CLEAN_DAYS = 30.0
+CLAIM_WINDOW_DAYS = 90
 RULES: Mapping[str, tuple[str, Action]] = {
     QUALIFY_RULE_ID: ("Qualification threshold", Action.QUALIFY),
     DISQUALIFY_RULE_ID: ("Blacklisted supplier", Action.DISQUALIFY),
@@ -291,6 +292,10 @@ class FakePolicy:
     ) -> PenaltyQuote:
         """The claim in full (the fake has no liability limit)."""
         return PenaltyQuote(claimed, "", "claimed amount")
+
+    def claim_window_days(self) -> int | None:
+        """Ninety days, as the default pack."""
+        return CLAIM_WINDOW_DAYS
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Seven days after a critical breach, 14 after a major, 30 after a minor, else 21."""

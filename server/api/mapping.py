@@ -273,7 +273,11 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     SubmitImprovementPlan: _NAMED,
     CompleteImprovementPlan: _NAMED,
     VerifyRemediation: _NAMED,
-    ClaimCompensation: {**_NAMED, "amount.currency": "amount.currency_code"},
+    ClaimCompensation: {
+        **_NAMED,
+        "amount.currency": "amount.currency_code",
+        "loss_at": "loss_time",
+    },
     RecordMarketResearch: _NAMED,
     RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name can be named
     SubmitResourcePlan: _NAMED,

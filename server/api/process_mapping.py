@@ -350,9 +350,10 @@ def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> C
     bad, supplier_id = _start(request.name)
     amount = _required_amount(request, "the documented loss", bad)
     occurred_at = occur_time(request, clock, bad)
+    loss_at = optional_time(request, "loss_time", "", bad)
     bad.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
-    return ClaimCompensation(supplier_id, amount, request.description, occurred_at)
+    return ClaimCompensation(supplier_id, amount, request.description, occurred_at, loss_at)
 
 
 def record_training(request: api.RecordTrainingRequest, clock: Clock) -> RecordTraining:

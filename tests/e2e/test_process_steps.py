@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from sqm.client import SqmClient, SqmError, contract
+from sqm.client import SqmClient, SqmError, contract, money
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import (
     LIABILITY_LIMIT,
@@ -89,3 +89,51 @@ def test_a_contract_that_ends_takes_the_supplier_out_of_contracted_and_refuses_a
     assert error.code == grpc.StatusCode.FAILED_PRECONDITION
     assert error.reason == "CONTRACT_ENDED"
     assert error.metadata["contract_id"] == "C-SHORT"
+
+
+# --- the compensation claim window -------------------------------------------------------------
+
+
+def test_a_claim_outside_the_window_is_refused_with_the_field_and_limit(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """A loss after the contract's end, and a claim 91 days after a loss in the term: both
+    FAILED_PRECONDITION, reason CLAIM_OUTSIDE_WINDOW, naming the field and its limit; a claim
+    in time after the end is assessed.
+    """
+    timeline = Timeline()
+    end = short_contract(drill_client, "claim-co", timeline, days=20)
+    advance_time(drill.address, end + timedelta(hours=1))
+    loss = end - timedelta(days=2)
+
+    late_loss = refused(
+        lambda: drill_client.claim_compensation(
+            "claim-co",
+            money("1000.00", "CNY"),
+            "outage after the end",
+            occur_time=end + timedelta(days=3),
+            loss_time=end + timedelta(days=1),
+        )
+    )
+    in_time = drill_client.claim_compensation(
+        "claim-co", money("1000.00", "CNY"), "outage in the last days",
+        occur_time=end + timedelta(days=4), loss_time=loss,
+    )  # fmt: skip
+    late_claim = refused(
+        lambda: drill_client.claim_compensation(
+            "claim-co",
+            money("1000.00", "CNY"),
+            "outage claimed too late",
+            occur_time=loss + timedelta(days=91),
+            loss_time=loss,
+        )
+    )
+
+    assert late_loss.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert late_loss.reason == "CLAIM_OUTSIDE_WINDOW"
+    assert late_loss.metadata["field"] == "loss_time"
+    assert [e.type for e in in_time.events] == ["PenaltyAssessed"]
+    assert late_claim.reason == "CLAIM_OUTSIDE_WINDOW"
+    assert late_claim.metadata["field"] == "occur_time"
+    assert late_claim.metadata["limit"].startswith((loss + timedelta(days=90)).date().isoformat())
+    assert "within 90 days" in late_claim.message

@@ -4,19 +4,23 @@ under it afterwards.
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 import pytest
 
 from sqm.domain.commands import (
     AdvanceTime,
+    ClaimCompensation,
     RecordInspection,
     RecordMeasurement,
     SignContract,
     SubmitSelfCheck,
 )
 from sqm.domain.decide import decide
-from sqm.domain.errors import ContractExpired, IllegalTransition
+from sqm.domain.errors import ClaimOutsideWindow, ContractExpired, IllegalTransition
 from sqm.domain.events import ContractEnded, LifecycleTransitioned
-from sqm.domain.model import SupplierState
+from sqm.domain.model import Money, SupplierState
 from tests.fakes import (
     DAY,
     FEE,
@@ -30,6 +34,7 @@ from tests.fakes import (
     supplier_in,
 )
 
+CLAIMED = Money(Decimal("1000.00"), "CNY")
 ENDS_AT = SIGNED_AT + 365 * DAY
 """``sign()``'s contract runs a year from its signing."""
 
@@ -130,3 +135,42 @@ def test_a_new_contract_after_the_end_is_signed_as_a_renewal() -> None:
     assert state.lifecycle is S.CONTRACTED
     assert state.contract is not None
     assert state.contract.contract_id == "ct-2"
+
+
+# --- the compensation claim window ------------------------------------------------------------
+
+
+def claim(filed_at: datetime, loss_at: datetime | None = None) -> ClaimCompensation:
+    """A claim for 1000.00 CNY filed at ``filed_at`` for a loss at ``loss_at``."""
+    return ClaimCompensation(SID, CLAIMED, "outage", filed_at, loss_at)
+
+
+def test_a_claim_within_the_window_after_the_contract_ended_is_assessed() -> None:
+    """A loss in the term's last days, claimed after the end but within 90 days of it."""
+    events = decide(claim(SHORT_END + 30 * DAY, SHORT_END - DAY), quarter_ended(), FakePolicy())
+    assert [type(e).__name__ for e in events] == ["PenaltyAssessed"]
+
+
+def test_a_claim_filed_after_the_window_is_refused_naming_the_deadline() -> None:
+    """Filed 91 days after the loss: CLAIM_OUTSIDE_WINDOW on occurred_at, limit loss + 90."""
+    loss = SHORT_END - DAY
+    with pytest.raises(ClaimOutsideWindow) as refused:
+        decide(claim(loss + 91 * DAY, loss), quarter_ended(), FakePolicy())
+    assert refused.value.reason == "CLAIM_OUTSIDE_WINDOW"
+    assert refused.value.field == "occurred_at"
+    assert refused.value.limit == (loss + 90 * DAY).isoformat()
+    assert "within 90 days" in str(refused.value)
+
+
+def test_a_loss_outside_the_contract_term_is_refused_naming_the_loss_date() -> None:
+    """A loss after the end date is not the contract's: refused on loss_at with the term."""
+    with pytest.raises(ClaimOutsideWindow) as refused:
+        decide(claim(SHORT_END + 5 * DAY, SHORT_END + DAY), quarter_ended(), FakePolicy())
+    assert refused.value.field == "loss_at"
+    assert "outside contract 'ct-q'" in str(refused.value)
+
+
+def test_a_claim_without_a_loss_date_takes_the_loss_at_its_own_time() -> None:
+    """No loss date: the claim's time is the loss's, so a claim after the end is refused."""
+    with pytest.raises(ClaimOutsideWindow):
+        decide(claim(SHORT_END + 5 * DAY), quarter_ended(), FakePolicy())

@@ -781,3 +781,26 @@ def test_candidates_are_ranked_with_the_packs_weights_and_kinds() -> None:
 
 def _decimals(values: Mapping[str, str]) -> dict[str, Decimal]:
     return {key: Decimal(value) for key, value in values.items()}
+
+
+def test_a_claim_window_loads_and_a_pack_without_one_sets_none(tmp_path: Path) -> None:
+    """``penalties.compensation.claim_window_days`` becomes the policy's claim window."""
+    with_window = replaced(
+        MONITORING,
+        "    contract_cap_percent: 120\n",
+        "    contract_cap_percent: 120\n  compensation:\n    claim_window_days: 60\n",
+    )
+    assert CompiledPolicy(load(tmp_path / "with", monitoring=with_window)).claim_window_days() == 60
+    assert CompiledPolicy(load(tmp_path / "without")).claim_window_days() is None
+
+
+def test_a_claim_window_of_zero_days_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A window must be at least a day: the error is located at the value."""
+    monitoring = replaced(
+        MONITORING,
+        "    contract_cap_percent: 120\n",
+        "    contract_cap_percent: 120\n  compensation:\n    claim_window_days: 0\n",
+    )
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert error.line == line_of(monitoring, "claim_window_days")
+    assert "claim_window_days" in error.message or "minimum" in error.message

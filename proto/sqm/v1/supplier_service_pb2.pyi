@@ -953,6 +953,7 @@ class ClaimCompensationRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
+    LOSS_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     request_id: _builtins.str
@@ -962,6 +963,13 @@ class ClaimCompensationRequest(_message.Message):
     def amount(self) -> _resources_pb2.Money: ...
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def loss_time(self) -> _timestamp_pb2.Timestamp:
+        """When the loss happened; the claim's time (occur_time) if unset. It must lie within the
+        contract's term, and the claim must be filed within the pack's claim window after it
+        (and after the contract's end): else FAILED_PRECONDITION, reason CLAIM_OUTSIDE_WINDOW.
+        """
+
     def __init__(
         self,
         *,
@@ -971,10 +979,11 @@ class ClaimCompensationRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         view: _resources_pb2.SupplierView.ValueType = ...,
+        loss_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "loss_time", b"loss_time", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "loss_time", b"loss_time", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
