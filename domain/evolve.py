@@ -304,7 +304,9 @@ def _(event: ProgressReportSubmitted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
-    return _evolved(state, last_self_check_at=event.occurred_at)
+    return _evolved(
+        state, last_self_check_at=event.occurred_at, last_self_check_passed=event.passed
+    )
 
 
 @_evolve.register

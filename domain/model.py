@@ -377,6 +377,8 @@ class SupplierState:
     inspections: tuple[Observation, ...] = ()
     last_progress_report_at: datetime | None = None
     last_self_check_at: datetime | None = None
+    last_self_check_passed: bool = True
+    """The latest self-check passed (True before any): a failed one requires rectification."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
     reminders_sent: frozenset[str] = frozenset()

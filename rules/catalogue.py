@@ -187,6 +187,13 @@ _SPECS = (
         "the inspection passed (true when the record is not an inspection)",
         _M,
     ),
+    FactSpec(
+        "self_check_passed",
+        _B,
+        "the self-check passed; a failed one requires rectification (true when the record is"
+        " not a self-check)",
+        _M,
+    ),
     # --- deadlines: time has advanced ---------------------------------------------------
     FactSpec("plan_pending", _B, "an improvement plan is required and not completed", _D),
     FactSpec("plan_submitted", _B, "the pending or completed plan has been submitted", _D),

@@ -45,6 +45,7 @@ def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fa
         **_measurement_facts(context),
         "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
         "inspection_passed": _latest_inspection(supplier) if kind == "inspection" else True,
+        "self_check_passed": supplier.last_self_check_passed if kind == "self_check" else True,
     }
     facts.update(window_values(pack.windows, supplier, context.now))
     return facts

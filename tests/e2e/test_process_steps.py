@@ -20,6 +20,7 @@ from tests.e2e.process_flow import (
     Timeline,
     advance_time,
     availability_row,
+    contracted,
     qualified,
 )
 from tests.e2e.server_process import ServerProcess
@@ -137,3 +138,28 @@ def test_a_claim_outside_the_window_is_refused_with_the_field_and_limit(
     assert late_claim.metadata["field"] == "occur_time"
     assert late_claim.metadata["limit"].startswith((loss + timedelta(days=90)).date().isoformat())
     assert "within 90 days" in late_claim.message
+
+
+# --- self-checks ---------------------------------------------------------------------------------
+
+
+def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> None:
+    """MON-006 opens a review on a failed self-check; concluding it requires a plan (the
+    rectification) with its deadline.
+    """
+    timeline = Timeline()
+    contracted(drill_client, "self-check-co", timeline)
+
+    failed = drill_client.submit_self_check(
+        "self-check-co", False, summary="backup drill failed", occur_time=timeline.step(),
+        view=pb.SUPPLIER_VIEW_FULL,
+    )  # fmt: skip
+    rectify = drill_client.conclude_review(
+        "self-check-co", pb.REVIEW_OUTCOME_REMEDIATION_REQUIRED, note="rectify the backups",
+        occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL,
+    )  # fmt: skip
+
+    assert failed.supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+    assert [d.rule_id for d in failed.decisions if d.fired] == ["MON-006"]
+    assert rectify.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
+    assert "ImprovementPlanRequired" in [e.type for e in rectify.events]
