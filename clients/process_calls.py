@@ -322,6 +322,38 @@ class ProcessCalls(RetryingClient):
             request_id=request_id or new_request_id(), view=view,
         ))  # fmt: skip
 
+    def complete_milestone(
+        self,
+        supplier_id: str,
+        milestone: str,
+        note: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> api.ProcessResult:
+        """Record that the supplier completed the kick-off milestone named ``milestone``."""
+        return self._process(self._stub.CompleteMilestone, api.CompleteMilestoneRequest(
+            name=supplier_name(supplier_id), milestone=milestone, note=note,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
+
+    def accept_deliverable(
+        self,
+        supplier_id: str,
+        milestone: str,
+        note: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> api.ProcessResult:
+        """Accept the stage deliverable of the completed milestone ``milestone``."""
+        return self._process(self._stub.AcceptDeliverable, api.AcceptDeliverableRequest(
+            name=supplier_name(supplier_id), milestone=milestone, note=note,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
+
     def submit_resource_plan(
         self,
         supplier_id: str,

@@ -237,6 +237,26 @@ class RecordKickOff:
 
 
 @attrs.frozen
+class CompleteMilestone:
+    """Record that the supplier reached a milestone agreed at kick-off."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class AcceptDeliverable:
+    """Accept the stage deliverable (阶段性成果) of a completed milestone."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
 class SubmitResourcePlan:
     """The resources the supplier commits to the delivery."""
 
@@ -325,6 +345,8 @@ Command = (
     | AdvanceTime
     | RecordMarketResearch
     | RecordKickOff
+    | CompleteMilestone
+    | AcceptDeliverable
     | SubmitResourcePlan
     | OpenProblemTicket
     | ResolveProblemTicket
@@ -356,6 +378,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         AdvanceTime,
         RecordMarketResearch,
         RecordKickOff,
+        CompleteMilestone,
+        AcceptDeliverable,
         SubmitResourcePlan,
         OpenProblemTicket,
         ResolveProblemTicket,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqm.domain import lifecycle
-from sqm.domain.errors import ClaimOutsideWindow, ContractExpired
+from sqm.domain.errors import ClaimOutsideWindow, ContractExpired, IllegalTransition
 from sqm.domain.events import ContractEnded, Event, LifecycleTransitioned
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import Contract, SupplierState
@@ -50,6 +50,15 @@ def require_within_term(state: SupplierState, at: datetime, what: str) -> None:
         return
     if at > contract.ends_at or state.lifecycle not in lifecycle.UNDER_CONTRACT:
         raise ContractExpired(contract.contract_id, contract.ends_at.isoformat(), what)
+
+
+def require_running(state: SupplierState, at: datetime, action: str) -> None:
+    """A record about the contract's delivery needs the contract in force when it happened:
+    :class:`ContractExpired` after its end, ``IllegalTransition`` outside a contract.
+    """
+    require_within_term(state, at, action)
+    if state.lifecycle not in lifecycle.UNDER_CONTRACT:
+        raise IllegalTransition(state.lifecycle.value, action)
 
 
 def check_claim_window(

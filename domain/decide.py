@@ -12,14 +12,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import contract_term, lifecycle
+from sqm.domain import contract_term, lifecycle, milestones
 from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
+    AcceptDeliverable,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -152,9 +154,7 @@ def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: s
 
 
 def _require_running(state: SupplierState, command: Command, action: str) -> None:
-    """A record about the contract's delivery needs the contract in force when it happened."""
-    contract_term.require_within_term(state, command.occurred_at, action)
-    _require(state, lifecycle.UNDER_CONTRACT, action)
+    contract_term.require_running(state, command.occurred_at, action)
 
 
 def _cause(command: Command) -> str:
@@ -574,6 +574,8 @@ _HANDLERS: dict[type, Handler] = {
     AdvanceTime: _advance_time,
     RecordMarketResearch: _market_research,
     RecordKickOff: _kick_off,
+    CompleteMilestone: milestones.complete,
+    AcceptDeliverable: milestones.accept,
     SubmitResourcePlan: _resource_plan,
     OpenProblemTicket: _open_ticket,
     ResolveProblemTicket: _resolve_ticket,

@@ -256,6 +256,24 @@ class KickOffRecorded:
 
 
 @attrs.frozen
+class MilestoneCompleted:
+    """The supplier reached a milestone agreed at kick-off."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
+class DeliverableAccepted:
+    """The operator accepted a completed milestone's stage deliverable."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
 class ResourcePlanSubmitted:
     """The supplier submitted its resource plan."""
 
@@ -339,6 +357,8 @@ Event = (
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
+    | MilestoneCompleted
+    | DeliverableAccepted
     | ResourcePlanSubmitted
     | ProblemTicketOpened
     | ProblemTicketResolved
@@ -374,6 +394,8 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,
+        MilestoneCompleted,
+        DeliverableAccepted,
         ResourcePlanSubmitted,
         ProblemTicketOpened,
         ProblemTicketResolved,

@@ -19,14 +19,17 @@ from sqm.domain.events import (
     ContractEnded,
     ContractSigned,
     DecisionRecorded,
+    DeliverableAccepted,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
     ImprovementPlanRequired,
     ImprovementPlanSubmitted,
     InspectionRecorded,
+    KickOffRecorded,
     LifecycleTransitioned,
     MeasurementRecorded,
+    MilestoneCompleted,
     PenaltyAssessed,
     ProblemTicketOpened,
     ProblemTicketResolved,
@@ -370,3 +373,25 @@ def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
 def _(event: CompensationSettled, state: SupplierState) -> SupplierState:
     settled = state.settlements.get(event.penalty_id, Decimal("0.00")) + event.amount.amount
     return _evolved(state, settlements={**state.settlements, event.penalty_id: settled})
+
+
+@_evolve.register
+def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
+    # A new kick-off replaces the milestones; completions of milestones it keeps still count.
+    names = {m.name for m in event.milestones}
+    return _evolved(
+        state,
+        milestones=event.milestones,
+        milestones_completed=state.milestones_completed & names,
+        deliverables_accepted=state.deliverables_accepted & names,
+    )
+
+
+@_evolve.register
+def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
+    return _evolved(state, milestones_completed=state.milestones_completed | {event.milestone})
+
+
+@_evolve.register
+def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
+    return _evolved(state, deliverables_accepted=state.deliverables_accepted | {event.milestone})

@@ -134,6 +134,7 @@ class Reminder(enum.StrEnum):
     CERTIFICATE_EXPIRY = "certificate_expiry"
     PROGRESS_REPORT_DUE = "progress_report_due"
     CONTRACT_EXPIRY = "contract_expiry"
+    MILESTONE_DUE = "milestone_due"
 
 
 @attrs.frozen
@@ -379,6 +380,12 @@ class SupplierState:
     last_self_check_at: datetime | None = None
     last_self_check_passed: bool = True
     """The latest self-check passed (True before any): a failed one requires rectification."""
+    milestones: tuple[Milestone, ...] = ()
+    """The delivery milestones agreed at the latest kick-off."""
+    milestones_completed: frozenset[str] = frozenset()
+    """Names of the milestones the supplier completed."""
+    deliverables_accepted: frozenset[str] = frozenset()
+    """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
     reminders_sent: frozenset[str] = frozenset()

@@ -15,9 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqm.domain.commands import (
+    AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
+    CompleteMilestone,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -290,6 +292,8 @@ def _kick_off(c: RecordKickOff) -> Iterator[FieldViolation]:
         field = f"milestones[{index}]"
         yield from _check_text(f"{field}.name", milestone.name, MAX_TEXT_LENGTH)
         yield from check_aware(f"{field}.due_at", milestone.due_at)
+        if any(m.name == milestone.name for m in c.milestones[:index]):
+            yield FieldViolation(f"{field}.name", f"{milestone.name!r} is named twice")
     yield from _check_optional_text("responsibilities", c.responsibilities, MAX_NOTE_LENGTH)
 
 
@@ -331,6 +335,11 @@ def _settlement(c: SettleCompensation) -> Iterator[FieldViolation]:
     yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
 
 
+def _milestone_step(c: CompleteMilestone | AcceptDeliverable) -> Iterator[FieldViolation]:
+    yield from _check_text("milestone", c.milestone, MAX_TEXT_LENGTH)
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
 _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RegisterSupplier: _register,
     SubmitQualificationEvidence: _evidence,
@@ -345,6 +354,8 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     ClaimCompensation: _compensation,
     RecordMarketResearch: _market_research,
     RecordKickOff: _kick_off,
+    CompleteMilestone: _milestone_step,
+    AcceptDeliverable: _milestone_step,
     SubmitResourcePlan: _resource_plan,
     OpenProblemTicket: _open_ticket,
     ResolveProblemTicket: _resolve_ticket,

@@ -268,6 +268,28 @@ _SPECS = (
         "the supplier's contract on file has ended (false without a contract)",
         _D,
     ),
+    FactSpec(
+        "overdue_milestones",
+        _I,
+        "kick-off milestones past their due time and not completed (0 without a kick-off)",
+        _D,
+    ),
+    FactSpec(
+        "days_milestone_overdue",
+        _N,
+        "days the most overdue milestone is past its due time (0 when none is overdue)",
+        _D,
+    ),
+    FactSpec(
+        "overdue_milestone", _S, "the most overdue milestone's name, or 'none' (for messages)", _D
+    ),
+    FactSpec(
+        "days_to_next_milestone",
+        _N,
+        f"days until the next open milestone is due ({FAR_AWAY_DAYS:g} when none is ahead)",
+        _D,
+    ),
+    FactSpec("next_milestone", _S, "the next open milestone's name, or 'none' (for messages)", _D),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqm.domain import contract_term, history
+from sqm.domain import contract_term, history, milestones
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     METRICS,
@@ -78,6 +78,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "days_since_progress_report": history.days_since_progress_report(supplier, now),
         "days_since_self_check": history.days_since_self_check(supplier, now),
         **_contract_term_facts(supplier, now),
+        **_milestone_facts(supplier, now),
         "review_open": review is not None,
         "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
         if review is not None
@@ -94,6 +95,20 @@ def _contract_term_facts(supplier: SupplierState, now: datetime) -> dict[str, Fa
     return {
         "contract_days_to_end": history.days_between(now, contract.ends_at),
         "contract_ended": contract_term.has_ended(contract, now),
+    }
+
+
+def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    late = milestones.overdue(supplier, now)
+    ahead = milestones.next_due(supplier, now)
+    return {
+        "overdue_milestones": len(late),
+        "days_milestone_overdue": milestones.days_overdue(supplier, now),
+        "overdue_milestone": late[0].name if late else NONE_TEXT,
+        "days_to_next_milestone": history.days_between(now, ahead.due_at)
+        if ahead
+        else FAR_AWAY_DAYS,
+        "next_milestone": ahead.name if ahead else NONE_TEXT,
     }
 
 

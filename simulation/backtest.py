@@ -64,6 +64,8 @@ _SAME_FIELDS = {
     "ImprovementDeadlineMissed": "RecordMissedImprovementDeadline",
     "MarketResearchRecorded": "RecordMarketResearch",
     "KickOffRecorded": "RecordKickOff",
+    "MilestoneCompleted": "CompleteMilestone",
+    "DeliverableAccepted": "AcceptDeliverable",
     "ResourcePlanSubmitted": "SubmitResourcePlan",
     "ProblemTicketOpened": "OpenProblemTicket",
     "ProblemTicketResolved": "ResolveProblemTicket",

@@ -608,7 +608,7 @@ def kick_off_commands(
         supplier_id=_given_or(supplier_id, supplier_ids()),
         goals=short_texts(),
         occurred_at=_given_or(occurred_at, moments()),
-        milestones=st.lists(milestone, max_size=3).map(tuple),
+        milestones=st.lists(milestone, max_size=3, unique_by=lambda m: m.name).map(tuple),
         responsibilities=notes(),
     )
 

@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqm.domain.commands import (
+    AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -279,6 +281,8 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
         "loss_at": "loss_time",
     },
     RecordMarketResearch: _NAMED,
+    CompleteMilestone: _NAMED,
+    AcceptDeliverable: _NAMED,
     RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name can be named
     SubmitResourcePlan: _NAMED,
     OpenProblemTicket: _NAMED,

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqm.domain.commands import (
     NO_AMOUNT,
+    AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -281,6 +283,18 @@ def submit_self_check(request: api.SubmitSelfCheckRequest, clock: Clock) -> Subm
     """Map a SubmitSelfCheck request."""
     supplier_id, occurred_at = _checked(request, clock)
     return SubmitSelfCheck(supplier_id, request.passed, occurred_at, request.summary)
+
+
+def complete_milestone(request: api.CompleteMilestoneRequest, clock: Clock) -> CompleteMilestone:
+    """Map a CompleteMilestone request."""
+    supplier_id, occurred_at = _checked(request, clock)
+    return CompleteMilestone(supplier_id, request.milestone, occurred_at, request.note)
+
+
+def accept_deliverable(request: api.AcceptDeliverableRequest, clock: Clock) -> AcceptDeliverable:
+    """Map an AcceptDeliverable request."""
+    supplier_id, occurred_at = _checked(request, clock)
+    return AcceptDeliverable(supplier_id, request.milestone, occurred_at, request.note)
 
 
 def open_problem_ticket(request: api.OpenProblemTicketRequest, clock: Clock) -> OpenProblemTicket:

@@ -163,3 +163,35 @@ def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> 
     assert [d.rule_id for d in failed.decisions if d.fired] == ["MON-006"]
     assert rectify.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
     assert "ImprovementPlanRequired" in [e.type for e in rectify.events]
+
+
+# --- kick-off milestones ---------------------------------------------------------------------
+
+
+def test_an_overdue_milestone_opens_a_review_and_a_met_one_is_accepted(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """The survey is completed and its deliverable accepted through the API; the cut-over is
+    not, and the tick two days after its due time opens a review by DL-012.
+    """
+    timeline = Timeline()
+    contracted(drill_client, "milestone-co", timeline)
+    survey_due, cutover_due = timeline.now + timedelta(days=3), timeline.now + timedelta(days=6)
+    drill_client.record_kick_off(
+        "milestone-co", "5G RAN roll-out", [("site survey", survey_due), ("cut-over", cutover_due)],
+        occur_time=timeline.step(),
+    )  # fmt: skip
+    completed = drill_client.complete_milestone(
+        "milestone-co", "site survey", "all sites surveyed", occur_time=timeline.step()
+    )
+    accepted = drill_client.accept_deliverable(
+        "milestone-co", "site survey", "survey report accepted", occur_time=timeline.step()
+    )
+
+    advance_time(drill.address, cutover_due + timedelta(days=2))
+
+    assert [e.type for e in completed.events] == ["MilestoneCompleted"]
+    assert [e.type for e in accepted.events] == ["DeliverableAccepted"]
+    supplier = drill_client.get_supplier("milestone-co")
+    assert supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+    assert "cut-over" in supplier.review.reason

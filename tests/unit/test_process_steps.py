@@ -4,8 +4,14 @@ business reviews.
 
 from __future__ import annotations
 
-from sqm.domain.commands import SubmitSelfCheck
-from tests.fakes import DAY, SID, SIGNED_AT, S, run, supplier_in
+import pytest
+
+from sqm.domain import milestones
+from sqm.domain.commands import AcceptDeliverable, CompleteMilestone, RecordKickOff, SubmitSelfCheck
+from sqm.domain.decide import decide
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.model import Milestone, SupplierState
+from tests.fakes import DAY, SID, SIGNED_AT, FakePolicy, S, run, supplier_in
 
 # --- self-checks ------------------------------------------------------------------------
 
@@ -16,3 +22,60 @@ def test_a_failed_self_check_is_kept_on_the_state_for_the_monitoring_fact() -> N
     assert failed.last_self_check_passed is False
     passed = run(failed, SubmitSelfCheck(SID, True, SIGNED_AT + 6 * DAY))
     assert passed.last_self_check_passed is True
+
+
+# --- kick-off milestones ---------------------------------------------------------------------
+
+SURVEY_DUE = SIGNED_AT + 20 * DAY
+CUTOVER_DUE = SIGNED_AT + 40 * DAY
+
+
+def kicked_off() -> SupplierState:
+    """A contracted supplier with two milestones: a survey and a cut-over."""
+    kick_off = RecordKickOff(
+        SID, "roll-out", SIGNED_AT + DAY,
+        (Milestone("survey", SURVEY_DUE), Milestone("cut-over", CUTOVER_DUE)),
+    )  # fmt: skip
+    return run(supplier_in(S.CONTRACTED), kick_off)
+
+
+def test_a_completed_milestone_is_no_longer_open_and_its_deliverable_can_be_accepted() -> None:
+    """Complete, then accept: both recorded; the survey drops out of the open milestones."""
+    state = run(
+        kicked_off(),
+        CompleteMilestone(SID, "survey", SURVEY_DUE - DAY),
+        AcceptDeliverable(SID, "survey", SURVEY_DUE, "report accepted"),
+    )
+    assert [m.name for m in milestones.open_milestones(state)] == ["cut-over"]
+    assert state.deliverables_accepted == frozenset({"survey"})
+
+
+def test_overdue_milestones_are_counted_with_the_days_of_the_most_overdue() -> None:
+    """Both past due: two overdue, the survey first, 25 days past it."""
+    state = kicked_off()
+    now = CUTOVER_DUE + 5 * DAY
+    assert [m.name for m in milestones.overdue(state, now)] == ["survey", "cut-over"]
+    assert milestones.days_overdue(state, now) == 25.0
+    assert milestones.next_due(state, now) is None
+
+
+def test_a_deliverable_of_a_milestone_not_completed_is_refused() -> None:
+    """Acceptance comes after completion: the milestone field says so."""
+    with pytest.raises(InvalidCommand) as refused:
+        decide(AcceptDeliverable(SID, "survey", SURVEY_DUE), kicked_off(), FakePolicy())
+    assert refused.value.violations[0].field == "milestone"
+    assert "not completed" in refused.value.violations[0].description
+
+
+def test_an_unknown_milestone_is_refused_listing_the_known_ones() -> None:
+    """A name not agreed at kick-off is refused, the kick-off's names listed."""
+    with pytest.raises(InvalidCommand) as refused:
+        decide(CompleteMilestone(SID, "go-live", SURVEY_DUE), kicked_off(), FakePolicy())
+    assert "survey, cut-over" in refused.value.violations[0].description
+
+
+def test_a_milestone_is_completed_once() -> None:
+    """A second completion is refused."""
+    state = run(kicked_off(), CompleteMilestone(SID, "survey", SURVEY_DUE))
+    with pytest.raises(InvalidCommand):
+        decide(CompleteMilestone(SID, "survey", SURVEY_DUE + DAY), state, FakePolicy())

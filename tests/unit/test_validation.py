@@ -13,11 +13,13 @@ from hypothesis import given
 
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcceptDeliverable,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -240,6 +242,8 @@ NAIVE_COMMANDS: list[Command] = [
     AdvanceTime(SID, NAIVE),
     RecordMarketResearch(SID, "capability", "past performance", NAIVE),
     RecordKickOff(SID, "goals", NAIVE),
+    CompleteMilestone(SID, "cut-over", NAIVE),
+    AcceptDeliverable(SID, "cut-over", NAIVE),
     SubmitResourcePlan(SID, ("2 engineers",), NAIVE),
     OpenProblemTicket(SID, "PT-1", "packet loss", Severity.MINOR, NAIVE),
     ResolveProblemTicket(SID, "PT-1", "fixed", NAIVE),
