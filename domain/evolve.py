@@ -314,7 +314,7 @@ def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ReviewOpened, state: SupplierState) -> SupplierState:
-    return _evolved(state, review=event.review)
+    return _evolved(state, review=event.review, last_review_at=event.occurred_at)
 
 
 @_evolve.register

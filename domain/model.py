@@ -388,6 +388,8 @@ class SupplierState:
     """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
+    last_review_at: datetime | None = None
+    """When the latest review opened (a scheduled business review counts from it)."""
     reminders_sent: frozenset[str] = frozenset()
     open_tickets: frozenset[str] = frozenset()
     settlements: Mapping[str, Decimal] = attrs.field(factory=dict)

@@ -25,6 +25,7 @@ from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
+    BusinessReviewSchedule,
     CertificateRequirements,
     CompensationTerms,
     Condition,
@@ -72,6 +73,7 @@ class FilePart:
     tiers: tuple[MetricTiers, ...] | None = None
     credits: CreditSchedule | None = None
     compensation: CompensationTerms | None = None
+    business_reviews: BusinessReviewSchedule | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
 
@@ -94,6 +96,9 @@ def build_file(
         tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
         compensation=sections.compensation(doc),
+        business_reviews=(
+            sections.business_reviews(doc, problems) if "business_reviews" in data else None
+        ),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
     )

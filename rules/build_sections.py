@@ -24,6 +24,7 @@ from sqm.domain.model import (
 from sqm.domain.objectives import objective_problems
 from sqm.rules.errors import Problems
 from sqm.rules.model import (
+    BusinessReviewSchedule,
     CompensationTerms,
     CreditSchedule,
     ImprovementSchedule,
@@ -337,6 +338,19 @@ def compensation(doc: SourceDoc) -> CompensationTerms | None:
     """The ``penalties.compensation`` section (its range is the schema's to check)."""
     terms = doc.data.get("penalties", {}).get("compensation")
     return None if terms is None else CompensationTerms(int(terms["claim_window_days"]))
+
+
+def business_reviews(doc: SourceDoc, problems: Problems) -> BusinessReviewSchedule:
+    """The ``business_reviews:`` section: days between reviews by category (unknown
+    categories reported at their key; the schema checks the days).
+    """
+    path: DocPath = ("business_reviews", "every_days")
+    entries: list[tuple[ServiceCategory | None, int]] = []
+    for key, days in doc.get(path).items():
+        category = category_key(doc, (*path, key), problems)
+        if category is not None or key == ALL_CATEGORIES:
+            entries.append((category, int(days)))
+    return BusinessReviewSchedule(tuple(entries))
 
 
 def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:

@@ -290,6 +290,25 @@ _SPECS = (
         _D,
     ),
     FactSpec("next_milestone", _S, "the next open milestone's name, or 'none' (for messages)", _D),
+    FactSpec(
+        "days_since_last_review",
+        _N,
+        "days since the latest review opened, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "business_review_days",
+        _I,
+        "days between business reviews the pack sets for the category (0: none scheduled)",
+        _D,
+    ),
+    FactSpec(
+        "business_review_due",
+        _B,
+        "a scheduled business review is due: no review for business_review_days (false when"
+        " the pack schedules none or there is no contract)",
+        _D,
+    ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
 )

@@ -79,6 +79,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "days_since_self_check": history.days_since_self_check(supplier, now),
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
+        **_business_review_facts(pack, supplier, now),
         "review_open": review is not None,
         "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
         if review is not None
@@ -109,6 +110,19 @@ def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactVa
         if ahead
         else FAR_AWAY_DAYS,
         "next_milestone": ahead.name if ahead else NONE_TEXT,
+    }
+
+
+def _business_review_facts(
+    pack: PolicyPack, supplier: SupplierState, now: datetime
+) -> dict[str, FactValue]:
+    schedule = pack.business_reviews
+    every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    since = history.days_since_review(supplier, now)
+    return {
+        "days_since_last_review": since,
+        "business_review_days": every,
+        "business_review_due": bool(every) and supplier.contract is not None and since >= every,
     }
 
 

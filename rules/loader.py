@@ -166,6 +166,9 @@ def _pack(
         windows=windows,
         credits=next((p.credits for p in parts if p.credits is not None), None),
         compensation=next((p.compensation for p in parts if p.compensation is not None), None),
+        business_reviews=next(
+            (p.business_reviews for p in parts if p.business_reviews is not None), None
+        ),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),

@@ -295,6 +295,19 @@ class ImprovementSchedule:
 
 
 @attrs.frozen
+class BusinessReviewSchedule:
+    """Days between periodic business reviews, by service category (``business_reviews``)."""
+
+    every_days: tuple[tuple[ServiceCategory | None, int], ...]
+    """(category, days); the None entry is 'all': every category without its own."""
+
+    def days_for(self, category: ServiceCategory) -> int | None:
+        """The interval for ``category`` (its own entry, else 'all'), or None for none."""
+        days = dict(self.every_days)
+        return days.get(category, days.get(None))
+
+
+@attrs.frozen
 class CompensationTerms:
     """When compensation may be claimed: within ``claim_window_days`` of the loss and of the
     contract's end (``penalties.compensation``).
@@ -323,6 +336,8 @@ class PolicyPack:
     credits: CreditSchedule | None = None
     compensation: CompensationTerms | None = None
     """The claim window; None: claims are limited only by the contract's term."""
+    business_reviews: BusinessReviewSchedule | None = None
+    """How often a business review falls due; None: no scheduled reviews."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

@@ -144,7 +144,7 @@ def test_a_claim_outside_the_window_is_refused_with_the_field_and_limit(
 
 
 def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> None:
-    """MON-006 opens a review on a failed self-check; concluding it requires a plan (the
+    """MON-010 opens a review on a failed self-check; concluding it requires a plan (the
     rectification) with its deadline.
     """
     timeline = Timeline()
@@ -160,7 +160,7 @@ def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> 
     )  # fmt: skip
 
     assert failed.supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
-    assert [d.rule_id for d in failed.decisions if d.fired] == ["MON-006"]
+    assert [d.rule_id for d in failed.decisions if d.fired] == ["MON-010"]
     assert rectify.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
     assert "ImprovementPlanRequired" in [e.type for e in rectify.events]
 
@@ -195,3 +195,33 @@ def test_an_overdue_milestone_opens_a_review_and_a_met_one_is_accepted(
     supplier = drill_client.get_supplier("milestone-co")
     assert supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
     assert "cut-over" in supplier.review.reason
+
+
+# --- scheduled business reviews ----------------------------------------------------------------
+
+
+def test_a_scheduled_business_review_opens_by_itself_and_its_conclusion_is_recorded(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """Half a year after the contract started, with reports and self-checks up to date, the
+    tick opens a business review by DL-013; concluding it returns the supplier to contracted.
+    """
+    timeline = Timeline()
+    signed = contracted(drill_client, "review-co", timeline)
+    start = signed.supplier.contract.start_time.ToDatetime(tzinfo=timeline.now.tzinfo)
+    timeline.now = start + timedelta(days=178)
+    drill_client.submit_progress_report("review-co", "June report", occur_time=timeline.step())
+    drill_client.submit_self_check("review-co", True, occur_time=timeline.step())
+
+    advance_time(drill.address, start + timedelta(days=181))
+    opened = drill_client.get_supplier("review-co")
+    concluded = drill_client.conclude_review(
+        "review-co", pb.REVIEW_OUTCOME_CLEARED, note="business review passed",
+        occur_time=start + timedelta(days=182), view=pb.SUPPLIER_VIEW_FULL,
+    )  # fmt: skip
+
+    assert opened.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+    assert opened.review.rule_id == "DL-013"
+    assert "Scheduled business review" in opened.review.reason
+    assert concluded.supplier.state == pb.LIFECYCLE_STATE_CONTRACTED
+    assert [e.type for e in concluded.events] == ["ReviewConcluded", "LifecycleTransitioned"]

@@ -804,3 +804,22 @@ def test_a_claim_window_of_zero_days_is_refused_at_its_line(tmp_path: Path) -> N
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert error.line == line_of(monitoring, "claim_window_days")
     assert "claim_window_days" in error.message or "minimum" in error.message
+
+
+def test_business_reviews_are_scheduled_per_category_with_all_for_the_rest(
+    tmp_path: Path,
+) -> None:
+    """``business_reviews.every_days``: a category's own interval, else the 'all' one."""
+    monitoring = MONITORING + "business_reviews:\n  every_days: {all: 180, software: 60}\n"
+    schedule = load(tmp_path, monitoring=monitoring).business_reviews
+    assert schedule is not None
+    assert schedule.days_for(ServiceCategory.SOFTWARE) == 60
+    assert schedule.days_for(ServiceCategory.FIELD_SERVICES) == 180
+
+
+def test_a_business_review_for_an_unknown_category_is_refused_at_its_key(tmp_path: Path) -> None:
+    """A misspelt category is named where it is written, with the choices."""
+    monitoring = MONITORING + "business_reviews:\n  every_days: {all: 180, sofware: 60}\n"
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert error.line == line_of(monitoring, "sofware")
+    assert "unknown service category 'sofware'" in error.message
