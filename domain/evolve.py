@@ -43,6 +43,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TrainingRecorded,
 )
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import Breach, Observation, SupplierState
@@ -395,3 +396,8 @@ def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
     return _evolved(state, deliverables_accepted=state.deliverables_accepted | {event.milestone})
+
+
+@_evolve.register
+def _(event: TrainingRecorded, state: SupplierState) -> SupplierState:
+    return _evolved(state, last_training_at=event.occurred_at)

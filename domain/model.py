@@ -135,6 +135,7 @@ class Reminder(enum.StrEnum):
     PROGRESS_REPORT_DUE = "progress_report_due"
     CONTRACT_EXPIRY = "contract_expiry"
     MILESTONE_DUE = "milestone_due"
+    TRAINING_DUE = "training_due"
 
 
 @attrs.frozen
@@ -388,6 +389,8 @@ class SupplierState:
     """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
+    last_training_at: datetime | None = None
+    """When the supplier's staff were last trained (required training counts from it)."""
     last_review_at: datetime | None = None
     """When the latest review opened (a scheduled business review counts from it)."""
     reminders_sent: frozenset[str] = frozenset()

@@ -25,7 +25,7 @@ from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
-    BusinessReviewSchedule,
+    CategoryIntervals,
     CertificateRequirements,
     CompensationTerms,
     Condition,
@@ -73,7 +73,8 @@ class FilePart:
     tiers: tuple[MetricTiers, ...] | None = None
     credits: CreditSchedule | None = None
     compensation: CompensationTerms | None = None
-    business_reviews: BusinessReviewSchedule | None = None
+    business_reviews: CategoryIntervals | None = None
+    training: CategoryIntervals | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
 
@@ -96,9 +97,8 @@ def build_file(
         tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
         compensation=sections.compensation(doc),
-        business_reviews=(
-            sections.business_reviews(doc, problems) if "business_reviews" in data else None
-        ),
+        business_reviews=sections.intervals(doc, "business_reviews", problems),
+        training=sections.intervals(doc, "training", problems),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
     )

@@ -24,7 +24,7 @@ from sqm.domain.model import (
 from sqm.domain.objectives import objective_problems
 from sqm.rules.errors import Problems
 from sqm.rules.model import (
-    BusinessReviewSchedule,
+    CategoryIntervals,
     CompensationTerms,
     CreditSchedule,
     ImprovementSchedule,
@@ -340,17 +340,20 @@ def compensation(doc: SourceDoc) -> CompensationTerms | None:
     return None if terms is None else CompensationTerms(int(terms["claim_window_days"]))
 
 
-def business_reviews(doc: SourceDoc, problems: Problems) -> BusinessReviewSchedule:
-    """The ``business_reviews:`` section: days between reviews by category (unknown
-    categories reported at their key; the schema checks the days).
+def intervals(doc: SourceDoc, section: str, problems: Problems) -> CategoryIntervals | None:
+    """A per-category ``every_days`` section (``business_reviews:``, ``training:``), None
+    when the file has none; unknown categories are reported at their key, the days are the
+    schema's to check.
     """
-    path: DocPath = ("business_reviews", "every_days")
+    if section not in doc.data:
+        return None
+    path: DocPath = (section, "every_days")
     entries: list[tuple[ServiceCategory | None, int]] = []
     for key, days in doc.get(path).items():
         category = category_key(doc, (*path, key), problems)
         if category is not None or key == ALL_CATEGORIES:
             entries.append((category, int(days)))
-    return BusinessReviewSchedule(tuple(entries))
+    return CategoryIntervals(tuple(entries))
 
 
 def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:

@@ -309,6 +309,31 @@ _SPECS = (
         " the pack schedules none or there is no contract)",
         _D,
     ),
+    FactSpec(
+        "days_since_training",
+        _N,
+        "days since the last training, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "training_every_days",
+        _I,
+        "days between trainings the pack requires for the category (0: none required)",
+        _D,
+    ),
+    FactSpec(
+        "days_to_training_due",
+        _N,
+        "days until the required training is due, negative when overdue"
+        f" ({FAR_AWAY_DAYS:g} when none is required or there is no contract)",
+        _D,
+    ),
+    FactSpec(
+        "training_overdue",
+        _B,
+        "the required training is overdue (false when none is required)",
+        _D,
+    ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
 )

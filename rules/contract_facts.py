@@ -80,6 +80,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
         **_business_review_facts(pack, supplier, now),
+        **_training_facts(pack, supplier, now),
         "review_open": review is not None,
         "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
         if review is not None
@@ -123,6 +124,21 @@ def _business_review_facts(
         "days_since_last_review": since,
         "business_review_days": every,
         "business_review_due": bool(every) and supplier.contract is not None and since >= every,
+    }
+
+
+def _training_facts(
+    pack: PolicyPack, supplier: SupplierState, now: datetime
+) -> dict[str, FactValue]:
+    schedule = pack.training
+    every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    since = history.days_since_training(supplier, now)
+    due = every - since if every and supplier.contract is not None else None
+    return {
+        "days_since_training": since,
+        "training_every_days": every,
+        "days_to_training_due": FAR_AWAY_DAYS if due is None else due,
+        "training_overdue": due is not None and due < 0,
     }
 
 

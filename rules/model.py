@@ -295,8 +295,8 @@ class ImprovementSchedule:
 
 
 @attrs.frozen
-class BusinessReviewSchedule:
-    """Days between periodic business reviews, by service category (``business_reviews``)."""
+class CategoryIntervals:
+    """Days between periodic steps (business reviews, training), by service category."""
 
     every_days: tuple[tuple[ServiceCategory | None, int], ...]
     """(category, days); the None entry is 'all': every category without its own."""
@@ -336,8 +336,10 @@ class PolicyPack:
     credits: CreditSchedule | None = None
     compensation: CompensationTerms | None = None
     """The claim window; None: claims are limited only by the contract's term."""
-    business_reviews: BusinessReviewSchedule | None = None
+    business_reviews: CategoryIntervals | None = None
     """How often a business review falls due; None: no scheduled reviews."""
+    training: CategoryIntervals | None = None
+    """How often staff training is required; None: no requirement."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from sqm.domain import milestones
-from sqm.domain.commands import AcceptDeliverable, CompleteMilestone, RecordKickOff, SubmitSelfCheck
+from sqm.domain import history, milestones
+from sqm.domain.commands import (
+    AcceptDeliverable,
+    CompleteMilestone,
+    OpenReview,
+    RecordKickOff,
+    RecordTraining,
+    SubmitSelfCheck,
+)
 from sqm.domain.decide import decide
 from sqm.domain.errors import InvalidCommand
 from sqm.domain.model import Milestone, SupplierState
@@ -79,3 +86,20 @@ def test_a_milestone_is_completed_once() -> None:
     state = run(kicked_off(), CompleteMilestone(SID, "survey", SURVEY_DUE))
     with pytest.raises(InvalidCommand):
         decide(CompleteMilestone(SID, "survey", SURVEY_DUE + DAY), state, FakePolicy())
+
+
+# --- training and business reviews -----------------------------------------------------------
+
+
+def test_training_and_reviews_count_from_the_contract_start_until_one_is_held() -> None:
+    """Days since training and since the last review run from the contract's start, then
+    from the latest training and review.
+    """
+    state = supplier_in(S.CONTRACTED)
+    now = SIGNED_AT + 50 * DAY
+    assert history.days_since_training(state, now) == 50.0
+    assert history.days_since_review(state, now) == 50.0
+    trained = run(state, RecordTraining(SID, "incident handling", 12, SIGNED_AT + 40 * DAY))
+    assert history.days_since_training(trained, now) == 10.0
+    reviewed = run(trained, OpenReview(SID, "business review", SIGNED_AT + 45 * DAY))
+    assert history.days_since_review(reviewed, now) == 5.0
