@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import contract_term, lifecycle, milestones
+from sqm.domain import contract_term, lifecycle, milestones, tickets
 from sqm.domain.actions import STAGE_STATES, act_on, transition
 from sqm.domain.commands import (
     AcceptDeliverable,
@@ -378,7 +378,14 @@ def _resolve_ticket(
         raise InvalidCommand(
             [FieldViolation("ticket_id", f"{command.ticket_id!r} is not an open ticket")]
         )
-    return [ProblemTicketResolved(command.occurred_at, command.ticket_id, command.resolution)]
+    at = command.occurred_at
+    recorded: list[Event] = [ProblemTicketResolved(at, command.ticket_id, command.resolution)]
+    if state.lifecycle not in lifecycle.UNDER_CONTRACT:
+        return recorded  # closed after the contract: nothing left to judge
+    missed = tickets.missed_target(state, command.ticket_id, at, policy)
+    if missed is not None:
+        recorded.append(missed)
+    return recorded + _monitor(state, recorded, "ticket_resolution", policy)
 
 
 def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:

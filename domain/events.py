@@ -302,6 +302,17 @@ class ProblemTicketResolved:
 
 
 @attrs.frozen
+class TicketResolutionMissed:
+    """A ticket was resolved later than the policy's resolution target for its severity."""
+
+    occurred_at: datetime
+    ticket_id: str
+    severity: Severity
+    target_hours: float
+    resolution_hours: float
+
+
+@attrs.frozen
 class TrainingRecorded:
     """Staff training was held."""
 
@@ -362,6 +373,7 @@ Event = (
     | ResourcePlanSubmitted
     | ProblemTicketOpened
     | ProblemTicketResolved
+    | TicketResolutionMissed
     | TrainingRecorded
     | CompensationSettled
     | DocumentArchived
@@ -399,6 +411,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ResourcePlanSubmitted,
         ProblemTicketOpened,
         ProblemTicketResolved,
+        TicketResolutionMissed,
         TrainingRecorded,
         CompensationSettled,
         DocumentArchived,

@@ -43,10 +43,11 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TicketResolutionMissed,
     TrainingRecorded,
 )
 from sqm.domain.lifecycle import Trigger
-from sqm.domain.model import Breach, Observation, SupplierState
+from sqm.domain.model import Breach, Observation, ProblemTicket, SupplierState
 
 T = TypeVar("T")
 
@@ -362,12 +363,30 @@ def _(event: ReminderIssued, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ProblemTicketOpened, state: SupplierState) -> SupplierState:
-    return _evolved(state, open_tickets=state.open_tickets | {event.ticket_id})
+    ticket = ProblemTicket(event.ticket_id, event.severity, event.occurred_at)
+    return _evolved(
+        state,
+        open_tickets=state.open_tickets | {event.ticket_id},
+        tickets=_bounded(state.tickets, ticket),
+    )
 
 
 @_evolve.register
 def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
-    return _evolved(state, open_tickets=state.open_tickets - {event.ticket_id})
+    # The latest ticket of the id is the open one (an id may be reused once resolved).
+    tickets = list(state.tickets)
+    for index in reversed(range(len(tickets))):
+        if tickets[index].ticket_id == event.ticket_id:
+            tickets[index] = attrs.evolve(tickets[index], resolved_at=event.occurred_at)
+            break
+    return _evolved(
+        state, open_tickets=state.open_tickets - {event.ticket_id}, tickets=tuple(tickets)
+    )
+
+
+@_evolve.register
+def _(event: TicketResolutionMissed, state: SupplierState) -> SupplierState:
+    return _evolved(state, ticket_misses=_bounded(state.ticket_misses, event.occurred_at))
 
 
 @_evolve.register

@@ -253,6 +253,18 @@ class Milestone:
 
 
 @attrs.frozen
+class ProblemTicket:
+    """A problem ticket against the supplier: its severity (its priority, which sets the
+    resolution target) and when it was opened and resolved.
+    """
+
+    ticket_id: str
+    severity: Severity
+    opened_at: datetime
+    resolved_at: datetime | None = None
+
+
+@attrs.frozen
 class Review:
     """An open or concluded review of a supplier."""
 
@@ -395,6 +407,10 @@ class SupplierState:
     """When the latest review opened (a scheduled business review counts from it)."""
     reminders_sent: frozenset[str] = frozenset()
     open_tickets: frozenset[str] = frozenset()
+    tickets: tuple[ProblemTicket, ...] = ()
+    """The latest problem tickets, open and resolved (bounded like the other histories)."""
+    ticket_misses: tuple[datetime, ...] = ()
+    """When tickets were resolved past their resolution target (bounded)."""
     settlements: Mapping[str, Decimal] = attrs.field(factory=dict)
     """Amount settled so far per compensation's penalty id (in the contract's currency)."""
     windows: WindowIndex = attrs.field(factory=WindowIndex)

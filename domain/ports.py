@@ -333,6 +333,10 @@ class Policy(Protocol):
         """Compensation for documented losses, capped by the contract's liability limit."""
         ...
 
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """Hours a problem ticket of ``severity`` should be resolved in (None: no target)."""
+        ...
+
     def claim_window_days(self) -> int | None:
         """Days after a loss, and after the contract's end, within which compensation may be
         claimed (None: the pack sets no window, only the contract's term limits claims).

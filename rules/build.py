@@ -39,6 +39,7 @@ from sqm.rules.model import (
     ObjectiveDefaults,
     Operator,
     Rule,
+    TicketTargets,
 )
 from sqm.rules.template import TemplateError, format_value, placeholders
 from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
@@ -75,6 +76,7 @@ class FilePart:
     compensation: CompensationTerms | None = None
     business_reviews: CategoryIntervals | None = None
     training: CategoryIntervals | None = None
+    problem_tickets: TicketTargets | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
 
@@ -99,6 +101,9 @@ def build_file(
         compensation=sections.compensation(doc),
         business_reviews=sections.intervals(doc, "business_reviews", problems),
         training=sections.intervals(doc, "training", problems),
+        problem_tickets=(
+            sections.ticket_targets(doc, problems) if "problem_tickets" in data else None
+        ),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
     )

@@ -31,6 +31,7 @@ from sqm.rules.model import (
     MetricTiers,
     ObjectiveDefaults,
     SeverityTier,
+    TicketTargets,
     Window,
     WindowKind,
 )
@@ -248,6 +249,7 @@ _WINDOW_KEYS: Mapping[WindowKind, tuple[frozenset[str], frozenset[str]]] = {
     WindowKind.SATISFACTION_MEAN: (frozenset({"days"}), frozenset()),
     WindowKind.SURVEY_COUNT: (frozenset({"days"}), frozenset()),
     WindowKind.FAILED_INSPECTIONS: (frozenset({"days"}), frozenset()),
+    WindowKind.TICKET_RESOLUTION_BREACHES: (frozenset({"days"}), frozenset()),
 }
 
 
@@ -354,6 +356,24 @@ def intervals(doc: SourceDoc, section: str, problems: Problems) -> CategoryInter
         if category is not None or key == ALL_CATEGORIES:
             entries.append((category, int(days)))
     return CategoryIntervals(tuple(entries))
+
+
+def ticket_targets(doc: SourceDoc, problems: Problems) -> TicketTargets:
+    """The ``problem_tickets:`` section: resolution targets in hours by severity, never
+    longer for a higher severity.
+    """
+    path: DocPath = ("problem_tickets", "resolution_target_hours")
+    hours = doc.get(path)
+    for severity in _SEVERITIES:
+        _finite(doc, (*path, severity.value), problems)
+    for lower, higher in itertools.pairwise(_SEVERITIES):
+        if hours[higher.value] > hours[lower.value]:
+            message = (
+                f"a {higher.value} ticket cannot have longer to be resolved than a"
+                f" {lower.value} one ({hours[higher.value]} > {hours[lower.value]} hours)"
+            )
+            problems.add(doc.error((*path, higher.value), message))
+    return TicketTargets(tuple((s, float(hours[s.value])) for s in _SEVERITIES))
 
 
 def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:

@@ -54,7 +54,14 @@ NO_SURVEY_SCORE = 100.0
 """A satisfaction mean over no surveys: no evidence of dissatisfaction. Rules on a mean
 should also ask for a minimum number of surveys (a ``survey_count`` window)."""
 
-RECORD_KINDS = ("measurement", "survey", "inspection", "progress_report", "self_check")
+RECORD_KINDS = (
+    "measurement",
+    "survey",
+    "inspection",
+    "progress_report",
+    "self_check",
+    "ticket_resolution",
+)
 """The monitoring records a ``monitoring`` evaluation can be about (``record_kind``)."""
 
 SEVERITY_RANKS = {NONE_TEXT: 0, **{s.value: s.rank for s in Severity}}
@@ -193,6 +200,32 @@ _SPECS = (
         "the self-check passed; a failed one requires rectification (true when the record is"
         " not a self-check)",
         _M,
+    ),
+    FactSpec(
+        "ticket_resolution_hours",
+        _N,
+        "hours the resolved ticket was open (0 when the record is not a ticket resolution)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_resolution_target_hours",
+        _N,
+        "the pack's resolution target for the resolved ticket's severity (0 when none)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_resolution_breach",
+        _B,
+        "the ticket was resolved past its target (false when the record is not a ticket"
+        " resolution or there is no target)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_severity",
+        _S,
+        "the resolved ticket's severity, its priority ('none' when not a ticket resolution)",
+        _M,
+        choices=tuple(SEVERITY_RANKS),
     ),
     # --- deadlines: time has advanced ---------------------------------------------------
     FactSpec("plan_pending", _B, "an improvement plan is required and not completed", _D),
@@ -334,6 +367,16 @@ _SPECS = (
         "the required training is overdue (false when none is required)",
         _D,
     ),
+    FactSpec("open_tickets", _I, "problem tickets open now", _D),
+    FactSpec(
+        "oldest_open_ticket_days", _N, "days the oldest open ticket has been open (0: none)", _D
+    ),
+    FactSpec(
+        "overdue_open_tickets",
+        _I,
+        "open tickets older than the pack's resolution target for their severity",
+        _D,
+    ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
 )
@@ -350,6 +393,7 @@ _WINDOW_TYPES = {
     WindowKind.SATISFACTION_MEAN: FactType.NUMBER,
     WindowKind.SURVEY_COUNT: FactType.INTEGER,
     WindowKind.FAILED_INSPECTIONS: FactType.INTEGER,
+    WindowKind.TICKET_RESOLUTION_BREACHES: FactType.INTEGER,
 }
 
 

@@ -170,6 +170,9 @@ def _pack(
             (p.business_reviews for p in parts if p.business_reviews is not None), None
         ),
         training=next((p.training for p in parts if p.training is not None), None),
+        problem_tickets=next(
+            (p.problem_tickets for p in parts if p.problem_tickets is not None), None
+        ),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),

@@ -233,6 +233,7 @@ class WindowKind(enum.StrEnum):
     SATISFACTION_MEAN = "satisfaction_mean"
     SURVEY_COUNT = "survey_count"
     FAILED_INSPECTIONS = "failed_inspections"
+    TICKET_RESOLUTION_BREACHES = "ticket_resolution_breaches"
 
 
 @attrs.frozen
@@ -243,6 +244,7 @@ class Window:
     ``objective`` when given); ``consecutive_misses``: the latest periods of ``metric`` that
     missed, in a row; ``satisfaction_mean``: the mean survey score over ``days``;
     ``survey_count``: surveys over ``days``; ``failed_inspections``: failed inspections over
+    ``days``; ``ticket_resolution_breaches``: problem tickets resolved past their target over
     ``days``.
     """
 
@@ -308,6 +310,17 @@ class CategoryIntervals:
 
 
 @attrs.frozen
+class TicketTargets:
+    """Hours a problem ticket should be resolved in, by its severity (``problem_tickets``)."""
+
+    resolution_target_hours: tuple[tuple[Severity, float], ...]
+
+    def hours_for(self, severity: Severity) -> float:
+        """The target for ``severity``."""
+        return dict(self.resolution_target_hours)[severity]
+
+
+@attrs.frozen
 class CompensationTerms:
     """When compensation may be claimed: within ``claim_window_days`` of the loss and of the
     contract's end (``penalties.compensation``).
@@ -340,6 +353,8 @@ class PolicyPack:
     """How often a business review falls due; None: no scheduled reviews."""
     training: CategoryIntervals | None = None
     """How often staff training is required; None: no requirement."""
+    problem_tickets: TicketTargets | None = None
+    """Resolution targets of problem tickets; None: tickets have no target."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

@@ -108,6 +108,11 @@ class CompiledPolicy:
         """
         return penalties.quote_compensation(supplier, claimed)
 
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """The pack's resolution target for a ticket of ``severity`` (None: none set)."""
+        targets = self._pack.problem_tickets
+        return None if targets is None else targets.hours_for(severity)
+
     def claim_window_days(self) -> int | None:
         """Days after a loss (and after the contract's end) a compensation claim may be
         filed; None when the pack sets no window.

@@ -91,6 +91,7 @@ RULE_FILE = "tests/fakes.py"
 REMIND_DAYS = 3.0
 CLEAN_DAYS = 30.0
 CLAIM_WINDOW_DAYS = 90
+TICKET_TARGET_HOURS = {Severity.CRITICAL: 4.0, Severity.MAJOR: 24.0, Severity.MINOR: 72.0}
 RULES: Mapping[str, tuple[str, Action]] = {
     QUALIFY_RULE_ID: ("Qualification threshold", Action.QUALIFY),
     DISQUALIFY_RULE_ID: ("Blacklisted supplier", Action.DISQUALIFY),
@@ -292,6 +293,10 @@ class FakePolicy:
     ) -> PenaltyQuote:
         """The claim in full (the fake has no liability limit)."""
         return PenaltyQuote(claimed, "", "claimed amount")
+
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """4 hours for a critical ticket, 24 for a major one, 72 for a minor one."""
+        return TICKET_TARGET_HOURS[severity]
 
     def claim_window_days(self) -> int | None:
         """Ninety days, as the default pack."""

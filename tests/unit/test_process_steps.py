@@ -4,20 +4,25 @@ business reviews.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from sqm.domain import history, milestones
+from sqm.domain import history, milestones, tickets
 from sqm.domain.commands import (
     AcceptDeliverable,
     CompleteMilestone,
+    OpenProblemTicket,
     OpenReview,
     RecordKickOff,
     RecordTraining,
+    ResolveProblemTicket,
     SubmitSelfCheck,
 )
 from sqm.domain.decide import decide
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.model import Milestone, SupplierState
+from sqm.domain.events import TicketResolutionMissed
+from sqm.domain.model import Milestone, Severity, SupplierState
 from tests.fakes import DAY, SID, SIGNED_AT, FakePolicy, S, run, supplier_in
 
 # --- self-checks ------------------------------------------------------------------------
@@ -103,3 +108,47 @@ def test_training_and_reviews_count_from_the_contract_start_until_one_is_held() 
     assert history.days_since_training(trained, now) == 10.0
     reviewed = run(trained, OpenReview(SID, "business review", SIGNED_AT + 45 * DAY))
     assert history.days_since_review(reviewed, now) == 5.0
+
+
+# --- problem tickets ---------------------------------------------------------------------------
+
+
+def resolved_after(hours: float, severity: Severity = Severity.MAJOR) -> list[object]:
+    """The events of resolving a ticket of ``severity`` ``hours`` after it was opened."""
+    opened_at = SIGNED_AT + 5 * DAY
+    state = run(
+        supplier_in(S.CONTRACTED),
+        OpenProblemTicket(SID, "PT-1", "packet loss", severity, opened_at),
+    )
+    resolve = ResolveProblemTicket(SID, "PT-1", "fixed", opened_at + timedelta(hours=hours))
+    return list(decide(resolve, state, FakePolicy()))
+
+
+def test_a_ticket_resolved_past_its_target_records_the_miss_with_target_and_hours() -> None:
+    """A major ticket resolved in 30 hours against 24: TicketResolutionMissed."""
+    events = resolved_after(30)
+    missed = [e for e in events if isinstance(e, TicketResolutionMissed)]
+    assert [(m.ticket_id, m.target_hours, m.resolution_hours) for m in missed] == [
+        ("PT-1", 24.0, 30.0)
+    ]
+
+
+def test_a_ticket_resolved_in_time_records_no_miss() -> None:
+    """Twenty hours for a major ticket is within its target."""
+    assert not any(isinstance(e, TicketResolutionMissed) for e in resolved_after(20))
+
+
+def test_open_ticket_age_and_misses_are_counted_from_the_kept_tickets() -> None:
+    """The oldest open ticket's age, and misses within a window."""
+    opened_at = SIGNED_AT + 5 * DAY
+    state = run(
+        supplier_in(S.CONTRACTED),
+        OpenProblemTicket(SID, "PT-1", "loss", Severity.CRITICAL, opened_at),
+        OpenProblemTicket(SID, "PT-2", "jitter", Severity.MINOR, opened_at + DAY),
+        ResolveProblemTicket(SID, "PT-1", "fixed", opened_at + 2 * DAY),
+    )
+    now = opened_at + 4 * DAY
+    assert tickets.oldest_open_days(state, now) == 3.0
+    assert tickets.misses_within(state, now, 90) == 1
+    assert tickets.overdue_open(state, now, lambda severity: 72.0) == 0
+    assert tickets.overdue_open(state, now, lambda severity: 48.0) == 1

@@ -48,6 +48,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TicketResolutionMissed,
     TrainingRecorded,
     event_type,
 )
@@ -184,6 +185,7 @@ EXAMPLE_EVENTS: list[Event] = [
     ResourcePlanSubmitted(T0, ("2 engineers", "1 PM"), "staffed from week 1"),
     ProblemTicketOpened(T0, "PT-7", "packet loss in region 3", Severity.MAJOR),
     ProblemTicketResolved(T0, "PT-7", "replaced line card"),
+    TicketResolutionMissed(T0, "PT-7", Severity.MAJOR, 24.0, 30.5),
     TrainingRecorded(T0, "incident handling", 12),
     CompensationSettled(T0, "acme/penalty-2", Money(Decimal("2500.50"), "CNY"), "first part"),
     DocumentArchived(T0, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024),
