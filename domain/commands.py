@@ -61,6 +61,10 @@ class SignContract:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     objectives: tuple[SlaObjective, ...] = ()
+    need_id: str = ""
+    """The awarded need the contract is signed under; its service standard supplies the
+    objectives when the contract names none (empty: signed without a need).
+    """
 
 
 @attrs.frozen

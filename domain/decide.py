@@ -97,6 +97,7 @@ from sqm.domain.model import (
     Stage,
     SupplierState,
 )
+from sqm.domain.needs import NeedPrecondition
 from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.validation import validate, validate_against
 
@@ -201,6 +202,12 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
     moved = transition(state, Trigger.SIGN_CONTRACT, command.occurred_at, _cause(command))
     if state.blacklisted:
         raise IllegalTransition(state.lifecycle.value, "sign_contract (supplier is blacklisted)")
+    if not command.need_id and policy.contract_requires_need():
+        raise NeedPrecondition(
+            "needs",
+            "the policy requires a contract to be signed under an awarded need: name the need"
+            " awarded to this supplier (SignContract need)",
+        )
     starts_at = command.starts_at or command.occurred_at
     contract = Contract(
         contract_id=command.contract_id,
@@ -210,6 +217,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
         monthly_fee=command.monthly_fee,
         liability_limit=command.liability_limit,
         objectives=command.objectives or policy.default_objectives(state.category),
+        need_id=command.need_id,
     )
     return [ContractSigned(command.occurred_at, contract), moved]
 

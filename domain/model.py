@@ -196,6 +196,8 @@ class Contract:
     monthly_fee: Money
     liability_limit: Money
     objectives: tuple[SlaObjective, ...] = ()
+    need_id: str = ""
+    """The awarded need it was signed under ("" when signed without one)."""
 
     def objective(self, objective_id: str) -> SlaObjective | None:
         """The objective with this id, if the contract has one."""

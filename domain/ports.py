@@ -337,6 +337,10 @@ class Policy(Protocol):
         """Hours a problem ticket of ``severity`` should be resolved in (None: no target)."""
         ...
 
+    def contract_requires_need(self) -> bool:
+        """True when a contract may only be signed under an awarded need."""
+        ...
+
     def claim_window_days(self) -> int | None:
         """Days after a loss, and after the contract's end, within which compensation may be
         claimed (None: the pack sets no window, only the contract's term limits claims).

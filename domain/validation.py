@@ -189,9 +189,15 @@ def _contract(c: SignContract) -> Iterator[FieldViolation]:
         yield from _check_period(start_field, c.starts_at or c.occurred_at, "ends_at", c.ends_at)
     else:
         yield from check_aware("starts_at", c.starts_at)
+    yield from check_objectives("objectives", c.objectives)
+    yield from _check_optional_text("need_id", c.need_id, MAX_TEXT_LENGTH)
+
+
+def check_objectives(field: str, objectives: tuple[SlaObjective, ...]) -> Iterator[FieldViolation]:
+    """Each objective coherent (as the policy loader checks them), their ids unique."""
     seen: set[str] = set()
-    for index, objective in enumerate(c.objectives):
-        yield from _objective(f"objectives[{index}]", objective, seen)
+    for index, objective in enumerate(objectives):
+        yield from _objective(f"{field}[{index}]", objective, seen)
 
 
 def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldViolation]:

@@ -77,6 +77,7 @@ class FilePart:
     business_reviews: CategoryIntervals | None = None
     training: CategoryIntervals | None = None
     problem_tickets: TicketTargets | None = None
+    contract_requires_need: bool | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
 
@@ -101,6 +102,9 @@ def build_file(
         compensation=sections.compensation(doc),
         business_reviews=sections.intervals(doc, "business_reviews", problems),
         training=sections.intervals(doc, "training", problems),
+        contract_requires_need=(
+            bool(data["contracts"]["require_need"]) if "contracts" in data else None
+        ),
         problem_tickets=(
             sections.ticket_targets(doc, problems) if "problem_tickets" in data else None
         ),

@@ -170,6 +170,10 @@ def _pack(
             (p.business_reviews for p in parts if p.business_reviews is not None), None
         ),
         training=next((p.training for p in parts if p.training is not None), None),
+        contract_requires_need=next(
+            (p.contract_requires_need for p in parts if p.contract_requires_need is not None),
+            False,
+        ),
         problem_tickets=next(
             (p.problem_tickets for p in parts if p.problem_tickets is not None), None
         ),

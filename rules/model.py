@@ -355,6 +355,8 @@ class PolicyPack:
     """How often staff training is required; None: no requirement."""
     problem_tickets: TicketTargets | None = None
     """Resolution targets of problem tickets; None: tickets have no target."""
+    contract_requires_need: bool = False
+    """``contracts.require_need``: a contract may only be signed under an awarded need."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

@@ -113,6 +113,10 @@ class CompiledPolicy:
         targets = self._pack.problem_tickets
         return None if targets is None else targets.hours_for(severity)
 
+    def contract_requires_need(self) -> bool:
+        """The pack's ``contracts.require_need`` (False when the pack does not say)."""
+        return self._pack.contract_requires_need
+
     def claim_window_days(self) -> int | None:
         """Days after a loss (and after the contract's end) a compensation claim may be
         filed; None when the pack sets no window.

@@ -298,6 +298,10 @@ class FakePolicy:
         """4 hours for a critical ticket, 24 for a major one, 72 for a minor one."""
         return TICKET_TARGET_HOURS[severity]
 
+    def contract_requires_need(self) -> bool:
+        """Contracts may be signed without a need, as under the default pack."""
+        return False
+
     def claim_window_days(self) -> int | None:
         """Ninety days, as the default pack."""
         return CLAIM_WINDOW_DAYS

@@ -43,7 +43,7 @@ from sqm.domain.commands import (
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
-from sqm.domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
+from sqm.domain.needs import NEED_ID, AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
 from sqm.server.api.proto_values import (
     IncompleteRequest,
     Violations,
@@ -77,6 +77,7 @@ __all__ = [
     "etag",
     "expected_version",
     "in_api_terms",
+    "need_id_from_name",
     "occur_time",
     "process_result",
     "register_supplier",
@@ -98,6 +99,9 @@ MAX_DESCRIPTION_LENGTH = 300
 Clock = Callable[[], datetime]
 C = TypeVar("C")
 
+NEED_NAME = re.compile(r"needs/(?P<id>[^/]+)")
+NEED_ID_RULE = "a lower-case letter, then lower-case letters, digits or hyphens, at most 63"
+
 
 # --- shared by every request ------------------------------------------------------------
 
@@ -107,6 +111,18 @@ def supplier_id_from_name(name: str, field: str, bad: Violations) -> str:
     match = SUPPLIER_NAME.match(name)
     if match is None:
         bad.add(field, f"expected a resource name 'suppliers/{{supplier}}', got {shown(name)}")
+        return ""
+    return match["id"]
+
+
+def need_id_from_name(name: str, field: str, bad: Violations) -> str:
+    """The id in ``needs/{id}``, checked as creation checks it; else a violation."""
+    match = NEED_NAME.fullmatch(name)
+    if match is None:
+        bad.add(field, f"expected a resource name 'needs/{{need}}', got {shown(name)}")
+        return ""
+    if not NEED_ID.fullmatch(match["id"]):
+        bad.add(field, f"{shown(match['id'])} is not a need id: {NEED_ID_RULE}")
         return ""
     return match["id"]
 
@@ -260,6 +276,7 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
         "starts_at": "contract.start_time",
         "ends_at": "contract.end_time",
         "objectives": "contract.objectives",
+        "need_id": "contract.need",
     },
     RecordMeasurement: {
         **_NAMED,
@@ -294,6 +311,11 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
         "title": "need.title",
         "category": "need.category",
         "required_certificates": "need.required_certificates",
+        "objectives": "need.objectives",
+        "quantity": "need.quantity",
+        "budget": "need.budget",
+        "budget.currency": "need.budget.currency_code",
+        "required_by": "need.required_by_time",
     },
     ShortlistSupplier: _NEED_NAMED,
     RankShortlist: _NEED_NAMED,

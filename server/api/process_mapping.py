@@ -51,7 +51,7 @@ from sqm.domain.model import (
 )
 from sqm.domain.objectives import NATURAL_COMPARATOR
 from sqm.rules.sla import in_warning
-from sqm.server.api.mapping import occur_time, supplier_id_from_name
+from sqm.server.api.mapping import need_id_from_name, occur_time, supplier_id_from_name
 from sqm.server.api.proto_values import (
     Violations,
     enum_from_proto,
@@ -111,6 +111,7 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         sla_objective(o, f"contract.objectives[{index}]", bad)
         for index, o in enumerate(proto.objectives)
     ]
+    need = need_id_from_name(proto.need, "contract.need", bad) if proto.need else ""
     occurred_at = occur_time(request, clock, bad)
     # An amount left out is zero in the currency of the one given (CNY if neither is); a bad
     # one is the same placeholder, so the domain still checks every other field.
@@ -124,6 +125,7 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         starts_at=starts_at,
         ends_at=ends_at,
         objectives=tuple(objectives),
+        need_id=need,
     )
     bad.raise_if_any(command)
     return command

@@ -14,6 +14,7 @@ import pytest
 from sqm.client import SqmClient, SqmError, contract, money
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import (
+    AVAILABILITY,
     LIABILITY_LIMIT,
     MONTHLY_FEE,
     OBJECTIVES,
@@ -225,3 +226,51 @@ def test_a_scheduled_business_review_opens_by_itself_and_its_conclusion_is_recor
     assert "Scheduled business review" in opened.review.reason
     assert concluded.supplier.state == pb.LIFECYCLE_STATE_CONTRACTED
     assert [e.type for e in concluded.events] == ["ReviewConcluded", "LifecycleTransitioned"]
+
+
+# --- needs and the contract signed under the award ---------------------------------------------
+
+
+def test_a_contract_signed_under_the_award_takes_the_needs_service_standard(
+    drill_client: SqmClient,
+) -> None:
+    """The need's standard, quantity, budget and required-by date are kept; a contract naming
+    the awarded need and no objectives gets the standard; the runner-up cannot sign under it.
+    """
+    timeline = Timeline()
+    drill_client.create_need(
+        "ran-2027", "5G RAN for the province", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        objectives=[AVAILABILITY], quantity=120, budget=money("9000000.00", "CNY"),
+        required_by=timeline.now + timedelta(days=200), occur_time=timeline.now,
+    )  # fmt: skip
+    for supplier_id in ("ran-first", "ran-second"):
+        qualified(drill_client, supplier_id, timeline)
+        drill_client.shortlist_supplier("ran-2027", supplier_id, occur_time=timeline.step())
+    quotes = {
+        "ran-first": {"price": 100000.0, "delivery_lead_time": 30.0},
+        "ran-second": {"price": 150000.0, "delivery_lead_time": 60.0},
+    }
+    drill_client.rank_shortlist("ran-2027", quotes, occur_time=timeline.step())
+    drill_client.award_need("ran-2027", "ran-first", occur_time=timeline.step())
+
+    def under_award(supplier_id: str) -> pb.Supplier:
+        terms = contract(
+            "C-RAN", monthly_fee=MONTHLY_FEE, liability_limit=LIABILITY_LIMIT, need_id="ran-2027"
+        )
+        signed = drill_client.sign_contract(
+            supplier_id, terms, occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL
+        )
+        return signed.supplier
+
+    runner_up = refused(lambda: under_award("ran-second"))
+    signed = under_award("ran-first")
+
+    need = drill_client.get_need("ran-2027")
+    assert (need.quantity, need.budget.amount, list(need.objectives)) == (
+        120, "9000000.00", [AVAILABILITY]
+    )  # fmt: skip
+    assert need.HasField("required_by_time")
+    assert list(signed.contract.objectives) == [AVAILABILITY]
+    assert signed.contract.need == "needs/ran-2027"
+    assert runner_up.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert runner_up.reason == "NEED_PRECONDITION"

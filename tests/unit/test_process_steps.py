@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from sqm.domain import history, milestones, tickets
@@ -23,7 +24,8 @@ from sqm.domain.decide import decide
 from sqm.domain.errors import InvalidCommand
 from sqm.domain.events import TicketResolutionMissed
 from sqm.domain.model import Milestone, Severity, SupplierState
-from tests.fakes import DAY, SID, SIGNED_AT, FakePolicy, S, run, supplier_in
+from sqm.domain.needs import NeedPrecondition
+from tests.fakes import DAY, SID, SIGNED_AT, FakePolicy, S, run, sign, supplier_in
 
 # --- self-checks ------------------------------------------------------------------------
 
@@ -152,3 +154,25 @@ def test_open_ticket_age_and_misses_are_counted_from_the_kept_tickets() -> None:
     assert tickets.misses_within(state, now, 90) == 1
     assert tickets.overdue_open(state, now, lambda severity: 72.0) == 0
     assert tickets.overdue_open(state, now, lambda severity: 48.0) == 1
+
+
+# --- contracts and needs --------------------------------------------------------------------------
+
+
+class NeedfulPolicy(FakePolicy):
+    """A policy whose pack requires every contract to be signed under an awarded need."""
+
+    def contract_requires_need(self) -> bool:
+        """Always."""
+        return True
+
+
+def test_a_pack_requiring_a_need_refuses_a_contract_without_one() -> None:
+    """NEED_PRECONDITION, saying the need must be named; with one, the contract records it."""
+    qualified = supplier_in(S.QUALIFIED)
+    with pytest.raises(NeedPrecondition) as refused:
+        decide(sign(), qualified, NeedfulPolicy())
+    assert "awarded need" in str(refused.value)
+    state = run(qualified, attrs.evolve(sign(), need_id="ran-2027"), policy=NeedfulPolicy())
+    assert state.contract is not None
+    assert state.contract.need_id == "ran-2027"

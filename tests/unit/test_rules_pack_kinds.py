@@ -823,3 +823,10 @@ def test_a_business_review_for_an_unknown_category_is_refused_at_its_key(tmp_pat
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert error.line == line_of(monitoring, "sofware")
     assert "unknown service category 'sofware'" in error.message
+
+
+def test_a_pack_may_require_contracts_to_be_signed_under_a_need(tmp_path: Path) -> None:
+    """``contracts.require_need`` becomes the policy's answer; a pack silent on it says no."""
+    monitoring = MONITORING + "contracts:\n  require_need: true\n"
+    assert offline(load(tmp_path / "strict", monitoring=monitoring)).contract_requires_need()
+    assert not offline(load(tmp_path / "lenient")).contract_requires_need()
