@@ -4,8 +4,9 @@ the contract's end, the compensation claim window, milestones, self-checks and r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -274,3 +275,32 @@ def test_a_contract_signed_under_the_award_takes_the_needs_service_standard(
     assert signed.contract.need == "needs/ran-2027"
     assert runner_up.code == grpc.StatusCode.FAILED_PRECONDITION
     assert runner_up.reason == "NEED_PRECONDITION"
+
+
+def test_the_scheduler_opens_a_due_business_review_without_being_asked(database: Path) -> None:
+    """A supplier contracted 197 days ago, reports and self-checks up to date: the server's own
+    tick (every half second here) opens the business review; nobody calls AdvanceTime.
+    """
+    server = ServerProcess(database, "--tick-seconds", "0.5").start()
+    try:
+        with SqmClient(server.address, timeout=10) as client:
+            timeline = Timeline(now=datetime.now(UTC).replace(microsecond=0) - timedelta(days=200))
+            contracted(client, "scheduled-co", timeline)
+            recent = datetime.now(UTC) - timedelta(days=2)
+            client.submit_progress_report("scheduled-co", "monthly report", occur_time=recent)
+            client.submit_self_check("scheduled-co", True, occur_time=recent)
+            supplier = _await_state(client, "scheduled-co", pb.LIFECYCLE_STATE_UNDER_REVIEW)
+    finally:
+        server.stop()
+    assert supplier.review.rule_id == "DL-013"
+
+
+def _await_state(
+    client: SqmClient, supplier_id: str, state: pb.LifecycleState.ValueType
+) -> pb.Supplier:
+    give_up = time.monotonic() + 15
+    while True:
+        supplier = client.get_supplier(supplier_id)
+        if supplier.state == state or time.monotonic() > give_up:
+            return supplier
+        time.sleep(0.2)
