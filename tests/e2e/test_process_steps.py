@@ -94,6 +94,27 @@ def test_a_contract_that_ends_takes_the_supplier_out_of_contracted_and_refuses_a
     assert error.metadata["contract_id"] == "C-SHORT"
 
 
+def test_an_upload_rejects_a_row_measured_after_the_contract_ended(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """With partial acceptance, the row of a period past the end is rejected CONTRACT_ENDED,
+    naming its period end; the row within the term is stored.
+    """
+    timeline = Timeline()
+    end = short_contract(drill_client, "upload-end-co", timeline, days=40)
+    timeline.now = end - timedelta(days=2)
+    inside = availability_row("upload-end-co", 99.97, timeline)
+    timeline.now = end + timedelta(days=3)
+    after = availability_row("upload-end-co", 99.97, timeline)
+
+    response = drill_client.upload_measurements([inside, after], partial_acceptance=True)
+
+    assert response.accepted_count == 1
+    (rejected,) = response.rejected_rows
+    assert (rejected.index, rejected.reason) == (1, "CONTRACT_ENDED")
+    assert list(rejected.fields) == ["measurements[1].period_end_time"]
+
+
 # --- the compensation claim window -------------------------------------------------------------
 
 
