@@ -529,7 +529,9 @@ def _claim_compensation(
         cap_applied=quote.cap_applied,
         assessed_at=command.occurred_at,
     )
-    basis = f"{command.description}: claimed {command.amount}; {quote.basis}"
+    # The loss time, when given, is kept in the basis so a replay can claim it again.
+    loss = f" (loss at {loss_at.isoformat()})" if command.loss_at is not None else ""
+    basis = f"{command.description}: claimed {command.amount}{loss}; {quote.basis}"
     return [PenaltyAssessed(command.occurred_at, penalty, basis)]
 
 

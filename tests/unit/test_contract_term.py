@@ -19,8 +19,11 @@ from sqm.domain.commands import (
 )
 from sqm.domain.decide import decide
 from sqm.domain.errors import ClaimOutsideWindow, ContractExpired, IllegalTransition
-from sqm.domain.events import ContractEnded, LifecycleTransitioned
+from sqm.domain.events import ContractEnded, LifecycleTransitioned, PenaltyAssessed
 from sqm.domain.model import Money, SupplierState
+from sqm.domain.ports import RecordedEvent
+from sqm.domain.serialization import event_to_payload
+from sqm.simulation.backtest import command_from
 from tests.fakes import (
     DAY,
     FEE,
@@ -174,3 +177,22 @@ def test_a_claim_without_a_loss_date_takes_the_loss_at_its_own_time() -> None:
     """No loss date: the claim's time is the loss's, so a claim after the end is refused."""
     with pytest.raises(ClaimOutsideWindow):
         decide(claim(SHORT_END + 5 * DAY), quarter_ended(), FakePolicy())
+
+
+def test_a_claim_s_loss_time_is_kept_in_the_ledger_basis() -> None:
+    """The basis names the loss time, so the claim can be replayed as it was made."""
+    loss = SHORT_END - DAY
+    (assessed,) = decide(claim(SHORT_END + 30 * DAY, loss), quarter_ended(), FakePolicy())
+    assert isinstance(assessed, PenaltyAssessed)
+    assert f"claimed 1000.00 CNY (loss at {loss.isoformat()});" in assessed.basis
+
+
+def test_a_backtest_replays_a_claim_with_its_loss_time() -> None:
+    """The command rebuilt from the ledger entry is the claim as it was made."""
+    made = claim(SHORT_END + 30 * DAY, SHORT_END - DAY)
+    (assessed,) = decide(made, quarter_ended(), FakePolicy())
+    at = assessed.occurred_at
+    recorded = RecordedEvent(
+        1, SID, 9, "PenaltyAssessed", event_to_payload(assessed), at, at, "a", "r", "v", "", ""
+    )
+    assert command_from(SID, recorded, assessed) == made
