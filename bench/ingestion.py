@@ -110,10 +110,12 @@ def streaming(
     concurrency: int,
     database: str | None = None,
     name: str = "streaming",
+    workers: int = 1,
 ) -> load.LoadResult:
     """Rows a second through ``UploadMeasurements`` (all or none), ``per_upload`` rows a
     stream, ``concurrency`` streams at a time; on a fresh copy of the SQLite store unless
-    ``database`` names another (a PostgreSQL URL).
+    ``database`` names another (a PostgreSQL URL). With several ``workers`` each stream
+    sender has a connection of its own, so the kernel spreads them over the workers.
     """
     # Each concurrent stream has suppliers of its own: rows for one supplier must arrive
     # in time order, and two streams' uploads may be decided in either order.
@@ -123,8 +125,9 @@ def streaming(
         for n, ids in enumerate(groups)
     ]
     database = database or str(fresh_copy(store, folder, name))
-    with sqm_server(database, folder / f"{name}.log") as server:
-        result = load.uploads(server.address, streams)
+    connections = concurrency if workers > 1 else 1
+    with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
+        result = load.uploads(server.address, streams, connections=connections)
     _check(result, "UploadMeasurements")
     return result
 
@@ -182,9 +185,12 @@ def unary_over_connections(
     concurrency: int,
     seconds: float,
     connections: int = 8,
+    database: str | None = None,
+    name: str = "unary",
 ) -> load.LoadResult:
     """RecordMeasurement at full load over ``connections`` connections to ``sqm serve
-    --workers WORKERS`` (the kernel gives each connection to one worker), on a fresh copy.
+    --workers WORKERS`` (the kernel gives each connection to one worker), on a fresh copy
+    of the SQLite store unless ``database`` names another (a PostgreSQL URL).
     """
     # Payload i goes over connection i % connections (bench.load): each connection gets
     # suppliers of its own, so no supplier's rows can overtake each other on two workers.
@@ -193,8 +199,8 @@ def unary_over_connections(
         for lane in range(connections)
     ]
     payloads = [row.SerializeToString() for turn in zip(*lanes, strict=True) for row in turn]
-    name = f"unary-{workers}-workers"
-    database = fresh_copy(store, folder, name)
+    name = f"{name}-{workers}-workers"
+    database = database or str(fresh_copy(store, folder, name))
     with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
         result = load.unary(
             server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds,

@@ -24,6 +24,7 @@ WARM_UP_CALLS = 20
 """Calls made before the clock starts: connection set-up and first-call costs."""
 UPLOAD_METHOD = "/sqm.v1.SupplierService/UploadMeasurements"
 Call = grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
+Upload = grpc.aio.StreamUnaryMultiCallable[bytes, bytes]
 
 
 @attrs.frozen
@@ -87,21 +88,27 @@ def unary(
     return in_fresh_process(_run_unary, job)
 
 
-def uploads(address: str, streams_per_sender: Sequence[Sequence[Sequence[bytes]]]) -> LoadResult:
+def uploads(
+    address: str,
+    streams_per_sender: Sequence[Sequence[Sequence[bytes]]],
+    *,
+    connections: int = 1,
+) -> LoadResult:
     """Send upload streams (rows of ``UploadMeasurementsRequest`` bytes) from a separate
     process: one concurrent sender per list, each sending its streams in order;
-    ``completed`` counts accepted rows.
+    ``completed`` counts accepted rows. Sender ``i`` uses connection ``i % connections``
+    (a server with several workers gets each connection on one of them).
     """
     streams = [[list(s) for s in streams] for streams in streams_per_sender]
-    return in_fresh_process(_run_uploads, address, streams)
+    return in_fresh_process(_run_uploads, address, streams, connections)
 
 
 def _run_unary(job: UnaryJob) -> LoadResult:
     return asyncio.run(_unary(job))
 
 
-def _run_uploads(address: str, streams: list[list[list[bytes]]]) -> LoadResult:
-    return asyncio.run(_uploads(address, streams))
+def _run_uploads(address: str, streams: list[list[list[bytes]]], connections: int) -> LoadResult:
+    return asyncio.run(_uploads(address, streams, connections))
 
 
 @attrs.define
@@ -195,23 +202,31 @@ async def _timed_call(call: Call, payload: bytes, since: float, tally: _Tally) -
     tally.latencies_ms.append((time.perf_counter() - since) * 1000)
 
 
-async def _uploads(address: str, streams_per_sender: list[list[list[bytes]]]) -> LoadResult:
-    async with grpc.aio.insecure_channel(address) as channel:
-        call = channel.stream_unary(UPLOAD_METHOD, None, None)
-        tally = _Tally()
-        accepted = 0
-        began = time.perf_counter()
+async def _uploads(
+    address: str, streams_per_sender: list[list[list[bytes]]], connections: int
+) -> LoadResult:
+    channels = _channels(address, connections)
+    calls = [channel.stream_unary(UPLOAD_METHOD, None, None) for channel in channels]
+    tally = _Tally()
+    accepted = 0
 
-        async def sender(streams: list[list[bytes]]) -> None:
-            nonlocal accepted
-            for rows in streams:
-                try:
-                    answer = await call(iter(rows), timeout=CALL_TIMEOUT_SECONDS)
-                except grpc.aio.AioRpcError as error:
-                    tally.failure(error)
-                    continue
-                accepted += api.UploadMeasurementsResponse.FromString(answer).accepted_count
+    async def sender(call: Upload, streams: list[list[bytes]]) -> None:
+        nonlocal accepted
+        for rows in streams:
+            try:
+                answer = await call(iter(rows), timeout=CALL_TIMEOUT_SECONDS)
+            except grpc.aio.AioRpcError as error:
+                tally.failure(error)
+                continue
+            accepted += api.UploadMeasurementsResponse.FromString(answer).accepted_count
 
-        await asyncio.gather(*(sender(streams) for streams in streams_per_sender))
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(
+            *(sender(calls[n % len(calls)], s) for n, s in enumerate(streams_per_sender))
+        )
         elapsed = time.perf_counter() - began
+    finally:
+        for channel in channels:
+            await channel.close(None)
     return LoadResult(accepted, tally.failed, elapsed, (), tally.first_error)

@@ -1,5 +1,7 @@
-"""Ingestion through ``sqm serve`` on PostgreSQL: the loads of :mod:`bench.ingestion`, one
-instance, on a copy of the same contracted store imported into a schema of its own.
+"""Ingestion through ``sqm serve`` on PostgreSQL: the loads of :mod:`bench.ingestion` on a
+copy of the same contracted store imported into a schema of its own, with one instance or
+several (``sqm serve --workers N``: N server processes, each with its own engine and
+connection pool, sharing the database as separate instances do).
 
 The server is ``SQM_BENCH_POSTGRES_URL`` (default: the machine's own, database ``test``).
 Each run gets a fresh schema, filled by ``sqm db export`` of the SQLite store and
@@ -48,13 +50,20 @@ def _sqm(*args: str) -> None:
 
 
 def streaming(
-    store: ingestion.Store, folder: Path, *, rows_total: int, per_upload: int, concurrency: int
+    store: ingestion.Store,
+    folder: Path,
+    *,
+    rows_total: int,
+    per_upload: int,
+    concurrency: int,
+    instances: int = 1,
 ) -> load.LoadResult:
-    """:func:`bench.ingestion.streaming` against PostgreSQL."""
+    """:func:`bench.ingestion.streaming` against PostgreSQL, on ``instances`` servers."""
     with imported(store, folder) as url:
         return ingestion.streaming(
             store, folder, rows_total=rows_total, per_upload=per_upload,
-            concurrency=concurrency, database=url, name="postgres-streaming",
+            concurrency=concurrency, database=url, name=f"postgres-streaming-{instances}",
+            workers=instances,
         )  # fmt: skip
 
 
@@ -66,4 +75,23 @@ def unary(
         return ingestion.unary(
             store, folder, requests=requests, concurrency=concurrency, seconds=seconds,
             database=url, name="postgres-unary",
+        )  # fmt: skip
+
+
+def unary_over_connections(
+    store: ingestion.Store,
+    folder: Path,
+    *,
+    workers: int,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+) -> load.LoadResult:
+    """:func:`bench.ingestion.unary_over_connections` against PostgreSQL, ``workers``
+    instances.
+    """
+    with imported(store, folder) as url:
+        return ingestion.unary_over_connections(
+            store, folder, workers=workers, requests=requests, concurrency=concurrency,
+            seconds=seconds, database=url, name="postgres-unary",
         )  # fmt: skip

@@ -1,7 +1,8 @@
 """Profile ``sqm serve`` under the benchmark's load with py-spy: where the server's time goes.
 
 ``python -m bench.profile unary`` (or ``streaming``, ``get``) starts a server on a fresh copy
-of the benchmark store, samples it with ``py-spy record`` while the load runs, and prints
+of the benchmark store (``--postgres``: the same store imported into a PostgreSQL schema),
+samples it with ``py-spy record`` while the load runs, and prints
 the functions holding the most samples (inclusive, and where the time is spent itself).
 The raw collapsed stacks are kept in ``var/bench/profiles/`` for a flame graph.
 """
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from bench import ingestion, load, scale
+from bench import ingestion, load, postgres_ingestion, scale
 from bench.plan import FULL
 from bench.processes import sqm_server
 
@@ -30,25 +33,38 @@ def main() -> int:
     parser.add_argument("what", choices=["unary", "streaming", "get"])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rate", type=float, help="an open loop at this rate (default: full)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="serve from PostgreSQL (unary, streaming)"
+    )
     args = parser.parse_args()
     if shutil.which("py-spy") is None and not Path(sys.prefix, "bin", "py-spy").exists():
         print("py-spy is not installed (pip install py-spy)", file=sys.stderr)
         return 2
     FOLDER.mkdir(parents=True, exist_ok=True)
-    output = FOLDER / f"{args.what}.txt"
+    name = f"{args.what}-postgres" if args.postgres else args.what
+    output = FOLDER / f"{name}.txt"
     store = ingestion.contracted(FULL.suppliers)
-    database = (
-        scale.store(FULL.scale_suppliers)
-        if args.what == "get"
-        else ingestion.fresh_copy(store, FOLDER, args.what)
-    )
-    with sqm_server(database, FOLDER / f"{args.what}.log") as server:
+    with (
+        _database(args.what, store, postgres=args.postgres) as database,
+        sqm_server(database, FOLDER / f"{name}.log") as server,
+    ):
         spy = _record(server.process.pid, output, args.seconds + 5)
         time.sleep(1)
         _load(args.what, server.address, store, args.seconds, args.rate)
         spy.wait()
     print(summary(output))
     return 0
+
+
+@contextlib.contextmanager
+def _database(what: str, store: ingestion.Store, *, postgres: bool) -> Iterator[str]:
+    if postgres:
+        with postgres_ingestion.imported(store, FOLDER) as url:
+            yield url
+    elif what == "get":
+        yield str(scale.store(FULL.scale_suppliers))
+    else:
+        yield str(ingestion.fresh_copy(store, FOLDER, what))
 
 
 def _record(pid: int, output: Path, seconds: float) -> subprocess.Popen[bytes]:

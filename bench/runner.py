@@ -133,6 +133,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         if "postgres" in parts:
             pg_streamed = _postgres_streaming(plan, store)
             figures += _postgres_unary(plan, store, echo_full)
+            figures += _workers(plan, store, echo_full, database="PostgreSQL")
         if "scale" in parts:
             figures += _scale(plan, echo, echo_full, unary_payloads)
     # Measured again later: the best of both is the ceiling, so a busy moment at the start
@@ -148,11 +149,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     if streamed is not None:
         figures += _streaming_figures(plan, streamed, engine)
     if pg_streamed is not None:
-        figures.append(
-            Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s",
-                   pg_streamed.rate, engine, "(a)",
-                   note=f"{pg_streamed.completed} rows, {plan.upload_rows} a stream"),
-        )  # fmt: skip
+        figures += _postgres_streaming_figures(plan, pg_streamed, engine)
     if "replay" in parts:
         figures += _replay(plan, engine)
     if "simulation" in parts:
@@ -236,31 +233,78 @@ def _unary(
     ]  # fmt: skip
 
 
-def _workers(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
-    runs = {
-        workers: _step(f"unary ingestion, {workers} worker(s)", lambda w=workers: (  # type: ignore[misc]
-            ingestion.unary_over_connections(
-                store, RUN_FOLDER, workers=w, requests=plan.unary_requests,
-                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
-            )
-        ))
-        for workers in (1, 2)
-    }  # fmt: skip
-    one, two = runs[1], runs[2]
+def _one_and_two(what: str, measure: Callable[[int], T]) -> tuple[T, T]:
+    """``measure(1)`` and ``measure(2)``: a figure with one process and with two."""
+    one = _step(f"{what}, 1 process", lambda: measure(1))
+    two = _step(f"{what}, 2 processes", lambda: measure(2))
+    return one, two
+
+
+@attrs.frozen
+class _ScaleOut:
+    """How unary ingestion over 8 connections is run and named on one kind of database."""
+
+    measure: Callable[..., load.LoadResult]
+    on: str
+    one: str
+    two: str
+    shared: str
+
+
+SCALE_OUT = {
+    "SQLite": _ScaleOut(
+        ingestion.unary_over_connections, "", "1 worker", "2 workers", "one SQLite file"
+    ),
+    "PostgreSQL": _ScaleOut(
+        postgres_ingestion.unary_over_connections, " on PostgreSQL", "one instance",
+        "two instances", "one PostgreSQL database",
+    ),
+}  # fmt: skip
+
+
+def _workers(
+    plan: Plan, store: ingestion.Store, echo_full: load.LoadResult, *, database: str = "SQLite"
+) -> list[Figure]:
+    """Unary ingestion over 8 connections with one server process and with two: workers of
+    one ``sqm serve`` on a SQLite file, or two instances on one PostgreSQL database.
+    """
+    way = SCALE_OUT[database]
+    one, two = _one_and_two(f"{database} unary ingestion, 8 connections", lambda n: way.measure(
+        store, RUN_FOLDER, workers=n, requests=plan.unary_requests,
+        concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+    ))  # fmt: skip
     return [
-        Figure("3 unary ingestion, 8 connections, 1 worker", "calls/s", one.rate,
+        Figure(f"3 unary ingestion{way.on}, 8 connections, {way.one}", "calls/s", one.rate,
                echo_full.rate, "(b)",
                note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
-        Figure("3 unary ingestion, 8 connections, 2 workers", "calls/s", two.rate, one.rate,
-               "the same, 1 worker", note="sqm serve --workers 2 on one SQLite file"),
+        Figure(f"3 unary ingestion{way.on}, 8 connections, {way.two}", "calls/s", two.rate,
+               one.rate, f"the same, {way.one}",
+               note=f"sqm serve --workers 2 on {way.shared}"),
     ]  # fmt: skip
 
 
-def _postgres_streaming(plan: Plan, store: ingestion.Store) -> load.LoadResult:
-    return _step("PostgreSQL streaming ingestion", lambda: postgres_ingestion.streaming(
-        store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
-        concurrency=plan.stream_concurrency,
+def _postgres_streaming(
+    plan: Plan, store: ingestion.Store
+) -> tuple[load.LoadResult, load.LoadResult]:
+    return _one_and_two("PostgreSQL streaming ingestion", lambda instances: (
+        postgres_ingestion.streaming(
+            store, RUN_FOLDER, rows_total=plan.stream_rows, per_upload=plan.upload_rows,
+            concurrency=plan.stream_concurrency, instances=instances,
+        )
     ))  # fmt: skip
+
+
+def _postgres_streaming_figures(
+    plan: Plan, runs: tuple[load.LoadResult, load.LoadResult], engine: float
+) -> list[Figure]:
+    one, two = runs
+    return [
+        Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s", one.rate,
+               engine, "(a)", note=f"{one.completed} rows, {plan.upload_rows} a stream"),
+        Figure("2 streaming ingestion on PostgreSQL, two instances", "rows/s", two.rate,
+               one.rate, "the same, one instance",
+               note="sqm serve --workers 2 on one PostgreSQL database, a connection a sender"),
+    ]  # fmt: skip
 
 
 def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResult) -> list[Figure]:
@@ -369,4 +413,16 @@ def _simulation(plan: Plan, ceiling: float) -> list[Figure]:
                note=f"{plan.sim_suppliers} suppliers x {plan.sim_months} months, whole command"),
         Figure("6 sqm simulate run --jobs 2", "supplier-months/s", shared, rate,
                "6 sqm simulate run", min_ratio=1.6, note="the same run, two processes"),
+        *_simulation_check(plan),
+    ]  # fmt: skip
+
+
+def _simulation_check(plan: Plan) -> list[Figure]:
+    one, two = _one_and_two("simulate check", lambda jobs: (
+        simulation.scenarios_per_second(plan.loop_examples, RUN_FOLDER, jobs=jobs)
+    ))  # fmt: skip
+    return [
+        Figure("6 sqm simulate check --jobs 2", "scenarios/s", two, one,
+               "the same search, --jobs 1",
+               note=f"{plan.loop_examples} scenarios, default pack, every invariant held"),
     ]  # fmt: skip

@@ -139,6 +139,35 @@ def act_on(evaluation: Evaluation, context: DecisionContext, policy: Policy) -> 
     return events
 
 
+def revoke_unless_qualifying(
+    evaluation: Evaluation, context: DecisionContext, policy: Policy
+) -> list[Event]:
+    """A qualified supplier evaluated again: nothing when its evidence still qualifies it,
+    else back to candidate, on the ground of the rule that no longer lets it pass.
+    """
+    fired = {d.action for d in evaluation.fired}
+    if Action.QUALIFY in fired and Action.DISQUALIFY not in fired:
+        return []
+    ground = _revocation_ground(evaluation, policy.version)
+    under = f"on re-evaluation under policy {policy.version[:12]}"
+    message = f"Qualification revoked {under}: {ground.message}".rstrip(": ")
+    decision = attrs.evolve(ground, action=Action.REVOKE_QUALIFICATION, fired=True, message=message)
+    cause = f"rule {ground.rule_id or '(none)'} not met {under}"
+    moved = transition(context.supplier, Trigger.REVOKE_QUALIFICATION, context.now, cause)
+    return [DecisionRecorded(context.now, decision), moved]
+
+
+def _revocation_ground(evaluation: Evaluation, version: str) -> Decision:
+    """The decision a revocation rests on: a disqualifying rule that fired, else a
+    qualifying rule that did not (with its explanation), else the bare fact that none did.
+    """
+    found = next((d for d in evaluation.fired if d.action is Action.DISQUALIFY), None)
+    found = found or next((d for d in evaluation.not_fired if d.action is Action.QUALIFY), None)
+    if found is not None:
+        return found
+    return Decision("", "no qualifying rule", "", 0, version, Action.QUALIFY, False, "")
+
+
 def _effects_of(
     decision: Decision, state: SupplierState, context: DecisionContext, policy: Policy
 ) -> list[Event] | NoEffect:

@@ -175,6 +175,37 @@ class AdvanceTime:
 
 
 @attrs.frozen
+class ReevaluateQualification:
+    """Evaluate a qualified supplier's recorded evidence again under the policy in force.
+
+    Issued when a version that applies to suppliers already qualified takes effect: one
+    that no longer passes goes back to candidate. Anything but a qualified supplier (a
+    contracted one keeps its contract), or a policy whose qualification changes apply to
+    new evaluations only, leaves the supplier as it is, and nothing is recorded.
+    """
+
+    supplier_id: str
+    occurred_at: datetime
+
+
+REEVALUATION_REQUEST = ":reevaluate:"
+"""What the request id of every re-evaluation holds, so a replay of the record (a backtest)
+knows the request for what it was."""
+
+
+def reevaluation_request_id(activation: str, supplier_id: str) -> str:
+    """The request id of ``supplier_id``'s re-evaluation when activation ``activation``
+    (its request id) takes effect: the same on every try, so it is recorded once.
+    """
+    return f"{activation}{REEVALUATION_REQUEST}{supplier_id}"
+
+
+def is_reevaluation_request(request_id: str) -> bool:
+    """True for the request id of a re-evaluation (:func:`reevaluation_request_id`)."""
+    return REEVALUATION_REQUEST in request_id
+
+
+@attrs.frozen
 class OpenReview:
     """Put a contracted supplier under review."""
 
@@ -347,6 +378,7 @@ Command = (
     | RecordMissedImprovementDeadline
     | ClaimCompensation
     | AdvanceTime
+    | ReevaluateQualification
     | RecordMarketResearch
     | RecordKickOff
     | CompleteMilestone
@@ -380,6 +412,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         RecordMissedImprovementDeadline,
         ClaimCompensation,
         AdvanceTime,
+        ReevaluateQualification,
         RecordMarketResearch,
         RecordKickOff,
         CompleteMilestone,

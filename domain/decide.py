@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqm.domain import contract_term, lifecycle, milestones, tickets
-from sqm.domain.actions import STAGE_STATES, act_on, transition
+from sqm.domain.actions import STAGE_STATES, act_on, revoke_unless_qualifying, transition
 from sqm.domain.commands import (
     AcceptDeliverable,
     AdvanceTime,
@@ -33,6 +33,7 @@ from sqm.domain.commands import (
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
     RecordTraining,
+    ReevaluateQualification,
     RegisterSupplier,
     ResolveProblemTicket,
     ReviewOutcome,
@@ -93,6 +94,7 @@ from sqm.domain.model import (
     Measurement,
     Observation,
     Penalty,
+    QualificationChanges,
     Review,
     Stage,
     SupplierState,
@@ -572,6 +574,18 @@ def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) ->
     return [*ended, *act_on(policy.evaluate(context), context, policy)]
 
 
+def _reevaluate(
+    command: ReevaluateQualification, state: SupplierState, policy: Policy
+) -> list[Event]:
+    if state.lifecycle is not LifecycleState.QUALIFIED:
+        return []  # a contracted supplier keeps its contract; a candidate awaits evidence
+    if policy.qualification_changes_apply_to is not QualificationChanges.QUALIFIED_SUPPLIERS:
+        return []  # the policy leaves recorded qualifications standing (既往不咎)
+    # Judged at the command's time: a certificate that lapsed since no longer counts.
+    context = DecisionContext(Stage.QUALIFICATION, state, command.occurred_at)
+    return revoke_unless_qualifying(policy.evaluate(context), context, policy)
+
+
 _HANDLERS: dict[type, Handler] = {
     SubmitQualificationEvidence: _submit_evidence,
     BlacklistSupplier: _blacklist,
@@ -589,6 +603,7 @@ _HANDLERS: dict[type, Handler] = {
     RecordMissedImprovementDeadline: _missed_deadline,
     ClaimCompensation: _claim_compensation,
     AdvanceTime: _advance_time,
+    ReevaluateQualification: _reevaluate,
     RecordMarketResearch: _market_research,
     RecordKickOff: _kick_off,
     CompleteMilestone: milestones.complete,

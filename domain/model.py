@@ -69,6 +69,19 @@ class Stage(enum.StrEnum):
     DEADLINES = "deadlines"
 
 
+class QualificationChanges(enum.StrEnum):
+    """Whom a policy version's qualification rules apply to once it takes effect (a pack's
+    ``qualification_changes_apply_to``; 既往不咎 when only new evaluations).
+    """
+
+    NEW_EVALUATIONS = "new_evaluations"
+    """Only evidence evaluated from then on: qualifications already recorded stand."""
+    QUALIFIED_SUPPLIERS = "qualified_suppliers"
+    """Also suppliers still qualified (not yet contracted) when it takes effect: each is
+    evaluated again on its recorded evidence, and one that no longer passes goes back to
+    candidate."""
+
+
 class Metric(enum.StrEnum):
     """Telecom service-quality metrics an SLA objective can be set on."""
 

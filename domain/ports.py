@@ -23,6 +23,7 @@ from sqm.domain.model import (
     Decision,
     Measurement,
     Money,
+    QualificationChanges,
     ServiceCategory,
     Severity,
     SlaObjective,
@@ -178,6 +179,10 @@ class EventStore(Protocol):
 
     def snapshot_version(self, stream_id: str) -> int | None:
         """The version of the stream's snapshot without reading the state (None: none)."""
+        ...
+
+    def snapshot_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The version of each of ``stream_ids``' snapshots that exists, in one look-up."""
         ...
 
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
@@ -372,6 +377,13 @@ class Policy(Protocol):
     @property
     def calendar(self) -> Calendar:
         """The pack's time zone and holidays: where its months and business days are counted."""
+        ...
+
+    @property
+    def qualification_changes_apply_to(self) -> QualificationChanges:
+        """Whether suppliers already qualified are evaluated again when this version takes
+        effect, or only new evaluations follow its qualification rules.
+        """
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

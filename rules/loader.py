@@ -16,6 +16,7 @@ from typing import TypeAlias
 import attrs
 
 from sqm.domain.calendar import DEFAULT_TIME_ZONE, UTC_CALENDAR, Calendar, zone
+from sqm.domain.model import QualificationChanges
 from sqm.rules.build import FilePart, build_file
 from sqm.rules.build_invariants import duplicate_invariant_ids
 from sqm.rules.build_sections import pack_windows
@@ -29,6 +30,9 @@ from sqm.rules.yaml_source import SourceDoc, parse_yaml, utf8_text
 
 MANIFEST = "manifest.yaml"
 """The file every pack starts from; it lists the rule files."""
+QUALIFICATION_CHANGES = "qualification_changes_apply_to"
+"""The manifest key saying whom a version's qualification rules apply to (the schema
+checks its value)."""
 
 
 PackSource: TypeAlias = str | os.PathLike[str] | Mapping[str, str | bytes]
@@ -63,7 +67,10 @@ def load_pack(source: PackSource) -> PolicyPack:
     if problems:
         raise problems.invalid(pack_files.label, [MANIFEST, *files])
     pack = _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
-    return attrs.evolve(pack, calendar=calendar)
+    applies_to = QualificationChanges(
+        manifest.data.get(QUALIFICATION_CHANGES, QualificationChanges.NEW_EVALUATIONS)
+    )
+    return attrs.evolve(pack, calendar=calendar, qualification_changes_apply_to=applies_to)
 
 
 def _calendar(manifest: SourceDoc, problems: Problems) -> Calendar:

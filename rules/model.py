@@ -21,6 +21,7 @@ from sqm.domain.model import (
     CertificateKind,
     FactValue,
     Metric,
+    QualificationChanges,
     Reminder,
     ServiceCategory,
     Severity,
@@ -362,6 +363,9 @@ class PolicyPack:
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""
     calendar: Calendar = UTC_CALENDAR
     """The manifest's ``calendar``: time zone and holidays (UTC and none when not given)."""
+    qualification_changes_apply_to: QualificationChanges = QualificationChanges.NEW_EVALUATIONS
+    """The manifest's setting: whether suppliers already qualified are evaluated again when
+    this version takes effect (default: no, recorded qualifications stand)."""
     sources: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
 

@@ -18,6 +18,7 @@ from sqm.domain.model import (
     Decision,
     FactValue,
     Money,
+    QualificationChanges,
     ServiceCategory,
     Severity,
     SlaObjective,
@@ -68,6 +69,11 @@ class CompiledPolicy:
     def pack(self) -> PolicyPack:
         """The pack this policy was compiled from."""
         return self._pack
+
+    @property
+    def qualification_changes_apply_to(self) -> QualificationChanges:
+        """The pack's manifest setting (new evaluations only, by default)."""
+        return self._pack.qualification_changes_apply_to
 
     @property
     def ruleset(self) -> str:

@@ -18,6 +18,7 @@ from sqm.server.app.needs import NeedService
 from sqm.server.app.policies import ActivePolicy, start_policy
 from sqm.server.app.policy_admin import PolicyAdministration
 from sqm.server.app.policy_signoff import PolicySignoff
+from sqm.server.app.requalification import Requalifier
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import Database, PostgresUrl, Settings
@@ -123,8 +124,11 @@ def build(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     service = SupplierService(store, active, snapshot_every=settings.snapshot_every)
     approvals = settings.policy_approvals
-    admin = PolicyAdministration(active, archive, clock, store=store, approvals_required=approvals)
-    signoff = PolicySignoff(active, archive, store, clock, approvals)
+    requalify = Requalifier(store, snapshot_every=settings.snapshot_every)
+    admin = PolicyAdministration(
+        active, archive, clock, store=store, approvals_required=approvals, requalify=requalify
+    )
+    signoff = PolicySignoff(active, archive, store, clock, approvals, requalify=requalify)
     signoff.resume()  # what took effect while the server was down, and what is still due
     # Instances sharing a database take turns to tick (the store says whose turn it is).
     scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)

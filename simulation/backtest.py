@@ -8,6 +8,16 @@ candidate pack. Per supplier, the final state, the rules that fired (and when) a
 penalties are compared with what was recorded (decided by whichever pack was active then);
 replayed under the pack that recorded it, a history shows no difference.
 
+The candidate may take effect at a time in the history (``effective_from``): requests
+recorded before it keep their recorded outcome (their events are taken as they are, decided
+by whichever pack was active then), and only those from then on are decided by the
+candidate. Recorded qualifications stand, unless the candidate's
+``qualification_changes_apply_to`` is ``qualified_suppliers``: then a supplier still
+qualified at that time is evaluated again then, as the server does when such a version takes
+effect (:class:`~sqm.domain.commands.ReevaluateQualification`). Without a time, the candidate
+decides the whole history. A re-evaluation the server recorded (known by its request id) is
+replayed as one, so the candidate decides it again.
+
 Limits, by construction: time advances where it did in the record (every tick that recorded
 something), so a deadline only the candidate has fires at the next such moment or command,
 not earlier; a compensation claim is replayed at the amount recorded as claimed.
@@ -15,6 +25,7 @@ not earlier; a compensation claim is replayed at the amount recorded as claimed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -34,12 +45,14 @@ from sqm.domain.commands import (
     RecordInspection,
     RecordMeasurement,
     RecordSatisfactionSurvey,
+    ReevaluateQualification,
     SignContract,
+    is_reevaluation_request,
 )
-from sqm.domain.events import DecisionRecorded, Event
+from sqm.domain.events import DecisionRecorded, Event, LifecycleTransitioned
 from sqm.domain.evolve import fold
 from sqm.domain.history import credited
-from sqm.domain.model import METRICS, Money, SupplierState
+from sqm.domain.model import METRICS, Money, QualificationChanges, SupplierState
 from sqm.domain.needs import is_need_stream
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, RecordedEvent
@@ -95,6 +108,8 @@ class SupplierReplay:
     commands: int
     refusals: tuple[tuple[str, str, str], ...] = ()
     """(time, command, why) of each command the candidate refused, in order."""
+    revoked_at: str = ""
+    """When the candidate, taking effect, revoked the supplier's qualification (or "")."""
 
     @property
     def refused(self) -> int:
@@ -119,20 +134,23 @@ def backtest(
     active_version: str = "",
     progress: Callable[[int], None] | None = None,
     jobs: int = 1,
+    effective_from: datetime | None = None,
 ) -> dict[str, Any]:
     """Replay every supplier of ``store`` under ``pack``; the JSON-ready comparison.
 
+    The candidate decides the requests from ``effective_from`` on (None: the whole history).
     With ``jobs`` above 1 the suppliers are replayed in that many processes, a few at a
     time each, and their replays kept in the store's order: the result is the same.
     """
     if jobs == 1:
         policy = CompiledPolicy(pack)
         batches: Iterable[list[SupplierReplay]] = (
-            [replay(policy, pack, stream)] for stream in supplier_streams(store)
+            [replay(policy, pack, stream, effective_from)] for stream in supplier_streams(store)
         )
     else:
         batches = parallel.ordered_map(
-            _replay_in_worker, parallel.batched(supplier_streams(store), STREAMS_PER_TASK),
+            functools.partial(_replay_in_worker, effective_from=effective_from),
+            parallel.batched(supplier_streams(store), STREAMS_PER_TASK),
             jobs=jobs, initializer=parallel.compile_in_worker, initargs=(pack,),
         )  # fmt: skip
     replays: list[SupplierReplay] = []
@@ -140,16 +158,20 @@ def backtest(
         replays.extend(batch)
         if progress is not None:
             progress(len(replays))
-    return result(pack, replays, source=source, active_version=active_version)
+    return result(
+        pack, replays, source=source, active_version=active_version, effective_from=effective_from
+    )
 
 
 STREAMS_PER_TASK = 8
 """Suppliers a worker replays per task: enough to outweigh sending them, few enough to share."""
 
 
-def _replay_in_worker(streams: Sequence[list[RecordedEvent]]) -> list[SupplierReplay]:
+def _replay_in_worker(
+    streams: Sequence[list[RecordedEvent]], effective_from: datetime | None
+) -> list[SupplierReplay]:
     policy, pack = parallel.worker_policy()
-    return [replay(policy, pack, stream) for stream in streams]
+    return [replay(policy, pack, stream, effective_from) for stream in streams]
 
 
 def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
@@ -163,18 +185,23 @@ def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
 
 
 def replay(
-    policy: CompiledPolicy, pack: PolicyPack, stream: Sequence[RecordedEvent]
+    policy: CompiledPolicy,
+    pack: PolicyPack,
+    stream: Sequence[RecordedEvent],
+    effective_from: datetime | None = None,
 ) -> SupplierReplay:
-    """Decide ``stream``'s commands again under ``policy``."""
+    """Decide ``stream``'s commands again under ``policy``, those from ``effective_from`` on
+    (None: all of them); the earlier ones keep what they recorded.
+    """
     events = [event_from_payload(e.event_type, e.payload) for e in stream]
     recorded = fold(events)
     if recorded is None:
         raise ValueError(f"stream {stream[0].stream_id if stream else '?'} holds no supplier")
     scenario = sc.Scenario(sc.SupplierProfile(recorded.supplier_id, recorded.category), ())
     player = Player(policy, scenario, (), pack.criterion_ids)
-    commands = list(commands_of(stream, events))
-    for command in commands:
-        player.execute(command)
+    requests = list(requests_of(stream, events))
+    reevaluate = pack.qualification_changes_apply_to is QualificationChanges.QUALIFIED_SUPPLIERS
+    revoked_at = _decide_from(player, requests, effective_from, reevaluate=reevaluate)
     refusals = tuple(
         (format_time(entry.command.occurred_at), type(entry.command).__name__, entry.refused)
         for entry in player.timeline
@@ -186,25 +213,72 @@ def replay(
         player.state,
         _fired(events),
         _fired(e for entry in player.timeline for e in entry.events),
-        len(commands),
+        len(requests),
         refusals,
+        revoked_at,
     )
+
+
+def _decide_from(
+    player: Player,
+    requests: Sequence[tuple[Command, tuple[Event, ...]]],
+    effective_from: datetime | None,
+    *,
+    reevaluate: bool,
+) -> str:
+    """Run ``requests``: recorded outcomes before ``effective_from``, decided from then on,
+    and (``reevaluate``) the qualification evaluated again at that time. Returns when the
+    qualification was revoked then, or "".
+    """
+    due = effective_from if reevaluate else None
+    revoked_at = ""
+    for command, recorded in requests:
+        if effective_from is not None and command.occurred_at < effective_from:
+            player.keep_recorded(command, recorded)
+            continue
+        if due is not None:
+            revoked_at, due = _reevaluated(player, due), None
+        player.execute(command)
+    if due is not None:
+        revoked_at = _reevaluated(player, due)
+    return revoked_at
+
+
+def _reevaluated(player: Player, at: datetime) -> str:
+    """Evaluate the supplier's qualification again at ``at``; when it was revoked, or ""."""
+    state = player.state
+    if state is None:  # registered after the candidate took effect: nothing to evaluate
+        return ""
+    player.execute(ReevaluateQualification(state.supplier_id, at))
+    moved = any(isinstance(e, LifecycleTransitioned) for e in player.timeline[-1].events)
+    return format_time(at) if moved else ""
+
+
+def requests_of(
+    stream: Sequence[RecordedEvent], events: Sequence[Event]
+) -> Iterator[tuple[Command, tuple[Event, ...]]]:
+    """Each request that recorded ``stream``: the command it carried and the events it
+    recorded, in order.
+    """
+    supplier_id = stream[0].stream_id if stream else ""
+    pairs = zip(stream, events, strict=True)
+    for _, group in itertools.groupby(pairs, key=lambda pair: pair[0].request_id):
+        members = list(group)
+        command = command_from(supplier_id, *members[0])
+        if command is not None:
+            yield command, tuple(event for _, event in members)
 
 
 def commands_of(stream: Sequence[RecordedEvent], events: Sequence[Event]) -> Iterator[Command]:
     """The commands that recorded ``stream``, one per request, in order."""
-    supplier_id = stream[0].stream_id if stream else ""
-    pairs = zip(stream, events, strict=True)
-    for _, group in itertools.groupby(pairs, key=lambda pair: pair[0].request_id):
-        first_recorded, first = next(group)
-        command = command_from(supplier_id, first_recorded, first)
-        if command is not None:
-            yield command
+    return (command for command, _ in requests_of(stream, events))
 
 
 def command_from(supplier_id: str, recorded: RecordedEvent, event: Event) -> Command | None:
     """The command a request whose first event is ``event`` carried."""
     kind = recorded.event_type
+    if is_reevaluation_request(recorded.request_id):
+        return ReevaluateQualification(supplier_id, event.occurred_at)
     if kind in _SAME_FIELDS:
         fields = {**recorded.payload, "supplier_id": supplier_id}
         return converter.structure(fields, COMMAND_TYPES[_SAME_FIELDS[kind]])
@@ -294,9 +368,17 @@ def _credits(state: SupplierState | None) -> Decimal:
 
 
 def result(
-    pack: PolicyPack, replays: Sequence[SupplierReplay], *, source: str, active_version: str
+    pack: PolicyPack,
+    replays: Sequence[SupplierReplay],
+    *,
+    source: str,
+    active_version: str,
+    effective_from: datetime | None = None,
 ) -> dict[str, Any]:
-    """The comparison as JSON-ready data (the shape ``sqm.simulation.report`` renders)."""
+    """The comparison as JSON-ready data (the shape ``sqm.simulation.report`` renders).
+
+    ``effective_from`` is "" when the candidate decided the whole history.
+    """
     suppliers = [_supplier(r) for r in replays]
     return {
         "format": RESULT_FORMAT,
@@ -304,8 +386,11 @@ def result(
         "active_version": active_version,
         "candidate_version": pack.version,
         "source": source,
+        "effective_from": format_time(effective_from) if effective_from else "",
+        "qualification_changes_apply_to": pack.qualification_changes_apply_to.value,
         "suppliers": suppliers,
         "totals": {
+            "qualifications_revoked": sum(1 for r in replays if r.revoked_at),
             "suppliers": len(replays),
             "changed": sum(1 for s in suppliers if s["changed"]),
             "state_changed": sum(
@@ -338,6 +423,7 @@ def _supplier(replay: SupplierReplay) -> dict[str, Any]:
             "candidate": str(_credits(replay.candidate)),
         },
         "first_difference": _first_difference(replay),
+        "qualification_revoked_at": replay.revoked_at,
         "refused": [
             {"at": at, "command": command, "why": why} for at, command, why in replay.refusals
         ],
@@ -355,6 +441,8 @@ def _first_difference(replay: SupplierReplay) -> dict[str, str] | None:
         after = Counter(rule for moment, rule in candidate if moment == at)
         what = [f"{rule} fired under the candidate only" for rule in sorted(after - before)]
         what += [f"{rule} fired under the recorded pack only" for rule in sorted(before - after)]
+        if replay.revoked_at == at:
+            what.insert(0, "qualification revoked on re-evaluation as the candidate takes effect")
         return {"at": at, "what": "; ".join(what) or "the same rules fired in another order"}
     return None
 

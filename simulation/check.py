@@ -32,8 +32,15 @@ from sqm.domain.commands import AdvanceTime
 from sqm.domain.serialization import converter
 from sqm.rules import CompiledPolicy, PolicyPack
 from sqm.rules.tooling.testfile import TEST_FORMAT
+from sqm.simulation import parallel
 from sqm.simulation import scenarios as sc
 from sqm.simulation.runner import Entry, Outcome, run_scenario
+
+SEARCH_SHARDS = 4
+"""The search is this many independent searches, each of an equal share of the examples with
+a seed of its own drawn from the one given. They are the same searches whether they run one
+after another (``--jobs 1``) or side by side (``--jobs N``), and the first of them (in order)
+that finds a counterexample gives the answer, so the output does not depend on the jobs."""
 
 
 @attrs.frozen
@@ -52,6 +59,21 @@ class CheckResult:
         return self.outcome is None
 
 
+@attrs.frozen
+class _Shard:
+    """One of the searches a check is made of: its share of the examples and its seed."""
+
+    max_examples: int
+    seed: str
+    max_steps: int
+
+
+@attrs.frozen
+class _ShardResult:
+    examples: int
+    scenario: sc.Scenario | None
+
+
 def check_pack(
     pack: PolicyPack,
     *,
@@ -59,21 +81,93 @@ def check_pack(
     seed: int,
     max_steps: int = 40,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> CheckResult:
-    """Search up to ``max_examples`` scenarios for one breaking an invariant of ``pack``."""
+    """Search up to ``max_examples`` scenarios for one breaking an invariant of ``pack``,
+    in ``jobs`` processes (the result is the same for any number).
+    """
+    shards = _shards(max_examples, seed, max_steps)
+    if jobs == 1:
+        results = _one_after_another(pack, shards, progress)
+    else:
+        results = _side_by_side(pack, shards, jobs, progress)
+    tried = sum(result.examples for result in results)
+    found = results[-1].scenario
+    if found is None:
+        return CheckResult(pack, tried, seed)
+    outcome = run_scenario(CompiledPolicy(pack), found, pack.invariants, pack.criterion_ids)
+    return CheckResult(pack, tried, seed, found, outcome)
+
+
+def _shards(max_examples: int, seed: int, max_steps: int) -> list[_Shard]:
+    count = min(SEARCH_SHARDS, max_examples)
+    share, extra = divmod(max_examples, count)
+    return [_Shard(share + (i < extra), f"{seed}/{i}", max_steps) for i in range(count)]
+
+
+def _one_after_another(
+    pack: PolicyPack, shards: list[_Shard], progress: Callable[[int], None] | None
+) -> list[_ShardResult]:
+    """The shards' results in order, up to the first that found a counterexample."""
     policy = CompiledPolicy(pack)
+    tried = 0
+
+    def tried_one() -> None:
+        nonlocal tried
+        tried += 1
+        if progress is not None:
+            progress(tried)
+
+    results: list[_ShardResult] = []
+    for shard in shards:
+        results.append(_search(policy, pack, shard, tried_one))
+        if results[-1].scenario is not None:
+            break
+    return results
+
+
+def _side_by_side(
+    pack: PolicyPack, shards: list[_Shard], jobs: int, progress: Callable[[int], None] | None
+) -> list[_ShardResult]:
+    """The same results, the shards searched in ``jobs`` processes."""
+    results: list[_ShardResult] = []
+    searched = parallel.ordered_map(
+        _search_in_worker, shards, jobs=jobs,
+        initializer=parallel.compile_in_worker, initargs=(pack,),
+    )  # fmt: skip
+    for result in searched:
+        results.append(result)
+        if progress is not None:
+            progress(sum(r.examples for r in results))
+        if result.scenario is not None:
+            break  # later shards' answers are not needed (the pool still lets them finish)
+    return results
+
+
+def _search_in_worker(shard: _Shard) -> _ShardResult:
+    policy, pack = parallel.worker_policy()
+    return _search(policy, pack, shard)
+
+
+def _search(
+    policy: CompiledPolicy,
+    pack: PolicyPack,
+    shard: _Shard,
+    tried_one: Callable[[], None] | None = None,
+) -> _ShardResult:
+    """One shard's search: the smallest breaking scenario it finds, if any."""
     tried = 0
 
     def breaks(scenario: sc.Scenario) -> bool:
         nonlocal tried
         tried += 1
-        if progress is not None:
-            progress(tried)
+        if tried_one is not None:
+            tried_one()
         outcome = run_scenario(policy, scenario, pack.invariants, pack.criterion_ids)
         return outcome.broken is not None
 
     budget = settings(
-        max_examples=max_examples,
+        max_examples=shard.max_examples,
         database=None,  # a counterexample depends on the pack and seed alone, not on history
         deadline=None,
         phases=(Phase.generate, Phase.shrink),
@@ -82,16 +176,16 @@ def check_pack(
     try:
         smallest = find(
             st.one_of(
-                sc.scenarios(max_steps=max_steps), sc.steered_scenarios(pack, max_steps=max_steps)
+                sc.scenarios(max_steps=shard.max_steps),
+                sc.steered_scenarios(pack, max_steps=shard.max_steps),
             ),
             breaks,
             settings=budget,
-            random=random.Random(seed),  # noqa: S311 - a repeatable search, not a secret
+            random=random.Random(shard.seed),  # noqa: S311 - a repeatable search, not a secret
         )
     except NoSuchExample:
-        return CheckResult(pack, tried, seed)
-    outcome = run_scenario(policy, smallest, pack.invariants, pack.criterion_ids)
-    return CheckResult(pack, tried, seed, smallest, outcome)
+        return _ShardResult(tried, None)
+    return _ShardResult(tried, smallest)
 
 
 # --- the counterexample, written out --------------------------------------------------------

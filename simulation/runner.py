@@ -36,7 +36,7 @@ from sqm.domain.commands import (
     SubmitQualificationEvidence,
     SubmitSelfCheck,
 )
-from sqm.domain.decide import decide_and_fold
+from sqm.domain.decide import decide_and_fold, fold
 from sqm.domain.errors import DomainError
 from sqm.domain.events import Event
 from sqm.domain.invariants import Checkpoint, Invariant, violation
@@ -159,6 +159,14 @@ class Player:
             if why:
                 return Broken(invariant, len(self._timeline) - 1, why)
         return None
+
+    def keep_recorded(self, command: Command, events: Sequence[Event]) -> None:
+        """Take ``command``'s outcome as it was recorded: ``events`` applied, nothing decided
+        (a backtest's commands from before the candidate takes effect).
+        """
+        self._timeline.append(Entry(command, tuple(events)))
+        self._state = fold(events, self._state)
+        self._history.extend(events)
 
     @property
     def timeline(self) -> tuple[Entry, ...]:

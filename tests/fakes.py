@@ -67,6 +67,7 @@ from sqm.domain.model import (
     LifecycleState,
     Metric,
     Money,
+    QualificationChanges,
     Reminder,
     ServiceCategory,
     Severity,
@@ -318,6 +319,11 @@ class FakePolicy:
     def calendar(self) -> Calendar:
         """UTC, no holidays."""
         return UTC_CALENDAR
+
+    @property
+    def qualification_changes_apply_to(self) -> QualificationChanges:
+        """Only new evaluations (recorded qualifications stand)."""
+        return QualificationChanges.NEW_EVALUATIONS
 
 
 FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)

@@ -24,14 +24,14 @@ from typing import Any
 
 import attrs
 
-from sqm.domain.model import CertificateKind
+from sqm.domain.model import CertificateKind, QualificationChanges
 from sqm.rules.model import Condition, ConditionGroup, PolicyPack, Rule
 from sqm.rules.template import format_value
 from sqm.rules.tooling.conditions import render, render_group
 
 _PACK_FIELDS = frozenset(
     {"name", "title", "description", "version", "directory", "files", "sources", "criteria"}
-    | {"certificates", "rules"}
+    | {"certificates", "rules", "qualification_changes_apply_to"}
 )
 _AS_WRITTEN = frozenset(
     {"objectives", "tiers", "credits", "improvement", "windows", "invariants", "calendar"}
@@ -48,6 +48,7 @@ def diff_packs(old: PolicyPack, new: PolicyPack) -> list[str]:
         return []
     return [
         *_metadata(old, new),
+        *_grandfathering(old, new),
         *_files(old, new),
         *_criteria(old, new),
         *_certificates(old, new),
@@ -121,6 +122,24 @@ def _metadata(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
             yield f"pack {field} changed from {before!r} to {after!r}"
     if old.description != new.description:
         yield "pack description changed"
+
+
+GRANDFATHERING_WORDS = {
+    QualificationChanges.NEW_EVALUATIONS: "recorded qualifications stand",
+    QualificationChanges.QUALIFIED_SUPPLIERS: (
+        "suppliers still qualified are evaluated again when the version takes effect"
+    ),
+}
+"""What each ``qualification_changes_apply_to`` means, in a policy team's words."""
+
+
+def _grandfathering(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
+    before, after = old.qualification_changes_apply_to, new.qualification_changes_apply_to
+    if before != after:
+        yield (
+            f"qualification_changes_apply_to changed from {before} to {after}:"
+            f" {GRANDFATHERING_WORDS[after]}"
+        )
 
 
 def _files(old: PolicyPack, new: PolicyPack) -> Iterator[str]:

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from sqm.domain.model import Action, Stage
+from sqm.domain.model import Action, QualificationChanges, Stage
 from sqm.rules.errors import PackInvalid
 from sqm.rules.loader import MANIFEST, load_pack
 from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule, Window
@@ -78,6 +78,8 @@ class LintReport:
 
     findings: tuple[Finding, ...]
     version: str | None = None
+    qualification_changes_apply_to: QualificationChanges | None = None
+    """The pack's setting (None when it does not load)."""
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -96,7 +98,7 @@ def lint_pack(directory: str | os.PathLike[str]) -> LintReport:
         pack = load_pack(directory)
     except PackInvalid as invalid:
         return LintReport(tuple(error_findings(invalid)))
-    return LintReport(tuple(pack_warnings(pack)), pack.version)
+    return LintReport(tuple(pack_warnings(pack)), pack.version, pack.qualification_changes_apply_to)
 
 
 def error_findings(invalid: PackInvalid) -> Iterator[Finding]:

@@ -188,6 +188,8 @@ class _Scope(Generic[S]):
 
     policy: Policy
     recorded: Mapping[str, tuple[str, AppendResult]]
+    snapshot_versions: Mapping[str, int] | None = None
+    """The batch's streams' snapshot versions, looked up at once (None: each on loading)."""
     states: dict[str, S | None] = attrs.field(factory=dict)
     seen: set[str] = attrs.field(factory=set)
 
@@ -223,17 +225,21 @@ class Pipeline(Generic[C, S, E]):
 
     # --- reading ------------------------------------------------------------------------
 
-    def load(self, stream_id: str) -> S | None:
+    def load(self, stream_id: str, snapshot_versions: Mapping[str, int] | None = None) -> S | None:
         """The stream's current state: kept, or its snapshot folded forward to the log's head.
 
         With ``snapshot_every`` = 1 a snapshot is the head (it lags only when the append that
         carried it was refused after an earlier one of its batch was stored); with N it lags
         the head by fewer than N events, so loading never folds more than N - 1 events (plus
         those of the one append that crossed the boundary without its snapshot being stored).
+        ``snapshot_versions``, when given, are the snapshots' versions looked up just before.
         """
         if self._snapshot_every > 1:
             return self._load_lagging(stream_id)
-        version = self._store.snapshot_version(stream_id)
+        if snapshot_versions is None:
+            version = self._store.snapshot_version(stream_id)
+        else:
+            version = snapshot_versions.get(stream_id)
         kept = None if version is None else self._states.get(stream_id, version)
         if kept is not None:
             return kept
@@ -339,7 +345,9 @@ class Pipeline(Generic[C, S, E]):
     ) -> _Batch[C, S, E]:
         batch: _Batch[C, S, E] = _Batch(jobs)
         recorded = self._store.find_requests([job.context.request_id for job in jobs])
-        scope: _Scope[S] = _Scope(traced_policy(self._policy()), recorded)
+        scope: _Scope[S] = _Scope(
+            traced_policy(self._policy()), recorded, self._snapshot_versions(jobs)
+        )
         for index, job in enumerate(jobs):
             if abandoned is not None and abandoned():
                 if not stop_when_abandoned:
@@ -362,6 +370,14 @@ class Pipeline(Generic[C, S, E]):
                 batch.decided.append(decided)
         return batch
 
+    def _snapshot_versions(self, jobs: Sequence[Job[C]]) -> Mapping[str, int] | None:
+        # One query for the whole batch instead of one a job: on PostgreSQL each is a round
+        # trip and a connection taken from the pool. Only a snapshot at the head (N = 1)
+        # says whether a kept state is current; with N > 1 loading reads the log instead.
+        if self._snapshot_every > 1 or len(jobs) < 2:
+            return None
+        return self._store.snapshot_versions([self._kind.stream_of(job.command) for job in jobs])
+
     def _decide(
         self,
         index: int,
@@ -378,7 +394,10 @@ class Pipeline(Generic[C, S, E]):
         scope.seen.add(context.request_id)
         stream_id = self._kind.stream_of(command)
         states = scope.states
-        state = states[stream_id] if stream_id in states else self.load(stream_id)
+        if stream_id in states:
+            state = states[stream_id]
+        else:
+            state = self.load(stream_id, scope.snapshot_versions)
         version = state.version if state is not None else 0
         if context.expected_version is not None and context.expected_version != version:
             raise ConcurrencyConflict(stream_id, context.expected_version, version)

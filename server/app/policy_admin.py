@@ -30,6 +30,7 @@ from sqm.rules.tooling.explain_report import evaluate_at, replay_events
 from sqm.rules.tooling.lint import Finding, error_findings, pack_warnings
 from sqm.rules.tooling.pack_files import load_pack_files
 from sqm.server.app.policies import ActivePolicy, Compile, compile_pack, version_files
+from sqm.server.app.requalification import Requalify
 
 
 @attrs.frozen
@@ -84,8 +85,10 @@ class PolicyAdministration:
         *,
         store: EventStore | None = None,
         approvals_required: int = 1,
+        requalify: Requalify | None = None,
     ) -> None:
         self._active = active
+        self._requalify = requalify
         self._approvals_required = approvals_required
         self._archive = archive
         self._clock = clock
@@ -123,6 +126,10 @@ class PolicyAdministration:
                 previous = self._before(activation.sequence)
             else:
                 self._active.activate(policy)
+            if self._requalify is not None and self._active.current().version == pack.version:
+                # A retry repeats it too (a crash may have cut it short); each supplier's
+                # re-evaluation is recorded once by its request id.
+                self._requalify(policy, activation.activated_at, f"activation:{request_id}")
         return ActivationResult(self.version(pack.version), activation, previous, warnings)
 
     def _before(self, sequence: int) -> str:

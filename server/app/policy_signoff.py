@@ -12,6 +12,10 @@ An approved proposal takes effect when its time comes, checked on every read of 
 (:meth:`ActivePolicy.expect_change`): the archive records the activation first, then the
 stream, then the reference is swapped. A crash in between is mended on the next start: the
 proposal is still approved and due, and both records are idempotent by request id.
+
+A version whose pack says ``qualification_changes_apply_to: qualified_suppliers`` evaluates
+every supplier still qualified again as it takes effect (before the activation is recorded,
+so a crash repeats it; each supplier's re-evaluation is recorded once).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from sqm.rules.tooling.lint import Finding
 from sqm.server.app.pipeline import Job, Pipeline, RequestContext, StreamKind
 from sqm.server.app.policies import ActivePolicy, Compile, compile_pack, version_files
 from sqm.server.app.policy_admin import checked_pack
+from sqm.server.app.requalification import Requalify
 
 SIGNOFF_ACTOR = "sqm sign-off"
 """Who records that an approved proposal took effect: the server, when its time came."""
@@ -99,6 +104,7 @@ class PolicySignoff:
         approvals_required: int = 1,
         *,
         compile_: Compile = compile_pack,
+        requalify: Requalify | None = None,
     ) -> None:
         if approvals_required < 1:
             raise ValueError(f"approvals_required must be at least 1, not {approvals_required}")
@@ -107,6 +113,7 @@ class PolicySignoff:
         self._store = store
         self._clock = clock
         self._compile = compile_
+        self._requalify = requalify
         self.approvals_required = approvals_required
         # The policy in hand, never a due change: taking the change runs this pipeline.
         self._pipeline = Pipeline(_kind(), store, active.current)
@@ -260,12 +267,17 @@ class PolicySignoff:
         assert at is not None  # noqa: S101 - an approved proposal has a time
         request_id = f"policy-activation:{proposal.number}"
         signed = ", ".join(proposal.approvers)
+        policy = self._active.get(proposal.version)
         self._archive.record_activation(
             proposal.version, f"{proposal.proposer} (approved by {signed})", request_id, at
         )
+        if self._requalify is not None:
+            # Before the activation is recorded: a crash in between repeats it on the next
+            # start, and each supplier's re-evaluation is recorded once by its request id.
+            self._requalify(policy, at, request_id)
         context = RequestContext(request_id, SIGNOFF_ACTOR)
         self._pipeline.run_one(Job(RecordPolicyActivation(proposal.number, at), context))
-        self._active.activate(self._active.get(proposal.version))
+        self._active.activate(policy)
         log.info(
             "policy %s of proposal %d took effect at %s",
             proposal.version,

@@ -33,7 +33,7 @@ from sqm.domain.policy_archive import PolicyArchive, PolicyVersionNotFound
 from sqm.domain.ports import Policy, RecordedEvent
 from sqm.domain.serialization import event_from_payload, parse_time
 from sqm.rules import PackInvalid, PolicyPack, default_pack_dir, load_pack
-from sqm.rules.tooling.diff import diff_packs
+from sqm.rules.tooling.diff import GRANDFATHERING_WORDS, diff_packs
 from sqm.rules.tooling.explain_report import (
     Replayed,
     evaluate_at,
@@ -175,6 +175,9 @@ def _lint(args: argparse.Namespace) -> int:
     errors, warnings = len(result.errors), len(result.warnings)
     verdict = f"version {result.version}" if result.version else "the pack does not load"
     print(f"{directory}: {errors} error(s), {warnings} warning(s); {verdict}")
+    if result.qualification_changes_apply_to is not None:
+        applies_to = result.qualification_changes_apply_to
+        print(f"qualification_changes_apply_to: {applies_to} ({GRANDFATHERING_WORDS[applies_to]})")
     if errors or (args.strict and warnings):
         return FOUND_PROBLEMS
     return OK

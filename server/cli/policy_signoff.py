@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqm.client.errors import SqmError
 from sqm.client.policy_client import PolicyClient
@@ -34,6 +34,7 @@ from sqm.server.cli.policy import (
     _server,
     _token,
 )
+from sqm.server.cli.times import rfc3339_time
 from sqm.server.config import DEFAULT_ADDRESS
 from sqm.v1 import policy_service_pb2 as api
 
@@ -49,7 +50,7 @@ def add_signoff_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     """Add the sign-off commands to ``sqm policy``."""
     propose = sub.add_parser("propose", help="propose a pack to a server (sign-off)")
     propose.add_argument("directory", metavar="DIR")
-    propose.add_argument("--at", type=_time, help="effective time, RFC 3339 with an offset")
+    propose.add_argument("--at", type=rfc3339_time, help="effective time, RFC 3339 with an offset")
     _server_options(propose)
     propose.set_defaults(handler=_propose)
 
@@ -60,7 +61,7 @@ def add_signoff_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
     schedule = sub.add_parser("schedule", help="set when a proposal takes effect")
     schedule.add_argument("proposal", type=int, metavar="N")
-    schedule.add_argument("--at", type=_time, required=True, help="RFC 3339 with an offset")
+    schedule.add_argument("--at", type=rfc3339_time, required=True, help="RFC 3339 with an offset")
     _server_options(schedule)
     schedule.set_defaults(handler=_schedule)
 
@@ -83,16 +84,6 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="bearer token (env SQM_TOKEN)")
     parser.add_argument("--actor", help="who signs (default: the login name)")
     parser.add_argument("--request-id", help="idempotency key (default: a new UUID)")
-
-
-def _time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give the time with its offset: {text!r}")
-    return moment
 
 
 def _call(args: argparse.Namespace, call: Callable[[PolicyClient], object]) -> object:

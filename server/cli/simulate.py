@@ -15,14 +15,18 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from sqm.domain.model import QualificationChanges
+from sqm.domain.serialization import format_time
 from sqm.rules import load_pack
 from sqm.rules.errors import PackInvalid
 from sqm.server.bootstrap import DurableStore, open_store
+from sqm.server.cli.times import rfc3339_time
 from sqm.server.config import database_from
 from sqm.server.observability.gc_tuning import tune_after_start_up
 from sqm.server.storage.errors import StoreUnavailable
@@ -61,6 +65,7 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--out", default=".", metavar="FOLDER", help=f"where {COUNTEREXAMPLE} is written"
     )
+    _add_jobs(parser, "share the search's four parts out over N processes")
     parser.set_defaults(handler=_guarded(_check))
 
 
@@ -99,17 +104,26 @@ def _add_backtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     source.add_argument("--export", metavar="FILE", help="a file written by `sqm db export`")
     parser.add_argument("--json", metavar="FILE", help="write the result here (default stdout)")
     parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    parser.add_argument(
+        "--effective-from",
+        type=rfc3339_time,
+        metavar="TIME",
+        help="when the candidate takes effect (RFC 3339 with an offset): commands recorded"
+        " before keep their recorded outcome (default: the beginning of history)",
+    )
     _add_jobs(parser)
     parser.set_defaults(handler=_guarded(_backtest))
 
 
-def _add_jobs(parser: argparse.ArgumentParser) -> None:
+def _add_jobs(
+    parser: argparse.ArgumentParser, what: str = "share the suppliers out over N processes"
+) -> None:
     parser.add_argument(
         "--jobs",
         type=_positive,
         default=1,
         metavar="N",
-        help="share the suppliers out over N processes (the output is the same; default 1)",
+        help=f"{what} (the output is the same; default 1)",
     )
 
 
@@ -122,7 +136,7 @@ def _check(args: argparse.Namespace) -> int:
     with _progress(args.max_examples, "scenarios") as step:
         result = check.check_pack(
             pack, max_examples=args.max_examples, seed=args.seed, max_steps=args.max_steps,
-            progress=step,
+            progress=step, jobs=args.jobs,
         )  # fmt: skip
     print(f"searched {result.examples} scenario(s) with seed {result.seed}")
     if result.held:
@@ -181,21 +195,50 @@ def _compare(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     pack = load_pack(args.policy)
     tune_after_start_up()
+    print(_taking_effect(args.effective_from, pack.qualification_changes_apply_to), file=sys.stderr)
     with _history(args) as store:
         active = _active_version(store)
         source = args.database or args.export
         with _progress(None, "suppliers") as step:
             result = backtest(
-                store, pack, source=source, active_version=active, progress=step, jobs=args.jobs
-            )
+                store, pack, source=source, active_version=active, progress=step,
+                jobs=args.jobs, effective_from=args.effective_from,
+            )  # fmt: skip
     _write(result, args.json, args.html, report.render_backtest)
     totals = result["totals"]
     print(
         f"{totals['suppliers']} supplier(s) replayed under {pack.name} {pack.version[:12]}:"
-        f" {totals['changed']} would differ, {totals['state_changed']} in their state",
+        f" {totals['changed']} would differ, {totals['state_changed']} in their state"
+        + _revoked(result),
         file=sys.stderr,
     )
     return OK
+
+
+def _revoked(result: dict[str, Any]) -> str:
+    if not result["effective_from"] or result["qualification_changes_apply_to"] != (
+        QualificationChanges.QUALIFIED_SUPPLIERS
+    ):
+        return ""
+    revoked = result["totals"]["qualifications_revoked"]
+    return f"; {revoked} qualification(s) revoked when it takes effect"
+
+
+def _taking_effect(at: datetime | None, applies_to: QualificationChanges) -> str:
+    """Which effective time and grandfathering the backtest uses, in words."""
+    if at is None:
+        return (
+            "candidate takes effect from the beginning of history: every command is decided again"
+        )
+    reach = (
+        "suppliers qualified then are evaluated again"
+        if applies_to is QualificationChanges.QUALIFIED_SUPPLIERS
+        else "recorded qualifications stand"
+    )
+    return (
+        f"candidate takes effect at {format_time(at)}: earlier commands keep their recorded"
+        f" outcome; qualification_changes_apply_to: {applies_to} ({reach})"
+    )
 
 
 @contextmanager

@@ -186,6 +186,12 @@ class MemoryEventStore(StoreBase):
             found = self._snapshots.get(stream_id)
         return None if found is None else found.version
 
+    def snapshot_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The version of each of ``stream_ids``' snapshots that exists."""
+        with self._lock:
+            found = {s: self._snapshots.get(s) for s in stream_ids}
+        return {s: snapshot.version for s, snapshot in found.items() if snapshot is not None}
+
     def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
         """Call ``callback`` with the new last sequence after each batch that wrote events."""
         return self._signal.subscribe(callback)

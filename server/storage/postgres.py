@@ -206,6 +206,15 @@ class PostgresEventStore(PostgresArchives, StoreBase):
         with self._connection() as conn:
             return _find_requests(conn, request_ids)
 
+    def snapshot_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The version of each of ``stream_ids``' snapshots that exists, in one query."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT stream_id, version FROM snapshots WHERE stream_id = ANY(%s)",
+                (list(dict.fromkeys(stream_ids)),),
+            ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         check_limit(limit)

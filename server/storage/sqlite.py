@@ -259,6 +259,23 @@ class SqliteEventStore(SqliteArchives, StoreBase):
                 found.update((row[0], request_from_row(row[1:])) for row in rows)
         return found
 
+    def snapshot_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The version of each of ``stream_ids``' snapshots that exists, in one query per few
+        hundred ids (a batch looks up every stream it writes at once).
+        """
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(stream_ids))
+        with self._lock:
+            for start in range(0, len(unique), _IDS_PER_QUERY):
+                chunk = unique[start : start + _IDS_PER_QUERY]
+                rows = self._conn.execute(
+                    "SELECT stream_id, version FROM snapshots"  # noqa: S608 - placeholders only
+                    f" WHERE stream_id IN ({placeholders(len(chunk), '?')})",
+                    chunk,
+                ).fetchall()
+                found.update((str(row[0]), int(row[1])) for row in rows)
+        return found
+
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(
             f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?",  # noqa: S608 - constant

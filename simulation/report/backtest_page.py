@@ -106,7 +106,7 @@ def render_backtest(result: Mapping[str, Any]) -> str:
     )
     totals = result.get("totals", {})
     sections = (
-        _backtest_summary(totals),
+        _backtest_summary(totals, reevaluated=_reevaluated(result)),
         _state_comparison_section(replays),
         _changed_suppliers_section(replays, totals),
         _refused_section(result.get("suppliers", []), totals),
@@ -120,8 +120,25 @@ def _backtest_header(result: Mapping[str, Any]) -> str:
         ("Active version", _version_html(str(result.get("active_version", "")))),
         ("Candidate version", _version_html(str(result.get("candidate_version", "")))),
         ("Source", _e(result.get("source", ""))),
+        ("Candidate takes effect", _e(_effective_from(result))),
+        ("Qualification changes apply to", _e(_applies_to(result))),
     ]
     return _header("Policy backtest", str(result.get("pack", "")), facts)
+
+
+def _effective_from(result: Mapping[str, Any]) -> str:
+    at = str(result.get("effective_from", ""))
+    if not at:
+        return "from the beginning of history (every command decided again)"
+    return f"{at} (commands recorded before keep their recorded outcome)"
+
+
+def _applies_to(result: Mapping[str, Any]) -> str:
+    applies_to = str(result.get("qualification_changes_apply_to", "new_evaluations"))
+    if applies_to == "qualified_suppliers":
+        revoked = _whole(result.get("totals", {}).get("qualifications_revoked", 0), "totals")
+        return f"qualified_suppliers (re-evaluated when it takes effect; {revoked:,} revoked)"
+    return f"{applies_to} (recorded qualifications stand)"
 
 
 def _penalty_totals(totals: Mapping[str, Any]) -> list[tuple[str, Decimal, Decimal]]:
@@ -150,7 +167,14 @@ def _penalty_totals_table(penalties: Sequence[tuple[str, Decimal, Decimal]]) -> 
     )
 
 
-def _backtest_summary(totals: Mapping[str, Any]) -> str:
+def _reevaluated(result: Mapping[str, Any]) -> bool:
+    """True when the candidate took effect in the history and re-evaluated the qualified."""
+    return bool(result.get("effective_from")) and (
+        result.get("qualification_changes_apply_to") == "qualified_suppliers"
+    )
+
+
+def _backtest_summary(totals: Mapping[str, Any], *, reevaluated: bool = False) -> str:
     suppliers = _whole(totals.get("suppliers", 0), "totals.suppliers")
     changed = _whole(totals.get("changed", 0), "totals.changed")
     state_changed = _whole(totals.get("state_changed", 0), "totals.state_changed")
@@ -167,6 +191,15 @@ def _backtest_summary(totals: Mapping[str, Any]) -> str:
             f"of {_whole(totals.get('commands', 0), 'totals.commands'):,} replayed",
         ),
     ]
+    if reevaluated:
+        revoked = _whole(totals.get("qualifications_revoked", 0), "totals.qualifications_revoked")
+        tiles.append(
+            _Tile(
+                "Qualifications revoked when it takes effect",
+                _count(revoked),
+                "suppliers still qualified then, evaluated again",
+            )
+        )
     tiles += [
         _Tile(
             f"Penalty change {currency}",

@@ -17,9 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 MEASURED = (
     "2 streaming", "3 unary", "4 replay", "5 start-up", "5 GetSupplier", "6 sqm simulate",
     "3 unary ingestion, 8 connections, 2 workers", "4 replay, --jobs 2",
-    "6 sqm simulate run --jobs 2", "8 policy loop",
+    "6 sqm simulate run --jobs 2", "6 sqm simulate check --jobs 2", "8 policy loop",
 )  # fmt: skip
-ON_POSTGRES = ("2 streaming ingestion on PostgreSQL", "3 unary ingestion on PostgreSQL")
+ON_POSTGRES = (
+    "2 streaming ingestion on PostgreSQL, one instance",
+    "2 streaming ingestion on PostgreSQL, two instances",
+    "3 unary ingestion on PostgreSQL, one instance",
+    "3 unary ingestion on PostgreSQL, 8 connections, one instance",
+    "3 unary ingestion on PostgreSQL, 8 connections, two instances",
+)
 
 
 def test_the_quick_benchmark_prints_every_figure_with_its_ceiling(tmp_path: Path) -> None:

@@ -193,6 +193,31 @@ def test_a_broken_pack_yields_a_shrunk_counterexample_policy_test_reproduces(
     assert explained.returncode == 0, explained.stderr
 
 
+@pytest.mark.parametrize("pack_kind", ["broken", "sound"])
+def test_sqm_simulate_check_says_the_same_with_any_number_of_jobs(
+    pack_kind: str, lax_deadline_pack: Path, tmp_path: Path
+) -> None:
+    """The search's parts run one after another or side by side: the same words, the same
+    counterexample file, byte for byte.
+    """
+    directory = lax_deadline_pack if pack_kind == "broken" else default_pack_dir()
+    runs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}"
+        checked = sqm(
+            "simulate", "check", str(directory), "--max-examples", "100", "--seed", "3",
+            "--max-steps", "20", "--out", str(out), "--jobs", jobs,
+        )  # fmt: skip
+        assert checked.returncode == (1 if pack_kind == "broken" else 0), checked.stderr
+        written = out / "counterexample.yaml"
+        runs.append((checked.stdout, written.read_bytes() if written.exists() else b""))
+    printed = [stdout.replace(str(tmp_path / f"jobs-{n}"), "OUT") for n, (stdout, _) in
+               zip("12", runs, strict=True)]  # fmt: skip
+    assert printed[0] == printed[1]
+    assert runs[0][1] == runs[1][1]
+    assert ("breaks INV-004" in printed[0]) == (pack_kind == "broken")
+
+
 def test_the_same_seed_gives_the_same_run_byte_for_byte(tmp_path: Path) -> None:
     """Two runs with one seed write identical JSON; another seed writes other figures."""
     outputs = []

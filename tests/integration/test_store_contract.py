@@ -435,6 +435,7 @@ def test_a_snapshot_is_written_only_where_the_batch_gives_one(store: EventStore)
     assert store.load_snapshot("b") is None
     assert store.snapshot_version("b") is None
     assert len(store.read_stream("b")) == 1
+    assert store.snapshot_versions(["a", "b", "a", "nobody"]) == {"a": 2}
 
 
 def test_append_is_a_batch_of_one_that_raises_its_refusal(store: EventStore) -> None:

@@ -33,6 +33,7 @@ from sqm.domain.commands import (
     RecordMissedImprovementDeadline,
     RecordSatisfactionSurvey,
     RecordTraining,
+    ReevaluateQualification,
     RegisterSupplier,
     ResolveProblemTicket,
     ReviewOutcome,
@@ -266,6 +267,8 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     CompleteImprovementPlan: _complete_refusal,
     ClaimCompensation: _claim_refusal,
     AdvanceTime: lambda command, before: None,
+    # Never refused: outside ``qualified`` it records nothing.
+    ReevaluateQualification: lambda command, before: None,
     RecordMarketResearch: _research_refusal,
     **dict.fromkeys(
         [RecordKickOff, SubmitResourcePlan, OpenProblemTicket, RecordTraining],

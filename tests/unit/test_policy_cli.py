@@ -48,11 +48,16 @@ def pack(tmp_path: Path) -> Path:
 def test_lint_of_a_clean_pack_exits_zero_with_its_version(
     pack: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No findings: one summary line with the version, exit 0."""
+    """No findings: a summary line with the version and one with the grandfathering
+    setting, exit 0.
+    """
     status, lines, _ = run(["policy", "lint", str(pack)], capsys)
 
     assert status == 0
-    assert lines == [f"{pack}: 0 error(s), 0 warning(s); version {load_pack(pack).version}"]
+    assert lines == [
+        f"{pack}: 0 error(s), 0 warning(s); version {load_pack(pack).version}",
+        "qualification_changes_apply_to: new_evaluations (recorded qualifications stand)",
+    ]
 
 
 def test_lint_of_a_broken_pack_prints_every_error_and_exits_one(

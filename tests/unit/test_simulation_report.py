@@ -607,6 +607,32 @@ def test_backtest_header_shows_both_versions_and_the_source() -> None:
     assert "<dt>Source</dt><dd>var/sqm.sqlite3</dd>" in document
 
 
+def test_backtest_header_says_the_candidate_decides_the_whole_history_without_a_time() -> None:
+    """A result without an effective time (older ones too): from the beginning of history,
+    recorded qualifications standing; no revocation tile.
+    """
+    document = render_backtest(backtest_result())
+    assert "<dt>Candidate takes effect</dt><dd>from the beginning of history" in document
+    assert "<dd>new_evaluations (recorded qualifications stand)</dd>" in document
+    assert "Qualifications revoked" not in document
+
+
+def test_backtest_header_and_tiles_show_the_effective_time_and_the_revocations() -> None:
+    """With an effective time and ``qualified_suppliers``: both in the header, and a tile
+    counting the qualifications revoked as the candidate takes effect.
+    """
+    result = backtest_result()
+    result["effective_from"] = "2027-01-14T09:00:00.000000Z"
+    result["qualification_changes_apply_to"] = "qualified_suppliers"
+    result["totals"]["qualifications_revoked"] = 6
+    document = render_backtest(result)
+    assert "<dd>2027-01-14T09:00:00.000000Z (commands recorded before keep" in document
+    assert "<dd>qualified_suppliers (re-evaluated when it takes effect; 6 revoked)</dd>" in document
+    tile = '<dt>Qualifications revoked when it takes effect</dt><dd class="value">6</dd>'
+    assert tile in document
+    structure(document)
+
+
 def test_backtest_summary_tiles_and_penalty_totals_show_the_difference() -> None:
     """Replayed, changed and state-changed counts; penalties recorded, candidate and the change."""
     document = render_backtest(backtest_result())
