@@ -61,6 +61,10 @@ class SignContract:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     objectives: tuple[SlaObjective, ...] = ()
+    need_id: str = ""
+    """The awarded need the contract is signed under; its service standard supplies the
+    objectives when the contract names none (empty: signed without a need).
+    """
 
 
 @attrs.frozen
@@ -146,12 +150,17 @@ class CompleteImprovementPlan:
 
 @attrs.frozen
 class ClaimCompensation:
-    """Compensation for the operator's documented losses caused by the supplier."""
+    """Compensation for the operator's documented losses caused by the supplier.
+
+    ``loss_at`` is when the loss happened (the claim's own time when not given): within the
+    contract's term, and the claim filed within the pack's claim window after it.
+    """
 
     supplier_id: str
     amount: Money
     description: str
     occurred_at: datetime
+    loss_at: datetime | None = None
 
 
 @attrs.frozen
@@ -260,6 +269,26 @@ class RecordKickOff:
     occurred_at: datetime
     milestones: tuple[Milestone, ...] = ()
     responsibilities: str = ""
+
+
+@attrs.frozen
+class CompleteMilestone:
+    """Record that the supplier reached a milestone agreed at kick-off."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class AcceptDeliverable:
+    """Accept the stage deliverable (阶段性成果) of a completed milestone."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
 
 
 @attrs.frozen
@@ -394,6 +423,8 @@ Command = (
     | ReevaluateQualification
     | RecordMarketResearch
     | RecordKickOff
+    | CompleteMilestone
+    | AcceptDeliverable
     | SubmitResourcePlan
     | OpenProblemTicket
     | ResolveProblemTicket
@@ -429,6 +460,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ReevaluateQualification,
         RecordMarketResearch,
         RecordKickOff,
+        CompleteMilestone,
+        AcceptDeliverable,
         SubmitResourcePlan,
         OpenProblemTicket,
         ResolveProblemTicket,

@@ -99,6 +99,15 @@ class ContractSigned:
 
 
 @attrs.frozen
+class ContractEnded:
+    """The contract's term ran out (``ended_at``, its end date); it stays on file for claims."""
+
+    occurred_at: datetime
+    contract_id: str
+    ended_at: datetime
+
+
+@attrs.frozen
 class MeasurementRecorded:
     """An SLA measurement was recorded against an objective."""
 
@@ -247,6 +256,24 @@ class KickOffRecorded:
 
 
 @attrs.frozen
+class MilestoneCompleted:
+    """The supplier reached a milestone agreed at kick-off."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
+class DeliverableAccepted:
+    """The operator accepted a completed milestone's stage deliverable."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
 class ResourcePlanSubmitted:
     """The supplier submitted its resource plan."""
 
@@ -272,6 +299,17 @@ class ProblemTicketResolved:
     occurred_at: datetime
     ticket_id: str
     resolution: str
+
+
+@attrs.frozen
+class TicketResolutionMissed:
+    """A ticket was resolved later than the policy's resolution target for its severity."""
+
+    occurred_at: datetime
+    ticket_id: str
+    severity: Severity
+    target_hours: float
+    resolution_hours: float
 
 
 @attrs.frozen
@@ -352,6 +390,7 @@ Event = (
     | DecisionRecorded
     | LifecycleTransitioned
     | ContractSigned
+    | ContractEnded
     | MeasurementRecorded
     | BreachDetected
     | PenaltyAssessed
@@ -369,9 +408,12 @@ Event = (
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
+    | MilestoneCompleted
+    | DeliverableAccepted
     | ResourcePlanSubmitted
     | ProblemTicketOpened
     | ProblemTicketResolved
+    | TicketResolutionMissed
     | TrainingRecorded
     | CompensationSettled
     | DocumentArchived
@@ -390,6 +432,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         DecisionRecorded,
         LifecycleTransitioned,
         ContractSigned,
+        ContractEnded,
         MeasurementRecorded,
         BreachDetected,
         PenaltyAssessed,
@@ -407,9 +450,12 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,
+        MilestoneCompleted,
+        DeliverableAccepted,
         ResourcePlanSubmitted,
         ProblemTicketOpened,
         ProblemTicketResolved,
+        TicketResolutionMissed,
         TrainingRecorded,
         CompensationSettled,
         DocumentArchived,

@@ -18,7 +18,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from sqm.domain.documents import DocumentCorrupted, DocumentNotFound
 from sqm.domain.errors import (
+    ClaimOutsideWindow,
     ConcurrencyConflict,
+    ContractExpired,
     DomainError,
     IllegalTransition,
     InvalidCommand,
@@ -117,6 +119,9 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     SupplierNotFound: grpc.StatusCode.NOT_FOUND,
     SupplierAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     IllegalTransition: grpc.StatusCode.FAILED_PRECONDITION,
+    # The contract's term is over: the request is well formed, the supplier's contract is not.
+    ContractExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    ClaimOutsideWindow: grpc.StatusCode.FAILED_PRECONDITION,
     ConcurrencyConflict: grpc.StatusCode.ABORTED,
     PolicyError: grpc.StatusCode.INTERNAL,
     PackInvalid: grpc.StatusCode.INVALID_ARGUMENT,
@@ -223,6 +228,10 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
         subject = ("NEED", error.subject)
     elif isinstance(error, PolicyChangePrecondition):
         subject = ("POLICY_SIGNOFF", error.subject)
+    elif isinstance(error, ContractExpired):
+        subject = ("CONTRACT_TERM", error.contract_id)
+    elif isinstance(error, ClaimOutsideWindow):
+        subject = ("CLAIM_WINDOW", error.field)
     elif isinstance(error, TimeTravelRefused):
         subject = ("DRILL_MODE", "AdvanceTime")
     elif isinstance(error, SupplierSidePrecondition):

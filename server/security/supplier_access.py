@@ -93,6 +93,9 @@ SUPPLIER_ACCESS: SupplierAccess = {
     f"{_S}RecordMarketResearch": DENIED,
     f"{_S}RecordKickOff": DENIED,
     f"{_S}SubmitResourcePlan": DENIED,
+    # A supplier reports a milestone done; accepting its deliverable is the operator's.
+    f"{_S}CompleteMilestone": own("name"),
+    f"{_S}AcceptDeliverable": DENIED,
     f"{_S}OpenProblemTicket": DENIED,
     f"{_S}ResolveProblemTicket": DENIED,
     f"{_S}RecordTraining": DENIED,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -15,12 +15,14 @@ from hypothesis import event, given
 from sqm.domain import lifecycle as lifecycle_module
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcceptDeliverable,
     AcknowledgeNotice,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     DecidePenaltyDispute,
     DisputePenalty,
@@ -49,6 +51,8 @@ from sqm.domain.commands import (
 )
 from sqm.domain.decide import apply, decide, decide_and_fold, fold
 from sqm.domain.errors import (
+    ClaimOutsideWindow,
+    ContractExpired,
     DomainError,
     IllegalTransition,
     InvalidCommand,
@@ -70,7 +74,7 @@ from sqm.domain.supplier_side import (
     PenaltyAlreadyDisputed,
     PenaltyNotDisputed,
 )
-from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, FakePolicy
+from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, CLAIM_WINDOW_DAYS, FakePolicy
 from tests.strategies import EARLIEST, command_sequences, commands
 
 TABLE = {(trigger, source, dest) for trigger, source, dest in TRANSITIONS}
@@ -153,8 +157,21 @@ def _refused_past_candidate_only_when_terminated(command: Any, before: SupplierS
     return IllegalTransition if before.lifecycle in lifecycle_module.TERMINAL_STATES else None
 
 
+def _after_term(before: SupplierState, at: datetime) -> bool:
+    """A record about ``at`` falls after the contract's end, or the contract has ended (the
+    supplier is out of it but for termination, which the lifecycle guard answers).
+    """
+    contract = before.contract
+    if contract is None or before.lifecycle is S.TERMINATED:
+        return False
+    return at > contract.ends_at or before.lifecycle not in UNDER_CONTRACT
+
+
 def _record_refusal(command: Any, before: SupplierState) -> Refusal:
     contract = before.contract
+    moment = command.period_end if isinstance(command, RecordMeasurement) else command.occurred_at
+    if _after_term(before, moment):
+        return ContractExpired
     if before.lifecycle not in UNDER_CONTRACT or contract is None:
         return IllegalTransition
     if isinstance(command, RecordMeasurement):
@@ -180,10 +197,15 @@ def _complete_refusal(command: Any, before: SupplierState) -> Refusal:
 
 
 def _claim_refusal(command: Any, before: SupplierState) -> Refusal:
-    if before.contract is None:
+    contract = before.contract
+    if contract is None:
         return IllegalTransition
-    same = command.amount.currency == before.contract.liability_limit.currency
-    return None if same else InvalidCommand
+    if command.amount.currency != contract.liability_limit.currency:
+        return InvalidCommand
+    loss = command.loss_at or command.occurred_at
+    in_term = contract.starts_at <= loss <= contract.ends_at
+    in_time = command.occurred_at <= loss + timedelta(days=CLAIM_WINDOW_DAYS)
+    return None if in_term and in_time else ClaimOutsideWindow
 
 
 def _research_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -191,11 +213,26 @@ def _research_refusal(command: Any, before: SupplierState) -> Refusal:
 
 
 def _contract_record_refusal(command: Any, before: SupplierState) -> Refusal:
+    if _after_term(before, command.occurred_at):
+        return ContractExpired
     if before.lifecycle not in UNDER_CONTRACT:
         return IllegalTransition
     if isinstance(command, OpenProblemTicket) and command.ticket_id in before.open_tickets:
         return InvalidCommand
     return None
+
+
+def _milestone_refusal(command: Any, before: SupplierState) -> Refusal:
+    refused = _contract_record_refusal(command, before)
+    if refused is not None:
+        return refused
+    name = command.milestone
+    if name not in {m.name for m in before.milestones}:
+        return InvalidCommand
+    if isinstance(command, CompleteMilestone):
+        return InvalidCommand if name in before.milestones_completed else None
+    done = name in before.milestones_completed and name not in before.deliverables_accepted
+    return None if done else InvalidCommand
 
 
 def _resolve_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -272,6 +309,8 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
         [RecordKickOff, SubmitResourcePlan, OpenProblemTicket, RecordTraining],
         _contract_record_refusal,
     ),
+    CompleteMilestone: _milestone_refusal,
+    AcceptDeliverable: _milestone_refusal,
     ResolveProblemTicket: _resolve_refusal,
     SettleCompensation: _settle_refusal,
     # A document joins the record in any state: a termination letter is kept too.

@@ -13,12 +13,14 @@ from hypothesis import given
 
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcceptDeliverable,
     AcknowledgeNotice,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     DecidePenaltyDispute,
     DisputeOutcome,
@@ -246,6 +248,8 @@ NAIVE_COMMANDS: list[Command] = [
     ReevaluateQualification(SID, NAIVE),
     RecordMarketResearch(SID, "capability", "past performance", NAIVE),
     RecordKickOff(SID, "goals", NAIVE),
+    CompleteMilestone(SID, "cut-over", NAIVE),
+    AcceptDeliverable(SID, "cut-over", NAIVE),
     SubmitResourcePlan(SID, ("2 engineers",), NAIVE),
     OpenProblemTicket(SID, "PT-1", "packet loss", Severity.MINOR, NAIVE),
     ResolveProblemTicket(SID, "PT-1", "fixed", NAIVE),

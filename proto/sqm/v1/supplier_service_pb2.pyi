@@ -976,6 +976,7 @@ class ClaimCompensationRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
+    LOSS_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     request_id: _builtins.str
@@ -985,6 +986,13 @@ class ClaimCompensationRequest(_message.Message):
     def amount(self) -> _resources_pb2.Money: ...
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def loss_time(self) -> _timestamp_pb2.Timestamp:
+        """When the loss happened; the claim's time (occur_time) if unset. It must lie within the
+        contract's term, and the claim must be filed within the pack's claim window after it
+        (and after the contract's end): else FAILED_PRECONDITION, reason CLAIM_OUTSIDE_WINDOW.
+        """
+
     def __init__(
         self,
         *,
@@ -994,10 +1002,11 @@ class ClaimCompensationRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         view: _resources_pb2.SupplierView.ValueType = ...,
+        loss_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "loss_time", b"loss_time", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "loss_time", b"loss_time", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1640,6 +1649,126 @@ class RecordKickOffResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordKickOffResponse: _TypeAlias = RecordKickOffResponse  # noqa: Y015
+
+@_typing.final
+class CompleteMilestoneRequest(_message.Message):
+    """Request for CompleteMilestone: the milestone is named as at kick-off."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MILESTONE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    milestone: _builtins.str
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        milestone: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteMilestoneRequest: _TypeAlias = CompleteMilestoneRequest  # noqa: Y015
+
+@_typing.final
+class CompleteMilestoneResponse(_message.Message):
+    """Response for CompleteMilestone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteMilestoneResponse: _TypeAlias = CompleteMilestoneResponse  # noqa: Y015
+
+@_typing.final
+class AcceptDeliverableRequest(_message.Message):
+    """Request for AcceptDeliverable: the completed milestone whose deliverable is accepted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MILESTONE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    milestone: _builtins.str
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        milestone: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptDeliverableRequest: _TypeAlias = AcceptDeliverableRequest  # noqa: Y015
+
+@_typing.final
+class AcceptDeliverableResponse(_message.Message):
+    """Response for AcceptDeliverable."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptDeliverableResponse: _TypeAlias = AcceptDeliverableResponse  # noqa: Y015
 
 @_typing.final
 class SubmitResourcePlanRequest(_message.Message):

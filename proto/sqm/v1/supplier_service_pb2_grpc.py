@@ -186,6 +186,16 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.FromString,
                 _registered_method=True)
+        self.CompleteMilestone = channel.unary_unary(
+                '/sqm.v1.SupplierService/CompleteMilestone',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.FromString,
+                _registered_method=True)
+        self.AcceptDeliverable = channel.unary_unary(
+                '/sqm.v1.SupplierService/AcceptDeliverable',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.FromString,
+                _registered_method=True)
         self.SubmitResourcePlan = channel.unary_unary(
                 '/sqm.v1.SupplierService/SubmitResourcePlan',
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.SerializeToString,
@@ -447,6 +457,20 @@ class SupplierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CompleteMilestone(self, request, context):
+        """Records that the supplier completed a milestone agreed at kick-off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptDeliverable(self, request, context):
+        """Accepts the stage deliverable of a completed milestone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitResourcePlan(self, request, context):
         """Records the resources a supplier under contract commits to the delivery.
         """
@@ -665,6 +689,16 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.RecordKickOff,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.SerializeToString,
+            ),
+            'CompleteMilestone': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMilestone,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.SerializeToString,
+            ),
+            'AcceptDeliverable': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptDeliverable,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.SerializeToString,
             ),
             'SubmitResourcePlan': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitResourcePlan,
@@ -1501,6 +1535,60 @@ class SupplierService:
             '/sqm.v1.SupplierService/RecordKickOff',
             sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteMilestone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CompleteMilestone',
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptDeliverable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/AcceptDeliverable',
+            sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,6 +102,10 @@ class SupplierServiceStub:
     """Records market research on a candidate or qualified supplier."""
     RecordKickOff: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]
     """Records the delivery kick-off meeting of a supplier under contract."""
+    CompleteMilestone: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteMilestoneRequest, _supplier_service_pb2.CompleteMilestoneResponse]
+    """Records that the supplier completed a milestone agreed at kick-off."""
+    AcceptDeliverable: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.AcceptDeliverableRequest, _supplier_service_pb2.AcceptDeliverableResponse]
+    """Accepts the stage deliverable of a completed milestone."""
     SubmitResourcePlan: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]
     """Records the resources a supplier under contract commits to the delivery."""
     OpenProblemTicket: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]
@@ -206,6 +210,10 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Records market research on a candidate or qualified supplier."""
     RecordKickOff: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]  # type: ignore[assignment]
     """Records the delivery kick-off meeting of a supplier under contract."""
+    CompleteMilestone: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteMilestoneRequest, _supplier_service_pb2.CompleteMilestoneResponse]  # type: ignore[assignment]
+    """Records that the supplier completed a milestone agreed at kick-off."""
+    AcceptDeliverable: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.AcceptDeliverableRequest, _supplier_service_pb2.AcceptDeliverableResponse]  # type: ignore[assignment]
+    """Accepts the stage deliverable of a completed milestone."""
     SubmitResourcePlan: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]  # type: ignore[assignment]
     """Records the resources a supplier under contract commits to the delivery."""
     OpenProblemTicket: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]  # type: ignore[assignment]
@@ -481,6 +489,22 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.RecordKickOffResponse, _abc.Awaitable[_supplier_service_pb2.RecordKickOffResponse]]:
         """Records the delivery kick-off meeting of a supplier under contract."""
+
+    @_abc_1.abstractmethod
+    def CompleteMilestone(
+        self,
+        request: _supplier_service_pb2.CompleteMilestoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.CompleteMilestoneResponse, _abc.Awaitable[_supplier_service_pb2.CompleteMilestoneResponse]]:
+        """Records that the supplier completed a milestone agreed at kick-off."""
+
+    @_abc_1.abstractmethod
+    def AcceptDeliverable(
+        self,
+        request: _supplier_service_pb2.AcceptDeliverableRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.AcceptDeliverableResponse, _abc.Awaitable[_supplier_service_pb2.AcceptDeliverableResponse]]:
+        """Accepts the stage deliverable of a completed milestone."""
 
     @_abc_1.abstractmethod
     def SubmitResourcePlan(
