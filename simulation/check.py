@@ -38,9 +38,15 @@ from sqm.simulation.runner import Entry, Outcome, run_scenario
 
 SEARCH_SHARDS = 4
 """The search is this many independent searches, each of an equal share of the examples with
-a seed of its own drawn from the one given. They are the same searches whether they run one
-after another (``--jobs 1``) or side by side (``--jobs N``), and the first of them (in order)
-that finds a counterexample gives the answer, so the output does not depend on the jobs."""
+a seed of its own drawn from the one given; the first of them (in order) that finds a
+counterexample gives the answer.
+
+Given ``jobs``, each part runs in a new process of its own, whatever the number of jobs:
+Hypothesis's generation, for a given seed, still depends on what the process did before
+(measured: importing one more module before the search changed the ninth scenario drawn).
+In fresh processes the parts are the same searches one after another (``--jobs 1``) or side
+by side (``--jobs N``), so the output does not depend on the jobs. Without ``jobs`` they run
+here, one after another, as a library caller's property tests would."""
 
 
 @attrs.frozen
@@ -81,13 +87,13 @@ def check_pack(
     seed: int,
     max_steps: int = 40,
     progress: Callable[[int], None] | None = None,
-    jobs: int = 1,
+    jobs: int | None = None,
 ) -> CheckResult:
-    """Search up to ``max_examples`` scenarios for one breaking an invariant of ``pack``,
-    in ``jobs`` processes (the result is the same for any number).
+    """Search up to ``max_examples`` scenarios for one breaking an invariant of ``pack``:
+    here, or each part in a new process, ``jobs`` at a time (the same for any number).
     """
     shards = _shards(max_examples, seed, max_steps)
-    if jobs == 1:
+    if jobs is None:
         results = _one_after_another(pack, shards, progress)
     else:
         results = _side_by_side(pack, shards, jobs, progress)
@@ -129,11 +135,11 @@ def _one_after_another(
 def _side_by_side(
     pack: PolicyPack, shards: list[_Shard], jobs: int, progress: Callable[[int], None] | None
 ) -> list[_ShardResult]:
-    """The same results, the shards searched in ``jobs`` processes."""
+    """The shards' results in order, each searched in a new process, ``jobs`` at a time."""
     results: list[_ShardResult] = []
     searched = parallel.ordered_map(
         _search_in_worker, shards, jobs=jobs,
-        initializer=parallel.compile_in_worker, initargs=(pack,),
+        initializer=parallel.compile_in_worker, initargs=(pack,), process_per_item=True,
     )  # fmt: skip
     for result in searched:
         results.append(result)

@@ -33,11 +33,20 @@ def ordered_map(
     jobs: int,
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
+    process_per_item: bool = False,
 ) -> Iterator[R]:
-    """``function(item)`` for each item, computed in ``jobs`` processes, yielded in order."""
+    """``function(item)`` for each item, computed in ``jobs`` processes, yielded in order.
+
+    ``process_per_item``: each item in a new process of its own, for work whose result may
+    depend on what the process did before (see ``sqm.simulation.check``).
+    """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=initializer, initargs=initargs
+        jobs,
+        mp_context=context,
+        initializer=initializer,
+        initargs=initargs,
+        max_tasks_per_child=1 if process_per_item else None,
     ) as pool:
         pending: deque[Future[R]] = deque()
         for item in items:
