@@ -28,6 +28,7 @@ from sqm.domain.events import (
     RemediationVerified,
     ReminderIssued,
     ReviewOpened,
+    TerminatedForCause,
 )
 from sqm.domain.evolve import fold_step
 from sqm.domain.history import latest_valid_certificates
@@ -71,8 +72,9 @@ ACTION_TRIGGERS: Mapping[Action, tuple[Trigger, ...]] = {
     Action.DISQUALIFY: (Trigger.DISQUALIFY,),
     Action.REVOKE_QUALIFICATION: (Trigger.REVOKE_QUALIFICATION,),
     Action.OPEN_REVIEW: (Trigger.OPEN_REVIEW,),
-    # Terminating ends a review as failed, or remediation as missed; nothing else.
-    Action.TERMINATE: (Trigger.FAIL_REVIEW, Trigger.MISS_IMPROVEMENT_DEADLINE),
+    # Terminating ends a review or remediation: as a missed deadline only when the plan's
+    # deadline has passed, otherwise for the rule's cause (see ``_terminate``).
+    Action.TERMINATE: (Trigger.TERMINATE_FOR_CAUSE, Trigger.MISS_IMPROVEMENT_DEADLINE),
     Action.VERIFY_REMEDIATION: (Trigger.VERIFY_REMEDIATION,),
 }
 """The lifecycle moves each moving action makes; the first the state allows is taken."""
@@ -195,10 +197,23 @@ def _open_review(
 def _terminate(
     d: Decision, s: SupplierState, c: DecisionContext, p: Policy
 ) -> list[Event] | NoEffect:
-    moved = _move(s, d, c.now)
-    if s.lifecycle is LifecycleState.REMEDIATION:
-        return [ImprovementDeadlineMissed(c.now), moved]
-    return [moved]
+    cause = f"rule {d.rule_id}"
+    if plan_overdue(s, c.now):
+        missed = transition(s, Trigger.MISS_IMPROVEMENT_DEADLINE, c.now, cause)
+        return [ImprovementDeadlineMissed(c.now), missed]
+    ended = transition(s, Trigger.TERMINATE_FOR_CAUSE, c.now, cause)
+    return [TerminatedForCause(c.now, d.rule_id, d.message), ended]
+
+
+def plan_overdue(state: SupplierState, now: datetime) -> bool:
+    """True in remediation when the plan is not completed and its deadline has passed."""
+    plan = state.plan
+    return (
+        state.lifecycle is LifecycleState.REMEDIATION
+        and plan is not None
+        and plan.completed_at is None
+        and now > plan.due_at
+    )
 
 
 def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:

@@ -227,6 +227,19 @@ class ImprovementDeadlineMissed:
 
 
 @attrs.frozen
+class TerminatedForCause:
+    """A rule ended the contract for a cause other than a missed improvement deadline.
+
+    ``rule_id`` names the rule and ``ground`` is what it said (its message with the facts
+    in), so the record states why, not a deadline that had not passed.
+    """
+
+    occurred_at: datetime
+    rule_id: str
+    ground: str
+
+
+@attrs.frozen
 class MarketResearchRecorded:
     """Market research on the supplier was recorded."""
 
@@ -326,6 +339,7 @@ Event = (
     | ImprovementPlanCompleted
     | RemediationVerified
     | ImprovementDeadlineMissed
+    | TerminatedForCause
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
@@ -360,6 +374,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ImprovementPlanCompleted,
         RemediationVerified,
         ImprovementDeadlineMissed,
+        TerminatedForCause,
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,

@@ -24,6 +24,7 @@ from sqm.domain.events import (
     RemediationVerified,
     ReminderIssued,
     ReviewOpened,
+    TerminatedForCause,
 )
 from sqm.domain.evolve import fold
 from sqm.domain.lifecycle import Trigger
@@ -139,7 +140,7 @@ def test_decisions_act_in_precedence_order_whatever_order_they_fired_in() -> Non
         decision(Action.VERIFY_REMEDIATION),
         "no effect: verify_remediation cannot apply in terminated",
     )
-    assert moves(events) == [(Trigger.MISS_IMPROVEMENT_DEADLINE.value, S.REMEDIATION, S.TERMINATED)]
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED)]
 
 
 def test_disqualify_is_first_and_qualify_last_in_the_precedence() -> None:
@@ -160,7 +161,7 @@ LIFECYCLE_ACTIONS = [
     (Action.QUALIFY, S.CANDIDATE, Trigger.QUALIFY, S.QUALIFIED),
     (Action.DISQUALIFY, S.CANDIDATE, Trigger.DISQUALIFY, S.TERMINATED),
     (Action.REVOKE_QUALIFICATION, S.QUALIFIED, Trigger.REVOKE_QUALIFICATION, S.CANDIDATE),
-    (Action.TERMINATE, S.UNDER_REVIEW, Trigger.FAIL_REVIEW, S.TERMINATED),
+    (Action.TERMINATE, S.UNDER_REVIEW, Trigger.TERMINATE_FOR_CAUSE, S.TERMINATED),
 ]
 
 
@@ -200,9 +201,12 @@ def test_a_lifecycle_action_with_no_move_from_the_state_is_recorded_as_having_no
     assert no_effect(events) == [f"no effect: {action} cannot apply in {lifecycle}"]
 
 
-def test_terminating_in_remediation_records_the_missed_deadline() -> None:
-    """From remediation, terminate means the plan's deadline was missed; the plan is dropped."""
-    events = act(supplier_in(S.REMEDIATION), decision(Action.TERMINATE))
+def test_terminating_in_remediation_after_the_plans_deadline_records_the_missed_deadline() -> None:
+    """The plan fell due on day 24 and is not done: on day 40 the deadline was missed."""
+    state = supplier_in(S.REMEDIATION)
+    assert state.plan is not None
+    assert state.plan.due_at < NOW
+    events = act(state, decision(Action.TERMINATE))
     assert events[1:] == [
         ImprovementDeadlineMissed(NOW),
         LifecycleTransitioned(
@@ -215,11 +219,38 @@ def test_terminating_in_remediation_records_the_missed_deadline() -> None:
     ]
 
 
-def test_terminating_under_review_fails_the_review_without_a_missed_deadline() -> None:
-    """From under review, terminate is a failed review: no ImprovementDeadlineMissed."""
+def test_terminating_in_remediation_before_the_plans_deadline_is_for_cause() -> None:
+    """A critical breach on day 10 ends the contract for its cause, not as a missed deadline."""
+    state = supplier_in(S.REMEDIATION)
+    assert state.plan is not None
+    early = T0 + 10 * DAY
+    assert early < state.plan.due_at
+    events = act(state, decision(Action.TERMINATE, "MON-009"), now=early)
+    assert not any(isinstance(e, ImprovementDeadlineMissed) for e in events)
+    assert events[1:] == [
+        TerminatedForCause(early, "MON-009", "terminate because the test says so"),
+        LifecycleTransitioned(
+            early, Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED, "rule MON-009"
+        ),
+    ]
+
+
+def test_terminating_in_remediation_with_a_completed_plan_is_for_cause() -> None:
+    """A plan delivered, even after its due date, was not missed: the rule's cause ends it."""
+    events = act(completed(supplier_in(S.REMEDIATION)), decision(Action.TERMINATE))
+    assert isinstance(events[1], TerminatedForCause)
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED)]
+
+
+def test_terminating_under_review_is_for_cause_without_a_missed_deadline() -> None:
+    """From under review, terminate records the rule and its ground; the review is closed."""
     events = act(supplier_in(S.UNDER_REVIEW), decision(Action.TERMINATE))
     assert not any(isinstance(e, ImprovementDeadlineMissed) for e in events)
-    assert moves(events) == [(Trigger.FAIL_REVIEW.value, S.UNDER_REVIEW, S.TERMINATED)]
+    assert events[1] == TerminatedForCause(NOW, "t.terminate", "terminate because the test says so")
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.UNDER_REVIEW, S.TERMINATED)]
+    after = fold(events, supplier_in(S.UNDER_REVIEW))
+    assert after is not None
+    assert (after.lifecycle, after.review, after.plan) == (S.TERMINATED, None, None)
 
 
 def test_a_blacklisted_candidate_is_never_qualified_by_a_rule() -> None:

@@ -45,6 +45,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TerminatedForCause,
     TrainingRecorded,
     event_type,
 )
@@ -169,6 +170,7 @@ EXAMPLE_EVENTS: list[Event] = [
     ImprovementPlanCompleted(T0, "all measures in place"),
     RemediationVerified(T0, "clean 30-day window"),
     ImprovementDeadlineMissed(T0),
+    TerminatedForCause(T0, "MON-009", "critical breach of availability during remediation"),
     ReminderIssued(
         T0, Reminder.IMPROVEMENT_PLAN_DUE, "improvement_plan_due:2025-03-08T09:30:15+00:00", "due"
     ),

@@ -1,0 +1,83 @@
+"""End to end: what rules' actions record, through a real ``sqm serve`` on a pack of our own.
+
+A copy of the default pack, with the rules under test added, is served with
+``--policy-dir``; the supplier is driven over gRPC and the record is read back as other
+systems read it (ListSupplierEvents).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sqm.client import SqmClient
+from sqm.rules import default_pack_dir
+from sqm.v1 import resources_pb2 as pb
+from tests.e2e.process_flow import Timeline, availability_row, contracted
+from tests.e2e.server_process import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+CRITICAL_MISS = 98.0  # 1.9 points under the 99.9% target: critical in the default tiers
+
+TERMINATE_ON_CRITICAL = """
+  - id: MON-090
+    stage: monitoring
+    title: A critical breach during remediation ends the contract
+    when:
+      all:
+        - {fact: lifecycle, op: "==", value: remediation}
+        - {fact: breach_severity_rank, op: ">=", value: 3}
+    then: {action: terminate}
+    message: "Critical breach of {objective} during remediation: contract terminated"
+"""
+
+
+def pack_with(tmp_path: Path, file: str, rules: str) -> Path:
+    """A copy of the default pack with ``rules`` appended to ``file``'s rules."""
+    pack = tmp_path / "pack"
+    shutil.copytree(default_pack_dir(), pack)
+    with (pack / file).open("a", encoding="utf-8") as out:
+        out.write(rules)
+    return pack
+
+
+def in_remediation(client: SqmClient, supplier_id: str, timeline: Timeline) -> None:
+    """A contracted supplier put under review by hand and required to improve."""
+    contracted(client, supplier_id, timeline)
+    client.open_review(supplier_id, "repeated outages", occur_time=timeline.step(2))
+    client.conclude_review(
+        supplier_id, pb.REVIEW_OUTCOME_REMEDIATION_REQUIRED, occur_time=timeline.step()
+    )
+
+
+def test_a_critical_breach_in_remediation_terminates_for_cause_not_as_a_missed_deadline(
+    tmp_path: Path,
+) -> None:
+    """Days into the plan's time, the rule's termination is recorded for its cause."""
+    pack = pack_with(tmp_path, "monitoring.yaml", TERMINATE_ON_CRITICAL)
+    server = ServerProcess(
+        tmp_path / "sqm.sqlite3", "--tick-seconds", "0", "--policy-dir", str(pack)
+    ).start()
+    try:
+        with SqmClient(server.address) as client:
+            timeline = Timeline()
+            in_remediation(client, "frail-net", timeline)
+            ended = client.record_measurement(
+                availability_row("frail-net", CRITICAL_MISS, timeline)
+            )
+            assert ended.supplier.state == pb.LIFECYCLE_STATE_TERMINATED
+            events = list(client.list_supplier_events("frail-net"))
+    finally:
+        server.kill()
+    types = [e.type for e in events]
+    assert "ImprovementDeadlineMissed" not in types
+    (cause,) = [e for e in events if e.type == "TerminatedForCause"]
+    assert cause.payload["rule_id"] == "MON-090"
+    assert "Critical breach of availability during remediation" in cause.payload["ground"]
+    moves = [e for e in events if e.type == "LifecycleTransitioned"]
+    (moved,) = [e for e in moves if e.payload["to_state"] == "terminated"]
+    assert moved.payload["trigger"] == "terminate_for_cause"
+    assert moved.payload["cause"] == "rule MON-090"
