@@ -19,14 +19,19 @@ from datetime import datetime
 import attrs
 
 from sqm.domain import lifecycle
+from sqm.domain.commands import ReviewOutcome
 from sqm.domain.events import (
     DecisionRecorded,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanRequired,
     LifecycleTransitioned,
+    NotificationIssued,
     PenaltyAssessed,
     RemediationVerified,
     ReminderIssued,
+    ReviewConcluded,
     ReviewOpened,
     TerminatedForCause,
 )
@@ -36,10 +41,12 @@ from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
     Decision,
+    ImprovementPlan,
     LifecycleState,
     Penalty,
     Reminder,
     Review,
+    Severity,
     Stage,
     SupplierState,
 )
@@ -51,9 +58,13 @@ PRECEDENCE = (
     Action.DISQUALIFY,
     Action.TERMINATE,
     Action.REVOKE_QUALIFICATION,
+    Action.REQUIRE_REMEDIATION,
     Action.OPEN_REVIEW,
+    Action.CLEAR_REVIEW,
     Action.VERIFY_REMEDIATION,
     Action.ASSESS_PENALTY,
+    Action.ESCALATE,
+    Action.NOTIFY,
     Action.REMIND,
     Action.QUALIFY,
 )
@@ -76,8 +87,13 @@ ACTION_TRIGGERS: Mapping[Action, tuple[Trigger, ...]] = {
     # deadline has passed, otherwise for the rule's cause (see ``_terminate``).
     Action.TERMINATE: (Trigger.TERMINATE_FOR_CAUSE, Trigger.MISS_IMPROVEMENT_DEADLINE),
     Action.VERIFY_REMEDIATION: (Trigger.VERIFY_REMEDIATION,),
+    Action.REQUIRE_REMEDIATION: (Trigger.REQUIRE_REMEDIATION,),
+    Action.CLEAR_REVIEW: (Trigger.CLEAR_REVIEW,),
 }
 """The lifecycle moves each moving action makes; the first the state allows is taken."""
+
+MESSAGES = frozenset({Action.ESCALATE, Action.NOTIFY})
+"""Actions that tell a named role something and change nothing else."""
 
 BREACH_RECORDS = frozenset({"measurement"})
 """The monitoring records that can bring a breach: only a measurement misses an objective."""
@@ -101,6 +117,9 @@ def _reach(action: Action) -> Reach:
         return Reach(frozenset(sources))
     if action is Action.ASSESS_PENALTY:
         return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, "a breach (a measurement)")
+    if action in MESSAGES:
+        # Telling someone has no lifecycle guard: a termination is worth escalating too.
+        return Reach(frozenset(LifecycleState))
     # A reminder has no lifecycle guard: it needs only the deadline it names.
     return Reach(frozenset(LifecycleState) - lifecycle.TERMINAL_STATES)
 
@@ -216,6 +235,50 @@ def plan_overdue(state: SupplierState, now: datetime) -> bool:
     )
 
 
+def _require_remediation(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    # As a review concluded by hand: the plan is due by the severity behind it, here the
+    # worse of the review's and the breach that fired the rule, if any.
+    review = s.review or Review(opened_at=c.now, reason="")
+    breach = c.breach
+    severity = _worse(review.severity, breach.severity if breach else None)
+    objective = breach.objective_id if breach else review.objective_id
+    plan = ImprovementPlan(c.now, p.plan_due_at(severity, c.now), objective)
+    return [
+        ReviewConcluded(c.now, ReviewOutcome.REMEDIATION_REQUIRED, d.message),
+        _move(s, d, c.now),
+        ImprovementPlanRequired(c.now, plan),
+    ]
+
+
+def _worse(a: Severity | None, b: Severity | None) -> Severity | None:
+    if a is None or b is None:
+        return a or b
+    return a if a.rank >= b.rank else b
+
+
+def _clear_review(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    return [ReviewConcluded(c.now, ReviewOutcome.CLEARED, d.message), _move(s, d, c.now)]
+
+
+def _tell(kind: type[Escalated] | type[NotificationIssued]) -> Effects:
+    """The effect of escalate or notify: the message to the role the rule names."""
+
+    def told(
+        d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+    ) -> list[Event] | NoEffect:
+        to = str(d.parameters.get("to", ""))
+        if not to:  # the loader refuses such a rule; kept for hand-built decisions
+            return NoEffect(f"{d.action} names no role to tell")
+        message = str(d.parameters.get("message", "")) or d.message
+        return [kind(c.now, d.rule_id, to, message)]
+
+    return told
+
+
 def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
     if s.plan is None or s.plan.completed_at is None:
         return NoEffect("verify_remediation needs a completed improvement plan")
@@ -278,6 +341,10 @@ _EFFECTS: dict[Action, Effects] = {
     Action.VERIFY_REMEDIATION: _verify,
     Action.ASSESS_PENALTY: _assess_penalty,
     Action.REMIND: _remind,
+    Action.REQUIRE_REMEDIATION: _require_remediation,
+    Action.CLEAR_REVIEW: _clear_review,
+    Action.ESCALATE: _tell(Escalated),
+    Action.NOTIFY: _tell(NotificationIssued),
 }
 
 

@@ -240,6 +240,29 @@ class TerminatedForCause:
 
 
 @attrs.frozen
+class Escalated:
+    """A rule escalated the supplier's case to a named role (升级上报), with a message.
+
+    Recorded on the supplier's stream so other systems following it (Watch) can act.
+    """
+
+    occurred_at: datetime
+    rule_id: str
+    to: str
+    message: str
+
+
+@attrs.frozen
+class NotificationIssued:
+    """A rule notified a named role or party of something about the supplier (通知)."""
+
+    occurred_at: datetime
+    rule_id: str
+    to: str
+    message: str
+
+
+@attrs.frozen
 class MarketResearchRecorded:
     """Market research on the supplier was recorded."""
 
@@ -340,6 +363,8 @@ Event = (
     | RemediationVerified
     | ImprovementDeadlineMissed
     | TerminatedForCause
+    | Escalated
+    | NotificationIssued
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
@@ -375,6 +400,8 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         RemediationVerified,
         ImprovementDeadlineMissed,
         TerminatedForCause,
+        Escalated,
+        NotificationIssued,
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,

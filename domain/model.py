@@ -54,6 +54,10 @@ class Action(enum.StrEnum):
     TERMINATE = "terminate"
     VERIFY_REMEDIATION = "verify_remediation"
     REMIND = "remind"
+    REQUIRE_REMEDIATION = "require_remediation"
+    CLEAR_REVIEW = "clear_review"
+    ESCALATE = "escalate"
+    NOTIFY = "notify"
 
 
 class Stage(enum.StrEnum):

@@ -31,6 +31,7 @@ from sqm.rules.explain import check_agreement, explain, failing_first
 from sqm.rules.facts import derive_facts, pack_specs
 from sqm.rules.loader import load_pack
 from sqm.rules.model import PolicyPack, Rule
+from sqm.rules.template import render
 
 
 class RuleEngine(Protocol):
@@ -204,8 +205,16 @@ class CompiledPolicy:
             message=explanation.message,
             facts=explanation.facts,
             conditions=explanation.conditions,
-            parameters=dict(rule.parameters),
+            parameters=_parameters(rule, facts),
         )
+
+
+def _parameters(rule: Rule, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
+    """The rule's parameters, its ``message`` (escalate, notify) rendered with the facts."""
+    parameters: dict[str, FactValue] = dict(rule.parameters)
+    if rule.message_parameter:
+        parameters["message"] = render(rule.message_parameter, facts)
+    return parameters
 
 
 def load_policy(

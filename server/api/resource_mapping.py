@@ -196,6 +196,7 @@ def decision(value: Decision) -> pb.Decision:
             )
             for c in value.conditions
         ],
+        parameters={name: str(v) for name, v in value.parameters.items()},
     )
 
 

@@ -8,12 +8,15 @@ systems read it (ListSupplierEvents).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from sqm.client import SqmClient
 from sqm.rules import default_pack_dir
+from sqm.v1 import audit_service_pb2, audit_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, availability_row, contracted
 from tests.e2e.server_process import ServerProcess
@@ -21,6 +24,18 @@ from tests.e2e.server_process import ServerProcess
 pytestmark = pytest.mark.e2e
 
 CRITICAL_MISS = 98.0  # 1.9 points under the 99.9% target: critical in the default tiers
+
+REMEDIATE_ON_CRITICAL = """
+  - id: MON-091
+    stage: monitoring
+    title: A critical breach under review requires remediation at once
+    when:
+      all:
+        - {fact: lifecycle, op: "==", value: under_review}
+        - {fact: breach_severity_rank, op: ">=", value: 3}
+    then: {action: require_remediation}
+    message: "Critical breach of {objective} under review: improvement plan required"
+"""
 
 TERMINATE_ON_CRITICAL = """
   - id: MON-090
@@ -81,3 +96,55 @@ def test_a_critical_breach_in_remediation_terminates_for_cause_not_as_a_missed_d
     (moved,) = [e for e in moves if e.payload["to_state"] == "terminated"]
     assert moved.payload["trigger"] == "terminate_for_cause"
     assert moved.payload["cause"] == "rule MON-090"
+
+
+def watched(address: str, supplier_id: str, until: str) -> Iterator[pb.SupplierEvent]:
+    """The supplier's events as a Watch subscriber sees them, up to the first of type ``until``."""
+    request = audit_service_pb2.WatchRequest(supplier=f"suppliers/{supplier_id}")
+    with grpc.insecure_channel(address) as channel:
+        stream = audit_service_pb2_grpc.AuditServiceStub(channel).Watch(request, timeout=30)
+        for item in stream:
+            if item.HasField("event"):
+                yield item.event
+                if item.event.type == until:
+                    stream.cancel()
+                    return
+
+
+def test_a_second_critical_breach_requires_remediation_and_is_escalated_to_a_role(
+    tmp_path: Path,
+) -> None:
+    """Under review, a critical breach concludes the review with a plan (the pack's MON-091)
+    and the default pack's MON-011 escalates it; a Watch subscriber sees the escalation.
+    """
+    pack = pack_with(tmp_path, "monitoring.yaml", REMEDIATE_ON_CRITICAL)
+    server = ServerProcess(
+        tmp_path / "sqm.sqlite3", "--tick-seconds", "0", "--policy-dir", str(pack)
+    ).start()
+    try:
+        with SqmClient(server.address) as client:
+            timeline = Timeline()
+            contracted(client, "shaky-net", timeline)
+            timeline.step(2)
+            first = client.record_measurement(
+                availability_row("shaky-net", CRITICAL_MISS, timeline)
+            )
+            assert first.supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+            second = client.record_measurement(
+                availability_row("shaky-net", CRITICAL_MISS, timeline)
+            )
+            assert second.supplier.state == pb.LIFECYCLE_STATE_REMEDIATION
+            escalation = next(d for d in second.decisions if d.action == "escalate")
+            assert escalation.parameters["to"] == "procurement_director"
+            events = list(watched(server.address, "shaky-net", until="Escalated"))
+    finally:
+        server.kill()
+    types = [e.type for e in events]
+    assert types.index("ReviewConcluded") < types.index("ImprovementPlanRequired")
+    (concluded,) = [e for e in events if e.type == "ReviewConcluded"]
+    assert concluded.payload["outcome"] == "remediation_required"
+    escalated = events[-1]
+    assert escalated.type == "Escalated"
+    assert escalated.payload["rule_id"] == "MON-011"
+    assert escalated.payload["to"] == "procurement_director"
+    assert "2 critical breaches in 30 days" in escalated.payload["message"]

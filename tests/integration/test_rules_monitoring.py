@@ -279,10 +279,15 @@ def test_a_failed_inspection_opens_a_review(policy: CompiledPolicy) -> None:
 def test_review_triggers_do_not_fire_for_a_supplier_already_under_review(
     policy: CompiledPolicy,
 ) -> None:
-    """Under review, a critical breach is still credited but opens no second review."""
+    """Under review, a critical breach is still credited and opens no second review: it
+    requires remediation at once (MON-010).
+    """
     state = contracted(policy, lifecycle=LifecycleState.UNDER_REVIEW)
     _, context = measured(policy, state, 99.0)
-    assert fired(policy.evaluate(context)) == {"PEN-001": Action.ASSESS_PENALTY}
+    assert fired(policy.evaluate(context)) == {
+        "PEN-001": Action.ASSESS_PENALTY,
+        "MON-010": Action.REQUIRE_REMEDIATION,
+    }
 
 
 # --- deadlines --------------------------------------------------------------------------------

@@ -14,15 +14,24 @@ import attrs
 import pytest
 
 from sqm.domain.actions import PRECEDENCE, act_on
-from sqm.domain.commands import CompleteImprovementPlan, SubmitImprovementPlan, SubmitProgressReport
+from sqm.domain.commands import (
+    CompleteImprovementPlan,
+    ReviewOutcome,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
+)
 from sqm.domain.events import (
     DecisionRecorded,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanRequired,
     LifecycleTransitioned,
+    NotificationIssued,
     PenaltyAssessed,
     RemediationVerified,
     ReminderIssued,
+    ReviewConcluded,
     ReviewOpened,
     TerminatedForCause,
 )
@@ -34,6 +43,7 @@ from sqm.domain.model import (
     CertificateKind,
     Decision,
     FactValue,
+    ImprovementPlan,
     LifecycleState,
     Metric,
     Reminder,
@@ -316,6 +326,121 @@ def test_open_review_outside_contracted_is_recorded_as_having_no_effect(
     """Already under review (or not contracted): no review, no move; the decision says why."""
     events = act(supplier_in(lifecycle), decision(Action.OPEN_REVIEW), breach=BREACH)
     assert no_effect(events) == [f"no effect: open_review cannot apply in {lifecycle}"]
+
+
+# --- review outcomes -----------------------------------------------------------------------
+
+
+def test_require_remediation_concludes_the_review_and_requires_a_plan() -> None:
+    """As a review concluded by hand: ReviewConcluded, the move, then the plan with its deadline."""
+    state = supplier_in(S.UNDER_REVIEW)
+    events = act(state, decision(Action.REQUIRE_REMEDIATION), stage=Stage.MONITORING)
+    assert events[1:] == [
+        ReviewConcluded(
+            NOW, ReviewOutcome.REMEDIATION_REQUIRED, "require_remediation because the test says so"
+        ),
+        LifecycleTransitioned(
+            NOW,
+            Trigger.REQUIRE_REMEDIATION.value,
+            S.UNDER_REVIEW,
+            S.REMEDIATION,
+            "rule t.require_remediation",
+        ),
+        ImprovementPlanRequired(NOW, ImprovementPlan(NOW, FakePolicy().plan_due_at(None, NOW), "")),
+    ]
+
+
+def test_require_remediation_on_a_critical_breach_gives_the_critical_deadline() -> None:
+    """The plan is about the breach that fired the rule, due by its severity."""
+    critical = attrs.evolve(BREACH, severity=Severity.CRITICAL)
+    events = act(
+        supplier_in(S.UNDER_REVIEW),
+        decision(Action.REQUIRE_REMEDIATION),
+        stage=Stage.MONITORING,
+        breach=critical,
+    )
+    required = events[-1]
+    assert isinstance(required, ImprovementPlanRequired)
+    assert required.plan.objective_id == "availability"
+    assert required.plan.due_at == FakePolicy().plan_due_at(Severity.CRITICAL, NOW)
+
+
+def test_clear_review_returns_the_supplier_to_contracted() -> None:
+    """A review cleared by rule: ReviewConcluded (cleared) and under_review -> contracted."""
+    state = supplier_in(S.UNDER_REVIEW)
+    events = act(state, decision(Action.CLEAR_REVIEW))
+    assert events[1:] == [
+        ReviewConcluded(NOW, ReviewOutcome.CLEARED, "clear_review because the test says so"),
+        LifecycleTransitioned(
+            NOW, Trigger.CLEAR_REVIEW.value, S.UNDER_REVIEW, S.CONTRACTED, "rule t.clear_review"
+        ),
+    ]
+    after = fold(events, state)
+    assert after is not None
+    assert after.review is None
+
+
+REVIEW_OUTCOMES = [
+    (action, state)
+    for action in (Action.REQUIRE_REMEDIATION, Action.CLEAR_REVIEW)
+    for state in LifecycleState
+    if state is not S.UNDER_REVIEW
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "lifecycle"),
+    REVIEW_OUTCOMES,
+    ids=[f"{a.value}-in-{s.value}" for a, s in REVIEW_OUTCOMES],
+)
+def test_a_review_outcome_outside_a_review_has_no_effect(
+    action: Action, lifecycle: LifecycleState
+) -> None:
+    """No review open, nothing to conclude: recorded saying so."""
+    events = act(supplier_in(lifecycle), decision(action))
+    assert no_effect(events) == [f"no effect: {action} cannot apply in {lifecycle}"]
+
+
+# --- escalate and notify ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lifecycle", list(LifecycleState))
+def test_an_escalation_is_recorded_with_its_role_and_message_in_every_state(
+    lifecycle: LifecycleState,
+) -> None:
+    """Escalated names the rule, the role and the message; nothing else changes."""
+    parameters = {"to": "procurement_director", "message": "two critical breaches"}
+    events = act(supplier_in(lifecycle), decision(Action.ESCALATE, "MON-011", parameters))
+    assert events[1:] == [
+        Escalated(NOW, "MON-011", "procurement_director", "two critical breaches")
+    ]
+
+
+def test_a_notification_without_a_message_sends_the_rules_message() -> None:
+    """The rule's own message is the default."""
+    events = act(supplier_in(S.CONTRACTED), decision(Action.NOTIFY, parameters={"to": "noc"}))
+    assert events[1:] == [
+        NotificationIssued(NOW, "t.notify", "noc", "notify because the test says so")
+    ]
+
+
+def test_an_escalation_after_a_termination_still_goes_out() -> None:
+    """Terminate acts first; the escalation that came with it is not lost."""
+    escalate = decision(Action.ESCALATE, parameters={"to": "director"})
+    events = act(supplier_in(S.UNDER_REVIEW), escalate, decision(Action.TERMINATE))
+    assert [type(e) for e in events] == [
+        DecisionRecorded,
+        TerminatedForCause,
+        LifecycleTransitioned,
+        DecisionRecorded,
+        Escalated,
+    ]
+
+
+def test_an_escalation_naming_no_role_has_no_effect() -> None:
+    """A hand-built decision without ``to`` (the loader refuses such a rule) tells nobody."""
+    events = act(supplier_in(S.CONTRACTED), decision(Action.ESCALATE))
+    assert no_effect(events) == ["no effect: escalate names no role to tell"]
 
 
 # --- verify_remediation ---------------------------------------------------------------------

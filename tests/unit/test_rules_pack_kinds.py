@@ -571,7 +571,10 @@ def test_an_unknown_action_parameter_is_refused(tmp_path: Path) -> None:
     )
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert error.line == line_of(monitoring, "severity: major}")
-    assert "unknown key 'severity'; expected one of: action, reminder" in error.message
+    assert (
+        "unknown key 'severity'; expected one of: action, amount, message, reminder, to"
+        in error.message
+    )
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from sqm.domain.events import (
     ContractSigned,
     DecisionRecorded,
     DocumentArchived,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -31,6 +32,7 @@ from sqm.domain.events import (
     LifecycleTransitioned,
     MarketResearchRecorded,
     MeasurementRecorded,
+    NotificationIssued,
     PenaltyAssessed,
     ProblemTicketOpened,
     ProblemTicketResolved,
@@ -171,6 +173,8 @@ EXAMPLE_EVENTS: list[Event] = [
     RemediationVerified(T0, "clean 30-day window"),
     ImprovementDeadlineMissed(T0),
     TerminatedForCause(T0, "MON-009", "critical breach of availability during remediation"),
+    Escalated(T0, "MON-011", "procurement_director", "两次严重违约 in 30 days"),
+    NotificationIssued(T0, "MON-008", "supplier", "inspection failed"),
     ReminderIssued(
         T0, Reminder.IMPROVEMENT_PLAN_DUE, "improvement_plan_due:2025-03-08T09:30:15+00:00", "due"
     ),

@@ -582,6 +582,26 @@ class Decision(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ParametersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     RULE_ID_FIELD_NUMBER: _builtins.int
     RULE_TITLE_FIELD_NUMBER: _builtins.int
     RULE_FILE_FIELD_NUMBER: _builtins.int
@@ -592,6 +612,7 @@ class Decision(_message.Message):
     MESSAGE_FIELD_NUMBER: _builtins.int
     FACTS_FIELD_NUMBER: _builtins.int
     CONDITIONS_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
     rule_title: _builtins.str
     rule_file: _builtins.str
@@ -608,6 +629,13 @@ class Decision(_message.Message):
 
     @_builtins.property
     def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConditionOutcome]: ...
+    @_builtins.property
+    def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The action's parameters from the rule file: `reminder` for remind, `to` and
+        the rendered `message` for escalate and notify, `amount.fixed` or
+        `amount.percent_of_monthly_fee` for assess_penalty.
+        """
+
     def __init__(
         self,
         *,
@@ -621,10 +649,11 @@ class Decision(_message.Message):
         message: _builtins.str = ...,
         facts: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
         conditions: _abc.Iterable[Global___ConditionOutcome] | None = ...,
+        parameters: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "conditions", b"conditions", "facts", b"facts", "fired", b"fired", "message", b"message", "policy_version", b"policy_version", "rule_file", b"rule_file", "rule_id", b"rule_id", "rule_line", b"rule_line", "rule_title", b"rule_title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "conditions", b"conditions", "facts", b"facts", "fired", b"fired", "message", b"message", "parameters", b"parameters", "policy_version", b"policy_version", "rule_file", b"rule_file", "rule_id", b"rule_id", "rule_line", b"rule_line", "rule_title", b"rule_title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
