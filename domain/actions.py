@@ -48,9 +48,10 @@ from sqm.domain.model import (
     Review,
     Severity,
     Stage,
+    StatedAmount,
     SupplierState,
 )
-from sqm.domain.ports import DecisionContext, Evaluation, Policy
+from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 
 # Conservative first: once a supplier is terminated, later actions of the same evaluation
 # find nothing to act on.
@@ -127,6 +128,16 @@ def _reach(action: Action) -> Reach:
 ACTION_REACH: Mapping[Action, Reach] = {action: _reach(action) for action in Action}
 """Where every action can take effect, derived from the lifecycle machine and the actions."""
 
+STATED_PENALTY_REACH = Reach(lifecycle.UNDER_CONTRACT)
+"""A penalty with its amount stated needs no breach: any failure a rule describes will do."""
+
+
+def reach_of(action: Action, parameters: Mapping[str, object]) -> Reach:
+    """Where ``action`` with these parameters (a rule's) can take effect."""
+    if action is Action.ASSESS_PENALTY and any(k.startswith("amount.") for k in parameters):
+        return STATED_PENALTY_REACH
+    return ACTION_REACH[action]
+
 
 # --- acting ---------------------------------------------------------------------------------
 
@@ -163,7 +174,7 @@ def act_on(evaluation: Evaluation, context: DecisionContext, policy: Policy) -> 
 def _effects_of(
     decision: Decision, state: SupplierState, context: DecisionContext, policy: Policy
 ) -> list[Event] | NoEffect:
-    action, reach = decision.action, ACTION_REACH[decision.action]
+    action, reach = decision.action, reach_of(decision.action, decision.parameters)
     if state.lifecycle not in reach.states:
         return NoEffect(f"{action} cannot apply in {state.lifecycle}")
     return _EFFECTS[action](decision, state, context, policy)
@@ -288,24 +299,57 @@ def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> lis
 def _assess_penalty(
     d: Decision, s: SupplierState, c: DecisionContext, p: Policy
 ) -> list[Event] | NoEffect:
+    if s.contract is None:  # pragma: no cover - every state under contract has one
+        return NoEffect("assess_penalty needs a contract")
+    stated = StatedAmount.from_parameters(d.parameters)
+    if stated is not None:
+        return _stated_credit(d, s, c, p, stated)
     if c.breach is None:
         what = f"the {c.record_kind}" if c.record_kind else "the deadline check"
         return NoEffect(f"assess_penalty needs a breach, and {what} brought none")
-    if s.contract is None:  # pragma: no cover - every state under contract has one
-        return NoEffect("assess_penalty needs a contract")
     quote = p.quote_service_credit(s, c.breach, c.now)
+    return [_entered(d, s, c, p.calendar.period_of(c.now), quote)]
+
+
+def _stated_credit(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy, stated: StatedAmount
+) -> list[Event] | NoEffect:
+    """The amount the rule states. On the deadline check, once per rule and ledger period:
+    a missed report stays missed tick after tick, and costs its amount once a month.
+    """
+    period = p.calendar.period_of(c.now)
+    if c.stage is Stage.DEADLINES and any(
+        x.rule_id == d.rule_id and x.period == period for x in s.penalties
+    ):
+        return NoEffect(f"assess_penalty: {d.rule_id} already assessed in {period}", quiet=True)
+    currency = _contract_currency(s)
+    if stated.currency not in {"", currency}:
+        return NoEffect(f"assess_penalty states {stated.currency}, the contract is in {currency}")
+    quote = p.quote_stated_credit(s, stated, f"rule {d.rule_id} ({d.message})", c.now)
+    return [_entered(d, s, c, period, quote)]
+
+
+def _contract_currency(state: SupplierState) -> str:
+    """The currency of the supplier's contract ("" without one)."""
+    return state.contract.monthly_fee.currency if state.contract else ""
+
+
+def _entered(
+    d: Decision, s: SupplierState, c: DecisionContext, period: str, quote: PenaltyQuote
+) -> PenaltyAssessed:
+    """The service credit ``quote`` sets, entered in the ledger for the rule."""
     penalty = Penalty(
         penalty_id=f"{s.supplier_id}/penalty-{len(s.penalties) + 1}",
         kind="service_credit",
-        contract_id=s.contract.contract_id,
+        contract_id=s.contract.contract_id if s.contract else "",
         amount=quote.amount,
-        period=p.calendar.period_of(c.now),
+        period=period,
         rule_id=d.rule_id,
         cap_applied=quote.cap_applied,
         assessed_at=c.now,
-        objective_id=c.breach.objective_id,
+        objective_id=c.breach.objective_id if c.breach else "",
     )
-    return [PenaltyAssessed(c.now, penalty, quote.basis)]
+    return PenaltyAssessed(c.now, penalty, quote.basis)
 
 
 def _remind(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:

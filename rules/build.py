@@ -214,6 +214,13 @@ def _parameters(
         elif parameter.required:
             message = f"action {action.value!r} needs {key!r}: {_expected(parameter)}"
             problems.add(doc.error(path, message))
+    if action is Action.ASSESS_PENALTY and stage is Stage.DEADLINES and "amount" not in then:
+        message = (
+            "at stage 'deadlines' assess_penalty needs 'amount' (the schedule credits a breach,"
+            ' which the deadline check never brings): {fixed: "500.00"} or'
+            " {percent_of_monthly_fee: 1}"
+        )
+        problems.add(doc.error(path, message))
     return tuple(values) if len(problems.errors) == found else None
 
 

@@ -171,6 +171,7 @@ ACTIONS_BY_STAGE: dict[Stage, frozenset[Action]] = {
     ),
     Stage.DEADLINES: frozenset(
         {
+            Action.ASSESS_PENALTY,
             Action.OPEN_REVIEW,
             Action.REVOKE_QUALIFICATION,
             Action.TERMINATE,
@@ -181,9 +182,10 @@ ACTIONS_BY_STAGE: dict[Stage, frozenset[Action]] = {
         }
     ),
 }
-"""The actions a rule may ask for at each stage: a penalty needs a breach (monitoring), a
-clean window or an expiry needs time to pass (deadlines). Escalations and notifications go
-with a record (monitoring): on the deadline check they would be repeated at every tick."""
+"""The actions a rule may ask for at each stage: a clean window or an expiry needs time to
+pass (deadlines). A penalty by the schedule needs a breach (monitoring); on the deadline
+check (a missed report, say) a penalty must state its amount. Escalations and notifications
+go with a record (monitoring): on the deadline check they would be repeated at every tick."""
 
 
 class ParameterKind(enum.StrEnum):

@@ -21,6 +21,7 @@ from sqm.domain.model import (
     ServiceCategory,
     Severity,
     SlaObjective,
+    StatedAmount,
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
@@ -99,6 +100,16 @@ class CompiledPolicy:
         if schedule is None:
             raise PolicyError(f"policy pack {self._pack.name} defines no service credit schedule")
         return penalties.quote_service_credit(schedule, supplier, breach, now, self._pack.calendar)
+
+    def quote_stated_credit(
+        self, supplier: SupplierState, stated: StatedAmount, ground: str, now: datetime
+    ) -> PenaltyQuote:
+        """The amount a penalty rule states, within the schedule's caps (see
+        :mod:`sqm.rules.penalties`; none when the pack defines no schedule).
+        """
+        return penalties.quote_stated_credit(
+            self._pack.credits, supplier, stated, ground, now=now, calendar=self._pack.calendar
+        )
 
     def quote_compensation(
         self, supplier: SupplierState, claimed: Money, now: datetime

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -23,6 +24,7 @@ from tests.e2e.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
+MID_MARCH = datetime(2030, 3, 10, 9, 0, tzinfo=UTC)
 CRITICAL_MISS = 98.0  # 1.9 points under the 99.9% target: critical in the default tiers
 
 REMEDIATE_ON_CRITICAL = """
@@ -148,3 +150,32 @@ def test_a_second_critical_breach_requires_remediation_and_is_escalated_to_a_rol
     assert escalated.payload["rule_id"] == "MON-011"
     assert escalated.payload["to"] == "procurement_director"
     assert "2 critical breaches in 30 days" in escalated.payload["message"]
+
+
+def test_a_failed_inspection_costs_the_default_packs_fixed_amount_within_the_caps(
+    tmp_path: Path,
+) -> None:
+    """PEN-002 enters 3000.00 CNY for a failed inspection; its credits and the breach credit
+    share the period cap of 20% of the 125,000.00 CNY fee (25,000.00 CNY a month).
+    """
+    server = ServerProcess(tmp_path / "sqm.sqlite3", "--tick-seconds", "0").start()
+    try:
+        with SqmClient(server.address) as client:
+            timeline = Timeline(MID_MARCH)  # one ledger month for everything below
+            contracted(client, "dusty-net", timeline)
+            timeline.step(2)
+            client.record_measurement(availability_row("dusty-net", CRITICAL_MISS, timeline))
+            for _ in range(5):
+                client.record_inspection("dusty-net", False, occur_time=timeline.step(0.1))
+            ledger = client.list_penalties("dusty-net")
+    finally:
+        server.kill()
+    entered = [(p.rule_id, p.amount.amount, p.cap_applied) for p in ledger.penalties]
+    assert entered == [
+        ("PEN-001", "12500.00", ""),  # 10% of the fee for the critical breach
+        ("PEN-002", "3000.00", ""),
+        ("PEN-002", "3000.00", ""),
+        ("PEN-002", "3000.00", ""),
+        ("PEN-002", "3000.00", ""),
+        ("PEN-002", "500.00", "period"),  # 24,500.00 credited: 500.00 left this month
+    ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sqm.domain.model import Action
+from sqm.rules.tooling.reach import silences
 from tests.unit.test_rules_pack_kinds import (
     MONITORING,
     errors_of,
@@ -129,3 +130,46 @@ def test_an_amount_on_another_action_is_refused(tmp_path: Path) -> None:
     monitoring = monitoring_then('{action: open_review, amount: {fixed: "10.00"}}')
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert "action 'open_review' has no parameter 'amount'; it takes none" in error.message
+
+
+DEADLINE_REMIND = "{action: remind, reminder: improvement_plan_due}"
+
+
+def test_a_penalty_on_the_deadline_check_must_state_its_amount(tmp_path: Path) -> None:
+    """The schedule credits a breach, which a tick never brings: a located error says so."""
+    monitoring = replaced(MONITORING, DEADLINE_REMIND, "{action: assess_penalty}")
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert "at stage 'deadlines' assess_penalty needs 'amount'" in error.message
+    stated = replaced(MONITORING, DEADLINE_REMIND, '{action: assess_penalty, amount: {fixed: "9"}}')
+    assert load(tmp_path / "ok", monitoring=stated).rules[1].parameters == (("amount.fixed", "9"),)
+
+
+FAILED_INSPECTION = """\
+  - id: PEN-9
+    stage: monitoring
+    title: A failed inspection costs a fixed amount
+    when:
+      all:
+        - {fact: lifecycle, op: "==", value: contracted}
+        - {fact: record_kind, op: "==", value: inspection}
+        - {fact: inspection_passed, op: "==", value: false}
+    then: THEN
+    message: "Inspection failed"
+"""
+
+
+@pytest.mark.parametrize(
+    ("then", "silent"),
+    [
+        ("{action: assess_penalty}", True),
+        ('{action: assess_penalty, amount: {fixed: "800"}}', False),
+    ],
+)
+def test_lint_finds_a_penalty_for_an_inspection_silent_only_without_an_amount(
+    tmp_path: Path, then: str, silent: bool
+) -> None:
+    """By the schedule a credit needs a breach; with its amount stated an inspection will do."""
+    rule = FAILED_INSPECTION.replace("THEN", then)
+    pack = load(tmp_path, monitoring=MONITORING.replace("rules:\n", "rules:\n" + rule))
+    found = [s.rule.id for s in silences(pack) if s.rule.id == "PEN-9"]
+    assert found == (["PEN-9"] if silent else [])

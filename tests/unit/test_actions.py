@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -46,6 +47,7 @@ from sqm.domain.model import (
     ImprovementPlan,
     LifecycleState,
     Metric,
+    Money,
     Reminder,
     Review,
     Severity,
@@ -508,6 +510,51 @@ def test_two_penalty_rules_enter_two_numbered_credits() -> None:
         (f"{SID}/penalty-1", "t.credit"),
         (f"{SID}/penalty-2", "t.repeat-credit"),
     ]
+
+
+def test_a_penalty_with_a_stated_amount_needs_no_breach() -> None:
+    """A fixed amount for a failed inspection enters the ledger, without an objective."""
+    context = DecisionContext(
+        Stage.MONITORING, supplier_in(S.CONTRACTED), NOW, record_kind="inspection"
+    )
+    fixed = decision(Action.ASSESS_PENALTY, "PEN-002", {"amount.fixed": "3000.00"})
+    events = act_on(Evaluation("test-v1", fired=(fixed,)), context, FakePolicy())
+    (assessed,) = [e for e in events if isinstance(e, PenaltyAssessed)]
+    assert (assessed.penalty.amount, assessed.penalty.rule_id) == (
+        Money(Decimal("3000.00"), "CNY"),
+        "PEN-002",
+    )
+    assert (assessed.penalty.kind, assessed.penalty.objective_id) == ("service_credit", "")
+    assert assessed.basis == "rule PEN-002 (assess_penalty because the test says so)"
+
+
+def test_a_percentage_penalty_on_a_breach_keeps_the_breachs_objective() -> None:
+    """1.5% of the 100,000.00 CNY fee, for the availability breach that fired it."""
+    percent = decision(Action.ASSESS_PENALTY, parameters={"amount.percent_of_monthly_fee": "1.5"})
+    events = act(supplier_in(S.CONTRACTED), percent, stage=Stage.MONITORING, breach=BREACH)
+    (assessed,) = [e for e in events if isinstance(e, PenaltyAssessed)]
+    assert assessed.penalty.amount == Money(Decimal("1500.00"), "CNY")
+    assert assessed.penalty.objective_id == "availability"
+
+
+def test_a_stated_penalty_on_the_deadline_check_is_entered_once_a_period() -> None:
+    """A missed report stays missed at every tick: it costs its amount once in the month."""
+    fixed = decision(Action.ASSESS_PENALTY, "DL-011", {"amount.fixed": "2000.00"})
+    state = supplier_in(S.CONTRACTED)
+    first = act(state, fixed)
+    assert len([e for e in first if isinstance(e, PenaltyAssessed)]) == 1
+    charged = fold(first, state)
+    assert charged is not None
+    assert act(charged, fixed, now=NOW + DAY) == []
+    next_month = act(charged, fixed, now=NOW + 31 * DAY)
+    assert len([e for e in next_month if isinstance(e, PenaltyAssessed)]) == 1
+
+
+def test_a_fixed_amount_in_another_currency_has_no_effect() -> None:
+    """Nothing is converted: the decision says why."""
+    usd = decision(Action.ASSESS_PENALTY, parameters={"amount.fixed": "700.00 USD"})
+    events = act(supplier_in(S.CONTRACTED), usd, stage=Stage.MONITORING, breach=BREACH)
+    assert no_effect(events) == ["no effect: assess_penalty states USD, the contract is in CNY"]
 
 
 # --- remind ---------------------------------------------------------------------------------
