@@ -6,9 +6,10 @@ supplier is in by then. Where each action *can* take effect is one table,
 reads it to find rules that can fire where their action cannot apply.
 
 A fired rule whose action cannot apply (a termination of a contracted supplier, a service
-credit for an inspection) is still recorded, with ``no_effect`` saying why, so no rule is
-ever silent. A reminder already sent is the one exception: the rule did its work on an
-earlier tick, and recording it again on every tick would only add noise.
+credit by the schedule for an inspection) is still recorded, with ``no_effect`` saying why,
+so no rule is ever silent. A reminder already sent, or a deadline penalty already entered
+this month, is the exception: the rule did its work on an earlier tick, and recording it
+again on every tick would only add noise.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ ACTION_TRIGGERS: Mapping[Action, tuple[Trigger, ...]] = {
     Action.REQUIRE_REMEDIATION: (Trigger.REQUIRE_REMEDIATION,),
     Action.CLEAR_REVIEW: (Trigger.CLEAR_REVIEW,),
 }
-"""The lifecycle moves each moving action makes; the first the state allows is taken."""
+"""The lifecycle moves each moving action can make: the one its state allows (terminate,
+which can make two from remediation, chooses by the plan's deadline)."""
 
 MESSAGES = frozenset({Action.ESCALATE, Action.NOTIFY})
 """Actions that tell a named role something and change nothing else."""
@@ -117,7 +119,8 @@ def _reach(action: Action) -> Reach:
         sources = {src for t, src, _ in lifecycle.TRANSITIONS if t in triggers}
         return Reach(frozenset(sources))
     if action is Action.ASSESS_PENALTY:
-        return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, "a breach (a measurement)")
+        needs = "a breach (a measurement) or an amount stated in the rule"
+        return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, needs)
     if action in MESSAGES:
         # Telling someone has no lifecycle guard: a termination is worth escalating too.
         return Reach(frozenset(LifecycleState))

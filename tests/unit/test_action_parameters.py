@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sqm.domain.model import Action
+from sqm.domain.model import Action, Decision
+from sqm.rules.tooling.explain_report import format_decision
 from sqm.rules.tooling.reach import silences
 from tests.unit.test_rules_pack_kinds import (
     MONITORING,
@@ -173,3 +174,13 @@ def test_lint_finds_a_penalty_for_an_inspection_silent_only_without_an_amount(
     pack = load(tmp_path, monitoring=MONITORING.replace("rules:\n", "rules:\n" + rule))
     found = [s.rule.id for s in silences(pack) if s.rule.id == "PEN-9"]
     assert found == (["PEN-9"] if silent else [])
+
+
+def test_explain_shows_a_decisions_parameters_under_its_rule() -> None:
+    """A fired escalation says whom it told and what, under the rule's line."""
+    escalation = Decision(
+        "MON-011", "escalate", "monitoring.yaml", 132, "v1", Action.ESCALATE, True,
+        "escalated", parameters={"to": "procurement_director", "message": "2 in 30 days"},
+    )  # fmt: skip
+    lines = format_decision(escalation)
+    assert lines[1] == "    then: to 'procurement_director', message '2 in 30 days'"
