@@ -147,9 +147,14 @@ def test_a_second_critical_breach_requires_remediation_and_is_escalated_to_a_rol
     assert concluded.payload["outcome"] == "remediation_required"
     escalated = events[-1]
     assert escalated.type == "Escalated"
-    assert escalated.payload["rule_id"] == "MON-011"
+    notice = escalated.notice
+    assert (notice.kind, notice.rule_id, notice.to) == (
+        "escalated",
+        "MON-011",
+        "procurement_director",
+    )
+    assert "2 critical breaches in 30 days" in notice.message
     assert escalated.payload["to"] == "procurement_director"
-    assert "2 critical breaches in 30 days" in escalated.payload["message"]
 
 
 def test_a_failed_inspection_costs_the_default_packs_fixed_amount_within_the_caps(

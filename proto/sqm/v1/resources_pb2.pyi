@@ -792,6 +792,7 @@ class SupplierEvent(_message.Message):
     PAYLOAD_FIELD_NUMBER: _builtins.int
     DECISION_FIELD_NUMBER: _builtins.int
     NEED_FIELD_NUMBER: _builtins.int
+    NOTICE_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """The global sequence number across every supplier: the order of the record."""
     supplier: _builtins.str
@@ -823,6 +824,10 @@ class SupplierEvent(_message.Message):
     def decision(self) -> Global___Decision:
         """Set for decision events: the decision, typed."""
 
+    @_builtins.property
+    def notice(self) -> Global___Notice:
+        """Set for Escalated and NotificationIssued events: whom a rule told what."""
+
     def __init__(
         self,
         *,
@@ -840,11 +845,48 @@ class SupplierEvent(_message.Message):
         payload: _struct_pb2.Struct | None = ...,
         decision: Global___Decision | None = ...,
         need: _builtins.str = ...,
+        notice: Global___Notice | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "occur_time", b"occur_time", "payload", b"payload", "record_time", b"record_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "notice", b"notice", "occur_time", b"occur_time", "payload", b"payload", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "need", b"need", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "need", b"need", "notice", b"notice", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SupplierEvent: _TypeAlias = SupplierEvent  # noqa: Y015
+
+@_typing.final
+class Notice(_message.Message):
+    """An escalation or a notification a rule issued, for the systems that follow
+    the record (Watch) to route to the role named.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    TO_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"escalated" or "notified"."""
+    to: _builtins.str
+    """The role told, for instance "procurement_director"."""
+    message: _builtins.str
+    """What the rule said, its facts filled in."""
+    rule_id: _builtins.str
+    """The rule that issued it."""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        to: _builtins.str = ...,
+        message: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "message", b"message", "rule_id", b"rule_id", "to", b"to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notice: _TypeAlias = Notice  # noqa: Y015
