@@ -265,6 +265,29 @@ def test_terminating_under_review_is_for_cause_without_a_missed_deadline() -> No
     assert (after.lifecycle, after.review, after.plan) == (S.TERMINATED, None, None)
 
 
+@pytest.mark.parametrize(
+    ("lifecycle", "old_events"),
+    [
+        (S.REMEDIATION, [ImprovementDeadlineMissed(T0 + 10 * DAY)]),
+        (S.UNDER_REVIEW, []),
+    ],
+    ids=["missed-deadline-in-remediation", "failed-review"],
+)
+def test_terminations_recorded_before_termination_for_cause_still_fold(
+    lifecycle: LifecycleState, old_events: list[Event]
+) -> None:
+    """Streams written by earlier versions (a rule's termination recorded as a missed deadline,
+    or as a failed review) replay to the same terminated supplier.
+    """
+    trigger = Trigger.MISS_IMPROVEMENT_DEADLINE if old_events else Trigger.FAIL_REVIEW
+    at = T0 + 10 * DAY
+    moved = LifecycleTransitioned(at, trigger.value, lifecycle, S.TERMINATED, "rule MON-9")
+    recorded = [DecisionRecorded(at, decision(Action.TERMINATE)), *old_events, moved]
+    after = fold(recorded, supplier_in(lifecycle))
+    assert after is not None
+    assert after.lifecycle is S.TERMINATED
+
+
 def test_a_blacklisted_candidate_is_never_qualified_by_a_rule() -> None:
     """Whatever a pack says, qualify does nothing for a blacklisted candidate."""
     blacklisted = attrs.evolve(supplier_in(S.CANDIDATE), blacklisted=True)
