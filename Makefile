@@ -66,11 +66,11 @@ chromium:
 proto: $(INSTALLED)
 	$(BIN)/python proto/generate.py
 
-# docs/lifecycle.md embeds the diagram generated from the machine definition; a test fails
-# when it is stale.
+# docs/lifecycle.md embeds the diagram and the rule actions' table generated from the machine
+# definition; a test fails when either is stale.
 docs: $(INSTALLED)
-	{ cat docs/lifecycle.head.md && echo '```mermaid' && $(BIN)/sqm lifecycle && echo '```'; } \
-		> docs/lifecycle.md
+	{ cat docs/lifecycle.head.md && echo '```mermaid' && $(BIN)/sqm lifecycle && echo '```' \
+		&& echo && $(BIN)/sqm lifecycle --actions; } > docs/lifecycle.md
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -112,7 +112,9 @@ def suppliers_text(suppliers: Sequence[pb.Supplier]) -> str:
 
 
 def events_text(events: Sequence[pb.SupplierEvent]) -> str:
-    """The history as a table of events, each decision event followed by its decision."""
+    """The history as a table of events, each decision event followed by its decision and
+    each escalation or notification by whom it told what.
+    """
     if not events:
         return "no events"
     rows = [
@@ -124,6 +126,10 @@ def events_text(events: Sequence[pb.SupplierEvent]) -> str:
         out.append(line)
         if event.HasField("decision"):
             out.append(_indent(decision_lines(event.decision), 4))
+        if event.HasField("notice"):
+            notice = event.notice
+            told = f"{notice.kind} to {notice.to} by {notice.rule_id}: {notice.message}"
+            out.append(_indent(told, 4))
     return "\n".join(out)
 
 

@@ -6,9 +6,10 @@ supplier is in by then. Where each action *can* take effect is one table,
 reads it to find rules that can fire where their action cannot apply.
 
 A fired rule whose action cannot apply (a termination of a contracted supplier, a service
-credit for an inspection) is still recorded, with ``no_effect`` saying why, so no rule is
-ever silent. A reminder already sent is the one exception: the rule did its work on an
-earlier tick, and recording it again on every tick would only add noise.
+credit by the schedule for an inspection) is still recorded, with ``no_effect`` saying why,
+so no rule is ever silent. A reminder already sent, or a deadline penalty already entered
+this month, is the exception: the rule did its work on an earlier tick, and recording it
+again on every tick would only add noise.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ from datetime import datetime
 import attrs
 
 from sqm.domain import lifecycle, milestones
+from sqm.domain.commands import ReviewOutcome
 from sqm.domain.events import (
     DecisionRecorded,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanRequired,
     LifecycleTransitioned,
+    NotificationIssued,
     PenaltyAssessed,
     RemediationVerified,
     ReminderIssued,
+    ReviewConcluded,
     ReviewOpened,
+    TerminatedForCause,
 )
 from sqm.domain.evolve import fold_step
 from sqm.domain.history import latest_valid_certificates
@@ -35,14 +42,17 @@ from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
     Decision,
+    ImprovementPlan,
     LifecycleState,
     Penalty,
     Reminder,
     Review,
+    Severity,
     Stage,
+    StatedAmount,
     SupplierState,
 )
-from sqm.domain.ports import DecisionContext, Evaluation, Policy
+from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 
 # Conservative first: once a supplier is terminated, later actions of the same evaluation
 # find nothing to act on.
@@ -50,9 +60,13 @@ PRECEDENCE = (
     Action.DISQUALIFY,
     Action.TERMINATE,
     Action.REVOKE_QUALIFICATION,
+    Action.REQUIRE_REMEDIATION,
     Action.OPEN_REVIEW,
+    Action.CLEAR_REVIEW,
     Action.VERIFY_REMEDIATION,
     Action.ASSESS_PENALTY,
+    Action.ESCALATE,
+    Action.NOTIFY,
     Action.REMIND,
     Action.QUALIFY,
 )
@@ -71,11 +85,18 @@ ACTION_TRIGGERS: Mapping[Action, tuple[Trigger, ...]] = {
     Action.DISQUALIFY: (Trigger.DISQUALIFY,),
     Action.REVOKE_QUALIFICATION: (Trigger.REVOKE_QUALIFICATION,),
     Action.OPEN_REVIEW: (Trigger.OPEN_REVIEW,),
-    # Terminating ends a review as failed, or remediation as missed; nothing else.
-    Action.TERMINATE: (Trigger.FAIL_REVIEW, Trigger.MISS_IMPROVEMENT_DEADLINE),
+    # Terminating ends a review or remediation: as a missed deadline only when the plan's
+    # deadline has passed, otherwise for the rule's cause (see ``_terminate``).
+    Action.TERMINATE: (Trigger.TERMINATE_FOR_CAUSE, Trigger.MISS_IMPROVEMENT_DEADLINE),
     Action.VERIFY_REMEDIATION: (Trigger.VERIFY_REMEDIATION,),
+    Action.REQUIRE_REMEDIATION: (Trigger.REQUIRE_REMEDIATION,),
+    Action.CLEAR_REVIEW: (Trigger.CLEAR_REVIEW,),
 }
-"""The lifecycle moves each moving action makes; the first the state allows is taken."""
+"""The lifecycle moves each moving action can make: the one its state allows (terminate,
+which can make two from remediation, chooses by the plan's deadline)."""
+
+MESSAGES = frozenset({Action.ESCALATE, Action.NOTIFY})
+"""Actions that tell a named role something and change nothing else."""
 
 BREACH_RECORDS = frozenset({"measurement"})
 """The monitoring records that can bring a breach: only a measurement misses an objective."""
@@ -98,13 +119,27 @@ def _reach(action: Action) -> Reach:
         sources = {src for t, src, _ in lifecycle.TRANSITIONS if t in triggers}
         return Reach(frozenset(sources))
     if action is Action.ASSESS_PENALTY:
-        return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, "a breach (a measurement)")
+        needs = "a breach (a measurement) or an amount stated in the rule"
+        return Reach(lifecycle.UNDER_CONTRACT, BREACH_RECORDS, needs)
+    if action in MESSAGES:
+        # Telling someone has no lifecycle guard: a termination is worth escalating too.
+        return Reach(frozenset(LifecycleState))
     # A reminder has no lifecycle guard: it needs only the deadline it names.
     return Reach(frozenset(LifecycleState) - lifecycle.TERMINAL_STATES)
 
 
 ACTION_REACH: Mapping[Action, Reach] = {action: _reach(action) for action in Action}
 """Where every action can take effect, derived from the lifecycle machine and the actions."""
+
+STATED_PENALTY_REACH = Reach(lifecycle.UNDER_CONTRACT)
+"""A penalty with its amount stated needs no breach: any failure a rule describes will do."""
+
+
+def reach_of(action: Action, parameters: Mapping[str, object]) -> Reach:
+    """Where ``action`` with these parameters (a rule's) can take effect."""
+    if action is Action.ASSESS_PENALTY and any(k.startswith("amount.") for k in parameters):
+        return STATED_PENALTY_REACH
+    return ACTION_REACH[action]
 
 
 # --- acting ---------------------------------------------------------------------------------
@@ -171,7 +206,7 @@ def _revocation_ground(evaluation: Evaluation, version: str) -> Decision:
 def _effects_of(
     decision: Decision, state: SupplierState, context: DecisionContext, policy: Policy
 ) -> list[Event] | NoEffect:
-    action, reach = decision.action, ACTION_REACH[decision.action]
+    action, reach = decision.action, reach_of(decision.action, decision.parameters)
     if state.lifecycle not in reach.states:
         return NoEffect(f"{action} cannot apply in {state.lifecycle}")
     return _EFFECTS[action](decision, state, context, policy)
@@ -224,10 +259,67 @@ def _open_review(
 def _terminate(
     d: Decision, s: SupplierState, c: DecisionContext, p: Policy
 ) -> list[Event] | NoEffect:
-    moved = _move(s, d, c.now)
-    if s.lifecycle is LifecycleState.REMEDIATION:
-        return [ImprovementDeadlineMissed(c.now), moved]
-    return [moved]
+    cause = f"rule {d.rule_id}"
+    if plan_overdue(s, c.now):
+        missed = transition(s, Trigger.MISS_IMPROVEMENT_DEADLINE, c.now, cause)
+        return [ImprovementDeadlineMissed(c.now), missed]
+    ended = transition(s, Trigger.TERMINATE_FOR_CAUSE, c.now, cause)
+    return [TerminatedForCause(c.now, d.rule_id, d.message), ended]
+
+
+def plan_overdue(state: SupplierState, now: datetime) -> bool:
+    """True in remediation when the plan is not completed and its deadline has passed."""
+    plan = state.plan
+    return (
+        state.lifecycle is LifecycleState.REMEDIATION
+        and plan is not None
+        and plan.completed_at is None
+        and now > plan.due_at
+    )
+
+
+def _require_remediation(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    # As a review concluded by hand: the plan is due by the severity behind it, here the
+    # worse of the review's and the breach that fired the rule, if any.
+    review = s.review or Review(opened_at=c.now, reason="")
+    breach = c.breach
+    severity = _worse(review.severity, breach.severity if breach else None)
+    objective = breach.objective_id if breach else review.objective_id
+    plan = ImprovementPlan(c.now, p.plan_due_at(severity, c.now), objective)
+    return [
+        ReviewConcluded(c.now, ReviewOutcome.REMEDIATION_REQUIRED, d.message),
+        _move(s, d, c.now),
+        ImprovementPlanRequired(c.now, plan),
+    ]
+
+
+def _worse(a: Severity | None, b: Severity | None) -> Severity | None:
+    if a is None or b is None:
+        return a or b
+    return a if a.rank >= b.rank else b
+
+
+def _clear_review(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+) -> list[Event] | NoEffect:
+    return [ReviewConcluded(c.now, ReviewOutcome.CLEARED, d.message), _move(s, d, c.now)]
+
+
+def _tell(kind: type[Escalated] | type[NotificationIssued]) -> Effects:
+    """The effect of escalate or notify: the message to the role the rule names."""
+
+    def told(
+        d: Decision, s: SupplierState, c: DecisionContext, p: Policy
+    ) -> list[Event] | NoEffect:
+        to = str(d.parameters.get("to", ""))
+        if not to:  # the loader refuses such a rule; kept for hand-built decisions
+            return NoEffect(f"{d.action} names no role to tell")
+        message = str(d.parameters.get("message", "")) or d.message
+        return [kind(c.now, d.rule_id, to, message)]
+
+    return told
 
 
 def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
@@ -239,24 +331,57 @@ def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> lis
 def _assess_penalty(
     d: Decision, s: SupplierState, c: DecisionContext, p: Policy
 ) -> list[Event] | NoEffect:
+    if s.contract is None:  # pragma: no cover - every state under contract has one
+        return NoEffect("assess_penalty needs a contract")
+    stated = StatedAmount.from_parameters(d.parameters)
+    if stated is not None:
+        return _stated_credit(d, s, c, p, stated)
     if c.breach is None:
         what = f"the {c.record_kind}" if c.record_kind else "the deadline check"
         return NoEffect(f"assess_penalty needs a breach, and {what} brought none")
-    if s.contract is None:  # pragma: no cover - every state under contract has one
-        return NoEffect("assess_penalty needs a contract")
     quote = p.quote_service_credit(s, c.breach, c.now)
+    return [_entered(d, s, c, p.calendar.period_of(c.now), quote)]
+
+
+def _stated_credit(
+    d: Decision, s: SupplierState, c: DecisionContext, p: Policy, stated: StatedAmount
+) -> list[Event] | NoEffect:
+    """The amount the rule states. On the deadline check, once per rule and ledger period:
+    a missed report stays missed tick after tick, and costs its amount once a month.
+    """
+    period = p.calendar.period_of(c.now)
+    if c.stage is Stage.DEADLINES and any(
+        x.rule_id == d.rule_id and x.period == period for x in s.penalties
+    ):
+        return NoEffect(f"assess_penalty: {d.rule_id} already assessed in {period}", quiet=True)
+    currency = _contract_currency(s)
+    if stated.currency not in {"", currency}:
+        return NoEffect(f"assess_penalty states {stated.currency}, the contract is in {currency}")
+    quote = p.quote_stated_credit(s, stated, f"rule {d.rule_id} ({d.message})", c.now)
+    return [_entered(d, s, c, period, quote)]
+
+
+def _contract_currency(state: SupplierState) -> str:
+    """The currency of the supplier's contract ("" without one)."""
+    return state.contract.monthly_fee.currency if state.contract else ""
+
+
+def _entered(
+    d: Decision, s: SupplierState, c: DecisionContext, period: str, quote: PenaltyQuote
+) -> PenaltyAssessed:
+    """The service credit ``quote`` sets, entered in the ledger for the rule."""
     penalty = Penalty(
         penalty_id=f"{s.supplier_id}/penalty-{len(s.penalties) + 1}",
         kind="service_credit",
-        contract_id=s.contract.contract_id,
+        contract_id=s.contract.contract_id if s.contract else "",
         amount=quote.amount,
-        period=p.calendar.period_of(c.now),
+        period=period,
         rule_id=d.rule_id,
         cap_applied=quote.cap_applied,
         assessed_at=c.now,
-        objective_id=c.breach.objective_id,
+        objective_id=c.breach.objective_id if c.breach else "",
     )
-    return [PenaltyAssessed(c.now, penalty, quote.basis)]
+    return PenaltyAssessed(c.now, penalty, quote.basis)
 
 
 def _remind(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
@@ -300,6 +425,10 @@ _EFFECTS: dict[Action, Effects] = {
     Action.VERIFY_REMEDIATION: _verify,
     Action.ASSESS_PENALTY: _assess_penalty,
     Action.REMIND: _remind,
+    Action.REQUIRE_REMEDIATION: _require_remediation,
+    Action.CLEAR_REVIEW: _clear_review,
+    Action.ESCALATE: _tell(Escalated),
+    Action.NOTIFY: _tell(NotificationIssued),
 }
 
 

@@ -236,6 +236,42 @@ class ImprovementDeadlineMissed:
 
 
 @attrs.frozen
+class TerminatedForCause:
+    """A rule ended the contract for a cause other than a missed improvement deadline.
+
+    ``rule_id`` names the rule and ``ground`` is what it said (its message with the facts
+    in), so the record states why, not a deadline that had not passed.
+    """
+
+    occurred_at: datetime
+    rule_id: str
+    ground: str
+
+
+@attrs.frozen
+class Escalated:
+    """A rule escalated the supplier's case to a named role (升级上报), with a message.
+
+    Recorded on the supplier's stream so other systems following it (Watch) can act.
+    """
+
+    occurred_at: datetime
+    rule_id: str
+    to: str
+    message: str
+
+
+@attrs.frozen
+class NotificationIssued:
+    """A rule notified a named role or party of something about the supplier (通知)."""
+
+    occurred_at: datetime
+    rule_id: str
+    to: str
+    message: str
+
+
+@attrs.frozen
 class MarketResearchRecorded:
     """Market research on the supplier was recorded."""
 
@@ -405,6 +441,9 @@ Event = (
     | ImprovementPlanCompleted
     | RemediationVerified
     | ImprovementDeadlineMissed
+    | TerminatedForCause
+    | Escalated
+    | NotificationIssued
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
@@ -447,6 +486,9 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ImprovementPlanCompleted,
         RemediationVerified,
         ImprovementDeadlineMissed,
+        TerminatedForCause,
+        Escalated,
+        NotificationIssued,
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,

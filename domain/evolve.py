@@ -47,6 +47,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TerminatedForCause,
     TicketResolutionMissed,
     TrainingRecorded,
 )
@@ -358,6 +359,12 @@ def _(event: RemediationVerified, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: ImprovementDeadlineMissed, state: SupplierState) -> SupplierState:
     return _evolved(state, plan=None)
+
+
+@_evolve.register
+def _(event: TerminatedForCause, state: SupplierState) -> SupplierState:
+    # The contract ended: no review or plan is open any more.
+    return _evolved(state, review=None, plan=None)
 
 
 @_evolve.register

@@ -31,10 +31,12 @@ class Trigger(enum.StrEnum):
     FAIL_REVIEW = "fail_review"
     MISS_IMPROVEMENT_DEADLINE = "miss_improvement_deadline"
     EXPIRE_CONTRACT = "expire_contract"
+    TERMINATE_FOR_CAUSE = "terminate_for_cause"
 
 
 # (trigger, source, dest). Termination is reachable from every non-terminal state where the
-# process allows it: a disqualified candidate, a failed review, a missed improvement deadline.
+# process allows it: a disqualified candidate, a failed review, a missed improvement deadline,
+# or a rule's cause (a critical breach, say) while under review or in remediation.
 # A qualified supplier whose qualification lapses (say, a required certificate expired before a
 # contract was signed) returns to candidate and must re-qualify. ``terminated`` is absorbing.
 TRANSITIONS: tuple[tuple[Trigger, S, S], ...] = (
@@ -53,6 +55,8 @@ TRANSITIONS: tuple[tuple[Trigger, S, S], ...] = (
     (Trigger.EXPIRE_CONTRACT, S.CONTRACTED, S.QUALIFIED),
     (Trigger.EXPIRE_CONTRACT, S.UNDER_REVIEW, S.QUALIFIED),
     (Trigger.EXPIRE_CONTRACT, S.REMEDIATION, S.QUALIFIED),
+    (Trigger.TERMINATE_FOR_CAUSE, S.UNDER_REVIEW, S.TERMINATED),
+    (Trigger.TERMINATE_FOR_CAUSE, S.REMEDIATION, S.TERMINATED),
 )
 
 INITIAL_STATE = S.CANDIDATE

@@ -54,6 +54,10 @@ class Action(enum.StrEnum):
     TERMINATE = "terminate"
     VERIFY_REMEDIATION = "verify_remediation"
     REMIND = "remind"
+    REQUIRE_REMEDIATION = "require_remediation"
+    CLEAR_REVIEW = "clear_review"
+    ESCALATE = "escalate"
+    NOTIFY = "notify"
 
 
 class Stage(enum.StrEnum):
@@ -257,6 +261,34 @@ class Penalty:
     cap_applied: str  # "" when no cap reduced it, else which cap ("period", "contract", ...)
     assessed_at: datetime
     objective_id: str = ""
+
+
+class AmountBasis(enum.StrEnum):
+    """How a penalty rule states its amount."""
+
+    FIXED = "fixed"
+    PERCENT_OF_MONTHLY_FEE = "percent_of_monthly_fee"
+
+
+@attrs.frozen
+class StatedAmount:
+    """A penalty amount a rule states (``then: {amount: ...}``), exact: a fixed amount, in
+    ``currency`` when the rule names one (else the contract's), or a percentage of the fee.
+    """
+
+    basis: AmountBasis
+    value: Decimal
+    currency: str = ""
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, FactValue]) -> StatedAmount | None:
+        """The amount among a decision's parameters (``amount.fixed: "5000.00 CNY"``), if any."""
+        for basis in AmountBasis:
+            text = parameters.get(f"amount.{basis.value}")
+            if text is not None:
+                number, _, currency = str(text).partition(" ")
+                return cls(basis, Decimal(number), currency)
+        return None
 
 
 @attrs.frozen

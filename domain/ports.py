@@ -28,6 +28,7 @@ from sqm.domain.model import (
     Severity,
     SlaObjective,
     Stage,
+    StatedAmount,
     SupplierState,
 )
 from sqm.domain.policy_archive import PolicyArchive
@@ -329,6 +330,15 @@ class Policy(Protocol):
         """The service credit for ``breach`` by the schedule: severity percentage of the
         monthly fee, escalated for repeats, capped per period and per contract, given the
         supplier's ledger so far (``supplier.penalties``).
+        """
+        ...
+
+    def quote_stated_credit(
+        self, supplier: SupplierState, stated: StatedAmount, ground: str, now: datetime
+    ) -> PenaltyQuote:
+        """The amount a penalty rule states (fixed, or a percentage of the monthly fee) for
+        ``ground`` (what failed, in words), within what the schedule's period and contract
+        caps leave: every service credit of the contract counts against them together.
         """
         ...
 

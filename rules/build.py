@@ -10,8 +10,9 @@ expected; building carries on so one load reports them all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import attrs
 
@@ -38,6 +39,8 @@ from sqm.rules.model import (
     MetricTiers,
     ObjectiveDefaults,
     Operator,
+    Parameter,
+    ParameterKind,
     Rule,
     TicketTargets,
 )
@@ -172,7 +175,7 @@ def _rule(
     for key in ("message", "not_fired_message"):
         if key in data:
             _check_template(doc, (*path, key), stage, specs, problems)
-    parameters = _parameters(doc, (*path, "then"), stage, action, problems)
+    parameters = _parameters(doc, (*path, "then"), action, problems, stage=stage, specs=specs)
     if stage is None or action is None or when is None or parameters is None:
         return None
     return Rule(
@@ -192,7 +195,13 @@ def _rule(
 
 
 def _parameters(
-    doc: SourceDoc, path: DocPath, stage: Stage | None, action: Action | None, problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    action: Action | None,
+    problems: Problems,
+    *,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
 ) -> tuple[tuple[str, str], ...] | None:
     """The action's parameters, checked: allowed at the stage, known, required, valid."""
     if action is None:
@@ -212,14 +221,97 @@ def _parameters(
             expected = f"it takes: {listing(takes)}" if takes else "it takes none"
             message = f"action {action.value!r} has no parameter {key!r}; {expected}"
             problems.add(doc.error((*path, key), message, key=True))
-    values = []
-    for key, choices in takes.items():
-        if key not in then:
-            message = f"action {action.value!r} needs {key!r}: one of {listing(choices)}"
+    values: list[tuple[str, str]] = []
+    for key, parameter in takes.items():
+        if key in then:
+            found_values = _parameter(
+                doc, (*path, key), parameter, problems, stage=stage, specs=specs
+            )
+            values.extend(found_values)
+        elif parameter.required:
+            message = f"action {action.value!r} needs {key!r}: {_expected(parameter)}"
             problems.add(doc.error(path, message))
-        elif checked_member(doc, (*path, key), choices, key, problems) is not None:
-            values.append((key, str(then[key])))
+    if action is Action.ASSESS_PENALTY and stage is Stage.DEADLINES and "amount" not in then:
+        message = (
+            "at stage 'deadlines' assess_penalty needs 'amount' (the schedule credits a breach,"
+            ' which the deadline check never brings): {fixed: "500.00"} or'
+            " {percent_of_monthly_fee: 1}"
+        )
+        problems.add(doc.error(path, message))
     return tuple(values) if len(problems.errors) == found else None
+
+
+_ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_FIXED_AMOUNT = re.compile(r"(?P<amount>\d+(?:\.\d{1,2})?)(?: (?P<currency>[A-Z]{3}))?")
+
+
+def _expected(parameter: Parameter) -> str:
+    if parameter.kind is ParameterKind.CHOICE and parameter.choices is not None:
+        return f"one of {listing(parameter.choices)}"
+    return {
+        ParameterKind.ROLE: "a role name of letters, digits, '_', '-' or '.'"
+        " (for instance procurement_director)",
+        ParameterKind.TEXT: "a message",
+        ParameterKind.AMOUNT: 'an amount, {fixed: "5000.00"} or {percent_of_monthly_fee: 5}',
+    }[parameter.kind]
+
+
+def _parameter(
+    doc: SourceDoc,
+    path: DocPath,
+    parameter: Parameter,
+    problems: Problems,
+    *,
+    stage: Stage | None,
+    specs: Mapping[str, FactSpec],
+) -> list[tuple[str, str]]:
+    """The (key, text) pairs one parameter contributes, or none with its problems recorded."""
+    key, value = str(path[-1]), doc.get(path)
+    if parameter.kind is ParameterKind.CHOICE and parameter.choices is not None:
+        chosen = checked_member(doc, path, parameter.choices, key, problems)
+        return [] if chosen is None else [(key, chosen.value)]
+    if parameter.kind is ParameterKind.TEXT:
+        _check_template(doc, path, stage, specs, problems)
+        return [(key, value)]
+    if parameter.kind is ParameterKind.ROLE:
+        if isinstance(value, str) and _ROLE_NAME.fullmatch(value):
+            return [(key, value)]
+        problems.add(doc.error(path, f"expected {_expected(parameter)}, got {value!r}"))
+        return []
+    return _amount(doc, path, problems)
+
+
+def _amount(doc: SourceDoc, path: DocPath, problems: Problems) -> list[tuple[str, str]]:
+    """``amount.fixed`` or ``amount.percent_of_monthly_fee``, as exact decimal text."""
+    ((basis, value),) = doc.get(path).items()
+    where = (*path, basis)
+    if basis == "fixed":
+        match = _FIXED_AMOUNT.fullmatch(str(value))
+        if match is None or Decimal(match["amount"]) <= 0:
+            message = (
+                "expected an amount above 0 with at most two decimal places, optionally with"
+                f' its currency, like "5000.00" or "5000.00 CNY"; got {value!r}'
+            )
+            problems.add(doc.error(where, message))
+            return []
+        return [(f"amount.{basis}", str(value))]
+    percent = _decimal(value)
+    if percent is None or not Decimal(0) < percent <= Decimal(100):
+        message = f"expected a percentage above 0 and at most 100, got {value!r}"
+        problems.add(doc.error(where, message))
+        return []
+    return [(f"amount.{basis}", str(percent))]
+
+
+def _decimal(value: object) -> Decimal | None:
+    # A YAML number is read as a float: its shortest text is the decimal the author wrote.
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def _group(

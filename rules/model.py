@@ -99,7 +99,13 @@ class Rule:
     line: int
     column: int = 1
     parameters: tuple[tuple[str, str], ...] = ()
-    """The action's parameters from ``then:`` (for ``remind``: ``(("reminder", ...),)``)."""
+    """The action's parameters from ``then:`` (for ``remind``: ``(("reminder", ...),)``;
+    an amount as ``("amount.fixed", "5000.00")``)."""
+
+    @property
+    def message_parameter(self) -> str:
+        """The ``message`` template under ``then:`` (escalate, notify), or empty."""
+        return dict(self.parameters).get("message", "")
 
     # Cached: every evaluation explains every rule of its stage with these.
     @functools.cached_property
@@ -111,7 +117,7 @@ class Rule:
     def fact_names(self) -> tuple[str, ...]:
         """The facts the rule looks at: its conditions', then its messages' placeholders."""
         names = [c.fact for c in self.conditions]
-        for template in (self.message, self.not_fired_message or ""):
+        for template in (self.message, self.not_fired_message or "", self.message_parameter):
             names.extend(p.fact for p in placeholders(template))
         return tuple(dict.fromkeys(names))
 
@@ -153,25 +159,72 @@ class CertificateRequirements:
 ACTIONS_BY_STAGE: dict[Stage, frozenset[Action]] = {
     Stage.QUALIFICATION: frozenset({Action.QUALIFY, Action.DISQUALIFY}),
     Stage.MONITORING: frozenset(
-        {Action.OPEN_REVIEW, Action.ASSESS_PENALTY, Action.TERMINATE, Action.REMIND}
+        {
+            Action.OPEN_REVIEW,
+            Action.ASSESS_PENALTY,
+            Action.TERMINATE,
+            Action.REMIND,
+            Action.REQUIRE_REMEDIATION,
+            Action.CLEAR_REVIEW,
+            Action.ESCALATE,
+            Action.NOTIFY,
+        }
     ),
     Stage.DEADLINES: frozenset(
         {
+            Action.ASSESS_PENALTY,
             Action.OPEN_REVIEW,
             Action.REVOKE_QUALIFICATION,
             Action.TERMINATE,
             Action.VERIFY_REMEDIATION,
             Action.REMIND,
+            Action.REQUIRE_REMEDIATION,
+            Action.CLEAR_REVIEW,
         }
     ),
 }
-"""The actions a rule may ask for at each stage: a penalty needs a breach (monitoring), a
-clean window or an expiry needs time to pass (deadlines)."""
+"""The actions a rule may ask for at each stage: a clean window or an expiry needs time to
+pass (deadlines). A penalty by the schedule needs a breach (monitoring); on the deadline
+check (a missed report, say) a penalty must state its amount. Escalations and notifications
+go with a record (monitoring): on the deadline check they would be repeated at every tick."""
 
-ACTION_PARAMETERS: dict[Action, dict[str, type[enum.StrEnum]]] = {
-    Action.REMIND: {"reminder": Reminder},
+
+class ParameterKind(enum.StrEnum):
+    """What a parameter under ``then:`` holds."""
+
+    CHOICE = "choice"
+    """One of a fixed set of values (``reminder: certificate_expiry``)."""
+    ROLE = "role"
+    """A named role or party, as a name (``procurement_director``)."""
+    TEXT = "text"
+    """A message template with ``{fact}`` placeholders, as a rule's ``message``."""
+    AMOUNT = "amount"
+    """``{fixed: "5000.00"}`` or ``{percent_of_monthly_fee: 5}``, exact decimals."""
+
+
+@attrs.frozen
+class Parameter:
+    """One parameter an action takes under ``then:``."""
+
+    kind: ParameterKind
+    required: bool = True
+    choices: type[enum.StrEnum] | None = None
+    """The values of a ``choice``."""
+
+
+_ROLE = Parameter(ParameterKind.ROLE)
+_TEXT = Parameter(ParameterKind.TEXT, required=False)
+
+ACTION_PARAMETERS: dict[Action, dict[str, Parameter]] = {
+    Action.REMIND: {"reminder": Parameter(ParameterKind.CHOICE, choices=Reminder)},
+    Action.ESCALATE: {"to": _ROLE, "message": _TEXT},
+    Action.NOTIFY: {"to": _ROLE, "message": _TEXT},
+    Action.ASSESS_PENALTY: {"amount": Parameter(ParameterKind.AMOUNT, required=False)},
 }
-"""The parameters each action takes under ``then:``, all required, with their choices."""
+"""The parameters each action takes under ``then:``; an action not listed takes none."""
+
+AMOUNT_BASES = ("fixed", "percent_of_monthly_fee")
+"""The ways an ``amount`` is stated; a rule's parameters carry it as ``amount.<basis>``."""
 
 
 @attrs.frozen

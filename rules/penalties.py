@@ -15,6 +15,12 @@ Service credit for a breach, in order:
    (percent of the monthly fee, over the contract's life). ``cap_applied`` names the cap that
    bit: the tighter one, ``"period"`` when both leave the same.
 
+A penalty rule may state its own amount instead (``then: {action: assess_penalty, amount:
+...}``): a fixed amount, or a percentage of the monthly fee, for any failure its conditions
+describe (a breach, a failed inspection, a missed report). It is a service credit like the
+others: no repeat multiplier (the rule says what it costs), and the same period and contract
+caps, which every service credit of the contract counts against together.
+
 Compensation: the documented loss claimed, no more than the contract's liability limit minus
 the compensation already assessed under the contract (``cap_applied`` ``"liability_limit"``).
 Service credits do not count against the liability limit.
@@ -27,7 +33,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqm.domain.calendar import UTC_CALENDAR, Calendar
 from sqm.domain.history import credited, repeats_in_period
-from sqm.domain.model import Breach, Contract, Money, Penalty, SupplierState
+from sqm.domain.model import (
+    AmountBasis,
+    Breach,
+    Contract,
+    Money,
+    Penalty,
+    StatedAmount,
+    SupplierState,
+)
 from sqm.domain.ports import PenaltyQuote
 from sqm.rules.model import CreditSchedule
 
@@ -64,18 +78,6 @@ def quote_service_credit(
     multiplier = schedule.multiplier(nth)
     base = cents(fee * percent / 100)
     escalated = cents(fee * percent * multiplier / 100)
-    period = calendar.period_of(now)
-    ledger = _ledger(supplier, contract)
-    caps = (
-        _Cap(
-            PERIOD_CAP, schedule.period_cap_percent, fee, credited(ledger, SERVICE_CREDIT, period)
-        ),
-        _Cap(CONTRACT_CAP, schedule.contract_cap_percent, fee, credited(ledger, SERVICE_CREDIT)),
-    )
-    amount, binding = escalated, None
-    for cap in caps:
-        if cap.room < amount:
-            amount, binding = cap.room, cap
     show = _Shown(currency)
     basis = (
         f"{_num(percent)}% of the monthly fee {show(fee)} for a {breach.severity.value} breach of"
@@ -83,6 +85,58 @@ def quote_service_credit(
         f" breach of {breach.objective_id} in {calendar.period_of(breach.detected_at)}"
         f" = {show(escalated)}"
     )
+    return _capped(escalated, basis, schedule, supplier, calendar.period_of(now))
+
+
+def quote_stated_credit(
+    schedule: CreditSchedule | None,
+    supplier: SupplierState,
+    stated: StatedAmount,
+    ground: str,
+    *,
+    now: datetime,
+    calendar: Calendar = UTC_CALENDAR,
+) -> PenaltyQuote:
+    """The amount a rule states for ``ground``, within the caps of ``schedule`` (none without
+    one). Raises ``ValueError`` without a contract, or for a fixed amount in another currency
+    than the contract's.
+    """
+    contract = _contract(supplier)
+    fee, currency = contract.monthly_fee.amount, contract.monthly_fee.currency
+    show = _Shown(currency)
+    if stated.basis is AmountBasis.FIXED:
+        if stated.currency not in {"", currency}:
+            raise ValueError(f"a fixed amount in {stated.currency} for a contract in {currency}")
+        amount = cents(stated.value)
+        basis = f"fixed amount {show(amount)} for {ground}"
+    else:
+        amount = cents(fee * stated.value / 100)
+        basis = (
+            f"{_num(stated.value)}% of the monthly fee {show(fee)} for {ground} = {show(amount)}"
+        )
+    if schedule is None:
+        return PenaltyQuote(Money(amount, currency), "", basis)
+    return _capped(amount, basis, schedule, supplier, calendar.period_of(now))
+
+
+def _capped(
+    amount: Decimal, basis: str, schedule: CreditSchedule, supplier: SupplierState, period: str
+) -> PenaltyQuote:
+    """``amount`` within what the period and contract caps leave, every credit counted."""
+    contract = _contract(supplier)
+    fee, currency = contract.monthly_fee.amount, contract.monthly_fee.currency
+    ledger = _ledger(supplier, contract)
+    caps = (
+        _Cap(
+            PERIOD_CAP, schedule.period_cap_percent, fee, credited(ledger, SERVICE_CREDIT, period)
+        ),
+        _Cap(CONTRACT_CAP, schedule.contract_cap_percent, fee, credited(ledger, SERVICE_CREDIT)),
+    )
+    binding = None
+    for cap in caps:
+        if cap.room < amount:
+            amount, binding = cap.room, cap
+    show = _Shown(currency)
     if binding is None:
         limits = " and the ".join(cap.describe(show, period) for cap in caps)
         basis += f"; within the {limits}"

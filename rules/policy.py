@@ -22,6 +22,7 @@ from sqm.domain.model import (
     ServiceCategory,
     Severity,
     SlaObjective,
+    StatedAmount,
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
@@ -32,6 +33,7 @@ from sqm.rules.explain import check_agreement, explain, failing_first
 from sqm.rules.facts import derive_facts, pack_specs
 from sqm.rules.loader import load_pack
 from sqm.rules.model import PolicyPack, Rule
+from sqm.rules.template import render
 
 
 class RuleEngine(Protocol):
@@ -104,6 +106,16 @@ class CompiledPolicy:
         if schedule is None:
             raise PolicyError(f"policy pack {self._pack.name} defines no service credit schedule")
         return penalties.quote_service_credit(schedule, supplier, breach, now, self._pack.calendar)
+
+    def quote_stated_credit(
+        self, supplier: SupplierState, stated: StatedAmount, ground: str, now: datetime
+    ) -> PenaltyQuote:
+        """The amount a penalty rule states, within the schedule's caps (see
+        :mod:`sqm.rules.penalties`; none when the pack defines no schedule).
+        """
+        return penalties.quote_stated_credit(
+            self._pack.credits, supplier, stated, ground, now=now, calendar=self._pack.calendar
+        )
 
     def quote_compensation(
         self, supplier: SupplierState, claimed: Money, now: datetime
@@ -226,8 +238,16 @@ class CompiledPolicy:
             message=explanation.message,
             facts=explanation.facts,
             conditions=explanation.conditions,
-            parameters=dict(rule.parameters),
+            parameters=_parameters(rule, facts),
         )
+
+
+def _parameters(rule: Rule, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
+    """The rule's parameters, its ``message`` (escalate, notify) rendered with the facts."""
+    parameters: dict[str, FactValue] = dict(rule.parameters)
+    if rule.message_parameter:
+        parameters["message"] = render(rule.message_parameter, facts)
+    return parameters
 
 
 def load_policy(

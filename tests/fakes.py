@@ -57,6 +57,7 @@ from sqm.domain.decide import decide, fold
 from sqm.domain.history import clean_days_since_plan_completed, days_between, days_until_plan_due
 from sqm.domain.model import (
     Action,
+    AmountBasis,
     Breach,
     Certificate,
     CertificateKind,
@@ -73,6 +74,7 @@ from sqm.domain.model import (
     Severity,
     SlaObjective,
     Stage,
+    StatedAmount,
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
@@ -288,6 +290,16 @@ class FakePolicy:
         fee = supplier.contract.monthly_fee if supplier.contract else Money(Decimal(0), "CNY")
         amount = (fee.amount * breach.severity.rank / 100).quantize(Decimal("0.01"))
         return PenaltyQuote(Money(amount, fee.currency), "", f"{breach.severity.rank}% of {fee}")
+
+    def quote_stated_credit(
+        self, supplier: SupplierState, stated: StatedAmount, ground: str, now: datetime
+    ) -> PenaltyQuote:
+        """The amount as stated, in the contract's currency, no caps."""
+        fee = supplier.contract.monthly_fee if supplier.contract else Money(Decimal(0), "CNY")
+        amount = stated.value
+        if stated.basis is AmountBasis.PERCENT_OF_MONTHLY_FEE:
+            amount = fee.amount * stated.value / 100
+        return PenaltyQuote(Money(amount.quantize(Decimal("0.01")), fee.currency), "", ground)
 
     def quote_compensation(
         self, supplier: SupplierState, claimed: Money, now: datetime

@@ -203,7 +203,7 @@ def _rules(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
         was = before.get(rid)
         if was is None:
             yield (
-                f"{rid} added: {rule.title} ({rule.stage.value}; {rule.action.value} when"
+                f"{rid} added: {rule.title} ({rule.stage.value}; {_asked(rule)} when"
                 f" {render_group(rule.when)})"
             )
         else:
@@ -211,6 +211,12 @@ def _rules(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
     for rid, rule in before.items():
         if rid not in after:
             yield f"{rid} removed: {rule.title}"
+
+
+def _asked(rule: Rule) -> str:
+    """The rule's action with its parameters: ``escalate to 'quality_manager'``."""
+    given = " ".join(f"{key} {_shown(value)}" for key, value in rule.parameters if key != "message")
+    return f"{rule.action.value} {given}".rstrip()
 
 
 def _rule_changes(old: Rule, new: Rule) -> Iterator[str]:

@@ -183,6 +183,9 @@ def format_decision(decision: Decision, *, with_version: bool = False) -> list[s
         f"{verdict} {decision.rule_id}  {decision.rule_title}"
         f"  ({decision.rule_file}:{decision.rule_line}, {decision.action.value}{version})"
     ]
+    if decision.parameters:
+        given = ", ".join(f"{key} {_value(v)}" for key, v in decision.parameters.items())
+        lines.append(f"    then: {given}")
     lines.extend(f"    {line}" for line in format_conditions(decision.conditions))
     label = "" if decision.fired else "why not: "
     lines.append(f"    {label}{decision.message}")

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import attrs
 
-from sqm.domain.actions import ACTION_REACH, STAGE_STATES
+from sqm.domain.actions import STAGE_STATES, reach_of
 from sqm.domain.model import FactValue, LifecycleState, Stage
 from sqm.rules.catalogue import NO_SURVEY_SCORE, NONE_TEXT, RECORD_KINDS
 from sqm.rules.model import Condition, Operator, PolicyPack, Rule
@@ -54,7 +54,8 @@ class Silence:
 
     def message(self) -> str:
         """The finding, in words: which action, where it cannot apply, where it can."""
-        rule, reach = self.rule, ACTION_REACH[self.rule.action]
+        rule = self.rule
+        reach = reach_of(rule.action, dict(rule.parameters))
         action = rule.action.value
         where = _listing(s.value for s in LifecycleState if s in reach.states)
         if self.never:
@@ -98,7 +99,7 @@ def silence(rule: Rule, ranges: Ranges) -> Silence | None:
     live = [a for a in alternatives(rule.when) if conflict(a, ranges) is None]
     if not live:
         return None  # a rule that can never fire is reported as such elsewhere
-    reach = ACTION_REACH[rule.action]
+    reach = reach_of(rule.action, dict(rule.parameters))
     states = _union(_narrowed(a, LIFECYCLE, STAGE_STATES[rule.stage]) for a in live)
     kinds = (
         _union(_record_kinds(a, ranges) for a in live)

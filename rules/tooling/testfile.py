@@ -25,6 +25,9 @@
           not_fired: [QUAL-002, QUAL-003]     # none may fire
           penalties:                          # optional: the ledger at the end, in order,
             - {rule_id: PEN-001, amount: "5000.00"}   # each listed field must match
+          escalated:                          # optional: the escalations recorded, in order
+            - {rule_id: MON-012, to: procurement_director}
+          notified: []                        # optional: the notifications, likewise
           invariants: [INV-001]               # optional: must hold after every command;
                                               # then a refused command is not a failure
 
@@ -99,7 +102,7 @@ _CASE_KEYS = ("name", "description", "supplier", "start", "commands", "expect")
 _START_KEYS = ("from", "category", "at", "name", "monthly_fee", "liability_limit")
 STARTING_POINTS = (LifecycleState.CANDIDATE, LifecycleState.QUALIFIED, LifecycleState.CONTRACTED)
 """Where a case may start instead of giving the commands that lead there."""
-_EXPECT_KEYS = ("state", "fired", "not_fired", "penalties", "invariants")
+_EXPECT_KEYS = ("state", "fired", "not_fired", "penalties", "escalated", "notified", "invariants")
 _STEP_KEYS = ("type", "expect_error")
 
 
@@ -121,6 +124,10 @@ class Expectation:
     fired: tuple[str, ...] = ()
     not_fired: tuple[str, ...] = ()
     penalties: tuple[Mapping[str, Any], ...] | None = None
+    escalated: tuple[Mapping[str, Any], ...] | None = None
+    """The escalations recorded during the case, in order (``{rule_id, to, message}``)."""
+    notified: tuple[Mapping[str, Any], ...] | None = None
+    """The notifications recorded during the case, likewise."""
     invariants: tuple[str, ...] = ()
     """Invariants of the pack that must hold after every command of the case."""
     where: Mapping[str, tuple[int, int]] = attrs.field(factory=dict, eq=False)
@@ -380,20 +387,29 @@ def _expectation(doc: SourceDoc, path: DocPath, problems: Problems) -> Expectati
     state = None
     if "state" in data:
         state = _member(doc, (*path, "state"), LifecycleState, "lifecycle state", problems)
-    penalties = data.get("penalties")
-    if penalties is not None and not (
-        isinstance(penalties, list) and all(isinstance(p, dict) for p in penalties)
-    ):
-        problems.add(doc.error((*path, "penalties"), "expected a list of mappings"))
-        penalties = None
     return Expectation(
         state=state,
         fired=_ids(doc, (*path, "fired"), problems),
         not_fired=_ids(doc, (*path, "not_fired"), problems),
-        penalties=None if penalties is None else tuple(penalties),
+        penalties=_mappings(doc, (*path, "penalties"), problems),
+        escalated=_mappings(doc, (*path, "escalated"), problems),
+        notified=_mappings(doc, (*path, "notified"), problems),
         invariants=_ids(doc, (*path, "invariants"), problems),
         where={key: doc.position((*path, key)) for key in data if key in _EXPECT_KEYS},
     )
+
+
+def _mappings(
+    doc: SourceDoc, path: DocPath, problems: Problems
+) -> tuple[Mapping[str, Any], ...] | None:
+    """A list of mappings (each listed field must match), or None when not given."""
+    value = doc.get(path[:-1]).get(path[-1])
+    if value is None:
+        return None
+    if not (isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+        problems.add(doc.error(path, "expected a list of mappings"))
+        return None
+    return tuple(value)
 
 
 def _ids(doc: SourceDoc, path: DocPath, problems: Problems) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 from google.protobuf import struct_pb2
 
-from sqm.domain.events import DecisionRecorded
+from sqm.domain.events import DecisionRecorded, Escalated, NotificationIssued
 from sqm.domain.model import (
     Certificate,
     Contract,
@@ -197,12 +197,17 @@ def decision(value: Decision) -> pb.Decision:
             )
             for c in value.conditions
         ],
+        parameters={name: str(v) for name, v in value.parameters.items()},
     )
 
 
 def decisions(values: Iterable[Decision]) -> list[pb.Decision]:
     """The API view of several decisions."""
     return [decision(d) for d in values]
+
+
+_NOTICE_KINDS = {Escalated.__name__: "escalated", NotificationIssued.__name__: "notified"}
+"""The events that tell a role something, and the notice kind each is mapped to."""
 
 
 def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
@@ -228,6 +233,14 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
         event = event_from_payload(recorded.event_type, recorded.payload)
         assert isinstance(event, DecisionRecorded)  # noqa: S101 - by its type name
         message.decision.CopyFrom(decision(event.decision))
+    kind = _NOTICE_KINDS.get(recorded.event_type)
+    if kind is not None:
+        told = recorded.payload
+        message.notice.CopyFrom(
+            pb.RoleNotice(
+                kind=kind, to=told["to"], message=told["message"], rule_id=told["rule_id"]
+            )
+        )
     return message
 
 

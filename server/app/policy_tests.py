@@ -21,7 +21,7 @@ import attrs
 
 from sqm.domain.commands import Command
 from sqm.domain.errors import DomainError
-from sqm.domain.events import DecisionRecorded, Event
+from sqm.domain.events import DecisionRecorded, Escalated, Event, NotificationIssued
 from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import Decision, SupplierState
 from sqm.domain.ports import Policy
@@ -184,6 +184,7 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     start_count = STARTING_POINTS.index(case.start.point) + 1 if case.start else 0
     decisions: list[Decision] = []
     no_effect: dict[str, str] = {}  # rule id -> why its action could not apply (the latest)
+    told: list[Event] = []  # escalations and notifications, in order
     failures: list[str] = []
     for index, step in enumerate(case.steps, start=1):
         command = cast(Command, step.item)  # a case file holds commands only
@@ -205,6 +206,7 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
         if step.expect_error:
             failures.append(f"{name} was accepted; expected it refused with {step.expect_error}")
         _collect(result, decisions, no_effect)
+        told.extend(e for e in result.decided if isinstance(e, Escalated | NotificationIssued))
         broken = watch.after(command, result)
         if broken:
             failures.append(f"{name} broke {broken}")
@@ -215,7 +217,7 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
             break
     fired = tuple(dict.fromkeys(d.rule_id for d in decisions if d.fired))
     if not failures:
-        failures.extend(_compare(case, service, decisions, fired, no_effect))
+        failures.extend(_compare(case, service, decisions, fired, no_effect, told_events=told))
     return CaseResult(case, fired, tuple(failures))
 
 
@@ -277,6 +279,8 @@ def _compare(
     decisions: Sequence[Decision],
     fired: Sequence[str],
     no_effect: Mapping[str, str],
+    *,
+    told_events: Sequence[Event] = (),
 ) -> list[str]:
     expect = case.expect
     try:
@@ -297,6 +301,13 @@ def _compare(
     if expect.penalties is not None:
         actual = [converter.unstructure(p) for p in getattr(state, "penalties", ())]
         failures.extend(_penalty_diff(expect.penalties, actual))
+    for what, wanted, kind in (
+        ("escalated", expect.escalated, Escalated),
+        ("notified", expect.notified, NotificationIssued),
+    ):
+        if wanted is not None:
+            told = [converter.unstructure(e) for e in told_events if isinstance(e, kind)]
+            failures.extend(_penalty_diff(wanted, told, what))
     return failures
 
 
@@ -325,13 +336,15 @@ def _why_fired(rule_id: str, decisions: Sequence[Decision]) -> str:
 # --- penalties ---------------------------------------------------------------------------
 
 
-def _penalty_diff(expected: Sequence[Mapping[str, Any]], actual: Sequence[Any]) -> list[str]:
+def _penalty_diff(
+    expected: Sequence[Mapping[str, Any]], actual: Sequence[Any], what: str = "penalties"
+) -> list[str]:
     mismatched = len(expected) != len(actual) or any(
         not _matches(e, a) for e, a in zip(expected, actual, strict=False)
     )
     if not mismatched:
         return []
-    lines = [f"{'penalties':<10} expected {len(expected)}, actual {len(actual)}"]
+    lines = [f"{what:<10} expected {len(expected)}, actual {len(actual)}"]
     for index in range(max(len(expected), len(actual))):
         want = _penalty_text(expected[index]) if index < len(expected) else _NOTHING
         got = _penalty_text(actual[index]) if index < len(actual) else _NOTHING

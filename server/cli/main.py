@@ -18,6 +18,7 @@ import grpc
 
 from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
+from sqm.domain.action_table import action_table
 from sqm.domain.errors import InvalidCommand
 from sqm.rules import PackInvalid
 from sqm.server.api.grpc_server import create_server, follow_storage, set_serving, stop_serving
@@ -162,6 +163,11 @@ def _parser() -> argparse.ArgumentParser:
     diagram = commands.add_parser(
         "lifecycle", help="print the supplier lifecycle as a Mermaid state diagram"
     )
+    diagram.add_argument(
+        "--actions",
+        action="store_true",
+        help="print instead what each rule action does in each state (a Markdown table)",
+    )
     diagram.set_defaults(handler=_lifecycle_command)
 
     add_signoff_commands(add_policy_commands(commands))
@@ -227,8 +233,8 @@ def _pack_problem(folder: Path | None, error: PackInvalid | InvalidCommand) -> s
     return f"{where}: {problems[0]}{suffix}"
 
 
-def _lifecycle_command(_: argparse.Namespace) -> int:
-    sys.stdout.write(lifecycle.mermaid())
+def _lifecycle_command(args: argparse.Namespace) -> int:
+    sys.stdout.write(action_table() if args.actions else lifecycle.mermaid())
     return 0
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import attrs
 import pytest
 
+from sqm.domain.actions import act_on
+from sqm.domain.events import PenaltyAssessed
 from sqm.domain.model import (
     Action,
     Breach,
@@ -38,6 +40,7 @@ from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
 from sqm.rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE
 from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS, EngineValue, rules_engine
 from sqm.rules.sla import shortfall
+from tests.commands import default_pack_variant
 
 pytestmark = pytest.mark.integration
 
@@ -201,7 +204,8 @@ def test_a_breach_inside_the_grace_period_is_not_credited(policy: CompiledPolicy
     _, context = measured(policy, young, 99.9)
     evaluation = policy.evaluate(context)
     assert fired(evaluation) == {}
-    (why,) = policy.why_not(context, Action.ASSESS_PENALTY)
+    why, inspection = policy.why_not(context, Action.ASSESS_PENALTY)
+    assert (why.rule_id, inspection.rule_id) == ("PEN-001", "PEN-002")
     assert why.conditions[0] == ConditionOutcome("in_grace", "==", False, True, held=False)
     assert why.message.startswith("No service credit: breach severity minor, in grace true")
 
@@ -264,14 +268,16 @@ def test_one_unhappy_survey_is_not_a_trend(policy: CompiledPolicy) -> None:
 
 
 def test_a_failed_inspection_opens_a_review(policy: CompiledPolicy) -> None:
-    """MON-005 fires on a failed inspection and counts the failures of the last 90 days."""
+    """MON-005 fires on a failed inspection and counts the failures of the last 90 days;
+    PEN-002 enters its fixed penalty.
+    """
     inspections = (
         Observation(NOW - timedelta(days=40), 0.0, passed=False),
         Observation(NOW, 0.0, passed=False),
     )
     state = contracted(policy, inspections=inspections)
     evaluation = policy.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "inspection"))
-    assert fired(evaluation) == {"MON-005": Action.OPEN_REVIEW}
+    assert fired(evaluation) == {"MON-005": Action.OPEN_REVIEW, "PEN-002": Action.ASSESS_PENALTY}
     assert decision(evaluation, "MON-005").message == (
         "Inspection failed (2 failed in the last 90 days): review opened"
     )
@@ -441,9 +447,11 @@ def test_why_not_qualified_lists_the_failing_conditions_first(policy: CompiledPo
 
 
 def test_why_not_is_empty_when_the_action_was_asked_for(policy: CompiledPolicy) -> None:
-    """When a rule with the action fired, there is nothing to explain."""
+    """A rule with the action that fired is not explained: PEN-001 credited the breach, and
+    only PEN-002 (a failed inspection's fixed penalty) is left to say why not.
+    """
     _, context = measured(policy, contracted(policy), 99.2)
-    assert [d.rule_id for d in policy.why_not(context, Action.ASSESS_PENALTY)] == []
+    assert [d.rule_id for d in policy.why_not(context, Action.ASSESS_PENALTY)] == ["PEN-002"]
 
 
 # --- facts reaching the engine --------------------------------------------------------------
@@ -523,3 +531,53 @@ def test_a_stage_at_the_engine_limit_fires_every_rule(tmp_path: Path) -> None:
     state = SupplierState("acme", "Acme", ServiceCategory.SOFTWARE)
     evaluation = at_limit.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "self_check"))
     assert len(evaluation.fired) == count
+
+
+# --- penalty rates per category and metric ------------------------------------------------
+
+NETWORK_AVAILABILITY_RATE = """
+  - id: PEN-010
+    stage: monitoring
+    title: Network services pay 8% for an availability breach
+    when:
+      all:
+        - {fact: category, op: "==", value: network_services}
+        - {fact: metric, op: "==", value: availability}
+        - {fact: breach_severity_rank, op: ">=", value: 1}
+        - {fact: in_grace, op: "==", value: false}
+    then: {action: assess_penalty, amount: {percent_of_monthly_fee: 8}}
+    message: "Availability breach of a network service: 8% of the monthly fee"
+"""
+
+
+@pytest.mark.parametrize(
+    ("category", "credits"),
+    [
+        (ServiceCategory.NETWORK_SERVICES, [("PEN-010", "8000.00")]),
+        (ServiceCategory.SOFTWARE, [("PEN-001", "5000.00")]),
+    ],
+)
+def test_a_penalty_rule_can_set_its_own_rate_for_a_category_and_metric(
+    tmp_path: Path, category: ServiceCategory, credits: list[tuple[str, str]]
+) -> None:
+    """PEN-001 leaves network services' availability to PEN-010, whose rate is 8%; other
+    categories keep the schedule's 5% for a major breach.
+    """
+    folder = default_pack_variant(
+        tmp_path / "pack",
+        "penalties.yaml",
+        '        - {fact: lifecycle, op: "!=", value: terminated}\n',
+        '        - {fact: lifecycle, op: "!=", value: terminated}\n'
+        '        - {fact: category, op: "!=", value: network_services}\n',
+    )
+    with (folder / "penalties.yaml").open("a", encoding="utf-8") as out:
+        out.write(NETWORK_AVAILABILITY_RATE)
+    variant = load_policy(folder)
+    _, context = measured(variant, contracted(variant, category=category), 99.7)
+    events = act_on(variant.evaluate(context), context, variant)
+    entered = [
+        (e.penalty.rule_id, str(e.penalty.amount.amount))
+        for e in events
+        if isinstance(e, PenaltyAssessed)
+    ]
+    assert entered == credits

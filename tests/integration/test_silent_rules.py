@@ -171,8 +171,8 @@ def no_effect(events: list[Event]) -> dict[str, str]:
         ),
         (
             CREDIT_FOR_INSPECTION,
-            "rule MON-007 can never take effect: assess_penalty needs a breach (a measurement),"
-            " and the rule fires only on inspection records",
+            "rule MON-007 can never take effect: assess_penalty needs a breach (a measurement)"
+            " or an amount stated in the rule, and the rule fires only on inspection records",
         ),
     ],
     ids=["terminate-contracted", "credit-for-inspection"],

@@ -9,21 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 import pytest
 
 from sqm.domain.actions import PRECEDENCE, act_on
-from sqm.domain.commands import CompleteImprovementPlan, SubmitImprovementPlan, SubmitProgressReport
+from sqm.domain.commands import (
+    CompleteImprovementPlan,
+    ReviewOutcome,
+    SubmitImprovementPlan,
+    SubmitProgressReport,
+)
 from sqm.domain.events import (
     DecisionRecorded,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
+    ImprovementPlanRequired,
     LifecycleTransitioned,
+    NotificationIssued,
     PenaltyAssessed,
     RemediationVerified,
     ReminderIssued,
+    ReviewConcluded,
     ReviewOpened,
+    TerminatedForCause,
 )
 from sqm.domain.evolve import fold
 from sqm.domain.lifecycle import Trigger
@@ -33,8 +44,10 @@ from sqm.domain.model import (
     CertificateKind,
     Decision,
     FactValue,
+    ImprovementPlan,
     LifecycleState,
     Metric,
+    Money,
     Reminder,
     Review,
     Severity,
@@ -139,7 +152,7 @@ def test_decisions_act_in_precedence_order_whatever_order_they_fired_in() -> Non
         decision(Action.VERIFY_REMEDIATION),
         "no effect: verify_remediation cannot apply in terminated",
     )
-    assert moves(events) == [(Trigger.MISS_IMPROVEMENT_DEADLINE.value, S.REMEDIATION, S.TERMINATED)]
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED)]
 
 
 def test_disqualify_is_first_and_qualify_last_in_the_precedence() -> None:
@@ -160,7 +173,7 @@ LIFECYCLE_ACTIONS = [
     (Action.QUALIFY, S.CANDIDATE, Trigger.QUALIFY, S.QUALIFIED),
     (Action.DISQUALIFY, S.CANDIDATE, Trigger.DISQUALIFY, S.TERMINATED),
     (Action.REVOKE_QUALIFICATION, S.QUALIFIED, Trigger.REVOKE_QUALIFICATION, S.CANDIDATE),
-    (Action.TERMINATE, S.UNDER_REVIEW, Trigger.FAIL_REVIEW, S.TERMINATED),
+    (Action.TERMINATE, S.UNDER_REVIEW, Trigger.TERMINATE_FOR_CAUSE, S.TERMINATED),
 ]
 
 
@@ -200,9 +213,12 @@ def test_a_lifecycle_action_with_no_move_from_the_state_is_recorded_as_having_no
     assert no_effect(events) == [f"no effect: {action} cannot apply in {lifecycle}"]
 
 
-def test_terminating_in_remediation_records_the_missed_deadline() -> None:
-    """From remediation, terminate means the plan's deadline was missed; the plan is dropped."""
-    events = act(supplier_in(S.REMEDIATION), decision(Action.TERMINATE))
+def test_terminating_in_remediation_after_the_plans_deadline_records_the_missed_deadline() -> None:
+    """The plan fell due on day 24 and is not done: on day 40 the deadline was missed."""
+    state = supplier_in(S.REMEDIATION)
+    assert state.plan is not None
+    assert state.plan.due_at < NOW
+    events = act(state, decision(Action.TERMINATE))
     assert events[1:] == [
         ImprovementDeadlineMissed(NOW),
         LifecycleTransitioned(
@@ -215,11 +231,61 @@ def test_terminating_in_remediation_records_the_missed_deadline() -> None:
     ]
 
 
-def test_terminating_under_review_fails_the_review_without_a_missed_deadline() -> None:
-    """From under review, terminate is a failed review: no ImprovementDeadlineMissed."""
+def test_terminating_in_remediation_before_the_plans_deadline_is_for_cause() -> None:
+    """A critical breach on day 10 ends the contract for its cause, not as a missed deadline."""
+    state = supplier_in(S.REMEDIATION)
+    assert state.plan is not None
+    early = T0 + 10 * DAY
+    assert early < state.plan.due_at
+    events = act(state, decision(Action.TERMINATE, "MON-009"), now=early)
+    assert not any(isinstance(e, ImprovementDeadlineMissed) for e in events)
+    assert events[1:] == [
+        TerminatedForCause(early, "MON-009", "terminate because the test says so"),
+        LifecycleTransitioned(
+            early, Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED, "rule MON-009"
+        ),
+    ]
+
+
+def test_terminating_in_remediation_with_a_completed_plan_is_for_cause() -> None:
+    """A plan delivered, even after its due date, was not missed: the rule's cause ends it."""
+    events = act(completed(supplier_in(S.REMEDIATION)), decision(Action.TERMINATE))
+    assert isinstance(events[1], TerminatedForCause)
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.REMEDIATION, S.TERMINATED)]
+
+
+def test_terminating_under_review_is_for_cause_without_a_missed_deadline() -> None:
+    """From under review, terminate records the rule and its ground; the review is closed."""
     events = act(supplier_in(S.UNDER_REVIEW), decision(Action.TERMINATE))
     assert not any(isinstance(e, ImprovementDeadlineMissed) for e in events)
-    assert moves(events) == [(Trigger.FAIL_REVIEW.value, S.UNDER_REVIEW, S.TERMINATED)]
+    assert events[1] == TerminatedForCause(NOW, "t.terminate", "terminate because the test says so")
+    assert moves(events) == [(Trigger.TERMINATE_FOR_CAUSE.value, S.UNDER_REVIEW, S.TERMINATED)]
+    after = fold(events, supplier_in(S.UNDER_REVIEW))
+    assert after is not None
+    assert (after.lifecycle, after.review, after.plan) == (S.TERMINATED, None, None)
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "old_events"),
+    [
+        (S.REMEDIATION, [ImprovementDeadlineMissed(T0 + 10 * DAY)]),
+        (S.UNDER_REVIEW, []),
+    ],
+    ids=["missed-deadline-in-remediation", "failed-review"],
+)
+def test_terminations_recorded_before_termination_for_cause_still_fold(
+    lifecycle: LifecycleState, old_events: list[Event]
+) -> None:
+    """Streams written by earlier versions (a rule's termination recorded as a missed deadline,
+    or as a failed review) replay to the same terminated supplier.
+    """
+    trigger = Trigger.MISS_IMPROVEMENT_DEADLINE if old_events else Trigger.FAIL_REVIEW
+    at = T0 + 10 * DAY
+    moved = LifecycleTransitioned(at, trigger.value, lifecycle, S.TERMINATED, "rule MON-9")
+    recorded = [DecisionRecorded(at, decision(Action.TERMINATE)), *old_events, moved]
+    after = fold(recorded, supplier_in(lifecycle))
+    assert after is not None
+    assert after.lifecycle is S.TERMINATED
 
 
 def test_a_blacklisted_candidate_is_never_qualified_by_a_rule() -> None:
@@ -287,6 +353,121 @@ def test_open_review_outside_contracted_is_recorded_as_having_no_effect(
     assert no_effect(events) == [f"no effect: open_review cannot apply in {lifecycle}"]
 
 
+# --- review outcomes -----------------------------------------------------------------------
+
+
+def test_require_remediation_concludes_the_review_and_requires_a_plan() -> None:
+    """As a review concluded by hand: ReviewConcluded, the move, then the plan with its deadline."""
+    state = supplier_in(S.UNDER_REVIEW)
+    events = act(state, decision(Action.REQUIRE_REMEDIATION), stage=Stage.MONITORING)
+    assert events[1:] == [
+        ReviewConcluded(
+            NOW, ReviewOutcome.REMEDIATION_REQUIRED, "require_remediation because the test says so"
+        ),
+        LifecycleTransitioned(
+            NOW,
+            Trigger.REQUIRE_REMEDIATION.value,
+            S.UNDER_REVIEW,
+            S.REMEDIATION,
+            "rule t.require_remediation",
+        ),
+        ImprovementPlanRequired(NOW, ImprovementPlan(NOW, FakePolicy().plan_due_at(None, NOW), "")),
+    ]
+
+
+def test_require_remediation_on_a_critical_breach_gives_the_critical_deadline() -> None:
+    """The plan is about the breach that fired the rule, due by its severity."""
+    critical = attrs.evolve(BREACH, severity=Severity.CRITICAL)
+    events = act(
+        supplier_in(S.UNDER_REVIEW),
+        decision(Action.REQUIRE_REMEDIATION),
+        stage=Stage.MONITORING,
+        breach=critical,
+    )
+    required = events[-1]
+    assert isinstance(required, ImprovementPlanRequired)
+    assert required.plan.objective_id == "availability"
+    assert required.plan.due_at == FakePolicy().plan_due_at(Severity.CRITICAL, NOW)
+
+
+def test_clear_review_returns_the_supplier_to_contracted() -> None:
+    """A review cleared by rule: ReviewConcluded (cleared) and under_review -> contracted."""
+    state = supplier_in(S.UNDER_REVIEW)
+    events = act(state, decision(Action.CLEAR_REVIEW))
+    assert events[1:] == [
+        ReviewConcluded(NOW, ReviewOutcome.CLEARED, "clear_review because the test says so"),
+        LifecycleTransitioned(
+            NOW, Trigger.CLEAR_REVIEW.value, S.UNDER_REVIEW, S.CONTRACTED, "rule t.clear_review"
+        ),
+    ]
+    after = fold(events, state)
+    assert after is not None
+    assert after.review is None
+
+
+REVIEW_OUTCOMES = [
+    (action, state)
+    for action in (Action.REQUIRE_REMEDIATION, Action.CLEAR_REVIEW)
+    for state in LifecycleState
+    if state is not S.UNDER_REVIEW
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "lifecycle"),
+    REVIEW_OUTCOMES,
+    ids=[f"{a.value}-in-{s.value}" for a, s in REVIEW_OUTCOMES],
+)
+def test_a_review_outcome_outside_a_review_has_no_effect(
+    action: Action, lifecycle: LifecycleState
+) -> None:
+    """No review open, nothing to conclude: recorded saying so."""
+    events = act(supplier_in(lifecycle), decision(action))
+    assert no_effect(events) == [f"no effect: {action} cannot apply in {lifecycle}"]
+
+
+# --- escalate and notify ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lifecycle", list(LifecycleState))
+def test_an_escalation_is_recorded_with_its_role_and_message_in_every_state(
+    lifecycle: LifecycleState,
+) -> None:
+    """Escalated names the rule, the role and the message; nothing else changes."""
+    parameters = {"to": "procurement_director", "message": "two critical breaches"}
+    events = act(supplier_in(lifecycle), decision(Action.ESCALATE, "MON-011", parameters))
+    assert events[1:] == [
+        Escalated(NOW, "MON-011", "procurement_director", "two critical breaches")
+    ]
+
+
+def test_a_notification_without_a_message_sends_the_rules_message() -> None:
+    """The rule's own message is the default."""
+    events = act(supplier_in(S.CONTRACTED), decision(Action.NOTIFY, parameters={"to": "noc"}))
+    assert events[1:] == [
+        NotificationIssued(NOW, "t.notify", "noc", "notify because the test says so")
+    ]
+
+
+def test_an_escalation_after_a_termination_still_goes_out() -> None:
+    """Terminate acts first; the escalation that came with it is not lost."""
+    escalate = decision(Action.ESCALATE, parameters={"to": "director"})
+    events = act(supplier_in(S.UNDER_REVIEW), escalate, decision(Action.TERMINATE))
+    assert [type(e) for e in events] == [
+        DecisionRecorded,
+        TerminatedForCause,
+        LifecycleTransitioned,
+        DecisionRecorded,
+        Escalated,
+    ]
+
+
+def test_an_escalation_naming_no_role_has_no_effect() -> None:
+    """A hand-built decision without ``to`` (the loader refuses such a rule) tells nobody."""
+    events = act(supplier_in(S.CONTRACTED), decision(Action.ESCALATE))
+    assert no_effect(events) == ["no effect: escalate names no role to tell"]
+
+
 # --- verify_remediation ---------------------------------------------------------------------
 
 
@@ -352,6 +533,51 @@ def test_two_penalty_rules_enter_two_numbered_credits() -> None:
         (f"{SID}/penalty-1", "t.credit"),
         (f"{SID}/penalty-2", "t.repeat-credit"),
     ]
+
+
+def test_a_penalty_with_a_stated_amount_needs_no_breach() -> None:
+    """A fixed amount for a failed inspection enters the ledger, without an objective."""
+    context = DecisionContext(
+        Stage.MONITORING, supplier_in(S.CONTRACTED), NOW, record_kind="inspection"
+    )
+    fixed = decision(Action.ASSESS_PENALTY, "PEN-002", {"amount.fixed": "3000.00"})
+    events = act_on(Evaluation("test-v1", fired=(fixed,)), context, FakePolicy())
+    (assessed,) = [e for e in events if isinstance(e, PenaltyAssessed)]
+    assert (assessed.penalty.amount, assessed.penalty.rule_id) == (
+        Money(Decimal("3000.00"), "CNY"),
+        "PEN-002",
+    )
+    assert (assessed.penalty.kind, assessed.penalty.objective_id) == ("service_credit", "")
+    assert assessed.basis == "rule PEN-002 (assess_penalty because the test says so)"
+
+
+def test_a_percentage_penalty_on_a_breach_keeps_the_breachs_objective() -> None:
+    """1.5% of the 100,000.00 CNY fee, for the availability breach that fired it."""
+    percent = decision(Action.ASSESS_PENALTY, parameters={"amount.percent_of_monthly_fee": "1.5"})
+    events = act(supplier_in(S.CONTRACTED), percent, stage=Stage.MONITORING, breach=BREACH)
+    (assessed,) = [e for e in events if isinstance(e, PenaltyAssessed)]
+    assert assessed.penalty.amount == Money(Decimal("1500.00"), "CNY")
+    assert assessed.penalty.objective_id == "availability"
+
+
+def test_a_stated_penalty_on_the_deadline_check_is_entered_once_a_period() -> None:
+    """A missed report stays missed at every tick: it costs its amount once in the month."""
+    fixed = decision(Action.ASSESS_PENALTY, "DL-011", {"amount.fixed": "2000.00"})
+    state = supplier_in(S.CONTRACTED)
+    first = act(state, fixed)
+    assert len([e for e in first if isinstance(e, PenaltyAssessed)]) == 1
+    charged = fold(first, state)
+    assert charged is not None
+    assert act(charged, fixed, now=NOW + DAY) == []
+    next_month = act(charged, fixed, now=NOW + 31 * DAY)
+    assert len([e for e in next_month if isinstance(e, PenaltyAssessed)]) == 1
+
+
+def test_a_fixed_amount_in_another_currency_has_no_effect() -> None:
+    """Nothing is converted: the decision says why."""
+    usd = decision(Action.ASSESS_PENALTY, parameters={"amount.fixed": "700.00 USD"})
+    events = act(supplier_in(S.CONTRACTED), usd, stage=Stage.MONITORING, breach=BREACH)
+    assert no_effect(events) == ["no effect: assess_penalty states USD, the contract is in CNY"]
 
 
 # --- remind ---------------------------------------------------------------------------------

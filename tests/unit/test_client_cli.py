@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from sqm.client.cli import add_client_commands, connection
-from sqm.client.cli_output import error_text, table
+from sqm.client.cli_output import error_text, events_text, table
 from sqm.client.connection import DEFAULT_SERVER, TlsFilesInvalid, connection_from
 from sqm.client.csv_import import (
     CsvInvalid,
@@ -24,6 +24,7 @@ from sqm.client.csv_import import (
     read_measurements,
 )
 from sqm.client.errors import BadField, SqmError
+from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 
 HEADER = "supplier_id,objective_id,value,unit,period_start,period_end,occur_time,request_id\n"
@@ -319,3 +320,16 @@ def test_a_refusal_naming_no_row_stops_the_import() -> None:
     with pytest.raises(SqmError) as raised:
         import_rows(FakeUploader(denied), _rows(1))
     assert raised.value is denied
+
+
+def test_an_escalation_in_the_history_says_whom_it_told_what() -> None:
+    """Under the event's row: the notice's kind, role, rule and message."""
+    event = pb.SupplierEvent(
+        version=7,
+        type="Escalated",
+        notice=pb.RoleNotice(
+            kind="escalated", to="procurement_director", message="2 in 30 days", rule_id="MON-011"
+        ),
+    )
+    lines = events_text([event]).splitlines()
+    assert lines[-1] == "    escalated to procurement_director by MON-011: 2 in 30 days"

@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from sqm.domain.model import (
+    AmountBasis,
     Breach,
     Contract,
     Metric,
@@ -21,11 +22,17 @@ from sqm.domain.model import (
     Penalty,
     ServiceCategory,
     Severity,
+    StatedAmount,
     SupplierState,
 )
 from sqm.rules import default_pack_dir, load_pack
 from sqm.rules.model import CreditSchedule
-from sqm.rules.penalties import cents, quote_compensation, quote_service_credit
+from sqm.rules.penalties import (
+    cents,
+    quote_compensation,
+    quote_service_credit,
+    quote_stated_credit,
+)
 
 NOW = datetime(2025, 6, 20, 12, 0, tzinfo=UTC)  # ledger period 2025-06
 FEE = Money(Decimal("100000.00"), "CNY")
@@ -295,3 +302,58 @@ def test_cents_rounds_half_up() -> None:
         Decimal("-0.01"),
         Decimal("2.68"),
     ]
+
+
+# --- amounts a rule states ------------------------------------------------------------------
+
+FIXED_5000 = StatedAmount(AmountBasis.FIXED, Decimal("5000.00"))
+
+
+def test_a_fixed_amount_is_entered_as_stated(schedule: CreditSchedule) -> None:
+    """5000.00 CNY whatever the fee, with the rule's ground in the basis, within the caps."""
+    quote = quote_stated_credit(schedule, supplier(), FIXED_5000, "a failed inspection", now=NOW)
+    assert (quote.amount, quote.cap_applied) == (Money(Decimal("5000.00"), "CNY"), "")
+    assert quote.basis.startswith("fixed amount 5000.00 CNY for a failed inspection; within")
+
+
+def test_a_percentage_is_of_the_monthly_fee_rounded_half_up() -> None:
+    """2.345% of 100,000.00 is 2345.00; of 12,345.67 it is 289.51 (289.505... half up)."""
+    stated = StatedAmount(AmountBasis.PERCENT_OF_MONTHLY_FEE, Decimal("2.345"))
+    terms = contract(fee=Money(Decimal("12345.67"), "CNY"))
+    assert quote_stated_credit(None, supplier(), stated, "x", now=NOW).amount.amount == Decimal(
+        "2345.00"
+    )
+    quote = quote_stated_credit(None, supplier(terms=terms), stated, "x", now=NOW)
+    assert quote.amount.amount == Decimal("289.51")
+    assert quote.basis == "2.345% of the monthly fee 12345.67 CNY for x = 289.51 CNY"
+
+
+def test_stated_amounts_and_schedule_credits_share_the_period_cap(
+    schedule: CreditSchedule,
+) -> None:
+    """18,000 of schedule credits in June leave 2,000 for a fixed 5,000."""
+    ledger = (credit("10000.00"), credit("8000.00"))
+    quote = quote_stated_credit(schedule, supplier(penalties=ledger), FIXED_5000, "x", now=NOW)
+    assert (quote.amount.amount, quote.cap_applied) == (Decimal("2000.00"), "period")
+
+
+def test_a_schedule_credit_after_stated_amounts_is_capped_by_them(
+    schedule: CreditSchedule,
+) -> None:
+    """Stated amounts count against the cap a breach's credit meets later: all credits together."""
+    stated = Penalty(
+        "P-fixed", "service_credit", "C-1", Money(Decimal("19000.00"), "CNY"), "2025-06",
+        "PEN-002", "", NOW,
+    )  # fmt: skip
+    current = breach(Severity.CRITICAL)
+    quote = quote_service_credit(
+        schedule, supplier(breaches=(current,), penalties=(stated,)), current, NOW
+    )
+    assert (quote.amount.amount, quote.cap_applied) == (Decimal("1000.00"), "period")
+
+
+def test_a_fixed_amount_in_another_currency_is_refused() -> None:
+    """The rule said USD; the contract is in CNY: nothing is converted."""
+    stated = StatedAmount(AmountBasis.FIXED, Decimal("700.00"), "USD")
+    with pytest.raises(ValueError, match="a fixed amount in USD for a contract in CNY"):
+        quote_stated_credit(None, supplier(), stated, "x", now=NOW)

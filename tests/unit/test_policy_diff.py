@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from sqm.rules import load_pack
+from sqm.rules import default_pack_dir, load_pack
 from sqm.rules.tooling.diff import diff_packs
 from tests.policy_fixtures import write_pack
 
@@ -175,3 +175,20 @@ def test_a_changed_action_parameter_is_named(old_pack: Path) -> None:
     )
 
     assert diff_packs(before, after) == ["QUAL-001: reminder changed from 'a' to 'b'"]
+
+
+def test_an_added_rule_shows_its_actions_parameters(tmp_path: Path) -> None:
+    """An added escalation names its role (not its long message); a penalty its amount."""
+    folder = shutil.copytree(default_pack_dir(), tmp_path / "mine")
+    with (folder / "monitoring.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            "\n  - id: MON-099\n    stage: monitoring\n    title: Tell the NOC\n"
+            "    when: {all: [{fact: breach_severity_rank, op: '>=', value: 3}]}\n"
+            "    then: {action: notify, to: noc_lead, message: critical}\n"
+            "    message: critical\n"
+        )
+    lines = diff_packs(load_pack(default_pack_dir()), load_pack(folder))
+    assert (
+        "MON-099 added: Tell the NOC (monitoring; notify to 'noc_lead' when"
+        " breach_severity_rank >= 3)"
+    ) in lines

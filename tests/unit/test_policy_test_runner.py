@@ -241,3 +241,39 @@ def test_the_tests_folder_is_not_part_of_the_packs_version(pack: Path) -> None:
     rules = pack / "qualification.yaml"
     rules.write_text(rules.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert load_pack(pack).version != before
+
+
+TWO_CRITICAL_BREACHES = """\
+format: sqm.policy-test/v1
+cases:
+  - name: escalated
+    supplier: nx-critical
+    start: {from: contracted, category: network_equipment, at: 2026-01-06T09:00:00Z}
+    commands:
+      - {type: RecordMeasurement, objective_id: availability, value: 99.0, unit: percent,
+         period_start: 2026-02-01T00:00:00Z, period_end: 2026-03-01T00:00:00Z,
+         occurred_at: 2026-03-01T12:00:00Z}
+      - {type: RecordMeasurement, objective_id: availability, value: 99.0, unit: percent,
+         period_start: 2026-03-01T00:00:00Z, period_end: 2026-03-10T00:00:00Z,
+         occurred_at: 2026-03-10T12:00:00Z}
+    expect: {escalated: [ESCALATED], notified: []}
+"""
+
+
+@pytest.mark.parametrize(
+    ("escalated", "passes"),
+    [("{rule_id: MON-012, to: procurement_director}", True), ("{to: ceo}", False)],
+)
+def test_a_case_checks_the_escalations_recorded(
+    tmp_path: Path, escalated: str, passes: bool
+) -> None:
+    """``escalated`` lists the escalations in order, each given field matching."""
+    path = tmp_path / "escalated.yaml"
+    path.write_text(TWO_CRITICAL_BREACHES.replace("ESCALATED", escalated), encoding="utf-8")
+
+    (result,) = run_pack_tests(default_pack_dir(), [path]).results
+
+    assert result.passed is passes
+    if not passes:
+        assert result.failures[0] == "escalated  expected 1, actual 1"
+        assert "expected to=ceo" in result.failures[1]

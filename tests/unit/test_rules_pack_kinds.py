@@ -571,20 +571,23 @@ def test_an_unknown_action_parameter_is_refused(tmp_path: Path) -> None:
     )
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert error.line == line_of(monitoring, "severity: major}")
-    assert "unknown key 'severity'; expected one of: action, reminder" in error.message
+    assert (
+        "unknown key 'severity'; expected one of: action, amount, message, reminder, to"
+        in error.message
+    )
 
 
 @pytest.mark.parametrize(
     ("stage_line", "action", "allowed"),
     [
         ("stage: monitoring", "qualify", "open_review, assess_penalty, terminate, remind"),
-        ("stage: deadlines", "assess_penalty", "revoke_qualification, open_review, terminate"),
+        ("stage: deadlines", "disqualify", "revoke_qualification, open_review, assess_penalty"),
     ],
 )
 def test_an_action_not_allowed_at_its_stage_is_refused(
     tmp_path: Path, stage_line: str, action: str, allowed: str
 ) -> None:
-    """Qualify only at qualification; penalties only for a breach (monitoring)."""
+    """Qualify and disqualify only at qualification."""
     index = MONITORING.index(stage_line)
     then = MONITORING.index("then: {action:", index)
     end = MONITORING.index("}", then)

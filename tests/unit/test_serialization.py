@@ -23,6 +23,7 @@ from sqm.domain.events import (
     DecisionRecorded,
     DeliverableAccepted,
     DocumentArchived,
+    Escalated,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -35,6 +36,7 @@ from sqm.domain.events import (
     MeasurementRecorded,
     MilestoneCompleted,
     NoticeAcknowledged,
+    NotificationIssued,
     PenaltyAssessed,
     PenaltyDisputed,
     PenaltyDisputeDecided,
@@ -52,6 +54,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TerminatedForCause,
     TicketResolutionMissed,
     TrainingRecorded,
     event_type,
@@ -179,6 +182,9 @@ EXAMPLE_EVENTS: list[Event] = [
     ImprovementPlanCompleted(T0, "all measures in place"),
     RemediationVerified(T0, "clean 30-day window"),
     ImprovementDeadlineMissed(T0),
+    TerminatedForCause(T0, "MON-009", "critical breach of availability during remediation"),
+    Escalated(T0, "MON-011", "procurement_director", "两次严重违约 in 30 days"),
+    NotificationIssued(T0, "MON-008", "supplier", "inspection failed"),
     ReminderIssued(
         T0, Reminder.IMPROVEMENT_PLAN_DUE, "improvement_plan_due:2025-03-08T09:30:15+00:00", "due"
     ),

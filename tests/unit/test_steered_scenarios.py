@@ -18,7 +18,10 @@ def test_the_targets_are_the_packs_own_numbers() -> None:
     """Windows with their rule thresholds and the invariant's count, caps, deadlines, marks."""
     targets = sc.pack_targets(DEFAULT)
 
-    assert targets.bursts == (sc.Burst(3, 30.0, Severity.MAJOR),)  # MON-002 and INV-006 agree
+    assert targets.bursts == (
+        sc.Burst(2, 30.0, Severity.CRITICAL),  # MON-012
+        sc.Burst(3, 30.0, Severity.MAJOR),  # MON-002 and INV-006 agree
+    )
     assert targets.grace_days == (0.0, 30.0, 90.0)
     assert dict(targets.credit_percents) == {
         Severity.MINOR: 2.0, Severity.MAJOR: 5.0, Severity.CRITICAL: 10.0,
@@ -51,6 +54,7 @@ def test_an_edited_pack_moves_its_targets(tmp_path: Path) -> None:
     targets = sc.pack_targets(load_pack(folder))
 
     assert set(targets.bursts) == {
+        sc.Burst(2, 30.0, Severity.CRITICAL),
         sc.Burst(3, 30.0, Severity.MAJOR), sc.Burst(4, 30.0, Severity.MAJOR),
     }  # fmt: skip
     assert targets.period_percents == (20.0, 30.0)  # the invariant's promise and the schedule's

@@ -588,6 +588,26 @@ class Decision(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ParametersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     RULE_ID_FIELD_NUMBER: _builtins.int
     RULE_TITLE_FIELD_NUMBER: _builtins.int
     RULE_FILE_FIELD_NUMBER: _builtins.int
@@ -598,6 +618,7 @@ class Decision(_message.Message):
     MESSAGE_FIELD_NUMBER: _builtins.int
     FACTS_FIELD_NUMBER: _builtins.int
     CONDITIONS_FIELD_NUMBER: _builtins.int
+    PARAMETERS_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
     rule_title: _builtins.str
     rule_file: _builtins.str
@@ -614,6 +635,13 @@ class Decision(_message.Message):
 
     @_builtins.property
     def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConditionOutcome]: ...
+    @_builtins.property
+    def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The action's parameters from the rule file: `reminder` for remind, `to` and
+        the rendered `message` for escalate and notify, `amount.fixed` or
+        `amount.percent_of_monthly_fee` for assess_penalty.
+        """
+
     def __init__(
         self,
         *,
@@ -627,10 +655,11 @@ class Decision(_message.Message):
         message: _builtins.str = ...,
         facts: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
         conditions: _abc.Iterable[Global___ConditionOutcome] | None = ...,
+        parameters: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "conditions", b"conditions", "facts", b"facts", "fired", b"fired", "message", b"message", "policy_version", b"policy_version", "rule_file", b"rule_file", "rule_id", b"rule_id", "rule_line", b"rule_line", "rule_title", b"rule_title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "conditions", b"conditions", "facts", b"facts", "fired", b"fired", "message", b"message", "parameters", b"parameters", "policy_version", b"policy_version", "rule_file", b"rule_file", "rule_id", b"rule_id", "rule_line", b"rule_line", "rule_title", b"rule_title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -769,6 +798,7 @@ class SupplierEvent(_message.Message):
     PAYLOAD_FIELD_NUMBER: _builtins.int
     DECISION_FIELD_NUMBER: _builtins.int
     NEED_FIELD_NUMBER: _builtins.int
+    NOTICE_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """The global sequence number across every supplier: the order of the record."""
     supplier: _builtins.str
@@ -800,6 +830,10 @@ class SupplierEvent(_message.Message):
     def decision(self) -> Global___Decision:
         """Set for decision events: the decision, typed."""
 
+    @_builtins.property
+    def notice(self) -> Global___RoleNotice:
+        """Set for Escalated and NotificationIssued events: whom a rule told what."""
+
     def __init__(
         self,
         *,
@@ -817,11 +851,48 @@ class SupplierEvent(_message.Message):
         payload: _struct_pb2.Struct | None = ...,
         decision: Global___Decision | None = ...,
         need: _builtins.str = ...,
+        notice: Global___RoleNotice | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "occur_time", b"occur_time", "payload", b"payload", "record_time", b"record_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "notice", b"notice", "occur_time", b"occur_time", "payload", b"payload", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "need", b"need", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "decision", b"decision", "hash", b"hash", "need", b"need", "notice", b"notice", "occur_time", b"occur_time", "payload", b"payload", "policy_version", b"policy_version", "previous_hash", b"previous_hash", "record_time", b"record_time", "request_id", b"request_id", "sequence", b"sequence", "supplier", b"supplier", "type", b"type", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SupplierEvent: _TypeAlias = SupplierEvent  # noqa: Y015
+
+@_typing.final
+class RoleNotice(_message.Message):
+    """An escalation or a notification a rule issued, for the systems that follow
+    the record (Watch) to route to the role named.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    TO_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"escalated" or "notified"."""
+    to: _builtins.str
+    """The role told, for instance "procurement_director"."""
+    message: _builtins.str
+    """What the rule said, its facts filled in."""
+    rule_id: _builtins.str
+    """The rule that issued it."""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        to: _builtins.str = ...,
+        message: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "message", b"message", "rule_id", b"rule_id", "to", b"to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoleNotice: _TypeAlias = RoleNotice  # noqa: Y015
