@@ -98,6 +98,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Policy
+from sqm.domain.scorecards import scorecards_due
 from sqm.domain.validation import validate, validate_against
 
 __all__ = ["apply", "decide", "decide_and_fold", "fold"]
@@ -537,8 +538,10 @@ def _settle_compensation(
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
     if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
         return []  # nothing runs against candidates' or terminated suppliers' clocks
-    context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
-    return act_on(policy.evaluate(context), context, policy)
+    # Periods close first, so the deadlines' rules see the standing they lead to.
+    closed = scorecards_due(state, policy, command.occurred_at)
+    context = DecisionContext(Stage.DEADLINES, _applied(state, *closed), command.occurred_at)
+    return [*closed, *act_on(policy.evaluate(context), context, policy)]
 
 
 def _reevaluate(

@@ -29,6 +29,7 @@ from sqm.domain.model import (
     ServiceCategory,
     Severity,
 )
+from sqm.domain.scorecard_records import Scorecard
 
 
 @attrs.frozen
@@ -305,6 +306,14 @@ class CompensationSettled:
     note: str = ""
 
 
+@attrs.frozen
+class ScorecardClosed:
+    """A scorecard period ended: every KPI's value and score, and the supplier's standing."""
+
+    occurred_at: datetime
+    scorecard: Scorecard
+
+
 Event = (
     SupplierRegistered
     | QualificationEvidenceSubmitted
@@ -335,6 +344,7 @@ Event = (
     | TrainingRecorded
     | CompensationSettled
     | DocumentArchived
+    | ScorecardClosed
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -369,6 +379,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         TrainingRecorded,
         CompensationSettled,
         DocumentArchived,
+        ScorecardClosed,
     )
 }
 

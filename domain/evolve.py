@@ -36,12 +36,14 @@ from sqm.domain.events import (
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
+    ScorecardClosed,
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
 )
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import Breach, Observation, SupplierState
+from sqm.domain.scorecards import SCORECARDS_KEPT
 
 T = TypeVar("T")
 
@@ -361,3 +363,9 @@ def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
 def _(event: CompensationSettled, state: SupplierState) -> SupplierState:
     settled = state.settlements.get(event.penalty_id, Decimal("0.00")) + event.amount.amount
     return _evolved(state, settlements={**state.settlements, event.penalty_id: settled})
+
+
+@_evolve.register
+def _(event: ScorecardClosed, state: SupplierState) -> SupplierState:
+    kept = (*state.scorecards, event.scorecard)[-SCORECARDS_KEPT:]
+    return _evolved(state, scorecards=kept)

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.scorecard_records import Scorecard
+
 
 class LifecycleState(enum.StrEnum):
     """Where a supplier stands in the operator's process."""
@@ -397,6 +399,8 @@ class SupplierState:
     """Amount settled so far per compensation's penalty id (in the contract's currency)."""
     windows: WindowIndex = attrs.field(factory=WindowIndex)
     """Running aggregates over the history lists (see :class:`WindowIndex`)."""
+    scorecards: tuple[Scorecard, ...] = ()
+    """The latest closed scorecards, oldest first (bounded; the stream keeps them all)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""
