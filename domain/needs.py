@@ -25,6 +25,7 @@ import attrs
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
 from sqm.domain.model import CertificateKind, ServiceCategory, SupplierState
+from sqm.domain.scorecard_records import shortlisting_refusal
 
 NEED_STREAM_PREFIX = "~need/"
 NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -367,7 +368,7 @@ def _ineligibility(need: NeedState, supplier: SupplierState, moment: datetime) -
     missing = need.required_certificates - supplier.valid_certificate_kinds(moment)
     if missing:
         return "it holds no valid " + ", ".join(sorted(k.value for k in missing))
-    return ""
+    return shortlisting_refusal(supplier.scorecards)
 
 
 def _require_covers_shortlist(need: NeedState, ranking: Ranking) -> None:

@@ -7,6 +7,7 @@ so that :mod:`sqm.domain.model` can hold closed scorecards without an import cyc
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
@@ -121,3 +122,16 @@ class Scorecard:
     weights_note: str
     """How the weights of KPIs without data were shared out ("" when all had data)."""
     policy_version: str = ""
+    blocks_shortlisting: bool = False
+    """The standing's effect as the pack declared it when the period closed."""
+
+
+def shortlisting_refusal(scorecards: Sequence[Scorecard]) -> str:
+    """Why the latest of ``scorecards`` keeps its supplier off shortlists ("" if it does not)."""
+    if not scorecards or not scorecards[-1].blocks_shortlisting:
+        return ""
+    latest = scorecards[-1]
+    return (
+        f"its standing is {latest.standing} ({latest.standing_title}), score {latest.score:g}"
+        f" in {latest.period}, and that standing blocks shortlisting"
+    )

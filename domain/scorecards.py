@@ -119,6 +119,7 @@ def close_period(
         kpis=kpis,
         weights_note=note,
         policy_version=policy_version,
+        blocks_shortlisting=standing.blocks_shortlisting if standing else False,
     )
 
 

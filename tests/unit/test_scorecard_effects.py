@@ -1,0 +1,79 @@
+"""What a standing changes: a supplier whose latest scorecard is in a band that blocks
+shortlisting cannot be shortlisted, with the standing named; a later, better period lifts it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sqm.domain.model import (
+    Certificate,
+    CertificateKind,
+    LifecycleState,
+    ServiceCategory,
+    SupplierState,
+)
+from sqm.domain.needs import (
+    NeedPrecondition,
+    OpenNeed,
+    ShortlistSupplier,
+    SupplierShortlisted,
+    decide_need,
+    fold_need,
+)
+from sqm.domain.scorecard_records import Scorecard
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+NETWORK = ServiceCategory.NETWORK_EQUIPMENT
+
+
+def _card(period: str, score: float, standing: str, *, blocks: bool) -> Scorecard:
+    start = datetime(2026, int(period[-2:]), 1, tzinfo=UTC)
+    return Scorecard(
+        period, start, start + timedelta(days=30), score, standing, f"{standing} (标题)", (), "",
+        blocks_shortlisting=blocks,
+    )  # fmt: skip
+
+
+def _contracted(*cards: Scorecard) -> SupplierState:
+    licence = Certificate(
+        CertificateKind.TL_9000, "N-1", "issuer", T0 - timedelta(days=30), T0 + timedelta(days=30)
+    )
+    return SupplierState(
+        "acme", "Acme", NETWORK, LifecycleState.CONTRACTED, certificates=(licence,),
+        scorecards=cards,
+    )  # fmt: skip
+
+
+def _shortlist(supplier: SupplierState) -> list[object]:
+    opened = decide_need(
+        OpenNeed("core-routers", "Core routers", NETWORK, T0, frozenset({CertificateKind.TL_9000})),
+        None,
+        {},
+    )
+    command = ShortlistSupplier("core-routers", "acme", T0)
+    return list(decide_need(command, fold_need(opened, None), {"acme": supplier}))
+
+
+def test_a_standing_that_blocks_shortlisting_refuses_the_supplier_naming_it() -> None:
+    """Latest scorecard poor (blocks shortlisting): refused, the standing and score named."""
+    supplier = _contracted(_card("2026-04", 41.5, "poor", blocks=True))
+
+    with pytest.raises(NeedPrecondition, match=r"standing is poor \(poor \(标题\)\), score 41.5"):
+        _shortlist(supplier)
+
+
+def test_only_the_latest_scorecard_counts() -> None:
+    """Poor in March, fair in April: shortlisted."""
+    supplier = _contracted(
+        _card("2026-03", 41.5, "poor", blocks=True), _card("2026-04", 66.0, "fair", blocks=False)
+    )
+
+    assert [type(e) for e in _shortlist(supplier)] == [SupplierShortlisted]
+
+
+def test_a_supplier_without_scorecards_is_not_blocked() -> None:
+    """No scorecard yet (just qualified, say): nothing to block on."""
+    assert [type(e) for e in _shortlist(_contracted())] == [SupplierShortlisted]
