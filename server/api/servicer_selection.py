@@ -17,6 +17,7 @@ from sqm.server.api.servicer_base import (
     write_view,
 )
 from sqm.server.app.needs import ranked_candidates
+from sqm.server.app.scorecards import suppliers_in_standing
 from sqm.server.app.suppliers import EventFilter
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -63,12 +64,21 @@ class SelectionMethods(ServicerBase):
     async def ListSuppliers(  # noqa: N802
         self, request: api.ListSuppliersRequest, context: Context
     ) -> api.ListSuppliersResponse:
-        """List suppliers in id order."""
+        """List suppliers in id order (only those in ``standing`` when it is given)."""
         view = read_view(request)
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
         # One extra row tells whether another page exists without a second query.
-        states = await self._run(self._service.list_suppliers, str(after), size + 1)
+        if request.standing:
+            states = await self._run(
+                suppliers_in_standing,
+                self._service.list_suppliers,
+                request.standing,
+                str(after),
+                size + 1,
+            )
+        else:
+            states = await self._run(self._service.list_suppliers, str(after), size + 1)
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(
