@@ -124,6 +124,8 @@ class Scorecard:
     policy_version: str = ""
     blocks_shortlisting: bool = False
     """The standing's effect as the pack declared it when the period closed."""
+    closed_at: datetime | None = None
+    """The tick that closed the period (its ``ScorecardClosed`` event's time)."""
 
 
 def shortlisting_refusal(scorecards: Sequence[Scorecard]) -> str:

@@ -85,12 +85,17 @@ def due_periods(
 
 def scorecards_due(state: SupplierState, policy: Policy, now: datetime) -> list[ScorecardClosed]:
     """A ``ScorecardClosed`` for every period of ``state`` that ended by ``now`` unclosed."""
-    spec = policy.scorecard
+    spec, calendar = policy.scorecard, policy.calendar
     if spec is None:
         return []
     return [
-        ScorecardClosed(now, close_period(state, spec, policy.calendar, bounds, policy.version))
-        for bounds in due_periods(state, spec, policy.calendar, now)
+        ScorecardClosed(
+            now,
+            close_period(
+                state, spec, calendar, bounds, policy_version=policy.version, closed_at=now
+            ),
+        )
+        for bounds in due_periods(state, spec, calendar, now)
     ]
 
 
@@ -99,7 +104,9 @@ def close_period(
     spec: ScorecardSpec,
     calendar: Calendar,
     bounds: tuple[datetime, datetime],
+    *,
     policy_version: str = "",
+    closed_at: datetime | None = None,
 ) -> Scorecard:
     """The scorecard of ``state``'s records in the period ``bounds``, under ``spec``."""
     start, end = bounds
@@ -120,6 +127,7 @@ def close_period(
         weights_note=note,
         policy_version=policy_version,
         blocks_shortlisting=standing.blocks_shortlisting if standing else False,
+        closed_at=closed_at,
     )
 
 

@@ -1,8 +1,9 @@
 """End to end: a supplier's month is scored by the default pack when time passes its end.
 
 Through a real ``sqm serve``: a contracted supplier misses two of four availability
-measurements in March 2027 (both penalised); on 1 April the month closes as poor, which keeps
-the supplier off a need's shortlist; April, without a breach, closes as excellent.
+measurements in March 2027 (both penalised); on 1 April the month closes as poor, which opens
+a review (SC-001) and, once the review is cleared, still keeps the supplier off a need's
+shortlist; April, without a breach, closes as excellent.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def _scored_supplier(client: SqmClient, address: str) -> pb.Supplier:
 def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
     database: Path,
 ) -> None:
-    """March: 2 of 4 measurements met, 12.5% of the fee in credits: poor, not shortlisted."""
+    """March: 2 of 4 measurements met, 12.5% of the fee in credits: poor, reviewed, and not
+    shortlisted even once the review is cleared.
+    """
     server = ServerProcess(database, "--tick-seconds", "0", "--drill").start()
     try:
         with SqmClient(server.address) as client:
@@ -53,6 +56,9 @@ def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
             assert not kpis["satisfaction"].has_data
             assert "no data for satisfaction, inspections" in march.weights_note
             assert 0 < march.score < 60
+            assert supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+            assert any(d.rule_id == "SC-001" for d in supplier.latest_decisions)
+            client.conclude_review("acme-net", pb.REVIEW_OUTCOME_CLEARED, occur_time=MARCH_CLOSED)
 
             client.create_need(
                 "core-routers", "Core routers", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
