@@ -17,7 +17,6 @@ from sqm.server.api.servicer_base import (
     write_view,
 )
 from sqm.server.app.needs import ranked_candidates
-from sqm.server.app.scorecards import suppliers_in_standing
 from sqm.server.app.suppliers import EventFilter
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -71,11 +70,7 @@ class SelectionMethods(ServicerBase):
         # One extra row tells whether another page exists without a second query.
         if request.standing:
             states = await self._run(
-                suppliers_in_standing,
-                self._service.list_suppliers,
-                request.standing,
-                str(after),
-                size + 1,
+                self._service.list_suppliers_in_standing, request.standing, str(after), size + 1
             )
         else:
             states = await self._run(self._service.list_suppliers, str(after), size + 1)

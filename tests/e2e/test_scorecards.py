@@ -72,6 +72,9 @@ def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
             poor = [s.supplier_id for s in client.list_suppliers(standing="poor")]
             excellent = [s.supplier_id for s in client.list_suppliers(standing="excellent")]
             assert (poor, excellent) == (["acme-net"], [])
+            with pytest.raises(SqmError) as unknown:
+                list(client.list_suppliers(standing="terrible"))
+            assert unknown.value.code == grpc.StatusCode.INVALID_ARGUMENT
     finally:
         server.kill()
 
