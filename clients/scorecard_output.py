@@ -4,7 +4,9 @@ the latest one's KPIs with how each was computed.
 
 from __future__ import annotations
 
-from sqm.client.cli_output import table
+import unicodedata
+from collections.abc import Sequence
+
 from sqm.v1 import resources_pb2 as pb
 
 TREND_STEP = 0.5
@@ -24,10 +26,12 @@ def scorecards_text(supplier: pb.Supplier) -> str:
     """Every kept scorecard in a table, then the latest one's KPIs."""
     if not supplier.scorecards:
         return f"{supplier.supplier_id}: no closed scorecard yet"
+    oldest = len(supplier.scorecards) - 1
     rows = [
-        (card.period, f"{card.score:g}", trend(card.score_change), _standing(card))
-        for card in supplier.scorecards
-    ]
+        (card.period, f"{card.score:g}", trend(card.score_change) if i < oldest else "-",
+         _standing(card))
+        for i, card in enumerate(supplier.scorecards)
+    ]  # fmt: skip
     latest = supplier.scorecards[0]
     parts = [
         f"{supplier.supplier_id} ({supplier.display_name}): scorecards, latest first",
@@ -53,3 +57,23 @@ def _kpi(kpi: pb.ScorecardKpi) -> tuple[str, str, str, str, str]:
         return (kpi.title, "-", "-", "0", kpi.basis)
     used = f"{kpi.weight_used:.4g}"
     return (kpi.title, f"{kpi.value:g}", f"{kpi.score:g}", used, kpi.basis)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell as a terminal shows it (a Chinese character takes
+    two columns, so KPI titles line up), two spaces apart; the last is not padded.
+    """
+    lines = [list(header), *(list(row) for row in rows)]
+    widths = [max(_width(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(_padded(cell, width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _padded(cell: str, width: int) -> str:
+    return cell + " " * (width - _width(cell))
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -242,7 +242,7 @@ def _penalties(
             and p.period in months
             and p.amount.currency == fee.currency
         ),
-        Decimal(0),
+        Decimal("0.00"),
     )
     share = float(penalised * 100 / fees) if fees > 0 else 0.0
     score = 100.0 * (1 - share / kpi.zero_at_percent)
