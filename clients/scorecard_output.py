@@ -48,7 +48,15 @@ def scorecards_text(supplier: pb.Supplier) -> str:
 def _standing(card: pb.Scorecard) -> str:
     if not card.standing:
         return "not rated"
-    effect = " (blocks shortlisting)" if card.blocks_shortlisting else ""
+    blocked = [
+        name
+        for name, applies in (
+            ("shortlisting", card.blocks_shortlisting),
+            ("award", card.blocks_award),
+        )
+        if applies
+    ]
+    effect = f" (blocks {' and '.join(blocked)})" if blocked else ""
     return f"{card.standing_title}{effect}"
 
 

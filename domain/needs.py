@@ -25,7 +25,7 @@ import attrs
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
 from sqm.domain.model import CertificateKind, ServiceCategory, SupplierState
-from sqm.domain.scorecard_records import shortlisting_refusal
+from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
 
 NEED_STREAM_PREFIX = "~need/"
 NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -321,6 +321,7 @@ def decide_need(
         _require_covers_shortlist(need, command.ranking)
         return [ShortlistRanked(command.occurred_at, command.ranking)]
     if isinstance(command, AwardNeed):
+        _require_awardable(suppliers.get(command.supplier_id), command)
         return [_award(need, command)]
     raise TypeError(f"{type(command).__name__} is decided by the server, with a ranking")
 
@@ -382,6 +383,13 @@ def _require_covers_shortlist(need: NeedState, ranking: Ranking) -> None:
             f"needs/{need.need_id}",
             f"a ranking must cover the whole shortlist {sorted(need.shortlist)}; got {ranked}",
         )
+
+
+def _require_awardable(supplier: SupplierState | None, command: AwardNeed) -> None:
+    why = award_refusal(supplier.scorecards) if supplier is not None else ""
+    if why:
+        subject = f"suppliers/{command.supplier_id}"
+        raise NeedPrecondition(subject, f"{command.supplier_id!r} cannot be awarded: {why}")
 
 
 def _award(need: NeedState, command: AwardNeed) -> NeedAwarded:

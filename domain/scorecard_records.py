@@ -60,6 +60,7 @@ class Standing:
     title: str
     min_score: float
     blocks_shortlisting: bool = False
+    blocks_award: bool = False
 
 
 @attrs.frozen
@@ -126,14 +127,26 @@ class Scorecard:
     """The standing's effect as the pack declared it when the period closed."""
     closed_at: datetime | None = None
     """The tick that closed the period (its ``ScorecardClosed`` event's time)."""
+    blocks_award: bool = False
+    """The standing's effect as declared when the period closed: no need is awarded to it."""
 
 
 def shortlisting_refusal(scorecards: Sequence[Scorecard]) -> str:
     """Why the latest of ``scorecards`` keeps its supplier off shortlists ("" if it does not)."""
     if not scorecards or not scorecards[-1].blocks_shortlisting:
         return ""
-    latest = scorecards[-1]
+    return _blocked(scorecards[-1], "shortlisting")
+
+
+def award_refusal(scorecards: Sequence[Scorecard]) -> str:
+    """Why the latest of ``scorecards`` keeps a need from going to its supplier ("" if not)."""
+    if not scorecards or not scorecards[-1].blocks_award:
+        return ""
+    return _blocked(scorecards[-1], "an award")
+
+
+def _blocked(latest: Scorecard, what: str) -> str:
     return (
         f"its standing is {latest.standing} ({latest.standing_title}), score {latest.score:g}"
-        f" in {latest.period}, and that standing blocks shortlisting"
+        f" in {latest.period}, and that standing blocks {what}"
     )

@@ -128,6 +128,7 @@ def close_period(
         policy_version=policy_version,
         blocks_shortlisting=standing.blocks_shortlisting if standing else False,
         closed_at=closed_at,
+        blocks_award=standing.blocks_award if standing else False,
     )
 
 

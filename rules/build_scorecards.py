@@ -63,6 +63,7 @@ def _standing(item: Mapping[str, Any]) -> Standing:
         title=item["title"],
         min_score=float(item["min_score"]),
         blocks_shortlisting=bool(item.get("blocks_shortlisting", False)),
+        blocks_award=bool(item.get("blocks_award", False)),
     )
 
 

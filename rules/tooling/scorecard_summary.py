@@ -25,7 +25,15 @@ def _kpi(kpi: KpiSpec) -> str:
 
 
 def _standing(standing: Standing) -> str:
-    effect = "; blocks shortlisting" if standing.blocks_shortlisting else ""
+    effects = [
+        name
+        for name, applies in (
+            ("blocks shortlisting", standing.blocks_shortlisting),
+            ("blocks an award", standing.blocks_award),
+        )
+        if applies
+    ]
+    effect = "".join(f"; {name}" for name in effects)
     return f"{standing.id} ({standing.title}): score {standing.min_score:g} or more{effect}"
 
 

@@ -34,6 +34,7 @@ def scorecard(card: Scorecard, score_change: float = 0.0) -> pb.Scorecard:
         policy_version=card.policy_version,
         blocks_shortlisting=card.blocks_shortlisting,
         score_change=round(score_change, 2),
+        blocks_award=card.blocks_award,
     )
     set_time(message.start_time, card.period_start)
     set_time(message.end_time, card.period_end)

@@ -50,7 +50,11 @@ def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
             (march,) = supplier.scorecards
             kpis = {k.kpi_id: k for k in march.kpis}
             assert march.period == "2027-03"
-            assert (march.standing, march.blocks_shortlisting) == ("poor", True)
+            assert (march.standing, march.blocks_shortlisting, march.blocks_award) == (
+                "poor",
+                True,
+                True,
+            )
             assert kpis["sla_attainment"].basis == "2 of 4 measurements met their objective"
             assert kpis["penalties"].value == 12.5
             assert not kpis["satisfaction"].has_data
@@ -96,7 +100,7 @@ def test_the_terminal_shows_the_scorecards_latest_first_with_the_trend(database:
         assert april < march
         assert "↑ +" in lines[april]
         assert "优秀 (excellent)" in lines[april]
-        assert "较差 (poor) (blocks shortlisting)" in lines[march]
+        assert "较差 (poor) (blocks shortlisting and award)" in lines[march]
         assert "2027-04: KPIs" in shown.stdout
         assert "no measurements in the period" in shown.stdout
     finally:

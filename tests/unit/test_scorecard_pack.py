@@ -125,4 +125,5 @@ def test_lint_shows_the_default_packs_scorecard() -> None:
     assert report.scorecard is not None
     lines = scorecard_lines(report.scorecard)
     assert lines[0] == "scorecards: monthly, 4 KPI(s), weights total 100"
-    assert "  standing poor (较差 (poor)): score 0 or more; blocks shortlisting" in lines
+    poor = "  standing poor (较差 (poor)): score 0 or more; blocks shortlisting; blocks an award"
+    assert poor in lines

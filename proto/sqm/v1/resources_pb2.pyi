@@ -847,6 +847,7 @@ class Scorecard(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     BLOCKS_SHORTLISTING_FIELD_NUMBER: _builtins.int
     SCORE_CHANGE_FIELD_NUMBER: _builtins.int
+    BLOCKS_AWARD_FIELD_NUMBER: _builtins.int
     period: _builtins.str
     """`YYYY-MM` for a month, `YYYY-Qn` for a quarter, in the pack's time zone."""
     score: _builtins.float
@@ -865,6 +866,8 @@ class Scorecard(_message.Message):
     """The standing's effect: the supplier cannot be shortlisted for a need."""
     score_change: _builtins.float
     """The score minus the previous kept period's; 0 for the first kept period."""
+    blocks_award: _builtins.bool
+    """The standing's effect: no need can be awarded to the supplier."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """The period is [start_time, end_time)."""
@@ -889,10 +892,11 @@ class Scorecard(_message.Message):
         policy_version: _builtins.str = ...,
         blocks_shortlisting: _builtins.bool = ...,
         score_change: _builtins.float = ...,
+        blocks_award: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_shortlisting", b"blocks_shortlisting", "end_time", b"end_time", "kpis", b"kpis", "period", b"period", "policy_version", b"policy_version", "score", b"score", "score_change", b"score_change", "standing", b"standing", "standing_title", b"standing_title", "start_time", b"start_time", "weights_note", b"weights_note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_award", b"blocks_award", "blocks_shortlisting", b"blocks_shortlisting", "end_time", b"end_time", "kpis", b"kpis", "period", b"period", "policy_version", b"policy_version", "score", b"score", "score_change", b"score_change", "standing", b"standing", "standing_title", b"standing_title", "start_time", b"start_time", "weights_note", b"weights_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
