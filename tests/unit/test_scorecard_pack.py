@@ -4,12 +4,16 @@ one fails to load with every problem at its file, line and column.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sqm.domain.scorecard_records import KpiMeasure, ScorecardPeriod
 from sqm.rules import PackError, PackInvalid, default_pack_dir, load_pack
+from sqm.rules.tooling.diff import diff_packs
 from sqm.rules.tooling.lint import lint_pack
 from sqm.rules.tooling.scorecard_summary import scorecard_lines
+from tests.commands import default_pack_variant
 from tests.policy_fixtures import QUALIFICATION
 
 MANIFEST = """\
@@ -127,3 +131,15 @@ def test_lint_shows_the_default_packs_scorecard() -> None:
     assert lines[0] == "scorecards: monthly, 4 KPI(s), weights total 100"
     poor = "  standing poor (较差 (poor)): score 0 or more; blocks shortlisting; blocks an award"
     assert poor in lines
+
+
+def test_policy_diff_names_a_changed_standing_as_the_file_writes_it(tmp_path: Path) -> None:
+    """A band moved and given an effect: two lines, under ``scorecards``."""
+    fair = "{id: fair, title: 合格 (fair), min_score: 60}"
+    stricter = "{id: fair, title: 合格 (fair), min_score: 65, blocks_shortlisting: true}"
+    variant = default_pack_variant(tmp_path / "pack", "scorecards.yaml", fair, stricter)
+
+    assert diff_packs(load_pack(default_pack_dir()), load_pack(variant)) == [
+        "scorecards.standings[fair].min_score changed from 60 to 65",
+        "scorecards.standings[fair].blocks_shortlisting changed from false to true",
+    ]
