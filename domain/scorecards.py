@@ -68,19 +68,22 @@ def due_periods(
     """The periods of the contract that ended by ``now`` and are not closed yet, oldest first.
 
     Only a supplier under contract has periods; the first is the one the contract starts in,
-    or the one after the latest closed scorecard.
+    or the one after the latest closed scorecard. Each ends where the pack's period does, so
+    a pack that moves from months to quarters scores the rest of the quarter, then quarters.
     """
     contract = state.contract
     if contract is None or state.lifecycle not in lifecycle.UNDER_CONTRACT:
         return
     if state.scorecards:
         start = state.scorecards[-1].period_end
-        end = _months_later(start, spec.period.months, calendar)
     else:
-        start, end = period_bounds(contract.starts_at, spec.period, calendar)
-    while end <= now and start < contract.ends_at:
+        start = period_bounds(contract.starts_at, spec.period, calendar)[0]
+    while start < contract.ends_at:
+        end = period_bounds(start, spec.period, calendar)[1]
+        if end > now:
+            return
         yield start, end
-        start, end = end, _months_later(end, spec.period.months, calendar)
+        start = end
 
 
 def scorecards_due(state: SupplierState, policy: Policy, now: datetime) -> list[ScorecardClosed]:
@@ -114,13 +117,14 @@ def close_period(
     raw = [_kpi(kpi, state, start, end, months) for kpi in spec.kpis]
     kpis, note = _weighted(raw, spec)
     rated = any(k.has_data for k in kpis)
-    score = _clamp(sum(k.score * k.weight_used for k in kpis) / spec.total_weight) if rated else 0.0
+    weighted = sum(k.score * k.weight_used for k in kpis) / spec.total_weight if rated else 0.0
+    score = round(_clamp(weighted), 2)  # rounded first: the standing is the score's, as shown
     standing = spec.standing_of(score) if rated else None
     return Scorecard(
         period=period_label(start, spec.period, calendar),
         period_start=start,
         period_end=end,
-        score=round(score, 2),
+        score=score,
         standing=standing.id if standing else "",
         standing_title=standing.title if standing else "",
         kpis=kpis,

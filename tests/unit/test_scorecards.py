@@ -218,3 +218,17 @@ def test_a_snapshot_written_before_scorecards_existed_reads_back_with_none() -> 
     del data["scorecards"]
 
     assert state_from_dict(data).scorecards == ()
+
+
+def test_a_pack_moving_to_quarters_scores_the_rest_of_the_quarter_then_whole_quarters() -> None:
+    """March and April closed monthly; quarterly from then on: May to June, then Q3."""
+    state = run(
+        _march_records(), AdvanceTime(SID, datetime(2025, 5, 1, tzinfo=UTC)), policy=_policy()
+    )
+    quarterly = FakePolicy(scorecard_spec=attrs.evolve(SPEC, period=ScorecardPeriod.QUARTERLY))
+
+    events = decide(AdvanceTime(SID, datetime(2025, 10, 1, tzinfo=UTC)), state, quarterly)
+
+    closed = [(c.scorecard.period, c.scorecard.period_start.month) for c in _closed(events)]
+    assert [c.period for c in state.scorecards] == ["2025-03", "2025-04"]
+    assert closed == [("2025-Q2", 5), ("2025-Q3", 7)]
