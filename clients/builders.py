@@ -87,8 +87,11 @@ def contract(
     start_time: datetime | None = None,
     end_time: datetime | None = None,
     objectives: Sequence[pb.SlaObjective] = (),
+    need_id: str = "",
 ) -> pb.Contract:
-    """A Contract message; no objectives means the policy's defaults for the category."""
+    """A Contract message; no objectives means the awarded need's standard (``need_id``),
+    else the policy's defaults for the category.
+    """
     return pb.Contract(
         contract_id=contract_id,
         monthly_fee=monthly_fee,
@@ -96,6 +99,7 @@ def contract(
         start_time=timestamp(start_time),
         end_time=timestamp(end_time),
         objectives=list(objectives),
+        need=f"needs/{need_id}" if need_id else "",
     )
 
 

@@ -7,6 +7,7 @@
     sqm supplier list --standing poor        suppliers whose latest scorecard is poor
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
+    sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
 
 Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
 ``--token`` (env SQM_TOKEN), ``--tls-ca FILE`` (turns TLS on), ``--tls-cert``/``--tls-key``
@@ -39,6 +40,7 @@ from sqm.client.connection import (
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
 from sqm.client.scorecard_output import scorecards_text
+from sqm.client.supplier_commands import add_supplier_side_commands
 from sqm.client.watch_command import add_watch_arguments, watch
 from sqm.v1 import resources_pb2 as pb
 
@@ -110,6 +112,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     upload.add_argument("--quiet", action="store_true", help="no progress bar")
     upload.set_defaults(handler=_command(_import))
+    add_supplier_side_commands(commands, flags, _connected)
 
 
 def _connection_flags() -> argparse.ArgumentParser:
@@ -272,6 +275,11 @@ def _import(args: argparse.Namespace) -> int:
     else:
         print(cli_output.import_text(report))
     return OK if report.complete else REFUSED
+
+
+def _connected(handler: Callable[[argparse.Namespace, Connection], int]) -> Handler:
+    """A command of :mod:`sqm.client.supplier_commands`, connected and guarded like ours."""
+    return _command(lambda args: handler(args, _connect(args)))
 
 
 def _connect(args: argparse.Namespace) -> Connection:

@@ -6,7 +6,7 @@ same id, so a retried call is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqm.client.builders import supplier_name, timestamp
@@ -36,13 +36,22 @@ class NeedCalls(RetryingClient):
         category: pb.ServiceCategory.ValueType,
         required_certificates: Iterable[pb.CertificateKind.ValueType] = (),
         *,
+        objectives: Sequence[pb.SlaObjective] = (),
+        quantity: int = 0,
+        budget: pb.Money | None = None,
+        required_by: datetime | None = None,
         occur_time: datetime | None = None,
         request_id: str | None = None,
     ) -> api.CreateNeedResponse:
-        """Open a need for ``category``; shortlisted suppliers must hold every certificate."""
+        """Open a need for ``category``; shortlisted suppliers must hold every certificate.
+        ``objectives`` are its service standard (a contract signed under the award gets them
+        when it names none), with the quantity, budget and required-by date when known.
+        """
         need = api.Need(
-            title=title, category=category, required_certificates=list(required_certificates)
-        )
+            title=title, category=category, required_certificates=list(required_certificates),
+            objectives=list(objectives), quantity=quantity, budget=budget,
+            required_by_time=timestamp(required_by),
+        )  # fmt: skip
         return self._call(self._stub.CreateNeed, api.CreateNeedRequest(
             need_id=need_id, need=need, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(),

@@ -272,13 +272,17 @@ class ProcessCalls(RetryingClient):
         description: str,
         *,
         occur_time: datetime | None = None,
+        loss_time: datetime | None = None,
         request_id: str | None = None,
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
-        """Claim compensation for documented losses (build the amount with ``clients.money``)."""
+        """Claim compensation for documented losses (build the amount with ``clients.money``);
+        ``loss_time`` is when the loss happened (the claim's time when not given).
+        """
         return self._process(self._stub.ClaimCompensation, api.ClaimCompensationRequest(
             name=supplier_name(supplier_id), amount=amount, description=description,
-            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+            occur_time=timestamp(occur_time), loss_time=timestamp(loss_time),
+            request_id=request_id or new_request_id(), view=view,
         ))  # fmt: skip
 
     def record_market_research(
@@ -316,6 +320,38 @@ class ProcessCalls(RetryingClient):
             milestones=[api.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
             responsibilities=responsibilities, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
+
+    def complete_milestone(
+        self,
+        supplier_id: str,
+        milestone: str,
+        note: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> api.ProcessResult:
+        """Record that the supplier completed the kick-off milestone named ``milestone``."""
+        return self._process(self._stub.CompleteMilestone, api.CompleteMilestoneRequest(
+            name=supplier_name(supplier_id), milestone=milestone, note=note,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
+        ))  # fmt: skip
+
+    def accept_deliverable(
+        self,
+        supplier_id: str,
+        milestone: str,
+        note: str = "",
+        *,
+        occur_time: datetime | None = None,
+        request_id: str | None = None,
+        view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+    ) -> api.ProcessResult:
+        """Accept the stage deliverable of the completed milestone ``milestone``."""
+        return self._process(self._stub.AcceptDeliverable, api.AcceptDeliverableRequest(
+            name=supplier_name(supplier_id), milestone=milestone, note=note,
+            occur_time=timestamp(occur_time), request_id=request_id or new_request_id(), view=view,
         ))  # fmt: skip
 
     def submit_resource_plan(

@@ -5,7 +5,8 @@ transient failures with that same id, so a retry never records anything twice. E
 has a deadline. Failures raise :class:`sqm.client.errors.SqmError` with the server's reason.
 The process methods (contract, monitoring, review, improvement, liability) are in
 :mod:`sqm.client.process_calls`, the need methods (shortlist, ranking, award) in
-:mod:`sqm.client.need_calls`; message builders in :mod:`sqm.client.builders`.
+:mod:`sqm.client.need_calls`, the supplier's side (notices, credit disputes) in
+:mod:`sqm.client.supplier_calls`; message builders in :mod:`sqm.client.builders`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import grpc
 from sqm.client.builders import certificate, supplier_name, timestamp
 from sqm.client.need_calls import NeedCalls
 from sqm.client.process_calls import ProcessCalls, new_request_id
+from sqm.client.supplier_calls import SupplierSideCalls
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
@@ -25,7 +27,7 @@ from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 __all__ = ["SqmClient", "certificate", "supplier_name"]
 
 
-class SqmClient(ProcessCalls, NeedCalls):
+class SqmClient(ProcessCalls, NeedCalls, SupplierSideCalls):
     """Client for ``sqm.v1.SupplierService``; use as a context manager to close the channel."""
 
     def __init__(

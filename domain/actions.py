@@ -18,7 +18,7 @@ from datetime import datetime
 
 import attrs
 
-from sqm.domain import lifecycle
+from sqm.domain import lifecycle, milestones
 from sqm.domain.events import (
     DecisionRecorded,
     Event,
@@ -279,6 +279,14 @@ def _reminder_key(reminder: Reminder, s: SupplierState, now: datetime) -> str | 
     if reminder is Reminder.CERTIFICATE_EXPIRY:
         expiries = sorted(c.valid_until for c in latest_valid_certificates(s.certificates, now))
         return f"{reminder}:{expiries[0].isoformat()}" if expiries else None
+    if reminder is Reminder.MILESTONE_DUE:
+        ahead = milestones.next_due(s, now)
+        return f"{reminder}:{ahead.name}:{ahead.due_at.isoformat()}" if ahead else None
+    if reminder is Reminder.TRAINING_DUE:
+        trained = s.last_training_at or (s.contract.starts_at if s.contract else None)
+        return f"{reminder}:{trained.isoformat()}" if trained else None
+    if reminder is Reminder.CONTRACT_EXPIRY:
+        return f"{reminder}:{s.contract.ends_at.isoformat()}" if s.contract else None
     since = s.last_progress_report_at or (s.contract.starts_at if s.contract else None)
     return f"{reminder}:{since.isoformat()}" if since else None
 

@@ -61,6 +61,10 @@ class SignContract:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     objectives: tuple[SlaObjective, ...] = ()
+    need_id: str = ""
+    """The awarded need the contract is signed under; its service standard supplies the
+    objectives when the contract names none (empty: signed without a need).
+    """
 
 
 @attrs.frozen
@@ -146,12 +150,17 @@ class CompleteImprovementPlan:
 
 @attrs.frozen
 class ClaimCompensation:
-    """Compensation for the operator's documented losses caused by the supplier."""
+    """Compensation for the operator's documented losses caused by the supplier.
+
+    ``loss_at`` is when the loss happened (the claim's own time when not given): within the
+    contract's term, and the claim filed within the pack's claim window after it.
+    """
 
     supplier_id: str
     amount: Money
     description: str
     occurred_at: datetime
+    loss_at: datetime | None = None
 
 
 @attrs.frozen
@@ -263,6 +272,26 @@ class RecordKickOff:
 
 
 @attrs.frozen
+class CompleteMilestone:
+    """Record that the supplier reached a milestone agreed at kick-off."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class AcceptDeliverable:
+    """Accept the stage deliverable (阶段性成果) of a completed milestone."""
+
+    supplier_id: str
+    milestone: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
 class SubmitResourcePlan:
     """The resources the supplier commits to the delivery."""
 
@@ -331,6 +360,48 @@ class SettleCompensation:
     note: str = ""
 
 
+@attrs.frozen
+class AcknowledgeNotice:
+    """The supplier confirms it has read a notice addressed to it (a reminder, a review...).
+
+    ``notice_sequence`` is the notice event's global sequence; ``notice_type`` its type, as
+    the record holds it (the application looks the notice up before deciding).
+    """
+
+    supplier_id: str
+    notice_sequence: int
+    notice_type: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class DisputePenalty:
+    """The supplier disputes a service credit in its ledger, on the grounds it states."""
+
+    supplier_id: str
+    penalty_id: str
+    grounds: str
+    occurred_at: datetime
+
+
+class DisputeOutcome(enum.StrEnum):
+    """How the operator decides a supplier's dispute of a service credit."""
+
+    UPHELD = "upheld"  # the credit stands
+    ACCEPTED = "accepted"  # the supplier is right: the credit is reversed
+
+
+@attrs.frozen
+class DecidePenaltyDispute:
+    """The operator decides an open dispute; an accepted one reverses the credit."""
+
+    supplier_id: str
+    penalty_id: str
+    outcome: DisputeOutcome
+    occurred_at: datetime
+    note: str = ""
+
+
 Command = (
     RegisterSupplier
     | SubmitQualificationEvidence
@@ -352,12 +423,17 @@ Command = (
     | ReevaluateQualification
     | RecordMarketResearch
     | RecordKickOff
+    | CompleteMilestone
+    | AcceptDeliverable
     | SubmitResourcePlan
     | OpenProblemTicket
     | ResolveProblemTicket
     | RecordTraining
     | SettleCompensation
     | RecordDocument
+    | AcknowledgeNotice
+    | DisputePenalty
+    | DecidePenaltyDispute
 )
 
 
@@ -384,12 +460,17 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ReevaluateQualification,
         RecordMarketResearch,
         RecordKickOff,
+        CompleteMilestone,
+        AcceptDeliverable,
         SubmitResourcePlan,
         OpenProblemTicket,
         ResolveProblemTicket,
         RecordTraining,
         SettleCompensation,
         RecordDocument,
+        AcknowledgeNotice,
+        DisputePenalty,
+        DecidePenaltyDispute,
     )
 }
 """Every command by its class name: how tools (policy tests, event files) name a command."""

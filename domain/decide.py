@@ -12,14 +12,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqm.domain import lifecycle
+from sqm.domain import contract_term, lifecycle, milestones, tickets
 from sqm.domain.actions import STAGE_STATES, act_on, revoke_unless_qualifying, transition
 from sqm.domain.commands import (
+    AcceptDeliverable,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -97,8 +99,10 @@ from sqm.domain.model import (
     Stage,
     SupplierState,
 )
+from sqm.domain.needs import NeedPrecondition
 from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.scorecards import scorecards_due
+from sqm.domain.supplier_side import HANDLERS as SUPPLIER_SIDE_HANDLERS
 from sqm.domain.validation import validate, validate_against
 
 __all__ = ["apply", "decide", "decide_and_fold", "fold"]
@@ -154,6 +158,10 @@ def _require(state: SupplierState, allowed: frozenset[LifecycleState], action: s
         raise IllegalTransition(state.lifecycle.value, action)
 
 
+def _require_running(state: SupplierState, command: Command, action: str) -> None:
+    contract_term.require_running(state, command.occurred_at, action)
+
+
 def _cause(command: Command) -> str:
     return f"command {type(command).__name__}"
 
@@ -198,6 +206,12 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
     moved = transition(state, Trigger.SIGN_CONTRACT, command.occurred_at, _cause(command))
     if state.blacklisted:
         raise IllegalTransition(state.lifecycle.value, "sign_contract (supplier is blacklisted)")
+    if not command.need_id and policy.contract_requires_need():
+        raise NeedPrecondition(
+            "needs",
+            "the policy requires a contract to be signed under an awarded need: name the need"
+            " awarded to this supplier (SignContract need)",
+        )
     starts_at = command.starts_at or command.occurred_at
     contract = Contract(
         contract_id=command.contract_id,
@@ -207,6 +221,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
         monthly_fee=command.monthly_fee,
         liability_limit=command.liability_limit,
         objectives=command.objectives or policy.default_objectives(state.category),
+        need_id=command.need_id,
     )
     return [ContractSigned(command.occurred_at, contract), moved]
 
@@ -217,6 +232,7 @@ def _sign_contract(command: SignContract, state: SupplierState, policy: Policy) 
 def _record_measurement(
     command: RecordMeasurement, state: SupplierState, policy: Policy
 ) -> list[Event]:
+    contract_term.require_within_term(state, command.period_end, "a measured period")
     _require(state, STAGE_STATES[Stage.MONITORING], "record_measurement")
     assert state.contract is not None  # noqa: S101 - every state under contract has one
     objective = state.contract.objective(command.objective_id)
@@ -285,7 +301,7 @@ def _monitor(
 def _record_survey(
     command: RecordSatisfactionSurvey, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_satisfaction_survey")
+    _require_running(state, command, "record_satisfaction_survey")
     survey = Observation(command.occurred_at, float(command.score))
     recorded: list[Event] = [
         SatisfactionSurveyRecorded(
@@ -298,7 +314,7 @@ def _record_survey(
 def _record_inspection(
     command: RecordInspection, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_inspection")
+    _require_running(state, command, "record_inspection")
     inspection = Observation(command.occurred_at, 1.0 if command.passed else 0.0, command.passed)
     recorded: list[Event] = [InspectionRecorded(command.occurred_at, inspection, command.findings)]
     return recorded + _monitor(state, recorded, "inspection", policy)
@@ -307,13 +323,13 @@ def _record_inspection(
 def _progress_report(
     command: SubmitProgressReport, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_progress_report")
+    _require_running(state, command, "submit_progress_report")
     recorded: list[Event] = [ProgressReportSubmitted(command.occurred_at, command.summary)]
     return recorded + _monitor(state, recorded, "progress_report", policy)
 
 
 def _self_check(command: SubmitSelfCheck, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_self_check")
+    _require_running(state, command, "submit_self_check")
     recorded: list[Event] = [
         SelfCheckSubmitted(command.occurred_at, command.passed, command.summary)
     ]
@@ -338,7 +354,7 @@ def _market_research(
 
 
 def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_kick_off")
+    _require_running(state, command, "record_kick_off")
     return [
         KickOffRecorded(
             command.occurred_at, command.goals, command.milestones, command.responsibilities
@@ -349,12 +365,12 @@ def _kick_off(command: RecordKickOff, state: SupplierState, policy: Policy) -> l
 def _resource_plan(
     command: SubmitResourcePlan, state: SupplierState, policy: Policy
 ) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "submit_resource_plan")
+    _require_running(state, command, "submit_resource_plan")
     return [ResourcePlanSubmitted(command.occurred_at, command.resources, command.summary)]
 
 
 def _open_ticket(command: OpenProblemTicket, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "open_problem_ticket")
+    _require_running(state, command, "open_problem_ticket")
     if command.ticket_id in state.open_tickets:
         raise InvalidCommand(
             [FieldViolation("ticket_id", f"{command.ticket_id!r} is already open")]
@@ -374,11 +390,18 @@ def _resolve_ticket(
         raise InvalidCommand(
             [FieldViolation("ticket_id", f"{command.ticket_id!r} is not an open ticket")]
         )
-    return [ProblemTicketResolved(command.occurred_at, command.ticket_id, command.resolution)]
+    at = command.occurred_at
+    recorded: list[Event] = [ProblemTicketResolved(at, command.ticket_id, command.resolution)]
+    if state.lifecycle not in lifecycle.UNDER_CONTRACT:
+        return recorded  # closed after the contract: nothing left to judge
+    missed = tickets.missed_target(state, command.ticket_id, at, policy)
+    if missed is not None:
+        recorded.append(missed)
+    return recorded + _monitor(state, recorded, "ticket_resolution", policy)
 
 
 def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:
-    _require(state, lifecycle.UNDER_CONTRACT, "record_training")
+    _require_running(state, command, "record_training")
     return [TrainingRecorded(command.occurred_at, command.topic, command.attendees)]
 
 
@@ -495,6 +518,10 @@ def _claim_compensation(
                 )
             ]
         )
+    loss_at = command.loss_at or command.occurred_at
+    contract_term.check_claim_window(
+        contract, loss_at, command.occurred_at, policy.claim_window_days()
+    )
     quote = policy.quote_compensation(state, command.amount, command.occurred_at)
     penalty = Penalty(
         penalty_id=f"{state.supplier_id}/penalty-{len(state.penalties) + 1}",
@@ -506,7 +533,9 @@ def _claim_compensation(
         cap_applied=quote.cap_applied,
         assessed_at=command.occurred_at,
     )
-    basis = f"{command.description}: claimed {command.amount}; {quote.basis}"
+    # The loss time, when given, is kept in the basis so a replay can claim it again.
+    loss = f" (loss at {loss_at.isoformat()})" if command.loss_at is not None else ""
+    basis = f"{command.description}: claimed {command.amount}{loss}; {quote.basis}"
     return [PenaltyAssessed(command.occurred_at, penalty, basis)]
 
 
@@ -536,12 +565,20 @@ def _settle_compensation(
 
 
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
-    if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
-        return []  # nothing runs against candidates' or terminated suppliers' clocks
-    # Periods close first, so the deadlines' rules see the standing they lead to.
+    # Scorecard periods close first, on the contract they belong to (before its end when it
+    # ends now), so the deadline rules see the standing they lead to.
     closed = scorecards_due(state, policy, command.occurred_at)
-    context = DecisionContext(Stage.DEADLINES, _applied(state, *closed), command.occurred_at)
-    return [*closed, *act_on(policy.evaluate(context), context, policy)]
+    if closed:
+        state = _applied(state, *closed)
+    # The contract's end comes next, whatever the pack: its deadline rules then see the
+    # supplier as it stands after the end (qualified, with the contract on file).
+    ended = contract_term.ended_events(state, command.occurred_at)
+    if ended:
+        state = _applied(state, *ended)
+    if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
+        return [*closed, *ended]  # nothing runs against candidates' or terminated suppliers'
+    context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
+    return [*closed, *ended, *act_on(policy.evaluate(context), context, policy)]
 
 
 def _reevaluate(
@@ -576,10 +613,13 @@ _HANDLERS: dict[type, Handler] = {
     ReevaluateQualification: _reevaluate,
     RecordMarketResearch: _market_research,
     RecordKickOff: _kick_off,
+    CompleteMilestone: milestones.complete,
+    AcceptDeliverable: milestones.accept,
     SubmitResourcePlan: _resource_plan,
     OpenProblemTicket: _open_ticket,
     ResolveProblemTicket: _resolve_ticket,
     RecordTraining: _training,
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
+    **SUPPLIER_SIDE_HANDLERS,
 }

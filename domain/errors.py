@@ -72,6 +72,34 @@ class IllegalTransition(DomainError):
         )
 
 
+class ContractExpired(DomainError):
+    """A record or claim falls after the end of the supplier's contract term."""
+
+    reason = "CONTRACT_ENDED"
+
+    def __init__(self, contract_id: str, ended_at: str, what: str) -> None:
+        self.contract_id = contract_id
+        self.ended_at = ended_at
+        super().__init__(
+            f"{what}: contract {contract_id!r} ended at {ended_at}; a renewal is a new"
+            " contract (SignContract)"
+        )
+
+
+class ClaimOutsideWindow(DomainError):
+    """A compensation claim falls outside the contract's term or the pack's claim window.
+
+    ``field`` names the request field at fault and ``limit`` the time it had to respect.
+    """
+
+    reason = "CLAIM_OUTSIDE_WINDOW"
+
+    def __init__(self, field: str, limit: str, why: str) -> None:
+        self.field = field
+        self.limit = limit
+        super().__init__(why)
+
+
 class ConcurrencyConflict(DomainError):
     """The stream moved on since it was read: the caller's expected version is stale."""
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import attrs
 
-from sqm.domain.commands import ReviewOutcome
+from sqm.domain.commands import DisputeOutcome, ReviewOutcome
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -97,6 +97,15 @@ class ContractSigned:
 
     occurred_at: datetime
     contract: Contract
+
+
+@attrs.frozen
+class ContractEnded:
+    """The contract's term ran out (``ended_at``, its end date); it stays on file for claims."""
+
+    occurred_at: datetime
+    contract_id: str
+    ended_at: datetime
 
 
 @attrs.frozen
@@ -248,6 +257,24 @@ class KickOffRecorded:
 
 
 @attrs.frozen
+class MilestoneCompleted:
+    """The supplier reached a milestone agreed at kick-off."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
+class DeliverableAccepted:
+    """The operator accepted a completed milestone's stage deliverable."""
+
+    occurred_at: datetime
+    milestone: str
+    note: str = ""
+
+
+@attrs.frozen
 class ResourcePlanSubmitted:
     """The supplier submitted its resource plan."""
 
@@ -273,6 +300,17 @@ class ProblemTicketResolved:
     occurred_at: datetime
     ticket_id: str
     resolution: str
+
+
+@attrs.frozen
+class TicketResolutionMissed:
+    """A ticket was resolved later than the policy's resolution target for its severity."""
+
+    occurred_at: datetime
+    ticket_id: str
+    severity: Severity
+    target_hours: float
+    resolution_hours: float
 
 
 @attrs.frozen
@@ -307,6 +345,46 @@ class CompensationSettled:
 
 
 @attrs.frozen
+class NoticeAcknowledged:
+    """The supplier confirmed it has read the notice recorded at ``notice_sequence``."""
+
+    occurred_at: datetime
+    notice_sequence: int
+    notice_type: str
+
+
+@attrs.frozen
+class PenaltyDisputed:
+    """The supplier disputed a service credit of its ledger."""
+
+    occurred_at: datetime
+    penalty_id: str
+    grounds: str
+
+
+@attrs.frozen
+class PenaltyDisputeDecided:
+    """The operator decided the supplier's dispute of a service credit."""
+
+    occurred_at: datetime
+    penalty_id: str
+    outcome: DisputeOutcome
+    note: str = ""
+
+
+@attrs.frozen
+class PenaltyReversed:
+    """A disputed service credit was reversed: ``credit_note`` enters the ledger with the
+    opposite amount, in the credit's period and contract, so it no longer counts against
+    the period and contract caps.
+    """
+
+    occurred_at: datetime
+    penalty_id: str
+    credit_note: Penalty
+
+
+@attrs.frozen
 class ScorecardClosed:
     """A scorecard period ended: every KPI's value and score, and the supplier's standing."""
 
@@ -321,6 +399,7 @@ Event = (
     | DecisionRecorded
     | LifecycleTransitioned
     | ContractSigned
+    | ContractEnded
     | MeasurementRecorded
     | BreachDetected
     | PenaltyAssessed
@@ -338,12 +417,19 @@ Event = (
     | ReminderIssued
     | MarketResearchRecorded
     | KickOffRecorded
+    | MilestoneCompleted
+    | DeliverableAccepted
     | ResourcePlanSubmitted
     | ProblemTicketOpened
     | ProblemTicketResolved
+    | TicketResolutionMissed
     | TrainingRecorded
     | CompensationSettled
     | DocumentArchived
+    | NoticeAcknowledged
+    | PenaltyDisputed
+    | PenaltyDisputeDecided
+    | PenaltyReversed
     | ScorecardClosed
 )
 
@@ -356,6 +442,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         DecisionRecorded,
         LifecycleTransitioned,
         ContractSigned,
+        ContractEnded,
         MeasurementRecorded,
         BreachDetected,
         PenaltyAssessed,
@@ -373,12 +460,19 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ReminderIssued,
         MarketResearchRecorded,
         KickOffRecorded,
+        MilestoneCompleted,
+        DeliverableAccepted,
         ResourcePlanSubmitted,
         ProblemTicketOpened,
         ProblemTicketResolved,
+        TicketResolutionMissed,
         TrainingRecorded,
         CompensationSettled,
         DocumentArchived,
+        NoticeAcknowledged,
+        PenaltyDisputed,
+        PenaltyDisputeDecided,
+        PenaltyReversed,
         ScorecardClosed,
     )
 }

@@ -16,17 +16,25 @@ from sqm.domain import lifecycle, windows
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
+    ContractEnded,
     ContractSigned,
     DecisionRecorded,
+    DeliverableAccepted,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
     ImprovementPlanRequired,
     ImprovementPlanSubmitted,
     InspectionRecorded,
+    KickOffRecorded,
     LifecycleTransitioned,
     MeasurementRecorded,
+    MilestoneCompleted,
+    NoticeAcknowledged,
     PenaltyAssessed,
+    PenaltyDisputed,
+    PenaltyDisputeDecided,
+    PenaltyReversed,
     ProblemTicketOpened,
     ProblemTicketResolved,
     ProgressReportSubmitted,
@@ -40,9 +48,11 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TicketResolutionMissed,
+    TrainingRecorded,
 )
 from sqm.domain.lifecycle import Trigger
-from sqm.domain.model import Breach, Observation, SupplierState
+from sqm.domain.model import Breach, Observation, ProblemTicket, SupplierState
 from sqm.domain.scorecards import SCORECARDS_KEPT
 
 T = TypeVar("T")
@@ -251,6 +261,12 @@ def _(event: ContractSigned, state: SupplierState) -> SupplierState:
 
 
 @_evolve.register
+def _(event: ContractEnded, state: SupplierState) -> SupplierState:
+    # A review or plan about the delivery ends with the contract; the contract stays on file.
+    return _evolved(state, review=None, plan=None)
+
+
+@_evolve.register
 def _(event: MeasurementRecorded, state: SupplierState) -> SupplierState:
     kept = _bounded(state.measurements, event.measurement)
     index = windows.after_measurement(
@@ -299,12 +315,14 @@ def _(event: ProgressReportSubmitted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
-    return _evolved(state, last_self_check_at=event.occurred_at)
+    return _evolved(
+        state, last_self_check_at=event.occurred_at, last_self_check_passed=event.passed
+    )
 
 
 @_evolve.register
 def _(event: ReviewOpened, state: SupplierState) -> SupplierState:
-    return _evolved(state, review=event.review)
+    return _evolved(state, review=event.review, last_review_at=event.occurred_at)
 
 
 @_evolve.register
@@ -351,18 +369,86 @@ def _(event: ReminderIssued, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ProblemTicketOpened, state: SupplierState) -> SupplierState:
-    return _evolved(state, open_tickets=state.open_tickets | {event.ticket_id})
+    ticket = ProblemTicket(event.ticket_id, event.severity, event.occurred_at)
+    return _evolved(
+        state,
+        open_tickets=state.open_tickets | {event.ticket_id},
+        tickets=_bounded(state.tickets, ticket),
+    )
 
 
 @_evolve.register
 def _(event: ProblemTicketResolved, state: SupplierState) -> SupplierState:
-    return _evolved(state, open_tickets=state.open_tickets - {event.ticket_id})
+    # The latest ticket of the id is the open one (an id may be reused once resolved).
+    tickets = list(state.tickets)
+    for index in reversed(range(len(tickets))):
+        if tickets[index].ticket_id == event.ticket_id:
+            tickets[index] = attrs.evolve(tickets[index], resolved_at=event.occurred_at)
+            break
+    return _evolved(
+        state, open_tickets=state.open_tickets - {event.ticket_id}, tickets=tuple(tickets)
+    )
+
+
+@_evolve.register
+def _(event: TicketResolutionMissed, state: SupplierState) -> SupplierState:
+    return _evolved(state, ticket_misses=_bounded(state.ticket_misses, event.occurred_at))
 
 
 @_evolve.register
 def _(event: CompensationSettled, state: SupplierState) -> SupplierState:
     settled = state.settlements.get(event.penalty_id, Decimal("0.00")) + event.amount.amount
     return _evolved(state, settlements={**state.settlements, event.penalty_id: settled})
+
+
+@_evolve.register
+def _(event: NoticeAcknowledged, state: SupplierState) -> SupplierState:
+    acknowledged = state.acknowledged_notices | {event.notice_sequence}
+    return _evolved(state, acknowledged_notices=acknowledged)
+
+
+@_evolve.register
+def _(event: PenaltyDisputed, state: SupplierState) -> SupplierState:
+    return _evolved(state, penalty_disputes={**state.penalty_disputes, event.penalty_id: "open"})
+
+
+@_evolve.register
+def _(event: PenaltyDisputeDecided, state: SupplierState) -> SupplierState:
+    decided = {**state.penalty_disputes, event.penalty_id: event.outcome.value}
+    return _evolved(state, penalty_disputes=decided)
+
+
+@_evolve.register
+def _(event: PenaltyReversed, state: SupplierState) -> SupplierState:
+    # The credit note joins the ledger: every sum over it (caps, totals) nets the credit out.
+    return _evolved(state, penalties=(*state.penalties, event.credit_note))
+
+
+@_evolve.register
+def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
+    # A new kick-off replaces the milestones; completions of milestones it keeps still count.
+    names = {m.name for m in event.milestones}
+    return _evolved(
+        state,
+        milestones=event.milestones,
+        milestones_completed=state.milestones_completed & names,
+        deliverables_accepted=state.deliverables_accepted & names,
+    )
+
+
+@_evolve.register
+def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
+    return _evolved(state, milestones_completed=state.milestones_completed | {event.milestone})
+
+
+@_evolve.register
+def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
+    return _evolved(state, deliverables_accepted=state.deliverables_accepted | {event.milestone})
+
+
+@_evolve.register
+def _(event: TrainingRecorded, state: SupplierState) -> SupplierState:
+    return _evolved(state, last_training_at=event.occurred_at)
 
 
 @_evolve.register

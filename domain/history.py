@@ -128,6 +128,16 @@ def days_since_self_check(supplier: SupplierState, now: datetime) -> float:
     return _days_since(supplier.last_self_check_at, supplier, now)
 
 
+def days_since_review(supplier: SupplierState, now: datetime) -> float:
+    """Days since the latest review opened, or since the contract started if none yet."""
+    return _days_since(supplier.last_review_at, supplier, now)
+
+
+def days_since_training(supplier: SupplierState, now: datetime) -> float:
+    """Days since the last training, or since the contract started if none yet."""
+    return _days_since(supplier.last_training_at, supplier, now)
+
+
 def _days_since(moment: datetime | None, supplier: SupplierState, now: datetime) -> float:
     start = moment or (supplier.contract.starts_at if supplier.contract else None)
     return max(days_between(start, now), 0.0) if start is not None else 0.0

@@ -30,6 +30,7 @@ class Trigger(enum.StrEnum):
     VERIFY_REMEDIATION = "verify_remediation"
     FAIL_REVIEW = "fail_review"
     MISS_IMPROVEMENT_DEADLINE = "miss_improvement_deadline"
+    EXPIRE_CONTRACT = "expire_contract"
 
 
 # (trigger, source, dest). Termination is reachable from every non-terminal state where the
@@ -47,6 +48,11 @@ TRANSITIONS: tuple[tuple[Trigger, S, S], ...] = (
     (Trigger.FAIL_REVIEW, S.UNDER_REVIEW, S.TERMINATED),
     (Trigger.VERIFY_REMEDIATION, S.REMEDIATION, S.CONTRACTED),
     (Trigger.MISS_IMPROVEMENT_DEADLINE, S.REMEDIATION, S.TERMINATED),
+    # The contract's end date passed: the supplier stays qualified, and a renewal is a new
+    # contract (SignContract). A review or remediation under the ended contract ends with it.
+    (Trigger.EXPIRE_CONTRACT, S.CONTRACTED, S.QUALIFIED),
+    (Trigger.EXPIRE_CONTRACT, S.UNDER_REVIEW, S.QUALIFIED),
+    (Trigger.EXPIRE_CONTRACT, S.REMEDIATION, S.QUALIFIED),
 )
 
 INITIAL_STATE = S.CANDIDATE

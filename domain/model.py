@@ -148,6 +148,9 @@ class Reminder(enum.StrEnum):
     IMPROVEMENT_PLAN_DUE = "improvement_plan_due"
     CERTIFICATE_EXPIRY = "certificate_expiry"
     PROGRESS_REPORT_DUE = "progress_report_due"
+    CONTRACT_EXPIRY = "contract_expiry"
+    MILESTONE_DUE = "milestone_due"
+    TRAINING_DUE = "training_due"
 
 
 @attrs.frozen
@@ -208,6 +211,8 @@ class Contract:
     monthly_fee: Money
     liability_limit: Money
     objectives: tuple[SlaObjective, ...] = ()
+    need_id: str = ""
+    """The awarded need it was signed under ("" when signed without one)."""
 
     def objective(self, objective_id: str) -> SlaObjective | None:
         """The objective with this id, if the contract has one."""
@@ -262,6 +267,18 @@ class Milestone:
 
     name: str
     due_at: datetime
+
+
+@attrs.frozen
+class ProblemTicket:
+    """A problem ticket against the supplier: its severity (its priority, which sets the
+    resolution target) and when it was opened and resolved.
+    """
+
+    ticket_id: str
+    severity: Severity
+    opened_at: datetime
+    resolved_at: datetime | None = None
 
 
 @attrs.frozen
@@ -391,14 +408,34 @@ class SupplierState:
     inspections: tuple[Observation, ...] = ()
     last_progress_report_at: datetime | None = None
     last_self_check_at: datetime | None = None
+    last_self_check_passed: bool = True
+    """The latest self-check passed (True before any): a failed one requires rectification."""
+    milestones: tuple[Milestone, ...] = ()
+    """The delivery milestones agreed at the latest kick-off."""
+    milestones_completed: frozenset[str] = frozenset()
+    """Names of the milestones the supplier completed."""
+    deliverables_accepted: frozenset[str] = frozenset()
+    """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
+    last_training_at: datetime | None = None
+    """When the supplier's staff were last trained (required training counts from it)."""
+    last_review_at: datetime | None = None
+    """When the latest review opened (a scheduled business review counts from it)."""
     reminders_sent: frozenset[str] = frozenset()
     open_tickets: frozenset[str] = frozenset()
+    tickets: tuple[ProblemTicket, ...] = ()
+    """The latest problem tickets, open and resolved (bounded like the other histories)."""
+    ticket_misses: tuple[datetime, ...] = ()
+    """When tickets were resolved past their resolution target (bounded)."""
     settlements: Mapping[str, Decimal] = attrs.field(factory=dict)
     """Amount settled so far per compensation's penalty id (in the contract's currency)."""
     windows: WindowIndex = attrs.field(factory=WindowIndex)
     """Running aggregates over the history lists (see :class:`WindowIndex`)."""
+    acknowledged_notices: frozenset[int] = frozenset()
+    """Global sequences of the notices the supplier has acknowledged."""
+    penalty_disputes: Mapping[str, str] = attrs.field(factory=dict)
+    """Per disputed penalty id: ``open`` until decided, then the outcome (``upheld``...)."""
     scorecards: tuple[Scorecard, ...] = ()
     """The latest closed scorecards, oldest first (bounded; the stream keeps them all)."""
 

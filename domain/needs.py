@@ -24,8 +24,9 @@ import attrs
 
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
-from sqm.domain.model import CertificateKind, ServiceCategory, SupplierState
+from sqm.domain.model import CertificateKind, Money, ServiceCategory, SlaObjective, SupplierState
 from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
+from sqm.domain.validation import check_aware, check_money, check_objectives
 
 NEED_STREAM_PREFIX = "~need/"
 NEED_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -92,6 +93,13 @@ class NeedState:
     title: str
     category: ServiceCategory
     required_certificates: frozenset[CertificateKind]
+    objectives: tuple[SlaObjective, ...] = ()
+    """The service standard: the objectives a contract under the award gets by default."""
+    quantity: int = 0
+    """How many units (sites, licences, crews) are to be bought; 0 when not stated."""
+    budget: Money | None = None
+    required_by: datetime | None = None
+    """When the service must be in place."""
     status: NeedStatus = NeedStatus.OPEN
     version: int = 0
     opened_at: datetime | None = None
@@ -120,13 +128,19 @@ class NeedState:
 
 @attrs.frozen
 class OpenNeed:
-    """Open a need: what is to be bought, and the certificates a supplier must hold for it."""
+    """Open a need: what is to be bought, the certificates a supplier must hold for it, and
+    its service standard (target objectives), quantity, budget and required-by date.
+    """
 
     need_id: str
     title: str
     category: ServiceCategory
     occurred_at: datetime
     required_certificates: frozenset[CertificateKind] = frozenset()
+    objectives: tuple[SlaObjective, ...] = ()
+    quantity: int = 0
+    budget: Money | None = None
+    required_by: datetime | None = None
 
 
 @attrs.frozen
@@ -187,6 +201,10 @@ class NeedOpened:
     title: str
     category: ServiceCategory
     required_certificates: frozenset[CertificateKind] = frozenset()
+    objectives: tuple[SlaObjective, ...] = ()
+    quantity: int = 0
+    budget: Money | None = None
+    required_by: datetime | None = None
 
 
 @attrs.frozen
@@ -285,6 +303,21 @@ def _violations(command: NeedCommand) -> Iterator[FieldViolation]:
         yield FieldViolation("title", f"must be at most {MAX_TITLE} characters")
     if isinstance(command, AwardNeed) and len(command.reason) > MAX_REASON:
         yield FieldViolation("reason", f"must be at most {MAX_REASON} characters")
+    if isinstance(command, OpenNeed):
+        yield from _terms_violations(command)
+
+
+def _terms_violations(command: OpenNeed) -> Iterator[FieldViolation]:
+    yield from check_objectives("objectives", command.objectives)
+    if command.quantity < 0:
+        yield FieldViolation("quantity", f"must not be negative; got {command.quantity}")
+    if command.budget is not None:
+        yield from check_money("budget", command.budget, positive=True)
+    if command.required_by is not None:
+        yield from check_aware("required_by", command.required_by)
+        aware = command.required_by.tzinfo is not None and command.occurred_at.tzinfo is not None
+        if aware and command.required_by <= command.occurred_at:
+            yield FieldViolation("required_by", "must be later than the need is opened")
 
 
 # --- decide and evolve -------------------------------------------------------------------
@@ -309,6 +342,10 @@ def decide_need(
                 command.title,
                 command.category,
                 command.required_certificates,
+                command.objectives,
+                command.quantity,
+                command.budget,
+                command.required_by,
             )
         ]
     if need is None:
@@ -434,6 +471,10 @@ def apply_need(need: NeedState | None, event: NeedEvent) -> NeedState:
             title=event.title,
             category=event.category,
             required_certificates=event.required_certificates,
+            objectives=event.objectives,
+            quantity=event.quantity,
+            budget=event.budget,
+            required_by=event.required_by,
             version=1,
             opened_at=event.occurred_at,
             updated_at=event.occurred_at,

@@ -339,6 +339,20 @@ class Policy(Protocol):
         """Compensation for documented losses, capped by the contract's liability limit."""
         ...
 
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """Hours a problem ticket of ``severity`` should be resolved in (None: no target)."""
+        ...
+
+    def contract_requires_need(self) -> bool:
+        """True when a contract may only be signed under an awarded need."""
+        ...
+
+    def claim_window_days(self) -> int | None:
+        """Days after a loss, and after the contract's end, within which compensation may be
+        claimed (None: the pack sets no window, only the contract's term limits claims).
+        """
+        ...
+
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
         ...

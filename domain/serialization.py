@@ -19,8 +19,8 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
-from sqm.domain.model import FactValue, SupplierState
-from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedState
+from sqm.domain.model import Contract, FactValue, SupplierState
+from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedOpened, NeedState
 from sqm.domain.policy_changes import (
     POLICY_CHANGE_EVENT_TYPES,
     PolicyChangeEvent,
@@ -85,6 +85,23 @@ converter.register_structure_hook(FactValue, _structure_fact_value)
 converter.register_unstructure_hook(
     DecisionRecorded,
     make_dict_unstructure_fn(DecisionRecorded, converter, no_effect=override(omit_if_default=True)),
+)
+# Likewise the need's terms and the contract's need, added later: a record without them is
+# written as before they existed.
+converter.register_unstructure_hook(
+    NeedOpened,
+    make_dict_unstructure_fn(
+        NeedOpened,
+        converter,
+        objectives=override(omit_if_default=True),
+        quantity=override(omit_if_default=True),
+        budget=override(omit_if_default=True),
+        required_by=override(omit_if_default=True),
+    ),
+)
+converter.register_unstructure_hook(
+    Contract,
+    make_dict_unstructure_fn(Contract, converter, need_id=override(omit_if_default=True)),
 )
 
 

@@ -15,9 +15,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqm.domain.commands import (
+    AcceptDeliverable,
+    AcknowledgeNotice,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
+    CompleteMilestone,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -187,9 +193,15 @@ def _contract(c: SignContract) -> Iterator[FieldViolation]:
         yield from _check_period(start_field, c.starts_at or c.occurred_at, "ends_at", c.ends_at)
     else:
         yield from check_aware("starts_at", c.starts_at)
+    yield from check_objectives("objectives", c.objectives)
+    yield from _check_optional_text("need_id", c.need_id, MAX_TEXT_LENGTH)
+
+
+def check_objectives(field: str, objectives: tuple[SlaObjective, ...]) -> Iterator[FieldViolation]:
+    """Each objective coherent (as the policy loader checks them), their ids unique."""
     seen: set[str] = set()
-    for index, objective in enumerate(c.objectives):
-        yield from _objective(f"objectives[{index}]", objective, seen)
+    for index, objective in enumerate(objectives):
+        yield from _objective(f"{field}[{index}]", objective, seen)
 
 
 def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldViolation]:
@@ -257,6 +269,7 @@ def _plan(c: SubmitImprovementPlan) -> Iterator[FieldViolation]:
 def _compensation(c: ClaimCompensation) -> Iterator[FieldViolation]:
     yield from check_money("amount", c.amount, positive=True)
     yield from _check_text("description", c.description, MAX_NOTE_LENGTH)
+    yield from check_aware("loss_at", c.loss_at)
 
 
 def _check_items(field: str, items: tuple[str, ...], *, required: bool) -> Iterator[FieldViolation]:
@@ -289,6 +302,8 @@ def _kick_off(c: RecordKickOff) -> Iterator[FieldViolation]:
         field = f"milestones[{index}]"
         yield from _check_text(f"{field}.name", milestone.name, MAX_TEXT_LENGTH)
         yield from check_aware(f"{field}.due_at", milestone.due_at)
+        if any(m.name == milestone.name for m in c.milestones[:index]):
+            yield FieldViolation(f"{field}.name", f"{milestone.name!r} is named twice")
     yield from _check_optional_text("responsibilities", c.responsibilities, MAX_NOTE_LENGTH)
 
 
@@ -330,6 +345,31 @@ def _settlement(c: SettleCompensation) -> Iterator[FieldViolation]:
     yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
 
 
+def _acknowledgement(c: AcknowledgeNotice) -> Iterator[FieldViolation]:
+    if isinstance(c.notice_sequence, bool) or not isinstance(c.notice_sequence, int):
+        yield FieldViolation("notice_sequence", "expected a whole number")
+    elif c.notice_sequence <= 0:
+        yield FieldViolation("notice_sequence", "expected the notice's event sequence, from 1")
+    yield from _check_text("notice_type", c.notice_type, MAX_TEXT_LENGTH)
+
+
+def _dispute(c: DisputePenalty) -> Iterator[FieldViolation]:
+    yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
+    yield from _check_text("grounds", c.grounds, MAX_NOTE_LENGTH)
+
+
+def _dispute_decision(c: DecidePenaltyDispute) -> Iterator[FieldViolation]:
+    yield from _check_text("penalty_id", c.penalty_id, MAX_TEXT_LENGTH)
+    if not isinstance(c.outcome, DisputeOutcome):
+        yield FieldViolation("outcome", f"expected one of {', '.join(DisputeOutcome)}")
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
+def _milestone_step(c: CompleteMilestone | AcceptDeliverable) -> Iterator[FieldViolation]:
+    yield from _check_text("milestone", c.milestone, MAX_TEXT_LENGTH)
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
 _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RegisterSupplier: _register,
     SubmitQualificationEvidence: _evidence,
@@ -344,10 +384,15 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     ClaimCompensation: _compensation,
     RecordMarketResearch: _market_research,
     RecordKickOff: _kick_off,
+    CompleteMilestone: _milestone_step,
+    AcceptDeliverable: _milestone_step,
     SubmitResourcePlan: _resource_plan,
     OpenProblemTicket: _open_ticket,
     ResolveProblemTicket: _resolve_ticket,
     RecordTraining: _training,
     SettleCompensation: _settlement,
     RecordDocument: _document,
+    AcknowledgeNotice: _acknowledgement,
+    DisputePenalty: _dispute,
+    DecidePenaltyDispute: _dispute_decision,
 }

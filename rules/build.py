@@ -27,7 +27,9 @@ from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
+    CategoryIntervals,
     CertificateRequirements,
+    CompensationTerms,
     Condition,
     ConditionGroup,
     CreditSchedule,
@@ -39,6 +41,7 @@ from sqm.rules.model import (
     ObjectiveDefaults,
     Operator,
     Rule,
+    TicketTargets,
 )
 from sqm.rules.template import TemplateError, format_value, placeholders
 from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
@@ -72,6 +75,11 @@ class FilePart:
     objectives: ObjectiveDefaults | None = None
     tiers: tuple[MetricTiers, ...] | None = None
     credits: CreditSchedule | None = None
+    compensation: CompensationTerms | None = None
+    business_reviews: CategoryIntervals | None = None
+    training: CategoryIntervals | None = None
+    problem_tickets: TicketTargets | None = None
+    contract_requires_need: bool | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     scorecard: ScorecardSpec | None = None
@@ -94,6 +102,15 @@ def build_file(
         objectives=sections.objectives(doc, problems) if "objectives" in data else None,
         tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
+        compensation=sections.compensation(doc),
+        business_reviews=sections.intervals(doc, "business_reviews", problems),
+        training=sections.intervals(doc, "training", problems),
+        contract_requires_need=(
+            bool(data["contracts"]["require_need"]) if "contracts" in data else None
+        ),
+        problem_tickets=(
+            sections.ticket_targets(doc, problems) if "problem_tickets" in data else None
+        ),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
         scorecard=build_scorecards.scorecards(doc, problems) if SCORECARDS in data else None,

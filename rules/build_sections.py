@@ -24,11 +24,14 @@ from sqm.domain.model import (
 from sqm.domain.objectives import objective_problems
 from sqm.rules.errors import Problems
 from sqm.rules.model import (
+    CategoryIntervals,
+    CompensationTerms,
     CreditSchedule,
     ImprovementSchedule,
     MetricTiers,
     ObjectiveDefaults,
     SeverityTier,
+    TicketTargets,
     Window,
     WindowKind,
 )
@@ -246,6 +249,7 @@ _WINDOW_KEYS: Mapping[WindowKind, tuple[frozenset[str], frozenset[str]]] = {
     WindowKind.SATISFACTION_MEAN: (frozenset({"days"}), frozenset()),
     WindowKind.SURVEY_COUNT: (frozenset({"days"}), frozenset()),
     WindowKind.FAILED_INSPECTIONS: (frozenset({"days"}), frozenset()),
+    WindowKind.TICKET_RESOLUTION_BREACHES: (frozenset({"days"}), frozenset()),
 }
 
 
@@ -330,6 +334,46 @@ def penalties(doc: SourceDoc, problems: Problems) -> CreditSchedule | None:
         _decimal(data["period_cap_percent"]),
         _decimal(data["contract_cap_percent"]),
     )
+
+
+def compensation(doc: SourceDoc) -> CompensationTerms | None:
+    """The ``penalties.compensation`` section (its range is the schema's to check)."""
+    terms = doc.data.get("penalties", {}).get("compensation")
+    return None if terms is None else CompensationTerms(int(terms["claim_window_days"]))
+
+
+def intervals(doc: SourceDoc, section: str, problems: Problems) -> CategoryIntervals | None:
+    """A per-category ``every_days`` section (``business_reviews:``, ``training:``), None
+    when the file has none; unknown categories are reported at their key, the days are the
+    schema's to check.
+    """
+    if section not in doc.data:
+        return None
+    path: DocPath = (section, "every_days")
+    entries: list[tuple[ServiceCategory | None, int]] = []
+    for key, days in doc.get(path).items():
+        category = category_key(doc, (*path, key), problems)
+        if category is not None or key == ALL_CATEGORIES:
+            entries.append((category, int(days)))
+    return CategoryIntervals(tuple(entries))
+
+
+def ticket_targets(doc: SourceDoc, problems: Problems) -> TicketTargets:
+    """The ``problem_tickets:`` section: resolution targets in hours by severity, never
+    longer for a higher severity.
+    """
+    path: DocPath = ("problem_tickets", "resolution_target_hours")
+    hours = doc.get(path)
+    for severity in _SEVERITIES:
+        _finite(doc, (*path, severity.value), problems)
+    for lower, higher in itertools.pairwise(_SEVERITIES):
+        if hours[higher.value] > hours[lower.value]:
+            message = (
+                f"a {higher.value} ticket cannot have longer to be resolved than a"
+                f" {lower.value} one ({hours[higher.value]} > {hours[lower.value]} hours)"
+            )
+            problems.add(doc.error((*path, higher.value), message))
+    return TicketTargets(tuple((s, float(hours[s.value])) for s in _SEVERITIES))
 
 
 def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:

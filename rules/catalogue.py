@@ -54,12 +54,19 @@ NO_SURVEY_SCORE = 100.0
 """A satisfaction mean over no surveys: no evidence of dissatisfaction. Rules on a mean
 should also ask for a minimum number of surveys (a ``survey_count`` window)."""
 
+RECORD_KINDS = (
+    "measurement",
+    "survey",
+    "inspection",
+    "progress_report",
+    "self_check",
+    "ticket_resolution",
+)
+"""The monitoring records a ``monitoring`` evaluation can be about (``record_kind``)."""
+
 NO_SCORECARD_SCORE = 100.0
 """The score before a supplier's first scorecard (or of one not rated): no evidence of poor
 service. Rules on a standing should also ask for ``scorecard_closed_now``."""
-
-RECORD_KINDS = ("measurement", "survey", "inspection", "progress_report", "self_check")
-"""The monitoring records a ``monitoring`` evaluation can be about (``record_kind``)."""
 
 SEVERITY_RANKS = {NONE_TEXT: 0, **{s.value: s.rank for s in Severity}}
 """``breach_severity`` -> ``breach_severity_rank``: 0 without a breach, then 1, 2, 3."""
@@ -191,6 +198,39 @@ _SPECS = (
         "the inspection passed (true when the record is not an inspection)",
         _M,
     ),
+    FactSpec(
+        "self_check_passed",
+        _B,
+        "the self-check passed; a failed one requires rectification (true when the record is"
+        " not a self-check)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_resolution_hours",
+        _N,
+        "hours the resolved ticket was open (0 when the record is not a ticket resolution)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_resolution_target_hours",
+        _N,
+        "the pack's resolution target for the resolved ticket's severity (0 when none)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_resolution_breach",
+        _B,
+        "the ticket was resolved past its target (false when the record is not a ticket"
+        " resolution or there is no target)",
+        _M,
+    ),
+    FactSpec(
+        "ticket_severity",
+        _S,
+        "the resolved ticket's severity, its priority ('none' when not a ticket resolution)",
+        _M,
+        choices=tuple(SEVERITY_RANKS),
+    ),
     # --- deadlines: time has advanced ---------------------------------------------------
     FactSpec("plan_pending", _B, "an improvement plan is required and not completed", _D),
     FactSpec("plan_submitted", _B, "the pending or completed plan has been submitted", _D),
@@ -252,6 +292,95 @@ _SPECS = (
         "days since the last self-check, or since the contract started (0 without one)",
         _D,
     ),
+    FactSpec(
+        "contract_days_to_end",
+        _N,
+        "days until the contract's end date, negative once past it"
+        f" ({FAR_AWAY_DAYS:g} without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "contract_ended",
+        _B,
+        "the supplier's contract on file has ended (false without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "overdue_milestones",
+        _I,
+        "kick-off milestones past their due time and not completed (0 without a kick-off)",
+        _D,
+    ),
+    FactSpec(
+        "days_milestone_overdue",
+        _N,
+        "days the most overdue milestone is past its due time (0 when none is overdue)",
+        _D,
+    ),
+    FactSpec(
+        "overdue_milestone", _S, "the most overdue milestone's name, or 'none' (for messages)", _D
+    ),
+    FactSpec(
+        "days_to_next_milestone",
+        _N,
+        f"days until the next open milestone is due ({FAR_AWAY_DAYS:g} when none is ahead)",
+        _D,
+    ),
+    FactSpec("next_milestone", _S, "the next open milestone's name, or 'none' (for messages)", _D),
+    FactSpec(
+        "days_since_last_review",
+        _N,
+        "days since the latest review opened, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "business_review_days",
+        _I,
+        "days between business reviews the pack sets for the category (0: none scheduled)",
+        _D,
+    ),
+    FactSpec(
+        "business_review_due",
+        _B,
+        "a scheduled business review is due: no review for business_review_days (false when"
+        " the pack schedules none or there is no contract)",
+        _D,
+    ),
+    FactSpec(
+        "days_since_training",
+        _N,
+        "days since the last training, or since the contract started (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "training_every_days",
+        _I,
+        "days between trainings the pack requires for the category (0: none required)",
+        _D,
+    ),
+    FactSpec(
+        "days_to_training_due",
+        _N,
+        "days until the required training is due, negative when overdue"
+        f" ({FAR_AWAY_DAYS:g} when none is required or there is no contract)",
+        _D,
+    ),
+    FactSpec(
+        "training_overdue",
+        _B,
+        "the required training is overdue (false when none is required)",
+        _D,
+    ),
+    FactSpec("open_tickets", _I, "problem tickets open now", _D),
+    FactSpec(
+        "oldest_open_ticket_days", _N, "days the oldest open ticket has been open (0: none)", _D
+    ),
+    FactSpec(
+        "overdue_open_tickets",
+        _I,
+        "open tickets older than the pack's resolution target for their severity",
+        _D,
+    ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
     FactSpec(
@@ -287,6 +416,7 @@ _WINDOW_TYPES = {
     WindowKind.SATISFACTION_MEAN: FactType.NUMBER,
     WindowKind.SURVEY_COUNT: FactType.INTEGER,
     WindowKind.FAILED_INSPECTIONS: FactType.INTEGER,
+    WindowKind.TICKET_RESOLUTION_BREACHES: FactType.INTEGER,
 }
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqm.domain import history
+from sqm.domain import contract_term, history, milestones, tickets
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     METRICS,
     CertificateKind,
     FactValue,
+    Severity,
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext
@@ -46,6 +47,8 @@ def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fa
         **_measurement_facts(context),
         "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
         "inspection_passed": _latest_inspection(supplier) if kind == "inspection" else True,
+        **_ticket_resolution_facts(pack, supplier, kind),
+        "self_check_passed": supplier.last_self_check_passed if kind == "self_check" else True,
     }
     facts.update(window_values(pack.windows, supplier, context.now))
     return facts
@@ -77,6 +80,13 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "expiring_certificate": _first_expiring(supplier, required, now),
         "days_since_progress_report": history.days_since_progress_report(supplier, now),
         "days_since_self_check": history.days_since_self_check(supplier, now),
+        **_contract_term_facts(supplier, now),
+        **_milestone_facts(supplier, now),
+        **_business_review_facts(pack, supplier, now),
+        **_training_facts(pack, supplier, now),
+        "open_tickets": len(supplier.open_tickets),
+        "oldest_open_ticket_days": tickets.oldest_open_days(supplier, now),
+        "overdue_open_tickets": tickets.overdue_open(supplier, now, _ticket_target(pack)),
         "review_open": review is not None,
         "review_open_days": max(history.days_between(review.opened_at, now), 0.0)
         if review is not None
@@ -85,6 +95,87 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     facts.update(window_values(pack.windows, supplier, now))
     facts.update(scorecard_facts(supplier, now))
     return facts
+
+
+def _contract_term_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    contract = supplier.contract
+    if contract is None:
+        return {"contract_days_to_end": FAR_AWAY_DAYS, "contract_ended": False}
+    return {
+        "contract_days_to_end": history.days_between(now, contract.ends_at),
+        "contract_ended": contract_term.has_ended(contract, now),
+    }
+
+
+def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    late = milestones.overdue(supplier, now)
+    ahead = milestones.next_due(supplier, now)
+    return {
+        "overdue_milestones": len(late),
+        "days_milestone_overdue": milestones.days_overdue(supplier, now),
+        "overdue_milestone": late[0].name if late else NONE_TEXT,
+        "days_to_next_milestone": history.days_between(now, ahead.due_at)
+        if ahead
+        else FAR_AWAY_DAYS,
+        "next_milestone": ahead.name if ahead else NONE_TEXT,
+    }
+
+
+def _business_review_facts(
+    pack: PolicyPack, supplier: SupplierState, now: datetime
+) -> dict[str, FactValue]:
+    schedule = pack.business_reviews
+    every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    since = history.days_since_review(supplier, now)
+    return {
+        "days_since_last_review": since,
+        "business_review_days": every,
+        "business_review_due": bool(every) and supplier.contract is not None and since >= every,
+    }
+
+
+def _training_facts(
+    pack: PolicyPack, supplier: SupplierState, now: datetime
+) -> dict[str, FactValue]:
+    schedule = pack.training
+    every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    since = history.days_since_training(supplier, now)
+    due = every - since if every and supplier.contract is not None else None
+    return {
+        "days_since_training": since,
+        "training_every_days": every,
+        "days_to_training_due": FAR_AWAY_DAYS if due is None else due,
+        "training_overdue": due is not None and due < 0,
+    }
+
+
+def _ticket_target(pack: PolicyPack) -> Callable[[Severity], float | None]:
+    targets = pack.problem_tickets
+    return lambda severity: None if targets is None else targets.hours_for(severity)
+
+
+_NO_TICKET: Mapping[str, FactValue] = {
+    "ticket_resolution_hours": 0.0,
+    "ticket_resolution_target_hours": 0.0,
+    "ticket_resolution_breach": False,
+    "ticket_severity": NONE_TEXT,
+}
+
+
+def _ticket_resolution_facts(
+    pack: PolicyPack, supplier: SupplierState, kind: str
+) -> Mapping[str, FactValue]:
+    ticket = tickets.last_resolved(supplier) if kind == "ticket_resolution" else None
+    if ticket is None or ticket.resolved_at is None:
+        return _NO_TICKET
+    taken = tickets.hours_between(ticket.opened_at, ticket.resolved_at)
+    target = _ticket_target(pack)(ticket.severity)
+    return {
+        "ticket_resolution_hours": taken,
+        "ticket_resolution_target_hours": target or 0.0,
+        "ticket_resolution_breach": target is not None and taken > target,
+        "ticket_severity": ticket.severity.value,
+    }
 
 
 def window_values(
@@ -120,12 +211,17 @@ def _failed_inspections(window: Window, supplier: SupplierState, now: datetime) 
     return history.failed_inspections_within(supplier, now, window.days)
 
 
+def _ticket_misses(window: Window, supplier: SupplierState, now: datetime) -> FactValue:
+    return tickets.misses_within(supplier, now, window.days)
+
+
 _WINDOWS: Mapping[WindowKind, Callable[[Window, SupplierState, datetime], FactValue]] = {
     WindowKind.BREACH_COUNT: _breach_count,
     WindowKind.CONSECUTIVE_MISSES: _consecutive_misses,
     WindowKind.SATISFACTION_MEAN: _satisfaction_mean,
     WindowKind.SURVEY_COUNT: _survey_count,
     WindowKind.FAILED_INSPECTIONS: _failed_inspections,
+    WindowKind.TICKET_RESOLUTION_BREACHES: _ticket_misses,
 }
 
 _NO_MEASUREMENT: Mapping[str, FactValue] = {

@@ -172,6 +172,18 @@ def _pack(
         tiers=next((p.tiers for p in parts if p.tiers is not None), ()),
         windows=windows,
         credits=next((p.credits for p in parts if p.credits is not None), None),
+        compensation=next((p.compensation for p in parts if p.compensation is not None), None),
+        business_reviews=next(
+            (p.business_reviews for p in parts if p.business_reviews is not None), None
+        ),
+        training=next((p.training for p in parts if p.training is not None), None),
+        contract_requires_need=next(
+            (p.contract_requires_need for p in parts if p.contract_requires_need is not None),
+            False,
+        ),
+        problem_tickets=next(
+            (p.problem_tickets for p in parts if p.problem_tickets is not None), None
+        ),
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),

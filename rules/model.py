@@ -235,6 +235,7 @@ class WindowKind(enum.StrEnum):
     SATISFACTION_MEAN = "satisfaction_mean"
     SURVEY_COUNT = "survey_count"
     FAILED_INSPECTIONS = "failed_inspections"
+    TICKET_RESOLUTION_BREACHES = "ticket_resolution_breaches"
 
 
 @attrs.frozen
@@ -245,6 +246,7 @@ class Window:
     ``objective`` when given); ``consecutive_misses``: the latest periods of ``metric`` that
     missed, in a row; ``satisfaction_mean``: the mean survey score over ``days``;
     ``survey_count``: surveys over ``days``; ``failed_inspections``: failed inspections over
+    ``days``; ``ticket_resolution_breaches``: problem tickets resolved past their target over
     ``days``.
     """
 
@@ -297,6 +299,39 @@ class ImprovementSchedule:
 
 
 @attrs.frozen
+class CategoryIntervals:
+    """Days between periodic steps (business reviews, training), by service category."""
+
+    every_days: tuple[tuple[ServiceCategory | None, int], ...]
+    """(category, days); the None entry is 'all': every category without its own."""
+
+    def days_for(self, category: ServiceCategory) -> int | None:
+        """The interval for ``category`` (its own entry, else 'all'), or None for none."""
+        days = dict(self.every_days)
+        return days.get(category, days.get(None))
+
+
+@attrs.frozen
+class TicketTargets:
+    """Hours a problem ticket should be resolved in, by its severity (``problem_tickets``)."""
+
+    resolution_target_hours: tuple[tuple[Severity, float], ...]
+
+    def hours_for(self, severity: Severity) -> float:
+        """The target for ``severity``."""
+        return dict(self.resolution_target_hours)[severity]
+
+
+@attrs.frozen
+class CompensationTerms:
+    """When compensation may be claimed: within ``claim_window_days`` of the loss and of the
+    contract's end (``penalties.compensation``).
+    """
+
+    claim_window_days: int
+
+
+@attrs.frozen
 class PolicyPack:
     """A loaded, checked policy pack. ``version`` is the SHA-256 of its content."""
 
@@ -314,6 +349,16 @@ class PolicyPack:
     tiers: tuple[MetricTiers, ...] = ()
     windows: tuple[Window, ...] = ()
     credits: CreditSchedule | None = None
+    compensation: CompensationTerms | None = None
+    """The claim window; None: claims are limited only by the contract's term."""
+    business_reviews: CategoryIntervals | None = None
+    """How often a business review falls due; None: no scheduled reviews."""
+    training: CategoryIntervals | None = None
+    """How often staff training is required; None: no requirement."""
+    problem_tickets: TicketTargets | None = None
+    """Resolution targets of problem tickets; None: tickets have no target."""
+    contract_requires_need: bool = False
+    """``contracts.require_need``: a contract may only be signed under an awarded need."""
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     """What the pack promises always to hold (see :mod:`sqm.domain.invariants`)."""

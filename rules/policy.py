@@ -115,6 +115,22 @@ class CompiledPolicy:
         """
         return penalties.quote_compensation(supplier, claimed)
 
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """The pack's resolution target for a ticket of ``severity`` (None: none set)."""
+        targets = self._pack.problem_tickets
+        return None if targets is None else targets.hours_for(severity)
+
+    def contract_requires_need(self) -> bool:
+        """The pack's ``contracts.require_need`` (False when the pack does not say)."""
+        return self._pack.contract_requires_need
+
+    def claim_window_days(self) -> int | None:
+        """Days after a loss (and after the contract's end) a compensation claim may be
+        filed; None when the pack sets no window.
+        """
+        terms = self._pack.compensation
+        return None if terms is None else terms.claim_window_days
+
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in after a review caused by a breach of
         ``severity`` (the longest of the schedule when None). Raises ``PolicyError`` when the

@@ -78,6 +78,8 @@ _SAME_FIELDS = {
     "ImprovementDeadlineMissed": "RecordMissedImprovementDeadline",
     "MarketResearchRecorded": "RecordMarketResearch",
     "KickOffRecorded": "RecordKickOff",
+    "MilestoneCompleted": "CompleteMilestone",
+    "DeliverableAccepted": "AcceptDeliverable",
     "ResourcePlanSubmitted": "SubmitResourcePlan",
     "ProblemTicketOpened": "OpenProblemTicket",
     "ProblemTicketResolved": "ResolveProblemTicket",
@@ -87,7 +89,10 @@ _SAME_FIELDS = {
 }
 """First events whose command has the same fields (plus the supplier id)."""
 
-_CLAIMED = re.compile(r": claimed (?P<amount>-?\d+(?:\.\d+)?) (?P<currency>[A-Z]{3});")
+_CLAIMED = re.compile(
+    r": claimed (?P<amount>-?\d+(?:\.\d+)?) (?P<currency>[A-Z]{3})"
+    r"(?: \(loss at (?P<loss>[^)]+)\))?;"
+)
 
 
 @attrs.frozen
@@ -325,7 +330,8 @@ def _claim(supplier_id: str, event: Any) -> Command | None:
     amount = (
         Money(Decimal(found["amount"]), found["currency"]) if found is not None else penalty.amount
     )
-    return ClaimCompensation(supplier_id, amount, description, event.occurred_at)
+    loss_at = datetime.fromisoformat(found["loss"]) if found and found["loss"] else None
+    return ClaimCompensation(supplier_id, amount, description, event.occurred_at, loss_at)
 
 
 _MAKERS: Mapping[str, Callable[[str, Any], Command | None]] = {

@@ -311,6 +311,8 @@ class SupplierLife:
             self._at(base + draw.uniform(0, length), sc.Inspect(passed))
         if month % 3 == 0 and draw.random() < rates.self_check_rate:
             self._at(base + draw.uniform(0, 7), sc.SelfCheck())  # gaps stay under 100 days
+        if month % 6 == 1:  # staff trained twice a year, as the default pack's strictest asks
+            self._at(base + 3, sc.Train())
 
     def _severity(self) -> Severity | None:
         if self._random.random() >= self._rates.breach_rate:

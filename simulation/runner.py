@@ -23,10 +23,13 @@ from sqm.domain.commands import (
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
+    OpenProblemTicket,
     RecordInspection,
     RecordMeasurement,
     RecordSatisfactionSurvey,
+    RecordTraining,
     RegisterSupplier,
+    ResolveProblemTicket,
     SignContract,
     SubmitImprovementPlan,
     SubmitProgressReport,
@@ -327,6 +330,29 @@ def _(intent: sc.Claim, player: Player, now: datetime) -> Command | None:
     return ClaimCompensation(
         state.supplier_id, Money(amount, limit.currency), "simulated loss", now
     )
+
+
+@command_for.register
+def _(intent: sc.Train, player: Player, now: datetime) -> Command | None:
+    return RecordTraining(_supplier_id(player), "simulated training", 10, now)
+
+
+@command_for.register
+def _(intent: sc.OpenTicket, player: Player, now: datetime) -> Command | None:
+    state = player.state
+    if state is None:
+        return None
+    ticket_id = f"PT-{state.version + 1}"  # the version only grows: never an open id
+    return OpenProblemTicket(state.supplier_id, ticket_id, "simulated fault", intent.severity, now)
+
+
+@command_for.register
+def _(intent: sc.ResolveTicket, player: Player, now: datetime) -> Command | None:
+    state = player.state
+    open_ones = [t for t in state.tickets if t.resolved_at is None] if state else []
+    if state is None or not open_ones:
+        return None
+    return ResolveProblemTicket(state.supplier_id, open_ones[0].ticket_id, "simulated fix", now)
 
 
 @command_for.register

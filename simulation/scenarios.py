@@ -97,6 +97,23 @@ class SelfCheck:
 
 
 @attrs.frozen
+class Train:
+    """The supplier's service staff are trained."""
+
+
+@attrs.frozen
+class OpenTicket:
+    """A problem ticket of ``severity`` (its priority) is opened against the supplier."""
+
+    severity: Severity
+
+
+@attrs.frozen
+class ResolveTicket:
+    """The oldest open problem ticket is resolved (nothing when none is open)."""
+
+
+@attrs.frozen
 class Conclude:
     """The open review concludes (refused when there is none)."""
 
@@ -127,7 +144,7 @@ class Wait:
 
 Intent = (
     Measure | Survey | Inspect | Report | SelfCheck | Conclude | SubmitPlan | CompletePlan | Claim
-    | Wait
+    | Wait | Train | OpenTicket | ResolveTicket
 )  # fmt: skip
 
 
@@ -170,6 +187,10 @@ def intents() -> st.SearchStrategy[Intent]:
         st.just(CompletePlan()),
         st.builds(Claim, st.floats(0.01, 1.5, allow_nan=False)),
         st.just(Wait()),
+        # Last: the searches shrink towards the first choices, which find more.
+        st.just(Train()),
+        st.builds(OpenTicket, st.sampled_from(Severity)),
+        st.just(ResolveTicket()),
     )
 
 

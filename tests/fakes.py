@@ -92,6 +92,8 @@ REVOKE_RULE_ID = "fake.lapsed-licence-revokes"
 RULE_FILE = "tests/fakes.py"
 REMIND_DAYS = 3.0
 CLEAN_DAYS = 30.0
+CLAIM_WINDOW_DAYS = 90
+TICKET_TARGET_HOURS = {Severity.CRITICAL: 4.0, Severity.MAJOR: 24.0, Severity.MINOR: 72.0}
 RULES: Mapping[str, tuple[str, Action]] = {
     QUALIFY_RULE_ID: ("Qualification threshold", Action.QUALIFY),
     DISQUALIFY_RULE_ID: ("Blacklisted supplier", Action.DISQUALIFY),
@@ -294,6 +296,18 @@ class FakePolicy:
     ) -> PenaltyQuote:
         """The claim in full (the fake has no liability limit)."""
         return PenaltyQuote(claimed, "", "claimed amount")
+
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """4 hours for a critical ticket, 24 for a major one, 72 for a minor one."""
+        return TICKET_TARGET_HOURS[severity]
+
+    def contract_requires_need(self) -> bool:
+        """Contracts may be signed without a need, as under the default pack."""
+        return False
+
+    def claim_window_days(self) -> int | None:
+        """Ninety days, as the default pack."""
+        return CLAIM_WINDOW_DAYS
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Seven days after a critical breach, 14 after a major, 30 after a minor, else 21."""

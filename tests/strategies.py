@@ -25,12 +25,17 @@ from hypothesis import strategies as st
 
 from sqm.domain.audit import GENESIS_HASH, event_hash
 from sqm.domain.commands import (
+    AcceptDeliverable,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordInspection,
@@ -608,15 +613,38 @@ def market_research_commands(
 def kick_off_commands(
     supplier_id: str | None = None, occurred_at: datetime | None = None
 ) -> st.SearchStrategy[RecordKickOff]:
-    """Valid ``RecordKickOff`` commands."""
-    milestone = st.builds(Milestone, name=short_texts(), due_at=moments())
+    """Valid ``RecordKickOff`` commands (milestones named from a few names, so later
+    completions and acceptances can name them).
+    """
+    milestone = st.builds(Milestone, name=_MILESTONE_NAMES, due_at=moments())
     return st.builds(
         RecordKickOff,
         supplier_id=_given_or(supplier_id, supplier_ids()),
         goals=short_texts(),
         occurred_at=_given_or(occurred_at, moments()),
-        milestones=st.lists(milestone, max_size=3).map(tuple),
+        milestones=st.lists(milestone, max_size=3, unique_by=lambda m: m.name).map(tuple),
         responsibilities=notes(),
+    )
+
+
+_MILESTONE_NAMES = st.sampled_from(["site survey", "cut-over", "final acceptance"])
+
+
+def milestone_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[CompleteMilestone | AcceptDeliverable]:
+    """Valid ``CompleteMilestone`` and ``AcceptDeliverable`` commands over a few names."""
+    return st.one_of(
+        [
+            st.builds(
+                kind,
+                supplier_id=_given_or(supplier_id, supplier_ids()),
+                milestone=_MILESTONE_NAMES,
+                occurred_at=_given_or(occurred_at, moments()),
+                note=notes(),
+            )
+            for kind in (CompleteMilestone, AcceptDeliverable)
+        ]
     )
 
 
@@ -691,6 +719,36 @@ def settle_commands(
     )
 
 
+def dispute_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[DisputePenalty]:
+    """Valid ``DisputePenalty`` commands naming a likely ledger entry of the supplier."""
+    return st.builds(
+        lambda sid, number, grounds, at: DisputePenalty(
+            sid, f"{sid}/penalty-{number}", grounds, at
+        ),
+        _given_or(supplier_id, supplier_ids()),
+        st.integers(1, 3),
+        short_texts(),
+        _given_or(occurred_at, moments()),
+    )
+
+
+def dispute_decision_commands(
+    supplier_id: str | None = None, occurred_at: datetime | None = None
+) -> st.SearchStrategy[DecidePenaltyDispute]:
+    """Valid ``DecidePenaltyDispute`` commands naming a likely ledger entry of the supplier."""
+    return st.builds(
+        lambda sid, number, outcome, at: DecidePenaltyDispute(
+            sid, f"{sid}/penalty-{number}", outcome, at
+        ),
+        _given_or(supplier_id, supplier_ids()),
+        st.integers(1, 3),
+        st.sampled_from(DisputeOutcome),
+        _given_or(occurred_at, moments()),
+    )
+
+
 _CommandFactory = Callable[[str | None, datetime | None], st.SearchStrategy[Any]]
 _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     register_supplier_commands,
@@ -712,11 +770,16 @@ _COMMAND_FACTORIES: tuple[_CommandFactory, ...] = (
     advance_time_commands,
     market_research_commands,
     kick_off_commands,
+    milestone_commands,
     resource_plan_commands,
     open_ticket_commands,
     resolve_ticket_commands,
     training_commands,
     settle_commands,
+    # Not acknowledgements: like documents, they are records in any state, of a notice the
+    # application has looked up; the domain's part is tested in tests/unit/test_supplier_side.py.
+    dispute_commands,
+    dispute_decision_commands,
 )
 
 

@@ -18,7 +18,9 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from sqm.domain.documents import DocumentCorrupted, DocumentNotFound
 from sqm.domain.errors import (
+    ClaimOutsideWindow,
     ConcurrencyConflict,
+    ContractExpired,
     DomainError,
     IllegalTransition,
     InvalidCommand,
@@ -34,6 +36,7 @@ from sqm.domain.policy_archive import (
     PolicyVersionNotFound,
 )
 from sqm.domain.policy_changes import PolicyChangePrecondition, ProposalNotFound
+from sqm.domain.supplier_side import NoticeNotFound, SupplierSidePrecondition
 from sqm.rules.errors import PackInvalid
 from sqm.server.api.watch import ResumeTokenExpired
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
@@ -90,6 +93,22 @@ class TimeTravelRefused(DomainError):
         )
 
 
+class ForeignSupplier(DomainError):
+    """A caller bound to one supplier named another (or none) where its own must be named."""
+
+    reason = "PERMISSION_DENIED"
+
+    def __init__(self, method: str, field: str, supplier: str) -> None:
+        self.method = method
+        self.field = field  # empty: the method is not one a supplier may call at all
+        super().__init__(
+            f"a supplier's token may name only its own supplier, suppliers/{supplier},"
+            f" in `{field}` of {method}"
+            if field
+            else f"a supplier's token may not call {method}"
+        )
+
+
 _CODES: dict[type[DomainError], grpc.StatusCode] = {
     TimeTravelRefused: grpc.StatusCode.FAILED_PRECONDITION,
     TooManyRows: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -100,6 +119,9 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     SupplierNotFound: grpc.StatusCode.NOT_FOUND,
     SupplierAlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     IllegalTransition: grpc.StatusCode.FAILED_PRECONDITION,
+    # The contract's term is over: the request is well formed, the supplier's contract is not.
+    ContractExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    ClaimOutsideWindow: grpc.StatusCode.FAILED_PRECONDITION,
     ConcurrencyConflict: grpc.StatusCode.ABORTED,
     PolicyError: grpc.StatusCode.INTERNAL,
     PackInvalid: grpc.StatusCode.INVALID_ARGUMENT,
@@ -117,6 +139,10 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     ProposalNotFound: grpc.StatusCode.NOT_FOUND,
     # SAME_APPROVER and SIGNOFF_REQUIRED among them.
     PolicyChangePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    ForeignSupplier: grpc.StatusCode.PERMISSION_DENIED,
+    NoticeNotFound: grpc.StatusCode.NOT_FOUND,
+    # NOTICE_ALREADY_ACKNOWLEDGED, PENALTY_ALREADY_DISPUTED and PENALTY_NOT_DISPUTED.
+    SupplierSidePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 
@@ -202,8 +228,14 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
         subject = ("NEED", error.subject)
     elif isinstance(error, PolicyChangePrecondition):
         subject = ("POLICY_SIGNOFF", error.subject)
+    elif isinstance(error, ContractExpired):
+        subject = ("CONTRACT_TERM", error.contract_id)
+    elif isinstance(error, ClaimOutsideWindow):
+        subject = ("CLAIM_WINDOW", error.field)
     elif isinstance(error, TimeTravelRefused):
         subject = ("DRILL_MODE", "AdvanceTime")
+    elif isinstance(error, SupplierSidePrecondition):
+        subject = (error.reason, error.subject)
     if subject is None:
         return None
     return error_details_pb2.PreconditionFailure.Violation(

@@ -28,6 +28,7 @@ from sqm.server.config import (
 from sqm.server.observability.calls import Metrics, ObservabilityInterceptor, default_metrics
 from sqm.server.security.admission import Admission, Budgets
 from sqm.server.security.auth import AuthInterceptor, TokenTable
+from sqm.server.security.supplier_scope import SupplierScopeInterceptor
 from sqm.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -98,11 +99,13 @@ def create_server(
     (metrics or default_metrics()).drill_mode.set(1 if drill else 0)
     server = grpc.aio.server(
         # Observability outermost, so calls that auth refuses are logged and counted too;
-        # decoding innermost, so a request that does not parse is still refused auth first.
+        # decoding after auth, so a request that does not parse is still refused auth first.
         interceptors=[
             ObservabilityInterceptor(metrics),
             AuthInterceptor(tokens, public_reflection=public_reflection, admission=admission),
             DecodingInterceptor(),
+            # Innermost: it reads the parsed request, to keep a supplier to its own records.
+            SupplierScopeInterceptor(),
         ],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),

@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqm.domain.commands import (
+    AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -41,7 +43,7 @@ from sqm.domain.commands import (
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
-from sqm.domain.needs import AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
+from sqm.domain.needs import NEED_ID, AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
 from sqm.server.api.proto_values import (
     IncompleteRequest,
     Violations,
@@ -75,6 +77,7 @@ __all__ = [
     "etag",
     "expected_version",
     "in_api_terms",
+    "need_id_from_name",
     "occur_time",
     "process_result",
     "register_supplier",
@@ -96,6 +99,9 @@ MAX_DESCRIPTION_LENGTH = 300
 Clock = Callable[[], datetime]
 C = TypeVar("C")
 
+NEED_NAME = re.compile(r"needs/(?P<id>[^/]+)")
+NEED_ID_RULE = "a lower-case letter, then lower-case letters, digits or hyphens, at most 63"
+
 
 # --- shared by every request ------------------------------------------------------------
 
@@ -105,6 +111,18 @@ def supplier_id_from_name(name: str, field: str, bad: Violations) -> str:
     match = SUPPLIER_NAME.match(name)
     if match is None:
         bad.add(field, f"expected a resource name 'suppliers/{{supplier}}', got {shown(name)}")
+        return ""
+    return match["id"]
+
+
+def need_id_from_name(name: str, field: str, bad: Violations) -> str:
+    """The id in ``needs/{id}``, checked as creation checks it; else a violation."""
+    match = NEED_NAME.fullmatch(name)
+    if match is None:
+        bad.add(field, f"expected a resource name 'needs/{{need}}', got {shown(name)}")
+        return ""
+    if not NEED_ID.fullmatch(match["id"]):
+        bad.add(field, f"{shown(match['id'])} is not a need id: {NEED_ID_RULE}")
         return ""
     return match["id"]
 
@@ -258,6 +276,7 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
         "starts_at": "contract.start_time",
         "ends_at": "contract.end_time",
         "objectives": "contract.objectives",
+        "need_id": "contract.need",
     },
     RecordMeasurement: {
         **_NAMED,
@@ -273,8 +292,14 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     SubmitImprovementPlan: _NAMED,
     CompleteImprovementPlan: _NAMED,
     VerifyRemediation: _NAMED,
-    ClaimCompensation: {**_NAMED, "amount.currency": "amount.currency_code"},
+    ClaimCompensation: {
+        **_NAMED,
+        "amount.currency": "amount.currency_code",
+        "loss_at": "loss_time",
+    },
     RecordMarketResearch: _NAMED,
+    CompleteMilestone: _NAMED,
+    AcceptDeliverable: _NAMED,
     RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name can be named
     SubmitResourcePlan: _NAMED,
     OpenProblemTicket: _NAMED,
@@ -286,6 +311,11 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
         "title": "need.title",
         "category": "need.category",
         "required_certificates": "need.required_certificates",
+        "objectives": "need.objectives",
+        "quantity": "need.quantity",
+        "budget": "need.budget",
+        "budget.currency": "need.budget.currency_code",
+        "required_by": "need.required_by_time",
     },
     ShortlistSupplier: _NEED_NAMED,
     RankShortlist: _NEED_NAMED,

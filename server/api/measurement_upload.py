@@ -38,6 +38,7 @@ import attrs
 from sqm.domain.commands import Command, RecordMeasurement
 from sqm.domain.errors import (
     ConcurrencyConflict,
+    ContractExpired,
     DomainError,
     FieldViolation,
     IllegalTransition,
@@ -70,7 +71,13 @@ MAX_RESPONSE_BYTES = 3 * 1024 * 1024
 MAX_ROW_DESCRIPTION = 200
 """Characters of a rejected row's description in a partial acceptance's answer."""
 
-ROW_ERRORS = (InvalidCommand, SupplierNotFound, IllegalTransition, RequestIdReused)
+ROW_ERRORS = (
+    InvalidCommand,
+    SupplierNotFound,
+    IllegalTransition,
+    ContractExpired,
+    RequestIdReused,
+)
 
 
 @attrs.frozen
@@ -255,6 +262,7 @@ def row_problem(row: Row, error: DomainError) -> RowProblem:
         field = {
             SupplierNotFound: "name",
             IllegalTransition: "name",
+            ContractExpired: "period_end_time",
             RequestIdReused: "request_id",
         }.get(type(error), "")
         violations = (FieldViolation(row_field(row.index, field), str(error)),)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -11,7 +10,6 @@ from sqm.domain.errors import InvalidCommand
 from sqm.domain.model import CertificateKind, ServiceCategory
 from sqm.domain.needs import (
     MAX_SHORTLIST,
-    NEED_ID,
     AwardNeed,
     NeedState,
     OpenNeed,
@@ -21,32 +19,33 @@ from sqm.domain.needs import (
     ShortlistSupplier,
     validate_need_command,
 )
-from sqm.server.api.mapping import in_api_terms, occur_time, supplier_id_from_name
-from sqm.server.api.proto_values import Violations, enum_from_proto, enum_to_proto, set_time, shown
-from sqm.server.api.resource_mapping import supplier_name
+from sqm.server.api.mapping import (
+    in_api_terms,
+    need_id_from_name,
+    occur_time,
+    supplier_id_from_name,
+)
+from sqm.server.api.process_mapping import sla_objective
+from sqm.server.api.proto_values import (
+    Violations,
+    enum_from_proto,
+    enum_to_proto,
+    money_from_proto,
+    money_to_proto,
+    optional_time,
+    set_time,
+    shown,
+)
+from sqm.server.api.resource_mapping import objective, supplier_name
 from sqm.v1 import needs_pb2 as pb
 from sqm.v1 import resources_pb2
 
 Clock = Callable[[], datetime]
-NEED_NAME = re.compile(r"needs/(?P<id>[^/]+)")
-NEED_ID_RULE = "a lower-case letter, then lower-case letters, digits or hyphens, at most 63"
 
 
 def need_name(need_id: str) -> str:
     """The resource name of a need."""
     return f"needs/{need_id}"
-
-
-def need_id_from_name(name: str, field: str, bad: Violations) -> str:
-    """The id in ``needs/{id}``, checked as creation checks it; else a violation."""
-    match = NEED_NAME.fullmatch(name)
-    if match is None:
-        bad.add(field, f"expected a resource name 'needs/{{need}}', got {shown(name)}")
-        return ""
-    if not NEED_ID.fullmatch(match["id"]):
-        bad.add(field, f"{shown(match['id'])} is not a need id: {NEED_ID_RULE}")
-        return ""
-    return match["id"]
 
 
 def need_id(name: str, field: str = "name") -> str:
@@ -77,6 +76,12 @@ def create_need(request: pb.CreateNeedRequest, clock: Clock) -> OpenNeed:
         )
         for index, kind in enumerate(body.required_certificates)
     ]
+    objectives = tuple(
+        sla_objective(o, f"need.objectives[{index}]", bad)
+        for index, o in enumerate(body.objectives)
+    )
+    budget = money_from_proto(body.budget, "need.budget", bad) if body.HasField("budget") else None
+    required_by = optional_time(body, "required_by_time", "need", bad)
     occurred_at = occur_time(request, clock, bad)
     command = OpenNeed(
         request.need_id,
@@ -84,6 +89,10 @@ def create_need(request: pb.CreateNeedRequest, clock: Clock) -> OpenNeed:
         category or ServiceCategory.NETWORK_EQUIPMENT,  # refused below when missing
         occurred_at,
         frozenset(kind for kind in required if kind is not None),
+        objectives,
+        body.quantity,
+        budget,
+        required_by,
     )
     if bad.items:  # name the domain's bad fields in the same answer as these
         try:
@@ -173,7 +182,12 @@ def need(state: NeedState) -> pb.Need:
         else "",
         award_reason=state.award_reason,
         etag=f"v{state.version}",
+        objectives=[objective(o) for o in state.objectives],
+        quantity=state.quantity,
     )
+    if state.budget is not None:
+        message.budget.CopyFrom(money_to_proto(state.budget))
+    set_time(message.required_by_time, state.required_by)
     set_time(message.create_time, state.opened_at)
     set_time(message.update_time, state.updated_at)
     return message

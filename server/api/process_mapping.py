@@ -15,9 +15,11 @@ from typing import Any
 
 from sqm.domain.commands import (
     NO_AMOUNT,
+    AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     OpenReview,
@@ -49,7 +51,7 @@ from sqm.domain.model import (
 )
 from sqm.domain.objectives import NATURAL_COMPARATOR
 from sqm.rules.sla import in_warning
-from sqm.server.api.mapping import occur_time, supplier_id_from_name
+from sqm.server.api.mapping import need_id_from_name, occur_time, supplier_id_from_name
 from sqm.server.api.proto_values import (
     Violations,
     enum_from_proto,
@@ -109,6 +111,7 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         sla_objective(o, f"contract.objectives[{index}]", bad)
         for index, o in enumerate(proto.objectives)
     ]
+    need = need_id_from_name(proto.need, "contract.need", bad) if proto.need else ""
     occurred_at = occur_time(request, clock, bad)
     # An amount left out is zero in the currency of the one given (CNY if neither is); a bad
     # one is the same placeholder, so the domain still checks every other field.
@@ -122,6 +125,7 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
         starts_at=starts_at,
         ends_at=ends_at,
         objectives=tuple(objectives),
+        need_id=need,
     )
     bad.raise_if_any(command)
     return command
@@ -283,6 +287,18 @@ def submit_self_check(request: api.SubmitSelfCheckRequest, clock: Clock) -> Subm
     return SubmitSelfCheck(supplier_id, request.passed, occurred_at, request.summary)
 
 
+def complete_milestone(request: api.CompleteMilestoneRequest, clock: Clock) -> CompleteMilestone:
+    """Map a CompleteMilestone request."""
+    supplier_id, occurred_at = _checked(request, clock)
+    return CompleteMilestone(supplier_id, request.milestone, occurred_at, request.note)
+
+
+def accept_deliverable(request: api.AcceptDeliverableRequest, clock: Clock) -> AcceptDeliverable:
+    """Map an AcceptDeliverable request."""
+    supplier_id, occurred_at = _checked(request, clock)
+    return AcceptDeliverable(supplier_id, request.milestone, occurred_at, request.note)
+
+
 def open_problem_ticket(request: api.OpenProblemTicketRequest, clock: Clock) -> OpenProblemTicket:
     """Map an OpenProblemTicket request; the severity is required."""
     bad, supplier_id = _start(request.name)
@@ -350,9 +366,10 @@ def claim_compensation(request: api.ClaimCompensationRequest, clock: Clock) -> C
     bad, supplier_id = _start(request.name)
     amount = _required_amount(request, "the documented loss", bad)
     occurred_at = occur_time(request, clock, bad)
+    loss_at = optional_time(request, "loss_time", "", bad)
     bad.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by raise_if_any
-    return ClaimCompensation(supplier_id, amount, request.description, occurred_at)
+    return ClaimCompensation(supplier_id, amount, request.description, occurred_at, loss_at)
 
 
 def record_training(request: api.RecordTrainingRequest, clock: Clock) -> RecordTraining:

@@ -100,6 +100,7 @@ def contract(value: Contract) -> pb.Contract:
         monthly_fee=money_to_proto(value.monthly_fee),
         liability_limit=money_to_proto(value.liability_limit),
         objectives=[objective(o) for o in value.objectives],
+        need=f"needs/{value.need_id}" if value.need_id else "",
     )
     set_time(message.start_time, value.starts_at)
     set_time(message.end_time, value.ends_at)

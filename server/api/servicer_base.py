@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import grpc
 
 from sqm.domain.commands import Command
-from sqm.domain.errors import FieldViolation, InvalidCommand
+from sqm.domain.errors import ClaimOutsideWindow, FieldViolation, InvalidCommand
 from sqm.domain.validation import SUPPLIER_ID, validate
 from sqm.server.api import mapping
 from sqm.server.api.errors import translated
@@ -116,6 +116,10 @@ class ServicerBase(OnWorker):
             return await self._commits.execute(command, context)
         except InvalidCommand as error:
             raise mapping.in_api_terms(error, command) from None
+        except ClaimOutsideWindow as error:
+            names = mapping.API_FIELD_NAMES.get(type(command), {})
+            field = mapping.api_field(error.field, names)
+            raise ClaimOutsideWindow(field, error.limit, str(error)) from None
 
 
 def process_method(

@@ -114,6 +114,16 @@ class MonitoringMethods(ServicerBase):
         api.RecordKickOffResponse,
         "Record the delivery kick-off: goals, milestones, responsibilities.",
     )
+    CompleteMilestone = process_method(
+        process_mapping.complete_milestone,
+        api.CompleteMilestoneResponse,
+        "Record that the supplier completed a kick-off milestone.",
+    )
+    AcceptDeliverable = process_method(
+        process_mapping.accept_deliverable,
+        api.AcceptDeliverableResponse,
+        "Accept the stage deliverable of a completed milestone.",
+    )
     SubmitResourcePlan = process_method(
         process_mapping.submit_resource_plan,
         api.SubmitResourcePlanResponse,

@@ -18,6 +18,7 @@ from sqm.server.api.servicer_base import (
 )
 from sqm.server.app.needs import ranked_candidates
 from sqm.server.app.suppliers import EventFilter
+from sqm.server.security.auth import current_actor
 from sqm.v1 import supplier_service_pb2 as api
 
 SUPPLIERS_PAGE = (50, 1000)  # (default, maximum)
@@ -63,8 +64,14 @@ class SelectionMethods(ServicerBase):
     async def ListSuppliers(  # noqa: N802
         self, request: api.ListSuppliersRequest, context: Context
     ) -> api.ListSuppliersResponse:
+        """List suppliers in id order (a supplier's token: itself only)."""
         """List suppliers in id order (only those in ``standing`` when it is given)."""
         view = read_view(request)
+        own = current_actor().supplier
+        if own is not None:  # the access table lets a supplier list only itself
+            state = await self._run(self._service.find, own)
+            listed = [mapping.supplier(state, view)] if state is not None else []
+            return api.ListSuppliersResponse(suppliers=listed)
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
         # One extra row tells whether another page exists without a second query.

@@ -16,6 +16,7 @@ from sqm.server.api.servicer_liability import LiabilityMethods
 from sqm.server.api.servicer_monitoring import MonitoringMethods
 from sqm.server.api.servicer_needs import NeedMethods
 from sqm.server.api.servicer_selection import EVENTS_PAGE, SUPPLIERS_PAGE, SelectionMethods
+from sqm.server.api.servicer_supplier_side import SupplierSideMethods
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 
 __all__ = ["ACTOR_METADATA_KEY", "EVENTS_PAGE", "SUPPLIERS_PAGE", "SupplierServicer"]
@@ -27,6 +28,7 @@ class SupplierServicer(
     MonitoringMethods,
     ImprovementMethods,
     LiabilityMethods,
+    SupplierSideMethods,
     ServicerBase,
     api_grpc.SupplierServiceServicer,
 ):

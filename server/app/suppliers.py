@@ -18,6 +18,7 @@ import attrs
 from sqm.domain.commands import AdvanceTime, Command
 from sqm.domain.decide import decide, decide_and_fold, fold
 from sqm.domain.errors import (
+    DomainError,
     FieldViolation,
     InvalidCommand,
     SupplierNotFound,
@@ -36,7 +37,9 @@ from sqm.domain.serialization import (
     state_from_dict,
     state_to_dict,
 )
+from sqm.domain.supplier_side import NOTICE_TYPES, NoticeNotFound
 from sqm.domain.validation import validate
+from sqm.server.app.awards import under_award
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
 from sqm.server.app.scorecards import require_standing, suppliers_in_standing
 
@@ -135,7 +138,8 @@ class SupplierService:
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""
-        return command_result(self._pipeline.run_one(Job(command, context)))
+        job = Job(under_award(command, self._store), context)
+        return command_result(self._pipeline.run_one(job))
 
     def execute_batch(
         self, jobs: Sequence[tuple[Command, RequestContext]]
@@ -143,8 +147,18 @@ class SupplierService:
         """Run every job as :meth:`execute` would, in order, stored with one commit: each
         job's result, or the error that refused it.
         """
-        outcomes = self._pipeline.run([Job(command, context) for command, context in jobs])
-        return [o if isinstance(o, Exception) else command_result(o) for o in outcomes]
+        refused: dict[int, Exception] = {}
+        kept: list[tuple[int, Job[Command]]] = []
+        for index, (command, context) in enumerate(jobs):
+            try:
+                kept.append((index, Job(under_award(command, self._store), context)))
+            except DomainError as error:
+                refused[index] = error
+        outcomes = self._pipeline.run([job for _, job in kept])
+        results: dict[int, CommandResult | Exception] = dict(refused)
+        for (index, _), outcome in zip(kept, outcomes, strict=True):
+            results[index] = outcome if isinstance(outcome, Exception) else command_result(outcome)
+        return [results[index] for index in range(len(jobs))]
 
     def run(
         self,
@@ -291,6 +305,21 @@ class SupplierService:
 
     def _load(self, supplier_id: str) -> SupplierState | None:
         return self._pipeline.load(supplier_id)
+
+    def notice(self, supplier_id: str, sequence: int) -> RecordedEvent:
+        """The notice to ``supplier_id`` recorded at global ``sequence``, else NOT_FOUND
+        (an event of another supplier, or not a notice, is not found either).
+        """
+        self.get(supplier_id)
+        found = self._store.read_all(sequence - 1, 1) if sequence > 0 else []
+        if (
+            not found
+            or found[0].global_seq != sequence
+            or found[0].stream_id != supplier_id
+            or found[0].event_type not in NOTICE_TYPES
+        ):
+            raise NoticeNotFound(supplier_id, sequence)
+        return found[0]
 
 
 def _due(state: SupplierState, now: datetime) -> bool:

@@ -4,8 +4,10 @@ Tokens come from a YAML file or the ``SQM_TOKENS`` environment variable; only th
 digests are kept in memory. Each call's method is looked up in :data:`ACCESS_RULES` (exact
 name first, then the longest ``*`` prefix); a method no rule names is denied (fail closed),
 except health checking, which anyone may call (reflection too, when configured public:
-otherwise it needs a valid token like any other method). The authenticated actor
-reaches the servicer through :func:`current_actor`.
+otherwise it needs a valid token like any other method). A ``supplier`` token, bound to one
+supplier, may call what :data:`~sqm.server.security.supplier_access.SUPPLIER_ACCESS` allows,
+on its own supplier only (:mod:`sqm.server.security.supplier_scope` checks the request). The
+authenticated actor reaches the servicer through :func:`current_actor`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ from google.rpc import error_details_pb2, status_pb2
 
 from sqm.server.api.errors import ERROR_DOMAIN
 from sqm.server.security.admission import PUBLIC_CALLER, Admission
+from sqm.server.security.supplier_access import (
+    SUPPLIER_ACCESS,
+    SupplierAccess,
+    grants,
+    supplier_id_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +57,20 @@ class Role(enum.StrEnum):
     POLICY_ADMIN = "policy_admin"  # policy teams: validate and activate policy packs
     AUDITOR = "auditor"  # compliance: event lists, chain verification, exports
     READ_ONLY = "read_only"  # dashboards: Get and List only
+    SUPPLIER = "supplier"  # one supplier, bound to its token: its own records only
 
 
 @attrs.frozen
 class Actor:
-    """Who is calling: the name recorded with their events, and their role (None: auth off)."""
+    """Who is calling: the name recorded with their events, and their role (None: auth off).
+
+    ``supplier`` is the supplier id a ``supplier`` token is bound to (None for every other
+    role): such a caller may act on that supplier only (:mod:`sqm.server.security.supplier_scope`).
+    """
 
     name: str
     role: Role | None = None
+    supplier: str | None = None
 
 
 ANONYMOUS = Actor("anonymous")
@@ -74,7 +88,8 @@ def current_actor() -> Actor:
 
 # --- the method table -------------------------------------------------------------------
 
-EVERY_ROLE = frozenset(Role)
+EVERY_ROLE = frozenset(Role) - {Role.SUPPLIER}
+"""The operator's roles. What a supplier may call is its own table (``SUPPLIER_ACCESS``)."""
 _R = Role
 ACCESS_RULES: Mapping[str, frozenset[Role]] = {
     "sqm.v1.SupplierService/Get*": EVERY_ROLE,
@@ -90,8 +105,8 @@ ACCESS_RULES: Mapping[str, frozenset[Role]] = {
     "sqm.v1.AdminService/AdvanceTime": frozenset({_R.POLICY_ADMIN}),
     # Reflection lists every service: with tokens on, any valid token (not none) may ask,
     # unless the server is told to keep it public (``--public-reflection``).
-    "grpc.reflection.v1alpha.ServerReflection/*": EVERY_ROLE,
-    "grpc.reflection.v1.ServerReflection/*": EVERY_ROLE,
+    "grpc.reflection.v1alpha.ServerReflection/*": frozenset(Role),
+    "grpc.reflection.v1.ServerReflection/*": frozenset(Role),
 }
 """Who may call each method: a full method name, or a prefix ending in ``*``."""
 
@@ -111,6 +126,7 @@ class AccessPolicy:
 
     rules: Mapping[str, frozenset[Role]] = ACCESS_RULES
     public: tuple[str, ...] = PUBLIC_METHODS
+    supplier: SupplierAccess = SUPPLIER_ACCESS
 
     def is_public(self, method: str) -> bool:
         """Whether ``method`` (``/pkg.Service/Method`` or without the slash) needs no token."""
@@ -118,12 +134,15 @@ class AccessPolicy:
         return any(_matches(pattern, name) for pattern in self.public)
 
     def roles_for(self, method: str) -> frozenset[Role]:
-        """The roles allowed to call ``method``: the exact rule, else the longest prefix."""
+        """The roles allowed to call ``method``: the exact rule, else the longest prefix;
+        and ``supplier`` where the supplier table allows the method.
+        """
         name = method.lstrip("/")
+        supplier = frozenset({Role.SUPPLIER}) if grants(self.supplier, name) else frozenset()
         if name in self.rules:
-            return self.rules[name]
+            return self.rules[name] | supplier
         prefixes = [p for p in self.rules if p.endswith("*") and _matches(p, name)]
-        return self.rules[max(prefixes, key=len)] if prefixes else frozenset()
+        return (self.rules[max(prefixes, key=len)] if prefixes else frozenset()) | supplier
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -191,7 +210,10 @@ def load_tokens(
 
 
 def tokens_from_string(text: str, source: str = TOKENS_VARIABLE) -> TokenTable:
-    """Parse ``name:role:token,name:role:token``; errors name the entry by position and name."""
+    """Parse ``name:role:token,name:role:token``; errors name the entry by position and name.
+
+    A supplier's token gives the supplier it is bound to with its role: ``supplier/acme``.
+    """
     entries = []
     for number, item in enumerate(text.split(","), start=1):
         if not item.strip():  # a trailing or doubled comma
@@ -212,7 +234,8 @@ def tokens_from_file(path: Path) -> TokenTable:
     """Read a YAML token file; errors name the file and line.
 
     The file holds ``tokens:``, a list of entries with ``name``, ``role`` and either
-    ``token`` or ``sha256`` (the token's hex SHA-256, so the file need hold no secret).
+    ``token`` or ``sha256`` (the token's hex SHA-256, so the file need hold no secret); an
+    entry of role ``supplier`` also has ``supplier``, the id of the supplier it is bound to.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -250,7 +273,7 @@ def _token_nodes(path: Path, root: yaml.Node | None) -> list[yaml.MappingNode]:
 
 def _file_entry(path: Path, node: yaml.MappingNode) -> _Entry:
     where = f"{path}:{_line(node)}"
-    known = {"name", "role", "token", "sha256"}
+    known = {"name", "role", "token", "sha256", "supplier"}
     values: dict[str, str] = {}
     for key, value in node.value:
         if key.value not in known:
@@ -266,23 +289,35 @@ def _file_entry(path: Path, node: yaml.MappingNode) -> _Entry:
     for required in ("name", "role"):
         if required not in values:
             raise TokenConfigError(f"{where}: the entry has no {required!r}")
-    return _entry(where, values["name"], values["role"], values.get("token"), values.get("sha256"))
+    return _entry(
+        where,
+        values["name"],
+        values["role"],
+        values.get("token"),
+        values.get("sha256"),
+        supplier=values.get("supplier"),
+    )
 
 
-def _entry(where: str, name: str, role: str, token: str | None, sha256: str | None) -> _Entry:
+def _entry(
+    where: str,
+    name: str,
+    role: str,
+    token: str | None,
+    sha256: str | None,
+    *,
+    supplier: str | None = None,
+) -> _Entry:
     if not _NAME.fullmatch(name):
         raise TokenConfigError(
             f"{where}: name must be 1-64 letters, digits or . _ @ - (starting with a letter"
             " or digit)"
         )
-    if role not in {r.value for r in Role}:
-        raise TokenConfigError(
-            f"{where}: role {role!r} is not one of {_listed(r.value for r in Role)}"
-        )
+    actor = _actor(where, name, role, supplier)
     if sha256 is not None and token is None:
         if not _SHA256.fullmatch(sha256):
             raise TokenConfigError(f"{where}: sha256 must be 64 lower-case hex digits")
-        return _Entry(bytes.fromhex(sha256), Actor(name, Role(role)), where)
+        return _Entry(bytes.fromhex(sha256), actor, where)
     if token is None or sha256 is not None:
         raise TokenConfigError(f"{where}: give exactly one of 'token' and 'sha256'")
     if len(token) < MIN_TOKEN_LENGTH or not _TOKEN.fullmatch(token):
@@ -290,7 +325,39 @@ def _entry(where: str, name: str, role: str, token: str | None, sha256: str | No
             f"{where}: the token must be at least {MIN_TOKEN_LENGTH} printable ASCII"
             " characters without spaces"
         )
-    return _Entry(_digest(token), Actor(name, Role(role)), where)
+    return _Entry(_digest(token), actor, where)
+
+
+def _actor(where: str, name: str, role: str, supplier: str | None) -> Actor:
+    """The actor of an entry: its role, and the supplier a ``supplier`` token is bound to
+    (``supplier/acme`` as the role, or a ``supplier`` key in a token file).
+    """
+    kind, slash, bound = role.partition("/")
+    if slash and kind == Role.SUPPLIER:
+        if supplier is not None:
+            raise TokenConfigError(
+                f"{where}: the supplier is given twice (role {role!r} and the supplier key)"
+            )
+        role, supplier = kind, bound
+    if role not in {r.value for r in Role}:
+        raise TokenConfigError(
+            f"{where}: role {role!r} is not one of {_listed(r.value for r in Role)}"
+        )
+    if role != Role.SUPPLIER:
+        if supplier is not None:
+            raise TokenConfigError(
+                f"{where}: only a token of role 'supplier' is bound to a supplier, not {role!r}"
+            )
+        return Actor(name, Role(role))
+    if not supplier:
+        raise TokenConfigError(
+            f"{where}: role 'supplier' needs the supplier the token is bound to:"
+            " supplier/<supplier id> (in a token file, a 'supplier' key)"
+        )
+    problem = supplier_id_problem(supplier)
+    if problem:
+        raise TokenConfigError(f"{where}: {problem}")
+    return Actor(name, Role.SUPPLIER, supplier)
 
 
 def _table(entries: list[_Entry], source: str) -> TokenTable:

@@ -47,6 +47,8 @@ from sqm.server.security.auth import (
     current_actor,
     tokens_from_string,
 )
+from sqm.server.security.supplier_access import SUPPLIER_ACCESS, SupplierAccess
+from sqm.server.security.supplier_scope import SupplierScopeInterceptor
 from sqm.server.security.tls import TlsConfigError, channel_credentials, optional_server_credentials
 from sqm.v1 import needs_pb2, resources_pb2, supplier_service_pb2, supplier_service_pb2_grpc
 from tests.certificates import Pki, make_pki
@@ -232,12 +234,15 @@ def serve(stub: StubSuppliers, metrics: Metrics) -> Iterator[Callable[..., Runni
         credentials: grpc.ServerCredentials | None = None,
         *,
         public_reflection: bool = False,
+        supplier_access: SupplierAccess | None = None,
     ) -> Running:
         async def build() -> tuple[grpc.aio.Server, int]:
+            scope = [] if supplier_access is None else [SupplierScopeInterceptor(supplier_access)]
             server = grpc.aio.server(
                 interceptors=[
                     ObservabilityInterceptor(metrics),
                     AuthInterceptor(tokens, public_reflection=public_reflection),
+                    *scope,
                 ]
             )
             supplier_service_pb2_grpc.add_SupplierServiceServicer_to_server(stub, server)
@@ -360,13 +365,15 @@ def test_a_token_without_the_right_role_is_permission_denied_naming_the_roles(
     assert stub.callers == []
 
 
-INTEGRATION, POLICY_ADMIN, AUDITOR, READ_ONLY = list(Role)
+# The supplier role, bound to one supplier, is checked method by method in tests/e2e/test_auth.py.
+OPERATOR_ROLES = sorted(set(Role) - {Role.SUPPLIER})
+INTEGRATION, POLICY_ADMIN, AUDITOR, READ_ONLY = list(TOKENS)
 METHOD_GROUPS = {
-    "supplier reads": (GET_SUPPLIER, set(Role)),
+    "supplier reads": (GET_SUPPLIER, set(OPERATOR_ROLES)),
     "supplier changes": (REGISTER_SUPPLIER, {INTEGRATION}),
-    "need reads": ("/sqm.v1.SupplierService/GetNeed", set(Role)),
+    "need reads": ("/sqm.v1.SupplierService/GetNeed", set(OPERATOR_ROLES)),
     "need changes": ("/sqm.v1.SupplierService/AwardNeed", {INTEGRATION}),
-    "policy reads": ("/sqm.v1.PolicyService/ListPolicyVersions", set(Role)),
+    "policy reads": ("/sqm.v1.PolicyService/ListPolicyVersions", set(OPERATOR_ROLES)),
     "policy validation": ("/sqm.v1.PolicyService/ValidatePolicyPack", {POLICY_ADMIN, AUDITOR}),
     "policy activation": ("/sqm.v1.PolicyService/ActivatePolicyPack", {POLICY_ADMIN}),
     "audit": ("/sqm.v1.AuditService/VerifyChain", {AUDITOR}),
@@ -375,7 +382,7 @@ METHOD_GROUPS = {
 }
 
 
-@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("role", OPERATOR_ROLES, ids=str)
 @pytest.mark.parametrize("group", list(METHOD_GROUPS))
 def test_every_role_reaches_exactly_the_method_groups_the_table_grants(
     serve: Callable[..., Running], role: Role, group: str
@@ -744,3 +751,43 @@ def test_tls_settings_are_checked_before_the_server_starts(pki: Pki, tmp_path: P
         optional_server_credentials(pki.server_key, pki.server_cert)
     with pytest.raises(TlsConfigError, match="needs its private key"):
         channel_credentials(pki.ca, pki.client_cert)
+
+
+# --- a supplier's token -------------------------------------------------------------------
+
+SUPPLIER_TOKEN = "acme-portal-token-000005"
+
+
+def test_a_supplier_reaches_its_own_supplier_and_is_named_with_its_binding(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """The handler runs for its own supplier and sees the actor bound to it."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access=SUPPLIER_ACCESS)
+    request = supplier_service_pb2.GetSupplierRequest(name="suppliers/acme").SerializeToString()
+    with running.channel() as channel:
+        call(channel, GET_SUPPLIER, request, (("authorization", f"Bearer {SUPPLIER_TOKEN}"),))
+    assert stub.callers == [Actor("acme-portal", Role.SUPPLIER, "acme")]
+
+
+def test_a_method_the_supplier_table_does_not_name_is_refused_to_suppliers(
+    serve: Callable[..., Running], stub: StubSuppliers
+) -> None:
+    """Fail closed: a method missing from the table is PERMISSION_DENIED before its handler."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access={})
+    request = supplier_service_pb2.GetSupplierRequest(name="suppliers/acme").SerializeToString()
+    metadata = (("authorization", f"Bearer {SUPPLIER_TOKEN}"),)
+    with running.channel() as channel:
+        error = failure(lambda: call(channel, GET_SUPPLIER, request, metadata))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(error).reason == "PERMISSION_DENIED"
+    assert stub.callers == []
+
+
+def test_a_supplier_may_list_the_services_by_reflection(serve: Callable[..., Running]) -> None:
+    """Reflection names no supplier: the role table alone admits a supplier's token to it."""
+    tokens = tokens_from_string(f"acme-portal:supplier/acme:{SUPPLIER_TOKEN}")
+    running = serve(tokens, supplier_access=SUPPLIER_ACCESS)
+    metadata = (("authorization", f"Bearer {SUPPLIER_TOKEN}"),)
+    assert "sqm.v1.SupplierService" in _list_services(running, metadata)

@@ -63,7 +63,7 @@ def certificate(kind: CertificateKind, valid_until: datetime) -> Certificate:
 
 def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
     """A network services supplier under contract since January on the default objectives,
-    certificates valid for a year, reports and self-checks up to date.
+    certificates valid for a year, reports, self-checks and business reviews up to date.
     """
     terms = Contract(
         "C-1",
@@ -83,6 +83,7 @@ def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
         certificates=tuple(certificate(k, NOW + timedelta(days=365)) for k in REQUIRED),
         last_progress_report_at=NOW - timedelta(days=5),
         last_self_check_at=NOW - timedelta(days=10),
+        last_review_at=NOW - timedelta(days=20),
     )
     return attrs.evolve(state, **changes)
 

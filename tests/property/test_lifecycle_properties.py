@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -15,12 +15,17 @@ from hypothesis import event, given
 from sqm.domain import lifecycle as lifecycle_module
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcceptDeliverable,
+    AcknowledgeNotice,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
+    DecidePenaltyDispute,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -46,6 +51,8 @@ from sqm.domain.commands import (
 )
 from sqm.domain.decide import apply, decide, decide_and_fold, fold
 from sqm.domain.errors import (
+    ClaimOutsideWindow,
+    ContractExpired,
     DomainError,
     IllegalTransition,
     InvalidCommand,
@@ -62,7 +69,12 @@ from sqm.domain.events import (
 from sqm.domain.lifecycle import TRANSITIONS, Trigger
 from sqm.domain.model import METRICS, LifecycleState, ServiceCategory, SupplierState
 from sqm.domain.serialization import canonical_json, event_from_payload, event_to_payload
-from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, FakePolicy
+from sqm.domain.supplier_side import (
+    NoticeAlreadyAcknowledged,
+    PenaltyAlreadyDisputed,
+    PenaltyNotDisputed,
+)
+from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, CLAIM_WINDOW_DAYS, FakePolicy
 from tests.strategies import EARLIEST, command_sequences, commands
 
 TABLE = {(trigger, source, dest) for trigger, source, dest in TRANSITIONS}
@@ -145,8 +157,21 @@ def _refused_past_candidate_only_when_terminated(command: Any, before: SupplierS
     return IllegalTransition if before.lifecycle in lifecycle_module.TERMINAL_STATES else None
 
 
+def _after_term(before: SupplierState, at: datetime) -> bool:
+    """A record about ``at`` falls after the contract's end, or the contract has ended (the
+    supplier is out of it but for termination, which the lifecycle guard answers).
+    """
+    contract = before.contract
+    if contract is None or before.lifecycle is S.TERMINATED:
+        return False
+    return at > contract.ends_at or before.lifecycle not in UNDER_CONTRACT
+
+
 def _record_refusal(command: Any, before: SupplierState) -> Refusal:
     contract = before.contract
+    moment = command.period_end if isinstance(command, RecordMeasurement) else command.occurred_at
+    if _after_term(before, moment):
+        return ContractExpired
     if before.lifecycle not in UNDER_CONTRACT or contract is None:
         return IllegalTransition
     if isinstance(command, RecordMeasurement):
@@ -172,10 +197,15 @@ def _complete_refusal(command: Any, before: SupplierState) -> Refusal:
 
 
 def _claim_refusal(command: Any, before: SupplierState) -> Refusal:
-    if before.contract is None:
+    contract = before.contract
+    if contract is None:
         return IllegalTransition
-    same = command.amount.currency == before.contract.liability_limit.currency
-    return None if same else InvalidCommand
+    if command.amount.currency != contract.liability_limit.currency:
+        return InvalidCommand
+    loss = command.loss_at or command.occurred_at
+    in_term = contract.starts_at <= loss <= contract.ends_at
+    in_time = command.occurred_at <= loss + timedelta(days=CLAIM_WINDOW_DAYS)
+    return None if in_term and in_time else ClaimOutsideWindow
 
 
 def _research_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -183,11 +213,26 @@ def _research_refusal(command: Any, before: SupplierState) -> Refusal:
 
 
 def _contract_record_refusal(command: Any, before: SupplierState) -> Refusal:
+    if _after_term(before, command.occurred_at):
+        return ContractExpired
     if before.lifecycle not in UNDER_CONTRACT:
         return IllegalTransition
     if isinstance(command, OpenProblemTicket) and command.ticket_id in before.open_tickets:
         return InvalidCommand
     return None
+
+
+def _milestone_refusal(command: Any, before: SupplierState) -> Refusal:
+    refused = _contract_record_refusal(command, before)
+    if refused is not None:
+        return refused
+    name = command.milestone
+    if name not in {m.name for m in before.milestones}:
+        return InvalidCommand
+    if isinstance(command, CompleteMilestone):
+        return InvalidCommand if name in before.milestones_completed else None
+    done = name in before.milestones_completed and name not in before.deliverables_accepted
+    return None if done else InvalidCommand
 
 
 def _resolve_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -202,6 +247,33 @@ def _settle_refusal(command: Any, before: SupplierState) -> Refusal:
         return InvalidCommand
     paid = before.settlements.get(penalty.penalty_id, 0)
     return InvalidCommand if paid + command.amount.amount > penalty.amount.amount else None
+
+
+def _acknowledge_refusal(command: Any, before: SupplierState) -> Refusal:
+    return (
+        NoticeAlreadyAcknowledged
+        if command.notice_sequence in before.acknowledged_notices
+        else None
+    )
+
+
+def _disputable(penalty_id: str, before: SupplierState) -> bool:
+    return any(
+        p.penalty_id == penalty_id and p.kind == "service_credit" and p.amount.amount > 0
+        for p in before.penalties
+    )
+
+
+def _dispute_refusal(command: Any, before: SupplierState) -> Refusal:
+    if not _disputable(command.penalty_id, before):
+        return InvalidCommand
+    return PenaltyAlreadyDisputed if command.penalty_id in before.penalty_disputes else None
+
+
+def _dispute_decision_refusal(command: Any, before: SupplierState) -> Refusal:
+    if not _disputable(command.penalty_id, before):
+        return InvalidCommand
+    return None if before.penalty_disputes.get(command.penalty_id) == "open" else PenaltyNotDisputed
 
 
 def _lifecycle_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -237,10 +309,15 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
         [RecordKickOff, SubmitResourcePlan, OpenProblemTicket, RecordTraining],
         _contract_record_refusal,
     ),
+    CompleteMilestone: _milestone_refusal,
+    AcceptDeliverable: _milestone_refusal,
     ResolveProblemTicket: _resolve_refusal,
     SettleCompensation: _settle_refusal,
     # A document joins the record in any state: a termination letter is kept too.
     RecordDocument: lambda command, before: None,
+    AcknowledgeNotice: _acknowledge_refusal,
+    DisputePenalty: _dispute_refusal,
+    DecidePenaltyDispute: _dispute_decision_refusal,
     **dict.fromkeys(
         [
             SignContract,
@@ -389,10 +466,17 @@ def test_the_same_commands_under_the_same_policy_give_the_same_events(
 
 @given(command_sequences())
 def test_the_ledger_never_holds_a_negative_amount(sequence: list[Command]) -> None:
-    """Service credits and compensation are never negative, whatever the sequence."""
+    """Service credits and compensation are never negative, whatever the sequence; the one
+    negative entry is the credit note reversing a disputed credit: its exact opposite, once.
+    """
     for step in replay(sequence):
         if step.after is not None:
-            assert all(p.amount.amount >= 0 for p in step.after.penalties)
+            ledger = {p.penalty_id: p for p in step.after.penalties}
+            assert len(ledger) == len(step.after.penalties)
+            for entry in step.after.penalties:
+                if entry.amount.amount < 0:
+                    reversed_id = entry.penalty_id.removesuffix("/reversal")
+                    assert ledger[reversed_id].amount.amount == -entry.amount.amount
             event(f"ledger entries: {min(len(step.after.penalties), 3)}+")
 
 

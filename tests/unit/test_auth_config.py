@@ -104,7 +104,7 @@ def test_an_unknown_role_is_named_with_the_roles_that_exist() -> None:
     message = error_from_string(f"alice:admin:{SECRET}")
     assert message == (
         "SQM_TOKENS entry 1 ('alice'): role 'admin' is not one of"
-        " auditor, integration, policy_admin, read_only"
+        " auditor, integration, policy_admin, read_only, supplier"
     )
 
 
@@ -163,7 +163,7 @@ tokens:
         ("tokens:\n  - a string\n", ":2: entry 1: expected a mapping with name, role"),
         (
             f"tokens:\n  - name: a\n    role: auditor\n    tokne: {SECRET}\n",
-            ":4: unknown key 'tokne'; expected name, role, sha256, token",
+            ":4: unknown key 'tokne'; expected name, role, sha256, supplier, token",
         ),
         (
             f"tokens:\n  - name: a\n    token: {SECRET}\n",
@@ -171,7 +171,7 @@ tokens:
         ),
         (
             f"tokens:\n  - name: a\n    role: root\n    token: {SECRET}\n",
-            ":2: role 'root' is not one of auditor, integration, policy_admin, read_only",
+            ":2: role 'root' is not one of auditor, integration, policy_admin, read_only, supplier",
         ),
         (
             "tokens:\n  - name: a\n    role: auditor\n    token: [1, 2]\n",
@@ -275,8 +275,10 @@ def test_a_file_and_inline_tokens_together_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("method", "roles"),
     [
-        ("/sqm.v1.SupplierService/GetSupplier", EVERY_ROLE),
-        ("/sqm.v1.SupplierService/ListSupplierEvents", EVERY_ROLE),
+        ("/sqm.v1.SupplierService/GetSupplier", EVERY_ROLE | {Role.SUPPLIER}),
+        ("/sqm.v1.SupplierService/ListSupplierEvents", EVERY_ROLE | {Role.SUPPLIER}),
+        ("/sqm.v1.SupplierService/ListNeeds", EVERY_ROLE),
+        ("/sqm.v1.SupplierService/SubmitSelfCheck", {Role.INTEGRATION, Role.SUPPLIER}),
         ("/sqm.v1.SupplierService/RegisterSupplier", {Role.INTEGRATION}),
         ("/sqm.v1.SupplierService/SubmitQualificationEvidence", {Role.INTEGRATION}),
         ("/sqm.v1.PolicyService/ListPolicyVersions", EVERY_ROLE),
@@ -328,3 +330,63 @@ def test_a_token_of_digits_in_the_file_is_taken_as_written(tmp_path: Path) -> No
     token = "01234567890123456789"
     path = write(tmp_path, f"tokens:\n  - {{name: a, role: auditor, token: {token}}}\n")
     assert tokens_from_file(path).authenticate(token) == Actor("a", Role.AUDITOR)
+
+
+# --- supplier tokens ----------------------------------------------------------------------
+
+
+def test_a_supplier_token_is_bound_to_its_supplier_inline_and_in_a_file(tmp_path: Path) -> None:
+    """``supplier/acme`` as the role inline, or role supplier with a supplier key in a file."""
+    inline = tokens_from_string(f"acme-portal:supplier/acme:{SECRET}")
+    path = write(
+        tmp_path,
+        f"tokens:\n  - {{name: acme-portal, role: supplier, supplier: acme, token: {SECRET}}}\n",
+    )
+    for table in (inline, tokens_from_file(path)):
+        assert table.authenticate(SECRET) == Actor("acme-portal", Role.SUPPLIER, "acme")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f"portal:supplier:{SECRET}",
+            "SQM_TOKENS entry 1 ('portal'): role 'supplier' needs the supplier the token is"
+            " bound to: supplier/<supplier id> (in a token file, a 'supplier' key)",
+        ),
+        (
+            f"portal:supplier/ACME:{SECRET}",
+            "SQM_TOKENS entry 1 ('portal'): supplier 'ACME' is not a supplier id: a lower-case"
+            " letter, then lower-case letters, digits or hyphens, at most 63",
+        ),
+        (
+            f"portal:auditor/acme:{SECRET}",
+            "SQM_TOKENS entry 1 ('portal'): role 'auditor/acme' is not one of auditor,"
+            " integration, policy_admin, read_only, supplier",
+        ),
+    ],
+)
+def test_a_supplier_binding_that_cannot_be_used_is_named(text: str, expected: str) -> None:
+    """A supplier token without a valid supplier id, or a binding on another role, is refused."""
+    assert error_from_string(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            f"{{name: a, role: auditor, supplier: acme, token: {SECRET}}}",
+            ":2: only a token of role 'supplier' is bound to a supplier, not 'auditor'",
+        ),
+        (
+            f"{{name: a, role: supplier/acme, supplier: acme, token: {SECRET}}}",
+            ":2: the supplier is given twice (role 'supplier/acme' and the supplier key)",
+        ),
+        (f"{{name: a, role: supplier, token: {SECRET}}}", ":2: role 'supplier' needs the supplier"),
+    ],
+)
+def test_supplier_binding_errors_in_a_file_name_the_line(
+    tmp_path: Path, entry: str, expected: str
+) -> None:
+    """Each mistake in a supplier entry is reported as file:line: what was wrong."""
+    assert expected in error_from_file(tmp_path, f"tokens:\n  - {entry}\n")

@@ -12,8 +12,12 @@ from sqm.domain.errors import InvalidCommand, SupplierNotFound
 from sqm.domain.model import (
     Certificate,
     CertificateKind,
+    Comparator,
     LifecycleState,
+    Metric,
+    Money,
     ServiceCategory,
+    SlaObjective,
     SupplierState,
 )
 from sqm.domain.needs import (
@@ -257,3 +261,30 @@ def test_a_need_survives_its_snapshot() -> None:
     need = _ranked(_shortlisted(_opened(), _supplier("acme"), _supplier("bolt")), "acme", "bolt")
 
     assert need_from_dict(need_to_dict(need)) == need
+
+
+STANDARD = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
+
+
+def test_a_need_keeps_its_service_standard_quantity_budget_and_date() -> None:
+    """The terms of OpenNeed are on the need and survive its snapshot."""
+    budget = Money(Decimal("9000000.00"), "CNY")
+    command = OpenNeed(
+        "ran", "5G RAN", NETWORK, T0, frozenset(), (STANDARD,), 120, budget, T0 + timedelta(days=90)
+    )
+    need = fold_need(decide_need(command, None, {}), None)
+    assert (need.objectives, need.quantity, need.budget) == ((STANDARD,), 120, budget)
+    assert need_from_dict(need_to_dict(need)) == need
+
+
+def test_a_need_s_bad_terms_are_each_named() -> None:
+    """A negative quantity, a budget of nothing, a date before the need, a bad objective."""
+    backwards = attrs.evolve(STANDARD, warning=99.0)
+    command = OpenNeed(
+        "ran", "5G RAN", NETWORK, T0, frozenset(), (backwards,), -1,
+        Money(Decimal("0.00"), "CNY"), T0 - timedelta(days=1),
+    )  # fmt: skip
+    with pytest.raises(InvalidCommand) as raised:
+        decide_need(command, None, {})
+    fields = {v.field for v in raised.value.violations}
+    assert {"quantity", "budget.amount", "required_by", "objectives[0].warning"} <= fields

@@ -781,3 +781,52 @@ def test_candidates_are_ranked_with_the_packs_weights_and_kinds() -> None:
 
 def _decimals(values: Mapping[str, str]) -> dict[str, Decimal]:
     return {key: Decimal(value) for key, value in values.items()}
+
+
+def test_a_claim_window_loads_and_a_pack_without_one_sets_none(tmp_path: Path) -> None:
+    """``penalties.compensation.claim_window_days`` becomes the policy's claim window."""
+    with_window = replaced(
+        MONITORING,
+        "    contract_cap_percent: 120\n",
+        "    contract_cap_percent: 120\n  compensation:\n    claim_window_days: 60\n",
+    )
+    assert CompiledPolicy(load(tmp_path / "with", monitoring=with_window)).claim_window_days() == 60
+    assert CompiledPolicy(load(tmp_path / "without")).claim_window_days() is None
+
+
+def test_a_claim_window_of_zero_days_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A window must be at least a day: the error is located at the value."""
+    monitoring = replaced(
+        MONITORING,
+        "    contract_cap_percent: 120\n",
+        "    contract_cap_percent: 120\n  compensation:\n    claim_window_days: 0\n",
+    )
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert error.line == line_of(monitoring, "claim_window_days")
+    assert "claim_window_days" in error.message or "minimum" in error.message
+
+
+def test_business_reviews_are_scheduled_per_category_with_all_for_the_rest(
+    tmp_path: Path,
+) -> None:
+    """``business_reviews.every_days``: a category's own interval, else the 'all' one."""
+    monitoring = MONITORING + "business_reviews:\n  every_days: {all: 180, software: 60}\n"
+    schedule = load(tmp_path, monitoring=monitoring).business_reviews
+    assert schedule is not None
+    assert schedule.days_for(ServiceCategory.SOFTWARE) == 60
+    assert schedule.days_for(ServiceCategory.FIELD_SERVICES) == 180
+
+
+def test_a_business_review_for_an_unknown_category_is_refused_at_its_key(tmp_path: Path) -> None:
+    """A misspelt category is named where it is written, with the choices."""
+    monitoring = MONITORING + "business_reviews:\n  every_days: {all: 180, sofware: 60}\n"
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert error.line == line_of(monitoring, "sofware")
+    assert "unknown service category 'sofware'" in error.message
+
+
+def test_a_pack_may_require_contracts_to_be_signed_under_a_need(tmp_path: Path) -> None:
+    """``contracts.require_need`` becomes the policy's answer; a pack silent on it says no."""
+    monitoring = MONITORING + "contracts:\n  require_need: true\n"
+    assert offline(load(tmp_path / "strict", monitoring=monitoring)).contract_requires_need()
+    assert not offline(load(tmp_path / "lenient")).contract_requires_need()

@@ -13,13 +13,15 @@ import cattrs
 import pytest
 from hypothesis import given
 
-from sqm.domain.commands import ReviewOutcome
+from sqm.domain.commands import DisputeOutcome, ReviewOutcome
 from sqm.domain.events import (
     EVENT_TYPES,
     BreachDetected,
     CompensationSettled,
+    ContractEnded,
     ContractSigned,
     DecisionRecorded,
+    DeliverableAccepted,
     DocumentArchived,
     Event,
     ImprovementDeadlineMissed,
@@ -31,7 +33,12 @@ from sqm.domain.events import (
     LifecycleTransitioned,
     MarketResearchRecorded,
     MeasurementRecorded,
+    MilestoneCompleted,
+    NoticeAcknowledged,
     PenaltyAssessed,
+    PenaltyDisputed,
+    PenaltyDisputeDecided,
+    PenaltyReversed,
     ProblemTicketOpened,
     ProblemTicketResolved,
     ProgressReportSubmitted,
@@ -46,6 +53,7 @@ from sqm.domain.events import (
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
+    TicketResolutionMissed,
     TrainingRecorded,
     event_type,
 )
@@ -83,6 +91,7 @@ from sqm.domain.serialization import (
     state_from_dict,
     state_to_dict,
 )
+from sqm.domain.supplier_side import credit_note
 from tests.strategies import offset_moments
 
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -156,6 +165,7 @@ EXAMPLE_EVENTS: list[Event] = [
     ),
     ContractSigned(T0, CONTRACT),
     ContractSigned(T0, attrs.evolve(CONTRACT, objectives=())),
+    ContractEnded(T0, "C-2025-001", T0 - timedelta(days=1)),
     MeasurementRecorded(T0, MEASUREMENT),
     BreachDetected(T0, BREACH),
     PenaltyAssessed(T0, PENALTY, "3% of 120000.50 CNY, capped at the period cap"),
@@ -177,12 +187,19 @@ EXAMPLE_EVENTS: list[Event] = [
     MarketResearchRecorded(T0, "5G core and RAN", "on time for 3 operators", ("CMCC", "联通")),
     MarketResearchRecorded(T0, "field crews", "no record"),
     KickOffRecorded(T0, "go live by Q3", (Milestone("cut-over", T0 + timedelta(days=30)),), "NOC"),
+    MilestoneCompleted(T0, "cut-over", "on air"),
+    DeliverableAccepted(T0, "cut-over", "验收通过"),
     ResourcePlanSubmitted(T0, ("2 engineers", "1 PM"), "staffed from week 1"),
     ProblemTicketOpened(T0, "PT-7", "packet loss in region 3", Severity.MAJOR),
     ProblemTicketResolved(T0, "PT-7", "replaced line card"),
+    TicketResolutionMissed(T0, "PT-7", Severity.MAJOR, 24.0, 30.5),
     TrainingRecorded(T0, "incident handling", 12),
     CompensationSettled(T0, "acme/penalty-2", Money(Decimal("2500.50"), "CNY"), "first part"),
     DocumentArchived(T0, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024),
+    NoticeAcknowledged(T0, 42, "ReminderIssued"),
+    PenaltyDisputed(T0, "acme/penalty-1", "the outage was the operator's planned maintenance"),
+    PenaltyDisputeDecided(T0, "acme/penalty-1", DisputeOutcome.ACCEPTED, "maintenance window"),
+    PenaltyReversed(T0, "acme/penalty-1", credit_note(PENALTY, T0)),
     ScorecardClosed(
         T0,
         Scorecard(

@@ -13,12 +13,18 @@ from hypothesis import given
 
 from sqm.domain.commands import (
     COMMAND_TYPES,
+    AcceptDeliverable,
+    AcknowledgeNotice,
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
+    DecidePenaltyDispute,
+    DisputeOutcome,
+    DisputePenalty,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -242,12 +248,17 @@ NAIVE_COMMANDS: list[Command] = [
     ReevaluateQualification(SID, NAIVE),
     RecordMarketResearch(SID, "capability", "past performance", NAIVE),
     RecordKickOff(SID, "goals", NAIVE),
+    CompleteMilestone(SID, "cut-over", NAIVE),
+    AcceptDeliverable(SID, "cut-over", NAIVE),
     SubmitResourcePlan(SID, ("2 engineers",), NAIVE),
     OpenProblemTicket(SID, "PT-1", "packet loss", Severity.MINOR, NAIVE),
     ResolveProblemTicket(SID, "PT-1", "fixed", NAIVE),
     RecordTraining(SID, "incident handling", 5, NAIVE),
     SettleCompensation(SID, "acme/penalty-1", CNY_100, NAIVE),
     RecordDocument(SID, "0" * 32, "contract.pdf", "application/pdf", "a" * 64, 1024, NAIVE),
+    AcknowledgeNotice(SID, 7, "ReminderIssued", NAIVE),
+    DisputePenalty(SID, "acme/penalty-1", "planned maintenance", NAIVE),
+    DecidePenaltyDispute(SID, "acme/penalty-1", DisputeOutcome.ACCEPTED, NAIVE),
 ]
 
 

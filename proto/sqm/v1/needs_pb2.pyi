@@ -64,6 +64,10 @@ class Need(_message.Message):
     ETAG_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    OBJECTIVES_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    REQUIRED_BY_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`needs/{need}`."""
     title: _builtins.str
@@ -78,6 +82,8 @@ class Need(_message.Message):
     """Output only: why the award departs from the ranking, when it does."""
     etag: _builtins.str
     """Output only: pass back in a mutating request to act only on this version."""
+    quantity: _builtins.int
+    """How many units (sites, licences, crews) are to be bought; 0 when not stated."""
     @_builtins.property
     def required_certificates(self) -> _containers.RepeatedScalarFieldContainer[_resources_pb2.CertificateKind.ValueType]:
         """Each shortlisted supplier must hold a valid certificate of every kind here."""
@@ -96,6 +102,20 @@ class Need(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def objectives(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.SlaObjective]:
+        """The service standard: target objectives a contract signed under the award
+        gets when it names none.
+        """
+
+    @_builtins.property
+    def budget(self) -> _resources_pb2.Money:
+        """What may be spent; unset when not stated."""
+
+    @_builtins.property
+    def required_by_time(self) -> _timestamp_pb2.Timestamp:
+        """When the service must be in place; unset when not stated."""
+
     def __init__(
         self,
         *,
@@ -112,10 +132,14 @@ class Need(_message.Message):
         etag: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        objectives: _abc.Iterable[_resources_pb2.SlaObjective] | None = ...,
+        quantity: _builtins.int = ...,
+        budget: _resources_pb2.Money | None = ...,
+        required_by_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "create_time", b"create_time", "required_by_time", b"required_by_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["award_reason", b"award_reason", "awarded_supplier", b"awarded_supplier", "category", b"category", "create_time", b"create_time", "etag", b"etag", "name", b"name", "ranking_current", b"ranking_current", "rankings", b"rankings", "required_certificates", b"required_certificates", "shortlist", b"shortlist", "state", b"state", "title", b"title", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["award_reason", b"award_reason", "awarded_supplier", b"awarded_supplier", "budget", b"budget", "category", b"category", "create_time", b"create_time", "etag", b"etag", "name", b"name", "objectives", b"objectives", "quantity", b"quantity", "ranking_current", b"ranking_current", "rankings", b"rankings", "required_by_time", b"required_by_time", "required_certificates", b"required_certificates", "shortlist", b"shortlist", "state", b"state", "title", b"title", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -329,7 +353,9 @@ class CreateNeedRequest(_message.Message):
     request_id: _builtins.str
     @_builtins.property
     def need(self) -> Global___Need:
-        """The need: `title`, `category` and `required_certificates` are read."""
+        """The need: `title`, `category`, `required_certificates`, `objectives`,
+        `quantity`, `budget` and `required_by_time` are read.
+        """
 
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...

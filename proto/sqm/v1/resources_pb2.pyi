@@ -318,7 +318,12 @@ class Contract(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     OBJECTIVES_FIELD_NUMBER: _builtins.int
     SIGN_TIME_FIELD_NUMBER: _builtins.int
+    NEED_FIELD_NUMBER: _builtins.int
     contract_id: _builtins.str
+    need: _builtins.str
+    """`needs/{need}`: the awarded need the contract is signed under (its
+    objectives apply when the contract names none); empty for none.
+    """
     @_builtins.property
     def monthly_fee(self) -> Global___Money: ...
     @_builtins.property
@@ -345,10 +350,11 @@ class Contract(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         objectives: _abc.Iterable[Global___SlaObjective] | None = ...,
         sign_time: _timestamp_pb2.Timestamp | None = ...,
+        need: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "liability_limit", b"liability_limit", "monthly_fee", b"monthly_fee", "sign_time", b"sign_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_id", b"contract_id", "end_time", b"end_time", "liability_limit", b"liability_limit", "monthly_fee", b"monthly_fee", "objectives", b"objectives", "sign_time", b"sign_time", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_id", b"contract_id", "end_time", b"end_time", "liability_limit", b"liability_limit", "monthly_fee", b"monthly_fee", "need", b"need", "objectives", b"objectives", "sign_time", b"sign_time", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

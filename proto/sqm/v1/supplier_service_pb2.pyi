@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from sqm.v1 import needs_pb2 as _needs_pb2
 from sqm.v1 import resources_pb2 as _resources_pb2
 import builtins as _builtins
@@ -20,6 +21,28 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _DisputeOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DisputeOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DisputeOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISPUTE_OUTCOME_UNSPECIFIED: _DisputeOutcome.ValueType  # 0
+    DISPUTE_OUTCOME_UPHELD: _DisputeOutcome.ValueType  # 1
+    """The credit stands."""
+    DISPUTE_OUTCOME_ACCEPTED: _DisputeOutcome.ValueType  # 2
+    """The credit is reversed by a credit note."""
+
+class DisputeOutcome(_DisputeOutcome, metaclass=_DisputeOutcomeEnumTypeWrapper):
+    """How a dispute of a service credit is decided."""
+
+DISPUTE_OUTCOME_UNSPECIFIED: DisputeOutcome.ValueType  # 0
+DISPUTE_OUTCOME_UPHELD: DisputeOutcome.ValueType  # 1
+"""The credit stands."""
+DISPUTE_OUTCOME_ACCEPTED: DisputeOutcome.ValueType  # 2
+"""The credit is reversed by a credit note."""
+Global___DisputeOutcome: _TypeAlias = DisputeOutcome  # noqa: Y015
 
 @_typing.final
 class ProcessResult(_message.Message):
@@ -953,6 +976,7 @@ class ClaimCompensationRequest(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
+    LOSS_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     request_id: _builtins.str
@@ -962,6 +986,13 @@ class ClaimCompensationRequest(_message.Message):
     def amount(self) -> _resources_pb2.Money: ...
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def loss_time(self) -> _timestamp_pb2.Timestamp:
+        """When the loss happened; the claim's time (occur_time) if unset. It must lie within the
+        contract's term, and the claim must be filed within the pack's claim window after it
+        (and after the contract's end): else FAILED_PRECONDITION, reason CLAIM_OUTSIDE_WINDOW.
+        """
+
     def __init__(
         self,
         *,
@@ -971,10 +1002,11 @@ class ClaimCompensationRequest(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         view: _resources_pb2.SupplierView.ValueType = ...,
+        loss_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "loss_time", b"loss_time", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "description", b"description", "loss_time", b"loss_time", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1625,6 +1657,126 @@ class RecordKickOffResponse(_message.Message):
 Global___RecordKickOffResponse: _TypeAlias = RecordKickOffResponse  # noqa: Y015
 
 @_typing.final
+class CompleteMilestoneRequest(_message.Message):
+    """Request for CompleteMilestone: the milestone is named as at kick-off."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MILESTONE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    milestone: _builtins.str
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        milestone: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteMilestoneRequest: _TypeAlias = CompleteMilestoneRequest  # noqa: Y015
+
+@_typing.final
+class CompleteMilestoneResponse(_message.Message):
+    """Response for CompleteMilestone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteMilestoneResponse: _TypeAlias = CompleteMilestoneResponse  # noqa: Y015
+
+@_typing.final
+class AcceptDeliverableRequest(_message.Message):
+    """Request for AcceptDeliverable: the completed milestone whose deliverable is accepted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MILESTONE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    milestone: _builtins.str
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        milestone: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["milestone", b"milestone", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptDeliverableRequest: _TypeAlias = AcceptDeliverableRequest  # noqa: Y015
+
+@_typing.final
+class AcceptDeliverableResponse(_message.Message):
+    """Response for AcceptDeliverable."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptDeliverableResponse: _TypeAlias = AcceptDeliverableResponse  # noqa: Y015
+
+@_typing.final
 class SubmitResourcePlanRequest(_message.Message):
     """Request for SubmitResourcePlan."""
 
@@ -1934,3 +2086,272 @@ class SettleCompensationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SettleCompensationResponse: _TypeAlias = SettleCompensationResponse  # noqa: Y015
+
+@_typing.final
+class ListNoticesRequest(_message.Message):
+    """Request for ListNotices."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """`suppliers/{supplier}`."""
+    page_size: _builtins.int
+    """At most this many notices; 100 if unset, at most 1000."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNoticesRequest: _TypeAlias = ListNoticesRequest  # noqa: Y015
+
+@_typing.final
+class Notice(_message.Message):
+    """A notice to a supplier: the event that carries it, and whether it was read."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGED_FIELD_NUMBER: _builtins.int
+    acknowledged: _builtins.bool
+    @_builtins.property
+    def event(self) -> _resources_pb2.SupplierEvent: ...
+    def __init__(
+        self,
+        *,
+        event: _resources_pb2.SupplierEvent | None = ...,
+        acknowledged: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged", b"acknowledged", "event", b"event"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notice: _TypeAlias = Notice  # noqa: Y015
+
+@_typing.final
+class ListNoticesResponse(_message.Message):
+    """Response for ListNotices."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notice]: ...
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[Global___Notice] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNoticesResponse: _TypeAlias = ListNoticesResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeNoticeRequest(_message.Message):
+    """Request for AcknowledgeNotice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NOTICE_SEQUENCE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    notice_sequence: _builtins.int
+    """The notice's event `sequence`, as ListNotices gives it."""
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        notice_sequence: _builtins.int = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "notice_sequence", b"notice_sequence", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeNoticeRequest: _TypeAlias = AcknowledgeNoticeRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeNoticeResponse(_message.Message):
+    """Response for AcknowledgeNotice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeNoticeResponse: _TypeAlias = AcknowledgeNoticeResponse  # noqa: Y015
+
+@_typing.final
+class DisputePenaltyRequest(_message.Message):
+    """Request for DisputePenalty."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    penalty_id: _builtins.str
+    """The service credit's `penalty_id` in the ledger."""
+    grounds: _builtins.str
+    """Why the supplier holds the credit wrong."""
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        penalty_id: _builtins.str = ...,
+        grounds: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grounds", b"grounds", "name", b"name", "occur_time", b"occur_time", "penalty_id", b"penalty_id", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisputePenaltyRequest: _TypeAlias = DisputePenaltyRequest  # noqa: Y015
+
+@_typing.final
+class DisputePenaltyResponse(_message.Message):
+    """Response for DisputePenalty."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisputePenaltyResponse: _TypeAlias = DisputePenaltyResponse  # noqa: Y015
+
+@_typing.final
+class DecidePenaltyDisputeRequest(_message.Message):
+    """Request for DecidePenaltyDispute."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    penalty_id: _builtins.str
+    """The disputed service credit's `penalty_id`."""
+    outcome: Global___DisputeOutcome.ValueType
+    note: _builtins.str
+    request_id: _builtins.str
+    etag: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        penalty_id: _builtins.str = ...,
+        outcome: Global___DisputeOutcome.ValueType = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        etag: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "note", b"note", "occur_time", b"occur_time", "outcome", b"outcome", "penalty_id", b"penalty_id", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecidePenaltyDisputeRequest: _TypeAlias = DecidePenaltyDisputeRequest  # noqa: Y015
+
+@_typing.final
+class DecidePenaltyDisputeResponse(_message.Message):
+    """Response for DecidePenaltyDispute."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecidePenaltyDisputeResponse: _TypeAlias = DecidePenaltyDisputeResponse  # noqa: Y015

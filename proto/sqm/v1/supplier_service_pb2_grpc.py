@@ -186,6 +186,16 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.FromString,
                 _registered_method=True)
+        self.CompleteMilestone = channel.unary_unary(
+                '/sqm.v1.SupplierService/CompleteMilestone',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.FromString,
+                _registered_method=True)
+        self.AcceptDeliverable = channel.unary_unary(
+                '/sqm.v1.SupplierService/AcceptDeliverable',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.FromString,
+                _registered_method=True)
         self.SubmitResourcePlan = channel.unary_unary(
                 '/sqm.v1.SupplierService/SubmitResourcePlan',
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.SerializeToString,
@@ -210,6 +220,26 @@ class SupplierServiceStub:
                 '/sqm.v1.SupplierService/SettleCompensation',
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
+                _registered_method=True)
+        self.ListNotices = channel.unary_unary(
+                '/sqm.v1.SupplierService/ListNotices',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeNotice = channel.unary_unary(
+                '/sqm.v1.SupplierService/AcknowledgeNotice',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.FromString,
+                _registered_method=True)
+        self.DisputePenalty = channel.unary_unary(
+                '/sqm.v1.SupplierService/DisputePenalty',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.FromString,
+                _registered_method=True)
+        self.DecidePenaltyDispute = channel.unary_unary(
+                '/sqm.v1.SupplierService/DecidePenaltyDispute',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
                 _registered_method=True)
 
 
@@ -427,6 +457,20 @@ class SupplierServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CompleteMilestone(self, request, context):
+        """Records that the supplier completed a milestone agreed at kick-off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptDeliverable(self, request, context):
+        """Accepts the stage deliverable of a completed milestone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitResourcePlan(self, request, context):
         """Records the resources a supplier under contract commits to the delivery.
         """
@@ -457,6 +501,42 @@ class SupplierServiceServicer:
 
     def SettleCompensation(self, request, context):
         """Records (part of) a compensation in the penalties ledger as paid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotices(self, request, context):
+        """Lists the notices addressed to a supplier, oldest first: reminders issued,
+        reviews opened, penalties assessed, improvement plans required and the
+        decisions on its disputes, each with whether it has been acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeNotice(self, request, context):
+        """Records that the supplier has read a notice, named by its event sequence.
+        A notice is acknowledged once (FAILED_PRECONDITION, reason
+        NOTICE_ALREADY_ACKNOWLEDGED, the second time).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisputePenalty(self, request, context):
+        """The supplier disputes a service credit of its ledger, on stated grounds. A
+        credit is disputed once (FAILED_PRECONDITION, PENALTY_ALREADY_DISPUTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecidePenaltyDispute(self, request, context):
+        """Decides an open dispute (the operator's to decide, never the supplier's):
+        upheld, the credit stands; accepted, a credit note of the opposite amount
+        enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
+        Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -610,6 +690,16 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RecordKickOffResponse.SerializeToString,
             ),
+            'CompleteMilestone': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMilestone,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.SerializeToString,
+            ),
+            'AcceptDeliverable': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptDeliverable,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.SerializeToString,
+            ),
             'SubmitResourcePlan': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitResourcePlan,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitResourcePlanRequest.FromString,
@@ -634,6 +724,26 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.SettleCompensation,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.SerializeToString,
+            ),
+            'ListNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotices,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.SerializeToString,
+            ),
+            'AcknowledgeNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeNotice,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.SerializeToString,
+            ),
+            'DisputePenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisputePenalty,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.SerializeToString,
+            ),
+            'DecidePenaltyDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecidePenaltyDispute,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1436,6 +1546,60 @@ class SupplierService:
             _registered_method=True)
 
     @staticmethod
+    def CompleteMilestone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CompleteMilestone',
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteMilestoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptDeliverable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/AcceptDeliverable',
+            sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.AcceptDeliverableResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SubmitResourcePlan(request,
             target,
             options=(),
@@ -1560,6 +1724,114 @@ class SupplierService:
             '/sqm.v1.SupplierService/SettleCompensation',
             sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.SettleCompensationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/ListNotices',
+            sqm_dot_v1_dot_supplier__service__pb2.ListNoticesRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.ListNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/AcknowledgeNotice',
+            sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.AcknowledgeNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisputePenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/DisputePenalty',
+            sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.DisputePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecidePenaltyDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/DecidePenaltyDispute',
+            sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
             options,
             channel_credentials,
             insecure,

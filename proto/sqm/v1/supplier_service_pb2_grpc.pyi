@@ -102,6 +102,10 @@ class SupplierServiceStub:
     """Records market research on a candidate or qualified supplier."""
     RecordKickOff: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]
     """Records the delivery kick-off meeting of a supplier under contract."""
+    CompleteMilestone: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteMilestoneRequest, _supplier_service_pb2.CompleteMilestoneResponse]
+    """Records that the supplier completed a milestone agreed at kick-off."""
+    AcceptDeliverable: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.AcceptDeliverableRequest, _supplier_service_pb2.AcceptDeliverableResponse]
+    """Accepts the stage deliverable of a completed milestone."""
     SubmitResourcePlan: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]
     """Records the resources a supplier under contract commits to the delivery."""
     OpenProblemTicket: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]
@@ -112,6 +116,26 @@ class SupplierServiceStub:
     """Records staff training for a supplier under contract."""
     SettleCompensation: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SettleCompensationRequest, _supplier_service_pb2.SettleCompensationResponse]
     """Records (part of) a compensation in the penalties ledger as paid."""
+    ListNotices: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]
+    """Lists the notices addressed to a supplier, oldest first: reminders issued,
+    reviews opened, penalties assessed, improvement plans required and the
+    decisions on its disputes, each with whether it has been acknowledged.
+    """
+    AcknowledgeNotice: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]
+    """Records that the supplier has read a notice, named by its event sequence.
+    A notice is acknowledged once (FAILED_PRECONDITION, reason
+    NOTICE_ALREADY_ACKNOWLEDGED, the second time).
+    """
+    DisputePenalty: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.DisputePenaltyRequest, _supplier_service_pb2.DisputePenaltyResponse]
+    """The supplier disputes a service credit of its ledger, on stated grounds. A
+    credit is disputed once (FAILED_PRECONDITION, PENALTY_ALREADY_DISPUTED).
+    """
+    DecidePenaltyDispute: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.DecidePenaltyDisputeRequest, _supplier_service_pb2.DecidePenaltyDisputeResponse]
+    """Decides an open dispute (the operator's to decide, never the supplier's):
+    upheld, the credit stands; accepted, a credit note of the opposite amount
+    enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
+    Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+    """
 
 @_typing.type_check_only
 class SupplierServiceAsyncStub(SupplierServiceStub):
@@ -186,6 +210,10 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Records market research on a candidate or qualified supplier."""
     RecordKickOff: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RecordKickOffRequest, _supplier_service_pb2.RecordKickOffResponse]  # type: ignore[assignment]
     """Records the delivery kick-off meeting of a supplier under contract."""
+    CompleteMilestone: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteMilestoneRequest, _supplier_service_pb2.CompleteMilestoneResponse]  # type: ignore[assignment]
+    """Records that the supplier completed a milestone agreed at kick-off."""
+    AcceptDeliverable: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.AcceptDeliverableRequest, _supplier_service_pb2.AcceptDeliverableResponse]  # type: ignore[assignment]
+    """Accepts the stage deliverable of a completed milestone."""
     SubmitResourcePlan: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitResourcePlanRequest, _supplier_service_pb2.SubmitResourcePlanResponse]  # type: ignore[assignment]
     """Records the resources a supplier under contract commits to the delivery."""
     OpenProblemTicket: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.OpenProblemTicketRequest, _supplier_service_pb2.OpenProblemTicketResponse]  # type: ignore[assignment]
@@ -196,6 +224,26 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Records staff training for a supplier under contract."""
     SettleCompensation: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SettleCompensationRequest, _supplier_service_pb2.SettleCompensationResponse]  # type: ignore[assignment]
     """Records (part of) a compensation in the penalties ledger as paid."""
+    ListNotices: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]  # type: ignore[assignment]
+    """Lists the notices addressed to a supplier, oldest first: reminders issued,
+    reviews opened, penalties assessed, improvement plans required and the
+    decisions on its disputes, each with whether it has been acknowledged.
+    """
+    AcknowledgeNotice: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]  # type: ignore[assignment]
+    """Records that the supplier has read a notice, named by its event sequence.
+    A notice is acknowledged once (FAILED_PRECONDITION, reason
+    NOTICE_ALREADY_ACKNOWLEDGED, the second time).
+    """
+    DisputePenalty: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.DisputePenaltyRequest, _supplier_service_pb2.DisputePenaltyResponse]  # type: ignore[assignment]
+    """The supplier disputes a service credit of its ledger, on stated grounds. A
+    credit is disputed once (FAILED_PRECONDITION, PENALTY_ALREADY_DISPUTED).
+    """
+    DecidePenaltyDispute: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.DecidePenaltyDisputeRequest, _supplier_service_pb2.DecidePenaltyDisputeResponse]  # type: ignore[assignment]
+    """Decides an open dispute (the operator's to decide, never the supplier's):
+    upheld, the credit stands; accepted, a credit note of the opposite amount
+    enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
+    Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+    """
 
 class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
     """Suppliers and their lifecycle. Mutating methods take a `request_id`: a retry
@@ -443,6 +491,22 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         """Records the delivery kick-off meeting of a supplier under contract."""
 
     @_abc_1.abstractmethod
+    def CompleteMilestone(
+        self,
+        request: _supplier_service_pb2.CompleteMilestoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.CompleteMilestoneResponse, _abc.Awaitable[_supplier_service_pb2.CompleteMilestoneResponse]]:
+        """Records that the supplier completed a milestone agreed at kick-off."""
+
+    @_abc_1.abstractmethod
+    def AcceptDeliverable(
+        self,
+        request: _supplier_service_pb2.AcceptDeliverableRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.AcceptDeliverableResponse, _abc.Awaitable[_supplier_service_pb2.AcceptDeliverableResponse]]:
+        """Accepts the stage deliverable of a completed milestone."""
+
+    @_abc_1.abstractmethod
     def SubmitResourcePlan(
         self,
         request: _supplier_service_pb2.SubmitResourcePlanRequest,
@@ -481,5 +545,49 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.SettleCompensationResponse, _abc.Awaitable[_supplier_service_pb2.SettleCompensationResponse]]:
         """Records (part of) a compensation in the penalties ledger as paid."""
+
+    @_abc_1.abstractmethod
+    def ListNotices(
+        self,
+        request: _supplier_service_pb2.ListNoticesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.ListNoticesResponse, _abc.Awaitable[_supplier_service_pb2.ListNoticesResponse]]:
+        """Lists the notices addressed to a supplier, oldest first: reminders issued,
+        reviews opened, penalties assessed, improvement plans required and the
+        decisions on its disputes, each with whether it has been acknowledged.
+        """
+
+    @_abc_1.abstractmethod
+    def AcknowledgeNotice(
+        self,
+        request: _supplier_service_pb2.AcknowledgeNoticeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.AcknowledgeNoticeResponse, _abc.Awaitable[_supplier_service_pb2.AcknowledgeNoticeResponse]]:
+        """Records that the supplier has read a notice, named by its event sequence.
+        A notice is acknowledged once (FAILED_PRECONDITION, reason
+        NOTICE_ALREADY_ACKNOWLEDGED, the second time).
+        """
+
+    @_abc_1.abstractmethod
+    def DisputePenalty(
+        self,
+        request: _supplier_service_pb2.DisputePenaltyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.DisputePenaltyResponse, _abc.Awaitable[_supplier_service_pb2.DisputePenaltyResponse]]:
+        """The supplier disputes a service credit of its ledger, on stated grounds. A
+        credit is disputed once (FAILED_PRECONDITION, PENALTY_ALREADY_DISPUTED).
+        """
+
+    @_abc_1.abstractmethod
+    def DecidePenaltyDispute(
+        self,
+        request: _supplier_service_pb2.DecidePenaltyDisputeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.DecidePenaltyDisputeResponse, _abc.Awaitable[_supplier_service_pb2.DecidePenaltyDisputeResponse]]:
+        """Decides an open dispute (the operator's to decide, never the supplier's):
+        upheld, the credit stands; accepted, a credit note of the opposite amount
+        enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
+        Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+        """
 
 def add_SupplierServiceServicer_to_server(servicer: SupplierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
