@@ -69,7 +69,8 @@ def due_periods(
 
     Only a supplier under contract has periods; the first is the one the contract starts in,
     or the one after the latest closed scorecard. Each ends where the pack's period does, so
-    a pack that moves from months to quarters scores the rest of the quarter, then quarters.
+    a pack that moves from months to quarters scores the rest of the quarter, then quarters;
+    the last ends with the contract, so the tick that ends the contract scores it first.
     """
     contract = state.contract
     if contract is None or state.lifecycle not in lifecycle.UNDER_CONTRACT:
@@ -79,7 +80,7 @@ def due_periods(
     else:
         start = period_bounds(contract.starts_at, spec.period, calendar)[0]
     while start < contract.ends_at:
-        end = period_bounds(start, spec.period, calendar)[1]
+        end = min(period_bounds(start, spec.period, calendar)[1], contract.ends_at)
         if end > now:
             return
         yield start, end

@@ -45,6 +45,7 @@ SPEC = ScorecardSpec(
     ),
 )
 MARCH_END = datetime(2025, 4, 1, tzinfo=UTC)
+APRIL_15 = datetime(2025, 4, 15, tzinfo=UTC)
 
 
 def _policy() -> FakePolicy:
@@ -232,3 +233,25 @@ def test_a_pack_moving_to_quarters_scores_the_rest_of_the_quarter_then_whole_qua
     closed = [(c.scorecard.period, c.scorecard.period_start.month) for c in _closed(events)]
     assert [c.period for c in state.scorecards] == ["2025-03", "2025-04"]
     assert closed == [("2025-Q2", 5), ("2025-Q3", 7)]
+
+
+def test_the_tick_that_ends_the_contract_scores_its_last_part_month_first() -> None:
+    """A contract ending on 15 April: April's first half closes before the contract ends."""
+    state = run(_march_records(), AdvanceTime(SID, MARCH_END), policy=_policy())
+    assert state.contract is not None
+    ending = attrs.evolve(state, contract=attrs.evolve(state.contract, ends_at=APRIL_15))
+
+    events = decide(AdvanceTime(SID, APRIL_15), ending, _policy())
+
+    names = [type(e).__name__ for e in events]
+    assert names.index("ScorecardClosed") < names.index("ContractEnded")
+    (april,) = _closed(events)
+    assert (april.scorecard.period, april.scorecard.period_end) == ("2025-04", APRIL_15)
+    assert (
+        _closed(
+            decide(
+                AdvanceTime(SID, datetime(2025, 6, 1, tzinfo=UTC)), fold(events, ending), _policy()
+            )
+        )
+        == []
+    )
