@@ -3,6 +3,8 @@
     sqm supplier get ID                      one supplier
     sqm supplier list [--page-size N]        every supplier, in id order
     sqm supplier history ID                  its events; decisions with rule, file:line, facts
+    sqm supplier scorecard ID                its scorecards, latest first, with the trend
+    sqm supplier list --standing poor        suppliers whose latest scorecard is poor
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
     sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
@@ -37,6 +39,7 @@ from sqm.client.connection import (
 )
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
+from sqm.client.scorecard_output import scorecards_text
 from sqm.client.supplier_commands import add_supplier_side_commands
 from sqm.client.watch_command import add_watch_arguments, watch
 from sqm.v1 import resources_pb2 as pb
@@ -60,6 +63,9 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     listing.add_argument(
         "--page-size", type=_positive_int, default=0, metavar="N", help="suppliers per call"
     )
+    listing.add_argument(
+        "--standing", default="", metavar="ID", help="only suppliers in this scorecard standing"
+    )
     _view_flag(listing)
     listing.set_defaults(handler=_command(_list))
     history = verbs.add_parser(
@@ -70,6 +76,11 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--page-size", type=_positive_int, default=0, metavar="N", help="events per call"
     )
     history.set_defaults(handler=_command(_history))
+    scorecard = verbs.add_parser(
+        "scorecard", parents=[flags], help="a supplier's scorecards, latest first, with the trend"
+    )
+    scorecard.add_argument("supplier_id", metavar="ID")
+    scorecard.set_defaults(handler=_command(_scorecard))
 
     watching = commands.add_parser(
         "watch", parents=[flags], help="follow the record as it is written, with resume tokens"
@@ -213,7 +224,9 @@ def _get(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     target = _connect(args)
     with target.client() as client:
-        suppliers = list(client.list_suppliers(args.page_size, view=VIEWS[args.view]))
+        suppliers = list(
+            client.list_suppliers(args.page_size, view=VIEWS[args.view], standing=args.standing)
+        )
     _print(args, cli_output.suppliers_text(suppliers), {"suppliers": suppliers})
     return OK
 
@@ -227,6 +240,14 @@ def _history(args: argparse.Namespace) -> int:
     with target.client() as client:
         events = list(client.list_supplier_events(args.supplier_id, args.page_size))
     _print(args, cli_output.events_text(events), {"events": events})
+    return OK
+
+
+def _scorecard(args: argparse.Namespace) -> int:
+    target = _connect(args)
+    with target.client() as client:
+        supplier = client.get_supplier(args.supplier_id, view=pb.SUPPLIER_VIEW_FULL)
+    _print(args, scorecards_text(supplier), {"scorecards": list(supplier.scorecards)})
     return OK
 
 

@@ -110,9 +110,12 @@ class SqmClient(ProcessCalls, NeedCalls, SupplierSideCalls):
         page_size: int = 0,
         *,
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
+        standing: str = "",
     ) -> Iterator[pb.Supplier]:
-        """Every supplier in id order, fetched page by page."""
-        request = api.ListSuppliersRequest(page_size=page_size, view=view)
+        """Every supplier in id order (only those whose latest scorecard is in ``standing``
+        when given), fetched page by page.
+        """
+        request = api.ListSuppliersRequest(page_size=page_size, view=view, standing=standing)
         for page in self._pages(self._stub.ListSuppliers, request):
             yield from page.suppliers
 

@@ -101,6 +101,7 @@ from sqm.domain.model import (
 )
 from sqm.domain.needs import NeedPrecondition
 from sqm.domain.ports import DecisionContext, Policy
+from sqm.domain.scorecards import scorecards_due
 from sqm.domain.supplier_side import HANDLERS as SUPPLIER_SIDE_HANDLERS
 from sqm.domain.validation import validate, validate_against
 
@@ -564,15 +565,20 @@ def _settle_compensation(
 
 
 def _advance_time(command: AdvanceTime, state: SupplierState, policy: Policy) -> list[Event]:
-    # The contract's end comes first, whatever the pack: its deadline rules then see the
+    # Scorecard periods close first, on the contract they belong to (before its end when it
+    # ends now), so the deadline rules see the standing they lead to.
+    closed = scorecards_due(state, policy, command.occurred_at)
+    if closed:
+        state = _applied(state, *closed)
+    # The contract's end comes next, whatever the pack: its deadline rules then see the
     # supplier as it stands after the end (qualified, with the contract on file).
     ended = contract_term.ended_events(state, command.occurred_at)
     if ended:
         state = _applied(state, *ended)
     if state.lifecycle not in STAGE_STATES[Stage.DEADLINES]:
-        return ended  # nothing runs against candidates' or terminated suppliers' clocks
+        return [*closed, *ended]  # nothing runs against candidates' or terminated suppliers'
     context = DecisionContext(Stage.DEADLINES, state, command.occurred_at)
-    return [*ended, *act_on(policy.evaluate(context), context, policy)]
+    return [*closed, *ended, *act_on(policy.evaluate(context), context, policy)]
 
 
 def _reevaluate(

@@ -29,6 +29,7 @@ from sqm.domain.model import (
     ServiceCategory,
     Severity,
 )
+from sqm.domain.scorecard_records import Scorecard
 
 
 @attrs.frozen
@@ -419,6 +420,14 @@ class PenaltyReversed:
     credit_note: Penalty
 
 
+@attrs.frozen
+class ScorecardClosed:
+    """A scorecard period ended: every KPI's value and score, and the supplier's standing."""
+
+    occurred_at: datetime
+    scorecard: Scorecard
+
+
 Event = (
     SupplierRegistered
     | QualificationEvidenceSubmitted
@@ -460,6 +469,7 @@ Event = (
     | PenaltyDisputed
     | PenaltyDisputeDecided
     | PenaltyReversed
+    | ScorecardClosed
 )
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
@@ -505,6 +515,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         PenaltyDisputed,
         PenaltyDisputeDecided,
         PenaltyReversed,
+        ScorecardClosed,
     )
 }
 

@@ -44,6 +44,7 @@ from sqm.domain.events import (
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
+    ScorecardClosed,
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
@@ -53,6 +54,7 @@ from sqm.domain.events import (
 )
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import Breach, Observation, ProblemTicket, SupplierState
+from sqm.domain.scorecards import SCORECARDS_KEPT
 
 T = TypeVar("T")
 
@@ -454,3 +456,9 @@ def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: TrainingRecorded, state: SupplierState) -> SupplierState:
     return _evolved(state, last_training_at=event.occurred_at)
+
+
+@_evolve.register
+def _(event: ScorecardClosed, state: SupplierState) -> SupplierState:
+    kept = (*state.scorecards, event.scorecard)[-SCORECARDS_KEPT:]
+    return _evolved(state, scorecards=kept)

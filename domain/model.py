@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.scorecard_records import Scorecard
+
 
 class LifecycleState(enum.StrEnum):
     """Where a supplier stands in the operator's process."""
@@ -466,6 +468,8 @@ class SupplierState:
     """Global sequences of the notices the supplier has acknowledged."""
     penalty_disputes: Mapping[str, str] = attrs.field(factory=dict)
     """Per disputed penalty id: ``open`` until decided, then the outcome (``upheld``...)."""
+    scorecards: tuple[Scorecard, ...] = ()
+    """The latest closed scorecards, oldest first (bounded; the stream keeps them all)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

@@ -25,6 +25,7 @@ import attrs
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
 from sqm.domain.model import CertificateKind, Money, ServiceCategory, SlaObjective, SupplierState
+from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
 from sqm.domain.validation import check_aware, check_money, check_objectives
 
 NEED_STREAM_PREFIX = "~need/"
@@ -357,6 +358,7 @@ def decide_need(
         _require_covers_shortlist(need, command.ranking)
         return [ShortlistRanked(command.occurred_at, command.ranking)]
     if isinstance(command, AwardNeed):
+        _require_awardable(suppliers.get(command.supplier_id), command)
         return [_award(need, command)]
     raise TypeError(f"{type(command).__name__} is decided by the server, with a ranking")
 
@@ -404,7 +406,7 @@ def _ineligibility(need: NeedState, supplier: SupplierState, moment: datetime) -
     missing = need.required_certificates - supplier.valid_certificate_kinds(moment)
     if missing:
         return "it holds no valid " + ", ".join(sorted(k.value for k in missing))
-    return ""
+    return shortlisting_refusal(supplier.scorecards)
 
 
 def _require_covers_shortlist(need: NeedState, ranking: Ranking) -> None:
@@ -418,6 +420,13 @@ def _require_covers_shortlist(need: NeedState, ranking: Ranking) -> None:
             f"needs/{need.need_id}",
             f"a ranking must cover the whole shortlist {sorted(need.shortlist)}; got {ranked}",
         )
+
+
+def _require_awardable(supplier: SupplierState | None, command: AwardNeed) -> None:
+    why = award_refusal(supplier.scorecards) if supplier is not None else ""
+    if why:
+        subject = f"suppliers/{command.supplier_id}"
+        raise NeedPrecondition(subject, f"{command.supplier_id!r} cannot be awarded: {why}")
 
 
 def _award(need: NeedState, command: AwardNeed) -> NeedAwarded:

@@ -33,6 +33,7 @@ from sqm.domain.model import (
 )
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
+from sqm.domain.scorecard_records import ScorecardSpec
 
 
 @attrs.frozen
@@ -394,6 +395,11 @@ class Policy(Protocol):
         """Whether suppliers already qualified are evaluated again when this version takes
         effect, or only new evaluations follow its qualification rules.
         """
+        ...
+
+    @property
+    def scorecard(self) -> ScorecardSpec | None:
+        """The pack's scorecard (periods, KPIs, standings); None when it declares none."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

@@ -18,8 +18,10 @@ import attrs
 
 from sqm.domain.invariants import Invariant
 from sqm.domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
-from sqm.rules import build_invariants
+from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.rules import build_invariants, build_scorecards
 from sqm.rules import build_sections as sections
+from sqm.rules.build_scorecards import SECTION as SCORECARDS
 from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
 from sqm.rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
 from sqm.rules.errors import PackError, Problems
@@ -83,6 +85,7 @@ class FilePart:
     contract_requires_need: bool | None = None
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
+    scorecard: ScorecardSpec | None = None
 
 
 def build_file(
@@ -113,6 +116,7 @@ def build_file(
         ),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
+        scorecard=build_scorecards.scorecards(doc, problems) if SCORECARDS in data else None,
     )
 
 

@@ -64,6 +64,10 @@ RECORD_KINDS = (
 )
 """The monitoring records a ``monitoring`` evaluation can be about (``record_kind``)."""
 
+NO_SCORECARD_SCORE = 100.0
+"""The score before a supplier's first scorecard (or of one not rated): no evidence of poor
+service. Rules on a standing should also ask for ``scorecard_closed_now``."""
+
 SEVERITY_RANKS = {NONE_TEXT: 0, **{s.value: s.rank for s in Severity}}
 """``breach_severity`` -> ``breach_severity_rank``: 0 without a breach, then 1, 2, 3."""
 
@@ -379,6 +383,25 @@ _SPECS = (
     ),
     FactSpec("review_open", _B, "a review is open", _D),
     FactSpec("review_open_days", _N, "days the open review has been open (0 when none)", _D),
+    FactSpec(
+        "scorecard_score",
+        _N,
+        f"the latest scorecard's score, 0 to 100 ({NO_SCORECARD_SCORE:g} before the first or"
+        " when it was not rated)",
+        _D,
+    ),
+    FactSpec(
+        "standing",
+        _S,
+        f"the latest scorecard's standing, or '{NONE_TEXT}' before the first or when not rated",
+        _D,
+    ),
+    FactSpec(
+        "scorecard_closed_now",
+        _B,
+        "this tick closed a scorecard period (the facts above are then that period's)",
+        _D,
+    ),
 )
 
 CATALOGUE: Mapping[str, FactSpec] = {spec.name: spec for spec in _SPECS}

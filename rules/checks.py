@@ -30,6 +30,7 @@ PACK_SECTIONS = (
     "severity_tiers",
     "penalties",
     "improvement",
+    "scorecards",
 )
 """Sections a pack defines in one file only."""
 

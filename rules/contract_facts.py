@@ -30,6 +30,7 @@ from sqm.rules.catalogue import (
     SEVERITY_RANKS,
 )
 from sqm.rules.model import PolicyPack, Window, WindowKind
+from sqm.rules.scorecard_facts import scorecard_facts
 
 
 def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, FactValue]:
@@ -92,6 +93,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         else 0.0,
     }
     facts.update(window_values(pack.windows, supplier, now))
+    facts.update(scorecard_facts(supplier, now))
     return facts
 
 

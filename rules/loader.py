@@ -187,6 +187,7 @@ def _pack(
         improvement=next((p.improvement for p in parts if p.improvement is not None), None),
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),
+        scorecard=next((p.scorecard for p in parts if p.scorecard is not None), None),
     )
 
 

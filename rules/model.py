@@ -28,6 +28,7 @@ from sqm.domain.model import (
     SlaObjective,
     Stage,
 )
+from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules.template import placeholders
 
 FORMAT = "sqm.policy/v1"
@@ -421,6 +422,8 @@ class PolicyPack:
     this version takes effect (default: no, recorded qualifications stand)."""
     sources: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
+    scorecard: ScorecardSpec | None = None
+    """The supplier scorecard (periods, KPIs, standings); None when the pack declares none."""
 
     def rules_for(self, stage: Stage) -> tuple[Rule, ...]:
         """The rules consulted at ``stage``, in file order."""

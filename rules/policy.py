@@ -26,6 +26,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
+from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules import penalties, selection, sla
 from sqm.rules.compiler import compile_pack, engine_message, ruleset_name
 from sqm.rules.engine import EngineValue, rules_engine
@@ -168,6 +169,11 @@ class CompiledPolicy:
     def calendar(self) -> Calendar:
         """The pack's calendar (its manifest's time zone and holidays)."""
         return self._pack.calendar
+
+    @property
+    def scorecard(self) -> ScorecardSpec | None:
+        """The pack's scorecard, if it declares one."""
+        return self._pack.scorecard
 
     def rank_candidates(
         self, candidates: Iterable[selection.Candidate]

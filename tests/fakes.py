@@ -78,6 +78,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
+from sqm.domain.scorecard_records import ScorecardSpec
 
 DEFAULT_THRESHOLD = 70.0
 BLACKLIST_CRITERION = "blacklisted"
@@ -126,6 +127,7 @@ class FakePolicy:
 
     version: str = "fake-policy-v1"
     threshold: float = DEFAULT_THRESHOLD
+    scorecard_spec: ScorecardSpec | None = None
     contexts: list[DecisionContext] = attrs.field(factory=list, eq=False, repr=False)
 
     def evaluate(self, context: DecisionContext) -> Evaluation:
@@ -336,6 +338,11 @@ class FakePolicy:
     def qualification_changes_apply_to(self) -> QualificationChanges:
         """Only new evaluations (recorded qualifications stand)."""
         return QualificationChanges.NEW_EVALUATIONS
+
+    @property
+    def scorecard(self) -> ScorecardSpec | None:
+        """None: the fake declares no scorecard (tests that need one give ``scorecard``)."""
+        return self.scorecard_spec
 
 
 FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)

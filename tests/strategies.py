@@ -83,6 +83,13 @@ from sqm.domain.policy_changes import (
     SchedulePolicy,
 )
 from sqm.domain.ports import RecordedEvent
+from sqm.domain.scorecard_records import (
+    KpiMeasure,
+    KpiSpec,
+    ScorecardPeriod,
+    ScorecardSpec,
+    Standing,
+)
 from sqm.domain.serialization import canonical_json, format_time
 from sqm.domain.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from tests.fakes import (
@@ -1255,3 +1262,46 @@ def policy_change_commands(draw: st.DrawFn) -> list[PolicyChangeCommand]:
         else:
             commands.append(RecordPolicyActivation(number, moment))
     return commands
+
+
+# --- scorecards ---------------------------------------------------------------------------
+
+_SCORECARD_START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def scorecard_specs(draw: st.DrawFn) -> ScorecardSpec:
+    """A scorecard of one to four KPIs (any measures, weights 0.5 to 100), monthly or
+    quarterly, with standings from 0 up.
+    """
+    measures = draw(st.lists(st.sampled_from(list(KpiMeasure)), min_size=1, max_size=4))
+    kpis = tuple(
+        KpiSpec(
+            f"kpi_{index}",
+            f"KPI {index}",
+            measure,
+            draw(st.floats(0.5, 100, allow_nan=False)),
+            zero_at_percent=draw(st.floats(0.5, 200, allow_nan=False)),
+        )
+        for index, measure in enumerate(measures)
+    )
+    bands = draw(st.lists(st.floats(0.5, 100, allow_nan=False), unique=True, max_size=3))
+    standings = tuple(Standing(f"band_{i}", f"Band {i}", m) for i, m in enumerate(bands))
+    period = draw(st.sampled_from(list(ScorecardPeriod)))
+    return ScorecardSpec(period, kpis, (*standings, Standing("lowest", "Lowest", 0.0)))
+
+
+@st.composite
+def scorecard_records(draw: st.DrawFn) -> dict[str, Any]:
+    """A supplier's records over the first half of 2025 (days from 1 January): measurements
+    met or missed, survey scores, inspections passed or failed, and penalties per month.
+    """
+    days = st.integers(0, 180)
+    return {
+        "measurements": draw(st.lists(st.tuples(days, st.booleans()), max_size=30)),
+        "surveys": draw(st.lists(st.tuples(days, st.floats(0, 100)), max_size=10)),
+        "inspections": draw(st.lists(st.tuples(days, st.booleans()), max_size=10)),
+        "penalties": draw(
+            st.lists(st.tuples(st.integers(1, 6), st.integers(0, 300_000)), max_size=8)
+        ),
+    }

@@ -35,6 +35,7 @@ _PACK_FIELDS = frozenset(
 )
 _AS_WRITTEN = frozenset(
     {"objectives", "tiers", "credits", "improvement", "windows", "invariants", "calendar"}
+    | {"scorecard"}
 )
 _RULE_FIELDS = frozenset(
     {"id", "title", "description", "stage", "when", "action", "message", "not_fired_message"}
@@ -98,6 +99,7 @@ def _as_written(pack: PolicyPack) -> dict[str, Any]:
             "time_zone": pack.calendar.time_zone,
             "holidays": sorted(str(day) for day in pack.calendar.holidays),
         },
+        "scorecards": None if pack.scorecard is None else _plain(pack.scorecard),
     }
 
 

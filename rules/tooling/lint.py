@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 import attrs
 
 from sqm.domain.model import Action, QualificationChanges, Stage
+from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules.errors import PackInvalid
 from sqm.rules.loader import MANIFEST, load_pack
 from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule, Window
@@ -80,6 +81,8 @@ class LintReport:
     version: str | None = None
     qualification_changes_apply_to: QualificationChanges | None = None
     """The pack's setting (None when it does not load)."""
+    scorecard: ScorecardSpec | None = None
+    """The pack's scorecard (None when it declares none or does not load)."""
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -98,7 +101,12 @@ def lint_pack(directory: str | os.PathLike[str]) -> LintReport:
         pack = load_pack(directory)
     except PackInvalid as invalid:
         return LintReport(tuple(error_findings(invalid)))
-    return LintReport(tuple(pack_warnings(pack)), pack.version, pack.qualification_changes_apply_to)
+    return LintReport(
+        tuple(pack_warnings(pack)),
+        pack.version,
+        pack.qualification_changes_apply_to,
+        pack.scorecard,
+    )
 
 
 def error_findings(invalid: PackInvalid) -> Iterator[Finding]:

@@ -29,6 +29,7 @@ from sqm.domain.needs import NEED_STREAM_PREFIX, is_need_stream
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_from_payload
+from sqm.server.api import scorecard_mapping
 from sqm.server.api.proto_values import enum_to_proto, money_to_proto, set_time
 from sqm.server.app.suppliers import CommandResult
 from sqm.v1 import resources_pb2 as pb
@@ -79,6 +80,7 @@ def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -
         site_audit_result=_site_audit(state.site_audit_passed),
         latest_decisions=[decision(d) for d in state.last_decisions],
         blacklisted=state.blacklisted,
+        scorecards=scorecard_mapping.scorecards(state.scorecards),
     )
     set_time(message.register_time, state.registered_at)
     set_time(message.update_time, state.updated_at)

@@ -65,6 +65,7 @@ class SelectionMethods(ServicerBase):
         self, request: api.ListSuppliersRequest, context: Context
     ) -> api.ListSuppliersResponse:
         """List suppliers in id order (a supplier's token: itself only)."""
+        """List suppliers in id order (only those in ``standing`` when it is given)."""
         view = read_view(request)
         own = current_actor().supplier
         if own is not None:  # the access table lets a supplier list only itself
@@ -74,7 +75,12 @@ class SelectionMethods(ServicerBase):
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
         # One extra row tells whether another page exists without a second query.
-        states = await self._run(self._service.list_suppliers, str(after), size + 1)
+        if request.standing:
+            states = await self._run(
+                self._service.list_suppliers_in_standing, request.standing, str(after), size + 1
+            )
+        else:
+            states = await self._run(self._service.list_suppliers, str(after), size + 1)
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(

@@ -41,6 +41,7 @@ from sqm.domain.supplier_side import NOTICE_TYPES, NoticeNotFound
 from sqm.domain.validation import validate
 from sqm.server.app.awards import under_award
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from sqm.server.app.scorecards import require_standing, suppliers_in_standing
 
 
 def _is_supplier_stream(stream_id: str) -> bool:
@@ -262,6 +263,15 @@ class SupplierService:
         """Suppliers in id order after ``after_supplier_id``."""
         snapshots = self._supplier_snapshots(after_supplier_id, limit)
         return [self._current(s) for s in snapshots]
+
+    def list_suppliers_in_standing(
+        self, standing: str, after_supplier_id: str, limit: int
+    ) -> list[SupplierState]:
+        """Suppliers in id order after ``after_supplier_id`` whose latest scorecard is in
+        ``standing``; ``InvalidCommand`` when the active policy declares no such standing.
+        """
+        require_standing(self._policy(), standing)
+        return suppliers_in_standing(self.list_suppliers, standing, after_supplier_id, limit)
 
     def _current(self, snapshot: StreamSnapshot) -> SupplierState:
         """The supplier a listed snapshot is of, at the head of its stream."""

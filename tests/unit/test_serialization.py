@@ -51,6 +51,7 @@ from sqm.domain.events import (
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
+    ScorecardClosed,
     SelfCheckSubmitted,
     SupplierBlacklisted,
     SupplierRegistered,
@@ -83,6 +84,7 @@ from sqm.domain.model import (
     SlaObjective,
     SupplierState,
 )
+from sqm.domain.scorecard_records import KpiResult, Scorecard
 from sqm.domain.serialization import (
     canonical_json,
     event_from_payload,
@@ -204,6 +206,42 @@ EXAMPLE_EVENTS: list[Event] = [
     PenaltyDisputed(T0, "acme/penalty-1", "the outage was the operator's planned maintenance"),
     PenaltyDisputeDecided(T0, "acme/penalty-1", DisputeOutcome.ACCEPTED, "maintenance window"),
     PenaltyReversed(T0, "acme/penalty-1", credit_note(PENALTY, T0)),
+    ScorecardClosed(
+        T0,
+        Scorecard(
+            "2025-02",
+            T0 - timedelta(days=28),
+            T0,
+            81.25,
+            "good",
+            "良好 (good)",
+            (
+                KpiResult(
+                    "sla",
+                    "SLA 达标率",
+                    "sla_attainment",
+                    86.67,
+                    86.67,
+                    40.0,
+                    50.0,
+                    True,
+                    "13 of 15 measurements met their objective",
+                ),
+                KpiResult(
+                    "inspections",
+                    "检查",
+                    "inspection_pass_rate",
+                    0.0,
+                    0.0,
+                    20.0,
+                    0.0,
+                    False,
+                    "no inspections in the period",
+                ),
+            ),
+            "no data for inspections: their weight (20) was shared out",
+        ),
+    ),
 ]
 
 

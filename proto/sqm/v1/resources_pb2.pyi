@@ -708,6 +708,7 @@ class Supplier(_message.Message):
     REVIEW_FIELD_NUMBER: _builtins.int
     IMPROVEMENT_PLAN_FIELD_NUMBER: _builtins.int
     BLACKLISTED_FIELD_NUMBER: _builtins.int
+    SCORECARDS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -749,6 +750,12 @@ class Supplier(_message.Message):
     def improvement_plan(self) -> Global___ImprovementPlan:
         """Output only. Set while an improvement plan is pending."""
 
+    @_builtins.property
+    def scorecards(self) -> _containers.RepeatedCompositeFieldContainer[Global___Scorecard]:
+        """Output only. The closed scorecards the supplier's state keeps (the last
+        24), latest first; only in SUPPLIER_VIEW_FULL.
+        """
+
     def __init__(
         self,
         *,
@@ -769,10 +776,11 @@ class Supplier(_message.Message):
         review: Global___Review | None = ...,
         improvement_plan: Global___ImprovementPlan | None = ...,
         blacklisted: _builtins.bool = ...,
+        scorecards: _abc.Iterable[Global___Scorecard] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -896,3 +904,138 @@ class RoleNotice(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RoleNotice: _TypeAlias = RoleNotice  # noqa: Y015
+
+@_typing.final
+class Scorecard(_message.Message):
+    """A supplier's closed scorecard for one period of its contract: the score from
+    the period's records under the pack's KPIs, and the standing it falls in.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    STANDING_FIELD_NUMBER: _builtins.int
+    STANDING_TITLE_FIELD_NUMBER: _builtins.int
+    KPIS_FIELD_NUMBER: _builtins.int
+    WEIGHTS_NOTE_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    BLOCKS_SHORTLISTING_FIELD_NUMBER: _builtins.int
+    SCORE_CHANGE_FIELD_NUMBER: _builtins.int
+    BLOCKS_AWARD_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    """`YYYY-MM` for a month, `YYYY-Qn` for a quarter, in the pack's time zone."""
+    score: _builtins.float
+    """0 to 100: the KPI scores' mean weighted by the weights used."""
+    standing: _builtins.str
+    """The standing's id (`poor`, say); empty when no KPI had data (not rated)."""
+    standing_title: _builtins.str
+    """The standing's title, Chinese beside English."""
+    weights_note: _builtins.str
+    """How the weights of KPIs without data were shared out; empty when every KPI
+    had data.
+    """
+    policy_version: _builtins.str
+    """The policy version the period was closed under."""
+    blocks_shortlisting: _builtins.bool
+    """The standing's effect: the supplier cannot be shortlisted for a need."""
+    score_change: _builtins.float
+    """The score minus the previous kept period's; 0 for the first kept period."""
+    blocks_award: _builtins.bool
+    """The standing's effect: no need can be awarded to the supplier."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The period is [start_time, end_time)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def kpis(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScorecardKpi]:
+        """Every KPI of the pack's scorecard, in the pack's order."""
+
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        score: _builtins.float = ...,
+        standing: _builtins.str = ...,
+        standing_title: _builtins.str = ...,
+        kpis: _abc.Iterable[Global___ScorecardKpi] | None = ...,
+        weights_note: _builtins.str = ...,
+        policy_version: _builtins.str = ...,
+        blocks_shortlisting: _builtins.bool = ...,
+        score_change: _builtins.float = ...,
+        blocks_award: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_award", b"blocks_award", "blocks_shortlisting", b"blocks_shortlisting", "end_time", b"end_time", "kpis", b"kpis", "period", b"period", "policy_version", b"policy_version", "score", b"score", "score_change", b"score_change", "standing", b"standing", "standing_title", b"standing_title", "start_time", b"start_time", "weights_note", b"weights_note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Scorecard: _TypeAlias = Scorecard  # noqa: Y015
+
+@_typing.final
+class ScorecardKpi(_message.Message):
+    """One KPI of a closed scorecard: its value, score and weights, and how they
+    were computed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KPI_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    WEIGHT_USED_FIELD_NUMBER: _builtins.int
+    HAS_DATA_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    kpi_id: _builtins.str
+    title: _builtins.str
+    """The KPI's title, Chinese beside English."""
+    measure: _builtins.str
+    """sla_attainment, satisfaction_mean, inspection_pass_rate or
+    penalties_share_of_fee.
+    """
+    value: _builtins.float
+    """In the measure's unit: a percent, or a mean survey score."""
+    score: _builtins.float
+    """0 to 100."""
+    weight: _builtins.float
+    """The weight the pack declares."""
+    weight_used: _builtins.float
+    """The weight it counted with this period: 0 without data, scaled up when
+    another KPI had none.
+    """
+    has_data: _builtins.bool
+    """False when the period had no records for it."""
+    basis: _builtins.str
+    """How the value was reached, in words ("13 of 15 measurements met their
+    objective").
+    """
+    def __init__(
+        self,
+        *,
+        kpi_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        measure: _builtins.str = ...,
+        value: _builtins.float = ...,
+        score: _builtins.float = ...,
+        weight: _builtins.float = ...,
+        weight_used: _builtins.float = ...,
+        has_data: _builtins.bool = ...,
+        basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "has_data", b"has_data", "kpi_id", b"kpi_id", "measure", b"measure", "score", b"score", "title", b"title", "value", b"value", "weight", b"weight", "weight_used", b"weight_used"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScorecardKpi: _TypeAlias = ScorecardKpi  # noqa: Y015

@@ -1318,22 +1318,28 @@ class ListSuppliersRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     VIEW_FIELD_NUMBER: _builtins.int
+    STANDING_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """At most this many suppliers; 50 if unset, at most 1000."""
     page_token: _builtins.str
     """From a previous response's `next_page_token`."""
     view: _resources_pb2.SupplierView.ValueType
     """How much of the supplier the answer carries; SUPPLIER_VIEW_FULL if unset."""
+    standing: _builtins.str
+    """Only suppliers whose latest scorecard is in this standing (a standing id of
+    the pack's scorecards, `poor` say); every supplier if empty.
+    """
     def __init__(
         self,
         *,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         view: _resources_pb2.SupplierView.ValueType = ...,
+        standing: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "view", b"view"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "standing", b"standing", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,90 @@
+"""Building a rule file's ``scorecards:`` section, checking what the schema cannot.
+
+The schema fixes the shape (period, measures, positive weights, scores 0 to 100); here: KPI
+and standing ids unique, each option used only by the measure it belongs to, and the
+standings covering every score (one band starts at 0, no two start at the same score).
+Like :mod:`sqm.rules.build_sections`, every problem is recorded at its position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqm.domain.scorecard_records import (
+    KpiMeasure,
+    KpiSpec,
+    ScorecardPeriod,
+    ScorecardSpec,
+    Standing,
+)
+from sqm.rules.errors import Problems
+from sqm.rules.yaml_source import DocPath, SourceDoc
+
+SECTION = "scorecards"
+_OPTION_MEASURES = {
+    "objective": KpiMeasure.SLA_ATTAINMENT,
+    "zero_at_percent": KpiMeasure.PENALTIES_SHARE_OF_FEE,
+}
+"""Options a KPI may give only with one measure."""
+
+
+def scorecards(doc: SourceDoc, problems: Problems) -> ScorecardSpec:
+    """The ``scorecards:`` section of a schema-valid file; problems go to ``problems``."""
+    section = doc.data[SECTION]
+    kpis = tuple(_kpi(doc, index, item, problems) for index, item in enumerate(section["kpis"]))
+    standings = tuple(_standing(item) for item in section["standings"])
+    _unique_ids(doc, "kpis", problems)
+    _unique_ids(doc, "standings", problems)
+    _bands_cover_scores(doc, standings, problems)
+    return ScorecardSpec(ScorecardPeriod(section["period"]), kpis, standings)
+
+
+def _kpi(doc: SourceDoc, index: int, item: Mapping[str, Any], problems: Problems) -> KpiSpec:
+    measure = KpiMeasure(item["measure"])
+    for option, owner in _OPTION_MEASURES.items():
+        if option in item and measure is not owner:
+            path: DocPath = (SECTION, "kpis", index, option)
+            message = f"{option!r} applies only to measure {owner.value}, not {measure.value}"
+            problems.add(doc.error(path, message, key=True))
+    return KpiSpec(
+        id=item["id"],
+        title=item["title"],
+        measure=measure,
+        weight=float(item["weight"]),
+        objective=item.get("objective", ""),
+        zero_at_percent=float(item.get("zero_at_percent", 100.0)),
+    )
+
+
+def _standing(item: Mapping[str, Any]) -> Standing:
+    return Standing(
+        id=item["id"],
+        title=item["title"],
+        min_score=float(item["min_score"]),
+        blocks_shortlisting=bool(item.get("blocks_shortlisting", False)),
+        blocks_award=bool(item.get("blocks_award", False)),
+    )
+
+
+def _unique_ids(doc: SourceDoc, list_name: str, problems: Problems) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(doc.data[SECTION][list_name]):
+        if item["id"] in seen:
+            message = f"{item['id']!r} is listed twice in {list_name}"
+            problems.add(doc.error((SECTION, list_name, index, "id"), message))
+        seen.add(item["id"])
+
+
+def _bands_cover_scores(
+    doc: SourceDoc, standings: tuple[Standing, ...], problems: Problems
+) -> None:
+    starts: set[float] = set()
+    for index, standing in enumerate(standings):
+        if standing.min_score in starts:
+            message = f"another standing already starts at {standing.min_score:g}"
+            problems.add(doc.error((SECTION, "standings", index, "min_score"), message))
+        starts.add(standing.min_score)
+    if 0 not in starts:
+        message = "no standing starts at min_score 0: a low score would have no standing"
+        problems.add(doc.error((SECTION, "standings"), message, key=True))

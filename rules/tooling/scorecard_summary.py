@@ -1,0 +1,41 @@
+"""A pack's scorecard in a few lines of text, as ``sqm policy lint`` shows it."""
+
+from __future__ import annotations
+
+from sqm.domain.scorecard_records import KpiMeasure, KpiSpec, ScorecardSpec, Standing
+
+
+def scorecard_lines(spec: ScorecardSpec) -> list[str]:
+    """The period, each KPI with its weight and measure, and each standing with its band."""
+    return [
+        f"scorecards: {spec.period.value}, {len(spec.kpis)} KPI(s),"
+        f" weights total {spec.total_weight:g}",
+        *(f"  kpi {_kpi(kpi)}" for kpi in spec.kpis),
+        *(f"  standing {_standing(s)}" for s in sorted(spec.standings, key=_highest_first)),
+    ]
+
+
+def _kpi(kpi: KpiSpec) -> str:
+    options = ""
+    if kpi.measure is KpiMeasure.SLA_ATTAINMENT and kpi.objective:
+        options = f", objective {kpi.objective}"
+    if kpi.measure is KpiMeasure.PENALTIES_SHARE_OF_FEE:
+        options = f", 0 at {kpi.zero_at_percent:g}% of the fees"
+    return f"{kpi.id} ({kpi.title}): {kpi.measure.value}{options}, weight {kpi.weight:g}"
+
+
+def _standing(standing: Standing) -> str:
+    effects = [
+        name
+        for name, applies in (
+            ("blocks shortlisting", standing.blocks_shortlisting),
+            ("blocks an award", standing.blocks_award),
+        )
+        if applies
+    ]
+    effect = "".join(f"; {name}" for name in effects)
+    return f"{standing.id} ({standing.title}): score {standing.min_score:g} or more{effect}"
+
+
+def _highest_first(standing: Standing) -> float:
+    return -standing.min_score
