@@ -188,6 +188,41 @@ def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> 
     assert "ImprovementPlanRequired" in [e.type for e in rectify.events]
 
 
+# --- problem tickets ---------------------------------------------------------------------------
+
+
+def test_a_ticket_resolved_past_its_target_is_credited_a_fixed_amount(client: SqmClient) -> None:
+    """PEN-003: a critical ticket (target 4 h) resolved in 6 h costs a fixed 1000.00, named
+    by the rule in the answer and in the penalties ledger; one resolved in time costs nothing.
+    """
+    timeline = Timeline()
+    contracted(client, "ticket-co", timeline)
+    opened = timeline.step()
+    client.open_problem_ticket(
+        "ticket-co", "PT-LATE", "基站退服 (cell site down)", pb.SEVERITY_CRITICAL,
+        occur_time=opened,
+    )  # fmt: skip
+    late = client.resolve_problem_ticket(
+        "ticket-co", "PT-LATE", "replaced the power unit", occur_time=opened + timedelta(hours=6)
+    )
+    timeline.step()
+    client.open_problem_ticket(
+        "ticket-co", "PT-IN-TIME", "告警误报 (false alarms)", pb.SEVERITY_CRITICAL,
+        occur_time=timeline.now,
+    )  # fmt: skip
+    in_time = client.resolve_problem_ticket(
+        "ticket-co", "PT-IN-TIME", "alarm threshold fixed",
+        occur_time=timeline.now + timedelta(hours=2),
+    )  # fmt: skip
+
+    assert "PEN-003" in [d.rule_id for d in late.decisions if d.fired]
+    assert "PEN-003" not in [d.rule_id for d in in_time.decisions if d.fired]
+    ledger = client.list_penalties("ticket-co")
+    assert [(p.rule_id, p.amount.amount, p.amount.currency_code) for p in ledger.penalties] == [
+        ("PEN-003", "1000.00", "CNY")
+    ]
+
+
 # --- kick-off milestones ---------------------------------------------------------------------
 
 
