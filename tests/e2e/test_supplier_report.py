@@ -1,0 +1,121 @@
+"""End to end: ``sqm report supplier`` writes one supplier's page from a real ``sqm serve``.
+
+The supplier of the scorecard test: March 2027 with two penalised breaches closes poor, which
+opens a review (SC-001); the review is cleared and April closes excellent. The page shows both
+months against the default pack's standings, April's KPIs, and every breach, credit, review and
+transition in time order; its ``--json`` data draws the same page again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sqm.client import SqmClient
+from sqm.simulation.report import render_supplier
+from sqm.v1 import resources_pb2 as pb
+from tests.commands import sqm
+from tests.e2e.process_flow import Timeline, advance_time, availability_row, contracted
+from tests.e2e.server_process import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+MET, MAJOR_MISS = 99.95, 99.6
+MARCH_CLOSED = datetime(2027, 4, 1, 1, tzinfo=UTC)
+APRIL_CLOSED = datetime(2027, 5, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def scored_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A drill server whose acme-net has March (poor, reviewed, cleared) and April scored."""
+    database = tmp_path_factory.mktemp("report") / "sqm.sqlite3"
+    server = ServerProcess(database, "--tick-seconds", "0", "--drill").start()
+    try:
+        with SqmClient(server.address) as client:
+            timeline = Timeline(datetime(2027, 3, 1, 9, tzinfo=UTC))
+            contracted(client, "acme-net", timeline)
+            for value in (MET, MAJOR_MISS, MET, MAJOR_MISS):
+                client.record_measurement(availability_row("acme-net", value, timeline))
+            advance_time(server.address, MARCH_CLOSED)
+            client.conclude_review("acme-net", pb.REVIEW_OUTCOME_CLEARED, occur_time=MARCH_CLOSED)
+            advance_time(server.address, APRIL_CLOSED)
+        yield server
+    finally:
+        server.kill()
+
+
+def report(server: ServerProcess, work: Path, *extra: str) -> tuple[str, dict[str, object]]:
+    """Run the command with small pages of history; the page and the data it wrote."""
+    page, data = work / "acme.html", work / "acme.json"
+    ran = sqm(
+        "report", "supplier", "acme-net", "--server", server.address,
+        "--html", str(page), "--json", str(data), "--page-size", "4", *extra,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "acme-net:" in ran.stdout
+    return page.read_text(encoding="utf-8"), json.loads(data.read_text(encoding="utf-8"))
+
+
+def test_the_page_shows_the_scores_kpis_and_every_step_of_the_history(
+    scored_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Both months with their standings, April's KPIs, the credits to the cent, the review."""
+    page, _ = report(scored_server, tmp_path)
+
+    for heading in ("Summary", "Score over time", "KPIs of 2027-04", "Timeline"):
+        assert f">{heading}</h2>" in page, heading
+    assert "较差 (poor)" in page
+    assert "优秀 (excellent)" in page
+    assert "6,250.00 CNY" in page
+    assert "9,375.00 CNY" in page
+    assert "15,625.00 CNY" in page  # their total
+    assert "SLA 达标率 (SLA attainment)" in page
+    assert "月度考核较差启动评审 (a month scored poor opens a review)" in page  # SC-001's title
+    assert "review concluded: cleared" in page
+    assert "bands could not be read" not in page
+
+
+def test_the_data_is_in_time_order_and_draws_the_same_page_again(
+    scored_server: ServerProcess, tmp_path: Path
+) -> None:
+    """The timeline follows the record's sequence; ``render_supplier(--json)`` is the page."""
+    page, data = report(scored_server, tmp_path)
+
+    timeline = data["timeline"]
+    assert isinstance(timeline, list)
+    sequences = [entry["sequence"] for entry in timeline]
+    assert sequences == sorted(sequences)
+    kinds = [entry["event"] for entry in timeline]
+    assert kinds.count("BreachDetected") == 2
+    assert kinds.count("PenaltyAssessed") == 2
+    assert kinds.count("ScorecardClosed") == 2
+    assert "ReviewOpened" in kinds
+    assert "ReviewConcluded" in kinds
+    standings = data["standings"]
+    assert isinstance(standings, list)
+    assert [band["id"] for band in standings] == ["excellent", "good", "fair", "poor"]
+    assert render_supplier(data) == page
+
+
+def test_an_unknown_supplier_is_refused_and_no_file_is_written(
+    scored_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Exit 1 with the server's reason; nothing half written."""
+    page = tmp_path / "nobody.html"
+    ran = sqm(
+        "report", "supplier", "nobody", "--server", scored_server.address, "--html", str(page)
+    )
+    assert ran.returncode == 1
+    assert "nobody" in ran.stderr
+    assert not page.exists()
+
+
+def test_the_command_asks_where_to_write_when_given_no_file(scored_server: ServerProcess) -> None:
+    """Neither --html nor --json: exit 2 and a message saying what is missing."""
+    ran = sqm("report", "supplier", "acme-net", "--server", scored_server.address)
+    assert ran.returncode == 2
+    assert "--html" in ran.stderr
