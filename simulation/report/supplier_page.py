@@ -33,6 +33,7 @@ from sqm.simulation.report.page import (
     _money,
     _note,
     _section,
+    _signed_money,
     _table,
     _Tile,
     _tiles,
@@ -101,6 +102,11 @@ def _figure_text(value: float) -> str:
     return f"{value:g}"
 
 
+def _money_text(amount: Decimal) -> str:
+    """A credit as is; a reversal (negative) with a true minus sign, as the other reports."""
+    return _money(amount) if amount >= 0 else _signed_money(amount)
+
+
 # ---------------------------------------------------------------------------------------------
 # Header and summary.
 
@@ -152,7 +158,8 @@ def _credits_text(timeline: Sequence[Data]) -> str:
     totals = _credit_totals(timeline)
     if not totals:
         return "none"
-    return "; ".join(f"{_money(total)} {currency}" for currency, total in sorted(totals.items()))
+    shown = [f"{_money_text(total)} {currency}" for currency, total in sorted(totals.items())]
+    return "; ".join(shown)
 
 
 def _credit_totals(timeline: Sequence[Data]) -> dict[str, Decimal]:
@@ -326,7 +333,7 @@ def _timeline_row(entry: Data, index: int) -> tuple[str, str, str, tuple[str, ..
     amount = ""
     if entry.get("amount"):
         money = _amount(entry.get("amount"), f"timeline[{index}].amount")
-        amount = f"{_money(money)} {entry.get('currency', '')}"
+        amount = f"{_money_text(money)} {entry.get('currency', '')}"
     return (
         str(entry.get("time", "")),
         str(entry.get("event", "")),

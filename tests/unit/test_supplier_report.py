@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from google.protobuf import struct_pb2
 
 from sqm.client.supplier_report_data import standings_in, supplier_report_data
+from sqm.domain import events
+from sqm.domain.commands import ReviewOutcome
+from sqm.domain.model import (
+    Breach,
+    ImprovementPlan,
+    LifecycleState,
+    Metric,
+    Money,
+    Penalty,
+    Review,
+    ServiceCategory,
+    Severity,
+)
+from sqm.domain.serialization import event_to_payload
 from sqm.simulation.report import ResultInvalid, render_supplier
 from sqm.v1 import resources_pb2 as pb
 from tests.unit.test_simulation_report import HOSTILE, VERSION, structure, svg_charts, table
@@ -252,3 +269,49 @@ def test_the_standings_are_read_from_the_pack_file_that_declares_them() -> None:
         {"id": "poor", "title": "较差 (poor)", "min_score": 0.0},
     ]
     assert standings_in({"manifest.yaml": "name: p\n"}) == []
+
+
+AT = datetime(2027, 3, 5, 9, tzinfo=UTC)
+CREDIT = Penalty(
+    penalty_id="acme/penalty-1", kind="service_credit", contract_id="C-1",
+    amount=Money(Decimal("6250.00"), "CNY"), period="2027-03", rule_id="PEN-001",
+    cap_applied="", assessed_at=AT,
+)  # fmt: skip
+RECORDED = [
+    events.SupplierRegistered("acme", "ACME", ServiceCategory.NETWORK_EQUIPMENT, AT),
+    events.BreachDetected(AT, Breach("availability", Metric.AVAILABILITY, Severity.MAJOR,
+                                     99.6, 99.9, 0.3, AT, AT)),
+    events.PenaltyAssessed(AT, CREDIT, "5% of the fee"),
+    events.PenaltyReversed(AT, "acme/penalty-1", attrs.evolve(
+        CREDIT, penalty_id="acme/penalty-1-reversal", amount=Money(Decimal("-6250.00"), "CNY"))),
+    events.ReviewOpened(AT, Review(AT, "three major breaches", rule_id="MON-002")),
+    events.ImprovementPlanRequired(AT, ImprovementPlan(AT, AT + timedelta(days=30))),
+    events.ImprovementPlanSubmitted(AT, ("new routers",), "ops"),
+    events.ImprovementPlanCompleted(AT, "done"),
+    events.RemediationVerified(AT),
+    events.ImprovementDeadlineMissed(AT),
+    events.ReviewConcluded(AT, ReviewOutcome.REMEDIATION_REQUIRED, "a plan"),
+    events.Escalated(AT, "MON-012", "procurement_director", "escalated"),
+    events.NotificationIssued(AT, "MON-013", "supplier", "told"),
+    events.TerminatedForCause(AT, "TERM-001", "fraud"),
+    events.LifecycleTransitioned(AT, "open_review", LifecycleState.CONTRACTED,
+                                 LifecycleState.UNDER_REVIEW, "rule MON-002"),
+    events.SupplierBlacklisted(AT, "fraud"),
+]  # fmt: skip
+
+
+def test_every_kind_of_event_the_page_shows_is_read_from_its_recorded_payload() -> None:
+    """Each described event, serialized as the store records it, gives one timeline entry;
+    a reversal keeps its negative amount, and the page shows it with a minus sign.
+    """
+    recorded = [
+        event(number, type(each).__name__, event_to_payload(each))
+        for number, each in enumerate(RECORDED, 1)
+    ]
+    timeline = supplier_report_data(pb.Supplier(supplier_id="acme"), recorded)["timeline"]
+    assert [entry["event"] for entry in timeline] == [type(each).__name__ for each in RECORDED]
+    reversal = timeline[3]
+    assert (reversal["amount"], reversal["what"]) == ("-6250.00", "credit acme/penalty-1 reversed")
+    assert timeline[1]["what"] == "major breach of availability: 99.6 against a target of 99.9"
+    rows = table(render_supplier(supplier_data() | {"timeline": timeline}), "Timeline")
+    assert rows[4][4] == "−6,250.00 CNY"
