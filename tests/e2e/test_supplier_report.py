@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 
 from sqm.client import SqmClient
 from sqm.simulation.report import render_supplier
+from sqm.v1 import admin_service_pb2 as admin_api
+from sqm.v1 import admin_service_pb2_grpc as admin_grpc
 from sqm.v1 import resources_pb2 as pb
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, advance_time, availability_row, contracted
@@ -119,3 +123,62 @@ def test_the_command_asks_where_to_write_when_given_no_file(scored_server: Serve
     ran = sqm("report", "supplier", "acme-net", "--server", scored_server.address)
     assert ran.returncode == 2
     assert "--html" in ran.stderr
+
+
+INTEGRATION, POLICY_ADMIN = "integration-token-0123456789", "policy-admin-token-0123456789"
+ACME_PORTAL = "acme-portal-token-0123456789"
+
+
+def _tokens_file(work: Path) -> Path:
+    """The operator's integration and policy-admin tokens, and acme's portal token."""
+    tokens = work / "tokens.yaml"
+    tokens.write_text(
+        "tokens:\n"
+        f"  - {{name: erp, role: integration, token: {INTEGRATION}}}\n"
+        f"  - {{name: admin, role: policy_admin, token: {POLICY_ADMIN}}}\n"
+        f"  - {{name: acme-portal, role: supplier, supplier: acme, token: {ACME_PORTAL}}}\n",
+        encoding="utf-8",
+    )
+    tokens.chmod(0o600)
+    return tokens
+
+
+def _advance_time_as_admin(address: str, moment: datetime) -> None:
+    """AdminService.AdvanceTime with the policy admin's token (the only role allowed it)."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    with grpc.insecure_channel(address) as channel:
+        admin_grpc.AdminServiceStub(channel).AdvanceTime(
+            admin_api.AdvanceTimeRequest(time=stamp),
+            metadata=[("authorization", f"Bearer {POLICY_ADMIN}")],
+            timeout=30,
+        )
+
+
+def test_a_supplier_token_gets_its_own_page_without_the_standings_bands(tmp_path: Path) -> None:
+    """A supplier may read itself but not the policy: the page is written, bars and all, and
+    says the bands could not be read.
+    """
+    server = ServerProcess(
+        tmp_path / "sqm.sqlite3", "--tick-seconds", "0", "--drill",
+        "--tokens-file", str(_tokens_file(tmp_path)),
+    ).start()  # fmt: skip
+    try:
+        with SqmClient(server.address, token=INTEGRATION) as client:
+            timeline = Timeline(datetime(2027, 3, 1, 9, tzinfo=UTC))
+            contracted(client, "acme", timeline)
+            client.record_measurement(availability_row("acme", MET, timeline))
+        _advance_time_as_admin(server.address, MARCH_CLOSED)
+        page = tmp_path / "acme.html"
+
+        ran = sqm(
+            "report", "supplier", "acme", "--server", server.address,
+            "--token", ACME_PORTAL, "--html", str(page),
+        )  # fmt: skip
+
+        assert ran.returncode == 0, ran.stderr
+        shown = page.read_text(encoding="utf-8")
+        assert "bands could not be read" in shown
+        assert "2027-03: 100, 优秀 (excellent)" in shown  # the bar's title
+    finally:
+        server.kill()
