@@ -122,7 +122,11 @@ def _entry(event: pb.SupplierEvent, rule_titles: Mapping[str, str]) -> Entry | N
     if describe is None:
         return None  # measurements, decisions, reminders: the page is about what they led to
     payload: Payload = json_format.MessageToDict(event.payload)
-    what, rule_id, amount = describe(payload)
+    try:
+        what, rule_id, amount = describe(payload)
+    except (KeyError, TypeError):
+        # An event written before a field existed: still on the timeline, its record intact.
+        what, rule_id, amount = "(details not in this event's record)", "", None
     money = amount or {}
     return {
         "sequence": event.sequence,

@@ -315,3 +315,11 @@ def test_every_kind_of_event_the_page_shows_is_read_from_its_recorded_payload() 
     assert timeline[1]["what"] == "major breach of availability: 99.6 against a target of 99.9"
     rows = table(render_supplier(supplier_data() | {"timeline": timeline}), "Timeline")
     assert rows[4][4] == "−6,250.00 CNY"
+
+
+def test_an_event_whose_payload_lacks_a_field_is_still_on_the_timeline() -> None:
+    """A breach recorded without its details: listed, saying so, and the page still drawn."""
+    data = supplier_report_data(pb.Supplier(supplier_id="acme"), [event(1, "BreachDetected", {})])
+    (only,) = data["timeline"]
+    assert only["what"] == "(details not in this event's record)"
+    render_supplier(data)
