@@ -42,7 +42,8 @@ from sqm.simulation.report.page import (
 )
 
 SUPPLIER_REPORT_FORMAT = "sqm.supplier-report/v1"
-SCORE_TICKS = (0.0, 20.0, 40.0, 60.0, 80.0, 100.0)
+SCORE_TOP = 100.0
+SCORE_TICKS = (0.0, 20.0, 40.0, 60.0, 80.0, SCORE_TOP)
 NOT_RATED = "not rated"
 NOT_RATED_COLOUR = "#999999"
 # The default pack's standings in colours that read as better to worse; others take the palette.
@@ -244,21 +245,22 @@ def _legend_entries(
 
 
 def _bands(frame: _Frame, standings: Sequence[Data], colours: Mapping[str, str]) -> list[str]:
-    """Each standing's score range as a faint band behind the bars."""
-    ordered = sorted(standings, key=lambda s: _number(s.get("min_score"), "min_score"))
+    """Each standing's score range, from its minimum up to the next one's, as a faint band."""
+    if not standings:
+        return []
+    lows = {
+        str(s.get("id", "")): _number(s.get("min_score"), f"standings[{i}].min_score")
+        for i, s in enumerate(standings)
+    }
+    ordered = sorted(lows.items(), key=lambda item: item[1])
+    highs = [low for _, low in ordered[1:]] + [SCORE_TOP]
     parts = []
-    for index, standing in enumerate(ordered):
-        low = _number(standing.get("min_score"), "standings.min_score")
-        high = (
-            _number(ordered[index + 1].get("min_score"), "min_score")
-            if index + 1 < len(ordered)
-            else SCORE_TICKS[-1]
-        )
-        top, bottom = frame.y(min(high, 100), 100), frame.y(max(low, 0), 100)
-        colour = colours[str(standing.get("id", ""))]
+    for (standing_id, low), high in zip(ordered, highs, strict=True):
+        top = frame.y(min(high, SCORE_TOP), SCORE_TOP)
+        bottom = frame.y(max(low, 0.0), SCORE_TOP)
         parts.append(
             f'<rect x="{_px(frame.left)}" y="{_px(top)}" width="{_px(frame.plot_width)}" '
-            f'height="{_px(bottom - top)}" fill="{colour}" fill-opacity="0.10"/>'
+            f'height="{_px(bottom - top)}" fill="{colours[standing_id]}" fill-opacity="0.10"/>'
         )
     return parts
 
@@ -270,7 +272,7 @@ def _score_bars(frame: _Frame, scorecards: Sequence[Data], colours: Mapping[str,
     for index, card in enumerate(scorecards):
         score = _number(card.get("score"), f"scorecards[{index}].score")
         x = frame.left + band * index + (band - width) / 2
-        top = frame.y(max(min(score, 100), 0), 100)
+        top = frame.y(max(min(score, SCORE_TOP), 0.0), SCORE_TOP)
         colour = colours[str(card.get("standing", ""))]
         label = f"{card.get('period', '')}: {_figure_text(score)}, {_standing(card)}"
         parts.append(
