@@ -25,6 +25,7 @@ from sqm.v1 import resources_pb2 as pb
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, advance_time, availability_row, contracted
 from tests.e2e.server_process import ServerProcess
+from tests.e2e.test_report_in_browser import clipped_labels, open_in_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -182,3 +183,21 @@ def test_a_supplier_token_gets_its_own_page_without_the_standings_bands(tmp_path
         assert "2027-03: 100, 优秀 (excellent)" in shown  # the bar's title
     finally:
         server.kill()
+
+
+def test_the_real_page_opens_in_chromium_with_no_chart_label_clipped(
+    scored_server: ServerProcess, tmp_path: Path
+) -> None:
+    """The page of the drill server's supplier in headless Chromium: the chart drawn, the
+    standings' Chinese titles in the legend inside it.
+    """
+    report(scored_server, tmp_path)
+    page = tmp_path / "acme.html"
+
+    dom, _ = open_in_browser(page.read_text(encoding="utf-8"), tmp_path)
+
+    assert dom.count('role="img"') == 1
+    assert ">Timeline</h2>" in dom
+    texts, clipped = clipped_labels(page, tmp_path)
+    assert texts > 10
+    assert clipped == []
