@@ -8,6 +8,7 @@
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
     sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
+    sqm report supplier ID --html FILE [--json FILE]           (sqm.client.report_command)
 
 Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
 ``--token`` (env SQM_TOKEN), ``--tls-ca FILE`` (turns TLS on), ``--tls-cert``/``--tls-key``
@@ -39,6 +40,7 @@ from sqm.client.connection import (
 )
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
+from sqm.client.report_command import add_report_commands
 from sqm.client.scorecard_output import scorecards_text
 from sqm.client.supplier_commands import add_supplier_side_commands
 from sqm.client.watch_command import add_watch_arguments, watch
@@ -113,6 +115,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     upload.add_argument("--quiet", action="store_true", help="no progress bar")
     upload.set_defaults(handler=_command(_import))
     add_supplier_side_commands(commands, flags, _connected)
+    add_report_commands(commands, flags, _connected)
 
 
 def _connection_flags() -> argparse.ArgumentParser:

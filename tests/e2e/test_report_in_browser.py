@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from sqm.rules import default_pack_dir, load_pack
-from sqm.simulation.report import render_backtest, render_simulation
+from sqm.simulation.report import render_backtest, render_simulation, render_supplier
 from tests.commands import default_pack_variant
 from tests.unit.test_simulation_report import backtest_result, simulation_result
+from tests.unit.test_supplier_report import scorecard, supplier_data
 
 pytestmark = pytest.mark.e2e
 
@@ -249,3 +250,34 @@ def test_a_real_comparison_opens_with_every_section_and_chinese_titles(tmp_path:
     assert "严重违约立即启动评审" in dom  # MON-001's title, as the pack spells it
     assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
     assert clipped_labels(page, tmp_path)[1] == []
+
+
+def test_a_supplier_page_of_two_years_opens_with_every_section_and_no_clipped_label(
+    tmp_path: Path,
+) -> None:
+    """24 monthly scores against the standings' bands: Chromium draws the chart, the KPIs and
+    the timeline, and no period, score or standing title reaches outside the chart.
+    """
+    data = supplier_data()
+    standings = [
+        ("excellent", "优秀 (excellent)"),
+        ("good", "良好 (good)"),
+        ("poor", "较差 (poor)"),
+    ]
+    data["scorecards"] = [
+        scorecard(f"{2027 + month // 12}-{month % 12 + 1:02d}", score, *standings[month % 3])
+        for month, score in enumerate((100.0, 82.5, 31.25) * 8)
+    ]
+    page = tmp_path / "supplier.html"
+    page.write_text(render_supplier(data), encoding="utf-8")
+
+    dom, screenshot = open_in_browser(page.read_text(encoding="utf-8"), tmp_path)
+
+    for heading in ("Summary", "Score over time", "KPIs of 2028-12", "Timeline"):
+        assert f">{heading}</h2>" in dom, heading
+    assert dom.count('role="img"') == 1
+    assert "违约服务抵扣 (a service credit)" in dom
+    assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
+    texts, clipped = clipped_labels(page, tmp_path)
+    assert texts > 24  # a score above every bar, besides the axes and the legend
+    assert clipped == []
