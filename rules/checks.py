@@ -75,7 +75,9 @@ def _criteria_needed(
     if any(part.criteria for part in parts):
         return
     for rule in (rule for part in parts for rule in part.rules):
-        for fact in (name for name in rule.fact_names if specs[name].needs_criteria):
+        # A fact the catalogue does not know is reported where it is named, not here.
+        needing = (name for name in rule.fact_names if name in specs)
+        for fact in (name for name in needing if specs[name].needs_criteria):
             message = (
                 f"rule {rule.id}: fact {fact!r} needs evaluation criteria; the pack defines none"
             )
