@@ -41,6 +41,7 @@ from sqm.domain.events import (
     QualificationEvidenceSubmitted,
     RemediationVerified,
     ReminderIssued,
+    ResourcePlanSubmitted,
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
@@ -438,6 +439,7 @@ def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
     return _evolved(
         state,
         milestones=event.milestones,
+        kicked_off_at=event.occurred_at,
         milestones_completed=state.milestones_completed & names,
         deliverables_accepted=state.deliverables_accepted & names,
     )
@@ -451,6 +453,11 @@ def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
     return _evolved(state, deliverables_accepted=state.deliverables_accepted | {event.milestone})
+
+
+@_evolve.register
+def _(event: ResourcePlanSubmitted, state: SupplierState) -> SupplierState:
+    return _evolved(state, resource_plan_at=event.occurred_at)
 
 
 @_evolve.register

@@ -82,6 +82,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "days_since_self_check": history.days_since_self_check(supplier, now),
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
+        **_resource_plan_facts(supplier, now),
         **_business_review_facts(pack, supplier, now),
         **_training_facts(pack, supplier, now),
         "open_tickets": len(supplier.open_tickets),
@@ -118,6 +119,18 @@ def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactVa
         if ahead
         else FAR_AWAY_DAYS,
         "next_milestone": ahead.name if ahead else NONE_TEXT,
+    }
+
+
+def _resource_plan_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    kicked_off = supplier.kicked_off_at
+    return {
+        "kick_off_recorded": kicked_off is not None,
+        # 0 without a kick-off: no "N days after the kick-off" threshold can hold.
+        "days_since_kick_off": max(history.days_between(kicked_off, now), 0.0)
+        if kicked_off is not None
+        else 0.0,
+        "resource_plan_submitted": supplier.resource_plan_at is not None,
     }
 
 
