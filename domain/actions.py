@@ -435,6 +435,11 @@ def _last_progress_report(s: SupplierState, now: datetime) -> str | None:
     return since.isoformat() if since else None
 
 
+def _contract_signed(s: SupplierState, now: datetime) -> str | None:
+    contract = s.contract
+    return f"{contract.contract_id}:{contract.signed_at.isoformat()}" if contract else None
+
+
 def _kick_off(s: SupplierState, now: datetime) -> str | None:
     # A new kick-off asks for its own resource plan reminder.
     return s.kicked_off_at.isoformat() if s.kicked_off_at else None
@@ -448,6 +453,7 @@ _REMINDER_DEADLINES: Mapping[Reminder, Callable[[SupplierState, datetime], str |
     Reminder.CONTRACT_EXPIRY: _contract_end,
     Reminder.PROGRESS_REPORT_DUE: _last_progress_report,
     Reminder.RESOURCE_PLAN_DUE: _kick_off,
+    Reminder.CONTRACT_ARCHIVE_DUE: _contract_signed,
 }
 """Per reminder, the deadline it is about (in its key), or None when there is none."""
 

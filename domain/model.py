@@ -156,6 +156,7 @@ class Reminder(enum.StrEnum):
     MILESTONE_DUE = "milestone_due"
     TRAINING_DUE = "training_due"
     RESOURCE_PLAN_DUE = "resource_plan_due"
+    CONTRACT_ARCHIVE_DUE = "contract_archive_due"
 
 
 @attrs.frozen
@@ -475,6 +476,8 @@ class SupplierState:
     """When the latest delivery kick-off meeting was held (resource plans count from it)."""
     resource_plan_at: datetime | None = None
     """When the supplier last submitted its resource plan (资源配置)."""
+    contract_archived_at: datetime | None = None
+    """When a signed contract was last archived as a document (备案)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

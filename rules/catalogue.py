@@ -335,6 +335,19 @@ _SPECS = (
         _D,
     ),
     FactSpec(
+        "contract_document_archived",
+        _B,
+        "the contract on file was archived as a document (kind contract) since it was signed"
+        " (false without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "days_since_contract_signed",
+        _N,
+        "days since the contract on file was signed (0 without a contract)",
+        _D,
+    ),
+    FactSpec(
         "resource_plan_submitted",
         _B,
         "the supplier has submitted a resource plan (false before its first)",

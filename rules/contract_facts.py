@@ -83,6 +83,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
         **_resource_plan_facts(supplier, now),
+        **_contract_archive_facts(supplier, now),
         **_business_review_facts(pack, supplier, now),
         **_training_facts(pack, supplier, now),
         "open_tickets": len(supplier.open_tickets),
@@ -131,6 +132,18 @@ def _resource_plan_facts(supplier: SupplierState, now: datetime) -> dict[str, Fa
         if kicked_off is not None
         else 0.0,
         "resource_plan_submitted": supplier.resource_plan_at is not None,
+    }
+
+
+def _contract_archive_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    contract = supplier.contract
+    if contract is None:
+        return {"contract_document_archived": False, "days_since_contract_signed": 0.0}
+    archived = supplier.contract_archived_at
+    return {
+        # A contract document archived before this contract was signed is an earlier one's.
+        "contract_document_archived": archived is not None and archived >= contract.signed_at,
+        "days_since_contract_signed": max(history.days_between(contract.signed_at, now), 0.0),
     }
 
 

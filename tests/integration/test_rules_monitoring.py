@@ -66,7 +66,8 @@ def certificate(kind: CertificateKind, valid_until: datetime) -> Certificate:
 
 def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
     """A network services supplier under contract since January on the default objectives,
-    certificates valid for a year, reports, self-checks and business reviews up to date.
+    certificates valid for a year, reports, self-checks and business reviews up to date, the
+    signed contract archived.
     """
     terms = Contract(
         "C-1",
@@ -87,6 +88,7 @@ def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
         last_progress_report_at=NOW - timedelta(days=5),
         last_self_check_at=NOW - timedelta(days=10),
         last_review_at=NOW - timedelta(days=20),
+        contract_archived_at=STARTED + timedelta(days=1),
     )
     return attrs.evolve(state, **changes)
 

@@ -1,22 +1,32 @@
-"""Delivery records the deadlines stage watches: the resource plan after the kick-off (资源配置).
+"""Records the deadlines stage watches: the resource plan after the kick-off (资源配置) and
+the signed contract's archived copy (备案).
 
-The state keeps when the latest kick-off was held and when a resource plan was submitted;
-the deadline facts read them with neutral values for a supplier without a kick-off, and the
-reminder they lead to is sent once per kick-off.
+The state keeps when the latest kick-off was held, when a resource plan was submitted and
+when a contract document was archived; the deadline facts read them with neutral values
+for a supplier without a kick-off or a contract, and each reminder they lead to is sent
+once per kick-off or contract.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqm.domain.commands import RecordKickOff, SubmitResourcePlan
-from sqm.domain.events import ReminderIssued
+import attrs
+import pytest
+
+from sqm.domain.commands import RecordDocument, RecordKickOff, SubmitResourcePlan
+from sqm.domain.documents import DocumentKind
+from sqm.domain.errors import InvalidCommand
+from sqm.domain.events import DocumentArchived, ReminderIssued
 from sqm.domain.evolve import fold
 from sqm.domain.model import Reminder, Stage, SupplierState
 from sqm.domain.ports import DecisionContext
+from sqm.domain.serialization import event_from_payload, event_to_payload
 from sqm.rules import default_pack_dir, load_pack
 from sqm.rules.contract_facts import deadlines_facts
 from sqm.rules.model import PolicyPack
+from sqm.server.api import audit_mapping
+from sqm.v1 import audit_service_pb2 as api
 from tests.fakes import DAY, SID, SIGNED_AT, S, run, supplier_in
 from tests.unit.test_actions import act, remind
 
@@ -80,3 +90,76 @@ def test_a_resource_plan_reminder_is_keyed_by_the_kick_off_and_sent_once() -> No
 def test_a_resource_plan_reminder_without_a_kick_off_has_no_effect() -> None:
     """No kick-off, no deadline to remind of."""
     assert act(supplier_in(S.CONTRACTED), remind("resource_plan_due")) == []
+
+
+# --- the signed contract archived (备案) ------------------------------------------------------
+
+DOCUMENT = RecordDocument(SID, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024, SIGNED_AT)
+
+
+def archived(kind: DocumentKind, at: datetime) -> SupplierState:
+    """A contracted supplier with one document of ``kind`` archived at ``at``."""
+    return run(supplier_in(S.CONTRACTED), attrs.evolve(DOCUMENT, occurred_at=at, kind=kind))
+
+
+def test_only_a_contract_document_is_kept_as_the_contract_archived() -> None:
+    """A contract document records its time; another kind of document leaves it unset."""
+    assert archived(DocumentKind.CONTRACT, SIGNED_AT + DAY).contract_archived_at == SIGNED_AT + DAY
+    assert archived(DocumentKind.OTHER, SIGNED_AT + DAY).contract_archived_at is None
+
+
+def test_a_document_recorded_before_kinds_existed_is_another_document() -> None:
+    """An old DocumentArchived payload without a kind reads as ``other``."""
+    event = DocumentArchived(SIGNED_AT, "0" * 32, "合同.pdf", "application/pdf", "a" * 64, 1024)
+    payload = event_to_payload(event)
+    del payload["kind"]
+    assert event_from_payload("DocumentArchived", payload) == event
+    assert event.kind is DocumentKind.OTHER
+
+
+def test_the_contract_archive_facts_count_from_the_signing() -> None:
+    """Ten days after signing, not archived; archived after signing, it is."""
+    facts = facts_at(supplier_in(S.CONTRACTED), SIGNED_AT + 10 * DAY)
+    assert facts["contract_document_archived"] is False
+    assert facts["days_since_contract_signed"] == 10.0
+    filed = archived(DocumentKind.CONTRACT, SIGNED_AT + DAY)
+    assert facts_at(filed, SIGNED_AT + 10 * DAY)["contract_document_archived"] is True
+
+
+def test_without_a_contract_the_contract_archive_facts_are_neutral() -> None:
+    """A qualified supplier: not archived, 0 days since a signing that never happened."""
+    facts = facts_at(supplier_in(S.QUALIFIED), SIGNED_AT + 100 * DAY)
+    assert facts["contract_document_archived"] is False
+    assert facts["days_since_contract_signed"] == 0.0
+
+
+def test_a_contract_archived_before_the_signing_is_an_earlier_contracts() -> None:
+    """A copy archived before the contract on file was signed does not count for it."""
+    early = attrs.evolve(supplier_in(S.CONTRACTED), contract_archived_at=SIGNED_AT - DAY)
+    assert facts_at(early, SIGNED_AT + 10 * DAY)["contract_document_archived"] is False
+
+
+def test_a_contract_archive_reminder_is_keyed_by_the_contract() -> None:
+    """The key names the contract and its signing; no contract, no reminder."""
+    state = supplier_in(S.CONTRACTED)
+    assert state.contract is not None
+    reminded = act(state, remind("contract_archive_due"))[1]
+    assert isinstance(reminded, ReminderIssued)
+    signed = state.contract.signed_at.isoformat()
+    assert reminded.key == f"contract_archive_due:{state.contract.contract_id}:{signed}"
+    assert act(supplier_in(S.QUALIFIED), remind("contract_archive_due")) == []
+
+
+def test_an_archive_request_names_its_document_kind() -> None:
+    """``contract`` is kept; empty is ``other``; anything else is INVALID_ARGUMENT."""
+    request = api.ArchiveDocumentRequest(
+        parent=f"suppliers/{SID}", filename="合同.pdf", media_type="application/pdf",
+        content=b"%PDF", request_id="doc-1", kind="contract",
+    )  # fmt: skip
+    assert audit_mapping.new_document(request, "clerk").kind is DocumentKind.CONTRACT
+    request.kind = ""
+    assert audit_mapping.new_document(request, "clerk").kind is DocumentKind.OTHER
+    request.kind = "invoice"
+    with pytest.raises(InvalidCommand) as raised:
+        audit_mapping.new_document(request, "clerk")
+    assert [v.field for v in raised.value.violations] == ["kind"]
