@@ -399,21 +399,63 @@ def _remind(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> lis
 
 def _reminder_key(reminder: Reminder, s: SupplierState, now: datetime) -> str | None:
     # One reminder per deadline: the key names the deadline it is about.
-    if reminder is Reminder.IMPROVEMENT_PLAN_DUE:
-        return f"{reminder}:{s.plan.due_at.isoformat()}" if s.plan else None
-    if reminder is Reminder.CERTIFICATE_EXPIRY:
-        expiries = sorted(c.valid_until for c in latest_valid_certificates(s.certificates, now))
-        return f"{reminder}:{expiries[0].isoformat()}" if expiries else None
-    if reminder is Reminder.MILESTONE_DUE:
-        ahead = milestones.next_due(s, now)
-        return f"{reminder}:{ahead.name}:{ahead.due_at.isoformat()}" if ahead else None
-    if reminder is Reminder.TRAINING_DUE:
-        trained = s.last_training_at or (s.contract.starts_at if s.contract else None)
-        return f"{reminder}:{trained.isoformat()}" if trained else None
-    if reminder is Reminder.CONTRACT_EXPIRY:
-        return f"{reminder}:{s.contract.ends_at.isoformat()}" if s.contract else None
-    since = s.last_progress_report_at or (s.contract.starts_at if s.contract else None)
-    return f"{reminder}:{since.isoformat()}" if since else None
+    deadline = _REMINDER_DEADLINES[reminder](s, now)
+    return f"{reminder}:{deadline}" if deadline else None
+
+
+def _plan_due(s: SupplierState, now: datetime) -> str | None:
+    return s.plan.due_at.isoformat() if s.plan else None
+
+
+def _first_certificate_expiry(s: SupplierState, now: datetime) -> str | None:
+    expiries = sorted(c.valid_until for c in latest_valid_certificates(s.certificates, now))
+    return expiries[0].isoformat() if expiries else None
+
+
+def _next_milestone(s: SupplierState, now: datetime) -> str | None:
+    ahead = milestones.next_due(s, now)
+    return f"{ahead.name}:{ahead.due_at.isoformat()}" if ahead else None
+
+
+def _contract_start(s: SupplierState) -> datetime | None:
+    return s.contract.starts_at if s.contract else None
+
+
+def _last_training(s: SupplierState, now: datetime) -> str | None:
+    trained = s.last_training_at or _contract_start(s)
+    return trained.isoformat() if trained else None
+
+
+def _contract_end(s: SupplierState, now: datetime) -> str | None:
+    return s.contract.ends_at.isoformat() if s.contract else None
+
+
+def _last_progress_report(s: SupplierState, now: datetime) -> str | None:
+    since = s.last_progress_report_at or _contract_start(s)
+    return since.isoformat() if since else None
+
+
+def _contract_signed(s: SupplierState, now: datetime) -> str | None:
+    contract = s.contract
+    return f"{contract.contract_id}:{contract.signed_at.isoformat()}" if contract else None
+
+
+def _kick_off(s: SupplierState, now: datetime) -> str | None:
+    # A new kick-off asks for its own resource plan reminder.
+    return s.kicked_off_at.isoformat() if s.kicked_off_at else None
+
+
+_REMINDER_DEADLINES: Mapping[Reminder, Callable[[SupplierState, datetime], str | None]] = {
+    Reminder.IMPROVEMENT_PLAN_DUE: _plan_due,
+    Reminder.CERTIFICATE_EXPIRY: _first_certificate_expiry,
+    Reminder.MILESTONE_DUE: _next_milestone,
+    Reminder.TRAINING_DUE: _last_training,
+    Reminder.CONTRACT_EXPIRY: _contract_end,
+    Reminder.PROGRESS_REPORT_DUE: _last_progress_report,
+    Reminder.RESOURCE_PLAN_DUE: _kick_off,
+    Reminder.CONTRACT_ARCHIVE_DUE: _contract_signed,
+}
+"""Per reminder, the deadline it is about (in its key), or None when there is none."""
 
 
 _EFFECTS: dict[Action, Effects] = {

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.documents import DocumentKind
 from sqm.domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
 
 NO_AMOUNT = Money(Decimal("0.00"), "CNY")
@@ -347,6 +348,7 @@ class RecordDocument:
     sha256: str
     size: int
     occurred_at: datetime
+    kind: DocumentKind = DocumentKind.OTHER
 
 
 @attrs.frozen

@@ -418,6 +418,7 @@ def _document(command: RecordDocument, state: SupplierState, policy: Policy) -> 
             command.media_type,
             command.sha256,
             command.size,
+            command.kind,
         )
     ]
 

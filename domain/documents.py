@@ -7,6 +7,7 @@ request id. The stores in ``sqm.server.storage`` implement :class:`DocumentStore
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -16,6 +17,13 @@ import attrs
 from sqm.domain.errors import DomainError
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+
+class DocumentKind(enum.StrEnum):
+    """What a document is, as far as the rules care (备案): the signed contract, or another."""
+
+    CONTRACT = "contract"
+    OTHER = "other"
 
 
 @attrs.frozen
@@ -28,6 +36,8 @@ class NewDocument:
     content: bytes
     actor: str
     request_id: str
+    kind: DocumentKind = DocumentKind.OTHER
+    """Recorded on the supplier's stream with the document (the archive keeps the bytes)."""
 
     @property
     def sha256(self) -> str:

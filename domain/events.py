@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import DisputeOutcome, ReviewOutcome
+from sqm.domain.documents import DocumentKind
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -368,6 +369,8 @@ class DocumentArchived:
     media_type: str
     sha256: str
     size: int
+    kind: DocumentKind = DocumentKind.OTHER
+    """``other`` for documents recorded before documents had kinds."""
 
 
 @attrs.frozen

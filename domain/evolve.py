@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import attrs
 
 from sqm.domain import lifecycle, windows
+from sqm.domain.documents import DocumentKind
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
@@ -20,6 +21,7 @@ from sqm.domain.events import (
     ContractSigned,
     DecisionRecorded,
     DeliverableAccepted,
+    DocumentArchived,
     Event,
     ImprovementDeadlineMissed,
     ImprovementPlanCompleted,
@@ -41,6 +43,7 @@ from sqm.domain.events import (
     QualificationEvidenceSubmitted,
     RemediationVerified,
     ReminderIssued,
+    ResourcePlanSubmitted,
     ReviewConcluded,
     ReviewOpened,
     SatisfactionSurveyRecorded,
@@ -438,6 +441,7 @@ def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
     return _evolved(
         state,
         milestones=event.milestones,
+        kicked_off_at=event.occurred_at,
         milestones_completed=state.milestones_completed & names,
         deliverables_accepted=state.deliverables_accepted & names,
     )
@@ -451,6 +455,18 @@ def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
 @_evolve.register
 def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
     return _evolved(state, deliverables_accepted=state.deliverables_accepted | {event.milestone})
+
+
+@_evolve.register
+def _(event: DocumentArchived, state: SupplierState) -> SupplierState:
+    if event.kind is not DocumentKind.CONTRACT:
+        return state
+    return _evolved(state, contract_archived_at=event.occurred_at)
+
+
+@_evolve.register
+def _(event: ResourcePlanSubmitted, state: SupplierState) -> SupplierState:
+    return _evolved(state, resource_plan_at=event.occurred_at)
 
 
 @_evolve.register

@@ -155,6 +155,8 @@ class Reminder(enum.StrEnum):
     CONTRACT_EXPIRY = "contract_expiry"
     MILESTONE_DUE = "milestone_due"
     TRAINING_DUE = "training_due"
+    RESOURCE_PLAN_DUE = "resource_plan_due"
+    CONTRACT_ARCHIVE_DUE = "contract_archive_due"
 
 
 @attrs.frozen
@@ -470,6 +472,12 @@ class SupplierState:
     """Per disputed penalty id: ``open`` until decided, then the outcome (``upheld``...)."""
     scorecards: tuple[Scorecard, ...] = ()
     """The latest closed scorecards, oldest first (bounded; the stream keeps them all)."""
+    kicked_off_at: datetime | None = None
+    """When the latest delivery kick-off meeting was held (resource plans count from it)."""
+    resource_plan_at: datetime | None = None
+    """When the supplier last submitted its resource plan (资源配置)."""
+    contract_archived_at: datetime | None = None
+    """When a signed contract was last archived as a document (备案)."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

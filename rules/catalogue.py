@@ -327,6 +327,32 @@ _SPECS = (
         _D,
     ),
     FactSpec("next_milestone", _S, "the next open milestone's name, or 'none' (for messages)", _D),
+    FactSpec("kick_off_recorded", _B, "a delivery kick-off meeting is on file", _D),
+    FactSpec(
+        "days_since_kick_off",
+        _N,
+        "days since the latest kick-off meeting (0 without one)",
+        _D,
+    ),
+    FactSpec(
+        "contract_document_archived",
+        _B,
+        "the contract on file was archived as a document (kind contract) since it was signed"
+        " (false without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "days_since_contract_signed",
+        _N,
+        "days since the contract on file was signed (0 without a contract)",
+        _D,
+    ),
+    FactSpec(
+        "resource_plan_submitted",
+        _B,
+        "the supplier has submitted a resource plan (false before its first)",
+        _D,
+    ),
     FactSpec(
         "days_since_last_review",
         _N,

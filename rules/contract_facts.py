@@ -82,6 +82,8 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "days_since_self_check": history.days_since_self_check(supplier, now),
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
+        **_resource_plan_facts(supplier, now),
+        **_contract_archive_facts(supplier, now),
         **_business_review_facts(pack, supplier, now),
         **_training_facts(pack, supplier, now),
         "open_tickets": len(supplier.open_tickets),
@@ -118,6 +120,30 @@ def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactVa
         if ahead
         else FAR_AWAY_DAYS,
         "next_milestone": ahead.name if ahead else NONE_TEXT,
+    }
+
+
+def _resource_plan_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    kicked_off = supplier.kicked_off_at
+    return {
+        "kick_off_recorded": kicked_off is not None,
+        # 0 without a kick-off: no "N days after the kick-off" threshold can hold.
+        "days_since_kick_off": max(history.days_between(kicked_off, now), 0.0)
+        if kicked_off is not None
+        else 0.0,
+        "resource_plan_submitted": supplier.resource_plan_at is not None,
+    }
+
+
+def _contract_archive_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    contract = supplier.contract
+    if contract is None:
+        return {"contract_document_archived": False, "days_since_contract_signed": 0.0}
+    archived = supplier.contract_archived_at
+    return {
+        # A contract document archived before this contract was signed is an earlier one's.
+        "contract_document_archived": archived is not None and archived >= contract.signed_at,
+        "days_since_contract_signed": max(history.days_between(contract.signed_at, now), 0.0),
     }
 
 

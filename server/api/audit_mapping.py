@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from sqm.domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, NewDocument
+from sqm.domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, DocumentKind, NewDocument
 from sqm.domain.validation import SUPPLIER_ID
 from sqm.server.api import mapping
 from sqm.server.api.proto_values import Violations, set_time, shown
@@ -61,6 +61,7 @@ def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument
     problem = mapping.request_id_problem(request.request_id)
     if problem:
         bad.add("request_id", problem)
+    kind = _document_kind(request.kind, bad)
     bad.raise_if_any()
     return NewDocument(
         supplier_id=supplier_id,
@@ -69,7 +70,19 @@ def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument
         content=bytes(request.content),
         actor=actor,
         request_id=request.request_id,
+        kind=kind,
     )
+
+
+def _document_kind(text: str, bad: Violations) -> DocumentKind:
+    if not text:
+        return DocumentKind.OTHER
+    try:
+        return DocumentKind(text)
+    except ValueError:
+        expected = ", ".join(DocumentKind)
+        bad.add("kind", f"{shown(text)} is not a document kind; expected one of: {expected}")
+        return DocumentKind.OTHER
 
 
 def occurred_at(request: api.ArchiveDocumentRequest, clock: Callable[[], datetime]) -> datetime:

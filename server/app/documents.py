@@ -24,6 +24,7 @@ from sqm.domain.commands import RecordDocument
 from sqm.domain.documents import (
     ArchivedDocument,
     DocumentCorrupted,
+    DocumentKind,
     DocumentNotFound,
     DocumentStore,
     NewDocument,
@@ -66,7 +67,8 @@ class DocumentRecords:
             validate(probe)
             validate_against(probe, state)
         kept = self._documents.archive_document(document).document
-        return kept, self._service.execute(_record(kept, occurred_at), context)
+        recorded = _record(kept, occurred_at, document.kind)
+        return kept, self._service.execute(recorded, context)
 
     def verify(self) -> DocumentVerification:
         """The chain's links, then every recorded document against its recorded SHA-256."""
@@ -116,7 +118,7 @@ class DocumentRecords:
         return ""
 
 
-def _record(kept: ArchivedDocument, occurred_at: datetime) -> RecordDocument:
+def _record(kept: ArchivedDocument, occurred_at: datetime, kind: DocumentKind) -> RecordDocument:
     return RecordDocument(
         supplier_id=kept.supplier_id,
         document_id=kept.document_id,
@@ -125,6 +127,7 @@ def _record(kept: ArchivedDocument, occurred_at: datetime) -> RecordDocument:
         sha256=kept.sha256,
         size=kept.size,
         occurred_at=occurred_at,
+        kind=kind,
     )
 
 
@@ -138,4 +141,5 @@ def _probe(document: NewDocument, occurred_at: datetime) -> RecordDocument:
         sha256=document.sha256,
         size=len(document.content),
         occurred_at=occurred_at,
+        kind=document.kind,
     )

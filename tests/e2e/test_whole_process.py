@@ -103,6 +103,7 @@ def test_the_scheduler_terminates_a_supplier_whose_plan_is_overdue(database: Pat
             assert len(missed) == 1
             assert missed[0].actor == "scheduler"
             fired = [e.decision.rule_id for e in events if e.type == "DecisionRecorded"]
-            assert fired[-1] == "DL-002"
+            # The terminating tick may also remind of the unarchived contract (DL-019).
+            assert "DL-002" in fired[-2:]
     finally:
         ticking.kill()

@@ -66,7 +66,8 @@ def certificate(kind: CertificateKind, valid_until: datetime) -> Certificate:
 
 def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
     """A network services supplier under contract since January on the default objectives,
-    certificates valid for a year, reports, self-checks and business reviews up to date.
+    certificates valid for a year, reports, self-checks and business reviews up to date, the
+    signed contract archived.
     """
     terms = Contract(
         "C-1",
@@ -87,6 +88,7 @@ def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
         last_progress_report_at=NOW - timedelta(days=5),
         last_self_check_at=NOW - timedelta(days=10),
         last_review_at=NOW - timedelta(days=20),
+        contract_archived_at=STARTED + timedelta(days=1),
     )
     return attrs.evolve(state, **changes)
 
@@ -204,8 +206,8 @@ def test_a_breach_inside_the_grace_period_is_not_credited(policy: CompiledPolicy
     _, context = measured(policy, young, 99.9)
     evaluation = policy.evaluate(context)
     assert fired(evaluation) == {}
-    why, inspection = policy.why_not(context, Action.ASSESS_PENALTY)
-    assert (why.rule_id, inspection.rule_id) == ("PEN-001", "PEN-002")
+    why, inspection, ticket = policy.why_not(context, Action.ASSESS_PENALTY)
+    assert (why.rule_id, inspection.rule_id, ticket.rule_id) == ("PEN-001", "PEN-002", "PEN-003")
     assert why.conditions[0] == ConditionOutcome("in_grace", "==", False, True, held=False)
     assert why.message.startswith("No service credit: breach severity minor, in grace true")
 
@@ -448,10 +450,12 @@ def test_why_not_qualified_lists_the_failing_conditions_first(policy: CompiledPo
 
 def test_why_not_is_empty_when_the_action_was_asked_for(policy: CompiledPolicy) -> None:
     """A rule with the action that fired is not explained: PEN-001 credited the breach, and
-    only PEN-002 (a failed inspection's fixed penalty) is left to say why not.
+    only PEN-002 and PEN-003 (a failed inspection's and a late ticket's fixed penalties) are
+    left to say why not.
     """
     _, context = measured(policy, contracted(policy), 99.2)
-    assert [d.rule_id for d in policy.why_not(context, Action.ASSESS_PENALTY)] == ["PEN-002"]
+    why_not = policy.why_not(context, Action.ASSESS_PENALTY)
+    assert [d.rule_id for d in why_not] == ["PEN-002", "PEN-003"]
 
 
 # --- facts reaching the engine --------------------------------------------------------------

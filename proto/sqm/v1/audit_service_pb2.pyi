@@ -342,6 +342,7 @@ class ArchiveDocumentRequest(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """The supplier, `suppliers/{supplier}`."""
     filename: _builtins.str
@@ -349,6 +350,11 @@ class ArchiveDocumentRequest(_message.Message):
     content: _builtins.bytes
     """At most 2 MiB."""
     request_id: _builtins.str
+    kind: _builtins.str
+    """What the document is: `contract` for a signed contract (备案: the deadlines
+    stage reminds when a contract is not archived), or `other` (when empty).
+    It is recorded on the `DocumentArchived` event.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When the document was received; the server's time when unset. It is put on
@@ -364,10 +370,11 @@ class ArchiveDocumentRequest(_message.Message):
         content: _builtins.bytes = ...,
         request_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
+        kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type", "occur_time", b"occur_time", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "kind", b"kind", "media_type", b"media_type", "occur_time", b"occur_time", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
