@@ -7,6 +7,7 @@ field violations; illegal transitions add ``PreconditionFailure`` naming the cur
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
@@ -146,13 +147,24 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
 }
 
 
+# The status travels in the call's trailers, which gRPC clients refuse beyond 8 KiB by
+# default (the grpc-message percent-encoded, the details base64-encoded, so a third larger):
+# a status never takes more than these, and says how much it left out.
+MAX_MESSAGE_BYTES = 1024
+MAX_VIOLATIONS_BYTES = 3 * 1024
+MAX_TEXT_BYTES = 512
+"""A metadata value or a violation's description longer than this is cut."""
+_LOCATION = re.compile(r"^\d+:\d+: ")
+
+
 def to_status(error: DomainError) -> tuple[grpc.StatusCode, status_pb2.Status]:
-    """The gRPC code and rich status for a domain error."""
+    """The gRPC code and rich status for a domain error, within the trailers' budget."""
     code = next(
         (c for cls, c in _CODES.items() if isinstance(error, cls)), grpc.StatusCode.INTERNAL
     )
     details = [_error_info(error), *_extra_details(error)]
-    status = status_pb2.Status(code=code.value[0], message=str(error))
+    message = _cut(str(error), MAX_MESSAGE_BYTES, "; the details list every problem")
+    status = status_pb2.Status(code=code.value[0], message=message)
     for detail in details:
         packed = any_pb2.Any()
         packed.Pack(detail)
@@ -192,7 +204,7 @@ def storage_fault_status(error: StorageFault) -> tuple[grpc.StatusCode, status_p
 
 def _error_info(error: DomainError) -> error_details_pb2.ErrorInfo:
     metadata = {
-        key: str(value)
+        key: _cut(str(value), MAX_TEXT_BYTES)
         for key, value in vars(error).items()
         if isinstance(value, str | int) and not key.startswith("_")
     }
@@ -205,14 +217,14 @@ def _extra_details(error: DomainError) -> list[Any]:
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
             for v in error.violations
         ]
-        return [error_details_pb2.BadRequest(field_violations=violations)]
+        return [_bad_request(violations)]
     if isinstance(error, RequestIdReused):
         violation = error_details_pb2.BadRequest.FieldViolation(
             field="request_id", description=str(error)
         )
         return [error_details_pb2.BadRequest(field_violations=[violation])]
     if isinstance(error, PackInvalid):
-        return [error_details_pb2.BadRequest(field_violations=pack_violations(error))]
+        return [_bad_request(pack_violations(error), "`sqm policy lint` lists them all")]
     precondition = _precondition(error)
     if precondition is not None:
         return [error_details_pb2.PreconditionFailure(violations=[precondition])]
@@ -239,8 +251,37 @@ def _precondition(error: DomainError) -> error_details_pb2.PreconditionFailure.V
     if subject is None:
         return None
     return error_details_pb2.PreconditionFailure.Violation(
-        type=subject[0], subject=subject[1], description=str(error)
+        type=subject[0], subject=subject[1], description=_cut(str(error), MAX_TEXT_BYTES)
     )
+
+
+def _bad_request(
+    violations: list[error_details_pb2.BadRequest.FieldViolation], where_all: str = ""
+) -> error_details_pb2.BadRequest:
+    """The violations, in order, as many as fit the budget; a last one says how many more."""
+    request = error_details_pb2.BadRequest()
+    for number, violation in enumerate(violations):
+        violation.description = _cut(violation.description, MAX_TEXT_BYTES)
+        if request.ByteSize() + violation.ByteSize() + MAX_TEXT_BYTES > MAX_VIOLATIONS_BYTES:
+            # Located where the first problem left out is, as every pack violation is.
+            located = _LOCATION.match(violation.description)
+            more = len(violations) - number
+            said = f"{more} more problem(s) not listed: a status must fit in the call's trailers"
+            said = f"{located[0] if located else ''}{said}{f'; {where_all}' if where_all else ''}"
+            request.field_violations.add(field=violation.field, description=said)
+            break
+        request.field_violations.append(violation)
+    return request
+
+
+def _cut(text: str, limit: int, note: str = "") -> str:
+    """``text`` within ``limit`` bytes of UTF-8, cut at a character and marked if cut."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    tail = f" ... (cut{note})"
+    kept = encoded[: limit - len(tail.encode())].decode(errors="ignore")
+    return kept + tail
 
 
 def pack_violations(error: PackInvalid) -> list[error_details_pb2.BadRequest.FieldViolation]:

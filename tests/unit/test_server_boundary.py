@@ -15,6 +15,7 @@ from sqm.domain.errors import (
     InvalidCommand,
     SupplierNotFound,
 )
+from sqm.rules.errors import PackError, PackInvalid
 from sqm.server.api import pagination
 from sqm.server.api.errors import to_status
 from sqm.server.config import DEFAULT_ADDRESS, settings_from
@@ -79,6 +80,27 @@ def test_illegal_transition_maps_to_failed_precondition_naming_the_state() -> No
     info, failure = _details(status)
     assert info.metadata["current_state"] == "terminated"  # type: ignore[attr-defined]
     assert failure.violations[0].subject == "terminated"  # type: ignore[attr-defined]
+
+
+def test_a_status_with_hundreds_of_problems_fits_the_trailers_and_says_what_it_left_out() -> None:
+    """GRPC clients refuse trailers beyond 8 KiB (the details base64-encoded): a pack with
+    500 long problems still answers INVALID_ARGUMENT, listing what fits and counting the rest.
+    """
+    problems = [PackError("monitoring.yaml", n + 1, 3, "x" * 900) for n in range(500)]
+    code, status = to_status(PackInvalid(problems, "hostile"))
+
+    info, bad_request = _details(status)
+    violations = list(bad_request.field_violations)  # type: ignore[attr-defined]
+    on_the_wire = len(status.message.encode()) + len(status.SerializeToString()) * 4 // 3
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.reason == "POLICY_INVALID"  # type: ignore[attr-defined]
+    assert on_the_wire < 8192 - 1024  # room left for the other headers
+    assert 1 < len(violations) < 500
+    assert violations[0].description.startswith("1:3: " + "x" * 100)
+    left_out = 500 - len(violations) + 1
+    assert violations[-1].description.startswith(f"{len(violations)}:3: {left_out} more problem(s)")
+    assert "sqm policy lint" in violations[-1].description
+    assert status.message.endswith("(cut; the details list every problem)")
 
 
 @pytest.mark.parametrize(
