@@ -6,8 +6,9 @@ may not answer for another supplier nor verify its own actions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -22,6 +23,7 @@ from sqm.client.corrective_action_calls import (
 )
 from sqm.v1 import admin_service_pb2, admin_service_pb2_grpc
 from sqm.v1 import resources_pb2 as pb
+from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess
 
@@ -218,3 +220,65 @@ def test_a_supplier_answers_only_for_itself_and_never_verifies(
         )
     )
     assert error.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+RECORD_YAML = """\
+team: [王经理, 李工]
+problem: 机房巡检不合格
+containment: temporary fans
+root_causes: [cooling not sized for the load]
+prevention: cooling in the site checklist
+actions:
+  - {{action_id: A1, description: add a cooling unit, owner: 李工, due_time: {a1}}}
+  - {{action_id: A2, description: re-label the cables, owner: 王经理, due_time: {a2}}}
+"""
+
+
+def test_the_command_line_submits_completes_extends_decides_verifies_and_shows(
+    tmp_path: Path,
+) -> None:
+    """`sqm corrective-action ...`: the supplier's verbs with its token, the operator's with
+    the operator's; `show` lists the actions with their status and extensions.
+    """
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(
+        "tokens:\n"
+        f"  - {{name: procurement, role: integration, token: {OPERATOR}}}\n"
+        f"  - {{name: acme-portal, role: supplier, supplier: acme, token: {ACME}}}\n",
+        encoding="utf-8",
+    )
+    tokens.chmod(0o600)
+    server = ServerProcess(
+        tmp_path / "sqm.sqlite3", "--tick-seconds", "0", "--tokens-file", str(tokens)
+    ).start()
+    try:
+        # In the past: the commands record at the server's clock, after these events.
+        now = datetime.now(UTC).replace(microsecond=0)
+        with SqmClient(server.address, token=OPERATOR) as operator:
+            in_remediation(operator, "acme", Timeline(now - timedelta(days=20)))
+
+        def run(token: str, *args: str) -> str:
+            done = sqm(*args, "--server", server.address, "--token", token)
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        stamp = [(now + timedelta(days=d)).isoformat() for d in (5, 8)]
+        path = tmp_path / "record.yaml"
+        path.write_text(RECORD_YAML.format(a1=stamp[0], a2=stamp[1]), encoding="utf-8")
+        run(ACME, "corrective-action", "submit", "acme", str(path))
+        run(ACME, "corrective-action", "complete", "acme", "A1", "--note", "installed")
+        until = (now + timedelta(days=12)).isoformat()
+        run(ACME, "corrective-action", "extend", "acme", "A2", "--until", until, "--reason", "x")
+        run(OPERATOR, "corrective-action", "decide", "acme", "A2", "approved")
+        run(OPERATOR, "corrective-action", "verify", "acme", "A1", "--by", "质量部张工")
+        shown = run(OPERATOR, "corrective-action", "show", "acme")
+        record = json.loads(run(ACME, "corrective-action", "show", "acme", "--output", "json"))
+    finally:
+        server.kill()
+    assert "revision 1, open" in shown
+    assert "质量部张工" in shown
+    assert [(a["actionId"], a["status"]) for a in record["actions"]] == [
+        ("A1", "verified"),
+        ("A2", "open"),
+    ]
+    assert [e["decision"] for e in record["actions"][1]["extensions"]] == ["approved"]
