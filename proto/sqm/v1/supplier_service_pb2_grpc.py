@@ -538,8 +538,9 @@ class SupplierServiceServicer:
 
     def ListNotices(self, request, context):
         """Lists the notices addressed to a supplier, oldest first: reminders issued,
-        reviews opened, penalties assessed, improvement plans required and the
-        decisions on its disputes, each with whether it has been acknowledged.
+        reviews opened, penalties assessed, improvement plans required, the
+        decisions on its disputes and on its corrective actions' extensions, each
+        with whether it has been acknowledged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

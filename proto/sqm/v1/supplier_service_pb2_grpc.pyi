@@ -118,8 +118,9 @@ class SupplierServiceStub:
     """Records (part of) a compensation in the penalties ledger as paid."""
     ListNotices: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]
     """Lists the notices addressed to a supplier, oldest first: reminders issued,
-    reviews opened, penalties assessed, improvement plans required and the
-    decisions on its disputes, each with whether it has been acknowledged.
+    reviews opened, penalties assessed, improvement plans required, the
+    decisions on its disputes and on its corrective actions' extensions, each
+    with whether it has been acknowledged.
     """
     AcknowledgeNotice: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]
     """Records that the supplier has read a notice, named by its event sequence.
@@ -246,8 +247,9 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Records (part of) a compensation in the penalties ledger as paid."""
     ListNotices: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]  # type: ignore[assignment]
     """Lists the notices addressed to a supplier, oldest first: reminders issued,
-    reviews opened, penalties assessed, improvement plans required and the
-    decisions on its disputes, each with whether it has been acknowledged.
+    reviews opened, penalties assessed, improvement plans required, the
+    decisions on its disputes and on its corrective actions' extensions, each
+    with whether it has been acknowledged.
     """
     AcknowledgeNotice: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]  # type: ignore[assignment]
     """Records that the supplier has read a notice, named by its event sequence.
@@ -593,8 +595,9 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.ListNoticesResponse, _abc.Awaitable[_supplier_service_pb2.ListNoticesResponse]]:
         """Lists the notices addressed to a supplier, oldest first: reminders issued,
-        reviews opened, penalties assessed, improvement plans required and the
-        decisions on its disputes, each with whether it has been acknowledged.
+        reviews opened, penalties assessed, improvement plans required, the
+        decisions on its disputes and on its corrective actions' extensions, each
+        with whether it has been acknowledged.
         """
 
     @_abc_1.abstractmethod
