@@ -5,6 +5,7 @@ completing the plan, the facts rules see, and old improvement-plan streams foldi
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import attrs
@@ -50,7 +51,13 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext, Evaluation
-from sqm.domain.serialization import event_from_payload, event_to_payload
+from sqm.domain.serialization import (
+    canonical_json,
+    event_from_payload,
+    event_to_payload,
+    state_from_dict,
+    state_to_dict,
+)
 from sqm.rules.contract_facts import corrective_action_facts
 from tests.corrective import corrective_content
 from tests.fakes import DAY, SID, T0, FakePolicy, S, run, supplier_in
@@ -436,3 +443,17 @@ def test_an_old_improvement_plan_stream_folds_as_before_without_a_record() -> No
     assert again.plan.completed_at == SUBMITTED + DAY
     assert again.corrective_action is None
     assert run(again, VerifyRemediation(SID, SUBMITTED + 2 * DAY)).lifecycle is S.CONTRACTED
+
+
+def test_a_snapshot_keeps_the_record_whole() -> None:
+    """State with a revised, extended, escalated record reads back equal from its JSON."""
+    state = run(
+        with_record(),
+        extension(3, SUBMITTED + DAY),
+        approve(SUBMITTED + DAY),
+        extension(2, SUBMITTED + 2 * DAY, "A2"),
+        CompleteCorrectiveActionItem(SID, "A3", SUBMITTED + 2 * DAY, "done"),
+    )
+    state = fold(acted(state, escalation(), SUBMITTED + 11 * DAY), state)
+    stored = json.loads(canonical_json(state_to_dict(state)))
+    assert state_from_dict(stored) == state
