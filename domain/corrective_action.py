@@ -71,18 +71,33 @@ class ActionNotInState(CorrectiveActionPrecondition):
     reason = "CORRECTIVE_ACTION_ITEM_STATE"
 
 
-class ExtensionLimitReached(CorrectiveActionPrecondition):
+class ExtensionLimitExceeded(CorrectiveActionPrecondition):
+    """A request beyond one of the pack's extension limits; ``setting`` names it in the pack
+    and ``limit`` is its value (both reach the caller in the error's metadata).
+    """
+
+    setting = ""
+
+    def __init__(self, subject: str, message: str, limit: int) -> None:
+        super().__init__(subject, f"{message}: the pack allows {limit} ({self.setting})")
+        self.limit = limit
+        self.setting = type(self).setting
+
+
+class ExtensionLimitReached(ExtensionLimitExceeded):
     """The action has had as many extensions as the pack allows (``max_extensions``)."""
 
     reason = "EXTENSION_LIMIT_MAX_EXTENSIONS"
+    setting = "improvement.corrective_actions.max_extensions"
 
 
-class ExtensionTooLong(CorrectiveActionPrecondition):
+class ExtensionTooLong(ExtensionLimitExceeded):
     """The extension would move the date further than the pack allows
     (``max_extension_days``).
     """
 
     reason = "EXTENSION_LIMIT_MAX_EXTENSION_DAYS"
+    setting = "improvement.corrective_actions.max_extension_days"
 
 
 class ExtensionNotRequested(CorrectiveActionPrecondition):
@@ -180,17 +195,15 @@ def request_extension(
     if action.extensions_granted >= limits.max_extensions:
         raise ExtensionLimitReached(
             action.action_id,
-            f"{action.action_id!r} has had {action.extensions_granted} extension(s):"
-            f" the pack allows {limits.max_extensions} (improvement.corrective_actions"
-            ".max_extensions)",
+            f"{action.action_id!r} has had {action.extensions_granted} extension(s)",
+            limits.max_extensions,
         )
     days = days_between(action.due_at, command.due_at)
     if limits.max_extension_days is not None and days > limits.max_extension_days:
         raise ExtensionTooLong(
             action.action_id,
-            f"the extension of {action.action_id!r} moves its due date by {days:g} days: the"
-            f" pack allows {limits.max_extension_days} (improvement.corrective_actions"
-            ".max_extension_days)",
+            f"the extension of {action.action_id!r} moves its due date by {days:g} days",
+            limits.max_extension_days,
         )
     return [
         CorrectiveActionExtensionRequested(

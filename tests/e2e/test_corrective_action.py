@@ -175,6 +175,8 @@ def test_an_extension_beyond_the_packs_limit_is_refused(
     assert third.code == grpc.StatusCode.FAILED_PRECONDITION
     assert third.reason == "EXTENSION_LIMIT_MAX_EXTENSIONS"
     assert "max_extensions" in str(third)
+    assert third.metadata["limit"] == "2"
+    assert third.metadata["setting"] == "improvement.corrective_actions.max_extensions"
     action = operator.get_supplier("gamma").corrective_action.actions[0]
     assert [e.decision for e in action.extensions] == ["approved", "approved"]
     assert action.due_time.ToDatetime() == (due + timedelta(days=14)).replace(tzinfo=None)
