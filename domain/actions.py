@@ -459,6 +459,12 @@ def _next_corrective_action(s: SupplierState, now: datetime) -> str | None:
     return f"{ahead.action_id}:{ahead.due_at.isoformat()}" if ahead else None
 
 
+def _overdue_corrective_actions(s: SupplierState, now: datetime) -> str | None:
+    # Each action falling overdue (at each due date) changes the set, and asks for a notice.
+    late = corrective_action.overdue_actions(s, now)
+    return ",".join(f"{a.action_id}:{a.due_at.isoformat()}" for a in late) if late else None
+
+
 def _contract_signed(s: SupplierState, now: datetime) -> str | None:
     contract = s.contract
     return f"{contract.contract_id}:{contract.signed_at.isoformat()}" if contract else None
@@ -479,6 +485,7 @@ _REMINDER_DEADLINES: Mapping[Reminder, Callable[[SupplierState, datetime], str |
     Reminder.RESOURCE_PLAN_DUE: _kick_off,
     Reminder.CONTRACT_ARCHIVE_DUE: _contract_signed,
     Reminder.CORRECTIVE_ACTION_DUE: _next_corrective_action,
+    Reminder.CORRECTIVE_ACTION_OVERDUE: _overdue_corrective_actions,
 }
 """Per reminder, the deadline it is about (in its key), or None when there is none."""
 

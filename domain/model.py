@@ -159,6 +159,7 @@ class Reminder(enum.StrEnum):
     RESOURCE_PLAN_DUE = "resource_plan_due"
     CONTRACT_ARCHIVE_DUE = "contract_archive_due"
     CORRECTIVE_ACTION_DUE = "corrective_action_due"
+    CORRECTIVE_ACTION_OVERDUE = "corrective_action_overdue"
 
 
 @attrs.frozen

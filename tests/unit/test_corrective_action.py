@@ -457,3 +457,19 @@ def test_a_snapshot_keeps_the_record_whole() -> None:
     state = fold(acted(state, escalation(), SUBMITTED + 11 * DAY), state)
     stored = json.loads(canonical_json(state_to_dict(state)))
     assert state_from_dict(stored) == state
+
+
+def test_the_supplier_is_told_once_for_each_action_falling_overdue() -> None:
+    """The overdue reminder's key is the set of overdue actions: a new one, a new notice."""
+    state = with_record()
+    remind = Decision(
+        "CA-003", "remind", "deadlines.yaml", 1, "test-v1", Action.REMIND, True, "overdue",
+        parameters={"reminder": Reminder.CORRECTIVE_ACTION_OVERDUE.value},
+    )  # fmt: skip
+    assert acted(state, remind, SUBMITTED + 4 * DAY) == []  # nothing overdue yet
+    state = fold(acted(state, remind, SUBMITTED + 6 * DAY), state)  # A1 overdue
+    assert acted(state, remind, SUBMITTED + 7 * DAY) == []
+    assert [event_type(e) for e in acted(state, remind, SUBMITTED + 11 * DAY)] == [
+        "DecisionRecorded",
+        "ReminderIssued",
+    ]  # A2 overdue too
