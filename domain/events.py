@@ -12,7 +12,6 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import DisputeOutcome, ReviewOutcome
-from sqm.domain.documents import DocumentKind
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -27,9 +26,9 @@ from sqm.domain.model import (
     Penalty,
     Reminder,
     Review,
-    ServiceCategory,
     Severity,
 )
+from sqm.domain.pack_catalogue import CategoryId, DocumentKindId
 from sqm.domain.scorecard_records import Scorecard
 
 
@@ -39,7 +38,7 @@ class SupplierRegistered:
 
     supplier_id: str
     name: str
-    category: ServiceCategory
+    category: CategoryId
     occurred_at: datetime
 
 
@@ -369,7 +368,7 @@ class DocumentArchived:
     media_type: str
     sha256: str
     size: int
-    kind: DocumentKind = DocumentKind.OTHER
+    kind: DocumentKindId = "other"
     """``other`` for documents recorded before documents had kinds."""
 
 
