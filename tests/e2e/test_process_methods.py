@@ -385,7 +385,7 @@ def test_a_contract_with_bad_money_enums_and_objectives_names_every_field(
     terms = the_contract(timeline)
     terms.monthly_fee.amount = "125000.005"
     terms.liability_limit.currency_code = "rmb"
-    terms.objectives[1].metric = 0  # type: ignore[assignment]
+    terms.objectives[1].metric = "uptime"  # not in the active pack's catalogue
 
     error = _refused(lambda: client.sign_contract("bad-terms", terms, occur_time=timeline.step()))
 
