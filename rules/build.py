@@ -1,8 +1,9 @@
 """From a schema-valid rule file to model objects, checking what the schema cannot.
 
-The schema fixes the shape; here the content is checked against the service's catalogues:
-facts and their types, operators per type, stages, actions allowed per stage and their
-parameters, certificate kinds, service categories, message placeholders, criteria weights.
+The schema fixes the shape; here the content is checked against the service's fact catalogue
+(facts and their types, operators per type, stages, actions allowed per stage and their
+parameters, message placeholders, criteria weights) and against the pack's catalogue
+(certificate kinds, service categories, metrics: :mod:`sqm.rules.pack_catalogue`).
 The data sections (objectives, tiers, windows, penalties, improvement) are built by
 :mod:`sqm.rules.build_sections`. Every problem is recorded with its position and what was
 expected; building carries on so one load reports them all.

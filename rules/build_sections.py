@@ -1,5 +1,5 @@
 """Building the data sections of a rule file: objectives, severity tiers, windows, penalties
-and improvement deadlines, each checked against the service's catalogues and for sense
+and improvement deadlines, each checked against the pack's catalogue and for sense
 (tiers without gaps or overlaps, warnings on the safe side of targets, credits that do not
 fall as severity rises). Like :mod:`sqm.rules.build`, every problem is recorded at its position
 and building carries on.

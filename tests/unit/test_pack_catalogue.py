@@ -14,6 +14,7 @@ from sqm.domain.catalogue_checks import catalogue_violations
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
 from sqm.domain.model import Certificate, Comparator
 from sqm.rules import PackInvalid, default_pack_dir, load_pack
+from sqm.rules.loader import read_pack_files
 from sqm.rules.pack_catalogue import default_catalogue, legacy_catalogue
 from sqm.rules.tooling.catalogue_summary import catalogue_lines
 from sqm.rules.tooling.diff import diff_packs
@@ -179,3 +180,20 @@ def test_a_command_s_ids_are_checked_against_the_catalogue() -> None:
     )
     evidence = SubmitQualificationEvidence("acme", T0, {}, papers, None)
     assert [v.field for v in catalogue_violations(evidence, catalogue)] == ["certificates[0].kind"]
+
+
+def test_a_version_archived_before_catalogues_loads_and_decides_as_it_did(pack: Path) -> None:
+    """The default pack as it was archived before catalogues (no ``catalogue`` key, no file)
+    loads with the legacy catalogue and makes the same decisions as today's default pack.
+    """
+    edit(pack / "manifest.yaml", "catalogue: catalogue.yaml\n", "")
+    (pack / "catalogue.yaml").unlink()
+    files = read_pack_files(pack)
+    assert "catalogue.yaml" not in files
+    archived = load_pack(files)
+    assert archived.catalogue_file is None
+    assert archived.catalogue == legacy_catalogue()
+    today = load_pack(default_pack_dir())
+    assert archived.objectives == today.objectives
+    assert archived.certificates == today.certificates
+    assert archived.tiers == today.tiers
