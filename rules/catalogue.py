@@ -455,6 +455,12 @@ def window_spec(window: Window) -> FactSpec:
     )
 
 
+DECLARED_BY_PACK = frozenset({"category", "metric"})
+"""Facts whose values are ids of the pack's catalogue: a rule may only compare them with ids
+the pack declares, but a supplier registered, or a contract signed, under an earlier version
+may carry an id the active pack no longer declares, and is still evaluated."""
+
+
 def specs_with(windows: Iterable[Window], catalogue: PackCatalogue) -> dict[str, FactSpec]:
     """The catalogue plus the facts of ``windows``: every fact a pack's rules may use.
 
@@ -491,7 +497,7 @@ def check_facts(facts: Mapping[str, FactValue], specs: Mapping[str, FactSpec] = 
             raise PolicyError(f"fact {name!r} is not in the fact catalogue")
         if not _CHECKS[spec.type](value):
             raise PolicyError(f"fact {name!r} must be a valid {spec.type}, got {value!r}")
-        if spec.choices and value not in spec.choices:
+        if spec.choices and value not in spec.choices and name not in DECLARED_BY_PACK:
             raise PolicyError(f"fact {name!r} must be one of {spec.choices}, got {value!r}")
 
 

@@ -14,6 +14,7 @@ from sqm.domain.catalogue_checks import catalogue_violations
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
 from sqm.domain.model import Certificate, Comparator
 from sqm.rules import PackInvalid, default_pack_dir, load_pack
+from sqm.rules.catalogue import check_facts, pack_specs
 from sqm.rules.loader import read_pack_files
 from sqm.rules.pack_catalogue import default_catalogue, legacy_catalogue
 from sqm.rules.tooling.catalogue_summary import catalogue_lines
@@ -197,3 +198,18 @@ def test_a_version_archived_before_catalogues_loads_and_decides_as_it_did(pack: 
     assert archived.objectives == today.objectives
     assert archived.certificates == today.certificates
     assert archived.tiers == today.tiers
+
+
+def test_a_supplier_of_a_category_the_pack_no_longer_declares_is_still_evaluated(
+    pack: Path,
+) -> None:
+    """Records keep their ids: facts of a category dropped by a later version are accepted."""
+    edit(pack / "catalogue.yaml", "  - id: field_services\n", "  - id: field_work\n")
+    for name in ("qualification.yaml", "sla.yaml", "deadlines.yaml"):
+        path = pack / name
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("field_services", "field_work"),
+            encoding="utf-8",
+        )
+    specs = pack_specs(load_pack(pack))
+    check_facts({"category": "field_services", "metric": "availability"}, specs)
