@@ -75,8 +75,10 @@ def load_pack(source: PackSource) -> PolicyPack:
     order = [MANIFEST, *([catalogue_file] if catalogue_file else []), *files]
     if problems:
         raise problems.invalid(pack_files.label, order)
-    pack = _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
-    pack = attrs.evolve(pack, catalogue=catalogue, catalogue_file=catalogue_file)
+    pack = _pack(
+        pack_files, manifest=manifest, files=files, parts=parts, windows=windows,
+        catalogue=(catalogue, catalogue_file),
+    )  # fmt: skip
     applies_to = QualificationChanges(
         manifest.data.get(QUALIFICATION_CHANGES, QualificationChanges.NEW_EVALUATIONS)
     )
@@ -186,6 +188,7 @@ def _pack(
     files: Sequence[str],
     parts: Sequence[FilePart],
     windows: tuple[Window, ...],
+    catalogue: tuple[PackCatalogue, str | None],
 ) -> PolicyPack:
     criteria = next((part.criteria for part in parts if part.criteria is not None), ())
     certificates = next(
@@ -203,7 +206,8 @@ def _pack(
         criteria=criteria,
         certificates=certificates,
         rules=tuple(rule for part in parts for rule in part.rules),
-        catalogue=legacy_catalogue(),  # the caller sets the pack's own
+        catalogue=catalogue[0],
+        catalogue_file=catalogue[1],
         objectives=objectives or ObjectiveDefaults(),
         tiers=next((p.tiers for p in parts if p.tiers is not None), ()),
         windows=windows,
