@@ -10,7 +10,8 @@ loader checks a pack's default objectives (:func:`sqm.domain.objectives.objectiv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqm.domain.commands import (
     RecordDocument,
@@ -23,6 +24,22 @@ from sqm.domain.model import SlaObjective
 from sqm.domain.needs import OpenNeed
 from sqm.domain.objectives import objective_problems
 from sqm.domain.pack_catalogue import PackCatalogue, check_id
+
+
+def validate_with_ids(
+    command: Any, catalogue: PackCatalogue, validate: Callable[[Any], None]
+) -> None:
+    """Raise :class:`InvalidCommand` naming every bad field of ``command``: those ``validate``
+    (its own checks) finds and its ids ``catalogue`` lacks, in one answer.
+    """
+    violations: list[FieldViolation] = []
+    try:
+        validate(command)
+    except InvalidCommand as error:
+        violations.extend(error.violations)
+    violations.extend(catalogue_violations(command, catalogue))
+    if violations:
+        raise InvalidCommand(violations)
 
 
 def validate_ids(command: object, catalogue: PackCatalogue) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqm.domain import contract_term, lifecycle, milestones, tickets
 from sqm.domain.actions import STAGE_STATES, act_on, revoke_unless_qualifying, transition
-from sqm.domain.catalogue_checks import validate_ids
+from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import (
     AcceptDeliverable,
     AdvanceTime,
@@ -118,8 +118,7 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     malformed, names an unknown supplier, or asks for a move the lifecycle forbids. May
     return no events (time advanced and nothing was due).
     """
-    validate(command)
-    validate_ids(command, policy.catalogue)
+    validate_with_ids(command, policy.catalogue, validate)
     if isinstance(command, RegisterSupplier):
         if state is not None:
             raise SupplierAlreadyExists(command.supplier_id)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from sqm.domain.catalogue_checks import validate_ids
+from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import Command
 from sqm.domain.errors import ClaimOutsideWindow, FieldViolation, InvalidCommand
 from sqm.domain.validation import SUPPLIER_ID, validate
@@ -88,14 +88,7 @@ class ServicerBase(OnWorker):
         catalogue = self._service.catalogue()
 
         def checked(command: Any) -> None:
-            problems: list[FieldViolation] = []
-            for check in (validator, lambda c: validate_ids(c, catalogue)):
-                try:
-                    check(command)
-                except InvalidCommand as error:
-                    problems.extend(error.violations)
-            if problems:
-                raise InvalidCommand(problems)
+            validate_with_ids(command, catalogue, validator)
 
         command, problems = mapping.checked_command(mapper, checked, request, self._clock)
         request_id_problem = mapping.request_id_problem(request.request_id)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sqm.domain.catalogue_checks import validate_ids
+from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import RegisterSupplier, SignContract
 from sqm.domain.errors import InvalidCommand
 from sqm.domain.model import Comparator, Money, SlaObjective
@@ -23,14 +23,7 @@ CATALOGUE = default_catalogue()
 
 def validate_all(command: object) -> None:
     """The command's own checks and its ids against the default catalogue, in one answer."""
-    violations = []
-    for check in (validate, lambda c: validate_ids(c, CATALOGUE)):
-        try:
-            check(command)
-        except InvalidCommand as error:
-            violations.extend(error.violations)
-    if violations:
-        raise InvalidCommand(violations)
+    validate_with_ids(command, CATALOGUE, validate)
 
 
 def test_contract_objectives_are_checked_with_the_policy_loaders_words() -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from sqm.domain.catalogue_checks import catalogue_violations
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
+from sqm.domain.decide import decide
+from sqm.domain.errors import InvalidCommand
 from sqm.domain.model import Certificate, Comparator
 from sqm.rules import PackInvalid, default_pack_dir, load_pack
 from sqm.rules.catalogue import check_facts, pack_specs
@@ -20,6 +22,7 @@ from sqm.rules.pack_catalogue import default_catalogue, legacy_catalogue
 from sqm.rules.tooling.catalogue_summary import catalogue_lines
 from sqm.rules.tooling.diff import diff_packs
 from sqm.rules.tooling.testfile import TEST_FOLDER
+from tests.fakes import FakePolicy
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -213,3 +216,10 @@ def test_a_supplier_of_a_category_the_pack_no_longer_declares_is_still_evaluated
         )
     specs = pack_specs(load_pack(pack))
     check_facts({"category": "field_services", "metric": "availability"}, specs)
+
+
+def test_the_domain_names_a_bad_id_and_an_unknown_category_together() -> None:
+    """decide() reports the command's own faults and its unknown ids in one refusal."""
+    with pytest.raises(InvalidCommand) as raised:
+        decide(RegisterSupplier("Bad Id", "ACME", "satellite", T0), None, FakePolicy())
+    assert {v.field for v in raised.value.violations} == {"supplier_id", "category"}
