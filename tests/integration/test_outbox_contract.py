@@ -45,9 +45,7 @@ def later(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
 
 
-def pending(
-    stream: str, expected: int, notifications: int, request_id: str = ""
-) -> PendingAppend:
+def pending(stream: str, expected: int, notifications: int, request_id: str = "") -> PendingAppend:
     """Two events on ``stream``; the second carries ``notifications`` notifications."""
     events = [NewEvent("Something", {"n": i}, START) for i in (1, 2)]
     meta = CommandMeta(request_id or f"{stream}@{expected}", "rules", "v1", "fp")
