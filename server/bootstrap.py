@@ -171,7 +171,9 @@ def _delivery(
         settings.delivery_backoff_seconds,
         settings.delivery_max_backoff_seconds,
     )
-    return DeliveryWorker(store, webhooks, backoff, clock)
+    return DeliveryWorker(
+        store, webhooks, backoff, clock, timeout_seconds=settings.delivery_timeout_seconds
+    )
 
 
 def _checkpoints(

@@ -52,6 +52,7 @@ ENVIRONMENT = {
     "delivery_attempts": "SQM_DELIVERY_ATTEMPTS",
     "delivery_backoff_seconds": "SQM_DELIVERY_BACKOFF_SECONDS",
     "delivery_max_backoff_seconds": "SQM_DELIVERY_MAX_BACKOFF_SECONDS",
+    "delivery_timeout_seconds": "SQM_DELIVERY_TIMEOUT_SECONDS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
@@ -65,6 +66,7 @@ DEFAULT_STREAM_IDLE_SECONDS = 300.0
 DEFAULT_DELIVERY_ATTEMPTS = 12
 DEFAULT_DELIVERY_BACKOFF_SECONDS = 5.0
 DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS = 3600.0
+DEFAULT_DELIVERY_TIMEOUT_SECONDS = 10.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
@@ -80,6 +82,7 @@ _MINIMUMS = {
     "delivery_attempts": 1,
     "delivery_backoff_seconds": 0,
     "delivery_max_backoff_seconds": 0,
+    "delivery_timeout_seconds": 1,
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -171,6 +174,9 @@ class Settings:
     delivery_attempts: int = DEFAULT_DELIVERY_ATTEMPTS
     delivery_backoff_seconds: float = DEFAULT_DELIVERY_BACKOFF_SECONDS
     delivery_max_backoff_seconds: float = DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS
+    # One POST's time limit; a worker's claim on a notification lasts twice this and a
+    # second, so a worker that dies mid-delivery holds it up no longer than that.
+    delivery_timeout_seconds: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
 
 
 def settings_from(
@@ -249,6 +255,7 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("delivery_attempts", int),
     ("delivery_backoff_seconds", float),
     ("delivery_max_backoff_seconds", float),
+    ("delivery_timeout_seconds", float),
 )
 
 

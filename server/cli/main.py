@@ -36,6 +36,7 @@ from sqm.server.config import (
     DEFAULT_DELIVERY_ATTEMPTS,
     DEFAULT_DELIVERY_BACKOFF_SECONDS,
     DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS,
+    DEFAULT_DELIVERY_TIMEOUT_SECONDS,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -245,6 +246,12 @@ def _add_webhooks(serve: argparse.ArgumentParser) -> None:
         help=f"the longest wait between retries"
         f" (env {ENVIRONMENT['delivery_max_backoff_seconds']},"
         f" default {DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--delivery-timeout-seconds",
+        help=f"one POST's time limit; a worker's claim lasts twice this and a second"
+        f" (env {ENVIRONMENT['delivery_timeout_seconds']},"
+        f" default {DEFAULT_DELIVERY_TIMEOUT_SECONDS:g})",
     )
 
 

@@ -36,8 +36,6 @@ from sqm.server.observability.calls import Metrics, default_metrics
 log = logging.getLogger("sqm.notifications")
 
 POLL_SECONDS = 1.0
-LEASE_SECONDS = 60.0
-"""How long a claim keeps other workers off a notification: longer than one attempt takes."""
 REQUEST_TIMEOUT_SECONDS = 10.0
 BATCH = 50
 COUNTS_EVERY_SECONDS = 5.0
@@ -101,6 +99,7 @@ class DeliveryWorker:
         *,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
     ) -> None:
         self._outbox = outbox
         self._webhooks = webhooks
@@ -108,6 +107,10 @@ class DeliveryWorker:
         self._clock = clock
         self._metrics = metrics or default_metrics()
         self._transport = transport
+        self._timeout = timeout_seconds
+        # A claim outlasts one attempt (its POSTs run side by side, each within the
+        # timeout): no other worker takes the notification while this one may still post.
+        self._lease = 2 * timeout_seconds + 1
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -134,9 +137,7 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         poll = min(POLL_SECONDS, max(self._backoff.first_seconds, 0.05))
-        async with httpx.AsyncClient(
-            timeout=REQUEST_TIMEOUT_SECONDS, transport=self._transport
-        ) as client:
+        async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
             while True:
                 self._wake.clear()
                 try:
@@ -153,7 +154,7 @@ class DeliveryWorker:
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One round: claim what is due and attempt each; how many were claimed."""
         claimed = await asyncio.to_thread(
-            self._outbox.claim_notifications, self._clock(), LEASE_SECONDS, BATCH
+            self._outbox.claim_notifications, self._clock(), self._lease, BATCH
         )
         await asyncio.gather(*(self._attempt(client, entry) for entry in claimed))
         return len(claimed)

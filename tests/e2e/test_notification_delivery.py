@@ -1,0 +1,143 @@
+"""End to end: notifications leave a real ``sqm serve`` for a real webhook receiver on a
+loopback port, signed; a receiver down for a while, and a server killed between the commit
+and the delivery, lose none of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sqm.client import SqmClient
+from tests.e2e.process_flow import Timeline, contracted
+from tests.e2e.server_process import ServerProcess
+from tests.e2e.webhook_receiver import WebhookReceiver
+
+pytestmark = pytest.mark.e2e
+
+SECRET = b"whsec-e2e-0123456789"
+
+
+def serve_args(receiver: WebhookReceiver, secret_file: Path) -> tuple[str, ...]:
+    """Flags that deliver to ``receiver`` quickly: short backoff, short POST timeout."""
+    return (
+        "--tick-seconds", "0",
+        "--webhook-urls", receiver.url,
+        "--webhook-secret-file", str(secret_file),
+        "--delivery-backoff-seconds", "0.2",
+        "--delivery-max-backoff-seconds", "0.5",
+        "--delivery-attempts", "100",
+        "--delivery-timeout-seconds", "1",
+    )  # fmt: skip
+
+
+def outbox_ids(database: Path) -> set[str]:
+    """Every notification id the server's outbox holds (read beside the running server)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        return {row[0] for row in conn.execute("SELECT notification_id FROM outbox")}
+
+
+def review_opened(server: ServerProcess, supplier_id: str, timeline: Timeline) -> None:
+    """A supplier under contract, then put under review: a notice to it."""
+    with SqmClient(server.address) as client:
+        contracted(client, supplier_id, timeline)
+        client.open_review(supplier_id, "repeated outages", occur_time=timeline.step())
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    """One receiver for the module."""
+    started = WebhookReceiver(SECRET).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared secret, in a file readable by its owner only."""
+    path = tmp_path_factory.mktemp("secret") / "webhook.secret"
+    path.write_bytes(SECRET + b"\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's shared server's SQLite file."""
+    return tmp_path_factory.mktemp("db") / "sqm.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server(receiver: WebhookReceiver, secret_file: Path, database: Path) -> Iterator[ServerProcess]:
+    """One server for the module, delivering to the receiver."""
+    running = ServerProcess(database, *serve_args(receiver, secret_file)).start()
+    yield running
+    running.kill()
+
+
+def test_notifications_reach_the_webhook_signed(
+    server: ServerProcess, receiver: WebhookReceiver, database: Path
+) -> None:
+    """A review opened is a notice to the supplier, posted with a valid signature."""
+    receiver.up = True
+    review_opened(server, "acme", Timeline())
+    expected = outbox_ids(database)
+    receiver.wait_for(lambda: expected <= set(receiver.accepted_ids()))
+    assert all(r.signature_ok for r in receiver.snapshot())
+    notices = [r.body for r in receiver.snapshot() if r.body["event"]["type"] == "ReviewOpened"]
+    assert [(b["kind"], b["recipient"], b["supplier_id"]) for b in notices] == [
+        ("notice", "supplier:acme", "acme")
+    ]
+    assert all(r.notification_id == r.body["id"] for r in receiver.snapshot())
+
+
+def test_a_receiver_down_for_a_while_then_up_gets_every_notification_once(
+    server: ServerProcess, receiver: WebhookReceiver, database: Path
+) -> None:
+    """Answered 503 and retried with backoff, each notification arrives once it is up."""
+    receiver.up = False
+    timeline = Timeline()
+    for supplier_id in ("beta", "gamma"):
+        review_opened(server, supplier_id, timeline)
+    new = outbox_ids(database) - set(receiver.accepted_ids())
+    assert len(new) >= 2
+    # Refused, and tried again: each new notification has met the 503 at least twice.
+    receiver.wait_for(
+        lambda: all(
+            sum(r.notification_id == n and not r.accepted for r in receiver.snapshot()) >= 2
+            for n in new
+        )
+    )
+    receiver.up = True
+    receiver.wait_for(lambda: new <= set(receiver.accepted_ids()))
+    accepted = Counter(receiver.accepted_ids())
+    assert set(accepted) == outbox_ids(database)
+    assert max(accepted.values()) == 1  # without a crash, not even a repeat to deduplicate
+    assert all(r.signature_ok for r in receiver.snapshot())
+
+
+def test_a_server_killed_between_commit_and_delivery_delivers_after_restart(
+    receiver: WebhookReceiver, secret_file: Path, tmp_path: Path
+) -> None:
+    """Committed while the receiver was down, SIGKILLed, restarted: delivered then."""
+    receiver.up = False
+    database = tmp_path / "sqm.sqlite3"
+    first = ServerProcess(database, *serve_args(receiver, secret_file)).start()
+    try:
+        review_opened(first, "delta", Timeline())
+        waiting = outbox_ids(database)
+        receiver.wait_for(lambda: waiting <= receiver.refused_ids())
+    finally:
+        first.kill()
+    assert not waiting & set(receiver.accepted_ids())
+    receiver.up = True
+    second = ServerProcess(database, *serve_args(receiver, secret_file)).start()
+    try:
+        receiver.wait_for(lambda: waiting <= set(receiver.accepted_ids()))
+    finally:
+        second.kill()
+    assert all(r.signature_ok for r in receiver.snapshot())
