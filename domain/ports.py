@@ -219,6 +219,12 @@ class NotificationOutbox(Protocol):
         """How many notifications are pending, delivered and undeliverable."""
         ...
 
+    def event_notifications(self, first_seq: int, last_seq: int) -> list[OutboxEntry]:
+        """The notifications of the events ``first_seq`` to ``last_seq`` (global sequences,
+        both included), whatever their delivery, in outbox order.
+        """
+        ...
+
 
 class EventStore(Protocol):
     """Append-only streams with a global sequence, optimistic concurrency and idempotency.

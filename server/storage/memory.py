@@ -445,6 +445,11 @@ class MemoryEventStore(StoreBase):
                 len(self._outbox) - delivered - undeliverable, delivered, undeliverable
             )
 
+    def event_notifications(self, first_seq: int, last_seq: int) -> list[OutboxEntry]:
+        """The notifications of the events ``first_seq`` to ``last_seq``, in outbox order."""
+        with self._lock:
+            return [row.entry() for row in self._outbox if first_seq <= row.global_seq <= last_seq]
+
     def _row(self, notification_id: str) -> _OutboxRow | None:
         return next((r for r in self._outbox if r.notification_id == notification_id), None)
 

@@ -116,6 +116,15 @@ class SqlOutboxReads:
         )
         return [entry_from_row(row) for row in rows]
 
+    def event_notifications(self, first_seq: int, last_seq: int) -> list[OutboxEntry]:
+        """The notifications of the events ``first_seq`` to ``last_seq``, in outbox order."""
+        rows = self._rows(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox"  # noqa: S608 - column names are constants
+            " WHERE global_seq >= ? AND global_seq <= ? ORDER BY seq",
+            (first_seq, last_seq),
+        )
+        return [entry_from_row(row) for row in rows]
+
     def outbox_counts(self) -> OutboxCounts:
         """How many notifications are pending, delivered and undeliverable."""
         rows = self._rows(

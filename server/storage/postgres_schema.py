@@ -150,6 +150,8 @@ _OUTBOX = (
     # The workers' question: what is due and not delivered, oldest first.
     "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq)"
     " WHERE delivered_at IS NULL AND NOT undeliverable",
+    # Watch's notification filters: an event's notifications.
+    "CREATE INDEX outbox_by_event ON outbox (global_seq)",
 )
 
 # Migration N (1-based) takes a schema from version N - 1 to N. Never edit a released

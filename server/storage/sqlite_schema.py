@@ -127,6 +127,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The worker's question: what is due and not delivered, oldest first.
         "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq)"
         " WHERE delivered_at IS NULL AND undeliverable = 0",
+        "CREATE INDEX outbox_by_event ON outbox (global_seq)",
         "CREATE TRIGGER outbox_body_fixed BEFORE UPDATE OF notification_id, global_seq, body"
         " ON outbox BEGIN SELECT RAISE(ABORT, 'a notification is never changed'); END",
     ),

@@ -159,3 +159,11 @@ def test_notice_kinds_and_recipients_are_kept_as_given(store: Store) -> None:
         "supplier:sup-9",
         "sup-9/1/0",
     )
+
+
+def test_an_events_notifications_are_found_by_its_sequence(store: Store) -> None:
+    """Watch's filters look notifications up by the events' global sequences."""
+    store.append_batch([pending("sup-1", 0, 2), pending("sup-2", 0, 1)])
+    found = store.event_notifications(3, 4)
+    assert [e.notification_id for e in found] == ["sup-2/2/0"]
+    assert [e.global_seq for e in store.event_notifications(1, 2)] == [2, 2]
