@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sqm.client import SqmClient
+from sqm.client import SqmClient, SqmError
+from sqm.client.audit_client import AuditClient
+from sqm.client.notification_client import NotificationClient
+from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.webhook_receiver import WebhookReceiver
@@ -22,7 +25,9 @@ pytestmark = pytest.mark.e2e
 SECRET = b"whsec-e2e-0123456789"
 
 
-def serve_args(receiver: WebhookReceiver, secret_file: Path) -> tuple[str, ...]:
+def serve_args(
+    receiver: WebhookReceiver, secret_file: Path, attempts: int = 100
+) -> tuple[str, ...]:
     """Flags that deliver to ``receiver`` quickly: short backoff, short POST timeout."""
     return (
         "--tick-seconds", "0",
@@ -30,7 +35,7 @@ def serve_args(receiver: WebhookReceiver, secret_file: Path) -> tuple[str, ...]:
         "--webhook-secret-file", str(secret_file),
         "--delivery-backoff-seconds", "0.2",
         "--delivery-max-backoff-seconds", "0.5",
-        "--delivery-attempts", "100",
+        "--delivery-attempts", str(attempts),
         "--delivery-timeout-seconds", "1",
     )  # fmt: skip
 
@@ -141,3 +146,58 @@ def test_a_server_killed_between_commit_and_delivery_delivers_after_restart(
     finally:
         second.kill()
     assert all(r.signature_ok for r in receiver.snapshot())
+
+
+def test_watch_sends_only_events_that_notified_the_kinds_and_recipients_asked_for(
+    server: ServerProcess, database: Path
+) -> None:
+    """Filtered by kind and recipient, each event comes with its matching notifications."""
+    review_opened(server, "epsilon", Timeline())
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        (expected,) = conn.execute(
+            "SELECT COUNT(DISTINCT global_seq) FROM outbox"
+            " WHERE kind = 'notice' AND recipient = 'supplier:epsilon'"
+        ).fetchone()
+    assert expected >= 1
+    with AuditClient(server.address) as audit:
+        items = []
+        with audit.watch(
+            notification_kinds=["notice"], notification_recipients=["supplier:epsilon"]
+        ) as stream:
+            for item in stream:
+                items.append(item)
+                if len(items) == expected:
+                    break
+        assert all(item.event.supplier == "suppliers/epsilon" for item in items)
+        notes = [n for item in items for n in item.notifications]
+        assert {(n.kind, n.recipient) for n in notes} == {("notice", "supplier:epsilon")}
+        assert "ReviewOpened" in {item.event.type for item in items}
+        with pytest.raises(SqmError) as refused:
+            list(audit.watch(notification_kinds=["gossip"]))
+    assert refused.value.code.name == "INVALID_ARGUMENT"
+
+
+def test_undeliverable_notifications_are_listed_and_delivered_when_retried(
+    receiver: WebhookReceiver, secret_file: Path, tmp_path: Path
+) -> None:
+    """Attempts run out while the receiver is down; listed, retried by hand, delivered."""
+    receiver.up = False
+    running = ServerProcess(
+        tmp_path / "sqm.sqlite3", *serve_args(receiver, secret_file, attempts=2)
+    ).start()
+    try:
+        review_opened(running, "zeta", Timeline())
+        waiting = outbox_ids(tmp_path / "sqm.sqlite3")
+        with NotificationClient(running.address) as outbox:
+            receiver.wait_for(lambda: {n.id for n in outbox.list_undeliverable()} == waiting)
+            listed = list(outbox.list_undeliverable(page_size=1))
+        assert all(n.attempts == 2 and "HTTP 503" in n.last_error for n in listed)
+        shown = sqm("notifications", "list", "--undeliverable", "--server", running.address)
+        assert shown.returncode == 0, shown.stderr
+        assert all(notification_id in shown.stdout for notification_id in waiting)
+        receiver.up = True
+        retried = sqm("notifications", "retry", "--server", running.address)
+        assert retried.stdout.strip() == f"{len(waiting)} retried", retried.stderr
+        receiver.wait_for(lambda: waiting <= set(receiver.accepted_ids()))
+    finally:
+        running.kill()
