@@ -115,6 +115,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._counted_at = 0.0
+        self._failing = False
 
     def start(self) -> None:
         """Start delivering in the running event loop; appends wake the worker at once."""
@@ -143,13 +144,26 @@ class DeliveryWorker:
                 try:
                     delivered = await self.deliver_due(client)
                     await self._count()
-                except Exception:  # the store is down, say: try again next round
-                    log.exception("notification delivery round failed")
+                except Exception as error:  # the store is down, say: try again next round
+                    self._failed(error)
                     delivered = 0
+                else:
+                    self._recovered()
                 if delivered >= BATCH:
                     continue  # more may be waiting
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), poll)
+
+    def _failed(self, error: Exception) -> None:
+        # Once per outage: a database down for an hour is one line, not one a second.
+        if not self._failing:
+            log.warning("notification delivery paused: %s: %s", type(error).__name__, error)
+        self._failing = True
+
+    def _recovered(self) -> None:
+        if self._failing:
+            log.info("notification delivery resumed")
+        self._failing = False
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One round: claim what is due and attempt each; how many were claimed."""

@@ -5,7 +5,9 @@ and the delivery, lose none of them.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from tests.e2e.webhook_receiver import WebhookReceiver
 pytestmark = pytest.mark.e2e
 
 SECRET = b"whsec-e2e-0123456789"
+METRICS_LINE = re.compile(r"metrics on http://127\.0\.0\.1:(?P<port>\d+)/metrics")
 
 
 def serve_args(
@@ -79,9 +82,23 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(receiver: WebhookReceiver, secret_file: Path, database: Path) -> Iterator[ServerProcess]:
     """One server for the module, delivering to the receiver."""
-    running = ServerProcess(database, *serve_args(receiver, secret_file)).start()
+    running = ServerProcess(
+        database, *serve_args(receiver, secret_file), "--metrics-port", "0"
+    ).start()
     yield running
     running.kill()
+
+
+def metric(server: ServerProcess, name: str) -> float:
+    """The sum of a metric's samples on the server's Prometheus endpoint (0 when absent)."""
+    port = next(m["port"] for line in server.output if (m := METRICS_LINE.search(line)) is not None)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith((f"{name} ", f"{name}{{"))
+    )
 
 
 def test_notifications_reach_the_webhook_signed(
@@ -123,6 +140,8 @@ def test_a_receiver_down_for_a_while_then_up_gets_every_notification_once(
     assert set(accepted) == outbox_ids(database)
     assert max(accepted.values()) == 1  # without a crash, not even a repeat to deduplicate
     assert all(r.signature_ok for r in receiver.snapshot())
+    assert metric(server, "sqm_notifications_delivered_total") == len(accepted)
+    assert metric(server, "sqm_notification_attempts_failed_total") >= 2 * len(new)
 
 
 def test_a_server_killed_between_commit_and_delivery_delivers_after_restart(
@@ -201,3 +220,26 @@ def test_undeliverable_notifications_are_listed_and_delivered_when_retried(
         receiver.wait_for(lambda: waiting <= set(receiver.accepted_ids()))
     finally:
         running.kill()
+
+
+def test_two_workers_on_one_database_post_each_notification_once(
+    receiver: WebhookReceiver, secret_file: Path, tmp_path: Path
+) -> None:
+    """`--workers 2`: both deliver from one outbox; their claims keep each id to one post."""
+    receiver.up = False
+    database = tmp_path / "sqm.sqlite3"
+    running = ServerProcess(database, *serve_args(receiver, secret_file), "--workers", "2")
+    running.start()
+    try:
+        timeline = Timeline()
+        for supplier_id in ("eta", "theta", "iota"):
+            review_opened(running, supplier_id, timeline)
+        waiting = outbox_ids(database)
+        receiver.wait_for(lambda: waiting <= receiver.refused_ids())
+        receiver.up = True
+        receiver.wait_for(lambda: waiting <= set(receiver.accepted_ids()))
+    finally:
+        # SIGTERM, passed on to the workers: a SIGKILL would leave them holding the pipe.
+        running.stop()
+    posted = Counter(n for n in receiver.accepted_ids() if n in waiting)
+    assert max(posted.values()) == 1
