@@ -7,7 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +147,20 @@ def test_backoff_doubles_up_to_the_maximum_with_jitter_then_gives_up() -> None:
     assert halved is not None
     assert (halved - T0).total_seconds() == 2.0
     assert backoff.retry_at(5, T0) is None
+
+
+def test_the_readmes_verification_snippet_accepts_a_real_delivery_and_nothing_else() -> None:
+    """The receiver code the README gives checks the signature the worker sends."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    snippet = next(
+        block
+        for block in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+        if "def verified" in block
+    )
+    space: dict[str, Any] = {}
+    exec(snippet, space)  # noqa: S102 - the README's own example, run as a reader would
+    body = b'{"id":"acme/7/0"}'
+    headers = signed_headers(SECRET, "acme/7/0", int(time.time()), body)
+    assert space["verified"](SECRET, headers, body)
+    assert not space["verified"](SECRET, headers, body + b" ")
+    assert not space["verified"](b"wrong", headers, body)
