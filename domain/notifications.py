@@ -18,7 +18,7 @@ which that state holds, so nothing has to be read again inside the store's trans
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -121,11 +121,9 @@ def notification_body(
     }
 
 
-def matches(body: Mapping[str, Any], kinds: Sequence[str], recipients: Sequence[str]) -> bool:
+def wanted(kind: str, recipient: str, kinds: Sequence[str], recipients: Sequence[str]) -> bool:
     """Whether a notification passes a filter (an empty list lets every value through)."""
-    return (not kinds or body.get("kind") in kinds) and (
-        not recipients or body.get("recipient") in recipients
-    )
+    return (not kinds or kind in kinds) and (not recipients or recipient in recipients)
 
 
 _Draft = tuple[str, str, str, str]  # kind, recipient, title, message

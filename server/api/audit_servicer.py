@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sqm.domain import notifications
 from sqm.domain.commands import RecordDocument
 from sqm.domain.documents import ArchivedDocument, DocumentNotFound
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.notifications import supplier_recipient
 from sqm.domain.ports import OutboxEntry, RecordedEvent, Store
 from sqm.server.api import audit_mapping, mapping, pagination, watch
 from sqm.server.api.errors import ForeignSupplier, abort, translated
@@ -242,9 +242,7 @@ class _NotificationFilter:
         """The notifications of the page just read."""
         self._by_event.clear()
         for entry in entries:
-            if (not self.kinds or entry.kind in self.kinds) and (
-                not self.recipients or entry.recipient in self.recipients
-            ):
+            if notifications.wanted(entry.kind, entry.recipient, self.kinds, self.recipients):
                 self._by_event.setdefault(entry.global_seq, []).append(entry)
 
     def passes(self, event: RecordedEvent) -> bool:
@@ -260,7 +258,9 @@ def _recipients(recipients: list[str]) -> tuple[str, ...]:
     # A supplier's token already watches only its own stream (``supplier`` must name it);
     # here it may name no recipient but itself either.
     supplier = current_actor().supplier
-    if supplier is not None and any(r != supplier_recipient(supplier) for r in recipients):
+    if supplier is not None and any(
+        r != notifications.supplier_recipient(supplier) for r in recipients
+    ):
         raise ForeignSupplier("sqm.v1.AuditService/Watch", "notification_recipients", supplier)
     return tuple(recipients)
 

@@ -29,6 +29,7 @@ from typing import Protocol
 import attrs
 import httpx
 
+from sqm.domain.notifications import wanted
 from sqm.domain.ports import NotificationOutbox, OutboxEntry
 from sqm.server.notifications.signing import signed_headers
 from sqm.server.observability.calls import Metrics, default_metrics
@@ -60,9 +61,7 @@ class Webhooks:
 
     def wants(self, entry: OutboxEntry) -> bool:
         """Whether ``entry`` passes the filter (an empty list lets every value through)."""
-        return (not self.kinds or entry.kind in self.kinds) and (
-            not self.recipients or entry.recipient in self.recipients
-        )
+        return wanted(entry.kind, entry.recipient, self.kinds, self.recipients)
 
 
 @attrs.frozen
