@@ -36,6 +36,7 @@ from sqm.domain.notifications import (
     notifications_for,
 )
 from sqm.domain.scorecard_records import Scorecard
+from sqm.server.config import settings_from
 from sqm.server.notifications.delivery import Backoff
 from sqm.server.notifications.signing import (
     ID_HEADER,
@@ -164,3 +165,22 @@ def test_the_readmes_verification_snippet_accepts_a_real_delivery_and_nothing_el
     assert space["verified"](SECRET, headers, body)
     assert not space["verified"](SECRET, headers, body + b" ")
     assert not space["verified"](b"wrong", headers, body)
+
+
+def test_webhook_settings_are_lists_and_come_with_their_secret() -> None:
+    """URLs, kinds and recipients split on commas; URLs need the secret file and http(s)."""
+    settings = settings_from(
+        {"webhook_urls": "http://a.example/h, https://b.example/h", "webhook_kinds": "notice"},
+        {"SQM_WEBHOOK_SECRET_FILE": "/etc/sqm/secret", "SQM_DELIVERY_ATTEMPTS": "3"},
+    )
+    assert settings.webhook_urls == ("http://a.example/h", "https://b.example/h")
+    assert settings.webhook_kinds == ("notice",)
+    assert settings.delivery_attempts == 3
+    for flags, why in [
+        ({"webhook_urls": "http://a.example/h"}, "given together"),
+        ({"webhook_urls": "ftp://a.example/h", "webhook_secret_file": "s"}, "http:// or https://"),
+        ({"webhook_kinds": "gossip"}, "must be among"),
+        ({"delivery_attempts": "0"}, "at least 1"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            settings_from(flags, {})
