@@ -7,6 +7,7 @@
     sqm supplier list --standing poor        suppliers whose latest scorecard is poor
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
+              [--notification-kind KIND] [--notification-recipient WHO]
     sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
     sqm corrective-action submit|complete|extend|verify|decide|close|show ...
                                              (sqm.client.corrective_action_commands)

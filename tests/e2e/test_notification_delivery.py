@@ -195,6 +195,12 @@ def test_watch_sends_only_events_that_notified_the_kinds_and_recipients_asked_fo
         with pytest.raises(SqmError) as refused:
             list(audit.watch(notification_kinds=["gossip"]))
     assert refused.value.code.name == "INVALID_ARGUMENT"
+    shown = sqm(
+        "watch", "--server", server.address, "--max-events", "1",
+        "--notification-kind", "notice", "--notification-recipient", "supplier:epsilon",
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "[notice to supplier:epsilon: " in shown.stdout
 
 
 def test_undeliverable_notifications_are_listed_and_delivered_when_retried(
