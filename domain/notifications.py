@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from sqm.domain.events import (
+    CorrectiveActionExtensionDecided,
     Escalated,
     Event,
     ImprovementPlanRequired,
@@ -34,9 +35,11 @@ from sqm.domain.events import (
     ReminderIssued,
     ReviewOpened,
     ScorecardClosed,
+    event_type,
 )
 from sqm.domain.model import SupplierState
 from sqm.domain.serialization import format_time
+from sqm.domain.supplier_side import NOTICE_TYPES
 
 REMINDER = "reminder"
 ESCALATION = "escalation"
@@ -150,12 +153,20 @@ def _drafts(supplier_id: str, event: Event, previous_standing: str | None) -> It
         case PenaltyDisputeDecided():
             title = f"Dispute of {event.penalty_id} {event.outcome}"
             yield NOTICE, supplier, title, event.note
+        case CorrectiveActionExtensionDecided():
+            verdict = "approved" if event.approved else "refused"
+            due = format_time(event.due_at)
+            title = f"Extension of {event.action_id} {verdict}"
+            yield NOTICE, supplier, title, f"due by {due}. {event.note}".strip()
         case ScorecardClosed() if _changed(previous_standing, event.scorecard.standing):
             card = event.scorecard
             title = f"Standing changed to {card.standing or 'unrated'}"
             was = previous_standing or "unrated"
             message = f"{card.period}: {card.standing_title or card.standing} (was {was})"
             yield STANDING_CHANGED, supplier, title, message
+        case _ if event_type(event) in NOTICE_TYPES:
+            # A notice type added later still reaches the supplier, if only by name.
+            yield NOTICE, supplier, event_type(event), ""
         case _:
             return
 

@@ -11,7 +11,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -32,10 +32,12 @@ from sqm.domain.model import (
     StatedAmount,
     SupplierState,
 )
-from sqm.domain.notifications import Notification
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
+
+if TYPE_CHECKING:  # a type only: notifications import supplier_side, which imports this
+    from sqm.domain.notifications import Notification
 
 
 @attrs.frozen

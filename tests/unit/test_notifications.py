@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sqm.domain.events import (
+    CorrectiveActionExtensionDecided,
     Escalated,
     ImprovementPlanCompleted,
     NotificationIssued,
@@ -36,6 +37,7 @@ from sqm.domain.notifications import (
     notifications_for,
 )
 from sqm.domain.scorecard_records import Scorecard
+from sqm.domain.supplier_side import NOTICE_TYPES
 from sqm.server.config import settings_from
 from sqm.server.notifications.delivery import Backoff
 from sqm.server.notifications.signing import (
@@ -184,3 +186,22 @@ def test_webhook_settings_are_lists_and_come_with_their_secret() -> None:
     ]:
         with pytest.raises(ValueError, match=why):
             settings_from(flags, {})
+
+
+def test_every_notice_type_of_the_supplier_side_is_a_notice_notification() -> None:
+    """Each event type the supplier reads as a notice also notifies it, named at least."""
+    covered = {
+        "ReminderIssued": ReminderIssued(T0, Reminder.TRAINING_DUE, "k", "training due"),
+        "CorrectiveActionExtensionDecided": CorrectiveActionExtensionDecided(
+            T0, "ca-1", True, T0 + timedelta(days=7), "agreed"
+        ),
+        "ReviewOpened": ReviewOpened(T0, Review(T0, "critical breach")),
+    }
+    for name, event in covered.items():
+        (found,) = notifications_for("acme", _supplier(), [event])
+        assert found.recipient == "supplier:acme", name
+    assert {"ReminderIssued", "CorrectiveActionExtensionDecided", "ReviewOpened"} <= NOTICE_TYPES
+    (extension,) = notifications_for(
+        "acme", _supplier(), [covered["CorrectiveActionExtensionDecided"]]
+    )
+    assert (extension.kind, extension.title) == (NOTICE, "Extension of ca-1 approved")
