@@ -239,3 +239,18 @@ def test_the_command_line_lists_acknowledges_disputes_and_decides(server: Server
     run(ACME, "penalty", "dispute", "acme", penalty_id, "--grounds", GROUNDS)
     decided = json.loads(run(OPERATOR, "penalty", "decide", "acme", penalty_id, "accepted"))
     assert [e["type"] for e in decided["events"]] == ["PenaltyDisputeDecided", "PenaltyReversed"]
+
+
+def test_a_supplier_watches_notifications_addressed_to_itself_and_no_one_else(
+    server: ServerProcess, operator: SqmClient, timeline: Timeline
+) -> None:
+    """Its own notices come with their notifications; naming another recipient is refused."""
+    operator.open_review("acme", "repeated outages", occur_time=timeline.step())
+    with AuditClient(server.address, token=ACME) as audit:
+        with audit.watch(supplier_id="acme", notification_recipients=["supplier:acme"]) as stream:
+            first = next(iter(stream))
+        assert {n.recipient for n in first.notifications} == {"supplier:acme"}
+        for recipients in (["supplier:other"], ["quality_manager"]):
+            with pytest.raises(SqmError) as refused:
+                list(audit.watch(supplier_id="acme", notification_recipients=recipients))
+            assert refused.value.code == grpc.StatusCode.PERMISSION_DENIED
