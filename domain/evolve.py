@@ -314,13 +314,20 @@ def _(event: InspectionRecorded, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ProgressReportSubmitted, state: SupplierState) -> SupplierState:
-    return _evolved(state, last_progress_report_at=event.occurred_at)
+    return _evolved(
+        state,
+        last_progress_report_at=event.occurred_at,
+        progress_reports=_bounded(state.progress_reports, event.occurred_at),
+    )
 
 
 @_evolve.register
 def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
     return _evolved(
-        state, last_self_check_at=event.occurred_at, last_self_check_passed=event.passed
+        state,
+        last_self_check_at=event.occurred_at,
+        last_self_check_passed=event.passed,
+        self_checks=_bounded(state.self_checks, event.occurred_at),
     )
 
 
@@ -443,13 +450,20 @@ def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
         milestones=event.milestones,
         kicked_off_at=event.occurred_at,
         milestones_completed=state.milestones_completed & names,
+        milestone_completions={
+            name: at for name, at in state.milestone_completions.items() if name in names
+        },
         deliverables_accepted=state.deliverables_accepted & names,
     )
 
 
 @_evolve.register
 def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
-    return _evolved(state, milestones_completed=state.milestones_completed | {event.milestone})
+    return _evolved(
+        state,
+        milestones_completed=state.milestones_completed | {event.milestone},
+        milestone_completions={**state.milestone_completions, event.milestone: event.occurred_at},
+    )
 
 
 @_evolve.register

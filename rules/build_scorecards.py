@@ -14,6 +14,7 @@ from typing import Any
 from sqm.domain.scorecard_records import (
     KpiMeasure,
     KpiSpec,
+    ReportKind,
     ScorecardPeriod,
     ScorecardSpec,
     Standing,
@@ -25,6 +26,8 @@ SECTION = "scorecards"
 _OPTION_MEASURES = {
     "objective": KpiMeasure.SLA_ATTAINMENT,
     "zero_at_percent": KpiMeasure.PENALTIES_SHARE_OF_FEE,
+    "report": KpiMeasure.REPORTS_ON_TIME,
+    "within_days": KpiMeasure.REPORTS_ON_TIME,
 }
 """Options a KPI may give only with one measure."""
 
@@ -47,6 +50,9 @@ def _kpi(doc: SourceDoc, index: int, item: Mapping[str, Any], problems: Problems
             path: DocPath = (SECTION, "kpis", index, option)
             message = f"{option!r} applies only to measure {owner.value}, not {measure.value}"
             problems.add(doc.error(path, message, key=True))
+    if measure is KpiMeasure.REPORTS_ON_TIME and "within_days" not in item:
+        message = "measure reports_on_time needs within_days: how late a report may come"
+        problems.add(doc.error((SECTION, "kpis", index), message, key=True))
     return KpiSpec(
         id=item["id"],
         title=item["title"],
@@ -54,6 +60,8 @@ def _kpi(doc: SourceDoc, index: int, item: Mapping[str, Any], problems: Problems
         weight=float(item["weight"]),
         objective=item.get("objective", ""),
         zero_at_percent=float(item.get("zero_at_percent", 100.0)),
+        report=ReportKind(item.get("report", ReportKind.PROGRESS_REPORT)),
+        within_days=float(item.get("within_days", 0.0)),
     )
 
 
@@ -64,6 +72,9 @@ def _standing(item: Mapping[str, Any]) -> Standing:
         min_score=float(item["min_score"]),
         blocks_shortlisting=bool(item.get("blocks_shortlisting", False)),
         blocks_award=bool(item.get("blocks_award", False)),
+        warns_shortlisting=bool(item.get("warns_shortlisting", False)),
+        warns_award=bool(item.get("warns_award", False)),
+        review_every_days=int(item.get("review_every_days", 0)),
     )
 
 

@@ -362,7 +362,8 @@ _SPECS = (
     FactSpec(
         "business_review_days",
         _I,
-        "days between business reviews the pack sets for the category (0: none scheduled)",
+        "days between business reviews the pack sets for the category, or the latest"
+        " scorecard's standing sets with review_every_days (0: none scheduled)",
         _D,
     ),
     FactSpec(

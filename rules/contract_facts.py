@@ -152,6 +152,9 @@ def _business_review_facts(
 ) -> dict[str, FactValue]:
     schedule = pack.business_reviews
     every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    latest = supplier.scorecards[-1] if supplier.scorecards else None
+    if latest is not None and latest.review_every_days:
+        every = latest.review_every_days  # the standing's interval overrides the category's
     since = history.days_since_review(supplier, now)
     return {
         "days_since_last_review": since,

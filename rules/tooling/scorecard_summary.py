@@ -21,6 +21,8 @@ def _kpi(kpi: KpiSpec) -> str:
         options = f", objective {kpi.objective}"
     if kpi.measure is KpiMeasure.PENALTIES_SHARE_OF_FEE:
         options = f", 0 at {kpi.zero_at_percent:g}% of the fees"
+    if kpi.measure is KpiMeasure.REPORTS_ON_TIME:
+        options = f", {kpi.report.value} within {kpi.within_days:g} days"
     return f"{kpi.id} ({kpi.title}): {kpi.measure.value}{options}, weight {kpi.weight:g}"
 
 
@@ -30,9 +32,13 @@ def _standing(standing: Standing) -> str:
         for name, applies in (
             ("blocks shortlisting", standing.blocks_shortlisting),
             ("blocks an award", standing.blocks_award),
+            ("warns on shortlisting", standing.warns_shortlisting),
+            ("warns on an award", standing.warns_award),
         )
         if applies
     ]
+    if standing.review_every_days:
+        effects.append(f"business review every {standing.review_every_days} days")
     effect = "".join(f"; {name}" for name in effects)
     return f"{standing.id} ({standing.title}): score {standing.min_score:g} or more{effect}"
 
