@@ -19,10 +19,12 @@ import attrs
 from sqm.domain.invariants import Invariant
 from sqm.domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
 from sqm.domain.scorecard_records import ScorecardSpec
-from sqm.rules import build_invariants, build_scorecards
+from sqm.domain.segments import Segment
+from sqm.rules import build_invariants, build_scorecards, build_segments
 from sqm.rules import build_sections as sections
 from sqm.rules.build_scorecards import SECTION as SCORECARDS
 from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
+from sqm.rules.build_segments import SECTION as SEGMENTS
 from sqm.rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
 from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
@@ -86,6 +88,7 @@ class FilePart:
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     scorecard: ScorecardSpec | None = None
+    segments: tuple[Segment, ...] | None = None
 
 
 def build_file(
@@ -117,6 +120,7 @@ def build_file(
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
         scorecard=build_scorecards.scorecards(doc, problems) if SCORECARDS in data else None,
+        segments=build_segments.segments(doc, problems) if SEGMENTS in data else None,
     )
 
 

@@ -424,6 +424,13 @@ _SPECS = (
         _D,
     ),
     FactSpec(
+        "segment",
+        _S,
+        "the supplier's segment (供应商分级): the id of the first of the pack's segments whose"
+        f" conditions it meets, or '{NONE_TEXT}' when none does (or the pack declares none)",
+        _MD,
+    ),
+    FactSpec(
         "scorecard_closed_now",
         _B,
         "this tick closed a scorecard period (the facts above are then that period's)",

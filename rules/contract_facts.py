@@ -21,6 +21,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.ports import DecisionContext
+from sqm.domain.segments import segment_of
 from sqm.rules import sla
 from sqm.rules.catalogue import (
     FAR_AWAY_DAYS,
@@ -43,6 +44,7 @@ def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fa
     facts: dict[str, FactValue] = {
         "category": supplier.category.value,
         "lifecycle": supplier.lifecycle.value,
+        "segment": segment_of(pack.segments, supplier),
         "record_kind": kind,
         **_measurement_facts(context),
         "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
@@ -68,6 +70,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     facts: dict[str, FactValue] = {
         "category": supplier.category.value,
         "lifecycle": supplier.lifecycle.value,
+        "segment": segment_of(pack.segments, supplier),
         "plan_pending": due is not None,
         "plan_submitted": plan is not None and plan.submitted_at is not None,
         "days_until_plan_due": due if due is not None else FAR_AWAY_DAYS,

@@ -1,8 +1,11 @@
-"""A pack's scorecard in a few lines of text, as ``sqm policy lint`` shows it."""
+"""A pack's scorecard and segments in a few lines of text, as ``sqm policy lint`` shows them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqm.domain.scorecard_records import KpiMeasure, KpiSpec, ScorecardSpec, Standing
+from sqm.domain.segments import Segment
 
 
 def scorecard_lines(spec: ScorecardSpec) -> list[str]:
@@ -13,6 +16,25 @@ def scorecard_lines(spec: ScorecardSpec) -> list[str]:
         *(f"  kpi {_kpi(kpi)}" for kpi in spec.kpis),
         *(f"  standing {_standing(s)}" for s in sorted(spec.standings, key=_highest_first)),
     ]
+
+
+def segment_lines(segments: Sequence[Segment]) -> list[str]:
+    """The segments in order (first match wins), each with its conditions."""
+    if not segments:
+        return []
+    return [
+        f"segments: {len(segments)}, first match wins",
+        *(f"  segment {_segment(s)}" for s in segments),
+    ]
+
+
+def _segment(segment: Segment) -> str:
+    conditions = [
+        *([f"category {' or '.join(segment.categories)}"] if segment.categories else []),
+        *([f"monthly fee at least {segment.min_monthly_fee}"] if segment.min_monthly_fee else []),
+        *([f"standing {' or '.join(segment.standings)}"] if segment.standings else []),
+    ]
+    return f"{segment.id} ({segment.title}): {', '.join(conditions) or 'every other supplier'}"
 
 
 def _kpi(kpi: KpiSpec) -> str:
