@@ -93,6 +93,18 @@ class ScorecardSpec:
     period: ScorecardPeriod
     kpis: tuple[KpiSpec, ...]
     standings: tuple[Standing, ...]
+    weights_by_category: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    """Per service category, KPI weights that replace the declared ones (by KPI id)."""
+
+    def for_category(self, category: str) -> ScorecardSpec:
+        """The scorecard a supplier of ``category`` is scored on: the declared one, with the
+        category's weights where the pack gives some.
+        """
+        weights = dict(next((w for c, w in self.weights_by_category if c == category), ()))
+        if not weights:
+            return self
+        kpis = tuple(attrs.evolve(k, weight=weights.get(k.id, k.weight)) for k in self.kpis)
+        return attrs.evolve(self, kpis=kpis, weights_by_category=())
 
     @property
     def total_weight(self) -> float:

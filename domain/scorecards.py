@@ -98,9 +98,10 @@ def due_periods(
 
 def scorecards_due(state: SupplierState, policy: Policy, now: datetime) -> list[ScorecardClosed]:
     """A ``ScorecardClosed`` for every period of ``state`` that ended by ``now`` unclosed."""
-    spec, calendar = policy.scorecard, policy.calendar
-    if spec is None:
+    declared, calendar = policy.scorecard, policy.calendar
+    if declared is None:
         return []
+    spec = declared.for_category(str(state.category))
     return [
         ScorecardClosed(
             now,

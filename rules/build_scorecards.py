@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqm.domain.model import ServiceCategory
 from sqm.domain.scorecard_records import (
     KpiMeasure,
     KpiSpec,
@@ -19,6 +20,7 @@ from sqm.domain.scorecard_records import (
     ScorecardSpec,
     Standing,
 )
+from sqm.rules.build_sections import listing, member
 from sqm.rules.errors import Problems
 from sqm.rules.yaml_source import DocPath, SourceDoc
 
@@ -40,7 +42,33 @@ def scorecards(doc: SourceDoc, problems: Problems) -> ScorecardSpec:
     _unique_ids(doc, "kpis", problems)
     _unique_ids(doc, "standings", problems)
     _bands_cover_scores(doc, standings, problems)
-    return ScorecardSpec(ScorecardPeriod(section["period"]), kpis, standings)
+    weights = _weights_by_category(doc, kpis, problems)
+    return ScorecardSpec(ScorecardPeriod(section["period"]), kpis, standings, weights)
+
+
+def _weights_by_category(
+    doc: SourceDoc, kpis: tuple[KpiSpec, ...], problems: Problems
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """``weights_by_category``: each category known, each KPI one of the section's, and the
+    weights a category ends up with adding up to more than 0.
+    """
+    declared = {k.id: k.weight for k in kpis}
+    found = []
+    for category, weights in doc.data[SECTION].get("weights_by_category", {}).items():
+        path: DocPath = (SECTION, "weights_by_category", category)
+        if member(ServiceCategory, category) is None:
+            expected = listing(ServiceCategory)
+            message = f"unknown service category {category!r}; expected one of: {expected}"
+            problems.add(doc.error(path, message, key=True))
+        for kpi_id in weights:
+            if kpi_id not in declared:
+                expected = listing(declared)
+                message = f"{kpi_id!r} is not a KPI of the scorecard; expected one of: {expected}"
+                problems.add(doc.error((*path, kpi_id), message, key=True))
+        if sum((declared | weights).values()) <= 0:
+            problems.add(doc.error(path, "the category's KPI weights add up to 0", key=True))
+        found.append((category, tuple((k, float(w)) for k, w in weights.items())))
+    return tuple(found)
 
 
 def _kpi(doc: SourceDoc, index: int, item: Mapping[str, Any], problems: Problems) -> KpiSpec:

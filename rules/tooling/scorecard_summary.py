@@ -14,6 +14,10 @@ def scorecard_lines(spec: ScorecardSpec) -> list[str]:
         f"scorecards: {spec.period.value}, {len(spec.kpis)} KPI(s),"
         f" weights total {spec.total_weight:g}",
         *(f"  kpi {_kpi(kpi)}" for kpi in spec.kpis),
+        *(
+            f"  weights for {category}: {', '.join(f'{k} {w:g}' for k, w in weights)}"
+            for category, weights in spec.weights_by_category
+        ),
         *(f"  standing {_standing(s)}" for s in sorted(spec.standings, key=_highest_first)),
     ]
 

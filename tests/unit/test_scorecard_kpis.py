@@ -179,5 +179,30 @@ def test_every_category_of_the_default_pack_is_scored(category: ServiceCategory)
 
     (closed,) = scorecards_due(state, policy, datetime(2025, 4, 1, tzinfo=UTC) + timedelta(hours=1))
 
-    assert len(closed.scorecard.kpis) == 7
+    weights = {k.kpi_id: k.weight for k in closed.scorecard.kpis}
+    assert len(weights) == 7
+    assert sum(weights.values()) == 100
+    assert weights["milestones"] == (15 if category == "field_services" else 5)
     assert closed.scorecard.standing
+
+
+def test_a_categorys_weights_replace_the_declared_ones_for_its_suppliers_only() -> None:
+    """Field services weigh milestones 15: their scorecard says so, software's does not."""
+    spec = attrs.evolve(SPEC, weights_by_category=(("field_services", (("milestones", 60.0),)),))
+
+    field = {k.id: k.weight for k in spec.for_category("field_services").kpis}
+    assert field == {"tickets": 40, "milestones": 60, "reports": 30}
+    assert spec.for_category("software") is spec
+
+
+def test_weights_by_category_name_known_categories_and_kpis() -> None:
+    """An unknown category and an unknown KPI: each reported at its key."""
+    weights = "  weights_by_category:\n    spaceships: {sla: 10}\n    software: {uptime: 5}\n"
+    text = SCORECARDS.replace("  standings:", weights + "  standings:")
+    with pytest.raises(PackInvalid) as raised:
+        load_pack(_files(text))
+
+    found = sorted((e.line, e.message) for e in raised.value.errors)
+    assert [line for line, _ in found] == [9, 10]
+    assert "unknown service category 'spaceships'" in found[0][1]
+    assert "'uptime' is not a KPI of the scorecard; expected one of: sla, fees" in found[1][1]
