@@ -39,6 +39,7 @@ def scorecards(doc: SourceDoc, problems: Problems) -> ScorecardSpec:
     section = doc.data[SECTION]
     kpis = tuple(_kpi(doc, index, item, problems) for index, item in enumerate(section["kpis"]))
     standings = tuple(_standing(item) for item in section["standings"])
+    _block_or_warn(doc, problems)
     _unique_ids(doc, "kpis", problems)
     _unique_ids(doc, "standings", problems)
     _bands_cover_scores(doc, standings, problems)
@@ -104,6 +105,16 @@ def _standing(item: Mapping[str, Any]) -> Standing:
         warns_award=bool(item.get("warns_award", False)),
         review_every_days=int(item.get("review_every_days", 0)),
     )
+
+
+def _block_or_warn(doc: SourceDoc, problems: Problems) -> None:
+    """A standing blocks an act or warns on it, never both."""
+    for index, item in enumerate(doc.data[SECTION]["standings"]):
+        for act in ("shortlisting", "award"):
+            if item.get(f"blocks_{act}") and item.get(f"warns_{act}"):
+                path: DocPath = (SECTION, "standings", index, f"warns_{act}")
+                message = f"a standing that blocks {act} cannot also warn on it"
+                problems.add(doc.error(path, message, key=True))
 
 
 def _unique_ids(doc: SourceDoc, list_name: str, problems: Problems) -> None:

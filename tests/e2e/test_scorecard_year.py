@@ -26,6 +26,7 @@ import pytest
 from sqm.client import SqmClient, measurement
 from sqm.client.errors import SqmError
 from sqm.v1 import resources_pb2 as pb
+from sqm.v1 import supplier_service_pb2 as api
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, advance_time, contracted
 from tests.e2e.server_process import ServerProcess
@@ -248,11 +249,13 @@ def test_a_poor_december_opens_a_review_and_blocks_shortlisting_with_the_reason(
     assert f"in {YEAR}-12, and that standing blocks shortlisting" in refused.value.message
 
 
-def test_a_fair_supplier_is_shortlisted_with_the_warning_in_the_answer_and_the_event(
-    server: ServerProcess,
-) -> None:
-    """One survey of 50 and a progress report on time: 71.43, fair, which warns on
-    shortlisting: accepted, the warning in the answer and on SupplierShortlisted.
+FAIR_CLOSED = datetime(YEAR, 4, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def fair_shortlisted(server: ServerProcess) -> tuple[pb.Scorecard, api.ShortlistSupplierResponse]:
+    """A supplier whose March is fair (one survey of 50, its progress report on time:
+    71.43), shortlisted for a need: its scorecard and the shortlisting's answer.
     """
     with SqmClient(server.address) as client:
         contracted(client, "fair-co", Timeline(datetime(YEAR, 3, 1, 9, tzinfo=UTC)))
@@ -262,15 +265,23 @@ def test_a_fair_supplier_is_shortlisted_with_the_warning_in_the_answer_and_the_e
         client.submit_progress_report(
             "fair-co", "March", occur_time=datetime(YEAR, 3, 20, tzinfo=UTC)
         )
-        closed = datetime(YEAR, 4, 1, 1, tzinfo=UTC)
-        advance_time(server.address, closed)
+        advance_time(server.address, FAIR_CLOSED)
         client.create_need(
             "fair-routers", "Edge routers", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
-            occur_time=closed,
+            occur_time=FAIR_CLOSED,
         )  # fmt: skip
-
-        answer = client.shortlist_supplier("fair-routers", "fair-co", occur_time=closed)
+        answer = client.shortlist_supplier("fair-routers", "fair-co", occur_time=FAIR_CLOSED)
         (card,) = client.get_supplier("fair-co", view=pb.SUPPLIER_VIEW_FULL).scorecards
+    return card, answer
+
+
+def test_a_fair_supplier_is_shortlisted_with_the_warning_in_the_answer_and_the_event(
+    fair_shortlisted: tuple[pb.Scorecard, api.ShortlistSupplierResponse],
+) -> None:
+    """71.43 is fair, which warns on shortlisting: accepted, the warning in the answer and on
+    SupplierShortlisted.
+    """
+    card, answer = fair_shortlisted
 
     assert (card.standing, card.score) == ("fair", pytest.approx(71.43))
     assert (card.warns_shortlisting, card.review_every_days) == (True, 60)
@@ -280,7 +291,28 @@ def test_a_fair_supplier_is_shortlisted_with_the_warning_in_the_answer_and_the_e
     )
     (event,) = answer.events
     assert event.type == "SupplierShortlisted"
-    assert "warns on shortlisting" in str(event)
+    assert event.payload["warning"] == answer.warning
+
+
+def test_a_fair_supplier_is_awarded_a_need_with_the_warning_in_the_answer_and_the_event(
+    server: ServerProcess, fair_shortlisted: tuple[pb.Scorecard, api.ShortlistSupplierResponse]
+) -> None:
+    """The fair supplier, shortlisted and ranked alone: the award goes ahead, with the
+    warning.
+    """
+    at = datetime(YEAR, 4, 1, 2, tzinfo=UTC)
+    with SqmClient(server.address) as client:
+        client.rank_shortlist(
+            "fair-routers", {"fair-co": {"price": 90000.0, "delivery_lead_time": 20.0}},
+            occur_time=at,
+        )  # fmt: skip
+        awarded = client.award_need("fair-routers", "fair-co", occur_time=at)
+
+    assert awarded.need.awarded_supplier == "suppliers/fair-co"
+    assert awarded.warning.endswith(
+        f"score 71.43 in {YEAR}-03, and that standing warns on an award"
+    )
+    assert awarded.events[0].payload["warning"] == awarded.warning
 
 
 def test_get_supplier_and_the_terminal_show_the_segment(

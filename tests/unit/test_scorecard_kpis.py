@@ -206,3 +206,16 @@ def test_weights_by_category_name_known_categories_and_kpis() -> None:
     assert [line for line, _ in found] == [9, 10]
     assert "unknown service category 'spaceships'" in found[0][1]
     assert "'uptime' is not a KPI of the scorecard; expected one of: sla, fees" in found[1][1]
+
+
+def test_a_standing_cannot_both_block_and_warn_on_the_same_act() -> None:
+    """Blocks shortlisting and warns on it: refused at the warning's key."""
+    text = SCORECARDS.replace(
+        "blocks_shortlisting: true}", "blocks_shortlisting: true,\n       warns_shortlisting: true}"
+    )
+    with pytest.raises(PackInvalid) as raised:
+        load_pack(_files(text))
+
+    (error,) = raised.value.errors
+    assert error.line == 11
+    assert "a standing that blocks shortlisting cannot also warn on it" in error.message

@@ -138,12 +138,13 @@ def test_lint_shows_the_default_packs_scorecard() -> None:
 
 
 def test_policy_diff_names_a_changed_standing_as_the_file_writes_it(tmp_path: Path) -> None:
-    """A band moved and given an effect: two lines, under ``scorecards``."""
-    fair = "      min_score: 60\n"
+    """A band moved and its warning turned into a block: three lines, under ``scorecards``."""
+    fair = "      min_score: 60\n      warns_shortlisting: true\n"
     stricter = "      min_score: 65\n      blocks_shortlisting: true\n"
     variant = default_pack_variant(tmp_path / "pack", "scorecards.yaml", fair, stricter)
 
     assert diff_packs(load_pack(default_pack_dir()), load_pack(variant)) == [
         "scorecards.standings[fair].min_score changed from 60 to 65",
         "scorecards.standings[fair].blocks_shortlisting changed from false to true",
+        "scorecards.standings[fair].warns_shortlisting changed from true to false",
     ]
