@@ -106,6 +106,13 @@ def _bounded(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return (*items, item)[-HISTORY_LIMIT:]
 
 
+def _seeded(times: tuple[datetime, ...], last: datetime | None) -> tuple[datetime, ...]:
+    """A report history with the latest report in it: a state from a snapshot written before
+    histories were kept knows only the latest (folding the events, both are always set).
+    """
+    return (last,) if not times and last is not None else times
+
+
 def _detected_at(breach: Breach) -> datetime:
     return breach.detected_at
 
@@ -317,7 +324,9 @@ def _(event: ProgressReportSubmitted, state: SupplierState) -> SupplierState:
     return _evolved(
         state,
         last_progress_report_at=event.occurred_at,
-        progress_reports=_bounded(state.progress_reports, event.occurred_at),
+        progress_reports=_bounded(
+            _seeded(state.progress_reports, state.last_progress_report_at), event.occurred_at
+        ),
     )
 
 
@@ -327,7 +336,9 @@ def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
         state,
         last_self_check_at=event.occurred_at,
         last_self_check_passed=event.passed,
-        self_checks=_bounded(state.self_checks, event.occurred_at),
+        self_checks=_bounded(
+            _seeded(state.self_checks, state.last_self_check_at), event.occurred_at
+        ),
     )
 
 

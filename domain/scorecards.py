@@ -3,7 +3,9 @@
 A period is a local calendar month or quarter of the pack's calendar, ``[start, end)``. Its
 records are the measurements whose measured period ends within ``(start, end]`` (a January
 measurement ends at midnight on 1 February), the surveys and inspections taken within
-``[start, end)``, and the penalties counted against its months. Each KPI scores 0 to 100;
+``[start, end)``, the penalties counted against its months, the tickets resolved and the
+milestones due within it, and the reports sent within it (or overdue at its end). A category
+may weigh the KPIs differently (``ScorecardSpec.for_category``). Each KPI scores 0 to 100;
 the score is the weighted mean over the KPIs that had data, their weights scaled up to the
 declared total so that a quiet month is not a bad month.
 """
@@ -322,10 +324,16 @@ def _tickets(
 
 def _milestones(kpi: KpiSpec, state: SupplierState, start: datetime, end: datetime) -> KpiResult:
     """Milestones due in the period, on time when completed by their due time."""
-    due = [m for m in state.milestones if start <= m.due_at < end]
+    done = state.milestone_completions
+    # A milestone completed before completion times were kept (an older snapshot) has no
+    # time to judge: it is left out rather than called late.
+    due = [
+        m
+        for m in state.milestones
+        if start <= m.due_at < end and (m.name in done or m.name not in state.milestones_completed)
+    ]
     if not due:
         return _no_data(kpi, "no milestones due in the period")
-    done = state.milestone_completions
     on_time = sum(1 for m in due if m.name in done and done[m.name] <= m.due_at)
     basis = f"{on_time} of {len(due)} milestones due in the period completed by their due time"
     return _share_result(kpi, on_time, len(due), basis)
@@ -344,9 +352,12 @@ def _reports(
     before it (or the contract's start); a period that ends with the next report already
     overdue counts that missing report as late too.
     """
-    times = (
-        state.progress_reports if kpi.report is ReportKind.PROGRESS_REPORT else state.self_checks
-    )
+    if kpi.report is ReportKind.PROGRESS_REPORT:
+        kept, last = state.progress_reports, state.last_progress_report_at
+    else:
+        kept, last = state.self_checks, state.last_self_check_at
+    # The latest report counts even when the history does not hold it (an older snapshot).
+    times = {*kept, last} if last is not None else set(kept)
     limit = timedelta(days=kpi.within_days)
     name = _REPORT_NAMES[kpi.report]
     on_time = late = 0

@@ -219,3 +219,28 @@ def test_a_standing_cannot_both_block_and_warn_on_the_same_act() -> None:
     (error,) = raised.value.errors
     assert error.line == 11
     assert "a standing that blocks shortlisting cannot also warn on it" in error.message
+
+
+def test_a_state_from_before_report_histories_counts_its_latest_report() -> None:
+    """An older snapshot: no report history, only the latest report's time. The next report
+    is judged against it, not against the contract's start.
+    """
+    old = attrs.evolve(_march(SubmitProgressReport(SID, "March", _on(20))), progress_reports=())
+    april = run(old, SubmitProgressReport(SID, "April", _on(18, 4)), policy=POLICY)
+
+    assert _kpis(april, _on(1, 5, 0))["reports"].basis.startswith("1 of 1 progress reports")
+
+
+def test_a_milestone_completed_before_completion_times_were_kept_is_left_out() -> None:
+    """Completed, but with no time on record (an older snapshot): neither on time nor late."""
+    plan = (Milestone("design", _on(10)), Milestone("build", _on(20)))
+    state = _march(
+        RecordKickOff(SID, "deliver", _on(3), milestones=plan),
+        CompleteMilestone(SID, "design", _on(9)),
+        CompleteMilestone(SID, "build", _on(19)),
+    )
+    old = attrs.evolve(state, milestone_completions={"build": _on(19)})
+
+    milestones = _kpis(old, _on(1, 4, 0))["milestones"]
+
+    assert milestones.basis == "1 of 1 milestones due in the period completed by their due time"
