@@ -75,8 +75,6 @@ def supplier_text(supplier: pb.Supplier) -> str:
         ("updated", when(supplier.update_time)),
         ("blacklisted", "yes" if supplier.blacklisted else "no"),
     ]
-    if supplier.segment:
-        fields.append(("segment", supplier.segment))
     if supplier.HasField("contract"):
         contract = supplier.contract
         fields.append(("contract", f"{contract.contract_id} from {when(contract.start_time)}"))

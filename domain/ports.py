@@ -34,7 +34,6 @@ from sqm.domain.model import (
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
-from sqm.domain.segments import Segment
 
 
 @attrs.frozen
@@ -401,11 +400,6 @@ class Policy(Protocol):
     @property
     def scorecard(self) -> ScorecardSpec | None:
         """The pack's scorecard (periods, KPIs, standings); None when it declares none."""
-        ...
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        """The pack's supplier segments, first match wins; none when it declares none."""
         ...
 
     def evaluate(self, context: DecisionContext) -> Evaluation:

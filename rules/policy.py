@@ -27,7 +27,6 @@ from sqm.domain.model import (
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
 from sqm.domain.scorecard_records import ScorecardSpec
-from sqm.domain.segments import Segment
 from sqm.rules import penalties, selection, sla
 from sqm.rules.compiler import compile_pack, engine_message, ruleset_name
 from sqm.rules.engine import EngineValue, rules_engine
@@ -175,11 +174,6 @@ class CompiledPolicy:
     def scorecard(self) -> ScorecardSpec | None:
         """The pack's scorecard, if it declares one."""
         return self._pack.scorecard
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        """The pack's supplier segments, in order."""
-        return self._pack.segments
 
     def rank_candidates(
         self, candidates: Iterable[selection.Candidate]

@@ -79,7 +79,6 @@ from sqm.domain.model import (
 )
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 from sqm.domain.scorecard_records import ScorecardSpec
-from sqm.domain.segments import Segment
 
 DEFAULT_THRESHOLD = 70.0
 BLACKLIST_CRITERION = "blacklisted"
@@ -344,11 +343,6 @@ class FakePolicy:
     def scorecard(self) -> ScorecardSpec | None:
         """None: the fake declares no scorecard (tests that need one give ``scorecard``)."""
         return self.scorecard_spec
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        """None: the fake declares no segments."""
-        return ()
 
 
 FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)

@@ -19,7 +19,6 @@ from sqm.server.api.servicer_base import (
 from sqm.server.app.needs import ranked_candidates
 from sqm.server.app.suppliers import EventFilter
 from sqm.server.security.auth import current_actor
-from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 
 SUPPLIERS_PAGE = (50, 1000)  # (default, maximum)
@@ -59,10 +58,7 @@ class SelectionMethods(ServicerBase):
         """Read one supplier."""
         view = read_view(request)
         state = await self._run(self._service.get, supplier_id(request.name, "name"))
-        supplier = mapping.supplier(state, view)
-        if view == pb.SUPPLIER_VIEW_FULL:
-            supplier.segment = await self._run(self._service.segment, state)
-        return api.GetSupplierResponse(supplier=supplier)
+        return api.GetSupplierResponse(supplier=mapping.supplier(state, view))
 
     @translated
     async def ListSuppliers(  # noqa: N802

@@ -30,7 +30,6 @@ from sqm.domain.needs import is_need_stream
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
 from sqm.domain.ranking import Candidate, EvaluationReport
-from sqm.domain.segments import segment_of
 from sqm.domain.serialization import (
     event_from_payload,
     event_to_payload,
@@ -264,10 +263,6 @@ class SupplierService:
         """Suppliers in id order after ``after_supplier_id``."""
         snapshots = self._supplier_snapshots(after_supplier_id, limit)
         return [self._current(s) for s in snapshots]
-
-    def segment(self, state: SupplierState) -> str:
-        """The supplier's segment under the active policy (``none`` when none takes it)."""
-        return segment_of(self._policy().segments, state)
 
     def list_suppliers_in_standing(
         self, standing: str, after_supplier_id: str, limit: int

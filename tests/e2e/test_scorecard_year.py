@@ -8,8 +8,7 @@ of each on target and some not; the clock is advanced to the first of each month
 the month. The recomputation below is the default pack's scorecard written out plainly (KPI
 weights 35/20/15/10/10/5/5, bands 90/75/60), over the records as sent; the penalties are the
 ledger's. December, scored poor, opens a review (SC-001) and keeps the supplier off a need's
-shortlist, the reason given. A second supplier scored fair is shortlisted with a warning. The
-full view and ``sqm supplier get`` show the segment.
+shortlist, the reason given. A second supplier scored fair is shortlisted with a warning.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from sqm.client import SqmClient, measurement
 from sqm.client.errors import SqmError
 from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
-from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, advance_time, contracted
 from tests.e2e.server_process import ServerProcess
 
@@ -313,18 +311,3 @@ def test_a_fair_supplier_is_awarded_a_need_with_the_warning_in_the_answer_and_th
         f"score 71.43 in {YEAR}-03, and that standing warns on an award"
     )
     assert awarded.events[0].payload["warning"] == awarded.warning
-
-
-def test_get_supplier_and_the_terminal_show_the_segment(
-    year: pb.Supplier, server: ServerProcess
-) -> None:
-    """125,000 CNY a month: preferred while it stands well; poor in December, tactical. The
-    full view carries the segment, ``sqm supplier get`` prints it.
-    """
-    shown = sqm("supplier", "get", "year-co", "--server", server.address)
-
-    assert year.segment == "tactical"
-    assert shown.returncode == 0, shown.stderr
-    assert any(line.split() == ["segment", "tactical"] for line in shown.stdout.splitlines()), (
-        shown.stdout
-    )

@@ -709,7 +709,6 @@ class Supplier(_message.Message):
     IMPROVEMENT_PLAN_FIELD_NUMBER: _builtins.int
     BLACKLISTED_FIELD_NUMBER: _builtins.int
     SCORECARDS_FIELD_NUMBER: _builtins.int
-    SEGMENT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -725,11 +724,6 @@ class Supplier(_message.Message):
     site_audit_result: Global___SiteAuditResult.ValueType
     blacklisted: _builtins.bool
     """Output only. Barred from qualification."""
-    segment: _builtins.str
-    """Output only. The supplier's segment (供应商分级) under the active policy:
-    the id of the first of its segments that takes the supplier, or `none`; set
-    by GetSupplier in SUPPLIER_VIEW_FULL only.
-    """
     @_builtins.property
     def register_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -783,11 +777,10 @@ class Supplier(_message.Message):
         improvement_plan: Global___ImprovementPlan | None = ...,
         blacklisted: _builtins.bool = ...,
         scorecards: _abc.Iterable[Global___Scorecard] | None = ...,
-        segment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "segment", b"segment", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
