@@ -46,6 +46,7 @@ from sqm.domain.commands import (
     SubmitSelfCheck,
     VerifyRemediation,
 )
+from sqm.domain.corrective_action import HANDLERS as CORRECTIVE_ACTION_HANDLERS
 from sqm.domain.errors import (
     FieldViolation,
     IllegalTransition,
@@ -456,6 +457,11 @@ def _submit_plan(
         raise IllegalTransition(
             state.lifecycle.value, "submit_improvement_plan (already completed)"
         )
+    if state.corrective_action is not None:
+        # The record's actions are the plan's measures: it is revised, not replaced.
+        raise IllegalTransition(
+            state.lifecycle.value, "submit_improvement_plan (a corrective action answers it)"
+        )
     return [ImprovementPlanSubmitted(command.occurred_at, command.measures, command.owner)]
 
 
@@ -474,6 +480,11 @@ def _complete_plan(
     if plan.completed_at is not None:
         raise IllegalTransition(
             state.lifecycle.value, "complete_improvement_plan (already completed)"
+        )
+    if state.corrective_action is not None:
+        # Closing the record completes the plan, once every action is verified.
+        raise IllegalTransition(
+            state.lifecycle.value, "complete_improvement_plan (close the corrective action)"
         )
     return [ImprovementPlanCompleted(command.occurred_at, command.note)]
 
@@ -623,4 +634,5 @@ _HANDLERS: dict[type, Handler] = {
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
     **SUPPLIER_SIDE_HANDLERS,
+    **CORRECTIVE_ACTION_HANDLERS,
 }
