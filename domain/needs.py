@@ -26,7 +26,12 @@ from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
 from sqm.domain.model import Money, SlaObjective, SupplierState
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
-from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
+from sqm.domain.scorecard_records import (
+    award_refusal,
+    award_warning,
+    shortlisting_refusal,
+    shortlisting_warning,
+)
 from sqm.domain.validation import check_aware, check_money, check_objectives
 
 NEED_STREAM_PREFIX = "~need/"
@@ -214,6 +219,8 @@ class SupplierShortlisted:
 
     occurred_at: datetime
     supplier_id: str
+    warning: str = ""
+    """Why shortlisting went ahead with a warning (the supplier's standing); "" for none."""
 
 
 @attrs.frozen
@@ -233,6 +240,8 @@ class NeedAwarded:
     weighted_rank: int
     topsis_rank: int
     reason: str = ""
+    warning: str = ""
+    """Why the award went ahead with a warning (the supplier's standing); "" for none."""
 
 
 NeedEvent = NeedOpened | SupplierShortlisted | ShortlistRanked | NeedAwarded
@@ -353,15 +362,23 @@ def decide_need(
         raise NeedNotFound(command.need_id)
     _require_open(need, command.occurred_at)
     if isinstance(command, ShortlistSupplier):
-        _require_eligible(need, suppliers.get(command.supplier_id), command)
-        return [SupplierShortlisted(command.occurred_at, command.supplier_id)]
+        supplier = suppliers.get(command.supplier_id)
+        _require_eligible(need, supplier, command)
+        warning = shortlisting_warning(supplier.scorecards) if supplier is not None else ""
+        return [SupplierShortlisted(command.occurred_at, command.supplier_id, _warned(warning))]
     if isinstance(command, RecordRanking):
         _require_covers_shortlist(need, command.ranking)
         return [ShortlistRanked(command.occurred_at, command.ranking)]
     if isinstance(command, AwardNeed):
-        _require_awardable(suppliers.get(command.supplier_id), command)
-        return [_award(need, command)]
+        supplier = suppliers.get(command.supplier_id)
+        _require_awardable(supplier, command)
+        warning = award_warning(supplier.scorecards) if supplier is not None else ""
+        return [attrs.evolve(_award(need, command), warning=_warned(warning))]
     raise TypeError(f"{type(command).__name__} is decided by the server, with a ranking")
+
+
+def _warned(warning: str) -> str:
+    return f"accepted with a warning: {warning}" if warning else ""
 
 
 def _require_open(need: NeedState, moment: datetime) -> None:
