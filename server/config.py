@@ -178,7 +178,7 @@ class Settings:
     # One POST's time limit; a worker's claim on a notification lasts twice this and a
     # second, so a worker that dies mid-delivery holds it up no longer than that.
     delivery_timeout_seconds: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
-    # Diagnosis: time every garbage collection into a metric, log each full one
+    # Diagnosis: time every garbage collection into a metric and log it
     # (server/observability/gc_pauses.py).
     gc_metrics: bool = False
 

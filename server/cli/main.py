@@ -135,8 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         "--gc-metrics",
         action="store_true",
         default=None,
-        help="time every garbage collection into the sqm_gc_pause_seconds metric and log each"
-        f" full one (env {ENVIRONMENT['gc_metrics']})",
+        help="time every garbage collection into the sqm_gc_pause_seconds metric and log it"
+        f" (env {ENVIRONMENT['gc_metrics']})",
     )
     _add_limits(serve)
     _add_checkpoints(serve)

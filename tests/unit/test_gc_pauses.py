@@ -45,7 +45,7 @@ def test_a_forced_full_collection_is_recorded_and_logged(
     assert (registry.get_sample_value("sqm_gc_pause_seconds_sum", {"generation": "2"}) or 0) > 0
     messages = [record.getMessage() for record in caplog.records if record.name == GC_LOGGER]
     assert len(messages) == 1
-    assert messages[0].startswith("full garbage collection: ")
+    assert messages[0].startswith("garbage collection of generation 2: ")
 
 
 def test_a_young_collection_counts_under_its_own_generation(registry: CollectorRegistry) -> None:
