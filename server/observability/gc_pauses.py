@@ -3,8 +3,10 @@
 With ``--gc-metrics`` (``SQM_GC_METRICS=true``) a hook in ``gc.callbacks`` times every
 collection into the ``sqm_gc_pause_seconds`` histogram, labelled by generation, so a run
 shows how many collections of each generation happened and how long they took. Each
-collection is also logged (logger ``sqm.gc``, a dozen lines a second under load), so slow
-calls in the access log can be matched with the pauses by time. Off by default: nothing
+collection is also logged (logger ``sqm.gc``, a dozen lines a second under load) with the
+CPU time the collecting thread spent in it, so slow calls in the access log can be matched
+with the pauses by time, and a pause that was mostly waiting for a core (a loaded machine)
+told from one that was the collector's work. Off by default: nothing
 that only diagnoses should run unasked on every collection.
 """
 
@@ -39,21 +41,24 @@ class GcPauses:
         )
         for generation in range(3):  # each series shows from the start, at 0
             self.pauses.labels(generation=str(generation))
-        self._began = 0.0
+        self._began = self._began_cpu = 0.0
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector's own call, with collection disabled: keep it short.
         if phase == "start":
-            self._began = time.perf_counter()
+            self._began, self._began_cpu = time.perf_counter(), time.thread_time()
             return
         pause = time.perf_counter() - self._began
+        cpu = time.thread_time() - self._began_cpu
         generation = info["generation"]
         self.pauses.labels(generation=str(generation)).observe(pause)
         log.info(
-            "garbage collection of generation %d: %.3f ms, %d collected, %d uncollectable",
+            "garbage collection of generation %d: %.3f ms (%.3f ms of CPU), %d collected,"
+            " %d uncollectable",
             generation,
             pause * 1000,
+            cpu * 1000,
             info["collected"],
             info["uncollectable"],
         )
