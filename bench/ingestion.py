@@ -140,6 +140,10 @@ class UnaryRun:
     half_rate: float
     half_inside_ms: tuple[float, ...]
     """The half-load calls' latencies as the server's access log gives them."""
+    half_gc_ms: dict[int, list[float]] = attrs.field(factory=dict)
+    """The server's garbage collection pauses during the half load, by generation (logged
+    only by a server run with ``SQM_GC_METRICS=true``).
+    """
 
 
 def unary(
@@ -172,7 +176,8 @@ def unary(
         )  # fmt: skip
         _check(half, "RecordMeasurement at half load")
         inside = tuple(server.call_latencies_ms("RecordMeasurement", mark))
-    return UnaryRun(full, half, half_rate, inside)
+        collections = server.gc_pauses_ms(mark)
+    return UnaryRun(full, half, half_rate, inside, collections)
 
 
 def unary_over_connections(

@@ -21,6 +21,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVING_LINE = re.compile(r"^(?:sqm|echo): serving on (?P<address>\S+)$")
+# What ``sqm serve --gc-metrics`` logs for each collection (server/observability/gc_pauses.py).
+GC_LINE = re.compile(r"^garbage collection of generation (?P<generation>\d): (?P<ms>[\d.]+) ms")
 START_TIMEOUT_SECONDS = 60.0
 T = TypeVar("T")
 
@@ -88,6 +90,20 @@ class Served:
             if record.get("logger") == "sqm.access" and method in str(record.get("method", "")):
                 found.append(float(record["latency_ms"]))
         return found
+
+    def gc_pauses_ms(self, after_line: int = 0) -> dict[int, list[float]]:
+        """The garbage collection pauses the server logged (``--gc-metrics``), by generation."""
+        found: dict[int, list[float]] = {}
+        for record in self._records(after_line, "sqm.gc"):
+            match = GC_LINE.match(str(record.get("message", "")))
+            if match:
+                found.setdefault(int(match["generation"]), []).append(float(match["ms"]))
+        return found
+
+    def _records(self, after_line: int, logger: str) -> list[dict[str, Any]]:
+        lines = self._log.read_text(encoding="utf-8").splitlines()[after_line:]
+        records = (json.loads(line) for line in lines if line.startswith("{"))
+        return [record for record in records if record.get("logger") == logger]
 
     def rss_mb(self) -> float:
         """Resident memory of the server now, in MB."""

@@ -229,7 +229,7 @@ def _unary(
                note=f"{run_.half_rate:.0f} calls/s offered"),
         Figure("3 unary p99, half load", "ms", half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=10,
-               note=_inside(run_.half_rate, run_.half_inside_ms)),
+               note=_inside(run_.half_rate, run_.half_inside_ms) + _collections(run_.half_gc_ms)),
     ]  # fmt: skip
 
 
@@ -325,6 +325,17 @@ def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResu
 def _inside(rate: float, latencies_ms: Sequence[float]) -> str:
     inside = load.percentile(latencies_ms, 0.99)
     return f"{rate:.0f} calls/s offered; p99 inside the server (access log) {inside:.1f} ms"
+
+
+def _collections(pauses_ms: dict[int, list[float]]) -> str:
+    # Only a server run with SQM_GC_METRICS=true logs its collections.
+    if not pauses_ms:
+        return ""
+    each = ", ".join(
+        f"generation {generation} {len(pauses)}x, max {max(pauses):.1f} ms"
+        for generation, pauses in sorted(pauses_ms.items())
+    )
+    return f"; garbage collections in the server: {each}"
 
 
 def _replay(plan: Plan, engine: float) -> list[Figure]:

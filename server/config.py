@@ -53,6 +53,7 @@ ENVIRONMENT = {
     "delivery_backoff_seconds": "SQM_DELIVERY_BACKOFF_SECONDS",
     "delivery_max_backoff_seconds": "SQM_DELIVERY_MAX_BACKOFF_SECONDS",
     "delivery_timeout_seconds": "SQM_DELIVERY_TIMEOUT_SECONDS",
+    "gc_metrics": "SQM_GC_METRICS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
@@ -177,6 +178,9 @@ class Settings:
     # One POST's time limit; a worker's claim on a notification lasts twice this and a
     # second, so a worker that dies mid-delivery holds it up no longer than that.
     delivery_timeout_seconds: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
+    # Diagnosis: time every garbage collection into a metric and log it
+    # (server/observability/gc_pauses.py).
+    gc_metrics: bool = False
 
 
 def settings_from(
@@ -192,7 +196,7 @@ def settings_from(
             values[field] = given
     if "database" in values:
         values["database"] = database_from(str(values["database"]))
-    for flag_field in ("migrate", "drill", "public_reflection"):
+    for flag_field in ("migrate", "drill", "public_reflection", "gc_metrics"):
         if flag_field in values:
             values[flag_field] = _flag(flag_field, values[flag_field])
     if "log_format" in values and values["log_format"] not in LOG_FORMATS:

@@ -50,7 +50,8 @@ from sqm.server.config import (
     Settings,
     settings_from,
 )
-from sqm.server.observability.calls import start_metrics_server
+from sqm.server.observability.calls import default_metrics, start_metrics_server
+from sqm.server.observability.gc_pauses import GcPauses
 from sqm.server.observability.gc_tuning import tune_after_start_up
 from sqm.server.observability.logs import configure_logging
 from sqm.server.observability.tracing import configure_tracing
@@ -129,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-port",
         help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
+    )
+    serve.add_argument(
+        "--gc-metrics",
+        action="store_true",
+        default=None,
+        help="time every garbage collection into the sqm_gc_pause_seconds metric and log it"
+        f" (env {ENVIRONMENT['gc_metrics']})",
     )
     _add_limits(serve)
     _add_checkpoints(serve)
@@ -371,6 +379,7 @@ async def serve(
     if app.notifications is not None:
         app.notifications.start()
     tune_after_start_up()
+    gc_pauses = GcPauses(default_metrics().registry) if settings.gc_metrics else None
     host = settings.address.rsplit(":", 1)[0]
     announce(f"{host}:{port}")
     log.info(
@@ -401,5 +410,7 @@ async def serve(
         await app.checkpoints.stop()  # the head as the last call left it
     if metrics_server is not None:
         metrics_server.close()
+    if gc_pauses is not None:
+        gc_pauses.close()
     app.close()
     log.info("stopped")
