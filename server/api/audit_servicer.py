@@ -23,7 +23,7 @@ from sqm.domain.errors import InvalidCommand
 from sqm.domain.ports import RecordedEvent, Store
 from sqm.server.api import audit_mapping, mapping, pagination, watch
 from sqm.server.api.errors import abort, translated
-from sqm.server.api.resource_mapping import penalty
+from sqm.server.api.resource_mapping import penalties
 from sqm.server.api.servicer_base import Context, OnWorker, actor, supplier_id
 from sqm.server.app.documents import DocumentRecords
 from sqm.server.app.integrity import RecordVerdict, verify_record
@@ -153,7 +153,7 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
         return api.ExportSupplierResponse(
             supplier=mapping.supplier(state),
             events=[mapping.supplier_event(e) for e in events],
-            penalties=[penalty(p) for p in state.penalties],
+            penalties=penalties(state, state.penalties),
             documents=[audit_mapping.document(d) for d in documents],
         )
 
