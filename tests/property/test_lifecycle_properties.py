@@ -276,6 +276,23 @@ def _dispute_decision_refusal(command: Any, before: SupplierState) -> Refusal:
     return None if before.penalty_disputes.get(command.penalty_id) == "open" else PenaltyNotDisputed
 
 
+def _in_force_refusal(
+    refusal: Callable[[Any, SupplierState], Refusal],
+) -> Callable[[Any, SupplierState], Refusal]:
+    """A review or plan step after the end date of the contract the supplier is still under
+    (no tick has ended it) is CONTRACT_ENDED; otherwise ``refusal`` answers.
+    """
+
+    def refused(command: Any, before: SupplierState) -> Refusal:
+        contract = before.contract
+        under = before.lifecycle in UNDER_CONTRACT and contract is not None
+        if under and command.occurred_at > contract.ends_at:
+            return ContractExpired
+        return refusal(command, before)
+
+    return refused
+
+
 def _lifecycle_refusal(command: Any, before: SupplierState) -> Refusal:
     trigger = lifecycle_trigger(command)
     assert trigger is not None
@@ -298,8 +315,8 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     SubmitQualificationEvidence: _refused_past_candidate_only_when_terminated,
     BlacklistSupplier: _refused_past_candidate_only_when_terminated,
     **dict.fromkeys(_RECORDS, _record_refusal),
-    SubmitImprovementPlan: _submit_refusal,
-    CompleteImprovementPlan: _complete_refusal,
+    SubmitImprovementPlan: _in_force_refusal(_submit_refusal),
+    CompleteImprovementPlan: _in_force_refusal(_complete_refusal),
     ClaimCompensation: _claim_refusal,
     AdvanceTime: lambda command, before: None,
     # Never refused: outside ``qualified`` it records nothing.
@@ -318,15 +335,10 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     AcknowledgeNotice: _acknowledge_refusal,
     DisputePenalty: _dispute_refusal,
     DecidePenaltyDispute: _dispute_decision_refusal,
+    SignContract: _lifecycle_refusal,
     **dict.fromkeys(
-        [
-            SignContract,
-            OpenReview,
-            ConcludeReview,
-            VerifyRemediation,
-            RecordMissedImprovementDeadline,
-        ],
-        _lifecycle_refusal,
+        [OpenReview, ConcludeReview, VerifyRemediation, RecordMissedImprovementDeadline],
+        _in_force_refusal(_lifecycle_refusal),
     ),
 }
 
