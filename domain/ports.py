@@ -11,7 +11,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -34,6 +34,9 @@ from sqm.domain.model import (
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
+
+if TYPE_CHECKING:  # sqm.domain.needs consults the policy through this module
+    from sqm.domain.needs import NeedState
 
 
 @attrs.frozen
@@ -257,7 +260,10 @@ class DecisionContext:
     ``supplier`` already includes the record being judged (the domain applies it first), so
     windows count the current breach. At the monitoring stage, ``record_kind`` names the
     record ("measurement", "survey", "inspection", "progress_report", "self_check") and a
-    measurement comes with its ``breach`` when it missed.
+    measurement comes with its ``breach`` when it missed. At the selection stage, ``need`` is
+    the need judged and ``selection_step`` what happens to it ("tick", "shortlist", "award");
+    ``supplier`` is then the candidate (an empty placeholder of the need's category on a
+    tick, which has none).
     """
 
     stage: Stage
@@ -266,6 +272,8 @@ class DecisionContext:
     record_kind: str = ""
     measurement: Measurement | None = None
     breach: Breach | None = None
+    need: NeedState | None = None
+    selection_step: str = ""
 
 
 @attrs.frozen

@@ -347,9 +347,10 @@ def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
 
 def test_an_unknown_stage_is_refused(tmp_path: Path) -> None:
     """Stages are checked against the domain's stages."""
-    error = only_error(broken(tmp_path, RULES.replace("stage: qualification", "stage: selection")))
+    unknown = RULES.replace("stage: qualification", "stage: shortlisting")
+    error = only_error(broken(tmp_path, unknown))
     assert error.line == 10
-    assert "unknown stage 'selection'; expected one of: qualification" in error.message
+    assert "unknown stage 'shortlisting'; expected one of: qualification" in error.message
 
 
 @pytest.mark.parametrize(
