@@ -108,8 +108,7 @@ def evaluate_at(
             [
                 FieldViolation(
                     "stage",
-                    "the selection stage judges a need (GetNeed shows its notices), not a"
-                    " supplier",
+                    "the selection stage judges a need (GetNeed shows its notices), not a supplier",
                 )
             ]
         )
