@@ -8,6 +8,8 @@
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
     sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
+    sqm corrective-action submit|complete|extend|verify|decide|close|show ...
+                                             (sqm.client.corrective_action_commands)
     sqm report supplier ID --html FILE [--json FILE]           (sqm.client.report_command)
 
 Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
@@ -38,6 +40,7 @@ from sqm.client.connection import (
     Connection,
     connection_from,
 )
+from sqm.client.corrective_action_commands import add_corrective_action_commands
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
 from sqm.client.report_command import add_report_commands
@@ -115,6 +118,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     upload.add_argument("--quiet", action="store_true", help="no progress bar")
     upload.set_defaults(handler=_command(_import))
     add_supplier_side_commands(commands, flags, _connected)
+    add_corrective_action_commands(commands, flags, _connected)
     add_report_commands(commands, flags, _connected)
 
 

@@ -6,7 +6,8 @@ has a deadline. Failures raise :class:`sqm.client.errors.SqmError` with the serv
 The process methods (contract, monitoring, review, improvement, liability) are in
 :mod:`sqm.client.process_calls`, the need methods (shortlist, ranking, award) in
 :mod:`sqm.client.need_calls`, the supplier's side (notices, credit disputes) in
-:mod:`sqm.client.supplier_calls`; message builders in :mod:`sqm.client.builders`.
+:mod:`sqm.client.supplier_calls`, corrective actions (8D) in
+:mod:`sqm.client.corrective_action_calls`; message builders in :mod:`sqm.client.builders`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 import grpc
 
 from sqm.client.builders import certificate, supplier_name, timestamp
+from sqm.client.corrective_action_calls import CorrectiveActionCalls
 from sqm.client.need_calls import NeedCalls
 from sqm.client.process_calls import ProcessCalls, new_request_id
 from sqm.client.supplier_calls import SupplierSideCalls
@@ -27,7 +29,7 @@ from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 __all__ = ["SqmClient", "certificate", "supplier_name"]
 
 
-class SqmClient(ProcessCalls, NeedCalls, SupplierSideCalls):
+class SqmClient(ProcessCalls, NeedCalls, SupplierSideCalls, CorrectiveActionCalls):
     """Client for ``sqm.v1.SupplierService``; use as a context manager to close the channel."""
 
     def __init__(

@@ -183,6 +183,47 @@ def _plan_submitted(payload: Payload) -> Description:
     return f"improvement plan submitted by {payload.get('owner', '')}: {measures}", "", None
 
 
+def _corrective_action(payload: Payload) -> Description:
+    content = payload["content"]
+    actions = ", ".join(
+        f"{a['action_id']} ({a.get('owner', '')}, due {a.get('due_at', '?')})"
+        for a in content.get("actions", [])
+    )
+    revision = int(payload.get("revision", 1))
+    what = (
+        "corrective action submitted" if revision == 1 else f"corrective action revision {revision}"
+    )
+    return f"{what}: {actions}", "", None
+
+
+def _action_step(text: str) -> Callable[[Payload], Description]:
+    def describe(payload: Payload) -> Description:
+        return _with_note(f"corrective action {payload['action_id']} {text}", payload), "", None
+
+    return describe
+
+
+def _action_verified(payload: Payload) -> Description:
+    what = f"corrective action {payload['action_id']} verified by {payload['verified_by']}"
+    return _with_note(what, payload), "", None
+
+
+def _extension_requested(payload: Payload) -> Description:
+    what = f"extension of {payload['action_id']} to {payload['due_at']} asked"
+    return _with_note(what, payload), "", None
+
+
+def _extension_decided(payload: Payload) -> Description:
+    decided = "approved" if payload["approved"] else "refused"
+    what = f"extension of {payload['action_id']} {decided}: due {payload['due_at']}"
+    return what, "", None
+
+
+def _actions_escalated(payload: Payload) -> Description:
+    actions = ", ".join(payload["action_ids"])
+    return f"overdue corrective action(s) {actions} escalated", payload["rule_id"], None
+
+
 def _told(kind: str) -> Callable[[Payload], Description]:
     def describe(payload: Payload) -> Description:
         return f"{kind} {payload['to']}: {payload['message']}", payload["rule_id"], None
@@ -237,6 +278,13 @@ _DESCRIPTIONS: Mapping[str, Callable[[Payload], Description]] = {
     "ImprovementPlanRequired": _plan_required,
     "ImprovementPlanSubmitted": _plan_submitted,
     "ImprovementPlanCompleted": _fixed("improvement plan completed"),
+    "CorrectiveActionSubmitted": _corrective_action,
+    "CorrectiveActionItemCompleted": _action_step("completed"),
+    "CorrectiveActionItemVerified": _action_verified,
+    "CorrectiveActionExtensionRequested": _extension_requested,
+    "CorrectiveActionExtensionDecided": _extension_decided,
+    "CorrectiveActionsEscalated": _actions_escalated,
+    "CorrectiveActionClosed": _fixed("corrective action closed"),
     "RemediationVerified": _fixed("remediation verified"),
     "ImprovementDeadlineMissed": _fixed("improvement plan deadline missed"),
     "TerminatedForCause": _terminated,

@@ -19,9 +19,10 @@ from datetime import datetime
 
 import attrs
 
-from sqm.domain import lifecycle, milestones
+from sqm.domain import corrective_action, lifecycle, milestones
 from sqm.domain.commands import ReviewOutcome
 from sqm.domain.events import (
+    CorrectiveActionsEscalated,
     DecisionRecorded,
     Escalated,
     Event,
@@ -320,9 +321,26 @@ def _tell(kind: type[Escalated] | type[NotificationIssued]) -> Effects:
         if not to:  # the loader refuses such a rule; kept for hand-built decisions
             return NoEffect(f"{d.action} names no role to tell")
         message = str(d.parameters.get("message", "")) or d.message
-        return [kind(c.now, d.rule_id, to, message)]
+        return [kind(c.now, d.rule_id, to, message), *_told_overdue_actions(d, s, c.now)]
 
     return told
+
+
+UNESCALATED_OVERDUE_FACT = "corrective_actions_overdue_unescalated"
+"""A rule that tells someone on this fact tells them about these actions, once each."""
+
+
+def _told_overdue_actions(d: Decision, s: SupplierState, now: datetime) -> list[Event]:
+    """The overdue corrective actions an escalate or notify rule on
+    :data:`UNESCALATED_OVERDUE_FACT` told about, marked so the fact counts them no more:
+    the next tick does not escalate the same overdue action again.
+    """
+    if not any(condition.fact == UNESCALATED_OVERDUE_FACT for condition in d.conditions):
+        return []
+    told = corrective_action.unescalated_overdue(s, now)
+    if not told:
+        return []
+    return [CorrectiveActionsEscalated(now, d.rule_id, tuple(a.action_id for a in told))]
 
 
 def _verify(d: Decision, s: SupplierState, c: DecisionContext, p: Policy) -> list[Event] | NoEffect:
@@ -438,6 +456,18 @@ def _last_progress_report(s: SupplierState, now: datetime) -> str | None:
     return since.isoformat() if since else None
 
 
+def _next_corrective_action(s: SupplierState, now: datetime) -> str | None:
+    # A new due date (an approved extension) asks for its own reminder.
+    ahead = corrective_action.next_due(s, now)
+    return f"{ahead.action_id}:{ahead.due_at.isoformat()}" if ahead else None
+
+
+def _overdue_corrective_actions(s: SupplierState, now: datetime) -> str | None:
+    # Each action falling overdue (at each due date) changes the set, and asks for a notice.
+    late = corrective_action.overdue_actions(s, now)
+    return ",".join(f"{a.action_id}:{a.due_at.isoformat()}" for a in late) if late else None
+
+
 def _contract_signed(s: SupplierState, now: datetime) -> str | None:
     contract = s.contract
     return f"{contract.contract_id}:{contract.signed_at.isoformat()}" if contract else None
@@ -457,6 +487,8 @@ _REMINDER_DEADLINES: Mapping[Reminder, Callable[[SupplierState, datetime], str |
     Reminder.PROGRESS_REPORT_DUE: _last_progress_report,
     Reminder.RESOURCE_PLAN_DUE: _kick_off,
     Reminder.CONTRACT_ARCHIVE_DUE: _contract_signed,
+    Reminder.CORRECTIVE_ACTION_DUE: _next_corrective_action,
+    Reminder.CORRECTIVE_ACTION_OVERDUE: _overdue_corrective_actions,
     Reminder.NEED_DUE: lambda s, now: None,  # a need's, on the need's stream (domain.needs)
 }
 """Per reminder, the deadline it is about (in its key), or None when there is none."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.corrective_records import CorrectiveActionContent
 from sqm.domain.documents import DocumentKind
 from sqm.domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
 
@@ -143,6 +144,71 @@ class SubmitImprovementPlan:
 @attrs.frozen
 class CompleteImprovementPlan:
     """The plan's measures are in place; effectiveness is verified after a clean window."""
+
+    supplier_id: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class SubmitCorrectiveAction:
+    """The supplier's corrective-action record (8D) for the pending improvement plan, or a
+    revision of it: the earlier revisions stay in the record.
+    """
+
+    supplier_id: str
+    content: CorrectiveActionContent
+    occurred_at: datetime
+
+
+@attrs.frozen
+class CompleteCorrectiveActionItem:
+    """The supplier reports one action of the record done; the operator verifies it."""
+
+    supplier_id: str
+    action_id: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class VerifyCorrectiveActionItem:
+    """The operator verifies a completed action: who verified it, and the evidence."""
+
+    supplier_id: str
+    action_id: str
+    verified_by: str
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class RequestCorrectiveActionExtension:
+    """The supplier asks to move an open action's due date, for a reason."""
+
+    supplier_id: str
+    action_id: str
+    due_at: datetime
+    reason: str
+    occurred_at: datetime
+
+
+@attrs.frozen
+class DecideCorrectiveActionExtension:
+    """The operator approves or refuses the extension an action waits for."""
+
+    supplier_id: str
+    action_id: str
+    approved: bool
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class CloseCorrectiveAction:
+    """Close the record (D8) once every action is verified; the plan is then completed and
+    its effectiveness is verified by the clean window, as any plan's.
+    """
 
     supplier_id: str
     occurred_at: datetime
@@ -418,6 +484,12 @@ Command = (
     | ConcludeReview
     | SubmitImprovementPlan
     | CompleteImprovementPlan
+    | SubmitCorrectiveAction
+    | CompleteCorrectiveActionItem
+    | VerifyCorrectiveActionItem
+    | RequestCorrectiveActionExtension
+    | DecideCorrectiveActionExtension
+    | CloseCorrectiveAction
     | VerifyRemediation
     | RecordMissedImprovementDeadline
     | ClaimCompensation
@@ -455,6 +527,12 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ConcludeReview,
         SubmitImprovementPlan,
         CompleteImprovementPlan,
+        SubmitCorrectiveAction,
+        CompleteCorrectiveActionItem,
+        VerifyCorrectiveActionItem,
+        RequestCorrectiveActionExtension,
+        DecideCorrectiveActionExtension,
+        CloseCorrectiveAction,
         VerifyRemediation,
         RecordMissedImprovementDeadline,
         ClaimCompensation,

@@ -19,10 +19,13 @@ from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -35,17 +38,21 @@ from sqm.domain.commands import (
     RecordTraining,
     ReevaluateQualification,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     ReviewOutcome,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
     VerifyRemediation,
 )
+from sqm.domain.corrective_action import HANDLERS as CORRECTIVE_ACTION_HANDLERS
 from sqm.domain.errors import (
     FieldViolation,
     IllegalTransition,
@@ -459,6 +466,11 @@ def _submit_plan(
         raise IllegalTransition(
             state.lifecycle.value, "submit_improvement_plan (already completed)"
         )
+    if state.corrective_action is not None:
+        # The record's actions are the plan's measures: it is revised, not replaced.
+        raise IllegalTransition(
+            state.lifecycle.value, "submit_improvement_plan (a corrective action answers it)"
+        )
     return [ImprovementPlanSubmitted(command.occurred_at, command.measures, command.owner)]
 
 
@@ -477,6 +489,11 @@ def _complete_plan(
     if plan.completed_at is not None:
         raise IllegalTransition(
             state.lifecycle.value, "complete_improvement_plan (already completed)"
+        )
+    if state.corrective_action is not None:
+        # Closing the record completes the plan, once every action is verified.
+        raise IllegalTransition(
+            state.lifecycle.value, "complete_improvement_plan (close the corrective action)"
         )
     return [ImprovementPlanCompleted(command.occurred_at, command.note)]
 
@@ -604,12 +621,20 @@ _IN_FORCE: dict[type, str] = {
     CompleteImprovementPlan: "complete_improvement_plan",
     VerifyRemediation: "verify_remediation",
     RecordMissedImprovementDeadline: "miss_improvement_deadline",
+    # The corrective action (8D) answers the improvement plan, which ends with the contract.
+    SubmitCorrectiveAction: "submit_corrective_action",
+    CompleteCorrectiveActionItem: "complete_corrective_action_item",
+    VerifyCorrectiveActionItem: "verify_corrective_action_item",
+    RequestCorrectiveActionExtension: "request_corrective_action_extension",
+    DecideCorrectiveActionExtension: "decide_corrective_action_extension",
+    CloseCorrectiveAction: "close_corrective_action",
 }
-"""Commands that act on the contract in force, beside the records (which check the term
-themselves): after the term's end they are refused (``CONTRACT_ENDED``) even before the
-scheduler's tick ends the contract, as they are after it (by the lifecycle). What follows a
-contract stays open after it: closing a ticket, claiming, settling or disputing credits,
-acknowledging notices, archiving documents, evidence, blacklisting."""
+"""Commands that act on the contract in force (reviews, the improvement plan and the
+corrective action answering it), beside the records (which check the term themselves):
+after the term's end they are refused (``CONTRACT_ENDED``) even before the scheduler's tick
+ends the contract, as they are after it (by the lifecycle). What follows a contract stays
+open after it: closing a ticket, claiming, settling or disputing credits, acknowledging
+notices, archiving documents, evidence, blacklisting."""
 
 _HANDLERS: dict[type, Handler] = {
     SubmitQualificationEvidence: _submit_evidence,
@@ -640,4 +665,5 @@ _HANDLERS: dict[type, Handler] = {
     SettleCompensation: _settle_compensation,
     RecordDocument: _document,
     **SUPPLIER_SIDE_HANDLERS,
+    **CORRECTIVE_ACTION_HANDLERS,
 }

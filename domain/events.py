@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from sqm.domain.commands import DisputeOutcome, ReviewOutcome
+from sqm.domain.corrective_records import CorrectiveActionContent
 from sqm.domain.documents import DocumentKind
 from sqm.domain.model import (
     Breach,
@@ -198,6 +199,78 @@ class ImprovementPlanSubmitted:
 @attrs.frozen
 class ImprovementPlanCompleted:
     """The plan's measures are in place; the clean window starts."""
+
+    occurred_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class CorrectiveActionSubmitted:
+    """The supplier submitted its corrective-action record (8D), or revised it:
+    ``revision`` counts from 1, and the earlier revisions stay in the record.
+    """
+
+    occurred_at: datetime
+    content: CorrectiveActionContent
+    revision: int = 1
+
+
+@attrs.frozen
+class CorrectiveActionItemCompleted:
+    """The supplier reported one action of its corrective-action record done."""
+
+    occurred_at: datetime
+    action_id: str
+    note: str = ""
+
+
+@attrs.frozen
+class CorrectiveActionItemVerified:
+    """The operator verified a completed action: who, and on what evidence."""
+
+    occurred_at: datetime
+    action_id: str
+    verified_by: str
+    note: str = ""
+
+
+@attrs.frozen
+class CorrectiveActionExtensionRequested:
+    """The supplier asked to move an action's due date to ``due_at``, for a reason."""
+
+    occurred_at: datetime
+    action_id: str
+    due_at: datetime
+    reason: str
+
+
+@attrs.frozen
+class CorrectiveActionExtensionDecided:
+    """The operator approved (the action is due at ``due_at`` now) or refused an extension."""
+
+    occurred_at: datetime
+    action_id: str
+    approved: bool
+    due_at: datetime
+    note: str = ""
+
+
+@attrs.frozen
+class CorrectiveActionsEscalated:
+    """Overdue actions were escalated by a rule (once per action: a later tick does not
+    escalate them again).
+    """
+
+    occurred_at: datetime
+    rule_id: str
+    action_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class CorrectiveActionClosed:
+    """The corrective-action record was closed (D8): every action verified; the plan is
+    completed and its clean window starts.
+    """
 
     occurred_at: datetime
     note: str = ""
@@ -451,6 +524,13 @@ Event = (
     | ImprovementPlanRequired
     | ImprovementPlanSubmitted
     | ImprovementPlanCompleted
+    | CorrectiveActionSubmitted
+    | CorrectiveActionItemCompleted
+    | CorrectiveActionItemVerified
+    | CorrectiveActionExtensionRequested
+    | CorrectiveActionExtensionDecided
+    | CorrectiveActionsEscalated
+    | CorrectiveActionClosed
     | RemediationVerified
     | ImprovementDeadlineMissed
     | TerminatedForCause
@@ -497,6 +577,13 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
         ImprovementPlanRequired,
         ImprovementPlanSubmitted,
         ImprovementPlanCompleted,
+        CorrectiveActionSubmitted,
+        CorrectiveActionItemCompleted,
+        CorrectiveActionItemVerified,
+        CorrectiveActionExtensionRequested,
+        CorrectiveActionExtensionDecided,
+        CorrectiveActionsEscalated,
+        CorrectiveActionClosed,
         RemediationVerified,
         ImprovementDeadlineMissed,
         TerminatedForCause,

@@ -13,12 +13,20 @@ from typing import Any, TypeVar
 import attrs
 
 from sqm.domain import lifecycle, windows
+from sqm.domain.corrective_records import ActionExtension, ActionProgress, CorrectiveAction
 from sqm.domain.documents import DocumentKind
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
     ContractEnded,
     ContractSigned,
+    CorrectiveActionClosed,
+    CorrectiveActionExtensionDecided,
+    CorrectiveActionExtensionRequested,
+    CorrectiveActionItemCompleted,
+    CorrectiveActionItemVerified,
+    CorrectiveActionsEscalated,
+    CorrectiveActionSubmitted,
     DecisionRecorded,
     DeliverableAccepted,
     DocumentArchived,
@@ -346,7 +354,8 @@ def _(event: ReviewConcluded, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ImprovementPlanRequired, state: SupplierState) -> SupplierState:
-    return _evolved(state, plan=event.plan)
+    # A new plan gets a new corrective action; the last one stays in the stream.
+    return _evolved(state, plan=event.plan, corrective_action=None)
 
 
 @_evolve.register
@@ -364,6 +373,119 @@ def _(event: ImprovementPlanCompleted, state: SupplierState) -> SupplierState:
     if state.plan is None:
         raise ValueError("a plan was completed but none was required")
     return _evolved(state, plan=attrs.evolve(state.plan, completed_at=event.occurred_at))
+
+
+@_evolve.register
+def _(event: CorrectiveActionSubmitted, state: SupplierState) -> SupplierState:
+    plan = state.plan
+    if plan is None:
+        raise ValueError("a corrective action was submitted but no plan was required")
+    content = event.content
+    record = state.corrective_action
+    kept = {a.action_id: a for a in record.actions} if record else {}
+    actions = tuple(
+        attrs.evolve(kept[i.action_id], description=i.description, owner=i.owner, due_at=i.due_at)
+        if i.action_id in kept
+        else ActionProgress(i.action_id, i.description, i.owner, i.due_at)
+        for i in content.actions
+    )
+    revisions = (*record.revisions, content) if record else (content,)
+    submitted_at = record.submitted_at if record else event.occurred_at
+    # The record is the plan's answer: its actions are the plan's measures.
+    plan = attrs.evolve(
+        plan,
+        measures=tuple(i.description for i in content.actions),
+        owner=content.team[0] if content.team else plan.owner,
+        submitted_at=plan.submitted_at or event.occurred_at,
+    )
+    return _evolved(
+        state, plan=plan, corrective_action=CorrectiveAction(submitted_at, revisions, actions)
+    )
+
+
+def _with_action(
+    state: SupplierState, action_id: str, change: Callable[[ActionProgress], ActionProgress]
+) -> SupplierState:
+    record = state.corrective_action
+    if record is None or record.action(action_id) is None:
+        raise ValueError(f"corrective action item {action_id!r} is not on record")
+    actions = tuple(change(a) if a.action_id == action_id else a for a in record.actions)
+    return _evolved(state, corrective_action=attrs.evolve(record, actions=actions))
+
+
+@_evolve.register
+def _(event: CorrectiveActionItemCompleted, state: SupplierState) -> SupplierState:
+    return _with_action(
+        state,
+        event.action_id,
+        lambda a: attrs.evolve(a, completed_at=event.occurred_at, completion_note=event.note),
+    )
+
+
+@_evolve.register
+def _(event: CorrectiveActionItemVerified, state: SupplierState) -> SupplierState:
+    return _with_action(
+        state,
+        event.action_id,
+        lambda a: attrs.evolve(
+            a,
+            verified_at=event.occurred_at,
+            verified_by=event.verified_by,
+            verification_note=event.note,
+        ),
+    )
+
+
+@_evolve.register
+def _(event: CorrectiveActionExtensionRequested, state: SupplierState) -> SupplierState:
+    asked = ActionExtension(event.occurred_at, event.due_at, event.reason)
+    return _with_action(
+        state, event.action_id, lambda a: attrs.evolve(a, extensions=(*a.extensions, asked))
+    )
+
+
+@_evolve.register
+def _(event: CorrectiveActionExtensionDecided, state: SupplierState) -> SupplierState:
+    def decided(action: ActionProgress) -> ActionProgress:
+        *earlier, last = action.extensions
+        last = attrs.evolve(
+            last, decided_at=event.occurred_at, approved=event.approved, note=event.note
+        )
+        return attrs.evolve(action, due_at=event.due_at, extensions=(*earlier, last))
+
+    state = _with_action(state, event.action_id, decided)
+    plan = state.plan
+    if event.approved and plan is not None and event.due_at > plan.due_at:
+        # The plan is due when its last action is: an approved extension moves both.
+        state = _evolved(state, plan=attrs.evolve(plan, due_at=event.due_at))
+    return state
+
+
+@_evolve.register
+def _(event: CorrectiveActionsEscalated, state: SupplierState) -> SupplierState:
+    record = state.corrective_action
+    if record is None:
+        raise ValueError("corrective actions were escalated but none is on record")
+    named = set(event.action_ids)
+    actions = tuple(
+        attrs.evolve(a, escalated_at=event.occurred_at) if a.action_id in named else a
+        for a in record.actions
+    )
+    return _evolved(state, corrective_action=attrs.evolve(record, actions=actions))
+
+
+@_evolve.register
+def _(event: CorrectiveActionClosed, state: SupplierState) -> SupplierState:
+    record, plan = state.corrective_action, state.plan
+    if record is None or plan is None:
+        raise ValueError("a corrective action was closed but none is on record")
+    return _evolved(
+        state,
+        corrective_action=attrs.evolve(
+            record, closed_at=event.occurred_at, closure_note=event.note
+        ),
+        plan=attrs.evolve(plan, completed_at=event.occurred_at),
+    )
 
 
 @_evolve.register

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import attrs
 
+from sqm.domain.corrective_records import CorrectiveAction
 from sqm.domain.scorecard_records import Scorecard
 
 
@@ -160,6 +161,8 @@ class Reminder(enum.StrEnum):
     TRAINING_DUE = "training_due"
     RESOURCE_PLAN_DUE = "resource_plan_due"
     CONTRACT_ARCHIVE_DUE = "contract_archive_due"
+    CORRECTIVE_ACTION_DUE = "corrective_action_due"
+    CORRECTIVE_ACTION_OVERDUE = "corrective_action_overdue"
     NEED_DUE = "need_due"
     """A need's required-by date approaches with no award (on the need's stream)."""
 
@@ -457,6 +460,8 @@ class SupplierState:
     """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None
     plan: ImprovementPlan | None = None
+    corrective_action: CorrectiveAction | None = None
+    """The corrective-action record (8D) answering the latest plan, if the supplier sent one."""
     last_training_at: datetime | None = None
     """When the supplier's staff were last trained (required training counts from it)."""
     last_review_at: datetime | None = None

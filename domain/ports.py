@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from sqm.domain.calendar import Calendar
+from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.documents import DocumentStore
 from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
 from sqm.domain.model import (
@@ -373,6 +374,12 @@ class Policy(Protocol):
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Days an improvement plan is due in, after a review caused by ``severity``."""
+        ...
+
+    def extension_limits(self) -> ExtensionLimits:
+        """How many extensions a corrective action's due date may have, and how far each
+        may move it (a pack that says nothing allows none).
+        """
         ...
 
     def ranking_criteria(self) -> tuple[Criterion, ...]:

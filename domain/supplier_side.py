@@ -38,6 +38,7 @@ NOTICE_TYPES = frozenset(
         "PenaltyAssessed",
         "ImprovementPlanRequired",
         "PenaltyDisputeDecided",
+        "CorrectiveActionExtensionDecided",
     }
 )
 """Event types that are notices to the supplier: it reads them and acknowledges them."""

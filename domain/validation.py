@@ -19,8 +19,11 @@ from sqm.domain.commands import (
     AcknowledgeNotice,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteMilestone,
+    DecideCorrectiveActionExtension,
     DecidePenaltyDispute,
     DisputeOutcome,
     DisputePenalty,
@@ -34,13 +37,16 @@ from sqm.domain.commands import (
     RecordSatisfactionSurvey,
     RecordTraining,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
+    VerifyCorrectiveActionItem,
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Money, SlaObjective, SupplierState
@@ -370,6 +376,55 @@ def _milestone_step(c: CompleteMilestone | AcceptDeliverable) -> Iterator[FieldV
     yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
 
 
+def _corrective_action(c: SubmitCorrectiveAction) -> Iterator[FieldViolation]:
+    content = c.content
+    yield from _check_items("content.team", content.team, required=True)
+    yield from _check_text("content.problem", content.problem, MAX_NOTE_LENGTH)
+    yield from _check_text("content.containment", content.containment, MAX_NOTE_LENGTH)
+    yield from _check_items("content.root_causes", content.root_causes, required=True)
+    yield from _check_optional_text("content.prevention", content.prevention, MAX_NOTE_LENGTH)
+    if not content.actions:
+        yield FieldViolation("content.actions", "needs at least one action")
+    if len(content.actions) > MAX_ITEMS:
+        yield FieldViolation("content.actions", f"at most {MAX_ITEMS} actions")
+    seen: set[str] = set()
+    for index, item in enumerate(content.actions):
+        where = f"content.actions[{index}]"
+        yield from _check_text(f"{where}.action_id", item.action_id, MAX_TEXT_LENGTH)
+        if item.action_id in seen:
+            yield FieldViolation(f"{where}.action_id", f"{item.action_id!r} is given twice")
+        seen.add(item.action_id)
+        yield from _check_text(f"{where}.description", item.description, MAX_NOTE_LENGTH)
+        yield from _check_text(f"{where}.owner", item.owner, MAX_TEXT_LENGTH)
+        yield from check_aware(f"{where}.due_at", item.due_at)
+        aware = item.due_at.tzinfo is not None and c.occurred_at.tzinfo is not None
+        if aware and item.due_at <= c.occurred_at:
+            yield FieldViolation(f"{where}.due_at", "must be later than the submission")
+
+
+def _action_step(
+    c: CompleteCorrectiveActionItem | DecideCorrectiveActionExtension,
+) -> Iterator[FieldViolation]:
+    yield from _check_text("action_id", c.action_id, MAX_TEXT_LENGTH)
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
+def _action_verification(c: VerifyCorrectiveActionItem) -> Iterator[FieldViolation]:
+    yield from _check_text("action_id", c.action_id, MAX_TEXT_LENGTH)
+    yield from _check_text("verified_by", c.verified_by, MAX_TEXT_LENGTH)
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
+def _extension_request(c: RequestCorrectiveActionExtension) -> Iterator[FieldViolation]:
+    yield from _check_text("action_id", c.action_id, MAX_TEXT_LENGTH)
+    yield from check_aware("due_at", c.due_at)
+    yield from _check_text("reason", c.reason, MAX_NOTE_LENGTH)
+
+
+def _closure(c: CloseCorrectiveAction) -> Iterator[FieldViolation]:
+    yield from _check_optional_text("note", c.note, MAX_NOTE_LENGTH)
+
+
 _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     RegisterSupplier: _register,
     SubmitQualificationEvidence: _evidence,
@@ -395,4 +450,10 @@ _CHECKS: dict[type, Callable[[Any], Iterator[FieldViolation]]] = {
     AcknowledgeNotice: _acknowledgement,
     DisputePenalty: _dispute,
     DecidePenaltyDispute: _dispute_decision,
+    SubmitCorrectiveAction: _corrective_action,
+    CompleteCorrectiveActionItem: _action_step,
+    VerifyCorrectiveActionItem: _action_verification,
+    RequestCorrectiveActionExtension: _extension_request,
+    DecideCorrectiveActionExtension: _action_step,
+    CloseCorrectiveAction: _closure,
 }

@@ -28,6 +28,8 @@ from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
     ACTION_PARAMETERS,
     ACTIONS_BY_STAGE,
+    MESSAGE_ACTIONS,
+    TOLD_ONCE_FACTS,
     CategoryIntervals,
     CertificateRequirements,
     CompensationTerms,
@@ -45,6 +47,7 @@ from sqm.rules.model import (
     ParameterKind,
     Rule,
     TicketTargets,
+    told_once,
 )
 from sqm.rules.template import TemplateError, format_value, placeholders
 from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
@@ -179,7 +182,10 @@ def _rule(
     for key in ("message", "not_fired_message"):
         if key in data:
             _check_template(doc, (*path, key), stage, specs, problems)
-    parameters = _parameters(doc, (*path, "then"), action, problems, stage=stage, specs=specs)
+    once = when is not None and told_once(when)
+    parameters = _parameters(
+        doc, (*path, "then"), action, problems, stage=stage, specs=specs, once=once
+    )
     if stage is None or action is None or when is None or parameters is None:
         return None
     return Rule(
@@ -206,17 +212,28 @@ def _parameters(
     *,
     stage: Stage | None,
     specs: Mapping[str, FactSpec],
+    once: bool = False,
 ) -> tuple[tuple[str, str], ...] | None:
-    """The action's parameters, checked: allowed at the stage, known, required, valid."""
+    """The action's parameters, checked: allowed at the stage, known, required, valid.
+
+    ``once``: the rule's conditions count what it tells about once (see ``TOLD_ONCE_FACTS``),
+    so escalate and notify may run on the deadline check too.
+    """
     if action is None:
         return None
     found = len(problems.errors)
-    if stage is not None and action not in ACTIONS_BY_STAGE[stage]:
+    told_once = once and stage is Stage.DEADLINES and action in MESSAGE_ACTIONS
+    if stage is not None and action not in ACTIONS_BY_STAGE[stage] and not told_once:
         allowed = listing(a.value for a in Action if a in ACTIONS_BY_STAGE[stage])
         message = (
             f"action {action.value!r} is not allowed at stage {stage.value!r};"
             f" expected one of: {allowed}"
         )
+        if stage is Stage.DEADLINES and action in MESSAGE_ACTIONS:
+            message += (
+                f" ({action.value} is, when the rule's 'all' has a condition on a fact that"
+                f" counts each case once: {listing(sorted(TOLD_ONCE_FACTS))})"
+            )
         problems.add(doc.error((*path, "action"), message))
     then = doc.get(path)
     takes = ACTION_PARAMETERS.get(action, {})

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.model import (
     Comparator,
     Metric,
@@ -387,8 +388,23 @@ def improvement(doc: SourceDoc, problems: Problems) -> ImprovementSchedule:
                 f" {lower.value} one ({days[higher.value]} > {days[lower.value]} days)"
             )
             problems.add(doc.error((*path, higher.value), message))
-    business = doc.get(("improvement",)).get("plan_due_in", "days") == "business_days"
-    return ImprovementSchedule(tuple((s, int(days[s.value])) for s in _SEVERITIES), business)
+    section = doc.get(("improvement",))
+    business = section.get("plan_due_in", "days") == "business_days"
+    schedule = tuple((s, int(days[s.value])) for s in _SEVERITIES)
+    limits = _extension_limits(doc, problems) if "corrective_actions" in section else None
+    return ImprovementSchedule(schedule, business, limits or ExtensionLimits())
+
+
+def _extension_limits(doc: SourceDoc, problems: Problems) -> ExtensionLimits:
+    """``improvement.corrective_actions``: how many extensions, and how long each."""
+    path: DocPath = ("improvement", "corrective_actions")
+    limits = doc.get(path)
+    count = int(limits["max_extensions"])
+    days = limits.get("max_extension_days")
+    if count == 0 and days is not None:
+        message = "max_extension_days limits extensions that max_extensions: 0 never allows"
+        problems.add(doc.error((*path, "max_extension_days"), message))
+    return ExtensionLimits(count, None if days is None else int(days))
 
 
 def pack_windows(

@@ -298,6 +298,68 @@ _SPECS = (
         _D,
     ),
     FactSpec(
+        "corrective_action_open",
+        _B,
+        "a corrective-action record (8D, 纠正措施) is submitted and not closed",
+        _D,
+    ),
+    FactSpec(
+        "corrective_actions_overdue",
+        _I,
+        "actions of the open corrective-action record not completed by their due date",
+        _D,
+    ),
+    FactSpec(
+        "corrective_actions_overdue_unescalated",
+        _I,
+        "overdue corrective actions no rule has escalated yet: an escalate or notify rule on"
+        " this fact marks the actions it told about, so each is escalated once",
+        _D,
+    ),
+    FactSpec(
+        "days_corrective_action_overdue",
+        _N,
+        "days past the due date of the most overdue corrective action (0 when none is)",
+        _D,
+    ),
+    FactSpec(
+        "overdue_corrective_action",
+        _S,
+        "the id of the most overdue corrective action ('none' when none is)",
+        _D,
+    ),
+    FactSpec(
+        "days_to_next_corrective_action",
+        _N,
+        "days until the next open corrective action not yet overdue is due"
+        f" ({FAR_AWAY_DAYS:g} when there is none)",
+        _D,
+    ),
+    FactSpec(
+        "next_corrective_action",
+        _S,
+        "the id of the next open corrective action due ('none' when there is none)",
+        _D,
+    ),
+    FactSpec(
+        "corrective_actions_unverified",
+        _I,
+        "corrective actions reported completed and not verified yet",
+        _D,
+    ),
+    FactSpec(
+        "corrective_action_extensions",
+        _I,
+        "extensions approved across the open record's actions",
+        _D,
+    ),
+    FactSpec(
+        "corrective_action_extensions_pending",
+        _I,
+        "extension requests of the open record awaiting the operator's decision",
+        _D,
+    ),
+    FactSpec(
         "required_certificates_expired",
         _I,
         "number of certificate kinds required for the category that are not valid now",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqm.domain import contract_term, history, milestones, tickets
+from sqm.domain import contract_term, corrective_action, history, milestones, tickets
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     METRICS,
@@ -82,6 +82,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
         "days_since_self_check": history.days_since_self_check(supplier, now),
         **_contract_term_facts(supplier, now),
         **_milestone_facts(supplier, now),
+        **corrective_action_facts(supplier, now),
         **_resource_plan_facts(supplier, now),
         **_contract_archive_facts(supplier, now),
         **_business_review_facts(pack, supplier, now),
@@ -120,6 +121,38 @@ def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactVa
         if ahead
         else FAR_AWAY_DAYS,
         "next_milestone": ahead.name if ahead else NONE_TEXT,
+    }
+
+
+def corrective_action_facts(supplier: SupplierState, now: datetime) -> dict[str, FactValue]:
+    """The open corrective-action record's actions: overdue, due next, awaiting verification,
+    extended (every count 0 and every deadline far away without an open record).
+    """
+    record = corrective_action.open_record(supplier)
+    actions = record.actions if record is not None else ()
+    late = corrective_action.overdue_actions(supplier, now)
+    ahead = corrective_action.next_due(supplier, now)
+    return {
+        "corrective_action_open": record is not None,
+        "corrective_actions_overdue": len(late),
+        "corrective_actions_overdue_unescalated": len(
+            corrective_action.unescalated_overdue(supplier, now)
+        ),
+        "days_corrective_action_overdue": history.days_between(late[0].due_at, now)
+        if late
+        else 0.0,
+        "overdue_corrective_action": late[0].action_id if late else NONE_TEXT,
+        "days_to_next_corrective_action": history.days_between(now, ahead.due_at)
+        if ahead
+        else FAR_AWAY_DAYS,
+        "next_corrective_action": ahead.action_id if ahead else NONE_TEXT,
+        "corrective_actions_unverified": sum(
+            1 for a in actions if a.completed_at is not None and a.verified_at is None
+        ),
+        "corrective_action_extensions": sum(a.extensions_granted for a in actions),
+        "corrective_action_extensions_pending": sum(
+            1 for a in actions if a.pending_extension is not None
+        ),
     }
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import attrs
 
+from sqm.domain.actions import UNESCALATED_OVERDUE_FACT
 from sqm.domain.calendar import UTC_CALENDAR, Calendar
+from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.invariants import Invariant
 from sqm.domain.model import (
     Action,
@@ -193,6 +195,21 @@ At selection (a need's), ``disqualify`` refuses the shortlisting or award, and a
 or escalation is recorded on the need's stream, once per rule and need on ticks."""
 
 
+MESSAGE_ACTIONS = frozenset({Action.ESCALATE, Action.NOTIFY})
+
+TOLD_ONCE_FACTS = frozenset({UNESCALATED_OVERDUE_FACT})
+"""Facts that count each case once: the escalate or notify rule that reads them marks what
+it told about, so the fact drops on the next tick. On such a fact (a direct condition of the
+rule's ``all``), escalate and notify may run at stage ``deadlines`` without repeating."""
+
+
+def told_once(when: ConditionGroup) -> bool:
+    """True when ``when`` is an ``all`` with a direct condition on a told-once fact."""
+    return when.kind is GroupKind.ALL and any(
+        isinstance(item, Condition) and item.fact in TOLD_ONCE_FACTS for item in when.items
+    )
+
+
 class ParameterKind(enum.StrEnum):
     """What a parameter under ``then:`` holds."""
 
@@ -345,6 +362,8 @@ class ImprovementSchedule:
     plan_due_days: tuple[tuple[Severity, int], ...]
     business_days: bool = False
     """Count the days as business days of the pack's calendar (``plan_due_in: business_days``)."""
+    extension_limits: ExtensionLimits = attrs.field(factory=ExtensionLimits)
+    """Extensions of corrective actions' due dates (``corrective_actions``): none without."""
 
     def due_days(self, severity: Severity | None) -> int:
         """The days for ``severity``; without one (a review not caused by a breach), the

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import attrs
 
 from sqm.domain.calendar import Calendar
+from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import (
     Action,
@@ -152,6 +153,11 @@ class CompiledPolicy:
         if schedule is None:
             raise PolicyError(f"policy pack {self._pack.name} defines no improvement deadlines")
         return schedule.due_days(severity)
+
+    def extension_limits(self) -> ExtensionLimits:
+        """The pack's limits on extending corrective actions (none allowed without them)."""
+        schedule = self._pack.improvement
+        return schedule.extension_limits if schedule is not None else ExtensionLimits()
 
     def ranking_criteria(self) -> tuple[selection.Criterion, ...]:
         """The pack's selection criteria with their weights and kinds."""

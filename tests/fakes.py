@@ -53,6 +53,7 @@ from sqm.domain.commands import (
     SignContract,
     SubmitQualificationEvidence,
 )
+from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.decide import decide, fold
 from sqm.domain.history import clean_days_since_plan_completed, days_between, days_until_plan_due
 from sqm.domain.model import (
@@ -95,6 +96,7 @@ RULE_FILE = "tests/fakes.py"
 REMIND_DAYS = 3.0
 CLEAN_DAYS = 30.0
 CLAIM_WINDOW_DAYS = 90
+EXTENSION_LIMITS = ExtensionLimits(max_extensions=2, max_extension_days=14)
 TICKET_TARGET_HOURS = {Severity.CRITICAL: 4.0, Severity.MAJOR: 24.0, Severity.MINOR: 72.0}
 RULES: Mapping[str, tuple[str, Action]] = {
     QUALIFY_RULE_ID: ("Qualification threshold", Action.QUALIFY),
@@ -320,6 +322,10 @@ class FakePolicy:
     def claim_window_days(self) -> int | None:
         """Ninety days, as the default pack."""
         return CLAIM_WINDOW_DAYS
+
+    def extension_limits(self) -> ExtensionLimits:
+        """Two extensions per corrective action, of at most 14 days each, as the default pack."""
+        return EXTENSION_LIMITS
 
     def plan_due_days(self, severity: Severity | None) -> int:
         """Seven days after a critical breach, 14 after a major, 30 after a minor, else 21."""

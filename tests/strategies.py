@@ -1344,3 +1344,23 @@ def scorecard_records(draw: st.DrawFn) -> dict[str, Any]:
             st.lists(st.tuples(st.integers(1, 6), st.integers(0, 300_000)), max_size=8)
         ),
     }
+
+
+# --- corrective actions ---------------------------------------------------------------------
+
+EXTENSION_STEP_KINDS = ("request", "approve", "refuse", "complete")
+
+
+def extension_steps(
+    action_ids: tuple[str, ...] = ("A1", "A2", "A3"), max_size: int = 30
+) -> st.SearchStrategy[list[tuple[str, str, float]]]:
+    """Steps on a corrective action's extensions: (kind, action id, days). A request asks to
+    move the action's due date by ``days`` (half a day to four weeks: within the pack's
+    limit and beyond it); approve, refuse and complete act on the action as it stands.
+    """
+    step = st.tuples(
+        st.sampled_from(EXTENSION_STEP_KINDS),
+        st.sampled_from(action_ids),
+        st.floats(min_value=0.5, max_value=28.0, allow_nan=False),
+    )
+    return st.lists(step, min_size=1, max_size=max_size)

@@ -92,6 +92,10 @@ def _as_written(pack: PolicyPack) -> dict[str, Any]:
         else {
             "plan_due_days": _plain(improvement.plan_due_days),
             "plan_due_in": "business_days" if improvement.business_days else "days",
+            "corrective_actions": {
+                "max_extensions": improvement.extension_limits.max_extensions,
+                "max_extension_days": improvement.extension_limits.max_extension_days,
+            },
         },
         "windows": _keyed(pack.windows, "id"),
         "invariants": _keyed(pack.invariants, "id"),

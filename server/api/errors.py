@@ -17,6 +17,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from sqm.domain.corrective_action import CorrectiveActionPrecondition
 from sqm.domain.documents import DocumentCorrupted, DocumentNotFound
 from sqm.domain.errors import (
     ClaimOutsideWindow,
@@ -144,6 +145,8 @@ _CODES: dict[type[DomainError], grpc.StatusCode] = {
     NoticeNotFound: grpc.StatusCode.NOT_FOUND,
     # NOTICE_ALREADY_ACKNOWLEDGED, PENALTY_ALREADY_DISPUTED and PENALTY_NOT_DISPUTED.
     SupplierSidePrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    # EXTENSION_LIMIT_MAX_EXTENSIONS, EXTENSION_LIMIT_MAX_EXTENSION_DAYS and the record's states.
+    CorrectiveActionPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

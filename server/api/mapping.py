@@ -18,9 +18,12 @@ from sqm.domain.commands import (
     AcceptDeliverable,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -31,19 +34,23 @@ from sqm.domain.commands import (
     RecordSatisfactionSurvey,
     RecordTraining,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
     VerifyRemediation,
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
 from sqm.domain.needs import NEED_ID, AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
+from sqm.domain.validation import MAX_ITEMS
 from sqm.server.api.proto_values import (
     IncompleteRequest,
     Violations,
@@ -321,6 +328,20 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     RankShortlist: _NEED_NAMED,
     AwardNeed: _NEED_NAMED,
     RecordDocument: {"occurred_at": "occur_time", "supplier_id": "parent"},
+    SubmitCorrectiveAction: {
+        **_NAMED,
+        "content": "corrective_action",
+        # A key matches a path's beginning: each action's due date is named in full.
+        **{
+            f"content.actions[{i}].due_at": f"corrective_action.actions[{i}].due_time"
+            for i in range(MAX_ITEMS + 1)
+        },
+    },
+    CompleteCorrectiveActionItem: _NAMED,
+    VerifyCorrectiveActionItem: _NAMED,
+    RequestCorrectiveActionExtension: {**_NAMED, "due_at": "due_time"},
+    DecideCorrectiveActionExtension: _NAMED,
+    CloseCorrectiveAction: _NAMED,
 }
 
 

@@ -30,6 +30,7 @@ from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_from_payload
 from sqm.server.api import scorecard_mapping
+from sqm.server.api.corrective_action_view import corrective_action_record
 from sqm.server.api.proto_values import enum_to_proto, money_to_proto, set_time
 from sqm.server.app.suppliers import CommandResult
 from sqm.v1 import resources_pb2 as pb
@@ -90,6 +91,8 @@ def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -
         message.review.CopyFrom(review(state.review))
     if state.plan is not None:
         message.improvement_plan.CopyFrom(improvement_plan(state.plan))
+    if state.corrective_action is not None and view == pb.SUPPLIER_VIEW_FULL:
+        message.corrective_action.CopyFrom(corrective_action_record(state.corrective_action))
     return message
 
 

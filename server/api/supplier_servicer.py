@@ -11,6 +11,7 @@ registers.
 from __future__ import annotations
 
 from sqm.server.api.servicer_base import ACTOR_METADATA_KEY, ServicerBase
+from sqm.server.api.servicer_corrective_action import CorrectiveActionMethods
 from sqm.server.api.servicer_improvement import ImprovementMethods
 from sqm.server.api.servicer_liability import LiabilityMethods
 from sqm.server.api.servicer_monitoring import MonitoringMethods
@@ -27,6 +28,7 @@ class SupplierServicer(
     NeedMethods,
     MonitoringMethods,
     ImprovementMethods,
+    CorrectiveActionMethods,
     LiabilityMethods,
     SupplierSideMethods,
     ServicerBase,

@@ -69,6 +69,14 @@ SUPPLIER_ACCESS: SupplierAccess = {
     f"{_S}AcknowledgeNotice": own("name"),
     f"{_S}DisputePenalty": own("name"),
     f"{_S}DecidePenaltyDispute": DENIED,  # the operator decides, never the supplier
+    # Its corrective action (8D): it submits and revises its own, reports actions done and
+    # asks for extensions; verifying, deciding extensions and closing are the operator's.
+    f"{_S}SubmitCorrectiveAction": own("name"),
+    f"{_S}CompleteCorrectiveActionItem": own("name"),
+    f"{_S}RequestCorrectiveActionExtension": own("name"),
+    f"{_S}VerifyCorrectiveActionItem": DENIED,
+    f"{_S}DecideCorrectiveActionExtension": DENIED,
+    f"{_S}CloseCorrectiveAction": DENIED,
     # The operator's side of the process.
     f"{_S}RegisterSupplier": DENIED,
     f"{_S}SubmitQualificationEvidence": DENIED,  # scores are the evaluators' to give

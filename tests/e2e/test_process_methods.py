@@ -343,7 +343,9 @@ MUTATING_METHODS = [
     "BlacklistSupplier", "SignContract", "RecordMeasurement", "RecordSatisfactionSurvey",
     "RecordInspection", "SubmitProgressReport", "SubmitSelfCheck", "OpenReview",
     "ConcludeReview", "SubmitImprovementPlan", "CompleteImprovementPlan", "VerifyRemediation",
-    "ClaimCompensation",
+    "ClaimCompensation", "SubmitCorrectiveAction", "CompleteCorrectiveActionItem",
+    "VerifyCorrectiveActionItem", "RequestCorrectiveActionExtension",
+    "DecideCorrectiveActionExtension", "CloseCorrectiveAction",
 ]  # fmt: skip
 
 

@@ -20,10 +20,13 @@ from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     DecidePenaltyDispute,
     DisputePenalty,
     OpenProblemTicket,
@@ -38,16 +41,28 @@ from sqm.domain.commands import (
     RecordTraining,
     ReevaluateQualification,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     ReviewOutcome,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
     VerifyRemediation,
+)
+from sqm.domain.corrective_action import (
+    ActionNotInState,
+    ActionsNotVerified,
+    CorrectiveActionClosedAlready,
+    CorrectiveActionMissing,
+    ExtensionLimitReached,
+    ExtensionNotRequested,
+    ExtensionTooLong,
 )
 from sqm.domain.decide import apply, decide, decide_and_fold, fold
 from sqm.domain.errors import (
@@ -74,7 +89,13 @@ from sqm.domain.supplier_side import (
     PenaltyAlreadyDisputed,
     PenaltyNotDisputed,
 )
-from tests.fakes import BLACKLIST_CRITERION, BLACKLIST_SCORE, CLAIM_WINDOW_DAYS, FakePolicy
+from tests.fakes import (
+    BLACKLIST_CRITERION,
+    BLACKLIST_SCORE,
+    CLAIM_WINDOW_DAYS,
+    EXTENSION_LIMITS,
+    FakePolicy,
+)
 from tests.strategies import EARLIEST, command_sequences, commands
 
 TABLE = {(trigger, source, dest) for trigger, source, dest in TRANSITIONS}
@@ -187,13 +208,65 @@ def _record_refusal(command: Any, before: SupplierState) -> Refusal:
 def _submit_refusal(command: Any, before: SupplierState) -> Refusal:
     plan = before.plan
     pending = plan is not None and plan.completed_at is None
-    return None if before.lifecycle is S.REMEDIATION and pending else IllegalTransition
+    # A corrective action answers the plan: it is revised, not replaced by a plain plan.
+    open_to_it = pending and before.corrective_action is None
+    return None if before.lifecycle is S.REMEDIATION and open_to_it else IllegalTransition
 
 
 def _complete_refusal(command: Any, before: SupplierState) -> Refusal:
     plan = before.plan
     pending = plan is not None and plan.submitted_at is not None and plan.completed_at is None
-    return None if before.lifecycle is S.REMEDIATION and pending else IllegalTransition
+    open_to_it = pending and before.corrective_action is None  # closing it completes the plan
+    return None if before.lifecycle is S.REMEDIATION and open_to_it else IllegalTransition
+
+
+def _corrective_refusal(command: Any, before: SupplierState) -> Refusal:
+    """The record answers a pending plan in remediation; its actions are named by id."""
+    plan = before.plan
+    if before.lifecycle is not S.REMEDIATION or plan is None or plan.completed_at is not None:
+        return IllegalTransition
+    record = before.corrective_action
+    if record is not None and record.closed_at is not None:
+        return CorrectiveActionClosedAlready
+    if isinstance(command, SubmitCorrectiveAction):
+        return None if _answers(command, plan.due_at, record) else InvalidCommand
+    if record is None:
+        return CorrectiveActionMissing
+    if isinstance(command, CloseCorrectiveAction):
+        verified = all(a.verified_at is not None for a in record.actions)
+        return None if verified else ActionsNotVerified
+    action = next((a for a in record.actions if a.action_id == command.action_id), None)
+    return InvalidCommand if action is None else _action_refusal(command, action)
+
+
+def _answers(command: Any, plan_due: datetime, record: Any) -> bool:
+    kept = {a.action_id: a for a in record.actions} if record is not None else {}
+    stated = {i.action_id for i in command.content.actions}
+    for item in command.content.actions:
+        limit = kept[item.action_id].due_at if item.action_id in kept else plan_due
+        if item.due_at > limit:
+            return False
+    return all(a.completed_at is None or a.action_id in stated for a in kept.values())
+
+
+def _action_refusal(command: Any, action: Any) -> Refusal:
+    done, waiting = action.completed_at is not None, action.pending_extension is not None
+    if isinstance(command, CompleteCorrectiveActionItem):
+        return ActionNotInState if done else None
+    if isinstance(command, VerifyCorrectiveActionItem):
+        return None if done and action.verified_at is None else ActionNotInState
+    if isinstance(command, DecideCorrectiveActionExtension):
+        return None if waiting else ExtensionNotRequested
+    return ActionNotInState if done or waiting else _extension_refusal(command, action)
+
+
+def _extension_refusal(command: Any, action: Any) -> Refusal:
+    if command.due_at <= action.due_at:
+        return InvalidCommand
+    if action.extensions_granted >= EXTENSION_LIMITS.max_extensions:
+        return ExtensionLimitReached
+    too_far = command.due_at - action.due_at > timedelta(days=EXTENSION_LIMITS.max_extension_days)
+    return ExtensionTooLong if too_far else None
 
 
 def _claim_refusal(command: Any, before: SupplierState) -> Refusal:
@@ -336,6 +409,17 @@ _ORACLE: dict[type, Callable[[Any, SupplierState], Refusal]] = {
     DisputePenalty: _dispute_refusal,
     DecidePenaltyDispute: _dispute_decision_refusal,
     SignContract: _lifecycle_refusal,
+    **dict.fromkeys(
+        [
+            SubmitCorrectiveAction,
+            CompleteCorrectiveActionItem,
+            VerifyCorrectiveActionItem,
+            RequestCorrectiveActionExtension,
+            DecideCorrectiveActionExtension,
+            CloseCorrectiveAction,
+        ],
+        _in_force_refusal(_corrective_refusal),
+    ),
     **dict.fromkeys(
         [OpenReview, ConcludeReview, VerifyRemediation, RecordMissedImprovementDeadline],
         _in_force_refusal(_lifecycle_refusal),

@@ -78,6 +78,38 @@ def test_escalate_at_the_deadline_check_is_refused(tmp_path: Path) -> None:
     )
     error = only_error(errors_of(tmp_path, monitoring=monitoring))
     assert "action 'escalate' is not allowed at stage 'deadlines'" in error.message
+    assert "corrective_actions_overdue_unescalated" in error.message
+
+
+def test_escalate_at_the_deadline_check_is_allowed_on_a_fact_counted_once(tmp_path: Path) -> None:
+    """An escalation on the not-yet-escalated overdue actions marks them: it does not repeat."""
+    monitoring = replaced(
+        replaced(
+            MONITORING,
+            '{fact: days_until_plan_due, op: "<=", value: 3}',
+            '{fact: corrective_actions_overdue_unescalated, op: ">=", value: 1}',
+        ),
+        "{action: remind, reminder: improvement_plan_due}",
+        "{action: escalate, to: quality_director}",
+    ).replace("{days_until_plan_due:.1f}", "{corrective_actions_overdue_unescalated}")
+    (rule,) = [r for r in load(tmp_path, monitoring=monitoring).rules if r.id == "DL-1"]
+    assert rule.action is Action.ESCALATE
+
+
+def test_escalate_at_the_deadline_check_needs_the_fact_directly_under_all(tmp_path: Path) -> None:
+    """Under an ``any``, the fact does not make every firing one an escalation of new cases."""
+    monitoring = replaced(
+        replaced(
+            MONITORING,
+            '      all:\n        - {fact: days_until_plan_due, op: "<=", value: 3}',
+            '      any:\n        - {fact: corrective_actions_overdue_unescalated, op: ">=",'
+            ' value: 1}\n        - {fact: days_until_plan_due, op: "<=", value: 3}',
+        ),
+        "{action: remind, reminder: improvement_plan_due}",
+        "{action: escalate, to: quality_director}",
+    )
+    error = only_error(errors_of(tmp_path, monitoring=monitoring))
+    assert "action 'escalate' is not allowed at stage 'deadlines'" in error.message
 
 
 @pytest.mark.parametrize(

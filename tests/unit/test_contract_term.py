@@ -12,6 +12,7 @@ import pytest
 from sqm.domain.commands import (
     AdvanceTime,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
     CompleteImprovementPlan,
     ConcludeReview,
@@ -150,8 +151,18 @@ AFTER_END = ENDS_AT + DAY
         (S.REMEDIATION, CompleteImprovementPlan(SID, AFTER_END)),
         (S.REMEDIATION, VerifyRemediation(SID, AFTER_END)),
         (S.REMEDIATION, RecordMissedImprovementDeadline(SID, AFTER_END)),
+        (S.REMEDIATION, CloseCorrectiveAction(SID, AFTER_END)),
     ],
-    ids=["open-review", "clear", "fail", "submit-plan", "complete-plan", "verify", "miss"],
+    ids=[
+        "open-review",
+        "clear",
+        "fail",
+        "submit-plan",
+        "complete-plan",
+        "verify",
+        "miss",
+        "close-corrective-action",
+    ],
 )
 def test_commands_on_the_contract_in_force_are_refused_after_its_end_before_the_tick(
     lifecycle: S, command: Command

@@ -9,8 +9,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from sqm.rules import default_pack_dir, load_pack
+from sqm.rules import PackInvalid, default_pack_dir, load_pack
 from sqm.rules.tooling.diff import diff_packs
+from tests.commands import default_pack_variant
 from tests.policy_fixtures import write_pack
 
 Edit = Callable[[str], str]
@@ -192,3 +193,33 @@ def test_an_added_rule_shows_its_actions_parameters(tmp_path: Path) -> None:
         "MON-099 added: Tell the NOC (monitoring; notify to 'noc_lead' when"
         " breach_severity_rank >= 3)"
     ) in lines
+
+
+def test_the_extension_limits_are_named_as_the_pack_file_writes_them(tmp_path: Path) -> None:
+    """improvement.corrective_actions.max_extensions: from 2 to 3; the days limit dropped."""
+    folder = default_pack_variant(
+        tmp_path / "mine",
+        "deadlines.yaml",
+        "corrective_actions: {max_extensions: 2, max_extension_days: 14}",
+        "corrective_actions: {max_extensions: 3}",
+    )
+    lines = diff_packs(load_pack(default_pack_dir()), load_pack(folder))
+    assert lines == [
+        "improvement.corrective_actions.max_extensions changed from 2 to 3",
+        "improvement.corrective_actions.max_extension_days changed from 14 to nothing",
+    ]
+
+
+def test_days_limiting_extensions_that_are_never_allowed_are_refused(tmp_path: Path) -> None:
+    """max_extension_days with max_extensions: 0 is a contradiction, refused at its line."""
+    folder = default_pack_variant(
+        tmp_path / "mine",
+        "deadlines.yaml",
+        "corrective_actions: {max_extensions: 2, max_extension_days: 14}",
+        "corrective_actions: {max_extensions: 0, max_extension_days: 14}",
+    )
+    with pytest.raises(PackInvalid) as raised:
+        load_pack(folder)
+    (error,) = raised.value.errors
+    assert error.file.endswith("deadlines.yaml")
+    assert "max_extensions: 0 never allows" in error.message

@@ -20,6 +20,13 @@ from sqm.domain.events import (
     CompensationSettled,
     ContractEnded,
     ContractSigned,
+    CorrectiveActionClosed,
+    CorrectiveActionExtensionDecided,
+    CorrectiveActionExtensionRequested,
+    CorrectiveActionItemCompleted,
+    CorrectiveActionItemVerified,
+    CorrectiveActionsEscalated,
+    CorrectiveActionSubmitted,
     DecisionRecorded,
     DeliverableAccepted,
     DocumentArchived,
@@ -95,6 +102,7 @@ from sqm.domain.serialization import (
     state_to_dict,
 )
 from sqm.domain.supplier_side import credit_note
+from tests.corrective import corrective_content
 from tests.strategies import offset_moments
 
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -206,6 +214,13 @@ EXAMPLE_EVENTS: list[Event] = [
     PenaltyDisputed(T0, "acme/penalty-1", "the outage was the operator's planned maintenance"),
     PenaltyDisputeDecided(T0, "acme/penalty-1", DisputeOutcome.ACCEPTED, "maintenance window"),
     PenaltyReversed(T0, "acme/penalty-1", credit_note(PENALTY, T0)),
+    CorrectiveActionSubmitted(T0, corrective_content(T0 + timedelta(days=7)), 2),
+    CorrectiveActionItemCompleted(T0, "A1", "all cables re-labelled"),
+    CorrectiveActionItemVerified(T0, "A1", "质量部张工", "site photos checked"),
+    CorrectiveActionExtensionRequested(T0, "A1", T0 + timedelta(days=14), "parts late"),
+    CorrectiveActionExtensionDecided(T0, "A1", True, T0 + timedelta(days=14), "agreed"),
+    CorrectiveActionsEscalated(T0, "CA-002", ("A1", "A2")),
+    CorrectiveActionClosed(T0, "every action verified"),
     ScorecardClosed(
         T0,
         Scorecard(

@@ -28,6 +28,7 @@ from sqm.domain.model import (
 from sqm.domain.serialization import event_to_payload
 from sqm.simulation.report import ResultInvalid, render_supplier
 from sqm.v1 import resources_pb2 as pb
+from tests.corrective import corrective_content
 from tests.unit.test_simulation_report import HOSTILE, VERSION, structure, svg_charts, table
 
 STANDINGS = [
@@ -323,3 +324,33 @@ def test_an_event_whose_payload_lacks_a_field_is_still_on_the_timeline() -> None
     (only,) = data["timeline"]
     assert only["what"] == "(details not in this event's record)"
     render_supplier(data)
+
+
+def test_the_corrective_action_is_on_the_timeline_step_by_step() -> None:
+    """Submission with its actions, completion, extension, verification, escalation, closure."""
+    due = AT + timedelta(days=10)
+    steps = [
+        events.CorrectiveActionSubmitted(AT, corrective_content(due)),
+        events.CorrectiveActionItemCompleted(AT, "A1", "installed"),
+        events.CorrectiveActionExtensionRequested(AT, "A1", due, "parts late"),
+        events.CorrectiveActionExtensionDecided(AT, "A1", False, due),
+        events.CorrectiveActionItemVerified(AT, "A1", "质量部张工", "photos"),
+        events.CorrectiveActionsEscalated(AT, "CA-002", ("A2",)),
+        events.CorrectiveActionClosed(AT),
+    ]
+    recorded = [
+        event(number, type(each).__name__, event_to_payload(each))
+        for number, each in enumerate(steps, 1)
+    ]
+    timeline = supplier_report_data(pb.Supplier(supplier_id="acme"), recorded)["timeline"]
+    assert [entry["what"] for entry in timeline] == [
+        "corrective action submitted: A1 (李工, due 2027-03-15T09:00:00.000000Z)",
+        "corrective action A1 completed: installed",
+        "extension of A1 to 2027-03-15T09:00:00.000000Z asked: parts late",
+        "extension of A1 refused: due 2027-03-15T09:00:00.000000Z",
+        "corrective action A1 verified by 质量部张工: photos",
+        "overdue corrective action(s) A2 escalated",
+        "corrective action closed",
+    ]
+    assert timeline[5]["rule_id"] == "CA-002"
+    render_supplier(supplier_data() | {"timeline": timeline})

@@ -18,10 +18,13 @@ from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     DecidePenaltyDispute,
     DisputeOutcome,
     DisputePenalty,
@@ -37,15 +40,18 @@ from sqm.domain.commands import (
     RecordTraining,
     ReevaluateQualification,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     ReviewOutcome,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
     VerifyRemediation,
 )
 from sqm.domain.errors import InvalidCommand
@@ -67,6 +73,7 @@ from sqm.domain.validation import (
     SUPPLIER_ID,
     validate,
 )
+from tests.corrective import corrective_content
 from tests.strategies import commands, supplier_ids
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -259,6 +266,12 @@ NAIVE_COMMANDS: list[Command] = [
     AcknowledgeNotice(SID, 7, "ReminderIssued", NAIVE),
     DisputePenalty(SID, "acme/penalty-1", "planned maintenance", NAIVE),
     DecidePenaltyDispute(SID, "acme/penalty-1", DisputeOutcome.ACCEPTED, NAIVE),
+    SubmitCorrectiveAction(SID, corrective_content(T0 + DAY), NAIVE),
+    CompleteCorrectiveActionItem(SID, "A1", NAIVE),
+    VerifyCorrectiveActionItem(SID, "A1", "quality engineer", NAIVE),
+    RequestCorrectiveActionExtension(SID, "A1", T0 + DAY, "parts late", NAIVE),
+    DecideCorrectiveActionExtension(SID, "A1", True, NAIVE),
+    CloseCorrectiveAction(SID, NAIVE),
 ]
 
 

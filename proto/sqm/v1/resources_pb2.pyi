@@ -440,6 +440,240 @@ class ImprovementPlan(_message.Message):
 Global___ImprovementPlan: _TypeAlias = ImprovementPlan  # noqa: Y015
 
 @_typing.final
+class CorrectiveActionItem(_message.Message):
+    """One action of a corrective-action record (8D, D5/D6), as submitted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    action_id: _builtins.str
+    """The action's id within the record, for instance "A1"."""
+    description: _builtins.str
+    owner: _builtins.str
+    """Who is responsible (责任人)."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """When it is due (完成时间)."""
+
+    def __init__(
+        self,
+        *,
+        action_id: _builtins.str = ...,
+        description: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "description", b"description", "due_time", b"due_time", "owner", b"owner"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectiveActionItem: _TypeAlias = CorrectiveActionItem  # noqa: Y015
+
+@_typing.final
+class CorrectiveActionContent(_message.Message):
+    """What a submission (or revision) of a corrective-action record states, D1 to D7."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    CONTAINMENT_FIELD_NUMBER: _builtins.int
+    ROOT_CAUSES_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    PREVENTION_FIELD_NUMBER: _builtins.int
+    problem: _builtins.str
+    """D2: the problem (问题描述)."""
+    containment: _builtins.str
+    """D3: the containment (临时措施)."""
+    prevention: _builtins.str
+    """D7: prevention (预防措施)."""
+    @_builtins.property
+    def team(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """D1: the team (小组), its leader first."""
+
+    @_builtins.property
+    def root_causes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """D4: the root causes (根本原因)."""
+
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrectiveActionItem]:
+        """D5/D6: the actions."""
+
+    def __init__(
+        self,
+        *,
+        team: _abc.Iterable[_builtins.str] | None = ...,
+        problem: _builtins.str = ...,
+        containment: _builtins.str = ...,
+        root_causes: _abc.Iterable[_builtins.str] | None = ...,
+        actions: _abc.Iterable[Global___CorrectiveActionItem] | None = ...,
+        prevention: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "containment", b"containment", "prevention", b"prevention", "problem", b"problem", "root_causes", b"root_causes", "team", b"team"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectiveActionContent: _TypeAlias = CorrectiveActionContent  # noqa: Y015
+
+@_typing.final
+class CorrectiveActionExtension(_message.Message):
+    """A request to move an action's due date, and its decision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_TIME_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECIDE_TIME_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    decision: _builtins.str
+    """"pending", "approved" or "refused"."""
+    note: _builtins.str
+    @_builtins.property
+    def request_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """The due date asked for."""
+
+    @_builtins.property
+    def decide_time(self) -> _timestamp_pb2.Timestamp:
+        """Unset while the request waits for a decision."""
+
+    def __init__(
+        self,
+        *,
+        request_time: _timestamp_pb2.Timestamp | None = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        decide_time: _timestamp_pb2.Timestamp | None = ...,
+        decision: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decide_time", b"decide_time", "due_time", b"due_time", "request_time", b"request_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decide_time", b"decide_time", "decision", b"decision", "due_time", b"due_time", "note", b"note", "reason", b"reason", "request_time", b"request_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectiveActionExtension: _TypeAlias = CorrectiveActionExtension  # noqa: Y015
+
+@_typing.final
+class CorrectiveActionProgress(_message.Message):
+    """One action of the record as it stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    COMPLETION_NOTE_FIELD_NUMBER: _builtins.int
+    VERIFY_TIME_FIELD_NUMBER: _builtins.int
+    VERIFIED_BY_FIELD_NUMBER: _builtins.int
+    VERIFICATION_NOTE_FIELD_NUMBER: _builtins.int
+    EXTENSIONS_FIELD_NUMBER: _builtins.int
+    ESCALATE_TIME_FIELD_NUMBER: _builtins.int
+    action_id: _builtins.str
+    description: _builtins.str
+    owner: _builtins.str
+    status: _builtins.str
+    """"open", "completed" (awaiting verification) or "verified"."""
+    completion_note: _builtins.str
+    verified_by: _builtins.str
+    verification_note: _builtins.str
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """The due date now, after approved extensions."""
+
+    @_builtins.property
+    def complete_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def verify_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def extensions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrectiveActionExtension]: ...
+    @_builtins.property
+    def escalate_time(self) -> _timestamp_pb2.Timestamp:
+        """Set once a rule escalated the action as overdue."""
+
+    def __init__(
+        self,
+        *,
+        action_id: _builtins.str = ...,
+        description: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        complete_time: _timestamp_pb2.Timestamp | None = ...,
+        completion_note: _builtins.str = ...,
+        verify_time: _timestamp_pb2.Timestamp | None = ...,
+        verified_by: _builtins.str = ...,
+        verification_note: _builtins.str = ...,
+        extensions: _abc.Iterable[Global___CorrectiveActionExtension] | None = ...,
+        escalate_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "escalate_time", b"escalate_time", "verify_time", b"verify_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "complete_time", b"complete_time", "completion_note", b"completion_note", "description", b"description", "due_time", b"due_time", "escalate_time", b"escalate_time", "extensions", b"extensions", "owner", b"owner", "status", b"status", "verification_note", b"verification_note", "verified_by", b"verified_by", "verify_time", b"verify_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectiveActionProgress: _TypeAlias = CorrectiveActionProgress  # noqa: Y015
+
+@_typing.final
+class CorrectiveActionRecord(_message.Message):
+    """A corrective-action record (8D, 纠正措施) answering an improvement plan."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBMIT_TIME_FIELD_NUMBER: _builtins.int
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    CLOSE_TIME_FIELD_NUMBER: _builtins.int
+    CLOSURE_NOTE_FIELD_NUMBER: _builtins.int
+    closure_note: _builtins.str
+    @_builtins.property
+    def submit_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def revisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrectiveActionContent]:
+        """Every submission, oldest first; the last is in force."""
+
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrectiveActionProgress]:
+        """The actions of the revision in force, with their progress."""
+
+    @_builtins.property
+    def close_time(self) -> _timestamp_pb2.Timestamp:
+        """D8: set once closed."""
+
+    def __init__(
+        self,
+        *,
+        submit_time: _timestamp_pb2.Timestamp | None = ...,
+        revisions: _abc.Iterable[Global___CorrectiveActionContent] | None = ...,
+        actions: _abc.Iterable[Global___CorrectiveActionProgress] | None = ...,
+        close_time: _timestamp_pb2.Timestamp | None = ...,
+        closure_note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["close_time", b"close_time", "submit_time", b"submit_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "close_time", b"close_time", "closure_note", b"closure_note", "revisions", b"revisions", "submit_time", b"submit_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectiveActionRecord: _TypeAlias = CorrectiveActionRecord  # noqa: Y015
+
+@_typing.final
 class Penalty(_message.Message):
     """An entry of the penalties ledger: a service credit or compensation."""
 
@@ -716,6 +950,7 @@ class Supplier(_message.Message):
     IMPROVEMENT_PLAN_FIELD_NUMBER: _builtins.int
     BLACKLISTED_FIELD_NUMBER: _builtins.int
     SCORECARDS_FIELD_NUMBER: _builtins.int
+    CORRECTIVE_ACTION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -763,6 +998,12 @@ class Supplier(_message.Message):
         24), latest first; only in SUPPLIER_VIEW_FULL.
         """
 
+    @_builtins.property
+    def corrective_action(self) -> Global___CorrectiveActionRecord:
+        """Output only. The corrective-action record answering the latest improvement
+        plan, if the supplier submitted one; only in SUPPLIER_VIEW_FULL.
+        """
+
     def __init__(
         self,
         *,
@@ -784,10 +1025,11 @@ class Supplier(_message.Message):
         improvement_plan: Global___ImprovementPlan | None = ...,
         blacklisted: _builtins.bool = ...,
         scorecards: _abc.Iterable[Global___Scorecard] | None = ...,
+        corrective_action: Global___CorrectiveActionRecord | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "corrective_action", b"corrective_action", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

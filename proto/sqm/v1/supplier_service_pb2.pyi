@@ -44,6 +44,28 @@ DISPUTE_OUTCOME_ACCEPTED: DisputeOutcome.ValueType  # 2
 """The credit is reversed by a credit note."""
 Global___DisputeOutcome: _TypeAlias = DisputeOutcome  # noqa: Y015
 
+class _CorrectiveActionExtensionOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CorrectiveActionExtensionOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CorrectiveActionExtensionOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORRECTIVE_ACTION_EXTENSION_OUTCOME_UNSPECIFIED: _CorrectiveActionExtensionOutcome.ValueType  # 0
+    CORRECTIVE_ACTION_EXTENSION_OUTCOME_APPROVED: _CorrectiveActionExtensionOutcome.ValueType  # 1
+    """The action is due at the date asked for."""
+    CORRECTIVE_ACTION_EXTENSION_OUTCOME_REFUSED: _CorrectiveActionExtensionOutcome.ValueType  # 2
+    """The due date stands."""
+
+class CorrectiveActionExtensionOutcome(_CorrectiveActionExtensionOutcome, metaclass=_CorrectiveActionExtensionOutcomeEnumTypeWrapper):
+    """How an extension request is decided."""
+
+CORRECTIVE_ACTION_EXTENSION_OUTCOME_UNSPECIFIED: CorrectiveActionExtensionOutcome.ValueType  # 0
+CORRECTIVE_ACTION_EXTENSION_OUTCOME_APPROVED: CorrectiveActionExtensionOutcome.ValueType  # 1
+"""The action is due at the date asked for."""
+CORRECTIVE_ACTION_EXTENSION_OUTCOME_REFUSED: CorrectiveActionExtensionOutcome.ValueType  # 2
+"""The due date stands."""
+Global___CorrectiveActionExtensionOutcome: _TypeAlias = CorrectiveActionExtensionOutcome  # noqa: Y015
+
 @_typing.final
 class ProcessResult(_message.Message):
     """The result every mutating process method returns: the supplier after the
@@ -2355,3 +2377,378 @@ class DecidePenaltyDisputeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecidePenaltyDisputeResponse: _TypeAlias = DecidePenaltyDisputeResponse  # noqa: Y015
+
+@_typing.final
+class SubmitCorrectiveActionRequest(_message.Message):
+    """Request for SubmitCorrectiveAction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CORRECTIVE_ACTION_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def corrective_action(self) -> _resources_pb2.CorrectiveActionContent: ...
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        corrective_action: _resources_pb2.CorrectiveActionContent | None = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["corrective_action", b"corrective_action", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["corrective_action", b"corrective_action", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitCorrectiveActionRequest: _TypeAlias = SubmitCorrectiveActionRequest  # noqa: Y015
+
+@_typing.final
+class SubmitCorrectiveActionResponse(_message.Message):
+    """Response for SubmitCorrectiveAction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitCorrectiveActionResponse: _TypeAlias = SubmitCorrectiveActionResponse  # noqa: Y015
+
+@_typing.final
+class CompleteCorrectiveActionItemRequest(_message.Message):
+    """Request for CompleteCorrectiveActionItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    action_id: _builtins.str
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        action_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteCorrectiveActionItemRequest: _TypeAlias = CompleteCorrectiveActionItemRequest  # noqa: Y015
+
+@_typing.final
+class CompleteCorrectiveActionItemResponse(_message.Message):
+    """Response for CompleteCorrectiveActionItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteCorrectiveActionItemResponse: _TypeAlias = CompleteCorrectiveActionItemResponse  # noqa: Y015
+
+@_typing.final
+class VerifyCorrectiveActionItemRequest(_message.Message):
+    """Request for VerifyCorrectiveActionItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    VERIFIED_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    action_id: _builtins.str
+    verified_by: _builtins.str
+    """Who verified it."""
+    note: _builtins.str
+    """The evidence, in words."""
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        action_id: _builtins.str = ...,
+        verified_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "verified_by", b"verified_by", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyCorrectiveActionItemRequest: _TypeAlias = VerifyCorrectiveActionItemRequest  # noqa: Y015
+
+@_typing.final
+class VerifyCorrectiveActionItemResponse(_message.Message):
+    """Response for VerifyCorrectiveActionItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyCorrectiveActionItemResponse: _TypeAlias = VerifyCorrectiveActionItemResponse  # noqa: Y015
+
+@_typing.final
+class RequestCorrectiveActionExtensionRequest(_message.Message):
+    """Request for RequestCorrectiveActionExtension."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    action_id: _builtins.str
+    reason: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """The due date asked for."""
+
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        action_id: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "due_time", b"due_time", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCorrectiveActionExtensionRequest: _TypeAlias = RequestCorrectiveActionExtensionRequest  # noqa: Y015
+
+@_typing.final
+class RequestCorrectiveActionExtensionResponse(_message.Message):
+    """Response for RequestCorrectiveActionExtension."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestCorrectiveActionExtensionResponse: _TypeAlias = RequestCorrectiveActionExtensionResponse  # noqa: Y015
+
+@_typing.final
+class DecideCorrectiveActionExtensionRequest(_message.Message):
+    """Request for DecideCorrectiveActionExtension."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    action_id: _builtins.str
+    outcome: Global___CorrectiveActionExtensionOutcome.ValueType
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        action_id: _builtins.str = ...,
+        outcome: Global___CorrectiveActionExtensionOutcome.ValueType = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "name", b"name", "note", b"note", "occur_time", b"occur_time", "outcome", b"outcome", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideCorrectiveActionExtensionRequest: _TypeAlias = DecideCorrectiveActionExtensionRequest  # noqa: Y015
+
+@_typing.final
+class DecideCorrectiveActionExtensionResponse(_message.Message):
+    """Response for DecideCorrectiveActionExtension."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideCorrectiveActionExtensionResponse: _TypeAlias = DecideCorrectiveActionExtensionResponse  # noqa: Y015
+
+@_typing.final
+class CloseCorrectiveActionRequest(_message.Message):
+    """Request for CloseCorrectiveAction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """`suppliers/{supplier}`."""
+    note: _builtins.str
+    request_id: _builtins.str
+    view: _resources_pb2.SupplierView.ValueType
+    """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        note: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
+        view: _resources_pb2.SupplierView.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "note", b"note", "occur_time", b"occur_time", "request_id", b"request_id", "view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCorrectiveActionRequest: _TypeAlias = CloseCorrectiveActionRequest  # noqa: Y015
+
+@_typing.final
+class CloseCorrectiveActionResponse(_message.Message):
+    """Response for CloseCorrectiveAction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def result(self) -> Global___ProcessResult: ...
+    def __init__(
+        self,
+        *,
+        result: Global___ProcessResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCorrectiveActionResponse: _TypeAlias = CloseCorrectiveActionResponse  # noqa: Y015

@@ -241,6 +241,36 @@ class SupplierServiceStub:
                 request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
                 _registered_method=True)
+        self.SubmitCorrectiveAction = channel.unary_unary(
+                '/sqm.v1.SupplierService/SubmitCorrectiveAction',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionResponse.FromString,
+                _registered_method=True)
+        self.CompleteCorrectiveActionItem = channel.unary_unary(
+                '/sqm.v1.SupplierService/CompleteCorrectiveActionItem',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemResponse.FromString,
+                _registered_method=True)
+        self.VerifyCorrectiveActionItem = channel.unary_unary(
+                '/sqm.v1.SupplierService/VerifyCorrectiveActionItem',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemResponse.FromString,
+                _registered_method=True)
+        self.RequestCorrectiveActionExtension = channel.unary_unary(
+                '/sqm.v1.SupplierService/RequestCorrectiveActionExtension',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionResponse.FromString,
+                _registered_method=True)
+        self.DecideCorrectiveActionExtension = channel.unary_unary(
+                '/sqm.v1.SupplierService/DecideCorrectiveActionExtension',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionResponse.FromString,
+                _registered_method=True)
+        self.CloseCorrectiveAction = channel.unary_unary(
+                '/sqm.v1.SupplierService/CloseCorrectiveAction',
+                request_serializer=sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionResponse.FromString,
+                _registered_method=True)
 
 
 class SupplierServiceServicer:
@@ -508,8 +538,9 @@ class SupplierServiceServicer:
 
     def ListNotices(self, request, context):
         """Lists the notices addressed to a supplier, oldest first: reminders issued,
-        reviews opened, penalties assessed, improvement plans required and the
-        decisions on its disputes, each with whether it has been acknowledged.
+        reviews opened, penalties assessed, improvement plans required, the
+        decisions on its disputes and on its corrective actions' extensions, each
+        with whether it has been acknowledged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -537,6 +568,53 @@ class SupplierServiceServicer:
         upheld, the credit stands; accepted, a credit note of the opposite amount
         enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
         Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitCorrectiveAction(self, request, context):
+        """The supplier's corrective-action record (8D) answering the pending
+        improvement plan, or a revision of it (the earlier revisions stay on
+        record). It submits the plan: the actions are its measures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteCorrectiveActionItem(self, request, context):
+        """The supplier reports one action done; the operator then verifies it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyCorrectiveActionItem(self, request, context):
+        """The operator verifies a completed action: who, and on what evidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestCorrectiveActionExtension(self, request, context):
+        """The supplier asks to move an open action's due date, for a reason. Beyond
+        the pack's limits: FAILED_PRECONDITION, EXTENSION_LIMIT_MAX_EXTENSIONS or
+        EXTENSION_LIMIT_MAX_EXTENSION_DAYS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideCorrectiveActionExtension(self, request, context):
+        """The operator approves or refuses the extension an action waits for.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseCorrectiveAction(self, request, context):
+        """Closes the record (D8) once every action is verified: the plan is
+        completed and its clean window starts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -744,6 +822,36 @@ def add_SupplierServiceServicer_to_server(servicer, server):
                     servicer.DecidePenaltyDispute,
                     request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.SerializeToString,
+            ),
+            'SubmitCorrectiveAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitCorrectiveAction,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionResponse.SerializeToString,
+            ),
+            'CompleteCorrectiveActionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteCorrectiveActionItem,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemResponse.SerializeToString,
+            ),
+            'VerifyCorrectiveActionItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyCorrectiveActionItem,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemResponse.SerializeToString,
+            ),
+            'RequestCorrectiveActionExtension': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestCorrectiveActionExtension,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionResponse.SerializeToString,
+            ),
+            'DecideCorrectiveActionExtension': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideCorrectiveActionExtension,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionResponse.SerializeToString,
+            ),
+            'CloseCorrectiveAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseCorrectiveAction,
+                    request_deserializer=sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1832,6 +1940,168 @@ class SupplierService:
             '/sqm.v1.SupplierService/DecidePenaltyDispute',
             sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeRequest.SerializeToString,
             sqm_dot_v1_dot_supplier__service__pb2.DecidePenaltyDisputeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitCorrectiveAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/SubmitCorrectiveAction',
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.SubmitCorrectiveActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteCorrectiveActionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CompleteCorrectiveActionItem',
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.CompleteCorrectiveActionItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyCorrectiveActionItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/VerifyCorrectiveActionItem',
+            sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.VerifyCorrectiveActionItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestCorrectiveActionExtension(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/RequestCorrectiveActionExtension',
+            sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.RequestCorrectiveActionExtensionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideCorrectiveActionExtension(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/DecideCorrectiveActionExtension',
+            sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.DecideCorrectiveActionExtensionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseCorrectiveAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.SupplierService/CloseCorrectiveAction',
+            sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionRequest.SerializeToString,
+            sqm_dot_v1_dot_supplier__service__pb2.CloseCorrectiveActionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -118,8 +118,9 @@ class SupplierServiceStub:
     """Records (part of) a compensation in the penalties ledger as paid."""
     ListNotices: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]
     """Lists the notices addressed to a supplier, oldest first: reminders issued,
-    reviews opened, penalties assessed, improvement plans required and the
-    decisions on its disputes, each with whether it has been acknowledged.
+    reviews opened, penalties assessed, improvement plans required, the
+    decisions on its disputes and on its corrective actions' extensions, each
+    with whether it has been acknowledged.
     """
     AcknowledgeNotice: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]
     """Records that the supplier has read a notice, named by its event sequence.
@@ -135,6 +136,26 @@ class SupplierServiceStub:
     upheld, the credit stands; accepted, a credit note of the opposite amount
     enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
     Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+    """
+    SubmitCorrectiveAction: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitCorrectiveActionRequest, _supplier_service_pb2.SubmitCorrectiveActionResponse]
+    """The supplier's corrective-action record (8D) answering the pending
+    improvement plan, or a revision of it (the earlier revisions stay on
+    record). It submits the plan: the actions are its measures.
+    """
+    CompleteCorrectiveActionItem: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteCorrectiveActionItemRequest, _supplier_service_pb2.CompleteCorrectiveActionItemResponse]
+    """The supplier reports one action done; the operator then verifies it."""
+    VerifyCorrectiveActionItem: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.VerifyCorrectiveActionItemRequest, _supplier_service_pb2.VerifyCorrectiveActionItemResponse]
+    """The operator verifies a completed action: who, and on what evidence."""
+    RequestCorrectiveActionExtension: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.RequestCorrectiveActionExtensionRequest, _supplier_service_pb2.RequestCorrectiveActionExtensionResponse]
+    """The supplier asks to move an open action's due date, for a reason. Beyond
+    the pack's limits: FAILED_PRECONDITION, EXTENSION_LIMIT_MAX_EXTENSIONS or
+    EXTENSION_LIMIT_MAX_EXTENSION_DAYS.
+    """
+    DecideCorrectiveActionExtension: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.DecideCorrectiveActionExtensionRequest, _supplier_service_pb2.DecideCorrectiveActionExtensionResponse]
+    """The operator approves or refuses the extension an action waits for."""
+    CloseCorrectiveAction: _grpc.UnaryUnaryMultiCallable[_supplier_service_pb2.CloseCorrectiveActionRequest, _supplier_service_pb2.CloseCorrectiveActionResponse]
+    """Closes the record (D8) once every action is verified: the plan is
+    completed and its clean window starts.
     """
 
 @_typing.type_check_only
@@ -226,8 +247,9 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     """Records (part of) a compensation in the penalties ledger as paid."""
     ListNotices: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.ListNoticesRequest, _supplier_service_pb2.ListNoticesResponse]  # type: ignore[assignment]
     """Lists the notices addressed to a supplier, oldest first: reminders issued,
-    reviews opened, penalties assessed, improvement plans required and the
-    decisions on its disputes, each with whether it has been acknowledged.
+    reviews opened, penalties assessed, improvement plans required, the
+    decisions on its disputes and on its corrective actions' extensions, each
+    with whether it has been acknowledged.
     """
     AcknowledgeNotice: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.AcknowledgeNoticeRequest, _supplier_service_pb2.AcknowledgeNoticeResponse]  # type: ignore[assignment]
     """Records that the supplier has read a notice, named by its event sequence.
@@ -243,6 +265,26 @@ class SupplierServiceAsyncStub(SupplierServiceStub):
     upheld, the credit stands; accepted, a credit note of the opposite amount
     enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
     Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+    """
+    SubmitCorrectiveAction: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.SubmitCorrectiveActionRequest, _supplier_service_pb2.SubmitCorrectiveActionResponse]  # type: ignore[assignment]
+    """The supplier's corrective-action record (8D) answering the pending
+    improvement plan, or a revision of it (the earlier revisions stay on
+    record). It submits the plan: the actions are its measures.
+    """
+    CompleteCorrectiveActionItem: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.CompleteCorrectiveActionItemRequest, _supplier_service_pb2.CompleteCorrectiveActionItemResponse]  # type: ignore[assignment]
+    """The supplier reports one action done; the operator then verifies it."""
+    VerifyCorrectiveActionItem: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.VerifyCorrectiveActionItemRequest, _supplier_service_pb2.VerifyCorrectiveActionItemResponse]  # type: ignore[assignment]
+    """The operator verifies a completed action: who, and on what evidence."""
+    RequestCorrectiveActionExtension: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.RequestCorrectiveActionExtensionRequest, _supplier_service_pb2.RequestCorrectiveActionExtensionResponse]  # type: ignore[assignment]
+    """The supplier asks to move an open action's due date, for a reason. Beyond
+    the pack's limits: FAILED_PRECONDITION, EXTENSION_LIMIT_MAX_EXTENSIONS or
+    EXTENSION_LIMIT_MAX_EXTENSION_DAYS.
+    """
+    DecideCorrectiveActionExtension: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.DecideCorrectiveActionExtensionRequest, _supplier_service_pb2.DecideCorrectiveActionExtensionResponse]  # type: ignore[assignment]
+    """The operator approves or refuses the extension an action waits for."""
+    CloseCorrectiveAction: _aio.UnaryUnaryMultiCallable[_supplier_service_pb2.CloseCorrectiveActionRequest, _supplier_service_pb2.CloseCorrectiveActionResponse]  # type: ignore[assignment]
+    """Closes the record (D8) once every action is verified: the plan is
+    completed and its clean window starts.
     """
 
 class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -553,8 +595,9 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supplier_service_pb2.ListNoticesResponse, _abc.Awaitable[_supplier_service_pb2.ListNoticesResponse]]:
         """Lists the notices addressed to a supplier, oldest first: reminders issued,
-        reviews opened, penalties assessed, improvement plans required and the
-        decisions on its disputes, each with whether it has been acknowledged.
+        reviews opened, penalties assessed, improvement plans required, the
+        decisions on its disputes and on its corrective actions' extensions, each
+        with whether it has been acknowledged.
         """
 
     @_abc_1.abstractmethod
@@ -588,6 +631,62 @@ class SupplierServiceServicer(metaclass=_abc_1.ABCMeta):
         upheld, the credit stands; accepted, a credit note of the opposite amount
         enters the ledger (`PenaltyReversed`) and the caps count the credit no more.
         Without an open dispute: FAILED_PRECONDITION, PENALTY_NOT_DISPUTED.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitCorrectiveAction(
+        self,
+        request: _supplier_service_pb2.SubmitCorrectiveActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.SubmitCorrectiveActionResponse, _abc.Awaitable[_supplier_service_pb2.SubmitCorrectiveActionResponse]]:
+        """The supplier's corrective-action record (8D) answering the pending
+        improvement plan, or a revision of it (the earlier revisions stay on
+        record). It submits the plan: the actions are its measures.
+        """
+
+    @_abc_1.abstractmethod
+    def CompleteCorrectiveActionItem(
+        self,
+        request: _supplier_service_pb2.CompleteCorrectiveActionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.CompleteCorrectiveActionItemResponse, _abc.Awaitable[_supplier_service_pb2.CompleteCorrectiveActionItemResponse]]:
+        """The supplier reports one action done; the operator then verifies it."""
+
+    @_abc_1.abstractmethod
+    def VerifyCorrectiveActionItem(
+        self,
+        request: _supplier_service_pb2.VerifyCorrectiveActionItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.VerifyCorrectiveActionItemResponse, _abc.Awaitable[_supplier_service_pb2.VerifyCorrectiveActionItemResponse]]:
+        """The operator verifies a completed action: who, and on what evidence."""
+
+    @_abc_1.abstractmethod
+    def RequestCorrectiveActionExtension(
+        self,
+        request: _supplier_service_pb2.RequestCorrectiveActionExtensionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.RequestCorrectiveActionExtensionResponse, _abc.Awaitable[_supplier_service_pb2.RequestCorrectiveActionExtensionResponse]]:
+        """The supplier asks to move an open action's due date, for a reason. Beyond
+        the pack's limits: FAILED_PRECONDITION, EXTENSION_LIMIT_MAX_EXTENSIONS or
+        EXTENSION_LIMIT_MAX_EXTENSION_DAYS.
+        """
+
+    @_abc_1.abstractmethod
+    def DecideCorrectiveActionExtension(
+        self,
+        request: _supplier_service_pb2.DecideCorrectiveActionExtensionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.DecideCorrectiveActionExtensionResponse, _abc.Awaitable[_supplier_service_pb2.DecideCorrectiveActionExtensionResponse]]:
+        """The operator approves or refuses the extension an action waits for."""
+
+    @_abc_1.abstractmethod
+    def CloseCorrectiveAction(
+        self,
+        request: _supplier_service_pb2.CloseCorrectiveActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supplier_service_pb2.CloseCorrectiveActionResponse, _abc.Awaitable[_supplier_service_pb2.CloseCorrectiveActionResponse]]:
+        """Closes the record (D8) once every action is verified: the plan is
+        completed and its clean window starts.
         """
 
 def add_SupplierServiceServicer_to_server(servicer: SupplierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
