@@ -35,10 +35,11 @@ from sqm.domain.commands import (
 )
 from sqm.domain.decide import decide, fold
 from sqm.domain.events import Event, event_type
-from sqm.domain.model import METRICS, Money, ServiceCategory, SlaObjective, SupplierState
+from sqm.domain.model import Money, SlaObjective, SupplierState
 from sqm.domain.ports import CommandMeta, NewEvent, PendingAppend
 from sqm.domain.serialization import canonical_json, converter, event_to_payload, state_to_dict
 from sqm.rules import CompiledPolicy, PolicyPack
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.simulation import impact
 from sqm.simulation import scenarios as sc
@@ -48,7 +49,7 @@ FIXTURE_VERSION = "1"
 """Bump when what a fixture holds changes: cached stores with another version are rebuilt."""
 CACHE = Path("var/bench")
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-CATEGORY = ServiceCategory.NETWORK_EQUIPMENT
+CATEGORY = "network_equipment"
 BATCH_REQUESTS = 5_000
 """Requests appended per transaction while building."""
 ACTOR = "bench"
@@ -113,7 +114,7 @@ def onboarded(policy: CompiledPolicy, supplier_id: str, at: datetime = START) ->
             supplier_id,
             at,
             scores=dict.fromkeys(pack.criterion_ids, 85.0),
-            certificates=certificates(profile, at),
+            certificates=certificates(profile, at, policy.catalogue.certificate_kind_ids),
             site_audit_passed=True,
         ),
         SignContract(
@@ -286,6 +287,12 @@ def objectives(policy: CompiledPolicy) -> tuple[SlaObjective, ...]:
 def measurement(objective: SlaObjective, supplier_id: str, at: datetime) -> RecordMeasurement:
     """A measurement that meets ``objective`` exactly, over the period ending at ``at``."""
     return RecordMeasurement(
-        supplier_id, objective.objective_id, objective.target, METRICS[objective.metric].unit,
+        supplier_id, objective.objective_id, objective.target, _unit(objective),
         at - timedelta(days=objective.period_days), at, at,
     )  # fmt: skip
+
+
+def _unit(objective: SlaObjective) -> str:
+    """The unit of ``objective``'s metric by the default pack's catalogue."""
+    spec = default_catalogue().metric(objective.metric)
+    return spec.unit if spec is not None else ""

@@ -19,7 +19,6 @@ import attrs
 from bench import fixtures, load
 from bench.processes import sqm_server
 from sqm.client import measurement
-from sqm.domain.model import METRICS
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -46,7 +45,7 @@ def contracted(suppliers: int) -> Store:
         "contracted", parameters, lambda p: fixtures.contracted_store(p, policy, suppliers)
     )
     objectives = tuple(
-        (o.objective_id, o.target, METRICS[o.metric].unit, o.period_days)
+        (o.objective_id, o.target, _unit(policy, o.metric), o.period_days)
         for o in fixtures.objectives(policy)
     )
     return Store(path, ids, objectives)
@@ -213,3 +212,8 @@ def unary_over_connections(
 def _check(result: load.LoadResult, what: str) -> None:
     if result.failed or not result.completed:
         raise RuntimeError(f"{what}: {result.failed} calls failed; first: {result.first_error}")
+
+
+def _unit(policy: CompiledPolicy, metric: str) -> str:
+    spec = policy.catalogue.metric(metric)
+    return spec.unit if spec is not None else ""

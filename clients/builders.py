@@ -57,7 +57,7 @@ def amount(message: pb.Money) -> Decimal:
 
 def sla_objective(
     objective_id: str,
-    metric: pb.Metric.ValueType,
+    metric: str,
     comparator: pb.Comparator.ValueType,
     target: float,
     warning: float,
@@ -133,7 +133,7 @@ def measurement(
 
 
 def certificate(
-    kind: pb.CertificateKind.ValueType,
+    kind: str,
     number: str,
     issuer: str,
     valid_from: datetime,

@@ -63,11 +63,10 @@ def when(stamp: timestamp_pb2.Timestamp) -> str:
 
 def supplier_text(supplier: pb.Supplier) -> str:
     """One supplier as labelled lines, then its latest decisions."""
-    category = pb.ServiceCategory.Name(supplier.category)
     fields = [
         ("supplier", supplier.supplier_id),
         ("name", supplier.display_name),
-        ("category", enum_name(category, "SERVICE_CATEGORY_")),
+        ("category", supplier.category),
         ("state", state(supplier)),
         ("version", str(supplier.version)),
         ("etag", supplier.etag),
@@ -99,7 +98,7 @@ def suppliers_text(suppliers: Sequence[pb.Supplier]) -> str:
         (
             s.supplier_id,
             state(s),
-            enum_name(pb.ServiceCategory.Name(s.category), "SERVICE_CATEGORY_"),
+            s.category,
             str(s.version),
             when(s.update_time),
             s.display_name,

@@ -55,7 +55,7 @@ class SqmClient(ProcessCalls, NeedCalls, SupplierSideCalls, CorrectiveActionCall
         self,
         supplier_id: str,
         display_name: str,
-        category: pb.ServiceCategory.ValueType,
+        category: str,
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 
-from sqm.client.cli_output import enum_name, state, when
+from sqm.client.cli_output import state, when
 from sqm.simulation.report.supplier_page import SUPPLIER_REPORT_FORMAT
 from sqm.v1 import resources_pb2 as pb
 
@@ -42,7 +42,7 @@ def supplier_report_data(
 
 
 def _header(supplier: pb.Supplier, events: Sequence[pb.SupplierEvent]) -> Entry:
-    category = enum_name(pb.ServiceCategory.Name(supplier.category), "SERVICE_CATEGORY_")
+    category = supplier.category
     return {
         "id": supplier.supplier_id,
         "name": supplier.display_name,

@@ -14,8 +14,8 @@ from decimal import Decimal
 import attrs
 
 from sqm.domain.corrective_records import CorrectiveActionContent
-from sqm.domain.documents import DocumentKind
-from sqm.domain.model import Certificate, Milestone, Money, ServiceCategory, Severity, SlaObjective
+from sqm.domain.model import Certificate, Milestone, Money, Severity, SlaObjective
+from sqm.domain.pack_catalogue import CategoryId, DocumentKindId
 
 NO_AMOUNT = Money(Decimal("0.00"), "CNY")
 """A contract signed without fee or liability terms (a framework agreement) carries these."""
@@ -27,7 +27,7 @@ class RegisterSupplier:
 
     supplier_id: str
     name: str
-    category: ServiceCategory
+    category: CategoryId
     occurred_at: datetime
 
 
@@ -414,7 +414,7 @@ class RecordDocument:
     sha256: str
     size: int
     occurred_at: datetime
-    kind: DocumentKind = DocumentKind.OTHER
+    kind: DocumentKindId = "other"
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqm.domain import contract_term, lifecycle, milestones, tickets
 from sqm.domain.actions import STAGE_STATES, act_on, revoke_unless_qualifying, transition
+from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import (
     AcceptDeliverable,
     AdvanceTime,
@@ -93,7 +94,6 @@ from sqm.domain.events import (
 from sqm.domain.evolve import apply, fold, fold_rest, fold_step, folds_kept
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
-    METRICS,
     Breach,
     Contract,
     ImprovementPlan,
@@ -125,7 +125,7 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     malformed, names an unknown supplier, or asks for a move the lifecycle forbids. May
     return no events (time advanced and nothing was due).
     """
-    validate(command)
+    validate_with_ids(command, policy.catalogue, validate)
     if isinstance(command, RegisterSupplier):
         if state is not None:
             raise SupplierAlreadyExists(command.supplier_id)
@@ -255,7 +255,14 @@ def _record_measurement(
                 )
             ]
         )
-    spec = METRICS[objective.metric]
+    spec = policy.catalogue.metric(objective.metric)
+    if spec is None:  # the contract predates a pack that dropped the metric
+        known = ", ".join(policy.catalogue.metric_ids)
+        message = (
+            f"the objective's metric {objective.metric!r} is not in the active policy's"
+            f" catalogue ({known}): measurements of it cannot be judged"
+        )
+        raise InvalidCommand([FieldViolation("objective_id", message)])
     problems = []
     if command.unit != spec.unit:
         problems.append(

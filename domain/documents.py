@@ -7,7 +7,6 @@ request id. The stores in ``sqm.server.storage`` implement :class:`DocumentStore
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -15,15 +14,9 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from sqm.domain.errors import DomainError
+from sqm.domain.pack_catalogue import OTHER_DOCUMENT, DocumentKindId
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
-
-
-class DocumentKind(enum.StrEnum):
-    """What a document is, as far as the rules care (备案): the signed contract, or another."""
-
-    CONTRACT = "contract"
-    OTHER = "other"
 
 
 @attrs.frozen
@@ -36,7 +29,7 @@ class NewDocument:
     content: bytes
     actor: str
     request_id: str
-    kind: DocumentKind = DocumentKind.OTHER
+    kind: DocumentKindId = OTHER_DOCUMENT
     """Recorded on the supplier's stream with the document (the archive keeps the bytes)."""
 
     @property

@@ -13,7 +13,6 @@ import attrs
 
 from sqm.domain.commands import DisputeOutcome, ReviewOutcome
 from sqm.domain.corrective_records import CorrectiveActionContent
-from sqm.domain.documents import DocumentKind
 from sqm.domain.model import (
     Breach,
     Certificate,
@@ -28,9 +27,9 @@ from sqm.domain.model import (
     Penalty,
     Reminder,
     Review,
-    ServiceCategory,
     Severity,
 )
+from sqm.domain.pack_catalogue import CategoryId, DocumentKindId
 from sqm.domain.scorecard_records import Scorecard
 
 
@@ -40,7 +39,7 @@ class SupplierRegistered:
 
     supplier_id: str
     name: str
-    category: ServiceCategory
+    category: CategoryId
     occurred_at: datetime
 
 
@@ -442,7 +441,7 @@ class DocumentArchived:
     media_type: str
     sha256: str
     size: int
-    kind: DocumentKind = DocumentKind.OTHER
+    kind: DocumentKindId = "other"
     """``other`` for documents recorded before documents had kinds."""
 
 

@@ -14,7 +14,6 @@ import attrs
 
 from sqm.domain import lifecycle, windows
 from sqm.domain.corrective_records import ActionExtension, ActionProgress, CorrectiveAction
-from sqm.domain.documents import DocumentKind
 from sqm.domain.events import (
     BreachDetected,
     CompensationSettled,
@@ -591,7 +590,7 @@ def _(event: DeliverableAccepted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: DocumentArchived, state: SupplierState) -> SupplierState:
-    if event.kind is not DocumentKind.CONTRACT:
+    if event.kind != "contract":
         return state
     return _evolved(state, contract_archived_at=event.occurred_at)
 

@@ -13,16 +13,8 @@ from decimal import Decimal
 from typing import TypeVar
 
 from sqm.domain.calendar import UTC_CALENDAR, Calendar
-from sqm.domain.model import (
-    Breach,
-    Certificate,
-    CertificateKind,
-    Metric,
-    Observation,
-    Penalty,
-    Severity,
-    SupplierState,
-)
+from sqm.domain.model import Breach, Certificate, Observation, Penalty, Severity, SupplierState
+from sqm.domain.pack_catalogue import CertificateKindId, MetricId
 from sqm.domain.windows import in_window, indexed
 
 SECONDS_PER_DAY = 86_400.0
@@ -57,17 +49,17 @@ def breaches_within(
     )
 
 
-def consecutive_misses(supplier: SupplierState, metric: Metric) -> int:
+def consecutive_misses(supplier: SupplierState, metric: MetricId) -> int:
     """How many of the most recent measurement periods of ``metric`` missed, in a row."""
     if indexed(supplier):
-        return supplier.windows.miss_streaks.get(metric.value, 0)
+        return supplier.windows.miss_streaks.get(metric, 0)
     return consecutive_misses_recomputed(supplier, metric)
 
 
-def consecutive_misses_recomputed(supplier: SupplierState, metric: Metric) -> int:
+def consecutive_misses_recomputed(supplier: SupplierState, metric: MetricId) -> int:
     """:func:`consecutive_misses` over the whole kept history, as the index is checked."""
     periods = sorted(
-        (m for m in supplier.measurements if m.metric is metric), key=lambda m: m.period_end
+        (m for m in supplier.measurements if m.metric == metric), key=lambda m: m.period_end
     )
     count = 0
     for measurement in reversed(periods):
@@ -171,7 +163,7 @@ def clean_days_since_plan_completed(supplier: SupplierState, now: datetime) -> f
 
 
 def required_certificates_valid(
-    supplier: SupplierState, required: Iterable[CertificateKind], now: datetime
+    supplier: SupplierState, required: Iterable[CertificateKindId], now: datetime
 ) -> tuple[int, float | None]:
     """(how many ``required`` kinds are not valid at ``now``, days until the earliest
     expiry among the valid required ones (None if none is valid)).
@@ -191,7 +183,7 @@ def latest_valid_certificates(
     certificates: Iterable[Certificate], now: datetime
 ) -> list[Certificate]:
     """The certificates valid at ``now``, one per kind: with a renewal, the latest expiry."""
-    latest: dict[CertificateKind, Certificate] = {}
+    latest: dict[CertificateKindId, Certificate] = {}
     for cert in certificates:
         if cert.is_valid_at(now) and (
             cert.kind not in latest or cert.valid_until > latest[cert.kind].valid_until

@@ -11,6 +11,7 @@ from decimal import Decimal
 import attrs
 
 from sqm.domain.corrective_records import CorrectiveAction
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricId
 from sqm.domain.scorecard_records import Scorecard
 
 
@@ -23,27 +24,6 @@ class LifecycleState(enum.StrEnum):
     UNDER_REVIEW = "under_review"
     REMEDIATION = "remediation"
     TERMINATED = "terminated"
-
-
-class ServiceCategory(enum.StrEnum):
-    """What a supplier provides; policies require different certificates per category."""
-
-    NETWORK_EQUIPMENT = "network_equipment"
-    SOFTWARE = "software"
-    IT_SERVICES = "it_services"
-    DATA_SERVICES = "data_services"
-    NETWORK_SERVICES = "network_services"
-    FIELD_SERVICES = "field_services"
-
-
-class CertificateKind(enum.StrEnum):
-    """Certificates the qualification review knows about."""
-
-    BUSINESS_LICENCE = "business_licence"
-    ISO_9001 = "iso_9001"
-    TL_9000 = "tl_9000"
-    ISO_27001 = "iso_27001"
-    OPERATING_LICENCE = "operating_licence"
 
 
 class Action(enum.StrEnum):
@@ -90,41 +70,6 @@ class QualificationChanges(enum.StrEnum):
     """Also suppliers still qualified (not yet contracted) when it takes effect: each is
     evaluated again on its recorded evidence, and one that no longer passes goes back to
     candidate."""
-
-
-class Metric(enum.StrEnum):
-    """Telecom service-quality metrics an SLA objective can be set on."""
-
-    AVAILABILITY = "availability"
-    MEAN_TIME_TO_RESTORE = "mean_time_to_restore"
-    FAULT_RESPONSE_TIME = "fault_response_time"
-    ON_TIME_DELIVERY = "on_time_delivery"
-    FIX_RESPONSE_TIME = "fix_response_time"
-    PROBLEM_REPORTS_PER_UNIT = "problem_reports_per_unit"
-    SERVICE_QUALITY_DEFECTS = "service_quality_defects"
-    CUSTOMER_SATISFACTION = "customer_satisfaction"
-
-
-@attrs.frozen
-class MetricSpec:
-    """A metric's unit and the range a measurement of it may take."""
-
-    unit: str
-    minimum: float
-    maximum: float
-
-
-METRICS: Mapping[Metric, MetricSpec] = {
-    Metric.AVAILABILITY: MetricSpec("percent", 0.0, 100.0),
-    Metric.MEAN_TIME_TO_RESTORE: MetricSpec("hours", 0.0, 8760.0),
-    Metric.FAULT_RESPONSE_TIME: MetricSpec("minutes", 0.0, 525600.0),
-    Metric.ON_TIME_DELIVERY: MetricSpec("percent", 0.0, 100.0),
-    Metric.FIX_RESPONSE_TIME: MetricSpec("hours", 0.0, 8760.0),
-    Metric.PROBLEM_REPORTS_PER_UNIT: MetricSpec("reports_per_unit", 0.0, 1.0e6),
-    Metric.SERVICE_QUALITY_DEFECTS: MetricSpec("percent", 0.0, 100.0),
-    Metric.CUSTOMER_SATISFACTION: MetricSpec("score", 0.0, 100.0),
-}
-"""Units are fixed per metric: a measurement in another unit is refused, not converted."""
 
 
 class Comparator(enum.StrEnum):
@@ -199,7 +144,7 @@ class SlaObjective:
     """
 
     objective_id: str
-    metric: Metric
+    metric: MetricId
     comparator: Comparator
     target: float
     warning: float
@@ -238,7 +183,7 @@ class Measurement:
     """One SLA measurement over a period, as recorded against an objective."""
 
     objective_id: str
-    metric: Metric
+    metric: MetricId
     value: float
     period_start: datetime
     period_end: datetime
@@ -251,7 +196,7 @@ class Breach:
     """A measurement that missed its objective, with how badly."""
 
     objective_id: str
-    metric: Metric
+    metric: MetricId
     severity: Severity
     value: float
     target: float
@@ -360,7 +305,7 @@ class Observation:
 class Certificate:
     """A certificate as presented by the supplier; valid on ``[valid_from, valid_until)``."""
 
-    kind: CertificateKind
+    kind: CertificateKindId
     number: str
     issuer: str
     valid_from: datetime
@@ -432,7 +377,7 @@ class SupplierState:
 
     supplier_id: str
     name: str
-    category: ServiceCategory
+    category: CategoryId
     lifecycle: LifecycleState = LifecycleState.CANDIDATE
     version: int = 0
     registered_at: datetime | None = None
@@ -493,6 +438,6 @@ class SupplierState:
     market_research_references: int = 0
     """How many customer references (客户评价) the latest market research names."""
 
-    def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKind]:
+    def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKindId]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""
         return frozenset(c.kind for c in self.certificates if c.is_valid_at(moment))

@@ -24,16 +24,8 @@ import attrs
 
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
-from sqm.domain.model import (
-    Action,
-    CertificateKind,
-    Decision,
-    Money,
-    ServiceCategory,
-    SlaObjective,
-    Stage,
-    SupplierState,
-)
+from sqm.domain.model import Action, Decision, Money, SlaObjective, Stage, SupplierState
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
 from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
 from sqm.domain.validation import check_aware, check_money, check_objectives
@@ -107,8 +99,8 @@ class NeedState:
 
     need_id: str
     title: str
-    category: ServiceCategory
-    required_certificates: frozenset[CertificateKind]
+    category: CategoryId
+    required_certificates: frozenset[CertificateKindId]
     objectives: tuple[SlaObjective, ...] = ()
     """The service standard: the objectives a contract under the award gets by default."""
     quantity: int = 0
@@ -154,9 +146,9 @@ class OpenNeed:
 
     need_id: str
     title: str
-    category: ServiceCategory
+    category: CategoryId
     occurred_at: datetime
-    required_certificates: frozenset[CertificateKind] = frozenset()
+    required_certificates: frozenset[CertificateKindId] = frozenset()
     objectives: tuple[SlaObjective, ...] = ()
     quantity: int = 0
     budget: Money | None = None
@@ -235,8 +227,8 @@ class NeedOpened:
     occurred_at: datetime
     need_id: str
     title: str
-    category: ServiceCategory
-    required_certificates: frozenset[CertificateKind] = frozenset()
+    category: CategoryId
+    required_certificates: frozenset[CertificateKindId] = frozenset()
     objectives: tuple[SlaObjective, ...] = ()
     quantity: int = 0
     budget: Money | None = None
@@ -507,14 +499,14 @@ def _require_eligible(
 
 
 def _ineligibility(need: NeedState, supplier: SupplierState, moment: datetime) -> str:
-    if supplier.category is not need.category:
-        return f"it provides {supplier.category.value}, the need is for {need.category.value}"
+    if supplier.category != need.category:
+        return f"it provides {supplier.category}, the need is for {need.category}"
     if supplier.blacklisted or supplier.lifecycle not in lifecycle.SHORTLISTABLE:
         allowed = " or ".join(sorted(s.value for s in lifecycle.SHORTLISTABLE))
         return f"it is {supplier.lifecycle.value}; it must be {allowed} (and not blacklisted)"
     missing = need.required_certificates - supplier.valid_certificate_kinds(moment)
     if missing:
-        return "it holds no valid " + ", ".join(sorted(k.value for k in missing))
+        return "it holds no valid " + ", ".join(sorted(missing))
     return shortlisting_refusal(supplier.scorecards)
 
 

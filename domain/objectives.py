@@ -7,31 +7,29 @@ policy loader refuses is refused by the API too, with the same words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
-from sqm.domain.model import METRICS, Comparator, Metric, SlaObjective
-
-NATURAL_COMPARATOR: Mapping[Metric, Comparator] = {
-    Metric.AVAILABILITY: Comparator.AT_LEAST,
-    Metric.MEAN_TIME_TO_RESTORE: Comparator.AT_MOST,
-    Metric.FAULT_RESPONSE_TIME: Comparator.AT_MOST,
-    Metric.ON_TIME_DELIVERY: Comparator.AT_LEAST,
-    Metric.FIX_RESPONSE_TIME: Comparator.AT_MOST,
-    Metric.PROBLEM_REPORTS_PER_UNIT: Comparator.AT_MOST,
-    Metric.SERVICE_QUALITY_DEFECTS: Comparator.AT_MOST,
-    Metric.CUSTOMER_SATISFACTION: Comparator.AT_LEAST,
-}
-"""Which way each metric gets better: an objective comparing the other way is a mistake."""
+from sqm.domain.model import Comparator, SlaObjective
+from sqm.domain.pack_catalogue import PackCatalogue, check_id
 
 
-def objective_problems(objective: SlaObjective) -> Iterator[tuple[str, str]]:
-    """Every problem of ``objective`` as (its field: target, warning or comparator; message).
+def objective_problems(
+    objective: SlaObjective, catalogue: PackCatalogue
+) -> Iterator[tuple[str, str]]:
+    """Every problem of ``objective`` as (its field: metric, target, warning or comparator;
+    message).
 
-    Target and warning must lie in the metric's range; the comparator must follow the
-    metric's direction (availability: ``>=``, restore time: ``<=``); and the warning
-    threshold must be on the safe side of the target, so a warning comes before a miss.
+    The metric must be one the pack's ``catalogue`` declares; target and warning must lie in
+    its range; the comparator must follow its direction (availability: ``>=``, restore time:
+    ``<=``); and the warning threshold must be on the safe side of the target, so a warning
+    comes before a miss.
     """
-    spec, metric = METRICS[objective.metric], objective.metric.value
+    metric = objective.metric
+    spec = catalogue.metric(metric)
+    if spec is None:
+        for violation in check_id("metric", "metric", metric, catalogue.metric_ids):
+            yield "metric", violation.description
+        return
     for key in ("target", "warning"):
         value = getattr(objective, key)
         if not spec.minimum <= value <= spec.maximum:  # also refuses NaN
@@ -42,7 +40,7 @@ def objective_problems(objective: SlaObjective) -> Iterator[tuple[str, str]]:
                     f" {spec.minimum:g} to {spec.maximum:g} {spec.unit}"
                 ),
             )
-    natural = NATURAL_COMPARATOR[objective.metric]
+    natural = spec.direction
     if objective.comparator is not natural:
         better = "rises" if natural is Comparator.AT_LEAST else "falls"
         yield (

@@ -25,13 +25,13 @@ from sqm.domain.model import (
     Measurement,
     Money,
     QualificationChanges,
-    ServiceCategory,
     Severity,
     SlaObjective,
     Stage,
     StatedAmount,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CategoryId, PackCatalogue
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
@@ -324,7 +324,14 @@ class Policy(Protocol):
         """The content hash of the pack this policy was compiled from."""
         ...
 
-    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+    @property
+    def catalogue(self) -> PackCatalogue:
+        """The pack's catalogue: which category, certificate kind, metric and document kind
+        ids exist, and each metric's unit, direction and range.
+        """
+        ...
+
+    def default_objectives(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """The SLA objectives a contract in ``category`` gets when it names none."""
         ...
 

@@ -50,7 +50,6 @@ from sqm.domain.commands import (
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Money, SlaObjective, SupplierState
-from sqm.domain.objectives import objective_problems
 
 # AIP-122 style resource ids: lower-case letters, digits and hyphens, starting with a letter.
 SUPPLIER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -204,7 +203,9 @@ def _contract(c: SignContract) -> Iterator[FieldViolation]:
 
 
 def check_objectives(field: str, objectives: tuple[SlaObjective, ...]) -> Iterator[FieldViolation]:
-    """Each objective coherent (as the policy loader checks them), their ids unique."""
+    """Each objective's shape (numbers, tolerance, days), their ids unique; what depends on
+    the metric is checked against the catalogue (``sqm.domain.catalogue_checks``).
+    """
     seen: set[str] = set()
     for index, objective in enumerate(objectives):
         yield from _objective(f"{field}[{index}]", objective, seen)
@@ -222,9 +223,8 @@ def _objective(field: str, o: SlaObjective, seen: set[str]) -> Iterator[FieldVio
         if not isinstance(value, int | float) or isinstance(value, bool)
     ]
     yield from not_numbers
-    if not not_numbers:  # the policy loader's checks: range, direction, warning on the safe side
-        for key, message in objective_problems(o):
-            yield FieldViolation(f"{field}.{key}", message)
+    # Metric, range, direction and the warning's side need the policy's catalogue:
+    # sqm.domain.catalogue_checks.
     yield from _check_number(f"{field}.tolerance", o.tolerance, -1e12, 1e12)
     if o.tolerance < 0:
         yield FieldViolation(f"{field}.tolerance", "must not be negative")

@@ -50,11 +50,11 @@ def after_measurement(
     in_order = index.in_order and (not before or before[-1].period_end <= added.period_end)
     counts = dict(index.metric_counts)
     streaks = dict(index.miss_streaks)
-    metric = added.metric.value
+    metric = added.metric
     counts[metric] = counts.get(metric, 0) + 1
     streaks[metric] = 0 if added.met else streaks.get(metric, 0) + 1
     if length == len(before):  # full: the oldest measurement was dropped
-        dropped = before[0].metric.value
+        dropped = before[0].metric
         counts[dropped] -= 1
         streaks[dropped] = min(streaks.get(dropped, 0), counts[dropped])
         if not counts[dropped]:

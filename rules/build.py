@@ -1,8 +1,9 @@
 """From a schema-valid rule file to model objects, checking what the schema cannot.
 
-The schema fixes the shape; here the content is checked against the service's catalogues:
-facts and their types, operators per type, stages, actions allowed per stage and their
-parameters, certificate kinds, service categories, message placeholders, criteria weights.
+The schema fixes the shape; here the content is checked against the service's fact catalogue
+(facts and their types, operators per type, stages, actions allowed per stage and their
+parameters, message placeholders, criteria weights) and against the pack's catalogue
+(certificate kinds, service categories, metrics: :mod:`sqm.rules.pack_catalogue`).
 The data sections (objectives, tiers, windows, penalties, improvement) are built by
 :mod:`sqm.rules.build_sections`. Every problem is recorded with its position and what was
 expected; building carries on so one load reports them all.
@@ -17,13 +18,14 @@ from decimal import Decimal, InvalidOperation
 import attrs
 
 from sqm.domain.invariants import Invariant
-from sqm.domain.model import Action, CertificateKind, FactValue, ServiceCategory, Stage
+from sqm.domain.model import Action, FactValue, Stage
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules import build_invariants, build_scorecards
 from sqm.rules import build_sections as sections
 from sqm.rules.build_scorecards import SECTION as SCORECARDS
-from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing, member
-from sqm.rules.catalogue import CATALOGUE, OPERATORS, FactSpec, FactType, facts_at, value_fits
+from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing
+from sqm.rules.catalogue import OPERATORS, FactSpec, FactType, facts_at, value_fits
 from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
     ACTION_PARAMETERS,
@@ -49,6 +51,7 @@ from sqm.rules.model import (
     TicketTargets,
     told_once,
 )
+from sqm.rules.pack_catalogue import known
 from sqm.rules.template import TemplateError, format_value, placeholders
 from sqm.rules.yaml_source import DocPath, SourceDoc, describe_value
 
@@ -92,25 +95,34 @@ class FilePart:
 
 
 def build_file(
-    doc: SourceDoc, problems: Problems, specs: Mapping[str, FactSpec] = CATALOGUE
+    doc: SourceDoc,
+    problems: Problems,
+    specs: Mapping[str, FactSpec],
+    catalogue: PackCatalogue,
 ) -> FilePart:
     """The model parts of a schema-valid rule file; problems go to ``problems``.
 
-    ``specs`` are the facts rules may use: the catalogue and the pack's windows.
+    ``specs`` are the facts rules may use: the fact catalogue and the pack's windows;
+    ``catalogue`` is the pack's catalogue, against which every category, certificate kind
+    and metric the file names is checked.
     """
     data = doc.data
     rules = (_rule(doc, index, specs, problems) for index in range(len(data.get("rules", []))))
     return FilePart(
         doc,
         criteria=_criteria(doc, problems) if "criteria" in data else None,
-        certificates=_certificates(doc, problems) if "required_certificates" in data else None,
+        certificates=(
+            _certificates(doc, problems, catalogue) if "required_certificates" in data else None
+        ),
         rules=tuple(r for r in rules if r is not None),
-        objectives=sections.objectives(doc, problems) if "objectives" in data else None,
-        tiers=sections.severity_tiers(doc, problems) if "severity_tiers" in data else None,
+        objectives=sections.objectives(doc, problems, catalogue) if "objectives" in data else None,
+        tiers=sections.severity_tiers(doc, problems, catalogue)
+        if "severity_tiers" in data
+        else None,
         credits=sections.penalties(doc, problems) if "penalties" in data else None,
         compensation=sections.compensation(doc),
-        business_reviews=sections.intervals(doc, "business_reviews", problems),
-        training=sections.intervals(doc, "training", problems),
+        business_reviews=sections.intervals(doc, "business_reviews", problems, catalogue),
+        training=sections.intervals(doc, "training", problems, catalogue),
         contract_requires_need=(
             bool(data["contracts"]["require_need"]) if "contracts" in data else None
         ),
@@ -142,13 +154,15 @@ def _criteria(doc: SourceDoc, problems: Problems) -> tuple[Criterion, ...]:
     return tuple(criteria)
 
 
-def _certificates(doc: SourceDoc, problems: Problems) -> CertificateRequirements:
-    common: tuple[CertificateKind, ...] = ()
-    by_category: list[tuple[ServiceCategory, tuple[CertificateKind, ...]]] = []
+def _certificates(
+    doc: SourceDoc, problems: Problems, catalogue: PackCatalogue
+) -> CertificateRequirements:
+    common: tuple[CertificateKindId, ...] = ()
+    by_category: list[tuple[CategoryId, tuple[CertificateKindId, ...]]] = []
     for key, names in doc.data["required_certificates"].items():
         path: DocPath = ("required_certificates", key)
-        kinds = _kinds(doc, path, names, problems)
-        category = sections.category_key(doc, path, problems)
+        kinds = _kinds(doc, path, names, problems, catalogue)
+        category = sections.category_key(doc, path, problems, catalogue)
         if key == ALL_CATEGORIES:
             common = kinds
         elif category is not None:
@@ -157,18 +171,15 @@ def _certificates(doc: SourceDoc, problems: Problems) -> CertificateRequirements
 
 
 def _kinds(
-    doc: SourceDoc, path: DocPath, names: list[str], problems: Problems
-) -> tuple[CertificateKind, ...]:
-    kinds = []
-    for index, name in enumerate(names):
-        kind = member(CertificateKind, name)
-        if kind is None:
-            expected = ", ".join(CertificateKind)
-            message = f"unknown certificate kind {name!r}; expected one of: {expected}"
-            problems.add(doc.error((*path, index), message))
-        else:
-            kinds.append(kind)
-    return tuple(kinds)
+    doc: SourceDoc, path: DocPath, names: list[str], problems: Problems, catalogue: PackCatalogue
+) -> tuple[CertificateKindId, ...]:
+    ids = catalogue.certificate_kind_ids
+    what = "certificate kind"
+    return tuple(
+        name
+        for index, name in enumerate(names)
+        if known(doc, (*path, index), name, problems, what=what, ids=ids)
+    )
 
 
 def _rule(

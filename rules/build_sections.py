@@ -1,5 +1,5 @@
 """Building the data sections of a rule file: objectives, severity tiers, windows, penalties
-and improvement deadlines, each checked against the service's catalogues and for sense
+and improvement deadlines, each checked against the pack's catalogue and for sense
 (tiers without gaps or overlaps, warnings on the safe side of targets, credits that do not
 fall as severity rises). Like :mod:`sqm.rules.build`, every problem is recorded at its position
 and building carries on.
@@ -15,14 +15,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqm.domain.corrective_records import ExtensionLimits
-from sqm.domain.model import (
-    Comparator,
-    Metric,
-    ServiceCategory,
-    Severity,
-    SlaObjective,
-)
+from sqm.domain.model import Comparator, Severity, SlaObjective
 from sqm.domain.objectives import objective_problems
+from sqm.domain.pack_catalogue import CategoryId, MetricId, PackCatalogue
 from sqm.rules.errors import Problems
 from sqm.rules.model import (
     CategoryIntervals,
@@ -36,6 +31,7 @@ from sqm.rules.model import (
     Window,
     WindowKind,
 )
+from sqm.rules.pack_catalogue import known
 from sqm.rules.yaml_source import DocPath, SourceDoc
 
 ALL_CATEGORIES = "all"
@@ -70,17 +66,18 @@ def listing(names: Iterable[str]) -> str:
     return ", ".join(names)
 
 
-def category_key(doc: SourceDoc, path: DocPath, problems: Problems) -> ServiceCategory | None:
+def category_key(
+    doc: SourceDoc, path: DocPath, problems: Problems, catalogue: PackCatalogue
+) -> CategoryId | None:
     """The category a per-category key names (None for 'all' or an unknown one, reported)."""
     key = str(path[-1])
     if key == ALL_CATEGORIES:
         return None
-    category = member(ServiceCategory, key)
-    if category is None:
-        expected = listing([ALL_CATEGORIES, *ServiceCategory])
-        message = f"unknown service category {key!r}; expected one of: {expected}"
-        problems.add(doc.error(path, message, key=True))
-    return category
+    ids = catalogue.category_ids
+    what = "service category"
+    if not known(doc, path, key, problems, what=what, ids=ids, key=True, also=[ALL_CATEGORIES]):
+        return None
+    return key
 
 
 def _finite(doc: SourceDoc, path: DocPath, problems: Problems) -> bool:
@@ -99,14 +96,14 @@ def _decimal(value: float) -> Decimal:
 # --- objectives --------------------------------------------------------------------------
 
 
-def objectives(doc: SourceDoc, problems: Problems) -> ObjectiveDefaults:
+def objectives(doc: SourceDoc, problems: Problems, catalogue: PackCatalogue) -> ObjectiveDefaults:
     """The ``objectives:`` section: default SLA objectives per category."""
     common: tuple[SlaObjective, ...] = ()
     by_category = []
     for key, items in doc.data["objectives"].items():
         path: DocPath = ("objectives", key)
-        built = _objective_list(doc, path, items, problems)
-        category = category_key(doc, path, problems)
+        built = _objective_list(doc, path, items, problems, catalogue)
+        category = category_key(doc, path, problems, catalogue)
         if key == ALL_CATEGORIES:
             common = built
         elif category is not None:
@@ -115,23 +112,31 @@ def objectives(doc: SourceDoc, problems: Problems) -> ObjectiveDefaults:
 
 
 def _objective_list(
-    doc: SourceDoc, path: DocPath, items: list[Mapping[str, Any]], problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    items: list[Mapping[str, Any]],
+    problems: Problems,
+    catalogue: PackCatalogue,
 ) -> tuple[SlaObjective, ...]:
     built: list[SlaObjective] = []
     for index, item in enumerate(items):
         if item["id"] in (o.objective_id for o in built):
             message = f"objective {item['id']!r} is listed twice for {path[-1]}"
             problems.add(doc.error((*path, index, "id"), message))
-        objective = _objective(doc, (*path, index), item, problems)
+        objective = _objective(doc, (*path, index), item, problems, catalogue)
         if objective is not None:
             built.append(objective)
     return tuple(built)
 
 
 def _objective(
-    doc: SourceDoc, path: DocPath, item: Mapping[str, Any], problems: Problems
+    doc: SourceDoc,
+    path: DocPath,
+    item: Mapping[str, Any],
+    problems: Problems,
+    catalogue: PackCatalogue,
 ) -> SlaObjective | None:
-    metric = checked_member(doc, (*path, "metric"), Metric, "metric", problems)
+    metric = _metric(doc, (*path, "metric"), problems, catalogue)
     numbers = [key for key in ("target", "warning", "tolerance") if key in item]
     finite = [_finite(doc, (*path, key), problems) for key in numbers]  # report each one
     if not all(finite) or metric is None:
@@ -147,34 +152,39 @@ def _objective(
         period_days=item.get("period_days", 30),
     )
     found = len(problems.errors)
-    _check_objective(doc, path, objective, problems)
+    # The same checks the API runs on a contract's objectives (domain/validation.py).
+    for key, message in objective_problems(objective, catalogue):
+        problems.add(doc.error((*path, key), message))
     return objective if len(problems.errors) == found else None
 
 
-def _check_objective(
-    doc: SourceDoc, path: DocPath, objective: SlaObjective, problems: Problems
-) -> None:
-    # The same checks the API runs on a contract's objectives (domain/validation.py).
-    for key, message in objective_problems(objective):
-        problems.add(doc.error((*path, key), message))
+def _metric(
+    doc: SourceDoc, path: DocPath, problems: Problems, catalogue: PackCatalogue
+) -> MetricId | None:
+    value = doc.get(path)
+    return (
+        value
+        if known(doc, path, value, problems, what="metric", ids=catalogue.metric_ids)
+        else None
+    )
 
 
 # --- severity tiers --------------------------------------------------------------------------
 
 
-def severity_tiers(doc: SourceDoc, problems: Problems) -> tuple[MetricTiers, ...]:
-    """The ``severity_tiers:`` section, for every metric."""
+def severity_tiers(
+    doc: SourceDoc, problems: Problems, catalogue: PackCatalogue
+) -> tuple[MetricTiers, ...]:
+    """The ``severity_tiers:`` section, for every metric of the catalogue."""
     built = []
+    ids = catalogue.metric_ids
     for key, items in doc.data["severity_tiers"].items():
         path: DocPath = ("severity_tiers", key)
-        metric = member(Metric, key)
-        if metric is None:
-            message = f"unknown metric {key!r}; expected one of: {listing(Metric)}"
-            problems.add(doc.error(path, message, key=True))
+        metric = key if known(doc, path, key, problems, what="metric", ids=ids, key=True) else None
         tiers = _tiers(doc, path, items, problems)
         if metric is not None and tiers is not None:
             built.append(MetricTiers(metric, tiers))
-    missing = [m.value for m in Metric if m.value not in doc.data["severity_tiers"]]
+    missing = [m for m in ids if m not in doc.data["severity_tiers"]]
     if missing:
         message = f"every metric needs severity tiers; missing: {listing(missing)}"
         problems.add(doc.error(("severity_tiers",), message, key=True))
@@ -254,13 +264,16 @@ _WINDOW_KEYS: Mapping[WindowKind, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-def windows(doc: SourceDoc, problems: Problems) -> tuple[Window, ...]:
+def windows(doc: SourceDoc, problems: Problems, catalogue: PackCatalogue) -> tuple[Window, ...]:
     """The ``windows:`` section of one file."""
-    built = (_window(doc, ("windows", i), problems) for i in range(len(doc.data["windows"])))
+    count = len(doc.data["windows"])
+    built = (_window(doc, ("windows", i), problems, catalogue) for i in range(count))
     return tuple(w for w in built if w is not None)
 
 
-def _window(doc: SourceDoc, path: DocPath, problems: Problems) -> Window | None:
+def _window(
+    doc: SourceDoc, path: DocPath, problems: Problems, catalogue: PackCatalogue
+) -> Window | None:
     item = doc.get(path)
     kind = checked_member(doc, (*path, "kind"), WindowKind, "window kind", problems)
     if kind is None:
@@ -284,7 +297,7 @@ def _window(doc: SourceDoc, path: DocPath, problems: Problems) -> Window | None:
         )
     metric = None
     if "metric" in item:
-        metric = checked_member(doc, (*path, "metric"), Metric, "metric", problems)
+        metric = _metric(doc, (*path, "metric"), problems, catalogue)
     return Window(
         id=item["id"],
         kind=kind,
@@ -343,7 +356,9 @@ def compensation(doc: SourceDoc) -> CompensationTerms | None:
     return None if terms is None else CompensationTerms(int(terms["claim_window_days"]))
 
 
-def intervals(doc: SourceDoc, section: str, problems: Problems) -> CategoryIntervals | None:
+def intervals(
+    doc: SourceDoc, section: str, problems: Problems, catalogue: PackCatalogue
+) -> CategoryIntervals | None:
     """A per-category ``every_days`` section (``business_reviews:``, ``training:``), None
     when the file has none; unknown categories are reported at their key, the days are the
     schema's to check.
@@ -351,9 +366,9 @@ def intervals(doc: SourceDoc, section: str, problems: Problems) -> CategoryInter
     if section not in doc.data:
         return None
     path: DocPath = (section, "every_days")
-    entries: list[tuple[ServiceCategory | None, int]] = []
+    entries: list[tuple[CategoryId | None, int]] = []
     for key, days in doc.get(path).items():
-        category = category_key(doc, (*path, key), problems)
+        category = category_key(doc, (*path, key), problems, catalogue)
         if category is not None or key == ALL_CATEGORIES:
             entries.append((category, int(days)))
     return CategoryIntervals(tuple(entries))
@@ -408,7 +423,12 @@ def _extension_limits(doc: SourceDoc, problems: Problems) -> ExtensionLimits:
 
 
 def pack_windows(
-    docs: Iterable[SourceDoc], reserved: Iterable[str], problems: Problems, *, complete: bool
+    docs: Iterable[SourceDoc],
+    reserved: Iterable[str],
+    problems: Problems,
+    catalogue: PackCatalogue,
+    *,
+    complete: bool,
 ) -> tuple[Window, ...]:
     """The windows of every file of a pack, their ids unique and unlike ``reserved`` (the
     catalogue's facts), each ``objective`` one of the pack's default objectives (checked only
@@ -443,5 +463,5 @@ def pack_windows(
                     f" expected one of: {expected}"
                 )
                 problems.add(doc.error((*path, "objective"), message))
-        built.extend(windows(doc, problems))
+        built.extend(windows(doc, problems, catalogue))
     return tuple(built)

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 import attrs
 
 from sqm.domain.errors import PolicyError
-from sqm.domain.model import FactValue, LifecycleState, Metric, ServiceCategory, Severity, Stage
+from sqm.domain.model import FactValue, LifecycleState, Severity, Stage
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.rules.model import Operator, PolicyPack, Window, WindowKind
 
 
@@ -128,9 +129,8 @@ _SPECS = (
     FactSpec(
         "category",
         _S,
-        "the supplier's service category",
+        "the supplier's service category (one the pack's catalogue declares)",
         _ALL,
-        choices=tuple(c.value for c in ServiceCategory),
     ),
     # --- selection: a need is shortlisted for, awarded, or time advanced over it --------------
     FactSpec(
@@ -187,7 +187,6 @@ _SPECS = (
         _S,
         "the measurement's metric ('none' when the record is not a measurement)",
         _M,
-        choices=(*(m.value for m in Metric), NONE_TEXT),
     ),
     FactSpec("objective", _S, "the measurement's objective id ('none' otherwise)", _M),
     FactSpec("unit", _S, "the measurement's unit ('none' otherwise; for messages)", _M),
@@ -560,14 +559,29 @@ def window_spec(window: Window) -> FactSpec:
     )
 
 
-def specs_with(windows: Iterable[Window]) -> dict[str, FactSpec]:
-    """The catalogue plus the facts of ``windows``: every fact a pack's rules may use."""
-    return {**CATALOGUE, **{w.id: window_spec(w) for w in windows}}
+DECLARED_BY_PACK = frozenset({"category", "metric"})
+"""Facts whose values are ids of the pack's catalogue: a rule may only compare them with ids
+the pack declares, but a supplier registered, or a contract signed, under an earlier version
+may carry an id the active pack no longer declares, and is still evaluated."""
+
+
+def specs_with(windows: Iterable[Window], catalogue: PackCatalogue) -> dict[str, FactSpec]:
+    """The catalogue plus the facts of ``windows``: every fact a pack's rules may use.
+
+    The ``category`` and ``metric`` facts take the ids the pack's ``catalogue`` declares, so
+    a rule comparing them with an id the pack does not declare is reported where it is.
+    """
+    choices = {
+        "category": catalogue.category_ids,
+        "metric": (*catalogue.metric_ids, NONE_TEXT),
+    }
+    declared = {name: attrs.evolve(CATALOGUE[name], choices=ids) for name, ids in choices.items()}
+    return {**CATALOGUE, **declared, **{w.id: window_spec(w) for w in windows}}
 
 
 def pack_specs(pack: PolicyPack) -> dict[str, FactSpec]:
     """Every fact the rules of ``pack`` may use: the catalogue and the pack's windows."""
-    return specs_with(pack.windows)
+    return specs_with(pack.windows, pack.catalogue)
 
 
 def facts_at(stage: Stage, specs: Mapping[str, FactSpec] = CATALOGUE) -> tuple[str, ...]:
@@ -587,7 +601,7 @@ def check_facts(facts: Mapping[str, FactValue], specs: Mapping[str, FactSpec] = 
             raise PolicyError(f"fact {name!r} is not in the fact catalogue")
         if not _CHECKS[spec.type](value):
             raise PolicyError(f"fact {name!r} must be a valid {spec.type}, got {value!r}")
-        if spec.choices and value not in spec.choices:
+        if spec.choices and value not in spec.choices and name not in DECLARED_BY_PACK:
             raise PolicyError(f"fact {name!r} must be one of {spec.choices}, got {value!r}")
 
 

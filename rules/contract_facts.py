@@ -13,13 +13,8 @@ from datetime import datetime, timedelta
 
 from sqm.domain import contract_term, corrective_action, history, milestones, tickets
 from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
-from sqm.domain.model import (
-    METRICS,
-    CertificateKind,
-    FactValue,
-    Severity,
-    SupplierState,
-)
+from sqm.domain.model import FactValue, Severity, SupplierState
+from sqm.domain.pack_catalogue import CertificateKindId
 from sqm.domain.ports import DecisionContext
 from sqm.rules import sla
 from sqm.rules.catalogue import (
@@ -41,10 +36,10 @@ def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fa
     if kind not in RECORD_KINDS:
         raise PolicyError(f"record kind {kind!r} is not one of {', '.join(RECORD_KINDS)}")
     facts: dict[str, FactValue] = {
-        "category": supplier.category.value,
+        "category": supplier.category,
         "lifecycle": supplier.lifecycle.value,
         "record_kind": kind,
-        **_measurement_facts(context),
+        **_measurement_facts(pack, context),
         "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
         "inspection_passed": _latest_inspection(supplier) if kind == "inspection" else True,
         **_ticket_resolution_facts(pack, supplier, kind),
@@ -66,7 +61,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     valid = supplier.valid_certificate_kinds(now)
     review = supplier.review
     facts: dict[str, FactValue] = {
-        "category": supplier.category.value,
+        "category": supplier.category,
         "lifecycle": supplier.lifecycle.value,
         "plan_pending": due is not None,
         "plan_submitted": plan is not None and plan.submitted_at is not None,
@@ -298,7 +293,7 @@ _NO_MEASUREMENT: Mapping[str, FactValue] = {
 }
 
 
-def _measurement_facts(context: DecisionContext) -> Mapping[str, FactValue]:
+def _measurement_facts(pack: PolicyPack, context: DecisionContext) -> Mapping[str, FactValue]:
     measurement = context.measurement
     if measurement is None:
         if context.record_kind == "measurement":
@@ -314,9 +309,9 @@ def _measurement_facts(context: DecisionContext) -> Mapping[str, FactValue]:
     severity = context.breach.severity.value if context.breach else NONE_TEXT
     grace_end = contract.starts_at + timedelta(days=objective.grace_days)
     return {
-        "metric": measurement.metric.value,
+        "metric": measurement.metric,
         "objective": measurement.objective_id,
-        "unit": METRICS[measurement.metric].unit,
+        "unit": _unit(pack, measurement.metric),
         "value": float(measurement.value),
         "target": float(objective.target),
         "warning": float(objective.warning),
@@ -341,20 +336,20 @@ def _latest_inspection(supplier: SupplierState) -> bool:
 
 
 def _first_expiring(
-    supplier: SupplierState, required: tuple[CertificateKind, ...], now: datetime
+    supplier: SupplierState, required: tuple[CertificateKindId, ...], now: datetime
 ) -> str:
     # Per kind the latest expiry counts (a renewal uploaded early); then the earliest kind.
-    latest: dict[CertificateKind, datetime] = {}
+    latest: dict[CertificateKindId, datetime] = {}
     for cert in supplier.certificates:
         if cert.kind in required and cert.is_valid_at(now):
             latest[cert.kind] = max(latest.get(cert.kind, cert.valid_until), cert.valid_until)
     if not latest:
         return NONE_TEXT
-    return min(latest, key=lambda kind: (latest[kind], required.index(kind))).value
+    return min(latest, key=lambda kind: (latest[kind], required.index(kind)))
 
 
-def _names(kinds: Iterable[CertificateKind]) -> str:
-    return ", ".join(kind.value for kind in kinds) or NONE_TEXT
+def _names(kinds: Iterable[CertificateKindId]) -> str:
+    return ", ".join(kinds) or NONE_TEXT
 
 
 def check_certificate_times(supplier: SupplierState) -> None:
@@ -371,3 +366,8 @@ def check_certificate_times(supplier: SupplierState) -> None:
     ]
     if violations:
         raise InvalidCommand(violations)
+
+
+def _unit(pack: PolicyPack, metric: str) -> str:
+    spec = pack.catalogue.metric(metric)
+    return spec.unit if spec is not None else NONE_TEXT

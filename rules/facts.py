@@ -61,7 +61,7 @@ def qualification_facts(
     check_certificate_times(supplier)
     required = pack.certificates.for_category(supplier.category)
     valid = supplier.valid_certificate_kinds(now)
-    missing = [kind.value for kind in required if kind not in valid]
+    missing = [kind for kind in required if kind not in valid]
     facts: dict[str, FactValue] = {
         "weighted_score": _weighted_score(pack, supplier.scores),
         "criteria_missing": sum(1 for c in pack.criteria if c.id not in supplier.scores),
@@ -70,7 +70,7 @@ def qualification_facts(
         "site_audit_passed": supplier.site_audit_passed is True,
         "site_audit_failed": supplier.site_audit_passed is False,
         "blacklisted": supplier.blacklisted,
-        "category": supplier.category.value,
+        "category": supplier.category,
     }
     check_facts(facts)
     return facts

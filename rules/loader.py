@@ -17,6 +17,7 @@ import attrs
 
 from sqm.domain.calendar import DEFAULT_TIME_ZONE, UTC_CALENDAR, Calendar, zone
 from sqm.domain.model import QualificationChanges
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.rules.build import FilePart, build_file
 from sqm.rules.build_invariants import duplicate_invariant_ids
 from sqm.rules.build_sections import pack_windows
@@ -25,11 +26,14 @@ from sqm.rules.checks import pack_errors
 from sqm.rules.errors import PackError, PackInvalid, Problems
 from sqm.rules.limits import MAX_FILE_BYTES
 from sqm.rules.model import CertificateRequirements, ObjectiveDefaults, PolicyPack, Window
+from sqm.rules.pack_catalogue import legacy_catalogue, read_catalogue
 from sqm.rules.schema_check import MANIFEST_SCHEMA, POLICY_FILE_SCHEMA, schema_errors
 from sqm.rules.yaml_source import SourceDoc, parse_yaml, utf8_text
 
 MANIFEST = "manifest.yaml"
 """The file every pack starts from; it lists the rule files."""
+CATALOGUE_KEY = "catalogue"
+"""The manifest key naming the pack's catalogue file (``catalogue.yaml``)."""
 QUALIFICATION_CHANGES = "qualification_changes_apply_to"
 """The manifest key saying whom a version's qualification rules apply to (the schema
 checks its value)."""
@@ -52,25 +56,55 @@ def load_pack(source: PackSource) -> PolicyPack:
     if manifest is None:  # without a manifest there is no list of files to check
         raise problems.invalid(pack_files.label)
     files = _listed_files(pack_files, manifest, problems)
+    catalogue_file, catalogue = _catalogue(pack_files, manifest, problems)
+    if catalogue is None:  # every reference would be reported as unknown
+        raise problems.invalid(pack_files.label, [MANIFEST, catalogue_file or ""])
     read = [_read_doc(pack_files, name, POLICY_FILE_SCHEMA, problems) for name in files]
     docs = [doc for doc in read if doc is not None]
     # Windows first: any file's rules may use any file's windows.
-    windows = pack_windows(docs, CATALOGUE, problems, complete=len(docs) == len(files))
-    specs = specs_with(windows)
-    parts = [build_file(doc, problems, specs) for doc in docs]
+    complete = len(docs) == len(files)
+    windows = pack_windows(docs, CATALOGUE, problems, catalogue, complete=complete)
+    specs = specs_with(windows, catalogue)
+    parts = [build_file(doc, problems, specs, catalogue) for doc in docs]
     problems.extend(pack_errors(parts, specs))
     rule_ids = frozenset(rule.id for part in parts for rule in part.rules)
     problems.extend(duplicate_invariant_ids(docs, rule_ids))
     if not problems and not any(part.rules for part in parts):
         problems.add(manifest.error(("files",), "the pack defines no rules", key=True))
     calendar = _calendar(manifest, problems)
+    order = [MANIFEST, *([catalogue_file] if catalogue_file else []), *files]
     if problems:
-        raise problems.invalid(pack_files.label, [MANIFEST, *files])
-    pack = _pack(pack_files, manifest=manifest, files=files, parts=parts, windows=windows)
+        raise problems.invalid(pack_files.label, order)
+    pack = _pack(
+        pack_files, manifest=manifest, files=files, parts=parts, windows=windows,
+        catalogue=(catalogue, catalogue_file),
+    )  # fmt: skip
     applies_to = QualificationChanges(
         manifest.data.get(QUALIFICATION_CHANGES, QualificationChanges.NEW_EVALUATIONS)
     )
     return attrs.evolve(pack, calendar=calendar, qualification_changes_apply_to=applies_to)
+
+
+def _catalogue(
+    pack_files: _PackFiles, manifest: SourceDoc, problems: Problems
+) -> tuple[str | None, PackCatalogue | None]:
+    """The file the manifest names as ``catalogue`` and the catalogue in it; the legacy
+    catalogue (and no file) when it names none.
+    """
+    name = manifest.data.get(CATALOGUE_KEY)
+    if name is None:
+        return None, legacy_catalogue()
+    problem = pack_files.path_problem(name)
+    if problem:
+        problems.add(manifest.error((CATALOGUE_KEY,), problem))
+        return None, None
+    name = PurePosixPath(name).as_posix()
+    text = pack_files.text(name, problems)
+    if text is None:
+        return name, None
+    doc, errors = parse_yaml(text, name)
+    problems.extend(errors)
+    return name, read_catalogue(doc, problems) if doc is not None else None
 
 
 def _calendar(manifest: SourceDoc, problems: Problems) -> Calendar:
@@ -109,7 +143,8 @@ def _date(value: object) -> date | None:
 
 
 def read_pack_files(directory: str | os.PathLike[str]) -> dict[str, str]:
-    """The manifest and the rule files it lists (those that exist), as relative path -> text.
+    """The manifest, the catalogue and the rule files it names (those that exist), as relative
+    path -> text.
 
     Files are read as bytes and decoded as UTF-8 without newline translation, so the text
     hashes to the same version as the files on disk. A manifest that cannot be read as YAML
@@ -121,8 +156,10 @@ def read_pack_files(directory: str | os.PathLike[str]) -> dict[str, str]:
     if pack_files.exists(MANIFEST):
         text = pack_files.text(MANIFEST, problems)
         doc = parse_yaml(text, MANIFEST)[0] if text is not None else None
-        names = doc.data.get("files") if doc is not None and isinstance(doc.data, dict) else None
-        for name in names if isinstance(names, list) else ():
+        data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        names = data.get("files")
+        listed = [*(names if isinstance(names, list) else ()), data.get(CATALOGUE_KEY)]
+        for name in listed:
             if isinstance(name, str) and pack_files.path_problem(name) is None:
                 pack_files.text(PurePosixPath(name).as_posix(), problems)
     if problems:
@@ -151,6 +188,7 @@ def _pack(
     files: Sequence[str],
     parts: Sequence[FilePart],
     windows: tuple[Window, ...],
+    catalogue: tuple[PackCatalogue, str | None],
 ) -> PolicyPack:
     criteria = next((part.criteria for part in parts if part.criteria is not None), ())
     certificates = next(
@@ -168,6 +206,8 @@ def _pack(
         criteria=criteria,
         certificates=certificates,
         rules=tuple(rule for part in parts for rule in part.rules),
+        catalogue=catalogue[0],
+        catalogue_file=catalogue[1],
         objectives=objectives or ObjectiveDefaults(),
         tiers=next((p.tiers for p in parts if p.tiers is not None), ()),
         windows=windows,

@@ -20,16 +20,14 @@ from sqm.domain.corrective_records import ExtensionLimits
 from sqm.domain.invariants import Invariant
 from sqm.domain.model import (
     Action,
-    CertificateKind,
     FactValue,
-    Metric,
     QualificationChanges,
     Reminder,
-    ServiceCategory,
     Severity,
     SlaObjective,
     Stage,
 )
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricId, PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules.template import placeholders
 
@@ -150,12 +148,12 @@ class Criterion:
 class CertificateRequirements:
     """Certificates a supplier must hold: ``common`` for everyone, more per service category."""
 
-    common: tuple[CertificateKind, ...] = ()
-    by_category: tuple[tuple[ServiceCategory, tuple[CertificateKind, ...]], ...] = ()
+    common: tuple[CertificateKindId, ...] = ()
+    by_category: tuple[tuple[CategoryId, tuple[CertificateKindId, ...]], ...] = ()
 
-    def for_category(self, category: ServiceCategory) -> tuple[CertificateKind, ...]:
+    def for_category(self, category: CategoryId) -> tuple[CertificateKindId, ...]:
         """The kinds required of a supplier in ``category``, common ones first, no repeats."""
-        extra = [kind for cat, kinds in self.by_category if cat is category for kind in kinds]
+        extra = [kind for cat, kinds in self.by_category if cat == category for kind in kinds]
         return tuple(dict.fromkeys([*self.common, *extra]))
 
 
@@ -255,13 +253,13 @@ class ObjectiveDefaults:
     """
 
     common: tuple[SlaObjective, ...] = ()
-    by_category: tuple[tuple[ServiceCategory, tuple[SlaObjective, ...]], ...] = ()
+    by_category: tuple[tuple[CategoryId, tuple[SlaObjective, ...]], ...] = ()
 
-    def for_category(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+    def for_category(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """The objectives of ``category``: common ones (or their replacements), then extras."""
         merged = {o.objective_id: o for o in self.common}
         for cat, objectives in self.by_category:
-            if cat is category:
+            if cat == category:
                 merged.update((o.objective_id, o) for o in objectives)
         return tuple(merged.values())
 
@@ -292,7 +290,7 @@ class SeverityTier:
 class MetricTiers:
     """The severity tiers of one metric: from 0, contiguous, open-ended, minor to critical."""
 
-    metric: Metric
+    metric: MetricId
     tiers: tuple[SeverityTier, ...]
 
     def severity_of(self, miss: Decimal) -> Severity | None:
@@ -330,7 +328,7 @@ class Window:
     days: float = 0.0
     min_severity: Severity = Severity.MINOR
     objective: str = ""
-    metric: Metric | None = None
+    metric: MetricId | None = None
     description: str = ""
 
 
@@ -377,10 +375,10 @@ class ImprovementSchedule:
 class CategoryIntervals:
     """Days between periodic steps (business reviews, training), by service category."""
 
-    every_days: tuple[tuple[ServiceCategory | None, int], ...]
+    every_days: tuple[tuple[CategoryId | None, int], ...]
     """(category, days); the None entry is 'all': every category without its own."""
 
-    def days_for(self, category: ServiceCategory) -> int | None:
+    def days_for(self, category: CategoryId) -> int | None:
         """The interval for ``category`` (its own entry, else 'all'), or None for none."""
         days = dict(self.every_days)
         return days.get(category, days.get(None))
@@ -420,6 +418,12 @@ class PolicyPack:
     criteria: tuple[Criterion, ...]
     certificates: CertificateRequirements
     rules: tuple[Rule, ...]
+    catalogue: PackCatalogue
+    """The pack's catalogue (``catalogue.yaml``): the categories, certificate kinds, metrics
+    and document kinds its files and the API may name."""
+    catalogue_file: str | None = None
+    """The file the manifest names as its catalogue; None for a pack naming none (which gets
+    the legacy catalogue, ``sqm/rules/legacy-catalogue.yaml``)."""
     objectives: ObjectiveDefaults = ObjectiveDefaults()
     tiers: tuple[MetricTiers, ...] = ()
     windows: tuple[Window, ...] = ()
@@ -456,6 +460,6 @@ class PolicyPack:
         """The ids of the evaluation criteria, in file order."""
         return tuple(c.id for c in self.criteria)
 
-    def tiers_for(self, metric: Metric) -> MetricTiers | None:
+    def tiers_for(self, metric: MetricId) -> MetricTiers | None:
         """The severity tiers of ``metric``, if the pack defines them."""
-        return next((t for t in self.tiers if t.metric is metric), None)
+        return next((t for t in self.tiers if t.metric == metric), None)

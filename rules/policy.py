@@ -20,12 +20,12 @@ from sqm.domain.model import (
     FactValue,
     Money,
     QualificationChanges,
-    ServiceCategory,
     Severity,
     SlaObjective,
     StatedAmount,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CategoryId, PackCatalogue
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
 from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules import penalties, selection, sla
@@ -75,6 +75,13 @@ class CompiledPolicy:
         return self._pack
 
     @property
+    def catalogue(self) -> PackCatalogue:
+        """The pack's catalogue: the ids of its categories, certificate kinds, metrics and
+        document kinds, and each metric's unit, direction and range.
+        """
+        return self._pack.catalogue
+
+    @property
     def qualification_changes_apply_to(self) -> QualificationChanges:
         """The pack's manifest setting (new evaluations only, by default)."""
         return self._pack.qualification_changes_apply_to
@@ -84,7 +91,7 @@ class CompiledPolicy:
         """The name of this policy's ruleset in the engine."""
         return self._ruleset
 
-    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+    def default_objectives(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """The pack's default SLA objectives for ``category`` (none when it defines none)."""
         return self._pack.objectives.for_category(category)
 

@@ -21,7 +21,7 @@ def selection_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     required_by = need.required_by
     opened = need.opened_at or now
     facts: dict[str, FactValue] = {
-        "category": need.category.value,
+        "category": need.category,
         "selection_step": context.selection_step,
         "need_awarded": need.status is NeedStatus.AWARDED,
         "days_to_need_required_by": (

@@ -43,9 +43,9 @@ def classify(tiers: MetricTiers | None, objective: SlaObjective, value: float) -
         return None
     if tiers is None:
         raise PolicyError(
-            f"the policy pack defines no severity tiers for metric {objective.metric.value!r}"
+            f"the policy pack defines no severity tiers for metric {objective.metric!r}"
         )
     severity = tiers.severity_of(missed_by)
     if severity is None:  # pragma: no cover - tiers are checked to start at 0, open-ended
-        raise PolicyError(f"no severity tier of {objective.metric.value!r} holds {missed_by}")
+        raise PolicyError(f"no severity tier of {objective.metric!r} holds {missed_by}")
     return severity

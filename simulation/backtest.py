@@ -49,11 +49,12 @@ from sqm.domain.commands import (
     SignContract,
     is_reevaluation_request,
 )
-from sqm.domain.events import DecisionRecorded, Event, LifecycleTransitioned
+from sqm.domain.events import DecisionRecorded, Event, LifecycleTransitioned, MeasurementRecorded
 from sqm.domain.evolve import fold
 from sqm.domain.history import credited
-from sqm.domain.model import METRICS, Money, QualificationChanges, SupplierState
+from sqm.domain.model import Money, QualificationChanges, SupplierState
 from sqm.domain.needs import is_need_stream
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, RecordedEvent
 from sqm.domain.serialization import converter, event_from_payload, format_time
@@ -199,7 +200,7 @@ def replay(
         raise ValueError(f"stream {stream[0].stream_id if stream else '?'} holds no supplier")
     scenario = sc.Scenario(sc.SupplierProfile(recorded.supplier_id, recorded.category), ())
     player = Player(policy, scenario, (), pack.criterion_ids)
-    requests = list(requests_of(stream, events))
+    requests = list(requests_of(stream, events, pack.catalogue))
     reevaluate = pack.qualification_changes_apply_to is QualificationChanges.QUALIFIED_SUPPLIERS
     revoked_at = _decide_from(player, requests, effective_from, reevaluate=reevaluate)
     refusals = tuple(
@@ -255,28 +256,37 @@ def _reevaluated(player: Player, at: datetime) -> str:
 
 
 def requests_of(
-    stream: Sequence[RecordedEvent], events: Sequence[Event]
+    stream: Sequence[RecordedEvent], events: Sequence[Event], catalogue: PackCatalogue
 ) -> Iterator[tuple[Command, tuple[Event, ...]]]:
     """Each request that recorded ``stream``: the command it carried and the events it
-    recorded, in order.
+    recorded, in order. A measurement is given in its metric's unit by ``catalogue`` (the
+    pack that decides it again).
     """
     supplier_id = stream[0].stream_id if stream else ""
     pairs = zip(stream, events, strict=True)
     for _, group in itertools.groupby(pairs, key=lambda pair: pair[0].request_id):
         members = list(group)
-        command = command_from(supplier_id, *members[0])
+        command = command_from(supplier_id, *members[0], catalogue)
         if command is not None:
             yield command, tuple(event for _, event in members)
 
 
-def commands_of(stream: Sequence[RecordedEvent], events: Sequence[Event]) -> Iterator[Command]:
+def commands_of(
+    stream: Sequence[RecordedEvent], events: Sequence[Event], catalogue: PackCatalogue
+) -> Iterator[Command]:
     """The commands that recorded ``stream``, one per request, in order."""
-    return (command for command, _ in requests_of(stream, events))
+    return (command for command, _ in requests_of(stream, events, catalogue))
 
 
-def command_from(supplier_id: str, recorded: RecordedEvent, event: Event) -> Command | None:
-    """The command a request whose first event is ``event`` carried."""
+def command_from(
+    supplier_id: str, recorded: RecordedEvent, event: Event, catalogue: PackCatalogue
+) -> Command | None:
+    """The command a request whose first event is ``event`` carried (a measurement in its
+    metric's unit by ``catalogue``).
+    """
     kind = recorded.event_type
+    if isinstance(event, MeasurementRecorded):
+        return _measurement(supplier_id, event, catalogue)
     if is_reevaluation_request(recorded.request_id):
         return ReevaluateQualification(supplier_id, event.occurred_at)
     if kind in _SAME_FIELDS:
@@ -297,9 +307,10 @@ def _contract(supplier_id: str, event: Any) -> Command:
     )  # fmt: skip
 
 
-def _measurement(supplier_id: str, event: Any) -> Command:
+def _measurement(supplier_id: str, event: MeasurementRecorded, catalogue: PackCatalogue) -> Command:
     m = event.measurement
-    unit = METRICS[m.metric].unit
+    spec = catalogue.metric(m.metric)
+    unit = spec.unit if spec is not None else ""  # refused: the pack lacks the metric
     return RecordMeasurement(
         supplier_id, m.objective_id, m.value, unit, m.period_start, m.period_end, event.occurred_at
     )
@@ -336,7 +347,6 @@ def _claim(supplier_id: str, event: Any) -> Command | None:
 
 _MAKERS: Mapping[str, Callable[[str, Any], Command | None]] = {
     "ContractSigned": _contract,
-    "MeasurementRecorded": _measurement,
     "SatisfactionSurveyRecorded": _survey,
     "InspectionRecorded": _inspection,
     "ReviewOpened": _review,

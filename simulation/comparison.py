@@ -153,7 +153,7 @@ def _pair(baseline: SupplierLife, candidate: SupplierLife) -> SupplierPair:
     profile = baseline.profile
     return SupplierPair(
         profile.supplier_id,
-        profile.category.value,
+        profile.category,
         profile.currency,
         _fate(baseline),
         _fate(candidate),

@@ -25,7 +25,8 @@ import attrs
 from sqm.domain.commands import AdvanceTime, ReviewOutcome
 from sqm.domain.events import DecisionRecorded, LifecycleTransitioned, PenaltyAssessed
 from sqm.domain.history import period_of
-from sqm.domain.model import LifecycleState, ServiceCategory, Severity, SupplierState
+from sqm.domain.model import LifecycleState, Severity, SupplierState
+from sqm.domain.pack_catalogue import CategoryId
 from sqm.domain.serialization import format_time, parse_time
 from sqm.rules import CompiledPolicy, PolicyPack
 from sqm.simulation import parallel
@@ -282,7 +283,7 @@ class SupplierLife:
     def _profile(self, number: int) -> sc.SupplierProfile:
         categories = list(self._rates.categories)
         weights = list(self._rates.categories.values())
-        category = ServiceCategory(self._random.choices(categories, weights)[0])
+        category = CategoryId(self._random.choices(categories, weights)[0])
         fee = Decimal(str(self._rates.monthly_fee)).quantize(Decimal("0.01"))
         return sc.SupplierProfile(
             f"sim-{number:06d}", category, score=self._score, monthly_fee=fee,

@@ -45,9 +45,7 @@ from sqm.domain.errors import DomainError
 from sqm.domain.events import Event
 from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import (
-    METRICS,
     Certificate,
-    CertificateKind,
     Comparator,
     Milestone,
     Money,
@@ -55,6 +53,7 @@ from sqm.domain.model import (
     SlaObjective,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CertificateKindId
 from sqm.domain.ports import Policy
 from sqm.simulation import scenarios as sc
 
@@ -179,6 +178,11 @@ class Player:
         return tuple(self._timeline)
 
     @property
+    def policy(self) -> Policy:
+        """The policy the run decides under."""
+        return self._policy
+
+    @property
     def state(self) -> SupplierState | None:
         """The supplier as it stands."""
         return self._state
@@ -198,7 +202,7 @@ class Player:
             profile.supplier_id,
             now,
             scores=dict.fromkeys(self._criteria, profile.score),
-            certificates=certificates(profile, now),
+            certificates=certificates(profile, now, self._policy.catalogue.certificate_kind_ids),
             site_audit_passed=profile.site_audit_passed,
         )
         if profile.researched:  # while qualified, before the contract
@@ -221,16 +225,18 @@ class Player:
         )
 
 
-def certificates(profile: sc.SupplierProfile, now: datetime) -> tuple[Certificate, ...]:
-    """Every kind of certificate, the shortest-lived expiring as the profile says."""
+def certificates(
+    profile: sc.SupplierProfile, now: datetime, kinds: Sequence[CertificateKindId]
+) -> tuple[Certificate, ...]:
+    """A certificate of every kind in ``kinds`` (the pack's), the first expiring as the
+    profile says.
+    """
     start = now - CERTIFICATE_HISTORY
     long_end = now + timedelta(days=max(profile.certificates_valid_days, 730))
     short_end = now + timedelta(days=profile.certificates_valid_days)
     return tuple(
-        Certificate(kind, f"{kind.value}-1", "simulated issuer", start, end)
-        for kind, end in zip(
-            CertificateKind, [short_end, *[long_end] * (len(CertificateKind) - 1)], strict=True
-        )
+        Certificate(kind, f"{kind}-1", "simulated issuer", start, end)
+        for kind, end in zip(kinds, [short_end, *[long_end] * (len(kinds) - 1)], strict=True)
     )
 
 
@@ -242,8 +248,8 @@ def value_with_severity(
     Shortfalls are tried on a 1-2-5 ladder from 1e-4 to 1e5 units, within the metric's range;
     a severity no shortfall reaches falls back to the worst found.
     """
-    spec = METRICS[objective.metric]
-    if severity is None:
+    spec = policy.catalogue.metric(objective.metric)
+    if severity is None or spec is None:
         return objective.target
     found = objective.target
     for shortfall in _ladder():
@@ -296,7 +302,8 @@ def _(intent: sc.Measure, player: Player, now: datetime) -> Command | None:
     objective = objectives[intent.objective % len(objectives)]
     value = player.measurement_value(objective, intent.severity)
     start = now - timedelta(days=objective.period_days)
-    unit = METRICS[objective.metric].unit
+    spec = player.policy.catalogue.metric(objective.metric)
+    unit = spec.unit if spec is not None else ""  # refused: the pack lacks the metric
     return RecordMeasurement(
         state.supplier_id, objective.objective_id, value, unit, start, now, now
     )

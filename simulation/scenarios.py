@@ -31,8 +31,10 @@ from hypothesis import strategies as st
 
 from sqm.domain.commands import ReviewOutcome
 from sqm.domain.invariants import InvariantKind
-from sqm.domain.model import Action, ServiceCategory, Severity, Stage
+from sqm.domain.model import Action, Severity, Stage
+from sqm.domain.pack_catalogue import CategoryId
 from sqm.rules.model import Operator, PolicyPack, Rule, Window, WindowKind
+from sqm.rules.pack_catalogue import default_catalogue
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 """When generated scenarios begin (a fixed instant: runs never read the clock)."""
@@ -48,7 +50,7 @@ class SupplierProfile:
     """
 
     supplier_id: str
-    category: ServiceCategory
+    category: CategoryId
     score: float = 85.0
     site_audit_passed: bool = True
     certificates_valid_days: float = 730.0
@@ -250,13 +252,15 @@ def steps(max_steps: int = 40, max_gap_days: float = 45.0) -> st.SearchStrategy[
 
 
 def profiles(
-    categories: Sequence[ServiceCategory] = tuple(ServiceCategory),
+    categories: Sequence[CategoryId] | None = None,
 ) -> st.SearchStrategy[SupplierProfile]:
-    """Suppliers of ``categories``; most qualify, some fall short or hold expiring papers."""
+    """Suppliers of ``categories`` (None: the default pack's); most qualify, some fall short
+    or hold expiring papers.
+    """
     return st.builds(
         SupplierProfile,
         supplier_id=st.just("sim-supplier"),
-        category=st.sampled_from(categories),
+        category=st.sampled_from(categories or default_catalogue().category_ids),
         score=st.one_of(st.just(85.0), st.floats(40, 100, allow_nan=False)),
         site_audit_passed=st.one_of(st.just(True), st.booleans()),
         certificates_valid_days=st.one_of(st.just(730.0), st.floats(1, 400, allow_nan=False)),
@@ -269,7 +273,7 @@ def profiles(
 
 
 def scenarios(
-    categories: Sequence[ServiceCategory] = tuple(ServiceCategory),
+    categories: Sequence[CategoryId] | None = None,
     max_steps: int = 40,
     max_gap_days: float = 45.0,
 ) -> st.SearchStrategy[Scenario]:
@@ -584,7 +588,7 @@ def _claims(targets: Targets) -> st.SearchStrategy[list[Step]]:
 
 def steered_scenarios(
     pack: PolicyPack,
-    categories: Sequence[ServiceCategory] = tuple(ServiceCategory),
+    categories: Sequence[CategoryId] | None = None,
     max_steps: int = 40,
 ) -> st.SearchStrategy[Scenario]:
     """Scenarios at the edges of ``pack`` (see :func:`pack_targets`), one kind of edge each:
@@ -610,7 +614,7 @@ def steered_scenarios(
         profile = st.builds(
             SupplierProfile,
             supplier_id=st.just("sim-supplier"),
-            category=st.sampled_from(categories),
+            category=st.sampled_from(categories or pack.catalogue.category_ids),
             score=score,
             monthly_fee=st.sampled_from([Decimal("50000.00"), Decimal("100000.00")]),
             liability_limit=st.sampled_from([Decimal("500000.00"), Decimal("1000000.00")]),

@@ -61,25 +61,24 @@ from sqm.domain.model import (
     AmountBasis,
     Breach,
     Certificate,
-    CertificateKind,
     Comparator,
     ConditionOutcome,
     Decision,
     FactValue,
     LifecycleState,
-    Metric,
     Money,
     QualificationChanges,
     Reminder,
-    ServiceCategory,
     Severity,
     SlaObjective,
     Stage,
     StatedAmount,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, PackCatalogue
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.rules.pack_catalogue import default_catalogue
 
 DEFAULT_THRESHOLD = 70.0
 BLACKLIST_CRITERION = "blacklisted"
@@ -153,7 +152,7 @@ class FakePolicy:
         supplier = context.supplier
         mean = mean_score(supplier.scores)
         kinds = supplier.valid_certificate_kinds(context.now)
-        licensed = CertificateKind.BUSINESS_LICENCE in kinds
+        licensed = "business_licence" in kinds
         conditions = (
             ConditionOutcome("mean_score", ">=", self.threshold, mean, mean >= self.threshold),
             ConditionOutcome("business_licence_valid", "==", True, licensed, licensed),
@@ -234,7 +233,7 @@ class FakePolicy:
 
     def _revoke(self, context: DecisionContext) -> Decision:
         supplier = context.supplier
-        licensed = CertificateKind.BUSINESS_LICENCE in supplier.valid_certificate_kinds(context.now)
+        licensed = "business_licence" in supplier.valid_certificate_kinds(context.now)
         state = supplier.lifecycle.value
         qualified = LifecycleState.QUALIFIED.value
         return self._decision(
@@ -270,7 +269,12 @@ class FakePolicy:
 
     # --- the pack's data -------------------------------------------------------------------
 
-    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+    @property
+    def catalogue(self) -> PackCatalogue:
+        """The default pack's catalogue (categories, certificate kinds, metrics)."""
+        return default_catalogue()
+
+    def default_objectives(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """One availability objective (>= 99.9%) for every category."""
         return (FAKE_OBJECTIVE,)
 
@@ -351,7 +355,7 @@ class FakePolicy:
         return self.scorecard_spec
 
 
-FAKE_OBJECTIVE = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
+FAKE_OBJECTIVE = SlaObjective("availability", "availability", Comparator.AT_LEAST, 99.9, 99.95)
 
 
 def mean_score(scores: Mapping[str, float]) -> float:
@@ -394,7 +398,7 @@ def licence(
     valid_from: datetime = T0 - 365 * DAY,
     valid_until: datetime = T0 + 365 * DAY,
     number: str = "BL-0001",
-    kind: CertificateKind = CertificateKind.BUSINESS_LICENCE,
+    kind: CertificateKindId = "business_licence",
 ) -> Certificate:
     """A certificate (a business licence unless told otherwise), valid around T0 by default."""
     return Certificate(
@@ -451,7 +455,7 @@ def supplier_in(lifecycle: LifecycleState) -> SupplierState:
     }
     state = run(
         None,
-        RegisterSupplier(SID, "华为技术有限公司", ServiceCategory.SOFTWARE, T0),
+        RegisterSupplier(SID, "华为技术有限公司", "software", T0),
         *steps[lifecycle],
     )
     assert state.lifecycle is lifecycle

@@ -61,19 +61,16 @@ from sqm.domain.decide import decide, fold
 from sqm.domain.errors import DomainError
 from sqm.domain.events import EVENT_TYPES
 from sqm.domain.model import (
-    METRICS,
     Certificate,
-    CertificateKind,
     Comparator,
     LifecycleState,
-    Metric,
     Milestone,
     Money,
-    ServiceCategory,
     Severity,
     SlaObjective,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricDefinition
 from sqm.domain.policy_changes import (
     ApprovePolicy,
     CancelProposal,
@@ -92,6 +89,7 @@ from sqm.domain.scorecard_records import (
 )
 from sqm.domain.serialization import canonical_json, format_time
 from sqm.domain.validation import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
+from sqm.rules.pack_catalogue import default_catalogue
 from tests.fakes import (
     BLACKLIST_CRITERION,
     BLACKLIST_SCORE,
@@ -122,6 +120,16 @@ _SAMPLE_NAMES = (
     "Nokia Solutions and Networks",
 )
 _SAMPLE_CRITERIA = ("capability", "price", "delivery_lead_time", "past_performance", "服务质量")
+
+CATALOGUE = default_catalogue()
+"""The default pack's catalogue: the categories, certificate kinds and metrics drawn from."""
+
+
+def metric_spec(metric: str) -> MetricDefinition:
+    """The default catalogue's definition of ``metric`` (which it declares)."""
+    spec = CATALOGUE.metric(metric)
+    assert spec is not None, metric
+    return spec
 
 
 def _given_or(value: T | None, strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
@@ -195,9 +203,9 @@ def names() -> st.SearchStrategy[str]:
 
 
 @functools.cache
-def categories() -> st.SearchStrategy[ServiceCategory]:
+def categories() -> st.SearchStrategy[CategoryId]:
     """Any service category."""
-    return st.sampled_from(ServiceCategory)
+    return st.sampled_from(CATALOGUE.category_ids)
 
 
 @functools.cache
@@ -236,12 +244,12 @@ _UP_TO_A_YEAR = st.timedeltas(timedelta(0), timedelta(days=365))
 _UP_TO_THREE_YEARS = st.timedeltas(timedelta(0), timedelta(days=3 * 365))
 _A_MOMENT_TO_THREE_YEARS = st.timedeltas(_ONE_MICROSECOND, timedelta(days=3 * 365))
 _A_MOMENT_TO_TEN_YEARS = st.timedeltas(_ONE_MICROSECOND, timedelta(days=10 * 365))
-_CERTIFICATE_KINDS = st.sampled_from(CertificateKind)
+_CERTIFICATE_KINDS = st.sampled_from(CATALOGUE.certificate_kind_ids)
 
 
 def _draw_certificate(
     draw: st.DrawFn,
-    kind: CertificateKind | None = None,
+    kind: CertificateKindId | None = None,
     valid_at: datetime | None = None,
     expired_at: datetime | None = None,
 ) -> Certificate:
@@ -266,7 +274,7 @@ def _draw_certificate(
 @st.composite
 def certificates(
     draw: st.DrawFn,
-    kind: CertificateKind | None = None,
+    kind: CertificateKindId | None = None,
     valid_at: datetime | None = None,
     expired_at: datetime | None = None,
 ) -> Certificate:
@@ -286,9 +294,6 @@ _MAYBE_BOOLEAN = st.none() | st.booleans()
 _CURRENCIES = ("CNY", "USD", "EUR")
 _AMOUNTS = st.decimals(min_value=0, max_value=10_000_000, places=2)
 _POSITIVE_AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=10_000_000, places=2)
-_AT_LEAST_METRICS = frozenset(
-    {Metric.AVAILABILITY, Metric.ON_TIME_DELIVERY, Metric.CUSTOMER_SATISFACTION}
-)
 _OBJECTIVE_IDS = st.one_of(
     st.sampled_from(["availability", "mttr", "fault-response", "delivery", "满意度"]),
     short_texts(),
@@ -316,10 +321,10 @@ def sla_objectives(draw: st.DrawFn) -> SlaObjective:
     """A valid objective: a metric, its natural comparator, numbers within the metric's range,
     and the warning threshold on the safe side of the target.
     """
-    metric = draw(st.sampled_from(Metric))
-    spec = METRICS[metric]
+    spec = draw(st.sampled_from(CATALOGUE.metrics))
+    metric = spec.id
     in_range = st.floats(spec.minimum, spec.maximum)
-    at_least = metric in _AT_LEAST_METRICS
+    at_least = spec.direction is Comparator.AT_LEAST
     low, high = sorted((draw(in_range), draw(in_range)))
     return SlaObjective(
         objective_id=draw(_OBJECTIVE_IDS),
@@ -410,7 +415,7 @@ def sign_contract_commands(
     )
 
 
-_ANY_UNIT = st.sampled_from(sorted({spec.unit for spec in METRICS.values()}))
+_ANY_UNIT = st.sampled_from(sorted({spec.unit for spec in CATALOGUE.metrics}))
 _ANY_VALUE = st.floats(-1e6, 1e6)
 _UP_TO_A_MONTH = st.timedeltas(timedelta(0), timedelta(days=30))
 _A_MOMENT_TO_A_QUARTER = st.timedeltas(_ONE_MICROSECOND, timedelta(days=90))
@@ -898,7 +903,7 @@ def _licence(draw: st.DrawFn, at: datetime, *, valid: bool) -> Certificate:
     else:
         valid_until = at - draw(_UP_TO_A_YEAR)
         valid_from = valid_until - draw(_A_MOMENT_TO_THREE_YEARS)
-    return Certificate(CertificateKind.BUSINESS_LICENCE, "BL-1", "SAMR", valid_from, valid_until)
+    return Certificate("business_licence", "BL-1", "SAMR", valid_from, valid_until)
 
 
 def _evidence(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
@@ -981,7 +986,7 @@ def _measurement(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
     contract = guide.state.contract if guide.state else None
     objectives = contract.objectives if contract else ()
     objective = objectives[draw(_index(len(objectives)))] if objectives else FAKE_OBJECTIVE
-    spec = METRICS[objective.metric]
+    spec = metric_spec(objective.metric)
     miss = draw(_MISSES)
     jitter = draw(_JITTER)
     # Distance on the failing side of the target: negative when met, beyond tolerance if not.

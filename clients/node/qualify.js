@@ -95,7 +95,7 @@ async function main() {
   const registered = await call('RegisterSupplier', {
     supplier_id: supplierId,
     display_name: 'ACME Networks (from Node)',
-    category: 'SERVICE_CATEGORY_NETWORK_EQUIPMENT',
+    category: 'network_equipment',
     request_id: crypto.randomUUID(),
   });
   console.log(`registered ${registered.supplier.name}`);
@@ -119,9 +119,9 @@ async function main() {
       past_performance: 75,
     },
     certificates: [
-      certificate('CERTIFICATE_KIND_BUSINESS_LICENCE', 'BL-1', 'SAMR'),
-      certificate('CERTIFICATE_KIND_ISO_9001', 'Q-1', 'BSI'),
-      certificate('CERTIFICATE_KIND_TL_9000', 'TL-1', 'QuEST Forum'),
+      certificate('business_licence', 'BL-1', 'SAMR'),
+      certificate('iso_9001', 'Q-1', 'BSI'),
+      certificate('tl_9000', 'TL-1', 'QuEST Forum'),
     ],
     site_audit_result: 'SITE_AUDIT_RESULT_PASSED',
     request_id: crypto.randomUUID(),
@@ -132,7 +132,7 @@ async function main() {
   await expectError('RegisterSupplier', {
     supplier_id: supplierId,
     display_name: 'ACME again',
-    category: 'SERVICE_CATEGORY_NETWORK_EQUIPMENT',
+    category: 'network_equipment',
     request_id: crypto.randomUUID(),
   });
   // Several bad fields: INVALID_ARGUMENT, a BadRequest naming every one.

@@ -24,8 +24,10 @@ from typing import Any
 
 import attrs
 
-from sqm.domain.model import CertificateKind, QualificationChanges
+from sqm.domain.model import QualificationChanges
+from sqm.domain.pack_catalogue import CertificateKindId, Entry
 from sqm.rules.model import Condition, ConditionGroup, PolicyPack, Rule
+from sqm.rules.pack_catalogue import DIRECTION_WORDS
 from sqm.rules.template import format_value
 from sqm.rules.tooling.conditions import render, render_group
 
@@ -35,7 +37,7 @@ _PACK_FIELDS = frozenset(
 )
 _AS_WRITTEN = frozenset(
     {"objectives", "tiers", "credits", "improvement", "windows", "invariants", "calendar"}
-    | {"scorecard"}
+    | {"scorecard", "catalogue", "catalogue_file"}
 )
 _RULE_FIELDS = frozenset(
     {"id", "title", "description", "stage", "when", "action", "message", "not_fired_message"}
@@ -72,11 +74,11 @@ def _as_written(pack: PolicyPack) -> dict[str, Any]:
         "objectives": {
             "all": _keyed(pack.objectives.common, "objective_id"),
             **{
-                category.value: _keyed(items, "objective_id")
+                category: _keyed(items, "objective_id")
                 for category, items in pack.objectives.by_category
             },
         },
-        "severity_tiers": {t.metric.value: _plain(t.tiers) for t in pack.tiers},
+        "severity_tiers": {t.metric: _plain(t.tiers) for t in pack.tiers},
         "penalties": {
             "service_credits": None
             if credits is None
@@ -104,6 +106,35 @@ def _as_written(pack: PolicyPack) -> dict[str, Any]:
             "holidays": sorted(str(day) for day in pack.calendar.holidays),
         },
         "scorecards": None if pack.scorecard is None else _plain(pack.scorecard),
+        "catalogue": _catalogue(pack),
+    }
+
+
+def _catalogue(pack: PolicyPack) -> dict[str, Any]:
+    """The catalogue as its file writes it: each section keyed by id."""
+    catalogue = pack.catalogue
+    return {
+        "file": pack.catalogue_file,
+        "categories": {f"[{e.id}]": _entry(e) for e in catalogue.categories},
+        "certificate_kinds": {f"[{e.id}]": _entry(e) for e in catalogue.certificate_kinds},
+        "metrics": {
+            f"[{m.id}]": {
+                "unit": m.unit,
+                "direction": DIRECTION_WORDS[m.direction],
+                "minimum": m.minimum,
+                "maximum": m.maximum,
+                **_entry(m.entry),
+            }
+            for m in catalogue.metrics
+        },
+        "document_kinds": {f"[{e.id}]": _entry(e) for e in catalogue.document_kinds},
+    }
+
+
+def _entry(entry: Entry) -> dict[str, Any]:
+    return {
+        "name": {"zh": entry.name_zh, "en": entry.name_en},
+        "description": {"zh": entry.description_zh, "en": entry.description_en},
     }
 
 
@@ -182,8 +213,8 @@ def _certificates(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
     before, after = _requirements(old), _requirements(new)
     for key in dict.fromkeys([*before, *after]):
         was, now = before.get(key, ()), after.get(key, ())
-        added = [k.value for k in now if k not in was]
-        removed = [k.value for k in was if k not in now]
+        added = [k for k in now if k not in was]
+        removed = [k for k in was if k not in now]
         parts = [
             f"{verb} {', '.join(kinds)}"
             for verb, kinds in (("added", added), ("removed", removed))
@@ -193,12 +224,12 @@ def _certificates(old: PolicyPack, new: PolicyPack) -> Iterator[str]:
             yield f"required certificates for {key}: {'; '.join(parts)}"
 
 
-def _requirements(pack: PolicyPack) -> dict[str, tuple[CertificateKind, ...]]:
-    found: dict[str, tuple[CertificateKind, ...]] = {}
+def _requirements(pack: PolicyPack) -> dict[str, tuple[CertificateKindId, ...]]:
+    found: dict[str, tuple[CertificateKindId, ...]] = {}
     if pack.certificates.common:
         found["every category"] = pack.certificates.common
     for category, kinds in pack.certificates.by_category:
-        found[category.value] = kinds
+        found[category] = kinds
     return found
 
 

@@ -148,7 +148,7 @@ def format_header(
         "no supplier"
         if state is None
         else (
-            f"supplier {state.supplier_id} ({state.name}), {state.category.value},"
+            f"supplier {state.supplier_id} ({state.name}), {state.category},"
             f" {state.lifecycle.value}"
         )
     )

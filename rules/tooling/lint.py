@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 import attrs
 
 from sqm.domain.model import Action, QualificationChanges, Stage
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.rules.errors import PackInvalid
 from sqm.rules.loader import MANIFEST, load_pack
@@ -83,6 +84,10 @@ class LintReport:
     """The pack's setting (None when it does not load)."""
     scorecard: ScorecardSpec | None = None
     """The pack's scorecard (None when it declares none or does not load)."""
+    catalogue: PackCatalogue | None = None
+    """The pack's catalogue (None when the pack does not load)."""
+    catalogue_file: str | None = None
+    """The file the manifest names as its catalogue (None: the legacy catalogue)."""
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -106,6 +111,8 @@ def lint_pack(directory: str | os.PathLike[str]) -> LintReport:
         pack.version,
         pack.qualification_changes_apply_to,
         pack.scorecard,
+        pack.catalogue,
+        pack.catalogue_file,
     )
 
 
@@ -131,7 +138,8 @@ def pack_warnings(pack: PolicyPack) -> list[Finding]:
         *_stale_rule_days(pack, sources),
         *_silent(pack),
     ]
-    order = {name: index for index, name in enumerate([MANIFEST, *pack.files])}
+    catalogue = [pack.catalogue_file] if pack.catalogue_file else []
+    order = {name: index for index, name in enumerate([MANIFEST, *catalogue, *pack.files])}
     return sorted(
         dict.fromkeys(found), key=lambda f: (order.get(f.file, len(order)), f.line, f.column)
     )

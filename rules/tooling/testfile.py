@@ -85,8 +85,9 @@ from sqm.domain.commands import (
     SubmitQualificationEvidence,
 )
 from sqm.domain.events import EVENT_TYPES, Event
-from sqm.domain.model import Certificate, LifecycleState, Money, ServiceCategory
+from sqm.domain.model import Certificate, LifecycleState, Money
 from sqm.domain.needs import NEED_COMMAND_TYPES
+from sqm.domain.pack_catalogue import CategoryId
 from sqm.domain.serialization import converter, parse_time
 from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import PolicyPack
@@ -146,7 +147,7 @@ class Start:
     """A named starting point: the supplier as if its history had led there by ``at``."""
 
     point: LifecycleState
-    category: ServiceCategory
+    category: CategoryId
     at: datetime
     line: int
     name: str = ""
@@ -178,7 +179,7 @@ def start_steps(start: Start, supplier_id: str, pack: PolicyPack) -> tuple[Step,
         certificates = tuple(
             Certificate(
                 kind,
-                f"TEST-{kind.value}",
+                f"TEST-{kind}",
                 "policy test start",
                 start.at - timedelta(days=365),
                 start.at + timedelta(days=3 * 365),
@@ -342,7 +343,8 @@ def _start(doc: SourceDoc, path: DocPath, problems: Problems) -> Start | None:
     if point is not None and point not in STARTING_POINTS:
         listed = ", ".join(p.value for p in STARTING_POINTS)
         problems.add(doc.error((*path, "from"), f"a case can start from {listed}, not {point}"))
-    category = _member(doc, (*path, "category"), ServiceCategory, "category", problems)
+    # An id of the pack's catalogue: registering the supplier checks it against the pack.
+    category = _text(doc, (*path, "category"), problems, required=True)
     fields: dict[str, Any] = {}
     for key, kind in (("at", datetime), ("monthly_fee", Money), ("liability_limit", Money)):
         if key in data:

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from sqm.domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, DocumentKind, NewDocument
+from sqm.domain.documents import MAX_DOCUMENT_BYTES, ArchivedDocument, NewDocument
+from sqm.domain.pack_catalogue import OTHER_DOCUMENT, DocumentKindId, unknown_id
 from sqm.domain.validation import SUPPLIER_ID
 from sqm.server.api import mapping
 from sqm.server.api.proto_values import Violations, set_time, shown
@@ -43,7 +44,9 @@ def document(record: ArchivedDocument) -> api.Document:
     return message
 
 
-def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument:
+def new_document(
+    request: api.ArchiveDocumentRequest, actor: str, kinds: tuple[DocumentKindId, ...]
+) -> NewDocument:
     """The document to archive, or INVALID_ARGUMENT naming every bad field."""
     bad = Violations()
     supplier_id = _supplier_id(request.parent, "parent", bad)
@@ -61,7 +64,7 @@ def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument
     problem = mapping.request_id_problem(request.request_id)
     if problem:
         bad.add("request_id", problem)
-    kind = _document_kind(request.kind, bad)
+    kind = _document_kind(request.kind, kinds, bad)
     bad.raise_if_any()
     return NewDocument(
         supplier_id=supplier_id,
@@ -74,15 +77,16 @@ def new_document(request: api.ArchiveDocumentRequest, actor: str) -> NewDocument
     )
 
 
-def _document_kind(text: str, bad: Violations) -> DocumentKind:
+def _document_kind(text: str, kinds: tuple[DocumentKindId, ...], bad: Violations) -> DocumentKindId:
+    """``text``, a document kind of the active policy's catalogue (``kinds``); ``other``
+    when empty.
+    """
     if not text:
-        return DocumentKind.OTHER
-    try:
-        return DocumentKind(text)
-    except ValueError:
-        expected = ", ".join(DocumentKind)
-        bad.add("kind", f"{shown(text)} is not a document kind; expected one of: {expected}")
-        return DocumentKind.OTHER
+        return OTHER_DOCUMENT
+    if text not in kinds:
+        violation = unknown_id("kind", "document kind", text, kinds)
+        bad.add(violation.field, violation.description)
+    return text
 
 
 def occurred_at(request: api.ArchiveDocumentRequest, clock: Callable[[], datetime]) -> datetime:

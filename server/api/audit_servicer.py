@@ -162,7 +162,8 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
         self, request: api.ArchiveDocumentRequest, context: Context
     ) -> api.ArchiveDocumentResponse:
         """Keep a document for a supplier, with its SHA-256 on the supplier's record."""
-        document = audit_mapping.new_document(request, actor(context))
+        kinds = self._service.catalogue().document_kind_ids
+        document = audit_mapping.new_document(request, actor(context), kinds)
         occurred_at = audit_mapping.occurred_at(request, self._clock)
         defaulted = not request.HasField("occur_time")
         record_context = RequestContext(document.request_id, document.actor, None, defaulted)

@@ -48,14 +48,13 @@ from sqm.domain.commands import (
     VerifyRemediation,
 )
 from sqm.domain.errors import FieldViolation, InvalidCommand
-from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
+from sqm.domain.model import Certificate
 from sqm.domain.needs import NEED_ID, AwardNeed, OpenNeed, RankShortlist, ShortlistSupplier
 from sqm.domain.validation import MAX_ITEMS
 from sqm.server.api.proto_values import (
     IncompleteRequest,
     Violations,
     covered,
-    enum_from_proto,
     required_time,
     shown,
     timestamp,
@@ -205,18 +204,14 @@ def occur_time(request: Any, clock: Clock, bad: Violations) -> datetime:
 
 
 def register_supplier(request: api.RegisterSupplierRequest, clock: Clock) -> RegisterSupplier:
-    """Map a RegisterSupplier request; the request id is checked by :func:`request_id`."""
+    """Map a RegisterSupplier request; the request id is checked by :func:`request_id`.
+
+    The category is an id of the active policy's catalogue, checked with the command.
+    """
     bad = Violations()
-    category = enum_from_proto(
-        ServiceCategory, pb.ServiceCategory, request.category, "category", bad
-    )
     occurred_at = occur_time(request, clock, bad)
-    # A missing category has a placeholder, so the id and the name are checked too.
     command = RegisterSupplier(
-        request.supplier_id,
-        request.display_name,
-        category or next(iter(ServiceCategory)),
-        occurred_at,
+        request.supplier_id, request.display_name, request.category, occurred_at
     )
     bad.raise_if_any(command)
     return command
@@ -242,12 +237,12 @@ def submit_evidence(
 
 
 def _certificate(proto: pb.Certificate, field: str, bad: Violations) -> Certificate | None:
-    kind = enum_from_proto(CertificateKind, pb.CertificateKind, proto.kind, f"{field}.kind", bad)
+    # The kind is checked against the active policy's catalogue with the command.
     valid_from = required_time(proto, "valid_from", field, bad)
     valid_until = required_time(proto, "valid_until", field, bad)
-    if kind is None or valid_from is None or valid_until is None:
+    if valid_from is None or valid_until is None:
         return None
-    return Certificate(kind, proto.number, proto.issuer, valid_from, valid_until)
+    return Certificate(proto.kind, proto.number, proto.issuer, valid_from, valid_until)
 
 
 def _site_audit(value: int, bad: Violations) -> bool | None:

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.model import CertificateKind, ServiceCategory
 from sqm.domain.needs import (
     MAX_SHORTLIST,
     AwardNeed,
@@ -28,7 +27,6 @@ from sqm.server.api.mapping import (
 from sqm.server.api.process_mapping import sla_objective
 from sqm.server.api.proto_values import (
     Violations,
-    enum_from_proto,
     enum_to_proto,
     money_from_proto,
     money_to_proto,
@@ -38,7 +36,6 @@ from sqm.server.api.proto_values import (
 )
 from sqm.server.api.resource_mapping import decisions, objective, supplier_name
 from sqm.v1 import needs_pb2 as pb
-from sqm.v1 import resources_pb2
 
 Clock = Callable[[], datetime]
 
@@ -63,19 +60,10 @@ def create_need(request: pb.CreateNeedRequest, clock: Clock) -> OpenNeed:
     """Map a CreateNeed request."""
     bad = Violations()
     body = request.need
-    category = enum_from_proto(
-        ServiceCategory, resources_pb2.ServiceCategory, body.category, "need.category", bad
-    )
-    required = [
-        enum_from_proto(
-            CertificateKind,
-            resources_pb2.CertificateKind,
-            kind,
-            f"need.required_certificates[{index}]",
-            bad,
-        )
-        for index, kind in enumerate(body.required_certificates)
-    ]
+    # The category and the certificate kinds are checked against the active policy's
+    # catalogue with the command.
+    category = body.category
+    required = list(body.required_certificates)
     objectives = tuple(
         sla_objective(o, f"need.objectives[{index}]", bad)
         for index, o in enumerate(body.objectives)
@@ -86,7 +74,7 @@ def create_need(request: pb.CreateNeedRequest, clock: Clock) -> OpenNeed:
     command = OpenNeed(
         request.need_id,
         body.title,
-        category or ServiceCategory.NETWORK_EQUIPMENT,  # refused below when missing
+        category,
         occurred_at,
         frozenset(kind for kind in required if kind is not None),
         objectives,
@@ -168,11 +156,8 @@ def need(state: NeedState) -> pb.Need:
     message = pb.Need(
         name=need_name(state.need_id),
         title=state.title,
-        category=enum_to_proto(resources_pb2.ServiceCategory, state.category),
-        required_certificates=[
-            enum_to_proto(resources_pb2.CertificateKind, kind)
-            for kind in sorted(state.required_certificates)
-        ],
+        category=state.category,
+        required_certificates=sorted(state.required_certificates),
         state=enum_to_proto(pb.NeedState, state.status),
         shortlist=[supplier_name(s) for s in state.shortlist],
         rankings=[ranking(r) for r in state.rankings],

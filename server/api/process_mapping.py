@@ -41,7 +41,6 @@ from sqm.domain.commands import (
 )
 from sqm.domain.model import (
     Comparator,
-    Metric,
     Milestone,
     Money,
     Severity,
@@ -49,7 +48,6 @@ from sqm.domain.model import (
     SupplierState,
     exact,
 )
-from sqm.domain.objectives import NATURAL_COMPARATOR
 from sqm.rules.sla import in_warning
 from sqm.server.api.mapping import need_id_from_name, occur_time, supplier_id_from_name
 from sqm.server.api.proto_values import (
@@ -134,21 +132,19 @@ def sign_contract(request: api.SignContractRequest, clock: Clock) -> SignContrac
 def sla_objective(proto: pb.SlaObjective, field: str, bad: Violations) -> SlaObjective:
     """One objective of a contract; ``field`` is its path (``contract.objectives[1]``).
 
-    A bad enum is recorded in ``bad`` and a placeholder stands in: without a comparator the
-    metric's own direction, so the objective's other fields are still checked; without a
-    metric the domain does not judge the objective at all (its ranges are the metric's).
+    The metric is an id of the active policy's catalogue, checked with the pack (an unknown
+    one is named with the pack's metrics). A bad comparator is recorded in ``bad`` and a
+    placeholder stands in, so the objective's other fields are still checked.
     """
-    metric = enum_from_proto(Metric, pb.Metric, proto.metric, f"{field}.metric", bad)
     comparator = enum_from_proto(
         Comparator, pb.Comparator, proto.comparator, f"{field}.comparator", bad
     )
-    if metric is None:
-        bad.skip(field)
-        metric = Metric.AVAILABILITY
+    if comparator is None:
+        bad.skip(f"{field}.comparator")
     return SlaObjective(
         objective_id=proto.objective_id,
-        metric=metric,
-        comparator=comparator or NATURAL_COMPARATOR[metric],
+        metric=proto.metric,
+        comparator=comparator or Comparator.AT_LEAST,
         target=proto.target,
         warning=proto.warning,
         tolerance=proto.tolerance,
@@ -241,7 +237,7 @@ def measurement_assessment(
     margin = beyond if objective.comparator is Comparator.AT_LEAST else -beyond
     return api.MeasurementAssessment(
         objective_id=objective_id,
-        metric=enum_to_proto(pb.Metric, objective.metric),
+        metric=objective.metric,
         comparator=enum_to_proto(pb.Comparator, objective.comparator),
         target=objective.target,
         value=value,

@@ -136,7 +136,7 @@ def set_time(target: timestamp_pb2.Timestamp, moment: datetime | None) -> None:
 def enum_from_proto(
     domain_enum: type[E], proto_enum: Any, value: int, field: str, bad: Violations
 ) -> E | None:
-    """The domain member named like the proto value (``METRIC_AVAILABILITY`` -> AVAILABILITY).
+    """The domain member named like the proto value (``COMPARATOR_AT_LEAST`` -> AT_LEAST).
 
     ``*_UNSPECIFIED`` and numbers the API does not define are recorded as violations that
     list the expected names.

@@ -72,7 +72,7 @@ def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -
         name=supplier_name(state.supplier_id),
         supplier_id=state.supplier_id,
         display_name=state.name,
-        category=enum_to_proto(pb.ServiceCategory, state.category),
+        category=state.category,
         state=enum_to_proto(pb.LifecycleState, LifecycleState(state.lifecycle)),
         version=state.version,
         etag=etag(state),
@@ -115,7 +115,7 @@ def objective(value: SlaObjective) -> pb.SlaObjective:
     """The API view of an SLA objective."""
     return pb.SlaObjective(
         objective_id=value.objective_id,
-        metric=enum_to_proto(pb.Metric, value.metric),
+        metric=value.metric,
         comparator=enum_to_proto(pb.Comparator, value.comparator),
         target=value.target,
         warning=value.warning,
@@ -272,7 +272,7 @@ def process_result(
 
 def _certificate(value: Certificate) -> pb.Certificate:
     message = pb.Certificate(
-        kind=enum_to_proto(pb.CertificateKind, value.kind),
+        kind=value.kind,
         number=value.number,
         issuer=value.issuer,
     )

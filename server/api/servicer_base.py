@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import Command
 from sqm.domain.errors import ClaimOutsideWindow, FieldViolation, InvalidCommand
 from sqm.domain.validation import SUPPLIER_ID, validate
@@ -80,9 +81,16 @@ class ServicerBase(OnWorker):
         """Map ``request`` and check its request id and etag, naming every bad field at once.
 
         The domain's own field checks run here too (they run again in the service), so a
-        caller learns of a bad request id and an empty reason in the same answer.
+        caller learns of a bad request id and an empty reason in the same answer; so do the
+        checks of the ids it names against the active policy's catalogue (an unknown metric
+        is named with the pack's metrics).
         """
-        command, problems = mapping.checked_command(mapper, validator, request, self._clock)
+        catalogue = self._service.catalogue()
+
+        def checked(command: Any) -> None:
+            validate_with_ids(command, catalogue, validator)
+
+        command, problems = mapping.checked_command(mapper, checked, request, self._clock)
         request_id_problem = mapping.request_id_problem(request.request_id)
         if request_id_problem:
             problems.append(FieldViolation("request_id", request_id_problem))

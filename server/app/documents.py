@@ -24,12 +24,12 @@ from sqm.domain.commands import RecordDocument
 from sqm.domain.documents import (
     ArchivedDocument,
     DocumentCorrupted,
-    DocumentKind,
     DocumentNotFound,
     DocumentStore,
     NewDocument,
 )
 from sqm.domain.events import DocumentArchived
+from sqm.domain.pack_catalogue import DocumentKindId
 from sqm.domain.ports import ChainVerification, EventStore
 from sqm.domain.validation import validate, validate_against
 from sqm.server.app.pipeline import RequestContext
@@ -118,7 +118,7 @@ class DocumentRecords:
         return ""
 
 
-def _record(kept: ArchivedDocument, occurred_at: datetime, kind: DocumentKind) -> RecordDocument:
+def _record(kept: ArchivedDocument, occurred_at: datetime, kind: DocumentKindId) -> RecordDocument:
     return RecordDocument(
         supplier_id=kept.supplier_id,
         document_id=kept.document_id,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import attrs
 
+from sqm.domain.catalogue_checks import validate_ids
 from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import Decision, SupplierState
 from sqm.domain.needs import (
@@ -130,6 +131,7 @@ class NeedService:
     def _decide(
         self, command: NeedCommand, need: NeedState | None, policy: Policy
     ) -> Sequence[NeedEvent]:
+        validate_ids(command, policy.catalogue)
         if isinstance(command, RankShortlist):
             command = self._ranked(command, self.get(command.need_id))
         return decide_need(command, need, self._suppliers_named(command), policy)

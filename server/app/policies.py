@@ -35,8 +35,11 @@ def compile_pack(pack: PolicyPack) -> Policy:
 
 
 def version_files(pack: PolicyPack, files: Mapping[str, str]) -> dict[str, str]:
-    """The files that make ``pack``'s version (manifest and listed files), from ``files``."""
-    return {name: files[name] for name in (MANIFEST, *pack.files)}
+    """The files that make ``pack``'s version (manifest, catalogue and listed files), from
+    ``files``.
+    """
+    catalogue = (pack.catalogue_file,) if pack.catalogue_file else ()
+    return {name: files[name] for name in (MANIFEST, *catalogue, *pack.files)}
 
 
 def load_archived(archive: PolicyArchive, version: str, compile_: Compile = compile_pack) -> Policy:

@@ -27,6 +27,7 @@ from sqm.domain.events import DecisionRecorded, Event
 from sqm.domain.lifecycle import TICKED
 from sqm.domain.model import Decision, SupplierState, exact
 from sqm.domain.needs import is_need_stream
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
 from sqm.domain.ranking import Candidate, EvaluationReport
@@ -135,6 +136,10 @@ class SupplierService:
         self._policy = policy
         self._pipeline = Pipeline(SUPPLIERS, store, policy, snapshot_every=snapshot_every)
         self._snapshots_lag = snapshot_every > 1
+
+    def catalogue(self) -> PackCatalogue:
+        """The active policy's catalogue: the ids requests are checked against."""
+        return self._policy().catalogue
 
     def execute(self, command: Command, context: RequestContext) -> CommandResult:
         """Decide ``command`` and append its events; a retried request replays the first result."""

@@ -33,6 +33,7 @@ from sqm.domain.policy_archive import PolicyArchive, PolicyVersionNotFound
 from sqm.domain.ports import Policy, RecordedEvent
 from sqm.domain.serialization import event_from_payload, parse_time
 from sqm.rules import PackInvalid, PolicyPack, default_pack_dir, load_pack
+from sqm.rules.tooling.catalogue_summary import catalogue_lines
 from sqm.rules.tooling.diff import GRANDFATHERING_WORDS, diff_packs
 from sqm.rules.tooling.explain_report import (
     Replayed,
@@ -179,6 +180,8 @@ def _lint(args: argparse.Namespace) -> int:
     if result.qualification_changes_apply_to is not None:
         applies_to = result.qualification_changes_apply_to
         print(f"qualification_changes_apply_to: {applies_to} ({GRANDFATHERING_WORDS[applies_to]})")
+    if result.catalogue is not None:
+        _out(catalogue_lines(result.catalogue, result.catalogue_file))
     if result.scorecard is not None:
         _out(scorecard_lines(result.scorecard))
     if errors or (args.strict and warnings):

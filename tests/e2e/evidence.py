@@ -24,8 +24,8 @@ def certificates_for_network_equipment(valid_until: datetime | None = None) -> l
     start = DECISION_TIME - timedelta(days=365)
     end = valid_until or DECISION_TIME + timedelta(days=365)
     kinds = {
-        pb.CERTIFICATE_KIND_BUSINESS_LICENCE: "SAMR",
-        pb.CERTIFICATE_KIND_ISO_9001: "BSI",
-        pb.CERTIFICATE_KIND_TL_9000: "QuEST Forum",
+        "business_licence": "SAMR",
+        "iso_9001": "BSI",
+        "tl_9000": "QuEST Forum",
     }
     return [certificate(kind, f"CERT-{kind}", issuer, start, end) for kind, issuer in kinds.items()]

@@ -21,11 +21,9 @@ from tests.e2e.evidence import GOOD_SCORES
 MONTHLY_FEE = money("125000.00", "CNY")
 LIABILITY_LIMIT = money("1500000.00", "CNY")
 # No grace: a breach in these tests earns its service credit at once.
-AVAILABILITY = sla_objective(
-    "availability", pb.METRIC_AVAILABILITY, pb.COMPARATOR_AT_LEAST, 99.9, 99.95
-)
+AVAILABILITY = sla_objective("availability", "availability", pb.COMPARATOR_AT_LEAST, 99.9, 99.95)
 RESTORE = sla_objective(
-    "restore", pb.METRIC_MEAN_TIME_TO_RESTORE, pb.COMPARATOR_AT_MOST, 4.0, 3.0, tolerance=0.5
+    "restore", "mean_time_to_restore", pb.COMPARATOR_AT_MOST, 4.0, 3.0, tolerance=0.5
 )
 OBJECTIVES = (AVAILABILITY, RESTORE)
 
@@ -47,9 +45,9 @@ class Timeline:
 def network_certificates(at: datetime) -> list[pb.Certificate]:
     """Business licence, ISO 9001 and TL 9000, valid from a year before ``at`` to two after."""
     kinds = {
-        pb.CERTIFICATE_KIND_BUSINESS_LICENCE: "SAMR",
-        pb.CERTIFICATE_KIND_ISO_9001: "BSI",
-        pb.CERTIFICATE_KIND_TL_9000: "QuEST Forum",
+        "business_licence": "SAMR",
+        "iso_9001": "BSI",
+        "tl_9000": "QuEST Forum",
     }
     start, end = at - timedelta(days=365), at + timedelta(days=730)
     return [certificate(kind, f"CERT-{kind}", issuer, start, end) for kind, issuer in kinds.items()]
@@ -58,7 +56,7 @@ def network_certificates(at: datetime) -> list[pb.Certificate]:
 def qualified(client: SqmClient, supplier_id: str, timeline: Timeline) -> pb.Supplier:
     """Register a network-equipment supplier and qualify it under the default pack."""
     client.register_supplier(
-        supplier_id, supplier_id.upper(), pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        supplier_id, supplier_id.upper(), "network_equipment",
         occur_time=timeline.now,
     )  # fmt: skip
     response = client.submit_qualification_evidence(

@@ -14,7 +14,6 @@ import pytest
 from sqm.client import SqmClient, SqmError
 from sqm.client.audit_client import AuditClient
 from sqm.v1 import audit_service_pb2 as api
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +53,7 @@ def audit(audit_server: ServerProcess) -> Iterator[AuditClient]:
 def register(client: SqmClient, *supplier_ids: str) -> None:
     """Register each supplier as a candidate (one event each)."""
     for supplier_id in supplier_ids:
-        client.register_supplier(supplier_id, supplier_id.title(), pb.SERVICE_CATEGORY_SOFTWARE)
+        client.register_supplier(supplier_id, supplier_id.title(), "software")
 
 
 def read(items: Iterator[api.WatchResponse], count: int) -> list[api.WatchResponse]:
@@ -302,7 +301,7 @@ def test_a_backdated_document_is_refused_and_nothing_is_kept(
 ) -> None:
     """A document dated before the supplier's last event names occur_time and keeps no bytes."""
     moment = datetime(2030, 1, 1, tzinfo=UTC)
-    suppliers.register_supplier("acme", "Acme", pb.SERVICE_CATEGORY_SOFTWARE, occur_time=moment)
+    suppliers.register_supplier("acme", "Acme", "software", occur_time=moment)
 
     with pytest.raises(SqmError) as raised:
         audit.archive_document(

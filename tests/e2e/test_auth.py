@@ -21,7 +21,6 @@ from sqm.v1 import (
     supplier_service_pb2,
 )
 from sqm.v1 import audit_service_pb2 as audit_api
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.evidence import DECISION_TIME
 from tests.e2e.server_process import ServerProcess
 
@@ -66,9 +65,7 @@ def secured(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def _register(server: ServerProcess, token: str | None, supplier_id: str) -> None:
     with SqmClient(server.address, token=token) as client:
-        client.register_supplier(
-            supplier_id, supplier_id, pb.SERVICE_CATEGORY_SOFTWARE, occur_time=DECISION_TIME
-        )
+        client.register_supplier(supplier_id, supplier_id, "software", occur_time=DECISION_TIME)
 
 
 def test_a_call_without_a_token_is_unauthenticated(secured: ServerProcess) -> None:

@@ -40,7 +40,7 @@ def test_history_of_unknown_supplier_is_not_found(client: SqmClient) -> None:
 def test_malformed_registration_names_every_bad_field(client: SqmClient) -> None:
     """A registration with a bad id, no name and no category names all three fields."""
     with pytest.raises(SqmError) as raised:
-        client.register_supplier("Bad Id!", "", pb.SERVICE_CATEGORY_UNSPECIFIED)
+        client.register_supplier("Bad Id!", "", "")
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert {"category"} <= _fields(raised.value)
     assert list(client.list_suppliers()) == []
@@ -49,21 +49,25 @@ def test_malformed_registration_names_every_bad_field(client: SqmClient) -> None
 def test_domain_validation_names_id_and_name(client: SqmClient) -> None:
     """With a valid category, the id pattern and the empty name are both reported."""
     with pytest.raises(SqmError) as raised:
-        client.register_supplier("Bad Id!", "  ", pb.SERVICE_CATEGORY_SOFTWARE)
+        client.register_supplier("Bad Id!", "  ", "software")
     assert _fields(raised.value) == {"supplier_id", "display_name"}
 
 
-def test_unknown_enum_value_is_invalid_argument(server: ServerProcess) -> None:
-    """A category number the API does not define is refused, naming the field."""
+def test_unknown_category_is_invalid_argument(server: ServerProcess) -> None:
+    """A category the active pack's catalogue does not declare is refused, naming the field
+    and the pack's categories.
+    """
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
         request = api.RegisterSupplierRequest(
-            supplier_id="enum-co", display_name="Enum", category=99, request_id="r-enum"
+            supplier_id="enum-co", display_name="Enum", category="satellite", request_id="r-enum"
         )
         with pytest.raises(grpc.RpcError) as raised:
             stub.RegisterSupplier(request, timeout=5)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "category" in (raised.value.details() or "")
+    details = raised.value.details() or ""
+    assert "category" in details
+    assert "network_equipment" in details
 
 
 def test_missing_request_id_is_invalid_argument(server: ServerProcess) -> None:
@@ -71,7 +75,7 @@ def test_missing_request_id_is_invalid_argument(server: ServerProcess) -> None:
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
         request = api.RegisterSupplierRequest(
-            supplier_id="no-rid", display_name="No Rid", category=pb.SERVICE_CATEGORY_SOFTWARE
+            supplier_id="no-rid", display_name="No Rid", category="software"
         )
         with pytest.raises(grpc.RpcError) as raised:
             stub.RegisterSupplier(request, timeout=5)
@@ -81,16 +85,16 @@ def test_missing_request_id_is_invalid_argument(server: ServerProcess) -> None:
 
 def test_registering_an_existing_id_is_already_exists(client: SqmClient) -> None:
     """A second registration of the same id is ALREADY_EXISTS and changes nothing."""
-    client.register_supplier("twice", "Twice", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("twice", "Twice", "software")
     with pytest.raises(SqmError) as raised:
-        client.register_supplier("twice", "Other name", pb.SERVICE_CATEGORY_IT_SERVICES)
+        client.register_supplier("twice", "Other name", "it_services")
     assert raised.value.code == grpc.StatusCode.ALREADY_EXISTS
     assert client.get_supplier("twice").display_name == "Twice"
 
 
 def test_out_of_range_and_nan_scores_are_named(client: SqmClient) -> None:
     """Scores outside 0-100 or NaN are refused field by field; nothing is recorded."""
-    client.register_supplier("scores-co", "Scores", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT)
+    client.register_supplier("scores-co", "Scores", "network_equipment")
     with pytest.raises(SqmError) as raised:
         client.submit_qualification_evidence(
             "scores-co", scores={"capability": 140.0, "price": math.nan}
@@ -102,7 +106,7 @@ def test_out_of_range_and_nan_scores_are_named(client: SqmClient) -> None:
 
 def test_unknown_criterion_is_refused_before_the_engine(client: SqmClient) -> None:
     """A score for a criterion the policy does not define is INVALID_ARGUMENT naming it."""
-    client.register_supplier("crit-co", "Crit", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT)
+    client.register_supplier("crit-co", "Crit", "network_equipment")
     with pytest.raises(SqmError) as raised:
         client.submit_qualification_evidence("crit-co", scores={"charisma": 90.0})
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -112,7 +116,7 @@ def test_unknown_criterion_is_refused_before_the_engine(client: SqmClient) -> No
 
 def test_stale_etag_is_aborted_and_writes_nothing(client: SqmClient) -> None:
     """Evidence sent with an etag the supplier has moved past is ABORTED."""
-    registered = client.register_supplier("etag-co", "Etag", pb.SERVICE_CATEGORY_SOFTWARE)
+    registered = client.register_supplier("etag-co", "Etag", "software")
     client.submit_qualification_evidence("etag-co", scores={"capability": 50.0})
     with pytest.raises(SqmError) as raised:
         client.submit_qualification_evidence(
@@ -125,9 +129,9 @@ def test_stale_etag_is_aborted_and_writes_nothing(client: SqmClient) -> None:
 
 def test_request_id_reused_for_different_request_is_refused(client: SqmClient) -> None:
     """The same request id with different content is refused rather than answered wrongly."""
-    client.register_supplier("rid-a", "A", pb.SERVICE_CATEGORY_SOFTWARE, request_id="shared-id")
+    client.register_supplier("rid-a", "A", "software", request_id="shared-id")
     with pytest.raises(SqmError) as raised:
-        client.register_supplier("rid-b", "B", pb.SERVICE_CATEGORY_SOFTWARE, request_id="shared-id")
+        client.register_supplier("rid-b", "B", "software", request_id="shared-id")
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.reason == "REQUEST_ID_REUSED"
     with pytest.raises(SqmError):
@@ -139,7 +143,7 @@ def test_evidence_for_a_terminated_supplier_is_failed_precondition(client: SqmCl
     client.register_supplier(
         "failed-audit",
         "Failed Audit",
-        pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        "network_equipment",
         occur_time=DECISION_TIME,
     )
     disqualified = client.submit_qualification_evidence(
@@ -174,13 +178,13 @@ def test_server_keeps_serving_after_bad_requests(server: ServerProcess, client: 
         with pytest.raises(SqmError):
             client.get_supplier("Not A Valid Id")
     assert server.health() == health_pb2.HealthCheckResponse.SERVING
-    created = client.register_supplier("after-burst", "After", pb.SERVICE_CATEGORY_SOFTWARE)
+    created = client.register_supplier("after-burst", "After", "software")
     assert created.state == pb.LIFECYCLE_STATE_CANDIDATE
 
 
 def test_backdated_evidence_is_refused_naming_occur_time(client: SqmClient) -> None:
     """Evidence dated before the supplier's last event is refused: time only moves forward."""
-    client.register_supplier("late-co", "Late", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("late-co", "Late", "software")
     with pytest.raises(SqmError) as raised:
         client.submit_qualification_evidence(
             "late-co", scores={"capability": 80.0}, occur_time=DECISION_TIME

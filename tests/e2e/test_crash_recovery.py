@@ -23,7 +23,7 @@ def test_sigkill_after_acknowledgement_loses_nothing(database: Path) -> None:
                 client.register_supplier(
                     f"kill-{n}",
                     f"Kill {n}",
-                    pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+                    "network_equipment",
                     occur_time=DECISION_TIME,
                 )
             acknowledged = client.submit_qualification_evidence(
@@ -54,7 +54,7 @@ def test_graceful_stop_exits_cleanly_and_keeps_data(database: Path) -> None:
     """SIGTERM drains and exits 0; the data is there after a restart."""
     first = ServerProcess(database).start()
     with SqmClient(first.address) as client:
-        client.register_supplier("graceful", "Graceful", pb.SERVICE_CATEGORY_SOFTWARE)
+        client.register_supplier("graceful", "Graceful", "software")
     assert first.stop() == 0
 
     second = ServerProcess(database).start()

@@ -103,7 +103,7 @@ def test_a_sqlite_database_moves_to_postgresql_and_serves_the_same(tmp_path: Pat
 def _carries_on(address: str) -> None:
     with SqmClient(address) as client, AuditClient(address) as audit:
         before = audit.verify_chain().events_checked
-        client.register_supplier("initech-net", "Initech", pb.SERVICE_CATEGORY_IT_SERVICES)
+        client.register_supplier("initech-net", "Initech", "it_services")
         after = audit.verify_chain()
     assert after.intact
     assert after.events_checked == before + 1

@@ -12,7 +12,6 @@ import pytest
 from sqm.client import SqmClient, SqmError
 from sqm.client.audit_client import AuditClient
 from sqm.v1 import needs_pb2 as needs_api
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, advance_time, qualified
 from tests.e2e.server_process import ServerProcess, running_server
 
@@ -26,7 +25,7 @@ def server(database: Path) -> Iterator[ServerProcess]:
 pytestmark = pytest.mark.e2e
 
 NEED = "core-routers-2027"
-TL_9000 = pb.CERTIFICATE_KIND_TL_9000
+TL_9000 = "tl_9000"
 # Cost criteria take raw values: price in CNY a month, lead time in days (lower is better).
 QUOTES = {
     "huawei-core": {"price": 118000.0, "delivery_lead_time": 30.0},
@@ -36,7 +35,7 @@ QUOTES = {
 
 def _need_with_shortlist(client: SqmClient, timeline: Timeline) -> needs_api.Need:
     client.create_need(
-        NEED, "Core routers for 2027", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, [TL_9000],
+        NEED, "Core routers for 2027", "network_equipment", [TL_9000],
         occur_time=timeline.now,
     )  # fmt: skip
     for supplier_id in QUOTES:
@@ -130,9 +129,7 @@ def test_an_ineligible_supplier_is_refused_and_nothing_is_written(client: SqmCli
     """A software supplier cannot join a network need; the reason names the mismatch."""
     timeline = Timeline()
     need = _need_with_shortlist(client, timeline)
-    client.register_supplier(
-        "soft-co", "Soft Co", pb.SERVICE_CATEGORY_SOFTWARE, occur_time=timeline.step()
-    )
+    client.register_supplier("soft-co", "Soft Co", "software", occur_time=timeline.step())
 
     with pytest.raises(SqmError) as refused:
         client.shortlist_supplier(NEED, "soft-co", occur_time=timeline.step())
@@ -179,7 +176,7 @@ def test_a_retried_request_is_recorded_once(client: SqmClient) -> None:
 def test_bad_requests_name_their_fields(client: SqmClient) -> None:
     """Malformed names, ids and enums are named in API terms; unknown needs are NOT_FOUND."""
     with pytest.raises(SqmError) as bad:
-        client.create_need("Bad Id", "", pb.SERVICE_CATEGORY_UNSPECIFIED)
+        client.create_need("Bad Id", "", "")
     assert {f.field for f in bad.value.bad_fields} == {"need_id", "need.title", "need.category"}
 
     with pytest.raises(SqmError) as missing:

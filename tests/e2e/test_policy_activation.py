@@ -67,7 +67,7 @@ def live(tmp_path: Path) -> Iterator[ServerProcess]:
 def qualify(client: SqmClient, supplier_id: str, scores: dict[str, float]) -> list[pb.Decision]:
     """Register a network-equipment supplier and submit evidence; the decisions made."""
     client.register_supplier(
-        supplier_id, "华为网络设备有限公司", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        supplier_id, "华为网络设备有限公司", "network_equipment",
         occur_time=DECISION_TIME,
     )  # fmt: skip
     response = client.submit_qualification_evidence(

@@ -200,7 +200,7 @@ def test_a_watch_on_one_instance_sees_events_written_through_the_other(
     """LISTEN/NOTIFY carries B's append to A's watcher; A reads it from the sequence."""
     timeline = Timeline()
     with SqmClient(instances.a.address) as on_a, SqmClient(instances.b.address) as on_b:
-        on_a.register_supplier("acme-net", "ACME", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        on_a.register_supplier("acme-net", "ACME", "network_equipment",
                                occur_time=timeline.now)  # fmt: skip
         with (
             AuditClient(instances.a.address) as audit,
@@ -208,7 +208,7 @@ def test_a_watch_on_one_instance_sees_events_written_through_the_other(
         ):
             items = iter(stream)
             caught_up = next(items)
-            on_b.register_supplier("globex-net", "Globex", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+            on_b.register_supplier("globex-net", "Globex", "network_equipment",
                                    occur_time=timeline.now)  # fmt: skip
             live = next(items)
 

@@ -77,13 +77,13 @@ def test_signing_without_objectives_applies_the_policy_defaults(client: SqmClien
     objectives = result.supplier.contract.objectives
     if not objectives:
         pytest.skip("the active policy pack defines no default SLA objectives for this category")
-    assert {o.metric for o in objectives} >= {pb.METRIC_AVAILABILITY}
+    assert {o.metric for o in objectives} >= {"availability"}
     assert all(o.period_days >= 1 for o in objectives)
 
 
 def test_blacklisting_a_candidate_disqualifies_it(client: SqmClient) -> None:
     """A blacklisted candidate is terminated and marked blacklisted."""
-    client.register_supplier("shady", "Shady", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("shady", "Shady", "software")
 
     result = client.blacklist_supplier("shady", "sanctions list", view=pb.SUPPLIER_VIEW_FULL)
 
@@ -119,7 +119,7 @@ def test_a_write_answers_the_basic_view_unless_the_full_one_is_asked(client: Sqm
 
 def test_an_unknown_supplier_view_is_invalid_naming_view(client: SqmClient) -> None:
     """A view number the API does not define is refused, on a write and on a read."""
-    client.register_supplier("odd-view", "Odd", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("odd-view", "Odd", "software")
     odd = 7  # not a SupplierView
 
     write = _refused(lambda: client.open_review("odd-view", "why", view=odd))  # type: ignore[arg-type]
@@ -282,7 +282,7 @@ def test_a_supplier_without_a_contract_has_an_empty_ledger_without_totals(
     client: SqmClient,
 ) -> None:
     """No contract, no ledger: no entries and no totals (there is no currency yet)."""
-    client.register_supplier("new-co", "New", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("new-co", "New", "software")
     ledger = client.list_penalties("new-co")
     assert ledger.penalties == ()
     assert ledger.service_credit_total == pb.Money()
@@ -387,7 +387,7 @@ def test_a_contract_with_bad_money_enums_and_objectives_names_every_field(
     terms = the_contract(timeline)
     terms.monthly_fee.amount = "125000.005"
     terms.liability_limit.currency_code = "rmb"
-    terms.objectives[1].metric = 0  # type: ignore[assignment]
+    terms.objectives[1].metric = "uptime"  # not in the active pack's catalogue
 
     error = _refused(lambda: client.sign_contract("bad-terms", terms, occur_time=timeline.step()))
 
@@ -573,7 +573,7 @@ def test_a_claim_in_another_currency_or_without_an_amount_is_refused(client: Sqm
 
 def test_a_bad_penalties_page_token_is_invalid(server: ServerProcess, client: SqmClient) -> None:
     """A token from another list is refused, naming page_token."""
-    client.register_supplier("tok-co", "Tok", pb.SERVICE_CATEGORY_SOFTWARE)
+    client.register_supplier("tok-co", "Tok", "software")
     with grpc.insecure_channel(server.address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
         request = api.ListPenaltiesRequest(parent="suppliers/tok-co", page_token="e30")

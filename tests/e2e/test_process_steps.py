@@ -319,7 +319,7 @@ def test_a_contract_signed_under_the_award_takes_the_needs_service_standard(
     """
     timeline = Timeline()
     drill_client.create_need(
-        "ran-2027", "5G RAN for the province", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        "ran-2027", "5G RAN for the province", "network_equipment",
         objectives=[AVAILABILITY], quantity=120, budget=money("9000000.00", "CNY"),
         required_by=timeline.now + timedelta(days=200), occur_time=timeline.now,
     )  # fmt: skip

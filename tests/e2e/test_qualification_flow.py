@@ -44,7 +44,7 @@ def test_server_offers_reflection_for_its_api(server: ServerProcess) -> None:
 def test_register_then_qualifying_evidence_makes_supplier_qualified(client: SqmClient) -> None:
     """Register, submit evidence meeting the default pack, and the supplier is qualified."""
     registered = client.register_supplier(
-        "huawei-nx", "华为网络设备有限公司", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        "huawei-nx", "华为网络设备有限公司", "network_equipment",
         occur_time=DECISION_TIME,
     )  # fmt: skip
     assert registered.state == pb.LIFECYCLE_STATE_CANDIDATE
@@ -68,9 +68,7 @@ def test_history_lists_the_decision_with_rule_location_version_and_facts(
     client: SqmClient,
 ) -> None:
     """The history explains the qualification: rule id, file:line, policy version, fact values."""
-    client.register_supplier(
-        "zte-core", "ZTE", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
-    )
+    client.register_supplier("zte-core", "ZTE", "network_equipment", occur_time=DECISION_TIME)
     client.submit_qualification_evidence(
         "zte-core",
         scores=GOOD_SCORES,
@@ -106,9 +104,7 @@ def test_history_lists_the_decision_with_rule_location_version_and_facts(
 
 def test_poor_evidence_leaves_candidate_with_an_explanation(client: SqmClient) -> None:
     """Evidence below the threshold keeps the supplier a candidate and says why."""
-    client.register_supplier(
-        "slowco", "SlowCo", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
-    )
+    client.register_supplier("slowco", "SlowCo", "network_equipment", occur_time=DECISION_TIME)
 
     response = client.submit_qualification_evidence(
         "slowco",
@@ -129,9 +125,7 @@ def test_poor_evidence_leaves_candidate_with_an_explanation(client: SqmClient) -
 
 def test_certificate_expired_at_decision_time_does_not_qualify(client: SqmClient) -> None:
     """A certificate that expired before the decision's time is not counted."""
-    client.register_supplier(
-        "lapsed", "Lapsed Ltd", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
-    )
+    client.register_supplier("lapsed", "Lapsed Ltd", "network_equipment", occur_time=DECISION_TIME)
     expired = certificates_for_network_equipment(valid_until=DECISION_TIME)
 
     response = client.submit_qualification_evidence(
@@ -154,7 +148,7 @@ def test_list_suppliers_pages_through_every_supplier_in_id_order(client: SqmClie
     """ListSuppliers with a small page size returns each supplier once, in id order."""
     ids = [f"supplier-{n:02d}" for n in range(7)]
     for supplier_id in reversed(ids):
-        client.register_supplier(supplier_id, supplier_id, pb.SERVICE_CATEGORY_SOFTWARE)
+        client.register_supplier(supplier_id, supplier_id, "software")
 
     listed = [s.supplier_id for s in client.list_suppliers(page_size=3)]
 
@@ -165,9 +159,7 @@ def test_retry_with_same_request_id_returns_first_result_and_writes_nothing(
     client: SqmClient,
 ) -> None:
     """A request retried with its request id is answered again, not recorded twice."""
-    client.register_supplier(
-        "retry-co", "Retry Co", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
-    )
+    client.register_supplier("retry-co", "Retry Co", "network_equipment", occur_time=DECISION_TIME)
     first = client.submit_qualification_evidence(
         "retry-co",
         scores=GOOD_SCORES,
@@ -194,7 +186,7 @@ def test_history_filters_by_event_type_and_time_across_pages(
 ) -> None:
     """Filtering by type and time returns exactly the matching events, page after page."""
     client.register_supplier(
-        "filter-co", "Filter Co", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
+        "filter-co", "Filter Co", "network_equipment", occur_time=DECISION_TIME
     )
     for day in range(1, 6):
         client.submit_qualification_evidence(

@@ -9,7 +9,6 @@ import pytest
 
 from sqm.client import SqmClient
 from sqm.v1 import needs_pb2 as needs_api
-from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.evidence import DECISION_TIME, GOOD_SCORES
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def _scored(client: SqmClient, supplier_id: str, scores: dict[str, float]) -> None:
     client.register_supplier(
-        supplier_id, supplier_id, pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT, occur_time=DECISION_TIME
+        supplier_id, supplier_id, "network_equipment", occur_time=DECISION_TIME
     )
     client.submit_qualification_evidence(supplier_id, scores=scores, occur_time=DECISION_TIME)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from sqm.client import SqmClient
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +52,7 @@ def test_readme_buf_curl_commands_work_against_a_server(
     """Each command succeeds through reflection and shows what the README promises."""
     if not BUF.exists():
         pytest.skip("BUF NOT INSTALLED (`make buf`): THE README'S buf curl EXAMPLES WERE NOT RUN")
-    client.register_supplier("acme-net", "ACME Networks", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT)
+    client.register_supplier("acme-net", "ACME Networks", "network_equipment")
     outputs = {" ".join(c): _run(c, server.address) for c in readme_buf_curl_commands()}
     for command, output in outputs.items():
         if "Health/Check" in command:

@@ -65,7 +65,7 @@ def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
             client.conclude_review("acme-net", pb.REVIEW_OUTCOME_CLEARED, occur_time=MARCH_CLOSED)
 
             client.create_need(
-                "core-routers", "Core routers", pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+                "core-routers", "Core routers", "network_equipment",
                 occur_time=MARCH_CLOSED,
             )  # fmt: skip
             with pytest.raises(SqmError) as refused:

@@ -15,13 +15,12 @@ import grpc
 import pytest
 
 from sqm.client import SqmClient, SqmError
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.process_flow import Timeline, advance_time, qualified
 from tests.e2e.server_process import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
 
-NETWORK = pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT
+NETWORK = "network_equipment"
 
 
 @pytest.fixture(scope="module")

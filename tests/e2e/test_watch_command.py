@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from sqm.client import SqmClient
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.evidence import DECISION_TIME
 from tests.e2e.server_process import ServerProcess
 
@@ -43,9 +42,7 @@ def test_sqm_watch_prints_events_and_resumes_after_the_last_token(
     """Two runs, the second resuming from the first's last token, see every event once."""
     with SqmClient(quiet_server.address) as client:
         for name in ("acme", "globex", "initech"):
-            client.register_supplier(
-                name, name, pb.SERVICE_CATEGORY_SOFTWARE, occur_time=DECISION_TIME
-            )
+            client.register_supplier(name, name, "software", occur_time=DECISION_TIME)
 
     first = _watch(quiet_server, "--max-events", "2")
     second = _watch(

@@ -15,7 +15,6 @@ import pytest
 
 from sqm.client import SqmClient
 from sqm.client.audit_client import AuditClient
-from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 from sqm.v1 import supplier_service_pb2_grpc as api_grpc
 from tests.e2e.server_process import ServerProcess
@@ -68,7 +67,7 @@ def test_two_workers_share_the_port_the_record_and_a_clean_stop(tmp_path: Path) 
                 api_grpc.SupplierServiceStub(channel).RegisterSupplier(
                     api.RegisterSupplierRequest(
                         supplier_id=f"w-{number}", display_name="Worker test",
-                        category=pb.SERVICE_CATEGORY_SOFTWARE, request_id=f"w-{number}",
+                        category="software", request_id=f"w-{number}",
                     ),
                     timeout=30,
                 )  # fmt: skip

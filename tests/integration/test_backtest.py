@@ -20,8 +20,9 @@ from sqm.domain.commands import (
     SignContract,
     SubmitQualificationEvidence,
 )
-from sqm.domain.model import Certificate, CertificateKind, Money, ServiceCategory
+from sqm.domain.model import Certificate, Money
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.storage.sqlite import SqliteEventStore
@@ -81,10 +82,10 @@ def _contracted(service: SupplierService, supplier_id: str) -> None:
     year = timedelta(days=365)
     certificates = tuple(
         Certificate(kind, f"{kind}-1", "issuer", SIGNED - year, SIGNED + 2 * year)
-        for kind in CertificateKind
+        for kind in default_catalogue().certificate_kind_ids
     )
     steps = [
-        RegisterSupplier(supplier_id, supplier_id, ServiceCategory.NETWORK_EQUIPMENT, SIGNED),
+        RegisterSupplier(supplier_id, supplier_id, "network_equipment", SIGNED),
         SubmitQualificationEvidence(supplier_id, SIGNED, SCORES, certificates, True),
         SignContract(
             supplier_id,

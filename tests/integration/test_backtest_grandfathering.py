@@ -23,8 +23,9 @@ from sqm.domain.commands import (
     SignContract,
     SubmitQualificationEvidence,
 )
-from sqm.domain.model import Certificate, CertificateKind, Money, ServiceCategory
+from sqm.domain.model import Certificate, Money
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.requalification import Requalifier
 from sqm.server.app.suppliers import SupplierService
@@ -98,9 +99,9 @@ def qualify_at(service: SupplierService, supplier_id: str, score: float, at: dat
     year = timedelta(days=365)
     certificates = tuple(
         Certificate(kind, f"{kind}-1", "issuer", at - year, at + 2 * year)
-        for kind in CertificateKind
+        for kind in default_catalogue().certificate_kind_ids
     )
-    category = ServiceCategory.NETWORK_EQUIPMENT
+    category = "network_equipment"
     _run(service, RegisterSupplier(supplier_id, supplier_id, category, at), f"{supplier_id}:0")
     evidence = SubmitQualificationEvidence(
         supplier_id, at, dict.fromkeys(CRITERIA, score), certificates, True

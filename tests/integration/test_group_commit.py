@@ -15,14 +15,7 @@ import pytest
 
 from sqm.domain import commands as cmd
 from sqm.domain.errors import ConcurrencyConflict, IllegalTransition, InvalidCommand
-from sqm.domain.model import (
-    Certificate,
-    CertificateKind,
-    Comparator,
-    Metric,
-    ServiceCategory,
-    SlaObjective,
-)
+from sqm.domain.model import Certificate, Comparator, SlaObjective
 from sqm.domain.ports import CommandMeta, NewEvent, PendingAppend
 from sqm.server.app.group_commit import GroupCommit
 from sqm.server.app.pipeline import RequestContext
@@ -34,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OBJECTIVE = SlaObjective(
-    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
+    "availability", "availability", Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
 )
 
 
@@ -47,7 +40,7 @@ def store(tmp_path: Path) -> Iterator[SqliteEventStore]:
 
 def _contracted(service: SupplierService, *suppliers: str) -> None:
     licence = Certificate(
-        CertificateKind.BUSINESS_LICENCE,
+        "business_licence",
         "BL-1",
         "SAMR",
         T0 - timedelta(days=1),
@@ -56,7 +49,7 @@ def _contracted(service: SupplierService, *suppliers: str) -> None:
     for supplier in suppliers:
         for number, command in enumerate(
             [
-                cmd.RegisterSupplier(supplier, supplier.upper(), ServiceCategory.SOFTWARE, T0),
+                cmd.RegisterSupplier(supplier, supplier.upper(), "software", T0),
                 cmd.SubmitQualificationEvidence(supplier, T0, {"capability": 90.0}, (licence,)),
                 cmd.SignContract(supplier, "C-1", T0, objectives=(OBJECTIVE,)),
             ]

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
-from sqm.domain.model import ServiceCategory, Stage, SupplierState
+from sqm.domain.model import Stage, SupplierState
 from sqm.domain.ports import DecisionContext, Evaluation, RecordedEvent
 from sqm.server.observability import tracing
 from sqm.server.observability.calls import Metrics, ObservabilityInterceptor
@@ -141,7 +141,7 @@ def test_span_helper_and_traced_policy_record_their_spans(spans: InMemorySpanExp
 
 
 def _decision_context() -> DecisionContext:
-    state = SupplierState("acme", "ACME", ServiceCategory.NETWORK_EQUIPMENT)
+    state = SupplierState("acme", "ACME", "network_equipment")
     return DecisionContext(Stage.QUALIFICATION, state, datetime(2026, 1, 2, tzinfo=UTC))
 
 

@@ -18,7 +18,6 @@ import pytest
 from sqm.domain.commands import Command, ConcludeReview, OpenReview, RegisterSupplier, ReviewOutcome
 from sqm.domain.documents import NewDocument
 from sqm.domain.errors import ConcurrencyConflict
-from sqm.domain.model import ServiceCategory
 from sqm.domain.ports import AppendResult, CommandMeta, NewEvent
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
@@ -334,7 +333,7 @@ def test_each_deadline_fires_once_when_two_instances_tick_at_once(
 def _into_remediation(supplier: str) -> list[Command]:
     review = OpenReview(supplier, "three SLA breaches in 30 days", T0 + 2 * DAY)
     commands: list[Command] = [
-        RegisterSupplier(supplier, supplier.upper(), ServiceCategory.SOFTWARE, T0),
+        RegisterSupplier(supplier, supplier.upper(), "software", T0),
         attrs.evolve(passing_evidence(), supplier_id=supplier),
         attrs.evolve(sign(), supplier_id=supplier),
         review,

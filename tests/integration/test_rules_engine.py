@@ -22,13 +22,12 @@ from sqm.domain.events import DecisionRecorded, LifecycleTransitioned
 from sqm.domain.model import (
     Action,
     Certificate,
-    CertificateKind,
     ConditionOutcome,
     LifecycleState,
-    ServiceCategory,
     Stage,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CertificateKindId
 from sqm.domain.ports import DecisionContext, Evaluation
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
 from sqm.rules.engine import EngineValue, rules_engine
@@ -52,10 +51,10 @@ def policy() -> CompiledPolicy:
 
 
 def certificate(
-    kind: CertificateKind, valid_until: datetime = NOW + timedelta(days=90)
+    kind: CertificateKindId, valid_until: datetime = NOW + timedelta(days=90)
 ) -> Certificate:
     """A certificate of ``kind`` valid from a year before NOW until ``valid_until``."""
-    return Certificate(kind, f"{kind.value}-1", "CQC", NOW - timedelta(days=365), valid_until)
+    return Certificate(kind, f"{kind}-1", "CQC", NOW - timedelta(days=365), valid_until)
 
 
 def software_supplier(**changes: Any) -> SupplierState:
@@ -63,14 +62,14 @@ def software_supplier(**changes: Any) -> SupplierState:
     state = SupplierState(
         "acme",
         "Acme Networks",
-        ServiceCategory.SOFTWARE,
+        "software",
         scores=FULL_SCORES,
         certificates=tuple(
             certificate(kind)
             for kind in (
-                CertificateKind.BUSINESS_LICENCE,
-                CertificateKind.ISO_9001,
-                CertificateKind.TL_9000,
+                "business_licence",
+                "iso_9001",
+                "tl_9000",
             )
         ),
         site_audit_passed=True,
@@ -80,10 +79,8 @@ def software_supplier(**changes: Any) -> SupplierState:
 
 def tl_9000_valid_until(valid_until: datetime) -> SupplierState:
     """The qualifying supplier with its TL 9000 certificate valid only until ``valid_until``."""
-    kept = [c for c in software_supplier().certificates if c.kind is not CertificateKind.TL_9000]
-    return software_supplier(
-        certificates=(*kept, certificate(CertificateKind.TL_9000, valid_until))
-    )
+    kept = [c for c in software_supplier().certificates if c.kind != "tl_9000"]
+    return software_supplier(certificates=(*kept, certificate("tl_9000", valid_until)))
 
 
 def qualify(policy: CompiledPolicy, supplier: SupplierState, now: datetime = NOW) -> Evaluation:
@@ -326,12 +323,8 @@ def test_the_domain_qualifies_a_supplier_through_the_compiled_policy(
     policy: CompiledPolicy,
 ) -> None:
     """decide() with the real policy records QUAL-001 and moves the candidate to qualified."""
-    registered = decide(
-        RegisterSupplier("acme", "Acme Networks", ServiceCategory.SOFTWARE, NOW), None, policy
-    )
-    state = SupplierState(
-        "acme", "Acme Networks", ServiceCategory.SOFTWARE, version=len(registered)
-    )
+    registered = decide(RegisterSupplier("acme", "Acme Networks", "software", NOW), None, policy)
+    state = SupplierState("acme", "Acme Networks", "software", version=len(registered))
     evidence = SubmitQualificationEvidence(
         "acme",
         NOW,

@@ -23,7 +23,6 @@ from sqm.domain.model import (
     Action,
     Breach,
     Certificate,
-    CertificateKind,
     ConditionOutcome,
     Contract,
     ImprovementPlan,
@@ -31,10 +30,10 @@ from sqm.domain.model import (
     Measurement,
     Money,
     Observation,
-    ServiceCategory,
     Stage,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
 from sqm.domain.ports import DecisionContext, Evaluation
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
 from sqm.rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE, pack_specs
@@ -53,9 +52,9 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2025, 6, 15, 9, 0, tzinfo=UTC)
 STARTED = datetime(2025, 1, 1, tzinfo=UTC)
 REQUIRED = (
-    CertificateKind.BUSINESS_LICENCE,
-    CertificateKind.ISO_9001,
-    CertificateKind.OPERATING_LICENCE,
+    "business_licence",
+    "iso_9001",
+    "operating_licence",
 )
 
 
@@ -65,9 +64,9 @@ def policy() -> CompiledPolicy:
     return load_policy(default_pack_dir())
 
 
-def certificate(kind: CertificateKind, valid_until: datetime) -> Certificate:
+def certificate(kind: CertificateKindId, valid_until: datetime) -> Certificate:
     """A certificate of ``kind`` valid from two years before NOW until ``valid_until``."""
-    return Certificate(kind, f"{kind.value}-1", "CQC", NOW - timedelta(days=730), valid_until)
+    return Certificate(kind, f"{kind}-1", "CQC", NOW - timedelta(days=730), valid_until)
 
 
 def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
@@ -82,12 +81,12 @@ def contracted(policy: CompiledPolicy, **changes: Any) -> SupplierState:
         STARTED + timedelta(days=365),
         Money(Decimal("100000.00"), "CNY"),
         Money(Decimal("1000000.00"), "CNY"),
-        policy.default_objectives(ServiceCategory.NETWORK_SERVICES),
+        policy.default_objectives("network_services"),
     )
     state = SupplierState(
         "acme",
         "Acme Networks",
-        ServiceCategory.NETWORK_SERVICES,
+        "network_services",
         lifecycle=LifecycleState.CONTRACTED,
         contract=terms,
         certificates=tuple(certificate(k, NOW + timedelta(days=365)) for k in REQUIRED),
@@ -367,8 +366,8 @@ def test_a_relapse_restarts_the_clean_window(policy: CompiledPolicy) -> None:
 
 def with_operating_licence_until(state: SupplierState, until: datetime) -> SupplierState:
     """``state`` with its operating licence valid only until ``until``."""
-    kept = [c for c in state.certificates if c.kind is not CertificateKind.OPERATING_LICENCE]
-    licence = certificate(CertificateKind.OPERATING_LICENCE, until)
+    kept = [c for c in state.certificates if c.kind != "operating_licence"]
+    licence = certificate("operating_licence", until)
     return attrs.evolve(state, certificates=(*kept, licence))
 
 
@@ -440,7 +439,7 @@ def test_a_supplier_in_good_standing_fires_nothing_when_time_advances(
 
 def test_why_not_qualified_lists_the_failing_conditions_first(policy: CompiledPolicy) -> None:
     """A candidate without evidence: QUAL-001's unmet conditions come before the met one."""
-    candidate = SupplierState("acme", "Acme", ServiceCategory.SOFTWARE)
+    candidate = SupplierState("acme", "Acme", "software")
     context = DecisionContext(Stage.QUALIFICATION, candidate, NOW)
     (why,) = policy.why_not(context, Action.QUALIFY)
     assert why.rule_id == "QUAL-001"
@@ -538,7 +537,7 @@ def test_a_stage_at_the_engine_limit_fires_every_rule(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_text(LIMIT_MANIFEST, encoding="utf-8")
     (tmp_path / "many.yaml").write_text("format: sqm.policy/v1\nrules:\n" + rules, encoding="utf-8")
     at_limit = load_policy(tmp_path)
-    state = SupplierState("acme", "Acme", ServiceCategory.SOFTWARE)
+    state = SupplierState("acme", "Acme", "software")
     evaluation = at_limit.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "self_check"))
     assert len(evaluation.fired) == count
 
@@ -564,7 +563,7 @@ def test_a_stage_with_more_facts_than_a_message_holds_runs_on_the_facts_its_rule
     )
     wide = load_policy(tmp_path)
     assert len(pack_specs(wide.pack)) > MAX_MESSAGE_PROPERTIES
-    state = SupplierState("acme", "Acme", ServiceCategory.SOFTWARE)
+    state = SupplierState("acme", "Acme", "software")
     evaluation = wide.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "self_check"))
     assert [d.rule_id for d in evaluation.fired] == ["R-WIDE"]
 
@@ -589,12 +588,12 @@ NETWORK_AVAILABILITY_RATE = """
 @pytest.mark.parametrize(
     ("category", "credits"),
     [
-        (ServiceCategory.NETWORK_SERVICES, [("PEN-010", "8000.00")]),
-        (ServiceCategory.SOFTWARE, [("PEN-001", "5000.00")]),
+        ("network_services", [("PEN-010", "8000.00")]),
+        ("software", [("PEN-001", "5000.00")]),
     ],
 )
 def test_a_penalty_rule_can_set_its_own_rate_for_a_category_and_metric(
-    tmp_path: Path, category: ServiceCategory, credits: list[tuple[str, str]]
+    tmp_path: Path, category: CategoryId, credits: list[tuple[str, str]]
 ) -> None:
     """PEN-001 leaves network services' availability to PEN-010, whose rate is 8%; other
     categories keep the schedule's 5% for a major breach.

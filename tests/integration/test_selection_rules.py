@@ -10,7 +10,7 @@ import pytest
 
 from sqm.domain.events import MarketResearchRecorded
 from sqm.domain.evolve import apply
-from sqm.domain.model import Action, LifecycleState, ServiceCategory, Stage, SupplierState
+from sqm.domain.model import Action, LifecycleState, Stage, SupplierState
 from sqm.domain.needs import (
     AdvanceNeedTime,
     NeedEvent,
@@ -30,7 +30,7 @@ from sqm.rules.facts import derive_facts
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 DUE = T0 + timedelta(days=30)
-NETWORK = ServiceCategory.NETWORK_EQUIPMENT
+NETWORK = "network_equipment"
 
 
 @pytest.fixture(scope="module")

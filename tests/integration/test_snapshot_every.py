@@ -12,14 +12,7 @@ from pathlib import Path
 import pytest
 
 from sqm.domain import commands as cmd
-from sqm.domain.model import (
-    Certificate,
-    CertificateKind,
-    Comparator,
-    Metric,
-    ServiceCategory,
-    SlaObjective,
-)
+from sqm.domain.model import Certificate, Comparator, SlaObjective
 from sqm.domain.ports import RecordedEvent
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
@@ -31,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OBJECTIVE = SlaObjective(
-    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
+    "availability", "availability", Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
 )
 EVERY = 10
 
@@ -63,11 +56,11 @@ def stores(tmp_path: Path) -> Iterator[tuple[CountingStore, SqliteEventStore]]:
 
 def _commands(supplier: str, measurements: int) -> Sequence[cmd.Command]:
     licence = Certificate(
-        CertificateKind.BUSINESS_LICENCE, "BL-1", "SAMR", T0 - timedelta(days=1),
+        "business_licence", "BL-1", "SAMR", T0 - timedelta(days=1),
         T0 + timedelta(days=4000),
     )  # fmt: skip
     setup: list[cmd.Command] = [
-        cmd.RegisterSupplier(supplier, supplier.upper(), ServiceCategory.SOFTWARE, T0),
+        cmd.RegisterSupplier(supplier, supplier.upper(), "software", T0),
         cmd.SubmitQualificationEvidence(supplier, T0, {"capability": 90.0}, (licence,)),
         cmd.SignContract(supplier, "C-1", T0, objectives=(OBJECTIVE,)),
     ]

@@ -15,7 +15,6 @@ import pytest
 
 from sqm.domain.commands import RecordMeasurement, RegisterSupplier
 from sqm.domain.documents import NewDocument
-from sqm.domain.model import ServiceCategory
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.bootstrap import DurableStore
@@ -77,7 +76,7 @@ def fill(store: DurableStore | MemoryEventStore) -> None:
 
 
 def _register(supplier: str) -> RegisterSupplier:
-    return RegisterSupplier(supplier, f"{supplier.upper()} 华为", ServiceCategory.SOFTWARE, T0)
+    return RegisterSupplier(supplier, f"{supplier.upper()} 华为", "software", T0)
 
 
 def import_file(store: DurableStore, path: Path, name: str) -> DumpCounts:

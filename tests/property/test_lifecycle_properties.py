@@ -82,13 +82,14 @@ from sqm.domain.events import (
     event_type,
 )
 from sqm.domain.lifecycle import TRANSITIONS, Trigger
-from sqm.domain.model import METRICS, LifecycleState, ServiceCategory, SupplierState
+from sqm.domain.model import LifecycleState, SupplierState
 from sqm.domain.serialization import canonical_json, event_from_payload, event_to_payload
 from sqm.domain.supplier_side import (
     NoticeAlreadyAcknowledged,
     PenaltyAlreadyDisputed,
     PenaltyNotDisputed,
 )
+from sqm.rules.pack_catalogue import default_catalogue
 from tests.fakes import (
     BLACKLIST_CRITERION,
     BLACKLIST_SCORE,
@@ -197,7 +198,7 @@ def _record_refusal(command: Any, before: SupplierState) -> Refusal:
         return IllegalTransition
     if isinstance(command, RecordMeasurement):
         objective = contract.objective(command.objective_id)
-        spec = METRICS[objective.metric] if objective else None
+        spec = default_catalogue().metric(objective.metric) if objective else None
         if spec is None or command.unit != spec.unit:
             return InvalidCommand
         if not spec.minimum <= command.value <= spec.maximum:
@@ -542,7 +543,7 @@ def test_terminated_is_absorbing_in_any_sequence(sequence: list[Command]) -> Non
 
 
 DISQUALIFIED: list[Command] = [
-    RegisterSupplier("acme", "Acme", ServiceCategory.SOFTWARE, START),
+    RegisterSupplier("acme", "Acme", "software", START),
     SubmitQualificationEvidence("acme", START, scores={BLACKLIST_CRITERION: BLACKLIST_SCORE}),
 ]
 

@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from hypothesis import given
 
 from sqm.domain.errors import InvalidCommand
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.server.api import mapping, process_mapping
 from sqm.server.api.errors import to_status
 from sqm.server.api.servicer_base import ServicerBase
@@ -33,7 +34,7 @@ def _stamp(moment: datetime) -> timestamp_pb2.Timestamp:
 def _objective(objective_id: str) -> pb.SlaObjective:
     return pb.SlaObjective(
         objective_id=objective_id,
-        metric=pb.METRIC_AVAILABILITY,
+        metric="availability",
         comparator=pb.COMPARATOR_AT_LEAST,
         target=99.9,
         warning=99.95,
@@ -95,7 +96,7 @@ CONTRACT_FAULTS: dict[str, tuple[Fault, str]] = {
         "contract.objectives[3].comparator",
     ),
     "metric": (
-        _set("contract.objectives.4.metric", pb.METRIC_UNSPECIFIED),
+        _set("contract.objectives.4.metric", ""),
         "contract.objectives[4].metric",
     ),
     "period": (_set("contract.objectives.5.period_days", 0), "contract.objectives[5].period_days"),
@@ -104,7 +105,7 @@ CONTRACT_FAULTS: dict[str, tuple[Fault, str]] = {
 REGISTER_FAULTS: dict[str, tuple[Fault, str]] = {
     "supplier_id": (_set("supplier_id", "Not An Id"), "supplier_id"),
     "display_name": (_set("display_name", " "), "display_name"),
-    "category": (_set("category", pb.SERVICE_CATEGORY_UNSPECIFIED), "category"),
+    "category": (_set("category", ""), "category"),
     "request_id": (_set("request_id", ""), "request_id"),
     "occur_time": (_set("occur_time", timestamp_pb2.Timestamp(seconds=-(10**12))), "occur_time"),
 }
@@ -112,7 +113,8 @@ REGISTER_FAULTS: dict[str, tuple[Fault, str]] = {
 
 def _named_fields(mapper: Any, request: Any) -> set[str]:
     """The fields the servicers' first step names in the BadRequest of its answer."""
-    servicer = SimpleNamespace(_clock=lambda: T0)
+    service = SimpleNamespace(catalogue=default_catalogue)
+    servicer = SimpleNamespace(_clock=lambda: T0, _service=service)
     with pytest.raises(InvalidCommand) as error:
         ServicerBase._prepare(servicer, mapper, request, None)  # type: ignore[arg-type]
     _, status = to_status(error.value)
@@ -137,7 +139,7 @@ def test_register_supplier_names_exactly_the_injected_faults(faults: frozenset[s
     request = api.RegisterSupplierRequest(
         supplier_id="acme",
         display_name="ACME Networks",
-        category=pb.SERVICE_CATEGORY_NETWORK_EQUIPMENT,
+        category="network_equipment",
         request_id="r-1",
     )
     for fault in faults:

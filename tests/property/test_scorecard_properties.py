@@ -18,15 +18,7 @@ from sqm.domain.calendar import UTC_CALENDAR
 from sqm.domain.commands import AdvanceTime
 from sqm.domain.decide import decide, fold
 from sqm.domain.events import ScorecardClosed
-from sqm.domain.model import (
-    LifecycleState,
-    Measurement,
-    Metric,
-    Money,
-    Observation,
-    Penalty,
-    SupplierState,
-)
+from sqm.domain.model import LifecycleState, Measurement, Money, Observation, Penalty, SupplierState
 from sqm.domain.scorecard_records import ScorecardSpec
 from sqm.domain.scorecards import close_period, due_periods
 from tests.fakes import SID, T0, FakePolicy, supplier_in
@@ -42,7 +34,7 @@ def _with_records(records: dict[str, Any]) -> SupplierState:
     measurements = tuple(
         Measurement(
             "availability",
-            Metric.AVAILABILITY,
+            "availability",
             99.95 if met else 99.0,
             T0 + (day - 1) * DAY,
             T0 + day * DAY,

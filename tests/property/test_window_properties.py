@@ -24,18 +24,10 @@ from sqm.domain.events import (
     SatisfactionSurveyRecorded,
     SupplierRegistered,
 )
-from sqm.domain.model import (
-    Breach,
-    Measurement,
-    Metric,
-    Observation,
-    ServiceCategory,
-    Severity,
-    SupplierState,
-    WindowIndex,
-)
+from sqm.domain.model import Breach, Measurement, Observation, Severity, SupplierState, WindowIndex
 from sqm.domain.serialization import state_from_dict, state_to_dict
 from sqm.domain.windows import indexed
+from sqm.rules.pack_catalogue import default_catalogue
 from tests.fakes import FakePolicy
 from tests.strategies import EARLIEST, command_sequences
 
@@ -73,7 +65,9 @@ def readings(state: SupplierState, probe: Probe) -> tuple[object, ...]:
     now = last + timedelta(days=probe.after)
     return (
         history.breaches_within(state, now, probe.days, probe.severity, probe.objective),
-        tuple(history.consecutive_misses(state, metric) for metric in Metric),
+        tuple(
+            history.consecutive_misses(state, metric) for metric in default_catalogue().metric_ids
+        ),
         history.mean_survey_score(state, now, probe.days),
         len(history.surveys_within(state, now, probe.days)),
         history.failed_inspections_within(state, now, probe.days),
@@ -83,7 +77,7 @@ def readings(state: SupplierState, probe: Probe) -> tuple[object, ...]:
 def assert_same_windows(state: SupplierState, probe: Probe) -> None:
     """The incremental reading equals the recomputed one."""
     assert readings(state, probe) == readings(unindexed(state), probe)
-    for metric in Metric:
+    for metric in default_catalogue().metric_ids:
         assert history.consecutive_misses(state, metric) == history.consecutive_misses_recomputed(
             state, metric
         )
@@ -128,7 +122,7 @@ def monitoring_histories(draw: st.DrawFn) -> list[Event]:
     (now and then a measurement whose period ends before the last one's).
     """
     at = START
-    events: list[Event] = [SupplierRegistered("acme", "ACME", ServiceCategory.SOFTWARE, at)]
+    events: list[Event] = [SupplierRegistered("acme", "ACME", "software", at)]
     for _ in range(draw(st.integers(0, 40))):
         at += timedelta(hours=draw(st.integers(0, 24 * 20)))
         events.append(draw(_records(at)))
@@ -136,7 +130,7 @@ def monitoring_histories(draw: st.DrawFn) -> list[Event]:
 
 
 def _records(at: datetime) -> st.SearchStrategy[Event]:
-    metric = st.sampled_from([Metric.AVAILABILITY, Metric.MEAN_TIME_TO_RESTORE])
+    metric = st.sampled_from(["availability", "mean_time_to_restore"])
     objective = st.sampled_from(OBJECTIVES[:2])
     period_end = st.sampled_from([at, at - timedelta(days=40)])
     return st.one_of(
@@ -194,10 +188,10 @@ def test_windows_kept_while_records_are_dropped_equal_their_recomputation(
 def test_a_folded_history_in_time_order_is_read_from_its_index() -> None:
     """The fast path is the one taken for a history that arrived in order."""
     at = START
-    events: list[Event] = [SupplierRegistered("acme", "ACME", ServiceCategory.SOFTWARE, at)]
+    events: list[Event] = [SupplierRegistered("acme", "ACME", "software", at)]
     for day in range(1, 5):
         end = at + timedelta(days=day)
-        measured = Measurement("availability", Metric.AVAILABILITY, 1.0, end, end, False, end)
+        measured = Measurement("availability", "availability", 1.0, end, end, False, end)
         events.append(MeasurementRecorded(end, measured))
     state = fold(events)
     assert state is not None

@@ -19,7 +19,6 @@ import pytest
 
 from sqm.client import SqmClient
 from sqm.v1 import audit_service_pb2, audit_service_pb2_grpc
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
 from tests.reliability import budget
 from tests.reliability.ledger import chain_problem
@@ -50,7 +49,7 @@ class Registrar(threading.Thread):
             while not self.stop.is_set():
                 supplier = f"backup-{number}"
                 try:
-                    client.register_supplier(supplier, supplier, pb.SERVICE_CATEGORY_SOFTWARE)
+                    client.register_supplier(supplier, supplier, "software")
                 except Exception as error:  # whatever it was, the test reports it
                     self.failures.append(f"{supplier}: {error}")
                     return

@@ -32,7 +32,6 @@ from sqm.v1 import (
     policy_service_pb2_grpc,
     supplier_service_pb2,
 )
-from sqm.v1 import resources_pb2 as pb
 from tests.certificates import Pki, make_pki
 from tests.e2e.server_process import ServerProcess
 from tests.reliability import budget
@@ -208,7 +207,7 @@ def test_a_mutual_tls_server_needs_a_client_certificate_from_its_ca(
         assert _health(server.address, client_tls) is grpc.StatusCode.OK
         token = TOKENS[Role.INTEGRATION]
         with SqmClient(server.address, credentials=client_tls, token=token) as client:
-            client.register_supplier("tls-co", "TLS Co", pb.SERVICE_CATEGORY_SOFTWARE)
+            client.register_supplier("tls-co", "TLS Co", "software")
         code, output = _cli(
             "supplier", "list", "--server", server.address, "--token", token,
             "--tls-ca", str(pki.ca), "--tls-cert", str(pki.client_cert),

@@ -27,7 +27,6 @@ from grpc_health.v1 import health_pb2
 
 from sqm.client import SqmClient
 from sqm.client.errors import SqmError
-from sqm.v1 import resources_pb2 as pb
 from tests.e2e.server_process import ServerProcess
 from tests.postgres import fresh_schema
 from tests.reliability import budget
@@ -95,7 +94,7 @@ def test_a_full_disk_is_refused_cleanly_and_service_resumes_when_space_returns(
             def register(number: int) -> None:
                 supplier = f"full-{number}"
                 try:
-                    client.register_supplier(supplier, "x" * 200, pb.SERVICE_CATEGORY_SOFTWARE)
+                    client.register_supplier(supplier, "x" * 200, "software")
                 except SqmError as error:
                     refused.append(error)
                 else:
@@ -143,7 +142,7 @@ def test_a_postgresql_outage_is_refused_cleanly_and_service_resumes_when_it_retu
 
                 def register(supplier: str) -> None:
                     try:
-                        client.register_supplier(supplier, "Outage", pb.SERVICE_CATEGORY_SOFTWARE)
+                        client.register_supplier(supplier, "Outage", "software")
                     except SqmError as error:
                         refused.append(error)
                     else:

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 
-from sqm.domain.model import ServiceCategory
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
 from sqm.simulation import run_scenario, scenarios
 from sqm.simulation.check import timeline_lines
@@ -21,7 +20,7 @@ POLICY = CompiledPolicy(PACK)
 
 
 @settings(max_examples=100, deadline=None)
-@given(scenarios.scenarios(categories=[ServiceCategory.NETWORK_EQUIPMENT], max_steps=25))
+@given(scenarios.scenarios(categories=["network_equipment"], max_steps=25))
 def test_no_service_credit_falls_in_an_objectives_grace_period(
     scenario: scenarios.Scenario,
 ) -> None:

@@ -41,12 +41,10 @@ from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
     Breach,
-    CertificateKind,
     Decision,
     FactValue,
     ImprovementPlan,
     LifecycleState,
-    Metric,
     Money,
     Reminder,
     Review,
@@ -58,7 +56,7 @@ from sqm.domain.ports import DecisionContext, Evaluation
 from tests.fakes import DAY, SID, T0, FakePolicy, S, licence, run, supplier_in
 
 NOW = T0 + 40 * DAY
-BREACH = Breach("availability", Metric.AVAILABILITY, Severity.MAJOR, 98.5, 99.9, 1.4, NOW, NOW)
+BREACH = Breach("availability", "availability", Severity.MAJOR, 98.5, 99.9, 1.4, NOW, NOW)
 
 
 def decision(
@@ -626,8 +624,8 @@ def test_a_certificate_reminder_is_keyed_by_the_earliest_expiry_of_a_valid_certi
         supplier_in(S.CONTRACTED),
         certificates=(
             licence(valid_until=NOW + 60 * DAY),
-            licence(number="ISO", kind=CertificateKind.ISO_9001, valid_until=soonest),
-            licence(number="OLD", kind=CertificateKind.TL_9000, valid_until=NOW - DAY),
+            licence(number="ISO", kind="iso_9001", valid_until=soonest),
+            licence(number="OLD", kind="tl_9000", valid_until=NOW - DAY),
         ),
     )
     reminded = act(state, remind("certificate_expiry"))[1]
@@ -648,10 +646,10 @@ def test_a_renewed_certificate_does_not_key_the_expiry_reminder() -> None:
         supplier_in(S.CONTRACTED),
         certificates=(
             licence(valid_until=licence_ends),
-            licence(number="ISO-old", kind=CertificateKind.ISO_9001, valid_until=NOW + 5 * DAY),
+            licence(number="ISO-old", kind="iso_9001", valid_until=NOW + 5 * DAY),
             licence(
                 number="ISO-new",
-                kind=CertificateKind.ISO_9001,
+                kind="iso_9001",
                 valid_from=NOW - DAY,
                 valid_until=NOW + 700 * DAY,
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from sqm.domain.model import Certificate, CertificateKind, ServiceCategory
+from sqm.domain.model import Certificate
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.observability.calls import default_metrics
@@ -27,7 +27,7 @@ def test_appended_events_and_fired_decisions_are_counted() -> None:
     events_before = _sample("sqm_events_appended_total")
     decisions_before = _sample("sqm_decisions_total", rule_id=QUALIFY_RULE_ID, action="qualify")
     licence = Certificate(
-        CertificateKind.BUSINESS_LICENCE,
+        "business_licence",
         "BL-1",
         "SAMR",
         T0 - timedelta(days=1),
@@ -35,7 +35,7 @@ def test_appended_events_and_fired_decisions_are_counted() -> None:
     )
 
     service.execute(
-        RegisterSupplier("metrics-co", "Metrics", ServiceCategory.SOFTWARE, T0),
+        RegisterSupplier("metrics-co", "Metrics", "software", T0),
         RequestContext("r-1", "test"),
     )
     evidence = SubmitQualificationEvidence(

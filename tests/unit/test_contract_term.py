@@ -35,6 +35,7 @@ from sqm.domain.events import ContractEnded, LifecycleTransitioned, PenaltyAsses
 from sqm.domain.model import Money, Severity, SupplierState
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_to_payload
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.simulation.backtest import command_from
 from tests.fakes import (
     DAY,
@@ -272,4 +273,4 @@ def test_a_backtest_replays_a_claim_with_its_loss_time() -> None:
     recorded = RecordedEvent(
         1, SID, 9, "PenaltyAssessed", event_to_payload(assessed), at, at, "a", "r", "v", "", ""
     )
-    assert command_from(SID, recorded, assessed) == made
+    assert command_from(SID, recorded, assessed, default_catalogue()) == made

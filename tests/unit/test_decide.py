@@ -56,18 +56,16 @@ from sqm.domain.events import (
 from sqm.domain.lifecycle import Trigger
 from sqm.domain.model import (
     Action,
-    CertificateKind,
     Comparator,
     Contract,
     ImprovementPlan,
     LifecycleState,
-    Metric,
     Money,
     Review,
-    ServiceCategory,
     SlaObjective,
     Stage,
 )
+from sqm.domain.pack_catalogue import CategoryId
 from tests.fakes import (
     DAY,
     DISQUALIFY_RULE_ID,
@@ -99,9 +97,9 @@ def transitions_in(events: Sequence[Event]) -> list[LifecycleTransitioned]:
 
 def test_registering_a_new_supplier_records_supplier_registered() -> None:
     """A registration with no prior state yields one SupplierRegistered carrying its fields."""
-    command = RegisterSupplier(SID, "中兴通讯", ServiceCategory.NETWORK_EQUIPMENT, T0)
+    command = RegisterSupplier(SID, "中兴通讯", "network_equipment", T0)
     events = decide(command, None, FakePolicy())
-    assert events == [SupplierRegistered(SID, "中兴通讯", ServiceCategory.NETWORK_EQUIPMENT, T0)]
+    assert events == [SupplierRegistered(SID, "中兴通讯", "network_equipment", T0)]
 
 
 def test_a_registered_supplier_starts_as_a_candidate_at_version_one() -> None:
@@ -115,7 +113,7 @@ def test_a_registered_supplier_starts_as_a_candidate_at_version_one() -> None:
 
 def test_registering_an_existing_supplier_raises_supplier_already_exists() -> None:
     """A second registration for the same stream is refused and names the supplier."""
-    command = RegisterSupplier(SID, "Other name", ServiceCategory.SOFTWARE, T0 + DAY)
+    command = RegisterSupplier(SID, "Other name", "software", T0 + DAY)
     with pytest.raises(SupplierAlreadyExists) as raised:
         decide(command, supplier_in(S.CANDIDATE), FakePolicy())
     assert raised.value.supplier_id == SID
@@ -477,7 +475,7 @@ def test_only_a_registration_can_start_a_stream() -> None:
     assert contract is not None
     with pytest.raises(ValueError, match="cannot start a stream"):
         apply(None, ContractSigned(T0, contract))
-    registration = SupplierRegistered(SID, "Acme", ServiceCategory.SOFTWARE, T0)
+    registration = SupplierRegistered(SID, "Acme", "software", T0)
     with pytest.raises(ValueError, match="can only start a stream"):
         apply(supplier_in(S.CANDIDATE), registration)
 
@@ -494,10 +492,10 @@ def test_every_event_bumps_the_version_and_the_update_time() -> None:
 
 def test_later_evidence_replaces_scores_and_same_certificates_and_keeps_the_rest() -> None:
     """Evidence merges: a later score wins; a same kind-and-number certificate is replaced."""
-    old_iso = licence(number="ISO-1", kind=CertificateKind.ISO_9001, valid_until=T0 + DAY)
-    renewed_iso = licence(number="ISO-1", kind=CertificateKind.ISO_9001, valid_until=T0 + 900 * DAY)
-    other_iso = licence(number="ISO-2", kind=CertificateKind.ISO_9001)
-    tl = licence(number="ISO-1", kind=CertificateKind.TL_9000)
+    old_iso = licence(number="ISO-1", kind="iso_9001", valid_until=T0 + DAY)
+    renewed_iso = licence(number="ISO-1", kind="iso_9001", valid_until=T0 + 900 * DAY)
+    other_iso = licence(number="ISO-2", kind="iso_9001")
+    tl = licence(number="ISO-1", kind="tl_9000")
     first = SubmitQualificationEvidence(
         SID,
         T0,
@@ -563,21 +561,21 @@ def test_a_command_dated_before_the_suppliers_last_event_is_refused() -> None:
 class CategoryPolicy(FakePolicy):
     """FakePolicy whose default objective is named after the category it is asked for."""
 
-    def default_objectives(self, category: ServiceCategory) -> tuple[SlaObjective, ...]:
+    def default_objectives(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """One availability objective whose id is the category."""
-        return (attrs.evolve(FAKE_OBJECTIVE, objective_id=category.value),)
+        return (attrs.evolve(FAKE_OBJECTIVE, objective_id=category),)
 
 
 def test_a_contract_without_objectives_gets_the_policys_defaults_for_the_category() -> None:
     """No objectives in the command: the policy's default objectives for the supplier's category."""
     state = run(supplier_in(S.QUALIFIED), sign(), policy=CategoryPolicy())
     assert state.contract is not None
-    assert [o.objective_id for o in state.contract.objectives] == [ServiceCategory.SOFTWARE.value]
+    assert [o.objective_id for o in state.contract.objectives] == ["software"]
 
 
 def test_explicit_objectives_replace_the_policys_defaults() -> None:
     """Objectives named in the command are the contract's, in their order; no default is added."""
-    restore = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+    restore = SlaObjective("mttr", "mean_time_to_restore", Comparator.AT_MOST, 4.0, 3.0)
     uptime = attrs.evolve(FAKE_OBJECTIVE, objective_id="uptime", grace_days=30)
     state = run(supplier_in(S.QUALIFIED), sign(restore, uptime))
     assert state.contract is not None

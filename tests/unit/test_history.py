@@ -33,24 +33,22 @@ from sqm.domain.history import (
 from sqm.domain.model import (
     Breach,
     Certificate,
-    CertificateKind,
     Contract,
     ImprovementPlan,
     Measurement,
-    Metric,
     Money,
     Observation,
     Penalty,
-    ServiceCategory,
     Severity,
     SupplierState,
 )
+from sqm.domain.pack_catalogue import CertificateKindId, MetricId
 
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 TICK = timedelta(microseconds=1)
-BARE = SupplierState("acme", "Acme", ServiceCategory.NETWORK_SERVICES)
+BARE = SupplierState("acme", "Acme", "network_services")
 CONTRACT = Contract(
     "ct-1",
     NOW - 100 * DAY,
@@ -67,7 +65,7 @@ def breach(
     objective_id: str = "availability",
 ) -> Breach:
     """A breach of ``objective_id`` detected at ``at``."""
-    return Breach(objective_id, Metric.AVAILABILITY, severity, 98.0, 99.9, 1.9, at, at)
+    return Breach(objective_id, "availability", severity, 98.0, 99.9, 1.9, at, at)
 
 
 def with_breaches(*breaches: Breach, **fields: Any) -> SupplierState:
@@ -75,11 +73,9 @@ def with_breaches(*breaches: Breach, **fields: Any) -> SupplierState:
     return attrs.evolve(BARE, breaches=breaches, **fields)
 
 
-def measured(period_end: datetime, met: bool, metric: Metric = Metric.AVAILABILITY) -> Measurement:
+def measured(period_end: datetime, met: bool, metric: MetricId = "availability") -> Measurement:
     """A measurement of ``metric`` over the 30 days ending at ``period_end``."""
-    return Measurement(
-        metric.value, metric, 99.0, period_end - 30 * DAY, period_end, met, period_end
-    )
+    return Measurement(metric, metric, 99.0, period_end - 30 * DAY, period_end, met, period_end)
 
 
 def penalty(amount: str, kind: str = "service_credit", period: str = "2025-06") -> Penalty:
@@ -89,7 +85,9 @@ def penalty(amount: str, kind: str = "service_credit", period: str = "2025-06") 
     )
 
 
-def cert(kind: CertificateKind, until: datetime, since: datetime = NOW - 400 * DAY) -> Certificate:
+def cert(
+    kind: CertificateKindId, until: datetime, since: datetime = NOW - 400 * DAY
+) -> Certificate:
     """A certificate of ``kind`` valid on ``[since, until)``."""
     return Certificate(kind, f"{kind}-{until:%Y%m%d}", "CQC", since, until)
 
@@ -186,7 +184,7 @@ def test_consecutive_misses_counts_the_latest_run_of_misses() -> None:
             for end, met in zip(ends, [True, False, True, False, False], strict=True)
         ),
     )
-    assert consecutive_misses(supplier, Metric.AVAILABILITY) == 2
+    assert consecutive_misses(supplier, "availability") == 2
 
 
 def test_consecutive_misses_orders_by_period_end_not_by_arrival() -> None:
@@ -199,7 +197,7 @@ def test_consecutive_misses_orders_by_period_end_not_by_arrival() -> None:
             measured(NOW - 60 * DAY, True),  # arrived last, but covers the oldest period
         ),
     )
-    assert consecutive_misses(supplier, Metric.AVAILABILITY) == 2
+    assert consecutive_misses(supplier, "availability") == 2
 
 
 def test_consecutive_misses_is_zero_when_the_latest_period_met() -> None:
@@ -207,7 +205,7 @@ def test_consecutive_misses_is_zero_when_the_latest_period_met() -> None:
     supplier = attrs.evolve(
         BARE, measurements=(measured(NOW - 30 * DAY, False), measured(NOW, True))
     )
-    assert consecutive_misses(supplier, Metric.AVAILABILITY) == 0
+    assert consecutive_misses(supplier, "availability") == 0
 
 
 def test_consecutive_misses_looks_at_one_metric_only() -> None:
@@ -216,13 +214,13 @@ def test_consecutive_misses_looks_at_one_metric_only() -> None:
         BARE,
         measurements=(
             measured(NOW - 30 * DAY, False),
-            measured(NOW - 15 * DAY, True, Metric.MEAN_TIME_TO_RESTORE),
+            measured(NOW - 15 * DAY, True, "mean_time_to_restore"),
             measured(NOW, False),
         ),
     )
-    assert consecutive_misses(supplier, Metric.AVAILABILITY) == 2
-    assert consecutive_misses(supplier, Metric.MEAN_TIME_TO_RESTORE) == 0
-    assert consecutive_misses(BARE, Metric.AVAILABILITY) == 0
+    assert consecutive_misses(supplier, "availability") == 2
+    assert consecutive_misses(supplier, "mean_time_to_restore") == 0
+    assert consecutive_misses(BARE, "availability") == 0
 
 
 # --- surveys and inspections ---------------------------------------------------------------
@@ -375,7 +373,7 @@ def test_clean_days_are_never_negative() -> None:
 
 # --- certificates --------------------------------------------------------------------------
 
-REQUIRED = (CertificateKind.BUSINESS_LICENCE, CertificateKind.ISO_9001, CertificateKind.TL_9000)
+REQUIRED = ("business_licence", "iso_9001", "tl_9000")
 
 
 def holding(*certificates: Certificate) -> SupplierState:
@@ -386,8 +384,8 @@ def holding(*certificates: Certificate) -> SupplierState:
 def test_required_certificates_count_the_missing_and_the_earliest_expiry() -> None:
     """Licence valid 40 more days, ISO 9001 20 more, TL 9000 missing: (1, 20.0)."""
     supplier = holding(
-        cert(CertificateKind.BUSINESS_LICENCE, NOW + 40 * DAY),
-        cert(CertificateKind.ISO_9001, NOW + 20 * DAY),
+        cert("business_licence", NOW + 40 * DAY),
+        cert("iso_9001", NOW + 20 * DAY),
     )
     assert required_certificates_valid(supplier, REQUIRED, NOW) == (1, 20.0)
 
@@ -395,25 +393,25 @@ def test_required_certificates_count_the_missing_and_the_earliest_expiry() -> No
 def test_a_renewal_moves_the_expiry_to_the_renewed_certificate() -> None:
     """Two valid ISO 9001 (ending in 5 and in 300 days): the renewal's expiry counts, 300."""
     supplier = holding(
-        cert(CertificateKind.ISO_9001, NOW + 5 * DAY),
-        cert(CertificateKind.ISO_9001, NOW + 300 * DAY, since=NOW - DAY),
+        cert("iso_9001", NOW + 5 * DAY),
+        cert("iso_9001", NOW + 300 * DAY, since=NOW - DAY),
     )
-    assert required_certificates_valid(supplier, [CertificateKind.ISO_9001], NOW) == (0, 300.0)
+    assert required_certificates_valid(supplier, ["iso_9001"], NOW) == (0, 300.0)
 
 
 def test_a_renewal_not_yet_in_force_does_not_count() -> None:
     """A renewal starting tomorrow leaves today's expiry (in 5 days) as the one that counts."""
     supplier = holding(
-        cert(CertificateKind.ISO_9001, NOW + 5 * DAY),
-        cert(CertificateKind.ISO_9001, NOW + 300 * DAY, since=NOW + DAY),
+        cert("iso_9001", NOW + 5 * DAY),
+        cert("iso_9001", NOW + 300 * DAY, since=NOW + DAY),
     )
-    assert required_certificates_valid(supplier, [CertificateKind.ISO_9001], NOW) == (0, 5.0)
+    assert required_certificates_valid(supplier, ["iso_9001"], NOW) == (0, 5.0)
 
 
 def test_a_certificate_ending_now_is_expired_and_missing() -> None:
     """Validity is half-open: a certificate valid until now no longer counts."""
-    supplier = holding(cert(CertificateKind.BUSINESS_LICENCE, NOW))
-    assert required_certificates_valid(supplier, [CertificateKind.BUSINESS_LICENCE], NOW) == (
+    supplier = holding(cert("business_licence", NOW))
+    assert required_certificates_valid(supplier, ["business_licence"], NOW) == (
         1,
         None,
     )
@@ -422,10 +420,10 @@ def test_a_certificate_ending_now_is_expired_and_missing() -> None:
 def test_certificates_not_required_do_not_count() -> None:
     """An ISO 27001 expiring tomorrow is ignored when only the licence is required."""
     supplier = holding(
-        cert(CertificateKind.ISO_27001, NOW + DAY),
-        cert(CertificateKind.BUSINESS_LICENCE, NOW + 60 * DAY),
+        cert("iso_27001", NOW + DAY),
+        cert("business_licence", NOW + 60 * DAY),
     )
-    assert required_certificates_valid(supplier, [CertificateKind.BUSINESS_LICENCE], NOW) == (
+    assert required_certificates_valid(supplier, ["business_licence"], NOW) == (
         0,
         60.0,
     )

@@ -38,7 +38,6 @@ from sqm.domain.model import (
     Comparator,
     ImprovementPlan,
     LifecycleState,
-    Metric,
     Reminder,
     Review,
     Severity,
@@ -67,7 +66,7 @@ from tests.fakes import (
 CONCLUDED_AT = T0 + 3 * DAY  # when supplier_in(S.REMEDIATION) concluded its review
 DUE = CONCLUDED_AT + PLAN_DUE_DAYS[None] * DAY  # a hand-opened review's plan
 TICK = DAY / 86_400_000_000  # one microsecond
-RESTORE = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+RESTORE = SlaObjective("mttr", "mean_time_to_restore", Comparator.AT_MOST, 4.0, 3.0)
 
 
 def submit(at: datetime = T0 + 4 * DAY, *measures: str) -> SubmitImprovementPlan:

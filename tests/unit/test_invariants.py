@@ -16,7 +16,6 @@ from sqm.domain.model import (
     Money,
     Penalty,
     Review,
-    ServiceCategory,
     SupplierState,
 )
 
@@ -26,7 +25,7 @@ CONTRACT = Contract(
     "CT-1", T0, T0, T0 + timedelta(days=365),
     Money(Decimal("100000.00"), "CNY"), Money(Decimal("1000000.00"), "CNY"),
 )  # fmt: skip
-SUPPLIER = SupplierState("acme", "Acme", ServiceCategory.SOFTWARE, contract=CONTRACT)
+SUPPLIER = SupplierState("acme", "Acme", "software", contract=CONTRACT)
 
 
 def _at(lifecycle: LifecycleState, **changes: object) -> SupplierState:

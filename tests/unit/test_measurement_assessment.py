@@ -7,27 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from sqm.domain.model import (
-    Comparator,
-    Contract,
-    Metric,
-    Money,
-    ServiceCategory,
-    SlaObjective,
-    SupplierState,
-)
+from sqm.domain.model import Comparator, Contract, Money, SlaObjective, SupplierState
 from sqm.server.api.process_mapping import measurement_assessment
 from sqm.v1 import resources_pb2 as pb
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
-AVAILABILITY = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
-RESTORE = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0, 0.5)
+AVAILABILITY = SlaObjective("availability", "availability", Comparator.AT_LEAST, 99.9, 99.95)
+RESTORE = SlaObjective("mttr", "mean_time_to_restore", Comparator.AT_MOST, 4.0, 3.0, 0.5)
 
 
 def _contracted() -> SupplierState:
     fee = Money(Decimal("1000.00"), "CNY")
     contract = Contract("C-1", T0, T0, T0, fee, fee, (AVAILABILITY, RESTORE))
-    return SupplierState("acme", "ACME", ServiceCategory.NETWORK_EQUIPMENT, contract=contract)
+    return SupplierState("acme", "ACME", "network_equipment", contract=contract)
 
 
 def test_a_met_availability_objective_answers_with_its_margin() -> None:
@@ -62,5 +54,5 @@ def test_a_missed_objective_answers_with_its_shortfall() -> None:
 def test_no_figures_without_the_objective() -> None:
     """An objective the contract does not have (or no contract) gives no figures."""
     assert measurement_assessment(_contracted(), "nope", 1.0) is None
-    bare = SupplierState("acme", "ACME", ServiceCategory.NETWORK_EQUIPMENT)
+    bare = SupplierState("acme", "ACME", "network_equipment")
     assert measurement_assessment(bare, "availability", 1.0) is None

@@ -40,7 +40,6 @@ from sqm.domain.model import (
     Comparator,
     LifecycleState,
     Measurement,
-    Metric,
     Observation,
     Review,
     Severity,
@@ -63,7 +62,7 @@ from tests.fakes import (
 )
 
 AT = T0 + 40 * DAY
-RESTORE = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+RESTORE = SlaObjective("mttr", "mean_time_to_restore", Comparator.AT_MOST, 4.0, 3.0)
 
 
 def actions_recorded(events: Sequence[object]) -> list[Action]:
@@ -76,7 +75,7 @@ def actions_recorded(events: Sequence[object]) -> list[Action]:
 
 def test_a_measurement_for_an_unknown_objective_names_objective_id_and_the_known_ones() -> None:
     """An objective the contract does not have is refused, listing the contract's objectives."""
-    uptime = SlaObjective("uptime", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
+    uptime = SlaObjective("uptime", "availability", Comparator.AT_LEAST, 99.9, 99.95)
     state = run(supplier_in(S.QUALIFIED), sign(RESTORE, uptime))
     policy = FakePolicy()
     with pytest.raises(InvalidCommand) as raised:
@@ -133,7 +132,7 @@ def test_a_met_measurement_is_recorded_without_a_breach(value: float) -> None:
     assert events == [
         MeasurementRecorded(
             AT,
-            Measurement("availability", Metric.AVAILABILITY, value, AT - 30 * DAY, AT, True, AT),
+            Measurement("availability", "availability", value, AT - 30 * DAY, AT, True, AT),
         )
     ]
 
@@ -149,12 +148,12 @@ def test_a_missed_measurement_records_a_breach_with_the_policys_severity(
     events = decide(measure(value, AT), supplier_in(S.UNDER_REVIEW), FakePolicy())
     recorded, detected = events[:2]
     assert recorded == MeasurementRecorded(
-        AT, Measurement("availability", Metric.AVAILABILITY, value, AT - 30 * DAY, AT, False, AT)
+        AT, Measurement("availability", "availability", value, AT - 30 * DAY, AT, False, AT)
     )
     assert isinstance(detected, BreachDetected)
     assert detected.breach == Breach(
         "availability",
-        Metric.AVAILABILITY,
+        "availability",
         severity,
         value,
         99.9,

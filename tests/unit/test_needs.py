@@ -8,15 +8,13 @@ from decimal import Decimal
 import attrs
 import pytest
 
+from sqm.domain.catalogue_checks import validate_ids
 from sqm.domain.errors import InvalidCommand, SupplierNotFound
 from sqm.domain.model import (
     Certificate,
-    CertificateKind,
     Comparator,
     LifecycleState,
-    Metric,
     Money,
-    ServiceCategory,
     SlaObjective,
     SupplierState,
 )
@@ -39,19 +37,21 @@ from sqm.domain.needs import (
     is_need_stream,
     need_stream,
 )
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
 from sqm.domain.serialization import need_from_dict, need_to_dict
+from sqm.rules.pack_catalogue import default_catalogue
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
-NETWORK = ServiceCategory.NETWORK_EQUIPMENT
+NETWORK = "network_equipment"
 
 
 def _supplier(
     supplier_id: str,
     *,
-    category: ServiceCategory = NETWORK,
+    category: CategoryId = NETWORK,
     lifecycle: LifecycleState = LifecycleState.QUALIFIED,
-    certificates: tuple[CertificateKind, ...] = (CertificateKind.TL_9000,),
+    certificates: tuple[CertificateKindId, ...] = ("tl_9000",),
     blacklisted: bool = False,
 ) -> SupplierState:
     held = tuple(
@@ -69,7 +69,7 @@ def _supplier(
 
 
 def _opened(
-    required: frozenset[CertificateKind] = frozenset({CertificateKind.TL_9000}),
+    required: frozenset[CertificateKindId] = frozenset({"tl_9000"}),
 ) -> NeedState:
     events = decide_need(OpenNeed("core-routers", "Core routers", NETWORK, T0, required), None, {})
     return fold_need(events, None)
@@ -139,7 +139,7 @@ def test_a_qualified_supplier_meeting_the_need_is_shortlisted() -> None:
 @pytest.mark.parametrize(
     ("supplier", "why"),
     [
-        (_supplier("acme", category=ServiceCategory.SOFTWARE), "provides software"),
+        (_supplier("acme", category="software"), "provides software"),
         (_supplier("acme", lifecycle=LifecycleState.CANDIDATE), "it is candidate"),
         (_supplier("acme", lifecycle=LifecycleState.REMEDIATION), "it is remediation"),
         (_supplier("acme", blacklisted=True), "not blacklisted"),
@@ -263,7 +263,7 @@ def test_a_need_survives_its_snapshot() -> None:
     assert need_from_dict(need_to_dict(need)) == need
 
 
-STANDARD = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
+STANDARD = SlaObjective("availability", "availability", Comparator.AT_LEAST, 99.9, 99.95)
 
 
 def test_a_need_keeps_its_service_standard_quantity_budget_and_date() -> None:
@@ -287,4 +287,8 @@ def test_a_need_s_bad_terms_are_each_named() -> None:
     with pytest.raises(InvalidCommand) as raised:
         decide_need(command, None, {})
     fields = {v.field for v in raised.value.violations}
-    assert {"quantity", "budget.amount", "required_by", "objectives[0].warning"} <= fields
+    assert {"quantity", "budget.amount", "required_by"} <= fields
+    # The objective is judged against the active policy's catalogue (the service does both).
+    with pytest.raises(InvalidCommand) as raised:
+        validate_ids(command, default_catalogue())
+    assert [v.field for v in raised.value.violations] == ["objectives[0].warning"]

@@ -17,10 +17,8 @@ from sqm.domain.model import (
     AmountBasis,
     Breach,
     Contract,
-    Metric,
     Money,
     Penalty,
-    ServiceCategory,
     Severity,
     StatedAmount,
     SupplierState,
@@ -57,7 +55,7 @@ def breach(
     severity: Severity = Severity.MAJOR, at: datetime = NOW, objective: str = "availability"
 ) -> Breach:
     """A breach of ``objective`` detected at ``at``."""
-    return Breach(objective, Metric.AVAILABILITY, severity, 99.5, 99.9, 0.4, at, at)
+    return Breach(objective, "availability", severity, 99.5, 99.9, 0.4, at, at)
 
 
 def credit(
@@ -86,7 +84,7 @@ def supplier(
     return SupplierState(
         "acme",
         "Acme",
-        ServiceCategory.NETWORK_SERVICES,
+        "network_services",
         contract=terms if terms is not None else contract(),
         breaches=breaches,
         penalties=penalties,
@@ -244,7 +242,7 @@ def test_the_same_history_gives_the_same_quote(schedule: CreditSchedule) -> None
 def test_a_supplier_without_a_contract_has_no_credit_to_quote(schedule: CreditSchedule) -> None:
     """The domain never asks without a contract; if it did, it is a ValueError."""
     current = breach()
-    state = SupplierState("acme", "Acme", ServiceCategory.NETWORK_SERVICES, breaches=(current,))
+    state = SupplierState("acme", "Acme", "network_services", breaches=(current,))
     with pytest.raises(ValueError, match="has no contract"):
         quote_service_credit(schedule, state, current, NOW)
     with pytest.raises(ValueError, match="has no contract"):

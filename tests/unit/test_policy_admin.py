@@ -12,7 +12,6 @@ from google.rpc import error_details_pb2
 
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
 from sqm.domain.errors import InvalidCommand, RequestIdReused
-from sqm.domain.model import ServiceCategory
 from sqm.domain.policy_archive import PolicyVersionConflict, PolicyVersionNotFound
 from sqm.domain.ports import Policy
 from sqm.rules import PackInvalid, PolicyPack, load_pack
@@ -295,7 +294,7 @@ def test_any_archived_version_explains_a_suppliers_history_again(tmp_path: Path)
     service = SupplierService(store, active)
     at = T0 + timedelta(hours=1)
     service.execute(
-        RegisterSupplier("acme", "ACME", ServiceCategory.FIELD_SERVICES, at),
+        RegisterSupplier("acme", "ACME", "field_services", at),
         RequestContext("r1", "test"),
     )
     scores = dict.fromkeys(["capability", "price", "delivery_lead_time"], 75.0)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sqm.domain.commands import RegisterSupplier, SubmitQualificationEvidence
-from sqm.domain.model import ServiceCategory
 from sqm.rules import load_pack
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.policies import start_policy
@@ -57,6 +56,7 @@ def test_lint_of_a_clean_pack_exits_zero_with_its_version(
     assert lines == [
         f"{pack}: 0 error(s), 0 warning(s); version {load_pack(pack).version}",
         "qualification_changes_apply_to: new_evaluations (recorded qualifications stand)",
+        "catalogue: none named; the legacy catalogue applies (legacy-catalogue.yaml)",
     ]
 
 
@@ -164,9 +164,7 @@ def archive_with_history(database: Path, pack: Path) -> None:
         active = start_policy(store, pack, T0)
         service = SupplierService(store, active)
         context = RequestContext("r1", "test")
-        service.execute(
-            RegisterSupplier("acme", "ACME 网络", ServiceCategory.SOFTWARE, T0), context
-        )
+        service.execute(RegisterSupplier("acme", "ACME 网络", "software", T0), context)
         evidence = SubmitQualificationEvidence(
             "acme", T0 + timedelta(hours=1), {"capability": 90, "price": 20}
         )

@@ -9,7 +9,6 @@ import pytest
 
 from sqm.domain.commands import RegisterSupplier
 from sqm.domain.errors import RequestIdReused
-from sqm.domain.model import ServiceCategory
 from sqm.domain.policy_changes import (
     POLICY_STREAM,
     ProposalStatus,
@@ -273,7 +272,7 @@ def test_suppliers_listed_and_ticked_leave_the_policy_stream_alone(
     signoff.propose(raised, None, "alice", "p-1")
     suppliers = SupplierService(store, active)
     suppliers.execute(
-        RegisterSupplier("zte-nx", "ZTE", ServiceCategory.NETWORK_EQUIPMENT, T0),
+        RegisterSupplier("zte-nx", "ZTE", "network_equipment", T0),
         RequestContext("r-1", "ops"),
     )
 

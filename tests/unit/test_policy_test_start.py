@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqm.domain.model import LifecycleState, ServiceCategory
+from sqm.domain.model import LifecycleState
 from sqm.rules import default_pack_dir
 from sqm.rules.tooling.testfile import Start, parse_case_file
 from sqm.server.app.policy_tests import report, run_pack_tests
@@ -54,7 +54,7 @@ def test_a_start_is_parsed_with_its_defaults() -> None:
     start = parsed.cases[0].start
     assert start == Start(
         LifecycleState.CONTRACTED,
-        ServiceCategory.NETWORK_SERVICES,
+        "network_services",
         datetime(2026, 1, 6, 9, tzinfo=UTC),
         line=5,
     )

@@ -16,18 +16,15 @@ from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.domain.model import (
     Action,
     Certificate,
-    CertificateKind,
     Comparator,
     Contract,
     Decision,
     ImprovementPlan,
     LifecycleState,
-    Metric,
     Milestone,
     Money,
     Penalty,
     Review,
-    ServiceCategory,
     Severity,
     SlaObjective,
     SupplierState,
@@ -74,7 +71,7 @@ def _fields(mapper: Callable[[Any, Callable[[], datetime]], object], request: An
 def _objective(**overrides: Any) -> pb.SlaObjective:
     fields: dict[str, Any] = {
         "objective_id": "availability",
-        "metric": pb.METRIC_AVAILABILITY,
+        "metric": "availability",
         "comparator": pb.COMPARATOR_AT_LEAST,
         "target": 99.9,
         "warning": 99.95,
@@ -86,7 +83,7 @@ def _objective(**overrides: Any) -> pb.SlaObjective:
 
 
 DOMAIN_OBJECTIVE = SlaObjective(
-    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
+    "availability", "availability", Comparator.AT_LEAST, 99.9, 99.95, 0.01, 7, 30
 )
 
 
@@ -331,7 +328,7 @@ def test_every_bad_part_of_a_contract_is_named_at_once() -> None:
         liability_limit=pb.Money(amount="NaN", currency_code="CNY"),
         objectives=[
             _objective(),
-            _objective(objective_id="mttr", metric=0, comparator=7),
+            _objective(objective_id="mttr", metric="uptime", comparator=7),
         ],
     )
     contract.start_time.seconds = 2**62  # beyond year 9999
@@ -342,9 +339,8 @@ def test_every_bad_part_of_a_contract_is_named_at_once() -> None:
         "contract.monthly_fee.currency_code",
         "contract.liability_limit.amount",
         "contract.start_time",
-        "contract.objectives[1].metric",
         "contract.objectives[1].comparator",
-    }
+    }  # the metric is checked with the policy's catalogue (tests/unit/test_request_fields.py)
 
 
 def test_a_measurement_without_its_period_names_both_times() -> None:
@@ -564,11 +560,9 @@ def test_a_bad_amount_and_a_bad_currency_are_both_named() -> None:
 # --- enums ------------------------------------------------------------------------------
 
 ENUMS = [
-    (Metric, pb.Metric),
     (Comparator, pb.Comparator),
     (Severity, pb.Severity),
     (cmd.ReviewOutcome, pb.ReviewOutcome),
-    (ServiceCategory, pb.ServiceCategory),
     (LifecycleState, pb.LifecycleState),
 ]
 
@@ -588,13 +582,14 @@ def test_every_domain_member_round_trips_through_its_proto_enum(
 def test_an_unspecified_enum_is_refused_listing_the_expected_names() -> None:
     """UNSPECIFIED is not a choice: the violation lists every name the API defines."""
     bad = Violations()
-    assert enum_from_proto(Metric, pb.Metric, 0, "contract.objectives[0].metric", bad) is None
+    field = "contract.objectives[0].comparator"
+    assert enum_from_proto(Comparator, pb.Comparator, 0, field, bad) is None
     (violation,) = bad.items
-    assert violation.field == "contract.objectives[0].metric"
-    assert "METRIC_AVAILABILITY" in violation.description
-    assert "METRIC_CUSTOMER_SATISFACTION" in violation.description
+    assert violation.field == field
+    assert "COMPARATOR_AT_LEAST" in violation.description
+    assert "COMPARATOR_AT_MOST" in violation.description
     assert "unspecified" in violation.description
-    assert "METRIC_UNSPECIFIED," not in violation.description
+    assert "COMPARATOR_UNSPECIFIED," not in violation.description
 
 
 def test_an_unknown_enum_number_is_refused_naming_the_number() -> None:
@@ -630,7 +625,7 @@ def test_a_supplier_resource_carries_contract_review_plan_and_blacklisting() -> 
     state = SupplierState(
         supplier_id="acme",
         name="ACME",
-        category=ServiceCategory.NETWORK_SERVICES,
+        category="network_services",
         lifecycle=LifecycleState.REMEDIATION,
         version=9,
         contract=CONTRACT,
@@ -655,7 +650,7 @@ def test_a_supplier_resource_carries_contract_review_plan_and_blacklisting() -> 
 
 def test_a_supplier_without_contract_review_or_plan_leaves_them_unset() -> None:
     """A candidate has no contract, review or plan in its API view."""
-    message = supplier(SupplierState("acme", "ACME", ServiceCategory.SOFTWARE))
+    message = supplier(SupplierState("acme", "ACME", "software"))
     assert not message.HasField("contract")
     assert not message.HasField("review")
     assert not message.HasField("improvement_plan")
@@ -664,14 +659,14 @@ def test_a_supplier_without_contract_review_or_plan_leaves_them_unset() -> None:
 
 def test_a_review_opened_by_hand_has_no_severity() -> None:
     """A review without a severity shows SEVERITY_UNSPECIFIED."""
-    state = SupplierState("acme", "ACME", ServiceCategory.SOFTWARE, review=Review(T0, "by hand"))
+    state = SupplierState("acme", "ACME", "software", review=Review(T0, "by hand"))
     assert supplier(state).review.severity == pb.SEVERITY_UNSPECIFIED
 
 
 def test_penalty_totals_are_exact_sums_per_kind_in_the_contract_currency() -> None:
     """Totals add decimals exactly (0.10 + 0.20 is 0.30) and count each kind apart."""
     state = SupplierState(
-        "acme", "ACME", ServiceCategory.SOFTWARE, contract=CONTRACT,
+        "acme", "ACME", "software", contract=CONTRACT,
         penalties=(
             _penalty(1, "service_credit", "0.10"),
             _penalty(2, "service_credit", "0.20"),
@@ -685,7 +680,7 @@ def test_penalty_totals_are_exact_sums_per_kind_in_the_contract_currency() -> No
 
 def test_a_supplier_without_a_contract_has_no_penalty_totals() -> None:
     """Without a contract there is no ledger currency: no totals."""
-    assert penalty_totals(SupplierState("acme", "ACME", ServiceCategory.SOFTWARE)) == {}
+    assert penalty_totals(SupplierState("acme", "ACME", "software")) == {}
 
 
 # --- upload rows ------------------------------------------------------------------------
@@ -805,11 +800,9 @@ def test_long_domain_descriptions_are_clipped_in_api_terms() -> None:
 
 def _contracted_service() -> SupplierService:
     service = SupplierService(MemoryEventStore(), FakePolicy)
-    licence = Certificate(
-        CertificateKind.BUSINESS_LICENCE, "BL-1", "SAMR", T0 - timedelta(days=1), LATER
-    )
+    licence = Certificate("business_licence", "BL-1", "SAMR", T0 - timedelta(days=1), LATER)
     commands = [
-        cmd.RegisterSupplier("acme", "ACME", ServiceCategory.SOFTWARE, T0),
+        cmd.RegisterSupplier("acme", "ACME", "software", T0),
         cmd.SubmitQualificationEvidence("acme", T0, {"capability": 90.0}, (licence,)),
         cmd.SignContract("acme", "C-1", T0, objectives=(DOMAIN_OBJECTIVE,)),
     ]

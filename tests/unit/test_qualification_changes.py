@@ -23,16 +23,15 @@ from sqm.domain.events import DecisionRecorded, LifecycleTransitioned
 from sqm.domain.model import (
     Action,
     Certificate,
-    CertificateKind,
     LifecycleState,
     Money,
     QualificationChanges,
-    ServiceCategory,
     SupplierState,
 )
 from sqm.domain.ports import Policy
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack
 from sqm.rules.errors import PackInvalid
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.rules.tooling.diff import diff_packs
 from tests.commands import default_pack_variant
 
@@ -125,9 +124,9 @@ def _qualified(score: float, policy: Policy) -> SupplierState:
     year = timedelta(days=365)
     certificates = tuple(
         Certificate(kind, f"{kind}-1", "issuer", AT - year, AT + 2 * year)
-        for kind in CertificateKind
+        for kind in default_catalogue().certificate_kind_ids
     )
-    register = RegisterSupplier("acme", "Acme", ServiceCategory.NETWORK_EQUIPMENT, AT)
+    register = RegisterSupplier("acme", "Acme", "network_equipment", AT)
     evidence = SubmitQualificationEvidence(
         "acme", AT, dict.fromkeys(CRITERIA, score), certificates, True
     )

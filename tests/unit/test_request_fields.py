@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from sqm.domain.commands import SignContract
 from sqm.domain.errors import InvalidCommand
 from sqm.domain.validation import validate
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.server.api import mapping, process_mapping
 from sqm.server.api.errors import to_status
 from sqm.server.api.servicer_base import ServicerBase
@@ -36,7 +37,8 @@ def stamp(moment: datetime) -> timestamp_pb2.Timestamp:
 
 def prepared_problems(mapper: Any, request: Any) -> dict[str, str]:
     """What the servicers' shared first step reports about ``request``, by API field."""
-    servicer = SimpleNamespace(_clock=clock)
+    service = SimpleNamespace(catalogue=default_catalogue)
+    servicer = SimpleNamespace(_clock=clock, _service=service)
     with pytest.raises(InvalidCommand) as error:
         ServicerBase._prepare(servicer, mapper, request, None)  # type: ignore[arg-type]
     _, status = to_status(error.value)
@@ -49,7 +51,7 @@ def availability(**changes: Any) -> pb.SlaObjective:
     """A sound availability objective (>= 99.9, warning at 99.95), with ``changes``."""
     fields = {
         "objective_id": "availability",
-        "metric": pb.METRIC_AVAILABILITY,
+        "metric": "availability",
         "comparator": pb.COMPARATOR_AT_LEAST,
         "target": 99.9,
         "warning": 99.95,

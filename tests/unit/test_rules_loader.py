@@ -13,14 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.model import (
-    Action,
-    Certificate,
-    CertificateKind,
-    ServiceCategory,
-    Stage,
-    SupplierState,
-)
+from sqm.domain.model import Action, Certificate, Stage, SupplierState
+from sqm.domain.pack_catalogue import CertificateKindId
 from sqm.rules import PackError, PackInvalid, default_pack_dir, load_pack
 from sqm.rules.compiler import STAGE_PROPERTY, compile_rule, engine_message, ruleset_name
 from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE
@@ -115,10 +109,10 @@ def test_default_pack_loads_with_its_qualification_rules() -> None:
         "QUAL-004",
     ]
     assert sum(c.weight for c in pack.criteria) == Decimal(100)
-    assert pack.certificates.for_category(ServiceCategory.SOFTWARE) == (
-        CertificateKind.BUSINESS_LICENCE,
-        CertificateKind.ISO_9001,
-        CertificateKind.TL_9000,
+    assert pack.certificates.for_category("software") == (
+        "business_licence",
+        "iso_9001",
+        "tl_9000",
     )
     assert {r.action for r in pack.rules_for(Stage.QUALIFICATION)} == {
         Action.QUALIFY,
@@ -628,10 +622,10 @@ def test_booleans_compile_to_integers_and_rules_test_their_stage() -> None:
 
 def supplier(**fields: object) -> SupplierState:
     """A software supplier with the given fields."""
-    return SupplierState("acme", "Acme", ServiceCategory.SOFTWARE, **fields)  # type: ignore[arg-type]
+    return SupplierState("acme", "Acme", "software", **fields)  # type: ignore[arg-type]
 
 
-def certificate(kind: CertificateKind, days_left: int = 30) -> Certificate:
+def certificate(kind: CertificateKindId, days_left: int = 30) -> Certificate:
     """A certificate valid from a year before T0 until ``days_left`` days after it."""
     return Certificate(kind, "C-1", "CQC", T0 - timedelta(days=365), T0 + timedelta(days=days_left))
 
@@ -642,9 +636,9 @@ def test_qualification_facts_are_derived_at_decision_time() -> None:
     state = supplier(
         scores={"capability": 90.0, "price": 80.0, "quality_management": 70.5},
         certificates=(
-            certificate(CertificateKind.BUSINESS_LICENCE),
-            certificate(CertificateKind.ISO_9001),
-            certificate(CertificateKind.TL_9000, days_left=0),
+            certificate("business_licence"),
+            certificate("iso_9001"),
+            certificate("tl_9000", days_left=0),
         ),
         site_audit_passed=False,
     )
@@ -677,7 +671,7 @@ def test_a_score_for_an_unknown_criterion_names_the_field() -> None:
 
 def test_a_certificate_time_without_a_zone_names_the_field() -> None:
     """A naive validity time is named as an InvalidCommand, not left to fail as a TypeError."""
-    naive = Certificate(CertificateKind.ISO_9001, "C-1", "CQC", datetime(2024, 1, 1), T0)
+    naive = Certificate("iso_9001", "C-1", "CQC", datetime(2024, 1, 1), T0)
     with pytest.raises(InvalidCommand) as raised:
         qualification_facts(load_pack(default_pack_dir()), supplier(certificates=(naive,)), T0)
     assert [v.field for v in raised.value.violations] == ["certificates[0].valid_from"]

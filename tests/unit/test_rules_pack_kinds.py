@@ -13,21 +13,12 @@ from pathlib import Path
 import pytest
 
 from sqm.domain.errors import PolicyError
-from sqm.domain.model import (
-    Action,
-    Comparator,
-    Metric,
-    Reminder,
-    ServiceCategory,
-    Severity,
-    SlaObjective,
-    Stage,
-)
-from sqm.domain.objectives import NATURAL_COMPARATOR
+from sqm.domain.model import Action, Comparator, Reminder, Severity, SlaObjective, Stage
 from sqm.rules import CompiledPolicy, PackError, PackInvalid, default_pack_dir, load_pack
 from sqm.rules.catalogue import CATALOGUE, FactType, facts_at, pack_specs
 from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS
 from sqm.rules.model import ACTIONS_BY_STAGE, CriterionKind, PolicyPack, WindowKind, told_once
+from sqm.rules.pack_catalogue import default_catalogue
 from sqm.rules.selection import Candidate
 from sqm.rules.sla import classify, shortfall
 
@@ -41,9 +32,9 @@ files: [sla.yaml, monitoring.yaml]
 """
 
 _OTHER_TIERS = "".join(
-    f"  {m.value}:\n    - {{severity: major, above: 0}}\n"
-    for m in Metric
-    if m not in (Metric.AVAILABILITY, Metric.MEAN_TIME_TO_RESTORE)
+    f"  {m}:\n    - {{severity: major, above: 0}}\n"
+    for m in default_catalogue().metric_ids
+    if m not in ("availability", "mean_time_to_restore")
 )
 
 SLA = (
@@ -151,7 +142,7 @@ def replaced(text: str, old: str, new: str) -> str:
 def test_a_pack_of_every_kind_loads_into_the_typed_model(tmp_path: Path) -> None:
     """Objectives, tiers, windows, the credit schedule and plan deadlines come out typed."""
     pack = load(tmp_path)
-    availability = pack.tiers_for(Metric.AVAILABILITY)
+    availability = pack.tiers_for("availability")
     assert availability is not None
     assert [t.severity for t in availability.tiers] == list(Severity)
     assert [(w.id, w.kind, w.line) for w in pack.windows] == [
@@ -175,15 +166,15 @@ def test_a_pack_of_every_kind_loads_into_the_typed_model(tmp_path: Path) -> None
 def test_a_category_objective_replaces_the_common_one_with_the_same_id(tmp_path: Path) -> None:
     """Field services get their own satisfaction target; network services add two objectives."""
     objectives = load(tmp_path).objectives
-    assert objectives.for_category(ServiceCategory.FIELD_SERVICES) == (
-        SlaObjective("satisfaction", Metric.CUSTOMER_SATISFACTION, Comparator.AT_LEAST, 75, 80),
+    assert objectives.for_category("field_services") == (
+        SlaObjective("satisfaction", "customer_satisfaction", Comparator.AT_LEAST, 75, 80),
     )
-    assert [o.objective_id for o in objectives.for_category(ServiceCategory.NETWORK_SERVICES)] == [
+    assert [o.objective_id for o in objectives.for_category("network_services")] == [
         "satisfaction",
         "availability",
         "restore",
     ]
-    assert objectives.for_category(ServiceCategory.NETWORK_SERVICES)[1].target == 99.95
+    assert objectives.for_category("network_services")[1].target == 99.95
 
 
 def test_remind_carries_its_reminder_as_a_parameter(tmp_path: Path) -> None:
@@ -212,12 +203,10 @@ def test_the_default_pack_encodes_every_kind() -> None:
     a credit schedule, plan deadlines, and rules at all three stages.
     """
     pack = load_pack(default_pack_dir())
-    for category in ServiceCategory:
+    for category in default_catalogue().category_ids:
         assert pack.objectives.for_category(category), category
-    assert {t.metric for t in pack.tiers} == set(Metric)
-    network = {
-        o.objective_id: o for o in pack.objectives.for_category(ServiceCategory.NETWORK_SERVICES)
-    }
+    assert {t.metric for t in pack.tiers} == set(default_catalogue().metric_ids)
+    network = {o.objective_id: o for o in pack.objectives.for_category("network_services")}
     assert network["availability"].target == 99.95
     assert network["mean_time_to_restore"].target == 4
     assert network["fault_response_time"].target == 30
@@ -236,9 +225,11 @@ def test_the_default_pack_encodes_every_kind() -> None:
 def test_every_objective_of_the_default_pack_compares_the_natural_way() -> None:
     """Availability is at least its target, restore time at most: the pack never inverts one."""
     pack = load_pack(default_pack_dir())
-    for category in ServiceCategory:
+    for category in default_catalogue().category_ids:
         for objective in pack.objectives.for_category(category):
-            assert objective.comparator is NATURAL_COMPARATOR[objective.metric]
+            spec = pack.catalogue.metric(objective.metric)
+            assert spec is not None
+            assert objective.comparator is spec.direction
 
 
 def test_every_stage_of_the_default_pack_stays_within_the_engine_limit() -> None:
@@ -664,7 +655,7 @@ def test_many_new_faults_are_reported_at_once(tmp_path: Path) -> None:
 def network_objective(objective_id: str) -> SlaObjective:
     """The default pack's objective ``objective_id`` for network services."""
     objectives = load_pack(default_pack_dir()).objectives
-    found = {o.objective_id: o for o in objectives.for_category(ServiceCategory.NETWORK_SERVICES)}
+    found = {o.objective_id: o for o in objectives.for_category("network_services")}
     return found[objective_id]
 
 
@@ -686,14 +677,14 @@ def test_availability_misses_fall_in_the_tier_the_pack_wrote(
     """Boundaries are exact decimals: 99.95 - 99.85 is 0.1, not 0.10000000000000853."""
     pack = load_pack(default_pack_dir())
     objective = network_objective("availability")
-    assert classify(pack.tiers_for(Metric.AVAILABILITY), objective, value) is expected
+    assert classify(pack.tiers_for("availability"), objective, value) is expected
 
 
 def test_tolerance_is_taken_off_before_the_tiers_apply() -> None:
     """Satisfaction 80 with tolerance 2: 78 is met, 77 a minor miss of 1, 63 a critical one."""
     pack = load_pack(default_pack_dir())
     objective = network_objective("customer_satisfaction")
-    tiers = pack.tiers_for(Metric.CUSTOMER_SATISFACTION)
+    tiers = pack.tiers_for("customer_satisfaction")
     assert (objective.target, objective.tolerance) == (80, 2)
     assert [classify(tiers, objective, v) for v in (78.0, 77.0, 68.0, 63.0, 62.9)] == [
         None,
@@ -708,7 +699,7 @@ def test_an_at_most_objective_misses_above_its_target() -> None:
     """Restore time 4 h: 5 h is a minor miss, 8 h major, 8.5 h critical, 3 h met."""
     pack = load_pack(default_pack_dir())
     objective = network_objective("mean_time_to_restore")
-    tiers = pack.tiers_for(Metric.MEAN_TIME_TO_RESTORE)
+    tiers = pack.tiers_for("mean_time_to_restore")
     assert [classify(tiers, objective, v) for v in (3.0, 5.0, 8.0, 8.5)] == [
         None,
         Severity.MINOR,
@@ -722,7 +713,7 @@ def test_a_non_finite_value_cannot_be_classified() -> None:
     """NaN is neither met nor missed: a ValueError, before any tier is consulted."""
     pack = load_pack(default_pack_dir())
     with pytest.raises(ValueError, match="finite"):
-        classify(pack.tiers_for(Metric.AVAILABILITY), network_objective("availability"), math.nan)
+        classify(pack.tiers_for("availability"), network_objective("availability"), math.nan)
 
 
 # --- the policy port, without the engine -----------------------------------------------------
@@ -747,8 +738,8 @@ def offline(pack: PolicyPack) -> CompiledPolicy:
 def test_the_policy_answers_the_domain_from_its_pack() -> None:
     """Default objectives, classification and plan deadlines come from the pack's data."""
     policy = offline(load_pack(default_pack_dir()))
-    objectives = policy.default_objectives(ServiceCategory.NETWORK_SERVICES)
-    availability = next(o for o in objectives if o.metric is Metric.AVAILABILITY)
+    objectives = policy.default_objectives("network_services")
+    availability = next(o for o in objectives if o.metric == "availability")
     assert policy.classify(availability, 99.2) is Severity.CRITICAL
     assert policy.classify(availability, 99.96) is None
     assert [policy.plan_due_days(s) for s in (Severity.CRITICAL, None)] == [7, 30]
@@ -760,8 +751,8 @@ def test_a_pack_without_schedules_says_so_when_asked(tmp_path: Path) -> None:
         MONITORING[: MONITORING.index("penalties:")] + MONITORING[MONITORING.index("rules:") :]
     )
     policy = offline(load(tmp_path, monitoring=monitoring))
-    assert policy.default_objectives(ServiceCategory.SOFTWARE) == (
-        SlaObjective("satisfaction", Metric.CUSTOMER_SATISFACTION, Comparator.AT_LEAST, 80, 85),
+    assert policy.default_objectives("software") == (
+        SlaObjective("satisfaction", "customer_satisfaction", Comparator.AT_LEAST, 80, 85),
     )
     with pytest.raises(PolicyError, match="defines no improvement deadlines"):
         policy.plan_due_days(Severity.MAJOR)
@@ -819,8 +810,8 @@ def test_business_reviews_are_scheduled_per_category_with_all_for_the_rest(
     monitoring = MONITORING + "business_reviews:\n  every_days: {all: 180, software: 60}\n"
     schedule = load(tmp_path, monitoring=monitoring).business_reviews
     assert schedule is not None
-    assert schedule.days_for(ServiceCategory.SOFTWARE) == 60
-    assert schedule.days_for(ServiceCategory.FIELD_SERVICES) == 180
+    assert schedule.days_for("software") == 60
+    assert schedule.days_for("field_services") == 180
 
 
 def test_a_business_review_for_an_unknown_category_is_refused_at_its_key(tmp_path: Path) -> None:

@@ -9,13 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from sqm.domain.model import (
-    Certificate,
-    CertificateKind,
-    LifecycleState,
-    ServiceCategory,
-    SupplierState,
-)
+from sqm.domain.model import Certificate, LifecycleState, SupplierState
 from sqm.domain.needs import (
     AwardNeed,
     NeedAwarded,
@@ -33,7 +27,7 @@ from sqm.domain.needs import (
 from sqm.domain.scorecard_records import Scorecard
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-NETWORK = ServiceCategory.NETWORK_EQUIPMENT
+NETWORK = "network_equipment"
 
 
 def _card(period: str, score: float, standing: str, *, blocks: bool) -> Scorecard:
@@ -46,7 +40,7 @@ def _card(period: str, score: float, standing: str, *, blocks: bool) -> Scorecar
 
 def _contracted(*cards: Scorecard) -> SupplierState:
     licence = Certificate(
-        CertificateKind.TL_9000, "N-1", "issuer", T0 - timedelta(days=30), T0 + timedelta(days=30)
+        "tl_9000", "N-1", "issuer", T0 - timedelta(days=30), T0 + timedelta(days=30)
     )
     return SupplierState(
         "acme", "Acme", NETWORK, LifecycleState.CONTRACTED, certificates=(licence,),
@@ -55,7 +49,7 @@ def _contracted(*cards: Scorecard) -> SupplierState:
 
 
 def _opened() -> NeedState:
-    required = frozenset({CertificateKind.TL_9000})
+    required = frozenset({"tl_9000"})
     opened = decide_need(OpenNeed("core-routers", "Core routers", NETWORK, T0, required), None, {})
     return fold_need(opened, None)
 

@@ -71,7 +71,6 @@ from sqm.domain.model import (
     Action,
     Breach,
     Certificate,
-    CertificateKind,
     Comparator,
     ConditionOutcome,
     Contract,
@@ -79,14 +78,12 @@ from sqm.domain.model import (
     ImprovementPlan,
     LifecycleState,
     Measurement,
-    Metric,
     Milestone,
     Money,
     Observation,
     Penalty,
     Reminder,
     Review,
-    ServiceCategory,
     Severity,
     SlaObjective,
     SupplierState,
@@ -108,7 +105,7 @@ from tests.strategies import offset_moments
 T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 LICENCE = Certificate(
-    CertificateKind.BUSINESS_LICENCE,
+    "business_licence",
     "91440300MA5ABCDE1X",
     "深圳市市场监督管理局",
     datetime(2024, 1, 1, tzinfo=CST),
@@ -130,9 +127,9 @@ DECISION = Decision(
     ),
 )
 AVAILABILITY = SlaObjective(
-    "availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95, 0.01, 30, 30
+    "availability", "availability", Comparator.AT_LEAST, 99.9, 99.95, 0.01, 30, 30
 )
-RESTORE = SlaObjective("mttr", Metric.MEAN_TIME_TO_RESTORE, Comparator.AT_MOST, 4.0, 3.0)
+RESTORE = SlaObjective("mttr", "mean_time_to_restore", Comparator.AT_MOST, 4.0, 3.0)
 CONTRACT = Contract(
     "ct-2025-001",
     T0,
@@ -143,9 +140,9 @@ CONTRACT = Contract(
     (AVAILABILITY, RESTORE),
 )
 MEASUREMENT = Measurement(
-    "availability", Metric.AVAILABILITY, 97.25, T0 - timedelta(days=30), T0, False, T0
+    "availability", "availability", 97.25, T0 - timedelta(days=30), T0, False, T0
 )
-BREACH = Breach("availability", Metric.AVAILABILITY, Severity.MAJOR, 97.25, 99.9, 2.65, T0, T0)
+BREACH = Breach("availability", "availability", Severity.MAJOR, 97.25, 99.9, 2.65, T0, T0)
 PENALTY = Penalty(
     "acme/penalty-1",
     "service_credit",
@@ -165,7 +162,7 @@ REMIND = attrs.evolve(
     DECISION, action=Action.REMIND, fired=True, parameters={"reminder": "improvement_plan_due"}
 )
 EXAMPLE_EVENTS: list[Event] = [
-    SupplierRegistered("acme", "华为技术有限公司", ServiceCategory.NETWORK_EQUIPMENT, T0),
+    SupplierRegistered("acme", "华为技术有限公司", "network_equipment", T0),
     QualificationEvidenceSubmitted(T0, {"capability": 81.5, "价格": 70.0}, (LICENCE,), True),
     QualificationEvidenceSubmitted(T0),
     SupplierBlacklisted(T0, "列入失信名单"),
@@ -386,7 +383,7 @@ def test_a_fact_value_that_is_not_a_scalar_is_an_error() -> None:
 RICH_STATE = SupplierState(
     supplier_id="acme",
     name="中兴通讯股份有限公司",
-    category=ServiceCategory.NETWORK_SERVICES,
+    category="network_services",
     lifecycle=LifecycleState.REMEDIATION,
     version=17,
     registered_at=T0,
@@ -410,7 +407,7 @@ RICH_STATE = SupplierState(
     open_tickets=frozenset({"PT-2", "PT-1"}),
     settlements={"acme/penalty-1": Decimal("100.05")},
 )
-STATES = [RICH_STATE, SupplierState("new-one", "New", ServiceCategory.SOFTWARE)]
+STATES = [RICH_STATE, SupplierState("new-one", "New", "software")]
 STATE_IDS = ["rich", "defaults"]
 
 

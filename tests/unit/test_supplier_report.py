@@ -18,11 +18,9 @@ from sqm.domain.model import (
     Breach,
     ImprovementPlan,
     LifecycleState,
-    Metric,
     Money,
     Penalty,
     Review,
-    ServiceCategory,
     Severity,
 )
 from sqm.domain.serialization import event_to_payload
@@ -279,8 +277,8 @@ CREDIT = Penalty(
     cap_applied="", assessed_at=AT,
 )  # fmt: skip
 RECORDED = [
-    events.SupplierRegistered("acme", "ACME", ServiceCategory.NETWORK_EQUIPMENT, AT),
-    events.BreachDetected(AT, Breach("availability", Metric.AVAILABILITY, Severity.MAJOR,
+    events.SupplierRegistered("acme", "ACME", "network_equipment", AT),
+    events.BreachDetected(AT, Breach("availability", "availability", Severity.MAJOR,
                                      99.6, 99.9, 0.3, AT, AT)),
     events.PenaltyAssessed(AT, CREDIT, "5% of the fee"),
     events.PenaltyReversed(AT, "acme/penalty-1", attrs.evolve(

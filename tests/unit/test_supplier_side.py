@@ -28,7 +28,7 @@ from sqm.domain.events import (
     PenaltyReversed,
 )
 from sqm.domain.history import credited
-from sqm.domain.model import Breach, Money, ServiceCategory, Severity, SupplierState
+from sqm.domain.model import Breach, Money, Severity, SupplierState
 from sqm.domain.supplier_side import (
     NoticeAlreadyAcknowledged,
     NoticeNotFound,
@@ -208,12 +208,12 @@ def remediating() -> tuple[SupplierService, MemoryEventStore]:
     store = MemoryEventStore()
     service = SupplierService(store, FakePolicy)
     commands = [
-        RegisterSupplier(SID, "ACME", ServiceCategory.SOFTWARE, T0),
+        RegisterSupplier(SID, "ACME", "software", T0),
         passing_evidence(),
         sign(),
         OpenReview(SID, "three breaches", T0 + 2 * DAY),
         ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, T0 + 3 * DAY),
-        RegisterSupplier("other-co", "Other", ServiceCategory.SOFTWARE, T0),
+        RegisterSupplier("other-co", "Other", "software", T0),
     ]
     for number, command in enumerate(commands):
         service.execute(command, RequestContext(f"r-{number}", "procurement"))

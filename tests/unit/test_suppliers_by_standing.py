@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.model import ServiceCategory, SupplierState
+from sqm.domain.model import SupplierState
 from sqm.domain.scorecard_records import (
     KpiMeasure,
     KpiSpec,
@@ -36,7 +36,7 @@ def _card(standing: str) -> Scorecard:
 
 
 def _supplier(number: int, *standings: str) -> SupplierState:
-    state = SupplierState(f"s-{number:03d}", f"S{number}", ServiceCategory.SOFTWARE)
+    state = SupplierState(f"s-{number:03d}", f"S{number}", "software")
     return attrs.evolve(state, scorecards=tuple(_card(s) for s in standings))
 
 

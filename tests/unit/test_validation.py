@@ -11,6 +11,7 @@ import attrs
 import pytest
 from hypothesis import given
 
+from sqm.domain.catalogue_checks import validate_ids
 from sqm.domain.commands import (
     COMMAND_TYPES,
     AcceptDeliverable,
@@ -55,16 +56,7 @@ from sqm.domain.commands import (
     VerifyRemediation,
 )
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.model import (
-    Certificate,
-    CertificateKind,
-    Comparator,
-    Metric,
-    Money,
-    ServiceCategory,
-    Severity,
-    SlaObjective,
-)
+from sqm.domain.model import Certificate, Comparator, Money, Severity, SlaObjective
 from sqm.domain.validation import (
     MAX_MEASURES,
     MAX_NAME_LENGTH,
@@ -73,6 +65,7 @@ from sqm.domain.validation import (
     SUPPLIER_ID,
     validate,
 )
+from sqm.rules.pack_catalogue import default_catalogue
 from tests.corrective import corrective_content
 from tests.strategies import commands, supplier_ids
 
@@ -81,12 +74,12 @@ DAY = timedelta(days=1)
 NAIVE = datetime(2025, 3, 1)  # no time zone: the point of several tests
 SID = "acme"
 CNY_100 = Money(Decimal("100.00"), "CNY")
-AVAILABILITY = SlaObjective("availability", Metric.AVAILABILITY, Comparator.AT_LEAST, 99.9, 99.95)
+AVAILABILITY = SlaObjective("availability", "availability", Comparator.AT_LEAST, 99.9, 99.95)
 
 
 def register(supplier_id: str = SID, name: str = "Acme", at: datetime = T0) -> RegisterSupplier:
     """A registration, valid unless a field is overridden."""
-    return RegisterSupplier(supplier_id, name, ServiceCategory.IT_SERVICES, at)
+    return RegisterSupplier(supplier_id, name, "it_services", at)
 
 
 def certificate(
@@ -96,7 +89,7 @@ def certificate(
     valid_until: datetime = T0 + timedelta(days=365),
 ) -> Certificate:
     """A certificate, valid unless a field is overridden."""
-    return Certificate(CertificateKind.ISO_9001, number, issuer, valid_from, valid_until)
+    return Certificate("iso_9001", number, issuer, valid_from, valid_until)
 
 
 def evidence(
@@ -108,9 +101,14 @@ def evidence(
 
 def violated_fields(command: Command) -> list[str]:
     """The field paths validate() names for ``command``, in order."""
-    with pytest.raises(InvalidCommand) as raised:
-        validate(command)
-    return [v.field for v in raised.value.violations]
+    found = []
+    for check in (validate, lambda c: validate_ids(c, default_catalogue())):
+        try:
+            check(command)
+        except InvalidCommand as error:
+            found.extend(v.field for v in error.violations)
+    assert found, "expected violations"
+    return found
 
 
 @pytest.mark.parametrize(

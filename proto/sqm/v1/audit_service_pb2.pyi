@@ -351,7 +351,8 @@ class ArchiveDocumentRequest(_message.Message):
     """At most 2 MiB."""
     request_id: _builtins.str
     kind: _builtins.str
-    """What the document is: `contract` for a signed contract (备案: the deadlines
+    """What the document is: a document kind id the active policy pack's catalogue
+    declares (文档类型), like `contract` for a signed contract (备案: the deadlines
     stage reminds when a contract is not archived), or `other` (when empty).
     It is recorded on the `DocumentArchived` event.
     """

@@ -72,7 +72,8 @@ class Need(_message.Message):
     name: _builtins.str
     """`needs/{need}`."""
     title: _builtins.str
-    category: _resources_pb2.ServiceCategory.ValueType
+    category: _builtins.str
+    """A service category id the active policy pack's catalogue declares."""
     state: Global___NeedState.ValueType
     """Output only."""
     ranking_current: _builtins.bool
@@ -86,8 +87,10 @@ class Need(_message.Message):
     quantity: _builtins.int
     """How many units (sites, licences, crews) are to be bought; 0 when not stated."""
     @_builtins.property
-    def required_certificates(self) -> _containers.RepeatedScalarFieldContainer[_resources_pb2.CertificateKind.ValueType]:
-        """Each shortlisted supplier must hold a valid certificate of every kind here."""
+    def required_certificates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Each shortlisted supplier must hold a valid certificate of every kind here:
+        certificate kind ids the pack's catalogue declares.
+        """
 
     @_builtins.property
     def shortlist(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -130,8 +133,8 @@ class Need(_message.Message):
         *,
         name: _builtins.str = ...,
         title: _builtins.str = ...,
-        category: _resources_pb2.ServiceCategory.ValueType = ...,
-        required_certificates: _abc.Iterable[_resources_pb2.CertificateKind.ValueType] | None = ...,
+        category: _builtins.str = ...,
+        required_certificates: _abc.Iterable[_builtins.str] | None = ...,
         state: Global___NeedState.ValueType = ...,
         shortlist: _abc.Iterable[_builtins.str] | None = ...,
         rankings: _abc.Iterable[Global___NeedRanking] | None = ...,

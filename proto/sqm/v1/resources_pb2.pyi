@@ -49,56 +49,6 @@ LIFECYCLE_STATE_REMEDIATION: LifecycleState.ValueType  # 5
 LIFECYCLE_STATE_TERMINATED: LifecycleState.ValueType  # 6
 Global___LifecycleState: _TypeAlias = LifecycleState  # noqa: Y015
 
-class _ServiceCategory:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _ServiceCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ServiceCategory.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    SERVICE_CATEGORY_UNSPECIFIED: _ServiceCategory.ValueType  # 0
-    SERVICE_CATEGORY_NETWORK_EQUIPMENT: _ServiceCategory.ValueType  # 1
-    SERVICE_CATEGORY_SOFTWARE: _ServiceCategory.ValueType  # 2
-    SERVICE_CATEGORY_IT_SERVICES: _ServiceCategory.ValueType  # 3
-    SERVICE_CATEGORY_DATA_SERVICES: _ServiceCategory.ValueType  # 4
-    SERVICE_CATEGORY_NETWORK_SERVICES: _ServiceCategory.ValueType  # 5
-    SERVICE_CATEGORY_FIELD_SERVICES: _ServiceCategory.ValueType  # 6
-
-class ServiceCategory(_ServiceCategory, metaclass=_ServiceCategoryEnumTypeWrapper):
-    """What a supplier provides; the policy requires different certificates per category."""
-
-SERVICE_CATEGORY_UNSPECIFIED: ServiceCategory.ValueType  # 0
-SERVICE_CATEGORY_NETWORK_EQUIPMENT: ServiceCategory.ValueType  # 1
-SERVICE_CATEGORY_SOFTWARE: ServiceCategory.ValueType  # 2
-SERVICE_CATEGORY_IT_SERVICES: ServiceCategory.ValueType  # 3
-SERVICE_CATEGORY_DATA_SERVICES: ServiceCategory.ValueType  # 4
-SERVICE_CATEGORY_NETWORK_SERVICES: ServiceCategory.ValueType  # 5
-SERVICE_CATEGORY_FIELD_SERVICES: ServiceCategory.ValueType  # 6
-Global___ServiceCategory: _TypeAlias = ServiceCategory  # noqa: Y015
-
-class _CertificateKind:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _CertificateKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CertificateKind.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    CERTIFICATE_KIND_UNSPECIFIED: _CertificateKind.ValueType  # 0
-    CERTIFICATE_KIND_BUSINESS_LICENCE: _CertificateKind.ValueType  # 1
-    CERTIFICATE_KIND_ISO_9001: _CertificateKind.ValueType  # 2
-    CERTIFICATE_KIND_TL_9000: _CertificateKind.ValueType  # 3
-    CERTIFICATE_KIND_ISO_27001: _CertificateKind.ValueType  # 4
-    CERTIFICATE_KIND_OPERATING_LICENCE: _CertificateKind.ValueType  # 5
-
-class CertificateKind(_CertificateKind, metaclass=_CertificateKindEnumTypeWrapper):
-    """Certificates the qualification review knows about."""
-
-CERTIFICATE_KIND_UNSPECIFIED: CertificateKind.ValueType  # 0
-CERTIFICATE_KIND_BUSINESS_LICENCE: CertificateKind.ValueType  # 1
-CERTIFICATE_KIND_ISO_9001: CertificateKind.ValueType  # 2
-CERTIFICATE_KIND_TL_9000: CertificateKind.ValueType  # 3
-CERTIFICATE_KIND_ISO_27001: CertificateKind.ValueType  # 4
-CERTIFICATE_KIND_OPERATING_LICENCE: CertificateKind.ValueType  # 5
-Global___CertificateKind: _TypeAlias = CertificateKind  # noqa: Y015
-
 class _SiteAuditResult:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -116,38 +66,6 @@ SITE_AUDIT_RESULT_UNSPECIFIED: SiteAuditResult.ValueType  # 0
 SITE_AUDIT_RESULT_PASSED: SiteAuditResult.ValueType  # 1
 SITE_AUDIT_RESULT_FAILED: SiteAuditResult.ValueType  # 2
 Global___SiteAuditResult: _TypeAlias = SiteAuditResult  # noqa: Y015
-
-class _Metric:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _MetricEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Metric.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    METRIC_UNSPECIFIED: _Metric.ValueType  # 0
-    METRIC_AVAILABILITY: _Metric.ValueType  # 1
-    METRIC_MEAN_TIME_TO_RESTORE: _Metric.ValueType  # 2
-    METRIC_FAULT_RESPONSE_TIME: _Metric.ValueType  # 3
-    METRIC_ON_TIME_DELIVERY: _Metric.ValueType  # 4
-    METRIC_FIX_RESPONSE_TIME: _Metric.ValueType  # 5
-    METRIC_PROBLEM_REPORTS_PER_UNIT: _Metric.ValueType  # 6
-    METRIC_SERVICE_QUALITY_DEFECTS: _Metric.ValueType  # 7
-    METRIC_CUSTOMER_SATISFACTION: _Metric.ValueType  # 8
-
-class Metric(_Metric, metaclass=_MetricEnumTypeWrapper):
-    """A telecom service-quality metric an SLA objective can be set on. Each has a
-    fixed unit: percent, hours, minutes, reports_per_unit or score (0-100).
-    """
-
-METRIC_UNSPECIFIED: Metric.ValueType  # 0
-METRIC_AVAILABILITY: Metric.ValueType  # 1
-METRIC_MEAN_TIME_TO_RESTORE: Metric.ValueType  # 2
-METRIC_FAULT_RESPONSE_TIME: Metric.ValueType  # 3
-METRIC_ON_TIME_DELIVERY: Metric.ValueType  # 4
-METRIC_FIX_RESPONSE_TIME: Metric.ValueType  # 5
-METRIC_PROBLEM_REPORTS_PER_UNIT: Metric.ValueType  # 6
-METRIC_SERVICE_QUALITY_DEFECTS: Metric.ValueType  # 7
-METRIC_CUSTOMER_SATISFACTION: Metric.ValueType  # 8
-Global___Metric: _TypeAlias = Metric  # noqa: Y015
 
 class _Comparator:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -276,7 +194,10 @@ class SlaObjective(_message.Message):
     GRACE_DAYS_FIELD_NUMBER: _builtins.int
     PERIOD_DAYS_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
-    metric: Global___Metric.ValueType
+    metric: _builtins.str
+    """A metric id the active policy pack's catalogue declares (catalogue.yaml),
+    like "availability"; the catalogue gives its unit, direction and range.
+    """
     comparator: Global___Comparator.ValueType
     target: _builtins.float
     warning: _builtins.float
@@ -289,7 +210,7 @@ class SlaObjective(_message.Message):
         self,
         *,
         objective_id: _builtins.str = ...,
-        metric: Global___Metric.ValueType = ...,
+        metric: _builtins.str = ...,
         comparator: Global___Comparator.ValueType = ...,
         target: _builtins.float = ...,
         warning: _builtins.float = ...,
@@ -741,7 +662,10 @@ class Certificate(_message.Message):
     ISSUER_FIELD_NUMBER: _builtins.int
     VALID_FROM_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
-    kind: Global___CertificateKind.ValueType
+    kind: _builtins.str
+    """A certificate kind id the active policy pack's catalogue declares, like
+    "iso_9001" (资质证书).
+    """
     number: _builtins.str
     issuer: _builtins.str
     @_builtins.property
@@ -751,7 +675,7 @@ class Certificate(_message.Message):
     def __init__(
         self,
         *,
-        kind: Global___CertificateKind.ValueType = ...,
+        kind: _builtins.str = ...,
         number: _builtins.str = ...,
         issuer: _builtins.str = ...,
         valid_from: _timestamp_pb2.Timestamp | None = ...,
@@ -956,7 +880,10 @@ class Supplier(_message.Message):
     supplier_id: _builtins.str
     display_name: _builtins.str
     """The supplier's legal or trading name."""
-    category: Global___ServiceCategory.ValueType
+    category: _builtins.str
+    """A service category id the pack's catalogue declares, like
+    "network_equipment" (服务类别).
+    """
     state: Global___LifecycleState.ValueType
     """Output only."""
     version: _builtins.int
@@ -1010,7 +937,7 @@ class Supplier(_message.Message):
         name: _builtins.str = ...,
         supplier_id: _builtins.str = ...,
         display_name: _builtins.str = ...,
-        category: Global___ServiceCategory.ValueType = ...,
+        category: _builtins.str = ...,
         state: Global___LifecycleState.ValueType = ...,
         version: _builtins.int = ...,
         etag: _builtins.str = ...,

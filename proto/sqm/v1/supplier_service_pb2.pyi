@@ -318,7 +318,8 @@ class MeasurementAssessment(_message.Message):
     TOLERANCE_FIELD_NUMBER: _builtins.int
     IN_WARNING_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
-    metric: _resources_pb2.Metric.ValueType
+    metric: _builtins.str
+    """The objective's metric id (declared by the pack's catalogue)."""
     comparator: _resources_pb2.Comparator.ValueType
     target: _builtins.float
     value: _builtins.float
@@ -337,7 +338,7 @@ class MeasurementAssessment(_message.Message):
         self,
         *,
         objective_id: _builtins.str = ...,
-        metric: _resources_pb2.Metric.ValueType = ...,
+        metric: _builtins.str = ...,
         comparator: _resources_pb2.Comparator.ValueType = ...,
         target: _builtins.float = ...,
         value: _builtins.float = ...,
@@ -1136,7 +1137,10 @@ class RegisterSupplierRequest(_message.Message):
     hyphens, at most 63 characters. Becomes `suppliers/{supplier_id}`.
     """
     display_name: _builtins.str
-    category: _resources_pb2.ServiceCategory.ValueType
+    category: _builtins.str
+    """A service category id the active policy pack's catalogue declares, like
+    "network_equipment"; an unknown id is refused naming the pack's ids.
+    """
     request_id: _builtins.str
     """Idempotency key (a UUID is a good choice). Required."""
     view: _resources_pb2.SupplierView.ValueType
@@ -1150,7 +1154,7 @@ class RegisterSupplierRequest(_message.Message):
         *,
         supplier_id: _builtins.str = ...,
         display_name: _builtins.str = ...,
-        category: _resources_pb2.ServiceCategory.ValueType = ...,
+        category: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         view: _resources_pb2.SupplierView.ValueType = ...,
