@@ -19,7 +19,7 @@ has no deadline: it runs until :meth:`WatchStream.cancel` (or leaving its ``with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -87,15 +87,20 @@ class AuditClient(RetryingClient):
         start_from_now: bool = False,
         supplier_id: str = "",
         timeout: float | None = None,
+        notification_kinds: Sequence[str] = (),
+        notification_recipients: Sequence[str] = (),
     ) -> WatchStream:
         """Open a Watch after ``resume_token`` (from the beginning when empty).
 
-        ``timeout`` None (the default) lets it run until cancelled.
+        ``timeout`` None (the default) lets it run until cancelled. With notification kinds
+        or recipients, only the events that notified them come, each with its notifications.
         """
         request = api.WatchRequest(
             resume_token=resume_token,
             start_from_now=start_from_now,
             supplier=f"suppliers/{supplier_id}" if supplier_id else "",
+            notification_kinds=notification_kinds,
+            notification_recipients=notification_recipients,
         )
         return WatchStream(self._stub.Watch(request, timeout=timeout, metadata=self._metadata))
 

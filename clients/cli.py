@@ -7,10 +7,12 @@
     sqm supplier list --standing poor        suppliers whose latest scorecard is poor
     sqm measurements import FILE.csv [--partial] [--batch-size N] [--quiet]
     sqm watch [--supplier ID] [--resume-token T | --from-now] [--max-events N]
+              [--notification-kind KIND] [--notification-recipient WHO]
     sqm notices list|ack ..., sqm penalty dispute|decide ...   (sqm.client.supplier_commands)
     sqm corrective-action submit|complete|extend|verify|decide|close|show ...
                                              (sqm.client.corrective_action_commands)
     sqm report supplier ID --html FILE [--json FILE]           (sqm.client.report_command)
+    sqm notifications list --undeliverable | retry [ID ...]    (sqm.client.notification_commands)
 
 Every command takes ``--server HOST:PORT`` (env SQM_SERVER, default 127.0.0.1:50051),
 ``--token`` (env SQM_TOKEN), ``--tls-ca FILE`` (turns TLS on), ``--tls-cert``/``--tls-key``
@@ -43,6 +45,7 @@ from sqm.client.connection import (
 from sqm.client.corrective_action_commands import add_corrective_action_commands
 from sqm.client.csv_import import DEFAULT_BATCH_SIZE, import_rows, read_measurements
 from sqm.client.errors import SqmError
+from sqm.client.notification_commands import add_notification_commands
 from sqm.client.report_command import add_report_commands
 from sqm.client.scorecard_output import scorecards_text
 from sqm.client.supplier_commands import add_supplier_side_commands
@@ -120,6 +123,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add_supplier_side_commands(commands, flags, _connected)
     add_corrective_action_commands(commands, flags, _connected)
     add_report_commands(commands, flags, _connected)
+    add_notification_commands(commands, flags, _connected)
 
 
 def _connection_flags() -> argparse.ArgumentParser:

@@ -35,6 +35,21 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-events", type=int, default=0, metavar="N", help="stop after N events (0: never)"
     )
     parser.add_argument(
+        "--notification-kind",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="only events that notified this kind (reminder, escalation, notification, notice,"
+        " standing_changed); repeat for several",
+    )
+    parser.add_argument(
+        "--notification-recipient",
+        action="append",
+        default=[],
+        metavar="WHO",
+        help="only events that notified this recipient (a role, or supplier:ID); repeatable",
+    )
+    parser.add_argument(
         "--checkpoints",
         metavar="FILE",
         type=Path,
@@ -51,6 +66,8 @@ def watch(connection: Connection, args: argparse.Namespace) -> int:
             resume_token=args.resume_token,
             start_from_now=args.from_now,
             supplier_id=args.supplier,
+            notification_kinds=args.notification_kind,
+            notification_recipients=args.notification_recipient,
         )
         count = 0
         try:
@@ -88,7 +105,9 @@ def _line(item: api.WatchResponse, output: str) -> str:
     event = item.event
     rule = f" {event.decision.rule_id}" if event.HasField("decision") else ""
     when = event.occur_time.ToJsonString()
-    return f"{event.sequence:>8}  {when}  {event.supplier}  {event.type}{rule}  {item.resume_token}"
+    notes = "".join(f"  [{n.kind} to {n.recipient}: {n.title}]" for n in item.notifications)
+    line = f"{event.sequence:>8}  {when}  {event.supplier}  {event.type}{rule}{notes}"
+    return f"{line}  {item.resume_token}"
 
 
 def _channel(connection: Connection) -> grpc.Channel:

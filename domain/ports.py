@@ -36,8 +36,9 @@ from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
 
-if TYPE_CHECKING:  # sqm.domain.needs consults the policy through this module
+if TYPE_CHECKING:  # types only: needs and notifications import this module
     from sqm.domain.needs import NeedState
+    from sqm.domain.notifications import Notification
 
 
 @attrs.frozen
@@ -137,6 +138,95 @@ class PendingAppend:
     events: Sequence[NewEvent]
     meta: CommandMeta
     snapshot: Mapping[str, Any] | None
+    notifications: Sequence[Notification] = ()
+    """What the append tells people outside (``sqm.domain.notifications``): the store keeps
+    them in its outbox in the append's own transaction.
+    """
+
+
+@attrs.frozen
+class OutboxEntry:
+    """A notification in the outbox, with its delivery so far.
+
+    ``body`` is the JSON text posted to webhooks, exactly; ``seq`` orders the outbox (and
+    pages it). An entry is pending until delivered, or undeliverable once its attempts ran
+    out (``retry_notifications`` makes it pending again).
+    """
+
+    seq: int
+    notification_id: str
+    kind: str
+    recipient: str
+    supplier_id: str
+    global_seq: int
+    body: str
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    undeliverable: bool
+    last_error: str
+
+
+@attrs.frozen
+class OutboxCounts:
+    """How many notifications are waiting, delivered, and given up on."""
+
+    pending: int
+    delivered: int
+    undeliverable: int
+
+
+class NotificationOutbox(Protocol):
+    """The notifications appends left in the outbox, and their delivery.
+
+    Several delivery workers may share one database (``sqm serve --workers N``, or several
+    instances on PostgreSQL): a claim takes rows for ``lease_seconds``, during which no
+    other claim returns them, so one worker at a time delivers a given notification. A
+    worker that dies mid-delivery loses its lease, and the rows come back when it expires:
+    delivery is at least once, and receivers deduplicate by notification id.
+    """
+
+    def claim_notifications(
+        self, now: datetime, lease_seconds: float, limit: int
+    ) -> list[OutboxEntry]:
+        """Pending notifications due at ``now`` and not claimed by another worker, oldest
+        first, at most ``limit``; they are claimed until ``now + lease_seconds``.
+        """
+        ...
+
+    def mark_delivered(self, notification_id: str, at: datetime) -> None:
+        """Record the notification as delivered (it is not claimed again)."""
+        ...
+
+    def record_failed_attempt(
+        self, notification_id: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Count a failed attempt; due again at ``retry_at``, or undeliverable when None."""
+        ...
+
+    def list_notifications(
+        self, *, undeliverable: bool, after_seq: int = 0, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Undeliverable notifications (or, with False, those still pending), in outbox
+        order after ``after_seq``.
+        """
+        ...
+
+    def retry_notifications(self, notification_ids: Sequence[str], at: datetime) -> int:
+        """Make undeliverable notifications pending again, due at ``at`` with their attempts
+        reset; every undeliverable one when ``notification_ids`` is empty. How many were.
+        """
+        ...
+
+    def outbox_counts(self) -> OutboxCounts:
+        """How many notifications are pending, delivered and undeliverable."""
+        ...
+
+    def event_notifications(self, first_seq: int, last_seq: int) -> list[OutboxEntry]:
+        """The notifications of the events ``first_seq`` to ``last_seq`` (global sequences,
+        both included), whatever their delivery, in outbox order.
+        """
+        ...
 
 
 class EventStore(Protocol):
@@ -434,8 +524,9 @@ class Policy(Protocol):
         ...
 
 
-class Store(EventStore, DocumentStore, PolicyArchive, Protocol):
-    """The whole storage port: the event log, the document archive and the policy archive.
+class Store(EventStore, DocumentStore, PolicyArchive, NotificationOutbox, Protocol):
+    """The whole storage port: the event log, the document archive, the policy archive and
+    the notification outbox.
 
     Memory, SQLite and PostgreSQL each implement every method; nothing is probed for.
     """

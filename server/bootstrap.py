@@ -22,6 +22,7 @@ from sqm.server.app.requalification import Requalifier
 from sqm.server.app.scheduler import DeadlineScheduler
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import Database, PostgresUrl, Settings
+from sqm.server.notifications.delivery import Backoff, DeliveryWorker, Webhooks, load_secret
 from sqm.server.security.checkpoints import CheckpointWriter, load_private_key
 from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.postgres import PostgresEventStore
@@ -52,6 +53,8 @@ class App:
     needs: NeedService
     signoff: PolicySignoff
     checkpoints: CheckpointWriter | None = None
+    notifications: DeliveryWorker | None = None
+    """Delivers the outbox to the configured webhooks (None: no webhook configured)."""
     # Set when a stopping server's grace is over, just before grpc cancels the calls left: an
     # upload whose stream ends then was cut off, not finished, and must store nothing.
     calls_cut_off: threading.Event = attrs.field(factory=threading.Event)
@@ -148,6 +151,30 @@ def build(
         needs,
         signoff,
         checkpoints,
+        _delivery(settings, store, clock),
+    )
+
+
+def _delivery(
+    settings: Settings, store: Store, clock: Callable[[], datetime]
+) -> DeliveryWorker | None:
+    # Without webhooks the outbox still fills (nothing is lost); configuring one later
+    # delivers what waited, oldest first.
+    if not settings.webhook_urls or settings.webhook_secret_file is None:
+        return None
+    webhooks = Webhooks(
+        settings.webhook_urls,
+        load_secret(settings.webhook_secret_file),
+        settings.webhook_kinds,
+        settings.webhook_recipients,
+    )
+    backoff = Backoff(
+        settings.delivery_attempts,
+        settings.delivery_backoff_seconds,
+        settings.delivery_max_backoff_seconds,
+    )
+    return DeliveryWorker(
+        store, webhooks, backoff, clock, timeout_seconds=settings.delivery_timeout_seconds
     )
 
 

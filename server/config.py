@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 
+from sqm.domain.notifications import KINDS
 from sqm.server.storage.urls import is_postgres_url, redact_url, url_scheme
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -44,6 +45,14 @@ ENVIRONMENT = {
     "snapshot_every": "SQM_SNAPSHOT_EVERY",
     "workers": "SQM_WORKERS",
     "policy_approvals": "SQM_POLICY_APPROVALS",
+    "webhook_urls": "SQM_WEBHOOK_URLS",
+    "webhook_secret_file": "SQM_WEBHOOK_SECRET_FILE",
+    "webhook_kinds": "SQM_WEBHOOK_KINDS",
+    "webhook_recipients": "SQM_WEBHOOK_RECIPIENTS",
+    "delivery_attempts": "SQM_DELIVERY_ATTEMPTS",
+    "delivery_backoff_seconds": "SQM_DELIVERY_BACKOFF_SECONDS",
+    "delivery_max_backoff_seconds": "SQM_DELIVERY_MAX_BACKOFF_SECONDS",
+    "delivery_timeout_seconds": "SQM_DELIVERY_TIMEOUT_SECONDS",
 }
 DEFAULT_TICK_SECONDS = 60.0
 DEFAULT_SNAPSHOT_EVERY = 1
@@ -54,6 +63,10 @@ DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
 DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300.0
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 DEFAULT_STREAM_IDLE_SECONDS = 300.0
+DEFAULT_DELIVERY_ATTEMPTS = 12
+DEFAULT_DELIVERY_BACKOFF_SECONDS = 5.0
+DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS = 3600.0
+DEFAULT_DELIVERY_TIMEOUT_SECONDS = 10.0
 LOG_FORMATS = ("text", "json")
 # The least each limit may be set to: a server that takes no request is a mistake.
 _MINIMUMS = {
@@ -66,6 +79,10 @@ _MINIMUMS = {
     "max_clock_skew_seconds": 0,
     "checkpoint_seconds": 0,
     "stream_idle_seconds": 0,
+    "delivery_attempts": 1,
+    "delivery_backoff_seconds": 0,
+    "delivery_max_backoff_seconds": 0,
+    "delivery_timeout_seconds": 1,
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -146,6 +163,20 @@ class Settings:
     # proposer cannot approve, and ActivatePolicy is refused). 1 keeps one person able to
     # activate directly, as servers did before sign-off existed.
     policy_approvals: int = DEFAULT_POLICY_APPROVALS
+    # Notifications (server/notifications): POSTed to each URL, signed with the secret in
+    # the file; only those of the kinds and recipients listed, when lists are given.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret_file: Path | None = None
+    webhook_kinds: tuple[str, ...] = ()
+    webhook_recipients: tuple[str, ...] = ()
+    # A failed delivery is tried again after the backoff, doubled each time up to the
+    # maximum (with jitter), until it has been tried this many times: then undeliverable.
+    delivery_attempts: int = DEFAULT_DELIVERY_ATTEMPTS
+    delivery_backoff_seconds: float = DEFAULT_DELIVERY_BACKOFF_SECONDS
+    delivery_max_backoff_seconds: float = DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS
+    # One POST's time limit; a worker's claim on a notification lasts twice this and a
+    # second, so a worker that dies mid-delivery holds it up no longer than that.
+    delivery_timeout_seconds: float = DEFAULT_DELIVERY_TIMEOUT_SECONDS
 
 
 def settings_from(
@@ -169,17 +200,7 @@ def settings_from(
             f"log_format (env {ENVIRONMENT['log_format']}) must be text or json,"
             f" got {values['log_format']!r}"
         )
-    for path_field in (
-        "policy_dir",
-        "tokens_file",
-        "tls_cert",
-        "tls_key",
-        "tls_client_ca",
-        "checkpoint_key",
-        "checkpoint_file",
-    ):
-        if path_field in values:
-            values[path_field] = Path(str(values[path_field]))
+    _paths_and_lists(values)
     for number_field, kind in _NUMBERS:
         if number_field in values:
             values[number_field] = _number(number_field, kind, values[number_field])
@@ -188,7 +209,26 @@ def settings_from(
             f"checkpoint_key (env {ENVIRONMENT['checkpoint_key']}) and checkpoint_file"
             f" (env {ENVIRONMENT['checkpoint_file']}) are given together or not at all"
         )
+    _check_webhooks(values)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _paths_and_lists(values: dict[str, object]) -> None:
+    for path_field in (
+        "policy_dir",
+        "tokens_file",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "checkpoint_key",
+        "checkpoint_file",
+        "webhook_secret_file",
+    ):
+        if path_field in values:
+            values[path_field] = Path(str(values[path_field]))
+    for list_field in ("webhook_urls", "webhook_kinds", "webhook_recipients"):
+        if list_field in values:
+            values[list_field] = _list(values[list_field])
 
 
 def _flag(field: str, value: object) -> bool:
@@ -212,6 +252,10 @@ _NUMBERS: tuple[tuple[str, type[int] | type[float]], ...] = (
     ("snapshot_every", int),
     ("workers", int),
     ("policy_approvals", int),
+    ("delivery_attempts", int),
+    ("delivery_backoff_seconds", float),
+    ("delivery_max_backoff_seconds", float),
+    ("delivery_timeout_seconds", float),
 )
 
 
@@ -225,3 +269,31 @@ def _number(field: str, kind: type[int] | type[float], given: object) -> int | f
     if least is not None and not value >= least:  # "not >=": NaN is refused too
         raise ValueError(f"{where} must be at least {least}, got {given!r}")
     return value
+
+
+def _list(given: object) -> tuple[str, ...]:
+    # A comma-separated flag or variable, or a list already split.
+    items = given.split(",") if isinstance(given, str) else list(given)  # type: ignore[call-overload]
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _check_webhooks(values: Mapping[str, object]) -> None:
+    urls = values.get("webhook_urls", ())
+    assert isinstance(urls, tuple)  # noqa: S101 - made by _list
+    bad = [url for url in urls if url_scheme(url) not in ("http", "https")]
+    if bad:
+        raise ValueError(
+            f"webhook_urls (env {ENVIRONMENT['webhook_urls']}) must be http:// or https://"
+            f" URLs, got {redact_url(bad[0])!r}"
+        )
+    unknown = [kind for kind in values.get("webhook_kinds", ()) if kind not in KINDS]  # type: ignore[attr-defined]
+    if unknown:
+        raise ValueError(
+            f"webhook_kinds (env {ENVIRONMENT['webhook_kinds']}) must be among"
+            f" {', '.join(KINDS)}, got {unknown[0]!r}"
+        )
+    if bool(urls) != ("webhook_secret_file" in values):
+        raise ValueError(
+            f"webhook_urls (env {ENVIRONMENT['webhook_urls']}) and webhook_secret_file"
+            f" (env {ENVIRONMENT['webhook_secret_file']}) are given together or not at all"
+        )

@@ -1,4 +1,5 @@
-"""The AdminService servicer: advancing time by hand, for drills and tests.
+"""The AdminService servicer: advancing time by hand, for drills and tests, and the
+notifications whose delivery gave up (listed, and retried).
 
 Outside drill mode (``sqm serve --drill``) time may only be advanced to the wall clock plus
 a small skew: a production server must not be sent into the future, where deadlines would
@@ -7,12 +8,15 @@ fire and penalties fall due early. Every accepted advance is logged with its act
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqm.server.api import mapping
+from sqm.domain.ports import NotificationOutbox
+from sqm.server.api import mapping, pagination
 from sqm.server.api.errors import TimeTravelRefused, translated
+from sqm.server.api.notification_mapping import outbox_notification
 from sqm.server.api.proto_values import optional_time
 from sqm.server.api.servicer_base import Context
 from sqm.server.app.scheduler import DeadlineScheduler
@@ -35,7 +39,9 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
         drill: bool = False,
         max_clock_skew: timedelta = timedelta(seconds=DEFAULT_MAX_CLOCK_SKEW_SECONDS),
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        outbox: NotificationOutbox | None = None,
     ) -> None:
+        self._outbox = outbox
         self._scheduler = scheduler
         self._clock = clock
         self._drill = drill
@@ -66,6 +72,48 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
             suppliers_changed=summary.suppliers_changed,
             decisions=mapping.decisions(summary.decisions),
         )
+
+    @translated
+    async def ListUndeliverableNotifications(  # noqa: N802
+        self, request: admin.ListUndeliverableNotificationsRequest, context: Context
+    ) -> admin.ListUndeliverableNotificationsResponse:
+        """A page of the notifications whose delivery attempts ran out, oldest first."""
+        size = pagination.page_size(request.page_size, _PAGE, _MAX_PAGE)
+        after = pagination.decode_index(request.page_token, _UNDELIVERABLE)
+        found = await asyncio.to_thread(
+            self._require_outbox().list_notifications,
+            undeliverable=True,
+            after_seq=after,
+            limit=size + 1,
+        )
+        page = found[:size]
+        more = len(found) > size
+        return admin.ListUndeliverableNotificationsResponse(
+            notifications=[outbox_notification(entry) for entry in page],
+            next_page_token=pagination.encode(_UNDELIVERABLE, page[-1].seq) if more else "",
+        )
+
+    @translated
+    async def RetryUndeliverableNotifications(  # noqa: N802
+        self, request: admin.RetryUndeliverableNotificationsRequest, context: Context
+    ) -> admin.RetryUndeliverableNotificationsResponse:
+        """Make undeliverable notifications pending again, due now."""
+        retried = await asyncio.to_thread(
+            self._require_outbox().retry_notifications,
+            list(request.notification_ids),
+            self._clock(),
+        )
+        log.info("%d undeliverable notifications retried by %s", retried, current_actor().name)
+        return admin.RetryUndeliverableNotificationsResponse(retried=retried)
+
+    def _require_outbox(self) -> NotificationOutbox:
+        if self._outbox is None:  # pragma: no cover - every server built by bootstrap has one
+            raise RuntimeError("this server has no store to list notifications from")
+        return self._outbox
+
+
+_UNDELIVERABLE = "undeliverable-notifications"
+_PAGE, _MAX_PAGE = 100, 1000
 
 
 def _requested_time(request: admin.AdvanceTimeRequest) -> datetime | None:

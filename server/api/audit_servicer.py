@@ -15,14 +15,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sqm.domain import notifications
 from sqm.domain.commands import RecordDocument
 from sqm.domain.documents import ArchivedDocument, DocumentNotFound
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.ports import RecordedEvent, Store
+from sqm.domain.ports import OutboxEntry, RecordedEvent, Store
 from sqm.server.api import audit_mapping, mapping, pagination, watch
-from sqm.server.api.errors import abort, translated
+from sqm.server.api.errors import ForeignSupplier, abort, translated
+from sqm.server.api.notification_mapping import notification_kinds, outbox_notification
 from sqm.server.api.resource_mapping import penalties
 from sqm.server.api.servicer_base import Context, OnWorker, actor, supplier_id
 from sqm.server.app.documents import DocumentRecords
@@ -30,6 +33,7 @@ from sqm.server.app.integrity import RecordVerdict, verify_record
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.observability.calls import watching
+from sqm.server.security.auth import current_actor
 from sqm.server.security.checkpoints import (
     Checkpoint,
     CheckpointWriter,
@@ -38,6 +42,7 @@ from sqm.server.security.checkpoints import (
 )
 from sqm.v1 import audit_service_pb2 as api
 from sqm.v1 import audit_service_pb2_grpc as api_grpc
+from sqm.v1 import resources_pb2 as pb
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 DOCUMENTS_PAGE = (50, 1000)  # (default, maximum)
@@ -77,13 +82,17 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
         """
         try:
             wanted = supplier_id(request.supplier, "supplier") if request.supplier else ""
+            notes = _NotificationFilter(
+                notification_kinds(list(request.notification_kinds)),
+                _recipients(list(request.notification_recipients)),
+            )
             after = await self._run(
                 watch.start_after, request.resume_token, request.start_from_now, self._head
             )
             identity = await self._run(self._head.identity)
         except Exception as error:
             await abort(context, error)
-        items = watch.follow(self._read_all, after, self._head)
+        items = watch.follow(partial(self._read_page, notes), after, self._head)
         with watching():
             async with contextlib.aclosing(items):
                 async for item in items:
@@ -94,13 +103,23 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
                                 resume_token=watch.encode_token(item.after, identity),
                             )
                         )
-                    elif not wanted or item.stream_id == wanted:
+                    elif (not wanted or item.stream_id == wanted) and notes.passes(item):
                         await context.write(
                             api.WatchResponse(
                                 event=mapping.supplier_event(item),
                                 resume_token=watch.encode_token(item.global_seq, identity),
+                                notifications=notes.of(item),
                             )
                         )
+
+    async def _read_page(
+        self, notes: _NotificationFilter, after_seq: int, limit: int
+    ) -> list[RecordedEvent]:
+        page = await self._read_all(after_seq, limit)
+        if notes.active and page:
+            first, last = page[0].global_seq, page[-1].global_seq
+            notes.found(await self._run(self._store.event_notifications, first, last))
+        return page
 
     async def _read_all(self, after_seq: int, limit: int) -> list[RecordedEvent]:
         return await self._run(self._store.read_all, after_seq, limit)
@@ -205,6 +224,46 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
         return api.ListDocumentsResponse(
             documents=[audit_mapping.document(d) for d in page], next_page_token=token
         )
+
+
+@attrs.define
+class _NotificationFilter:
+    """Watch's notification filters, and the notifications of the page being sent."""
+
+    kinds: tuple[str, ...]
+    recipients: tuple[str, ...]
+    _by_event: dict[int, list[OutboxEntry]] = attrs.field(factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set (else every event passes, with no notifications)."""
+        return bool(self.kinds or self.recipients)
+
+    def found(self, entries: list[OutboxEntry]) -> None:
+        """The notifications of the page just read."""
+        self._by_event.clear()
+        for entry in entries:
+            if notifications.wanted(entry.kind, entry.recipient, self.kinds, self.recipients):
+                self._by_event.setdefault(entry.global_seq, []).append(entry)
+
+    def passes(self, event: RecordedEvent) -> bool:
+        """Whether the event is sent: no filter, or a notification of it matches."""
+        return not self.active or event.global_seq in self._by_event
+
+    def of(self, event: RecordedEvent) -> list[pb.OutboxNotification]:
+        """The event's matching notifications, as sent."""
+        return [outbox_notification(e) for e in self._by_event.get(event.global_seq, [])]
+
+
+def _recipients(recipients: list[str]) -> tuple[str, ...]:
+    # A supplier's token already watches only its own stream (``supplier`` must name it);
+    # here it may name no recipient but itself either.
+    supplier = current_actor().supplier
+    if supplier is not None and any(
+        r != notifications.supplier_recipient(supplier) for r in recipients
+    ):
+        raise ForeignSupplier("sqm.v1.AuditService/Watch", "notification_recipients", supplier)
+    return tuple(recipients)
 
 
 def _signed_checkpoint(signed: SignedCheckpoint) -> api.SignedCheckpoint:

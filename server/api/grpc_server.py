@@ -122,7 +122,13 @@ def create_server(
         PolicyServicer(app.policy_admin, app.executor, app.signoff), server
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-        AdminServicer(app.scheduler, app.clock, drill=drill, max_clock_skew=max_clock_skew),
+        AdminServicer(
+            app.scheduler,
+            app.clock,
+            drill=drill,
+            max_clock_skew=max_clock_skew,
+            outbox=app.store,
+        ),
         server,
     )
     audit_service_pb2_grpc.add_AuditServiceServicer_to_server(

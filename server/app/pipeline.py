@@ -35,6 +35,7 @@ import attrs
 
 from sqm.domain.errors import ConcurrencyConflict, RequestIdReused
 from sqm.domain.events import DecisionRecorded, event_type
+from sqm.domain.notifications import Notification
 from sqm.domain.ports import (
     AppendResult,
     CommandMeta,
@@ -99,6 +100,10 @@ class StreamKind(Generic[C, S, E]):
     decide_and_fold: Callable[[C, S | None, Policy], tuple[Sequence[E], S | None]] | None = None
     """``decide`` and the state after its events at once, when the kind can fold each
     event once (the supplier's ``decide`` folds as it goes); else ``decide``, then ``fold``.
+    """
+    notify: Callable[[str, S | None, Sequence[E]], Sequence[Notification]] | None = None
+    """The notifications an append's events give rise to, given the stream and the state
+    they were decided on; the store keeps them in its outbox in the append's transaction.
     """
 
 
@@ -410,7 +415,9 @@ class Pipeline(Generic[C, S, E]):
         new_events = [
             NewEvent(event_type(e), self._kind.to_payload(e), e.occurred_at) for e in events
         ]
-        append = PendingAppend(stream_id, version, new_events, meta, None)
+        notify = self._kind.notify
+        notifications = () if notify is None else tuple(notify(stream_id, state, events))
+        append = PendingAppend(stream_id, version, new_events, meta, None, notifications)
         return _Decided(index, after, events, append)
 
     def _decided(self, command: C, state: S | None, policy: Policy) -> tuple[list[E], S | None]:

@@ -27,6 +27,7 @@ from sqm.domain.events import DecisionRecorded, Event
 from sqm.domain.lifecycle import TICKED
 from sqm.domain.model import Decision, SupplierState, exact
 from sqm.domain.needs import is_need_stream
+from sqm.domain.notifications import notifications_for
 from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import EventStore, Policy, RecordedEvent, StreamSnapshot
@@ -61,6 +62,7 @@ SUPPLIERS: StreamKind[Command, SupplierState, Event] = StreamKind(
     to_payload=event_to_payload,
     event_from_record=lambda record: event_from_payload(record.event_type, record.payload),
     decide_and_fold=decide_and_fold,
+    notify=notifications_for,
 )
 
 

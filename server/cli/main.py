@@ -20,6 +20,7 @@ from sqm.client.cli import add_client_commands
 from sqm.domain import lifecycle
 from sqm.domain.action_table import action_table
 from sqm.domain.errors import InvalidCommand
+from sqm.domain.notifications import KINDS
 from sqm.rules import PackInvalid
 from sqm.server.api.grpc_server import create_server, follow_storage, set_serving, stop_serving
 from sqm.server.bootstrap import build
@@ -32,6 +33,10 @@ from sqm.server.cli.workers import serve_workers
 from sqm.server.config import (
     DEFAULT_ADDRESS,
     DEFAULT_CHECKPOINT_SECONDS,
+    DEFAULT_DELIVERY_ATTEMPTS,
+    DEFAULT_DELIVERY_BACKOFF_SECONDS,
+    DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS,
+    DEFAULT_DELIVERY_TIMEOUT_SECONDS,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     DEFAULT_MAX_CONCURRENT_RPCS,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -127,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_limits(serve)
     _add_checkpoints(serve)
+    _add_webhooks(serve)
     serve.add_argument(
         "--public-reflection",
         action="store_true",
@@ -200,6 +206,52 @@ def _add_limits(serve: argparse.ArgumentParser) -> None:
         help=f"on SIGTERM, how long calls in flight may take to finish"
         f" (env {ENVIRONMENT['shutdown_grace_seconds']},"
         f" default {DEFAULT_SHUTDOWN_GRACE_SECONDS:g})",
+    )
+
+
+def _add_webhooks(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--webhook-urls",
+        help=f"comma-separated http(s) URLs the notifications are POSTed to, signed"
+        f" (env {ENVIRONMENT['webhook_urls']}; none: notifications wait in the outbox)",
+    )
+    serve.add_argument(
+        "--webhook-secret-file",
+        help=f"file holding the secret that signs deliveries (HMAC-SHA256); required with"
+        f" --webhook-urls (env {ENVIRONMENT['webhook_secret_file']})",
+    )
+    serve.add_argument(
+        "--webhook-kinds",
+        help=f"only these kinds, comma-separated: {', '.join(KINDS)}"
+        f" (env {ENVIRONMENT['webhook_kinds']}; default all)",
+    )
+    serve.add_argument(
+        "--webhook-recipients",
+        help=f"only for these recipients, comma-separated roles or supplier:ID"
+        f" (env {ENVIRONMENT['webhook_recipients']}; default all)",
+    )
+    serve.add_argument(
+        "--delivery-attempts",
+        help=f"attempts before a notification is undeliverable"
+        f" (env {ENVIRONMENT['delivery_attempts']}, default {DEFAULT_DELIVERY_ATTEMPTS})",
+    )
+    serve.add_argument(
+        "--delivery-backoff-seconds",
+        help=f"wait before the first retry, doubled each time"
+        f" (env {ENVIRONMENT['delivery_backoff_seconds']},"
+        f" default {DEFAULT_DELIVERY_BACKOFF_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--delivery-max-backoff-seconds",
+        help=f"the longest wait between retries"
+        f" (env {ENVIRONMENT['delivery_max_backoff_seconds']},"
+        f" default {DEFAULT_DELIVERY_MAX_BACKOFF_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--delivery-timeout-seconds",
+        help=f"one POST's time limit; a worker's claim lasts twice this and a second"
+        f" (env {ENVIRONMENT['delivery_timeout_seconds']},"
+        f" default {DEFAULT_DELIVERY_TIMEOUT_SECONDS:g})",
     )
 
 
@@ -316,6 +368,8 @@ async def serve(
     app.scheduler.start()
     if app.checkpoints is not None:
         app.checkpoints.start()
+    if app.notifications is not None:
+        app.notifications.start()
     tune_after_start_up()
     host = settings.address.rsplit(":", 1)[0]
     announce(f"{host}:{port}")
@@ -341,6 +395,8 @@ async def serve(
     await set_serving(health, False)
     await app.scheduler.stop()
     await stop_serving(server, settings.shutdown_grace_seconds, app.calls_cut_off)
+    if app.notifications is not None:
+        await app.notifications.stop()  # what it had not delivered waits in the outbox
     if app.checkpoints is not None:
         await app.checkpoints.stop()  # the head as the last call left it
     if metrics_server is not None:

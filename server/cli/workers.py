@@ -8,7 +8,8 @@ SO_REUSEPORT, which grpc sets on Linux. They share the database as separate inst
 on the same supplier is caught by the stream's version check, and the deadline scheduler
 takes turns through the store's tick lock. Worker 0 alone serves metrics and signs
 checkpoints at their interval (every worker still verifies against the checkpoint file,
-and signs the head once more when it stops).
+and signs the head once more when it stops). Every worker delivers notifications from the
+outbox: a claim with a lease keeps two of them from posting one notification at once.
 
 This process reserves the port (a bound socket that never listens holds it, so port 0
 works), starts the workers, prints the serving line once every worker serves, passes

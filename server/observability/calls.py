@@ -73,6 +73,14 @@ SQM_METRICS: tuple[MetricSpec, ...] = (
     ("transitions", Counter, "sqm_lifecycle_transitions",
      "Supplier lifecycle transitions, by state left and state entered.",
      ("from_state", "to_state")),
+    ("notifications_delivered", Counter, "sqm_notifications_delivered",
+     "Notifications delivered to every webhook they were for, by kind.", ("kind",)),
+    ("notification_failures", Counter, "sqm_notification_attempts_failed",
+     "Delivery attempts that failed (retried later, or given up), by kind.", ("kind",)),
+    ("notifications_pending", Gauge, "sqm_notifications_pending",
+     "Notifications in the outbox waiting for delivery.", ()),
+    ("notifications_undeliverable", Gauge, "sqm_notifications_undeliverable",
+     "Notifications whose delivery attempts ran out (listed, retried by hand).", ()),
 )  # fmt: skip
 _GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 GRPC_METRICS: tuple[MetricSpec, ...] = (
@@ -109,6 +117,10 @@ class Metrics:
     penalties: Counter
     penalty_amount: Counter
     transitions: Counter
+    notifications_delivered: Counter
+    notification_failures: Counter
+    notifications_pending: Gauge
+    notifications_undeliverable: Gauge
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()

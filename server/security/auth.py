@@ -103,6 +103,12 @@ ACCESS_RULES: Mapping[str, frozenset[Role]] = {
     "sqm.v1.PolicyService/*": frozenset({_R.POLICY_ADMIN}),
     "sqm.v1.AuditService/*": frozenset({_R.AUDITOR}),
     "sqm.v1.AdminService/AdvanceTime": frozenset({_R.POLICY_ADMIN}),
+    "sqm.v1.AdminService/ListUndeliverableNotifications": frozenset(
+        {_R.INTEGRATION, _R.POLICY_ADMIN, _R.AUDITOR}
+    ),
+    "sqm.v1.AdminService/RetryUndeliverableNotifications": frozenset(
+        {_R.INTEGRATION, _R.POLICY_ADMIN}
+    ),
     # Reflection lists every service: with tokens on, any valid token (not none) may ask,
     # unless the server is told to keep it public (``--public-reflection``).
     "grpc.reflection.v1alpha.ServerReflection/*": frozenset(Role),

@@ -126,6 +126,9 @@ SUPPLIER_ACCESS: SupplierAccess = {
     f"{_P}RollbackPolicy": DENIED,
     f"{_P}ListPolicyProposals": DENIED,
     "sqm.v1.AdminService/AdvanceTime": DENIED,
+    # The outbox's undeliverable notifications are the operator's to see and retry.
+    "sqm.v1.AdminService/ListUndeliverableNotifications": DENIED,
+    "sqm.v1.AdminService/RetryUndeliverableNotifications": DENIED,
 }
 """Every method of the SQM services, by full name, with what a supplier may do with it."""
 

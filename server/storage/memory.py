@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -35,10 +35,13 @@ from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
+    OutboxCounts,
+    OutboxEntry,
     PendingAppend,
     RecordedEvent,
     StreamSnapshot,
 )
+from sqm.server.storage.outbox_records import outbox_rows, short_error
 from sqm.server.storage.policy_records import (
     check_activation,
     files_from_json,
@@ -123,6 +126,7 @@ class MemoryEventStore(StoreBase):
         self._document_requests: dict[str, ArchivedDocument] = {}
         # A memory store is a database of its own: resume tokens from any other are refused.
         self._identity = secrets.token_hex(16)
+        self._outbox: list[_OutboxRow] = []  # in outbox order: seq n at index n - 1
         self._signal = AppendSignal()
 
     def append_batch(
@@ -159,6 +163,10 @@ class MemoryEventStore(StoreBase):
             ):
                 if isinstance(outcome, AppendResult) and not outcome.replayed:
                     self._commit(pending.meta, outcome, state_json)
+                    self._outbox.extend(
+                        _OutboxRow(len(self._outbox) + offset, *row)
+                        for offset, row in enumerate(outbox_rows([(pending, outcome)], _same), 1)
+                    )
             last = len(self._log)
         if staged.written:
             self._signal.fire(last)
@@ -364,8 +372,132 @@ class MemoryEventStore(StoreBase):
             raise PolicyVersionNotFound(version)
         return files_from_json(kept.files_json)
 
+    # --- the notification outbox (``sqm.domain.ports.NotificationOutbox``) ----------------
+
+    def claim_notifications(
+        self, now: datetime, lease_seconds: float, limit: int
+    ) -> list[OutboxEntry]:
+        """Pending notifications due at ``now``, claimed for ``lease_seconds`` (one lock)."""
+        check_limit(limit)
+        until = now + timedelta(seconds=lease_seconds)
+        with self._lock:
+            due = [row for row in self._outbox if row.due(now)][:limit]
+            for row in due:
+                row.claimed_until = until
+            return [row.entry() for row in due]
+
+    def mark_delivered(self, notification_id: str, at: datetime) -> None:
+        """Record the notification as delivered."""
+        with self._lock:
+            row = self._row(notification_id)
+            if row is not None and row.delivered_at is None:
+                row.delivered_at, row.claimed_until = stored_time(at), None
+                row.attempts += 1
+
+    def record_failed_attempt(
+        self, notification_id: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Count a failed attempt: due again at ``retry_at``, or undeliverable (None)."""
+        with self._lock:
+            row = self._row(notification_id)
+            if row is None or row.delivered_at is not None:
+                return
+            row.attempts += 1
+            row.last_error, row.claimed_until = short_error(error), None
+            if retry_at is None:
+                row.undeliverable = True
+            else:
+                row.next_attempt_at = stored_time(retry_at)
+
+    def list_notifications(
+        self, *, undeliverable: bool, after_seq: int = 0, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Undeliverable (or still pending) notifications in outbox order after ``after_seq``."""
+        check_limit(limit)
+        with self._lock:
+            found = [
+                row.entry()
+                for row in self._outbox[max(after_seq, 0) :]
+                if row.delivered_at is None and row.undeliverable == undeliverable
+            ]
+        return found[:limit]
+
+    def retry_notifications(self, notification_ids: Sequence[str], at: datetime) -> int:
+        """Make undeliverable notifications pending again (all of them with no ids)."""
+        wanted = set(notification_ids)
+        with self._lock:
+            rows = [
+                row
+                for row in self._outbox
+                if row.undeliverable and (not wanted or row.notification_id in wanted)
+            ]
+            for row in rows:
+                row.undeliverable, row.attempts = False, 0
+                row.next_attempt_at, row.claimed_until = stored_time(at), None
+        return len(rows)
+
+    def outbox_counts(self) -> OutboxCounts:
+        """How many notifications are pending, delivered and undeliverable."""
+        with self._lock:
+            delivered = sum(row.delivered_at is not None for row in self._outbox)
+            undeliverable = sum(row.undeliverable for row in self._outbox)
+            return OutboxCounts(
+                len(self._outbox) - delivered - undeliverable, delivered, undeliverable
+            )
+
+    def event_notifications(self, first_seq: int, last_seq: int) -> list[OutboxEntry]:
+        """The notifications of the events ``first_seq`` to ``last_seq``, in outbox order."""
+        with self._lock:
+            return [row.entry() for row in self._outbox if first_seq <= row.global_seq <= last_seq]
+
+    def _row(self, notification_id: str) -> _OutboxRow | None:
+        return next((r for r in self._outbox if r.notification_id == notification_id), None)
+
     def close(self) -> None:
         """Nothing to release; present so the memory store can stand in for any other."""
+
+
+@attrs.define
+class _OutboxRow:
+    """One notification of the outbox and its delivery so far (the SQL stores' row)."""
+
+    seq: int
+    notification_id: str
+    global_seq: int
+    stream_id: str
+    supplier_id: str
+    kind: str
+    recipient: str
+    body: str
+    attempts: int
+    next_attempt_at: datetime
+    undeliverable: bool
+    last_error: str
+    claimed_until: datetime | None = None
+    delivered_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Pending, due at ``now`` and not claimed by a lease still running."""
+        return (
+            self.delivered_at is None
+            and not self.undeliverable
+            and self.next_attempt_at <= now
+            and (self.claimed_until is None or self.claimed_until <= now)
+        )
+
+    def entry(self) -> OutboxEntry:
+        """The row as the port gives it."""
+        return OutboxEntry(
+            seq=self.seq, notification_id=self.notification_id, kind=self.kind,
+            recipient=self.recipient, supplier_id=self.supplier_id, global_seq=self.global_seq,
+            body=self.body, attempts=self.attempts, next_attempt_at=self.next_attempt_at,
+            delivered_at=self.delivered_at, undeliverable=self.undeliverable,
+            last_error=self.last_error,
+        )  # fmt: skip
+
+
+def _same(moment: datetime) -> datetime:
+    return moment
 
 
 def _copy(record: RecordedEvent) -> RecordedEvent:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -37,11 +37,20 @@ from sqm.domain.errors import ConcurrencyConflict
 from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
+    OutboxEntry,
     PendingAppend,
     RecordedEvent,
 )
 from sqm.server.storage import postgres_schema
 from sqm.server.storage.errors import StorageFault, StoreUnavailable
+from sqm.server.storage.outbox_records import (
+    OUTBOX_COLUMNS,
+    OUTBOX_INSERT_COLUMNS,
+    SqlOutboxReads,
+    entry_from_row,
+    outbox_rows,
+    short_error,
+)
 from sqm.server.storage.postgres_archive import PostgresArchives, keep_instant
 from sqm.server.storage.postgres_listen import AppendListener
 from sqm.server.storage.records import (
@@ -75,7 +84,7 @@ _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500
 
 
-class PostgresEventStore(PostgresArchives, StoreBase):
+class PostgresEventStore(PostgresArchives, SqlOutboxReads, StoreBase):
     """The ``EventStore``, ``DocumentStore`` and ``PolicyArchive`` protocols on PostgreSQL.
 
     Opening checks the schema (``migrate=True`` applies missing migrations instead) and
@@ -183,6 +192,13 @@ class PostgresEventStore(PostgresArchives, StoreBase):
                 [request_row(p.meta.request_id, p.meta.fingerprint, r) for p, r, _ in written],
             )
             # Only where given: None means a later append of the batch keeps the stream's state.
+            notifications = outbox_rows([(p, r) for p, r, _ in written], keep_instant)
+            if notifications:
+                cursor.executemany(
+                    f"INSERT INTO outbox ({OUTBOX_INSERT_COLUMNS})"  # noqa: S608 - constants
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    notifications,
+                )
             cursor.executemany(
                 "INSERT INTO snapshots (stream_id, version, state) VALUES (%s, %s, %s)"
                 " ON CONFLICT (stream_id) DO UPDATE"
@@ -198,6 +214,64 @@ class PostgresEventStore(PostgresArchives, StoreBase):
         )
         # Delivered on commit only, so a woken watcher always finds the events.
         conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(log.last_seq)))
+
+    # --- the notification outbox (``sqm.domain.ports.NotificationOutbox``) ----------------
+
+    def claim_notifications(
+        self, now: datetime, lease_seconds: float, limit: int
+    ) -> list[OutboxEntry]:
+        """Pending notifications due at ``now``, claimed for ``lease_seconds``.
+
+        ``FOR UPDATE SKIP LOCKED``: instances claiming at the same moment each take rows the
+        others have not locked, without waiting for them; once committed, the lease keeps
+        the rows from every other claim until it runs out.
+        """
+        check_limit(limit)
+        until = now + timedelta(seconds=lease_seconds)
+        with self._connection() as conn, conn.transaction():
+            rows = conn.execute(
+                f"UPDATE outbox SET claimed_until = %s WHERE seq IN (SELECT seq FROM outbox"  # noqa: S608 - constant
+                " WHERE delivered_at IS NULL AND NOT undeliverable AND next_attempt_at <= %s"
+                " AND (claimed_until IS NULL OR claimed_until <= %s) ORDER BY seq LIMIT %s"
+                f" FOR UPDATE SKIP LOCKED) RETURNING {OUTBOX_COLUMNS}",
+                (until, now, now, limit),
+            ).fetchall()
+        return sorted((entry_from_row(row) for row in rows), key=lambda entry: entry.seq)
+
+    def mark_delivered(self, notification_id: str, at: datetime) -> None:
+        """Record the notification as delivered."""
+        self._outbox_write(
+            "UPDATE outbox SET delivered_at = %s, claimed_until = NULL, attempts = attempts + 1"
+            " WHERE notification_id = %s AND delivered_at IS NULL",
+            (at, notification_id),
+        )
+
+    def record_failed_attempt(
+        self, notification_id: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Count a failed attempt: due again at ``retry_at``, or undeliverable (None)."""
+        self._outbox_write(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = %s, claimed_until = NULL,"
+            " next_attempt_at = COALESCE(%s, next_attempt_at), undeliverable = %s"
+            " WHERE notification_id = %s AND delivered_at IS NULL",
+            (short_error(error), retry_at, retry_at is None, notification_id),
+        )
+
+    def retry_notifications(self, notification_ids: Sequence[str], at: datetime) -> int:
+        """Make undeliverable notifications pending again (all of them with no ids)."""
+        ids = list(dict.fromkeys(notification_ids))
+        with self._connection() as conn, conn.transaction():
+            cursor = conn.execute(
+                "UPDATE outbox SET undeliverable = false, attempts = 0, next_attempt_at = %s,"
+                " claimed_until = NULL WHERE undeliverable"
+                " AND (%s OR notification_id = ANY(%s))",
+                (at, not ids, ids),
+            )
+            return cursor.rowcount
+
+    def _outbox_write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute(sql, params)
 
     def find_requests(self, request_ids: Sequence[str]) -> dict[str, tuple[str, AppendResult]]:
         """The fingerprint and result recorded for each of ``request_ids`` that is recorded,

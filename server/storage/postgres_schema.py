@@ -127,11 +127,39 @@ _ARCHIVES = (
     *_append_only("policy_versions", "policy_activations", "documents"),
 )
 
+# The notification outbox, written in the same transaction as the events it comes from. Its
+# delivery columns change as workers go (a claim's lease, attempts, delivered or given up);
+# the notification itself does not.
+_OUTBOX = (
+    """CREATE TABLE outbox (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        notification_id text COLLATE "C" NOT NULL UNIQUE CHECK (notification_id <> ''),
+        global_seq bigint NOT NULL REFERENCES events (global_seq),
+        stream_id text COLLATE "C" NOT NULL,
+        supplier_id text COLLATE "C" NOT NULL,
+        kind text NOT NULL,
+        recipient text NOT NULL,
+        body text NOT NULL,
+        attempts integer NOT NULL CHECK (attempts >= 0),
+        next_attempt_at timestamptz NOT NULL,
+        claimed_until timestamptz,
+        delivered_at timestamptz,
+        undeliverable boolean NOT NULL,
+        last_error text NOT NULL
+    )""",
+    # The workers' question: what is due and not delivered, oldest first.
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq)"
+    " WHERE delivered_at IS NULL AND NOT undeliverable",
+    # Watch's notification filters: an event's notifications.
+    "CREATE INDEX outbox_by_event ON outbox (global_seq)",
+)
+
 # Migration N (1-based) takes a schema from version N - 1 to N. Never edit a released
 # entry; add a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("events, requests, snapshots and the log head", _EVENTS),
     Migration("the policy archive and archived documents", _ARCHIVES),
+    Migration("the notification outbox", _OUTBOX),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,20 @@ from sqm.domain.ports import (
     AppendResult,
     ChainVerification,
     CommandMeta,
+    OutboxEntry,
     PendingAppend,
     RecordedEvent,
 )
 from sqm.domain.serialization import format_time
 from sqm.server.storage.errors import StorageFault, UnsupportedSchemaVersion
+from sqm.server.storage.outbox_records import (
+    OUTBOX_COLUMNS,
+    OUTBOX_INSERT_COLUMNS,
+    SqlOutboxReads,
+    entry_from_row,
+    outbox_rows,
+    short_error,
+)
 from sqm.server.storage.records import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
@@ -68,7 +78,7 @@ _VERIFY_PAGE = 1000
 _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 
-class SqliteEventStore(SqliteArchives, StoreBase):
+class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
     """The ``EventStore`` and ``PolicyArchive`` protocols over one SQLite file.
 
     One connection, shared by threads behind a lock; other processes or stores on the
@@ -202,7 +212,89 @@ class SqliteEventStore(SqliteArchives, StoreBase):
         )  # fmt: skip
         if isinstance(outcome, AppendResult) and not outcome.replayed:
             self._insert(outcome.events, pending.meta, outcome, state_json)
+            self._insert_notifications(pending, outcome)
         return outcome
+
+    def _insert_notifications(self, pending: PendingAppend, result: AppendResult) -> None:
+        rows = outbox_rows([(pending, result)], format_time)
+        if rows:
+            self._conn.executemany(
+                f"INSERT INTO outbox ({OUTBOX_INSERT_COLUMNS})"  # noqa: S608 - constant columns
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    # --- the notification outbox (``sqm.domain.ports.NotificationOutbox``) ----------------
+
+    def claim_notifications(
+        self, now: datetime, lease_seconds: float, limit: int
+    ) -> list[OutboxEntry]:
+        """Pending notifications due at ``now``, claimed for ``lease_seconds``.
+
+        The claim is one ``BEGIN IMMEDIATE`` transaction: SQLite's write lock serialises the
+        workers of every process on the file, so two claims never return the same row
+        while its lease runs.
+        """
+        check_limit(limit)
+        at, until = format_time(now), format_time(now + timedelta(seconds=lease_seconds))
+        with self._lock, self._write_transaction():
+            rows = self._conn.execute(
+                f"UPDATE outbox SET claimed_until = ? WHERE seq IN (SELECT seq FROM outbox"  # noqa: S608 - constant
+                " WHERE delivered_at IS NULL AND undeliverable = 0 AND next_attempt_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY seq LIMIT ?)"
+                f" RETURNING {OUTBOX_COLUMNS}",
+                (until, at, at, limit),
+            ).fetchall()
+        return sorted((entry_from_row(row) for row in rows), key=lambda entry: entry.seq)
+
+    def mark_delivered(self, notification_id: str, at: datetime) -> None:
+        """Record the notification as delivered."""
+        self._outbox_write(
+            "UPDATE outbox SET delivered_at = ?, claimed_until = NULL, attempts = attempts + 1"
+            " WHERE notification_id = ? AND delivered_at IS NULL",
+            (format_time(at), notification_id),
+        )
+
+    def record_failed_attempt(
+        self, notification_id: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Count a failed attempt: due again at ``retry_at``, or undeliverable (None)."""
+        self._outbox_write(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,"
+            " next_attempt_at = COALESCE(?, next_attempt_at), undeliverable = ?"
+            " WHERE notification_id = ? AND delivered_at IS NULL",
+            (
+                short_error(error),
+                None if retry_at is None else format_time(retry_at),
+                retry_at is None,
+                notification_id,
+            ),
+        )
+
+    def retry_notifications(self, notification_ids: Sequence[str], at: datetime) -> int:
+        """Make undeliverable notifications pending again (all of them with no ids)."""
+        ids = list(dict.fromkeys(notification_ids))
+        with self._lock, self._write_transaction():
+            if not ids:
+                return self._conn.execute(
+                    "UPDATE outbox SET undeliverable = 0, attempts = 0, next_attempt_at = ?,"
+                    " claimed_until = NULL WHERE undeliverable = 1",
+                    (format_time(at),),
+                ).rowcount
+            retried = 0
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                chunk = ids[start : start + _IDS_PER_QUERY]
+                retried += self._conn.execute(
+                    "UPDATE outbox SET undeliverable = 0, attempts = 0, next_attempt_at = ?,"  # noqa: S608 - placeholders only
+                    " claimed_until = NULL WHERE undeliverable = 1"
+                    f" AND notification_id IN ({placeholders(len(chunk), '?')})",
+                    (format_time(at), *chunk),
+                ).rowcount
+        return retried
+
+    def _outbox_write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock, self._write_transaction():
+            self._conn.execute(sql, params)
 
     def _stream_version(self, stream_id: str) -> int:
         row = self._conn.execute(

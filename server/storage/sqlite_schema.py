@@ -105,6 +105,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             for verb in ("UPDATE", "DELETE")
         ),
     ),
+    # 4: the notification outbox, written in the same transaction as the events it comes
+    # from; its delivery columns change as the worker goes (a claim's lease, attempts).
+    (
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+            notification_id TEXT NOT NULL UNIQUE CHECK (notification_id <> ''),
+            global_seq INTEGER NOT NULL REFERENCES events (global_seq),
+            stream_id TEXT NOT NULL,
+            supplier_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL CHECK (attempts >= 0),
+            next_attempt_at TEXT NOT NULL,
+            claimed_until TEXT,
+            delivered_at TEXT,
+            undeliverable INTEGER NOT NULL CHECK (undeliverable IN (0, 1)),
+            last_error TEXT NOT NULL
+        )""",
+        # The worker's question: what is due and not delivered, oldest first.
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at, seq)"
+        " WHERE delivered_at IS NULL AND undeliverable = 0",
+        "CREATE INDEX outbox_by_event ON outbox (global_seq)",
+        "CREATE TRIGGER outbox_body_fixed BEFORE UPDATE OF notification_id, global_seq, body"
+        " ON outbox BEGIN SELECT RAISE(ABORT, 'a notification is never changed'); END",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -254,3 +254,18 @@ def test_the_command_line_lists_acknowledges_disputes_and_decides(server: Server
     assert "DISPUTE" in text.splitlines()[0]
     assert f"{penalty_id} " in text
     assert "accepted" in text
+
+
+def test_a_supplier_watches_notifications_addressed_to_itself_and_no_one_else(
+    server: ServerProcess, operator: SqmClient, timeline: Timeline
+) -> None:
+    """Its own notices come with their notifications; naming another recipient is refused."""
+    operator.open_review("acme", "repeated outages", occur_time=timeline.step())
+    with AuditClient(server.address, token=ACME) as audit:
+        with audit.watch(supplier_id="acme", notification_recipients=["supplier:acme"]) as stream:
+            first = next(iter(stream))
+        assert {n.recipient for n in first.notifications} == {"supplier:acme"}
+        for recipients in (["supplier:other"], ["quality_manager"]):
+            with pytest.raises(SqmError) as refused:
+                list(audit.watch(supplier_id="acme", notification_recipients=recipients))
+            assert refused.value.code == grpc.StatusCode.PERMISSION_DENIED

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from sqm.v1 import resources_pb2 as sqm_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqm/v1/admin_service.proto\x12\x06sqm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sqm/v1/resources.proto\">\n\x12\x41\x64vanceTimeRequest\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x13\x41\x64vanceTimeResponse\x12\x19\n\x11suppliers_checked\x18\x01 \x01(\x05\x12\x19\n\x11suppliers_changed\x18\x02 \x01(\x05\x12#\n\tdecisions\x18\x03 \x03(\x0b\x32\x10.sqm.v1.Decision2V\n\x0c\x41\x64minService\x12\x46\n\x0b\x41\x64vanceTime\x12\x1a.sqm.v1.AdvanceTimeRequest\x1a\x1b.sqm.v1.AdvanceTimeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqm/v1/admin_service.proto\x12\x06sqm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sqm/v1/resources.proto\">\n\x12\x41\x64vanceTimeRequest\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x13\x41\x64vanceTimeResponse\x12\x19\n\x11suppliers_checked\x18\x01 \x01(\x05\x12\x19\n\x11suppliers_changed\x18\x02 \x01(\x05\x12#\n\tdecisions\x18\x03 \x03(\x0b\x32\x10.sqm.v1.Decision\"N\n%ListUndeliverableNotificationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"t\n&ListUndeliverableNotificationsResponse\x12\x31\n\rnotifications\x18\x01 \x03(\x0b\x32\x1a.sqm.v1.OutboxNotification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n&RetryUndeliverableNotificationsRequest\x12\x18\n\x10notification_ids\x18\x01 \x03(\t\":\n\'RetryUndeliverableNotificationsResponse\x12\x0f\n\x07retried\x18\x01 \x01(\x05\x32\xdc\x02\n\x0c\x41\x64minService\x12\x46\n\x0b\x41\x64vanceTime\x12\x1a.sqm.v1.AdvanceTimeRequest\x1a\x1b.sqm.v1.AdvanceTimeResponse\x12\x7f\n\x1eListUndeliverableNotifications\x12-.sqm.v1.ListUndeliverableNotificationsRequest\x1a..sqm.v1.ListUndeliverableNotificationsResponse\x12\x82\x01\n\x1fRetryUndeliverableNotifications\x12..sqm.v1.RetryUndeliverableNotificationsRequest\x1a/.sqm.v1.RetryUndeliverableNotificationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADVANCETIMEREQUEST']._serialized_end=157
   _globals['_ADVANCETIMERESPONSE']._serialized_start=159
   _globals['_ADVANCETIMERESPONSE']._serialized_end=271
-  _globals['_ADMINSERVICE']._serialized_start=273
-  _globals['_ADMINSERVICE']._serialized_end=359
+  _globals['_LISTUNDELIVERABLENOTIFICATIONSREQUEST']._serialized_start=273
+  _globals['_LISTUNDELIVERABLENOTIFICATIONSREQUEST']._serialized_end=351
+  _globals['_LISTUNDELIVERABLENOTIFICATIONSRESPONSE']._serialized_start=353
+  _globals['_LISTUNDELIVERABLENOTIFICATIONSRESPONSE']._serialized_end=469
+  _globals['_RETRYUNDELIVERABLENOTIFICATIONSREQUEST']._serialized_start=471
+  _globals['_RETRYUNDELIVERABLENOTIFICATIONSREQUEST']._serialized_end=537
+  _globals['_RETRYUNDELIVERABLENOTIFICATIONSRESPONSE']._serialized_start=539
+  _globals['_RETRYUNDELIVERABLENOTIFICATIONSRESPONSE']._serialized_end=597
+  _globals['_ADMINSERVICE']._serialized_start=600
+  _globals['_ADMINSERVICE']._serialized_end=948
 # @@protoc_insertion_point(module_scope)

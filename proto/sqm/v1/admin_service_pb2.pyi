@@ -73,3 +73,101 @@ class AdvanceTimeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdvanceTimeResponse: _TypeAlias = AdvanceTimeResponse  # noqa: Y015
+
+@_typing.final
+class ListUndeliverableNotificationsRequest(_message.Message):
+    """Request for ListUndeliverableNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many (default 100, at most 1000)."""
+    page_token: _builtins.str
+    """The `next_page_token` of the previous page; empty for the first."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUndeliverableNotificationsRequest: _TypeAlias = ListUndeliverableNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class ListUndeliverableNotificationsResponse(_message.Message):
+    """Response for ListUndeliverableNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as `page_token` for the next page; empty on the last."""
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.OutboxNotification]: ...
+    def __init__(
+        self,
+        *,
+        notifications: _abc.Iterable[_resources_pb2.OutboxNotification] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notifications", b"notifications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListUndeliverableNotificationsResponse: _TypeAlias = ListUndeliverableNotificationsResponse  # noqa: Y015
+
+@_typing.final
+class RetryUndeliverableNotificationsRequest(_message.Message):
+    """Request for RetryUndeliverableNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notification_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The notifications to retry; empty retries every undeliverable one."""
+
+    def __init__(
+        self,
+        *,
+        notification_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification_ids", b"notification_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryUndeliverableNotificationsRequest: _TypeAlias = RetryUndeliverableNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class RetryUndeliverableNotificationsResponse(_message.Message):
+    """Response for RetryUndeliverableNotifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRIED_FIELD_NUMBER: _builtins.int
+    retried: _builtins.int
+    """How many were made pending again."""
+    def __init__(
+        self,
+        *,
+        retried: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retried", b"retried"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryUndeliverableNotificationsResponse: _TypeAlias = RetryUndeliverableNotificationsResponse  # noqa: Y015

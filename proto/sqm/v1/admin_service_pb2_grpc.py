@@ -40,6 +40,16 @@ class AdminServiceStub:
                 request_serializer=sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeRequest.SerializeToString,
                 response_deserializer=sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeResponse.FromString,
                 _registered_method=True)
+        self.ListUndeliverableNotifications = channel.unary_unary(
+                '/sqm.v1.AdminService/ListUndeliverableNotifications',
+                request_serializer=sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsResponse.FromString,
+                _registered_method=True)
+        self.RetryUndeliverableNotifications = channel.unary_unary(
+                '/sqm.v1.AdminService/RetryUndeliverableNotifications',
+                request_serializer=sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsRequest.SerializeToString,
+                response_deserializer=sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -55,6 +65,22 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUndeliverableNotifications(self, request, context):
+        """Lists the notifications whose delivery attempts ran out (undeliverable), oldest
+        first. They stay in the outbox until retried.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryUndeliverableNotifications(self, request, context):
+        """Makes undeliverable notifications pending again, due now with their attempts
+        counted afresh: those named, or every one when none is named.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +88,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AdvanceTime,
                     request_deserializer=sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeRequest.FromString,
                     response_serializer=sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeResponse.SerializeToString,
+            ),
+            'ListUndeliverableNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUndeliverableNotifications,
+                    request_deserializer=sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsResponse.SerializeToString,
+            ),
+            'RetryUndeliverableNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryUndeliverableNotifications,
+                    request_deserializer=sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsRequest.FromString,
+                    response_serializer=sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +128,60 @@ class AdminService:
             '/sqm.v1.AdminService/AdvanceTime',
             sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeRequest.SerializeToString,
             sqm_dot_v1_dot_admin__service__pb2.AdvanceTimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUndeliverableNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.AdminService/ListUndeliverableNotifications',
+            sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsRequest.SerializeToString,
+            sqm_dot_v1_dot_admin__service__pb2.ListUndeliverableNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryUndeliverableNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sqm.v1.AdminService/RetryUndeliverableNotifications',
+            sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsRequest.SerializeToString,
+            sqm_dot_v1_dot_admin__service__pb2.RetryUndeliverableNotificationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

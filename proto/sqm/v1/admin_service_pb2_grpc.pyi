@@ -38,6 +38,14 @@ class AdminServiceStub:
     interval: due deadlines and reminders fire. Suppliers whose last event is
     later than `time` are skipped.
     """
+    ListUndeliverableNotifications: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListUndeliverableNotificationsRequest, _admin_service_pb2.ListUndeliverableNotificationsResponse]
+    """Lists the notifications whose delivery attempts ran out (undeliverable), oldest
+    first. They stay in the outbox until retried.
+    """
+    RetryUndeliverableNotifications: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RetryUndeliverableNotificationsRequest, _admin_service_pb2.RetryUndeliverableNotificationsResponse]
+    """Makes undeliverable notifications pending again, due now with their attempts
+    counted afresh: those named, or every one when none is named.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -48,6 +56,14 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Advances every supplier's clock to `time` now, as the scheduler does on its
     interval: due deadlines and reminders fire. Suppliers whose last event is
     later than `time` are skipped.
+    """
+    ListUndeliverableNotifications: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListUndeliverableNotificationsRequest, _admin_service_pb2.ListUndeliverableNotificationsResponse]  # type: ignore[assignment]
+    """Lists the notifications whose delivery attempts ran out (undeliverable), oldest
+    first. They stay in the outbox until retried.
+    """
+    RetryUndeliverableNotifications: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RetryUndeliverableNotificationsRequest, _admin_service_pb2.RetryUndeliverableNotificationsResponse]  # type: ignore[assignment]
+    """Makes undeliverable notifications pending again, due now with their attempts
+    counted afresh: those named, or every one when none is named.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -62,6 +78,26 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Advances every supplier's clock to `time` now, as the scheduler does on its
         interval: due deadlines and reminders fire. Suppliers whose last event is
         later than `time` are skipped.
+        """
+
+    @_abc_1.abstractmethod
+    def ListUndeliverableNotifications(
+        self,
+        request: _admin_service_pb2.ListUndeliverableNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListUndeliverableNotificationsResponse, _abc.Awaitable[_admin_service_pb2.ListUndeliverableNotificationsResponse]]:
+        """Lists the notifications whose delivery attempts ran out (undeliverable), oldest
+        first. They stay in the outbox until retried.
+        """
+
+    @_abc_1.abstractmethod
+    def RetryUndeliverableNotifications(
+        self,
+        request: _admin_service_pb2.RetryUndeliverableNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RetryUndeliverableNotificationsResponse, _abc.Awaitable[_admin_service_pb2.RetryUndeliverableNotificationsResponse]]:
+        """Makes undeliverable notifications pending again, due now with their attempts
+        counted afresh: those named, or every one when none is named.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,43 +26,43 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from sqm.v1 import resources_pb2 as sqm_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqm/v1/audit_service.proto\x12\x06sqm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sqm/v1/resources.proto\"N\n\x0cWatchRequest\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\x16\n\x0estart_from_now\x18\x02 \x01(\x08\x12\x10\n\x08supplier\x18\x03 \x01(\t\"y\n\rWatchResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.sqm.v1.SupplierEvent\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\x12,\n\ncheckpoint\x18\x03 \x01(\x0b\x32\x18.sqm.v1.SignedCheckpoint\"x\n\x10SignedCheckpoint\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tsign_time\x18\x04 \x01(\t\x12\x11\n\tsignature\x18\x05 \x01(\t\x12\x0c\n\x04line\x18\x06 \x01(\t\"\x19\n\x17VerifyAuditChainRequest\"\xb5\x01\n\x18VerifyAuditChainResponse\x12\x16\n\x0e\x65vents_checked\x18\x01 \x01(\x03\x12\x0e\n\x06intact\x18\x02 \x01(\x08\x12\x1d\n\x15\x66irst_broken_sequence\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\x19\n\x11\x64ocuments_checked\x18\x05 \x01(\x03\x12&\n\x08\x66indings\x18\x06 \x03(\x0b\x32\x14.sqm.v1.AuditFinding\"@\n\x0c\x41uditFinding\x12\r\n\x05place\x18\x01 \x01(\t\x12\x0f\n\x07problem\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x03\"%\n\x15\x45xportSupplierRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xac\x01\n\x16\x45xportSupplierResponse\x12\"\n\x08supplier\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Supplier\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x15.sqm.v1.SupplierEvent\x12\"\n\tpenalties\x18\x03 \x03(\x0b\x32\x0f.sqm.v1.Penalty\x12#\n\tdocuments\x18\x04 \x03(\x0b\x32\x10.sqm.v1.Document\"\xd8\x01\n\x08\x44ocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x10\n\x08supplier\x18\x03 \x01(\t\x12\x10\n\x08\x66ilename\x18\x04 \x01(\t\x12\x12\n\nmedia_type\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x0c\n\x04size\x18\x07 \x01(\x03\x12\x30\n\x0c\x61rchive_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"\xb1\x01\n\x16\x41rchiveDocumentRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12.\n\noccur_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x07 \x01(\t\"d\n\x17\x41rchiveDocumentResponse\x12\"\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Document\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x15.sqm.v1.SupplierEvent\"\"\n\x12GetDocumentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x13GetDocumentResponse\x12\"\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Document\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"M\n\x14ListDocumentsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x15ListDocumentsResponse\x12#\n\tdocuments\x18\x01 \x03(\x0b\x32\x10.sqm.v1.Document\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd8\x03\n\x0c\x41uditService\x12\x36\n\x05Watch\x12\x14.sqm.v1.WatchRequest\x1a\x15.sqm.v1.WatchResponse0\x01\x12U\n\x10VerifyAuditChain\x12\x1f.sqm.v1.VerifyAuditChainRequest\x1a .sqm.v1.VerifyAuditChainResponse\x12O\n\x0e\x45xportSupplier\x12\x1d.sqm.v1.ExportSupplierRequest\x1a\x1e.sqm.v1.ExportSupplierResponse\x12R\n\x0f\x41rchiveDocument\x12\x1e.sqm.v1.ArchiveDocumentRequest\x1a\x1f.sqm.v1.ArchiveDocumentResponse\x12\x46\n\x0bGetDocument\x12\x1a.sqm.v1.GetDocumentRequest\x1a\x1b.sqm.v1.GetDocumentResponse\x12L\n\rListDocuments\x12\x1c.sqm.v1.ListDocumentsRequest\x1a\x1d.sqm.v1.ListDocumentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asqm/v1/audit_service.proto\x12\x06sqm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16sqm/v1/resources.proto\"\x8b\x01\n\x0cWatchRequest\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\x16\n\x0estart_from_now\x18\x02 \x01(\x08\x12\x10\n\x08supplier\x18\x03 \x01(\t\x12\x1a\n\x12notification_kinds\x18\x04 \x03(\t\x12\x1f\n\x17notification_recipients\x18\x05 \x03(\t\"\xac\x01\n\rWatchResponse\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.sqm.v1.SupplierEvent\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\x12,\n\ncheckpoint\x18\x03 \x01(\x0b\x32\x18.sqm.v1.SignedCheckpoint\x12\x31\n\rnotifications\x18\x04 \x03(\x0b\x32\x1a.sqm.v1.OutboxNotification\"x\n\x10SignedCheckpoint\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tsign_time\x18\x04 \x01(\t\x12\x11\n\tsignature\x18\x05 \x01(\t\x12\x0c\n\x04line\x18\x06 \x01(\t\"\x19\n\x17VerifyAuditChainRequest\"\xb5\x01\n\x18VerifyAuditChainResponse\x12\x16\n\x0e\x65vents_checked\x18\x01 \x01(\x03\x12\x0e\n\x06intact\x18\x02 \x01(\x08\x12\x1d\n\x15\x66irst_broken_sequence\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\x19\n\x11\x64ocuments_checked\x18\x05 \x01(\x03\x12&\n\x08\x66indings\x18\x06 \x03(\x0b\x32\x14.sqm.v1.AuditFinding\"@\n\x0c\x41uditFinding\x12\r\n\x05place\x18\x01 \x01(\t\x12\x0f\n\x07problem\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x03\"%\n\x15\x45xportSupplierRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xac\x01\n\x16\x45xportSupplierResponse\x12\"\n\x08supplier\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Supplier\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x15.sqm.v1.SupplierEvent\x12\"\n\tpenalties\x18\x03 \x03(\x0b\x32\x0f.sqm.v1.Penalty\x12#\n\tdocuments\x18\x04 \x03(\x0b\x32\x10.sqm.v1.Document\"\xd8\x01\n\x08\x44ocument\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64ocument_id\x18\x02 \x01(\t\x12\x10\n\x08supplier\x18\x03 \x01(\t\x12\x10\n\x08\x66ilename\x18\x04 \x01(\t\x12\x12\n\nmedia_type\x18\x05 \x01(\t\x12\x0e\n\x06sha256\x18\x06 \x01(\t\x12\x0c\n\x04size\x18\x07 \x01(\x03\x12\x30\n\x0c\x61rchive_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"\xb1\x01\n\x16\x41rchiveDocumentRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\x0c\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12.\n\noccur_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x07 \x01(\t\"d\n\x17\x41rchiveDocumentResponse\x12\"\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Document\x12%\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x15.sqm.v1.SupplierEvent\"\"\n\x12GetDocumentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"J\n\x13GetDocumentResponse\x12\"\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x10.sqm.v1.Document\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"M\n\x14ListDocumentsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x15ListDocumentsResponse\x12#\n\tdocuments\x18\x01 \x03(\x0b\x32\x10.sqm.v1.Document\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd8\x03\n\x0c\x41uditService\x12\x36\n\x05Watch\x12\x14.sqm.v1.WatchRequest\x1a\x15.sqm.v1.WatchResponse0\x01\x12U\n\x10VerifyAuditChain\x12\x1f.sqm.v1.VerifyAuditChainRequest\x1a .sqm.v1.VerifyAuditChainResponse\x12O\n\x0e\x45xportSupplier\x12\x1d.sqm.v1.ExportSupplierRequest\x1a\x1e.sqm.v1.ExportSupplierResponse\x12R\n\x0f\x41rchiveDocument\x12\x1e.sqm.v1.ArchiveDocumentRequest\x1a\x1f.sqm.v1.ArchiveDocumentResponse\x12\x46\n\x0bGetDocument\x12\x1a.sqm.v1.GetDocumentRequest\x1a\x1b.sqm.v1.GetDocumentResponse\x12L\n\rListDocuments\x12\x1c.sqm.v1.ListDocumentsRequest\x1a\x1d.sqm.v1.ListDocumentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sqm.v1.audit_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WATCHREQUEST']._serialized_start=95
-  _globals['_WATCHREQUEST']._serialized_end=173
-  _globals['_WATCHRESPONSE']._serialized_start=175
-  _globals['_WATCHRESPONSE']._serialized_end=296
-  _globals['_SIGNEDCHECKPOINT']._serialized_start=298
-  _globals['_SIGNEDCHECKPOINT']._serialized_end=418
-  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=420
-  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=445
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=448
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=629
-  _globals['_AUDITFINDING']._serialized_start=631
-  _globals['_AUDITFINDING']._serialized_end=695
-  _globals['_EXPORTSUPPLIERREQUEST']._serialized_start=697
-  _globals['_EXPORTSUPPLIERREQUEST']._serialized_end=734
-  _globals['_EXPORTSUPPLIERRESPONSE']._serialized_start=737
-  _globals['_EXPORTSUPPLIERRESPONSE']._serialized_end=909
-  _globals['_DOCUMENT']._serialized_start=912
-  _globals['_DOCUMENT']._serialized_end=1128
-  _globals['_ARCHIVEDOCUMENTREQUEST']._serialized_start=1131
-  _globals['_ARCHIVEDOCUMENTREQUEST']._serialized_end=1308
-  _globals['_ARCHIVEDOCUMENTRESPONSE']._serialized_start=1310
-  _globals['_ARCHIVEDOCUMENTRESPONSE']._serialized_end=1410
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1412
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1446
-  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1448
-  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1522
-  _globals['_LISTDOCUMENTSREQUEST']._serialized_start=1524
-  _globals['_LISTDOCUMENTSREQUEST']._serialized_end=1601
-  _globals['_LISTDOCUMENTSRESPONSE']._serialized_start=1603
-  _globals['_LISTDOCUMENTSRESPONSE']._serialized_end=1688
-  _globals['_AUDITSERVICE']._serialized_start=1691
-  _globals['_AUDITSERVICE']._serialized_end=2163
+  _globals['_WATCHREQUEST']._serialized_start=96
+  _globals['_WATCHREQUEST']._serialized_end=235
+  _globals['_WATCHRESPONSE']._serialized_start=238
+  _globals['_WATCHRESPONSE']._serialized_end=410
+  _globals['_SIGNEDCHECKPOINT']._serialized_start=412
+  _globals['_SIGNEDCHECKPOINT']._serialized_end=532
+  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=534
+  _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=559
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=562
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=743
+  _globals['_AUDITFINDING']._serialized_start=745
+  _globals['_AUDITFINDING']._serialized_end=809
+  _globals['_EXPORTSUPPLIERREQUEST']._serialized_start=811
+  _globals['_EXPORTSUPPLIERREQUEST']._serialized_end=848
+  _globals['_EXPORTSUPPLIERRESPONSE']._serialized_start=851
+  _globals['_EXPORTSUPPLIERRESPONSE']._serialized_end=1023
+  _globals['_DOCUMENT']._serialized_start=1026
+  _globals['_DOCUMENT']._serialized_end=1242
+  _globals['_ARCHIVEDOCUMENTREQUEST']._serialized_start=1245
+  _globals['_ARCHIVEDOCUMENTREQUEST']._serialized_end=1422
+  _globals['_ARCHIVEDOCUMENTRESPONSE']._serialized_start=1424
+  _globals['_ARCHIVEDOCUMENTRESPONSE']._serialized_end=1524
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1526
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1560
+  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1562
+  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1636
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_start=1638
+  _globals['_LISTDOCUMENTSREQUEST']._serialized_end=1715
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_start=1717
+  _globals['_LISTDOCUMENTSRESPONSE']._serialized_end=1802
+  _globals['_AUDITSERVICE']._serialized_start=1805
+  _globals['_AUDITSERVICE']._serialized_end=2277
 # @@protoc_insertion_point(module_scope)

@@ -27,22 +27,41 @@ class WatchRequest(_message.Message):
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     START_FROM_NOW_FIELD_NUMBER: _builtins.int
     SUPPLIER_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_KINDS_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_RECIPIENTS_FIELD_NUMBER: _builtins.int
     resume_token: _builtins.str
     """The token of the last item received; empty starts from the first event."""
     start_from_now: _builtins.bool
     """With no token: start after the newest event now recorded (only new events)."""
     supplier: _builtins.str
     """Only this supplier's events (`suppliers/{supplier}`); empty for every supplier."""
+    @_builtins.property
+    def notification_kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only events that gave rise to a notification of one of these kinds (reminder,
+        escalation, notification, notice, standing_changed); empty for any kind.
+        With this or `notification_recipients` set, each event comes with its matching
+        notifications, and events with none are left out.
+        """
+
+    @_builtins.property
+    def notification_recipients(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only events that gave rise to a notification for one of these recipients: a role
+        (`quality_manager`) or a supplier (`supplier:{supplier}`); empty for anyone. A
+        supplier's token may name only itself here.
+        """
+
     def __init__(
         self,
         *,
         resume_token: _builtins.str = ...,
         start_from_now: _builtins.bool = ...,
         supplier: _builtins.str = ...,
+        notification_kinds: _abc.Iterable[_builtins.str] | None = ...,
+        notification_recipients: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_token", b"resume_token", "start_from_now", b"start_from_now", "supplier", b"supplier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification_kinds", b"notification_kinds", "notification_recipients", b"notification_recipients", "resume_token", b"resume_token", "start_from_now", b"start_from_now", "supplier", b"supplier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -55,6 +74,7 @@ class WatchResponse(_message.Message):
     EVENT_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
     resume_token: _builtins.str
     """Opaque: pass it as `resume_token` to resume right after this item."""
     @_builtins.property
@@ -65,16 +85,21 @@ class WatchResponse(_message.Message):
     def checkpoint(self) -> Global___SignedCheckpoint:
         """A checkpoint the server has just signed (set instead of `event`)."""
 
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.OutboxNotification]:
+        """With notification filters: the event's notifications that match them."""
+
     def __init__(
         self,
         *,
         event: _resources_pb2.SupplierEvent | None = ...,
         resume_token: _builtins.str = ...,
         checkpoint: Global___SignedCheckpoint | None = ...,
+        notifications: _abc.Iterable[_resources_pb2.OutboxNotification] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event", "resume_token", b"resume_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event", "notifications", b"notifications", "resume_token", b"resume_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1215,3 +1215,71 @@ class ScorecardKpi(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ScorecardKpi: _TypeAlias = ScorecardKpi  # noqa: Y015
+
+@_typing.final
+class OutboxNotification(_message.Message):
+    """A notification of the outbox: what an event tells someone outside the service,
+    posted to the configured webhooks (at least once; deduplicate by `id`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    SUPPLIER_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
+    UNDELIVERABLE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """`{stream}/{version}/{index}`: the same on every delivery attempt."""
+    kind: _builtins.str
+    """reminder, escalation, notification, notice or standing_changed."""
+    recipient: _builtins.str
+    """A role (`quality_manager`) or the supplier itself (`supplier:{supplier}`)."""
+    supplier: _builtins.str
+    """The supplier it concerns: `suppliers/{supplier}`."""
+    title: _builtins.str
+    message: _builtins.str
+    event_sequence: _builtins.int
+    """The global sequence of the event it comes from."""
+    attempts: _builtins.int
+    """Delivery attempts made so far."""
+    last_error: _builtins.str
+    """Why the last attempt failed; empty when none has."""
+    undeliverable: _builtins.bool
+    """True once its attempts ran out."""
+    body: _builtins.str
+    """The JSON object the webhooks receive, exactly."""
+    @_builtins.property
+    def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
+        """When the next attempt is due (for an undeliverable one: when its last was due)."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        supplier: _builtins.str = ...,
+        title: _builtins.str = ...,
+        message: _builtins.str = ...,
+        event_sequence: _builtins.int = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
+        undeliverable: _builtins.bool = ...,
+        body: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["next_attempt_time", b"next_attempt_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "body", b"body", "event_sequence", b"event_sequence", "id", b"id", "kind", b"kind", "last_error", b"last_error", "message", b"message", "next_attempt_time", b"next_attempt_time", "recipient", b"recipient", "supplier", b"supplier", "title", b"title", "undeliverable", b"undeliverable"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OutboxNotification: _TypeAlias = OutboxNotification  # noqa: Y015
