@@ -56,7 +56,18 @@ def _standing(card: pb.Scorecard) -> str:
         )
         if applies
     ]
+    warned = [
+        name
+        for name, applies in (
+            ("shortlisting", card.warns_shortlisting),
+            ("award", card.warns_award),
+        )
+        if applies
+    ]
     effect = f" (blocks {' and '.join(blocked)})" if blocked else ""
+    effect += f" (warns on {' and '.join(warned)})" if warned else ""
+    if card.review_every_days:
+        effect += f" (business review every {card.review_every_days} days)"
     return f"{card.standing_title}{effect}"
 
 

@@ -114,6 +114,13 @@ def _bounded(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return (*items, item)[-HISTORY_LIMIT:]
 
 
+def _seeded(times: tuple[datetime, ...], last: datetime | None) -> tuple[datetime, ...]:
+    """A report history with the latest report in it: a state from a snapshot written before
+    histories were kept knows only the latest (folding the events, both are always set).
+    """
+    return (last,) if not times and last is not None else times
+
+
 def _detected_at(breach: Breach) -> datetime:
     return breach.detected_at
 
@@ -331,13 +338,24 @@ def _(event: InspectionRecorded, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ProgressReportSubmitted, state: SupplierState) -> SupplierState:
-    return _evolved(state, last_progress_report_at=event.occurred_at)
+    return _evolved(
+        state,
+        last_progress_report_at=event.occurred_at,
+        progress_reports=_bounded(
+            _seeded(state.progress_reports, state.last_progress_report_at), event.occurred_at
+        ),
+    )
 
 
 @_evolve.register
 def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
     return _evolved(
-        state, last_self_check_at=event.occurred_at, last_self_check_passed=event.passed
+        state,
+        last_self_check_at=event.occurred_at,
+        last_self_check_passed=event.passed,
+        self_checks=_bounded(
+            _seeded(state.self_checks, state.last_self_check_at), event.occurred_at
+        ),
     )
 
 
@@ -574,13 +592,20 @@ def _(event: KickOffRecorded, state: SupplierState) -> SupplierState:
         milestones=event.milestones,
         kicked_off_at=event.occurred_at,
         milestones_completed=state.milestones_completed & names,
+        milestone_completions={
+            name: at for name, at in state.milestone_completions.items() if name in names
+        },
         deliverables_accepted=state.deliverables_accepted & names,
     )
 
 
 @_evolve.register
 def _(event: MilestoneCompleted, state: SupplierState) -> SupplierState:
-    return _evolved(state, milestones_completed=state.milestones_completed | {event.milestone})
+    return _evolved(
+        state,
+        milestones_completed=state.milestones_completed | {event.milestone},
+        milestone_completions={**state.milestone_completions, event.milestone: event.occurred_at},
+    )
 
 
 @_evolve.register

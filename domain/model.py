@@ -397,10 +397,16 @@ class SupplierState:
     last_self_check_at: datetime | None = None
     last_self_check_passed: bool = True
     """The latest self-check passed (True before any): a failed one requires rectification."""
+    progress_reports: tuple[datetime, ...] = ()
+    """When the latest progress reports were submitted, oldest first (bounded)."""
+    self_checks: tuple[datetime, ...] = ()
+    """When the latest self-checks were submitted, oldest first (bounded)."""
     milestones: tuple[Milestone, ...] = ()
     """The delivery milestones agreed at the latest kick-off."""
     milestones_completed: frozenset[str] = frozenset()
     """Names of the milestones the supplier completed."""
+    milestone_completions: Mapping[str, datetime] = attrs.field(factory=dict)
+    """When each completed milestone was completed, by name (kept with the milestones)."""
     deliverables_accepted: frozenset[str] = frozenset()
     """Names of the milestones whose stage deliverables (阶段性成果) the operator accepted."""
     review: Review | None = None

@@ -27,7 +27,12 @@ from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, Suppl
 from sqm.domain.model import Action, Decision, Money, SlaObjective, Stage, SupplierState
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
 from sqm.domain.ports import DecisionContext, Policy
-from sqm.domain.scorecard_records import award_refusal, shortlisting_refusal
+from sqm.domain.scorecard_records import (
+    award_refusal,
+    award_warning,
+    shortlisting_refusal,
+    shortlisting_warning,
+)
 from sqm.domain.validation import check_aware, check_money, check_objectives
 
 NEED_STREAM_PREFIX = "~need/"
@@ -241,6 +246,8 @@ class SupplierShortlisted:
 
     occurred_at: datetime
     supplier_id: str
+    warning: str = ""
+    """Why shortlisting went ahead with a warning (the supplier's standing); "" for none."""
 
 
 @attrs.frozen
@@ -260,6 +267,8 @@ class NeedAwarded:
     weighted_rank: int
     topsis_rank: int
     reason: str = ""
+    warning: str = ""
+    """Why the award went ahead with a warning (the supplier's standing); "" for none."""
 
 
 @attrs.frozen
@@ -416,7 +425,8 @@ def decide_need(
         supplier = suppliers.get(command.supplier_id)
         _require_eligible(need, supplier, command)
         assert supplier is not None  # noqa: S101 - eligibility needs the supplier
-        shortlisted = SupplierShortlisted(command.occurred_at, command.supplier_id)
+        warning = _warned(shortlisting_warning(supplier.scorecards))
+        shortlisted = SupplierShortlisted(command.occurred_at, command.supplier_id, warning)
         after = apply_need(need, shortlisted)
         return [shortlisted, *_judged(after, supplier, "shortlist", command.occurred_at, policy)]
     if isinstance(command, RecordRanking):
@@ -425,7 +435,8 @@ def decide_need(
     if isinstance(command, AwardNeed):
         supplier = suppliers.get(command.supplier_id)
         _require_awardable(supplier, command)
-        awarded = _award(need, command)
+        warning = award_warning(supplier.scorecards) if supplier is not None else ""
+        awarded = attrs.evolve(_award(need, command), warning=_warned(warning))
         if supplier is None:  # the ranking named it, so it existed; judged without it
             return [awarded]
         after = apply_need(need, awarded)
@@ -462,6 +473,10 @@ def _tick(need: NeedState, at: datetime, policy: Policy | None) -> list[NeedEven
         for d in policy.evaluate(context).fired
         if d.action in NOTICE_ACTIONS and d.rule_id not in need.ticked_rules
     ]
+
+
+def _warned(warning: str) -> str:
+    return f"accepted with a warning: {warning}" if warning else ""
 
 
 def _require_open(need: NeedState, moment: datetime) -> None:

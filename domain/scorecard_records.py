@@ -36,6 +36,19 @@ class KpiMeasure(enum.StrEnum):
     """Percent of the period's inspections that passed."""
     PENALTIES_SHARE_OF_FEE = "penalties_share_of_fee"
     """Penalties counted against the period's months, as a percent of the fees for them."""
+    TICKETS_ON_TIME = "tickets_on_time"
+    """Percent of the problem tickets resolved in the period within their severity's target."""
+    MILESTONES_ON_TIME = "milestones_on_time"
+    """Percent of the kick-off milestones due in the period completed by their due time."""
+    REPORTS_ON_TIME = "reports_on_time"
+    """Percent of the period's reports (progress reports or self-checks) that came on time."""
+
+
+class ReportKind(enum.StrEnum):
+    """Which of the supplier's periodic reports a ``reports_on_time`` KPI follows."""
+
+    PROGRESS_REPORT = "progress_report"
+    SELF_CHECK = "self_check"
 
 
 @attrs.frozen
@@ -50,6 +63,10 @@ class KpiSpec:
     """For ``sla_attainment``: only this objective's measurements (all when empty)."""
     zero_at_percent: float = 100.0
     """For ``penalties_share_of_fee``: the share of the fees at which the KPI scores 0."""
+    report: ReportKind = ReportKind.PROGRESS_REPORT
+    """For ``reports_on_time``: which reports it follows."""
+    within_days: float = 0.0
+    """For ``reports_on_time``: the most days a report may come after the one before it."""
 
 
 @attrs.frozen
@@ -61,6 +78,12 @@ class Standing:
     min_score: float
     blocks_shortlisting: bool = False
     blocks_award: bool = False
+    warns_shortlisting: bool = False
+    """Shortlisting is accepted with a warning (given in the answer, recorded on the event)."""
+    warns_award: bool = False
+    """An award is accepted with a warning (given in the answer, recorded on the event)."""
+    review_every_days: int = 0
+    """The periodic business review's interval while in this band (0: the category's)."""
 
 
 @attrs.frozen
@@ -70,6 +93,18 @@ class ScorecardSpec:
     period: ScorecardPeriod
     kpis: tuple[KpiSpec, ...]
     standings: tuple[Standing, ...]
+    weights_by_category: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    """Per service category, KPI weights that replace the declared ones (by KPI id)."""
+
+    def for_category(self, category: str) -> ScorecardSpec:
+        """The scorecard a supplier of ``category`` is scored on: the declared one, with the
+        category's weights where the pack gives some.
+        """
+        weights = dict(next((w for c, w in self.weights_by_category if c == category), ()))
+        if not weights:
+            return self
+        kpis = tuple(attrs.evolve(k, weight=weights.get(k.id, k.weight)) for k in self.kpis)
+        return attrs.evolve(self, kpis=kpis, weights_by_category=())
 
     @property
     def total_weight(self) -> float:
@@ -129,6 +164,12 @@ class Scorecard:
     """The tick that closed the period (its ``ScorecardClosed`` event's time)."""
     blocks_award: bool = False
     """The standing's effect as declared when the period closed: no need is awarded to it."""
+    warns_shortlisting: bool = False
+    """The standing's effect as declared: shortlisting it is accepted with a warning."""
+    warns_award: bool = False
+    """The standing's effect as declared: awarding it a need is accepted with a warning."""
+    review_every_days: int = 0
+    """The standing's business review interval as declared (0: the category's)."""
 
 
 def shortlisting_refusal(scorecards: Sequence[Scorecard]) -> str:
@@ -143,6 +184,27 @@ def award_refusal(scorecards: Sequence[Scorecard]) -> str:
     if not scorecards or not scorecards[-1].blocks_award:
         return ""
     return _blocked(scorecards[-1], "an award")
+
+
+def shortlisting_warning(scorecards: Sequence[Scorecard]) -> str:
+    """The warning shortlisting the supplier of ``scorecards`` carries ("" for none)."""
+    if not scorecards or not scorecards[-1].warns_shortlisting:
+        return ""
+    return _warned(scorecards[-1], "shortlisting")
+
+
+def award_warning(scorecards: Sequence[Scorecard]) -> str:
+    """The warning awarding a need to the supplier of ``scorecards`` carries ("" for none)."""
+    if not scorecards or not scorecards[-1].warns_award:
+        return ""
+    return _warned(scorecards[-1], "an award")
+
+
+def _warned(latest: Scorecard, what: str) -> str:
+    return (
+        f"its standing is {latest.standing} ({latest.standing_title}), score {latest.score:g}"
+        f" in {latest.period}, and that standing warns on {what}"
+    )
 
 
 def _blocked(latest: Scorecard, what: str) -> str:

@@ -3,15 +3,17 @@
 A period is a local calendar month or quarter of the pack's calendar, ``[start, end)``. Its
 records are the measurements whose measured period ends within ``(start, end]`` (a January
 measurement ends at midnight on 1 February), the surveys and inspections taken within
-``[start, end)``, and the penalties counted against its months. Each KPI scores 0 to 100;
+``[start, end)``, the penalties counted against its months, the tickets resolved and the
+milestones due within it, and the reports sent within it (or overdue at its end). A category
+may weigh the KPIs differently (``ScorecardSpec.for_category``). Each KPI scores 0 to 100;
 the score is the weighted mean over the KPIs that had data, their weights scaled up to the
 declared total so that a quiet month is not a bad month.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -19,19 +21,28 @@ import attrs
 from sqm.domain import lifecycle
 from sqm.domain.calendar import Calendar, zone
 from sqm.domain.events import ScorecardClosed
-from sqm.domain.model import Contract, SupplierState
+from sqm.domain.model import Contract, Severity, SupplierState
 from sqm.domain.ports import Policy
 from sqm.domain.scorecard_records import (
     KpiMeasure,
     KpiResult,
     KpiSpec,
+    ReportKind,
     Scorecard,
     ScorecardPeriod,
     ScorecardSpec,
 )
+from sqm.domain.tickets import hours_between
 
 SCORECARDS_KEPT = 24
 """Closed scorecards the state keeps (two years of months); the stream keeps them all."""
+
+TicketTarget = Callable[[Severity], "float | None"]
+"""The hours a ticket of a severity should be resolved in (None: no target)."""
+
+
+def _no_targets(_: Severity) -> float | None:
+    return None
 
 
 def period_bounds(
@@ -89,14 +100,21 @@ def due_periods(
 
 def scorecards_due(state: SupplierState, policy: Policy, now: datetime) -> list[ScorecardClosed]:
     """A ``ScorecardClosed`` for every period of ``state`` that ended by ``now`` unclosed."""
-    spec, calendar = policy.scorecard, policy.calendar
-    if spec is None:
+    declared, calendar = policy.scorecard, policy.calendar
+    if declared is None:
         return []
+    spec = declared.for_category(str(state.category))
     return [
         ScorecardClosed(
             now,
             close_period(
-                state, spec, calendar, bounds, policy_version=policy.version, closed_at=now
+                state,
+                spec,
+                calendar,
+                bounds,
+                policy_version=policy.version,
+                closed_at=now,
+                ticket_target=policy.ticket_target_hours,
             ),
         )
         for bounds in due_periods(state, spec, calendar, now)
@@ -111,11 +129,14 @@ def close_period(
     *,
     policy_version: str = "",
     closed_at: datetime | None = None,
+    ticket_target: TicketTarget = _no_targets,
 ) -> Scorecard:
-    """The scorecard of ``state``'s records in the period ``bounds``, under ``spec``."""
+    """The scorecard of ``state``'s records in the period ``bounds``, under ``spec``; tickets
+    are held to ``ticket_target``'s hours for their severity.
+    """
     start, end = bounds
     months = _months_of(start, end, calendar)
-    raw = [_kpi(kpi, state, start, end, months) for kpi in spec.kpis]
+    raw = [_kpi(kpi, state, start, end, months, ticket_target=ticket_target) for kpi in spec.kpis]
     kpis, note = _weighted(raw, spec)
     rated = any(k.has_data for k in kpis)
     weighted = sum(k.score * k.weight_used for k in kpis) / spec.total_weight if rated else 0.0
@@ -134,6 +155,9 @@ def close_period(
         blocks_shortlisting=standing.blocks_shortlisting if standing else False,
         closed_at=closed_at,
         blocks_award=standing.blocks_award if standing else False,
+        warns_shortlisting=standing.warns_shortlisting if standing else False,
+        warns_award=standing.warns_award if standing else False,
+        review_every_days=standing.review_every_days if standing else 0,
     )
 
 
@@ -170,8 +194,14 @@ def _number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _kpi(
-    kpi: KpiSpec, state: SupplierState, start: datetime, end: datetime, months: tuple[str, ...]
+def _kpi(  # noqa: PLR0911 - one return per measure
+    kpi: KpiSpec,
+    state: SupplierState,
+    start: datetime,
+    end: datetime,
+    months: tuple[str, ...],
+    *,
+    ticket_target: TicketTarget,
 ) -> KpiResult:
     if kpi.measure is KpiMeasure.SLA_ATTAINMENT:
         return _sla_attainment(kpi, state, start, end)
@@ -179,7 +209,13 @@ def _kpi(
         return _satisfaction(kpi, state, start, end)
     if kpi.measure is KpiMeasure.INSPECTION_PASS_RATE:
         return _inspections(kpi, state, start, end)
+    if kpi.measure is KpiMeasure.TICKETS_ON_TIME:
+        return _tickets(kpi, state, start, end, ticket_target)
+    if kpi.measure is KpiMeasure.MILESTONES_ON_TIME:
+        return _milestones(kpi, state, start, end)
     assert state.contract is not None  # noqa: S101 - only suppliers under contract are scored
+    if kpi.measure is KpiMeasure.REPORTS_ON_TIME:
+        return _reports(kpi, state, state.contract, start, end)
     return _penalties(kpi, state, state.contract, months)
 
 
@@ -258,3 +294,91 @@ def _penalties(
         f" (scores 0 at {_number(kpi.zero_at_percent)}%)"
     )
     return _result(kpi, share, score, basis)
+
+
+def _share_result(kpi: KpiSpec, on_time: int, taken: int, basis: str) -> KpiResult:
+    share = 100.0 * on_time / taken
+    return _result(kpi, share, share, basis)
+
+
+def _tickets(
+    kpi: KpiSpec, state: SupplierState, start: datetime, end: datetime, target: TicketTarget
+) -> KpiResult:
+    """Tickets resolved in the period, on time when within their severity's target hours (a
+    severity without a target is always on time).
+    """
+    resolved = [
+        (t, t.resolved_at)
+        for t in state.tickets
+        if t.resolved_at is not None and start <= t.resolved_at < end
+    ]
+    if not resolved:
+        return _no_data(kpi, "no problem tickets resolved in the period")
+    on_time = 0
+    for ticket, resolved_at in resolved:
+        hours = target(ticket.severity)
+        on_time += hours is None or hours_between(ticket.opened_at, resolved_at) <= hours
+    basis = f"{on_time} of {len(resolved)} problem tickets resolved within their target hours"
+    return _share_result(kpi, on_time, len(resolved), basis)
+
+
+def _milestones(kpi: KpiSpec, state: SupplierState, start: datetime, end: datetime) -> KpiResult:
+    """Milestones due in the period, on time when completed by their due time."""
+    done = state.milestone_completions
+    # A milestone completed before completion times were kept (an older snapshot) has no
+    # time to judge: it is left out rather than called late.
+    due = [
+        m
+        for m in state.milestones
+        if start <= m.due_at < end and (m.name in done or m.name not in state.milestones_completed)
+    ]
+    if not due:
+        return _no_data(kpi, "no milestones due in the period")
+    on_time = sum(1 for m in due if m.name in done and done[m.name] <= m.due_at)
+    basis = f"{on_time} of {len(due)} milestones due in the period completed by their due time"
+    return _share_result(kpi, on_time, len(due), basis)
+
+
+_REPORT_NAMES = {
+    ReportKind.PROGRESS_REPORT: "progress reports",
+    ReportKind.SELF_CHECK: "self-checks",
+}
+
+
+def _reports(
+    kpi: KpiSpec, state: SupplierState, contract: Contract, start: datetime, end: datetime
+) -> KpiResult:
+    """Each report of the period is on time when it came at most ``within_days`` after the one
+    before it (or the contract's start); a period that ends with the next report already
+    overdue counts that missing report as late too.
+    """
+    if kpi.report is ReportKind.PROGRESS_REPORT:
+        kept, last = state.progress_reports, state.last_progress_report_at
+    else:
+        kept, last = state.self_checks, state.last_self_check_at
+    # The latest report counts even when the history does not hold it (an older snapshot).
+    times = {*kept, last} if last is not None else set(kept)
+    limit = timedelta(days=kpi.within_days)
+    name = _REPORT_NAMES[kpi.report]
+    on_time = late = 0
+    previous = contract.starts_at
+    for at in sorted(times):
+        if at >= end:
+            break
+        if at >= start:
+            if at - previous <= limit:
+                on_time += 1
+            else:
+                late += 1
+        previous = max(previous, at)
+    overdue = end - previous > limit
+    taken = on_time + late + overdue
+    if not taken:
+        return _no_data(kpi, f"no {name} in the period and none overdue at its end")
+    basis = (
+        f"{on_time} of {taken} {name} on time (each within {_number(kpi.within_days)} days of"
+        f" the one before)"
+    )
+    if overdue:
+        basis += "; the next one was overdue at the period's end and counts as late"
+    return _share_result(kpi, on_time, taken, basis)

@@ -21,10 +21,12 @@ from sqm.domain.invariants import Invariant
 from sqm.domain.model import Action, FactValue, Stage
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
-from sqm.rules import build_invariants, build_scorecards
+from sqm.domain.segments import Segment
+from sqm.rules import build_invariants, build_scorecards, build_segments
 from sqm.rules import build_sections as sections
 from sqm.rules.build_scorecards import SECTION as SCORECARDS
 from sqm.rules.build_sections import ALL_CATEGORIES, checked_member, listing
+from sqm.rules.build_segments import SECTION as SEGMENTS
 from sqm.rules.catalogue import OPERATORS, FactSpec, FactType, facts_at, value_fits
 from sqm.rules.errors import PackError, Problems
 from sqm.rules.model import (
@@ -92,6 +94,7 @@ class FilePart:
     improvement: ImprovementSchedule | None = None
     invariants: tuple[Invariant, ...] = ()
     scorecard: ScorecardSpec | None = None
+    segments: tuple[Segment, ...] | None = None
 
 
 def build_file(
@@ -131,7 +134,10 @@ def build_file(
         ),
         improvement=sections.improvement(doc, problems) if "improvement" in data else None,
         invariants=build_invariants.invariants(doc, problems) if "invariants" in data else (),
-        scorecard=build_scorecards.scorecards(doc, problems) if SCORECARDS in data else None,
+        scorecard=build_scorecards.scorecards(doc, problems, catalogue)
+        if SCORECARDS in data
+        else None,
+        segments=build_segments.segments(doc, problems, catalogue) if SEGMENTS in data else None,
     )
 
 

@@ -465,7 +465,8 @@ _SPECS = (
     FactSpec(
         "business_review_days",
         _I,
-        "days between business reviews the pack sets for the category (0: none scheduled)",
+        "days between business reviews the pack sets for the category, or the latest"
+        " scorecard's standing sets with review_every_days (0: none scheduled)",
         _D,
     ),
     FactSpec(
@@ -524,6 +525,13 @@ _SPECS = (
         _S,
         f"the latest scorecard's standing, or '{NONE_TEXT}' before the first or when not rated",
         _D,
+    ),
+    FactSpec(
+        "segment",
+        _S,
+        "the supplier's segment (供应商分级): the id of the first of the pack's segments whose"
+        f" conditions it meets, or '{NONE_TEXT}' when none does (or the pack declares none)",
+        _MD,
     ),
     FactSpec(
         "scorecard_closed_now",

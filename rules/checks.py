@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from sqm.domain.model import Stage
 from sqm.rules.build import FilePart
+from sqm.rules.build_segments import standing_errors
 from sqm.rules.catalogue import CATALOGUE, FactSpec
 from sqm.rules.engine import (
     MAX_MATCHES_PER_MESSAGE,
@@ -31,6 +32,7 @@ PACK_SECTIONS = (
     "penalties",
     "improvement",
     "scorecards",
+    "segments",
 )
 """Sections a pack defines in one file only."""
 
@@ -45,6 +47,7 @@ def pack_errors(
     yield from _criteria_needed(parts, specs)
     yield from _tiers_needed(parts)
     yield from _engine_limits(parts)
+    yield from standing_errors(parts)
 
 
 def _duplicate_rule_ids(parts: Sequence[FilePart]) -> Iterator[PackError]:

@@ -16,6 +16,7 @@ from sqm.domain.errors import FieldViolation, InvalidCommand, PolicyError
 from sqm.domain.model import FactValue, Severity, SupplierState
 from sqm.domain.pack_catalogue import CertificateKindId
 from sqm.domain.ports import DecisionContext
+from sqm.domain.segments import segment_of
 from sqm.rules import sla
 from sqm.rules.catalogue import (
     FAR_AWAY_DAYS,
@@ -38,6 +39,7 @@ def monitoring_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fa
     facts: dict[str, FactValue] = {
         "category": supplier.category,
         "lifecycle": supplier.lifecycle.value,
+        "segment": segment_of(pack.segments, supplier),
         "record_kind": kind,
         **_measurement_facts(pack, context),
         "satisfaction_score": _latest_survey(supplier) if kind == "survey" else NO_SURVEY_SCORE,
@@ -63,6 +65,7 @@ def deadlines_facts(pack: PolicyPack, context: DecisionContext) -> dict[str, Fac
     facts: dict[str, FactValue] = {
         "category": supplier.category,
         "lifecycle": supplier.lifecycle.value,
+        "segment": segment_of(pack.segments, supplier),
         "plan_pending": due is not None,
         "plan_submitted": plan is not None and plan.submitted_at is not None,
         "days_until_plan_due": due if due is not None else FAR_AWAY_DAYS,
@@ -180,6 +183,9 @@ def _business_review_facts(
 ) -> dict[str, FactValue]:
     schedule = pack.business_reviews
     every = (schedule.days_for(supplier.category) if schedule else None) or 0
+    latest = supplier.scorecards[-1] if supplier.scorecards else None
+    if latest is not None and latest.review_every_days:
+        every = latest.review_every_days  # the standing's interval overrides the category's
     since = history.days_since_review(supplier, now)
     return {
         "days_since_last_review": since,

@@ -228,6 +228,7 @@ def _pack(
         invariants=tuple(item for part in parts for item in part.invariants),
         sources=dict(pack_files.texts),
         scorecard=next((p.scorecard for p in parts if p.scorecard is not None), None),
+        segments=next((p.segments for p in parts if p.segments is not None), ()),
     )
 
 

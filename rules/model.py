@@ -29,6 +29,7 @@ from sqm.domain.model import (
 )
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricId, PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.domain.segments import Segment
 from sqm.rules.template import placeholders
 
 FORMAT = "sqm.policy/v1"
@@ -450,6 +451,8 @@ class PolicyPack:
     """The text of the manifest and each rule file, by relative path (what ``version`` covers)."""
     scorecard: ScorecardSpec | None = None
     """The supplier scorecard (periods, KPIs, standings); None when the pack declares none."""
+    segments: tuple[Segment, ...] = ()
+    """The supplier segments (供应商分级), first match wins; none when the pack declares none."""
 
     def rules_for(self, stage: Stage) -> tuple[Rule, ...]:
         """The rules consulted at ``stage``, in file order."""

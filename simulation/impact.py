@@ -23,7 +23,12 @@ from typing import Any
 import attrs
 
 from sqm.domain.commands import AdvanceTime, ReviewOutcome
-from sqm.domain.events import DecisionRecorded, LifecycleTransitioned, PenaltyAssessed
+from sqm.domain.events import (
+    DecisionRecorded,
+    LifecycleTransitioned,
+    PenaltyAssessed,
+    ScorecardClosed,
+)
 from sqm.domain.history import period_of
 from sqm.domain.model import LifecycleState, Severity, SupplierState
 from sqm.domain.pack_catalogue import CategoryId
@@ -98,6 +103,8 @@ class Tally:
         factory=lambda: defaultdict(_amounts_by_currency)
     )
     fired: Counter[str] = attrs.field(factory=Counter)
+    standings: dict[str, Counter[str]] = attrs.field(factory=lambda: defaultdict(Counter))
+    """Scorecards closed per period, by standing (``unrated`` when no KPI had data)."""
     days_to_termination: list[int] = attrs.field(factory=list)
     events: int = 0
     decisions: int = 0
@@ -110,6 +117,8 @@ class Tally:
             for currency, amount in amounts.items():
                 self.penalties[month][currency] += amount
         self.fired.update(other.fired)
+        for period, standings in other.standings.items():
+            self.standings[period].update(standings)
         self.days_to_termination.extend(other.days_to_termination)
         self.events += other.events
         self.decisions += other.decisions
@@ -353,6 +362,9 @@ class SupplierLife:
             elif isinstance(event, PenaltyAssessed):
                 amount = event.penalty.amount
                 tally.penalties[event.penalty.period][amount.currency] += amount.amount
+            elif isinstance(event, ScorecardClosed):
+                card = event.scorecard
+                tally.standings[card.period][card.standing or UNRATED] += 1
             elif (
                 isinstance(event, LifecycleTransitioned)
                 and event.to_state is LifecycleState.TERMINATED
@@ -422,6 +434,11 @@ def result(
             for m in tally.months
         },
         "rules_fired": dict(sorted(tally.fired.items())),
+        "standings_per_period": {
+            period: dict(sorted(tally.standings[period].items()))
+            for period in sorted(tally.standings)
+        },
+        "standing_order": _standing_order(pack),
         "rule_titles": {rule.id: rule.title for rule in pack.rules},
         "time_to_termination_days": sorted(tally.days_to_termination),
         "totals": {
@@ -431,3 +448,14 @@ def result(
             "penalties": {c: str(a) for c, a in sorted(totals_by_currency.items())},
         },
     }
+
+
+UNRATED = "unrated"
+"""The standing counted for a scorecard no KPI had data for."""
+
+
+def _standing_order(pack: PolicyPack) -> list[str]:
+    """The pack's standings, highest band first, then ``unrated``: the report's order."""
+    spec = pack.scorecard
+    bands = sorted(spec.standings, key=lambda s: -s.min_score) if spec is not None else []
+    return [*(s.id for s in bands), UNRATED]

@@ -26,6 +26,7 @@ import attrs
 
 from sqm.domain.model import QualificationChanges
 from sqm.domain.pack_catalogue import CertificateKindId, Entry
+from sqm.domain.segments import Segment
 from sqm.rules.model import Condition, ConditionGroup, PolicyPack, Rule
 from sqm.rules.pack_catalogue import DIRECTION_WORDS
 from sqm.rules.template import format_value
@@ -37,7 +38,7 @@ _PACK_FIELDS = frozenset(
 )
 _AS_WRITTEN = frozenset(
     {"objectives", "tiers", "credits", "improvement", "windows", "invariants", "calendar"}
-    | {"scorecard", "catalogue", "catalogue_file"}
+    | {"scorecard", "catalogue", "catalogue_file", "segments"}
 )
 _RULE_FIELDS = frozenset(
     {"id", "title", "description", "stage", "when", "action", "message", "not_fired_message"}
@@ -106,6 +107,11 @@ def _as_written(pack: PolicyPack) -> dict[str, Any]:
             "holidays": sorted(str(day) for day in pack.calendar.holidays),
         },
         "scorecards": None if pack.scorecard is None else _plain(pack.scorecard),
+        # First match wins: the order is part of what the segments mean.
+        "segments": {
+            "order": [s.id for s in pack.segments],
+            **{f"[{s.id}]": _segment(s) for s in pack.segments},
+        },
         "catalogue": _catalogue(pack),
     }
 
@@ -139,6 +145,16 @@ def _entry(entry: Entry) -> dict[str, Any]:
 
 
 _POSITION = frozenset({"file", "line", "column"})
+
+
+def _segment(segment: Segment) -> dict[str, Any]:
+    fee = segment.min_monthly_fee
+    return {
+        "title": segment.title,
+        "categories": list(segment.categories),
+        "min_monthly_fee": "" if fee is None else str(fee),  # as the file writes it
+        "standings": list(segment.standings),
+    }
 
 
 def _keyed(items: Sequence[Any], key: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import attrs
 from sqm.domain.model import Action, QualificationChanges, Stage
 from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.domain.segments import Segment
 from sqm.rules.errors import PackInvalid
 from sqm.rules.loader import MANIFEST, load_pack
 from sqm.rules.model import Condition, ConditionGroup, GroupKind, PolicyPack, Rule, Window
@@ -88,6 +89,8 @@ class LintReport:
     """The pack's catalogue (None when the pack does not load)."""
     catalogue_file: str | None = None
     """The file the manifest names as its catalogue (None: the legacy catalogue)."""
+    segments: tuple[Segment, ...] = ()
+    """The pack's segments, in order (none when it declares none or does not load)."""
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -113,6 +116,7 @@ def lint_pack(directory: str | os.PathLike[str]) -> LintReport:
         pack.scorecard,
         pack.catalogue,
         pack.catalogue_file,
+        pack.segments,
     )
 
 
@@ -133,6 +137,7 @@ def pack_warnings(pack: PolicyPack) -> list[Finding]:
         *_shadowed(reachable, ranges),
         *_nothing_qualifies(pack, reachable, sources),
         *_repeated_certificates(pack, sources),
+        *_segments_without_catch_all(pack, sources),
         *_stale_numbers(pack.rules, sources),
         *_stale_window_days(pack, sources),
         *_stale_rule_days(pack, sources),
@@ -309,6 +314,20 @@ def _repeated_certificates(pack: PolicyPack, sources: _Sources) -> Iterator[Find
                 )
                 yield _warning(file, line, column, message)
             seen.add(name)
+
+
+def _segments_without_catch_all(pack: PolicyPack, sources: _Sources) -> Iterator[Finding]:
+    file = sources.file_defining("segments")
+    if file is None or not pack.segments:
+        return
+    last = pack.segments[-1]
+    if last.categories or last.min_monthly_fee is not None or last.standings:
+        line, column = sources.position(file, ("segments", len(pack.segments) - 1, "id"))
+        message = (
+            f"segments: the last segment {last.id!r} has conditions, so a supplier no segment"
+            " takes is in segment 'none'; end with a segment without conditions"
+        )
+        yield _warning(file, line, column, message)
 
 
 # --- numbers in messages -----------------------------------------------------------------

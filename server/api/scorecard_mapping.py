@@ -35,6 +35,9 @@ def scorecard(card: Scorecard, score_change: float = 0.0) -> pb.Scorecard:
         blocks_shortlisting=card.blocks_shortlisting,
         score_change=round(score_change, 2),
         blocks_award=card.blocks_award,
+        warns_shortlisting=card.warns_shortlisting,
+        warns_award=card.warns_award,
+        review_every_days=card.review_every_days,
     )
     set_time(message.start_time, card.period_start)
     set_time(message.end_time, card.period_end)

@@ -55,7 +55,7 @@ class NeedMethods(ServicerBase):
         """Put a supplier on the need's shortlist."""
         result = await self._need_command(need_mapping.shortlist_supplier, request, context)
         return api.ShortlistSupplierResponse(
-            need=need_mapping.need(result.need), events=_events(result)
+            need=need_mapping.need(result.need), events=_events(result), warning=_warning(result)
         )
 
     @translated
@@ -77,7 +77,9 @@ class NeedMethods(ServicerBase):
     ) -> api.AwardNeedResponse:
         """Award the need to a shortlisted supplier."""
         result = await self._need_command(need_mapping.award_need, request, context)
-        return api.AwardNeedResponse(need=need_mapping.need(result.need), events=_events(result))
+        return api.AwardNeedResponse(
+            need=need_mapping.need(result.need), events=_events(result), warning=_warning(result)
+        )
 
     async def _need_command(
         self, mapper: Mapper[NeedCommand], request: Any, context: Context
@@ -92,6 +94,11 @@ class NeedMethods(ServicerBase):
         if self._needs is None:  # a servicer built without needs (some unit tests)
             raise RuntimeError("this server was built without the need service")
         return self._needs
+
+
+def _warning(result: NeedResult) -> str:
+    """The warning the command's event recorded (a replay answers with the one recorded)."""
+    return next((str(e.payload.get("warning", "")) for e in result.events), "")
 
 
 def _events(result: NeedResult) -> list[Any]:

@@ -46,7 +46,7 @@ from sqm.rules.tooling.explain_report import (
 )
 from sqm.rules.tooling.lint import Finding, Severity, error_findings, lint_pack
 from sqm.rules.tooling.pack_files import load_pack_files
-from sqm.rules.tooling.scorecard_summary import scorecard_lines
+from sqm.rules.tooling.scorecard_summary import scorecard_lines, segment_lines
 from sqm.rules.tooling.testfile import parse_history
 from sqm.server.app.policies import compile_pack, load_archived
 from sqm.server.app.policy_tests import report, run_pack_tests
@@ -184,6 +184,7 @@ def _lint(args: argparse.Namespace) -> int:
         _out(catalogue_lines(result.catalogue, result.catalogue_file))
     if result.scorecard is not None:
         _out(scorecard_lines(result.scorecard))
+    _out(segment_lines(result.segments))
     if errors or (args.strict and warnings):
         return FOUND_PROBLEMS
     return OK

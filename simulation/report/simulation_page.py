@@ -65,6 +65,9 @@ def render_simulation(result: Mapping[str, Any]) -> str:
         _simulation_summary(result),
         _states_section(months, result.get("states_per_month", {})),
         _penalties_section(months, result.get("penalties_per_month", {})),
+        _standings_section(
+            result.get("standings_per_period", {}), result.get("standing_order", [])
+        ),
         _rules_section(result.get("rules_fired", {}), result.get("rule_titles", {})),
         _termination_section(result.get("time_to_termination_days", [])),
     )
@@ -239,6 +242,63 @@ def _penalties_section(months: Sequence[str], penalties_per_month: Mapping[str, 
         footer=["Total", *(_money(sum(values, Decimal(0))) for values in amounts.values())],
     )
     return _section("penalties", heading, *charts, table)
+
+
+def _standing_counts(
+    standings_per_period: Mapping[str, Mapping[str, Any]], order: Sequence[Any]
+) -> tuple[list[str], dict[str, list[int]]]:
+    """Periods in order and, per standing (the pack's order, then any other sorted), the
+    scorecards closed in it each period; a standing a period does not name counts 0.
+    """
+    periods = sorted(str(period) for period in standings_per_period)
+    named = {str(s) for counts in standings_per_period.values() for s in counts}
+    known = [str(s) for s in order]
+    ordered = [*(s for s in known if s in named), *sorted(named - set(known))]
+    counts = {standing: [0] * len(periods) for standing in ordered}
+    for index, period in enumerate(periods):
+        for standing, value in standings_per_period[period].items():
+            where = f"standings_per_period[{period}][{standing}]"
+            counts[str(standing)][index] = _whole(value, where)
+    return periods, counts
+
+
+def _standings_section(standings_per_period: Mapping[str, Any], order: Sequence[Any]) -> str:
+    heading = "Suppliers by scorecard standing"
+    periods, counts = _standing_counts(standings_per_period, order)
+    if not periods:
+        return _section("standings", heading, _note("No scorecard period closed."))
+    series = tuple(
+        _Series(
+            standing,
+            SERIES_COLOURS[index % len(SERIES_COLOURS)],
+            tuple(map(float, values)),
+            tuple(map(_count, values)),
+        )
+        for index, (standing, values) in enumerate(counts.items())
+    )
+    chart = _ColumnChart(
+        chart_id="chart-standings",
+        title="Scorecards closed by standing, period by period",
+        description="Stacked bars, one per scorecard period, the best standing at the bottom."
+        " The table below gives every figure.",
+        categories=tuple(periods),
+        series=series,
+        y_label="Scorecards",
+        x_label="Period",
+        stacked=True,
+    )
+    caption = "Each bar is one scorecard period; its segments are the standings (评级) closed."
+    rows = [
+        [period, *(_count(values[index]) for values in counts.values())]
+        for index, period in enumerate(periods)
+    ]
+    table = _table(
+        "Scorecards closed in each standing, period by period",
+        ["Period", *counts],
+        rows,
+        numeric=range(1, len(counts) + 1),
+    )
+    return _section("standings", heading, _figure(_column_chart(chart), caption), table)
 
 
 def _ranked_rules(

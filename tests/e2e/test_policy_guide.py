@@ -4,6 +4,8 @@ The guide marks each recipe with ``<!-- recipe: NAME [gap] [server] [passes-toda
 and each of its fenced blocks with what it is: ``<!-- edit: FILE -->`` before a ``diff``
 block (lines starting ``-`` are removed, ``+`` added, a space kept; only ``+`` lines make a
 new file), ``<!-- file: NAME -->`` likewise for a new file beside the pack,
+``<!-- mistake: FILE -->`` before a ``diff`` block of a mistake made in the changed pack just
+for the commands up to the next expect (to show what lint says of it), then undone,
 ``<!-- run -->`` before a ``sh`` block of ``sqm`` commands (a comment with ``fails`` means
 exit 1, otherwise exit 0), ``<!-- expect -->`` before a ``text`` block of lines the
 commands since the last expect must print. Each recipe is applied to a fresh copy of the
@@ -13,6 +15,7 @@ there, as a policy team would run them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -59,10 +62,13 @@ class Command:
 
 @attrs.frozen
 class Step:
-    """Commands to run in order, then lines their output must hold."""
+    """Mistakes to make for a while, commands to run in order, then lines their output must
+    hold; the mistakes are undone after the commands.
+    """
 
     commands: tuple[Command, ...]
     expected: tuple[str, ...]
+    mistakes: tuple[Edit, ...] = ()
 
 
 @attrs.frozen
@@ -114,6 +120,7 @@ def parse_recipe(name: str, flags: frozenset[str], text: str) -> Recipe:
     edits: list[Edit] = []
     steps: list[Step] = []
     pending: list[Command] = []
+    mistakes: list[Edit] = []
     blocks = list(BLOCK.finditer(text))
     assert len(blocks) == len(FENCE.findall(text)), f"{name}: a fenced block has no marker"
     for block in blocks:
@@ -122,16 +129,20 @@ def parse_recipe(name: str, flags: frozenset[str], text: str) -> Recipe:
             edits.append(parse_diff(marker.removeprefix("edit: "), body))
         elif marker.startswith("file: ") and lang == "diff":
             edits.append(parse_diff(f"../{marker.removeprefix('file: ')}", body))
+        elif marker.startswith("mistake: ") and lang == "diff":
+            assert not pending, f"{name}: a mistake among commands: put it before them"
+            mistakes.append(parse_diff(marker.removeprefix("mistake: "), body))
         elif marker == "run" and lang == "sh":
             pending.extend(parse_commands(body))
         elif marker == "expect" and lang == "text":
             assert pending, f"{name}: an expect block with no commands before it"
             lines = tuple(line for line in body.splitlines() if line.strip())
-            steps.append(Step(tuple(pending), lines))
-            pending = []
+            steps.append(Step(tuple(pending), lines, tuple(mistakes)))
+            pending, mistakes = [], []
         else:
             raise AssertionError(f"{name}: marker {marker!r} does not go with a {lang!r} block")
     assert not pending, f"{name}: commands with no expect block after them"
+    assert not mistakes, f"{name}: a mistake with no commands and expect block after it"
     return Recipe(name, flags, tuple(edits), tuple(steps))
 
 
@@ -149,17 +160,34 @@ def guide_recipes() -> list[Recipe]:
 RECIPES = guide_recipes()
 
 
-def apply(pack: Path, edit: Edit) -> None:
-    """Make ``edit`` in ``pack``: the lines to change must occur exactly once."""
+def apply(pack: Path, edit: Edit) -> str | None:
+    """Make ``edit`` in ``pack``: the lines to change must occur exactly once. Returns the
+    file's text before (None for a new file).
+    """
     path = pack / edit.file
     if not edit.old:
         assert not path.exists(), f"{edit.file} exists: a new file's edit would overwrite it"
         path.write_text(edit.new, encoding="utf-8")
-        return
+        return None
     text = path.read_text(encoding="utf-8")
     found = text.count(edit.old)
     assert found == 1, f"the lines to change occur {found} times in {edit.file}, not once"
     path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+    return text
+
+
+@contextlib.contextmanager
+def mistaken(pack: Path, mistakes: tuple[Edit, ...]) -> Iterator[None]:
+    """``pack`` with ``mistakes`` made, undone on leaving (in reverse order)."""
+    before = [(m.file, apply(pack, m)) for m in mistakes]
+    try:
+        yield
+    finally:
+        for file, text in reversed(before):
+            if text is None:
+                (pack / file).unlink()
+            else:
+                (pack / file).write_text(text, encoding="utf-8")
 
 
 def run(
@@ -233,11 +261,12 @@ def test_the_recipe_runs_as_written(
         apply(workdir / MINE, edit)
     for step in recipe.steps:
         output = []
-        for command in step.commands:
-            done = run(workdir, command.args, server_env)
-            shown = f"$ sqm {shlex.join(command.args)}\n{done.stdout}{done.stderr}"
-            assert done.returncode == (1 if command.fails else 0), shown
-            output.append(shown)
+        with mistaken(workdir / MINE, step.mistakes):
+            for command in step.commands:
+                done = run(workdir, command.args, server_env)
+                shown = f"$ sqm {shlex.join(command.args)}\n{done.stdout}{done.stderr}"
+                assert done.returncode == (1 if command.fails else 0), shown
+                output.append(shown)
         printed = "\n".join(output)
         for line in step.expected:
             assert line in printed, f"{line!r} not printed by:\n{printed}"

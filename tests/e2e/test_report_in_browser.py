@@ -141,7 +141,7 @@ class Shown:
 @pytest.fixture(
     scope="module",
     params=[
-        pytest.param((render_simulation, simulation_result, 5, "1,995,000.00"), id="simulation"),
+        pytest.param((render_simulation, simulation_result, 6, "1,995,000.00"), id="simulation"),
         pytest.param((render_backtest, backtest_result, 1, "−63,499.50"), id="backtest"),
     ],
 )
@@ -184,6 +184,7 @@ def test_a_real_simulation_run_opens_with_its_charts(tmp_path: Path) -> None:
 
     assert dom.count('role="img"') >= 3
     assert "Suppliers by lifecycle state" in dom
+    assert "Scorecards closed in each standing" in dom  # standings over time
     assert screenshot.stat().st_size > SMALLEST_PLAUSIBLE_SCREENSHOT
     texts, clipped = clipped_labels(page, tmp_path)
     assert texts > 20

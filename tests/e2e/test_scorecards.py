@@ -84,11 +84,17 @@ def test_a_month_closes_with_its_kpis_and_a_poor_standing_blocks_shortlisting(
 
 
 def test_the_terminal_shows_the_scorecards_latest_first_with_the_trend(database: Path) -> None:
-    """``sqm supplier scorecard``: April (excellent, up) above March (poor), then April's KPIs."""
+    """``sqm supplier scorecard``: April (excellent, up) above March (poor), then April's KPIs.
+
+    April's progress report keeps its reports KPI on time (the contract started 3 March).
+    """
     server = ServerProcess(database, "--tick-seconds", "0", "--drill").start()
     try:
         with SqmClient(server.address) as client:
             _scored_supplier(client, server.address)
+            client.submit_progress_report(
+                "acme-net", "April", occur_time=datetime(2027, 4, 2, 9, tzinfo=UTC)
+            )
             advance_time(server.address, APRIL_CLOSED)
 
         shown = sqm("supplier", "scorecard", "acme-net", "--server", server.address)

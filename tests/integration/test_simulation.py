@@ -246,6 +246,11 @@ def test_a_population_run_counts_what_happened() -> None:
     assert set(result["rules_fired"]) <= {rule.id for rule in pack.rules}
     assert result["totals"]["terminated"] == len(result["time_to_termination_days"])
     assert result["rules_fired"].get("PEN-001", 0) > 0  # a 20% breach rate is penalised
+    standings = result["standings_per_period"]
+    assert standings  # monthly scorecards closed
+    assert list(standings) == sorted(standings)
+    assert all(0 < sum(period.values()) <= 20 for period in standings.values())
+    assert {s for period in standings.values() for s in period} <= set(result["standing_order"])
 
 
 def test_the_baseline_scenario_file_is_the_default(tmp_path: Path) -> None:

@@ -208,7 +208,7 @@ def test_a_supplier_of_a_category_the_pack_no_longer_declares_is_still_evaluated
 ) -> None:
     """Records keep their ids: facts of a category dropped by a later version are accepted."""
     edit(pack / "catalogue.yaml", "  - id: field_services\n", "  - id: field_work\n")
-    for name in ("qualification.yaml", "sla.yaml", "deadlines.yaml"):
+    for name in ("qualification.yaml", "sla.yaml", "deadlines.yaml", "scorecards.yaml"):
         path = pack / name
         path.write_text(
             path.read_text(encoding="utf-8").replace("field_services", "field_work"),

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
-from sqm.domain.model import Certificate, LifecycleState, SupplierState
+from sqm.domain.model import Certificate, LifecycleState, Stage, SupplierState
 from sqm.domain.needs import (
     AwardNeed,
     NeedAwarded,
@@ -24,7 +25,10 @@ from sqm.domain.needs import (
     decide_need,
     fold_need,
 )
+from sqm.domain.ports import DecisionContext
 from sqm.domain.scorecard_records import Scorecard
+from sqm.rules import default_pack_dir, load_pack
+from sqm.rules.contract_facts import deadlines_facts
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 NETWORK = "network_equipment"
@@ -101,3 +105,42 @@ def test_a_standing_that_blocks_an_award_refuses_it_naming_the_standing() -> Non
         decide_need(AwardNeed(need.need_id, "acme", T0), need, {"acme": poor})
     awarded = decide_need(AwardNeed(need.need_id, "acme", T0), need, {"acme": fair})
     assert [type(e) for e in awarded] == [NeedAwarded]
+
+
+def _warning_card(period: str) -> Scorecard:
+    card = _card(period, 66.0, "fair", blocks=False)
+    return attrs.evolve(card, warns_shortlisting=True, warns_award=True)
+
+
+def test_a_standing_that_warns_on_shortlisting_accepts_with_the_warning_on_the_event() -> None:
+    """Fair (warns): shortlisted, the event saying why with a warning."""
+    (event,) = _shortlist(_contracted(_warning_card("2026-04")))
+
+    assert isinstance(event, SupplierShortlisted)
+    assert event.warning == (
+        "accepted with a warning: its standing is fair (fair (标题)), score 66 in 2026-04,"
+        " and that standing warns on shortlisting"
+    )
+    assert _shortlist(_contracted())[0] == SupplierShortlisted(T0, "acme")
+
+
+def test_a_standing_that_warns_on_an_award_accepts_it_with_the_warning_on_the_event() -> None:
+    """Ranked first and fair (warns on an award): awarded, the warning recorded."""
+    supplier = _contracted(_warning_card("2026-04"))
+    need = _ranked_with(supplier)
+
+    (event,) = decide_need(AwardNeed(need.need_id, "acme", T0), need, {"acme": supplier})
+
+    assert isinstance(event, NeedAwarded)
+    assert event.warning.endswith("and that standing warns on an award")
+
+
+def test_a_standings_review_interval_replaces_the_categorys_for_business_reviews() -> None:
+    """The default pack reviews network equipment every 180 days; a fair month makes it 60."""
+    pack = load_pack(default_pack_dir())
+    card = attrs.evolve(_warning_card("2026-04"), review_every_days=60)
+    context = DecisionContext(Stage.DEADLINES, _contracted(card), T0)
+    without = DecisionContext(Stage.DEADLINES, _contracted(), T0)
+
+    assert deadlines_facts(pack, context)["business_review_days"] == 60
+    assert deadlines_facts(pack, without)["business_review_days"] == 180

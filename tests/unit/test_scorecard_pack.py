@@ -59,7 +59,9 @@ def _where(errors: list[PackError]) -> list[tuple[str, int, int]]:
 
 
 def test_the_default_pack_scores_suppliers_monthly_and_poor_blocks_shortlisting() -> None:
-    """Four KPIs weighing 100 in all; the lowest standing blocks shortlisting."""
+    """Seven KPIs, one per measure, weighing 100 in all; the lowest standing blocks
+    shortlisting, the fair one warns and has business reviews every 60 days.
+    """
     spec = load_pack(default_pack_dir()).scorecard
 
     assert spec is not None
@@ -68,6 +70,8 @@ def test_the_default_pack_scores_suppliers_monthly_and_poor_blocks_shortlisting(
     assert spec.total_weight == 100
     assert spec.standing_of(0).blocks_shortlisting
     assert not spec.standing_of(100).blocks_shortlisting
+    fair = spec.standing_of(65)
+    assert (fair.warns_shortlisting, fair.warns_award, fair.review_every_days) == (True, True, 60)
 
 
 def test_a_valid_section_loads_with_its_options() -> None:
@@ -128,18 +132,19 @@ def test_lint_shows_the_default_packs_scorecard() -> None:
 
     assert report.scorecard is not None
     lines = scorecard_lines(report.scorecard)
-    assert lines[0] == "scorecards: monthly, 4 KPI(s), weights total 100"
+    assert lines[0] == "scorecards: monthly, 7 KPI(s), weights total 100"
     poor = "  standing poor (较差 (poor)): score 0 or more; blocks shortlisting; blocks an award"
     assert poor in lines
 
 
 def test_policy_diff_names_a_changed_standing_as_the_file_writes_it(tmp_path: Path) -> None:
-    """A band moved and given an effect: two lines, under ``scorecards``."""
-    fair = "{id: fair, title: 合格 (fair), min_score: 60}"
-    stricter = "{id: fair, title: 合格 (fair), min_score: 65, blocks_shortlisting: true}"
+    """A band moved and its warning turned into a block: three lines, under ``scorecards``."""
+    fair = "      min_score: 60\n      warns_shortlisting: true\n"
+    stricter = "      min_score: 65\n      blocks_shortlisting: true\n"
     variant = default_pack_variant(tmp_path / "pack", "scorecards.yaml", fair, stricter)
 
     assert diff_packs(load_pack(default_pack_dir()), load_pack(variant)) == [
         "scorecards.standings[fair].min_score changed from 60 to 65",
         "scorecards.standings[fair].blocks_shortlisting changed from false to true",
+        "scorecards.standings[fair].warns_shortlisting changed from true to false",
     ]

@@ -58,6 +58,11 @@ def simulation_result() -> dict[str, Any]:
     penalties = {month: {"CNY": f"{125000 + 7500 * i}.00"} for i, month in enumerate(MONTHS)}
     for month in MONTHS[3:6]:
         penalties[month]["USD"] = "4200.50"
+    standings = {
+        month: {"excellent": 600 - 10 * i, "good": 250 + 5 * i, "fair": 100 + 5 * i, "poor": 20}
+        for i, month in enumerate(MONTHS)
+    }
+    standings[MONTHS[0]]["unrated"] = 30
     rules_fired = {f"EXT-{n:03d}": n * 3 for n in range(12)}
     rules_fired |= {"MON-001": 410, "MON-002": 120, "MON-003": 64, "PEN-001": 300}
     rules_fired |= {"PEN-002": 120, "REV-001": 33, "REV-002": 0, "SEL-001": 1000}
@@ -73,6 +78,8 @@ def simulation_result() -> dict[str, Any]:
         "states_per_month": states_per_month,
         "penalties_per_month": penalties,
         "rules_fired": rules_fired,
+        "standings_per_period": standings,
+        "standing_order": ["excellent", "good", "fair", "poor", "unrated"],
         "rule_titles": RULE_TITLES | {f"EXT-{n:03d}": f"Extra rule number {n}" for n in range(12)},
         "time_to_termination_days": [45 + (day * 37) % 330 for day in range(40)],
         "totals": {
@@ -537,6 +544,7 @@ def test_an_empty_simulation_renders_friendly_notes_instead_of_charts() -> None:
     for note in (
         "The simulation covers no month.",
         "No penalty was imposed in the simulation.",
+        "No scorecard period closed.",
         "No rule fired in the simulation.",
         "No supplier was terminated in the simulation.",
     ):
@@ -549,6 +557,7 @@ def test_months_with_no_one_terminated_and_no_penalty_still_chart_the_states() -
     result = simulation_result()
     result |= {
         "penalties_per_month": {},
+        "standings_per_period": {},
         "time_to_termination_days": [],
         "rules_fired": {"SEL-001": 0},
     }
@@ -725,3 +734,25 @@ def test_a_backtest_with_an_unknown_state_is_refused() -> None:
     result["suppliers"][0]["state"]["candidate"] = "archived"
     with pytest.raises(ResultInvalid, match=r"suppliers\[zeta-telecom\]\.state\.candidate"):
         render_backtest(result)
+
+
+def test_standings_table_lists_every_period_with_the_packs_standings_best_first() -> None:
+    """One row per scorecard period: the scorecards closed in each standing, in the pack's
+    order (best first, then unrated), 0 where a period has none.
+    """
+    rows = table(render_simulation(simulation_result()), "Scorecards closed in each standing")
+
+    assert rows[0] == ["Period", "excellent", "good", "fair", "poor", "unrated"]
+    assert row(rows, "2027-01") == ["2027-01", "600", "250", "100", "20", "30"]
+    assert row(rows, "2027-12") == ["2027-12", "490", "305", "155", "20", "0"]
+
+
+def test_standings_chart_stacks_a_segment_per_standing_and_period() -> None:
+    """The standings chart: a bar per period, a segment per standing present."""
+    document = render_simulation(simulation_result())
+    (chart,) = [
+        c for c in svg_charts(document) if "chart-standings" in c.get("aria-labelledby", "")
+    ]
+    bars = [rect for rect in chart.iter("rect") if rect.get("class") == "bar"]
+
+    assert len(bars) == 12 * 4 + 1  # unrated only in January

@@ -558,6 +558,11 @@ class ShortlistSupplierResponse(_message.Message):
 
     NEED_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
+    WARNING_FIELD_NUMBER: _builtins.int
+    warning: _builtins.str
+    """Set when the supplier's standing warns on shortlisting: why it was accepted
+    with a warning (also recorded on the SupplierShortlisted event).
+    """
     @_builtins.property
     def need(self) -> Global___Need: ...
     @_builtins.property
@@ -567,10 +572,11 @@ class ShortlistSupplierResponse(_message.Message):
         *,
         need: Global___Need | None = ...,
         events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+        warning: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["need", b"need"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "need", b"need"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "need", b"need", "warning", b"warning"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -696,6 +702,11 @@ class AwardNeedResponse(_message.Message):
 
     NEED_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
+    WARNING_FIELD_NUMBER: _builtins.int
+    warning: _builtins.str
+    """Set when the supplier's standing warns on an award: why it was accepted with
+    a warning (also recorded on the NeedAwarded event).
+    """
     @_builtins.property
     def need(self) -> Global___Need: ...
     @_builtins.property
@@ -705,10 +716,11 @@ class AwardNeedResponse(_message.Message):
         *,
         need: Global___Need | None = ...,
         events: _abc.Iterable[_resources_pb2.SupplierEvent] | None = ...,
+        warning: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["need", b"need"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "need", b"need"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "need", b"need", "warning", b"warning"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

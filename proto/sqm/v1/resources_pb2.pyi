@@ -1101,6 +1101,9 @@ class Scorecard(_message.Message):
     BLOCKS_SHORTLISTING_FIELD_NUMBER: _builtins.int
     SCORE_CHANGE_FIELD_NUMBER: _builtins.int
     BLOCKS_AWARD_FIELD_NUMBER: _builtins.int
+    WARNS_SHORTLISTING_FIELD_NUMBER: _builtins.int
+    WARNS_AWARD_FIELD_NUMBER: _builtins.int
+    REVIEW_EVERY_DAYS_FIELD_NUMBER: _builtins.int
     period: _builtins.str
     """`YYYY-MM` for a month, `YYYY-Qn` for a quarter, in the pack's time zone."""
     score: _builtins.float
@@ -1121,6 +1124,14 @@ class Scorecard(_message.Message):
     """The score minus the previous kept period's; 0 for the first kept period."""
     blocks_award: _builtins.bool
     """The standing's effect: no need can be awarded to the supplier."""
+    warns_shortlisting: _builtins.bool
+    """The standing's effect: shortlisting the supplier is accepted with a warning."""
+    warns_award: _builtins.bool
+    """The standing's effect: awarding the supplier a need is accepted with a warning."""
+    review_every_days: _builtins.int
+    """The standing's effect: the periodic business review comes every so many days
+    instead of the category's interval; 0 when the category's applies.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """The period is [start_time, end_time)."""
@@ -1146,10 +1157,13 @@ class Scorecard(_message.Message):
         blocks_shortlisting: _builtins.bool = ...,
         score_change: _builtins.float = ...,
         blocks_award: _builtins.bool = ...,
+        warns_shortlisting: _builtins.bool = ...,
+        warns_award: _builtins.bool = ...,
+        review_every_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_award", b"blocks_award", "blocks_shortlisting", b"blocks_shortlisting", "end_time", b"end_time", "kpis", b"kpis", "period", b"period", "policy_version", b"policy_version", "score", b"score", "score_change", b"score_change", "standing", b"standing", "standing_title", b"standing_title", "start_time", b"start_time", "weights_note", b"weights_note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_award", b"blocks_award", "blocks_shortlisting", b"blocks_shortlisting", "end_time", b"end_time", "kpis", b"kpis", "period", b"period", "policy_version", b"policy_version", "review_every_days", b"review_every_days", "score", b"score", "score_change", b"score_change", "standing", b"standing", "standing_title", b"standing_title", "start_time", b"start_time", "warns_award", b"warns_award", "warns_shortlisting", b"warns_shortlisting", "weights_note", b"weights_note"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1176,8 +1190,9 @@ class ScorecardKpi(_message.Message):
     title: _builtins.str
     """The KPI's title, Chinese beside English."""
     measure: _builtins.str
-    """sla_attainment, satisfaction_mean, inspection_pass_rate or
-    penalties_share_of_fee.
+    """sla_attainment, satisfaction_mean, inspection_pass_rate,
+    penalties_share_of_fee, tickets_on_time, milestones_on_time or
+    reports_on_time.
     """
     value: _builtins.float
     """In the measure's unit: a percent, or a mean survey score."""
