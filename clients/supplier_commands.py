@@ -2,6 +2,7 @@
 
     sqm notices list ID                      its notices, each read or unread
     sqm notices ack ID SEQUENCE              acknowledge the notice at that event sequence
+    sqm penalty list ID                      the ledger, each credit with its dispute's status
     sqm penalty dispute ID PENALTY_ID --grounds TEXT
     sqm penalty decide ID PENALTY_ID upheld|accepted [--note TEXT]   (the operator's)
 
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from sqm.client import cli_output
 from sqm.client.connection import Connection
 from sqm.client.supplier_calls import OUTCOMES
+from sqm.v1 import resources_pb2 as pb
 from sqm.v1 import supplier_service_pb2 as api
 
 OK = 0
@@ -41,8 +43,13 @@ def add_supplier_side_commands(
     _request_id_flag(ack)
     ack.set_defaults(handler=run(_acknowledge))
 
-    penalty = commands.add_parser("penalty", help="dispute a service credit; decide a dispute")
+    penalty = commands.add_parser(
+        "penalty", help="list the ledger; dispute a service credit; decide a dispute"
+    )
     verbs = penalty.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    ledger = verbs.add_parser("list", parents=[flags], help="the ledger and its disputes")
+    ledger.add_argument("supplier_id", metavar="ID")
+    ledger.set_defaults(handler=run(_list_penalties))
     dispute = verbs.add_parser("dispute", parents=[flags], help="dispute a service credit")
     dispute.add_argument("supplier_id", metavar="ID")
     dispute.add_argument("penalty_id", metavar="PENALTY_ID")
@@ -75,6 +82,18 @@ def _acknowledge(args: argparse.Namespace, target: Connection) -> int:
             args.supplier_id, args.sequence, request_id=args.request_id
         )
     _show(args, cli_output.events_text(list(result.events)), result)
+    return OK
+
+
+def _list_penalties(args: argparse.Namespace, target: Connection) -> int:
+    with target.client() as client:
+        ledger = client.list_penalties(args.supplier_id)
+    json_value = {
+        "penalties": list(ledger.penalties),
+        "service_credit_total": ledger.service_credit_total,
+        "compensation_total": ledger.compensation_total,
+    }
+    _show(args, penalties_text(ledger.penalties), json_value)
     return OK
 
 
@@ -114,6 +133,24 @@ def notices_text(notices: Sequence[api.Notice]) -> str:
         for n in notices
     ]
     return cli_output.table(("SEQUENCE", "OCCURRED", "TYPE", "ACKNOWLEDGED"), rows)
+
+
+def penalties_text(penalties: Sequence[pb.Penalty]) -> str:
+    """The ledger as a table: id, kind, period, amount, rule, dispute ("-" when none)."""
+    if not penalties:
+        return "no penalties"
+    rows = [
+        (
+            p.penalty_id,
+            p.kind,
+            p.period,
+            f"{p.amount.amount} {p.amount.currency_code}",
+            p.rule_id or "-",
+            p.dispute_status or "-",
+        )
+        for p in penalties
+    ]
+    return cli_output.table(("PENALTY", "KIND", "PERIOD", "AMOUNT", "RULE", "DISPUTE"), rows)
 
 
 def _show(args: argparse.Namespace, text: str, json_value: object) -> None:

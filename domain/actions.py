@@ -78,6 +78,9 @@ STAGE_STATES: Mapping[Stage, frozenset[LifecycleState]] = {
     Stage.QUALIFICATION: frozenset({lifecycle.INITIAL_STATE}),
     Stage.MONITORING: lifecycle.UNDER_CONTRACT,
     Stage.DEADLINES: lifecycle.TICKED,
+    # A need's rules: the candidate shortlisted or awarded is qualified or contracted (a
+    # tick judges the need alone; sqm.domain.needs).
+    Stage.SELECTION: lifecycle.SHORTLISTABLE,
 }
 """The lifecycle states in which each stage's rules are evaluated (see ``decide``)."""
 
@@ -486,6 +489,7 @@ _REMINDER_DEADLINES: Mapping[Reminder, Callable[[SupplierState, datetime], str |
     Reminder.CONTRACT_ARCHIVE_DUE: _contract_signed,
     Reminder.CORRECTIVE_ACTION_DUE: _next_corrective_action,
     Reminder.CORRECTIVE_ACTION_OVERDUE: _overdue_corrective_actions,
+    Reminder.NEED_DUE: lambda s, now: None,  # a need's, on the need's stream (domain.needs)
 }
 """Per reminder, the deadline it is about (in its key), or None when there is none."""
 

@@ -52,6 +52,23 @@ def require_within_term(state: SupplierState, at: datetime, what: str) -> None:
         raise ContractExpired(contract.contract_id, contract.ends_at.isoformat(), what)
 
 
+def require_in_force(state: SupplierState, at: datetime, action: str) -> None:
+    """A command that acts on a contract in force (a review, an improvement plan) needs the
+    contract's term still running at ``at``: :class:`ContractExpired` when the supplier is
+    still under a contract whose end lies before ``at`` but no tick has ended it yet. Once
+    ended, the lifecycle guard answers, as it does for a supplier never under contract.
+    """
+    contract = state.contract
+    under = state.lifecycle in lifecycle.UNDER_CONTRACT
+    if under and contract is not None and at > contract.ends_at:
+        raise ContractExpired(contract.contract_id, contract.ends_at.isoformat(), action)
+
+
+def past_term(state: SupplierState, at: datetime) -> bool:
+    """True when ``at`` lies after the end of the contract on file."""
+    return state.contract is not None and at > state.contract.ends_at
+
+
 def require_running(state: SupplierState, at: datetime, action: str) -> None:
     """A record about the contract's delivery needs the contract in force when it happened:
     :class:`ContractExpired` after its end, ``IllegalTransition`` outside a contract.

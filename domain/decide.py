@@ -20,10 +20,13 @@ from sqm.domain.commands import (
     AdvanceTime,
     BlacklistSupplier,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     OpenProblemTicket,
     OpenReview,
     RecordDocument,
@@ -36,15 +39,18 @@ from sqm.domain.commands import (
     RecordTraining,
     ReevaluateQualification,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     ReviewOutcome,
     SettleCompensation,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitResourcePlan,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
     VerifyRemediation,
 )
 from sqm.domain.corrective_action import HANDLERS as CORRECTIVE_ACTION_HANDLERS
@@ -133,6 +139,9 @@ def decide(command: Command, state: SupplierState | None, policy: Policy) -> lis
     if state.supplier_id != command.supplier_id:
         raise ValueError(f"{command.supplier_id!r} decided against {state.supplier_id!r}'s state")
     validate_against(command, state)
+    in_force = _IN_FORCE.get(type(command))
+    if in_force is not None:
+        contract_term.require_in_force(state, command.occurred_at, in_force)
     return _HANDLERS[type(command)](command, state, policy)
 
 
@@ -400,8 +409,8 @@ def _resolve_ticket(
         )
     at = command.occurred_at
     recorded: list[Event] = [ProblemTicketResolved(at, command.ticket_id, command.resolution)]
-    if state.lifecycle not in lifecycle.UNDER_CONTRACT:
-        return recorded  # closed after the contract: nothing left to judge
+    if state.lifecycle not in lifecycle.UNDER_CONTRACT or contract_term.past_term(state, at):
+        return recorded  # closed after the contract (ended, or ending at the next tick)
     missed = tickets.missed_target(state, command.ticket_id, at, policy)
     if missed is not None:
         recorded.append(missed)
@@ -611,6 +620,28 @@ def _reevaluate(
     context = DecisionContext(Stage.QUALIFICATION, state, command.occurred_at)
     return revoke_unless_qualifying(policy.evaluate(context), context, policy)
 
+
+_IN_FORCE: dict[type, str] = {
+    OpenReview: "open_review",
+    ConcludeReview: "conclude_review",
+    SubmitImprovementPlan: "submit_improvement_plan",
+    CompleteImprovementPlan: "complete_improvement_plan",
+    VerifyRemediation: "verify_remediation",
+    RecordMissedImprovementDeadline: "miss_improvement_deadline",
+    # The corrective action (8D) answers the improvement plan, which ends with the contract.
+    SubmitCorrectiveAction: "submit_corrective_action",
+    CompleteCorrectiveActionItem: "complete_corrective_action_item",
+    VerifyCorrectiveActionItem: "verify_corrective_action_item",
+    RequestCorrectiveActionExtension: "request_corrective_action_extension",
+    DecideCorrectiveActionExtension: "decide_corrective_action_extension",
+    CloseCorrectiveAction: "close_corrective_action",
+}
+"""Commands that act on the contract in force (reviews, the improvement plan and the
+corrective action answering it), beside the records (which check the term themselves):
+after the term's end they are refused (``CONTRACT_ENDED``) even before the scheduler's tick
+ends the contract, as they are after it (by the lifecycle). What follows a contract stays
+open after it: closing a ticket, claiming, settling or disputing credits, acknowledging
+notices, archiving documents, evidence, blacklisting."""
 
 _HANDLERS: dict[type, Handler] = {
     SubmitQualificationEvidence: _submit_evidence,

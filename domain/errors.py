@@ -73,7 +73,9 @@ class IllegalTransition(DomainError):
 
 
 class ContractExpired(DomainError):
-    """A record or claim falls after the end of the supplier's contract term."""
+    """A record, a claim or a command on the contract in force (a review, an improvement
+    plan) falls after the end of the supplier's contract term.
+    """
 
     reason = "CONTRACT_ENDED"
 

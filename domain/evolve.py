@@ -37,6 +37,7 @@ from sqm.domain.events import (
     InspectionRecorded,
     KickOffRecorded,
     LifecycleTransitioned,
+    MarketResearchRecorded,
     MeasurementRecorded,
     MilestoneCompleted,
     NoticeAcknowledged,
@@ -242,6 +243,15 @@ def _(event: QualificationEvidenceSubmitted, state: SupplierState) -> SupplierSt
         certificates=kept + event.certificates,
         site_audit_passed=audit,
         last_decisions=(),
+    )
+
+
+@_evolve.register
+def _(event: MarketResearchRecorded, state: SupplierState) -> SupplierState:
+    return _evolved(
+        state,
+        market_research_at=event.occurred_at,
+        market_research_references=len(event.references),
     )
 
 

@@ -49,11 +49,14 @@ class Stage(enum.StrEnum):
     ``qualification``: evidence was submitted by a candidate. ``monitoring``: a monitoring
     record arrived (SLA measurement, satisfaction survey, inspection, progress report,
     self-check). ``deadlines``: time advanced (the scheduler's tick, or a simulation's clock).
+    ``selection``: on a need's own stream (需求), a supplier is shortlisted or awarded, or
+    time advanced over an open need.
     """
 
     QUALIFICATION = "qualification"
     MONITORING = "monitoring"
     DEADLINES = "deadlines"
+    SELECTION = "selection"
 
 
 class QualificationChanges(enum.StrEnum):
@@ -105,6 +108,8 @@ class Reminder(enum.StrEnum):
     CONTRACT_ARCHIVE_DUE = "contract_archive_due"
     CORRECTIVE_ACTION_DUE = "corrective_action_due"
     CORRECTIVE_ACTION_OVERDUE = "corrective_action_overdue"
+    NEED_DUE = "need_due"
+    """A need's required-by date approaches with no award (on the need's stream)."""
 
 
 @attrs.frozen
@@ -434,6 +439,10 @@ class SupplierState:
     """When the supplier last submitted its resource plan (资源配置)."""
     contract_archived_at: datetime | None = None
     """When a signed contract was last archived as a document (备案)."""
+    market_research_at: datetime | None = None
+    """When market research (市场调研) on the supplier was last recorded."""
+    market_research_references: int = 0
+    """How many customer references (客户评价) the latest market research names."""
 
     def valid_certificate_kinds(self, moment: datetime) -> frozenset[CertificateKindId]:
         """The kinds of certificate the supplier holds that are valid at ``moment``."""

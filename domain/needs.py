@@ -24,8 +24,9 @@ import attrs
 
 from sqm.domain import lifecycle
 from sqm.domain.errors import DomainError, FieldViolation, InvalidCommand, SupplierNotFound
-from sqm.domain.model import Money, SlaObjective, SupplierState
+from sqm.domain.model import Action, Decision, Money, SlaObjective, Stage, SupplierState
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
+from sqm.domain.ports import DecisionContext, Policy
 from sqm.domain.scorecard_records import (
     award_refusal,
     award_warning,
@@ -41,6 +42,12 @@ MAX_REASON = 4000
 MAX_SHORTLIST = 50
 KEPT_RANKINGS = 20
 """Rankings kept in the need's state; every ranking stays in its stream."""
+KEPT_NOTICES = 20
+"""Notices (reminders, escalations) kept in the need's state; every one stays in its stream."""
+SELECTION_STEPS = ("tick", "shortlist", "award")
+"""What the selection stage's rules are consulted about (the ``selection_step`` fact)."""
+NOTICE_ACTIONS = frozenset({Action.REMIND, Action.ESCALATE})
+"""What a selection rule may record on the need's stream; ``disqualify`` refuses instead."""
 
 
 def need_stream(need_id: str) -> str:
@@ -117,6 +124,10 @@ class NeedState:
     """``rankings_made`` when the shortlist last changed: a later ranking covers it."""
     awarded_supplier_id: str = ""
     award_reason: str = ""
+    notices: tuple[Decision, ...] = ()
+    """The latest reminders and escalations the selection rules recorded, oldest first."""
+    ticked_rules: frozenset[str] = frozenset()
+    """Rules whose notice a tick has recorded: each is recorded once per need."""
 
     @property
     def latest_ranking(self) -> Ranking | None:
@@ -192,7 +203,23 @@ class AwardNeed:
     reason: str = ""
 
 
-NeedCommand = OpenNeed | ShortlistSupplier | RankShortlist | RecordRanking | AwardNeed
+@attrs.frozen
+class AdvanceNeedTime:
+    """Time advanced over an open need (the scheduler's tick): its selection rules run."""
+
+    need_id: str
+    occurred_at: datetime
+
+
+NeedCommand = (
+    OpenNeed | ShortlistSupplier | RankShortlist | RecordRanking | AwardNeed | AdvanceNeedTime
+)
+
+NEED_COMMAND_TYPES: Mapping[str, type[NeedCommand]] = {
+    cls.__name__: cls
+    for cls in (OpenNeed, ShortlistSupplier, RankShortlist, AwardNeed, AdvanceNeedTime)
+}
+"""The need commands a policy test case may give (a ranking is recorded by RankShortlist)."""
 
 
 # --- events ------------------------------------------------------------------------------
@@ -244,10 +271,22 @@ class NeedAwarded:
     """Why the award went ahead with a warning (the supplier's standing); "" for none."""
 
 
-NeedEvent = NeedOpened | SupplierShortlisted | ShortlistRanked | NeedAwarded
+@attrs.frozen
+class NeedNoticeIssued:
+    """A selection rule reminded of the need or escalated it (the decision says which, to
+    whom and why), on a tick or with a shortlisting or an award recorded beside it.
+    """
+
+    occurred_at: datetime
+    decision: Decision
+    selection_step: str
+
+
+NeedEvent = NeedOpened | SupplierShortlisted | ShortlistRanked | NeedAwarded | NeedNoticeIssued
 
 NEED_EVENT_TYPES: Mapping[str, type[NeedEvent]] = {
-    cls.__name__: cls for cls in (NeedOpened, SupplierShortlisted, ShortlistRanked, NeedAwarded)
+    cls.__name__: cls
+    for cls in (NeedOpened, SupplierShortlisted, ShortlistRanked, NeedAwarded, NeedNoticeIssued)
 }
 
 
@@ -286,6 +325,19 @@ class NeedPrecondition(DomainError):
     def __init__(self, subject: str, why: str) -> None:
         self.subject = subject
         super().__init__(why)
+
+
+class SelectionRefused(NeedPrecondition):
+    """A rule of the selection stage refuses the shortlisting or the award (``disqualify``):
+    ``decisions`` are the rules that did, their messages saying why.
+    """
+
+    reason = "SELECTION_REFUSED"
+
+    def __init__(self, subject: str, decisions: tuple[Decision, ...]) -> None:
+        self.decisions = decisions
+        why = "; ".join(f"{d.rule_id}: {d.message}" for d in decisions)
+        super().__init__(subject, f"refused by the policy's selection rules: {why}")
 
 
 # --- validation --------------------------------------------------------------------------
@@ -334,12 +386,18 @@ def _terms_violations(command: OpenNeed) -> Iterator[FieldViolation]:
 
 
 def decide_need(
-    command: NeedCommand, need: NeedState | None, suppliers: Mapping[str, SupplierState]
+    command: NeedCommand,
+    need: NeedState | None,
+    suppliers: Mapping[str, SupplierState],
+    policy: Policy | None = None,
 ) -> list[NeedEvent]:
     """The events ``command`` produces against ``need``.
 
     ``suppliers`` holds the current state of every supplier the command names (the one to
-    shortlist or award); a supplier missing from it does not exist.
+    shortlist or award); a supplier missing from it does not exist. The ``policy``'s
+    selection rules judge shortlistings, awards and ticks (none without a policy): a fired
+    ``disqualify`` refuses the command (:class:`SelectionRefused`), a fired ``remind`` or
+    ``escalate`` is recorded with it.
     """
     validate_need_command(command)
     if isinstance(command, OpenNeed):
@@ -360,12 +418,17 @@ def decide_need(
         ]
     if need is None:
         raise NeedNotFound(command.need_id)
+    if isinstance(command, AdvanceNeedTime):
+        return _tick(need, command.occurred_at, policy)
     _require_open(need, command.occurred_at)
     if isinstance(command, ShortlistSupplier):
         supplier = suppliers.get(command.supplier_id)
         _require_eligible(need, supplier, command)
-        warning = shortlisting_warning(supplier.scorecards) if supplier is not None else ""
-        return [SupplierShortlisted(command.occurred_at, command.supplier_id, _warned(warning))]
+        assert supplier is not None  # noqa: S101 - eligibility needs the supplier
+        warning = _warned(shortlisting_warning(supplier.scorecards))
+        shortlisted = SupplierShortlisted(command.occurred_at, command.supplier_id, warning)
+        after = apply_need(need, shortlisted)
+        return [shortlisted, *_judged(after, supplier, "shortlist", command.occurred_at, policy)]
     if isinstance(command, RecordRanking):
         _require_covers_shortlist(need, command.ranking)
         return [ShortlistRanked(command.occurred_at, command.ranking)]
@@ -373,8 +436,43 @@ def decide_need(
         supplier = suppliers.get(command.supplier_id)
         _require_awardable(supplier, command)
         warning = award_warning(supplier.scorecards) if supplier is not None else ""
-        return [attrs.evolve(_award(need, command), warning=_warned(warning))]
+        awarded = attrs.evolve(_award(need, command), warning=_warned(warning))
+        if supplier is None:  # the ranking named it, so it existed; judged without it
+            return [awarded]
+        after = apply_need(need, awarded)
+        return [awarded, *_judged(after, supplier, "award", command.occurred_at, policy)]
     raise TypeError(f"{type(command).__name__} is decided by the server, with a ranking")
+
+
+def _judged(
+    need: NeedState, supplier: SupplierState, step: str, at: datetime, policy: Policy | None
+) -> list[NeedEvent]:
+    """The notices the selection rules record on ``step`` of ``supplier``; raises
+    :class:`SelectionRefused` when one of them refuses it.
+    """
+    if policy is None:
+        return []
+    context = DecisionContext(Stage.SELECTION, supplier, at, need=need, selection_step=step)
+    fired = policy.evaluate(context).fired
+    refusals = tuple(d for d in fired if d.action is Action.DISQUALIFY)
+    if refusals:
+        raise SelectionRefused(f"suppliers/{supplier.supplier_id}", refusals)
+    return [NeedNoticeIssued(at, d, step) for d in fired if d.action in NOTICE_ACTIONS]
+
+
+def _tick(need: NeedState, at: datetime, policy: Policy | None) -> list[NeedEvent]:
+    """The notices due on an open need at ``at``, each rule's once per need."""
+    if policy is None or need.status is not NeedStatus.OPEN:
+        return []
+    if need.updated_at is not None and at < need.updated_at:
+        return []  # time only moves forward: a later record already passed this moment
+    nobody = SupplierState(supplier_id="", name="", category=need.category)
+    context = DecisionContext(Stage.SELECTION, nobody, at, need=need, selection_step="tick")
+    return [
+        NeedNoticeIssued(at, d, "tick")
+        for d in policy.evaluate(context).fired
+        if d.action in NOTICE_ACTIONS and d.rule_id not in need.ticked_rules
+    ]
 
 
 def _warned(warning: str) -> str:
@@ -523,6 +621,12 @@ def _evolve(need: NeedState, event: NeedEvent) -> NeedState:
             awarded_supplier_id=event.supplier_id,
             award_reason=event.reason,
         )
+    if isinstance(event, NeedNoticeIssued):
+        ticked = need.ticked_rules
+        if event.selection_step == "tick":
+            ticked = ticked | {event.decision.rule_id}
+        notices = (*need.notices, event.decision)[-KEPT_NOTICES:]
+        return attrs.evolve(need, notices=notices, ticked_rules=ticked)
     raise ValueError(f"{type(event).__name__} does not belong to a need's stream")
 
 

@@ -36,7 +36,8 @@ from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
 
-if TYPE_CHECKING:  # a type only: notifications import supplier_side, which imports this
+if TYPE_CHECKING:  # types only: needs and notifications import this module
+    from sqm.domain.needs import NeedState
     from sqm.domain.notifications import Notification
 
 
@@ -350,7 +351,10 @@ class DecisionContext:
     ``supplier`` already includes the record being judged (the domain applies it first), so
     windows count the current breach. At the monitoring stage, ``record_kind`` names the
     record ("measurement", "survey", "inspection", "progress_report", "self_check") and a
-    measurement comes with its ``breach`` when it missed.
+    measurement comes with its ``breach`` when it missed. At the selection stage, ``need`` is
+    the need judged and ``selection_step`` what happens to it ("tick", "shortlist", "award");
+    ``supplier`` is then the candidate (an empty placeholder of the need's category on a
+    tick, which has none).
     """
 
     stage: Stage
@@ -359,6 +363,8 @@ class DecisionContext:
     record_kind: str = ""
     measurement: Measurement | None = None
     breach: Breach | None = None
+    need: NeedState | None = None
+    selection_step: str = ""
 
 
 @attrs.frozen

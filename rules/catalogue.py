@@ -89,6 +89,7 @@ _Q = frozenset({Stage.QUALIFICATION})
 _M = frozenset({Stage.MONITORING})
 _D = frozenset({Stage.DEADLINES})
 _MD = _M | _D
+_SEL = frozenset({Stage.SELECTION})
 _ALL = frozenset(Stage)
 _N, _I, _B, _S = FactType.NUMBER, FactType.INTEGER, FactType.BOOLEAN, FactType.STRING
 
@@ -130,6 +131,47 @@ _SPECS = (
         _S,
         "the supplier's service category (one the pack's catalogue declares)",
         _ALL,
+    ),
+    # --- selection: a need is shortlisted for, awarded, or time advanced over it --------------
+    FactSpec(
+        "selection_step",
+        _S,
+        "what happens to the need: 'tick' (time advanced over it, open), 'shortlist' (a"
+        " supplier is put on its shortlist) or 'award' (it is awarded to a supplier)",
+        _SEL,
+        choices=("tick", "shortlist", "award"),
+    ),
+    FactSpec("need_awarded", _B, "the need is awarded (true once awarded, at the award)", _SEL),
+    FactSpec(
+        "days_to_need_required_by",
+        _N,
+        "days until the need's required-by date, negative once past it"
+        f" ({FAR_AWAY_DAYS:g} when the need states none)",
+        _SEL,
+    ),
+    FactSpec("days_since_need_opened", _N, "days since the need was opened", _SEL),
+    FactSpec(
+        "need_shortlisted", _I, "suppliers on the need's shortlist (the candidate included)", _SEL
+    ),
+    FactSpec(
+        "market_research_on_file",
+        _B,
+        "market research (市场调研) on the candidate is on file (true on a tick: no candidate)",
+        _SEL,
+    ),
+    FactSpec(
+        "days_since_market_research",
+        _N,
+        f"days since the candidate's latest market research ({FAR_AWAY_DAYS:g} when none is"
+        " on file; 0 on a tick)",
+        _SEL,
+    ),
+    FactSpec(
+        "market_research_references",
+        _I,
+        "customer references (客户评价) the candidate's latest market research names (0 when"
+        " none is on file or on a tick)",
+        _SEL,
     ),
     FactSpec(
         "lifecycle",

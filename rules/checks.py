@@ -106,18 +106,25 @@ def _engine_limits(parts: Sequence[FilePart]) -> Iterator[PackError]:
             facts.update(c.fact for c in rule.conditions)
             properties = len(facts) + len(RESERVED_PROPERTIES) + 1  # + the stage property
             if chains > MAX_MATCHES_PER_MESSAGE:
-                yield _limit_error(rule, f"{chains} condition chains", MAX_MATCHES_PER_MESSAGE)
+                yield _limit_error(rule, chains, "condition chains", MAX_MATCHES_PER_MESSAGE)
                 break
             if properties > MAX_MESSAGE_PROPERTIES:
-                yield _limit_error(rule, f"{properties} message properties", MAX_MESSAGE_PROPERTIES)
+                yield _limit_error(rule, properties, "message properties", MAX_MESSAGE_PROPERTIES)
                 break
 
 
-def _limit_error(rule: Rule, reached: str, limit: int) -> PackError:
+def _limit_error(rule: Rule, reached: int, what: str, limit: int) -> PackError:
+    # Only the facts a stage's rules compare are posted, so a stage's limit is reached by
+    # its rules, never by the catalogue's size or the pack's windows alone.
+    remedy = (
+        "compare fewer distinct facts in the stage's rules"
+        if what == "message properties"
+        else "split the stage's rules or simplify their 'any' groups"
+    )
     message = (
-        f"rule {rule.id} brings stage {rule.stage.value!r} to {reached} (the engine adapter's"
-        f" own included); the rules engine handles at most {limit} (split the stage's rules or"
-        " simplify their 'any' groups)"
+        f"rule {rule.id} brings stage {rule.stage.value!r} to {reached} {what} (the engine"
+        f" adapter's own included), {reached - limit} over the {limit} the rules engine"
+        f" handles ({remedy})"
     )
     return PackError(rule.file, rule.line, rule.column, message)
 

@@ -2,7 +2,8 @@
 
 Facts are computed here, in Python, from the decision context, then typed and checked against
 the catalogue (:mod:`sqm.rules.catalogue`) before they reach the engine. Qualification facts are
-derived in this module; monitoring and deadlines facts in :mod:`sqm.rules.contract_facts`.
+derived in this module; monitoring and deadlines facts in :mod:`sqm.rules.contract_facts`,
+selection facts (a need's) in :mod:`sqm.rules.selection_facts`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqm.rules.catalogue import (
 )
 from sqm.rules.contract_facts import check_certificate_times, deadlines_facts, monitoring_facts
 from sqm.rules.model import PolicyPack
+from sqm.rules.selection_facts import selection_facts
 
 __all__ = [
     "CATALOGUE",
@@ -111,6 +113,7 @@ FACTS_BY_STAGE: Mapping[Stage, StageFacts] = {
     Stage.QUALIFICATION: _qualification,
     Stage.MONITORING: monitoring_facts,
     Stage.DEADLINES: deadlines_facts,
+    Stage.SELECTION: selection_facts,
 }
 """How the facts of each stage are derived; a new stage adds its function here."""
 

@@ -184,11 +184,14 @@ ACTIONS_BY_STAGE: dict[Stage, frozenset[Action]] = {
             Action.CLEAR_REVIEW,
         }
     ),
+    Stage.SELECTION: frozenset({Action.DISQUALIFY, Action.REMIND, Action.ESCALATE}),
 }
 """The actions a rule may ask for at each stage: a clean window or an expiry needs time to
 pass (deadlines). A penalty by the schedule needs a breach (monitoring); on the deadline
 check (a missed report, say) a penalty must state its amount. Escalations and notifications
-go with a record (monitoring): on the deadline check they would be repeated at every tick."""
+go with a record (monitoring): on the deadline check they would be repeated at every tick.
+At selection (a need's), ``disqualify`` refuses the shortlisting or award, and a reminder
+or escalation is recorded on the need's stream, once per rule and need on ticks."""
 
 
 MESSAGE_ACTIONS = frozenset({Action.ESCALATE, Action.NOTIFY})

@@ -134,8 +134,10 @@ def build(
     signoff = PolicySignoff(active, archive, store, clock, approvals, requalify=requalify)
     signoff.resume()  # what took effect while the server was down, and what is still due
     # Instances sharing a database take turns to tick (the store says whose turn it is).
-    scheduler = DeadlineScheduler(service, executor, clock, settings.tick_seconds, store.tick_lock)
     needs = NeedService(store, active, service)
+    scheduler = DeadlineScheduler(
+        service, executor, clock, settings.tick_seconds, store.tick_lock, needs=needs.advance_time
+    )
     checkpoints = _checkpoints(settings, store, executor, clock)
     return App(
         settings,

@@ -231,7 +231,7 @@ def describe(entry: Entry) -> str:
 
 def _detail(command: Any) -> str:
     fields = []
-    for name in ("objective_id", "value", "outcome", "score", "passed"):
+    for name in ("objective_id", "value", "outcome", "score", "passed", "milestone"):
         if hasattr(command, name):
             value = getattr(command, name)
             fields.append(f"{name}={getattr(value, 'value', value)}")

@@ -18,13 +18,17 @@ from functools import singledispatch
 import attrs
 
 from sqm.domain.commands import (
+    AcceptDeliverable,
     AdvanceTime,
     ClaimCompensation,
     Command,
     CompleteImprovementPlan,
+    CompleteMilestone,
     ConcludeReview,
     OpenProblemTicket,
     RecordInspection,
+    RecordKickOff,
+    RecordMarketResearch,
     RecordMeasurement,
     RecordSatisfactionSurvey,
     RecordTraining,
@@ -43,6 +47,7 @@ from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import (
     Certificate,
     Comparator,
+    Milestone,
     Money,
     Severity,
     SlaObjective,
@@ -200,9 +205,24 @@ class Player:
             certificates=certificates(profile, now, self._policy.catalogue.certificate_kind_ids),
             site_audit_passed=profile.site_audit_passed,
         )
+        if profile.researched:  # while qualified, before the contract
+            yield RecordMarketResearch(
+                profile.supplier_id,
+                "simulated capability",
+                "simulated past performance",
+                now,
+                ("simulated reference",),
+            )
         fee = Money(profile.monthly_fee, profile.currency)
         limit = Money(profile.liability_limit, profile.currency)
-        yield SignContract(profile.supplier_id, f"CT-{profile.supplier_id}", now, fee, limit)
+        ends_at = (
+            now + timedelta(days=profile.contract_days)
+            if profile.contract_days is not None
+            else None
+        )
+        yield SignContract(
+            profile.supplier_id, f"CT-{profile.supplier_id}", now, fee, limit, ends_at=ends_at
+        )
 
 
 def certificates(
@@ -360,6 +380,41 @@ def _(intent: sc.ResolveTicket, player: Player, now: datetime) -> Command | None
     if state is None or not open_ones:
         return None
     return ResolveProblemTicket(state.supplier_id, open_ones[0].ticket_id, "simulated fix", now)
+
+
+@command_for.register
+def _(intent: sc.KickOff, player: Player, now: datetime) -> Command | None:
+    milestones = tuple(
+        Milestone(f"M{i + 1}", now + timedelta(days=days))
+        for i, days in enumerate(intent.milestone_days)
+    )
+    return RecordKickOff(_supplier_id(player), "simulated goals", now, milestones)
+
+
+def _milestone(player: Player, index: int) -> str | None:
+    state = player.state
+    if state is None or not state.milestones:
+        return None
+    return state.milestones[index % len(state.milestones)].name
+
+
+@command_for.register
+def _(intent: sc.FinishMilestone, player: Player, now: datetime) -> Command | None:
+    name = _milestone(player, intent.index)
+    return CompleteMilestone(_supplier_id(player), name, now) if name else None
+
+
+@command_for.register
+def _(intent: sc.AcceptMilestone, player: Player, now: datetime) -> Command | None:
+    name = _milestone(player, intent.index)
+    return AcceptDeliverable(_supplier_id(player), name, now) if name else None
+
+
+@command_for.register
+def _(intent: sc.Research, player: Player, now: datetime) -> Command | None:
+    return RecordMarketResearch(
+        _supplier_id(player), "simulated capability", "simulated past performance", now
+    )
 
 
 @command_for.register

@@ -57,6 +57,11 @@ class SupplierProfile:
     monthly_fee: Decimal = Decimal("100000.00")
     liability_limit: Decimal = Decimal("1000000.00")
     currency: str = "CNY"
+    contract_days: float | None = None
+    """How long the contract runs from the start (None: the domain's year); when it ends
+    the supplier leaves ``contracted`` on the next tick and later records are refused."""
+    researched: bool = False
+    """Market research (市场调研) on the supplier is recorded before its contract."""
 
 
 # --- intents: what happens next, whatever the pack ----------------------------------------
@@ -140,13 +145,44 @@ class Claim:
 
 
 @attrs.frozen
+class KickOff:
+    """The delivery kick-off meeting, agreeing milestones due ``milestone_days`` after it."""
+
+    milestone_days: tuple[float, ...]
+
+
+@attrs.frozen
+class FinishMilestone:
+    """The supplier completes the ``index``-th milestone of the latest kick-off (modulo
+    their count; nothing without one).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class AcceptMilestone:
+    """The operator accepts the ``index``-th milestone's deliverables (modulo their count;
+    refused unless it was completed and not yet accepted).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class Research:
+    """Market research on the supplier is recorded (refused while it is under contract)."""
+
+
+@attrs.frozen
 class Wait:
     """Nothing but the passing of time (the scheduler ticks)."""
 
 
 Intent = (
     Measure | Survey | Inspect | Report | SelfCheck | Conclude | SubmitPlan | CompletePlan | Claim
-    | Wait | Train | OpenTicket | ResolveTicket
+    | Wait | Train | OpenTicket | ResolveTicket | KickOff | FinishMilestone | AcceptMilestone
+    | Research
 )  # fmt: skip
 
 
@@ -193,7 +229,17 @@ def intents() -> st.SearchStrategy[Intent]:
         st.just(Train()),
         st.builds(OpenTicket, st.sampled_from(Severity)),
         st.just(ResolveTicket()),
+        _MILESTONE_DAYS.map(KickOff),
+        st.builds(FinishMilestone, st.integers(0, 2)),
+        st.builds(AcceptMilestone, st.integers(0, 2)),
+        st.just(Research()),
     )
+
+
+_MILESTONE_DAYS = st.lists(
+    st.floats(1, 60, allow_nan=False).map(lambda d: round(d, 2)), min_size=1, max_size=3
+).map(tuple)
+"""A kick-off's milestones: one to three, due within two months of it."""
 
 
 def steps(max_steps: int = 40, max_gap_days: float = 45.0) -> st.SearchStrategy[tuple[Step, ...]]:
@@ -220,6 +266,9 @@ def profiles(
         certificates_valid_days=st.one_of(st.just(730.0), st.floats(1, 400, allow_nan=False)),
         monthly_fee=st.sampled_from([Decimal("50000.00"), Decimal("100000.00")]),
         liability_limit=st.sampled_from([Decimal("500000.00"), Decimal("1000000.00")]),
+        # Often a short contract, so stories reach its end and go on after it.
+        contract_days=st.one_of(st.none(), st.floats(20, 200, allow_nan=False).map(round)),
+        researched=st.booleans(),
     )
 
 

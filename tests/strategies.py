@@ -935,6 +935,8 @@ def _sign(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
     """A contract with a fee and liability in one currency; now and then its own objectives."""
     currency = draw(currencies())
     objectives = tuple(draw(_OBJECTIVE_LISTS)) if draw(_ONE_IN_FIVE) == 0 else ()
+    # Now and then a short term, so sequences reach the contract's end and go on after it.
+    ends_at = at + draw(_SHORT_TERMS) if draw(_ONE_IN_FIVE) < 2 else None
     return SignContract(
         guide.supplier_id,
         "ct-1",
@@ -942,7 +944,41 @@ def _sign(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
         draw(money(currency)),
         draw(money(currency)),
         objectives=objectives,
+        ends_at=ends_at,
     )
+
+
+_SHORT_TERMS = st.integers(1, 90).map(lambda days: timedelta(days=days))
+_MILESTONE_DUE = st.integers(1, 45 * 86_400).map(lambda s: timedelta(seconds=s))
+
+
+def _kick_off(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """A kick-off agreeing one to three of the few milestone names, due within 45 days."""
+    names = draw(st.lists(_MILESTONE_NAMES, min_size=1, max_size=3, unique=True))
+    milestones = tuple(Milestone(name, at + draw(_MILESTONE_DUE)) for name in names)
+    return RecordKickOff(guide.supplier_id, "delivery goals", at, milestones)
+
+
+def _milestone_step(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    """The next thing about a milestone: complete an open one, accept a completed one's
+    deliverables, or (without a kick-off) hold the kick-off.
+    """
+    state = guide.state
+    if state is None or not state.milestones:
+        return _kick_off(draw, guide, at)
+    done, accepted = state.milestones_completed, state.deliverables_accepted
+    names = [m.name for m in state.milestones]
+    open_ones = [n for n in names if n not in done]
+    to_accept = [n for n in names if n in done and n not in accepted]
+    if to_accept and (not open_ones or draw(_BOOLEANS)):
+        return AcceptDeliverable(guide.supplier_id, draw(st.sampled_from(to_accept)), at)
+    if open_ones:
+        return CompleteMilestone(guide.supplier_id, draw(st.sampled_from(open_ones)), at)
+    return _kick_off(draw, guide, at)
+
+
+def _research(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
+    return RecordMarketResearch(guide.supplier_id, "capability", "past performance", at)
 
 
 def _measurement(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
@@ -1053,8 +1089,9 @@ def _missed(draw: st.DrawFn, guide: _Guide, at: datetime) -> Command:
 # The most telling command of each state comes first (Hypothesis leans towards it).
 _LEGAL_BUILDERS: dict[LifecycleState | None, tuple[Builder, ...]] = {
     None: (_register,),
-    LifecycleState.CANDIDATE: (_evidence,),
-    LifecycleState.QUALIFIED: (_sign, _sign, _sign, _tick),
+    LifecycleState.CANDIDATE: (_evidence, _evidence, _evidence, _research),
+    # A qualified supplier whose contract ended: a renewal, or a record refused after it.
+    LifecycleState.QUALIFIED: (_sign, _sign, _sign, _tick, _research, _measurement),
     LifecycleState.CONTRACTED: (
         *[_measurement] * 5,
         *[_tick] * 3,
@@ -1064,6 +1101,8 @@ _LEGAL_BUILDERS: dict[LifecycleState | None, tuple[Builder, ...]] = {
         _self_check,
         _open_review,
         _claim,
+        _milestone_step,
+        _milestone_step,
     ),
     LifecycleState.UNDER_REVIEW: (_conclude, _conclude, _conclude, _measurement, _tick, _claim),
     LifecycleState.REMEDIATION: (

@@ -100,9 +100,18 @@ def evaluate_at(
 
     At the monitoring stage the latest measurement (and its breach, if it missed) is the
     record judged, as when it arrived; without one there is nothing to judge, and
-    ``InvalidCommand`` names the stage.
+    ``InvalidCommand`` names the stage, as it does for the selection stage (a need's).
     """
     context = DecisionContext(stage, state, at)
+    if stage is Stage.SELECTION:
+        raise InvalidCommand(
+            [
+                FieldViolation(
+                    "stage",
+                    "the selection stage judges a need (GetNeed shows its notices), not a supplier",
+                )
+            ]
+        )
     if stage is Stage.MONITORING and not state.measurements:
         raise InvalidCommand(
             [

@@ -96,6 +96,8 @@ def silences(pack: PolicyPack) -> Iterator[Silence]:
 
 def silence(rule: Rule, ranges: Ranges) -> Silence | None:
     """Where ``rule`` can fire without effect, or None when it acts wherever it fires."""
+    if rule.stage is Stage.SELECTION:
+        return None  # a need's rules move no lifecycle: they refuse or record (domain.needs)
     live = [a for a in alternatives(rule.when) if conflict(a, ranges) is None]
     if not live:
         return None  # a rule that can never fire is reported as such elsewhere

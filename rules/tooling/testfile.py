@@ -86,6 +86,7 @@ from sqm.domain.commands import (
 )
 from sqm.domain.events import EVENT_TYPES, Event
 from sqm.domain.model import Certificate, LifecycleState, Money
+from sqm.domain.needs import NEED_COMMAND_TYPES
 from sqm.domain.pack_catalogue import CategoryId
 from sqm.domain.serialization import converter, parse_time
 from sqm.rules.errors import PackError, Problems
@@ -98,6 +99,8 @@ TEST_FOLDER = "tests"
 """Where a pack keeps its test files (not part of the pack's version)."""
 TEST_SUFFIXES = (".yaml", ".yml")
 
+_CASE_COMMANDS: Mapping[str, type[Any]] = {**COMMAND_TYPES, **NEED_COMMAND_TYPES}
+"""A case's commands: a supplier's, and a need's (its selection rules run on them)."""
 _FILE_KEYS = ("format", "description", "shared", "cases")
 _CASE_KEYS = ("name", "description", "supplier", "start", "commands", "expect")
 _START_KEYS = ("from", "category", "at", "name", "monthly_fee", "liability_limit")
@@ -311,7 +314,7 @@ def _case(doc: SourceDoc, path: DocPath, problems: Problems) -> Case | None:
         problems.add(doc.error((*path, "commands"), "expected a non-empty list of commands"))
     else:
         steps = [
-            _step(doc, (*path, "commands", i), supplier, COMMAND_TYPES, problems)
+            _step(doc, (*path, "commands", i), supplier, _CASE_COMMANDS, problems)
             for i in range(len(commands))
         ]
     expect = _expectation(doc, (*path, "expect"), problems)

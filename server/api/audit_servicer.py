@@ -26,7 +26,7 @@ from sqm.domain.ports import OutboxEntry, RecordedEvent, Store
 from sqm.server.api import audit_mapping, mapping, pagination, watch
 from sqm.server.api.errors import ForeignSupplier, abort, translated
 from sqm.server.api.notification_mapping import notification_kinds, outbox_notification
-from sqm.server.api.resource_mapping import penalty
+from sqm.server.api.resource_mapping import penalties
 from sqm.server.api.servicer_base import Context, OnWorker, actor, supplier_id
 from sqm.server.app.documents import DocumentRecords
 from sqm.server.app.integrity import RecordVerdict, verify_record
@@ -172,7 +172,7 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
         return api.ExportSupplierResponse(
             supplier=mapping.supplier(state),
             events=[mapping.supplier_event(e) for e in events],
-            penalties=[penalty(p) for p in state.penalties],
+            penalties=penalties(state, state.penalties),
             documents=[audit_mapping.document(d) for d in documents],
         )
 

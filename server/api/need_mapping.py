@@ -34,7 +34,7 @@ from sqm.server.api.proto_values import (
     set_time,
     shown,
 )
-from sqm.server.api.resource_mapping import objective, supplier_name
+from sqm.server.api.resource_mapping import decisions, objective, supplier_name
 from sqm.v1 import needs_pb2 as pb
 
 Clock = Callable[[], datetime]
@@ -152,7 +152,7 @@ def award_need(request: pb.AwardNeedRequest, clock: Clock) -> AwardNeed:
 
 
 def need(state: NeedState) -> pb.Need:
-    """The API view of a need, with its shortlist, rankings and award."""
+    """The API view of a need, with its shortlist, rankings, award and notices."""
     message = pb.Need(
         name=need_name(state.need_id),
         title=state.title,
@@ -169,6 +169,7 @@ def need(state: NeedState) -> pb.Need:
         etag=f"v{state.version}",
         objectives=[objective(o) for o in state.objectives],
         quantity=state.quantity,
+        notices=decisions(state.notices),
     )
     if state.budget is not None:
         message.budget.CopyFrom(money_to_proto(state.budget))

@@ -5,7 +5,7 @@ Nothing here reads a request; :mod:`sqm.server.api.mapping` re-exports the funct
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -146,8 +146,10 @@ def improvement_plan(value: ImprovementPlan) -> pb.ImprovementPlan:
     return message
 
 
-def penalty(value: Penalty) -> pb.Penalty:
-    """The API view of an entry of the penalties ledger."""
+def penalty(value: Penalty, dispute_status: str = "") -> pb.Penalty:
+    """The API view of an entry of the penalties ledger; ``dispute_status`` is its dispute's
+    (``open``, ``upheld``, ``accepted``; empty when never disputed).
+    """
     message = pb.Penalty(
         penalty_id=value.penalty_id,
         kind=value.kind,
@@ -157,9 +159,15 @@ def penalty(value: Penalty) -> pb.Penalty:
         rule_id=value.rule_id,
         cap_applied=value.cap_applied,
         objective_id=value.objective_id,
+        dispute_status=dispute_status,
     )
     set_time(message.assess_time, value.assessed_at)
     return message
+
+
+def penalties(state: SupplierState, entries: Sequence[Penalty]) -> list[pb.Penalty]:
+    """The API views of ``entries`` of ``state``'s ledger, each with its dispute's status."""
+    return [penalty(p, state.penalty_disputes.get(p.penalty_id, "")) for p in entries]
 
 
 def penalty_totals(state: SupplierState) -> dict[str, Money]:

@@ -8,7 +8,7 @@ from sqm.domain.errors import FieldViolation, InvalidCommand
 from sqm.server.api import pagination, process_mapping
 from sqm.server.api.errors import translated
 from sqm.server.api.proto_values import money_to_proto
-from sqm.server.api.resource_mapping import penalty, penalty_totals
+from sqm.server.api.resource_mapping import penalties, penalty_totals
 from sqm.server.api.servicer_base import Context, ServicerBase, process_method, supplier_id
 from sqm.v1 import supplier_service_pb2 as api
 
@@ -47,7 +47,7 @@ class LiabilityMethods(ServicerBase):
         more = start + size < len(state.penalties)
         totals = {kind: money_to_proto(m) for kind, m in penalty_totals(state).items()}
         return api.ListPenaltiesResponse(
-            penalties=[penalty(p) for p in page],
+            penalties=penalties(state, page),
             next_page_token=pagination.encode(collection, start + size) if more else "",
             service_credit_total=totals.get("service_credit"),
             compensation_total=totals.get("compensation"),

@@ -16,14 +16,17 @@ import attrs
 
 from sqm.domain.catalogue_checks import validate_ids
 from sqm.domain.errors import FieldViolation, InvalidCommand
-from sqm.domain.model import SupplierState
+from sqm.domain.model import Decision, SupplierState
 from sqm.domain.needs import (
     NEED_STREAM_PREFIX,
+    AdvanceNeedTime,
     AwardNeed,
     NeedCommand,
     NeedEvent,
     NeedNotFound,
+    NeedNoticeIssued,
     NeedState,
+    NeedStatus,
     RankedCandidate,
     Ranking,
     RankShortlist,
@@ -38,12 +41,15 @@ from sqm.domain.needs import (
 from sqm.domain.ports import EventStore, Policy, RecordedEvent
 from sqm.domain.serialization import (
     event_to_payload,
+    format_time,
     need_event_from_payload,
     need_from_dict,
     need_to_dict,
 )
 from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
-from sqm.server.app.suppliers import RankingOutcome, SupplierService
+from sqm.server.app.suppliers import AdvanceSummary, RankingOutcome, SupplierService
+
+TICK_PAGE_SIZE = 500
 
 
 @attrs.frozen
@@ -95,13 +101,40 @@ class NeedService:
         page = self._store.list_snapshots(after, limit)
         return [need_from_dict(s.state) for s in page if is_need_stream(s.stream_id)]
 
+    def advance_time(self, now: datetime, actor: str) -> AdvanceSummary:
+        """Advance every open need's clock to ``now``: its selection rules' reminders and
+        escalations fall due (each once per need). Needs with a later record are skipped;
+        each tick has its own request id, so a retried tick records nothing twice.
+        """
+        checked = changed = 0
+        decisions: list[Decision] = []
+        after = NEED_STREAM_PREFIX
+        while page := self._store.list_snapshots(after, TICK_PAGE_SIZE):
+            after = page[-1].stream_id
+            needs = [need_from_dict(s.state) for s in page if is_need_stream(s.stream_id)]
+            due = [need for need in needs if _due(need, now)]
+            checked += len(due)
+            jobs = [_tick(need, now, actor) for need in due]
+            for outcome in self._pipeline.run(jobs):
+                if isinstance(outcome, InvalidCommand):
+                    continue  # a record later than ``now`` arrived meanwhile: nothing is due
+                if isinstance(outcome, Exception):
+                    raise outcome
+                if outcome.events:
+                    changed += 1
+                    notices = (e for e in outcome.events if isinstance(e, NeedNoticeIssued))
+                    decisions.extend(e.decision for e in notices)
+            if not is_need_stream(after):
+                break
+        return AdvanceSummary(checked, changed, tuple(decisions))
+
     def _decide(
         self, command: NeedCommand, need: NeedState | None, policy: Policy
     ) -> Sequence[NeedEvent]:
         validate_ids(command, policy.catalogue)
         if isinstance(command, RankShortlist):
             command = self._ranked(command, self.get(command.need_id))
-        return decide_need(command, need, self._suppliers_named(command))
+        return decide_need(command, need, self._suppliers_named(command), policy)
 
     def _ranked(self, request: RankShortlist, need: NeedState) -> RecordRanking:
         """The ranking ``request`` asks for, as a command that keeps it."""
@@ -135,6 +168,15 @@ class NeedService:
             found = self._suppliers.find(command.supplier_id)
             return {command.supplier_id: found} if found is not None else {}
         return {}
+
+
+def _due(need: NeedState, now: datetime) -> bool:
+    return need.status is NeedStatus.OPEN and (need.updated_at is None or need.updated_at <= now)
+
+
+def _tick(need: NeedState, now: datetime, actor: str) -> Job[NeedCommand]:
+    context = RequestContext(f"tick:{need_stream(need.need_id)}:{format_time(now)}", actor)
+    return Job(AdvanceNeedTime(need.need_id, now), context)
 
 
 def _need_result(recorded: Recorded[NeedState, NeedEvent]) -> NeedResult:

@@ -24,6 +24,7 @@ from sqm.domain.errors import DomainError
 from sqm.domain.events import DecisionRecorded, Escalated, Event, NotificationIssued
 from sqm.domain.invariants import Checkpoint, Invariant, violation
 from sqm.domain.model import Decision, SupplierState
+from sqm.domain.needs import NEED_COMMAND_TYPES, NeedCommand, NeedNoticeIssued
 from sqm.domain.ports import Policy
 from sqm.domain.serialization import converter, event_from_payload
 from sqm.rules import CompiledPolicy, PolicyPack, load_pack
@@ -32,10 +33,12 @@ from sqm.rules.tooling.testfile import (
     STARTING_POINTS,
     Case,
     CaseFile,
+    Step,
     discover,
     parse_case_file,
     start_steps,
 )
+from sqm.server.app.needs import NeedService, need_event
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import CommandResult, SupplierService
 from sqm.server.storage.memory import MemoryEventStore
@@ -179,7 +182,9 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     """
     watch = InvariantWatch([i for i in invariants if i.id in case.expect.invariants])
     clock = _StepClock()
-    service = SupplierService(MemoryEventStore(clock=clock), lambda: policy)
+    store = MemoryEventStore(clock=clock)
+    service = SupplierService(store, lambda: policy)
+    needs = NeedService(store, lambda: policy, service)
     # The commands of a starting point (see ``started``) come first, one per point passed.
     start_count = STARTING_POINTS.index(case.start.point) + 1 if case.start else 0
     decisions: list[Decision] = []
@@ -191,6 +196,12 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
         clock.now = command.occurred_at
         name = f"command {index} ({type(command).__name__}, line {step.line})"
         context = RequestContext(f"{TEST_ACTOR}:{index}", TEST_ACTOR)
+        if isinstance(step.item, _NEED_COMMANDS):
+            failure = _run_need_step(needs, step, context, decisions)
+            if failure:
+                failures.append(f"{name} {failure}")
+                break
+            continue
         try:
             result = service.execute(command, context)
         except DomainError as error:
@@ -219,6 +230,30 @@ def run_case(policy: Policy, case: Case, invariants: Sequence[Invariant] = ()) -
     if not failures:
         failures.extend(_compare(case, service, decisions, fired, no_effect, told_events=told))
     return CaseResult(case, fired, tuple(failures))
+
+
+_NEED_COMMANDS = tuple(NEED_COMMAND_TYPES.values())
+
+
+def _run_need_step(
+    needs: NeedService, step: Step, context: RequestContext, decisions: list[Decision]
+) -> str:
+    """Run a need's command; keep the selection rules' decisions (those that refused it
+    too); what went wrong, or "".
+    """
+    command = cast(NeedCommand, step.item)
+    try:
+        result = needs.execute(command, context)
+    except DomainError as error:
+        if step.expect_error and error.reason == step.expect_error:
+            decisions.extend(getattr(error, "decisions", ()))
+            return ""
+        return f"was refused: {error.reason}: {error}"
+    if step.expect_error:
+        return f"was accepted; expected it refused with {step.expect_error}"
+    notices = (need_event(r) for r in result.events)
+    decisions.extend(e.decision for e in notices if isinstance(e, NeedNoticeIssued))
+    return ""
 
 
 def _collect(result: CommandResult, decisions: list[Decision], no_effect: dict[str, str]) -> None:

@@ -21,7 +21,12 @@ from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from datetime import datetime
 
+import attrs
+
 from sqm.server.app.suppliers import AdvanceSummary, SupplierService
+
+NeedTicker = Callable[[datetime, str], AdvanceSummary]
+"""Advances the open needs' clocks (``NeedService.advance_time``)."""
 
 SCHEDULER_ACTOR = "scheduler"
 log = logging.getLogger(__name__)
@@ -35,7 +40,9 @@ def always_granted() -> AbstractContextManager[bool]:
 
 
 class DeadlineScheduler:
-    """Runs ``service.advance_time(clock())`` every ``interval`` seconds until stopped."""
+    """Runs ``service.advance_time(clock())`` every ``interval`` seconds until stopped, and
+    ``needs(clock())`` after it: the open needs' deadlines (selection rules) fall due too.
+    """
 
     def __init__(
         self,
@@ -44,8 +51,11 @@ class DeadlineScheduler:
         clock: Callable[[], datetime],
         interval: float,
         tick_lock: TickLock | None = None,
+        *,
+        needs: NeedTicker | None = None,
     ) -> None:
         self._service = service
+        self._needs = needs
         self._executor = executor
         self._clock = clock
         self._interval = interval
@@ -88,12 +98,20 @@ class DeadlineScheduler:
 
     def _advance(self, now: datetime, take_turns: bool) -> AdvanceSummary:
         if not take_turns:
-            return self._service.advance_time(now, SCHEDULER_ACTOR)
+            return self._advance_all(now)
         with self._tick_lock() as held:
             if not held:
                 log.debug("tick at %s skipped: another instance is ticking", now.isoformat())
                 return AdvanceSummary(0, 0, ())
-            return self._service.advance_time(now, SCHEDULER_ACTOR)
+            return self._advance_all(now)
+
+    def _advance_all(self, now: datetime) -> AdvanceSummary:
+        # The counts are the suppliers'; the needs' decisions come after theirs.
+        suppliers = self._service.advance_time(now, SCHEDULER_ACTOR)
+        if self._needs is None:
+            return suppliers
+        needs = self._needs(now, SCHEDULER_ACTOR)
+        return attrs.evolve(suppliers, decisions=(*suppliers.decisions, *needs.decisions))
 
     async def _run(self) -> None:
         while True:

@@ -96,10 +96,13 @@ def test_the_need_records_are_in_the_hash_chain_and_watched(server: ServerProces
 
     assert verdict.intact
     need_events = [e.type for e in watched if e.need == f"needs/{NEED}"]
+    # Neither supplier has market research on file: MR-001 warns the buyer at each.
     assert need_events == [
         "NeedOpened",
         "SupplierShortlisted",
+        "NeedNoticeIssued",
         "SupplierShortlisted",
+        "NeedNoticeIssued",
         "ShortlistRanked",
     ]
 

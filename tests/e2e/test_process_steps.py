@@ -94,6 +94,29 @@ def test_a_contract_that_ends_takes_the_supplier_out_of_contracted_and_refuses_a
     assert error.metadata["contract_id"] == "C-SHORT"
 
 
+def test_a_review_opened_after_the_end_date_is_refused_before_the_tick_ends_the_contract(
+    drill: ServerProcess, drill_client: SqmClient
+) -> None:
+    """Past the end date but before any tick, the supplier is still contracted on record, yet
+    OpenReview is FAILED_PRECONDITION CONTRACT_ENDED, as a record would be; the tick then
+    ends the contract.
+    """
+    timeline = Timeline()
+    end = short_contract(drill_client, "late-review-co", timeline, days=20)
+
+    error = refused(
+        lambda: drill_client.open_review(
+            "late-review-co", "complaint after the end", occur_time=end + timedelta(days=1)
+        )
+    )
+
+    assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "CONTRACT_ENDED")
+    assert error.metadata["contract_id"] == "C-SHORT"
+    assert drill_client.get_supplier("late-review-co").state == pb.LIFECYCLE_STATE_CONTRACTED
+    advance_time(drill.address, end + timedelta(days=1))
+    assert drill_client.get_supplier("late-review-co").state == pb.LIFECYCLE_STATE_QUALIFIED
+
+
 def test_an_upload_rejects_a_row_measured_after_the_contract_ended(
     drill: ServerProcess, drill_client: SqmClient
 ) -> None:

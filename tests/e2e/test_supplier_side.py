@@ -159,10 +159,14 @@ def test_only_a_notice_of_the_suppliers_own_can_be_acknowledged(
 def test_an_accepted_dispute_reverses_the_credit_in_the_ledger(
     operator: SqmClient, portal: SqmClient, timeline: Timeline
 ) -> None:
-    """The supplier disputes, the operator accepts: a credit note nets the credit to zero."""
+    """The supplier disputes, the operator accepts: a credit note nets the credit to zero, and
+    the ledger shows the credit's dispute open, then accepted.
+    """
     penalty_id = credit(operator, timeline)
+    assert [p.dispute_status for p in portal.list_penalties("acme").penalties] == [""]
     disputed = portal.dispute_penalty("acme", penalty_id, GROUNDS, occur_time=timeline.step())
     assert [(e.type, e.actor) for e in disputed.events] == [("PenaltyDisputed", "acme-portal")]
+    assert [p.dispute_status for p in portal.list_penalties("acme").penalties] == ["open"]
     decided = operator.decide_penalty_dispute(
         "acme", penalty_id, api.DISPUTE_OUTCOME_ACCEPTED, "confirmed", occur_time=timeline.step()
     )
@@ -173,6 +177,7 @@ def test_an_accepted_dispute_reverses_the_credit_in_the_ledger(
     ledger = portal.list_penalties("acme")
     assert ledger.penalties[-1].penalty_id == f"{penalty_id}/reversal"
     assert ledger.service_credit_total.amount == "0.00"
+    assert [p.dispute_status for p in ledger.penalties] == ["accepted", ""]
     notices = {n.event.type for n in portal.list_notices("acme")}
     assert "PenaltyDisputeDecided" in notices
 
@@ -212,11 +217,14 @@ def test_dispute_errors_are_named(
         "acme", penalty_id, api.DISPUTE_OUTCOME_UPHELD, occur_time=timeline.step()
     )
     assert [e.type for e in upheld.events] == ["PenaltyDisputeDecided"]
-    assert operator.list_penalties("acme").penalties[-1].penalty_id == penalty_id
+    (entry,) = operator.list_penalties("acme").penalties
+    assert (entry.penalty_id, entry.dispute_status) == (penalty_id, "upheld")
 
 
 def test_the_command_line_lists_acknowledges_disputes_and_decides(server: ServerProcess) -> None:
-    """`sqm notices list|ack`, `sqm penalty dispute|decide`: each caller with its own token."""
+    """`sqm notices list|ack`, `sqm penalty list|dispute|decide`: each caller with its own
+    token; the ledger's listing shows each credit's dispute.
+    """
     # In the past: the commands record at the server's clock, after these events.
     timeline = Timeline(datetime.now(UTC).replace(microsecond=0) - timedelta(days=20))
     with SqmClient(server.address, token=OPERATOR) as operator:
@@ -239,6 +247,13 @@ def test_the_command_line_lists_acknowledges_disputes_and_decides(server: Server
     run(ACME, "penalty", "dispute", "acme", penalty_id, "--grounds", GROUNDS)
     decided = json.loads(run(OPERATOR, "penalty", "decide", "acme", penalty_id, "accepted"))
     assert [e["type"] for e in decided["events"]] == ["PenaltyDisputeDecided", "PenaltyReversed"]
+    ledger = json.loads(run(ACME, "penalty", "list", "acme"))
+    assert [p.get("disputeStatus", "") for p in ledger["penalties"]] == ["accepted", ""]
+    assert ledger["service_credit_total"]["amount"] == "0.00"
+    text = sqm("penalty", "list", "acme", "--server", server.address, "--token", ACME).stdout
+    assert "DISPUTE" in text.splitlines()[0]
+    assert f"{penalty_id} " in text
+    assert "accepted" in text
 
 
 def test_a_supplier_watches_notifications_addressed_to_itself_and_no_one_else(

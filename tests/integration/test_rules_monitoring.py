@@ -36,8 +36,14 @@ from sqm.domain.model import (
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId
 from sqm.domain.ports import DecisionContext, Evaluation
 from sqm.rules import CompiledPolicy, default_pack_dir, load_pack, load_policy
-from sqm.rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE
-from sqm.rules.engine import MAX_MATCHES_PER_MESSAGE, RESERVED_CHAINS, EngineValue, rules_engine
+from sqm.rules.catalogue import FAR_AWAY_DAYS, NO_SURVEY_SCORE, pack_specs
+from sqm.rules.engine import (
+    MAX_MATCHES_PER_MESSAGE,
+    MAX_MESSAGE_PROPERTIES,
+    RESERVED_CHAINS,
+    EngineValue,
+    rules_engine,
+)
 from sqm.rules.sla import shortfall
 from tests.commands import default_pack_variant
 
@@ -400,14 +406,20 @@ def test_a_certificate_expiring_within_30_days_sends_a_reminder(policy: Compiled
 
 
 def test_missed_reports_and_self_checks_open_reviews(policy: CompiledPolicy) -> None:
-    """40 days without a progress report and 120 without a self-check: DL-008 and DL-009."""
+    """40 days without a progress report and 120 without a self-check: DL-008 and DL-009,
+    and the missed report's fixed penalty (PEN-005).
+    """
     state = contracted(
         policy,
         last_progress_report_at=NOW - timedelta(days=40),
         last_self_check_at=NOW - timedelta(days=120),
     )
     evaluation = policy.evaluate(tick(state))
-    assert fired(evaluation) == {"DL-008": Action.OPEN_REVIEW, "DL-009": Action.OPEN_REVIEW}
+    assert fired(evaluation) == {
+        "DL-008": Action.OPEN_REVIEW,
+        "DL-009": Action.OPEN_REVIEW,
+        "PEN-005": Action.ASSESS_PENALTY,
+    }
     assert decision(evaluation, "DL-009").message.startswith(
         "No self-check for 120 days (limit 100): review opened"
     )
@@ -534,6 +546,32 @@ def test_a_stage_at_the_engine_limit_fires_every_rule(tmp_path: Path) -> None:
     state = SupplierState("acme", "Acme", "software")
     evaluation = at_limit.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "self_check"))
     assert len(evaluation.fired) == count
+
+
+def test_a_stage_with_more_facts_than_a_message_holds_runs_on_the_facts_its_rules_compare(
+    tmp_path: Path,
+) -> None:
+    """300 windows besides the catalogue's facts would be far over the engine's 254 message
+    properties if all were posted; one rule compares two, so the evaluation runs and fires.
+    """
+    windows = "".join(
+        f"  - {{id: breaches_{i}d, kind: breach_count, days: {i + 1}}}\n" for i in range(300)
+    )
+    rule = (
+        "  - id: R-WIDE\n    stage: monitoring\n    title: Wide\n"
+        '    when: {all: [{fact: breaches_299d, op: ">=", value: 0},'
+        ' {fact: breach_severity_rank, op: ">=", value: 0}]}\n'
+        "    then: {action: remind, reminder: progress_report_due}\n    message: wide\n"
+    )
+    (tmp_path / "manifest.yaml").write_text(LIMIT_MANIFEST, encoding="utf-8")
+    (tmp_path / "many.yaml").write_text(
+        "format: sqm.policy/v1\nwindows:\n" + windows + "rules:\n" + rule, encoding="utf-8"
+    )
+    wide = load_policy(tmp_path)
+    assert len(pack_specs(wide.pack)) > MAX_MESSAGE_PROPERTIES
+    state = SupplierState("acme", "Acme", "software")
+    evaluation = wide.evaluate(DecisionContext(Stage.MONITORING, state, NOW, "self_check"))
+    assert [d.rule_id for d in evaluation.fired] == ["R-WIDE"]
 
 
 # --- penalty rates per category and metric ------------------------------------------------

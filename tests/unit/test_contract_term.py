@@ -12,15 +12,27 @@ import pytest
 from sqm.domain.commands import (
     AdvanceTime,
     ClaimCompensation,
+    CloseCorrectiveAction,
+    Command,
+    CompleteImprovementPlan,
+    ConcludeReview,
+    OpenProblemTicket,
+    OpenReview,
+    RecordDocument,
     RecordInspection,
     RecordMeasurement,
+    RecordMissedImprovementDeadline,
+    ResolveProblemTicket,
+    ReviewOutcome,
     SignContract,
+    SubmitImprovementPlan,
     SubmitSelfCheck,
+    VerifyRemediation,
 )
 from sqm.domain.decide import decide
 from sqm.domain.errors import ClaimOutsideWindow, ContractExpired, IllegalTransition
 from sqm.domain.events import ContractEnded, LifecycleTransitioned, PenaltyAssessed
-from sqm.domain.model import Money, SupplierState
+from sqm.domain.model import Money, Severity, SupplierState
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_to_payload
 from sqm.rules.pack_catalogue import default_catalogue
@@ -124,6 +136,71 @@ def test_records_after_the_contract_ended_are_refused_as_contract_ended(
     """Once the contract ended, records about its delivery name the end, not the state."""
     with pytest.raises(ContractExpired):
         decide(command, quarter_ended(), FakePolicy())  # type: ignore[arg-type]
+
+
+AFTER_END = ENDS_AT + DAY
+"""A day past ``sign()``'s end date, before any tick has ended the contract."""
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "command"),
+    [
+        (S.CONTRACTED, OpenReview(SID, "late complaint", AFTER_END)),
+        (S.UNDER_REVIEW, ConcludeReview(SID, ReviewOutcome.CLEARED, AFTER_END)),
+        (S.UNDER_REVIEW, ConcludeReview(SID, ReviewOutcome.FAILED, AFTER_END)),
+        (S.REMEDIATION, SubmitImprovementPlan(SID, ("more staff",), "ops", AFTER_END)),
+        (S.REMEDIATION, CompleteImprovementPlan(SID, AFTER_END)),
+        (S.REMEDIATION, VerifyRemediation(SID, AFTER_END)),
+        (S.REMEDIATION, RecordMissedImprovementDeadline(SID, AFTER_END)),
+        (S.REMEDIATION, CloseCorrectiveAction(SID, AFTER_END)),
+    ],
+    ids=[
+        "open-review",
+        "clear",
+        "fail",
+        "submit-plan",
+        "complete-plan",
+        "verify",
+        "miss",
+        "close-corrective-action",
+    ],
+)
+def test_commands_on_the_contract_in_force_are_refused_after_its_end_before_the_tick(
+    lifecycle: S, command: Command
+) -> None:
+    """A review or plan step past the end date is CONTRACT_ENDED, as a record would be,
+    although no tick has ended the contract yet (nothing is recorded).
+    """
+    with pytest.raises(ContractExpired) as refused:
+        decide(command, supplier_in(lifecycle), FakePolicy())
+    assert refused.value.contract_id == "ct-1"
+
+
+def test_a_review_opened_on_the_end_date_itself_is_still_within_the_term() -> None:
+    """The term's last moment counts as within it, as for records."""
+    events = decide(OpenReview(SID, "last day", ENDS_AT), supplier_in(S.CONTRACTED), FakePolicy())
+    assert type(events[0]).__name__ == "ReviewOpened"
+
+
+def test_after_the_end_the_lifecycle_answers_once_the_tick_ended_the_contract() -> None:
+    """Once ended (qualified again), opening a review is an illegal move, not a term matter."""
+    with pytest.raises(IllegalTransition):
+        decide(OpenReview(SID, "late", AFTER_END + DAY), ended(), FakePolicy())
+
+
+def test_what_follows_a_contract_is_still_accepted_after_its_end_before_the_tick() -> None:
+    """Closing a ticket, archiving a document: kept, and the ticket not judged (no rules run,
+    no missed target) since the contract it was about has ended.
+    """
+    opened = OpenProblemTicket(SID, "t-1", "link down", Severity.MAJOR, ENDS_AT - 10 * DAY)
+    state = run(supplier_in(S.CONTRACTED), opened)
+    resolved = decide(ResolveProblemTicket(SID, "t-1", "fixed", AFTER_END), state, FakePolicy())
+    assert [type(e).__name__ for e in resolved] == ["ProblemTicketResolved"]
+    document = RecordDocument(
+        SID, "0" * 32, "handover.pdf", "application/pdf", "a" * 64, 10, AFTER_END
+    )
+    archived = decide(document, state, FakePolicy())
+    assert [type(e).__name__ for e in archived] == ["DocumentArchived"]
 
 
 def test_a_terminated_supplier_is_refused_by_the_lifecycle_not_the_term() -> None:

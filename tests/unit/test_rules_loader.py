@@ -341,9 +341,10 @@ def test_an_unknown_action_is_refused(tmp_path: Path) -> None:
 
 def test_an_unknown_stage_is_refused(tmp_path: Path) -> None:
     """Stages are checked against the domain's stages."""
-    error = only_error(broken(tmp_path, RULES.replace("stage: qualification", "stage: selection")))
+    unknown = RULES.replace("stage: qualification", "stage: shortlisting")
+    error = only_error(broken(tmp_path, unknown))
     assert error.line == 10
-    assert "unknown stage 'selection'; expected one of: qualification" in error.message
+    assert "unknown stage 'shortlisting'; expected one of: qualification" in error.message
 
 
 @pytest.mark.parametrize(
@@ -486,7 +487,10 @@ def test_a_stage_with_more_rules_than_the_engine_can_match_is_refused(tmp_path: 
         load_pack(tmp_path)
     error = only_error(raised.value.errors)
     assert error.file == "many.yaml"
-    assert "rule R-062 brings stage 'qualification' to 65 condition chains" in error.message
+    assert (
+        "rule R-062 brings stage 'qualification' to 65 condition chains (the engine adapter's"
+        " own included), 1 over the 64 the rules engine handles"
+    ) in error.message
 
 
 def test_an_any_group_counts_one_chain_per_branch(tmp_path: Path) -> None:
@@ -502,6 +506,57 @@ def test_an_any_group_counts_one_chain_per_branch(tmp_path: Path) -> None:
     error = only_error(broken(tmp_path, rules))
     assert (error.line, error.column) == (9, 5)
     assert "66 condition chains" in error.message
+
+
+def window_file(count: int, compared: int) -> str:
+    """A rule file declaring ``count`` breach-count windows and one monitoring rule that
+    compares the first ``compared`` of them.
+    """
+    windows = "".join(
+        f"  - {{id: breaches_{i}d, kind: breach_count, days: {i + 1}}}\n" for i in range(count)
+    )
+    conditions = "".join(
+        f'        - {{fact: breaches_{i}d, op: ">=", value: 0}}\n' for i in range(compared)
+    )
+    return (
+        "format: sqm.policy/v1\nwindows:\n" + windows + "rules:\n  - id: MON-WIDE\n"
+        "    stage: monitoring\n    title: Wide\n    when:\n      all:\n"
+        + conditions
+        + "    then: {action: remind, reminder: progress_report_due}\n    message: wide\n"
+    )
+
+
+def test_a_stage_comparing_more_facts_than_a_message_holds_is_refused_saying_how_far_over(
+    tmp_path: Path,
+) -> None:
+    """260 facts compared at one stage, with the stage and the adapter's three properties,
+    are 264 message properties: a lint error naming the rule, the stage and the 10 too many.
+    """
+    files = {
+        "manifest.yaml": MANIFEST + "  - wide.yaml\n",
+        "qualification.yaml": RULES,
+        "wide.yaml": window_file(260, 260),
+    }
+    write_pack(tmp_path, files)
+    with pytest.raises(PackInvalid) as raised:
+        load_pack(tmp_path)
+    error = only_error(raised.value.errors)
+    assert error.file == "wide.yaml"
+    assert (
+        "rule MON-WIDE brings stage 'monitoring' to 264 message properties (the engine"
+        " adapter's own included), 10 over the 254 the rules engine handles"
+    ) in error.message
+
+
+def test_many_facts_at_a_stage_are_no_limit_when_its_rules_compare_few(tmp_path: Path) -> None:
+    """Only compared facts are posted: 260 windows with one compared is a valid pack."""
+    files = {
+        "manifest.yaml": MANIFEST + "  - wide.yaml\n",
+        "qualification.yaml": RULES,
+        "wide.yaml": window_file(260, 1),
+    }
+    pack = load_pack(write_pack(tmp_path, files))
+    assert len(pack.windows) == 260
 
 
 # --- versions ------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class Need(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
     REQUIRED_BY_TIME_FIELD_NUMBER: _builtins.int
+    NOTICES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """`needs/{need}`."""
     title: _builtins.str
@@ -119,6 +120,14 @@ class Need(_message.Message):
     def required_by_time(self) -> _timestamp_pb2.Timestamp:
         """When the service must be in place; unset when not stated."""
 
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Decision]:
+        """Output only: the latest reminders and escalations the policy's selection rules
+        recorded on the need (a need due soon or overdue without an award, a supplier
+        shortlisted without market research), oldest first. Each decision's `parameters`
+        say which reminder, or to whom it was escalated.
+        """
+
     def __init__(
         self,
         *,
@@ -139,10 +148,11 @@ class Need(_message.Message):
         quantity: _builtins.int = ...,
         budget: _resources_pb2.Money | None = ...,
         required_by_time: _timestamp_pb2.Timestamp | None = ...,
+        notices: _abc.Iterable[_resources_pb2.Decision] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "create_time", b"create_time", "required_by_time", b"required_by_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["award_reason", b"award_reason", "awarded_supplier", b"awarded_supplier", "budget", b"budget", "category", b"category", "create_time", b"create_time", "etag", b"etag", "name", b"name", "objectives", b"objectives", "quantity", b"quantity", "ranking_current", b"ranking_current", "rankings", b"rankings", "required_by_time", b"required_by_time", "required_certificates", b"required_certificates", "shortlist", b"shortlist", "state", b"state", "title", b"title", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["award_reason", b"award_reason", "awarded_supplier", b"awarded_supplier", "budget", b"budget", "category", b"category", "create_time", b"create_time", "etag", b"etag", "name", b"name", "notices", b"notices", "objectives", b"objectives", "quantity", b"quantity", "ranking_current", b"ranking_current", "rankings", b"rankings", "required_by_time", b"required_by_time", "required_certificates", b"required_certificates", "shortlist", b"shortlist", "state", b"state", "title", b"title", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

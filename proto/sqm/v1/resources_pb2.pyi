@@ -609,6 +609,7 @@ class Penalty(_message.Message):
     CAP_APPLIED_FIELD_NUMBER: _builtins.int
     ASSESS_TIME_FIELD_NUMBER: _builtins.int
     OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
+    DISPUTE_STATUS_FIELD_NUMBER: _builtins.int
     penalty_id: _builtins.str
     kind: _builtins.str
     """"service_credit" or "compensation"."""
@@ -619,6 +620,11 @@ class Penalty(_message.Message):
     cap_applied: _builtins.str
     """Which cap reduced the amount, if any: "period", "contract", "liability_limit"."""
     objective_id: _builtins.str
+    dispute_status: _builtins.str
+    """The supplier's dispute of this credit (DisputePenalty): empty when never disputed,
+    "open" until an operator decides it (DecidePenaltyDispute), then "upheld" (the credit
+    stands) or "accepted" (the credit was reversed by the "/reversal" entry).
+    """
     @_builtins.property
     def amount(self) -> Global___Money: ...
     @_builtins.property
@@ -635,10 +641,11 @@ class Penalty(_message.Message):
         cap_applied: _builtins.str = ...,
         assess_time: _timestamp_pb2.Timestamp | None = ...,
         objective_id: _builtins.str = ...,
+        dispute_status: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "assess_time", b"assess_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "assess_time", b"assess_time", "cap_applied", b"cap_applied", "contract_id", b"contract_id", "kind", b"kind", "objective_id", b"objective_id", "penalty_id", b"penalty_id", "period", b"period", "rule_id", b"rule_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "assess_time", b"assess_time", "cap_applied", b"cap_applied", "contract_id", b"contract_id", "dispute_status", b"dispute_status", "kind", b"kind", "objective_id", b"objective_id", "penalty_id", b"penalty_id", "period", b"period", "rule_id", b"rule_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
