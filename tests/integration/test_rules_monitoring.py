@@ -406,20 +406,14 @@ def test_a_certificate_expiring_within_30_days_sends_a_reminder(policy: Compiled
 
 
 def test_missed_reports_and_self_checks_open_reviews(policy: CompiledPolicy) -> None:
-    """40 days without a progress report and 120 without a self-check: DL-008 and DL-009,
-    and the missed report's fixed penalty (PEN-005).
-    """
+    """40 days without a progress report and 120 without a self-check: DL-008 and DL-009."""
     state = contracted(
         policy,
         last_progress_report_at=NOW - timedelta(days=40),
         last_self_check_at=NOW - timedelta(days=120),
     )
     evaluation = policy.evaluate(tick(state))
-    assert fired(evaluation) == {
-        "DL-008": Action.OPEN_REVIEW,
-        "DL-009": Action.OPEN_REVIEW,
-        "PEN-005": Action.ASSESS_PENALTY,
-    }
+    assert fired(evaluation) == {"DL-008": Action.OPEN_REVIEW, "DL-009": Action.OPEN_REVIEW}
     assert decision(evaluation, "DL-009").message.startswith(
         "No self-check for 120 days (limit 100): review opened"
     )
