@@ -37,7 +37,8 @@ from sqm.domain.events import (
     ScorecardClosed,
     event_type,
 )
-from sqm.domain.model import SupplierState
+from sqm.domain.model import Action, SupplierState
+from sqm.domain.needs import NeedEvent, NeedNoticeIssued, NeedState
 from sqm.domain.serialization import format_time
 from sqm.domain.supplier_side import NOTICE_TYPES
 
@@ -48,6 +49,10 @@ NOTICE = "notice"
 STANDING_CHANGED = "standing_changed"
 KINDS = (REMINDER, ESCALATION, NOTIFICATION, NOTICE, STANDING_CHANGED)
 """Every kind of notification, as receivers and filters name them."""
+
+NEED_OWNER = "buyer"
+"""Who a need's reminders go to: the buyer (采购员) who owns the need. An escalation goes to
+the role its rule names."""
 
 SUPPLIER_RECIPIENT = "supplier:"
 """A recipient ``supplier:<id>`` is the supplier itself; any other recipient is a role."""
@@ -94,6 +99,27 @@ def notifications_for(
             Notification(event_index, index, kind, to, supplier_id, title, message)
             for index, (kind, to, title, message) in enumerate(drafts)
         )
+    return tuple(found)
+
+
+def need_notifications_for(
+    stream_id: str, before: NeedState | None, events: Sequence[NeedEvent]
+) -> tuple[Notification, ...]:
+    """The notifications a need's append gives rise to: each reminder or escalation a
+    selection rule recorded on it (needs analysis and market research, 1.1 and 1.2). They
+    concern no one supplier, so ``supplier_id`` is empty; the body names the need's stream.
+    """
+    found = []
+    for event_index, event in enumerate(events):
+        if not isinstance(event, NeedNoticeIssued):
+            continue
+        decision = event.decision
+        if decision.action is Action.ESCALATE:
+            kind, to = ESCALATION, str(decision.parameters.get("to", NEED_OWNER))
+        else:
+            kind, to = REMINDER, NEED_OWNER
+        title = f"{decision.rule_id} on {stream_id}"
+        found.append(Notification(event_index, 0, kind, to, "", title, decision.message))
     return tuple(found)
 
 

@@ -38,6 +38,7 @@ from sqm.domain.needs import (
     need_stream,
     validate_need_command,
 )
+from sqm.domain.notifications import need_notifications_for
 from sqm.domain.ports import EventStore, Policy, RecordedEvent
 from sqm.domain.serialization import (
     event_to_payload,
@@ -80,6 +81,7 @@ class NeedService:
             from_snapshot=need_from_dict,
             to_payload=event_to_payload,
             event_from_record=need_event,
+            notify=need_notifications_for,
         )
         self._pipeline = Pipeline(kind, store, policy)
 

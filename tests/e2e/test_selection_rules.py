@@ -8,6 +8,7 @@ is more than a year old is refused (MR-002, SELECTION_REFUSED).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -78,6 +79,12 @@ def test_a_need_due_soon_then_overdue_is_reminded_then_escalated_once_each(
     assert [n.rule_id for n in notices] == ["NEED-001", "NEED-002"]
     assert notices[0].parameters["reminder"] == "need_due"
     assert notices[1].parameters["to"] == "procurement_director"
+    # each is a notification in the outbox too, for the webhooks (沟通规范)
+    with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True) as conn:
+        outbox = conn.execute(
+            "SELECT kind, recipient FROM outbox WHERE stream_id LIKE '%due-need' ORDER BY seq"
+        ).fetchall()
+    assert outbox == [("reminder", "buyer"), ("escalation", "procurement_director")]
 
 
 def test_shortlisting_without_market_research_warns_the_buyer_and_fresh_research_does_not(

@@ -24,7 +24,8 @@ from sqm.domain.events import (
     ReviewOpened,
     ScorecardClosed,
 )
-from sqm.domain.model import Reminder, Review, SupplierState
+from sqm.domain.model import Action, Decision, Reminder, Review, SupplierState
+from sqm.domain.needs import NeedNoticeIssued
 from sqm.domain.notifications import (
     ESCALATION,
     NOTICE,
@@ -32,6 +33,7 @@ from sqm.domain.notifications import (
     REMINDER,
     STANDING_CHANGED,
     Notification,
+    need_notifications_for,
     notification_body,
     notification_id,
     notifications_for,
@@ -203,3 +205,18 @@ def test_every_notice_type_of_the_supplier_side_is_a_notice_notification() -> No
         "acme", _supplier(), [covered["CorrectiveActionExtensionDecided"]]
     )
     assert (extension.kind, extension.title) == (NOTICE, "Extension of ca-1 approved")
+
+
+def test_a_needs_reminder_goes_to_the_buyer_and_its_escalation_to_the_role_named() -> None:
+    """Selection rules' notices on a need (1.1) are notifications too, about no one supplier."""
+    remind = Decision("NEED-001", "t", "f", 1, "v", Action.REMIND, True, "due in 10 days",
+                      parameters={"reminder": "need_due"})  # fmt: skip
+    escalate = Decision("NEED-002", "t", "f", 2, "v", Action.ESCALATE, True, "overdue",
+                        parameters={"to": "procurement_director"})  # fmt: skip
+    events = [NeedNoticeIssued(T0, remind, "tick"), NeedNoticeIssued(T0, escalate, "tick")]
+    found = need_notifications_for("~need/routers", None, events)
+    assert [(n.event_index, n.kind, n.recipient, n.supplier_id) for n in found] == [
+        (0, REMINDER, "buyer", ""),
+        (1, ESCALATION, "procurement_director", ""),
+    ]
+    assert found[1].message == "overdue"
