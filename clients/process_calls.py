@@ -317,7 +317,7 @@ class ProcessCalls(RetryingClient):
         """Record the delivery kick-off; ``milestones`` are (name, due time) pairs."""
         return self._process(self._stub.RecordKickOff, api.RecordKickOffRequest(
             name=supplier_name(supplier_id), goals=goals,
-            milestones=[api.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
+            milestones=[pb.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
             responsibilities=responsibilities, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(), view=view,
         ))  # fmt: skip
