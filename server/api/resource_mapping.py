@@ -281,13 +281,15 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
 
 
 def process_result(
-    result: CommandResult, view: SupplierView = pb.SUPPLIER_VIEW_BASIC
+    result: CommandResult,
+    view: SupplierView = pb.SUPPLIER_VIEW_BASIC,
+    catalogue: PackCatalogue | None = None,
 ) -> api.ProcessResult:
-    """What every mutating process method returns: supplier (in ``view``), decisions and
-    recorded events.
+    """What every mutating process method returns: supplier (in ``view``, its milestones'
+    deliverables named by ``catalogue``), decisions and recorded events.
     """
     return api.ProcessResult(
-        supplier=supplier(result.supplier, view),
+        supplier=supplier(result.supplier, view, catalogue),
         decisions=decisions(result.decisions),
         events=[supplier_event(e) for e in result.events],
     )

@@ -247,11 +247,15 @@ def test_an_overdue_milestone_opens_a_review_and_a_met_one_is_accepted(
     assert set(fields) == {"goals", "milestones[1].kind"}
     assert "'go_live'" in fields["milestones[1].kind"]
     assert "site_survey, design, equipment_arrival" in fields["milestones[1].kind"]
-    drill_client.record_kick_off(
+    kicked_off = drill_client.record_kick_off(
         "milestone-co", "5G RAN roll-out",
         [("site survey", survey_due, "site_survey"), ("cut-over", cutover_due, "cutover")],
-        occur_time=timeline.step(),
+        occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL,
     )  # fmt: skip
+    assert [m.deliverable_name_zh for m in kicked_off.supplier.milestones] == [
+        "勘察报告",
+        "割接报告",
+    ]
     completed = drill_client.complete_milestone(
         "milestone-co", "site survey", "all sites surveyed", occur_time=timeline.step()
     )
