@@ -307,17 +307,19 @@ class ProcessCalls(RetryingClient):
         self,
         supplier_id: str,
         goals: str,
-        milestones: Sequence[tuple[str, datetime]] = (),
+        milestones: Sequence[tuple[str, datetime] | tuple[str, datetime, str]] = (),
         responsibilities: str = "",
         *,
         occur_time: datetime | None = None,
         request_id: str | None = None,
         view: pb.SupplierView.ValueType = pb.SUPPLIER_VIEW_UNSPECIFIED,
     ) -> api.ProcessResult:
-        """Record the delivery kick-off; ``milestones`` are (name, due time) pairs."""
+        """Record the delivery kick-off; ``milestones`` are (name, due time) pairs, or (name,
+        due time, kind) with a milestone kind the pack's catalogue declares (``site_survey``).
+        """
         return self._process(self._stub.RecordKickOff, api.RecordKickOffRequest(
             name=supplier_name(supplier_id), goals=goals,
-            milestones=[api.Milestone(name=n, due_time=timestamp(due)) for n, due in milestones],
+            milestones=[_milestone(*milestone) for milestone in milestones],
             responsibilities=responsibilities, occur_time=timestamp(occur_time),
             request_id=request_id or new_request_id(), view=view,
         ))  # fmt: skip
@@ -458,3 +460,7 @@ def _ledger(
         penalties.extend(page.penalties)
         last = page
     return tuple(penalties), last.service_credit_total, last.compensation_total
+
+
+def _milestone(name: str, due: datetime, kind: str = "") -> pb.Milestone:
+    return pb.Milestone(name=name, due_time=timestamp(due), kind=kind)

@@ -51,6 +51,19 @@ def _header(supplier: pb.Supplier, events: Sequence[pb.SupplierEvent]) -> Entry:
         # The version the supplier's latest event was recorded under.
         "policy_version": events[-1].policy_version if events else "",
         "contract": _contract(supplier.contract) if supplier.HasField("contract") else None,
+        "milestones": [_milestone(milestone) for milestone in supplier.milestones],
+    }
+
+
+def _milestone(milestone: pb.Milestone) -> Entry:
+    return {
+        "name": milestone.name,
+        "kind": milestone.kind,
+        "deliverable_zh": milestone.deliverable_name_zh,
+        "deliverable_en": milestone.deliverable_name_en,
+        "due": when(milestone.due_time),
+        "completed": milestone.HasField("complete_time"),
+        "accepted": milestone.deliverable_accepted,
     }
 
 

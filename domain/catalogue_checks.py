@@ -1,11 +1,12 @@
 """Checking the ids a command carries against the active policy's catalogue.
 
 A command's shape is checked by :mod:`sqm.domain.validation` without a policy; the ids it
-names (a supplier's category, a certificate's kind, an objective's metric, a document's kind)
-mean something only under the pack that declares them, so they are checked here against the
-catalogue of the policy in force. An unknown id is a bad field naming the ids the catalogue
-declares; an objective is checked against its metric's range and direction as the policy
-loader checks a pack's default objectives (:func:`sqm.domain.objectives.objective_problems`).
+names (a supplier's category, a certificate's kind, an objective's metric, a document's kind,
+a milestone's kind) mean something only under the pack that declares them, so they are
+checked here against the catalogue of the policy in force. An unknown id is a bad field naming
+the ids the catalogue declares; an objective is checked against its metric's range and
+direction as the policy loader checks a pack's default objectives
+(:func:`sqm.domain.objectives.objective_problems`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqm.domain.commands import (
     RecordDocument,
+    RecordKickOff,
     RegisterSupplier,
     SignContract,
     SubmitQualificationEvidence,
@@ -70,6 +72,15 @@ def catalogue_violations(command: object, catalogue: PackCatalogue) -> Iterator[
         yield from objective_violations("objectives", command.objectives, catalogue)
     if isinstance(command, RecordDocument):
         yield from check_id("kind", "document kind", command.kind, catalogue.document_kind_ids)
+    if isinstance(command, RecordKickOff):
+        for index, milestone in enumerate(command.milestones):
+            if milestone.kind:  # a milestone may have no kind
+                yield from check_id(
+                    f"milestones[{index}].kind",
+                    "milestone kind",
+                    milestone.kind,
+                    catalogue.milestone_kind_ids,
+                )
 
 
 def objective_violations(

@@ -11,7 +11,7 @@ from decimal import Decimal
 import attrs
 
 from sqm.domain.corrective_records import CorrectiveAction
-from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricId
+from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, MetricId, MilestoneKindId
 from sqm.domain.scorecard_records import Scorecard
 
 
@@ -250,10 +250,13 @@ class StatedAmount:
 
 @attrs.frozen
 class Milestone:
-    """A delivery milestone agreed at kick-off."""
+    """A delivery milestone agreed at kick-off, of a kind the pack's catalogue declares (site
+    survey, cutover: it names the stage deliverable) or of none (``""``).
+    """
 
     name: str
     due_at: datetime
+    kind: MilestoneKindId = ""
 
 
 @attrs.frozen

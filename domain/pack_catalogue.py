@@ -1,5 +1,6 @@
-"""The pack's catalogue (目录): the service categories, certificate kinds, metrics and document
-kinds a policy pack declares, and the ids the domain and the API carry for them.
+"""The pack's catalogue (目录): the service categories, certificate kinds, metrics, document
+kinds and milestone kinds a policy pack declares, and the ids the domain and the API carry for
+them.
 
 Not to be confused with the *fact* catalogue (``sqm.rules.catalogue``), the facts a rule may
 compare. This catalogue is data a pack declares in its ``catalogue.yaml``: a category, a
@@ -30,6 +31,8 @@ MetricId: TypeAlias = str
 """A service-quality metric (指标) declared by the pack, like ``availability``."""
 DocumentKindId: TypeAlias = str
 """A document kind (文档类型) declared by the pack, like ``contract``."""
+MilestoneKindId: TypeAlias = str
+"""A milestone kind (里程碑类型) declared by the pack, like ``site_survey``."""
 
 CONTRACT_DOCUMENT: DocumentKindId = "contract"
 """The document kind the domain itself knows: the signed contract (its archiving is a step of
@@ -70,13 +73,32 @@ class MetricDefinition:
 
 
 @attrs.frozen
+class MilestoneKind:
+    """A kind of kick-off milestone (site survey, cutover) and the stage deliverable (阶段性成果)
+    it produces, named for people (Chinese and English).
+    """
+
+    entry: Entry
+    deliverable_zh: str = ""
+    deliverable_en: str = ""
+
+    @property
+    def id(self) -> MilestoneKindId:
+        """The milestone kind's id."""
+        return self.entry.id
+
+
+@attrs.frozen
 class PackCatalogue:
-    """What a pack declares: its categories, certificate kinds, metrics and document kinds."""
+    """What a pack declares: its categories, certificate kinds, metrics, document kinds and
+    milestone kinds (none for a pack that declares none).
+    """
 
     categories: tuple[Entry, ...]
     certificate_kinds: tuple[Entry, ...]
     metrics: tuple[MetricDefinition, ...]
     document_kinds: tuple[Entry, ...]
+    milestone_kinds: tuple[MilestoneKind, ...] = ()
 
     @property
     def category_ids(self) -> tuple[CategoryId, ...]:
@@ -98,6 +120,15 @@ class PackCatalogue:
         """The document kinds, in the order declared."""
         return tuple(entry.id for entry in self.document_kinds)
 
+    @property
+    def milestone_kind_ids(self) -> tuple[MilestoneKindId, ...]:
+        """The milestone kinds, in the order declared."""
+        return tuple(kind.id for kind in self.milestone_kinds)
+
+    def milestone_kind(self, kind_id: MilestoneKindId) -> MilestoneKind | None:
+        """The milestone kind ``kind_id``, or None when the pack does not declare it."""
+        return next((k for k in self.milestone_kinds if k.id == kind_id), None)
+
     def metric(self, metric_id: MetricId) -> MetricDefinition | None:
         """The definition of ``metric_id``, or None when the pack does not declare it."""
         return next((m for m in self.metrics if m.id == metric_id), None)
@@ -106,10 +137,14 @@ class PackCatalogue:
 def unknown_id(field: str, what: str, value: str, known: Iterable[str]) -> FieldViolation:
     """The violation for an id the catalogue does not declare, listing those it does."""
     shown = value if len(value) <= 64 else value[:64] + "..."
+    listed = ", ".join(known)
+    if not listed:  # milestone kinds are optional: a pack may declare none
+        return FieldViolation(
+            field, f"unknown {what} {shown!r}; the active policy's catalogue declares none"
+        )
     return FieldViolation(
         field,
-        f"unknown {what} {shown!r}; expected one of: {', '.join(known)}"
-        " (the active policy's catalogue)",
+        f"unknown {what} {shown!r}; expected one of: {listed} (the active policy's catalogue)",
     )
 
 

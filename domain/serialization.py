@@ -19,7 +19,7 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
-from sqm.domain.model import Contract, FactValue, SupplierState
+from sqm.domain.model import Contract, FactValue, Milestone, SupplierState
 from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedOpened, NeedState
 from sqm.domain.policy_changes import (
     POLICY_CHANGE_EVENT_TYPES,
@@ -102,6 +102,11 @@ converter.register_unstructure_hook(
 converter.register_unstructure_hook(
     Contract,
     make_dict_unstructure_fn(Contract, converter, need_id=override(omit_if_default=True)),
+)
+# A milestone's kind, added later: a milestone without one is written as before it existed.
+converter.register_unstructure_hook(
+    Milestone,
+    make_dict_unstructure_fn(Milestone, converter, kind=override(omit_if_default=True)),
 )
 
 

@@ -430,6 +430,20 @@ _SPECS = (
         _D,
     ),
     FactSpec("next_milestone", _S, "the next open milestone's name, or 'none' (for messages)", _D),
+    FactSpec(
+        "overdue_milestone_kind",
+        _S,
+        "the most overdue milestone's kind (one the pack's catalogue declares), or 'none'"
+        " when none is overdue or it has no kind",
+        _D,
+    ),
+    FactSpec(
+        "next_milestone_kind",
+        _S,
+        "the next open milestone's kind (one the pack's catalogue declares), or 'none'"
+        " when none is ahead or it has no kind",
+        _D,
+    ),
     FactSpec("kick_off_recorded", _B, "a delivery kick-off meeting is on file", _D),
     FactSpec(
         "days_since_kick_off",
@@ -567,21 +581,26 @@ def window_spec(window: Window) -> FactSpec:
     )
 
 
-DECLARED_BY_PACK = frozenset({"category", "metric"})
+DECLARED_BY_PACK = frozenset(
+    {"category", "metric", "overdue_milestone_kind", "next_milestone_kind"}
+)
 """Facts whose values are ids of the pack's catalogue: a rule may only compare them with ids
-the pack declares, but a supplier registered, or a contract signed, under an earlier version
-may carry an id the active pack no longer declares, and is still evaluated."""
+the pack declares, but a supplier registered, a contract signed or a kick-off recorded under an
+earlier version may carry an id the active pack no longer declares, and is still evaluated."""
 
 
 def specs_with(windows: Iterable[Window], catalogue: PackCatalogue) -> dict[str, FactSpec]:
     """The catalogue plus the facts of ``windows``: every fact a pack's rules may use.
 
-    The ``category`` and ``metric`` facts take the ids the pack's ``catalogue`` declares, so
-    a rule comparing them with an id the pack does not declare is reported where it is.
+    The ``category``, ``metric`` and milestone-kind facts take the ids the pack's
+    ``catalogue`` declares, so a rule comparing them with an id the pack does not declare is
+    reported where it is.
     """
     choices = {
         "category": catalogue.category_ids,
         "metric": (*catalogue.metric_ids, NONE_TEXT),
+        "overdue_milestone_kind": (*catalogue.milestone_kind_ids, NONE_TEXT),
+        "next_milestone_kind": (*catalogue.milestone_kind_ids, NONE_TEXT),
     }
     declared = {name: attrs.evolve(CATALOGUE[name], choices=ids) for name, ids in choices.items()}
     return {**CATALOGUE, **declared, **{w.id: window_spec(w) for w in windows}}

@@ -119,6 +119,8 @@ def _milestone_facts(supplier: SupplierState, now: datetime) -> dict[str, FactVa
         if ahead
         else FAR_AWAY_DAYS,
         "next_milestone": ahead.name if ahead else NONE_TEXT,
+        "overdue_milestone_kind": (late[0].kind if late else "") or NONE_TEXT,
+        "next_milestone_kind": (ahead.kind if ahead else "") or NONE_TEXT,
     }
 
 

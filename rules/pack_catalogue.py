@@ -1,16 +1,16 @@
 """Loading a pack's catalogue file (``catalogue.yaml``) and checking references to it.
 
 The *pack catalogue* is what a pack declares: its service categories, certificate kinds,
-metrics and document kinds (:class:`~sqm.domain.pack_catalogue.PackCatalogue`). It is a
-different thing from the *fact catalogue* of :mod:`sqm.rules.catalogue`, the facts a rule
-may compare, which the service defines. The manifest names the file (``catalogue:
+metrics, document kinds and milestone kinds (:class:`~sqm.domain.pack_catalogue.PackCatalogue`).
+It is a different thing from the *fact catalogue* of :mod:`sqm.rules.catalogue`, the facts a
+rule may compare, which the service defines. The manifest names the file (``catalogue:
 catalogue.yaml``); a pack without one (one written and archived before catalogues existed)
 gets :data:`LEGACY_CATALOGUE_FILE`, which holds what those packs meant and never changes.
 
 Every id a rule file names (a ``required_certificates`` key and kind, an objective's metric,
 a ``severity_tiers`` key, a window's metric, a per-category interval, a rule's comparison with
-the ``category`` or ``metric`` fact) is checked against the catalogue by the builders; an
-unknown one is reported at its line with the ids the catalogue declares.
+the ``category``, ``metric`` or a milestone-kind fact) is checked against the catalogue by the
+builders; an unknown one is reported at its line with the ids the catalogue declares.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqm.domain.pack_catalogue import (
     OTHER_DOCUMENT,
     Entry,
     MetricDefinition,
+    MilestoneKind,
     PackCatalogue,
 )
 from sqm.rules.errors import PackError, PackInvalid, Problems
@@ -41,12 +42,13 @@ _DIRECTIONS = {"at_least": Comparator.AT_LEAST, "at_most": Comparator.AT_MOST}
 DIRECTION_WORDS = {value: key for key, value in _DIRECTIONS.items()}
 """A comparator as the catalogue writes a direction (``at_least``, ``at_most``)."""
 
-_SECTIONS = ("categories", "certificate_kinds", "metrics", "document_kinds")
+_SECTIONS = ("categories", "certificate_kinds", "metrics", "document_kinds", "milestone_kinds")
 _WHAT = {
     "categories": "service category",
     "certificate_kinds": "certificate kind",
     "metrics": "metric",
     "document_kinds": "document kind",
+    "milestone_kinds": "milestone kind",
 }
 
 
@@ -76,6 +78,7 @@ def read_catalogue(doc: SourceDoc, problems: Problems) -> PackCatalogue | None:
         certificate_kinds=tuple(_entry(item) for item in data["certificate_kinds"]),
         metrics=tuple(_metric(item) for item in data["metrics"]),
         document_kinds=tuple(_entry(item) for item in data["document_kinds"]),
+        milestone_kinds=tuple(_milestone_kind(item) for item in data.get("milestone_kinds", ())),
     )
 
 
@@ -107,7 +110,7 @@ def _parsed(text: str, name: str) -> PackCatalogue:
 
 def _unique_ids(doc: SourceDoc, section: str, problems: Problems) -> None:
     seen: set[str] = set()
-    for index, item in enumerate(doc.data[section]):
+    for index, item in enumerate(doc.data.get(section, ())):
         if item["id"] in seen:
             message = f"duplicate {_WHAT[section]} {item['id']!r}"
             problems.add(doc.error((section, index, "id"), message))
@@ -123,6 +126,11 @@ def _entry(item: Mapping[str, Any]) -> Entry:
     name_zh, name_en = _texts(item, "name")
     description_zh, description_en = _texts(item, "description")
     return Entry(item["id"], name_zh, name_en, description_zh, description_en)
+
+
+def _milestone_kind(item: Mapping[str, Any]) -> MilestoneKind:
+    deliverable_zh, deliverable_en = _texts(item, "deliverable")
+    return MilestoneKind(_entry(item), deliverable_zh, deliverable_en)
 
 
 def _metric(item: Mapping[str, Any]) -> MetricDefinition:

@@ -134,6 +134,13 @@ def _catalogue(pack: PolicyPack) -> dict[str, Any]:
             for m in catalogue.metrics
         },
         "document_kinds": {f"[{e.id}]": _entry(e) for e in catalogue.document_kinds},
+        "milestone_kinds": {
+            f"[{k.id}]": {
+                **_entry(k.entry),
+                "deliverable": {"zh": k.deliverable_zh, "en": k.deliverable_en},
+            }
+            for k in catalogue.milestone_kinds
+        },
     }
 
 

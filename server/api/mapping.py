@@ -302,7 +302,7 @@ API_FIELD_NAMES: dict[type, dict[str, str]] = {
     RecordMarketResearch: _NAMED,
     CompleteMilestone: _NAMED,
     AcceptDeliverable: _NAMED,
-    RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name can be named
+    RecordKickOff: _NAMED,  # due_at is always aware from the API: only .name and .kind are named
     SubmitResourcePlan: _NAMED,
     OpenProblemTicket: _NAMED,
     ResolveProblemTicket: _NAMED,

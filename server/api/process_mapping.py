@@ -177,7 +177,7 @@ def record_kick_off(request: api.RecordKickOffRequest, clock: Clock) -> RecordKi
     for index, proto in enumerate(request.milestones):
         due_at = required_time(proto, "due_time", f"milestones[{index}]", bad)
         if due_at is not None:
-            milestones.append(Milestone(proto.name, due_at))
+            milestones.append(Milestone(proto.name, due_at, proto.kind))
     occurred_at = occur_time(request, clock, bad)
     bad.raise_if_any()
     return RecordKickOff(

@@ -19,6 +19,7 @@ from sqm.domain.model import (
     FactValue,
     ImprovementPlan,
     LifecycleState,
+    Milestone,
     Money,
     Penalty,
     Review,
@@ -26,6 +27,7 @@ from sqm.domain.model import (
     SupplierState,
 )
 from sqm.domain.needs import NEED_STREAM_PREFIX, is_need_stream
+from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import RecordedEvent
 from sqm.domain.serialization import event_from_payload
@@ -58,9 +60,15 @@ def supplier_view(requested: SupplierView, default: SupplierView) -> SupplierVie
     return default if requested == pb.SUPPLIER_VIEW_UNSPECIFIED else requested
 
 
-def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -> pb.Supplier:
+def supplier(
+    state: SupplierState,
+    view: SupplierView = pb.SUPPLIER_VIEW_FULL,
+    catalogue: PackCatalogue | None = None,
+) -> pb.Supplier:
     """The API view of a supplier: with ``SUPPLIER_VIEW_BASIC`` its name, state and etag
-    only (what a writer needs to go on); in full with its contract, open review and plan.
+    only (what a writer needs to go on); in full with its contract, open review, plan and
+    kick-off milestones, each milestone's deliverable named as ``catalogue`` (the active
+    policy's) names its kind.
     """
     if view == pb.SUPPLIER_VIEW_BASIC:
         return pb.Supplier(
@@ -93,6 +101,29 @@ def supplier(state: SupplierState, view: SupplierView = pb.SUPPLIER_VIEW_FULL) -
         message.improvement_plan.CopyFrom(improvement_plan(state.plan))
     if state.corrective_action is not None and view == pb.SUPPLIER_VIEW_FULL:
         message.corrective_action.CopyFrom(corrective_action_record(state.corrective_action))
+    if view == pb.SUPPLIER_VIEW_FULL:
+        message.milestones.extend(milestone(m, state, catalogue) for m in state.milestones)
+    return message
+
+
+def milestone(
+    value: Milestone, state: SupplierState, catalogue: PackCatalogue | None = None
+) -> pb.Milestone:
+    """A kick-off milestone with its kind, its deliverable's name (when ``catalogue``
+    declares the kind), its completion and whether its deliverable was accepted.
+    """
+    kind = catalogue.milestone_kind(value.kind) if catalogue and value.kind else None
+    message = pb.Milestone(
+        name=value.name,
+        kind=value.kind,
+        deliverable_name_zh=kind.deliverable_zh if kind else "",
+        deliverable_name_en=kind.deliverable_en if kind else "",
+        deliverable_accepted=value.name in state.deliverables_accepted,
+    )
+    set_time(message.due_time, value.due_at)
+    completed = state.milestone_completions.get(value.name)
+    if completed is not None:
+        set_time(message.complete_time, completed)
     return message
 
 
@@ -258,13 +289,15 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
 
 
 def process_result(
-    result: CommandResult, view: SupplierView = pb.SUPPLIER_VIEW_BASIC
+    result: CommandResult,
+    view: SupplierView = pb.SUPPLIER_VIEW_BASIC,
+    catalogue: PackCatalogue | None = None,
 ) -> api.ProcessResult:
-    """What every mutating process method returns: supplier (in ``view``), decisions and
-    recorded events.
+    """What every mutating process method returns: supplier (in ``view``, its milestones'
+    deliverables named by ``catalogue``), decisions and recorded events.
     """
     return api.ProcessResult(
-        supplier=supplier(result.supplier, view),
+        supplier=supplier(result.supplier, view, catalogue),
         decisions=decisions(result.decisions),
         events=[supplier_event(e) for e in result.events],
     )

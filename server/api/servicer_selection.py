@@ -58,7 +58,8 @@ class SelectionMethods(ServicerBase):
         """Read one supplier."""
         view = read_view(request)
         state = await self._run(self._service.get, supplier_id(request.name, "name"))
-        return api.GetSupplierResponse(supplier=mapping.supplier(state, view))
+        catalogue = self._service.catalogue()
+        return api.GetSupplierResponse(supplier=mapping.supplier(state, view, catalogue))
 
     @translated
     async def ListSuppliers(  # noqa: N802
@@ -67,10 +68,11 @@ class SelectionMethods(ServicerBase):
         """List suppliers in id order (a supplier's token: itself only)."""
         """List suppliers in id order (only those in ``standing`` when it is given)."""
         view = read_view(request)
+        catalogue = self._service.catalogue()
         own = current_actor().supplier
         if own is not None:  # the access table lets a supplier list only itself
             state = await self._run(self._service.find, own)
-            listed = [mapping.supplier(state, view)] if state is not None else []
+            listed = [mapping.supplier(state, view, catalogue)] if state is not None else []
             return api.ListSuppliersResponse(suppliers=listed)
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
@@ -84,7 +86,7 @@ class SelectionMethods(ServicerBase):
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(
-            suppliers=[mapping.supplier(s, view) for s in page], next_page_token=token
+            suppliers=[mapping.supplier(s, view, catalogue) for s in page], next_page_token=token
         )
 
     @translated

@@ -120,6 +120,9 @@ def _supplier_header(supplier: Data) -> str:
         ("Contract", _e(_contract_text(supplier.get("contract")))),
         ("Policy version", _version_html(str(supplier.get("policy_version", "")) or "-")),
     ]
+    milestones = _records(supplier.get("milestones", []), "supplier.milestones")
+    if milestones:  # the kick-off's milestones (里程碑), each with its stage deliverable
+        facts.insert(4, ("Milestones", _e("; ".join(map(_milestone_text, milestones)))))
     return _header("Supplier report", str(supplier.get("name", "")), facts)
 
 
@@ -132,6 +135,22 @@ def _contract_text(contract: object) -> str:
         f"{terms.get('id', '')}, {_money(fee)} {terms.get('currency', '')} a month, "
         f"{terms.get('start', '')} to {terms.get('end', '')}"
     )
+
+
+def _milestone_text(milestone: Data) -> str:
+    """``cut-over (cutover: 割接报告 / Cutover report) due <time>, completed``."""
+    deliverable = " / ".join(
+        str(name)
+        for name in (milestone.get("deliverable_zh"), milestone.get("deliverable_en"))
+        if name
+    )
+    kind = ": ".join(text for text in (str(milestone.get("kind", "")), deliverable) if text)
+    if milestone.get("accepted"):
+        status = "deliverable accepted"
+    else:
+        status = "completed" if milestone.get("completed") else "open"
+    named = f"{milestone.get('name', '')} ({kind})" if kind else str(milestone.get("name", ""))
+    return f"{named} due {milestone.get('due', '')}, {status}"
 
 
 def _summary(scorecards: Sequence[Data], timeline: Sequence[Data]) -> str:

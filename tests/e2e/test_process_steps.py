@@ -252,16 +252,33 @@ def test_a_ticket_resolved_past_its_target_is_credited_a_fixed_amount(client: Sq
 def test_an_overdue_milestone_opens_a_review_and_a_met_one_is_accepted(
     drill: ServerProcess, drill_client: SqmClient
 ) -> None:
-    """The survey is completed and its deliverable accepted through the API; the cut-over is
-    not, and the tick two days after its due time opens a review by DL-012.
+    """A milestone kind the pack does not declare is refused naming the field and the pack's
+    kinds, with the request's other faults. The survey is completed and its deliverable
+    accepted through the API; the cut-over is not, and the tick two days after its due time
+    opens a review by DL-012. GetSupplier shows each milestone's kind and deliverable.
     """
     timeline = Timeline()
     contracted(drill_client, "milestone-co", timeline)
     survey_due, cutover_due = timeline.now + timedelta(days=3), timeline.now + timedelta(days=6)
-    drill_client.record_kick_off(
-        "milestone-co", "5G RAN roll-out", [("site survey", survey_due), ("cut-over", cutover_due)],
-        occur_time=timeline.step(),
+    bad = refused(lambda: drill_client.record_kick_off(
+        "milestone-co", "",
+        [("site survey", survey_due, "site_survey"), ("cut-over", cutover_due, "go_live")],
+        occur_time=timeline.now,
+    ))  # fmt: skip
+    assert bad.code == grpc.StatusCode.INVALID_ARGUMENT
+    fields = {field.field: field.description for field in bad.bad_fields}
+    assert set(fields) == {"goals", "milestones[1].kind"}
+    assert "'go_live'" in fields["milestones[1].kind"]
+    assert "site_survey, design, equipment_arrival" in fields["milestones[1].kind"]
+    kicked_off = drill_client.record_kick_off(
+        "milestone-co", "5G RAN roll-out",
+        [("site survey", survey_due, "site_survey"), ("cut-over", cutover_due, "cutover")],
+        occur_time=timeline.step(), view=pb.SUPPLIER_VIEW_FULL,
     )  # fmt: skip
+    assert [m.deliverable_name_zh for m in kicked_off.supplier.milestones] == [
+        "勘察报告",
+        "割接报告",
+    ]
     completed = drill_client.complete_milestone(
         "milestone-co", "site survey", "all sites surveyed", occur_time=timeline.step()
     )
@@ -276,6 +293,16 @@ def test_an_overdue_milestone_opens_a_review_and_a_met_one_is_accepted(
     supplier = drill_client.get_supplier("milestone-co")
     assert supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
     assert "cut-over" in supplier.review.reason
+    shown = [
+        (m.name, m.kind, m.deliverable_name_zh, m.deliverable_name_en, m.deliverable_accepted)
+        for m in supplier.milestones
+    ]
+    assert shown == [
+        ("site survey", "site_survey", "勘察报告", "Site survey report", True),
+        ("cut-over", "cutover", "割接报告", "Cutover report", False),
+    ]
+    assert supplier.milestones[0].HasField("complete_time")
+    assert not supplier.milestones[1].HasField("complete_time")
 
 
 # --- scheduled business reviews ----------------------------------------------------------------

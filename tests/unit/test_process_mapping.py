@@ -211,7 +211,7 @@ GOOD_REQUESTS: list[tuple[Callable[..., object], Any, object]] = [
         api.RecordKickOffRequest(
             name=NAME,
             goals="go live",
-            milestones=[api.Milestone(name="cut-over", due_time=_stamp(LATER))],
+            milestones=[pb.Milestone(name="cut-over", due_time=_stamp(LATER))],
             responsibilities="NOC",
         ),
         cmd.RecordKickOff("acme", "go live", T0, (Milestone("cut-over", LATER),), "NOC"),
@@ -895,7 +895,7 @@ def test_a_problem_ticket_severity_must_be_one_the_api_defines(severity: int) ->
 def test_a_milestone_without_a_due_time_names_its_due_time() -> None:
     """Every kick-off milestone needs a due time, named by its index."""
     request = api.RecordKickOffRequest(
-        name=NAME, goals="go live", milestones=[api.Milestone(name="cut-over")]
+        name=NAME, goals="go live", milestones=[pb.Milestone(name="cut-over")]
     )
     assert _fields(process_mapping.record_kick_off, request) == {"milestones[0].due_time"}
 

@@ -352,3 +352,27 @@ def test_the_corrective_action_is_on_the_timeline_step_by_step() -> None:
     ]
     assert timeline[5]["rule_id"] == "CA-002"
     render_supplier(supplier_data() | {"timeline": timeline})
+
+
+def test_the_header_lists_the_kick_off_milestones_with_kind_and_deliverable() -> None:
+    """Each milestone with its kind and deliverable as GetSupplier names them, and where it
+    stands; a page without milestones has no such line.
+    """
+    survey = pb.Milestone(
+        name="site survey", kind="site_survey", deliverable_name_zh="勘察报告",
+        deliverable_name_en="Site survey report", deliverable_accepted=True,
+    )  # fmt: skip
+    survey.due_time.FromDatetime(datetime(2027, 3, 5, tzinfo=UTC))
+    survey.complete_time.FromDatetime(datetime(2027, 3, 4, tzinfo=UTC))
+    plain = pb.Milestone(name="handover")
+    plain.due_time.FromDatetime(datetime(2027, 4, 1, tzinfo=UTC))
+    supplier = pb.Supplier(supplier_id="acme-net", milestones=[survey, plain])
+    data = supplier_report_data(supplier, [])
+    assert [m["kind"] for m in data["supplier"]["milestones"]] == ["site_survey", ""]
+    document = render_supplier(data)
+    assert (
+        "site survey (site_survey: 勘察报告 / Site survey report) due 2027-03-05T00:00:00Z,"
+        " deliverable accepted; handover due 2027-04-01T00:00:00Z, open"
+    ) in document
+    assert ">Milestones<" in document
+    assert ">Milestones<" not in render_supplier(supplier_data())

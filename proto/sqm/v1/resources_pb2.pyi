@@ -875,6 +875,7 @@ class Supplier(_message.Message):
     BLACKLISTED_FIELD_NUMBER: _builtins.int
     SCORECARDS_FIELD_NUMBER: _builtins.int
     CORRECTIVE_ACTION_FIELD_NUMBER: _builtins.int
+    MILESTONES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -931,6 +932,12 @@ class Supplier(_message.Message):
         plan, if the supplier submitted one; only in SUPPLIER_VIEW_FULL.
         """
 
+    @_builtins.property
+    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]:
+        """Output only. The delivery milestones agreed at the latest kick-off, in
+        the order agreed; only in SUPPLIER_VIEW_FULL.
+        """
+
     def __init__(
         self,
         *,
@@ -953,14 +960,66 @@ class Supplier(_message.Message):
         blacklisted: _builtins.bool = ...,
         scorecards: _abc.Iterable[Global___Scorecard] | None = ...,
         corrective_action: Global___CorrectiveActionRecord | None = ...,
+        milestones: _abc.Iterable[Global___Milestone] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "corrective_action", b"corrective_action", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "milestones", b"milestones", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Supplier: _TypeAlias = Supplier  # noqa: Y015
+
+@_typing.final
+class Milestone(_message.Message):
+    """A delivery milestone agreed at kick-off (启动会)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DUE_TIME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DELIVERABLE_NAME_ZH_FIELD_NUMBER: _builtins.int
+    DELIVERABLE_NAME_EN_FIELD_NUMBER: _builtins.int
+    COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    DELIVERABLE_ACCEPTED_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    kind: _builtins.str
+    """A milestone kind id the pack's catalogue declares, like "site_survey"
+    (里程碑类型); empty for a milestone of no kind.
+    """
+    deliverable_name_zh: _builtins.str
+    """Output only. The name of the stage deliverable (阶段性成果) the active
+    pack's catalogue gives the kind, in Chinese and English; empty without a
+    kind or when the active pack no longer declares it.
+    """
+    deliverable_name_en: _builtins.str
+    deliverable_accepted: _builtins.bool
+    """Output only. The operator accepted its stage deliverable."""
+    @_builtins.property
+    def due_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def complete_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the supplier completed it; unset while open."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        due_time: _timestamp_pb2.Timestamp | None = ...,
+        kind: _builtins.str = ...,
+        deliverable_name_zh: _builtins.str = ...,
+        deliverable_name_en: _builtins.str = ...,
+        complete_time: _timestamp_pb2.Timestamp | None = ...,
+        deliverable_accepted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "deliverable_accepted", b"deliverable_accepted", "deliverable_name_en", b"deliverable_name_en", "deliverable_name_zh", b"deliverable_name_zh", "due_time", b"due_time", "kind", b"kind", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Milestone: _TypeAlias = Milestone  # noqa: Y015
 
 @_typing.final
 class SupplierEvent(_message.Message):

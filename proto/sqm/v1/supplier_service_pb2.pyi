@@ -1594,31 +1594,6 @@ class RecordMarketResearchResponse(_message.Message):
 Global___RecordMarketResearchResponse: _TypeAlias = RecordMarketResearchResponse  # noqa: Y015
 
 @_typing.final
-class Milestone(_message.Message):
-    """A delivery milestone agreed at kick-off."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    NAME_FIELD_NUMBER: _builtins.int
-    DUE_TIME_FIELD_NUMBER: _builtins.int
-    name: _builtins.str
-    @_builtins.property
-    def due_time(self) -> _timestamp_pb2.Timestamp: ...
-    def __init__(
-        self,
-        *,
-        name: _builtins.str = ...,
-        due_time: _timestamp_pb2.Timestamp | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "name", b"name"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Milestone: _TypeAlias = Milestone  # noqa: Y015
-
-@_typing.final
 class RecordKickOffRequest(_message.Message):
     """Request for RecordKickOff."""
 
@@ -1638,7 +1613,7 @@ class RecordKickOffRequest(_message.Message):
     view: _resources_pb2.SupplierView.ValueType
     """How much of the supplier the answer carries; SUPPLIER_VIEW_BASIC if unset."""
     @_builtins.property
-    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]: ...
+    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Milestone]: ...
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1646,7 +1621,7 @@ class RecordKickOffRequest(_message.Message):
         *,
         name: _builtins.str = ...,
         goals: _builtins.str = ...,
-        milestones: _abc.Iterable[Global___Milestone] | None = ...,
+        milestones: _abc.Iterable[_resources_pb2.Milestone] | None = ...,
         responsibilities: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
