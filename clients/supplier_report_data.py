@@ -179,7 +179,14 @@ def _reversal(payload: Payload) -> Description:
 
 def _review_opened(payload: Payload) -> Description:
     review = payload["review"]
-    return f"review opened: {review.get('reason', '')}", review.get("rule_id") or "", None
+    what = f"review opened{_on_ticket(review)}: {review.get('reason', '')}"
+    return what, review.get("rule_id") or "", None
+
+
+def _on_ticket(record: Payload) -> str:
+    """The words naming the problem ticket of a review or plan (" on ticket PT-7"), if any."""
+    ticket = record.get("ticket_id") or ""
+    return f" on ticket {ticket}" if ticket else ""
 
 
 def _review_concluded(payload: Payload) -> Description:
@@ -188,7 +195,7 @@ def _review_concluded(payload: Payload) -> Description:
 
 def _plan_required(payload: Payload) -> Description:
     plan = payload["plan"]
-    return f"improvement plan required by {plan.get('due_at', '?')}", "", None
+    return f"improvement plan{_on_ticket(plan)} required by {plan.get('due_at', '?')}", "", None
 
 
 def _plan_submitted(payload: Payload) -> Description:

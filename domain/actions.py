@@ -256,6 +256,7 @@ def _open_review(
         rule_id=d.rule_id,
         objective_id=breach.objective_id if breach else "",
         severity=breach.severity if breach else None,
+        ticket_id=c.ticket_id,
     )
     return [ReviewOpened(c.now, review), moved]
 
@@ -291,7 +292,8 @@ def _require_remediation(
     breach = c.breach
     severity = _worse(review.severity, breach.severity if breach else None)
     objective = breach.objective_id if breach else review.objective_id
-    plan = ImprovementPlan(c.now, p.plan_due_at(severity, c.now), objective)
+    ticket = c.ticket_id or review.ticket_id
+    plan = ImprovementPlan(c.now, p.plan_due_at(severity, c.now), objective, ticket_id=ticket)
     return [
         ReviewConcluded(c.now, ReviewOutcome.REMEDIATION_REQUIRED, d.message),
         _move(s, d, c.now),

@@ -307,10 +307,17 @@ def _monitor(
     *,
     measurement: Measurement | None = None,
     breach: Breach | None = None,
+    ticket_id: str = "",
 ) -> list[Event]:
     now = recorded[0].occurred_at
     context = DecisionContext(
-        Stage.MONITORING, _applied(state, *recorded), now, kind, measurement, breach
+        Stage.MONITORING,
+        _applied(state, *recorded),
+        now,
+        kind,
+        measurement,
+        breach,
+        ticket_id=ticket_id,
     )
     return act_on(policy.evaluate(context), context, policy)
 
@@ -414,7 +421,9 @@ def _resolve_ticket(
     missed = tickets.missed_target(state, command.ticket_id, at, policy)
     if missed is not None:
         recorded.append(missed)
-    return recorded + _monitor(state, recorded, "ticket_resolution", policy)
+    return recorded + _monitor(
+        state, recorded, "ticket_resolution", policy, ticket_id=command.ticket_id
+    )
 
 
 def _training(command: RecordTraining, state: SupplierState, policy: Policy) -> list[Event]:
@@ -459,7 +468,8 @@ def _conclude_review(command: ConcludeReview, state: SupplierState, policy: Poli
     events: list[Event] = [ReviewConcluded(at, command.outcome, command.note), moved]
     if command.outcome is ReviewOutcome.REMEDIATION_REQUIRED:
         review = state.review or Review(opened_at=at, reason="")
-        plan = ImprovementPlan(at, policy.plan_due_at(review.severity, at), review.objective_id)
+        due = policy.plan_due_at(review.severity, at)
+        plan = ImprovementPlan(at, due, review.objective_id, ticket_id=review.ticket_id)
         events.append(ImprovementPlanRequired(at, plan))
     return events
 

@@ -361,7 +361,22 @@ def _(event: SelfCheckSubmitted, state: SupplierState) -> SupplierState:
 
 @_evolve.register
 def _(event: ReviewOpened, state: SupplierState) -> SupplierState:
-    return _evolved(state, review=event.review, last_review_at=event.occurred_at)
+    tickets = _ticket_led_to_review(state.tickets, event.review.ticket_id, event.occurred_at)
+    return _evolved(state, review=event.review, last_review_at=event.occurred_at, tickets=tickets)
+
+
+def _ticket_led_to_review(
+    tickets: tuple[ProblemTicket, ...], ticket_id: str, at: datetime
+) -> tuple[ProblemTicket, ...]:
+    """The tickets, the latest of ``ticket_id`` marked as having led to a review at ``at``."""
+    if not ticket_id:
+        return tickets
+    marked = list(tickets)
+    for index in reversed(range(len(marked))):
+        if marked[index].ticket_id == ticket_id:
+            marked[index] = attrs.evolve(marked[index], review_opened_at=at)
+            break
+    return tuple(marked)
 
 
 @_evolve.register

@@ -263,28 +263,43 @@ class Milestone:
 class ProblemTicket:
     """A problem ticket against the supplier: its severity (its priority, which sets the
     resolution target) and when it was opened and resolved.
+
+    ``review_opened_at`` is when a review the ticket led to was opened (a rule deciding on
+    the ticket opened it, and the review names the ticket in ``Review.ticket_id``). It is
+    not recorded on its own: the fold of that ReviewOpened sets it, so the ticket and the
+    review can never disagree.
     """
 
     ticket_id: str
     severity: Severity
     opened_at: datetime
     resolved_at: datetime | None = None
+    review_opened_at: datetime | None = None
 
 
 @attrs.frozen
 class Review:
-    """An open or concluded review of a supplier."""
+    """An open or concluded review of a supplier.
+
+    A review a rule opened records what it was deciding on: the breach's ``objective_id``
+    and ``severity``, or the problem ticket's ``ticket_id`` when the rule decided on opening
+    or resolving a ticket ("" otherwise, and in reviews recorded before the field existed).
+    """
 
     opened_at: datetime
     reason: str
     rule_id: str = ""
     objective_id: str = ""
     severity: Severity | None = None
+    ticket_id: str = ""
 
 
 @attrs.frozen
 class ImprovementPlan:
-    """An improvement plan required by a review: measures, owner, deadline, and its progress."""
+    """An improvement plan required by a review: measures, owner, deadline, and its progress.
+
+    ``objective_id`` and ``ticket_id`` are carried on from the review that required it.
+    """
 
     required_at: datetime
     due_at: datetime
@@ -293,6 +308,7 @@ class ImprovementPlan:
     owner: str = ""
     submitted_at: datetime | None = None
     completed_at: datetime | None = None
+    ticket_id: str = ""
 
 
 @attrs.frozen

@@ -354,7 +354,8 @@ class DecisionContext:
     measurement comes with its ``breach`` when it missed. At the selection stage, ``need`` is
     the need judged and ``selection_step`` what happens to it ("tick", "shortlist", "award");
     ``supplier`` is then the candidate (an empty placeholder of the need's category on a
-    tick, which has none).
+    tick, which has none). ``ticket_id`` is the problem ticket whose record is judged
+    (record kind "ticket_resolution"), so a review it opens can name it.
     """
 
     stage: Stage
@@ -365,6 +366,7 @@ class DecisionContext:
     breach: Breach | None = None
     need: NeedState | None = None
     selection_step: str = ""
+    ticket_id: str = ""
 
 
 @attrs.frozen

@@ -19,7 +19,15 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from sqm.domain.events import EVENT_TYPES, DecisionRecorded, Event, event_type
-from sqm.domain.model import Contract, FactValue, Milestone, SupplierState
+from sqm.domain.model import (
+    Contract,
+    FactValue,
+    ImprovementPlan,
+    Milestone,
+    ProblemTicket,
+    Review,
+    SupplierState,
+)
 from sqm.domain.needs import NEED_EVENT_TYPES, NeedEvent, NeedOpened, NeedState
 from sqm.domain.policy_changes import (
     POLICY_CHANGE_EVENT_TYPES,
@@ -107,6 +115,22 @@ converter.register_unstructure_hook(
 converter.register_unstructure_hook(
     Milestone,
     make_dict_unstructure_fn(Milestone, converter, kind=override(omit_if_default=True)),
+)
+# The ticket a review names, carried on to its plan, and the review a ticket led to: a
+# record without them is written as before they existed.
+converter.register_unstructure_hook(
+    Review,
+    make_dict_unstructure_fn(Review, converter, ticket_id=override(omit_if_default=True)),
+)
+converter.register_unstructure_hook(
+    ImprovementPlan,
+    make_dict_unstructure_fn(ImprovementPlan, converter, ticket_id=override(omit_if_default=True)),
+)
+converter.register_unstructure_hook(
+    ProblemTicket,
+    make_dict_unstructure_fn(
+        ProblemTicket, converter, review_opened_at=override(omit_if_default=True)
+    ),
 )
 
 

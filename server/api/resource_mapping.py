@@ -158,7 +158,12 @@ def objective(value: SlaObjective) -> pb.SlaObjective:
 
 def review(value: Review) -> pb.Review:
     """The API view of an open review."""
-    message = pb.Review(reason=value.reason, rule_id=value.rule_id, objective_id=value.objective_id)
+    message = pb.Review(
+        reason=value.reason,
+        rule_id=value.rule_id,
+        objective_id=value.objective_id,
+        ticket_id=value.ticket_id,
+    )
     if value.severity is not None:
         message.severity = enum_to_proto(pb.Severity, value.severity)
     set_time(message.open_time, value.opened_at)
@@ -168,7 +173,10 @@ def review(value: Review) -> pb.Review:
 def improvement_plan(value: ImprovementPlan) -> pb.ImprovementPlan:
     """The API view of a pending improvement plan."""
     message = pb.ImprovementPlan(
-        objective_id=value.objective_id, measures=list(value.measures), owner=value.owner
+        objective_id=value.objective_id,
+        measures=list(value.measures),
+        owner=value.owner,
+        ticket_id=value.ticket_id,
     )
     set_time(message.require_time, value.required_at)
     set_time(message.due_time, value.due_at)

@@ -214,9 +214,12 @@ def test_a_failed_self_check_requires_rectification(drill_client: SqmClient) -> 
 # --- problem tickets ---------------------------------------------------------------------------
 
 
-def test_a_ticket_resolved_past_its_target_is_credited_a_fixed_amount(client: SqmClient) -> None:
+def test_late_tickets_are_credited_and_the_third_opens_a_review_naming_it(
+    client: SqmClient,
+) -> None:
     """PEN-003: a critical ticket (target 4 h) resolved in 6 h costs a fixed 1000.00, named
     by the rule in the answer and in the penalties ledger; one resolved in time costs nothing.
+    MON-011: the third late ticket in 90 days opens a review, which names that ticket.
     """
     timeline = Timeline()
     contracted(client, "ticket-co", timeline)
@@ -244,6 +247,19 @@ def test_a_ticket_resolved_past_its_target_is_credited_a_fixed_amount(client: Sq
     assert [(p.rule_id, p.amount.amount, p.amount.currency_code) for p in ledger.penalties] == [
         ("PEN-003", "1000.00", "CNY")
     ]
+
+    for ticket in ("PT-LATE-2", "PT-LATE-3"):
+        opened = timeline.step()
+        client.open_problem_ticket(
+            "ticket-co", ticket, "光缆中断 (fibre cut)", pb.SEVERITY_CRITICAL, occur_time=opened
+        )
+        third = client.resolve_problem_ticket(
+            "ticket-co", ticket, "spliced", occur_time=opened + timedelta(hours=6)
+        )
+    assert "MON-011" in [d.rule_id for d in third.decisions if d.fired]
+    supplier = client.get_supplier("ticket-co")
+    assert supplier.state == pb.LIFECYCLE_STATE_UNDER_REVIEW
+    assert (supplier.review.rule_id, supplier.review.ticket_id) == ("MON-011", "PT-LATE-3")
 
 
 # --- kick-off milestones ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ business reviews.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
@@ -12,19 +12,24 @@ import pytest
 from sqm.domain import history, milestones, tickets
 from sqm.domain.commands import (
     AcceptDeliverable,
+    Command,
     CompleteMilestone,
+    ConcludeReview,
     OpenProblemTicket,
     OpenReview,
     RecordKickOff,
     RecordTraining,
     ResolveProblemTicket,
+    ReviewOutcome,
     SubmitSelfCheck,
 )
 from sqm.domain.decide import decide
 from sqm.domain.errors import InvalidCommand
-from sqm.domain.events import TicketResolutionMissed
+from sqm.domain.events import ReviewOpened, TicketResolutionMissed
+from sqm.domain.evolve import fold
 from sqm.domain.model import Milestone, Severity, SupplierState
 from sqm.domain.needs import NeedPrecondition
+from sqm.rules import default_pack_dir, load_policy
 from tests.fakes import DAY, SID, SIGNED_AT, FakePolicy, S, run, sign, supplier_in
 
 # --- self-checks ------------------------------------------------------------------------
@@ -176,3 +181,45 @@ def test_a_pack_requiring_a_need_refuses_a_contract_without_one() -> None:
     state = run(qualified, attrs.evolve(sign(), need_id="ran-2027"), policy=NeedfulPolicy())
     assert state.contract is not None
     assert state.contract.need_id == "ran-2027"
+
+
+def late_tickets(count: int) -> tuple[list[Command], datetime]:
+    """Open and resolve ``count`` critical tickets PT-1.. a day apart, each in 6 hours
+    (the default pack's target is 4); the moment of the last resolution.
+    """
+    commands: list[Command] = []
+    at = SIGNED_AT + 5 * DAY
+    for number in range(1, count + 1):
+        at += DAY
+        ticket = f"PT-{number}"
+        commands.append(OpenProblemTicket(SID, ticket, "cell site down", Severity.CRITICAL, at))
+        commands.append(ResolveProblemTicket(SID, ticket, "fixed", at + timedelta(hours=6)))
+    return commands, at + timedelta(hours=6)
+
+
+def test_the_late_resolution_that_opens_a_review_is_named_by_the_review_and_its_plan() -> None:
+    """MON-011 (default pack): the third late ticket in 90 days opens a review naming it;
+    the ticket shows when, and the plan the review requires carries the ticket on.
+    """
+    policy = load_policy(default_pack_dir())
+    commands, last = late_tickets(3)
+    state = supplier_in(S.CONTRACTED)
+    for command in commands:
+        events = decide(command, state, policy)
+        state = fold(events, state)
+    (opened,) = [e for e in events if isinstance(e, ReviewOpened)]
+    assert (opened.review.rule_id, opened.review.ticket_id) == ("MON-011", "PT-3")
+    assert [(t.ticket_id, t.review_opened_at) for t in state.tickets] == [
+        ("PT-1", None), ("PT-2", None), ("PT-3", last)
+    ]  # fmt: skip
+    remediate = ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, last + DAY)
+    planned = fold(decide(remediate, state, policy), state)
+    assert planned.plan is not None
+    assert planned.plan.ticket_id == "PT-3"
+
+
+def test_a_hand_opened_review_names_no_ticket() -> None:
+    """A review opened by hand was not decided on a ticket: its ticket id is empty."""
+    reviewed = run(supplier_in(S.CONTRACTED), OpenReview(SID, "business review", SIGNED_AT + DAY))
+    assert reviewed.review is not None
+    assert reviewed.review.ticket_id == ""

@@ -67,6 +67,7 @@ from sqm.domain.events import (
     TrainingRecorded,
     event_type,
 )
+from sqm.domain.evolve import fold
 from sqm.domain.model import (
     Action,
     Breach,
@@ -82,6 +83,7 @@ from sqm.domain.model import (
     Money,
     Observation,
     Penalty,
+    ProblemTicket,
     Reminder,
     Review,
     Severity,
@@ -158,6 +160,7 @@ REVIEW = Review(
     T0, "critical breach", "sla.critical-opens-review", "availability", Severity.CRITICAL
 )
 PLAN = ImprovementPlan(T0, T0 + timedelta(days=7), "availability")
+TICKET_REVIEW = Review(T0, "three late tickets in 90 days", "MON-011", ticket_id="PT-7")
 REMIND = attrs.evolve(
     DECISION, action=Action.REMIND, fired=True, parameters={"reminder": "improvement_plan_due"}
 )
@@ -183,8 +186,10 @@ EXAMPLE_EVENTS: list[Event] = [
     SelfCheckSubmitted(T0, False, "backup test failed"),
     ReviewOpened(T0, REVIEW),
     ReviewOpened(T0, Review(T0, "late report")),
+    ReviewOpened(T0, TICKET_REVIEW),
     ReviewConcluded(T0, ReviewOutcome.REMEDIATION_REQUIRED, "plan due in 14 days"),
     ImprovementPlanRequired(T0, PLAN),
+    ImprovementPlanRequired(T0, attrs.evolve(PLAN, objective_id="", ticket_id="PT-7")),
     ImprovementPlanSubmitted(T0, ("add a standby link", "train the NOC"), "NOC lead"),
     ImprovementPlanCompleted(T0, "all measures in place"),
     RemediationVerified(T0, "clean 30-day window"),
@@ -344,6 +349,28 @@ def test_a_review_without_a_breach_keeps_no_severity() -> None:
     assert rebuilt.review.severity is None
 
 
+def test_a_review_recorded_before_ticket_ids_reads_back_naming_no_ticket() -> None:
+    """An old ReviewOpened payload has no ticket_id: it reads back as "" and folds."""
+    payload = through_json(
+        event_to_payload(ReviewOpened(T0, attrs.evolve(REVIEW, ticket_id="PT-7")))
+    )
+    del payload["review"]["ticket_id"]
+    rebuilt = event_from_payload("ReviewOpened", payload)
+    assert isinstance(rebuilt, ReviewOpened)
+    assert rebuilt.review.ticket_id == ""
+    assert fold([rebuilt], RICH_STATE).review == REVIEW
+
+
+def test_records_naming_no_ticket_are_written_as_before_ticket_ids() -> None:
+    """No ticket_id or review_opened_at key when empty: old records hash the same."""
+    review = event_to_payload(ReviewOpened(T0, REVIEW))["review"]
+    plan = event_to_payload(ImprovementPlanRequired(T0, PLAN))["plan"]
+    ticket = state_to_dict(attrs.evolve(RICH_STATE, review=REVIEW))["tickets"][0]
+    assert "ticket_id" not in review
+    assert "ticket_id" not in plan
+    assert "review_opened_at" not in ticket
+
+
 def test_fact_values_keep_their_json_types() -> None:
     """Booleans stay booleans and integers stay integers after a JSON round trip."""
     rebuilt = event_from_payload(
@@ -401,8 +428,14 @@ RICH_STATE = SupplierState(
     inspections=(Observation(T0, 0.0, False),),
     last_progress_report_at=T0,
     last_self_check_at=T0 + timedelta(days=1),
-    review=REVIEW,
-    plan=attrs.evolve(PLAN, measures=("train the NOC",), owner="NOC lead", submitted_at=T0),
+    review=TICKET_REVIEW,
+    plan=attrs.evolve(
+        PLAN, measures=("train the NOC",), owner="NOC lead", submitted_at=T0, ticket_id="PT-7"
+    ),
+    tickets=(
+        ProblemTicket("PT-6", Severity.MINOR, T0),
+        ProblemTicket("PT-7", Severity.MAJOR, T0, T0 + timedelta(days=2), T0 + timedelta(days=2)),
+    ),
     reminders_sent=frozenset({"b:2025-03-08", "a:2025-03-08"}),
     open_tickets=frozenset({"PT-2", "PT-1"}),
     settlements={"acme/penalty-1": Decimal("100.05")},

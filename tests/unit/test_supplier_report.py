@@ -285,6 +285,8 @@ RECORDED = [
         CREDIT, penalty_id="acme/penalty-1-reversal", amount=Money(Decimal("-6250.00"), "CNY"))),
     events.ReviewOpened(AT, Review(AT, "three major breaches", rule_id="MON-002")),
     events.ImprovementPlanRequired(AT, ImprovementPlan(AT, AT + timedelta(days=30))),
+    events.ReviewOpened(AT, Review(AT, "three late tickets", rule_id="MON-011", ticket_id="PT-7")),
+    events.ImprovementPlanRequired(AT, ImprovementPlan(AT, AT, ticket_id="PT-7")),
     events.ImprovementPlanSubmitted(AT, ("new routers",), "ops"),
     events.ImprovementPlanCompleted(AT, "done"),
     events.RemediationVerified(AT),
@@ -312,6 +314,12 @@ def test_every_kind_of_event_the_page_shows_is_read_from_its_recorded_payload() 
     reversal = timeline[3]
     assert (reversal["amount"], reversal["what"]) == ("-6250.00", "credit acme/penalty-1 reversed")
     assert timeline[1]["what"] == "major breach of availability: 99.6 against a target of 99.9"
+    assert [entry["what"] for entry in timeline[4:8]] == [
+        "review opened: three major breaches",
+        "improvement plan required by 2027-04-04T09:00:00.000000Z",
+        "review opened on ticket PT-7: three late tickets",
+        "improvement plan on ticket PT-7 required by 2027-03-05T09:00:00.000000Z",
+    ]
     rows = table(render_supplier(supplier_data() | {"timeline": timeline}), "Timeline")
     assert rows[4][4] == "−6,250.00 CNY"
 

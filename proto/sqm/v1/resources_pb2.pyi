@@ -292,11 +292,16 @@ class Review(_message.Message):
     RULE_ID_FIELD_NUMBER: _builtins.int
     OBJECTIVE_ID_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
     reason: _builtins.str
     rule_id: _builtins.str
     """The rule that opened it; empty when opened by hand."""
     objective_id: _builtins.str
     severity: Global___Severity.ValueType
+    ticket_id: _builtins.str
+    """The problem ticket (问题单) the rule was deciding on when it opened the review (a
+    late resolution, for instance); empty otherwise.
+    """
     @_builtins.property
     def open_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -307,10 +312,11 @@ class Review(_message.Message):
         rule_id: _builtins.str = ...,
         objective_id: _builtins.str = ...,
         severity: Global___Severity.ValueType = ...,
+        ticket_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["open_time", b"open_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "open_time", b"open_time", "reason", b"reason", "rule_id", b"rule_id", "severity", b"severity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["objective_id", b"objective_id", "open_time", b"open_time", "reason", b"reason", "rule_id", b"rule_id", "severity", b"severity", "ticket_id", b"ticket_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -329,8 +335,11 @@ class ImprovementPlan(_message.Message):
     OWNER_FIELD_NUMBER: _builtins.int
     SUBMIT_TIME_FIELD_NUMBER: _builtins.int
     COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    TICKET_ID_FIELD_NUMBER: _builtins.int
     objective_id: _builtins.str
     owner: _builtins.str
+    ticket_id: _builtins.str
+    """The problem ticket of the review that required the plan; empty when there is none."""
     @_builtins.property
     def require_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -351,10 +360,11 @@ class ImprovementPlan(_message.Message):
         owner: _builtins.str = ...,
         submit_time: _timestamp_pb2.Timestamp | None = ...,
         complete_time: _timestamp_pb2.Timestamp | None = ...,
+        ticket_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "require_time", b"require_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "measures", b"measures", "objective_id", b"objective_id", "owner", b"owner", "require_time", b"require_time", "submit_time", b"submit_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete_time", b"complete_time", "due_time", b"due_time", "measures", b"measures", "objective_id", b"objective_id", "owner", b"owner", "require_time", b"require_time", "submit_time", b"submit_time", "ticket_id", b"ticket_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
