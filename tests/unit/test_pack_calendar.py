@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from sqm.domain.calendar import UTC_CALENDAR, Calendar
@@ -135,6 +136,10 @@ def test_a_pack_may_count_plan_deadlines_in_business_days(tmp_path: Path) -> Non
     """
     policy = CompiledPolicy(load_pack(shanghai_pack(tmp_path, "  plan_due_in: business_days\n")))
     state = supplier_in(S.UNDER_REVIEW)
+    assert state.contract is not None
+    # the contract must still run in late September: a review is not concluded after its end
+    running = attrs.evolve(state.contract, ends_at=datetime(2027, 1, 1, tzinfo=UTC))
+    state = attrs.evolve(state, contract=running)
     at = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
     conclude = ConcludeReview(SID, ReviewOutcome.REMEDIATION_REQUIRED, at, "fix it")
     (required,) = [
