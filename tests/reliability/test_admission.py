@@ -93,7 +93,7 @@ def test_a_write_and_a_health_check_are_answered_while_budgets_are_full(tmp_path
                     api.RegisterSupplierRequest(
                         supplier_id="admitted",
                         display_name="Admitted",
-                        category=1,
+                        category="network_equipment",
                         request_id="admitted-1",
                     ),
                     metadata=(("authorization", f"Bearer {WRITER}"),),

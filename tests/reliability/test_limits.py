@@ -55,7 +55,10 @@ def _code(call: Callable[[], object]) -> grpc.StatusCode:
 
 def _register(address: str, display_name: str) -> grpc.StatusCode:
     request = api.RegisterSupplierRequest(
-        supplier_id="size-co", display_name=display_name, category=1, request_id="r-size"
+        supplier_id="size-co",
+        display_name=display_name,
+        category="network_equipment",
+        request_id="r-size",
     )
     with grpc.insecure_channel(address) as channel:
         stub = api_grpc.SupplierServiceStub(channel)
