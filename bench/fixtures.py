@@ -53,6 +53,9 @@ CATEGORY = "network_equipment"
 BATCH_REQUESTS = 5_000
 """Requests appended per transaction while building."""
 ACTOR = "bench"
+TERM_AFTER_RECORDS = timedelta(days=365)
+"""How long a steady supplier's contract runs past its last record (the default contract's
+term is a year from signing: a year of records would reach its end)."""
 
 
 @attrs.frozen
@@ -106,9 +109,38 @@ def template_from(supplier_id: str, entries: Sequence[tuple[Command, Sequence[Ev
 
 def onboarded(policy: CompiledPolicy, supplier_id: str, at: datetime = START) -> Template:
     """A network-equipment supplier registered, qualified and under the default contract."""
+    return template_from(supplier_id, _decided(policy, _onboarding(policy, supplier_id, at)))
+
+
+def steady(policy: CompiledPolicy, supplier_id: str, days: int, at: datetime = START) -> Template:
+    """:func:`onboarded`, then ``days`` days of records: each day one measurement of every
+    objective of the default contract, meeting it (:func:`measured_at` says when), all
+    decided by the default pack. The contract runs :data:`TERM_AFTER_RECORDS` past the last
+    day, so the supplier is still under it when the benchmark's rows arrive.
+    """
+    ends_at = at + timedelta(days=days) + TERM_AFTER_RECORDS
+    commands = _onboarding(policy, supplier_id, at, ends_at)
+    goals = objectives(policy)
+    commands += [
+        measurement(objective, supplier_id, measured_at(day, number, at))
+        for day in range(1, days + 1)
+        for number, objective in enumerate(goals)
+    ]
+    return template_from(supplier_id, _decided(policy, commands))
+
+
+def measured_at(day: int, number: int, start: datetime = START) -> datetime:
+    """When a steady supplier's record of objective ``number`` on ``day`` (from 1) falls."""
+    return start + timedelta(days=day, minutes=number)
+
+
+def _onboarding(
+    policy: CompiledPolicy, supplier_id: str, at: datetime, ends_at: datetime | None = None
+) -> list[Command]:
+    """Register, qualify and sign the default contract (to ``ends_at``; default: its term)."""
     profile = sc.SupplierProfile(supplier_id, CATEGORY)
     pack = policy.pack
-    commands: list[Command] = [
+    return [
         RegisterSupplier(supplier_id, supplier_id.title(), CATEGORY, at),
         SubmitQualificationEvidence(
             supplier_id,
@@ -123,9 +155,9 @@ def onboarded(policy: CompiledPolicy, supplier_id: str, at: datetime = START) ->
             at,
             Money(profile.monthly_fee, profile.currency),
             Money(profile.liability_limit, profile.currency),
+            ends_at=ends_at,
         ),
     ]
-    return template_from(supplier_id, _decided(policy, commands))
 
 
 def _decided(
@@ -233,12 +265,25 @@ def cached(name: str, parameters: Mapping[str, Any], build: Callable[[Path], obj
     return path
 
 
-# --- the three stores -------------------------------------------------------------------
+# --- the stores ----------------------------------------------------------------------------
 
 
 def contracted_store(path: Path, policy: CompiledPolicy, suppliers: int) -> list[str]:
     """Build ``suppliers`` network-equipment suppliers under contract at ``path``; their ids."""
-    template = onboarded(policy, "zz-template")
+    return copied_store(path, policy, onboarded(policy, "zz-template"), suppliers)
+
+
+def steady_store(path: Path, policy: CompiledPolicy, suppliers: int, days: int) -> list[str]:
+    """Build ``suppliers`` suppliers under contract with ``days`` days of records each
+    (:func:`steady`) at ``path``; their ids.
+    """
+    return copied_store(path, policy, steady(policy, "zz-template", days), suppliers)
+
+
+def copied_store(
+    path: Path, policy: CompiledPolicy, template: Template, suppliers: int
+) -> list[str]:
+    """Build ``suppliers`` copies of ``template`` at ``path``; their ids."""
     ids = [supplier_name(n) for n in range(suppliers)]
     with SqliteEventStore(path) as store:
         append_copies(store, ((template, i) for i in ids), policy.version)

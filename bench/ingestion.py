@@ -1,8 +1,10 @@
 """Ingestion through a real ``sqm serve``: the client-streaming upload and unary calls.
 
-The server runs on a fresh copy of a store with suppliers under the default contract; the
-client is :mod:`bench.load` in another process. Every row is a new measurement (its own
-request id, a later time) that meets its objective, so each is decided by the default pack
+The server runs on a fresh copy of a store with suppliers under the default contract: in
+their steady state (:func:`steady`: a year of records each, as an operator's suppliers
+carry), or freshly contracted (:func:`contracted`). The client is :mod:`bench.load` in
+another process. Every row is a new measurement (its own request id, a time after the
+supplier's last record) that meets its objective, so each is decided by the default pack
 (one monitoring evaluation) and stored durably, and no supplier's state changes under the
 load.
 """
@@ -10,8 +12,9 @@ load.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
-from datetime import timedelta
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -24,6 +27,8 @@ from sqm.v1 import supplier_service_pb2 as api
 
 RECORD_METHOD = "/sqm.v1.SupplierService/RecordMeasurement"
 FIRST_ROW_AT = fixtures.START + timedelta(days=1)
+"""When the benchmark's rows start on freshly contracted suppliers (a store with records
+starts them the day after its last: :attr:`Store.first_row_at`)."""
 
 
 @attrs.frozen
@@ -34,6 +39,27 @@ class Store:
     supplier_ids: tuple[str, ...]
     objectives: tuple[tuple[str, float, str, int], ...]
     """(objective id, target, unit, period in days) of the default contract."""
+    first_row_at: datetime = FIRST_ROW_AT
+    """When the benchmark's rows start: after every supplier's last record."""
+    days: int = 0
+    """Days of records each supplier carries (0: freshly contracted)."""
+    records: int = 0
+    """Measurements each supplier carries."""
+    events: int = 0
+    """Events each supplier's history holds."""
+    built_in: float | None = None
+    """Seconds this call spent building the store (None: it was cached)."""
+
+    @property
+    def history(self) -> str:
+        """What each supplier carries, for a figure's note."""
+        if not self.days:
+            return f"freshly contracted suppliers: {self.events} events each"
+        span = "a year" if self.days == 365 else f"{self.days} days"
+        return (
+            f"suppliers with {span} of records each: {self.records:,} records"
+            f" ({self.events:,} events)"
+        )
 
 
 def contracted(suppliers: int) -> Store:
@@ -41,14 +67,52 @@ def contracted(suppliers: int) -> Store:
     policy = CompiledPolicy(load_pack(default_pack_dir()))
     ids = tuple(fixtures.supplier_name(n) for n in range(suppliers))
     parameters = {"suppliers": suppliers, "policy": policy.version}
-    path = fixtures.cached(
+    path, built_in = _cached(
         "contracted", parameters, lambda p: fixtures.contracted_store(p, policy, suppliers)
     )
-    objectives = tuple(
+    events = fixtures.onboarded(policy, "zz-template").events
+    return Store(path, ids, _objectives(policy), events=events, built_in=built_in)
+
+
+def steady(suppliers: int, days: int) -> Store:
+    """The cached store of ``suppliers`` suppliers under contract with ``days`` days of
+    records each (:func:`bench.fixtures.steady`; built when absent).
+    """
+    policy = CompiledPolicy(load_pack(default_pack_dir()))
+    ids = tuple(fixtures.supplier_name(n) for n in range(suppliers))
+    parameters = {"suppliers": suppliers, "days": days, "policy": policy.version}
+    # The template is decided again even when the store is cached (under a second for a
+    # year): it says exactly what each supplier carries.
+    template = fixtures.steady(policy, "zz-template", days)
+    path, built_in = _cached(
+        "steady", parameters, lambda p: fixtures.copied_store(p, policy, template, suppliers)
+    )
+    records = sum(r.event_types.count("MeasurementRecorded") for r in template.requests)
+    return Store(
+        path, ids, _objectives(policy), first_row_at=fixtures.START + timedelta(days=days + 1),
+        days=days, records=records, events=template.events, built_in=built_in,
+    )  # fmt: skip
+
+
+def _cached(
+    name: str, parameters: dict[str, object], build: Callable[[Path], object]
+) -> tuple[Path, float | None]:
+    built: list[float] = []
+
+    def timed(path: Path) -> None:
+        began = time.perf_counter()
+        build(path)
+        built.append(time.perf_counter() - began)
+
+    path = fixtures.cached(name, parameters, timed)
+    return path, built[0] if built else None
+
+
+def _objectives(policy: CompiledPolicy) -> tuple[tuple[str, float, str, int], ...]:
+    return tuple(
         (o.objective_id, o.target, _unit(policy, o.metric), o.period_days)
         for o in fixtures.objectives(policy)
     )
-    return Store(path, ids, objectives)
 
 
 def rows(
@@ -62,7 +126,7 @@ def rows(
     for number in range(count):
         turn = number // len(suppliers)
         objective_id, target, unit, period_days = store.objectives[turn % len(store.objectives)]
-        at = FIRST_ROW_AT + timedelta(minutes=turn)
+        at = store.first_row_at + timedelta(minutes=turn)
         made.append(
             measurement(
                 suppliers[number % len(suppliers)],

@@ -16,6 +16,9 @@ class Plan:
     """Suppliers under contract in the ingestion store (rows go round-robin over them, so a
     supplier's next row is this many calls later: more calls in flight than this could
     reach the server out of its time order and be refused)."""
+    steady_days: int = 365
+    """Days of records each ingestion supplier carries before the benchmark's rows (one
+    measurement of every objective a day): the steady state of an operator's supplier."""
     stream_rows: int = 30_000
     upload_rows: int = 500
     stream_concurrency: int = 2
@@ -41,8 +44,8 @@ class Plan:
 
 FULL = Plan()
 QUICK = Plan(
-    engine_seconds=0.3, sqlite_seconds=0.3, context_months=1, suppliers=40, stream_rows=200,
-    upload_rows=50, unary_seconds=0.5, unary_concurrency=8, unary_requests=1_500,
+    engine_seconds=0.3, sqlite_seconds=0.3, context_months=1, suppliers=40, steady_days=30,
+    stream_rows=200, upload_rows=50, unary_seconds=0.5, unary_concurrency=8, unary_requests=1_500,
     replay_events=2_000, replay_templates=3, replay_months=2, scale_suppliers=300,
     get_seconds=0.5, get_requests=1_500, sim_suppliers=3, sim_months=1,
     growth_records=(0, 20, 100), growth_commands=20, loop_examples=20, loop_suppliers=3,

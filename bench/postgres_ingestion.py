@@ -1,7 +1,7 @@
 """Ingestion through ``sqm serve`` on PostgreSQL: the loads of :mod:`bench.ingestion` on a
-copy of the same contracted store imported into a schema of its own, with one instance or
-several (``sqm serve --workers N``: N server processes, each with its own engine and
-connection pool, sharing the database as separate instances do).
+copy of the same store (suppliers in their steady state) imported into a schema of its own,
+with one instance or several (``sqm serve --workers N``: N server processes, each with its
+own engine and connection pool, sharing the database as separate instances do).
 
 The server is ``SQM_BENCH_POSTGRES_URL`` (default: the machine's own, database ``test``).
 Each run gets a fresh schema, filled by ``sqm db export`` of the SQLite store and

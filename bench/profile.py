@@ -1,7 +1,8 @@
 """Profile ``sqm serve`` under the benchmark's load with py-spy: where the server's time goes.
 
 ``python -m bench.profile unary`` (or ``streaming``, ``get``) starts a server on a fresh copy
-of the benchmark store (``--postgres``: the same store imported into a PostgreSQL schema),
+of the benchmark store (for ingestion the steady-state one the benchmark uses: suppliers with
+a year of records each; ``--postgres``: the same store imported into a PostgreSQL schema),
 samples it with ``py-spy record`` while the load runs, and prints
 the functions holding the most samples (inclusive, and where the time is spent itself).
 The raw collapsed stacks are kept in ``var/bench/profiles/`` for a flame graph.
@@ -43,7 +44,7 @@ def main() -> int:
     FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"{args.what}-postgres" if args.postgres else args.what
     output = FOLDER / f"{name}.txt"
-    store = ingestion.contracted(FULL.suppliers)
+    store = ingestion.steady(FULL.suppliers, FULL.steady_days)
     with (
         _database(args.what, store, postgres=args.postgres) as database,
         sqm_server(database, FOLDER / f"{name}.log") as server,

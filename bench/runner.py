@@ -112,7 +112,7 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     ]  # fmt: skip
     streamed = pg_streamed = None
     with _echo() as echo:
-        store = _step("ingestion store", lambda: ingestion.contracted(plan.suppliers))
+        store = _step("ingestion store", lambda: ingestion.steady(plan.suppliers, plan.steady_days))
         unary_payloads = [
             r.SerializeToString() for r in ingestion.rows(store, plan.unary_requests, "echo")
         ]
@@ -147,9 +147,9 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         f" ({', '.join(f'{r:,.0f}' for r in engine_rates)} as measured)",
     ))  # fmt: skip
     if streamed is not None:
-        figures += _streaming_figures(plan, streamed, engine)
+        figures += _streaming_figures(plan, store, streamed, engine)
     if pg_streamed is not None:
-        figures += _postgres_streaming_figures(plan, pg_streamed, engine)
+        figures += _postgres_streaming_figures(plan, store, pg_streamed, engine)
     if "replay" in parts:
         figures += _replay(plan, engine)
     if "simulation" in parts:
@@ -189,12 +189,19 @@ def _streaming(plan: Plan, store: ingestion.Store) -> load.LoadResult:
     ))  # fmt: skip
 
 
-def _streaming_figures(plan: Plan, result: load.LoadResult, engine: float) -> list[Figure]:
+def _streaming_figures(
+    plan: Plan, store: ingestion.Store, result: load.LoadResult, engine: float
+) -> list[Figure]:
     return [
         Figure("2 streaming ingestion (UploadMeasurements)", "rows/s", result.rate, engine,
                "(a)", min_ratio=0.5,
-               note=f"{result.completed} rows, {plan.upload_rows} a stream"),
+               note=_on(store, f"{result.completed} rows, {plan.upload_rows} a stream")),
     ]  # fmt: skip
+
+
+def _on(store: ingestion.Store, note: str = "") -> str:
+    """An ingestion figure's note, saying what the suppliers it ran on carry."""
+    return f"{note}; {store.history}" if note else store.history
 
 
 def _unary(
@@ -218,18 +225,20 @@ def _unary(
     return [
         Figure("3 unary ingestion (RecordMeasurement), full load", "calls/s", full.rate,
                echo_full.rate, "(b)", min_ratio=0.7,
-               note=f"{plan.unary_concurrency} calls in flight"),
-        Figure("3 unary ingestion vs SQLite commits", "calls/s", full.rate, commits, "(c)"),
+               note=_on(store, f"{plan.unary_concurrency} calls in flight")),
+        Figure("3 unary ingestion vs SQLite commits", "calls/s", full.rate, commits, "(c)",
+               note=_on(store)),
         Figure("3 unary p50, full load", "ms", full.percentile(0.5),
-               echo_full.percentile(0.5), "(b)", better=LOWER),
+               echo_full.percentile(0.5), "(b)", better=LOWER, note=_on(store)),
         Figure("3 unary p99, full load", "ms", full.percentile(0.99),
-               echo_full.percentile(0.99), "(b)", better=LOWER),
+               echo_full.percentile(0.99), "(b)", better=LOWER, note=_on(store)),
         Figure("3 unary p50, half load", "ms", half.percentile(0.5),
                echo_half.percentile(0.5), "(b) same rate", better=LOWER,
-               note=f"{run_.half_rate:.0f} calls/s offered"),
+               note=_on(store, f"{run_.half_rate:.0f} calls/s offered")),
         Figure("3 unary p99, half load", "ms", half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=10,
-               note=_inside(run_.half_rate, run_.half_inside_ms) + _collections(run_.half_gc_ms)),
+               note=_on(store, _inside(run_.half_rate, run_.half_inside_ms)
+                        + _collections(run_.half_gc_ms))),
     ]  # fmt: skip
 
 
@@ -276,10 +285,10 @@ def _workers(
     return [
         Figure(f"3 unary ingestion{way.on}, 8 connections, {way.one}", "calls/s", one.rate,
                echo_full.rate, "(b)",
-               note=f"{plan.unary_concurrency} calls in flight over 8 connections"),
+               note=_on(store, f"{plan.unary_concurrency} calls in flight over 8 connections")),
         Figure(f"3 unary ingestion{way.on}, 8 connections, {way.two}", "calls/s", two.rate,
                one.rate, f"the same, {way.one}",
-               note=f"sqm serve --workers 2 on {way.shared}"),
+               note=_on(store, f"sqm serve --workers 2 on {way.shared}")),
     ]  # fmt: skip
 
 
@@ -295,15 +304,20 @@ def _postgres_streaming(
 
 
 def _postgres_streaming_figures(
-    plan: Plan, runs: tuple[load.LoadResult, load.LoadResult], engine: float
+    plan: Plan,
+    store: ingestion.Store,
+    runs: tuple[load.LoadResult, load.LoadResult],
+    engine: float,
 ) -> list[Figure]:
     one, two = runs
     return [
         Figure("2 streaming ingestion on PostgreSQL, one instance", "rows/s", one.rate,
-               engine, "(a)", note=f"{one.completed} rows, {plan.upload_rows} a stream"),
+               engine, "(a)",
+               note=_on(store, f"{one.completed} rows, {plan.upload_rows} a stream")),
         Figure("2 streaming ingestion on PostgreSQL, two instances", "rows/s", two.rate,
                one.rate, "the same, one instance",
-               note="sqm serve --workers 2 on one PostgreSQL database, a connection a sender"),
+               note=_on(store, "sqm serve --workers 2 on one PostgreSQL database,"
+                        " a connection a sender")),
     ]  # fmt: skip
 
 
@@ -315,10 +329,10 @@ def _postgres_unary(plan: Plan, store: ingestion.Store, echo_full: load.LoadResu
     return [
         Figure("3 unary ingestion on PostgreSQL, one instance, full load", "calls/s",
                run_.full.rate, echo_full.rate, "(b)",
-               note=f"{plan.unary_concurrency} calls in flight"),
+               note=_on(store, f"{plan.unary_concurrency} calls in flight")),
         Figure("3 unary p99 on PostgreSQL, half load", "ms", run_.half.percentile(0.99),
                echo_full.percentile(0.99), "(b) full load", better=LOWER,
-               note=_inside(run_.half_rate, run_.half_inside_ms)),
+               note=_on(store, _inside(run_.half_rate, run_.half_inside_ms))),
     ]  # fmt: skip
 
 
