@@ -42,7 +42,14 @@ from sqm.domain.serialization import (
 from sqm.domain.supplier_side import NOTICE_TYPES, NoticeNotFound
 from sqm.domain.validation import validate
 from sqm.server.app.awards import under_award
-from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from sqm.server.app.pipeline import (
+    DEFAULT_SNAPSHOT_EVERY,
+    Job,
+    Pipeline,
+    Recorded,
+    RequestContext,
+    StreamKind,
+)
 from sqm.server.app.scorecards import require_standing, suppliers_in_standing
 
 
@@ -132,7 +139,11 @@ class SupplierService:
     """Runs supplier commands through the pipeline and answers queries from snapshots."""
 
     def __init__(
-        self, store: EventStore, policy: Callable[[], Policy], *, snapshot_every: int = 1
+        self,
+        store: EventStore,
+        policy: Callable[[], Policy],
+        *,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
         self._store = store
         self._policy = policy
@@ -284,7 +295,7 @@ class SupplierService:
         """The supplier a listed snapshot is of, at the head of its stream."""
         if not self._snapshots_lag:
             return state_from_dict(snapshot.state)
-        return _require_state(self._pipeline.load(snapshot.stream_id))
+        return _require_state(self._pipeline.load_listed(snapshot))
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
         # Need and policy streams ("~...") sort after every supplier id (see
