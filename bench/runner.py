@@ -228,8 +228,14 @@ def _unary(
                echo_half.percentile(0.5), "(b) same rate", better=LOWER,
                note=f"{run_.half_rate:.0f} calls/s offered"),
         Figure("3 unary p99, half load", "ms", half.percentile(0.99),
-               echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=10,
+               echo_half.percentile(0.99), "(b) same rate", better=LOWER,
                note=_inside(run_.half_rate, run_.half_inside_ms) + _collections(run_.half_gc_ms)),
+        # The issue sets the target inside the server: the client's p99 adds the load
+        # client's own waits for a core on this shared machine.
+        Figure("3 unary p99, half load, inside the server", "ms",
+               load.percentile(run_.half_inside_ms, 0.99), echo_half.percentile(0.99),
+               "(b) same rate, as its client sees it", better=LOWER, max_value=10,
+               note=f"the server's access log; {run_.half_rate:.0f} calls/s offered"),
     ]  # fmt: skip
 
 
