@@ -276,19 +276,20 @@ class Pipeline(Generic[C, S, E]):
             return kept
         return self._folded_forward(stream_id, kept, later)
 
-    def load_listed(self, snapshot: StreamSnapshot) -> S | None:
+    def load_listed(self, snapshot: StreamSnapshot, head: int | None = None) -> S | None:
         """The stream at its head, from a snapshot its caller has read already (listing and
         ticking page through snapshots): a kept state as recent is used instead, else the
-        snapshot is folded forward, without reading it a second time.
+        snapshot is folded forward, without reading it a second time. ``head``, when the
+        caller looked it up for its whole page, spares reading a stream already at it.
         """
         stream_id = snapshot.stream_id
         kept = self._states.latest(stream_id)
         if kept is not None and kept.version >= snapshot.version:
-            return self._load_lagging(stream_id, None)
+            return self._load_lagging(stream_id, head)
         state = self._kind.from_snapshot(snapshot.state)
-        return self._folded_forward(
-            stream_id, state, self._store.read_stream(stream_id, snapshot.version)
-        )
+        at_head = head is not None and head == snapshot.version
+        later = [] if at_head else self._store.read_stream(stream_id, snapshot.version)
+        return self._folded_forward(stream_id, state, later)
 
     def _from_snapshot(self, stream_id: str) -> S | None:
         snapshot = self._store.load_snapshot(stream_id)
