@@ -20,7 +20,7 @@ class Figure:
 
     ``ratio`` is value / ceiling. ``better`` says which way is good: for a throughput the
     ratio is the share of the ceiling reached, for a latency or a size how many times the
-    ceiling's. ``target`` is a bound on the ratio (``min_ratio``) or on the value
+    ceiling's. ``target`` is a bound on the ratio (``min_ratio``, ``max_ratio``) or on the value
     (``max_value``/``min_value``); a figure with no target is reported as context.
     """
 
@@ -31,6 +31,7 @@ class Figure:
     ceiling_name: str = ""
     better: str = HIGHER
     min_ratio: float | None = None
+    max_ratio: float | None = None
     max_value: float | None = None
     min_value: float | None = None
     note: str = ""
@@ -48,6 +49,8 @@ class Figure:
         parts = []
         if self.min_ratio is not None:
             parts.append(f">= {self.min_ratio:.0%} of ceiling")
+        if self.max_ratio is not None:
+            parts.append(f"<= {self.max_ratio:.0%} of ceiling")
         if self.max_value is not None:
             parts.append(f"< {self.max_value:g} {self.unit}")
         if self.min_value is not None:
@@ -61,6 +64,8 @@ class Figure:
         ratio = self.ratio
         if self.min_ratio is not None:
             checks.append(ratio is not None and ratio >= self.min_ratio)
+        if self.max_ratio is not None:
+            checks.append(ratio is not None and ratio <= self.max_ratio)
         if self.max_value is not None:
             checks.append(self.value < self.max_value)
         if self.min_value is not None:

@@ -281,6 +281,10 @@ class EventStore(Protocol):
         """The version of each of ``stream_ids``' snapshots that exists, in one look-up."""
         ...
 
+    def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The head version of each of ``stream_ids`` that has events, in one look-up."""
+        ...
+
     def load_snapshot(self, stream_id: str) -> StreamSnapshot | None:
         """The stream's latest projected state, without reading its events."""
         ...
@@ -301,6 +305,10 @@ class EventStore(Protocol):
 
     def list_snapshots(self, after_stream_id: str = "", limit: int = 100) -> list[StreamSnapshot]:
         """Snapshots ordered by stream id in code-point order, after ``after_stream_id``."""
+        ...
+
+    def list_stream_ids(self, after_stream_id: str = "", limit: int = 100) -> list[str]:
+        """The ids :meth:`list_snapshots` would list, without reading the states."""
         ...
 
     def verify_chain(self) -> ChainVerification:

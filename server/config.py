@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 
 from sqm.domain.notifications import KINDS
+from sqm.server.app.pipeline import DEFAULT_SNAPSHOT_EVERY
 from sqm.server.storage.urls import is_postgres_url, redact_url, url_scheme
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -56,7 +57,6 @@ ENVIRONMENT = {
     "gc_metrics": "SQM_GC_METRICS",
 }
 DEFAULT_TICK_SECONDS = 60.0
-DEFAULT_SNAPSHOT_EVERY = 1
 DEFAULT_POLICY_APPROVALS = 1
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_CONCURRENT_RPCS = 1000

@@ -178,11 +178,11 @@ def _replay_in_worker(
 def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
     """Every supplier's recorded events, supplier by supplier in id order."""
     after = ""
-    while page := store.list_snapshots(after, PAGE):
-        after = page[-1].stream_id
-        for snapshot in page:
-            if not (is_need_stream(snapshot.stream_id) or is_policy_stream(snapshot.stream_id)):
-                yield store.read_stream(snapshot.stream_id)
+    while page := store.list_stream_ids(after, PAGE):
+        after = page[-1]
+        for stream_id in page:
+            if not (is_need_stream(stream_id) or is_policy_stream(stream_id)):
+                yield store.read_stream(stream_id)
 
 
 def replay(

@@ -44,11 +44,18 @@ from sqm.domain.ports import (
     PendingAppend,
     Policy,
     RecordedEvent,
+    StreamSnapshot,
 )
 from sqm.domain.serialization import canonical_json, converter
 from sqm.server.app.state_cache import StateCache
 from sqm.server.observability.calls import observe_events, record_decision
 from sqm.server.observability.tracing import span, traced_policy
+
+DEFAULT_SNAPSHOT_EVERY = 32
+"""A stream's snapshot is rewritten when its version reaches a multiple of this: serialising
+a supplier with a year of records on every command made a command's cost grow with the
+supplier's past (figure 7 of docs/performance.md), and reading a supplier folds at most this
+many events past its snapshot (about 20 us each)."""
 
 MAX_CONFLICT_RETRIES = 3
 """A job refused at the commit for a stale read is decided again this many times at most."""
@@ -193,8 +200,9 @@ class _Scope(Generic[S]):
 
     policy: Policy
     recorded: Mapping[str, tuple[str, AppendResult]]
-    snapshot_versions: Mapping[str, int] | None = None
-    """The batch's streams' snapshot versions, looked up at once (None: each on loading)."""
+    versions: Mapping[str, int] | None = None
+    """The batch's streams' snapshot versions (N = 1) or heads (N > 1), looked up at once
+    (None: each on loading)."""
     states: dict[str, S | None] = attrs.field(factory=dict)
     seen: set[str] = attrs.field(factory=set)
 
@@ -230,36 +238,58 @@ class Pipeline(Generic[C, S, E]):
 
     # --- reading ------------------------------------------------------------------------
 
-    def load(self, stream_id: str, snapshot_versions: Mapping[str, int] | None = None) -> S | None:
+    def load(self, stream_id: str, versions: Mapping[str, int] | None = None) -> S | None:
         """The stream's current state: kept, or its snapshot folded forward to the log's head.
 
         With ``snapshot_every`` = 1 a snapshot is the head (it lags only when the append that
         carried it was refused after an earlier one of its batch was stored); with N it lags
         the head by fewer than N events, so loading never folds more than N - 1 events (plus
         those of the one append that crossed the boundary without its snapshot being stored).
-        ``snapshot_versions``, when given, are the snapshots' versions looked up just before.
+        ``versions``, when given, were looked up just before for the whole batch: the
+        snapshots' versions with N = 1, the streams' heads with N > 1 (see
+        :meth:`_batch_versions`).
         """
         if self._snapshot_every > 1:
-            return self._load_lagging(stream_id)
-        if snapshot_versions is None:
+            return self._load_lagging(
+                stream_id, None if versions is None else versions.get(stream_id, 0)
+            )
+        if versions is None:
             version = self._store.snapshot_version(stream_id)
         else:
-            version = snapshot_versions.get(stream_id)
+            version = versions.get(stream_id)
         kept = None if version is None else self._states.get(stream_id, version)
         if kept is not None:
             return kept
         return self._from_snapshot(stream_id)
 
-    def _load_lagging(self, stream_id: str) -> S | None:
+    def _load_lagging(self, stream_id: str, head: int | None) -> S | None:
         # The snapshot's version says nothing about the head here: a kept state is brought
-        # to the head by the events after it (one indexed read, usually empty).
+        # to the head by the events after it (one indexed read), skipped when the batch's
+        # look-up of the heads shows the kept state is the head already.
         kept = self._states.latest(stream_id)
         if kept is None:
             return self._from_snapshot(stream_id)
+        if head is not None and head == kept.version:
+            return kept
         later = self._store.read_stream(stream_id, kept.version)
         if not later:
             return kept
         return self._folded_forward(stream_id, kept, later)
+
+    def load_listed(self, snapshot: StreamSnapshot, head: int | None = None) -> S | None:
+        """The stream at its head, from a snapshot its caller has read already (listing and
+        ticking page through snapshots): a kept state as recent is used instead, else the
+        snapshot is folded forward, without reading it a second time. ``head``, when the
+        caller looked it up for its whole page, spares reading a stream already at it.
+        """
+        stream_id = snapshot.stream_id
+        kept = self._states.latest(stream_id)
+        if kept is not None and kept.version >= snapshot.version:
+            return self._load_lagging(stream_id, head)
+        state = self._kind.from_snapshot(snapshot.state)
+        at_head = head is not None and head == snapshot.version
+        later = [] if at_head else self._store.read_stream(stream_id, snapshot.version)
+        return self._folded_forward(stream_id, state, later)
 
     def _from_snapshot(self, stream_id: str) -> S | None:
         snapshot = self._store.load_snapshot(stream_id)
@@ -351,7 +381,7 @@ class Pipeline(Generic[C, S, E]):
         batch: _Batch[C, S, E] = _Batch(jobs)
         recorded = self._store.find_requests([job.context.request_id for job in jobs])
         scope: _Scope[S] = _Scope(
-            traced_policy(self._policy()), recorded, self._snapshot_versions(jobs)
+            traced_policy(self._policy()), recorded, self._batch_versions(jobs)
         )
         for index, job in enumerate(jobs):
             if abandoned is not None and abandoned():
@@ -375,13 +405,16 @@ class Pipeline(Generic[C, S, E]):
                 batch.decided.append(decided)
         return batch
 
-    def _snapshot_versions(self, jobs: Sequence[Job[C]]) -> Mapping[str, int] | None:
+    def _batch_versions(self, jobs: Sequence[Job[C]]) -> Mapping[str, int] | None:
         # One query for the whole batch instead of one a job: on PostgreSQL each is a round
-        # trip and a connection taken from the pool. Only a snapshot at the head (N = 1)
-        # says whether a kept state is current; with N > 1 loading reads the log instead.
-        if self._snapshot_every > 1 or len(jobs) < 2:
+        # trip and a connection taken from the pool. With N = 1 a snapshot at the head says
+        # whether a kept state is current; with N > 1 the streams' heads do.
+        if len(jobs) < 2:
             return None
-        return self._store.snapshot_versions([self._kind.stream_of(job.command) for job in jobs])
+        streams = [self._kind.stream_of(job.command) for job in jobs]
+        if self._snapshot_every > 1:
+            return self._store.stream_versions(streams)
+        return self._store.snapshot_versions(streams)
 
     def _decide(
         self,
@@ -399,10 +432,7 @@ class Pipeline(Generic[C, S, E]):
         scope.seen.add(context.request_id)
         stream_id = self._kind.stream_of(command)
         states = scope.states
-        if stream_id in states:
-            state = states[stream_id]
-        else:
-            state = self.load(stream_id, scope.snapshot_versions)
+        state = states[stream_id] if stream_id in states else self.load(stream_id, scope.versions)
         version = state.version if state is not None else 0
         if context.expected_version is not None and context.expected_version != version:
             raise ConcurrencyConflict(stream_id, context.expected_version, version)

@@ -22,7 +22,7 @@ import attrs
 from sqm.domain.commands import Command, ReevaluateQualification, reevaluation_request_id
 from sqm.domain.model import LifecycleState, QualificationChanges, SupplierState
 from sqm.domain.ports import EventStore, Policy
-from sqm.server.app.pipeline import Job, RequestContext
+from sqm.server.app.pipeline import DEFAULT_SNAPSHOT_EVERY, Job, RequestContext
 from sqm.server.app.suppliers import SupplierService
 
 PAGE = 500
@@ -47,7 +47,13 @@ class Requalified:
 class Requalifier:
     """Evaluates every qualified supplier again under a version taking effect, if it says so."""
 
-    def __init__(self, store: EventStore, actor: str = ACTOR, *, snapshot_every: int = 1) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        actor: str = ACTOR,
+        *,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
         self._store = store
         self._actor = actor
         self._snapshot_every = snapshot_every

@@ -42,7 +42,14 @@ from sqm.domain.serialization import (
 from sqm.domain.supplier_side import NOTICE_TYPES, NoticeNotFound
 from sqm.domain.validation import validate
 from sqm.server.app.awards import under_award
-from sqm.server.app.pipeline import Job, Pipeline, Recorded, RequestContext, StreamKind
+from sqm.server.app.pipeline import (
+    DEFAULT_SNAPSHOT_EVERY,
+    Job,
+    Pipeline,
+    Recorded,
+    RequestContext,
+    StreamKind,
+)
 from sqm.server.app.scorecards import require_standing, suppliers_in_standing
 
 
@@ -132,7 +139,11 @@ class SupplierService:
     """Runs supplier commands through the pipeline and answers queries from snapshots."""
 
     def __init__(
-        self, store: EventStore, policy: Callable[[], Policy], *, snapshot_every: int = 1
+        self,
+        store: EventStore,
+        policy: Callable[[], Policy],
+        *,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
         self._store = store
         self._policy = policy
@@ -198,7 +209,7 @@ class SupplierService:
         after = ""
         while page := self._supplier_snapshots(after, TICK_PAGE_SIZE):
             after = page[-1].stream_id
-            due = [state for s in page if _due(state := self._current(s), now)]
+            due = [state for state in self._current(page) if _due(state, now)]
             checked += len(due)
             jobs = [_tick(state, now, actor) for state in due]
             for state, outcome in zip(due, self.run(jobs), strict=True):
@@ -268,8 +279,7 @@ class SupplierService:
 
     def list_suppliers(self, after_supplier_id: str, limit: int) -> list[SupplierState]:
         """Suppliers in id order after ``after_supplier_id``."""
-        snapshots = self._supplier_snapshots(after_supplier_id, limit)
-        return [self._current(s) for s in snapshots]
+        return self._current(self._supplier_snapshots(after_supplier_id, limit))
 
     def list_suppliers_in_standing(
         self, standing: str, after_supplier_id: str, limit: int
@@ -280,11 +290,17 @@ class SupplierService:
         require_standing(self._policy(), standing)
         return suppliers_in_standing(self.list_suppliers, standing, after_supplier_id, limit)
 
-    def _current(self, snapshot: StreamSnapshot) -> SupplierState:
-        """The supplier a listed snapshot is of, at the head of its stream."""
+    def _current(self, page: Sequence[StreamSnapshot]) -> list[SupplierState]:
+        """The suppliers a page of listed snapshots is of, each at the head of its stream
+        (the page's heads looked up at once when snapshots trail them).
+        """
         if not self._snapshots_lag:
-            return state_from_dict(snapshot.state)
-        return _require_state(self._pipeline.load(snapshot.stream_id))
+            return [state_from_dict(snapshot.state) for snapshot in page]
+        heads = self._store.stream_versions([snapshot.stream_id for snapshot in page])
+        return [
+            _require_state(self._pipeline.load_listed(snapshot, heads.get(snapshot.stream_id)))
+            for snapshot in page
+        ]
 
     def _supplier_snapshots(self, after: str, limit: int) -> list[StreamSnapshot]:
         # Need and policy streams ("~...") sort after every supplier id (see

@@ -23,6 +23,7 @@ from sqm.domain.errors import InvalidCommand
 from sqm.domain.notifications import KINDS
 from sqm.rules import PackInvalid
 from sqm.server.api.grpc_server import create_server, follow_storage, set_serving, stop_serving
+from sqm.server.app.pipeline import DEFAULT_SNAPSHOT_EVERY
 from sqm.server.bootstrap import build
 from sqm.server.cli.audit import add_audit_commands
 from sqm.server.cli.db import DATABASE_HELP, MIGRATE_HELP, add_db_commands
@@ -42,7 +43,6 @@ from sqm.server.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_POLICY_APPROVALS,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
-    DEFAULT_SNAPSHOT_EVERY,
     DEFAULT_STREAM_IDLE_SECONDS,
     DEFAULT_TICK_SECONDS,
     ENVIRONMENT,

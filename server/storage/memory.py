@@ -200,6 +200,11 @@ class MemoryEventStore(StoreBase):
             found = {s: self._snapshots.get(s) for s in stream_ids}
         return {s: snapshot.version for s, snapshot in found.items() if snapshot is not None}
 
+    def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The head version of each of ``stream_ids`` that has events."""
+        with self._lock:
+            return {s: len(self._streams[s]) for s in stream_ids if self._streams.get(s)}
+
     def subscribe_appends(self, callback: Callable[[int], None]) -> Callable[[], None]:
         """Call ``callback`` with the new last sequence after each batch that wrote events."""
         return self._signal.subscribe(callback)
@@ -239,6 +244,13 @@ class MemoryEventStore(StoreBase):
         return [
             StreamSnapshot(sid, snap.version, from_json(snap.state_json)) for sid, snap in found
         ]
+
+    def list_stream_ids(self, after_stream_id: str = "", limit: int = 100) -> list[str]:
+        """The ids :meth:`list_snapshots` would list, without reading the states."""
+        check_limit(limit)
+        with self._lock:
+            start = bisect.bisect_right(self._stream_ids, after_stream_id)
+            return self._stream_ids[start : start + limit]
 
     def verify_chain(self) -> ChainVerification:
         """Recompute every hash from the first event; report the first broken link."""

@@ -289,6 +289,11 @@ class PostgresEventStore(PostgresArchives, SqlOutboxReads, StoreBase):
             ).fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
 
+    def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The head version of each of ``stream_ids`` that has events, in one query."""
+        with self._connection() as conn:
+            return _stream_versions(conn, stream_ids)
+
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Events of every stream with global sequence > ``after_seq``, in sequence order."""
         check_limit(limit)

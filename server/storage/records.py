@@ -315,6 +315,15 @@ class SqlReads:
         )
         return [StreamSnapshot(row[0], int(row[1]), from_json(row[2])) for row in rows]
 
+    def list_stream_ids(self, after_stream_id: str = "", limit: int = 100) -> list[str]:
+        """The ids :meth:`list_snapshots` would list, without reading the states."""
+        check_limit(limit)
+        rows = self._rows(
+            "SELECT stream_id FROM snapshots WHERE stream_id > ? ORDER BY stream_id LIMIT ?",
+            (after_stream_id, limit),
+        )
+        return [str(row[0]) for row in rows]
+
 
 # --- archived documents ------------------------------------------------------------------
 

@@ -368,6 +368,23 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
                 found.update((str(row[0]), int(row[1])) for row in rows)
         return found
 
+    def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """The head version of each of ``stream_ids`` that has events, in one query per few
+        hundred ids (a batch with snapshots every N versions looks its streams' heads up at once).
+        """
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(stream_ids))
+        with self._lock:
+            for start in range(0, len(unique), _IDS_PER_QUERY):
+                chunk = unique[start : start + _IDS_PER_QUERY]
+                rows = self._conn.execute(
+                    "SELECT stream_id, MAX(version) FROM events"  # noqa: S608 - placeholders only
+                    f" WHERE stream_id IN ({placeholders(len(chunk), '?')}) GROUP BY stream_id",
+                    chunk,
+                ).fetchall()
+                found.update((str(row[0]), int(row[1])) for row in rows)
+        return found
+
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(
             f"SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?",  # noqa: S608 - constant

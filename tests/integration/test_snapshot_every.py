@@ -14,7 +14,7 @@ import pytest
 from sqm.domain import commands as cmd
 from sqm.domain.model import Certificate, Comparator, SlaObjective
 from sqm.domain.ports import RecordedEvent
-from sqm.server.app.pipeline import RequestContext
+from sqm.server.app.pipeline import DEFAULT_SNAPSHOT_EVERY, RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.config import settings_from
 from sqm.server.storage.sqlite import SqliteEventStore
@@ -89,7 +89,7 @@ def test_snapshots_every_n_versions_read_back_the_same_supplier(
     lagging, eager = stores
     commands = _commands("acme", 40)
     _run(SupplierService(lagging, FakePolicy, snapshot_every=EVERY), commands)
-    _run(SupplierService(eager, FakePolicy), commands)
+    _run(SupplierService(eager, FakePolicy, snapshot_every=1), commands)
 
     head = eager.snapshot_version("acme")
     snapshot = lagging.snapshot_version("acme")
@@ -100,7 +100,7 @@ def test_snapshots_every_n_versions_read_back_the_same_supplier(
 
     lagging.reads.clear()
     fresh = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
-    expected = SupplierService(eager, FakePolicy).get("acme")
+    expected = SupplierService(eager, FakePolicy, snapshot_every=1).get("acme")
     assert fresh.get("acme") == expected
     assert fresh.list_suppliers("", 10) == [expected]
     assert lagging.reads
@@ -120,19 +120,45 @@ def test_a_reader_with_a_kept_state_sees_what_another_process_wrote(
     _run(first, commands[:-1])
     kept = first.get("acme")
     _run(other, commands[-1:], start=len(commands) - 1)
-    _run(SupplierService(eager, FakePolicy), commands)
+    _run(SupplierService(eager, FakePolicy, snapshot_every=1), commands)
 
     assert first.get("acme") == eager_state(eager) != kept
 
 
+def test_a_batch_looks_its_streams_heads_up_at_once_and_reads_only_what_it_missed(
+    stores: tuple[CountingStore, SqliteEventStore],
+) -> None:
+    """A batch asks the heads of all its streams in one look-up: a kept state at its head
+    reads no events; one another service moved on reads only the events it missed.
+    """
+    lagging, _ = stores
+    acme, beta = _commands("acme", 7), _commands("beta", 6)
+    first = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    _run(first, [*acme[:-3], *beta[:-2]])
+
+    lagging.reads.clear()
+    first.execute_batch([(acme[-3], context("a-1")), (beta[-2], context("b-1"))])
+    assert lagging.reads == []
+
+    SupplierService(lagging, FakePolicy, snapshot_every=EVERY).execute(acme[-2], context("a-2"))
+    lagging.reads.clear()
+    first.execute_batch([(beta[-1], context("b-2")), (acme[-1], context("a-3"))])
+    assert lagging.reads == [1]  # the one event the other service wrote, read once
+
+
+def context(request_id: str) -> RequestContext:
+    """A request by the test's actor."""
+    return RequestContext(request_id, "test")
+
+
 def eager_state(store: SqliteEventStore) -> object:
     """The supplier as a service writing every snapshot reads it."""
-    return SupplierService(store, FakePolicy).get("acme")
+    return SupplierService(store, FakePolicy, snapshot_every=1).get("acme")
 
 
 def test_snapshot_every_comes_from_the_flag_or_the_environment_and_is_at_least_one() -> None:
-    """``--snapshot-every`` over ``SQM_SNAPSHOT_EVERY``, default 1; 0 is refused."""
-    assert settings_from({}, {}).snapshot_every == 1
+    """``--snapshot-every`` over ``SQM_SNAPSHOT_EVERY``, default 32; 0 is refused."""
+    assert settings_from({}, {}).snapshot_every == DEFAULT_SNAPSHOT_EVERY == 32
     assert settings_from({}, {"SQM_SNAPSHOT_EVERY": "50"}).snapshot_every == 50
     assert (
         settings_from({"snapshot_every": "20"}, {"SQM_SNAPSHOT_EVERY": "50"}).snapshot_every == 20

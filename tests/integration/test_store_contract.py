@@ -246,6 +246,8 @@ def test_snapshots_list_in_stream_id_order_with_pagination(store: EventStore) ->
 
     assert pages == [["B", "a-10", "a-2", "b"], ["供应商-1", "供应商-2"]]
     assert all(s.version == 1 for s in store.list_snapshots())
+    assert store.list_stream_ids("a-2", limit=3) == ["b", "供应商-1", "供应商-2"]
+    assert store.list_stream_ids(limit=100) == [s.stream_id for s in store.list_snapshots()]
 
 
 def test_read_all_pages_by_global_sequence(store: EventStore) -> None:
@@ -436,6 +438,18 @@ def test_a_snapshot_is_written_only_where_the_batch_gives_one(store: EventStore)
     assert store.snapshot_version("b") is None
     assert len(store.read_stream("b")) == 1
     assert store.snapshot_versions(["a", "b", "a", "nobody"]) == {"a": 2}
+
+
+def test_the_heads_of_many_streams_are_looked_up_at_once(store: EventStore) -> None:
+    """A batch with snapshots every N versions asks its streams' heads in one look-up: a
+    stream's last version whatever its snapshot, none for a stream with no events.
+    """
+    store.append_batch([pending("a", 0, "r1", snapshot=False), pending("a", 1, "r2")])
+    store.append_batch([pending("b", 0, "r3", snapshot=False)])
+    store.append_batch([pending("a", 2, "r4", snapshot=False)])
+
+    assert store.stream_versions(["a", "b", "a", "nobody"]) == {"a": 3, "b": 1}
+    assert store.stream_versions([]) == {}
 
 
 def test_append_is_a_batch_of_one_that_raises_its_refusal(store: EventStore) -> None:
