@@ -377,12 +377,16 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         with self._lock:
             for start in range(0, len(unique), _IDS_PER_QUERY):
                 chunk = unique[start : start + _IDS_PER_QUERY]
+                # One MAX per stream, each read off the end of the (stream_id, version)
+                # index: a GROUP BY over the streams would walk every event they hold.
+                values = ", ".join("(?)" for _ in chunk)
                 rows = self._conn.execute(
-                    "SELECT stream_id, MAX(version) FROM events"  # noqa: S608 - placeholders only
-                    f" WHERE stream_id IN ({placeholders(len(chunk), '?')}) GROUP BY stream_id",
+                    f"WITH wanted(stream_id) AS (VALUES {values})"  # noqa: S608 - placeholders only
+                    " SELECT stream_id, (SELECT MAX(version) FROM events AS e"
+                    " WHERE e.stream_id = wanted.stream_id) FROM wanted",
                     chunk,
                 ).fetchall()
-                found.update((str(row[0]), int(row[1])) for row in rows)
+                found.update((str(row[0]), int(row[1])) for row in rows if row[1] is not None)
         return found
 
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
