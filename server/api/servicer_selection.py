@@ -65,8 +65,9 @@ class SelectionMethods(ServicerBase):
     async def ListSuppliers(  # noqa: N802
         self, request: api.ListSuppliersRequest, context: Context
     ) -> api.ListSuppliersResponse:
-        """List suppliers in id order (a supplier's token: itself only)."""
-        """List suppliers in id order (only those in ``standing`` when it is given)."""
+        """List suppliers in id order: only those in ``standing`` when it is given, and a
+        supplier's token lists itself only.
+        """
         view = read_view(request)
         catalogue = self._service.catalogue()
         own = current_actor().supplier
