@@ -42,9 +42,12 @@ class Record:
         self.public_key = key.with_name(key.name + ".pub")
 
     def server_args(self) -> tuple[str, ...]:
-        """``sqm serve`` flags: no deadline ticks, checkpoints only at stop."""
+        """``sqm serve`` flags: no deadline ticks, checkpoints only at stop, and a snapshot
+        at every command, so that the record's snapshots hold its penalties to tamper with.
+        """
         return (
             "--tick-seconds", "0",
+            "--snapshot-every", "1",
             "--checkpoint-key", str(self.key),
             "--checkpoint-file", str(self.checkpoints),
             "--checkpoint-seconds", "0",
