@@ -143,6 +143,6 @@ def _remove_sqlite(path: Path) -> None:
 def _describe(counts: DumpCounts) -> str:
     return (
         f"{counts.events} events ({counts.requests} requests, {counts.snapshots} suppliers),"
-        f" {counts.documents} documents, {counts.policy_versions} policy versions"
-        f" and {counts.activations} activations"
+        f" {counts.documents} documents, {counts.notifications} notifications,"
+        f" {counts.policy_versions} policy versions and {counts.activations} activations"
     )

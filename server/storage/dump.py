@@ -3,13 +3,20 @@
 A line becomes a typed record (:data:`DumpItem`) only after it is checked against what came
 before it: the hash chain (``sqm.domain.audit.ChainCheck``, the same code that verifies a live
 store), consecutive stream versions, request records matching the events they name,
-snapshots at their stream's last version, documents matching their SHA-256. The first
-problem raises :class:`DumpInvalid`; :mod:`sqm.server.storage.transfer` adds the line number.
+snapshots at their stream's last version, documents matching their SHA-256, outbox
+entries naming an event of the file, each id once, with a delivery state the store keeps
+(pending, delivered, undeliverable). The first problem raises :class:`DumpInvalid`;
+:mod:`sqm.server.storage.transfer` adds the line number.
+
+Version 2 of the format added the notification outbox (``notification`` lines, and their
+count in the closing line); a version 1 file, which has neither, still imports.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,12 +26,14 @@ import attrs
 from sqm.domain.audit import ChainCheck
 from sqm.domain.documents import ArchivedDocument, checked
 from sqm.domain.policy_archive import PolicyActivation
-from sqm.domain.ports import AppendResult, RecordedEvent, StreamSnapshot
+from sqm.domain.ports import AppendResult, OutboxEntry, RecordedEvent, StreamSnapshot
 from sqm.domain.serialization import parse_time
 from sqm.server.storage.errors import StoreUnavailable
 
 FORMAT = "sqm-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, FORMAT_VERSION)
+"""The versions import reads: 1 had no notification outbox."""
 KINDS = (
     "header",
     "policy_version",
@@ -33,6 +42,7 @@ KINDS = (
     "request",
     "snapshot",
     "document",
+    "notification",
     "end",
 )
 
@@ -64,6 +74,18 @@ class DocumentItem:
     content: bytes
 
 
+@attrs.frozen
+class NotificationItem:
+    """An outbox entry with its delivery so far, and the stream of the event it comes from.
+
+    A claim's lease (``claimed_until``) is not carried: it belongs to a worker of the
+    exported database, and the entry is due in the copy as it was due there.
+    """
+
+    entry: OutboxEntry
+    stream_id: str
+
+
 DumpItem = (
     PolicyVersionItem
     | PolicyActivation
@@ -71,6 +93,7 @@ DumpItem = (
     | RequestItem
     | StreamSnapshot
     | DocumentItem
+    | NotificationItem
 )
 
 
@@ -84,6 +107,7 @@ class DumpCounts:
     requests: int = 0
     snapshots: int = 0
     documents: int = 0
+    notifications: int = 0
 
 
 class DumpInvalid(StoreUnavailable):
@@ -120,6 +144,11 @@ class DumpCheck:
     snapshots: set[str] = attrs.Factory(set)
     document_ids: set[str] = attrs.Factory(set)
     document_requests: set[str] = attrs.Factory(set)
+    format_version: int = FORMAT_VERSION
+    event_streams: list[str] = attrs.Factory(list)
+    """The stream of each event read, by global sequence (the first at index 0)."""
+    notification_ids: set[str] = attrs.Factory(set)
+    outbox_seqs: set[int] = attrs.Factory(set)
 
     def enter(self, kind: str) -> None:
         """Accept a line of ``kind`` here, or refuse it out of order."""
@@ -143,6 +172,7 @@ class DumpCheck:
             len(self.requests),
             len(self.snapshots),
             len(self.document_ids),
+            len(self.notification_ids),
         )
 
     def finished(self) -> None:
@@ -160,13 +190,18 @@ def parse_item(line: Any, check: DumpCheck) -> DumpItem | None:
     return _PARSERS[kind](line, check)
 
 
-def _header(line: dict[str, Any], _: DumpCheck) -> None:
-    if line.get("format") != FORMAT or line.get("format_version") != FORMAT_VERSION:
-        raise DumpInvalid(f"not an {FORMAT} file of version {FORMAT_VERSION}")
+def _header(line: dict[str, Any], check: DumpCheck) -> None:
+    version = line.get("format_version")
+    if line.get("format") != FORMAT or type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+        raise DumpInvalid(f"not an {FORMAT} file of version {readable}")
+    check.format_version = version
 
 
 def _end(line: dict[str, Any], check: DumpCheck) -> None:
     expected = attrs.asdict(check.counts())
+    if check.format_version < 2:  # counted no notifications (and the file holds none)
+        del expected["notifications"]
     if line.get("counts") != expected:
         raise DumpInvalid(
             f"the closing line counts {line.get('counts')}, the file holds {expected}"
@@ -232,6 +267,7 @@ def _event(line: dict[str, Any], check: DumpCheck) -> RecordedEvent:
     if event.version != expected:
         raise DumpInvalid(f"{event.stream_id!r} version {event.version} should be {expected}")
     check.streams[event.stream_id] = event.version
+    check.event_streams.append(sys.intern(event.stream_id))
     _extend_span(check, event)
     return event
 
@@ -305,6 +341,52 @@ def _document(line: dict[str, Any], check: DumpCheck) -> DocumentItem:
     return DocumentItem(record, checked(record, content))
 
 
+def _notification(line: dict[str, Any], check: DumpCheck) -> NotificationItem:
+    if check.format_version < 2:
+        raise DumpInvalid(f"a version {check.format_version} file holds no notifications")
+    if "delivered_at" not in line:
+        raise DumpInvalid("delivered_at must be an RFC 3339 time with an offset, or null")
+    entry = OutboxEntry(
+        seq=_int(line, "seq"),
+        notification_id=_text(line, "notification_id"),
+        kind=_text(line, "notification_kind"),
+        recipient=_text(line, "recipient", empty=True),
+        supplier_id=_text(line, "supplier_id", empty=True),
+        global_seq=_int(line, "global_seq"),
+        body=_text(line, "body"),
+        attempts=_int(line, "attempts"),
+        next_attempt_at=_time(line, "next_attempt_at"),
+        delivered_at=None if line.get("delivered_at") is None else _time(line, "delivered_at"),
+        undeliverable=_bool(line, "undeliverable"),
+        last_error=_text(line, "last_error", empty=True),
+    )
+    item = NotificationItem(entry, _text(line, "stream_id"))
+    if entry.seq < 1 or entry.seq in check.outbox_seqs:
+        raise DumpInvalid(f"outbox seq {entry.seq} appears twice or is not positive")
+    if entry.notification_id in check.notification_ids:
+        raise DumpInvalid(f"notification {entry.notification_id!r} appears twice")
+    if not 1 <= entry.global_seq <= len(check.event_streams):
+        raise DumpInvalid(
+            f"notification {entry.notification_id!r} names event {entry.global_seq},"
+            " not in the file"
+        )
+    event_stream = check.event_streams[entry.global_seq - 1]
+    if item.stream_id != event_stream:
+        raise DumpInvalid(
+            f"notification {entry.notification_id!r} names stream {item.stream_id!r},"
+            f" its event {entry.global_seq} is on {event_stream!r}"
+        )
+    try:
+        body = json.loads(entry.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DumpInvalid(f"the body of notification {entry.notification_id!r} is not JSON text")
+    check.outbox_seqs.add(entry.seq)
+    check.notification_ids.add(entry.notification_id)
+    return item
+
+
 _PARSERS: dict[str, Callable[[dict[str, Any], DumpCheck], DumpItem | None]] = {
     "header": _header,
     "policy_version": _policy_version,
@@ -313,6 +395,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any], DumpCheck], DumpItem | None]] = {
     "request": _request,
     "snapshot": _snapshot,
     "document": _document,
+    "notification": _notification,
     "end": _end,
 }
 
@@ -328,6 +411,13 @@ def _int(line: dict[str, Any], key: str) -> int:
     value = line.get(key)
     if type(value) is not int or value < 0:
         raise DumpInvalid(f"{key} must be a whole number")
+    return value
+
+
+def _bool(line: dict[str, Any], key: str) -> bool:
+    value = line.get(key)
+    if type(value) is not bool:
+        raise DumpInvalid(f"{key} must be true or false")
     return value
 
 

@@ -28,6 +28,11 @@ OUTBOX_COLUMNS = (
     "seq, notification_id, kind, recipient, supplier_id, global_seq, body, attempts,"
     " next_attempt_at, delivered_at, undeliverable, last_error"
 )
+OUTBOX_RESTORE_COLUMNS = (
+    "seq, notification_id, global_seq, stream_id, supplier_id, kind, recipient, body,"
+    " attempts, next_attempt_at, delivered_at, undeliverable, last_error"
+)
+"""What an import writes of an entry: all but a claim's lease (``claimed_until``)."""
 MAX_ERROR_CHARS = 500
 """A failed attempt's reason is kept this long at most (a receiver's whole error page is not)."""
 
@@ -67,6 +72,27 @@ def outbox_rows(
                 )
             )
     return rows
+
+
+def outbox_restore_row(
+    entry: OutboxEntry, stream_id: str, time_column: TimeColumn
+) -> tuple[Any, ...]:
+    """An imported entry's row, in :data:`OUTBOX_RESTORE_COLUMNS` order."""
+    return (
+        entry.seq,
+        entry.notification_id,
+        entry.global_seq,
+        stream_id,
+        entry.supplier_id,
+        entry.kind,
+        entry.recipient,
+        entry.body,
+        entry.attempts,
+        time_column(entry.next_attempt_at),
+        None if entry.delivered_at is None else time_column(entry.delivered_at),
+        entry.undeliverable,
+        entry.last_error,
+    )
 
 
 def entry_from_row(row: Sequence[Any]) -> OutboxEntry:

@@ -348,15 +348,22 @@ class PostgresEventStore(PostgresArchives, SqlOutboxReads, StoreBase):
             conn.execute("SELECT 1 FROM log_head FOR UPDATE")
             refuse_non_empty(_exists(conn), self._where)
             for table, columns, rows in restore_batches(items, keep_instant):
+                # The outbox keeps its order (``seq``), which PostgreSQL otherwise numbers.
+                overriding = " OVERRIDING SYSTEM VALUE" if table == "outbox" else ""
                 with conn.cursor() as cursor:
                     cursor.executemany(
-                        f"INSERT INTO {identifier(table)} ({identifiers(columns)})"  # noqa: S608
+                        f"INSERT INTO {identifier(table)} ({identifiers(columns)}){overriding}"  # noqa: S608
                         f" VALUES ({placeholders(len(rows[0]), '%s')})",  # checked names, no values
                         rows,
                     )
             conn.execute(
                 "UPDATE log_head SET (last_seq, last_hash) = (SELECT global_seq, hash FROM events"
                 " ORDER BY global_seq DESC LIMIT 1) WHERE EXISTS (SELECT 1 FROM events)"
+            )
+            # New notifications are numbered after the imported ones.
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('outbox', 'seq'), MAX(seq))"
+                " FROM outbox HAVING COUNT(*) > 0"
             )
 
     def storage_fault(self) -> StorageFault | None:

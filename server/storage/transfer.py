@@ -2,15 +2,22 @@
 
 An export is JSON lines, one record a line, in this order: a header, policy versions,
 activations, events (by global sequence, every stored field: hashes, actor, request id,
-policy version, times), request records, snapshots, documents (content in base64), and a
-closing line with the counts and the last hash, so a file cut short is refused.
+policy version, times), request records, snapshots, documents (content in base64), the
+notification outbox (every entry, pending, delivered or undeliverable, with its delivery so
+far: attempts, next attempt, last error, delivered time), and a closing line with the
+counts and the last hash, so a file cut short is refused.
 
 Export reads any store through its protocols; import checks each line as it reads it
 (every hash recomputed and linked, stream versions consecutive, request records and
-snapshots matching their events, documents matching their SHA-256) and the target store
-writes everything in one transaction: a file with any problem leaves the target as it was,
-and the error names the line. The imported database gets an identity of its own: a resume
-token issued by the old one is refused there, never silently reinterpreted.
+snapshots matching their events, documents matching their SHA-256, notifications naming an
+event of the file, each id once) and the target store writes everything in one
+transaction: a file with any problem leaves the target as it was, and the error names the
+line. The outbox arrives as it was (its order too): pending notifications are delivered by
+the new database's workers, undeliverable ones are listed and retried there. A claim's
+lease is not carried (it was a worker's of the old database): a notification claimed there
+is simply due in the copy, and delivery stays at least once. The imported database gets
+an identity of its own: a resume token issued by the old one is refused there, never
+silently reinterpreted.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import binascii
 import itertools
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +37,7 @@ import attrs
 
 from sqm.domain.documents import DocumentCorrupted, DocumentStore
 from sqm.domain.policy_archive import PolicyActivation, PolicyArchive
-from sqm.domain.ports import EventStore, RecordedEvent, StreamSnapshot
+from sqm.domain.ports import EventStore, NotificationOutbox, RecordedEvent, StreamSnapshot
 from sqm.domain.serialization import canonical_json, format_time
 from sqm.server.storage.dump import (
     FORMAT,
@@ -39,11 +47,13 @@ from sqm.server.storage.dump import (
     DumpCounts,
     DumpInvalid,
     DumpItem,
+    NotificationItem,
     PolicyVersionItem,
     RequestItem,
     parse_item,
 )
 from sqm.server.storage.errors import StoreUnavailable
+from sqm.server.storage.outbox_records import OUTBOX_RESTORE_COLUMNS, outbox_restore_row
 from sqm.server.storage.policy_records import ACTIVATION_COLUMNS, activation_row, files_to_json
 from sqm.server.storage.records import (
     DOCUMENT_COLUMNS,
@@ -62,6 +72,7 @@ __all__ = [
     "DumpInvalid",
     "DumpItem",
     "ExportFailed",
+    "NotificationItem",
     "PolicyVersionItem",
     "RequestItem",
     "TargetNotEmpty",
@@ -83,8 +94,10 @@ class TargetNotEmpty(StoreUnavailable):
     """An import's target already holds records; nothing was written."""
 
 
-class Exportable(EventStore, PolicyArchive, DocumentStore, Protocol):
-    """What export reads: events, snapshots, requests, documents, policy archive, the head."""
+class Exportable(EventStore, PolicyArchive, DocumentStore, NotificationOutbox, Protocol):
+    """What export reads: events, snapshots, requests, documents, policy archive, the
+    notification outbox, the head.
+    """
 
     def identity(self) -> str:
         """The database's identity."""
@@ -131,10 +144,14 @@ def _write_all(store: Exportable, out: TextIO, head: int, now: datetime) -> Dump
         exported_at=format_time(now),
     )
     versions = _write_policy(store, line)
-    events, requests, streams, last_hash = _write_events(store, line, head)
+    event_streams: list[str] = []
+    events, requests, streams, last_hash = _write_events(store, line, head, event_streams)
     snapshots = _write_snapshots(store, line, streams)
     documents = _write_documents(store, line, streams)
-    counts = DumpCounts(versions[0], versions[1], events, requests, snapshots, documents)
+    notifications = _write_notifications(store, line, event_streams)
+    counts = DumpCounts(
+        versions[0], versions[1], events, requests, snapshots, documents, notifications
+    )
     line("end", counts=attrs.asdict(counts), last_hash=last_hash)
     return counts
 
@@ -159,7 +176,10 @@ def _write_policy(store: Exportable, line: Line) -> tuple[int, int]:
     return len(versions), len(activations)
 
 
-def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, dict[str, int], str]:
+def _write_events(
+    store: Exportable, line: Line, head: int, event_streams: list[str]
+) -> tuple[int, int, dict[str, int], str]:
+    """Write the events up to ``head``; ``event_streams`` gets each one's stream, in order."""
     request_ids: dict[str, None] = {}  # in first-seen order
     streams: dict[str, int] = {}
     count, last_hash, after = 0, "", 0
@@ -170,6 +190,7 @@ def _write_events(store: Exportable, line: Line, head: int) -> tuple[int, int, d
             line("event", **_fields(event, EVENT_COLUMNS))
             request_ids.setdefault(event.request_id)
             streams[event.stream_id] = event.version
+            event_streams.append(sys.intern(event.stream_id))
             count, last_hash = count + 1, event.hash
         after = page[-1].global_seq
     for request_id in request_ids:
@@ -214,6 +235,33 @@ def _write_documents(store: Exportable, line: Line, streams: dict[str, int]) -> 
                 count += 1
             after = page[-1].document_id
     return count
+
+
+def _write_notifications(store: Exportable, line: Line, event_streams: list[str]) -> int:
+    """Every outbox entry of the exported events (``event_streams``, by global sequence), in
+    outbox order: read a page of events' worth at a time.
+    """
+    count = 0
+    for first in range(1, len(event_streams) + 1, _PAGE):
+        last = min(first + _PAGE - 1, len(event_streams))
+        for entry in store.event_notifications(first, last):
+            fields = _fields(entry, NOTIFICATION_COLUMNS)
+            line(
+                "notification",
+                **fields,
+                notification_kind=entry.kind,
+                stream_id=event_streams[entry.global_seq - 1],
+            )
+            count += 1
+    return count
+
+
+NOTIFICATION_COLUMNS = (
+    "seq, notification_id, global_seq, supplier_id, recipient, body, attempts,"
+    " next_attempt_at, delivered_at, undeliverable, last_error"
+)
+"""The fields of an outbox entry a ``notification`` line carries besides its kind
+(``notification_kind``: ``kind`` names the line's) and its event's stream."""
 
 
 def _fields(record: Any, columns: str) -> dict[str, Any]:
@@ -281,6 +329,7 @@ RESTORE_TABLES = {
     "requests": f"request_id, {REQUEST_COLUMNS}",
     "snapshots": "stream_id, version, state",
     "documents": f"{DOCUMENT_COLUMNS}, content",
+    "outbox": OUTBOX_RESTORE_COLUMNS,
 }
 
 
@@ -305,18 +354,23 @@ def restore_batches(
 
 
 def _restore_row(item: DumpItem, time: TimeColumn) -> tuple[str, tuple[Any, ...]]:
+    row: tuple[Any, ...]
     match item:
         case RecordedEvent():
-            return "events", event_row(item, time)
+            table, row = "events", event_row(item, time)
         case RequestItem():
-            return "requests", request_row(item.request_id, item.fingerprint, item.result)
+            table, row = "requests", request_row(item.request_id, item.fingerprint, item.result)
         case StreamSnapshot():
-            return "snapshots", (item.stream_id, item.version, to_json(item.state))
+            table, row = "snapshots", (item.stream_id, item.version, to_json(item.state))
         case DocumentItem():
-            return "documents", (*document_row(item.document, time), item.content)
+            table, row = "documents", (*document_row(item.document, time), item.content)
         case PolicyVersionItem():
             files = files_to_json(item.version, item.name, item.files)
-            return "policy_versions", (item.version, item.name, files, time(item.saved_at))
+            table, row = "policy_versions", (item.version, item.name, files, time(item.saved_at))
         case PolicyActivation():
-            return "policy_activations", activation_row(item, time)
-    raise TypeError(f"not a record of an export: {item!r}")  # pragma: no cover
+            table, row = "policy_activations", activation_row(item, time)
+        case NotificationItem():
+            table, row = "outbox", outbox_restore_row(item.entry, item.stream_id, time)
+        case _:  # pragma: no cover
+            raise TypeError(f"not a record of an export: {item!r}")
+    return table, row

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,10 @@ def test_a_sqlite_database_moves_to_postgresql_and_serves_the_same(tmp_path: Pat
         imported = sqm("db", "import", "--database", url, "--migrate", str(dump))
         assert imported.returncode == 0, imported.stderr
         assert "hash chain verified" in imported.stdout
+        # The same records, the notification outbox too (acme's penalties), in and out.
+        moved = exported.stdout.split(" from ")[0].removeprefix("exported ")
+        assert moved in imported.stdout
+        assert re.search(r" [1-9]\d* notifications,", moved), moved
         again = sqm("db", "import", "--database", url, str(dump))
         assert again.returncode == 2
         assert "already holds" in again.stderr

@@ -15,6 +15,7 @@ import pytest
 
 from sqm.domain.commands import RecordMeasurement, RegisterSupplier
 from sqm.domain.documents import NewDocument
+from sqm.domain.ports import OutboxCounts
 from sqm.server.app.pipeline import RequestContext
 from sqm.server.app.suppliers import SupplierService
 from sqm.server.bootstrap import DurableStore
@@ -29,6 +30,7 @@ from tests.postgres import ThrowawayPostgresStore
 pytestmark = pytest.mark.integration
 
 DAY = timedelta(days=1)
+LATER = T0 + 36500 * DAY  # after every notification's first attempt is due (the store's clock)
 SUPPLIERS = ("acme", "globex", "initech")
 VERSION = "f" * 64
 
@@ -75,6 +77,35 @@ def fill(store: DurableStore | MemoryEventStore) -> None:
     )
 
 
+def deliver_some(store: DurableStore | MemoryEventStore) -> None:
+    """Put the outbox in every state: delivered, pending after a failed attempt, undeliverable,
+    and claimed by a worker that has not answered yet.
+    """
+    fill_notification(store, "initech:late")
+    acme, globex, initech, late = store.claim_notifications(LATER, 60, 10)
+    store.mark_delivered(acme.notification_id, LATER)
+    store.record_failed_attempt(globex.notification_id, "HTTP 503", LATER + DAY)
+    store.record_failed_attempt(initech.notification_id, "HTTP 410 gone", None)
+    assert late.notification_id == "initech/15/0"  # still claimed
+
+
+def fill_notification(store: DurableStore | MemoryEventStore, request_id: str) -> None:
+    """One more penalty for initech, so one more notification."""
+    at = SIGNED_AT + 4 * DAY
+    miss = RecordMeasurement("initech", "availability", 96.0, "percent", at - 30 * DAY, at, at)
+    SupplierService(store, FakePolicy).execute(miss, RequestContext(request_id, "noc"))
+
+
+def outbox(store: DurableStore) -> dict[str, Any]:
+    """The outbox as a store lists it, every entry and state."""
+    return {
+        "all": store.event_notifications(1, store.last_sequence()),
+        "pending": store.list_notifications(undeliverable=False),
+        "undeliverable": store.list_notifications(undeliverable=True),
+        "counts": store.outbox_counts(),
+    }
+
+
 def _register(supplier: str) -> RegisterSupplier:
     return RegisterSupplier(supplier, f"{supplier.upper()} 华为", "software", T0)
 
@@ -99,6 +130,7 @@ def everything(store: DurableStore) -> dict[str, Any]:
         "files": store.load_version(VERSION),
         "activations": store.activations(),
         "active": store.active_version(),
+        "outbox": outbox(store),
     }
 
 
@@ -109,6 +141,7 @@ def test_an_export_imports_into_another_kind_of_store_unchanged(
     """Every event, request, snapshot, document and policy record arrives exactly as kept."""
     original = opened(source)
     fill(original)
+    deliver_some(original)
     dump = tmp_path / "sqm.jsonl"
 
     exported = export_store(original, dump, T0)
@@ -119,6 +152,8 @@ def test_an_export_imports_into_another_kind_of_store_unchanged(
     assert (exported.events, exported.snapshots, exported.documents) == (
         len(original.read_all()), 3, 1,
     )  # fmt: skip
+    assert exported.notifications == 4
+    assert original.outbox_counts() == OutboxCounts(pending=2, delivered=1, undeliverable=1)
     assert everything(copy) == everything(original)
     assert copy.verify_chain() == original.verify_chain()
     assert copy.identity() != original.identity()  # old resume tokens are refused, not reread
@@ -145,6 +180,92 @@ def test_an_imported_store_carries_on_from_the_last_event(
     assert copy.verify_chain().intact
     replay = service.execute(later, RequestContext("later", "noc"))
     assert replay.replayed
+
+
+@pytest.mark.parametrize(("source", "target"), [("sqlite", "postgresql"), ("postgresql", "sqlite")])
+def test_an_imported_outbox_delivers_and_retries_as_the_original_would(
+    opened: Callable[[str], DurableStore], tmp_path: Path, source: str, target: str
+) -> None:
+    """Pending notifications are claimed when due, undeliverable ones are listed and retried,
+    and a new notification comes after the imported ones.
+    """
+    original = opened(source)
+    fill(original)
+    deliver_some(original)
+    dump = tmp_path / "sqm.jsonl"
+    export_store(original, dump, T0)
+    copy = opened(target)
+    import_file(copy, dump, str(dump))
+    (failed,) = copy.list_notifications(undeliverable=True)
+    pending = copy.list_notifications(undeliverable=False)
+
+    # The one claimed in the old database is due at once (its lease stayed there); the
+    # one that failed once is due at its retry time, with its attempt and error kept.
+    (late,) = copy.claim_notifications(LATER, 60, 10)
+    assert late.notification_id == "initech/15/0"
+    copy.mark_delivered(late.notification_id, LATER)
+    assert copy.claim_notifications(LATER + DAY, 60, 10) == [pending[0]]
+    assert (pending[0].attempts, pending[0].last_error) == (1, "HTTP 503")
+    copy.mark_delivered(pending[0].notification_id, LATER + DAY)
+    assert copy.list_notifications(undeliverable=False) == []
+
+    assert (failed.notification_id, failed.last_error) == ("initech/11/0", "HTTP 410 gone")
+    assert copy.retry_notifications([], LATER + 2 * DAY) == 1
+    (retried,) = copy.claim_notifications(LATER + 2 * DAY, 60, 10)
+    assert (retried.notification_id, retried.attempts) == (failed.notification_id, 0)
+
+    fill_notification(copy, "initech:later")
+    newest = copy.event_notifications(copy.last_sequence(), copy.last_sequence())
+    assert [entry.seq for entry in newest] == [failed.seq + 2]
+    assert copy.outbox_counts() == OutboxCounts(pending=2, delivered=3, undeliverable=0)
+
+
+def _old_format(lines: list[str]) -> list[str]:
+    """An export as version 1 wrote it: no notification lines, none counted."""
+    records = [json.loads(line) for line in lines]
+    records = [record for record in records if record["kind"] != "notification"]
+    records[0]["format_version"] = 1
+    del records[-1]["counts"]["notifications"]
+    return [json.dumps(record) + "\n" for record in records]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_an_export_of_the_previous_format_imports_without_an_outbox(
+    opened: Callable[[str], DurableStore], tmp_path: Path, kind: str
+) -> None:
+    """A version 1 file (written before exports carried the outbox) imports as it did."""
+    original = opened("sqlite")
+    fill(original)
+    dump = tmp_path / "sqm.jsonl"
+    exported = export_store(original, dump, T0)
+    lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
+    dump.write_text("".join(_old_format(lines)), encoding="utf-8")
+    copy = opened(kind)
+
+    imported = import_file(copy, dump, str(dump))
+
+    assert imported == attrs.evolve(exported, notifications=0)
+    assert copy.read_all() == original.read_all()
+    assert copy.outbox_counts() == OutboxCounts(0, 0, 0)
+
+
+def test_a_previous_format_file_with_notifications_is_refused(
+    opened: Callable[[str], DurableStore], tmp_path: Path
+) -> None:
+    """Version 1 had no outbox: a notification line there is a damaged file."""
+    original = opened("sqlite")
+    fill(original)
+    dump = tmp_path / "sqm.jsonl"
+    export_store(original, dump, T0)
+    lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["format_version"] = 1
+    lines[0] = json.dumps(header) + "\n"
+    dump.write_text("".join(lines), encoding="utf-8")
+    first = next(i for i, line in enumerate(lines) if '"notification"' in line) + 1
+
+    with pytest.raises(DumpInvalid, match=f"sqm.jsonl:{first}: a version 1 file holds no"):
+        import_file(opened("sqlite"), dump, "sqm.jsonl")
 
 
 def _edit(kind: str, field: str, value: Any, which: int = 0) -> Callable[[list[str]], int]:
@@ -182,6 +303,19 @@ def _drop(kind: str, which: int = 0) -> Callable[[list[str]], int]:
         (_edit("activation", "version", "e" * 64), "not in the file"),
         (_drop("end"), "cut short"),
         (_drop("header"), "does not start with an sqm export header"),
+        (_edit("notification", "global_seq", 999), "names event 999, not in the file"),
+        (_edit("notification", "stream_id", "globex"), "its event 11 is on 'acme'"),
+        (_edit("notification", "notification_id", "acme/11/0", which=1), "appears twice"),
+        (_edit("notification", "seq", 1, which=2), "outbox seq 1 appears twice"),
+        (_edit("notification", "undeliverable", "no"), "undeliverable must be true or false"),
+        (_edit("notification", "attempts", -1), "attempts must be a whole number"),
+        (
+            _edit("notification", "next_attempt_at", None),
+            "next_attempt_at must be a non-empty string",
+        ),
+        (_edit("notification", "delivered_at", "yesterday"), "delivered_at must be an RFC"),
+        (_edit("notification", "body", "not json"), "is not JSON text"),
+        (_drop("notification", which=2), "the closing line counts"),
     ],
     ids=[
         "payload-edited",
@@ -194,6 +328,16 @@ def _drop(kind: str, which: int = 0) -> Callable[[list[str]], int]:
         "unknown-policy",
         "truncated",
         "no-header",
+        "notification-of-no-event",
+        "notification-on-another-stream",
+        "notification-twice",
+        "outbox-seq-twice",
+        "notification-status-unknown",
+        "notification-attempts-negative",
+        "notification-due-missing",
+        "notification-delivered-garbled",
+        "notification-body-garbled",
+        "notification-removed",
     ],
 )
 def test_a_damaged_file_is_refused_at_its_line_and_nothing_is_written(
@@ -219,6 +363,7 @@ def test_a_damaged_file_is_refused_at_its_line_and_nothing_is_written(
     assert target.read_all() == []
     assert target.list_versions() == []
     assert target.list_snapshots() == []
+    assert target.outbox_counts() == OutboxCounts(0, 0, 0)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
