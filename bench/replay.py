@@ -8,6 +8,7 @@ does. Events a second = events in the store / seconds the backtest took.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def _replay(path: Path, jobs: int) -> ReplayRun:
     with SqliteEventStore(path, read_only=True) as store:
         events = store.last_sequence()
         began = time.perf_counter()
-        result = backtest(store, pack, source=str(path), jobs=jobs)
+        reopen = functools.partial(SqliteEventStore, path, read_only=True)
+        result = backtest(store, pack, source=str(path), jobs=jobs, reopen=reopen)
         seconds = time.perf_counter() - began
     totals = result["totals"]
     return ReplayRun(events, totals["suppliers"], totals["commands"], totals["changed"], seconds)

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import multiprocessing.util
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -136,18 +138,28 @@ def backtest(
     progress: Callable[[int], None] | None = None,
     jobs: int = 1,
     effective_from: datetime | None = None,
+    reopen: StoreOpener | None = None,
 ) -> dict[str, Any]:
     """Replay every supplier of ``store`` under ``pack``; the JSON-ready comparison.
 
     The candidate decides the requests from ``effective_from`` on (None: the whole history).
     With ``jobs`` above 1 the suppliers are replayed in that many processes, a few at a
-    time each, and their replays kept in the store's order: the result is the same.
+    time each, and their replays kept in the store's order: the result is the same. Given
+    ``reopen``, each worker opens the store itself and reads its suppliers' streams, and
+    only their ids are sent: reading and sending every event would keep this process busy
+    on a core the workers need.
     """
     if jobs == 1:
         policy = CompiledPolicy(pack)
         batches: Iterable[list[SupplierReplay]] = (
             [replay(policy, pack, stream, effective_from)] for stream in supplier_streams(store)
         )
+    elif reopen is not None:
+        batches = parallel.ordered_map(
+            functools.partial(_replay_ids_in_worker, effective_from=effective_from),
+            parallel.batched(supplier_stream_ids(store), STREAMS_PER_TASK),
+            jobs=jobs, initializer=_start_reading_worker, initargs=(pack, reopen),
+        )  # fmt: skip
     else:
         batches = parallel.ordered_map(
             functools.partial(_replay_in_worker, effective_from=effective_from),
@@ -168,6 +180,13 @@ STREAMS_PER_TASK = 8
 """Suppliers a worker replays per task: enough to outweigh sending them, few enough to share."""
 
 
+StoreOpener = Callable[[], AbstractContextManager[EventStore]]
+"""Opens the history's store again, read-only (a picklable callable: it is sent to workers)."""
+
+_worker_store: EventStore | None = None
+"""The store a reading worker opened (see :func:`_start_reading_worker`)."""
+
+
 def _replay_in_worker(
     streams: Sequence[list[RecordedEvent]], effective_from: datetime | None
 ) -> list[SupplierReplay]:
@@ -175,14 +194,40 @@ def _replay_in_worker(
     return [replay(policy, pack, stream, effective_from) for stream in streams]
 
 
-def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
-    """Every supplier's recorded events, supplier by supplier in id order."""
+def _start_reading_worker(pack: PolicyPack, reopen: StoreOpener) -> None:
+    """A worker's initializer: compile ``pack`` and open the store for every task it runs."""
+    global _worker_store  # noqa: PLW0603 - the store of one worker process, by design
+    parallel.compile_in_worker(pack)
+    opened = reopen()
+    _worker_store = opened.__enter__()
+    # Closed as the worker process exits (multiprocessing runs its finalizers, not atexit's).
+    multiprocessing.util.Finalize(None, opened.__exit__, args=(None, None, None), exitpriority=0)
+
+
+def _replay_ids_in_worker(
+    stream_ids: Sequence[str], effective_from: datetime | None
+) -> list[SupplierReplay]:
+    policy, pack = parallel.worker_policy()
+    if _worker_store is None:
+        raise RuntimeError("not in a worker started by _start_reading_worker")
+    return [
+        replay(policy, pack, _worker_store.read_stream(stream_id), effective_from)
+        for stream_id in stream_ids
+    ]
+
+
+def supplier_stream_ids(store: EventStore) -> Iterator[str]:
+    """Every supplier's stream id, in id order (needs and policy changes left out)."""
     after = ""
     while page := store.list_stream_ids(after, PAGE):
         after = page[-1]
-        for stream_id in page:
-            if not (is_need_stream(stream_id) or is_policy_stream(stream_id)):
-                yield store.read_stream(stream_id)
+        yield from (s for s in page if not (is_need_stream(s) or is_policy_stream(s)))
+
+
+def supplier_streams(store: EventStore) -> Iterator[list[RecordedEvent]]:
+    """Every supplier's recorded events, supplier by supplier in id order."""
+    for stream_id in supplier_stream_ids(store):
+        yield store.read_stream(stream_id)
 
 
 def replay(

@@ -9,6 +9,7 @@ inputs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sqlite3
 import sys
@@ -33,7 +34,7 @@ from sqm.server.storage.errors import StoreUnavailable
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.server.storage.transfer import import_dump
 from sqm.simulation import check, comparison, impact, report
-from sqm.simulation.backtest import backtest
+from sqm.simulation.backtest import StoreOpener, backtest
 from sqm.simulation.scenario_file import ScenarioInvalid, load_rates
 
 OK, BROKEN, CANNOT_RUN = 0, 1, 2
@@ -196,13 +197,13 @@ def _backtest(args: argparse.Namespace) -> int:
     pack = load_pack(args.policy)
     tune_after_start_up()
     print(_taking_effect(args.effective_from, pack.qualification_changes_apply_to), file=sys.stderr)
-    with _history(args) as store:
+    with _history(args) as (store, reopen):
         active = _active_version(store)
         source = args.database or args.export
         with _progress(None, "suppliers") as step:
             result = backtest(
                 store, pack, source=source, active_version=active, progress=step,
-                jobs=args.jobs, effective_from=args.effective_from,
+                jobs=args.jobs, effective_from=args.effective_from, reopen=reopen,
             )  # fmt: skip
     _write(result, args.json, args.html, report.render_backtest)
     totals = result["totals"]
@@ -242,19 +243,21 @@ def _taking_effect(at: datetime | None, applies_to: QualificationChanges) -> str
 
 
 @contextmanager
-def _history(args: argparse.Namespace) -> Iterator[DurableStore]:
-    """The recorded history: the database itself, or an export loaded into a scratch copy."""
+def _history(args: argparse.Namespace) -> Iterator[tuple[DurableStore, StoreOpener]]:
+    """The recorded history: the database itself, or an export loaded into a scratch copy;
+    with how to open it again, read-only (``--jobs`` workers each read their suppliers).
+    """
     if args.database:
-        with open_store(database_from(args.database), read_only=True) as store:
-            yield store
+        database = database_from(args.database)
+        with open_store(database, read_only=True) as store:
+            yield store, functools.partial(open_store, database, read_only=True)
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="sqm-backtest-") as scratch,
-        SqliteEventStore(Path(scratch) / "history.sqlite3") as store,
-    ):
-        with Path(args.export).open(encoding="utf-8") as lines:
-            import_dump(store, lines, args.export)
-        yield store
+    with tempfile.TemporaryDirectory(prefix="sqm-backtest-") as scratch:
+        copy = Path(scratch) / "history.sqlite3"
+        with SqliteEventStore(copy) as store:
+            with Path(args.export).open(encoding="utf-8") as lines:
+                import_dump(store, lines, args.export)
+            yield store, functools.partial(SqliteEventStore, copy, read_only=True)
 
 
 def _active_version(store: DurableStore) -> str:

@@ -28,6 +28,7 @@ from sqm.server.app.suppliers import SupplierService
 from sqm.server.storage.sqlite import SqliteEventStore
 from sqm.simulation.backtest import backtest
 from sqm.simulation.report import render_backtest
+from tests import postgres
 from tests.commands import default_pack_variant, sqm
 
 pytestmark = pytest.mark.integration
@@ -157,18 +158,23 @@ def test_sqm_backtest_writes_the_comparison_and_its_report(
 def test_an_export_backtests_like_its_database(
     history: SqliteEventStore, candidate_pack: Path, tmp_path: Path
 ) -> None:
-    """`sqm db export`, then `sqm backtest --export`: the same comparison as the database's."""
+    """`sqm db export`, then `sqm backtest --export`: the same comparison as the database's,
+    with one process and with two (whose workers each read the scratch copy of the export).
+    """
     database, dump = tmp_path / "history.sqlite3", tmp_path / "history.jsonl"
     history.close()
     exported = sqm("db", "export", "--database", str(database), str(dump))
     assert exported.returncode == 0, exported.stderr
 
     from_dump = sqm("backtest", "--policy", str(candidate_pack), "--export", str(dump))
+    shared = sqm("backtest", "--policy", str(candidate_pack), "--export", str(dump), "--jobs", "2")
     from_database = sqm("backtest", "--policy", str(candidate_pack), "--database", str(database))
 
     assert from_dump.returncode == 0, from_dump.stderr
+    assert shared.returncode == 0, shared.stderr
     dumped, direct = json.loads(from_dump.stdout), json.loads(from_database.stdout)
     assert dumped["suppliers"] == direct["suppliers"]
+    assert json.loads(shared.stdout)["suppliers"] == direct["suppliers"]
     assert dumped["totals"]["changed"] == 2
 
 
@@ -190,6 +196,27 @@ def test_sqm_backtest_with_jobs_writes_what_one_process_writes(
         outputs.append(ran.stdout)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[1])["totals"]["changed"] == 2
+
+
+def test_a_postgresql_history_backtests_like_its_sqlite_original_with_two_processes(
+    history: SqliteEventStore, candidate_pack: Path, tmp_path: Path
+) -> None:
+    """The same history moved to PostgreSQL: ``--jobs 2`` (each worker reading its
+    suppliers from the database) compares it as the SQLite original does.
+    """
+    database, dump = tmp_path / "history.sqlite3", tmp_path / "history.jsonl"
+    history.close()
+    assert sqm("db", "export", "--database", str(database), str(dump)).returncode == 0
+    original = sqm("backtest", "--policy", str(candidate_pack), "--database", str(database))
+    with postgres.fresh_schema() as url:
+        imported = sqm("db", "import", "--database", url, "--migrate", str(dump))
+        assert imported.returncode == 0, imported.stderr
+        moved = sqm(
+            "backtest", "--policy", str(candidate_pack), "--database", url, "--jobs", "2"
+        )  # fmt: skip
+
+    assert moved.returncode == 0, moved.stderr
+    assert json.loads(moved.stdout)["suppliers"] == json.loads(original.stdout)["suppliers"]
 
 
 def test_sqm_simulate_run_with_jobs_writes_what_one_process_writes(tmp_path: Path) -> None:
