@@ -35,6 +35,7 @@ from sqm.domain.pack_catalogue import CategoryId, PackCatalogue
 from sqm.domain.policy_archive import PolicyArchive
 from sqm.domain.ranking import Candidate, Criterion, EvaluationReport
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.domain.segments import Segment
 
 if TYPE_CHECKING:  # types only: needs and notifications import this module
     from sqm.domain.needs import NeedState
@@ -428,6 +429,13 @@ class Policy(Protocol):
     def catalogue(self) -> PackCatalogue:
         """The pack's catalogue: which category, certificate kind, metric and document kind
         ids exist, and each metric's unit, direction and range.
+        """
+        ...
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The pack's supplier segments (供应商分级), in order: the first that takes a
+        supplier is its segment; none when the pack declares none.
         """
         ...
 

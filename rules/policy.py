@@ -28,6 +28,7 @@ from sqm.domain.model import (
 from sqm.domain.pack_catalogue import CategoryId, PackCatalogue
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.domain.segments import Segment
 from sqm.rules import penalties, selection, sla
 from sqm.rules.compiler import compile_pack, engine_message, ruleset_name
 from sqm.rules.engine import EngineValue, rules_engine
@@ -80,6 +81,11 @@ class CompiledPolicy:
         document kinds, and each metric's unit, direction and range.
         """
         return self._pack.catalogue
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The pack's supplier segments (供应商分级), first match wins."""
+        return self._pack.segments
 
     @property
     def qualification_changes_apply_to(self) -> QualificationChanges:

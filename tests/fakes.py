@@ -78,6 +78,7 @@ from sqm.domain.model import (
 from sqm.domain.pack_catalogue import CategoryId, CertificateKindId, PackCatalogue
 from sqm.domain.ports import DecisionContext, Evaluation, PenaltyQuote, Policy
 from sqm.domain.scorecard_records import ScorecardSpec
+from sqm.domain.segments import Segment
 from sqm.rules.pack_catalogue import default_catalogue
 
 DEFAULT_THRESHOLD = 70.0
@@ -273,6 +274,11 @@ class FakePolicy:
     def catalogue(self) -> PackCatalogue:
         """The default pack's catalogue (categories, certificate kinds, metrics)."""
         return default_catalogue()
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """No segments: every supplier is in segment ``none``."""
+        return ()
 
     def default_objectives(self, category: CategoryId) -> tuple[SlaObjective, ...]:
         """One availability objective (>= 99.9%) for every category."""

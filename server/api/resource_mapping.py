@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from google.protobuf import struct_pb2
 
@@ -30,6 +30,7 @@ from sqm.domain.needs import NEED_STREAM_PREFIX, is_need_stream
 from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.policy_changes import is_policy_stream
 from sqm.domain.ports import RecordedEvent
+from sqm.domain.segments import Segment, segment_of
 from sqm.domain.serialization import event_from_payload
 from sqm.server.api import scorecard_mapping
 from sqm.server.api.corrective_action_view import corrective_action_record
@@ -60,15 +61,29 @@ def supplier_view(requested: SupplierView, default: SupplierView) -> SupplierVie
     return default if requested == pb.SUPPLIER_VIEW_UNSPECIFIED else requested
 
 
+class ActiveTerms(Protocol):
+    """What the active policy lends a supplier's view: its catalogue and its segments."""
+
+    @property
+    def catalogue(self) -> PackCatalogue:
+        """Names each milestone kind's deliverable."""
+        ...
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Places the supplier in its segment."""
+        ...
+
+
 def supplier(
     state: SupplierState,
     view: SupplierView = pb.SUPPLIER_VIEW_FULL,
-    catalogue: PackCatalogue | None = None,
+    terms: ActiveTerms | None = None,
 ) -> pb.Supplier:
     """The API view of a supplier: with ``SUPPLIER_VIEW_BASIC`` its name, state and etag
     only (what a writer needs to go on); in full with its contract, open review, plan and
-    kick-off milestones, each milestone's deliverable named as ``catalogue`` (the active
-    policy's) names its kind.
+    kick-off milestones, each milestone's deliverable named as the active policy's
+    catalogue (``terms``) names its kind, and its segment under that policy.
     """
     if view == pb.SUPPLIER_VIEW_BASIC:
         return pb.Supplier(
@@ -102,7 +117,10 @@ def supplier(
     if state.corrective_action is not None and view == pb.SUPPLIER_VIEW_FULL:
         message.corrective_action.CopyFrom(corrective_action_record(state.corrective_action))
     if view == pb.SUPPLIER_VIEW_FULL:
+        catalogue = terms.catalogue if terms is not None else None
         message.milestones.extend(milestone(m, state, catalogue) for m in state.milestones)
+        if terms is not None:
+            message.segment = segment_of(terms.segments, state)
     return message
 
 
@@ -299,13 +317,13 @@ def supplier_event(recorded: RecordedEvent) -> pb.SupplierEvent:
 def process_result(
     result: CommandResult,
     view: SupplierView = pb.SUPPLIER_VIEW_BASIC,
-    catalogue: PackCatalogue | None = None,
+    terms: ActiveTerms | None = None,
 ) -> api.ProcessResult:
-    """What every mutating process method returns: supplier (in ``view``, its milestones'
-    deliverables named by ``catalogue``), decisions and recorded events.
+    """What every mutating process method returns: supplier (in ``view``, under the active
+    policy's ``terms``), decisions and recorded events.
     """
     return api.ProcessResult(
-        supplier=supplier(result.supplier, view, catalogue),
+        supplier=supplier(result.supplier, view, terms),
         decisions=decisions(result.decisions),
         events=[supplier_event(e) for e in result.events],
     )

@@ -117,7 +117,7 @@ class ServicerBase(OnWorker):
         """The whole of a process method: prepare, execute, answer with a ProcessResult."""
         command, request_context = self._prepare(mapper, request, context)
         result = await self._execute(command, request_context)
-        return mapping.process_result(result, write_view(request), self._service.catalogue())
+        return mapping.process_result(result, write_view(request), self._service.policy())
 
     async def _execute(self, command: Command, context: RequestContext) -> CommandResult:
         try:

@@ -31,7 +31,7 @@ class MonitoringMethods(ServicerBase):
         )
         result = await self._execute(command, request_context)
         response = api.RecordMeasurementResponse(
-            result=mapping.process_result(result, write_view(request), self._service.catalogue())
+            result=mapping.process_result(result, write_view(request), self._service.policy())
         )
         assessment = process_mapping.measurement_assessment(
             result.supplier, command.objective_id, command.value

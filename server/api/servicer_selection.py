@@ -58,8 +58,8 @@ class SelectionMethods(ServicerBase):
         """Read one supplier."""
         view = read_view(request)
         state = await self._run(self._service.get, supplier_id(request.name, "name"))
-        catalogue = self._service.catalogue()
-        return api.GetSupplierResponse(supplier=mapping.supplier(state, view, catalogue))
+        terms = self._service.policy()
+        return api.GetSupplierResponse(supplier=mapping.supplier(state, view, terms))
 
     @translated
     async def ListSuppliers(  # noqa: N802
@@ -69,11 +69,11 @@ class SelectionMethods(ServicerBase):
         supplier's token lists itself only.
         """
         view = read_view(request)
-        catalogue = self._service.catalogue()
+        terms = self._service.policy()
         own = current_actor().supplier
         if own is not None:  # the access table lets a supplier list only itself
             state = await self._run(self._service.find, own)
-            listed = [mapping.supplier(state, view, catalogue)] if state is not None else []
+            listed = [mapping.supplier(state, view, terms)] if state is not None else []
             return api.ListSuppliersResponse(suppliers=listed)
         size = pagination.page_size(request.page_size, *SUPPLIERS_PAGE)
         after = pagination.decode(request.page_token, "suppliers") or ""
@@ -87,7 +87,7 @@ class SelectionMethods(ServicerBase):
         page, more = states[:size], len(states) > size
         token = pagination.encode("suppliers", page[-1].supplier_id) if more else ""
         return api.ListSuppliersResponse(
-            suppliers=[mapping.supplier(s, view, catalogue) for s in page], next_page_token=token
+            suppliers=[mapping.supplier(s, view, terms) for s in page], next_page_token=token
         )
 
     @translated

@@ -150,6 +150,10 @@ class SupplierService:
         self._pipeline = Pipeline(SUPPLIERS, store, policy, snapshot_every=snapshot_every)
         self._snapshots_lag = snapshot_every > 1
 
+    def policy(self) -> Policy:
+        """The active policy (its catalogue and segments name what a supplier's view shows)."""
+        return self._policy()
+
     def catalogue(self) -> PackCatalogue:
         """The active policy's catalogue: the ids requests are checked against."""
         return self._policy().catalogue

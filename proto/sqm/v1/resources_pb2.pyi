@@ -886,6 +886,7 @@ class Supplier(_message.Message):
     SCORECARDS_FIELD_NUMBER: _builtins.int
     CORRECTIVE_ACTION_FIELD_NUMBER: _builtins.int
     MILESTONES_FIELD_NUMBER: _builtins.int
+    SEGMENT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -904,6 +905,12 @@ class Supplier(_message.Message):
     site_audit_result: Global___SiteAuditResult.ValueType
     blacklisted: _builtins.bool
     """Output only. Barred from qualification."""
+    segment: _builtins.str
+    """Output only. The supplier segment (供应商分级) the active pack's segments
+    put it in now, like "strategic": the first segment whose category, monthly
+    fee and scorecard standing it meets; "none" when the pack declares no
+    segment that takes it. Only in SUPPLIER_VIEW_FULL.
+    """
     @_builtins.property
     def register_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -971,10 +978,11 @@ class Supplier(_message.Message):
         scorecards: _abc.Iterable[Global___Scorecard] | None = ...,
         corrective_action: Global___CorrectiveActionRecord | None = ...,
         milestones: _abc.Iterable[Global___Milestone] | None = ...,
+        segment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "corrective_action", b"corrective_action", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "milestones", b"milestones", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "milestones", b"milestones", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "segment", b"segment", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
