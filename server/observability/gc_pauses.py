@@ -60,7 +60,8 @@ class GcPauses:
         self._queued: collections.deque[tuple[int, float]] = collections.deque()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
-        if deferred if deferred is not None else in_multiprocess_mode():
+        self.deferred = deferred if deferred is not None else in_multiprocess_mode()
+        if self.deferred:
             self._flusher = threading.Thread(
                 target=self._flush_every, name="sqm-gc-pauses", daemon=True
             )

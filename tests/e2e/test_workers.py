@@ -139,11 +139,12 @@ def _access_pids(output: list[str], method: str) -> list[int]:
 
 def test_the_metrics_endpoint_counts_the_calls_every_worker_served(tmp_path: Path) -> None:
     """24 calls over 24 connections, served by both workers: the scraped counters say 24,
-    and the gauges are merged (watchers summed, drill mode once, not once per worker).
+    and the gauges are merged (watchers summed, drill mode once, not once per worker); the
+    garbage collector's pause histogram is there too.
     """
     server = ServerProcess(
         tmp_path / "sqm.sqlite3", "--workers", "2", "--tick-seconds", "0", "--drill",
-        "--metrics-port", "0", "--log-format", "json",
+        "--metrics-port", "0", "--log-format", "json", "--gc-metrics",
     )  # fmt: skip
     server.start()
     try:
@@ -166,6 +167,13 @@ def test_the_metrics_endpoint_counts_the_calls_every_worker_served(tmp_path: Pat
             scraped[("sqm_grpc_call_duration_seconds_count", frozenset(latency.items()))]
             == CONNECTIONS
         )
+        # --gc-metrics: the histogram is there, each generation's series (tuned, the
+        # collector seldom runs in so short a test: tests/integration/test_worker_metrics.py
+        # sees pauses reach it).
+        for generation in "012":
+            assert ("sqm_gc_pause_seconds_count", frozenset({("generation", generation)})) in (
+                scraped
+            )
         # Drill mode is on in each worker: one series at 1 (a sum would say 2).
         assert [v for (name, _), v in scraped.items() if name == "sqm_drill_mode"] == [1]
         # Watch streams over connections of their own: the gauge is their sum, one series.

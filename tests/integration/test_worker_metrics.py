@@ -9,6 +9,7 @@ live gauges gone once it is marked dead.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 from multiprocessing.process import BaseProcess
@@ -25,12 +26,19 @@ METHOD = "sqm.v1.SupplierService/RegisterSupplier"
 
 
 def _worker(ready: Event, done: Event, watchers: int, pending: int) -> None:
-    """A worker's metrics: 3 calls, ``watchers`` open streams, drill mode, an outbox count."""
+    """A worker's metrics: 3 calls, ``watchers`` open streams, drill mode, an outbox count,
+    a full collection timed (the hook queues it in multiprocess mode).
+    """
     from sqm.server.observability.calls import Metrics  # noqa: PLC0415 - after the environment
+    from sqm.server.observability.gc_pauses import GcPauses  # noqa: PLC0415
     from sqm.server.observability.worker_metrics import in_multiprocess_mode  # noqa: PLC0415
 
     assert in_multiprocess_mode()
     metrics = Metrics()
+    pauses = GcPauses(metrics.registry)
+    assert pauses.deferred
+    gc.collect()
+    pauses.close()
     metrics.calls.labels(method=METHOD, code="OK").inc(3)
     metrics.drill_mode.set(1)
     metrics.notifications_pending.set(pending)
@@ -51,7 +59,8 @@ def _started(files: MetricFiles, watchers: int, pending: int) -> tuple[BaseProce
 
 
 def test_counters_are_summed_and_each_gauge_merged_as_its_mode_says() -> None:
-    """Calls 3 + 3; watchers 2 + 1; drill mode 1, not 2; the outbox count the later one.
+    """Calls 3 + 3; watchers 2 + 1; drill mode 1, not 2; the outbox count the later one; the
+    collector's pauses of both.
     Once the first worker stops and is marked dead, its watchers go and its calls stay.
     """
     with metric_files() as files:
@@ -63,6 +72,8 @@ def test_counters_are_summed_and_each_gauge_merged_as_its_mode_says() -> None:
             assert sample("sqm_active_watchers") == 3
             assert sample("sqm_drill_mode") == 1
             assert sample("sqm_notifications_pending") == 3  # the latest count, not 10 or 7
+            # At least the forced one each (the interpreter may have collected on its own).
+            assert (sample("sqm_gc_pause_seconds_count", {"generation": "2"}) or 0) >= 2
             first_done.set()
             first.join(30)
             assert first.pid is not None
