@@ -129,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--metrics-port",
-        help=f"serve Prometheus metrics on 127.0.0.1:PORT (env {ENVIRONMENT['metrics_port']})",
+        help=f"serve Prometheus metrics on 127.0.0.1:PORT, every worker's under --workers"
+        f" (env {ENVIRONMENT['metrics_port']})",
     )
     serve.add_argument(
         "--gc-metrics",

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 from wsgiref.simple_server import WSGIServer
 
 import attrs
@@ -82,6 +82,23 @@ SQM_METRICS: tuple[MetricSpec, ...] = (
     ("notifications_undeliverable", Gauge, "sqm_notifications_undeliverable",
      "Notifications whose delivery attempts ran out (listed, retried by hand).", ()),
 )  # fmt: skip
+# How each gauge of every worker is merged under ``sqm serve --workers N`` (prometheus_client's
+# multiprocess mode, server/observability/worker_metrics.py; one process ignores it). Counters
+# and histograms are summed, which is right for them; a gauge's sum is right only when each
+# worker holds a part of the whole.
+GAUGE_MODES: dict[str, Literal["livesum", "livemax", "livemostrecent"]] = {
+    # Each worker counts the Watch streams it serves: the service's are their sum. "live":
+    # a worker that died holds none.
+    "watchers": "livesum",
+    # The same setting in every worker: a sum would say 2 with two workers. The max is 1 when
+    # any running worker is in drill mode, which is what an operator must see.
+    "drill_mode": "livemax",
+    # Each worker counts the one shared outbox now and then: the sum would count every
+    # notification once per worker. The latest count any running worker read is the truth
+    # (a max could be a stale count; the series shows once a worker has counted).
+    "notifications_pending": "livemostrecent",
+    "notifications_undeliverable": "livemostrecent",
+}
 _GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 GRPC_METRICS: tuple[MetricSpec, ...] = (
     ("started", Counter, "grpc_server_started", "RPCs started on the server.", _GRPC_LABELS),
@@ -99,7 +116,11 @@ GRPC_METRICS: tuple[MetricSpec, ...] = (
 def _declare(owner: object, specs: Iterable[MetricSpec], registry: CollectorRegistry) -> None:
     """Register each metric of ``specs`` in ``registry`` as an attribute of ``owner``."""
     for attribute, kind, name, help_text, labels in specs:
-        extra: dict[str, Any] = {"buckets": LATENCY_BUCKETS} if kind is Histogram else {}
+        extra: dict[str, Any] = {}
+        if kind is Histogram:
+            extra["buckets"] = LATENCY_BUCKETS
+        elif kind is Gauge:
+            extra["multiprocess_mode"] = GAUGE_MODES[attribute]
         setattr(owner, attribute, kind(name, help_text, labels, registry=registry, **extra))
 
 
@@ -275,11 +296,12 @@ class JsonFormatter(logging.Formatter):
     """Every record as one JSON object; access lines bring their fields along."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """The record as a JSON line: time, level, logger, message, call fields if any."""
+        """The record as a JSON line: time, level, logger, pid, message, call fields if any."""
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,  # tells apart the lines of ``sqm serve --workers N``
         }
         call = getattr(record, "sqm_call", None)
         if isinstance(call, dict):

@@ -608,6 +608,7 @@ def test_the_json_formatter_renders_access_lines_as_one_object() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["logger"] == ACCESS_LOGGER
     assert line["level"] == "INFO"
+    assert line["pid"] == record.process  # tells the workers of --workers N apart
     assert {k: line[k] for k in fields} == fields
 
 

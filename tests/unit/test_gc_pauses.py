@@ -74,3 +74,16 @@ def test_the_setting_is_off_unless_asked_for() -> None:
     assert settings_from({}, {}).gc_metrics is False
     assert settings_from({}, {"SQM_GC_METRICS": "true"}).gc_metrics is True
     assert settings_from({"gc_metrics": False}, {"SQM_GC_METRICS": "true"}).gc_metrics is False
+
+
+def test_deferred_pauses_reach_the_histogram_when_flushed(registry: CollectorRegistry) -> None:
+    """Deferred (multiprocess mode), the hook only queues: flush and close record the pauses."""
+    pauses = GcPauses(registry, deferred=True)
+    try:
+        gc.collect()
+        pauses.flush()
+        assert _count(registry, 2) == 1
+        gc.collect()
+    finally:
+        pauses.close()
+    assert _count(registry, 2) == 2
