@@ -14,6 +14,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BUF_VERSION := 1.61.0
 BUF := .tools/node_modules/.bin/buf
+# `make test` runs pytest on two cores with pytest-xdist (PYTEST_WORKERS=0: serially, in this
+# process). PYTEST_ARGS come last, so they win: PYTEST_ARGS="-n 0 tests/unit/test_decide.py".
+# --dist loadgroup: tests go to whichever worker is free, except the modules marked
+# xdist_group (an expensive module-scoped set-up, built once rather than on both workers).
+PYTEST_WORKERS ?= 2
+PYTEST_DIST ?= loadgroup
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest bench proto docs buf chromium clean
@@ -31,7 +37,7 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
 pytest: $(INSTALLED)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) $(PYTEST_ARGS)
 
 # Every figure against a ceiling measured in the same run; prints a table, writes
 # bench/results/TIME.json. ARGS="--quick" is the few-second smoke run.
