@@ -16,8 +16,11 @@ BUF_VERSION := 1.61.0
 BUF := .tools/node_modules/.bin/buf
 # `make test` runs pytest on two cores with pytest-xdist (PYTEST_WORKERS=0: serially, in this
 # process). PYTEST_ARGS come last, so they win: PYTEST_ARGS="-n 0 tests/unit/test_decide.py".
-# --dist loadgroup: tests go to whichever worker is free, except the modules marked
-# xdist_group (an expensive module-scoped set-up, built once rather than on both workers).
+# --dist loadgroup: each test goes to whichever worker is free next, except the modules marked
+# xdist_group, which one worker runs whole (one server shared by all their tests, or an
+# expensive module-scoped set-up built once). worksteal ignores those marks; loadfile and
+# loadscope hand out the modules with the fewest tests last, and those are the slowest ones
+# here (the quick benchmark, the kill loops), so one worker is left finishing them alone.
 PYTEST_WORKERS ?= 2
 PYTEST_DIST ?= loadgroup
 PYTEST_ARGS ?=

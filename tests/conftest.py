@@ -42,6 +42,27 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker under ``--dist loadgroup``, fail if an ``xdist_group`` mark was lost.
+
+    xdist passes a test's group to the scheduler as an ``@group`` suffix of its node id; when
+    that stops working (pytest 9.2, pytest-dev/pytest-xdist#1386) the groups are silently
+    ignored and a module sharing one server between its tests is split over two workers.
+    """
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup ignored the xdist_group marks of {len(lost)} tests (e.g. "
+            f"{lost[0]}): this pytest-xdist does not work with this pytest (see pyproject.toml)"
+        )
+
+
 # What a skip must never hide, recognised by the reason its test gives (tests/postgres.py,
 # test_report_in_browser.py, test_generated_artifacts.py, test_readme_buf_curl.py,
 # test_node_client.py).
