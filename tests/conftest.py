@@ -42,12 +42,16 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+_GROUPS_LOST = pytest.StashKey[str]()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """On an xdist worker under ``--dist loadgroup``, fail if an ``xdist_group`` mark was lost.
+    """On an xdist worker under ``--dist loadgroup``, notice if an ``xdist_group`` mark was lost.
 
     xdist passes a test's group to the scheduler as an ``@group`` suffix of its node id; when
     that stops working (pytest 9.2, pytest-dev/pytest-xdist#1386) the groups are silently
     ignored and a module sharing one server between its tests is split over two workers.
+    Every test then fails at its set-up, saying why (see :func:`pytest_runtest_setup`).
     """
     if not getattr(session.config.option, "loadgroup", False):
         return
@@ -57,10 +61,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
     ]
     if lost:
-        raise pytest.UsageError(
+        session.config.stash[_GROUPS_LOST] = (
             f"--dist loadgroup ignored the xdist_group marks of {len(lost)} tests (e.g. "
             f"{lost[0]}): this pytest-xdist does not work with this pytest (see pyproject.toml)"
         )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail every test when the xdist groups were lost: a run without them is not valid."""
+    problem = item.config.stash.get(_GROUPS_LOST, "")
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 # What a skip must never hide, recognised by the reason its test gives (tests/postgres.py,
