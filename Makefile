@@ -18,9 +18,10 @@ BUF := .tools/node_modules/.bin/buf
 # process). PYTEST_ARGS come last, so they win: PYTEST_ARGS="-n 0 tests/unit/test_decide.py".
 # --dist loadgroup: each test goes to whichever worker is free next, except the modules marked
 # xdist_group, which one worker runs whole (one server shared by all their tests, or an
-# expensive module-scoped set-up built once). worksteal ignores those marks; loadfile and
-# loadscope hand out the modules with the fewest tests last, and those are the slowest ones
-# here (the quick benchmark, the kill loops), so one worker is left finishing them alone.
+# expensive module-scoped set-up built once). worksteal ignores those marks, and
+# test_hostile_grpc needs them; loadfile and loadscope hand out the modules with the fewest
+# tests last (xdist sorts them by size), and here those are the slowest (the quick benchmark,
+# the kill loops), which would leave one worker finishing them alone.
 PYTEST_WORKERS ?= 2
 PYTEST_DIST ?= loadgroup
 PYTEST_ARGS ?=
