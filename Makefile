@@ -14,6 +14,16 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BUF_VERSION := 1.61.0
 BUF := .tools/node_modules/.bin/buf
+# `make test` runs pytest on two cores with pytest-xdist (PYTEST_WORKERS=0: serially, in this
+# process). PYTEST_ARGS come last, so they win: PYTEST_ARGS="-n 0 tests/unit/test_decide.py".
+# --dist loadgroup: each test goes to whichever worker is free next, except the modules marked
+# xdist_group, which one worker runs whole (one server shared by all their tests, or an
+# expensive module-scoped set-up built once). worksteal ignores those marks, and
+# test_hostile_grpc needs them; loadfile and loadscope hand out the modules with the fewest
+# tests last (xdist sorts them by size), and here those are the slowest (the quick benchmark,
+# the kill loops), which would leave one worker finishing them alone.
+PYTEST_WORKERS ?= 2
+PYTEST_DIST ?= loadgroup
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest bench proto docs buf chromium clean
@@ -31,7 +41,7 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
 pytest: $(INSTALLED)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) $(PYTEST_ARGS)
 
 # Every figure against a ceiling measured in the same run; prints a table, writes
 # bench/results/TIME.json. ARGS="--quick" is the few-second smoke run.

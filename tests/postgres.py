@@ -72,11 +72,6 @@ def unavailable_reason() -> str:
     return ""
 
 
-def skipped_reason() -> str:
-    """Why PostgreSQL tests were skipped in this session ("" if none asked or all ran)."""
-    return unavailable_reason() if unavailable_reason.cache_info().currsize else ""
-
-
 def require_postgres() -> None:
     """Skip the calling test, loudly, when no PostgreSQL can be reached."""
     reason = unavailable_reason()

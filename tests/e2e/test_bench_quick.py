@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +33,14 @@ def test_the_quick_benchmark_prints_every_figure_with_its_ceiling(tmp_path: Path
     """`python -m bench --quick` measures every figure, each with a ceiling and a ratio."""
     require_postgres()  # the ingestion figures on PostgreSQL are part of the run
     target = tmp_path / "quick.json"
+    # Run from tmp_path: the bench keeps its stores and scratch files under ./var/bench, which
+    # must not be the checkout's (a developer's cache, or another run of the suite, shares it).
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
     finished = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(target)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": path},
+        capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
 
     assert finished.returncode == 0, finished.stderr[-3000:]

@@ -18,7 +18,9 @@ from grpc_health.v1 import health_pb2
 
 from tests.e2e.server_process import ServerProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# The wheel is built and installed once for the module (~30 s): under pytest-xdist the module
+# runs on one worker (``--dist loadgroup``), so the other does not build it again.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

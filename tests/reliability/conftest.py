@@ -1,7 +1,13 @@
-"""The reliability suite's shared fixtures, marker and end-of-run figures."""
+"""The reliability suite's shared fixtures, marker and the share of its figures each test did.
+
+The figures are printed at the end of the session by ``tests/conftest.py``: under
+pytest-xdist this folder's conftest is only loaded by the workers, which collect the tests,
+so the summary lives with the root conftest, which the controller loads too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +23,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.reliability)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print what the suite did (kills survived, requests fuzzed, packs mutated)."""
-    found = budget.figures()
-    if not found:
-        return
-    terminalreporter.section("reliability figures")
-    terminalreporter.write_line(f"scale {budget.scale():g} ({budget.SCALE_VARIABLE})")
-    for name, count in sorted(found.items()):
-        terminalreporter.write_line(f"{name}: {count:,}")
+@pytest.fixture(autouse=True)
+def _figures_on_the_report(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Attach what the test added to the figures to its reports, which reach the controller."""
+    before = budget.figures()
+    yield
+    share = budget.share_since(before)
+    if share:
+        request.node.user_properties.append((budget.REPORT_PROPERTY, share))
 
 
 @pytest.fixture

@@ -64,7 +64,9 @@ MALFORMED = {
     "wire type 7": b"\x0f",
 }
 
-pytestmark = pytest.mark.timeout(budget.timeout())
+# One server takes the whole module, and the last test checks what all the others sent it:
+# under pytest-xdist the module runs on one worker (``--dist loadgroup``).
+pytestmark = [pytest.mark.timeout(budget.timeout()), pytest.mark.xdist_group("hostile_grpc")]
 
 
 @attrs.define

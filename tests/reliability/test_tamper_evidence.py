@@ -28,7 +28,9 @@ from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_db_transfer import populate
 from tests.reliability import tamper
 
-pytestmark = pytest.mark.reliability
+# The populated record is built once for the module (~30 s): under pytest-xdist the module
+# runs on one worker (``--dist loadgroup``), so the other does not build it again.
+pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("tamper_evidence")]
 
 
 class Record:
