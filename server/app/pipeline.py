@@ -11,8 +11,9 @@ A batch of jobs (a single call is a batch of one) goes through the same steps, i
    the next job of the same stream sees;
 4. **append once**: everything decided goes to :meth:`~sqm.domain.ports.EventStore.append_batch`
    in one transaction (all or none when asked), only the last state of each stream
-   serialised as its snapshot, and only when the stream's version reaches the next multiple
-   of ``snapshot_every`` (a new stream always gets one: snapshots list the streams);
+   serialised as its snapshot, and only when the batch took the stream past one of its
+   boundaries, every ``snapshot_every`` versions from an offset of the stream's own (a new
+   stream always gets one: snapshots list the streams);
 5. **answer** from the events in hand and the records the store sealed, read back from
    nothing.
 
@@ -27,6 +28,7 @@ how to name, validate, load, decide, fold and snapshot one.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -470,7 +472,11 @@ class Pipeline(Generic[C, S, E]):
         if not batch.decided:
             return
         last_of_stream = {d.append.stream_id: d for d in batch.decided if d.append is not None}
-        appends = [self._with_snapshot(d, last_of_stream) for d in batch.decided]
+        before_batch: dict[str, int] = {}
+        for d in batch.decided:
+            if d.append is not None:
+                before_batch.setdefault(d.append.stream_id, d.append.expected_version)
+        appends = [self._with_snapshot(d, last_of_stream, before_batch) for d in batch.decided]
         with span("sqm.append", appends=len(appends), all_or_none=all_or_none):
             results = self._store.append_batch(appends, all_or_none=all_or_none)
         for decided, result in zip(batch.decided, results, strict=True):
@@ -481,22 +487,32 @@ class Pipeline(Generic[C, S, E]):
         batch.later.sort()
 
     def _with_snapshot(
-        self, decided: _Decided[C, S, E], last_of_stream: Mapping[str, _Decided[C, S, E]]
+        self,
+        decided: _Decided[C, S, E],
+        last_of_stream: Mapping[str, _Decided[C, S, E]],
+        before_batch: Mapping[str, int],
     ) -> PendingAppend:
         append = decided.append
         assert append is not None  # noqa: S101 - only jobs that record are committed
         if last_of_stream[append.stream_id] is not decided or decided.state is None:
             return append  # a later job of the batch writes this stream's snapshot
-        if not self._snapshot_due(append.expected_version, decided.state.version):
+        before = before_batch[append.stream_id]  # a boundary any of the batch's jobs crossed
+        if not self._snapshot_due(append.stream_id, before, decided.state.version):
             return append  # the stream is folded forward from its last snapshot on load
         return attrs.evolve(append, snapshot=self._kind.to_snapshot(decided.state))
 
-    def _snapshot_due(self, before: int, after: int) -> bool:
-        """True when an append from version ``before`` to ``after`` writes the snapshot: a
-        new stream always (snapshots list the streams), else on reaching a multiple of N.
+    def _snapshot_due(self, stream_id: str, before: int, after: int) -> bool:
+        """True when appends from version ``before`` to ``after`` write the snapshot: a new
+        stream always (snapshots list the streams), else on crossing one of the stream's
+        boundaries, every N versions from an offset of its own. The offset spreads the
+        snapshots of streams that move in step (suppliers onboarded alike, each sent one
+        row a day) over N commands instead of writing all of them in the same batches.
         """
         every = self._snapshot_every
-        return before == 0 or every == 1 or after // every > before // every
+        if before == 0 or every == 1:
+            return True
+        offset = zlib.crc32(stream_id.encode()) % every  # the same in every process
+        return (after + offset) // every > (before + offset) // every
 
     def _stored(self, decided: _Decided[C, S, E], result: AppendResult) -> Recorded[S, E]:
         if decided.state is not None:

@@ -146,6 +146,43 @@ def test_a_batch_looks_its_streams_heads_up_at_once_and_reads_only_what_it_misse
     assert lagging.reads == [1]  # the one event the other service wrote, read once
 
 
+def test_a_batch_that_crosses_a_boundary_with_an_early_job_writes_the_snapshot(
+    stores: tuple[CountingStore, SqliteEventStore],
+) -> None:
+    """An upload with several rows of one supplier: the snapshot is written when any of
+    them took the supplier past a boundary, so reading never folds N events or more.
+    """
+    lagging, _ = stores
+    commands = _commands("acme", 4 * EVERY)
+    service = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    _run(service, commands[:3])
+    measurements = commands[3:]
+    for start in range(0, len(measurements), 5):  # 5 rows of one supplier a batch
+        service.execute_batch(
+            [(c, context(f"m-{start + n}")) for n, c in enumerate(measurements[start : start + 5])]
+        )
+        head, snapshot = service.get("acme").version, lagging.snapshot_version("acme")
+        assert snapshot is not None
+        assert head - snapshot < EVERY
+
+
+def test_suppliers_that_move_in_step_write_their_snapshots_at_different_versions(
+    stores: tuple[CountingStore, SqliteEventStore],
+) -> None:
+    """Suppliers onboarded alike and sent one row each in turn do not all write their
+    snapshot in the same batch: each stream's boundaries start at an offset of its own.
+    """
+    lagging, _ = stores
+    service = SupplierService(lagging, FakePolicy, snapshot_every=EVERY)
+    names = [f"s{n:02d}" for n in range(20)]
+    for name in names:
+        _run(service, _commands(name, 2 * EVERY))
+
+    versions = {lagging.snapshot_version(name) for name in names}
+    assert len(versions) > 1
+    assert all(v is not None and v > 1 for v in versions)
+
+
 def context(request_id: str) -> RequestContext:
     """A request by the test's actor."""
     return RequestContext(request_id, "test")
