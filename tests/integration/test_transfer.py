@@ -281,6 +281,16 @@ def _edit(kind: str, field: str, value: Any, which: int = 0) -> Callable[[list[s
     return edit
 
 
+def _mislabel_snapshot(lines: list[str]) -> int:
+    """The first snapshot's version changed to another of its stream's, its state left."""
+    index = next(i for i, line in enumerate(lines) if json.loads(line)["kind"] == "snapshot")
+    record = json.loads(lines[index])
+    stated = record["state"]["version"]
+    record["version"] = stated - 1 if stated > 1 else stated + 1
+    lines[index] = json.dumps(record) + "\n"
+    return index + 1
+
+
 def _drop(kind: str, which: int = 0) -> Callable[[list[str]], int]:
     def drop(lines: list[str]) -> int:
         index = [i for i, line in enumerate(lines) if json.loads(line)["kind"] == kind][which]
@@ -298,7 +308,7 @@ def _drop(kind: str, which: int = 0) -> Callable[[list[str]], int]:
         (_drop("event", which=3), "sequence gap"),
         (_edit("request", "last_seq", 999), "does not match its events"),
         (_edit("snapshot", "version", 999), "its events end at"),
-        (_edit("snapshot", "version", 2), "its state is at version 1"),
+        (_mislabel_snapshot, "its state is at version"),
         (_edit("document", "content", "JVBERi0xLjc="), "corrupted"),
         (_edit("activation", "version", "e" * 64), "not in the file"),
         (_drop("end"), "cut short"),
