@@ -170,7 +170,7 @@ class AuditServicer(OnWorker, api_grpc.AuditServiceServicer):
             documents.extend(page)
             after = page[-1].document_id
         return api.ExportSupplierResponse(
-            supplier=mapping.supplier(state),
+            supplier=mapping.supplier(state, terms=self._service.policy()),
             events=[mapping.supplier_event(e) for e in events],
             penalties=penalties(state, state.penalties),
             documents=[audit_mapping.document(d) for d in documents],

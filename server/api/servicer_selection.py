@@ -36,7 +36,7 @@ class SelectionMethods(ServicerBase):
         command, request_context = self._prepare(mapping.register_supplier, request, context)
         result = await self._execute(command, request_context)
         return api.RegisterSupplierResponse(
-            supplier=mapping.supplier(result.supplier, write_view(request))
+            supplier=mapping.supplier(result.supplier, write_view(request), self._service.policy())
         )
 
     @translated
@@ -47,7 +47,7 @@ class SelectionMethods(ServicerBase):
         command, request_context = self._prepare(mapping.submit_evidence, request, context)
         result = await self._execute(command, request_context)
         return api.SubmitQualificationEvidenceResponse(
-            supplier=mapping.supplier(result.supplier, write_view(request)),
+            supplier=mapping.supplier(result.supplier, write_view(request), self._service.policy()),
             decisions=mapping.decisions(result.decisions),
         )
 

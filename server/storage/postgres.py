@@ -348,14 +348,8 @@ class PostgresEventStore(PostgresArchives, SqlOutboxReads, StoreBase):
             conn.execute("SELECT 1 FROM log_head FOR UPDATE")
             refuse_non_empty(_exists(conn), self._where)
             for table, columns, rows in restore_batches(items, keep_instant):
-                # The outbox keeps its order (``seq``), which PostgreSQL otherwise numbers.
-                overriding = " OVERRIDING SYSTEM VALUE" if table == "outbox" else ""
                 with conn.cursor() as cursor:
-                    cursor.executemany(
-                        f"INSERT INTO {identifier(table)} ({identifiers(columns)}){overriding}"  # noqa: S608
-                        f" VALUES ({placeholders(len(rows[0]), '%s')})",  # checked names, no values
-                        rows,
-                    )
+                    cursor.executemany(_restore_insert(table, columns, len(rows[0])), rows)
             conn.execute(
                 "UPDATE log_head SET (last_seq, last_hash) = (SELECT global_seq, hash FROM events"
                 " ORDER BY global_seq DESC LIMIT 1) WHERE EXISTS (SELECT 1 FROM events)"
@@ -433,6 +427,21 @@ def _find_requests(
         ).fetchall()
         found.update((row[0], request_from_row(row[1:])) for row in rows)
     return found
+
+
+def _restore_insert(table: str, columns: str, count: int) -> str:
+    """The INSERT of restored rows of ``table``: checked names and placeholders, no values.
+    The outbox keeps its order (``seq``), which PostgreSQL would otherwise number itself.
+    """
+    if table == "outbox":
+        return (
+            f"INSERT INTO {identifier(table)} ({identifiers(columns)})"  # noqa: S608
+            f" OVERRIDING SYSTEM VALUE VALUES ({placeholders(count, '%s')})"
+        )
+    return (
+        f"INSERT INTO {identifier(table)} ({identifiers(columns)})"  # noqa: S608
+        f" VALUES ({placeholders(count, '%s')})"
+    )
 
 
 def _stream_versions(conn: psycopg.Connection, stream_ids: Sequence[str]) -> dict[str, int]:

@@ -13,6 +13,7 @@ Tools that only read (``sqm policy explain``, ``sqm policy versions``) open the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -369,25 +370,18 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         return found
 
     def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
-        """The head version of each of ``stream_ids`` that has events, in one query per few
-        hundred ids (a batch with snapshots every N versions looks its streams' heads up at once).
+        """The head version of each of ``stream_ids`` that has events, in one query (a batch
+        with snapshots every N versions looks its streams' heads up at once).
         """
-        found: dict[str, int] = {}
-        unique = list(dict.fromkeys(stream_ids))
+        # One MAX per stream, read off the end of the (stream_id, version) index: a GROUP BY
+        # over the streams would walk every event they hold. The ids go in as one JSON array.
         with self._lock:
-            for start in range(0, len(unique), _IDS_PER_QUERY):
-                chunk = unique[start : start + _IDS_PER_QUERY]
-                # One MAX per stream, each read off the end of the (stream_id, version)
-                # index: a GROUP BY over the streams would walk every event they hold.
-                values = ", ".join("(?)" for _ in chunk)
-                rows = self._conn.execute(
-                    f"WITH wanted(stream_id) AS (VALUES {values})"  # noqa: S608 - placeholders only
-                    " SELECT stream_id, (SELECT MAX(version) FROM events AS e"
-                    " WHERE e.stream_id = wanted.stream_id) FROM wanted",
-                    chunk,
-                ).fetchall()
-                found.update((str(row[0]), int(row[1])) for row in rows if row[1] is not None)
-        return found
+            rows = self._conn.execute(
+                "SELECT value, (SELECT MAX(version) FROM events WHERE stream_id = value)"
+                " FROM json_each(?)",
+                (json.dumps(list(dict.fromkeys(stream_ids))),),
+            ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows if row[1] is not None}
 
     def _find_request(self, request_id: str) -> tuple[str, AppendResult] | None:
         row = self._conn.execute(
