@@ -163,10 +163,7 @@ def test_an_imported_store_carries_on_from_the_last_event(
     opened: Callable[[str], DurableStore], tmp_path: Path
 ) -> None:
     """After an import, new commands append after the imported head and chain to it."""
-    original = opened("sqlite")
-    fill(original)
-    dump = tmp_path / "sqm.jsonl"
-    export_store(original, dump, T0)
+    dump, original = exported_sqlite(opened, tmp_path)
     copy = opened("postgresql")
     import_file(copy, dump, str(dump))
 
@@ -253,10 +250,7 @@ def test_a_previous_format_file_with_notifications_is_refused(
     opened: Callable[[str], DurableStore], tmp_path: Path
 ) -> None:
     """Version 1 had no outbox: a notification line there is a damaged file."""
-    original = opened("sqlite")
-    fill(original)
-    dump = tmp_path / "sqm.jsonl"
-    export_store(original, dump, T0)
+    dump, _ = exported_sqlite(opened, tmp_path)
     lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
     header = json.loads(lines[0])
     header["format_version"] = 1
@@ -266,6 +260,17 @@ def test_a_previous_format_file_with_notifications_is_refused(
 
     with pytest.raises(DumpInvalid, match=f"sqm.jsonl:{first}: a version 1 file holds no"):
         import_file(opened("sqlite"), dump, "sqm.jsonl")
+
+
+def exported_sqlite(
+    opened: Callable[[str], DurableStore], tmp_path: Path
+) -> tuple[Path, DurableStore]:
+    """A filled SQLite store exported to ``tmp_path``/sqm.jsonl: the file and the store."""
+    original = opened("sqlite")
+    fill(original)
+    dump = tmp_path / "sqm.jsonl"
+    export_store(original, dump, T0)
+    return dump, original
 
 
 def _edit(kind: str, field: str, value: Any, which: int = 0) -> Callable[[list[str]], int]:
@@ -357,10 +362,7 @@ def test_a_damaged_file_is_refused_at_its_line_and_nothing_is_written(
     problem: str,
 ) -> None:
     """The first bad line is named; the target stays empty (one transaction)."""
-    original = opened("sqlite")
-    fill(original)
-    dump = tmp_path / "sqm.jsonl"
-    export_store(original, dump, T0)
+    dump, _ = exported_sqlite(opened, tmp_path)
     lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
     line = damage(lines)
     dump.write_text("".join(lines), encoding="utf-8")
@@ -381,10 +383,7 @@ def test_a_target_that_holds_records_is_refused(
     opened: Callable[[str], DurableStore], tmp_path: Path, kind: str
 ) -> None:
     """Import never merges: a database that holds anything is left alone."""
-    original = opened("sqlite")
-    fill(original)
-    dump = tmp_path / "sqm.jsonl"
-    export_store(original, dump, T0)
+    dump, _ = exported_sqlite(opened, tmp_path)
     target = opened(kind)
     target.save_version(VERSION, "telecom-default", pack_files(), T0)
 
