@@ -88,50 +88,29 @@ def _is_frozenset(cls: Any) -> bool:
 
 converter.register_unstructure_hook_func(_is_frozenset, sorted)
 converter.register_structure_hook(FactValue, _structure_fact_value)
-# A decision that took effect is written as before the field existed: the same bytes, the
-# same hash, whichever version of SQM recorded it.
-converter.register_unstructure_hook(
-    DecisionRecorded,
-    make_dict_unstructure_fn(DecisionRecorded, converter, no_effect=override(omit_if_default=True)),
-)
-# Likewise the need's terms and the contract's need, added later: a record without them is
-# written as before they existed.
-converter.register_unstructure_hook(
-    NeedOpened,
-    make_dict_unstructure_fn(
-        NeedOpened,
-        converter,
-        objectives=override(omit_if_default=True),
-        quantity=override(omit_if_default=True),
-        budget=override(omit_if_default=True),
-        required_by=override(omit_if_default=True),
-    ),
-)
-converter.register_unstructure_hook(
-    Contract,
-    make_dict_unstructure_fn(Contract, converter, need_id=override(omit_if_default=True)),
-)
-# A milestone's kind, added later: a milestone without one is written as before it existed.
-converter.register_unstructure_hook(
-    Milestone,
-    make_dict_unstructure_fn(Milestone, converter, kind=override(omit_if_default=True)),
-)
-# The ticket a review names, carried on to its plan, and the review a ticket led to: a
-# record without them is written as before they existed.
-converter.register_unstructure_hook(
-    Review,
-    make_dict_unstructure_fn(Review, converter, ticket_id=override(omit_if_default=True)),
-)
-converter.register_unstructure_hook(
-    ImprovementPlan,
-    make_dict_unstructure_fn(ImprovementPlan, converter, ticket_id=override(omit_if_default=True)),
-)
-converter.register_unstructure_hook(
-    ProblemTicket,
-    make_dict_unstructure_fn(
-        ProblemTicket, converter, review_opened_at=override(omit_if_default=True)
-    ),
-)
+
+
+def _written_as_before(cls: type[Any], *added: str) -> None:
+    """Write ``cls`` leaving out the fields ``added`` after it was first recorded, while they
+    hold their default: a record without them keeps the same bytes, and so the same hash,
+    whichever version of SQM wrote it.
+    """
+    fields = {name: override(omit_if_default=True) for name in added}
+    # mypy matches the unpacked overrides against cattrs' own keyword flags as well.
+    hook = make_dict_unstructure_fn(cls, converter, **fields)  # type: ignore[arg-type]
+    converter.register_unstructure_hook(cls, hook)
+
+
+# Fields added after their records were first written: whether a decision took effect, the
+# need's terms and the contract's need, a milestone's kind, the ticket a review names (carried
+# on to its plan) and the review a ticket led to.
+_written_as_before(DecisionRecorded, "no_effect")
+_written_as_before(NeedOpened, "objectives", "quantity", "budget", "required_by")
+_written_as_before(Contract, "need_id")
+_written_as_before(Milestone, "kind")
+_written_as_before(Review, "ticket_id")
+_written_as_before(ImprovementPlan, "ticket_id")
+_written_as_before(ProblemTicket, "review_opened_at")
 
 
 def event_to_payload(event: Event | NeedEvent | PolicyChangeEvent) -> dict[str, Any]:
