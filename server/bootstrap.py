@@ -58,10 +58,14 @@ class App:
     # Set when a stopping server's grace is over, just before grpc cancels the calls left: an
     # upload whose stream ends then was cut off, not finished, and must store nothing.
     calls_cut_off: threading.Event = attrs.field(factory=threading.Event)
+    reads: SqliteEventStore | None = None
+    """The SQLite file's read connection for single-supplier reads (None: reads use ``store``)."""
 
     def close(self) -> None:
         """Finish queued work, then release the store."""
         self.executor.shutdown(wait=True)
+        if self.reads is not None:
+            self.reads.close()
         self.store.close()
 
 
@@ -125,7 +129,10 @@ def build(
         active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
-    service = SupplierService(store, active, snapshot_every=settings.snapshot_every)
+    # A supplier read on a connection of its own is answered on the event loop, not queued
+    # behind the worker's commands (docs/performance.md, sixth round).
+    reads = store.reader() if durable and isinstance(store, SqliteEventStore) else None
+    service = SupplierService(store, active, snapshot_every=settings.snapshot_every, reads=reads)
     approvals = settings.policy_approvals
     requalify = Requalifier(store, snapshot_every=settings.snapshot_every)
     admin = PolicyAdministration(
@@ -152,6 +159,7 @@ def build(
         signoff,
         checkpoints,
         _delivery(settings, store, clock),
+        reads=reads,
     )
 
 

@@ -20,6 +20,7 @@ import grpc
 from sqm.domain.catalogue_checks import validate_with_ids
 from sqm.domain.commands import Command
 from sqm.domain.errors import ClaimOutsideWindow, FieldViolation, InvalidCommand
+from sqm.domain.model import SupplierState
 from sqm.domain.validation import SUPPLIER_ID, validate
 from sqm.server.api import mapping
 from sqm.server.api.errors import translated
@@ -70,6 +71,16 @@ class ServicerBase(OnWorker):
         self._clock = clock
         self._needs = needs
         self._commits = GroupCommit(service, executor)
+
+    async def _read(self, supplier: str) -> SupplierState:
+        """The supplier's state for an answer. With a read connection of its own the read is
+        done right here on the event loop: a WAL read never waits for a writer, and handing
+        a read of a few hundred microseconds to the worker thread and back cost as much
+        again (docs/performance.md, sixth round). Otherwise it queues on the worker.
+        """
+        if self._service.reads_apart:
+            return self._service.read(supplier)
+        return await self._run(self._service.read, supplier)
 
     def _prepare(
         self,

@@ -57,7 +57,7 @@ class SelectionMethods(ServicerBase):
     ) -> api.GetSupplierResponse:
         """Read one supplier."""
         view = read_view(request)
-        state = await self._run(self._service.get, supplier_id(request.name, "name"))
+        state = await self._read(supplier_id(request.name, "name"))
         terms = self._service.policy()
         return api.GetSupplierResponse(supplier=mapping.supplier(state, view, terms))
 

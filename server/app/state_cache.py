@@ -47,8 +47,13 @@ class StateCache(Generic[S]):
             return kept[1]
 
     def put(self, stream_id: str, version: int, state: S) -> None:
-        """Keep ``state`` as the stream's state at ``version``."""
+        """Keep ``state`` as the stream's state at ``version``, unless a later one is kept
+        (a read on a connection of its own may finish after a write moved the stream on).
+        """
         with self._lock:
+            kept = self._states.get(stream_id)
+            if kept is not None and kept[0] > version:
+                return
             self._states[stream_id] = (version, state)
             self._states.move_to_end(stream_id)
             while len(self._states) > self._size:

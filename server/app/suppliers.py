@@ -51,6 +51,7 @@ from sqm.server.app.pipeline import (
     StreamKind,
 )
 from sqm.server.app.scorecards import require_standing, suppliers_in_standing
+from sqm.server.app.state_cache import StateCache
 
 
 def _is_supplier_stream(stream_id: str) -> bool:
@@ -144,11 +145,27 @@ class SupplierService:
         policy: Callable[[], Policy],
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        reads: EventStore | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
-        self._pipeline = Pipeline(SUPPLIERS, store, policy, snapshot_every=snapshot_every)
+        states: StateCache[SupplierState] = StateCache()
+        self._pipeline = Pipeline(
+            SUPPLIERS, store, policy, states=states, snapshot_every=snapshot_every
+        )
+        # Reads on a connection of their own (``reads``) do not queue behind a commit; they
+        # share the kept states, each checked against its stream's head as ever.
+        self._reads = (
+            self._pipeline
+            if reads is None
+            else Pipeline(SUPPLIERS, reads, policy, states=states, snapshot_every=snapshot_every)
+        )
         self._snapshots_lag = snapshot_every > 1
+
+    @property
+    def reads_apart(self) -> bool:
+        """Whether :meth:`read` uses a connection of its own, never waiting on a write."""
+        return self._reads is not self._pipeline
 
     def policy(self) -> Policy:
         """The active policy (its catalogue and segments name what a supplier's view shows)."""
@@ -277,6 +294,15 @@ class SupplierService:
     def get(self, supplier_id: str) -> SupplierState:
         """The supplier's current state, from its snapshot (no event scan)."""
         state = self._load(supplier_id)
+        if state is None:
+            raise SupplierNotFound(supplier_id)
+        return state
+
+    def read(self, supplier_id: str) -> SupplierState:
+        """The supplier as last committed, as :meth:`get`, on the read connection when the
+        service has one: for answering a read, not for deciding a command.
+        """
+        state = self._reads.load(supplier_id)
         if state is None:
             raise SupplierNotFound(supplier_id)
         return state

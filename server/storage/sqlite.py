@@ -500,6 +500,12 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         row = self._conn.execute(query).fetchone()
         return bool(row[0])
 
+    def reader(self) -> SqliteEventStore:
+        """A read-only connection to the same file: in WAL its reads go on while this
+        connection commits, seeing what was committed before each began.
+        """
+        return SqliteEventStore(self._path, self._clock, read_only=True)
+
     def close(self) -> None:
         """Close the connection (idempotent)."""
         self._signal.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,3 +59,42 @@ def test_times_stay_in_order_after_a_cached_state_is_reused(tmp_path: Path) -> N
         with pytest.raises(InvalidCommand, match="earlier than"):
             service.execute(_measurement("acme", 2), RequestContext("early", "test"))
         assert service.get("acme").updated_at == T0 + timedelta(days=5)
+
+
+def test_a_late_read_does_not_replace_a_later_state_in_the_cache() -> None:
+    """A read that finishes after a write moved the stream on leaves the later state kept."""
+    cache: StateCache[object] = StateCache(size=2)
+    later, earlier = object(), object()
+    cache.put("a", 5, later)
+    cache.put("a", 4, earlier)
+    assert cache.latest("a") is later
+    assert cache.get("a", 4) is None
+
+
+def test_reads_on_their_own_connection_see_every_commit_and_never_wait_for_a_write(
+    tmp_path: Path,
+) -> None:
+    """``read`` answers from the read connection while a writer holds the file's write
+    lock, with what was committed before, and sees the commit once it is made.
+    """
+    path = tmp_path / "reads.sqlite3"
+    with (
+        SqliteEventStore(path) as store,
+        store.reader() as reads,
+        SqliteEventStore(path) as other_store,
+    ):
+        service = SupplierService(store, FakePolicy, reads=reads)
+        other = SupplierService(other_store, FakePolicy)
+        assert service.reads_apart
+        _contracted(service, "acme")
+        before = service.read("acme")
+        assert before == service.get("acme")
+        with other_store.transaction():  # another process's write, not yet committed
+            other.execute(_measurement("acme", 1), RequestContext("in-flight", "test"))
+            started = time.monotonic()
+            assert service.read("acme") == before
+            assert time.monotonic() - started < 1  # a WAL read does not wait for the writer
+        after = service.read("acme")
+        assert after.version > before.version
+        assert len(after.measurements) == 1
+        assert after == service.get("acme")

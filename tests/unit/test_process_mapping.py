@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
 from google.protobuf import descriptor, timestamp_pb2
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sqm.domain import commands as cmd
 from sqm.domain.errors import FieldViolation, InvalidCommand
@@ -37,6 +39,7 @@ from sqm.server.api.proto_values import (
     enum_from_proto,
     enum_to_proto,
     money_from_proto,
+    set_time,
 )
 from sqm.server.api.resource_mapping import penalty_totals, supplier
 from sqm.server.app.pipeline import RequestContext
@@ -916,3 +919,30 @@ def test_the_domain_currency_of_a_settlement_is_the_api_currency_code() -> None:
 def test_domain_problems_of_a_training_use_the_api_names() -> None:
     """An empty topic and no attendees come back under their request field names."""
     assert _domain_fields(cmd.RecordTraining("acme", "", 0, T0)) == {"topic", "attendees"}
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))]
+        ),
+    )
+)
+def test_set_time_writes_what_protobufs_own_conversion_writes(moment: datetime) -> None:
+    """The direct arithmetic gives the Timestamp ``FromDatetime`` gives, in any zone, before
+    and after 1970.
+    """
+    expected = timestamp_pb2.Timestamp()
+    expected.FromDatetime(moment)
+    written = timestamp_pb2.Timestamp()
+    set_time(written, moment)
+    assert written == expected
+
+
+def test_set_time_leaves_a_missing_time_unset() -> None:
+    """None is no time: the field stays unset, not the epoch."""
+    message = pb.Supplier()
+    set_time(message.register_time, None)
+    assert not message.HasField("register_time")
