@@ -2,7 +2,8 @@
 
 Start-up is timed from spawning the process to the first health check answering SERVING;
 memory is the server's resident set (after start-up, and its peak after the reads);
-GetSupplier is read at full load and at half of it, suppliers drawn at random.
+GetSupplier is read at full load and at half of it, suppliers drawn at random, and at full
+load from two server processes (``sqm serve --workers 2``).
 """
 
 from __future__ import annotations
@@ -92,3 +93,29 @@ def run(
         if result.failed:
             raise RuntimeError(f"GetSupplier: {result.failed} failed; {result.first_error}")
     return ScaleRun(suppliers, started_in, rss, peak, full, half, half_rate, inside)
+
+
+def full_load_with_workers(
+    path: Path,
+    suppliers: int,
+    folder: Path,
+    *,
+    workers: int,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    connections: int = 8,
+) -> load.LoadResult:
+    """GetSupplier at full load from ``sqm serve --workers N`` on ``path``, the calls spread
+    over ``connections`` (each connection is served by one of the workers).
+    """
+    payloads = get_requests(suppliers, requests)
+    folder.mkdir(parents=True, exist_ok=True)
+    with sqm_server(path, folder / f"scale-{workers}-workers.log", workers=workers) as server:
+        result = load.unary(
+            server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds,
+            connections=connections,
+        )  # fmt: skip
+    if result.failed:
+        raise RuntimeError(f"GetSupplier: {result.failed} failed; {result.first_error}")
+    return result

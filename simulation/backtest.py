@@ -99,12 +99,45 @@ _CLAIMED = re.compile(
 
 
 @attrs.frozen
+class Ending:
+    """What the comparison reads of a supplier's final state. A replay keeps this, not the
+    state: with ``--jobs`` each replay is sent back from its worker, and two whole states a
+    supplier (with their windows of recent records) cost more to send than to compare.
+    """
+
+    lifecycle: str
+    """The lifecycle state's value ("none": no supplier)."""
+    currency: str
+    """The contract's currency ("" without a contract)."""
+    credits: Decimal
+    """The whole penalties ledger's sum."""
+    penalties: tuple[tuple[str, Decimal], ...] = ()
+    """The ledger's sum per currency, by currency."""
+
+    @classmethod
+    def of(cls, state: SupplierState | None) -> Ending:
+        """The ending of ``state`` (None: no supplier)."""
+        if state is None:
+            return cls("none", "", Decimal(0))
+        sums: dict[str, Decimal] = {}
+        for penalty in state.penalties:
+            currency = penalty.amount.currency
+            sums[currency] = sums.get(currency, Decimal(0)) + penalty.amount.amount
+        return cls(
+            state.lifecycle.value,
+            state.contract.monthly_fee.currency if state.contract is not None else "",
+            credited(state.penalties),
+            tuple(sorted(sums.items())),
+        )
+
+
+@attrs.frozen
 class SupplierReplay:
     """One supplier's history, as recorded and as the candidate pack decides it."""
 
     supplier_id: str
-    recorded: SupplierState
-    candidate: SupplierState | None
+    recorded: Ending
+    candidate: Ending
     recorded_fired: tuple[tuple[str, str], ...]
     """(time, rule id) of each decision recorded, in order."""
     candidate_fired: tuple[tuple[str, str], ...]
@@ -123,9 +156,9 @@ class SupplierReplay:
     def changed(self) -> bool:
         """True when the final state, the penalties, or any decision or its time differ."""
         return (
-            _lifecycle(self.candidate) != _lifecycle(self.recorded)
+            self.candidate.lifecycle != self.recorded.lifecycle
             or self.recorded_fired != self.candidate_fired
-            or _credits(self.recorded) != _credits(self.candidate)
+            or self.recorded.credits != self.candidate.credits
         )
 
 
@@ -255,8 +288,8 @@ def replay(
     )
     return SupplierReplay(
         recorded.supplier_id,
-        recorded,
-        player.state,
+        Ending.of(recorded),
+        Ending.of(player.state),
         _fired(events),
         _fired(e for entry in player.timeline for e in entry.events),
         len(requests),
@@ -407,16 +440,8 @@ def _fired(events: Iterable[Event]) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _lifecycle(state: SupplierState | None) -> str:
-    return state.lifecycle.value if state is not None else "none"
-
-
 def _rules(fired: Sequence[tuple[str, str]]) -> Counter[str]:
     return Counter(rule for _, rule in fired)
-
-
-def _credits(state: SupplierState | None) -> Decimal:
-    return credited(state.penalties) if state is not None else Decimal(0)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -460,22 +485,21 @@ def result(
 
 def _supplier(replay: SupplierReplay) -> dict[str, Any]:
     recorded_rules, candidate_rules = _rules(replay.recorded_fired), _rules(replay.candidate_fired)
-    currency = replay.recorded.contract.monthly_fee.currency if replay.recorded.contract else ""
     return {
         "supplier_id": replay.supplier_id,
         "changed": replay.changed,
         "state": {
-            "recorded": _lifecycle(replay.recorded),
-            "candidate": _lifecycle(replay.candidate),
+            "recorded": replay.recorded.lifecycle,
+            "candidate": replay.candidate.lifecycle,
         },
         "decisions": {
             "only_recorded": sorted((recorded_rules - candidate_rules).elements()),
             "only_candidate": sorted((candidate_rules - recorded_rules).elements()),
         },
         "penalties": {
-            "currency": currency,
-            "recorded": str(_credits(replay.recorded)),
-            "candidate": str(_credits(replay.candidate)),
+            "currency": replay.recorded.currency,
+            "recorded": str(replay.recorded.credits),
+            "candidate": str(replay.candidate.credits),
         },
         "first_difference": _first_difference(replay),
         "qualification_revoked_at": replay.revoked_at,
@@ -505,12 +529,10 @@ def _first_difference(replay: SupplierReplay) -> dict[str, str] | None:
 def _penalty_totals(replays: Sequence[SupplierReplay]) -> dict[str, dict[str, str]]:
     totals: dict[str, dict[str, Decimal]] = {}
     for replay in replays:
-        for side, state in (("recorded", replay.recorded), ("candidate", replay.candidate)):
-            if state is None:
-                continue
-            for penalty in state.penalties:
-                currency = totals.setdefault(
-                    penalty.amount.currency, {"recorded": Decimal(0), "candidate": Decimal(0)}
+        for side, ending in (("recorded", replay.recorded), ("candidate", replay.candidate)):
+            for currency, amount in ending.penalties:
+                sums = totals.setdefault(
+                    currency, {"recorded": Decimal(0), "candidate": Decimal(0)}
                 )
-                currency[side] += penalty.amount.amount
+                sums[side] += amount
     return {c: {k: str(v) for k, v in sides.items()} for c, sides in sorted(totals.items())}
