@@ -2,7 +2,8 @@
 
 The engine is used statelessly, around its sharp edges (``durable_rules_notes.md``):
 
-- one host per process, created lazily (a host can never be shut down);
+- durable's C core driven directly (:class:`_Core`), loaded lazily, never through a ``Host``
+  (which can never be shut down and leaves reference cycles behind every evaluation);
 - one ruleset name per policy version, registered once (rulesets cannot be replaced);
 - one fresh session (sid) per evaluation, its state always deleted afterwards (more than
   1,024 live sessions crash the process);
@@ -60,7 +61,7 @@ _T = TypeVar("_T")
 
 
 class RulesEngine:
-    """The process's one durable_rules host, fed one call at a time.
+    """The process's durable_rules rulesets, fed one call at a time.
 
     ``register`` a ruleset definition once per name (the dict form of ``Host.set_rulesets``,
     each rule's ``run`` being the name reported when it fires); ``evaluate`` a message
@@ -69,9 +70,8 @@ class RulesEngine:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._host: Any = None
+        self._core: _Core | None = None
         self._definitions: dict[str, str] = {}
-        self._fired: dict[str, set[str]] = {}
         self._sids = itertools.count(1)
 
     def register(self, name: str, definition: Mapping[str, Any]) -> None:
@@ -102,10 +102,10 @@ class RulesEngine:
         with self._lock:
             return function(*args)
 
-    def _get_host(self) -> Any:
-        if self._host is None:
-            self._host = _new_host(self._record_fired)
-        return self._host
+    def _get_core(self) -> _Core:
+        if self._core is None:
+            self._core = _Core()
+        return self._core
 
     def _register(self, name: str, definition: dict[str, Any], canonical: str) -> None:
         known = self._definitions.get(name)
@@ -115,7 +115,7 @@ class RulesEngine:
             return
         definition[HANDLED_RULE] = {"all": [{"m": {MESSAGE_MARK: 1}}], "run": HANDLED_RULE}
         try:
-            self._get_host().set_rulesets({name: definition})
+            self._get_core().create(name, definition)
         except Exception as error:
             raise PolicyError(f"the rules engine refused ruleset {name!r}: {error}") from error
         self._definitions[name] = canonical
@@ -124,50 +124,94 @@ class RulesEngine:
         if name not in self._definitions:
             raise PolicyError(f"ruleset {name!r} is not registered")
         sid = f"sqm-{next(self._sids)}"
-        fired = self._fired[sid] = set()
+        core = self._get_core()
         completed, delete = False, True
         try:
-            self._assert(name, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
+            fired = core.assert_fact(name, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
             completed = True
         except _Unhandled:
             delete = False  # deleting an unhandled assertion's session is what crashes
             raise
-        finally:
-            del self._fired[sid]
-            if delete:
-                self._delete_state(name, sid, must_succeed=completed)
-        return frozenset(fired)
-
-    def _assert(self, name: str, fact: dict[str, EngineValue]) -> None:
-        from durable.engine import MessageNotHandledException  # noqa: PLC0415 - lazy: see _new_host
-
-        try:
-            state = self._get_host().assert_fact(name, fact)
-        except MessageNotHandledException:
-            # Never expected: HANDLED_RULE matches every message.
-            raise _Unhandled(f"the rules engine did not handle a message on {name!r}") from None
         except Exception as error:
             raise PolicyError(f"the rules engine failed on ruleset {name!r}: {error}") from error
-        # Exceptions inside actions are swallowed into the state; surface them.
-        if isinstance(state, dict) and state.get("exception"):
-            raise PolicyError(f"a rule action failed in ruleset {name!r}: {state['exception']}")
+        finally:
+            if delete:
+                self._delete_state(core, name, sid, must_succeed=completed)
+        return frozenset(fired) - {HANDLED_RULE}
 
-    def _delete_state(self, name: str, sid: str, *, must_succeed: bool) -> None:
+    def _delete_state(self, core: _Core, name: str, sid: str, *, must_succeed: bool) -> None:
         try:
-            self._get_host().delete_state(name, sid)
+            core.delete_state(name, sid)
         except Exception as error:
             # After a failed assert the session may never have been created; the original
             # error is the one worth reporting. After a success, a leaked session is a leak.
             if must_succeed:
                 raise PolicyError(f"could not delete engine session {sid!r}: {error}") from error
 
-    def _record_fired(self, sid: str, rule: str) -> None:
-        if rule != HANDLED_RULE:
-            self._fired[sid].add(rule)
-
 
 class _Unhandled(PolicyError):
     """An assertion no rule handled: its session must not be deleted (see the module doc)."""
+
+
+class _Core:
+    """durable_rules' C core (``durable_rules_engine``), driven the way ``durable.engine``'s
+    ``Host`` drives it for a fact asserted without a callback, less what we never use.
+
+    ``Host`` runs each fired rule's action through a ``Closure``, a ``Content`` and a
+    ``Promise`` whose nested callbacks refer to one another: about thirty objects in
+    reference cycles an evaluation, which only the garbage collector frees. Under load the
+    server's young collections then came every second or so and took 8-9 ms each, the slow
+    calls of its p99 (docs/performance.md, sixth round). Our actions only record the rule's
+    name, so the loop is written here: assert, then take each action the core starts for the
+    session, note its rule and complete it, until none is left. No thread of durable's is
+    started (its ``Host`` starts two timer threads that would dispatch our actions on their
+    own), and the rest of the adapter's rules apply unchanged.
+    """
+
+    def __init__(self) -> None:
+        # Imported here, not at module level: importing ``rules`` must not load the C
+        # extension (a CLI validating a pack does not need it).
+        import durable_rules_engine  # noqa: PLC0415
+
+        self._c: Any = durable_rules_engine
+        self._rulesets: dict[str, tuple[int, dict[str, str]]] = {}
+        """Each ruleset's handle in the core, and each of its rules' ``run`` name."""
+
+    def create(self, name: str, definition: dict[str, Any]) -> None:
+        """Create ruleset ``name`` from ``definition`` (its rules' ``run`` names are kept here)."""
+        runs = {rule: str(body.pop("run")) for rule, body in definition.items()}
+        handle = self._c.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+        self._rulesets[name] = (handle, runs)
+
+    def assert_fact(self, name: str, fact: Mapping[str, EngineValue]) -> list[str]:
+        """Assert ``fact`` in ruleset ``name``; the ``run`` name of each rule that fired."""
+        handle, runs = self._rulesets[name]
+        result = self._c.assert_fact(handle, json.dumps(fact, ensure_ascii=False))
+        if result[0] == _NOT_HANDLED:  # never expected: HANDLED_RULE matches every message
+            raise _Unhandled(f"the rules engine did not handle a message on {name!r}")
+        if result[0] == _ALREADY_OBSERVED:  # never expected: every message has its own id
+            raise PolicyError(f"the rules engine had already seen message {fact.get('id')!r}")
+        session = 0 if result[0] == _QUEUED else result[1]
+        started = self._c.start_action_for_state(handle, session)
+        if not started:
+            return []
+        state, action = started[0], started[1]
+        fired = []
+        while action:
+            # The action's message is {rule name: what it matched}; ``state`` is the
+            # session's, which no action of ours changes, written back as Host does.
+            fired.append(runs[next(iter(json.loads(action)))])
+            self._c.update_state(handle, state)
+            action = self._c.complete_and_start_action(handle, session)
+        return fired
+
+    def delete_state(self, name: str, sid: str) -> None:
+        """Delete session ``sid`` of ruleset ``name``."""
+        self._c.delete_state(self._rulesets[name][0], sid)
+
+
+_NOT_HANDLED, _ALREADY_OBSERVED, _QUEUED = 1, 2, 3
+"""The result codes ``durable_rules_engine.assert_fact`` answers with besides success."""
 
 
 def _checked_message(message: Mapping[str, EngineValue]) -> dict[str, EngineValue]:
@@ -184,27 +228,6 @@ def _checked_message(message: Mapping[str, EngineValue]) -> dict[str, EngineValu
         if isinstance(value, float) and not math.isfinite(value):
             raise PolicyError(f"message property {key!r} must be finite, got {value!r}")
     return dict(message)
-
-
-def _new_host(on_fired: Callable[[str, str], None]) -> Any:
-    # Imported here, not at module level: importing ``rules`` must not load the C extension
-    # (a CLI validating a pack does not need it), and nothing is built at import time.
-    from durable.engine import Host  # noqa: PLC0415
-
-    class _Host(Host):  # type: ignore[misc]  # durable ships no type information
-        def get_action(self, action_name: str) -> Callable[[Any], None]:
-            def action(closure: Any) -> None:
-                on_fired(closure.s.sid, action_name)
-
-            return action
-
-        def _run(self) -> None:
-            # Host.__init__ starts two perpetual timer threads that dispatch pending actions
-            # and timers. We use neither, and the dispatcher could pick up one of our
-            # actions on its own thread, out of our evaluation. Leave them unstarted.
-            pass
-
-    return _Host()
 
 
 _engine: RulesEngine | None = None
