@@ -131,7 +131,10 @@ def build(
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
     # A supplier read on a connection of its own is answered on the event loop, not queued
     # behind the worker's commands (docs/performance.md, sixth round).
-    reads = store.reader() if durable and isinstance(store, SqliteEventStore) else None
+    reads = None
+    if durable and isinstance(store, SqliteEventStore):
+        store.checkpoint_in_background()  # not inside a commit, where a call would wait
+        reads = store.reader()
     service = SupplierService(store, active, snapshot_every=settings.snapshot_every, reads=reads)
     approvals = settings.policy_approvals
     requalify = Requalifier(store, snapshot_every=settings.snapshot_every)

@@ -64,6 +64,7 @@ from sqm.server.storage.records import (
 )
 from sqm.server.storage.signals import AppendSignal
 from sqm.server.storage.sqlite_archive import SqliteArchives
+from sqm.server.storage.sqlite_checkpoints import BackgroundCheckpoints
 from sqm.server.storage.sqlite_schema import (
     SCHEMA_VERSION,
     NotAnSqmDatabase,
@@ -102,6 +103,7 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         self._unsignalled: int | None = None  # the head a commit is about to make known
         self.write_fault: StorageFault | None = None  # the last write's fault, until one commits
         self._signal = AppendSignal(self._appended_elsewhere)
+        self._checkpoints: BackgroundCheckpoints | None = None
         # isolation_level=None: the module opens no transactions of its own; we BEGIN them.
         self._conn = sqlite3.connect(
             Path(self._path).resolve().as_uri() + "?mode=ro" if read_only else self._path,
@@ -159,6 +161,8 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
             raise fault from None
         if not nested:
             self.write_fault = None
+            if self._checkpoints is not None:
+                self._checkpoints.committed()
         if not nested and self._unsignalled is not None:
             last, self._unsignalled = self._unsignalled, None
             self._signal.fire(last)
@@ -500,6 +504,15 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         row = self._conn.execute(query).fetchone()
         return bool(row[0])
 
+    def checkpoint_in_background(self) -> None:
+        """Copy the WAL into the file on a thread of its own, never inside a commit
+        (:mod:`~sqm.server.storage.sqlite_checkpoints`): a server does; a tool need not.
+        """
+        with self._lock:
+            if self._checkpoints is None:
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+                self._checkpoints = BackgroundCheckpoints(self._path)
+
     def reader(self) -> SqliteEventStore:
         """A read-only connection to the same file: in WAL its reads go on while this
         connection commits, seeing what was committed before each began.
@@ -507,8 +520,11 @@ class SqliteEventStore(SqliteArchives, SqlOutboxReads, StoreBase):
         return SqliteEventStore(self._path, self._clock, read_only=True)
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent); the last one to the file checkpoints it."""
         self._signal.close()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+            self._checkpoints = None
         with self._lock:
             self._conn.close()
 
