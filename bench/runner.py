@@ -105,6 +105,9 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
     """Every figure of ``parts``, each with its ceiling, measured now."""
     contexts = _step("decision contexts", lambda: ceilings.record_contexts(plan.context_months))
     engine_rates = [_engine(plan, contexts, "at the start")]
+    adapter = _step(
+        "SQM's engine adapter", lambda: ceilings.adapter_rate(contexts, plan.engine_seconds)
+    )
     commits = _step("ceiling (c) SQLite", lambda: ceilings.sqlite_commit_rate(plan.sqlite_seconds))
     figures = [
         Figure("ceiling (c): SQLite one-row commits", "commits/s", commits,
@@ -145,6 +148,11 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         note=f"{len(contexts.messages)} recorded decision contexts, cycled; best of"
         f" {2 * ceilings.ENGINE_WINDOWS} windows at the start and before replay"
         f" ({', '.join(f'{r:,.0f}' for r in engine_rates)} as measured)",
+    ))  # fmt: skip
+    figures.insert(1, Figure(
+        "ceiling (a) beside: SQM's engine adapter", "evaluations/s", adapter, engine, "(a)",
+        note="the same contexts through sqm.rules.engine, which drives durable_rules' C core"
+        " without its Host (no ceiling: context for the ratios set against (a))",
     ))  # fmt: skip
     if streamed is not None:
         figures += _streaming_figures(plan, store, streamed, engine)
