@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run    start the gRPC server on the embedded SQLite store (var/sqm.sqlite3)
 #   make test   lint, type-check and run the whole test suite
-#   make bench  the benchmark suite (not part of the tests; about 17 minutes, see docs/performance.md)
+#   make bench  the benchmark suite (not part of the tests; about 20 minutes, see docs/performance.md)
 # Each creates .venv and installs what it needs first.
 
 SHELL := /bin/bash
