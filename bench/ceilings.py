@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +123,29 @@ def _engine_rate(contexts: Contexts, seconds: float) -> float:
         HANDLED_RULE: {"all": [{"m": {MESSAGE_MARK: 1}}], "run": HANDLED_RULE},
     }
     host.set_rulesets({contexts.ruleset: definition})
-    messages = itertools.cycle(contexts.messages)
     sids = itertools.count()
+
+    def evaluate(message: Mapping[str, Any]) -> None:
+        sid = f"c{next(sids)}"
+        host.assert_fact(contexts.ruleset, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
+        host.delete_state(contexts.ruleset, sid)
+
+    return _best_rate(evaluate, contexts, seconds)
+
+
+def _best_rate(
+    evaluate: Callable[[Mapping[str, Any]], object], contexts: Contexts, seconds: float
+) -> float:
+    """Evaluations a second of ``evaluate`` over the contexts, cycled: the best of
+    :data:`ENGINE_WINDOWS` windows making up ``seconds``.
+    """
+    messages = itertools.cycle(contexts.messages)
     best = 0.0
     for _ in range(ENGINE_WINDOWS):
         done = 0
         began = time.perf_counter()
         for message in messages:
-            sid = f"c{next(sids)}"
-            host.assert_fact(contexts.ruleset, {**message, "id": sid, "sid": sid, MESSAGE_MARK: 1})
-            host.delete_state(contexts.ruleset, sid)
+            evaluate(message)
             done += 1
             if done % 256 == 0 and time.perf_counter() - began >= seconds / ENGINE_WINDOWS:
                 break
@@ -153,18 +166,7 @@ def _adapter_rate(contexts: Contexts, seconds: float) -> float:
 
     engine = RulesEngine()
     engine.register(contexts.ruleset, contexts.definition)
-    messages = itertools.cycle(contexts.messages)
-    best = 0.0
-    for _ in range(ENGINE_WINDOWS):
-        done = 0
-        began = time.perf_counter()
-        for message in messages:
-            engine.evaluate(contexts.ruleset, message)
-            done += 1
-            if done % 256 == 0 and time.perf_counter() - began >= seconds / ENGINE_WINDOWS:
-                break
-        best = max(best, done / (time.perf_counter() - began))
-    return best
+    return _best_rate(lambda message: engine.evaluate(contexts.ruleset, message), contexts, seconds)
 
 
 def sqlite_commit_rate(seconds: float) -> float:
