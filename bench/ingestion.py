@@ -191,7 +191,7 @@ def streaming(
     connections = concurrency if workers > 1 else 1
     with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
         result = load.uploads(server.address, streams, connections=connections)
-    _check(result, "UploadMeasurements")
+    load.check(result, "UploadMeasurements")
     return result
 
 
@@ -230,7 +230,7 @@ def unary(
         full = load.unary(
             server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds
         )
-        _check(full, "RecordMeasurement")
+        load.check(full, "RecordMeasurement")
         used = full.completed + full.failed + load.WARM_UP_CALLS
         half_rate = full.rate / 2
         mark = server.log_length()
@@ -238,7 +238,7 @@ def unary(
             server.address, RECORD_METHOD, payloads[used:], concurrency=concurrency,
             seconds=seconds, rate=half_rate,
         )  # fmt: skip
-        _check(half, "RecordMeasurement at half load")
+        load.check(half, "RecordMeasurement at half load")
         inside = tuple(server.call_latencies_ms("RecordMeasurement", mark))
         collections = server.gc_pauses_ms(mark)
     return UnaryRun(full, half, half_rate, inside, collections)
@@ -269,18 +269,11 @@ def unary_over_connections(
     payloads = [row.SerializeToString() for turn in zip(*lanes, strict=True) for row in turn]
     name = f"{name}-{workers}-workers"
     database = database or str(fresh_copy(store, folder, name))
-    with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
-        result = load.unary(
-            server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds,
-            connections=connections,
-        )  # fmt: skip
-    _check(result, f"RecordMeasurement, {workers} worker(s)")
-    return result
-
-
-def _check(result: load.LoadResult, what: str) -> None:
-    if result.failed or not result.completed:
-        raise RuntimeError(f"{what}: {result.failed} calls failed; first: {result.first_error}")
+    return load.unary_from_workers(
+        database, folder / f"{name}.log", RECORD_METHOD, payloads, workers=workers,
+        concurrency=concurrency, seconds=seconds, connections=connections,
+        what=f"RecordMeasurement, {workers} worker(s)",
+    )  # fmt: skip
 
 
 def _unit(policy: CompiledPolicy, metric: str) -> str:

@@ -12,11 +12,12 @@ import asyncio
 import statistics
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import attrs
 import grpc
 
-from bench.processes import in_fresh_process
+from bench.processes import in_fresh_process, sqm_server
 from sqm.v1 import supplier_service_pb2 as api
 
 CALL_TIMEOUT_SECONDS = 60.0
@@ -86,6 +87,37 @@ def unary(
     """
     job = UnaryJob(address, method, tuple(payloads), concurrency, seconds, rate, connections)
     return in_fresh_process(_run_unary, job)
+
+
+def unary_from_workers(
+    database: str | Path,
+    log: Path,
+    method: str,
+    payloads: Sequence[bytes],
+    *,
+    workers: int,
+    concurrency: int,
+    seconds: float,
+    connections: int,
+    what: str,
+) -> LoadResult:
+    """``method`` at full load from ``sqm serve --workers WORKERS`` on ``database``, the calls
+    spread over ``connections`` (the kernel gives each connection to one worker); every call
+    must succeed (:func:`check`, naming ``what``).
+    """
+    with sqm_server(database, log, workers=workers) as server:
+        result = unary(
+            server.address, method, payloads, concurrency=concurrency, seconds=seconds,
+            connections=connections,
+        )  # fmt: skip
+    check(result, what)
+    return result
+
+
+def check(result: LoadResult, what: str) -> None:
+    """Refuse a measurement in which a call failed or none completed."""
+    if result.failed or not result.completed:
+        raise RuntimeError(f"{what}: {result.failed} calls failed; first: {result.first_error}")
 
 
 def uploads(

@@ -109,13 +109,9 @@ def full_load_with_workers(
     """GetSupplier at full load from ``sqm serve --workers N`` on ``path``, the calls spread
     over ``connections`` (each connection is served by one of the workers).
     """
-    payloads = get_requests(suppliers, requests)
     folder.mkdir(parents=True, exist_ok=True)
-    with sqm_server(path, folder / f"scale-{workers}-workers.log", workers=workers) as server:
-        result = load.unary(
-            server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds,
-            connections=connections,
-        )  # fmt: skip
-    if result.failed:
-        raise RuntimeError(f"GetSupplier: {result.failed} failed; {result.first_error}")
-    return result
+    return load.unary_from_workers(
+        path, folder / f"scale-{workers}-workers.log", GET_METHOD,
+        get_requests(suppliers, requests), workers=workers, concurrency=concurrency,
+        seconds=seconds, connections=connections, what=f"GetSupplier, {workers} workers",
+    )  # fmt: skip

@@ -129,11 +129,12 @@ def build(
         active.follow_archive(POLICY_FOLLOW_SECONDS)
     # One worker: the SQLite connection and the rules engine are fed from a single thread.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqm-app")
-    # A supplier read on a connection of its own is answered on the event loop, not queued
-    # behind the worker's commands (docs/performance.md, sixth round).
+    # A SQLite server checkpoints its WAL outside its commits, and answers a supplier read
+    # on a connection of its own, on the event loop, not queued behind the worker's
+    # commands (docs/performance.md, sixth round).
     reads = None
     if durable and isinstance(store, SqliteEventStore):
-        store.checkpoint_in_background()  # not inside a commit, where a call would wait
+        store.checkpoint_in_background()
         reads = store.reader()
     service = SupplierService(store, active, snapshot_every=settings.snapshot_every, reads=reads)
     approvals = settings.policy_approvals

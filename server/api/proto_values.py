@@ -169,16 +169,12 @@ def enum_prefix(proto_enum: Any) -> str:
     return unspecified.removesuffix("UNSPECIFIED")
 
 
+@functools.cache  # a handful of enums with a few members each, looked up on every answer
 def enum_to_proto(proto_enum: Any, value: enum.Enum) -> Any:
     """The proto number of a domain member, by name (``Comparator.AT_LEAST`` -> 1).
 
     Any: each proto enum has its own ValueType; the name lookup is what ties them.
     """
-    return _proto_number(proto_enum, value)
-
-
-@functools.cache  # a handful of enums with a few members each, looked up on every answer
-def _proto_number(proto_enum: Any, value: enum.Enum) -> Any:
     return proto_enum.Value(enum_prefix(proto_enum) + value.name)
 
 
