@@ -190,7 +190,9 @@ def streaming(
     database = database or str(fresh_copy(store, folder, name))
     connections = concurrency if workers > 1 else 1
     with sqm_server(database, folder / f"{name}.log", workers=workers) as server:
-        result = load.uploads(server.address, streams, connections=connections)
+        result = load.on_server(
+            server, lambda: load.uploads(server.address, streams, connections=connections)
+        )
     load.check(result, "UploadMeasurements")
     return result
 
@@ -227,9 +229,9 @@ def unary(
     payloads = [r.SerializeToString() for r in rows(store, requests, "unary")]
     database = database or str(fresh_copy(store, folder, name))
     with sqm_server(database, folder / f"{name}.log") as server:
-        full = load.unary(
+        full = load.on_server(server, lambda: load.unary(
             server.address, RECORD_METHOD, payloads, concurrency=concurrency, seconds=seconds
-        )
+        ))  # fmt: skip
         load.check(full, "RecordMeasurement")
         used = full.completed + full.failed + load.WARM_UP_CALLS
         half_rate = full.rate / 2

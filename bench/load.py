@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import attrs
 import grpc
 
-from bench.processes import in_fresh_process, sqm_server
+from bench.processes import Served, in_fresh_process, sqm_server
 from sqm.v1 import supplier_service_pb2 as api
 
 CALL_TIMEOUT_SECONDS = 60.0
@@ -37,11 +37,22 @@ class LoadResult:
     seconds: float
     latencies_ms: tuple[float, ...] = ()
     first_error: str = ""
+    server_cpu_seconds: float | None = None
+    """CPU time the server process spent while the load ran (user and system, every
+    thread), when measured (:func:`on_server`).
+    """
 
     @property
     def rate(self) -> float:
         """Completed calls (or rows) per second."""
         return self.completed / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_cpu_us(self) -> float | None:
+        """The server's CPU time per completed call (or row), in microseconds."""
+        if self.server_cpu_seconds is None or not self.completed:
+            return None
+        return self.server_cpu_seconds / self.completed * 1e6
 
     def percentile(self, fraction: float) -> float:
         """The latency below which ``fraction`` of the calls finished, in ms."""
@@ -87,6 +98,16 @@ def unary(
     """
     job = UnaryJob(address, method, tuple(payloads), concurrency, seconds, rate, connections)
     return in_fresh_process(_run_unary, job)
+
+
+def on_server(server: Served, run: Callable[[], LoadResult]) -> LoadResult:
+    """``run()``, with the CPU time ``server`` spent meanwhile. One server process runs
+    its Python on one core at a time, so its CPU per call bounds its rate: a load at
+    ``r`` calls a second needs a call to cost under ``1 / r`` of the core.
+    """
+    before = server.cpu_seconds()
+    result = run()
+    return attrs.evolve(result, server_cpu_seconds=server.cpu_seconds() - before)
 
 
 def unary_from_workers(

@@ -31,6 +31,8 @@ class Plan:
     scale_suppliers: int = 100_000
     get_seconds: float = 8.0
     get_requests: int = 80_000
+    own_work_reads: int = 3_000
+    """GetSupplier's own work (read, map, serialise) is timed over this many suppliers."""
     sim_suppliers: int = 200
     sim_months: int = 12
     growth_records: tuple[int, ...] = (0, 100, 1_000, 10_000)
@@ -47,7 +49,7 @@ QUICK = Plan(
     engine_seconds=0.3, sqlite_seconds=0.3, context_months=1, suppliers=40, steady_days=30,
     stream_rows=200, upload_rows=50, unary_seconds=0.5, unary_concurrency=8, unary_requests=1_500,
     replay_events=2_000, replay_templates=3, replay_months=2, scale_suppliers=300,
-    get_seconds=0.5, get_requests=1_500, sim_suppliers=3, sim_months=1,
+    get_seconds=0.5, get_requests=1_500, own_work_reads=50, sim_suppliers=3, sim_months=1,
     growth_records=(0, 20, 100), growth_commands=20, loop_examples=20, loop_suppliers=3,
     loop_months=1,
 )  # fmt: skip

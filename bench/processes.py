@@ -105,6 +105,12 @@ class Served:
         records = (json.loads(line) for line in lines if line.startswith("{"))
         return [record for record in records if record.get("logger") == logger]
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server process has used so far, every thread."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime: fields 14 and 15 of proc(5), counted after the command's ")".
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Resident memory of the server now, in MB."""
         return _status_kb(self.process.pid, "VmRSS") / 1024

@@ -117,9 +117,11 @@ def run(plan: Plan, parts: Sequence[str] = PARTS) -> list[Figure]:
         unary_payloads = [
             r.SerializeToString() for r in ingestion.rows(store, plan.unary_requests, "echo")
         ]
-        echo_full = _step("ceiling (b) echo, full load", lambda: load.unary(
-            echo.address, "/bench.Echo/Echo", unary_payloads,
-            concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+        echo_full = _step("ceiling (b) echo, full load", lambda: load.on_server(
+            echo, lambda: load.unary(
+                echo.address, "/bench.Echo/Echo", unary_payloads,
+                concurrency=plan.unary_concurrency, seconds=plan.unary_seconds,
+            ),
         ))  # fmt: skip
         figures += _echo_figures(echo, echo_full)
         if "streaming" in parts:
@@ -193,6 +195,13 @@ def _echo_figures(echo: Served, full: load.LoadResult) -> list[Figure]:
     return [
         Figure("ceiling (b): grpc.aio echo, full load", "calls/s", full.rate),
         Figure("ceiling (b): echo p99, full load", "ms", full.percentile(0.99), better=LOWER),
+        Figure(
+            "ceiling (b): echo server CPU per call",
+            "us",
+            _cpu_us(full),
+            better=LOWER,
+            note="user and system time of the echo process over its full load, per call",
+        ),
         Figure("ceiling (b): echo start-up to first answer", "s", echo.started_in, better=LOWER),
         Figure("ceiling (b): echo resident memory", "MB", echo.rss_mb(), better=LOWER),
     ]
@@ -212,6 +221,9 @@ def _streaming_figures(
         Figure("2 streaming ingestion (UploadMeasurements)", "rows/s", result.rate, engine,
                "(a)", min_ratio=0.3,
                note=_on(store, f"{result.completed} rows, {plan.upload_rows} a stream")),
+        Figure("2 streaming: server CPU per row", "us", _cpu_us(result), 1e6 / engine,
+               "(a) per evaluation", better=LOWER,
+               note=_budget(0.3 * engine, "0.3 of (a)", "row")),
     ]  # fmt: skip
 
 
@@ -239,6 +251,9 @@ def _unary(
     ))  # fmt: skip
     full, half = run_.full, run_.half
     return [
+        Figure("3 unary: server CPU per call, full load", "us", _cpu_us(full),
+               _cpu_us(echo_full), "(b) per call", better=LOWER,
+               note=_budget(0.35 * echo_full.rate, "0.35 of (b)", "call")),
         Figure("3 unary ingestion (RecordMeasurement), full load", "calls/s", full.rate,
                echo_full.rate, "(b)", min_ratio=0.35,
                note=_on(store, f"{plan.unary_concurrency} calls in flight")),
@@ -363,6 +378,19 @@ def _inside(rate: float, latencies_ms: Sequence[float]) -> str:
     return f"{rate:.0f} calls/s offered; p99 inside the server (access log) {inside:.1f} ms"
 
 
+def _cpu_us(result: load.LoadResult) -> float:
+    if result.server_cpu_us is None:
+        raise RuntimeError("the load run did not measure its server's CPU")
+    return result.server_cpu_us
+
+
+def _budget(rate: float, target: str, unit: str) -> str:
+    """What one call (row) may cost the server's core at ``rate``: one process runs its
+    Python on one core at a time, so its CPU per call bounds its rate.
+    """
+    return f"at {target} ({rate:,.0f} a second) a {unit} may cost at most {1e6 / rate:,.0f} us"
+
+
 def _collections(pauses_ms: dict[int, list[float]]) -> str:
     # Only a server run with SQM_GC_METRICS=true logs its collections.
     if not pauses_ms:
@@ -384,6 +412,10 @@ def _replay(plan: Plan, engine: float) -> list[Figure]:
         Figure("4 replay (sqm backtest)", "events/s", result.rate, engine, "(a)",
                note=f"{result.events} events, {result.suppliers} suppliers,"
                f" {result.commands} commands decided again, {result.changed} differ"),
+        Figure("4 replay: time per command decided", "us", result.seconds / result.commands * 1e6,
+               1e6 / engine, "(a) per evaluation", better=LOWER,
+               note="one process deciding and folding alone: no gRPC, no writes (a command's"
+               " own work, which ingestion adds network and storage to)"),
         Figure("4 replay, --jobs 2", "events/s", shared.rate, engine, "(a)", min_ratio=0.5,
                note=f"{shared.changed} differ, as with one process: {result.changed}"),
         Figure("4 replay, --jobs 2 against --jobs 1", "events/s", shared.rate, result.rate,
@@ -407,6 +439,9 @@ def _scale(
         path, plan.scale_suppliers, RUN_FOLDER, workers=2, requests=plan.get_requests,
         concurrency=plan.unary_concurrency, seconds=plan.get_seconds,
     ))  # fmt: skip
+    own = _step("GetSupplier's own work", lambda: scale.own_work_us(
+        path, plan.scale_suppliers, plan.own_work_reads
+    ))  # fmt: skip
     count = f"{result.suppliers} suppliers under contract"
     return [
         Figure("5 start-up to SERVING", "s", result.started_in, echo.started_in, "(b)",
@@ -417,6 +452,13 @@ def _scale(
                min_ratio=0.5, note="one server process"),
         Figure("5 GetSupplier, full load, 2 workers", "calls/s", two.rate, echo_full.rate, "(b)",
                min_ratio=0.5, note="sqm serve --workers 2, the calls over 8 connections"),
+        Figure("5 GetSupplier: server CPU per call, full load", "us", _cpu_us(result.full),
+               _cpu_us(echo_full), "(b) per call", better=LOWER,
+               note=_budget(0.5 * echo_full.rate, "0.5 of (b)", "call")),
+        Figure("5 GetSupplier: its own work without gRPC", "us", own, _cpu_us(echo_full),
+               "(b) per call", better=LOWER,
+               note="read, FULL mapping and serialising, in one process; "
+               + _budget(0.5 * echo_full.rate, "0.5 of (b)", "call")),
         Figure("5 GetSupplier p99, half load", "ms", result.half.percentile(0.99),
                echo_half.percentile(0.99), "(b) same rate", better=LOWER, max_value=5,
                note=_inside(result.half_rate, result.half_inside_ms)),

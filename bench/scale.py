@@ -9,6 +9,7 @@ load from two server processes (``sqm serve --workers 2``).
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,9 +79,9 @@ def run(
     folder.mkdir(parents=True, exist_ok=True)
     with sqm_server(path, folder / "scale.log") as server:
         started_in, rss = server.started_in, server.rss_mb()
-        full = load.unary(
+        full = load.on_server(server, lambda: load.unary(
             server.address, GET_METHOD, payloads, concurrency=concurrency, seconds=seconds
-        )
+        ))  # fmt: skip
         half_rate = full.rate / 2
         mark = server.log_length()
         half = load.unary(
@@ -115,3 +116,32 @@ def full_load_with_workers(
         get_requests(suppliers, requests), workers=workers, concurrency=concurrency,
         seconds=seconds, connections=connections, what=f"GetSupplier, {workers} workers",
     )  # fmt: skip
+
+
+def own_work_us(path: Path, suppliers: int, count: int) -> float:
+    """What a GetSupplier costs without gRPC, in microseconds a call: the supplier read
+    from the store and mapped into the FULL answer, serialised; ``count`` suppliers drawn
+    as the load draws them, in a fresh process (so none is kept from an earlier read).
+    """
+    return in_fresh_process(_own_work_us, path, suppliers, count)
+
+
+def _own_work_us(path: Path, suppliers: int, count: int) -> float:
+    from sqm.server.api.mapping import supplier  # noqa: PLC0415 - in the fresh process only
+    from sqm.server.bootstrap import build, open_store  # noqa: PLC0415
+    from sqm.server.config import Settings  # noqa: PLC0415
+    from sqm.v1 import resources_pb2 as pb  # noqa: PLC0415
+
+    ids = [api.GetSupplierRequest.FromString(p).name.split("/")[1] for p in get_requests(
+        suppliers, count
+    )]  # fmt: skip
+    app = build(Settings(database=path), store=open_store(path, read_only=True))
+    try:
+        service = app.service
+        began = time.perf_counter()
+        for supplier_id in ids:
+            answer = supplier(service.read(supplier_id), pb.SUPPLIER_VIEW_FULL, service.policy())
+            api.GetSupplierResponse(supplier=answer).SerializeToString()
+        return (time.perf_counter() - began) / len(ids) * 1e6
+    finally:
+        app.close()
