@@ -326,6 +326,7 @@ class ObservabilityInterceptor(ServerInterceptor):
     def __init__(self, metrics: Metrics | None = None, logger: logging.Logger | None = None):
         self._metrics = metrics if metrics is not None else default_metrics()
         self._log = logger if logger is not None else logging.getLogger(ACCESS_LOGGER)
+        self._series: dict[tuple[str, str], _MethodSeries] = {}
 
     # The stubs say a handler is always found; at run time None means "no such method".
     async def intercept_service(  # type: ignore[override]
@@ -338,44 +339,41 @@ class ObservabilityInterceptor(ServerInterceptor):
         # Read here, in the call's task: a sync handler later runs on a pool thread.
         actor = current_actor()
         if handler is None:
-            call = _Call(method, started, actor, known=False)
+            call = _Call(method, started, actor)  # no series: the server has no such method
             self._finish(call, grpc.StatusCode.UNIMPLEMENTED, None)
             return None
-        labels = method_labels(
-            method, grpc_type(handler.request_streaming, handler.response_streaming)
-        )
+        kind = grpc_type(handler.request_streaming, handler.response_streaming)
+        series = self._series_of(method, kind)
         metadata = handler_call_details.invocation_metadata
-        return _wrapped(handler, lambda: self._start(method, actor, labels, metadata), self._finish)
+        return _wrapped(handler, lambda: self._start(method, actor, series, metadata), self._finish)
 
-    def _start(self, method: str, actor: Actor, labels: dict[str, str], metadata: Any) -> _Call:
-        grpc_metrics = self._metrics.grpc
-        grpc_metrics.started.labels(**labels).inc()
+    def _series_of(self, method: str, kind: str) -> _MethodSeries:
+        # Only methods the server has get here, so the table stays as small as the API.
+        series = self._series.get((method, kind))
+        if series is None:
+            series = _MethodSeries(self._metrics, method, kind)
+            self._series[(method, kind)] = series
+        return series
+
+    def _start(self, method: str, actor: Actor, series: _MethodSeries, metadata: Any) -> _Call:
+        series.started.inc()
         return _Call(
             method,
             time.perf_counter(),
             actor,
-            labels=labels,
-            received=grpc_metrics.received.labels(**labels),
-            sent=grpc_metrics.sent.labels(**labels),
+            series=series,
             span=tracing.start_server_span(method, metadata),
         )
 
     def _finish(self, call: _Call, code: grpc.StatusCode, peer: str | None) -> None:
         seconds = time.perf_counter() - call.started
-        label = call.method.lstrip("/") if call.known else UNKNOWN_METHOD
-        self._metrics.calls.labels(method=label, code=code.name).inc()
-        self._metrics.latency.labels(method=label).observe(seconds)
+        if call.series is None:
+            self._metrics.calls.labels(method=UNKNOWN_METHOD, code=code.name).inc()
+            self._metrics.latency.labels(method=UNKNOWN_METHOD).observe(seconds)
+        else:
+            call.series.finished(code, seconds)
         if call.span is not None:
             tracing.end_server_span(call.span, code)
-        if call.labels is not None:
-            grpc_metrics = self._metrics.grpc
-            grpc_metrics.handled.labels(**call.labels, grpc_code=code.name).inc()
-            grpc_metrics.handling.labels(**call.labels).observe(seconds)
-            if (
-                call.labels["grpc_type"] in ("unary", "client_stream")
-                and code is grpc.StatusCode.OK
-            ):
-                call.sent_one()
         fields = {
             "event": "rpc",
             "method": call.method,
@@ -401,29 +399,64 @@ class ObservabilityInterceptor(ServerInterceptor):
         )
 
 
+class _MethodSeries:
+    """The time series one method's calls are counted in, looked up by label once: a
+    lookup by label costs as much as the count itself, and every call made seven.
+    """
+
+    def __init__(self, metrics: Metrics, method: str, kind: str) -> None:
+        labels = method_labels(method, kind)
+        grpc_metrics = metrics.grpc
+        self._metrics = metrics
+        self._labels = labels
+        self._label = method.lstrip("/")
+        self.started = grpc_metrics.started.labels(**labels)
+        self.received = grpc_metrics.received.labels(**labels)
+        self.sent = grpc_metrics.sent.labels(**labels)
+        self._latency = metrics.latency.labels(method=self._label)
+        self._handling = grpc_metrics.handling.labels(**labels)
+        # A unary answer (or a client stream's one answer) is sent when the call ends OK.
+        self._answers_once = kind in ("unary", "client_stream")
+        self._by_code: dict[grpc.StatusCode, tuple[Any, Any]] = {}
+
+    def finished(self, code: grpc.StatusCode, seconds: float) -> None:
+        """Count a call that ended with ``code`` after ``seconds``."""
+        counted = self._by_code.get(code)
+        if counted is None:
+            counted = (
+                self._metrics.calls.labels(method=self._label, code=code.name),
+                self._metrics.grpc.handled.labels(**self._labels, grpc_code=code.name),
+            )
+            self._by_code[code] = counted
+        calls, handled = counted
+        calls.inc()
+        handled.inc()
+        self._latency.observe(seconds)
+        self._handling.observe(seconds)
+        if self._answers_once and code is grpc.StatusCode.OK:
+            self.sent.inc()
+
+
 @attrs.define
 class _Call:
     method: str
     started: float
     actor: Actor
-    known: bool = True  # False: the server has no such method
     request_id: str = ""
-    labels: dict[str, str] | None = None  # the gRPC metrics' labels (None: unknown method)
-    received: Any = None  # the grpc_server_msg_received counter for this method
-    sent: Any = None  # the grpc_server_msg_sent counter for this method
+    series: _MethodSeries | None = None  # the method's metrics (None: unknown method)
     span: Any = None  # the call's OpenTelemetry server span
 
     def saw(self, request: Any) -> None:
         """Count a request message; keep the first ``request_id`` one carries."""
-        if self.received is not None:
-            self.received.inc()
+        if self.series is not None:
+            self.series.received.inc()
         if not self.request_id:
             self.request_id = str(getattr(request, "request_id", "") or "")
 
     def sent_one(self) -> None:
         """Count a response message."""
-        if self.sent is not None:
-            self.sent.inc()
+        if self.series is not None:
+            self.series.sent.inc()
 
 
 Finish = Callable[[_Call, grpc.StatusCode, "str | None"], None]
