@@ -7,6 +7,8 @@ that load but probably do not say what their authors meant:
   can meet), and an alternative of an ``any`` group that can never hold;
 - a rule shadowed by another of the same stage and action: whenever it holds, the other
   holds too, so it adds nothing;
+- two monitoring penalty rules that can fire on the same record: each assesses a penalty,
+  so the supplier is charged twice for it (:mod:`sqm.rules.tooling.double_charges`);
 - a condition that always holds where it stands (implied by another, or by the fact's
   range), which only adds noise;
 - a stage with qualification rules none of which can qualify anyone;
@@ -44,6 +46,7 @@ from sqm.rules.tooling.conditions import (
     group_implies,
     render,
 )
+from sqm.rules.tooling.double_charges import double_charges
 from sqm.rules.tooling.reach import silences
 from sqm.rules.yaml_source import DocPath, SourceDoc, parse_yaml
 
@@ -135,6 +138,7 @@ def pack_warnings(pack: PolicyPack) -> list[Finding]:
         *_unreachable(pack.rules, ranges),
         *_redundant_conditions(reachable, ranges),
         *_shadowed(reachable, ranges),
+        *_charged_twice(reachable, ranges),
         *_nothing_qualifies(pack, reachable, sources),
         *_repeated_certificates(pack, sources),
         *_segments_without_catch_all(pack, sources),
@@ -238,6 +242,8 @@ def _always_holds(rule: Rule, group: ConditionGroup, condition: Condition, reaso
 
 def _shadowed(rules: Sequence[Rule], ranges: Ranges) -> Iterator[Finding]:
     for index, rule in enumerate(rules):
+        if rule.action is Action.ASSESS_PENALTY and rule.stage is Stage.MONITORING:
+            continue  # a second penalty rule charges again: _charged_twice says so
         for other in rules:
             if other is rule or not _same_effect(rule, other):
                 continue
@@ -250,6 +256,12 @@ def _shadowed(rules: Sequence[Rule], ranges: Ranges) -> Iterator[Finding]:
                 rule.file, rule.line, rule.column, _why_shadowed(rule, other, equivalent)
             )
             break
+
+
+def _charged_twice(rules: Sequence[Rule], ranges: Ranges) -> Iterator[Finding]:
+    for found in double_charges(rules, ranges):
+        rule = found.rule
+        yield _warning(rule.file, rule.line, rule.column, found.message())
 
 
 def _same_effect(rule: Rule, other: Rule) -> bool:

@@ -102,9 +102,9 @@ def silence(rule: Rule, ranges: Ranges) -> Silence | None:
     if not live:
         return None  # a rule that can never fire is reported as such elsewhere
     reach = reach_of(rule.action, dict(rule.parameters))
-    states = _union(_narrowed(a, LIFECYCLE, STAGE_STATES[rule.stage]) for a in live)
+    states = _union(narrowed(a, LIFECYCLE, STAGE_STATES[rule.stage]) for a in live)
     kinds = (
-        _union(_record_kinds(a, ranges) for a in live)
+        _union(record_kinds(a, ranges) for a in live)
         if rule.stage is Stage.MONITORING
         else frozenset()
     )
@@ -123,7 +123,10 @@ def silence(rule: Rule, ranges: Ranges) -> Silence | None:
     return Silence(rule, tuple(bad_states), tuple(bad_kinds))
 
 
-def _narrowed(alternative: tuple[Condition, ...], fact: str, start: frozenset[T]) -> frozenset[T]:
+def narrowed(alternative: tuple[Condition, ...], fact: str, start: frozenset[T]) -> frozenset[T]:
+    """The values of ``start`` (states, record kinds) that ``alternative``'s conditions on
+    ``fact`` allow.
+    """
     values = Choices(frozenset(_value(v) for v in start))
     for condition in alternative:
         if condition.fact == fact:
@@ -131,8 +134,12 @@ def _narrowed(alternative: tuple[Condition, ...], fact: str, start: frozenset[T]
     return frozenset(v for v in start if _value(v) in values.allowed)
 
 
-def _record_kinds(alternative: tuple[Condition, ...], ranges: Ranges) -> frozenset[str]:
-    kinds = _narrowed(alternative, RECORD_KIND, frozenset(RECORD_KINDS))
+def record_kinds(alternative: tuple[Condition, ...], ranges: Ranges) -> frozenset[str]:
+    """The kinds of record a monitoring rule's ``alternative`` can hold on: those its
+    ``record_kind`` conditions allow, narrowed by the record's own facts it rules out the
+    neutral value of (``breach_severity_rank >= 1`` holds only on a measurement).
+    """
+    kinds = narrowed(alternative, RECORD_KIND, frozenset(RECORD_KINDS))
     for fact, (neutral, kind) in _OWN_FACTS.items():
         if any(c.fact == fact for c in alternative) and not _allows(
             alternative, fact, neutral, ranges

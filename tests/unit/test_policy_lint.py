@@ -8,6 +8,7 @@ import pytest
 
 from sqm.rules import default_pack_dir
 from sqm.rules.tooling.lint import Finding, Severity, lint_pack
+from tests.commands import default_pack_variant
 
 MANIFEST = """\
 format: sqm.policy/v1
@@ -290,3 +291,121 @@ def test_findings_format_as_file_line_column_severity_message() -> None:
     assert located.format() == "q.yaml:3:7: warning: hm"
     assert located.format("packs/p/") == "packs/p/q.yaml:3:7: warning: hm"
     assert whole.format("p") == "p/q.yaml: error: missing"
+
+
+# --- penalty rules that charge twice for one record ----------------------------------------
+
+FIXED_FOR_CRITICAL_AVAILABILITY = """\
+  - id: PEN-009
+    stage: monitoring
+    title: A critical availability breach costs a fixed 50000.00
+    when:
+      all:
+        - {fact: metric, op: "==", value: availability}
+        - {fact: breach_severity_rank, op: ">=", value: 3}
+    then: {action: assess_penalty, amount: {fixed: "50000.00"}}
+    message: "Critical availability breach: fixed penalty of 50000.00"
+
+"""
+FAILED_INSPECTION_IN_REMEDIATION = """\
+  - id: PEN-009
+    stage: monitoring
+    title: A failed inspection during remediation costs a fixed 5000.00
+    when:
+      all:
+        - {fact: lifecycle, op: "==", value: remediation}
+        - {fact: record_kind, op: "==", value: inspection}
+        - {fact: inspection_passed, op: "==", value: false}
+    then: {action: assess_penalty, amount: {fixed: "5000.00"}}
+    message: "Inspection failed during remediation: fixed penalty of 5000.00"
+
+"""
+LOW_SATISFACTION = """\
+  - id: PEN-009
+    stage: monitoring
+    title: A satisfaction survey under 60 costs a fixed 1000.00
+    when:
+      all:
+        - {fact: record_kind, op: "==", value: survey}
+        - {fact: satisfaction_score, op: "<", value: 60}
+    then: {action: assess_penalty, amount: {fixed: "1000.00"}}
+    message: "Satisfaction {satisfaction_score}: fixed penalty of 1000.00"
+
+"""
+SCHEDULE_FOR_CRITICAL_BREACHES = """\
+  - id: PEN-009
+    stage: monitoring
+    title: A critical breach earns a service credit
+    when:
+      all:
+        - {fact: breach_severity_rank, op: ">=", value: 3}
+        - {fact: in_grace, op: "==", value: false}
+        - {fact: lifecycle, op: "!=", value: terminated}
+    then: {action: assess_penalty}
+    message: "Critical breach of {objective}: service credit assessed"
+
+"""
+PEN_002 = "  - id: PEN-002\n"
+
+
+def with_penalty_rule(tmp_path: Path, rule_yaml: str) -> Path:
+    """The default pack with ``rule_yaml`` written before PEN-002 in penalties.yaml."""
+    return default_pack_variant(tmp_path / "pack", "penalties.yaml", PEN_002, rule_yaml + PEN_002)
+
+
+def test_a_fixed_fine_for_a_breach_beside_the_credit_schedule_is_a_double_charge(
+    tmp_path: Path,
+) -> None:
+    """PEN-001 credits every breach outside grace: a fine stated for critical availability
+    breaches fires on the same measurement, and the supplier pays twice for one breach.
+    """
+    (found,) = warnings_of(with_penalty_rule(tmp_path, FIXED_FOR_CRITICAL_AVAILABILITY))
+
+    assert (found.file, found.line, found.column) == ("penalties.yaml", 50, 5)
+    assert found.message == (
+        "rule PEN-009 and PEN-001 (penalties.yaml:33) can both fire on the same measurement"
+        " record, and each assesses a penalty: the supplier is charged twice for it. If that"
+        " is not meant, add a condition that keeps one of them off the other's records"
+    )
+
+
+def test_a_second_fine_for_a_failed_inspection_is_a_double_charge(tmp_path: Path) -> None:
+    """PEN-002 fines every failed inspection, in remediation too: the warning is on the
+    later of the two (PEN-002, now after PEN-009) and names the other.
+    """
+    (found,) = warnings_of(with_penalty_rule(tmp_path, FAILED_INSPECTION_IN_REMEDIATION))
+
+    assert found.line == 61
+    assert found.message.startswith(
+        "rule PEN-002 and PEN-009 (penalties.yaml:50) can both fire on the same inspection record"
+    )
+
+
+def test_penalty_rules_on_different_records_do_not_overlap(tmp_path: Path) -> None:
+    """A survey is neither a measurement (PEN-001), an inspection (PEN-002) nor a ticket."""
+    assert warnings_of(with_penalty_rule(tmp_path, LOW_SATISFACTION)) == []
+
+
+def test_penalty_rules_for_different_lifecycle_states_do_not_overlap(tmp_path: Path) -> None:
+    """Once PEN-002 fines only contracted suppliers, a fine for remediation is another case."""
+    pack = with_penalty_rule(tmp_path, FAILED_INSPECTION_IN_REMEDIATION)
+    penalties = pack / "penalties.yaml"
+    text = penalties.read_text(encoding="utf-8")
+    inspection = '        - {fact: record_kind, op: "==", value: inspection}\n'
+    contracted = '        - {fact: lifecycle, op: "==", value: contracted}\n'
+    last = text.rindex(inspection)  # PEN-002's, after PEN-009's
+    penalties.write_text(text[:last] + contracted + text[last:], encoding="utf-8")
+
+    assert warnings_of(pack) == []
+
+
+def test_a_stricter_schedule_rule_is_reported_as_charging_twice_not_as_adding_nothing(
+    tmp_path: Path,
+) -> None:
+    """Whenever PEN-009 holds PEN-001 does too; a shadowed penalty rule does not add nothing,
+    it credits the same breach a second time.
+    """
+    (found,) = warnings_of(with_penalty_rule(tmp_path, SCHEDULE_FOR_CRITICAL_BREACHES))
+
+    assert "charged twice" in found.message
+    assert "adds nothing" not in found.message
