@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 from google.protobuf import timestamp_pb2
 
+from sqm.client.cli_output import supplier_text
 from sqm.domain.model import ProblemTicket, Severity, SupplierState
 from sqm.domain.pack_catalogue import PackCatalogue
 from sqm.domain.segments import Segment
@@ -99,3 +100,15 @@ def test_the_full_view_lists_the_tickets_in_the_order_opened_and_the_basic_view_
     assert full.problem_tickets[1] == problem_ticket(OPEN, FakePolicy())
     basic = mapping.supplier(state, pb.SUPPLIER_VIEW_BASIC, FakePolicy())
     assert not basic.problem_tickets
+
+
+def test_supplier_get_prints_the_tickets_marking_one_resolved_late() -> None:
+    """One line a ticket under ``problem tickets:``; unset times print as ``-``."""
+    state = with_tickets(REVIEWED, OPEN)
+    text = supplier_text(mapping.supplier(state, pb.SUPPLIER_VIEW_FULL, Targets({})))
+    assert "problem tickets:\n  TICKET  SEVERITY  OPENED" in text
+    assert "  PT-2    critical  2025-03-05T11:00:00Z  -    -                     -" in text
+    text = supplier_text(mapping.supplier(state, pb.SUPPLIER_VIEW_FULL, FakePolicy()))
+    late = "2025-03-05T09:00:00Z  2025-03-06T09:00:00Z  2025-03-06T15:00:00Z late"
+    assert f"  PT-1    major     {late}  2025-03-06T15:00:00Z" in text
+    assert "problem tickets" not in supplier_text(mapping.supplier(supplier_in(S.CONTRACTED)))
