@@ -106,7 +106,7 @@ def tickets_text(tickets: Sequence[pb.ProblemTicket]) -> str:
             enum_name(pb.Severity.Name(t.severity), "SEVERITY_"),
             when(t.open_time),
             when(t.resolution_due_time),
-            when(t.resolve_time) + (" late" if _resolved_late(t) else ""),
+            when(t.resolve_time) + (" late" if resolved_late(t) else ""),
             when(t.review_open_time),
         )
         for t in tickets
@@ -114,7 +114,8 @@ def tickets_text(tickets: Sequence[pb.ProblemTicket]) -> str:
     return table(("TICKET", "SEVERITY", "OPENED", "DUE", "RESOLVED", "REVIEW"), rows)
 
 
-def _resolved_late(ticket: pb.ProblemTicket) -> bool:
+def resolved_late(ticket: pb.ProblemTicket) -> bool:
+    """The ticket was resolved after its resolution due time (False while open or undated)."""
     if not ticket.HasField("resolution_due_time") or not ticket.HasField("resolve_time"):
         return False
     return ticket.resolve_time.ToNanoseconds() > ticket.resolution_due_time.ToNanoseconds()
