@@ -86,10 +86,39 @@ def supplier_text(supplier: pb.Supplier) -> str:
         fields.append(("scores", scores))
     width = max(len(label) for label, _ in fields)
     lines = [f"{label.ljust(width)}  {value}" for label, value in fields]
+    if supplier.problem_tickets:
+        lines.append("problem tickets:")
+        lines.append(_indent(tickets_text(supplier.problem_tickets), 2))
     if supplier.latest_decisions:
         lines.append("latest decisions:")
         lines.extend(_indent(decision_lines(d), 2) for d in supplier.latest_decisions)
     return "\n".join(lines)
+
+
+def tickets_text(tickets: Sequence[pb.ProblemTicket]) -> str:
+    """A table of problem tickets (问题单) in the order given: id, severity, when opened, when
+    due (the resolution target, 解决时限), when resolved and when a review was opened over it
+    (``-`` for none); ``late`` marks one resolved after its due time.
+    """
+    rows = [
+        (
+            t.ticket_id,
+            enum_name(pb.Severity.Name(t.severity), "SEVERITY_"),
+            when(t.open_time),
+            when(t.resolution_due_time),
+            when(t.resolve_time) + (" late" if resolved_late(t) else ""),
+            when(t.review_open_time),
+        )
+        for t in tickets
+    ]
+    return table(("TICKET", "SEVERITY", "OPENED", "DUE", "RESOLVED", "REVIEW"), rows)
+
+
+def resolved_late(ticket: pb.ProblemTicket) -> bool:
+    """The ticket was resolved after its resolution due time (False while open or undated)."""
+    if not ticket.HasField("resolution_due_time") or not ticket.HasField("resolve_time"):
+        return False
+    return ticket.resolve_time.ToNanoseconds() > ticket.resolution_due_time.ToNanoseconds()
 
 
 def suppliers_text(suppliers: Sequence[pb.Supplier]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 
-from sqm.client.cli_output import state, when
+from sqm.client.cli_output import enum_name, resolved_late, state, when
 from sqm.simulation.report.supplier_page import SUPPLIER_REPORT_FORMAT
 from sqm.v1 import resources_pb2 as pb
 
@@ -52,6 +52,22 @@ def _header(supplier: pb.Supplier, events: Sequence[pb.SupplierEvent]) -> Entry:
         "policy_version": events[-1].policy_version if events else "",
         "contract": _contract(supplier.contract) if supplier.HasField("contract") else None,
         "milestones": [_milestone(milestone) for milestone in supplier.milestones],
+        "problem_tickets": [_ticket(ticket) for ticket in supplier.problem_tickets],
+    }
+
+
+def _ticket(ticket: pb.ProblemTicket) -> Entry:
+    """A problem ticket (问题单); ``due`` is "-" when the pack sets no resolution target,
+    ``late`` true when it was resolved after it.
+    """
+    return {
+        "id": ticket.ticket_id,
+        "severity": enum_name(pb.Severity.Name(ticket.severity), "SEVERITY_"),
+        "opened": when(ticket.open_time),
+        "due": when(ticket.resolution_due_time),
+        "resolved": when(ticket.resolve_time),
+        "late": resolved_late(ticket),
+        "review_opened": when(ticket.review_open_time),
     }
 
 

@@ -6,6 +6,7 @@ Nothing here reads a request; :mod:`sqm.server.api.mapping` re-exports the funct
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
@@ -22,7 +23,9 @@ from sqm.domain.model import (
     Milestone,
     Money,
     Penalty,
+    ProblemTicket,
     Review,
+    Severity,
     SlaObjective,
     SupplierState,
 )
@@ -62,7 +65,9 @@ def supplier_view(requested: SupplierView, default: SupplierView) -> SupplierVie
 
 
 class ActiveTerms(Protocol):
-    """What the active policy lends a supplier's view: its catalogue and its segments."""
+    """What the active policy lends a supplier's view: its catalogue, its segments and its
+    tickets' resolution targets.
+    """
 
     @property
     def catalogue(self) -> PackCatalogue:
@@ -74,6 +79,10 @@ class ActiveTerms(Protocol):
         """Places the supplier in its segment."""
         ...
 
+    def ticket_target_hours(self, severity: Severity) -> float | None:
+        """Hours a problem ticket of ``severity`` should be resolved in (None: no target)."""
+        ...
+
 
 def supplier(
     state: SupplierState,
@@ -81,9 +90,10 @@ def supplier(
     terms: ActiveTerms | None = None,
 ) -> pb.Supplier:
     """The API view of a supplier: with ``SUPPLIER_VIEW_BASIC`` its name, state and etag
-    only (what a writer needs to go on); in full with its contract, open review, plan and
-    kick-off milestones, each milestone's deliverable named as the active policy's
-    catalogue (``terms``) names its kind, and its segment under that policy.
+    only (what a writer needs to go on); in full with its contract, open review, plan,
+    kick-off milestones and problem tickets, each milestone's deliverable named as the active
+    policy's catalogue (``terms``) names its kind, each ticket due as that policy's resolution
+    target for its severity dates it, and its segment under that policy.
     """
     if view == pb.SUPPLIER_VIEW_BASIC:
         return pb.Supplier(
@@ -119,6 +129,7 @@ def supplier(
     if view == pb.SUPPLIER_VIEW_FULL:
         catalogue = terms.catalogue if terms is not None else None
         message.milestones.extend(milestone(m, state, catalogue) for m in state.milestones)
+        message.problem_tickets.extend(problem_ticket(t, terms) for t in state.tickets)
         if terms is not None:
             message.segment = segment_of(terms.segments, state)
     return message
@@ -142,6 +153,22 @@ def milestone(
     completed = state.milestone_completions.get(value.name)
     if completed is not None:
         set_time(message.complete_time, completed)
+    return message
+
+
+def problem_ticket(value: ProblemTicket, terms: ActiveTerms | None = None) -> pb.ProblemTicket:
+    """A problem ticket with its times and, when the active policy (``terms``) sets a
+    resolution target for its severity, the time it is due to be resolved by.
+    """
+    message = pb.ProblemTicket(
+        ticket_id=value.ticket_id, severity=enum_to_proto(pb.Severity, value.severity)
+    )
+    set_time(message.open_time, value.opened_at)
+    set_time(message.resolve_time, value.resolved_at)
+    set_time(message.review_open_time, value.review_opened_at)
+    hours = terms.ticket_target_hours(value.severity) if terms is not None else None
+    if hours is not None:
+        set_time(message.resolution_due_time, value.opened_at + timedelta(hours=hours))
     return message
 
 

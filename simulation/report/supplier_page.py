@@ -123,7 +123,24 @@ def _supplier_header(supplier: Data) -> str:
     milestones = _records(supplier.get("milestones", []), "supplier.milestones")
     if milestones:  # the kick-off's milestones (里程碑), each with its stage deliverable
         facts.insert(4, ("Milestones", _e("; ".join(map(_milestone_text, milestones)))))
+    tickets = _records(supplier.get("problem_tickets", []), "supplier.problem_tickets")
+    if tickets:  # the problem tickets (问题单) kept: the open ones each, the resolved counted
+        facts.insert(-1, ("Problem tickets", _e(_tickets_text(tickets))))
     return _header("Supplier report", str(supplier.get("name", "")), facts)
+
+
+def _tickets_text(tickets: Sequence[Data]) -> str:
+    """``PT-2 (critical) opened <time>, due <time>; 1 resolved, 1 of them late``."""
+    still_open = [
+        f"{t.get('id', '')} ({t.get('severity', '')}) opened {t.get('opened', '')}, "
+        f"due {t.get('due', '')}"
+        for t in tickets
+        if t.get("resolved", "-") == "-"
+    ]
+    resolved = [t for t in tickets if t.get("resolved", "-") != "-"]
+    late = sum(1 for t in resolved if t.get("late"))
+    counted = f"{len(resolved)} resolved, {late} of them late" if resolved else ""
+    return "; ".join([*still_open, counted] if counted else still_open)
 
 
 def _contract_text(contract: object) -> str:

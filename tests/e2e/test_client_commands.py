@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sqm.client import SqmClient
+from sqm.v1 import resources_pb2 as pb
 from tests.certificates import make_pki
 from tests.commands import sqm
 from tests.e2e.process_flow import Timeline, contracted, event_count
@@ -61,8 +62,12 @@ def csv_file(folder: Path, supplier_id: str, timeline: Timeline, *cells: tuple[s
 def test_supplier_get_prints_the_supplier_for_a_person(
     quiet_server: ServerProcess, sqm_client: SqmClient
 ) -> None:
-    """Text output labels the id, the state and the contract."""
-    contracted(sqm_client, "get-co", Timeline())
+    """Text output labels the id, the state and the contract, and lists the problem tickets."""
+    timeline = Timeline()
+    contracted(sqm_client, "get-co", timeline)
+    sqm_client.open_problem_ticket(
+        "get-co", "PT-7", "packet loss", pb.SEVERITY_MAJOR, occur_time=timeline.step()
+    )
 
     done = at(quiet_server, "supplier", "get", "get-co")
 
@@ -70,6 +75,8 @@ def test_supplier_get_prints_the_supplier_for_a_person(
     assert "supplier     get-co" in done.stdout
     assert "state        contracted" in done.stdout
     assert "contract     C-2026-001" in done.stdout
+    opened, due = (t.isoformat().replace("+00:00", "Z") for t in (timeline.now, timeline.step()))
+    assert f"  PT-7    major     {opened}  {due}  -" in done.stdout
 
 
 def test_supplier_get_as_json_is_the_message(

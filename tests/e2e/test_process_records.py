@@ -5,11 +5,12 @@ training, compensation settlements) on a real server, each once and with one bad
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 
 from sqm.client import SqmClient, SqmError, money
 from sqm.v1 import resources_pb2 as pb
@@ -102,6 +103,43 @@ def test_a_problem_ticket_is_opened_and_resolved_once(client: SqmClient) -> None
     )
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert _fields(error) == {"ticket_id"}
+
+
+def test_get_supplier_shows_its_problem_tickets_due_as_the_pack_dates_them(
+    client: SqmClient,
+) -> None:
+    """FULL: both tickets in the order opened, the resolved one with its resolve time, each due
+    its severity's target (default pack: major 24 h, critical 4 h) after it was opened; BASIC:
+    none.
+    """
+    timeline = Timeline()
+    contracted(client, "tickets-co", timeline)
+    major_at, critical_at, resolved_at = timeline.step(), timeline.step(0.25), timeline.step(0.25)
+    client.open_problem_ticket(
+        "tickets-co", "PT-1", "packet loss", pb.SEVERITY_MAJOR, occur_time=major_at
+    )
+    client.open_problem_ticket(
+        "tickets-co", "PT-2", "site down", pb.SEVERITY_CRITICAL, occur_time=critical_at
+    )
+    client.resolve_problem_ticket("tickets-co", "PT-1", "line card", occur_time=resolved_at)
+
+    full = client.get_supplier("tickets-co", view=pb.SUPPLIER_VIEW_FULL)
+    major, critical = full.problem_tickets
+    assert (major.ticket_id, major.severity) == ("PT-1", pb.SEVERITY_MAJOR)
+    assert _at(major.open_time) == major_at
+    assert _at(major.resolve_time) == resolved_at
+    assert _at(major.resolution_due_time) == major_at + timedelta(hours=24)
+    assert (critical.ticket_id, critical.severity) == ("PT-2", pb.SEVERITY_CRITICAL)
+    assert _at(critical.open_time) == critical_at
+    assert not critical.HasField("resolve_time")
+    assert _at(critical.resolution_due_time) == critical_at + timedelta(hours=4)
+    assert not any(t.HasField("review_open_time") for t in full.problem_tickets)
+    basic = client.get_supplier("tickets-co", view=pb.SUPPLIER_VIEW_BASIC)
+    assert not basic.problem_tickets
+
+
+def _at(stamp: timestamp_pb2.Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def test_a_problem_ticket_without_a_severity_is_refused(client: SqmClient) -> None:

@@ -384,3 +384,29 @@ def test_the_header_lists_the_kick_off_milestones_with_kind_and_deliverable() ->
     ) in document
     assert ">Milestones<" in document
     assert ">Milestones<" not in render_supplier(supplier_data())
+
+
+def test_the_header_lists_the_open_tickets_and_counts_the_resolved_and_late_ones() -> None:
+    """Each open ticket with its severity, open and due times; the resolved ones counted, with
+    those resolved past their due time; a page without tickets has no such line.
+    """
+    opened = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    late = pb.ProblemTicket(ticket_id="PT-1", severity=pb.SEVERITY_MAJOR)
+    late.open_time.FromDatetime(opened)
+    late.resolution_due_time.FromDatetime(opened + timedelta(hours=24))
+    late.resolve_time.FromDatetime(opened + timedelta(hours=30))
+    still_open = pb.ProblemTicket(ticket_id="PT-2", severity=pb.SEVERITY_CRITICAL)
+    still_open.open_time.FromDatetime(opened + timedelta(hours=2))
+    supplier = pb.Supplier(supplier_id="acme-net", problem_tickets=[late, still_open])
+    data = supplier_report_data(supplier, [])
+    tickets = data["supplier"]["problem_tickets"]
+    assert [(t["id"], t["severity"], t["late"]) for t in tickets] == [
+        ("PT-1", "major", True),
+        ("PT-2", "critical", False),
+    ]
+    assert tickets[1]["due"] == tickets[1]["resolved"] == "-"
+    document = render_supplier(data)
+    assert (
+        "PT-2 (critical) opened 2027-03-01T11:00:00Z, due -; 1 resolved, 1 of them late"
+    ) in document
+    assert ">Problem tickets<" not in render_supplier(supplier_data())

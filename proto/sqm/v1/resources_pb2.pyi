@@ -887,6 +887,7 @@ class Supplier(_message.Message):
     CORRECTIVE_ACTION_FIELD_NUMBER: _builtins.int
     MILESTONES_FIELD_NUMBER: _builtins.int
     SEGMENT_FIELD_NUMBER: _builtins.int
+    PROBLEM_TICKETS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The resource name, `suppliers/{supplier_id}`."""
     supplier_id: _builtins.str
@@ -955,6 +956,13 @@ class Supplier(_message.Message):
         the order agreed; only in SUPPLIER_VIEW_FULL.
         """
 
+    @_builtins.property
+    def problem_tickets(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProblemTicket]:
+        """Output only. The problem tickets (问题单) the supplier's state keeps (the
+        latest 500), open and resolved, in the order they were opened (oldest
+        first); only in SUPPLIER_VIEW_FULL.
+        """
+
     def __init__(
         self,
         *,
@@ -979,14 +987,74 @@ class Supplier(_message.Message):
         corrective_action: Global___CorrectiveActionRecord | None = ...,
         milestones: _abc.Iterable[Global___Milestone] | None = ...,
         segment: _builtins.str = ...,
+        problem_tickets: _abc.Iterable[Global___ProblemTicket] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract", b"contract", "corrective_action", b"corrective_action", "improvement_plan", b"improvement_plan", "register_time", b"register_time", "review", b"review", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "milestones", b"milestones", "name", b"name", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "segment", b"segment", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "category", b"category", "certificates", b"certificates", "contract", b"contract", "corrective_action", b"corrective_action", "display_name", b"display_name", "etag", b"etag", "improvement_plan", b"improvement_plan", "latest_decisions", b"latest_decisions", "milestones", b"milestones", "name", b"name", "problem_tickets", b"problem_tickets", "register_time", b"register_time", "review", b"review", "scorecards", b"scorecards", "scores", b"scores", "segment", b"segment", "site_audit_result", b"site_audit_result", "state", b"state", "supplier_id", b"supplier_id", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Supplier: _TypeAlias = Supplier  # noqa: Y015
+
+@_typing.final
+class ProblemTicket(_message.Message):
+    """A problem ticket (问题单) against a supplier, opened with OpenProblemTicket
+    and closed with ResolveProblemTicket.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TICKET_ID_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    OPEN_TIME_FIELD_NUMBER: _builtins.int
+    RESOLVE_TIME_FIELD_NUMBER: _builtins.int
+    REVIEW_OPEN_TIME_FIELD_NUMBER: _builtins.int
+    RESOLUTION_DUE_TIME_FIELD_NUMBER: _builtins.int
+    ticket_id: _builtins.str
+    """Output only. The ticket's id, as given when it was opened."""
+    severity: Global___Severity.ValueType
+    """Output only. The ticket's priority: it sets the resolution target
+    (解决时限).
+    """
+    @_builtins.property
+    def open_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the ticket was opened."""
+
+    @_builtins.property
+    def resolve_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the ticket was resolved; unset while open."""
+
+    @_builtins.property
+    def review_open_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When a rule deciding on the ticket opened a review (the
+        review names the ticket in Review.ticket_id); unset when none did.
+        """
+
+    @_builtins.property
+    def resolution_due_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. open_time plus the resolution target (解决时限) the active
+        policy pack sets for the ticket's severity; unset when the pack sets none.
+        A ticket resolved after it, or still open past it, missed its target.
+        """
+
+    def __init__(
+        self,
+        *,
+        ticket_id: _builtins.str = ...,
+        severity: Global___Severity.ValueType = ...,
+        open_time: _timestamp_pb2.Timestamp | None = ...,
+        resolve_time: _timestamp_pb2.Timestamp | None = ...,
+        review_open_time: _timestamp_pb2.Timestamp | None = ...,
+        resolution_due_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open_time", b"open_time", "resolution_due_time", b"resolution_due_time", "resolve_time", b"resolve_time", "review_open_time", b"review_open_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["open_time", b"open_time", "resolution_due_time", b"resolution_due_time", "resolve_time", b"resolve_time", "review_open_time", b"review_open_time", "severity", b"severity", "ticket_id", b"ticket_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProblemTicket: _TypeAlias = ProblemTicket  # noqa: Y015
 
 @_typing.final
 class Milestone(_message.Message):
