@@ -409,3 +409,50 @@ def test_a_stricter_schedule_rule_is_reported_as_charging_twice_not_as_adding_no
 
     assert "charged twice" in found.message
     assert "adds nothing" not in found.message
+
+
+RATE_FOR_NETWORK_AVAILABILITY = """\
+  - id: PEN-010
+    stage: monitoring
+    title: An availability breach of network services costs 12%
+    when:
+      all:
+        - {fact: category, op: "==", value: network_services}
+        - {fact: metric, op: "==", value: availability}
+        - {fact: breach_severity_rank, op: ">=", value: 1}
+        - {fact: in_grace, op: "==", value: false}
+        - {fact: lifecycle, op: "!=", value: terminated}
+    then: {action: assess_penalty, amount: {percent_of_monthly_fee: 12}}
+    message: "Availability breach of network services: 12% of the monthly fee"
+
+"""
+PEN_001_FOR_EVERY_BREACH = """\
+        - {fact: lifecycle, op: "!=", value: terminated}
+    then: {action: assess_penalty}
+"""
+PEN_001_BUT_NETWORK_AVAILABILITY = """\
+        - {fact: lifecycle, op: "!=", value: terminated}
+        - any:
+            - {fact: category, op: "!=", value: network_services}
+            - {fact: metric, op: "!=", value: availability}
+    then: {action: assess_penalty}
+"""
+
+
+def test_the_guide_s_rate_by_category_warns_until_pen_001_leaves_those_breaches(
+    tmp_path: Path,
+) -> None:
+    """The policy guide's recipe (docs/policy-guide.md, rates-by-category): its first edit
+    alone credits a network availability breach twice; its second edit clears the warning.
+    """
+    pack = with_penalty_rule(tmp_path, RATE_FOR_NETWORK_AVAILABILITY)
+    (found,) = warnings_of(pack)
+    assert found.message.startswith("rule PEN-010 and PEN-001 (penalties.yaml:33)")
+
+    penalties = pack / "penalties.yaml"
+    text = penalties.read_text(encoding="utf-8")
+    assert PEN_001_FOR_EVERY_BREACH in text
+    edited = text.replace(PEN_001_FOR_EVERY_BREACH, PEN_001_BUT_NETWORK_AVAILABILITY, 1)
+    penalties.write_text(edited, encoding="utf-8")
+
+    assert warnings_of(pack) == []
