@@ -175,6 +175,64 @@ class Research:
 
 
 @attrs.frozen
+class SubmitCorrective:
+    """The supplier submits a corrective-action record (8D, 纠正措施) for the pending plan:
+    ``actions`` actions ``A1``, ``A2``... due evenly up to ``days`` later (refused without a
+    pending plan, with an action due after the plan's deadline, or revising a closed record;
+    a second submission revises the open one).
+    """
+
+    actions: int
+    days: float
+
+
+@attrs.frozen
+class CompleteCorrectiveItem:
+    """The supplier reports the ``index``-th action of the record done (modulo their count;
+    nothing without a record; refused once it is completed or the record closed).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class VerifyCorrectiveItem:
+    """The operator verifies the ``index``-th action of the record (modulo their count;
+    nothing without a record; refused unless it was completed and not yet verified).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class RequestCorrectiveExtension:
+    """The supplier asks to move the ``index``-th action's due date ``days`` later (modulo
+    their count; nothing without a record; refused once it is completed, while a request
+    waits, or beyond the pack's extension limits).
+    """
+
+    index: int
+    days: float
+
+
+@attrs.frozen
+class DecideCorrectiveExtension:
+    """The operator approves or refuses the extension the ``index``-th action waits for
+    (modulo their count; nothing without a record; refused when none waits).
+    """
+
+    index: int
+    approved: bool
+
+
+@attrs.frozen
+class CloseCorrective:
+    """The record is closed (D8), completing the plan (nothing without a record; refused
+    while an action is not verified, or once closed).
+    """
+
+
+@attrs.frozen
 class Wait:
     """Nothing but the passing of time (the scheduler ticks)."""
 
@@ -182,7 +240,8 @@ class Wait:
 Intent = (
     Measure | Survey | Inspect | Report | SelfCheck | Conclude | SubmitPlan | CompletePlan | Claim
     | Wait | Train | OpenTicket | ResolveTicket | KickOff | FinishMilestone | AcceptMilestone
-    | Research
+    | Research | SubmitCorrective | CompleteCorrectiveItem | VerifyCorrectiveItem
+    | RequestCorrectiveExtension | DecideCorrectiveExtension | CloseCorrective
 )  # fmt: skip
 
 
@@ -233,6 +292,12 @@ def intents() -> st.SearchStrategy[Intent]:
         st.builds(FinishMilestone, st.integers(0, 2)),
         st.builds(AcceptMilestone, st.integers(0, 2)),
         st.just(Research()),
+        st.builds(SubmitCorrective, st.integers(1, 3), _CORRECTIVE_DAYS),
+        st.builds(CompleteCorrectiveItem, st.integers(0, 2)),
+        st.builds(VerifyCorrectiveItem, st.integers(0, 2)),
+        st.builds(RequestCorrectiveExtension, st.integers(0, 2), _EXTENSION_DAYS),
+        st.builds(DecideCorrectiveExtension, st.integers(0, 2), st.booleans()),
+        st.just(CloseCorrective()),
     )
 
 
@@ -240,6 +305,12 @@ _MILESTONE_DAYS = st.lists(
     st.floats(1, 60, allow_nan=False).map(lambda d: round(d, 2)), min_size=1, max_size=3
 ).map(tuple)
 """A kick-off's milestones: one to three, due within two months of it."""
+
+_CORRECTIVE_DAYS = st.floats(1, 35, allow_nan=False).map(lambda d: round(d, 2))
+"""How long a corrective-action record's actions take: up to about the longest plan's time."""
+
+_EXTENSION_DAYS = st.floats(1, 21, allow_nan=False).map(lambda d: round(d, 2))
+"""How much later an extension asks an action to be due: a few days to three weeks."""
 
 
 def steps(max_steps: int = 40, max_gap_days: float = 45.0) -> st.SearchStrategy[tuple[Step, ...]]:
