@@ -399,6 +399,9 @@ class Targets:
     """Weighted scores the qualification rules compare with."""
     openers: tuple[tuple[Severity, int], ...] = ()
     """Breaches of a severity (or worse) that open a review, and how many it takes."""
+    extension_days: tuple[float, ...] = ()
+    """How far one extension may move a corrective action's due date (none when the pack
+    allows no extension; the plan's longest time when it sets no limit in days)."""
 
 
 def pack_targets(pack: PolicyPack) -> Targets:
@@ -429,6 +432,11 @@ def pack_targets(pack: PolicyPack) -> Targets:
         period.append(float(pack.credits.period_cap_percent))
         contract.append(float(pack.credits.contract_cap_percent))
     due: list[tuple[Severity | None, float]] = []
+    extension: tuple[float, ...] = ()
+    if pack.improvement is not None and pack.improvement.extension_limits.max_extensions > 0:
+        limit = pack.improvement.extension_limits.max_extension_days
+        longest = max(pack.improvement.due_days(s) for s in (*Severity, None))
+        extension = (float(limit if limit is not None else longest),)
     if pack.improvement is not None:
         for severity in (*Severity, None):
             days = pack.improvement.due_days(severity)
@@ -457,6 +465,7 @@ def pack_targets(pack: PolicyPack) -> Targets:
         clean_days=tuple(sorted(set(thresholds["clean_days_since_plan_completed"]))),
         pass_marks=tuple(sorted(set(thresholds["weighted_score"]))),
         openers=tuple(sorted(openers, key=lambda o: (o[0].rank, o[1]))),
+        extension_days=extension,
     )
 
 
@@ -623,12 +632,26 @@ def _plan_deadlines(targets: Targets) -> st.SearchStrategy[list[Step]]:
         ]
         submitted = draw(st.booleans())
         completed = draw(st.integers(0, 3)) == 3  # shrinks to a plan left pending
-        if submitted or completed:
+        # Sometimes answered by a corrective-action record (8D) whose actions are due by the
+        # plan's deadline, one action's date perhaps moved past it by an approved extension.
+        actions = draw(st.integers(0, 3)) if submitted or completed else 0
+        if actions:
+            steps.append(Step(0.0, SubmitCorrective(actions, due)))
+            if bool(targets.extension_days) and draw(st.booleans()):
+                days = draw(_near(targets.extension_days, low=0.01))
+                steps.append(Step(0.0, RequestCorrectiveExtension(actions - 1, days)))
+                steps.append(Step(0.0, DecideCorrectiveExtension(actions - 1, draw(st.booleans()))))
+        elif submitted or completed:
             steps.append(Step(0.0, SubmitPlan()))
         if completed:  # just before or after it is due, then the clean days counted
-            steps.append(
-                Step(round(max(0.0, due + draw(_near([0.0], low=-1.0))), 2), CompletePlan())
-            )
+            at = round(max(0.0, due + draw(_near([0.0], low=-1.0))), 2)
+            if actions:  # every action done and verified, and the record closed
+                steps.append(Step(at, CompleteCorrectiveItem(0)))
+                steps.extend(Step(0.0, CompleteCorrectiveItem(i)) for i in range(1, actions))
+                steps.extend(Step(0.0, VerifyCorrectiveItem(i)) for i in range(actions))
+                steps.append(Step(0.0, CloseCorrective()))
+            else:
+                steps.append(Step(at, CompletePlan()))
             steps.append(Step(draw(_near(targets.clean_days)), Wait()))
         else:  # a tick about each day past the due date that matters, and between them
             edges = targets.past_due_days
