@@ -639,8 +639,11 @@ def _plan_deadlines(targets: Targets) -> st.SearchStrategy[list[Step]]:
             steps.append(Step(0.0, SubmitCorrective(actions, due)))
             if bool(targets.extension_days) and draw(st.booleans()):
                 days = draw(_near(targets.extension_days, low=0.01))
+                approved = draw(st.booleans())
                 steps.append(Step(0.0, RequestCorrectiveExtension(actions - 1, days)))
-                steps.append(Step(0.0, DecideCorrectiveExtension(actions - 1, draw(st.booleans()))))
+                steps.append(Step(0.0, DecideCorrectiveExtension(actions - 1, approved)))
+                if approved and days <= max(targets.extension_days):
+                    due += days  # the last action, due on the deadline, moves it: tick there
         elif submitted or completed:
             steps.append(Step(0.0, SubmitPlan()))
         if completed:  # just before or after it is due, then the clean days counted

@@ -176,6 +176,26 @@ def test_steps_the_record_is_not_ready_for_are_refused_not_skipped() -> None:
     ]
 
 
+def test_an_approved_extension_moves_the_plans_deadline_the_invariants_follow() -> None:
+    """The last action, due on the plan's deadline, moved ten days: a day past the old
+    deadline the supplier is still in remediation; a day past the new one it has left it.
+    """
+    story = (
+        *REMEDIATION,
+        sc.Step(0.0, sc.SubmitCorrective(actions=1, days=30.0)),
+        sc.Step(0.0, sc.RequestCorrectiveExtension(index=0, days=10.0)),
+        sc.Step(0.0, sc.DecideCorrectiveExtension(index=0, approved=True)),
+        sc.Step(31.0, sc.Wait()),
+    )
+    moved = play(*story)
+    ended = play(*story, sc.Step(10.0, sc.Wait()))
+
+    assert moved.state is not None
+    assert moved.state.lifecycle is LifecycleState.REMEDIATION
+    assert ended.state is not None
+    assert ended.state.lifecycle is not LifecycleState.REMEDIATION
+
+
 def test_the_timeline_names_the_actions() -> None:
     """A reader of a counterexample sees which action each step is about, and when due."""
     outcome = run_scenario(
