@@ -231,10 +231,16 @@ def describe(entry: Entry) -> str:
 
 def _detail(command: Any) -> str:
     fields = []
-    for name in ("objective_id", "value", "outcome", "score", "passed", "milestone"):
+    names = ("objective_id", "value", "outcome", "score", "passed", "milestone", "action_id")
+    for name in (*names, "approved"):
         if hasattr(command, name):
             value = getattr(command, name)
             fields.append(f"{name}={getattr(value, 'value', value)}")
+    if hasattr(command, "due_at"):  # an extension asked for
+        fields.append(f"due_at={command.due_at:%Y-%m-%d %H:%M}")
+    if hasattr(command, "content"):  # a corrective-action record's actions and due dates
+        due = (f"{a.action_id} by {a.due_at:%Y-%m-%d}" for a in command.content.actions)
+        fields.append(f"actions={', '.join(due)}")
     if hasattr(command, "amount"):
         fields.append(f"amount={command.amount.amount} {command.amount.currency}")
     return f" ({', '.join(fields)})" if fields else ""

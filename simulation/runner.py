@@ -21,10 +21,13 @@ from sqm.domain.commands import (
     AcceptDeliverable,
     AdvanceTime,
     ClaimCompensation,
+    CloseCorrectiveAction,
     Command,
+    CompleteCorrectiveActionItem,
     CompleteImprovementPlan,
     CompleteMilestone,
     ConcludeReview,
+    DecideCorrectiveActionExtension,
     OpenProblemTicket,
     RecordInspection,
     RecordKickOff,
@@ -33,12 +36,20 @@ from sqm.domain.commands import (
     RecordSatisfactionSurvey,
     RecordTraining,
     RegisterSupplier,
+    RequestCorrectiveActionExtension,
     ResolveProblemTicket,
     SignContract,
+    SubmitCorrectiveAction,
     SubmitImprovementPlan,
     SubmitProgressReport,
     SubmitQualificationEvidence,
     SubmitSelfCheck,
+    VerifyCorrectiveActionItem,
+)
+from sqm.domain.corrective_records import (
+    ActionProgress,
+    CorrectiveActionContent,
+    CorrectiveActionItem,
 )
 from sqm.domain.decide import decide_and_fold, fold
 from sqm.domain.errors import DomainError
@@ -415,6 +426,82 @@ def _(intent: sc.Research, player: Player, now: datetime) -> Command | None:
     return RecordMarketResearch(
         _supplier_id(player), "simulated capability", "simulated past performance", now
     )
+
+
+@command_for.register
+def _(intent: sc.SubmitCorrective, player: Player, now: datetime) -> Command | None:
+    count = max(1, intent.actions)
+    actions = tuple(
+        CorrectiveActionItem(
+            f"A{n}", f"simulated measure {n}", "simulated owner",
+            now + timedelta(days=intent.days * n / count),
+        )
+        for n in range(1, count + 1)
+    )  # fmt: skip
+    content = CorrectiveActionContent(
+        team=("simulated quality lead",),
+        problem="simulated problem",
+        containment="simulated containment",
+        root_causes=("simulated root cause",),
+        actions=actions,
+        prevention="simulated prevention",
+    )
+    return SubmitCorrectiveAction(_supplier_id(player), content, now)
+
+
+def _corrective_item(player: Player, index: int) -> ActionProgress | None:
+    state = player.state
+    record = state.corrective_action if state is not None else None
+    if record is None or not record.actions:
+        return None
+    return record.actions[index % len(record.actions)]
+
+
+@command_for.register
+def _(intent: sc.CompleteCorrectiveItem, player: Player, now: datetime) -> Command | None:
+    item = _corrective_item(player, intent.index)
+    if item is None:
+        return None
+    return CompleteCorrectiveActionItem(_supplier_id(player), item.action_id, now, "simulated")
+
+
+@command_for.register
+def _(intent: sc.VerifyCorrectiveItem, player: Player, now: datetime) -> Command | None:
+    item = _corrective_item(player, intent.index)
+    if item is None:
+        return None
+    return VerifyCorrectiveActionItem(
+        _supplier_id(player), item.action_id, "simulated verifier", now, "simulated evidence"
+    )
+
+
+@command_for.register
+def _(intent: sc.RequestCorrectiveExtension, player: Player, now: datetime) -> Command | None:
+    item = _corrective_item(player, intent.index)
+    if item is None:
+        return None
+    due_at = item.due_at + timedelta(days=intent.days)
+    return RequestCorrectiveActionExtension(
+        _supplier_id(player), item.action_id, due_at, "simulated delay", now
+    )
+
+
+@command_for.register
+def _(intent: sc.DecideCorrectiveExtension, player: Player, now: datetime) -> Command | None:
+    item = _corrective_item(player, intent.index)
+    if item is None:
+        return None
+    return DecideCorrectiveActionExtension(
+        _supplier_id(player), item.action_id, intent.approved, now
+    )
+
+
+@command_for.register
+def _(intent: sc.CloseCorrective, player: Player, now: datetime) -> Command | None:
+    state = player.state
+    if state is None or state.corrective_action is None:
+        return None
+    return CloseCorrectiveAction(state.supplier_id, now, "simulated closure")
 
 
 @command_for.register

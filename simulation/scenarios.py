@@ -175,6 +175,64 @@ class Research:
 
 
 @attrs.frozen
+class SubmitCorrective:
+    """The supplier submits a corrective-action record (8D, 纠正措施) for the pending plan:
+    ``actions`` actions ``A1``, ``A2``... due evenly up to ``days`` later (refused without a
+    pending plan, with an action due after the plan's deadline, or revising a closed record;
+    a second submission revises the open one).
+    """
+
+    actions: int
+    days: float
+
+
+@attrs.frozen
+class CompleteCorrectiveItem:
+    """The supplier reports the ``index``-th action of the record done (modulo their count;
+    nothing without a record; refused once it is completed or the record closed).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class VerifyCorrectiveItem:
+    """The operator verifies the ``index``-th action of the record (modulo their count;
+    nothing without a record; refused unless it was completed and not yet verified).
+    """
+
+    index: int
+
+
+@attrs.frozen
+class RequestCorrectiveExtension:
+    """The supplier asks to move the ``index``-th action's due date ``days`` later (modulo
+    their count; nothing without a record; refused once it is completed, while a request
+    waits, or beyond the pack's extension limits).
+    """
+
+    index: int
+    days: float
+
+
+@attrs.frozen
+class DecideCorrectiveExtension:
+    """The operator approves or refuses the extension the ``index``-th action waits for
+    (modulo their count; nothing without a record; refused when none waits).
+    """
+
+    index: int
+    approved: bool
+
+
+@attrs.frozen
+class CloseCorrective:
+    """The record is closed (D8), completing the plan (nothing without a record; refused
+    while an action is not verified, or once closed).
+    """
+
+
+@attrs.frozen
 class Wait:
     """Nothing but the passing of time (the scheduler ticks)."""
 
@@ -182,7 +240,8 @@ class Wait:
 Intent = (
     Measure | Survey | Inspect | Report | SelfCheck | Conclude | SubmitPlan | CompletePlan | Claim
     | Wait | Train | OpenTicket | ResolveTicket | KickOff | FinishMilestone | AcceptMilestone
-    | Research
+    | Research | SubmitCorrective | CompleteCorrectiveItem | VerifyCorrectiveItem
+    | RequestCorrectiveExtension | DecideCorrectiveExtension | CloseCorrective
 )  # fmt: skip
 
 
@@ -233,6 +292,12 @@ def intents() -> st.SearchStrategy[Intent]:
         st.builds(FinishMilestone, st.integers(0, 2)),
         st.builds(AcceptMilestone, st.integers(0, 2)),
         st.just(Research()),
+        st.builds(SubmitCorrective, st.integers(1, 3), _CORRECTIVE_DAYS),
+        st.builds(CompleteCorrectiveItem, st.integers(0, 2)),
+        st.builds(VerifyCorrectiveItem, st.integers(0, 2)),
+        st.builds(RequestCorrectiveExtension, st.integers(0, 2), _EXTENSION_DAYS),
+        st.builds(DecideCorrectiveExtension, st.integers(0, 2), st.booleans()),
+        st.just(CloseCorrective()),
     )
 
 
@@ -240,6 +305,12 @@ _MILESTONE_DAYS = st.lists(
     st.floats(1, 60, allow_nan=False).map(lambda d: round(d, 2)), min_size=1, max_size=3
 ).map(tuple)
 """A kick-off's milestones: one to three, due within two months of it."""
+
+_CORRECTIVE_DAYS = st.floats(1, 35, allow_nan=False).map(lambda d: round(d, 2))
+"""How long a corrective-action record's actions take: up to about the longest plan's time."""
+
+_EXTENSION_DAYS = st.floats(1, 21, allow_nan=False).map(lambda d: round(d, 2))
+"""How much later an extension asks an action to be due: a few days to three weeks."""
 
 
 def steps(max_steps: int = 40, max_gap_days: float = 45.0) -> st.SearchStrategy[tuple[Step, ...]]:
@@ -328,6 +399,9 @@ class Targets:
     """Weighted scores the qualification rules compare with."""
     openers: tuple[tuple[Severity, int], ...] = ()
     """Breaches of a severity (or worse) that open a review, and how many it takes."""
+    extension_days: tuple[float, ...] = ()
+    """How far one extension may move a corrective action's due date (none when the pack
+    allows no extension; the plan's longest time when it sets no limit in days)."""
 
 
 def pack_targets(pack: PolicyPack) -> Targets:
@@ -358,6 +432,11 @@ def pack_targets(pack: PolicyPack) -> Targets:
         period.append(float(pack.credits.period_cap_percent))
         contract.append(float(pack.credits.contract_cap_percent))
     due: list[tuple[Severity | None, float]] = []
+    extension: tuple[float, ...] = ()
+    if pack.improvement is not None and pack.improvement.extension_limits.max_extensions > 0:
+        limit = pack.improvement.extension_limits.max_extension_days
+        longest = max(pack.improvement.due_days(s) for s in (*Severity, None))
+        extension = (float(limit if limit is not None else longest),)
     if pack.improvement is not None:
         for severity in (*Severity, None):
             days = pack.improvement.due_days(severity)
@@ -386,6 +465,7 @@ def pack_targets(pack: PolicyPack) -> Targets:
         clean_days=tuple(sorted(set(thresholds["clean_days_since_plan_completed"]))),
         pass_marks=tuple(sorted(set(thresholds["weighted_score"]))),
         openers=tuple(sorted(openers, key=lambda o: (o[0].rank, o[1]))),
+        extension_days=extension,
     )
 
 
@@ -552,12 +632,29 @@ def _plan_deadlines(targets: Targets) -> st.SearchStrategy[list[Step]]:
         ]
         submitted = draw(st.booleans())
         completed = draw(st.integers(0, 3)) == 3  # shrinks to a plan left pending
-        if submitted or completed:
+        # Sometimes answered by a corrective-action record (8D) whose actions are due by the
+        # plan's deadline, one action's date perhaps moved past it by an approved extension.
+        actions = draw(st.integers(0, 3)) if submitted or completed else 0
+        if actions:
+            steps.append(Step(0.0, SubmitCorrective(actions, due)))
+            if bool(targets.extension_days) and draw(st.booleans()):
+                days = draw(_near(targets.extension_days, low=0.01))
+                approved = draw(st.booleans())
+                steps.append(Step(0.0, RequestCorrectiveExtension(actions - 1, days)))
+                steps.append(Step(0.0, DecideCorrectiveExtension(actions - 1, approved)))
+                if approved and days <= max(targets.extension_days):
+                    due += days  # the last action, due on the deadline, moves it: tick there
+        elif submitted or completed:
             steps.append(Step(0.0, SubmitPlan()))
         if completed:  # just before or after it is due, then the clean days counted
-            steps.append(
-                Step(round(max(0.0, due + draw(_near([0.0], low=-1.0))), 2), CompletePlan())
-            )
+            at = round(max(0.0, due + draw(_near([0.0], low=-1.0))), 2)
+            if actions:  # every action done and verified, and the record closed
+                steps.append(Step(at, CompleteCorrectiveItem(0)))
+                steps.extend(Step(0.0, CompleteCorrectiveItem(i)) for i in range(1, actions))
+                steps.extend(Step(0.0, VerifyCorrectiveItem(i)) for i in range(actions))
+                steps.append(Step(0.0, CloseCorrective()))
+            else:
+                steps.append(Step(at, CompletePlan()))
             steps.append(Step(draw(_near(targets.clean_days)), Wait()))
         else:  # a tick about each day past the due date that matters, and between them
             edges = targets.past_due_days

@@ -36,6 +36,7 @@ def test_the_targets_are_the_packs_own_numbers() -> None:
     assert targets.clean_days == (30.0,)
     assert targets.pass_marks == (40.0, 70.0)
     assert targets.openers == ((Severity.MAJOR, 3), (Severity.CRITICAL, 1))
+    assert targets.extension_days == (14.0,)  # improvement.corrective_actions
 
 
 def test_an_edited_pack_moves_its_targets(tmp_path: Path) -> None:
@@ -93,3 +94,35 @@ def test_a_pack_missing_a_rule_still_steers(tmp_path: Path) -> None:
         assert isinstance(scenario, sc.Scenario)
 
     draws()
+
+
+def test_a_pack_allowing_no_extension_steers_no_extension(tmp_path: Path) -> None:
+    """Without ``max_extensions`` the deadline stories ask for none; without a limit in days
+    they ask up to the plan's longest time.
+    """
+    line = "corrective_actions: {max_extensions: 2, max_extension_days: 14}"
+    none = default_pack_variant(
+        tmp_path / "none", "deadlines.yaml", line, "corrective_actions: {max_extensions: 0}"
+    )
+    unlimited = default_pack_variant(
+        tmp_path / "unlimited", "deadlines.yaml", line, "corrective_actions: {max_extensions: 1}"
+    )
+
+    assert sc.pack_targets(load_pack(none)).extension_days == ()
+    assert sc.pack_targets(load_pack(unlimited)).extension_days == (30.0,)
+
+
+def test_deadline_stories_answer_some_plans_with_a_corrective_action_record() -> None:
+    """Among the steered stories: a record submitted for the plan, an extension asked, and a
+    record completed, verified and closed.
+    """
+    kinds: set[type] = set()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(sc.steered_scenarios(DEFAULT))
+    def collect(scenario: sc.Scenario) -> None:
+        kinds.update(type(step.intent) for step in scenario.steps)
+
+    collect()
+
+    assert {sc.SubmitCorrective, sc.RequestCorrectiveExtension, sc.CloseCorrective} <= kinds
